@@ -1,0 +1,75 @@
+package dev.lattice.crypto;
+
+import java.util.Arrays;
+import java.util.Objects;
+import org.bouncycastle.crypto.InvalidCipherTextException;
+import org.bouncycastle.crypto.modes.ChaCha20Poly1305;
+import org.bouncycastle.crypto.params.AEADParameters;
+import org.bouncycastle.crypto.params.KeyParameter;
+
+/**
+ * ChaCha20-Poly1305 (RFC 8439): 32-byte key, 12-byte nonce, 16-byte tag appended to the ciphertext.
+ * Every call uses a fresh BouncyCastle cipher, so the class is thread-safe.
+ */
+public final class ChaChaPoly {
+    public static final int KEY_LEN = 32;
+    public static final int NONCE_LEN = 12;
+    public static final int TAG_LEN = 16;
+
+    private ChaChaPoly() {}
+
+    /** Returns ciphertext || tag. {@code aad} may be null or empty. */
+    public static byte[] seal(byte[] key, byte[] nonce12, byte[] aad, byte[] plaintext) {
+        Objects.requireNonNull(plaintext, "plaintext");
+        ChaCha20Poly1305 c = init(true, key, nonce12, aad);
+        byte[] out = new byte[plaintext.length + TAG_LEN];
+        int n = c.processBytes(plaintext, 0, plaintext.length, out, 0);
+        try {
+            c.doFinal(out, n);
+        } catch (InvalidCipherTextException e) {
+            throw new IllegalStateException("ChaCha20-Poly1305 encryption cannot fail", e);
+        }
+        return out;
+    }
+
+    /** Verifies the tag and returns the plaintext; throws if anything (key, nonce, aad, bytes) differs. */
+    public static byte[] open(byte[] key, byte[] nonce12, byte[] aad, byte[] ciphertextAndTag) throws AeadException {
+        Objects.requireNonNull(ciphertextAndTag, "ciphertextAndTag");
+        if (ciphertextAndTag.length < TAG_LEN) {
+            throw new AeadException("ChaCha20-Poly1305 authentication failed: input shorter than the tag");
+        }
+        ChaCha20Poly1305 c = init(false, key, nonce12, aad);
+        byte[] out = new byte[ciphertextAndTag.length - TAG_LEN];
+        try {
+            int n = c.processBytes(ciphertextAndTag, 0, ciphertextAndTag.length, out, 0);
+            c.doFinal(out, n);
+        } catch (InvalidCipherTextException e) {
+            // BC writes plaintext before it checks the tag; don't leave unauthenticated bytes lying around.
+            Arrays.fill(out, (byte) 0);
+            throw new AeadException("ChaCha20-Poly1305 authentication failed");
+        }
+        return out;
+    }
+
+    /** Noise's and WireGuard's nonce: 4 zero bytes, then the counter as little-endian u64. */
+    public static byte[] nonceLE(long counter) {
+        byte[] n = new byte[NONCE_LEN];
+        for (int i = 0; i < 8; i++) n[4 + i] = (byte) (counter >>> (8 * i));
+        return n;
+    }
+
+    /** Tailscale ts2021's nonce: 4 zero bytes, then the counter as big-endian u64. */
+    public static byte[] nonceBE(long counter) {
+        byte[] n = new byte[NONCE_LEN];
+        for (int i = 0; i < 8; i++) n[11 - i] = (byte) (counter >>> (8 * i));
+        return n;
+    }
+
+    private static ChaCha20Poly1305 init(boolean encrypt, byte[] key, byte[] nonce, byte[] aad) {
+        if (key == null || key.length != KEY_LEN) throw new IllegalArgumentException("ChaCha20-Poly1305 key must be 32 bytes");
+        if (nonce == null || nonce.length != NONCE_LEN) throw new IllegalArgumentException("ChaCha20-Poly1305 nonce must be 12 bytes");
+        ChaCha20Poly1305 c = new ChaCha20Poly1305();
+        c.init(encrypt, new AEADParameters(new KeyParameter(key), TAG_LEN * 8, nonce, aad == null || aad.length == 0 ? null : aad));
+        return c;
+    }
+}
