@@ -1,0 +1,88 @@
+package dev.lattice.crypto;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
+import org.junit.jupiter.api.Test;
+
+/** ChaCha20-Poly1305 against RFC 8439 §2.8.2, plus tampering and the two nonce layouts. */
+class ChaChaPolyTest {
+    private static final HexFormat HEX = HexFormat.of();
+    private static final byte[] KEY = HEX.parseHex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
+    private static final byte[] NONCE = HEX.parseHex("070000004041424344454647");
+    private static final byte[] AAD = HEX.parseHex("50515253c0c1c2c3c4c5c6c7");
+    private static final byte[] PLAINTEXT = ("Ladies and Gentlemen of the class of '99: If I could offer you only one tip "
+            + "for the future, sunscreen would be it.").getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] SEALED = HEX.parseHex(
+            "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
+            + "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
+            + "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
+            + "3ff4def08e4b7a9de576d26586cec64b6116"
+            + "1ae10b594f09e26a7e902ecbd0600691"); // tag
+
+    @Test
+    void rfc8439Section2_8_2() throws AeadException {
+        assertThat(ChaChaPoly.seal(KEY, NONCE, AAD, PLAINTEXT)).isEqualTo(SEALED);
+        assertThat(ChaChaPoly.open(KEY, NONCE, AAD, SEALED)).isEqualTo(PLAINTEXT);
+    }
+
+    @Test
+    void anyFlippedBitFailsToOpen() {
+        for (int i = 0; i < SEALED.length; i++) {
+            byte[] bad = SEALED.clone();
+            bad[i] ^= 1;
+            assertThatThrownBy(() -> ChaChaPoly.open(KEY, NONCE, AAD, bad))
+                    .isInstanceOf(AeadException.class)
+                    .hasMessageContaining("authentication failed");
+        }
+        byte[] badAad = AAD.clone();
+        badAad[0] ^= 0x80;
+        assertThatThrownBy(() -> ChaChaPoly.open(KEY, NONCE, badAad, SEALED)).isInstanceOf(AeadException.class);
+        byte[] badNonce = NONCE.clone();
+        badNonce[11] ^= 1;
+        assertThatThrownBy(() -> ChaChaPoly.open(KEY, badNonce, AAD, SEALED)).isInstanceOf(AeadException.class);
+        byte[] badKey = KEY.clone();
+        badKey[31] ^= 1;
+        assertThatThrownBy(() -> ChaChaPoly.open(badKey, NONCE, AAD, SEALED)).isInstanceOf(AeadException.class);
+        assertThatThrownBy(() -> ChaChaPoly.open(KEY, NONCE, null, SEALED)).isInstanceOf(AeadException.class);
+        assertThatThrownBy(() -> ChaChaPoly.open(KEY, NONCE, AAD, new byte[15])).isInstanceOf(AeadException.class);
+    }
+
+    @Test
+    void failureMessageNeverCarriesKeyMaterial() {
+        assertThatThrownBy(() -> ChaChaPoly.open(KEY, NONCE, AAD, new byte[40]))
+                .message()
+                .doesNotContainIgnoringCase(HEX.formatHex(KEY).substring(0, 16));
+    }
+
+    @Test
+    void nullAndEmptyAadAreTheSame() throws AeadException {
+        byte[] a = ChaChaPoly.seal(KEY, NONCE, null, PLAINTEXT);
+        assertThat(ChaChaPoly.seal(KEY, NONCE, new byte[0], PLAINTEXT)).isEqualTo(a);
+        assertThat(ChaChaPoly.open(KEY, NONCE, new byte[0], a)).isEqualTo(PLAINTEXT);
+    }
+
+    @Test
+    void emptyPlaintextIsJustATag() throws AeadException {
+        byte[] tag = ChaChaPoly.seal(KEY, NONCE, AAD, new byte[0]);
+        assertThat(tag).hasSize(16);
+        assertThat(ChaChaPoly.open(KEY, NONCE, AAD, tag)).isEmpty();
+    }
+
+    @Test
+    void nonceLayouts() {
+        // Noise/WireGuard: 32 zero bits then the counter little-endian. ts2021: big-endian.
+        assertThat(ChaChaPoly.nonceLE(0x0102030405060708L)).isEqualTo(HEX.parseHex("000000000807060504030201"));
+        assertThat(ChaChaPoly.nonceBE(0x0102030405060708L)).isEqualTo(HEX.parseHex("000000000102030405060708"));
+        assertThat(ChaChaPoly.nonceLE(-2L)).isEqualTo(HEX.parseHex("00000000feffffffffffffff"));
+        assertThat(ChaChaPoly.nonceBE(1)).isEqualTo(HEX.parseHex("000000000000000000000001"));
+    }
+
+    @Test
+    void rejectsWrongSizes() {
+        assertThatThrownBy(() -> ChaChaPoly.seal(new byte[16], NONCE, null, PLAINTEXT)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> ChaChaPoly.seal(KEY, new byte[8], null, PLAINTEXT)).isInstanceOf(IllegalArgumentException.class);
+    }
+}
