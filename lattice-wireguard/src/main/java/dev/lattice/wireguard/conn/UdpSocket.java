@@ -1,0 +1,129 @@
+package dev.lattice.wireguard.conn;
+
+import dev.lattice.wireguard.sys.Libc;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * One dual-stack UDP socket (AF_INET6 with IPV6_V6ONLY off) carrying all of a device's WireGuard traffic,
+ * driven through FFM with copy-free critical calls on a non-blocking fd. One receive thread and any number
+ * of sending threads may use it.
+ */
+public final class UdpSocket implements UdpTransport {
+    private static final int AF_INET6 = 10;
+    private static final int SOCK_DGRAM = 2;
+    private static final int SOCK_NONBLOCK = 0x800;
+    private static final int SOCK_CLOEXEC = 0x80000;
+    private static final int IPPROTO_IPV6 = 41;
+    private static final int IPV6_V6ONLY = 26;
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_MARK = 36;
+    private static final int SO_RCVBUF = 8;
+    private static final int SO_SNDBUF = 7;
+    private static final int SO_RCVBUFFORCE = 33;
+    private static final int SO_SNDBUFFORCE = 32;
+
+    private final int fd;
+    private final int port;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment recvPoll = arena.allocate(8);
+    private volatile boolean closed;
+
+    private UdpSocket(int fd, int port) {
+        this.fd = fd;
+        this.port = port;
+    }
+
+    /** Binds {@code [::]:port} (0 = any free port). */
+    public static UdpSocket open(int port) throws IOException {
+        int fd = Libc.socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        try (Arena a = Arena.ofConfined()) {
+            Libc.setsockoptInt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+            // Large buffers absorb bursts while a thread is busy with crypto (FORCE works as root).
+            int buf = 7 << 20;
+            if (Libc.setsockoptInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, buf) < 0) Libc.setsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, buf);
+            if (Libc.setsockoptInt(fd, SOL_SOCKET, SO_SNDBUFFORCE, buf) < 0) Libc.setsockoptInt(fd, SOL_SOCKET, SO_SNDBUF, buf);
+            MemorySegment sa = a.allocate(Endpoint.SOCKADDR_LEN);
+            sa.set(ValueLayout.JAVA_SHORT, 0, (short) AF_INET6);
+            sa.set(ValueLayout.JAVA_BYTE, 2, (byte) (port >>> 8));
+            sa.set(ValueLayout.JAVA_BYTE, 3, (byte) port);
+            if (Libc.bind(fd, sa, Endpoint.SOCKADDR_LEN) < 0) {
+                IOException e = Libc.error("bind UDP port " + port);
+                Libc.close(fd);
+                throw e;
+            }
+            MemorySegment len = a.allocateFrom(ValueLayout.JAVA_INT, Endpoint.SOCKADDR_LEN);
+            if (Libc.getsockname(fd, sa, len) < 0) {
+                IOException e = Libc.error("getsockname");
+                Libc.close(fd);
+                throw e;
+            }
+            int bound = ((sa.get(ValueLayout.JAVA_BYTE, 2) & 0xff) << 8) | (sa.get(ValueLayout.JAVA_BYTE, 3) & 0xff);
+            return new UdpSocket(fd, bound);
+        }
+    }
+
+    @Override
+    public int port() {
+        return port;
+    }
+
+    /** Sets SO_MARK (fwmark) for policy routing; 0 clears it. */
+    @Override
+    public void setMark(int mark) throws IOException {
+        if (Libc.setsockoptInt(fd, SOL_SOCKET, SO_MARK, mark) < 0) throw Libc.error("SO_MARK");
+    }
+
+    /**
+     * Receives one datagram into {@code buf[off..off+max)}, its source sockaddr into {@code srcSockaddr}
+     * (28 bytes) and waits up to {@code timeoutMillis}. Returns the length, or -1 on timeout.
+     */
+    @Override
+    public int receive(byte[] buf, int off, int max, byte[] srcSockaddr, int[] srcLen, int timeoutMillis) throws IOException {
+        MemorySegment addr = MemorySegment.ofArray(srcSockaddr);
+        MemorySegment addrLen = MemorySegment.ofArray(srcLen);
+        while (true) {
+            if (closed) throw new IOException("socket closed");
+            srcLen[0] = Endpoint.SOCKADDR_LEN;
+            int n = Libc.recvfrom(fd, buf, off, max, addr, addrLen);
+            if (n >= 0) return n;
+            int e = Libc.errno();
+            if (e == Libc.EINTR) continue;
+            if (e != Libc.EAGAIN) {
+                // ICMP errors surface as ECONNREFUSED etc. on UDP sockets; they are not fatal.
+                continue;
+            }
+            int r = Libc.poll(recvPoll, fd, Libc.POLLIN, timeoutMillis);
+            if (r == 0) return -1;
+        }
+    }
+
+    /** Sends one datagram; returns false if the kernel refused it (no route, buffer full after a wait). */
+    @Override
+    public boolean send(byte[] buf, int off, int len, Endpoint to) {
+        byte[] sa = to.sockaddr();
+        for (int attempt = 0; attempt < 100; attempt++) {
+            int n = Libc.sendto(fd, buf, off, len, MemorySegment.ofArray(sa), Endpoint.SOCKADDR_LEN);
+            if (n >= 0) return true;
+            int e = Libc.errno();
+            if (e == Libc.EINTR) continue;
+            if (e != Libc.EAGAIN) return false;
+            Thread.onSpinWait();
+            if (attempt > 10) {
+                try (Arena a = Arena.ofConfined()) {
+                    Libc.poll(a.allocate(8), fd, Libc.POLLOUT, 10);
+                }
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        Libc.close(fd);
+    }
+}

@@ -1,0 +1,684 @@
+package dev.lattice.wireguard.device;
+
+import static dev.lattice.wireguard.device.Protocol.HANDSHAKE_INITIATION_RATE;
+import static dev.lattice.wireguard.device.Protocol.KEEPALIVE_TIMEOUT;
+import static dev.lattice.wireguard.device.Protocol.PROLOGUE;
+import static dev.lattice.wireguard.device.Protocol.REJECT_AFTER_MESSAGES;
+import static dev.lattice.wireguard.device.Protocol.REJECT_AFTER_TIME;
+import static dev.lattice.wireguard.device.Protocol.REKEY_AFTER_MESSAGES;
+import static dev.lattice.wireguard.device.Protocol.REKEY_AFTER_TIME;
+import static dev.lattice.wireguard.device.Protocol.REKEY_TIMEOUT;
+import static dev.lattice.wireguard.device.Protocol.UNDER_LOAD_AFTER_TIME;
+
+import dev.lattice.crypto.CryptoException;
+import dev.lattice.crypto.key.NodePrivateKey;
+import dev.lattice.crypto.key.NodePublicKey;
+import dev.lattice.crypto.key.PresharedKey;
+import dev.lattice.crypto.noise.HandshakeState;
+import dev.lattice.crypto.noise.NonceEncoding;
+import dev.lattice.crypto.noise.NoisePattern;
+import dev.lattice.wire.ip.IpPacket;
+import dev.lattice.wire.wireguard.CookieReply;
+import dev.lattice.wire.wireguard.Initiation;
+import dev.lattice.wire.wireguard.Response;
+import dev.lattice.wire.wireguard.WgMessage;
+import dev.lattice.wireguard.allowedips.AllowedIps;
+import dev.lattice.wireguard.conn.Endpoint;
+import dev.lattice.wireguard.conn.UdpTransport;
+import dev.lattice.wireguard.tun.TunDevice;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A userspace WireGuard device: one TUN, one UDP socket, any number of peers. Behaviour follows the
+ * whitepaper and wireguard-go (handshakes, cookies under load, sessions, timers, roaming, AllowedIPs).
+ *
+ * <p>Threads: a TUN reader encrypts and sends outbound packets inline; a UDP reader decrypts inbound
+ * transport packets inline and hands handshake messages to a handshake thread through a bounded queue (its
+ * fill level is the "under load" signal); one scheduler thread runs the protocol timers. Packet buffers are
+ * allocated once per thread; the only per-packet work is the cipher.
+ */
+public final class Device implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Device.class);
+    public static final int DEFAULT_MTU = 1420;
+    /** Room before a plaintext packet for the transport header, so encryption happens in place. */
+    static final int HEADROOM = WgMessage.TRANSPORT_HEADER_SIZE;
+    private static final int MAX_PACKET = 65535;
+    private static final int HANDSHAKE_QUEUE = 1024;
+    private static final int POLL_MILLIS = 500;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    record Identity(NodePrivateKey privateKey, NodePublicKey publicKey, Cookies.Checker checker) {}
+
+    /** An index-table entry: a handshake in flight (keypair null) or a session. */
+    record IndexEntry(Peer peer, Keypair keypair) {}
+
+    private record HandshakeJob(byte[] msg, byte[] src) {}
+
+    final Clock clock;
+    final ScheduledExecutorService timers;
+    public final DeviceStats stats = new DeviceStats();
+    private final TunDevice tun;
+    private final UdpTransport.Factory udpFactory;
+    private final ConcurrentHashMap<NodePublicKey, Peer> peers = new ConcurrentHashMap<>();
+    private final AllowedIps<Peer> allowedIps = new AllowedIps<>();
+    private final ConcurrentHashMap<Integer, IndexEntry> index = new ConcurrentHashMap<>();
+    private final ArrayBlockingQueue<HandshakeJob> handshakeQueue = new ArrayBlockingQueue<>(HANDSHAKE_QUEUE);
+    private final RateLimiter rateLimiter;
+    private final Object configLock = new Object();
+    private final List<Thread> threads = new ArrayList<>();
+
+    private volatile Identity identity;
+    private volatile UdpTransport udp;
+    private volatile int listenPort;
+    private volatile int fwmark;
+    private volatile int mtu = DEFAULT_MTU;
+    private volatile boolean up;
+    private volatile boolean closed;
+    private volatile long underLoadUntil;
+    /** Queue length from which the device considers itself under load (wireguard-go: 1024 / 8). */
+    volatile int underLoadThreshold = HANDSHAKE_QUEUE / 8;
+
+    public Device(TunDevice tun, UdpTransport.Factory udpFactory, Clock clock) {
+        this.tun = tun;
+        this.udpFactory = udpFactory;
+        this.clock = clock;
+        this.rateLimiter = new RateLimiter(clock);
+        ScheduledThreadPoolExecutor s = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "wg-timers");
+            t.setDaemon(true);
+            return t;
+        });
+        s.setRemoveOnCancelPolicy(true);
+        this.timers = s;
+    }
+
+    /** Binds the UDP socket and starts the packet threads. */
+    public void start() throws IOException {
+        synchronized (configLock) {
+            if (up) return;
+            udp = udpFactory.open(listenPort);
+            listenPort = udp.port();
+            if (fwmark != 0) udp.setMark(fwmark);
+            try {
+                mtu = tun.mtu();
+            } catch (IOException e) {
+                mtu = DEFAULT_MTU;
+            }
+            up = true;
+        }
+        startThread("wg-tun-reader", this::tunReadLoop);
+        startThread("wg-udp-reader", this::udpReadLoop);
+        startThread("wg-handshake", this::handshakeLoop);
+        timers.scheduleWithFixedDelay(this::refreshMtu, 5, 5, TimeUnit.SECONDS);
+        log.info("device {} up, listening on UDP port {}", tun.name(), listenPort);
+    }
+
+    private void startThread(String name, Runnable body) {
+        Thread t = Thread.ofPlatform().name(name + "-" + tun.name()).daemon(true).start(() -> {
+            try {
+                body.run();
+            } catch (RuntimeException e) {
+                if (!closed) log.error("{} died", name, e);
+            }
+        });
+        threads.add(t);
+    }
+
+    boolean isUp() {
+        return up && !closed;
+    }
+
+    private void refreshMtu() {
+        try {
+            mtu = tun.mtu();
+        } catch (IOException | RuntimeException e) {
+            // keep the last known MTU
+        }
+    }
+
+    // --- configuration (UAPI) -------------------------------------------------------------------------
+
+    public NodePrivateKey privateKey() {
+        Identity id = identity;
+        return id == null ? null : id.privateKey();
+    }
+
+    /** Sets (or with null / all-zero, clears) the device's static private key, as wireguard-go does. */
+    public void setPrivateKey(NodePrivateKey key) {
+        synchronized (configLock) {
+            Identity old = identity;
+            if (key == null || key.isZero()) {
+                identity = null;
+            } else {
+                if (old != null && old.privateKey().equals(key)) return;
+                NodePublicKey pub = key.publicKey();
+                Peer self = peers.get(pub);
+                if (self != null) removePeer(pub); // a peer with our own key makes no sense
+                identity = new Identity(key, pub, new Cookies.Checker(pub, clock));
+            }
+            for (Peer p : peers.values()) p.expireCurrentKeypairs();
+        }
+    }
+
+    public int listenPort() {
+        return listenPort;
+    }
+
+    /** Rebinds the UDP socket to {@code port} (0 = any) when up. */
+    public void setListenPort(int port) throws IOException {
+        synchronized (configLock) {
+            if (!up) {
+                listenPort = port;
+                return;
+            }
+            if (port == listenPort && port != 0) return;
+            UdpTransport fresh = udpFactory.open(port);
+            if (fwmark != 0) fresh.setMark(fwmark);
+            UdpTransport old = udp;
+            udp = fresh;
+            listenPort = fresh.port();
+            old.close();
+        }
+    }
+
+    public int fwmark() {
+        return fwmark;
+    }
+
+    public void setFwmark(int mark) throws IOException {
+        synchronized (configLock) {
+            fwmark = mark;
+            UdpTransport u = udp;
+            if (u != null) u.setMark(mark);
+        }
+    }
+
+    public List<Peer> peers() {
+        return new ArrayList<>(peers.values());
+    }
+
+    public Peer peer(NodePublicKey key) {
+        return peers.get(key);
+    }
+
+    /** Adds a peer (or returns the existing one); null if it is our own public key. */
+    public Peer addPeer(NodePublicKey key) {
+        synchronized (configLock) {
+            Identity id = identity;
+            if (id != null && id.publicKey().equals(key)) return null;
+            return peers.computeIfAbsent(key, k -> new Peer(this, k));
+        }
+    }
+
+    public void removePeer(NodePublicKey key) {
+        synchronized (configLock) {
+            Peer p = peers.remove(key);
+            if (p == null) return;
+            allowedIps.removeValue(p);
+            p.stop();
+        }
+    }
+
+    public void removeAllPeers() {
+        synchronized (configLock) {
+            for (NodePublicKey k : new ArrayList<>(peers.keySet())) removePeer(k);
+        }
+    }
+
+    public AllowedIps<Peer> allowedIps() {
+        return allowedIps;
+    }
+
+    public void setEndpoint(Peer p, java.net.InetSocketAddress a) {
+        p.endpoint = a == null ? null : Endpoint.of(a);
+    }
+
+    public void setPresharedKey(Peer p, PresharedKey psk) {
+        p.presharedKey = psk == null ? PresharedKey.NONE : psk;
+    }
+
+    /** Sets the persistent keepalive; turning it on while up sends a keepalive at once, like wireguard-go. */
+    public void setPersistentKeepalive(Peer p, int seconds) {
+        int old = p.persistentKeepaliveSeconds;
+        p.persistentKeepaliveSeconds = seconds;
+        if (old == 0 && seconds > 0 && isUp() && p.endpoint != null) {
+            timers.execute(p::sendKeepalive);
+        }
+    }
+
+    // --- index table --------------------------------------------------------------------------------
+
+    private int newIndex(Peer p) {
+        while (true) {
+            int i = RANDOM.nextInt();
+            if (index.putIfAbsent(i, new IndexEntry(p, null)) == null) return i;
+        }
+    }
+
+    void removeIndex(int i) {
+        index.remove(i);
+    }
+
+    void deleteKeypair(Keypair kp) {
+        if (kp != null) index.computeIfPresent(kp.localIndex, (k, v) -> v.keypair() == kp ? null : v);
+    }
+
+    // --- outbound: TUN -> peer ------------------------------------------------------------------------
+
+    private void tunReadLoop() {
+        byte[] buf = new byte[HEADROOM + MAX_PACKET + 64];
+        while (!closed) {
+            int n;
+            try {
+                n = tun.read(buf, HEADROOM, MAX_PACKET, POLL_MILLIS);
+            } catch (IOException e) {
+                if (!closed) log.warn("TUN read failed: {}", e.getMessage());
+                return;
+            }
+            if (n > 0) sendFromTun(buf, n);
+        }
+    }
+
+    private void sendFromTun(byte[] buf, int len) {
+        int v = IpPacket.version(buf, HEADROOM, len);
+        if (v == 0) {
+            stats.malformed.increment();
+            return;
+        }
+        Peer p = allowedIps.lookup(buf, HEADROOM + IpPacket.dstOffset(v), v == 6);
+        if (p == null) {
+            stats.noRoute.increment();
+            return;
+        }
+        if (p.endpoint == null) {
+            stats.noEndpoint.increment();
+            return;
+        }
+        long now = clock.nanoTime();
+        Keypair kp = p.current;
+        if (!p.staged.isEmpty() || !Peer.usableForSend(kp, now)) {
+            p.stagePacket(Arrays.copyOf(buf, HEADROOM + len + 32));
+            timers.execute(p::sendStagedPackets);
+            return;
+        }
+        long ctr = kp.sendCounter.getAndIncrement();
+        if (Long.compareUnsigned(ctr, REJECT_AFTER_MESSAGES) >= 0) {
+            p.stagePacket(Arrays.copyOf(buf, HEADROOM + len + 32));
+            timers.execute(p::sendStagedPackets);
+            return;
+        }
+        encryptAndSend(p, kp, ctr, buf, len);
+        // keepKeyFreshSending
+        if (kp.initiator && (Long.compareUnsigned(ctr, REKEY_AFTER_MESSAGES) > 0 || kp.ageNanos(now) > REKEY_AFTER_TIME)
+                && now - p.lastSentHandshake >= REKEY_TIMEOUT) {
+            timers.execute(() -> sendHandshakeInitiation(p, false));
+        }
+    }
+
+    /**
+     * Pads, encrypts in place and sends {@code len} plaintext bytes at {@code buf[HEADROOM..]}. The buffer must
+     * have 32 spare bytes after the packet for padding and the tag.
+     */
+    void encryptAndSend(Peer p, Keypair kp, long ctr, byte[] buf, int len) {
+        int padded = paddedLength(len, mtu);
+        Arrays.fill(buf, HEADROOM + len, HEADROOM + padded, (byte) 0);
+        WgMessage.putTransportHeader(buf, 0, kp.remoteIndex, ctr);
+        int ct = TransportCipher.get().seal(kp.sendKey, ctr, buf, HEADROOM, padded);
+        Endpoint ep = p.endpoint;
+        UdpTransport u = udp;
+        if (ep == null || u == null) {
+            stats.noEndpoint.increment();
+            return;
+        }
+        if (!u.send(buf, 0, HEADROOM + ct, ep)) stats.sendFailed.increment();
+        p.txBytes.addAndGet(HEADROOM + ct);
+        p.timersAnyAuthenticatedPacketTraversal();
+        p.timersAnyAuthenticatedPacketSent();
+        if (len > 0) p.timersDataSent();
+    }
+
+    /** wireguard-go's calculatePaddingSize, as the padded length. */
+    static int paddedLength(int len, int mtu) {
+        int m = WgMessage.PADDING_MULTIPLE;
+        if (mtu == 0) return (len + m - 1) & ~(m - 1);
+        int lastUnit = len;
+        if (lastUnit > mtu) lastUnit %= mtu;
+        int padded = (lastUnit + m - 1) & ~(m - 1);
+        if (padded > mtu) padded = mtu;
+        return len + (padded - lastUnit);
+    }
+
+    // --- inbound: UDP -> TUN --------------------------------------------------------------------------
+
+    private void udpReadLoop() {
+        byte[] buf = new byte[MAX_PACKET + 64];
+        byte[] src = new byte[Endpoint.SOCKADDR_LEN];
+        int[] srcLen = new int[1];
+        while (!closed) {
+            UdpTransport u = udp;
+            int n;
+            try {
+                n = u.receive(buf, 0, MAX_PACKET, src, srcLen, POLL_MILLIS);
+            } catch (IOException e) {
+                if (closed) return;
+                if (u != udp) continue; // rebound to a new port
+                log.warn("UDP receive failed: {}", e.getMessage());
+                return;
+            }
+            if (n < 0) continue;
+            try {
+                receiveDatagram(buf, n, src);
+            } catch (RuntimeException e) {
+                // A bug must not take the device down on one bad datagram.
+                stats.malformed.increment();
+                log.debug("dropped datagram after error", e);
+            }
+        }
+    }
+
+    void receiveDatagram(byte[] buf, int n, byte[] src) {
+        int type = WgMessage.classify(buf, 0, n);
+        switch (type) {
+            case WgMessage.TYPE_TRANSPORT -> receiveTransport(buf, n, src);
+            case WgMessage.TYPE_INITIATION, WgMessage.TYPE_RESPONSE -> {
+                int q = handshakeQueue.size();
+                if (q >= underLoadThreshold) underLoadUntil = clock.nanoTime() + UNDER_LOAD_AFTER_TIME;
+                if (!handshakeQueue.offer(new HandshakeJob(Arrays.copyOf(buf, n), src.clone()))) {
+                    stats.handshakeQueueFull.increment();
+                }
+            }
+            case WgMessage.TYPE_COOKIE_REPLY -> receiveCookieReply(buf, n);
+            default -> stats.malformed.increment();
+        }
+    }
+
+    private void receiveTransport(byte[] buf, int n, byte[] src) {
+        IndexEntry e = index.get(WgMessage.getU32(buf, WgMessage.TRANSPORT_OFFSET_RECEIVER));
+        if (e == null || e.keypair() == null) {
+            stats.unknownIndex.increment();
+            return;
+        }
+        Keypair kp = e.keypair();
+        Peer p = kp.peer;
+        long now = clock.nanoTime();
+        if (kp.ageNanos(now) >= REJECT_AFTER_TIME) {
+            stats.expiredKeypair.increment();
+            return;
+        }
+        long ctr = WgMessage.getU64(buf, WgMessage.TRANSPORT_OFFSET_COUNTER);
+        if (Long.compareUnsigned(ctr, REJECT_AFTER_MESSAGES) >= 0) {
+            stats.replayed.increment();
+            return;
+        }
+        int pt = TransportCipher.get().open(kp.recvKey, ctr, buf, HEADROOM, n - HEADROOM);
+        if (pt < 0) {
+            stats.decryptFailed.increment();
+            return;
+        }
+        if (!kp.replay.validate(ctr, REJECT_AFTER_MESSAGES)) {
+            stats.replayed.increment();
+            return;
+        }
+        p.updateEndpointFrom(src);
+        if (p.receivedWithKeypair(kp)) {
+            p.timersHandshakeComplete();
+            timers.execute(p::sendStagedPackets);
+        }
+        // keepKeyFreshReceiving
+        if (kp.initiator && p.current == kp && !p.sentLastMinuteHandshake
+                && kp.ageNanos(now) > REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) {
+            p.sentLastMinuteHandshake = true;
+            timers.execute(() -> sendHandshakeInitiation(p, false));
+        }
+        p.timersAnyAuthenticatedPacketTraversal();
+        p.timersAnyAuthenticatedPacketReceived();
+        p.rxBytes.addAndGet(n);
+        if (pt == 0) return; // keepalive
+        p.timersDataReceived();
+        int v = IpPacket.version(buf, HEADROOM, pt);
+        int total = IpPacket.totalLength(buf, HEADROOM, pt);
+        if (v == 0 || total > pt || total < (v == 4 ? IpPacket.IPV4_HEADER_MIN : IpPacket.IPV6_HEADER)) {
+            stats.malformed.increment();
+            return;
+        }
+        if (allowedIps.lookup(buf, HEADROOM + IpPacket.srcOffset(v), v == 6) != p) {
+            stats.disallowedSource.increment();
+            return;
+        }
+        try {
+            tun.write(buf, HEADROOM, total);
+        } catch (IOException ex) {
+            if (!closed) log.debug("TUN write failed: {}", ex.getMessage());
+        }
+    }
+
+    private void receiveCookieReply(byte[] buf, int n) {
+        CookieReply r = CookieReply.parse(buf, 0, n);
+        IndexEntry e = index.get(r.receiver());
+        if (e == null) {
+            stats.unknownIndex.increment();
+            return;
+        }
+        if (!e.peer().cookies.consumeReply(r)) stats.handshakeRejected.increment();
+    }
+
+    // --- handshakes -----------------------------------------------------------------------------------
+
+    private void handshakeLoop() {
+        while (!closed) {
+            HandshakeJob job;
+            try {
+                job = handshakeQueue.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (job == null) continue;
+            try {
+                if (job.msg()[0] == WgMessage.TYPE_INITIATION) consumeInitiation(job.msg(), job.src());
+                else consumeResponse(job.msg(), job.src());
+            } catch (RuntimeException e) {
+                stats.handshakeRejected.increment();
+                log.debug("handshake message dropped after error", e);
+            }
+        }
+    }
+
+    private boolean underLoad() {
+        return clock.nanoTime() - underLoadUntil < 0;
+    }
+
+    /** mac1 always; under load also mac2 (else answer with a cookie) and the per-source rate limit. */
+    private boolean passesDosChecks(Identity id, byte[] msg, byte[] src, int senderIndex) {
+        if (!id.checker().checkMac1(msg, 0, msg.length)) {
+            stats.handshakeRejected.increment();
+            return false;
+        }
+        if (!underLoad()) return true;
+        byte[] source = Cookies.sourceBytes(src);
+        if (!id.checker().checkMac2(msg, 0, msg.length, source)) {
+            byte[] reply = id.checker().createReply(msg, 0, msg.length, senderIndex, source);
+            UdpTransport u = udp;
+            if (u != null) u.send(reply, 0, reply.length, Endpoint.fromSockaddr(src));
+            stats.cookieRepliesSent.increment();
+            return false;
+        }
+        if (!rateLimiter.allow(Arrays.copyOfRange(src, 8, 24))) {
+            stats.rateLimited.increment();
+            return false;
+        }
+        return true;
+    }
+
+    private void consumeInitiation(byte[] msg, byte[] src) {
+        Identity id = identity;
+        if (id == null) return;
+        Initiation init = Initiation.parse(msg, 0, msg.length);
+        if (!passesDosChecks(id, msg, src, init.sender())) return;
+        HandshakeState hs = HandshakeState.responder(NoisePattern.IKpsk2, NonceEncoding.LITTLE_ENDIAN, PROLOGUE,
+                id.privateKey().raw(), null);
+        byte[] timestamp;
+        try {
+            timestamp = hs.readMessage(init.noiseMessage());
+        } catch (CryptoException e) {
+            stats.handshakeRejected.increment();
+            return;
+        }
+        Peer p = peers.get(new NodePublicKey(hs.remoteStaticPublic()));
+        if (p == null || !p.running || timestamp.length != Tai64n.SIZE) {
+            stats.handshakeRejected.increment();
+            return;
+        }
+        byte[] response;
+        long now = clock.nanoTime();
+        synchronized (p.handshakeLock) {
+            if (!Tai64n.after(timestamp, p.lastTimestamp)) {
+                log.debug("{}: handshake replay", p);
+                stats.handshakeRejected.increment();
+                return;
+            }
+            if (now - p.lastInitiationConsumption <= HANDSHAKE_INITIATION_RATE) {
+                log.debug("{}: handshake flood", p);
+                stats.handshakeRejected.increment();
+                return;
+            }
+            p.lastTimestamp = timestamp;
+            p.lastInitiationConsumption = now;
+            p.clearPendingHandshake(); // a crossing initiation replaces ours, as in wireguard-go
+            hs.setPsk(p.presharedKey.raw());
+            byte[] noise;
+            try {
+                noise = hs.writeMessage(new byte[0]);
+            } catch (IllegalStateException e) { // low-order peer ephemeral
+                stats.handshakeRejected.increment();
+                return;
+            }
+            int local = newIndex(p);
+            response = Response.encode(local, init.sender(), noise);
+            p.cookies.addMacs(response);
+            var split = hs.split();
+            Keypair kp = new Keypair(p, false, now, local, init.sender(),
+                    split.responderToInitiator().key(), split.initiatorToResponder().key());
+            index.put(local, new IndexEntry(p, kp));
+            p.beginSymmetricSession(kp);
+            p.lastSentHandshake = now;
+        }
+        p.updateEndpointFrom(src);
+        log.debug("{}: sending handshake response", p);
+        p.timersSessionDerived();
+        Endpoint ep = p.endpoint;
+        UdpTransport u = udp;
+        if (u != null && ep != null && !u.send(response, 0, response.length, ep)) stats.sendFailed.increment();
+        p.timersAnyAuthenticatedPacketTraversal();
+        p.timersAnyAuthenticatedPacketSent();
+    }
+
+    private void consumeResponse(byte[] msg, byte[] src) {
+        Identity id = identity;
+        if (id == null) return;
+        Response r = Response.parse(msg, 0, msg.length);
+        if (!passesDosChecks(id, msg, src, r.sender())) return;
+        IndexEntry e = index.get(r.receiver());
+        if (e == null || e.keypair() != null) {
+            stats.unknownIndex.increment();
+            return;
+        }
+        Peer p = e.peer();
+        long now = clock.nanoTime();
+        synchronized (p.handshakeLock) {
+            HandshakeState hs = p.pendingInitiation;
+            if (hs == null || p.pendingIndex != r.receiver()) {
+                stats.handshakeRejected.increment();
+                return;
+            }
+            try {
+                hs.readMessage(r.noiseMessage());
+            } catch (CryptoException ex) {
+                stats.handshakeRejected.increment();
+                return;
+            }
+            var split = hs.split();
+            Keypair kp = new Keypair(p, true, now, p.pendingIndex, r.sender(),
+                    split.initiatorToResponder().key(), split.responderToInitiator().key());
+            index.put(p.pendingIndex, new IndexEntry(p, kp));
+            p.pendingInitiation = null;
+            p.beginSymmetricSession(kp);
+        }
+        p.updateEndpointFrom(src);
+        log.debug("{}: received handshake response", p);
+        p.timersSessionDerived();
+        p.timersHandshakeComplete();
+        p.timersAnyAuthenticatedPacketTraversal();
+        p.timersAnyAuthenticatedPacketReceived();
+        p.sendKeepalive();
+    }
+
+    /** Creates and sends a handshake initiation, at most one per REKEY_TIMEOUT unless this is a retry. */
+    void sendHandshakeInitiation(Peer p, boolean isRetry) {
+        Identity id = identity;
+        if (id == null || !p.running) return;
+        long now = clock.nanoTime();
+        byte[] msg;
+        synchronized (p.handshakeLock) {
+            if (!isRetry) {
+                if (now - p.lastSentHandshake < REKEY_TIMEOUT) return;
+                p.handshakeAttempts.set(0);
+            }
+            if (p.endpoint == null) return;
+            p.lastSentHandshake = now;
+            byte[] noise;
+            HandshakeState hs;
+            try {
+                hs = HandshakeState.initiator(NoisePattern.IKpsk2, NonceEncoding.LITTLE_ENDIAN, PROLOGUE,
+                        id.privateKey().raw(), p.publicKey.raw(), p.presharedKey.raw());
+                noise = hs.writeMessage(Tai64n.of(clock.epochNanos()));
+            } catch (IllegalArgumentException | IllegalStateException e) { // e.g. a low-order peer key
+                log.debug("{}: cannot create handshake initiation: {}", p, e.getMessage());
+                return;
+            }
+            p.clearPendingHandshake();
+            int local = newIndex(p);
+            p.pendingInitiation = hs;
+            p.pendingIndex = local;
+            msg = Initiation.encode(local, noise);
+            p.cookies.addMacs(msg);
+        }
+        log.debug("{}: sending handshake initiation", p);
+        p.timersAnyAuthenticatedPacketTraversal();
+        p.timersAnyAuthenticatedPacketSent();
+        Endpoint ep = p.endpoint;
+        UdpTransport u = udp;
+        if (u != null && ep != null && !u.send(msg, 0, msg.length, ep)) stats.sendFailed.increment();
+        p.timersHandshakeInitiated();
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        up = false;
+        for (Peer p : peers.values()) p.stop();
+        timers.shutdownNow();
+        UdpTransport u = udp;
+        if (u != null) u.close();
+        for (Thread t : threads) {
+            try {
+                t.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        tun.close();
+    }
+}

@@ -1,0 +1,2 @@
+/** Replay protection for WireGuard transport counters. */
+package dev.lattice.wireguard.replay;
