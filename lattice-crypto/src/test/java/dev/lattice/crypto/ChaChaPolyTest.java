@@ -38,7 +38,7 @@ class ChaChaPolyTest {
                     .hasMessageContaining("authentication failed");
         }
         byte[] badAad = AAD.clone();
-        badAad[0] ^= 0x80;
+        badAad[0] = (byte) (badAad[0] ^ 0x80);
         assertThatThrownBy(() -> ChaChaPoly.open(KEY, NONCE, badAad, SEALED)).isInstanceOf(AeadException.class);
         byte[] badNonce = NONCE.clone();
         badNonce[11] ^= 1;
