@@ -35,6 +35,11 @@ public final class AllowedIps<T> {
         if (entries.remove(prefix) != null) rebuild();
     }
 
+    /** Removes {@code prefix} only if {@code value} owns it. */
+    public synchronized void remove(IpPrefix prefix, T value) {
+        if (entries.get(prefix) == value && entries.remove(prefix) != null) rebuild();
+    }
+
     public synchronized void removeValue(T value) {
         if (entries.values().removeIf(v -> v == value)) rebuild();
     }

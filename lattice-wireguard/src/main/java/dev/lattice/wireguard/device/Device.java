@@ -78,6 +78,7 @@ public final class Device implements AutoCloseable {
     private final RateLimiter rateLimiter;
     private final Object configLock = new Object();
     private final List<Thread> threads = new ArrayList<>();
+    private final java.util.concurrent.CompletableFuture<Void> terminated = new java.util.concurrent.CompletableFuture<>();
 
     private volatile Identity identity;
     private volatile UdpTransport udp;
@@ -284,11 +285,17 @@ public final class Device implements AutoCloseable {
             try {
                 n = tun.read(buf, HEADROOM, MAX_PACKET, POLL_MILLIS);
             } catch (IOException e) {
-                if (!closed) log.warn("TUN read failed: {}", e.getMessage());
+                if (!closed) log.warn("TUN read failed, device stopping: {}", e.getMessage());
+                terminated.complete(null);
                 return;
             }
             if (n > 0) sendFromTun(buf, n);
         }
+    }
+
+    /** Completes when the device stops: closed, or its TUN went away (the interface was deleted). */
+    public java.util.concurrent.CompletableFuture<Void> terminated() {
+        return terminated;
     }
 
     private void sendFromTun(byte[] buf, int len) {
@@ -680,5 +687,6 @@ public final class Device implements AutoCloseable {
             }
         }
         tun.close();
+        terminated.complete(null);
     }
 }
