@@ -184,6 +184,7 @@ public final class HandshakeState {
         Arrays.fill(k[1], (byte) 0);
         ss.wipe();
         if (ePriv != null) Arrays.fill(ePriv, (byte) 0);
+        if (sPriv != null) Arrays.fill(sPriv, (byte) 0); // our copy; the caller keeps its own
         return s;
     }
 
