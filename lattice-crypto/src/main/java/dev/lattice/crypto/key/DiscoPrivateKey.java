@@ -67,6 +67,6 @@ public record DiscoPrivateKey(byte[] raw) {
 
     @Override
     public int hashCode() {
-        return KeyBytes.hash(raw);
+        return KeyBytes.secretHash(raw);
     }
 }

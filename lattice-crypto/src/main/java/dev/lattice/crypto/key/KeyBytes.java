@@ -67,6 +67,21 @@ final class KeyBytes {
         return acc == 0;
     }
 
+    /**
+     * Hash code for secret keys: a keyed digest of the bytes, so a hashCode that ends up in a log or a
+     * heap dump reveals nothing of the key.
+     */
+    static int secretHash(byte[] raw) {
+        byte[] d = dev.lattice.crypto.Blake2s.mac(HASH_SALT, 4, raw);
+        return hash(d);
+    }
+
+    private static final byte[] HASH_SALT = new byte[16];
+
+    static {
+        new java.security.SecureRandom().nextBytes(HASH_SALT);
+    }
+
     static int hash(byte[] raw) {
         // Keys are uniformly random; the first bytes make a fine hash.
         return (raw[0] & 0xff) | (raw[1] & 0xff) << 8 | (raw[2] & 0xff) << 16 | (raw[3] & 0xff) << 24;

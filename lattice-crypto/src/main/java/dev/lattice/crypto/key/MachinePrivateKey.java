@@ -61,6 +61,6 @@ public record MachinePrivateKey(byte[] raw) {
 
     @Override
     public int hashCode() {
-        return KeyBytes.hash(raw);
+        return KeyBytes.secretHash(raw);
     }
 }

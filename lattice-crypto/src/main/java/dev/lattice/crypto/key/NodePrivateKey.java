@@ -79,6 +79,6 @@ public record NodePrivateKey(byte[] raw) {
 
     @Override
     public int hashCode() {
-        return KeyBytes.hash(raw);
+        return KeyBytes.secretHash(raw);
     }
 }

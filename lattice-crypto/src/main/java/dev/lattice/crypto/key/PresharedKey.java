@@ -41,6 +41,6 @@ public record PresharedKey(byte[] raw) {
 
     @Override
     public int hashCode() {
-        return KeyBytes.hash(raw);
+        return KeyBytes.secretHash(raw);
     }
 }
