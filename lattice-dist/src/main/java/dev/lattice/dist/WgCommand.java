@@ -64,7 +64,8 @@ final class WgCommand {
     private static int runForeground(String ifname) throws Exception {
         LinuxTun tun;
         try {
-            tun = LinuxTun.open(ifname, Device.DEFAULT_MTU);
+            // TUN offloads (TSO super-packets, UDP GSO/GRO) unless LATTICE_WG_OFFLOAD=0.
+            tun = LinuxTun.open(ifname, Device.DEFAULT_MTU, !"0".equals(System.getenv("LATTICE_WG_OFFLOAD")));
         } catch (Exception e) {
             System.err.println("lattice-wg: failed to create TUN device " + ifname + ": " + e.getMessage());
             return 1;

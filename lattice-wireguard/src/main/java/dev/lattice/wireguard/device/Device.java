@@ -18,15 +18,19 @@ import dev.lattice.crypto.noise.HandshakeState;
 import dev.lattice.crypto.noise.NonceEncoding;
 import dev.lattice.crypto.noise.NoisePattern;
 import dev.lattice.wire.ip.IpPacket;
+import dev.lattice.wire.ip.TcpSegmenter;
+import dev.lattice.wire.ip.VirtioNetHdr;
 import dev.lattice.wire.wireguard.CookieReply;
 import dev.lattice.wire.wireguard.Initiation;
 import dev.lattice.wire.wireguard.Response;
 import dev.lattice.wire.wireguard.WgMessage;
 import dev.lattice.wireguard.allowedips.AllowedIps;
 import dev.lattice.wireguard.conn.Endpoint;
+import dev.lattice.wireguard.conn.UdpSocket;
 import dev.lattice.wireguard.conn.UdpTransport;
 import dev.lattice.wireguard.tun.TunDevice;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -110,6 +114,7 @@ public final class Device implements AutoCloseable {
         synchronized (configLock) {
             if (up) return;
             udp = udpFactory.open(listenPort);
+            if (udp instanceof UdpSocket s) s.enableGro();
             listenPort = udp.port();
             if (fwmark != 0) udp.setMark(fwmark);
             try {
@@ -119,7 +124,7 @@ public final class Device implements AutoCloseable {
             }
             up = true;
         }
-        startThread("wg-tun-reader", this::tunReadLoop);
+        startThread("wg-tun-reader", tun.vnetHdr() ? this::tunReadLoopOffload : this::tunReadLoop);
         startThread("wg-udp-reader", this::udpReadLoop);
         startThread("wg-handshake", this::handshakeLoop);
         timers.scheduleWithFixedDelay(this::refreshMtu, 5, 5, TimeUnit.SECONDS);
@@ -186,6 +191,7 @@ public final class Device implements AutoCloseable {
             }
             if (port == listenPort && port != 0) return;
             UdpTransport fresh = udpFactory.open(port);
+            if (fresh instanceof UdpSocket s) s.enableGro();
             if (fwmark != 0) fresh.setMark(fwmark);
             UdpTransport old = udp;
             udp = fresh;
@@ -339,10 +345,7 @@ public final class Device implements AutoCloseable {
      * have 32 spare bytes after the packet for padding and the tag.
      */
     void encryptAndSend(Peer p, Keypair kp, long ctr, byte[] buf, int len) {
-        int padded = paddedLength(len, mtu);
-        Arrays.fill(buf, HEADROOM + len, HEADROOM + padded, (byte) 0);
-        WgMessage.putTransportHeader(buf, 0, kp.remoteIndex, ctr);
-        int ct = TransportCipher.get().seal(kp.sendKey, ctr, buf, HEADROOM, padded);
+        int ct = encrypt(kp, ctr, buf, len) - HEADROOM;
         Endpoint ep = p.endpoint;
         UdpTransport u = udp;
         if (ep == null || u == null) {
@@ -354,6 +357,115 @@ public final class Device implements AutoCloseable {
         p.timersAnyAuthenticatedPacketTraversal();
         p.timersAnyAuthenticatedPacketSent();
         if (len > 0) p.timersDataSent();
+    }
+
+    /** Pads and encrypts in place into a transport message at {@code buf[0..]}; returns its length. */
+    private int encrypt(Keypair kp, long ctr, byte[] buf, int len) {
+        int padded = paddedLength(len, mtu);
+        Arrays.fill(buf, HEADROOM + len, HEADROOM + padded, (byte) 0);
+        WgMessage.putTransportHeader(buf, 0, kp.remoteIndex, ctr);
+        return HEADROOM + TransportCipher.get().seal(kp.sendKey, ctr, buf, HEADROOM, padded);
+    }
+
+    // --- outbound with TUN offloads: TSO super-packets, UDP GSO ------------------------------------------
+
+    private static final int MAX_SEGMENTS = 128;
+
+    private void tunReadLoopOffload() {
+        int vnet = VirtioNetHdr.SIZE;
+        byte[] buf = new byte[HEADROOM + MAX_PACKET + 64];
+        byte[][] segs = new byte[MAX_SEGMENTS][];
+        int[] lens = new int[MAX_SEGMENTS];
+        int segCap = 0;
+        try (UdpSocket.Batch batch = new UdpSocket.Batch()) {
+            while (!closed) {
+                int n;
+                try {
+                    n = tun.read(buf, HEADROOM - vnet, MAX_PACKET + vnet, POLL_MILLIS);
+                } catch (IOException e) {
+                    if (!closed) log.warn("TUN read failed, device stopping: {}", e.getMessage());
+                    terminated.complete(null);
+                    return;
+                }
+                if (n <= vnet) continue;
+                int len = n - vnet;
+                VirtioNetHdr h = VirtioNetHdr.parse(buf, HEADROOM - vnet);
+                try {
+                    if (h.gsoType() == VirtioNetHdr.GSO_NONE) {
+                        if ((h.flags() & VirtioNetHdr.F_NEEDS_CSUM) != 0) TcpSegmenter.completeChecksum(h, buf, HEADROOM, len);
+                        sendFromTun(buf, len);
+                        continue;
+                    }
+                    int need = HEADROOM + h.hdrLen() + h.gsoSize() + 96;
+                    if (need > segCap) {
+                        segCap = Math.max(need, 2048);
+                        for (int i = 0; i < MAX_SEGMENTS; i++) segs[i] = new byte[segCap];
+                    }
+                    int count = TcpSegmenter.split(h, buf, HEADROOM, len, segs, HEADROOM, lens);
+                    sendSegments(segs, lens, count, batch);
+                } catch (TcpSegmenter.MalformedException e) {
+                    stats.malformed.increment();
+                }
+            }
+        }
+    }
+
+    /** Sends TSO segments of one flow: one peer lookup, then encrypted back to back in one GSO send. */
+    private void sendSegments(byte[][] segs, int[] lens, int count, UdpSocket.Batch batch) {
+        byte[] first = segs[0];
+        int v = IpPacket.version(first, HEADROOM, lens[0]);
+        Peer p = allowedIps.lookup(first, HEADROOM + IpPacket.dstOffset(v), v == 6);
+        if (p == null) {
+            stats.noRoute.add(count);
+            return;
+        }
+        Endpoint ep = p.endpoint;
+        if (ep == null) {
+            stats.noEndpoint.add(count);
+            return;
+        }
+        long now = clock.nanoTime();
+        Keypair kp = p.current;
+        UdpTransport u = udp;
+        if (!p.staged.isEmpty() || !Peer.usableForSend(kp, now) || !(u instanceof UdpSocket sock)) {
+            for (int i = 0; i < count; i++) sendFromTun(segs[i], lens[i]);
+            return;
+        }
+        int filled = 0;
+        int stride = 0;
+        long sent = 0;
+        long lastCtr = 0;
+        for (int i = 0; i < count; i++) {
+            long ctr = kp.sendCounter.getAndIncrement();
+            if (Long.compareUnsigned(ctr, REJECT_AFTER_MESSAGES) >= 0) {
+                p.stagePacket(Arrays.copyOf(segs[i], HEADROOM + lens[i] + 32));
+                continue;
+            }
+            lastCtr = ctr;
+            int wire = encrypt(kp, ctr, segs[i], lens[i]);
+            if (filled > 0 && (wire > stride || filled + wire > UdpSocket.MAX_GSO_BYTES)) {
+                if (!sock.sendSegments(batch, filled, stride, ep)) stats.sendFailed.increment();
+                filled = 0;
+            }
+            if (filled == 0) stride = wire;
+            MemorySegment.copy(segs[i], 0, batch.data, java.lang.foreign.ValueLayout.JAVA_BYTE, filled, wire);
+            filled += wire;
+            sent += wire;
+            if (wire < stride) { // a short datagram must be the last of a GSO send
+                if (!sock.sendSegments(batch, filled, stride, ep)) stats.sendFailed.increment();
+                filled = 0;
+            }
+        }
+        if (filled > 0 && !sock.sendSegments(batch, filled, stride, ep)) stats.sendFailed.increment();
+        p.txBytes.addAndGet(sent);
+        p.timersAnyAuthenticatedPacketTraversal();
+        p.timersAnyAuthenticatedPacketSent();
+        p.timersDataSent();
+        if (!p.staged.isEmpty()) timers.execute(p::sendStagedPackets);
+        if (kp.initiator && (Long.compareUnsigned(lastCtr, REKEY_AFTER_MESSAGES) > 0 || kp.ageNanos(now) > REKEY_AFTER_TIME)
+                && now - p.lastSentHandshake >= REKEY_TIMEOUT) {
+            timers.execute(() -> sendHandshakeInitiation(p, false));
+        }
     }
 
     /** wireguard-go's calculatePaddingSize, as the padded length. */
@@ -373,8 +485,35 @@ public final class Device implements AutoCloseable {
         byte[] buf = new byte[MAX_PACKET + 64];
         byte[] src = new byte[Endpoint.SOCKADDR_LEN];
         int[] srcLen = new int[1];
+        int[] segSize = new int[1];
+        UdpSocket.Batch batch = null;
         while (!closed) {
             UdpTransport u = udp;
+            if (u instanceof UdpSocket s && s.groEnabled()) {
+                if (batch == null) batch = new UdpSocket.Batch();
+                int n;
+                try {
+                    n = s.receiveBatch(batch, src, segSize, POLL_MILLIS);
+                } catch (IOException e) {
+                    if (closed) break;
+                    if (u != udp) continue;
+                    log.warn("UDP receive failed: {}", e.getMessage());
+                    break;
+                }
+                if (n < 0) continue;
+                int seg = segSize[0] > 0 ? segSize[0] : n;
+                for (int off = 0; off < n; off += seg) {
+                    int l = Math.min(seg, n - off);
+                    MemorySegment.copy(batch.data, java.lang.foreign.ValueLayout.JAVA_BYTE, off, buf, 0, l);
+                    try {
+                        receiveDatagram(buf, l, src);
+                    } catch (RuntimeException e) {
+                        stats.malformed.increment();
+                        log.debug("dropped datagram after error", e);
+                    }
+                }
+                continue;
+            }
             int n;
             try {
                 n = u.receive(buf, 0, MAX_PACKET, src, srcLen, POLL_MILLIS);
@@ -393,6 +532,7 @@ public final class Device implements AutoCloseable {
                 log.debug("dropped datagram after error", e);
             }
         }
+        if (batch != null) batch.close();
     }
 
     void receiveDatagram(byte[] buf, int n, byte[] src) {
@@ -465,7 +605,12 @@ public final class Device implements AutoCloseable {
             return;
         }
         try {
-            tun.write(buf, HEADROOM, total);
+            if (tun.vnetHdr()) {
+                Arrays.fill(buf, HEADROOM - VirtioNetHdr.SIZE, HEADROOM, (byte) 0); // no offload for this packet
+                tun.write(buf, HEADROOM - VirtioNetHdr.SIZE, total + VirtioNetHdr.SIZE);
+            } else {
+                tun.write(buf, HEADROOM, total);
+            }
         } catch (IOException ex) {
             if (!closed) log.debug("TUN write failed: {}", ex.getMessage());
         }

@@ -65,6 +65,10 @@ public final class Libc {
     private static final MethodHandle SENDTO = bind("sendto",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT),
             CAPTURE_ERRNO, CRITICAL);
+    private static final MethodHandle SENDMSG = bind("sendmsg",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
+    private static final MethodHandle RECVMSG = bind("recvmsg",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
     private static final MethodHandle STRERROR = bind("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
     /** Per-thread errno capture buffer: each packet thread reuses its own, so calls allocate nothing. */
@@ -199,11 +203,36 @@ public final class Libc {
         }
     }
 
+    /** sendmsg with a native msghdr (its buffers must be native too: pointers inside structs can't be heap). */
+    public static long sendmsg(int fd, MemorySegment msghdr, int flags) {
+        try {
+            return (long) SENDMSG.invokeExact(ERRNO_STATE.get(), fd, msghdr, flags);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    public static long recvmsg(int fd, MemorySegment msghdr, int flags) {
+        try {
+            return (long) RECVMSG.invokeExact(ERRNO_STATE.get(), fd, msghdr, flags);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
     /** Non-blocking recvfrom into a heap array; the sender's sockaddr lands in {@code addr}. */
     public static int recvfrom(int fd, byte[] buf, int off, int len, MemorySegment addr, MemorySegment addrLen) {
         try {
             return (int) (long) RECVFROM.invokeExact(ERRNO_STATE.get(), fd,
                     MemorySegment.ofArray(buf).asSlice(off, len), (long) len, 0, addr, addrLen);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    public static int sendto(int fd, MemorySegment data, int len, MemorySegment addr, int addrLen) {
+        try {
+            return (int) (long) SENDTO.invokeExact(ERRNO_STATE.get(), fd, data, (long) len, 0, addr, addrLen);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }

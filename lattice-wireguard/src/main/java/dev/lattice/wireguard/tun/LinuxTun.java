@@ -20,6 +20,11 @@ public final class LinuxTun implements TunDevice {
     private static final long SIOCSIFMTU = 0x8922L;
     private static final short IFF_TUN = 0x0001;
     private static final short IFF_NO_PI = 0x1000;
+    private static final short IFF_VNET_HDR = 0x4000;
+    private static final long TUNSETOFFLOAD = 0x400454d0L;
+    private static final int TUN_F_CSUM = 0x01;
+    private static final int TUN_F_TSO4 = 0x02;
+    private static final int TUN_F_TSO6 = 0x04;
     private static final int IFNAMSIZ = 16;
     private static final int IFREQ_SIZE = 40;
     private static final int AF_INET = 2;
@@ -30,15 +35,26 @@ public final class LinuxTun implements TunDevice {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment readPoll = arena.allocate(8);
     private final MemorySegment writePoll = arena.allocate(8);
+    private final boolean vnetHdr;
     private volatile boolean closed;
 
-    private LinuxTun(int fd, String name) {
+    private LinuxTun(int fd, String name, boolean vnetHdr) {
         this.fd = fd;
         this.name = name;
+        this.vnetHdr = vnetHdr;
     }
 
-    /** Creates (or attaches to) the TUN interface {@code name} and sets its MTU. */
+    /** Creates (or attaches to) the TUN interface {@code name} and sets its MTU; no offloads. */
     public static LinuxTun open(String name, int mtu) throws IOException {
+        return open(name, mtu, false);
+    }
+
+    /**
+     * Creates the TUN interface. With {@code offload}, packets carry a virtio_net_hdr and the kernel may hand
+     * over TCP super-packets (TSO) and partial checksums, which the reader must segment and complete; if the
+     * kernel refuses the offload flags, the device falls back to plain packets.
+     */
+    public static LinuxTun open(String name, int mtu, boolean offload) throws IOException {
         byte[] nameBytes = name.getBytes(StandardCharsets.US_ASCII);
         if (nameBytes.length == 0 || nameBytes.length >= IFNAMSIZ) {
             throw new IllegalArgumentException("interface name must be 1.." + (IFNAMSIZ - 1) + " characters: " + name);
@@ -47,14 +63,19 @@ public final class LinuxTun implements TunDevice {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment ifr = a.allocate(IFREQ_SIZE);
             MemorySegment.copy(nameBytes, 0, ifr, JAVA_BYTE_LAYOUT, 0, nameBytes.length);
-            ifr.set(JAVA_SHORT, IFNAMSIZ, (short) (IFF_TUN | IFF_NO_PI));
+            ifr.set(JAVA_SHORT, IFNAMSIZ, (short) (IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0)));
             if (Libc.ioctl(fd, TUNSETIFF, ifr) < 0) {
                 IOException e = Libc.error("TUNSETIFF " + name);
                 Libc.close(fd);
                 throw e;
             }
             String actual = ifr.getString(0);
-            LinuxTun tun = new LinuxTun(fd, actual);
+            boolean vnet = offload;
+            if (offload && Libc.ioctl(fd, TUNSETOFFLOAD, MemorySegment.ofAddress(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)) < 0) {
+                // Keep the vnet header (the flag is set) but with no offloads: every header then says "none".
+                Libc.ioctl(fd, TUNSETOFFLOAD, MemorySegment.ofAddress(0));
+            }
+            LinuxTun tun = new LinuxTun(fd, actual, vnet);
             if (mtu > 0) tun.setMtu(mtu);
             return tun;
         }
@@ -65,6 +86,11 @@ public final class LinuxTun implements TunDevice {
     @Override
     public String name() {
         return name;
+    }
+
+    @Override
+    public boolean vnetHdr() {
+        return vnetHdr;
     }
 
     /** The interface MTU as the kernel has it now (a user may change it with {@code ip link}). */
