@@ -62,13 +62,15 @@ public final class UapiServer implements AutoCloseable {
     public static final Path SOCKET_DIRECTORY = Path.of("/var/run/wireguard");
 
     private static final int READ_BUFFER_BYTES = 8192;
+    /** Go listens with backlog somaxconn; the JDK's default of 50 makes bursts of clients fail with EAGAIN. */
+    private static final int LISTEN_BACKLOG = 4096;
 
     /**
      * Resource bounds for one server.
      *
      * @param maxLineBytes    longest accepted line, without its {@code '\n'}; wireguard-go's scanner allows 65535
      * @param maxRequestBytes largest accepted {@code set} transaction in bytes
-     * @param maxConnections  connections served at once; more are closed right after accepting
+     * @param maxConnections  connections served at once; further clients wait in the listen backlog
      */
     public record Limits(int maxLineBytes, int maxRequestBytes, int maxConnections) {
         public static final Limits DEFAULT = new Limits(65_535, 8 << 20, 64);
@@ -188,6 +190,7 @@ public final class UapiServer implements AutoCloseable {
             }
         }
         if (Thread.currentThread() != acceptThread) {
+            acceptThread.interrupt(); // in case it waits for a connection slot
             try {
                 acceptThread.join(2_000);
             } catch (InterruptedException e) {
@@ -222,7 +225,7 @@ public final class UapiServer implements AutoCloseable {
         try {
             ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             try {
-                channel.bind(UnixDomainSocketAddress.of(tmp));
+                channel.bind(UnixDomainSocketAddress.of(tmp), LISTEN_BACKLOG);
                 Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwx------"));
                 Files.createLink(path, tmp);
                 return channel;
@@ -288,20 +291,22 @@ public final class UapiServer implements AutoCloseable {
 
     private void acceptLoop() {
         while (!closed.get()) {
+            try {
+                connectionSlots.acquire(); // at the limit, stop accepting: new clients wait in the listen backlog
+            } catch (InterruptedException e) {
+                break; // close()
+            }
             SocketChannel c;
             try {
                 c = server.accept();
             } catch (ClosedChannelException e) {
+                connectionSlots.release();
                 break;
             } catch (IOException e) {
+                connectionSlots.release();
                 if (closed.get()) break;
                 log.warn("UAPI accept on {} failed: {}", socketPath, e.toString());
                 sleepQuietly(50); // e.g. out of file descriptors: do not spin
-                continue;
-            }
-            if (!connectionSlots.tryAcquire()) {
-                log.warn("UAPI on {}: {} connections open, refusing another", socketPath, limits.maxConnections());
-                closeQuietly(c);
                 continue;
             }
             connections.add(c);
