@@ -80,6 +80,14 @@ final class LineReader {
         }
     }
 
+    /**
+     * Drops whatever has been read from the channel but not consumed, as wireguard-go loses what its line scanner
+     * had buffered when a {@code set} fails.
+     */
+    void discardBuffered() {
+        buf.position(buf.limit());
+    }
+
     private boolean fill() throws IOException {
         buf.clear();
         int n;

@@ -5,12 +5,15 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
 import java.net.UnknownHostException;
 
 /**
  * Text forms of addresses, prefixes and endpoints exactly as wireguard-go reads and writes them: Go's
  * {@code net/netip} ({@code ParseAddr}, {@code ParsePrefix}, {@code ParseAddrPort}, {@code String}) and
- * {@code strconv.ParseUint}. Never resolves names.
+ * {@code strconv.ParseUint}. Never resolves host names; the only lookup is of a local network interface named as
+ * an IPv6 zone ({@code [fe80::1%eth0]:51820}).
  *
  * <p>Why not {@link IpPrefix#parse}/{@link IpPrefix#parseAddress}: they build on {@link InetAddress#ofLiteral},
  * which accepts {@code 1.2.3}, {@code 1}, {@code 01.2.3.4}, {@code [::1]} and five-digit IPv6 groups that
@@ -164,7 +167,10 @@ final class Netip {
         return new IpPrefix(toInetAddress(masked, -1), (int) bits);
     }
 
-    /** Go's {@code netip.ParseAddrPort}; zoned IPv6 endpoints are rejected (see {@link UapiCodec}). */
+    /**
+     * Go's {@code netip.ParseAddrPort}. An IPv6 zone becomes the address's scope id; a zone naming no local
+     * interface is rejected (see {@link #scopeId}).
+     */
     static InetSocketAddress parseAddrPort(String s) {
         int colon = s.lastIndexOf(':');
         if (colon < 0) throw new IllegalArgumentException("not an ip:port");
@@ -187,10 +193,37 @@ final class Netip {
         if (!bracketed && !addr.is4()) {
             throw new IllegalArgumentException("IPv6 addresses must be surrounded by square brackets");
         }
-        if (addr.zone() != null) {
-            throw new IllegalArgumentException("IPv6 zones are not supported in endpoints");
+        int scopeId = addr.zone() == null ? -1 : scopeId(addr.zone());
+        return new InetSocketAddress(toInetAddress(addr.bytes(), scopeId), (int) portNumber);
+    }
+
+    /**
+     * The scope id for an IPv6 zone: a number is taken as is (Linux zones are interface indexes), a name is looked
+     * up as a local network interface (not a DNS lookup) and must exist.
+     */
+    private static int scopeId(String zone) {
+        long numeric = parseUint(zone, Integer.MAX_VALUE);
+        if (numeric >= 0) return (int) numeric;
+        try {
+            NetworkInterface nif = NetworkInterface.getByName(zone);
+            if (nif == null || nif.getIndex() < 0) throw new IllegalArgumentException("no interface " + quote(zone));
+            return nif.getIndex();
+        } catch (SocketException e) {
+            throw new IllegalArgumentException("cannot look up interface " + quote(zone) + ": " + e.getMessage());
         }
-        return new InetSocketAddress(toInetAddress(addr.bytes(), -1), (int) portNumber);
+    }
+
+    /** The zone text for a scope id: the interface's name if it exists, else the number (as Linux does). */
+    private static String zoneName(Inet6Address a) {
+        if (a.getScopedInterface() != null) return a.getScopedInterface().getName();
+        int id = a.getScopeId();
+        try {
+            NetworkInterface nif = NetworkInterface.getByIndex(id);
+            if (nif != null) return nif.getName();
+        } catch (SocketException e) {
+            // fall through to the number
+        }
+        return Integer.toString(id);
     }
 
     /**
@@ -277,12 +310,8 @@ final class Netip {
                 sb.append(Integer.toHexString(group(b, i)));
             }
         }
-        if (a instanceof Inet6Address v6) {
-            if (v6.getScopedInterface() != null) {
-                sb.append('%').append(v6.getScopedInterface().getName());
-            } else if (v6.getScopeId() != 0) {
-                sb.append('%').append(v6.getScopeId());
-            }
+        if (a instanceof Inet6Address v6 && (v6.getScopedInterface() != null || v6.getScopeId() != 0)) {
+            sb.append('%').append(zoneName(v6));
         }
         return sb.toString();
     }

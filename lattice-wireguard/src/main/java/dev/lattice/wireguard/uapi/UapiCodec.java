@@ -14,13 +14,15 @@ import java.util.List;
  * The text of WireGuard's cross-platform configuration protocol (https://www.wireguard.com/xplatform/), byte for
  * byte as wireguard-go ({@code device/uapi.go}) reads and writes it. Pure: no I/O, no name lookups.
  *
- * <p>Deliberate differences from wireguard-go, all on inputs no WireGuard tool produces:
+ * <p>Deliberate differences from wireguard-go:
  * <ul>
- *   <li>IPv6 endpoints with a zone ({@code [fe80::1%eth0]:51820}) are rejected with {@link UapiError#INVALID};
- *       a {@link InetSocketAddress} cannot hold a zone name that is not a local interface.
+ *   <li>An IPv6 endpoint zone ({@code [fe80::1%eth0]:51820}, as {@code wg} sends link-local endpoints) must be a
+ *       number or the name of a local interface, since an {@link InetSocketAddress} holds it as a scope id; unknown
+ *       names are rejected with {@link UapiError#INVALID} (wireguard-go 0.0.20220316 does the same; current
+ *       wireguard-go accepts any zone text). {@code get} prints the interface's name.
  *   <li>{@code allowed_ip} lines before {@code replace_allowed_ips=true} or {@code remove=true} in the same peer
  *       block are dropped. wireguard-go inserts them and then deletes them again, which has one visible side
- *       effect: a prefix that belonged to another peer ends up belonging to no peer.
+ *       effect: a prefix that belonged to another peer ends up belonging to no peer. No tool writes such blocks.
  * </ul>
  */
 public final class UapiCodec {

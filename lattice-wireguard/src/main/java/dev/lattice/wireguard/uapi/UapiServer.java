@@ -45,15 +45,18 @@ import org.slf4j.LoggerFactory;
  *   <li>Each connection carries any number of requests. {@code get=1\n\n} is answered with the state and
  *       {@code errno=0\n\n}; {@code get=1\n} followed by anything but {@code \n} with {@code errno=-22\n\n}.
  *       {@code set=1\n} starts a transaction that ends at an empty line (or end of stream) and is answered
- *       {@code errno=0\n\n} or {@code errno=<negative errno>\n\n}; after a failed {@code set} the connection is
- *       closed, which is where wireguard-go ends up too (it reads the rest of the bad transaction as requests). Any
- *       other request line closes the connection without a reply.
+ *       {@code errno=0\n\n} or {@code errno=<negative errno>\n\n}. After a failed {@code set}, whatever the
+ *       client sent with it that was already read is dropped (wireguard-go loses its line scanner's buffer) and the
+ *       connection stays open; the rest of a long bad transaction then arrives as invalid requests, which close the
+ *       connection, as in wireguard-go. Any other request line closes the connection without a reply.
  *   <li>When the socket file is deleted, the server stops ({@link #terminated()} completes), so deleting the socket
  *       shuts the interface down as with wireguard-go.
  * </ul>
- * Unlike wireguard-go, lines are bounded ({@link Limits#maxLineBytes()}, -5 like Go's scanner limit) and so is a
- * whole {@code set} ({@link Limits#maxRequestBytes()}, -5); an over-long request line closes the connection. A
- * device is never called concurrently by this server: {@code set}s are exclusive, {@code get}s shared.
+ * Unlike wireguard-go, lines are bounded ({@link Limits#maxLineBytes()}, -5 like Go's scanner limit, then the
+ * connection is closed) and so is a whole {@code set} ({@link Limits#maxRequestBytes()}, -5, closed); an over-long
+ * request line closes the connection. Requests pipelined behind a successful {@code set} are answered (wireguard-go
+ * loses them in its scanner's buffer). A device is never called concurrently by this server: {@code set}s are
+ * exclusive, {@code get}s shared.
  */
 public final class UapiServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(UapiServer.class);
@@ -342,7 +345,8 @@ public final class UapiServer implements AutoCloseable {
                 case "set=1" -> {
                     int errno = handleSet(in);
                     write(c, "errno=" + errno + "\n\n");
-                    if (errno != 0) return;
+                    if (errno == UapiError.IO.errno()) return; // stopped mid-line: the stream is out of step
+                    if (errno != 0) in.discardBuffered();
                 }
                 case "get=1" -> {
                     int next = in.readByte();

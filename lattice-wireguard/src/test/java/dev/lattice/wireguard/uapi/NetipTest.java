@@ -115,10 +115,22 @@ class NetipTest {
     @ParameterizedTest(name = "rejects endpoint \"{0}\"")
     @ValueSource(strings = {
             "1.2.3.4", "1.2.3.4:", ":80", "[1.2.3.4]:80", "::1:80", "[::1]80", "[::1:80", "1.2.3.4:65536",
-            "1.2.3.4:+80", "1.2.3.4:8_0", "1.2.3.4:-1", "01.2.3.4:80", "[fe80::1%eth0]:80", "[fe80::1%2]:80",
+            "1.2.3.4:+80", "1.2.3.4:8_0", "1.2.3.4:-1", "01.2.3.4:80", "[fe80::1%nosuchif0]:80", "[fe80::1%]:80",
+            "[fe80::1%99999999999]:80",
             "localhost:80", "example.com:51820", "[]:80", ""})
     void rejectsEndpointsWithoutEverResolvingNames(String text) {
         assertThatThrownBy(() -> Netip.parseAddrPort(text)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void anEndpointZoneIsALocalInterfaceOrAnIndex() throws Exception {
+        InetSocketAddress lo = Netip.parseAddrPort("[fe80::1%lo]:51820");
+        assertThat(((Inet6Address) lo.getAddress()).getScopeId())
+                .isEqualTo(java.net.NetworkInterface.getByName("lo").getIndex());
+        assertThat(Netip.formatEndpoint(lo)).isEqualTo("[fe80::1%lo]:51820");
+        InetSocketAddress numeric = Netip.parseAddrPort("[fe80::1%4000000]:1");
+        assertThat(((Inet6Address) numeric.getAddress()).getScopeId()).isEqualTo(4_000_000);
+        assertThat(Netip.formatEndpoint(numeric)).isEqualTo("[fe80::1%4000000]:1");
     }
 
     @ParameterizedTest(name = "ParseUint(\"{0}\", 16) = {1}")

@@ -222,7 +222,7 @@ class UapiCodecSetTest {
 
         @ParameterizedTest(name = "endpoint=\"{0}\" is rejected")
         @ValueSource(strings = {"", "1.2.3.4", "[1.2.3.4]:80", "::1:80", "example.com:51820", "1.2.3.4:65536",
-                "[fe80::1%eth0]:51820"})
+                "[fe80::1%nosuchif0]:51820"})
         void aBadEndpointIsInvalidAndNamesThePeer(String value) {
             String b64 = PEER_A.toBase64();
             assertRejected(UapiError.INVALID,

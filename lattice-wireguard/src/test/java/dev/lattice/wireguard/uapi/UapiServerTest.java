@@ -98,13 +98,30 @@ class UapiServerTest {
         }
 
         @Test
-        void aBadSetIsAnsweredWithItsErrnoThenTheConnectionIsClosed() throws IOException {
+        void aBadSetIsAnsweredWithItsErrnoAndWhatCameWithItIsDroppedAsInWireguardGo() throws IOException {
             try (UapiTestClient c = new UapiTestClient(socket)) {
-                c.send("set=1\nlisten_port=x\n\nget=1\n\n");
-                assertThat(c.readReplies(2)).isEqualTo("errno=-22\n\n");
-                assertThat(c.closedByServer(SHORT)).isTrue();
+                c.send("set=1\nlisten_port=x\nlisten_port=2\n\nget=1\n\n");
+                assertThat(c.readReplies(1)).isEqualTo("errno=-22\n\n");
+                assertThat(c.closedByServer(Duration.ofMillis(300))).as("connection stays open").isFalse();
+            }
+            try (UapiTestClient c = new UapiTestClient(socket)) {
+                c.send("set=1\nlisten_port=x\n\n");
+                assertThat(c.readReplies(1)).isEqualTo("errno=-22\n\n");
+                c.send("get=1\n\n");
+                assertThat(c.readReplies(2)).isEqualTo("errno=-22\n\nerrno=0\n\n");
             }
             assertThat(UapiTestClient.set(socket, "nokey")).isEqualTo("errno=-71\n\n");
+            assertThat(device.applied).isEmpty();
+        }
+
+        @Test
+        void theRestOfALongBadSetArrivingLaterIsAnInvalidRequestAndClosesTheConnection() throws Exception {
+            try (UapiTestClient c = new UapiTestClient(socket)) {
+                c.send("set=1\nlisten_port=x\n");
+                assertThat(c.readReplies(1)).isEqualTo("errno=-22\n\n");
+                c.send("listen_port=2\n\n");
+                assertThat(c.closedByServer(SHORT)).isTrue();
+            }
         }
 
         @Test

@@ -112,6 +112,15 @@ class UapiServerWgToolTest {
     }
 
     @Test
+    void aLinkLocalEndpointKeepsItsInterface() {
+        wg("set", ifname, "peer", PEER.toBase64(), "endpoint", "[fe80::1%lo]:51820").ok();
+        assertThat(Netip.formatEndpoint(device.applied.getLast().peers().getFirst().endpoint()))
+                .isEqualTo("[fe80::1%lo]:51820");
+        assertThat(wg("show", ifname, "endpoints").ok().stdout())
+                .isEqualTo(PEER.toBase64() + "\t[fe80::1%lo]:51820\n");
+    }
+
+    @Test
     void statisticsReachWgShow() {
         wg("set", ifname, "peer", PEER.toBase64()).ok();
         device.setStats(PEER, 1_700_000_123_000_000_000L, 1234, 5678);
