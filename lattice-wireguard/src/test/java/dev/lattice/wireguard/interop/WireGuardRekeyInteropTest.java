@@ -65,7 +65,10 @@ class WireGuardRekeyInteropTest {
 
             long hsA1 = t.a.latestHandshake(t.b.publicKey);
             long hsB1 = t.b.latestHandshake(t.a.publicKey);
-            String hs = "latest handshake A: " + hsA0 + " -> " + hsA1 + ", B: " + hsB0 + " -> " + hsB1;
+            String hs = "latest handshake A: " + hsA0 + " -> " + hsA1 + " (+" + (hsA1 - hsA0) + " s), B: " + hsB0
+                    + " -> " + hsB1 + " (+" + (hsB1 - hsB0) + " s)";
+            System.out.printf("rekey %s: %s; %d bytes received in %.1f s, %d of %d intervals empty%n", pair, hs,
+                    r.bytesReceived(), r.seconds(), r.zeroIntervals(), r.intervalBytes().size());
             assertThat(r.clientOk()).as(() -> "iperf3 client ran to the end\n" + hs + "\n" + r.describe() + "\n"
                     + t.diagnostics()).isTrue();
             assertThat(r.seconds()).as(() -> "transfer duration\n" + r.describe())
