@@ -18,6 +18,7 @@ import dev.lattice.crypto.noise.HandshakeState;
 import dev.lattice.crypto.noise.NonceEncoding;
 import dev.lattice.crypto.noise.NoisePattern;
 import dev.lattice.wire.ip.IpPacket;
+import dev.lattice.wire.ip.TcpCoalescer;
 import dev.lattice.wire.ip.TcpSegmenter;
 import dev.lattice.wire.ip.VirtioNetHdr;
 import dev.lattice.wire.wireguard.CookieReply;
@@ -487,6 +488,7 @@ public final class Device implements AutoCloseable {
         int[] srcLen = new int[1];
         int[] segSize = new int[1];
         UdpSocket.Batch batch = null;
+        TcpCoalescer gro = tun.vnetHdr() ? new TcpCoalescer() : null;
         while (!closed) {
             UdpTransport u = udp;
             if (u instanceof UdpSocket s && s.groEnabled()) {
@@ -506,10 +508,17 @@ public final class Device implements AutoCloseable {
                     int l = Math.min(seg, n - off);
                     MemorySegment.copy(batch.data, java.lang.foreign.ValueLayout.JAVA_BYTE, off, buf, 0, l);
                     try {
-                        receiveDatagram(buf, l, src);
+                        receiveDatagram(buf, l, src, gro);
                     } catch (RuntimeException e) {
                         stats.malformed.increment();
                         log.debug("dropped datagram after error", e);
+                    }
+                }
+                if (gro != null) {
+                    try {
+                        flushCoalesced(gro);
+                    } catch (IOException e) {
+                        if (!closed) log.debug("TUN write failed: {}", e.getMessage());
                     }
                 }
                 continue;
@@ -536,9 +545,17 @@ public final class Device implements AutoCloseable {
     }
 
     void receiveDatagram(byte[] buf, int n, byte[] src) {
+        receiveDatagram(buf, n, src, null);
+        
+    }
+
+    private void receiveDatagram(byte[] buf, int n, byte[] src, TcpCoalescer gro) {
         int type = WgMessage.classify(buf, 0, n);
         switch (type) {
-            case WgMessage.TYPE_TRANSPORT -> receiveTransport(buf, n, src);
+            case WgMessage.TYPE_TRANSPORT -> {
+                int len = receiveTransport(buf, n, src);
+                if (len > 0) deliver(buf, len, gro);
+            }
             case WgMessage.TYPE_INITIATION, WgMessage.TYPE_RESPONSE -> {
                 int q = handshakeQueue.size();
                 if (q >= underLoadThreshold) underLoadUntil = clock.nanoTime() + UNDER_LOAD_AFTER_TIME;
@@ -551,32 +568,33 @@ public final class Device implements AutoCloseable {
         }
     }
 
-    private void receiveTransport(byte[] buf, int n, byte[] src) {
+    /** Authenticates and decrypts a transport message in place; returns the IP packet length to deliver, or 0. */
+    private int receiveTransport(byte[] buf, int n, byte[] src) {
         IndexEntry e = index.get(WgMessage.getU32(buf, WgMessage.TRANSPORT_OFFSET_RECEIVER));
         if (e == null || e.keypair() == null) {
             stats.unknownIndex.increment();
-            return;
+            return 0;
         }
         Keypair kp = e.keypair();
         Peer p = kp.peer;
         long now = clock.nanoTime();
         if (kp.ageNanos(now) >= REJECT_AFTER_TIME) {
             stats.expiredKeypair.increment();
-            return;
+            return 0;
         }
         long ctr = WgMessage.getU64(buf, WgMessage.TRANSPORT_OFFSET_COUNTER);
         if (Long.compareUnsigned(ctr, REJECT_AFTER_MESSAGES) >= 0) {
             stats.replayed.increment();
-            return;
+            return 0;
         }
         int pt = TransportCipher.get().open(kp.recvKey, ctr, buf, HEADROOM, n - HEADROOM);
         if (pt < 0) {
             stats.decryptFailed.increment();
-            return;
+            return 0;
         }
         if (!kp.replay.validate(ctr, REJECT_AFTER_MESSAGES)) {
             stats.replayed.increment();
-            return;
+            return 0;
         }
         p.updateEndpointFrom(src);
         if (p.receivedWithKeypair(kp)) {
@@ -592,28 +610,49 @@ public final class Device implements AutoCloseable {
         p.timersAnyAuthenticatedPacketTraversal();
         p.timersAnyAuthenticatedPacketReceived();
         p.rxBytes.addAndGet(n);
-        if (pt == 0) return; // keepalive
+        if (pt == 0) return 0; // keepalive
         p.timersDataReceived();
         int v = IpPacket.version(buf, HEADROOM, pt);
         int total = IpPacket.totalLength(buf, HEADROOM, pt);
         if (v == 0 || total > pt || total < (v == 4 ? IpPacket.IPV4_HEADER_MIN : IpPacket.IPV6_HEADER)) {
             stats.malformed.increment();
-            return;
+            return 0;
         }
         if (allowedIps.lookup(buf, HEADROOM + IpPacket.srcOffset(v), v == 6) != p) {
             stats.disallowedSource.increment();
-            return;
+            return 0;
         }
+        return total;
+    }
+
+    /**
+     * Writes a decrypted packet at {@code buf[HEADROOM..HEADROOM+len)} to the TUN. With a coalescer (TUN
+     * offload mode), TCP segments of one flow are held back and merged; {@link #flushCoalesced} writes them.
+     */
+    private void deliver(byte[] buf, int len, TcpCoalescer gro) {
         try {
+            if (gro != null && TcpCoalescer.isCandidate(buf, HEADROOM, len)) {
+                if (gro.tryAppend(buf, HEADROOM, len)) return;
+                flushCoalesced(gro);
+                gro.tryAppend(buf, HEADROOM, len);
+                return;
+            }
+            if (gro != null) flushCoalesced(gro);
             if (tun.vnetHdr()) {
                 Arrays.fill(buf, HEADROOM - VirtioNetHdr.SIZE, HEADROOM, (byte) 0); // no offload for this packet
-                tun.write(buf, HEADROOM - VirtioNetHdr.SIZE, total + VirtioNetHdr.SIZE);
+                tun.write(buf, HEADROOM - VirtioNetHdr.SIZE, len + VirtioNetHdr.SIZE);
             } else {
-                tun.write(buf, HEADROOM, total);
+                tun.write(buf, HEADROOM, len);
             }
         } catch (IOException ex) {
             if (!closed) log.debug("TUN write failed: {}", ex.getMessage());
         }
+    }
+
+    private void flushCoalesced(TcpCoalescer gro) throws IOException {
+        if (gro.isEmpty()) return;
+        byte[] out = gro.flush();
+        tun.write(out, 0, gro.flushedLength);
     }
 
     private void receiveCookieReply(byte[] buf, int n) {
