@@ -128,12 +128,31 @@ setup() {
     peer "$pa" endpoint 192.168.77.1:51820 allowed-ips 10.77.0.1/32 || return 1
   ip -n "$NS_A" addr add 10.77.0.1/24 dev "$DEV_A" && ip -n "$NS_A" link set "$DEV_A" up
   ip -n "$NS_B" addr add 10.77.0.2/24 dev "$DEV_B" && ip -n "$NS_B" link set "$DEV_B" up
-  ip netns exec "$NS_A" ping -c 1 -W 5 10.77.0.2 >/dev/null || { log "no ping through the tunnel"; return 1; }
+  bg_wait /dev/null ip netns exec "$NS_A" ping -c 1 -W 5 10.77.0.2 || { log "no ping through the tunnel"; return 1; }
 }
 
-# iperf SERVER_NS SERVER_ADDR CLIENT_NS SECONDS: prints the receiver's Mbit/s
+# bg_wait OUTFILE CMD...: runs CMD in the background and waits for it; unlike a foreground command or $(...),
+# `wait` returns as soon as a signal arrives, so the exit trap cleans up at once on Ctrl-C / SIGTERM.
+bg_wait() {
+  local out=$1 pid rc; shift
+  "$@" >"$out" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  wait "$pid"; rc=$?
+  forget "$pid"
+  return $rc
+}
+
+# forget PID: drop an exited process from PIDS, so teardown never signals a reused PID
+forget() {
+  local keep=() p
+  for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+
+# iperf SERVER_NS SERVER_ADDR CLIENT_NS SECONDS: sets RESULT to the receiver's Mbit/s (or FAIL)
 iperf() {
-  local sns=$1 addr=$2 cns=$3 secs=$4 spid out i
+  local sns=$1 addr=$2 cns=$3 secs=$4 spid i
   ip netns exec "$sns" iperf3 -s -1 -B "$addr" -p 5201 >/dev/null 2>&1 &
   spid=$!
   PIDS+=("$spid")
@@ -141,9 +160,11 @@ iperf() {
     [ -n "$(ip netns exec "$sns" ss -Hltn 'sport = :5201')" ] && break
     sleep 0.05
   done
-  out=$(timeout $((secs + 30)) ip netns exec "$cns" iperf3 -c "$addr" -p 5201 -t "$secs" -f m --connect-timeout 5000 2>&1)
-  wait "$spid" 2>/dev/null
-  echo "$out" | awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") v = $(i-1) } END { print (v == "" ? "FAIL" : v) }'
+  bg_wait "$WORK/iperf.out" timeout $((secs + 30)) \
+    ip netns exec "$cns" iperf3 -c "$addr" -p 5201 -t "$secs" -f m --connect-timeout 5000
+  wait "$spid" 2>/dev/null && forget "$spid"
+  RESULT=$(awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") v = $(i-1) }
+                END { print (v == "" ? "FAIL" : v) }' "$WORK/iperf.out")
 }
 
 # measure PAIR NAME BIN_A BIN_B: appends one result line to $RESULTS
@@ -163,15 +184,15 @@ measure() {
   fi
   if [ "$WARMUP" -gt 0 ]; then
     log "$name: warm-up ${WARMUP}s"
-    iperf "$NS_B" 10.77.0.2 "$NS_A" "$WARMUP" >/dev/null
+    iperf "$NS_B" 10.77.0.2 "$NS_A" "$WARMUP"
   fi
   log "$name: A->B ${DURATION}s"
-  ab=$(iperf "$NS_B" 10.77.0.2 "$NS_A" "$DURATION")
+  iperf "$NS_B" 10.77.0.2 "$NS_A" "$DURATION"; ab=$RESULT
   log "$name: B->A ${DURATION}s"
-  ba=$(iperf "$NS_A" 10.77.0.1 "$NS_B" "$DURATION")
+  iperf "$NS_A" 10.77.0.1 "$NS_B" "$DURATION"; ba=$RESULT
   log "$name: ping x$PINGS"
-  rtt=$(ip netns exec "$NS_A" ping -q -c "$PINGS" -i 0.05 -W 2 10.77.0.2 2>/dev/null \
-        | awk -F'/' '/^rtt|^round-trip/ { print $5 }')
+  bg_wait "$WORK/ping.out" ip netns exec "$NS_A" ping -q -c "$PINGS" -i 0.05 -W 2 10.77.0.2
+  rtt=$(awk -F'/' '/^rtt|^round-trip/ { print $5 }' "$WORK/ping.out")
   RESULTS+=("$name|$ab|$ba|${rtt:-FAIL}")
   teardown
 }
