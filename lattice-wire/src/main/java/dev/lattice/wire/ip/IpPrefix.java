@@ -23,7 +23,10 @@ public record IpPrefix(InetAddress address, int bits) {
     public static IpPrefix parse(String text) {
         if (text == null || text.isEmpty()) throw new IllegalArgumentException("empty IP prefix");
         int slash = text.indexOf('/');
-        InetAddress addr = parseAddress(slash < 0 ? text : text.substring(0, slash));
+        String addrText = slash < 0 ? text : text.substring(0, slash);
+        InetAddress addr = parseAddress(addrText);
+        // An IPv4-mapped IPv6 literal comes back as IPv4: its prefix length counts from bit 96.
+        int folded = addr instanceof Inet4Address && addrText.indexOf(':') >= 0 ? 96 : 0;
         int max = addr.getAddress().length * 8;
         int bits = max;
         if (slash >= 0) {
@@ -31,8 +34,9 @@ public record IpPrefix(InetAddress address, int bits) {
             if (b.isEmpty() || b.length() > 3 || !b.chars().allMatch(Character::isDigit)) {
                 throw new IllegalArgumentException("bad prefix length in \"" + text + "\"");
             }
-            bits = Integer.parseInt(b);
+            bits = Integer.parseInt(b) - folded;
             if (bits > max) throw new IllegalArgumentException("prefix length too large in \"" + text + "\"");
+            if (bits < 0) throw new IllegalArgumentException("prefix too short for an IPv4-mapped address in \"" + text + "\"");
         }
         return new IpPrefix(addr, bits);
     }
@@ -43,17 +47,9 @@ public record IpPrefix(InetAddress address, int bits) {
             throw new IllegalArgumentException("bad IP address \"" + text + "\"");
         }
         try {
-            InetAddress a = InetAddress.ofLiteral(text);
-            // ofLiteral folds IPv4-mapped IPv6 to IPv4; keep the family the text asked for.
-            if (a instanceof Inet4Address && text.indexOf(':') >= 0) {
-                byte[] v6 = new byte[16];
-                v6[10] = (byte) 0xff;
-                v6[11] = (byte) 0xff;
-                System.arraycopy(a.getAddress(), 0, v6, 12, 4);
-                return InetAddress.getByAddress(v6);
-            }
-            return a;
-        } catch (IllegalArgumentException | UnknownHostException e) {
+            // Java has no IPv4-mapped IPv6 addresses: ofLiteral folds them to IPv4, which parse() accounts for.
+            return InetAddress.ofLiteral(text);
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("bad IP address \"" + text + "\"");
         }
     }
