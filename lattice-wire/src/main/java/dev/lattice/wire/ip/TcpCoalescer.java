@@ -1,5 +1,9 @@
 package dev.lattice.wire.ip;
 
+import static dev.lattice.wire.ip.NetBytes.put16;
+import static dev.lattice.wire.ip.NetBytes.u16;
+import static dev.lattice.wire.ip.NetBytes.u32;
+
 /**
  * Receive-side GRO for a TUN with IFF_VNET_HDR: merges consecutive in-order segments of one TCP flow into a
  * super-packet that the kernel takes in one write and acknowledges once (wireguard-go's tcpGRO, reduced to
@@ -156,18 +160,8 @@ public final class TcpCoalescer {
         return java.util.Arrays.equals(a, ao, ao + n, b, bo, bo + n);
     }
 
-    private static int u16(byte[] b, int off) {
-        return ((b[off] & 0xff) << 8) | (b[off + 1] & 0xff);
-    }
 
-    private static long u32(byte[] b, int off) {
-        return ((long) u16(b, off) << 16) | u16(b, off + 2);
-    }
 
-    private static void put16(byte[] b, int off, int v) {
-        b[off] = (byte) (v >>> 8);
-        b[off + 1] = (byte) v;
-    }
 
     private static void put16le(byte[] b, int off, int v) {
         b[off] = (byte) v;

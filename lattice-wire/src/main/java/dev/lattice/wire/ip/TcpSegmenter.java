@@ -1,5 +1,10 @@
 package dev.lattice.wire.ip;
 
+import static dev.lattice.wire.ip.NetBytes.put16;
+import static dev.lattice.wire.ip.NetBytes.put32;
+import static dev.lattice.wire.ip.NetBytes.u16;
+import static dev.lattice.wire.ip.NetBytes.u32;
+
 /**
  * Cuts a TCP super-packet read from a TUN with TSO enabled into MTU-sized segments, as the kernel would have
  * (wireguard-go {@code tun/offload_linux.go} gsoSplit): each segment gets its own IP length, IPv4 id and header
@@ -83,23 +88,7 @@ public final class TcpSegmenter {
         return count;
     }
 
-    private static int u16(byte[] b, int off) {
-        return ((b[off] & 0xff) << 8) | (b[off + 1] & 0xff);
-    }
 
-    private static long u32(byte[] b, int off) {
-        return ((long) u16(b, off) << 16) | u16(b, off + 2);
-    }
 
-    private static void put16(byte[] b, int off, int v) {
-        b[off] = (byte) (v >>> 8);
-        b[off + 1] = (byte) v;
-    }
 
-    private static void put32(byte[] b, int off, long v) {
-        b[off] = (byte) (v >>> 24);
-        b[off + 1] = (byte) (v >>> 16);
-        b[off + 2] = (byte) (v >>> 8);
-        b[off + 3] = (byte) v;
-    }
 }
