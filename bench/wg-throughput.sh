@@ -194,6 +194,9 @@ measure() {
   bg_wait "$WORK/ping.out" ip netns exec "$NS_A" ping -q -c "$PINGS" -i 0.05 -W 2 10.77.0.2
   rtt=$(awk -F'/' '/^rtt|^round-trip/ { print $5 }' "$WORK/ping.out")
   RESULTS+=("$name|$ab|$ba|${rtt:-FAIL}")
+  # sanity check that the traffic really went through the daemons: their own byte counters
+  ip netns exec "$NS_A" wg show "$DEV_A" transfer 2>/dev/null \
+    | awk -v n="$name" '{ printf "[bench] %s: wg show transfer on A: rx %.0f MiB, tx %.0f MiB\n", n, $2/1048576, $3/1048576 }' >&2
   teardown
 }
 
