@@ -1,8 +1,6 @@
 package dev.lattice.crypto;
 
-import java.util.Arrays;
 import java.util.Objects;
-import org.bouncycastle.crypto.InvalidCipherTextException;
 import org.bouncycastle.crypto.modes.ChaCha20Poly1305;
 import org.bouncycastle.crypto.params.AEADParameters;
 import org.bouncycastle.crypto.params.KeyParameter;
@@ -21,34 +19,13 @@ public final class ChaChaPoly {
     /** Returns ciphertext || tag. {@code aad} may be null or empty. */
     public static byte[] seal(byte[] key, byte[] nonce12, byte[] aad, byte[] plaintext) {
         Objects.requireNonNull(plaintext, "plaintext");
-        ChaCha20Poly1305 c = init(true, key, nonce12, aad);
-        byte[] out = new byte[plaintext.length + TAG_LEN];
-        int n = c.processBytes(plaintext, 0, plaintext.length, out, 0);
-        try {
-            c.doFinal(out, n);
-        } catch (InvalidCipherTextException e) {
-            throw new IllegalStateException("ChaCha20-Poly1305 encryption cannot fail", e);
-        }
-        return out;
+        return BcAead.seal(init(true, key, nonce12, aad), "ChaCha20-Poly1305", plaintext);
     }
 
     /** Verifies the tag and returns the plaintext; throws if anything (key, nonce, aad, bytes) differs. */
     public static byte[] open(byte[] key, byte[] nonce12, byte[] aad, byte[] ciphertextAndTag) throws AeadException {
-        Objects.requireNonNull(ciphertextAndTag, "ciphertextAndTag");
-        if (ciphertextAndTag.length < TAG_LEN) {
-            throw new AeadException("ChaCha20-Poly1305 authentication failed: input shorter than the tag");
-        }
-        ChaCha20Poly1305 c = init(false, key, nonce12, aad);
-        byte[] out = new byte[ciphertextAndTag.length - TAG_LEN];
-        try {
-            int n = c.processBytes(ciphertextAndTag, 0, ciphertextAndTag.length, out, 0);
-            c.doFinal(out, n);
-        } catch (InvalidCipherTextException e) {
-            // BC writes plaintext before it checks the tag; don't leave unauthenticated bytes lying around.
-            Arrays.fill(out, (byte) 0);
-            throw new AeadException("ChaCha20-Poly1305 authentication failed");
-        }
-        return out;
+        BcAead.checkLength("ChaCha20-Poly1305", ciphertextAndTag);
+        return BcAead.open(init(false, key, nonce12, aad), "ChaCha20-Poly1305", ciphertextAndTag);
     }
 
     /** Noise's and WireGuard's nonce: 4 zero bytes, then the counter as little-endian u64. */

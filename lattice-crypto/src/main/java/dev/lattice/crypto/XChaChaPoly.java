@@ -1,8 +1,6 @@
 package dev.lattice.crypto;
 
-import java.util.Arrays;
 import java.util.Objects;
-import org.bouncycastle.crypto.InvalidCipherTextException;
 import org.bouncycastle.crypto.modes.XChaCha20Poly1305;
 import org.bouncycastle.crypto.params.AEADParameters;
 import org.bouncycastle.crypto.params.KeyParameter;
@@ -22,32 +20,12 @@ public final class XChaChaPoly {
     /** Returns ciphertext || tag. {@code aad} may be null or empty. */
     public static byte[] seal(byte[] key, byte[] nonce24, byte[] aad, byte[] plaintext) {
         Objects.requireNonNull(plaintext, "plaintext");
-        XChaCha20Poly1305 c = init(true, key, nonce24, aad);
-        byte[] out = new byte[plaintext.length + TAG_LEN];
-        int n = c.processBytes(plaintext, 0, plaintext.length, out, 0);
-        try {
-            c.doFinal(out, n);
-        } catch (InvalidCipherTextException e) {
-            throw new IllegalStateException("XChaCha20-Poly1305 encryption cannot fail", e);
-        }
-        return out;
+        return BcAead.seal(init(true, key, nonce24, aad), "XChaCha20-Poly1305", plaintext);
     }
 
     public static byte[] open(byte[] key, byte[] nonce24, byte[] aad, byte[] ciphertextAndTag) throws AeadException {
-        Objects.requireNonNull(ciphertextAndTag, "ciphertextAndTag");
-        if (ciphertextAndTag.length < TAG_LEN) {
-            throw new AeadException("XChaCha20-Poly1305 authentication failed: input shorter than the tag");
-        }
-        XChaCha20Poly1305 c = init(false, key, nonce24, aad);
-        byte[] out = new byte[ciphertextAndTag.length - TAG_LEN];
-        try {
-            int n = c.processBytes(ciphertextAndTag, 0, ciphertextAndTag.length, out, 0);
-            c.doFinal(out, n);
-        } catch (InvalidCipherTextException e) {
-            Arrays.fill(out, (byte) 0);
-            throw new AeadException("XChaCha20-Poly1305 authentication failed");
-        }
-        return out;
+        BcAead.checkLength("XChaCha20-Poly1305", ciphertextAndTag);
+        return BcAead.open(init(false, key, nonce24, aad), "XChaCha20-Poly1305", ciphertextAndTag);
     }
 
     private static XChaCha20Poly1305 init(boolean encrypt, byte[] key, byte[] nonce, byte[] aad) {
