@@ -45,7 +45,7 @@ public final class Endpoint {
                 s[27] = (byte) (scope >>> 24);
             }
         }
-        return new Endpoint(s, normalize(a));
+        return new Endpoint(s, a);
     }
 
     /** Builds an endpoint from a sockaddr_in6 as filled in by recvfrom (copied). */
@@ -65,10 +65,6 @@ public final class Endpoint {
     private static boolean isV4Mapped(byte[] ip) {
         for (int i = 0; i < 10; i++) if (ip[i] != 0) return false;
         return ip[10] == (byte) 0xff && ip[11] == (byte) 0xff;
-    }
-
-    private static InetSocketAddress normalize(InetSocketAddress a) {
-        return a.getAddress() instanceof Inet4Address ? a : a;
     }
 
     /** True when {@code raw} (a received sockaddr) is this endpoint. */

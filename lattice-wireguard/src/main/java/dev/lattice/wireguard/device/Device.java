@@ -322,20 +322,20 @@ public final class Device implements AutoCloseable {
         }
         long now = clock.nanoTime();
         Keypair kp = p.current;
-        if (!p.staged.isEmpty() || !Peer.usableForSend(kp, now)) {
-            p.stagePacket(Arrays.copyOf(buf, HEADROOM + len + 32));
-            timers.execute(p::sendStagedPackets);
-            return;
-        }
-        long ctr = kp.sendCounter.getAndIncrement();
-        if (Long.compareUnsigned(ctr, REJECT_AFTER_MESSAGES) >= 0) {
+        // Packets wait for a session (and keep their order behind those already waiting).
+        long ctr = p.staged.isEmpty() && Peer.usableForSend(kp, now) ? kp.sendCounter.getAndIncrement() : -1;
+        if (ctr == -1 || Long.compareUnsigned(ctr, REJECT_AFTER_MESSAGES) >= 0) {
             p.stagePacket(Arrays.copyOf(buf, HEADROOM + len + 32));
             timers.execute(p::sendStagedPackets);
             return;
         }
         encryptAndSend(p, kp, ctr, buf, len);
-        // keepKeyFreshSending
-        if (kp.initiator && (Long.compareUnsigned(ctr, REKEY_AFTER_MESSAGES) > 0 || kp.ageNanos(now) > REKEY_AFTER_TIME)
+        keepKeyFreshSending(p, kp, ctr, now);
+    }
+
+    /** The initiator starts a new handshake once a session is old or has sent many messages. */
+    private void keepKeyFreshSending(Peer p, Keypair kp, long lastCtr, long now) {
+        if (kp.initiator && (Long.compareUnsigned(lastCtr, REKEY_AFTER_MESSAGES) > 0 || kp.ageNanos(now) > REKEY_AFTER_TIME)
                 && now - p.lastSentHandshake >= REKEY_TIMEOUT) {
             timers.execute(() -> sendHandshakeInitiation(p, false));
         }
@@ -463,10 +463,7 @@ public final class Device implements AutoCloseable {
         p.timersAnyAuthenticatedPacketSent();
         p.timersDataSent();
         if (!p.staged.isEmpty()) timers.execute(p::sendStagedPackets);
-        if (kp.initiator && (Long.compareUnsigned(lastCtr, REKEY_AFTER_MESSAGES) > 0 || kp.ageNanos(now) > REKEY_AFTER_TIME)
-                && now - p.lastSentHandshake >= REKEY_TIMEOUT) {
-            timers.execute(() -> sendHandshakeInitiation(p, false));
-        }
+        keepKeyFreshSending(p, kp, lastCtr, now);
     }
 
     /** wireguard-go's calculatePaddingSize, as the padded length. */
@@ -546,7 +543,6 @@ public final class Device implements AutoCloseable {
 
     void receiveDatagram(byte[] buf, int n, byte[] src) {
         receiveDatagram(buf, n, src, null);
-        
     }
 
     private void receiveDatagram(byte[] buf, int n, byte[] src, TcpCoalescer gro) {
