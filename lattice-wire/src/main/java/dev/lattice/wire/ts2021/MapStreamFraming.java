@@ -1,0 +1,57 @@
+package dev.lattice.wire.ts2021;
+
+import io.airlift.compress.v3.zstd.ZstdCompressor;
+import io.airlift.compress.v3.zstd.ZstdDecompressor;
+
+/**
+ * Framing of MapResponse messages in a {@code /machine/map} response body: u32 <b>little-endian</b> length, then
+ * the JSON, zstd-compressed when the MapRequest asked for {@code "Compress":"zstd"} (tailscale
+ * {@code control/controlclient/direct.go}, headscale {@code poll.go}).
+ */
+public final class MapStreamFraming {
+    /** The client refuses messages above 4 MiB (direct.go's decodeMsg). */
+    public static final int MAX_MESSAGE_LEN = 4 << 20;
+
+    private static final ThreadLocal<ZstdCompressor> COMPRESSOR = ThreadLocal.withInitial(ZstdCompressor::create);
+    private static final ThreadLocal<ZstdDecompressor> DECOMPRESSOR = ThreadLocal.withInitial(ZstdDecompressor::create);
+
+    private MapStreamFraming() {}
+
+    /** One framed message: length prefix + (compressed) body. */
+    public static byte[] frame(byte[] json, boolean zstd) {
+        byte[] body = zstd ? compress(json) : json;
+        byte[] out = new byte[4 + body.length];
+        out[0] = (byte) body.length;
+        out[1] = (byte) (body.length >>> 8);
+        out[2] = (byte) (body.length >>> 16);
+        out[3] = (byte) (body.length >>> 24);
+        System.arraycopy(body, 0, out, 4, body.length);
+        return out;
+    }
+
+    public static int length(byte[] b, int off) throws ControlProtocolException {
+        long len = (b[off] & 0xffL) | ((b[off + 1] & 0xffL) << 8) | ((b[off + 2] & 0xffL) << 16) | ((b[off + 3] & 0xffL) << 24);
+        if (len > MAX_MESSAGE_LEN) throw new ControlProtocolException("map message too long: " + len);
+        return (int) len;
+    }
+
+    public static byte[] compress(byte[] in) {
+        ZstdCompressor c = COMPRESSOR.get();
+        byte[] out = new byte[c.maxCompressedLength(in.length)];
+        int n = c.compress(in, 0, in.length, out, 0, out.length);
+        return java.util.Arrays.copyOf(out, n);
+    }
+
+    public static byte[] decompress(byte[] in) throws ControlProtocolException {
+        ZstdDecompressor d = DECOMPRESSOR.get();
+        try {
+            long size = d.getDecompressedSize(in, 0, in.length);
+            if (size < 0 || size > MAX_MESSAGE_LEN * 8L) throw new ControlProtocolException("zstd frame without a usable size");
+            byte[] out = new byte[(int) size];
+            int n = d.decompress(in, 0, in.length, out, 0, out.length);
+            return n == out.length ? out : java.util.Arrays.copyOf(out, n);
+        } catch (RuntimeException e) {
+            throw new ControlProtocolException("bad zstd frame", e);
+        }
+    }
+}
