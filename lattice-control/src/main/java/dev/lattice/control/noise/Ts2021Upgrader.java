@@ -1,5 +1,6 @@
 package dev.lattice.control.noise;
 
+import dev.lattice.controlclient.NoiseRecordCodec;
 import dev.lattice.crypto.X25519;
 import dev.lattice.crypto.key.ChallengePublicKey;
 import dev.lattice.crypto.key.MachinePrivateKey;

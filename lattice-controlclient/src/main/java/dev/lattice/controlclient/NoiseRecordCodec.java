@@ -1,4 +1,4 @@
-package dev.lattice.control.noise;
+package dev.lattice.controlclient;
 
 import dev.lattice.wire.ts2021.ControlCipher;
 import dev.lattice.wire.ts2021.ControlMessages;
