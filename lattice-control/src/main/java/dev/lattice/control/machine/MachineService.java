@@ -1,0 +1,19 @@
+package dev.lattice.control.machine;
+
+import dev.lattice.control.noise.ControlSession;
+import dev.lattice.wire.tailcfg.MapRequest;
+import dev.lattice.wire.tailcfg.RegisterRequest;
+import dev.lattice.wire.tailcfg.RegisterResponse;
+import java.util.concurrent.CompletionStage;
+
+/** What the control server does for a machine; implemented by the server core. Methods run on virtual threads. */
+public interface MachineService {
+    /** {@code POST /machine/register}. May complete much later (interactive login waits for an admin). */
+    CompletionStage<RegisterResponse> register(ControlSession session, RegisterRequest request);
+
+    /**
+     * {@code POST /machine/map}. A streaming request keeps {@code sink} open and pushes updates; a lite update
+     * (Stream false) applies the request and closes the sink with an empty 200.
+     */
+    void map(ControlSession session, MapRequest request, MapSink sink);
+}

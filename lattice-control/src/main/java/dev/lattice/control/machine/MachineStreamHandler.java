@@ -1,0 +1,116 @@
+package dev.lattice.control.machine;
+
+import dev.lattice.control.http.HttpResponses;
+import dev.lattice.control.noise.ControlSession;
+import dev.lattice.wire.tailcfg.MapRequest;
+import dev.lattice.wire.tailcfg.RegisterRequest;
+import dev.lattice.wire.tailcfg.RegisterResponse;
+import dev.lattice.wire.tailcfg.Tailcfg;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.core.JacksonException;
+
+/** One HTTP/2 stream on a ts2021 channel: decodes the JSON request and hands it to the {@link MachineService}. */
+public final class MachineStreamHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    private static final Logger log = LoggerFactory.getLogger(MachineStreamHandler.class);
+
+    private final ControlSession session;
+    private final MachineService service;
+    private final Executor workers;
+
+    public MachineStreamHandler(ControlSession session, MachineService service, Executor workers) {
+        this.session = session;
+        this.service = service;
+        this.workers = workers;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+        String path = new QueryStringDecoder(req.uri()).path();
+        byte[] body = new byte[req.content().readableBytes()];
+        req.content().readBytes(body);
+        HttpMethod method = req.method();
+        workers.execute(() -> {
+            try {
+                switch (path) {
+                    case "/machine/register" -> {
+                        requirePost(method);
+                        RegisterRequest rr = decode(body, RegisterRequest.class);
+                        service.register(session, rr).whenComplete((resp, err) -> {
+                            if (err != null) {
+                                Throwable c = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+                                        ? err.getCause() : err;
+                                if (c instanceof HttpError he) {
+                                    respond(ctx, he.status(), he.getMessage());
+                                } else {
+                                    log.warn("register for {} failed", session.machineKey(), c);
+                                    respond(ctx, 500, "internal error");
+                                }
+                                return;
+                            }
+                            respondJson(ctx, resp);
+                        });
+                    }
+                    case "/machine/map" -> {
+                        requirePost(method);
+                        MapRequest mr = decode(body, MapRequest.class);
+                        MapSink sink = new MapSink(ctx.channel(), "zstd".equals(mr.compress()));
+                        try {
+                            service.map(session, mr, sink);
+                        } catch (HttpError e) {
+                            sink.fail(e.status(), e.getMessage());
+                        }
+                    }
+                    case "/machine/set-dns", "/machine/update-health", "/machine/audit-log", "/machine/c2n",
+                            "/machine/id-token", "/machine/feature/query", "/machine/set-device-attr", "/machine/whoami" ->
+                            respond(ctx, 501, "not implemented by this control server");
+                    default -> respond(ctx, 404, "not found");
+                }
+            } catch (HttpError e) {
+                respond(ctx, e.status(), e.getMessage());
+            } catch (RuntimeException e) {
+                log.warn("{} {} from {} failed", method, path, session.machineKey(), e);
+                respond(ctx, 500, "internal error");
+            }
+        });
+    }
+
+    private static void requirePost(HttpMethod m) {
+        if (!HttpMethod.POST.equals(m)) throw new HttpError(405, "method not allowed");
+    }
+
+    static <T> T decode(byte[] body, Class<T> type) {
+        try {
+            T v = Tailcfg.json().readValue(body, type);
+            if (v == null) throw new HttpError(400, "empty request body");
+            return v;
+        } catch (JacksonException e) {
+            // The parser's message names the position and field, not the content; no secrets leak back.
+            throw new HttpError(400, "malformed " + type.getSimpleName() + ": " + e.getOriginalMessage());
+        }
+    }
+
+    private static void respondJson(ChannelHandlerContext ctx, RegisterResponse resp) {
+        byte[] json = Tailcfg.json().writeValueAsBytes(resp);
+        ctx.writeAndFlush(HttpResponses.json(HttpResponseStatus.OK, json)).addListener(f -> ctx.close());
+    }
+
+    private static void respond(ChannelHandlerContext ctx, int status, String text) {
+        FullHttpResponse r = HttpResponses.text(HttpResponseStatus.valueOf(status), text);
+        ctx.writeAndFlush(r).addListener(f -> ctx.close());
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("stream from {} failed: {}", session.machineKey(), cause.toString());
+        ctx.close();
+    }
+}

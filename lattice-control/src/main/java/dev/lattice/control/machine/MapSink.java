@@ -1,0 +1,100 @@
+package dev.lattice.control.machine;
+
+import dev.lattice.wire.tailcfg.MapResponse;
+import dev.lattice.wire.tailcfg.Tailcfg;
+import dev.lattice.wire.ts2021.MapStreamFraming;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The response side of one {@code /machine/map} request: MapResponses written as length-prefixed (zstd) messages
+ * on the request's HTTP/2 stream. Thread-safe; writes are handed to the stream's event loop.
+ */
+public final class MapSink {
+    private final Channel stream;
+    private final boolean zstd;
+    private final AtomicBoolean headersSent = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final CopyOnWriteArrayList<Runnable> onClose = new CopyOnWriteArrayList<>();
+
+    MapSink(Channel stream, boolean zstd) {
+        this.stream = stream;
+        this.zstd = zstd;
+        stream.closeFuture().addListener(f -> fireClosed());
+    }
+
+    /** Serializes and sends one message; returns false if the stream is gone. */
+    public boolean send(MapResponse msg) {
+        return sendJson(Tailcfg.json().writeValueAsBytes(msg));
+    }
+
+    /** Sends an already serialized MapResponse (shared by many sessions). */
+    public boolean sendJson(byte[] json) {
+        if (closed.get() || !stream.isActive()) return false;
+        byte[] framed = MapStreamFraming.frame(json, zstd);
+        sendHeaders();
+        stream.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(framed)));
+        return true;
+    }
+
+    /** Whether the peer is reading fast enough; a session may skip intermediate updates while not. */
+    public boolean isWritable() {
+        return stream.isWritable();
+    }
+
+    public boolean isOpen() {
+        return !closed.get() && stream.isActive();
+    }
+
+    /** Ends the response (an empty 200 if nothing was sent). */
+    public void finish() {
+        if (closed.get()) return;
+        sendHeaders();
+        stream.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(f -> stream.close());
+    }
+
+    /** Fails the request with a status and text, if no response has started yet; otherwise just closes. */
+    public void fail(int status, String text) {
+        if (headersSent.compareAndSet(false, true)) {
+            var r = dev.lattice.control.http.HttpResponses.text(HttpResponseStatus.valueOf(status), text);
+            stream.writeAndFlush(r).addListener(f -> stream.close());
+        } else {
+            stream.close();
+        }
+    }
+
+    /** Runs {@code r} once when the stream closes (client went away, connection dropped, or finish()). */
+    public void onClose(Runnable r) {
+        onClose.add(r);
+        if (closed.get()) r.run();
+    }
+
+    private void sendHeaders() {
+        if (headersSent.compareAndSet(false, true)) {
+            HttpResponse h = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            h.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+            stream.write(h);
+        }
+    }
+
+    private void fireClosed() {
+        if (closed.compareAndSet(false, true)) {
+            for (Runnable r : onClose) {
+                try {
+                    r.run();
+                } catch (RuntimeException e) {
+                    org.slf4j.LoggerFactory.getLogger(MapSink.class).warn("map stream close hook failed", e);
+                }
+            }
+        }
+    }
+}
