@@ -1,0 +1,14 @@
+package dev.lattice.wire.tailcfg;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+
+/** One packet-filter rule: inbound traffic from SrcIPs to DstPorts over IPProto, or a CapGrant. Go: tailcfg.go FilterRule. */
+public record FilterRule(
+        @JsonProperty("SrcIPs") List<String> srcIps, // "*", an IP, a CIDR, or "a-b" range
+        @JsonProperty("SrcBits") List<Integer> srcBits, // deprecated
+        @JsonProperty("DstPorts") List<NetPortRange> dstPorts,
+        @JsonProperty("IPProto") List<Integer> ipProto, // IANA protocol numbers; absent = TCP, UDP, ICMP
+        @JsonProperty("CapGrant") List<CapGrant> capGrant
+) {
+}
