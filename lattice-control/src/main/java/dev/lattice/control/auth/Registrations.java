@@ -1,0 +1,256 @@
+package dev.lattice.control.auth;
+
+import dev.lattice.control.config.ControlConfig;
+import dev.lattice.control.ipalloc.IpAllocator;
+import dev.lattice.control.machine.HttpError;
+import dev.lattice.control.netmap.TailcfgNodes;
+import dev.lattice.control.state.Change;
+import dev.lattice.control.state.Tailnet;
+import dev.lattice.control.store.AuthKeyException;
+import dev.lattice.control.store.Node;
+import dev.lattice.control.store.PreAuthKey;
+import dev.lattice.control.store.User;
+import dev.lattice.crypto.key.MachinePublicKey;
+import dev.lattice.crypto.key.NodePublicKey;
+import dev.lattice.wire.tailcfg.Hostinfo;
+import dev.lattice.wire.tailcfg.Login;
+import dev.lattice.wire.tailcfg.RegisterRequest;
+import dev.lattice.wire.tailcfg.RegisterResponse;
+import dev.lattice.wire.tailcfg.Tailcfg;
+import java.net.URI;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The {@code /machine/register} logic, in headscale's order of cases (see {@code handleRegister}). */
+public final class Registrations {
+    private static final Logger log = LoggerFactory.getLogger(Registrations.class);
+    /** Interactive registrations expire like headscale's auth cache entries. */
+    static final Duration PENDING_TTL = Duration.ofMinutes(15);
+    /** A follow-up request is held at most this long; the client then asks again. */
+    static final Duration FOLLOWUP_WAIT = Duration.ofMinutes(2);
+    private static final String ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final Tailnet tailnet;
+    private final IpAllocator ips;
+    private final TailcfgNodes nodes;
+    private final URI serverUrl;
+    private final Duration defaultExpiry;
+    private final Map<String, PendingRegistration> pending = new ConcurrentHashMap<>();
+
+    public Registrations(Tailnet tailnet, IpAllocator ips, TailcfgNodes nodes, ControlConfig cfg) {
+        this.tailnet = tailnet;
+        this.ips = ips;
+        this.nodes = nodes;
+        this.serverUrl = cfg.serverUrl();
+        this.defaultExpiry = cfg.node().expiry();
+    }
+
+    public CompletionStage<RegisterResponse> register(MachinePublicKey machineKey, RegisterRequest req) {
+        if (req.nodeKey() == null || req.nodeKey().isZero()) throw new HttpError(400, "register request without a node key");
+        Instant now = tailnet.now();
+        Instant expiry = Tailcfg.isZero(req.expiry()) ? null : req.expiry();
+
+        // Logout: an expiry in the past.
+        if (expiry != null && expiry.isBefore(now)) {
+            Optional<Node> n = tailnet.byNodeKey(req.nodeKey());
+            if (n.isPresent()) return CompletableFuture.completedFuture(logout(n.get(), machineKey, req, now));
+        }
+
+        boolean hasAuthKey = req.auth() != null && req.auth().authKey() != null && !req.auth().authKey().isEmpty();
+        if (!hasAuthKey) {
+            Optional<Node> n = tailnet.byNodeKey(req.nodeKey());
+            if (n.isPresent()) {
+                Node node = n.get();
+                checkMachine(node, machineKey);
+                if (expiry == null && !node.isExpired(now)) {
+                    refreshHostinfo(node, req);
+                    return CompletableFuture.completedFuture(authorized(node));
+                }
+                return CompletableFuture.completedFuture(logout(node, machineKey, req, now));
+            }
+            // Node key rotation: the old key is known, the machine matches and the node is still valid.
+            if (req.oldNodeKey() != null && !req.oldNodeKey().isZero() && req.followup() == null) {
+                Optional<Node> old = tailnet.byNodeKey(req.oldNodeKey());
+                if (old.isPresent() && old.get().machineKey().equals(machineKey) && !old.get().isExpired(now)) {
+                    Node rotated = tailnet.update(old.get().id(), Change.Kind.UPDATED, x -> x.withNodeKey(req.nodeKey()))
+                            .orElseThrow();
+                    log.info("node {} ({}) rotated its node key", rotated.id(), rotated.givenName());
+                    return CompletableFuture.completedFuture(authorized(rotated));
+                }
+            }
+        }
+
+        if (req.followup() != null && !req.followup().isEmpty()) return waitForFollowup(machineKey, req);
+        if (hasAuthKey) return CompletableFuture.completedFuture(withAuthKey(machineKey, req, now));
+        return CompletableFuture.completedFuture(startInteractive(machineKey, req, now));
+    }
+
+    private static void checkMachine(Node node, MachinePublicKey machineKey) {
+        if (!node.machineKey().equals(machineKey)) throw new HttpError(401, "node exists with a different machine key");
+    }
+
+    private RegisterResponse logout(Node node, MachinePublicKey machineKey, RegisterRequest req, Instant now) {
+        checkMachine(node, machineKey);
+        if (node.isExpired(now)) return RegisterResponse.builder().nodeKeyExpired(true).machineAuthorized(false).build();
+        Instant expiry = Tailcfg.isZero(req.expiry()) ? null : req.expiry();
+        if (expiry != null && expiry.isAfter(now)) throw new HttpError(400, "extending key is not allowed");
+        if (node.ephemeral()) {
+            tailnet.delete(node.id());
+            log.info("ephemeral node {} ({}) logged out and was deleted", node.id(), node.givenName());
+            return RegisterResponse.builder().nodeKeyExpired(true).machineAuthorized(false).build();
+        }
+        Node expired = tailnet.update(node.id(), Change.Kind.UPDATED, x -> x.withExpiry(now)).orElseThrow();
+        log.info("node {} ({}) logged out", node.id(), node.givenName());
+        return authorized(expired).toBuilder().nodeKeyExpired(true).build();
+    }
+
+    private void refreshHostinfo(Node node, RegisterRequest req) {
+        if (req.hostinfo() == null) return;
+        String json = Tailcfg.json().writeValueAsString(req.hostinfo());
+        if (json.equals(node.hostinfoJson())) return;
+        String hostname = req.hostinfo().hostname() == null ? node.hostname() : req.hostinfo().hostname();
+        tailnet.update(node.id(), Change.Kind.UPDATED, x -> x.withHostinfo(hostname, json));
+    }
+
+    private RegisterResponse withAuthKey(MachinePublicKey machineKey, RegisterRequest req, Instant now) {
+        PreAuthKey key;
+        try {
+            key = tailnet.store().preAuthKeys().consume(req.auth().authKey(), now);
+        } catch (AuthKeyException e) {
+            String msg = switch (e.reason()) {
+                case UNKNOWN -> "invalid authkey";
+                case EXPIRED -> "authkey expired";
+                case ALREADY_USED -> "authkey already used";
+            };
+            log.info("registration of {} refused: {}", machineKey, msg);
+            throw new HttpError(401, msg);
+        }
+        boolean ephemeral = key.ephemeral() || Boolean.TRUE.equals(req.ephemeral());
+        Node node = upsert(machineKey, req, key.userId(), key.tags(), key.id(), ephemeral, "authkey", now);
+        log.info("registered node {} ({}) with a pre-auth key{}", node.id(), node.givenName(), ephemeral ? " (ephemeral)" : "");
+        return authorized(node);
+    }
+
+    /**
+     * Creates the node, or re-registers the machine's existing node (same machine key) so that its addresses and
+     * name stay the same across logins.
+     */
+    Node upsert(MachinePublicKey machineKey, RegisterRequest req, Long userId, List<String> tags, Long authKeyId,
+            boolean ephemeral, String method, Instant now) {
+        Hostinfo hi = req.hostinfo();
+        String hostname = hi != null && hi.hostname() != null && !hi.hostname().isBlank() ? hi.hostname() : "node";
+        String hostinfoJson = hi == null ? null : Tailcfg.json().writeValueAsString(hi);
+        Instant expiry = defaultExpiry == null || defaultExpiry.isZero() ? null : now.plus(defaultExpiry);
+        Optional<Node> existing = tailnet.byMachineKey(machineKey);
+        if (existing.isPresent()) {
+            return tailnet.update(existing.get().id(), Change.Kind.UPDATED, x -> x.withNodeKey(req.nodeKey())
+                    .withUserId(tags.isEmpty() ? userId : null)
+                    .withTags(tags)
+                    .withExpiry(expiry)
+                    .withHostinfo(hostname, hostinfoJson)
+                    .withRegistration(authKeyId, ephemeral, method)).orElseThrow();
+        }
+        IpAllocator.Allocation a = ips.allocate();
+        try {
+            String given = tailnet.store().nodes().uniqueGivenName(hostname);
+            Node draft = Node.draft(machineKey, req.nodeKey(), hostname, given, tags.isEmpty() ? userId : null, a.ipv4(), a.ipv6())
+                    .withTags(tags)
+                    .withExpiry(expiry)
+                    .withHostinfo(hostname, hostinfoJson)
+                    .withRegistration(authKeyId, ephemeral, method);
+            return tailnet.add(draft);
+        } catch (RuntimeException e) {
+            ips.release(a.ipv4(), a.ipv6());
+            throw e;
+        }
+    }
+
+    private RegisterResponse startInteractive(MachinePublicKey machineKey, RegisterRequest req, Instant now) {
+        String id = newAuthId();
+        pending.put(id, new PendingRegistration(id, machineKey, req, now, new CompletableFuture<>()));
+        expireOldPending(now);
+        String url = serverUrl.resolve("/register/" + id).toString();
+        log.info("interactive registration {} started for {}; complete it with: lattice-control auth register --auth-id {} --user USER",
+                id, req.hostinfo() == null ? "a node" : req.hostinfo().hostname(), id);
+        return RegisterResponse.builder().authUrl(url).build();
+    }
+
+    private CompletionStage<RegisterResponse> waitForFollowup(MachinePublicKey machineKey, RegisterRequest req) {
+        String id = authIdOf(req.followup());
+        PendingRegistration p = id == null ? null : pending.get(id);
+        if (p == null || !p.machineKey().equals(machineKey)) {
+            // Unknown or expired: start over with a fresh URL, as headscale does.
+            return CompletableFuture.completedFuture(startInteractive(machineKey, req.toBuilder().followup(null).build(), tailnet.now()));
+        }
+        return p.outcome().copy().completeOnTimeout(RegisterResponse.builder().authUrl(req.followup()).build(),
+                FOLLOWUP_WAIT.toSeconds(), TimeUnit.SECONDS);
+    }
+
+    /**
+     * Completes an interactive registration for {@code user} (the admin's {@code auth register}). Returns the node.
+     */
+    public Node approve(String authId, User user) {
+        PendingRegistration p = pending.get(authId);
+        if (p == null) throw new IllegalArgumentException("no pending registration with auth id " + authId);
+        Node node = upsert(p.machineKey(), p.request(), user.id(), List.of(), null,
+                Boolean.TRUE.equals(p.request().ephemeral()), "cli", tailnet.now());
+        pending.remove(authId);
+        p.outcome().complete(authorized(node));
+        log.info("registered node {} ({}) for user {} by auth id", node.id(), node.givenName(), user.name());
+        return node;
+    }
+
+    /** Registrations waiting for an admin, for listing. */
+    public List<PendingRegistration> pending() {
+        expireOldPending(tailnet.now());
+        return List.copyOf(pending.values());
+    }
+
+    /** Finds a pending registration by the node key its client registered with (the legacy {@code nodes register --key}). */
+    public Optional<PendingRegistration> pendingByNodeKey(NodePublicKey key) {
+        return pending.values().stream().filter(p -> key.equals(p.request().nodeKey())).findFirst();
+    }
+
+    private void expireOldPending(Instant now) {
+        pending.values().removeIf(p -> p.created().plus(PENDING_TTL).isBefore(now));
+    }
+
+    RegisterResponse authorized(Node node) {
+        RegisterResponse.Builder b = RegisterResponse.builder().machineAuthorized(true).nodeKeyExpired(node.isExpired(tailnet.now()));
+        if (node.isTagged() || node.userId() == null) {
+            b.user(new dev.lattice.wire.tailcfg.User(TailcfgNodes.TAGGED_DEVICES_USER_ID, "Tagged Devices", null, null));
+            b.login(new Login(TailcfgNodes.TAGGED_DEVICES_USER_ID, null, "tagged-devices", "Tagged Devices", null));
+        } else {
+            tailnet.user(node.userId()).ifPresent(u -> {
+                var p = nodes.profile(u);
+                b.user(new dev.lattice.wire.tailcfg.User(u.id(), p.displayName(), null, u.created()));
+                b.login(new Login(u.id(), u.provider() == null || u.provider().isEmpty() ? null : u.provider(),
+                        p.loginName(), p.displayName(), null));
+            });
+        }
+        return b.build();
+    }
+
+    static String authIdOf(String followupUrl) {
+        int i = followupUrl.lastIndexOf('/');
+        String id = i < 0 ? followupUrl : followupUrl.substring(i + 1);
+        return id.isEmpty() || id.length() > 64 ? null : id;
+    }
+
+    private static String newAuthId() {
+        StringBuilder sb = new StringBuilder(24);
+        for (int i = 0; i < 24; i++) sb.append(ALPHABET.charAt(RANDOM.nextInt(ALPHABET.length())));
+        return sb.toString();
+    }
+}

@@ -1,0 +1,99 @@
+package dev.lattice.control.netmap;
+
+import dev.lattice.control.config.ControlConfig;
+import dev.lattice.wire.tailcfg.DERPMap;
+import dev.lattice.wire.tailcfg.DERPNode;
+import dev.lattice.wire.tailcfg.DERPRegion;
+import dev.lattice.wire.tailcfg.Tailcfg;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.MapperFeature;
+import tools.jackson.dataformat.yaml.YAMLMapper;
+
+/**
+ * Builds the DERP map sent to every node, as headscale does: regions from {@code derp.urls} (JSON, e.g. Tailscale's
+ * public map), from {@code derp.paths} (YAML/JSON files), and the embedded region when
+ * {@code automatically_add_embedded_derp_region} is set. Later sources replace regions with the same ID.
+ */
+public final class DerpMaps {
+    private static final Logger log = LoggerFactory.getLogger(DerpMaps.class);
+    // Headscale's DERP files are Go YAML with lower-case keys (regionid, hostname, ...).
+    private static final YAMLMapper YAML = YAMLMapper.builder()
+            .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_PROPERTIES)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .build();
+
+    private DerpMaps() {}
+
+    public static DERPMap build(ControlConfig cfg) {
+        Map<Integer, DERPRegion> regions = new TreeMap<>();
+        for (URI url : cfg.derp().urls()) {
+            try {
+                merge(regions, fetch(url));
+            } catch (IOException | RuntimeException e) {
+                log.warn("could not load DERP map from {}: {}", url, e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return new DERPMap(null, regions, null);
+            }
+        }
+        for (Path p : cfg.derp().paths()) {
+            try {
+                merge(regions, YAML.readValue(Files.readString(p), DERPMap.class));
+            } catch (IOException | RuntimeException e) {
+                log.warn("could not load DERP map file {}: {}", p, e.getMessage());
+            }
+        }
+        ControlConfig.DerpServer s = cfg.derp().server();
+        if (s.enabled() && s.automaticallyAddEmbeddedDerpRegion()) {
+            regions.put(s.regionId(), embeddedRegion(cfg));
+        }
+        return new DERPMap(null, regions, null);
+    }
+
+    /** The embedded region: one node at the server URL's host and port, STUN on the configured port. */
+    public static DERPRegion embeddedRegion(ControlConfig cfg) {
+        ControlConfig.DerpServer s = cfg.derp().server();
+        URI u = cfg.serverUrl();
+        boolean https = "https".equalsIgnoreCase(u.getScheme());
+        int port = u.getPort() > 0 ? u.getPort() : https ? 443 : 80;
+        DERPNode node = DERPNode.builder()
+                .name(Integer.toString(s.regionId()))
+                .regionId(s.regionId())
+                .hostName(u.getHost())
+                .ipv4(s.ipv4() == null ? null : s.ipv4().getHostAddress())
+                .ipv6(s.ipv6() == null ? null : s.ipv6().getHostAddress())
+                .stunPort(s.stunEnabled() && s.stunListenAddr() != null ? s.stunListenAddr().port() : -1)
+                .derpPort(port)
+                .build();
+        return new DERPRegion(s.regionId(), s.regionCode(), s.regionName(), null, null, null, null, List.of(node));
+    }
+
+    private static void merge(Map<Integer, DERPRegion> into, DERPMap m) {
+        if (m == null || m.regions() == null) return;
+        m.regions().forEach((id, r) -> {
+            if (r != null) into.put(id, r);
+        });
+    }
+
+    private static DERPMap fetch(URI url) throws IOException, InterruptedException {
+        try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build()) {
+            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(20)).GET().build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            if (r.statusCode() != 200) throw new IOException("HTTP " + r.statusCode());
+            return Tailcfg.json().readValue(r.body(), DERPMap.class);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+package dev.lattice.control.netmap;
+
+import dev.lattice.control.machine.MapSink;
+import dev.lattice.control.state.Change;
+import dev.lattice.control.store.Node;
+import dev.lattice.wire.tailcfg.MapResponse;
+import dev.lattice.wire.tailcfg.PeerChange;
+import dev.lattice.wire.tailcfg.UserProfile;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/** One node's open map stream: pending changes, the coalescing flush and the keep-alive timer. */
+public final class MapSession {
+    private static final MapResponse KEEPALIVE_MSG = MapResponse.builder().keepAlive(true).build();
+
+    private final MapSessions owner;
+    private final long nodeId;
+    private final int capVer;
+    private final MapSink sink;
+
+    // Pending changes, guarded by this.
+    private boolean full;
+    private boolean self;
+    private final Set<Long> changed = new LinkedHashSet<>();
+    private final Set<Long> patched = new LinkedHashSet<>();
+    private final Set<Long> removed = new LinkedHashSet<>();
+    private ScheduledFuture<?> flush;
+    private ScheduledFuture<?> keepAlive;
+    /** Peers this session has been told about, so visibility changes become adds and removes. */
+    private final Set<Long> known = new LinkedHashSet<>();
+
+    MapSession(MapSessions owner, long nodeId, int capVer, MapSink sink) {
+        this.owner = owner;
+        this.nodeId = nodeId;
+        this.capVer = capVer;
+        this.sink = sink;
+    }
+
+    public long nodeId() {
+        return nodeId;
+    }
+
+    MapSink sink() {
+        return sink;
+    }
+
+    synchronized void sendFull() {
+        Optional<Node> me = owner.tailnet().node(nodeId);
+        if (me.isEmpty()) {
+            sink.finish();
+            return;
+        }
+        MapResponse r = owner.fullResponse(me.get(), capVer);
+        known.clear();
+        if (r.peers() != null) r.peers().forEach(p -> known.add(p.id()));
+        send(r);
+    }
+
+    synchronized void enqueue(List<Change> changes) {
+        for (Change c : changes) {
+            switch (c.kind()) {
+                case FULL -> full = true;
+                case REMOVED -> {
+                    if (c.nodeId() == nodeId) {
+                        // Deleted while connected: end the stream; the client will find itself unregistered.
+                        sink.finish();
+                        return;
+                    }
+                    removed.add(c.nodeId());
+                    changed.remove(c.nodeId());
+                    patched.remove(c.nodeId());
+                }
+                case ADDED, UPDATED -> {
+                    if (c.nodeId() == nodeId) self = true;
+                    else {
+                        changed.add(c.nodeId());
+                        removed.remove(c.nodeId());
+                    }
+                }
+                case PATCH -> {
+                    if (c.nodeId() == nodeId) self = true;
+                    else patched.add(c.nodeId());
+                }
+            }
+        }
+        if (flush == null) flush = owner.timers().schedule(this::flush, MapSessions.COALESCE.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private synchronized void flush() {
+        flush = null;
+        if (!sink.isOpen()) return;
+        try {
+            if (full) {
+                full = false;
+                self = false;
+                changed.clear();
+                patched.clear();
+                removed.clear();
+                sendFull();
+                return;
+            }
+            Optional<Node> meOpt = owner.tailnet().node(nodeId);
+            if (meOpt.isEmpty()) {
+                sink.finish();
+                return;
+            }
+            Node me = meOpt.get();
+            PacketPolicy pol = owner.policy();
+            TailcfgNodes nodes = owner.nodes();
+            List<dev.lattice.wire.tailcfg.Node> peersChanged = new ArrayList<>();
+            List<Long> peersRemoved = new ArrayList<>();
+            List<PeerChange> patches = new ArrayList<>();
+            Map<Long, UserProfile> profiles = new LinkedHashMap<>();
+            for (long id : changed) {
+                Optional<Node> n = owner.tailnet().node(id);
+                if (n.isPresent() && pol.canSee(me, n.get())) {
+                    peersChanged.add(nodes.toTailcfg(n.get(), false, capVer));
+                    owner.addProfile(profiles, n.get());
+                    known.add(id);
+                } else if (known.remove(id)) {
+                    peersRemoved.add(id);
+                }
+            }
+            for (long id : patched) {
+                if (changed.contains(id) || !known.contains(id)) continue;
+                owner.tailnet().node(id).ifPresent(n -> patches.add(patch(n)));
+            }
+            for (long id : removed) {
+                if (known.remove(id)) peersRemoved.add(id);
+            }
+            boolean sendSelf = self;
+            self = false;
+            changed.clear();
+            patched.clear();
+            removed.clear();
+            if (peersChanged.isEmpty() && peersRemoved.isEmpty() && patches.isEmpty() && !sendSelf) return;
+            MapResponse.Builder b = MapResponse.builder();
+            if (sendSelf) b.node(nodes.toTailcfg(me, true, capVer));
+            if (!peersChanged.isEmpty()) b.peersChanged(peersChanged);
+            if (!peersRemoved.isEmpty()) b.peersRemoved(peersRemoved);
+            if (!patches.isEmpty()) b.peersChangedPatch(patches);
+            if (!profiles.isEmpty()) b.userProfiles(new ArrayList<>(profiles.values()));
+            send(b.build());
+        } catch (RuntimeException e) {
+            MapSessions.log().warn("map update for node {} failed; closing its stream", nodeId, e);
+            sink.finish();
+        }
+    }
+
+    private PeerChange patch(Node n) {
+        TailcfgNodes nodes = owner.nodes();
+        boolean online = owner.tailnet().isOnline(n.id());
+        return PeerChange.builder()
+                .nodeId(n.id())
+                .derpRegion(nodes.homeDerp(n))
+                .endpoints(nodes.endpoints(n))
+                .discoKey(n.discoKey())
+                .online(online)
+                .lastSeen(online ? null : n.lastSeen())
+                .build();
+    }
+
+    private void send(MapResponse r) {
+        sink.send(r);
+        rearmKeepAlive();
+    }
+
+    private synchronized void rearmKeepAlive() {
+        if (keepAlive != null) keepAlive.cancel(false);
+        long delay = MapSessions.KEEPALIVE.toMillis() + ThreadLocalRandom.current().nextLong(9000);
+        keepAlive = owner.timers().schedule(this::sendKeepAlive, delay, TimeUnit.MILLISECONDS);
+    }
+
+    private synchronized void sendKeepAlive() {
+        if (!sink.isOpen()) return;
+        sink.send(KEEPALIVE_MSG);
+        rearmKeepAlive();
+    }
+
+    synchronized void cancelTimers() {
+        if (flush != null) flush.cancel(false);
+        if (keepAlive != null) keepAlive.cancel(false);
+    }
+}

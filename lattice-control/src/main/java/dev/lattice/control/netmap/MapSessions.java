@@ -1,0 +1,160 @@
+package dev.lattice.control.netmap;
+
+import dev.lattice.control.machine.MapSink;
+import dev.lattice.control.state.Change;
+import dev.lattice.control.state.Tailnet;
+import dev.lattice.control.store.Node;
+import dev.lattice.control.store.User;
+import dev.lattice.wire.tailcfg.DERPMap;
+import dev.lattice.wire.tailcfg.DNSConfig;
+import dev.lattice.wire.tailcfg.Debug;
+import dev.lattice.wire.tailcfg.MapResponse;
+import dev.lattice.wire.tailcfg.UserProfile;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * All open map streams, and the fan-out of tailnet changes to them. Each change marks the affected sessions dirty;
+ * a session flushes its accumulated changes as one delta after a short coalescing delay, so a burst of changes
+ * costs one message per session and a slow client never holds up the others.
+ */
+public final class MapSessions implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(MapSessions.class);
+    /** Changes arriving within this window go out together. */
+    static final Duration COALESCE = Duration.ofMillis(25);
+    /** headscale: 50 s plus up to 9 s of jitter; clients give up after 120 s of silence. */
+    static final Duration KEEPALIVE = Duration.ofSeconds(50);
+
+    private final Tailnet tailnet;
+    private final TailcfgNodes nodes;
+    private final Supplier<DERPMap> derpMap;
+    private final Supplier<DNSConfig> dnsConfig;
+    private final String domain;
+    private volatile PacketPolicy policy = PacketPolicy.ALLOW_ALL;
+    private final ScheduledExecutorService timers;
+    private final Map<MapSession, Boolean> sessions = new ConcurrentHashMap<>();
+
+    public MapSessions(Tailnet tailnet, TailcfgNodes nodes, Supplier<DERPMap> derpMap, Supplier<DNSConfig> dnsConfig,
+            String domain) {
+        this.tailnet = tailnet;
+        this.nodes = nodes;
+        this.derpMap = derpMap;
+        this.dnsConfig = dnsConfig;
+        this.domain = domain;
+        this.timers = Executors.newScheduledThreadPool(2, Thread.ofPlatform().name("map-fanout-", 0).daemon().factory());
+        tailnet.addListener(this::onChanges);
+    }
+
+    public void setPolicy(PacketPolicy p) {
+        this.policy = p;
+        onChanges(List.of(Change.full()));
+    }
+
+    public int size() {
+        return sessions.size();
+    }
+
+    /** Starts streaming to {@code sink}: a full map now, deltas and keep-alives after. */
+    public MapSession open(long nodeId, int capVer, MapSink sink) {
+        MapSession s = new MapSession(this, nodeId, capVer, sink);
+        sessions.put(s, Boolean.TRUE);
+        sink.onClose(() -> {
+            sessions.remove(s);
+            s.cancelTimers();
+            tailnet.streamClosed(nodeId);
+        });
+        tailnet.streamOpened(nodeId);
+        s.sendFull();
+        return s;
+    }
+
+    /** A one-shot full map (Stream false, OmitPeers false). */
+    public void sendOnce(long nodeId, int capVer, MapSink sink) {
+        tailnet.node(nodeId).ifPresent(n -> sink.send(fullResponse(n, capVer)));
+    }
+
+    private void onChanges(List<Change> changes) {
+        for (MapSession s : sessions.keySet()) s.enqueue(changes);
+    }
+
+    ScheduledExecutorService timers() {
+        return timers;
+    }
+
+    Tailnet tailnet() {
+        return tailnet;
+    }
+
+    TailcfgNodes nodes() {
+        return nodes;
+    }
+
+    PacketPolicy policy() {
+        return policy;
+    }
+
+    /** The complete netmap for a node: self, DERP map, DNS, peers, profiles, filter. */
+    MapResponse fullResponse(Node self, int capVer) {
+        List<Node> all = tailnet.nodes();
+        List<dev.lattice.wire.tailcfg.Node> peers = new ArrayList<>();
+        Map<Long, UserProfile> profiles = new LinkedHashMap<>();
+        addProfile(profiles, self);
+        PacketPolicy pol = policy;
+        for (Node n : all) {
+            if (n.id() == self.id() || !pol.canSee(self, n)) continue;
+            peers.add(nodes.toTailcfg(n, false, capVer));
+            addProfile(profiles, n);
+        }
+        return MapResponse.builder()
+                .node(nodes.toTailcfg(self, true, capVer))
+                .derpMap(derpMap.get())
+                .domain(domain)
+                .collectServices(false)
+                .debug(new Debug(null, true, null))
+                .dnsConfig(dnsConfig.get())
+                .userProfiles(new ArrayList<>(profiles.values()))
+                .packetFilter(pol.filterFor(self))
+                .peers(peers)
+                .controlTime(tailnet.now())
+                .build();
+    }
+
+    void addProfile(Map<Long, UserProfile> profiles, Node n) {
+        long uid = nodes.userId(n);
+        if (profiles.containsKey(uid)) return;
+        if (uid == TailcfgNodes.TAGGED_DEVICES_USER_ID) {
+            profiles.put(uid, TailcfgNodes.TAGGED_DEVICES);
+            return;
+        }
+        tailnet.user(uid).map(nodes::profile).ifPresent(p -> profiles.put(uid, p));
+    }
+
+    void forget(MapSession s) {
+        sessions.remove(s);
+    }
+
+    static Logger log() {
+        return log;
+    }
+
+    @Override
+    public void close() {
+        timers.shutdownNow();
+        for (MapSession s : sessions.keySet()) s.sink().finish();
+    }
+
+    /** For users listing: the profiles every session needs after a user change. */
+    List<UserProfile> profilesOf(List<User> users) {
+        return users.stream().map(nodes::profile).toList();
+    }
+}

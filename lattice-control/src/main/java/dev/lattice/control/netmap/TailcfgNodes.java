@@ -1,0 +1,153 @@
+package dev.lattice.control.netmap;
+
+import dev.lattice.control.state.Tailnet;
+import dev.lattice.control.store.Node;
+import dev.lattice.control.store.User;
+import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.AddrPort;
+import dev.lattice.wire.tailcfg.Hostinfo;
+import dev.lattice.wire.tailcfg.Tailcfg;
+import dev.lattice.wire.tailcfg.UserProfile;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Stored node → tailcfg.Node, following headscale's {@code types/node.go TailNode}: FQDN name with trailing dot,
+ * addresses as /32 and /128, AllowedIPs = addresses + approved advertised routes, HomeDERP from the node's
+ * NetInfo, Online from live streams (LastSeen only when offline), MachineAuthorized unless the key expired.
+ */
+public final class TailcfgNodes {
+    /** Tailscale's and headscale's fixed user for nodes owned by tags. */
+    public static final long TAGGED_DEVICES_USER_ID = 2147455555L;
+    public static final UserProfile TAGGED_DEVICES =
+            new UserProfile(TAGGED_DEVICES_USER_ID, "tagged-devices", "Tagged Devices", null, null);
+
+    static final String CAP_ADMIN = "https://tailscale.com/cap/is-admin";
+    static final String CAP_SSH = "https://tailscale.com/cap/ssh";
+    static final String ATTR_DEFAULT_AUTO_UPDATE = "default-auto-update";
+
+    private final Tailnet tailnet;
+    private final String baseDomain;
+    private final Map<Long, ParsedHostinfo> hostinfos = new ConcurrentHashMap<>();
+
+    private record ParsedHostinfo(String json, Hostinfo hostinfo) {}
+
+    public TailcfgNodes(Tailnet tailnet, String baseDomain) {
+        this.tailnet = tailnet;
+        this.baseDomain = baseDomain == null ? "" : baseDomain;
+    }
+
+    /** {@code givenname.base.domain.}, the node's MagicDNS name. */
+    public String fqdn(Node n) {
+        return baseDomain.isEmpty() ? n.givenName() + "." : n.givenName() + "." + baseDomain + ".";
+    }
+
+    public Hostinfo hostinfo(Node n) {
+        if (n.hostinfoJson() == null || n.hostinfoJson().isEmpty()) return null;
+        ParsedHostinfo p = hostinfos.get(n.id());
+        if (p != null && p.json.equals(n.hostinfoJson())) return p.hostinfo;
+        Hostinfo h;
+        try {
+            JsonNode j = Tailcfg.json().readTree(n.hostinfoJson());
+            h = j instanceof ObjectNode o ? Hostinfo.of(o) : null;
+        } catch (RuntimeException e) {
+            h = null;
+        }
+        if (h != null) hostinfos.put(n.id(), new ParsedHostinfo(n.hostinfoJson(), h));
+        return h;
+    }
+
+    public int homeDerp(Node n) {
+        Hostinfo h = hostinfo(n);
+        return h == null || h.netInfo() == null ? 0 : h.netInfo().preferredDerp();
+    }
+
+    public List<AddrPort> endpoints(Node n) {
+        List<AddrPort> out = new ArrayList<>(n.endpoints().size());
+        for (String e : n.endpoints()) {
+            try {
+                out.add(AddrPort.parse(e));
+            } catch (RuntimeException ignored) {
+                // stored from a client; skip what does not parse
+            }
+        }
+        return out;
+    }
+
+    public List<IpPrefix> addresses(Node n) {
+        List<IpPrefix> a = new ArrayList<>(2);
+        if (n.ipv4() != null) a.add(IpPrefix.of(n.ipv4().getAddress(), 32));
+        if (n.ipv6() != null) a.add(IpPrefix.of(n.ipv6().getAddress(), 128));
+        return a;
+    }
+
+    /** Approved routes the node also advertises: only those are routed to it. */
+    public List<IpPrefix> activeRoutes(Node n) {
+        Hostinfo h = hostinfo(n);
+        if (h == null || h.routableIps() == null || n.approvedRoutes().isEmpty()) return List.of();
+        return n.approvedRoutes().stream().filter(h.routableIps()::contains).toList();
+    }
+
+    public long userId(Node n) {
+        return n.isTagged() || n.userId() == null ? TAGGED_DEVICES_USER_ID : n.userId();
+    }
+
+    /**
+     * @param self true for the node's own view (MapResponse.Node)
+     * @param capVer the receiving client's capability version
+     */
+    public dev.lattice.wire.tailcfg.Node toTailcfg(Node n, boolean self, int capVer) {
+        Instant now = tailnet.now();
+        boolean expired = n.isExpired(now);
+        boolean online = tailnet.isOnline(n.id());
+        List<IpPrefix> addrs = addresses(n);
+        List<IpPrefix> routes = activeRoutes(n);
+        List<IpPrefix> allowed = new ArrayList<>(addrs);
+        allowed.addAll(routes);
+        List<IpPrefix> primary = routes.stream().filter(r -> r.bits() != 0).toList();
+        int derp = homeDerp(n);
+        var b = dev.lattice.wire.tailcfg.Node.builder()
+                .id(n.id())
+                .stableId(Long.toString(n.id()))
+                .name(fqdn(n))
+                .user(userId(n))
+                .key(n.nodeKey())
+                .keyExpiry(n.expiry() == null ? Tailcfg.ZERO_TIME : n.expiry())
+                .machine(n.machineKey())
+                .discoKey(n.discoKey())
+                .addresses(addrs)
+                .allowedIps(allowed)
+                .endpoints(endpoints(n))
+                .homeDerp(derp)
+                .hostinfo(hostinfo(n))
+                .created(n.created())
+                .tags(n.tags().isEmpty() ? null : n.tags())
+                .primaryRoutes(primary.isEmpty() ? null : primary)
+                .online(online)
+                .machineAuthorized(!expired)
+                .expired(expired ? Boolean.TRUE : null);
+        if (derp > 0 && capVer < dev.lattice.wire.tailcfg.CapabilityVersion.HOME_DERP) b.legacyDerp(Tailcfg.legacyDerp(derp));
+        if (!online && n.lastSeen() != null) b.lastSeen(n.lastSeen());
+        if (self) {
+            b.cap(capVer);
+            Map<String, List<JsonNode>> caps = new LinkedHashMap<>();
+            caps.put(CAP_ADMIN, List.of());
+            caps.put(CAP_SSH, List.of());
+            caps.put(ATTR_DEFAULT_AUTO_UPDATE, List.of(Tailcfg.json().getNodeFactory().booleanNode(false)));
+            b.capMap(caps);
+        }
+        return b.build();
+    }
+
+    public UserProfile profile(User u) {
+        String display = u.displayName() == null || u.displayName().isEmpty() ? u.name() : u.displayName();
+        String login = u.email() == null || u.email().isEmpty() ? u.name() : u.email();
+        return new UserProfile(u.id(), login, display, null, null);
+    }
+}

@@ -1,0 +1,98 @@
+package dev.lattice.control.server;
+
+import dev.lattice.control.auth.Registrations;
+import dev.lattice.control.machine.HttpError;
+import dev.lattice.control.machine.MachineService;
+import dev.lattice.control.machine.MapSink;
+import dev.lattice.control.netmap.MapSessions;
+import dev.lattice.control.noise.ControlSession;
+import dev.lattice.control.state.Change;
+import dev.lattice.control.state.Tailnet;
+import dev.lattice.control.store.Node;
+import dev.lattice.wire.tailcfg.AddrPort;
+import dev.lattice.wire.tailcfg.CapabilityVersion;
+import dev.lattice.wire.tailcfg.MapRequest;
+import dev.lattice.wire.tailcfg.RegisterRequest;
+import dev.lattice.wire.tailcfg.RegisterResponse;
+import dev.lattice.wire.tailcfg.Tailcfg;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import tools.jackson.databind.node.ObjectNode;
+
+/** The server's answers to register and map requests (headscale {@code noise.go}, {@code poll.go}). */
+final class ControlMachineService implements MachineService {
+    private final Tailnet tailnet;
+    private final Registrations registrations;
+    private final MapSessions sessions;
+
+    ControlMachineService(Tailnet tailnet, Registrations registrations, MapSessions sessions) {
+        this.tailnet = tailnet;
+        this.registrations = registrations;
+        this.sessions = sessions;
+    }
+
+    static void checkVersion(Integer v) {
+        if (v == null || v < CapabilityVersion.MINIMUM_SUPPORTED) {
+            throw new HttpError(400, "unsupported client: capability version " + v + " is older than the minimum "
+                    + CapabilityVersion.MINIMUM_SUPPORTED + "; please upgrade Tailscale");
+        }
+    }
+
+    @Override
+    public CompletionStage<RegisterResponse> register(ControlSession session, RegisterRequest request) {
+        checkVersion(request.version());
+        try {
+            return registrations.register(session.machineKey(), request);
+        } catch (HttpError e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    @Override
+    public void map(ControlSession session, MapRequest req, MapSink sink) {
+        checkVersion(req.version());
+        if (req.nodeKey() == null) throw new HttpError(400, "map request without a node key");
+        Node node = tailnet.byNodeKey(req.nodeKey()).orElseThrow(() -> new HttpError(404, "node not found"));
+        if (!node.machineKey().equals(session.machineKey())) {
+            throw new HttpError(404, "node key in request does not match the one associated with this machine key");
+        }
+        apply(node, req);
+        boolean stream = Boolean.TRUE.equals(req.stream());
+        if (!stream) {
+            if (!Boolean.TRUE.equals(req.omitPeers())) sessions.sendOnce(node.id(), req.version(), sink);
+            sink.finish();
+            return;
+        }
+        sessions.open(node.id(), req.version(), sink);
+    }
+
+    /** Stores what the client reported (disco key, endpoints, hostinfo) and announces it in the cheapest form. */
+    private void apply(Node node, MapRequest req) {
+        List<String> endpoints = req.endpoints() == null ? node.endpoints()
+                : req.endpoints().stream().map(AddrPort::toString).toList();
+        String hostinfoJson = req.hostinfo() == null ? node.hostinfoJson() : Tailcfg.json().writeValueAsString(req.hostinfo());
+        String hostname = req.hostinfo() != null && req.hostinfo().hostname() != null ? req.hostinfo().hostname() : node.hostname();
+        var disco = req.discoKey() != null && !req.discoKey().isZero() ? req.discoKey() : node.discoKey();
+        boolean fullChange = !withoutNetInfo(hostinfoJson).equals(withoutNetInfo(node.hostinfoJson()))
+                || !Objects.equals(hostname, node.hostname());
+        Change.Kind kind = fullChange ? Change.Kind.UPDATED : Change.Kind.PATCH;
+        tailnet.update(node.id(), kind, n -> n.withDiscoKey(disco).withEndpoints(endpoints).withHostinfo(hostname, hostinfoJson));
+    }
+
+    /** Hostinfo minus NetInfo (which changes with every netcheck and travels as a patch: DERPRegion). */
+    private static String withoutNetInfo(String json) {
+        if (json == null) return "";
+        try {
+            var n = Tailcfg.json().readTree(json);
+            if (n instanceof ObjectNode o) {
+                o.remove("NetInfo");
+                return o.toString();
+            }
+        } catch (RuntimeException ignored) {
+            // fall through
+        }
+        return json;
+    }
+}

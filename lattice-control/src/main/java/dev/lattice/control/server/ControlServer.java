@@ -1,0 +1,177 @@
+package dev.lattice.control.server;
+
+import dev.lattice.control.auth.Registrations;
+import dev.lattice.control.config.ControlConfig;
+import dev.lattice.control.config.KeyFiles;
+import dev.lattice.control.http.ControlHttpServer;
+import dev.lattice.control.ipalloc.IpAllocator;
+import dev.lattice.control.machine.MachineStreamHandler;
+import dev.lattice.control.netmap.DerpMaps;
+import dev.lattice.control.netmap.DnsConfigs;
+import dev.lattice.control.netmap.MapSessions;
+import dev.lattice.control.netmap.TailcfgNodes;
+import dev.lattice.control.noise.Ts2021Upgrader;
+import dev.lattice.control.state.Tailnet;
+import dev.lattice.control.store.Store;
+import dev.lattice.crypto.key.MachinePrivateKey;
+import dev.lattice.crypto.key.NodePrivateKey;
+import dev.lattice.derp.server.DerpServer;
+import dev.lattice.derp.server.DerpServerOptions;
+import dev.lattice.derp.stun.StunServer;
+import dev.lattice.wire.tailcfg.CapabilityVersion;
+import dev.lattice.wire.tailcfg.DERPMap;
+import dev.lattice.wire.tailcfg.DNSConfig;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running control server: store, in-memory tailnet, ts2021 endpoint, embedded DERP and STUN. Built from a
+ * {@link ControlConfig}; {@link #close()} stops everything in reverse order.
+ */
+public final class ControlServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
+
+    private final ControlConfig config;
+    private final Store store;
+    private final Tailnet tailnet;
+    private final MapSessions sessions;
+    private final Registrations registrations;
+    private final TailcfgNodes nodes;
+    private final ExecutorService workers;
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private ControlHttpServer http;
+    private DerpServer derp;
+    private StunServer stun;
+    private final MachinePrivateKey noiseKey;
+
+    private ControlServer(ControlConfig config, Store store, Clock clock) {
+        this.config = config;
+        this.store = store;
+        this.noiseKey = KeyFiles.loadOrCreateMachineKey(config.noisePrivateKeyPath());
+        IpAllocator ips = new IpAllocator(config.prefixes(), store.nodes().allAddresses());
+        this.tailnet = new Tailnet(store, ips, clock);
+        this.nodes = new TailcfgNodes(tailnet, config.dns().magicDns() ? config.dns().baseDomain() : config.dns().baseDomain());
+        DERPMap derpMap = DerpMaps.build(config);
+        DNSConfig dns = DnsConfigs.build(config.dns());
+        this.sessions = new MapSessions(tailnet, nodes, () -> derpMap, () -> dns, config.dns().baseDomain());
+        this.registrations = new Registrations(tailnet, ips, nodes, config);
+        this.workers = Executors.newVirtualThreadPerTaskExecutor();
+    }
+
+    /** Opens the store, loads keys, and starts listening. */
+    public static ControlServer start(ControlConfig config) throws Exception {
+        return start(config, Clock.systemUTC());
+    }
+
+    public static ControlServer start(ControlConfig config, Clock clock) throws Exception {
+        for (String k : config.unsupportedKeys()) log.warn("config key {} is accepted but not implemented by Lattice yet", k);
+        for (String w : config.warnings()) log.warn("config: {}", w);
+        Store store = Store.open(config.database(), clock);
+        ControlServer s;
+        try {
+            s = new ControlServer(config, store, clock);
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        try {
+            s.startListeners();
+        } catch (Exception e) {
+            s.close();
+            throw e;
+        }
+        return s;
+    }
+
+    private void startListeners() throws Exception {
+        ControlConfig.DerpServer d = config.derp().server();
+        if (d.enabled()) {
+            NodePrivateKey derpKey = KeyFiles.loadOrCreateNodeKey(d.privateKeyPath());
+            FrontRoutes verify = new FrontRoutes(noiseKey.publicKey(), tailnet);
+            DerpServerOptions opts = DerpServerOptions.defaults();
+            if (d.verifyClients()) {
+                opts = opts.withVerifier((key, source) -> CompletableFuture.completedFuture(verify.admits(key)));
+            }
+            derp = new DerpServer(derpKey, opts);
+            if (d.stunEnabled() && d.stunListenAddr() != null) {
+                stun = StunServer.start(d.stunListenAddr().toSocketAddress());
+                log.info("STUN listening on udp {}", stun.boundAddress());
+            }
+        }
+        SslContext ssl = null;
+        if (config.tls() != null && config.tls().certPath() != null) {
+            ssl = SslContextBuilder.forServer(config.tls().certPath().toFile(), config.tls().keyPath().toFile()).build();
+        }
+        Ts2021Upgrader upgrader = new Ts2021Upgrader(noiseKey, CapabilityVersion.MINIMUM_SUPPORTED,
+                session -> new MachineStreamHandler(session, new ControlMachineService(tailnet, registrations, sessions), workers));
+        http = ControlHttpServer.start(config.listenAddr().toSocketAddress(), ssl, derp == null ? null : derp.httpHandler(),
+                upgrader, new FrontRoutes(noiseKey.publicKey(), tailnet), Math.max(2, Runtime.getRuntime().availableProcessors()));
+        log.info("lattice-control listening on {} (server_url {}){}", http.localAddress(), config.serverUrl(),
+                derp != null ? ", embedded DERP region " + d.regionId() + " at /derp" : "");
+    }
+
+    public ControlConfig config() {
+        return config;
+    }
+
+    public InetSocketAddress httpAddress() {
+        return http.localAddress();
+    }
+
+    public Tailnet tailnet() {
+        return tailnet;
+    }
+
+    public Registrations registrations() {
+        return registrations;
+    }
+
+    public MapSessions sessions() {
+        return sessions;
+    }
+
+    public TailcfgNodes nodes() {
+        return nodes;
+    }
+
+    public Store store() {
+        return store;
+    }
+
+    public MachinePrivateKey noiseKey() {
+        return noiseKey;
+    }
+
+    public DerpServer derp() {
+        return derp;
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(http);
+        for (AutoCloseable c : closeables.reversed()) closeQuietly(c);
+        closeQuietly(sessions);
+        closeQuietly(derp);
+        closeQuietly(stun);
+        workers.shutdownNow();
+        closeQuietly(store);
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) return;
+        try {
+            c.close();
+        } catch (Exception e) {
+            log.warn("closing {} failed: {}", c.getClass().getSimpleName(), e.toString());
+        }
+    }
+}

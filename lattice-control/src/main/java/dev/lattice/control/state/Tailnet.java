@@ -1,0 +1,222 @@
+package dev.lattice.control.state;
+
+import dev.lattice.control.ipalloc.IpAllocator;
+import dev.lattice.control.store.Node;
+import dev.lattice.control.store.Store;
+import dev.lattice.control.store.User;
+import dev.lattice.crypto.key.MachinePublicKey;
+import dev.lattice.crypto.key.NodePublicKey;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The server's view of all nodes and users. Reads are served from memory; each mutation is written to the store
+ * (one transaction) before memory changes and listeners hear about it. Mutations are serialized on this object,
+ * which keeps the in-memory view and the database in the same order. Listeners run after the lock is released.
+ */
+public final class Tailnet {
+    private static final Logger log = LoggerFactory.getLogger(Tailnet.class);
+
+    private final Store store;
+    private final IpAllocator ips;
+    private final Clock clock;
+    private final Map<Long, Node> nodes = new HashMap<>();
+    private final Map<NodePublicKey, Long> byNodeKey = new HashMap<>();
+    private final Map<MachinePublicKey, Long> byMachineKey = new HashMap<>();
+    private final Map<Long, User> users = new HashMap<>();
+    private final Map<Long, Live> live = new HashMap<>();
+    private final List<Consumer<List<Change>>> listeners = new CopyOnWriteArrayList<>();
+
+    public Tailnet(Store store, IpAllocator ips, Clock clock) {
+        this.store = store;
+        this.ips = ips;
+        this.clock = clock;
+        reload();
+    }
+
+    /** Re-reads everything from the store (at start, and after admin changes made outside this process). */
+    public void reload() {
+        List<Change> changes = new ArrayList<>();
+        synchronized (this) {
+            nodes.clear();
+            byNodeKey.clear();
+            byMachineKey.clear();
+            users.clear();
+            for (User u : store.users().list()) users.put(u.id(), u);
+            for (Node n : store.nodes().list()) index(n);
+            changes.add(Change.full());
+        }
+        publish(changes);
+    }
+
+    public Store store() {
+        return store;
+    }
+
+    public IpAllocator ips() {
+        return ips;
+    }
+
+    public Instant now() {
+        return clock.instant();
+    }
+
+    public void addListener(Consumer<List<Change>> l) {
+        listeners.add(l);
+    }
+
+    public void removeListener(Consumer<List<Change>> l) {
+        listeners.remove(l);
+    }
+
+    // ---- reads ----
+
+    public synchronized Optional<Node> node(long id) {
+        return Optional.ofNullable(nodes.get(id));
+    }
+
+    public synchronized Optional<Node> byNodeKey(NodePublicKey k) {
+        Long id = byNodeKey.get(k);
+        return id == null ? Optional.empty() : Optional.of(nodes.get(id));
+    }
+
+    public synchronized Optional<Node> byMachineKey(MachinePublicKey k) {
+        Long id = byMachineKey.get(k);
+        return id == null ? Optional.empty() : Optional.of(nodes.get(id));
+    }
+
+    /** All nodes, sorted by id (the order Peers must have). */
+    public synchronized List<Node> nodes() {
+        List<Node> out = new ArrayList<>(nodes.values());
+        out.sort(Comparator.comparingLong(Node::id));
+        return out;
+    }
+
+    public synchronized Optional<User> user(Long id) {
+        return id == null ? Optional.empty() : Optional.ofNullable(users.get(id));
+    }
+
+    public synchronized List<User> users() {
+        return List.copyOf(users.values());
+    }
+
+    public synchronized boolean isOnline(long nodeId) {
+        Live l = live.get(nodeId);
+        return l != null && l.streams > 0;
+    }
+
+    // ---- writes ----
+
+    /** Stores a new node and announces it. */
+    public Node add(Node draft) {
+        Node n;
+        synchronized (this) {
+            n = store.nodes().create(draft);
+            index(n);
+        }
+        publish(List.of(new Change(Change.Kind.ADDED, n.id())));
+        return n;
+    }
+
+    /**
+     * Applies {@code f} to the node's current value, stores the result and announces it as {@code kind} (or not at
+     * all if nothing changed). Returns the stored node.
+     */
+    public Optional<Node> update(long id, Change.Kind kind, UnaryOperator<Node> f) {
+        Node updated;
+        synchronized (this) {
+            Node cur = nodes.get(id);
+            if (cur == null) return Optional.empty();
+            Node next = f.apply(cur);
+            if (next.equals(cur)) return Optional.of(cur);
+            updated = store.nodes().update(next);
+            unindex(cur);
+            index(updated);
+        }
+        publish(List.of(new Change(kind, id)));
+        return Optional.of(updated);
+    }
+
+    public boolean delete(long id) {
+        synchronized (this) {
+            Node cur = nodes.get(id);
+            if (cur == null) return false;
+            store.nodes().delete(id);
+            unindex(cur);
+            live.remove(id);
+            ips.release(cur.ipv4(), cur.ipv6());
+        }
+        publish(List.of(new Change(Change.Kind.REMOVED, id)));
+        return true;
+    }
+
+    /** A map stream opened: the node is online; peers hear it as a patch. */
+    public void streamOpened(long id) {
+        boolean changed;
+        synchronized (this) {
+            Live l = live.computeIfAbsent(id, k -> new Live());
+            changed = l.streams++ == 0;
+        }
+        if (changed) publish(List.of(new Change(Change.Kind.PATCH, id)));
+    }
+
+    /** A map stream closed: offline when it was the last one; last seen is stored. */
+    public void streamClosed(long id) {
+        boolean offline;
+        synchronized (this) {
+            Live l = live.get(id);
+            if (l == null || l.streams == 0) return;
+            offline = --l.streams == 0;
+        }
+        if (offline) {
+            Instant now = clock.instant();
+            try {
+                update(id, Change.Kind.PATCH, n -> n.withLastSeen(now));
+            } catch (RuntimeException e) {
+                log.warn("could not store last-seen for node {}: {}", id, e.toString());
+            }
+        }
+    }
+
+    /** Announces a change that is not a node's (DNS, DERP map, policy, users). */
+    public void announceFull() {
+        synchronized (this) {
+            users.clear();
+            for (User u : store.users().list()) users.put(u.id(), u);
+        }
+        publish(List.of(Change.full()));
+    }
+
+    private void index(Node n) {
+        nodes.put(n.id(), n);
+        byNodeKey.put(n.nodeKey(), n.id());
+        byMachineKey.put(n.machineKey(), n.id());
+    }
+
+    private void unindex(Node n) {
+        nodes.remove(n.id());
+        byNodeKey.remove(n.nodeKey(), n.id());
+        byMachineKey.remove(n.machineKey(), n.id());
+    }
+
+    private void publish(List<Change> changes) {
+        for (Consumer<List<Change>> l : listeners) {
+            try {
+                l.accept(changes);
+            } catch (RuntimeException e) {
+                log.warn("change listener failed", e);
+            }
+        }
+    }
+}

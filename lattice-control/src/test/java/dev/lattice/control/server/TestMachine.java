@@ -1,0 +1,101 @@
+package dev.lattice.control.server;
+
+import dev.lattice.controlclient.ControlChannel;
+import dev.lattice.controlclient.MapStream;
+import dev.lattice.controlclient.ServerKey;
+import dev.lattice.crypto.key.DiscoPrivateKey;
+import dev.lattice.crypto.key.MachinePrivateKey;
+import dev.lattice.crypto.key.MachinePublicKey;
+import dev.lattice.crypto.key.NodePrivateKey;
+import dev.lattice.wire.tailcfg.CapabilityVersion;
+import dev.lattice.wire.tailcfg.Hostinfo;
+import dev.lattice.wire.tailcfg.MapRequest;
+import dev.lattice.wire.tailcfg.MapResponse;
+import dev.lattice.wire.tailcfg.RegisterRequest;
+import dev.lattice.wire.tailcfg.RegisterResponse;
+import dev.lattice.wire.tailcfg.RegisterResponseAuth;
+import dev.lattice.wire.tailcfg.Tailcfg;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.http.HttpMethod;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/** A simulated Tailscale client speaking the real protocol: machine/node/disco keys and one ts2021 channel. */
+final class TestMachine implements AutoCloseable {
+    final MachinePrivateKey machineKey = MachinePrivateKey.generate();
+    NodePrivateKey nodeKey = NodePrivateKey.generate();
+    final DiscoPrivateKey discoKey = DiscoPrivateKey.generate();
+    final String hostname;
+    final ControlChannel channel;
+    final LinkedBlockingQueue<MapResponse> received = new LinkedBlockingQueue<>();
+    MapStream stream;
+
+    TestMachine(EventLoopGroup group, URI server, String hostname) throws Exception {
+        this(group, server, hostname, CapabilityVersion.CURRENT);
+    }
+
+    TestMachine(EventLoopGroup group, URI server, String hostname, int capVer) throws Exception {
+        this.hostname = hostname;
+        MachinePublicKey controlKey = ServerKey.fetch(server, capVer);
+        this.channel = ControlChannel.connect(group, server, null, machineKey, controlKey, capVer).get(10, TimeUnit.SECONDS);
+    }
+
+    Hostinfo hostinfo() {
+        return Hostinfo.empty().withHostname(hostname).withOs("linux");
+    }
+
+    ControlChannel.Response post(String path, Object body) throws Exception {
+        return channel.request(HttpMethod.POST, path, Tailcfg.json().writeValueAsBytes(body)).get(10, TimeUnit.SECONDS);
+    }
+
+    RegisterResponse register(String authKey) throws Exception {
+        RegisterRequest req = RegisterRequest.builder()
+                .version(CapabilityVersion.CURRENT)
+                .nodeKey(nodeKey.publicKey())
+                .hostinfo(hostinfo())
+                .auth(authKey == null ? null : new RegisterResponseAuth(null, null, null, authKey))
+                .build();
+        return registerRaw(req);
+    }
+
+    RegisterResponse registerRaw(RegisterRequest req) throws Exception {
+        ControlChannel.Response r = post("/machine/register", req);
+        if (r.status() != 200) throw new IllegalStateException("register: HTTP " + r.status() + ": " + r.bodyText());
+        return Tailcfg.json().readValue(r.body(), RegisterResponse.class);
+    }
+
+    MapRequest.Builder mapRequest() {
+        return MapRequest.builder().version(CapabilityVersion.CURRENT).nodeKey(nodeKey.publicKey())
+                .discoKey(discoKey.publicKey()).hostinfo(hostinfo()).compress("zstd");
+    }
+
+    void openStream() throws Exception {
+        stream = channel.stream("/machine/map", Tailcfg.json().writeValueAsBytes(mapRequest().stream(true).build()), true,
+                json -> received.add(Tailcfg.json().readValue(json, MapResponse.class))).get(10, TimeUnit.SECONDS);
+    }
+
+    /** Waits for a non-keepalive message matching {@code p}, skipping others. */
+    MapResponse await(Duration timeout, Predicate<MapResponse> p) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            long left = end - System.nanoTime();
+            if (left <= 0) throw new AssertionError(hostname + ": no matching map message within " + timeout);
+            MapResponse m = received.poll(left, TimeUnit.NANOSECONDS);
+            if (m != null && !Boolean.TRUE.equals(m.keepAlive()) && p.test(m)) return m;
+        }
+    }
+
+    static boolean hasPeer(List<dev.lattice.wire.tailcfg.Node> nodes, String name) {
+        return nodes != null && nodes.stream().anyMatch(n -> n.name().startsWith(name + "."));
+    }
+
+    @Override
+    public void close() {
+        if (stream != null) stream.close();
+        channel.close();
+    }
+}
