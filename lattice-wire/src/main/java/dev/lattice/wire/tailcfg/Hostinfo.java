@@ -49,6 +49,9 @@ public final class Hostinfo {
         SCHEMA.put("netinfo", OBJECT);
     }
 
+    private static final TypeReference<List<IpPrefix>> PREFIXES = new TypeReference<>() {};
+    private static final TypeReference<List<Service>> SERVICES = new TypeReference<>() {};
+
     private final ObjectNode json;
     private final List<IpPrefix> routableIps;
     private final List<Service> services;
@@ -59,20 +62,25 @@ public final class Hostinfo {
         this.json = json;
         JsonNode r = JsonObjects.get(json, "RoutableIPs");
         this.routableIps = r == null ? List.of()
-                : List.copyOf(Tailcfg.json().treeToValue(r, new TypeReference<List<IpPrefix>>() {}).stream()
+                : List.copyOf(Tailcfg.json().treeToValue(r, PREFIXES).stream()
                         .filter(p -> p != null).toList());
         JsonNode s = JsonObjects.get(json, "Services");
         this.services = s == null ? List.of()
-                : Tailcfg.json().treeToValue(s, new TypeReference<List<Service>>() {}).stream()
+                : Tailcfg.json().treeToValue(s, SERVICES).stream()
                         .filter(x -> x != null).toList();
         JsonNode n = JsonObjects.get(json, "NetInfo");
-        this.netInfo = n == null ? null : NetInfo.of((ObjectNode) n);
+        this.netInfo = n == null ? null : NetInfo.wrap((ObjectNode) n);
     }
 
     /** Wraps a copy of {@code json}; throws IllegalArgumentException (or a JacksonException) if a known field is mistyped. */
-    @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
     public static Hostinfo of(ObjectNode json) {
         return new Hostinfo(json.deepCopy());
+    }
+
+    /** Jackson hands over a freshly parsed node that nobody else holds: no copy needed. */
+    @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+    private static Hostinfo fromJson(ObjectNode json) {
+        return new Hostinfo(json);
     }
 
     public static Hostinfo empty() {

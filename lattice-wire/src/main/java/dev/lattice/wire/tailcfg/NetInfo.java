@@ -56,9 +56,20 @@ public final class NetInfo {
         this.derpLatency = java.util.Collections.unmodifiableMap(m);
     }
 
-    @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+    /** Wraps a copy of {@code json}; throws IllegalArgumentException (or a JacksonException) if a known field is mistyped. */
     public static NetInfo of(ObjectNode json) {
         return new NetInfo(json.deepCopy());
+    }
+
+    /** For Hostinfo, whose own object already owns this node. */
+    static NetInfo wrap(ObjectNode json) {
+        return new NetInfo(json);
+    }
+
+    /** Jackson hands over a freshly parsed node that nobody else holds: no copy needed. */
+    @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+    private static NetInfo fromJson(ObjectNode json) {
+        return new NetInfo(json);
     }
 
     public static NetInfo empty() {

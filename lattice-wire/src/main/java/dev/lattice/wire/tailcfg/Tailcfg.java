@@ -91,6 +91,8 @@ public final class Tailcfg {
             .disable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             // Go refuses 1.5 for an int field; Jackson would truncate it.
             .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+            // The default, made explicit: checks in record/Hostinfo constructors surface as JacksonExceptions.
+            .enable(DeserializationFeature.WRAP_EXCEPTIONS)
             .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_PROPERTIES)
             // Keep Go's field order on the wire (Jackson 3 sorts alphabetically by default).
             .disable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)

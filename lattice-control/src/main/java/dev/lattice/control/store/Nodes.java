@@ -1,0 +1,207 @@
+package dev.lattice.control.store;
+
+import dev.lattice.crypto.key.DiscoPublicKey;
+import dev.lattice.crypto.key.MachinePublicKey;
+import dev.lattice.crypto.key.NodePublicKey;
+import dev.lattice.wire.ip.IpPrefix;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.statement.SqlStatement;
+
+/** The {@code nodes} table. Machine key, node key, given name and each address are unique. */
+public final class Nodes {
+    private static final String COLUMNS = "id, machine_key, node_key, disco_key, hostname, given_name, user_id, ipv4, ipv6,"
+            + " hostinfo, endpoints, tags, approved_routes, auth_key_id, ephemeral, expiry, last_seen, register_method,"
+            + " created_at, updated_at";
+    private final Store store;
+
+    Nodes(Store store) {
+        this.store = store;
+    }
+
+    /**
+     * Stores a new node built with {@link Node#draft} (its id and times are ignored). Throws
+     * {@link ConflictException} naming the column when a key, given name or address is taken, and
+     * {@link NotFoundException} when the user or auth key does not exist.
+     */
+    public Node create(Node draft) {
+        return store.write("create node \"" + draft.givenName() + "\"", h -> {
+            Instant now = store.now();
+            var q = h.createQuery("INSERT INTO nodes (machine_key, node_key, disco_key, hostname, given_name, user_id, ipv4,"
+                    + " ipv6, hostinfo, endpoints, tags, approved_routes, auth_key_id, ephemeral, expiry, last_seen,"
+                    + " register_method, created_at, updated_at) VALUES (:machine_key, :node_key, :disco_key, :hostname,"
+                    + " :given_name, :user_id, :ipv4, :ipv6, :hostinfo, :endpoints, :tags, :approved_routes, :auth_key_id,"
+                    + " :ephemeral, :expiry, :last_seen, :register_method, :created, :updated) RETURNING id");
+            bindMutable(q, draft)
+                    .bind("machine_key", draft.machineKey().toString())
+                    .bind("created", Store.millis(now))
+                    .bind("updated", Store.millis(now));
+            long id = q.mapTo(Long.class).one();
+            return get(h, id).orElseThrow();
+        });
+    }
+
+    /**
+     * Writes every field except the machine key and creation time (key rotation, disco key, hostinfo, endpoints,
+     * expiry, tags, approved routes, given name, owner, addresses, last seen) and returns the stored node.
+     */
+    public Node update(Node node) {
+        return store.write("update node " + node.id(), h -> {
+            var u = h.createUpdate("UPDATE nodes SET node_key = :node_key, disco_key = :disco_key, hostname = :hostname,"
+                    + " given_name = :given_name, user_id = :user_id, ipv4 = :ipv4, ipv6 = :ipv6, hostinfo = :hostinfo,"
+                    + " endpoints = :endpoints, tags = :tags, approved_routes = :approved_routes, auth_key_id = :auth_key_id,"
+                    + " ephemeral = :ephemeral, expiry = :expiry, last_seen = :last_seen, register_method = :register_method,"
+                    + " updated_at = :updated WHERE id = :id");
+            bindMutable(u, node).bind("updated", Store.millis(store.now())).bind("id", node.id());
+            if (u.execute() == 0) throw new NotFoundException("no node with id " + node.id());
+            return get(h, node.id()).orElseThrow();
+        });
+    }
+
+    /** The hot path of a map poll: only last_seen changes (updated_at does not, it tracks configuration). */
+    public void touchLastSeen(long id, Instant when) {
+        store.write("mark node " + id + " seen", h -> h.createUpdate("UPDATE nodes SET last_seen = :t WHERE id = :id")
+                .bind("t", Store.millis(when)).bind("id", id).execute());
+    }
+
+    /** Deletes a node and returns it (so the caller can release its addresses), or empty if it did not exist. */
+    public Optional<Node> delete(long id) {
+        return store.write("delete node " + id, h -> {
+            Optional<Node> n = get(h, id);
+            n.ifPresent(x -> h.createUpdate("DELETE FROM nodes WHERE id = :id").bind("id", id).execute());
+            return n;
+        });
+    }
+
+    public Optional<Node> get(long id) {
+        return store.read(h -> get(h, id));
+    }
+
+    public Optional<Node> byMachineKey(MachinePublicKey key) {
+        return store.read(h -> one(h, "machine_key", key.toString()));
+    }
+
+    public Optional<Node> byNodeKey(NodePublicKey key) {
+        return store.read(h -> one(h, "node_key", key.toString()));
+    }
+
+    public List<Node> list() {
+        return store.read(h -> h.createQuery("SELECT " + COLUMNS + " FROM nodes ORDER BY id").map((rs, ctx) -> map(rs)).list());
+    }
+
+    public List<Node> listByUser(long userId) {
+        return store.read(h -> h.createQuery("SELECT " + COLUMNS + " FROM nodes WHERE user_id = :u ORDER BY id")
+                .bind("u", userId).map((rs, ctx) -> map(rs)).list());
+    }
+
+    /**
+     * A free DNS label for a node that wants {@code wanted} (its hostname): sanitised as Tailscale does
+     * ({@link DnsLabels#sanitize}), then {@code -1}, {@code -2}, ... appended on collision, first free wins, as
+     * Headscale does. {@code exceptNodeId} keeps a node's own current label available to it (0 for a new node).
+     * The answer is only a suggestion until written: a concurrent writer may take it first
+     * ({@link ConflictException} on create/update).
+     */
+    public String uniqueGivenName(String wanted, long exceptNodeId) {
+        String base = DnsLabels.sanitize(wanted);
+        return store.read(h -> {
+            Set<String> taken = new HashSet<>(h.createQuery(
+                            "SELECT given_name FROM nodes WHERE (given_name = :b OR given_name LIKE :p) AND id <> :self")
+                    .bind("b", base).bind("p", likePrefix(base)).bind("self", exceptNodeId)
+                    .mapTo(String.class).list());
+            // Shortened bases (63-char labels) may collide outside the LIKE; check each candidate precisely then.
+            String candidate = base;
+            for (int i = 1; taken.contains(candidate) || (!candidate.startsWith(base) && exists(h, candidate, exceptNodeId)); i++) {
+                candidate = DnsLabels.withSuffix(base, i);
+            }
+            return candidate;
+        });
+    }
+
+    public String uniqueGivenName(String wanted) {
+        return uniqueGivenName(wanted, 0);
+    }
+
+    private static boolean exists(Handle h, String name, long self) {
+        return h.createQuery("SELECT COUNT(*) FROM nodes WHERE given_name = :n AND id <> :self")
+                .bind("n", name).bind("self", self).mapTo(Integer.class).one() > 0;
+    }
+
+    private static String likePrefix(String base) {
+        // Labels are [a-z0-9-] only, so there are no LIKE wildcards to escape.
+        return base + "-%";
+    }
+
+    private static <S extends SqlStatement<S>> S bindMutable(S s, Node n) {
+        return s.bind("node_key", n.nodeKey().toString())
+                .bind("disco_key", n.discoKey() == null ? null : n.discoKey().toString())
+                .bind("hostname", n.hostname())
+                .bind("given_name", n.givenName())
+                .bind("user_id", n.userId())
+                .bind("ipv4", n.ipv4() == null ? null : IpPrefix.format(n.ipv4()))
+                .bind("ipv6", n.ipv6() == null ? null : IpPrefix.format(n.ipv6()))
+                .bind("hostinfo", n.hostinfoJson())
+                .bind("endpoints", JsonLists.encode(n.endpoints()))
+                .bind("tags", JsonLists.encode(n.tags()))
+                .bind("approved_routes", JsonLists.encode(n.approvedRoutes().stream().map(IpPrefix::toString).toList()))
+                .bind("auth_key_id", n.authKeyId())
+                .bind("ephemeral", n.ephemeral())
+                .bind("expiry", Store.millis(n.expiry()))
+                .bind("last_seen", Store.millis(n.lastSeen()))
+                .bind("register_method", n.registerMethod());
+    }
+
+    static Optional<Node> get(Handle h, long id) {
+        return h.createQuery("SELECT " + COLUMNS + " FROM nodes WHERE id = :v").bind("v", id).map((rs, ctx) -> map(rs)).findOne();
+    }
+
+    private static Optional<Node> one(Handle h, String column, String value) {
+        return h.createQuery("SELECT " + COLUMNS + " FROM nodes WHERE " + column + " = :v")
+                .bind("v", value).map((rs, ctx) -> map(rs)).findOne();
+    }
+
+    /** Every address in use, for the allocator's start-up scan. */
+    public List<InetAddress> allAddresses() {
+        return store.read(h -> h.createQuery("SELECT ipv4, ipv6 FROM nodes").map((rs, ctx) -> {
+            String v4 = rs.getString("ipv4");
+            String v6 = rs.getString("ipv6");
+            return new String[] {v4, v6};
+        }).list().stream().flatMap(java.util.Arrays::stream).filter(java.util.Objects::nonNull)
+                .map(IpPrefix::parseAddress).toList());
+    }
+
+    static Node map(ResultSet rs) throws SQLException {
+        String disco = rs.getString("disco_key");
+        String v4 = rs.getString("ipv4");
+        String v6 = rs.getString("ipv6");
+        return new Node(
+                rs.getLong("id"),
+                MachinePublicKey.parse(rs.getString("machine_key")),
+                NodePublicKey.parse(rs.getString("node_key")),
+                disco == null ? null : DiscoPublicKey.parse(disco),
+                rs.getString("hostname"),
+                rs.getString("given_name"),
+                Store.nullableLong(rs, "user_id"),
+                v4 == null ? null : (Inet4Address) IpPrefix.parseAddress(v4),
+                v6 == null ? null : (Inet6Address) IpPrefix.parseAddress(v6),
+                rs.getString("hostinfo"),
+                JsonLists.decode(rs.getString("endpoints"), "nodes.endpoints"),
+                JsonLists.decode(rs.getString("tags"), "nodes.tags"),
+                JsonLists.decode(rs.getString("approved_routes"), "nodes.approved_routes").stream().map(IpPrefix::parse).toList(),
+                Store.nullableLong(rs, "auth_key_id"),
+                rs.getBoolean("ephemeral"),
+                Store.instant(rs, "expiry"),
+                Store.instant(rs, "last_seen"),
+                rs.getString("register_method"),
+                Store.instant(rs, "created_at"),
+                Store.instant(rs, "updated_at"));
+    }
+}

@@ -1,0 +1,304 @@
+package dev.lattice.control.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.lattice.control.config.ControlConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Map;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.jdbi.v3.core.HandleCallback;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.JdbiException;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+import org.sqlite.SQLiteErrorCode;
+import org.sqlite.SQLiteException;
+
+/**
+ * The control server's database: schema migrations (Flyway), connection handling, and the tables as
+ * {@link #users()}, {@link #nodes()}, {@link #preAuthKeys()}, {@link #apiKeys()}, {@link #policy()}.
+ *
+ * <p>Every write is one transaction. Times are stored as epoch milliseconds, so the records handed back carry
+ * millisecond precision.
+ *
+ * <p><b>SQLite</b>: WAL journal (readers never block the writer), {@code busy_timeout} 5 s, foreign keys on, and
+ * {@code synchronous=FULL}: in WAL mode {@code NORMAL} already survives a killed process but can lose the last
+ * commits on power loss; control-plane writes are rare (registrations, key rotations), so the fsync per commit
+ * is cheap insurance that an acknowledged registration is never forgotten. All writes go through ONE connection
+ * (a pool of one), which serialises them in-process and avoids {@code SQLITE_BUSY}; write transactions begin
+ * {@code IMMEDIATE} against other processes (e.g. an admin CLI). Reads use a small pool of query-only connections.
+ *
+ * <p><b>PostgreSQL</b>: one HikariCP pool for both, sized by {@code database.postgres.max_open_conns}.
+ */
+public final class Store implements AutoCloseable {
+    private static final int SQLITE_READERS = 4;
+
+    private final Jdbi writer;
+    private final Jdbi reader;
+    private final AutoCloseable[] pools;
+    private final Clock clock;
+    private final boolean postgres;
+
+    private final Users users;
+    private final Nodes nodes;
+    private final PreAuthKeys preAuthKeys;
+    private final ApiKeys apiKeys;
+    private final Policies policy;
+
+    private Store(Jdbi writer, Jdbi reader, Clock clock, boolean postgres, AutoCloseable... pools) {
+        this.writer = writer;
+        this.reader = reader;
+        this.clock = clock;
+        this.postgres = postgres;
+        this.pools = pools;
+        this.users = new Users(this);
+        this.nodes = new Nodes(this);
+        this.preAuthKeys = new PreAuthKeys(this);
+        this.apiKeys = new ApiKeys(this);
+        this.policy = new Policies(this);
+    }
+
+    /** Opens (creating and migrating as needed) the database the config names. */
+    public static Store open(ControlConfig.Database config) {
+        return open(config, Clock.systemUTC());
+    }
+
+    public static Store open(ControlConfig.Database config, Clock clock) {
+        return switch (config.type()) {
+            case SQLITE -> openSqlite(config.sqlite(), clock);
+            case POSTGRES -> {
+                ControlConfig.Postgres pg = config.postgres();
+                yield openPostgres(pg.jdbcUrl(), pg.user(), pg.pass(), pg.maxOpenConns(), pg.maxIdleConns(),
+                        pg.connMaxIdleTimeSecs(), clock);
+            }
+        };
+    }
+
+    /** A SQLite database at {@code file} with the default settings (WAL, autocheckpoint 1000). */
+    public static Store openSqlite(Path file) {
+        return openSqlite(new ControlConfig.Sqlite(file, true, 1000), Clock.systemUTC());
+    }
+
+    public static Store openSqlite(Path file, Clock clock) {
+        return openSqlite(new ControlConfig.Sqlite(file, true, 1000), clock);
+    }
+
+    public static Store openSqlite(ControlConfig.Sqlite cfg, Clock clock) {
+        Path file = cfg.path().toAbsolutePath();
+        try {
+            Path dir = file.getParent();
+            if (dir != null && !Files.isDirectory(dir)) {
+                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            }
+        } catch (IOException e) {
+            throw new StoreException("cannot create database directory for " + file + ": " + e.getMessage(), e);
+        }
+        String url = "jdbc:sqlite:" + file;
+        migrate(sqliteSource(url, cfg, false), false);
+
+        HikariConfig w = new HikariConfig();
+        w.setPoolName("lattice-sqlite-writer");
+        w.setDataSource(sqliteSource(url, cfg, false));
+        w.setMaximumPoolSize(1);
+        w.setMinimumIdle(1);
+        w.setConnectionInitSql("PRAGMA wal_autocheckpoint=" + cfg.walAutocheckpoint());
+        HikariConfig r = new HikariConfig();
+        r.setPoolName("lattice-sqlite-reader");
+        r.setDataSource(sqliteSource(url, cfg, true));
+        r.setMaximumPoolSize(SQLITE_READERS);
+        r.setMinimumIdle(1);
+        r.setConnectionInitSql("PRAGMA query_only=1");
+        HikariDataSource wds = new HikariDataSource(w);
+        HikariDataSource rds;
+        try {
+            rds = new HikariDataSource(r);
+        } catch (RuntimeException e) {
+            wds.close();
+            throw e;
+        }
+        return new Store(Jdbi.create(wds), Jdbi.create(rds), clock, false, rds, wds);
+    }
+
+    private static SQLiteDataSource sqliteSource(String url, ControlConfig.Sqlite cfg, boolean readOnly) {
+        SQLiteConfig c = new SQLiteConfig();
+        c.setJournalMode(cfg.writeAheadLog() ? SQLiteConfig.JournalMode.WAL : SQLiteConfig.JournalMode.DELETE);
+        c.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
+        c.setBusyTimeout(5000);
+        c.enforceForeignKeys(true);
+        if (!readOnly) c.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
+        SQLiteDataSource ds = new SQLiteDataSource(c);
+        ds.setUrl(url);
+        return ds;
+    }
+
+    /** A PostgreSQL database; {@code user}/{@code password} may be null when the URL carries them. */
+    public static Store openPostgres(String jdbcUrl, String user, String password) {
+        return openPostgres(jdbcUrl, user, password, 10, 10, 3600, Clock.systemUTC());
+    }
+
+    public static Store openPostgres(String jdbcUrl, String user, String password, int maxOpen, int maxIdle,
+                                     int maxIdleSecs, Clock clock) {
+        HikariConfig h = new HikariConfig();
+        h.setPoolName("lattice-postgres");
+        h.setJdbcUrl(jdbcUrl);
+        if (user != null && !user.isEmpty()) h.setUsername(user);
+        if (password != null && !password.isEmpty()) h.setPassword(password);
+        h.setMaximumPoolSize(maxOpen);
+        h.setMinimumIdle(Math.min(maxIdle, maxOpen));
+        if (maxIdleSecs > 0) h.setIdleTimeout(Math.max(10_000L, maxIdleSecs * 1000L));
+        HikariDataSource ds;
+        try {
+            ds = new HikariDataSource(h);
+        } catch (RuntimeException e) {
+            throw new StoreException("cannot connect to PostgreSQL: " + rootMessage(e), e);
+        }
+        try {
+            migrate(ds, true);
+        } catch (RuntimeException e) {
+            ds.close();
+            throw e;
+        }
+        Jdbi jdbi = Jdbi.create(ds);
+        return new Store(jdbi, jdbi, clock, true, ds);
+    }
+
+    private static void migrate(javax.sql.DataSource ds, boolean postgres) {
+        Map<String, String> placeholders = postgres
+                ? Map.of("id_pk", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "bool", "BOOLEAN")
+                : Map.of("id_pk", "INTEGER PRIMARY KEY AUTOINCREMENT", "bool", "INTEGER");
+        try {
+            Flyway.configure()
+                    .dataSource(ds)
+                    .locations("classpath:db/migration/common")
+                    .placeholders(placeholders)
+                    .load()
+                    .migrate();
+        } catch (FlywayException e) {
+            throw new StoreException("database migration failed: " + rootMessage(e), e);
+        }
+    }
+
+    public Users users() {
+        return users;
+    }
+
+    public Nodes nodes() {
+        return nodes;
+    }
+
+    public PreAuthKeys preAuthKeys() {
+        return preAuthKeys;
+    }
+
+    public ApiKeys apiKeys() {
+        return apiKeys;
+    }
+
+    public Policies policy() {
+        return policy;
+    }
+
+    public boolean isPostgres() {
+        return postgres;
+    }
+
+    @Override
+    public void close() {
+        for (AutoCloseable p : pools) {
+            try {
+                p.close();
+            } catch (Exception e) {
+                // Closing the other pool still matters.
+            }
+        }
+    }
+
+    // --- shared by the table classes ---
+
+    Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MILLIS);
+    }
+
+    /** Runs {@code work} in one write transaction; constraint violations become {@link ConflictException}. */
+    <T> T write(String what, HandleCallback<T, RuntimeException> work) {
+        try {
+            return writer.inTransaction(work);
+        } catch (JdbiException e) {
+            throw translate(what, e);
+        }
+    }
+
+    <T> T read(HandleCallback<T, RuntimeException> work) {
+        try {
+            return reader.withHandle(work);
+        } catch (JdbiException e) {
+            throw new StoreException("database read failed: " + rootMessage(e), e);
+        }
+    }
+
+    /** Diagnostics: SQLite's integrity check ("ok" when healthy); PostgreSQL has no equivalent and answers "ok". */
+    public String integrityCheck() {
+        if (postgres) return "ok";
+        return writer.withHandle(h -> String.join("\n", h.createQuery("PRAGMA integrity_check").mapTo(String.class).list()));
+    }
+
+    private static StoreException translate(String what, JdbiException e) {
+        SQLException s = sqlCause(e);
+        if (s != null) {
+            String state = s.getSQLState();
+            String msg = String.valueOf(s.getMessage());
+            boolean unique = "23505".equals(state)
+                    || s instanceof SQLiteException se && (se.getResultCode() == SQLiteErrorCode.SQLITE_CONSTRAINT_UNIQUE
+                            || se.getResultCode() == SQLiteErrorCode.SQLITE_CONSTRAINT_PRIMARYKEY);
+            if (unique) return new ConflictException(what + ": " + conflictingColumn(msg) + " already in use", e);
+            boolean foreign = "23503".equals(state)
+                    || s instanceof SQLiteException se && se.getResultCode() == SQLiteErrorCode.SQLITE_CONSTRAINT_FOREIGNKEY;
+            if (foreign) return new NotFoundException(what + ": a referenced row (user or auth key) does not exist");
+        }
+        return new StoreException(what + " failed: " + rootMessage(e), e);
+    }
+
+    private static String conflictingColumn(String msg) {
+        for (String c : new String[] {"machine_key", "node_key", "given_name", "ipv4", "ipv6", "provider_id", "prefix", "name"}) {
+            if (msg.contains("." + c) || msg.contains("_" + c + "_unique")) return c.replace('_', ' ');
+        }
+        return "a unique value";
+    }
+
+    private static SQLException sqlCause(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof SQLException s) return s;
+        }
+        return null;
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && c.getCause() != c) c = c.getCause();
+        return String.valueOf(c.getMessage());
+    }
+
+    // --- column conversions ---
+
+    static Long millis(Instant t) {
+        return t == null ? null : t.toEpochMilli();
+    }
+
+    static Instant instant(java.sql.ResultSet rs, String col) throws SQLException {
+        long v = rs.getLong(col);
+        return rs.wasNull() ? null : Instant.ofEpochMilli(v);
+    }
+
+    static Long nullableLong(java.sql.ResultSet rs, String col) throws SQLException {
+        long v = rs.getLong(col);
+        return rs.wasNull() ? null : v;
+    }
+}

@@ -1,0 +1,422 @@
+package dev.lattice.control.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lattice.crypto.key.DiscoPrivateKey;
+import dev.lattice.crypto.key.DiscoPublicKey;
+import dev.lattice.crypto.key.MachinePrivateKey;
+import dev.lattice.crypto.key.MachinePublicKey;
+import dev.lattice.crypto.key.NodePrivateKey;
+import dev.lattice.crypto.key.NodePublicKey;
+import dev.lattice.wire.ip.IpPrefix;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What every storage backend must do. Subclasses open the backend; the same tests run against SQLite and
+ * PostgreSQL.
+ */
+abstract class StoreContract {
+    static final Instant T0 = Instant.parse("2026-01-02T03:04:05.678Z");
+
+    MutableClock clock;
+    Store store;
+
+    /** A fresh, empty store using {@code clock}. */
+    abstract Store open(MutableClock clock);
+
+    /** The same database again (after {@link Store#close()}). */
+    abstract Store reopen(MutableClock clock);
+
+    @BeforeEach
+    void openStore() {
+        clock = new MutableClock(T0);
+        store = open(clock);
+    }
+
+    @AfterEach
+    void closeStore() {
+        if (store != null) store.close();
+    }
+
+    static MachinePublicKey machineKey() {
+        return MachinePrivateKey.generate().publicKey();
+    }
+
+    static NodePublicKey nodeKey() {
+        return NodePrivateKey.generate().publicKey();
+    }
+
+    static DiscoPublicKey discoKey() {
+        return DiscoPrivateKey.generate().publicKey();
+    }
+
+    static Inet4Address v4(String s) {
+        return (Inet4Address) IpPrefix.parseAddress(s);
+    }
+
+    static Inet6Address v6(String s) {
+        return (Inet6Address) IpPrefix.parseAddress(s);
+    }
+
+    Node newNode(Long userId, String name, int n) {
+        return store.nodes().create(Node.draft(machineKey(), nodeKey(), name, name, userId,
+                v4("100.64.0." + n), v6("fd7a:115c:a1e0::" + Integer.toHexString(n))));
+    }
+
+    // --- users ---
+
+    @Test
+    void usersAreCreatedListedRenamedAndFound() {
+        User alice = store.users().create("alice", "Alice A", "alice@example.com");
+        User bob = store.users().create("bob", "", "", "oidc", "sub-123");
+        assertThat(alice.id()).isPositive();
+        assertThat(alice.created()).isEqualTo(T0);
+        assertThat(alice).isEqualTo(new User(alice.id(), "alice", "Alice A", "alice@example.com", "", null, T0));
+        assertThat(bob.provider()).isEqualTo("oidc");
+        assertThat(bob.providerId()).isEqualTo("sub-123");
+        assertThat(store.users().get(alice.id())).contains(alice);
+        assertThat(store.users().byName("bob")).contains(bob);
+        assertThat(store.users().byName("carol")).isEmpty();
+        assertThat(store.users().get(9999)).isEmpty();
+        assertThat(store.users().list()).containsExactly(alice, bob);
+
+        User renamed = store.users().rename(alice.id(), "alice2");
+        assertThat(renamed.name()).isEqualTo("alice2");
+        assertThat(store.users().byName("alice")).isEmpty();
+        assertThatThrownBy(() -> store.users().rename(4242, "x")).isInstanceOf(NotFoundException.class);
+    }
+
+    @Test
+    void userNamesAreUnique() {
+        store.users().create("alice", "", "");
+        User bob = store.users().create("bob", "", "");
+        assertThatThrownBy(() -> store.users().create("alice", "", ""))
+                .isInstanceOf(ConflictException.class).hasMessageContaining("alice").hasMessageContaining("name already in use");
+        assertThatThrownBy(() -> store.users().rename(bob.id(), "alice")).isInstanceOf(ConflictException.class);
+        assertThatThrownBy(() -> store.users().create(" ", "", "")).isInstanceOf(IllegalArgumentException.class);
+        assertThat(store.users().list()).hasSize(2);
+    }
+
+    @Test
+    void deletingAUserWithNodesIsRefusedUnlessForced() {
+        User alice = store.users().create("alice", "", "");
+        User bob = store.users().create("bob", "", "");
+        Node n1 = newNode(alice.id(), "laptop", 1);
+        newNode(alice.id(), "phone", 2);
+        Node other = newNode(bob.id(), "server", 3);
+        store.preAuthKeys().create(alice.id(), false, false, List.of(), null);
+
+        assertThatThrownBy(() -> store.users().delete(alice.id(), false))
+                .isInstanceOfSatisfying(UserHasNodesException.class, e -> assertThat(e.nodeCount()).isEqualTo(2))
+                .hasMessageContaining("alice");
+        assertThat(store.nodes().get(n1.id())).isPresent();
+
+        assertThat(store.users().delete(alice.id(), true)).isTrue();
+        assertThat(store.users().get(alice.id())).isEmpty();
+        assertThat(store.nodes().listByUser(alice.id())).isEmpty();
+        assertThat(store.preAuthKeys().list()).isEmpty();
+        assertThat(store.nodes().list()).containsExactly(other);
+        assertThat(store.users().delete(alice.id(), true)).isFalse();
+
+        User empty = store.users().create("carol", "", "");
+        assertThat(store.users().delete(empty.id(), false)).isTrue();
+    }
+
+    // --- nodes ---
+
+    @Test
+    void aNodeRoundTripsEveryField() {
+        User alice = store.users().create("alice", "", "");
+        var key = store.preAuthKeys().create(alice.id(), true, true, List.of(), null).key();
+        MachinePublicKey mk = machineKey();
+        NodePublicKey nk = nodeKey();
+        DiscoPublicKey dk = discoKey();
+        Node draft = new Node(0, mk, nk, dk, "Alice's MacBook", "alices-macbook", alice.id(), v4("100.64.0.7"),
+                v6("fd7a:115c:a1e0::7"), "{\"OS\":\"linux\",\"Hostname\":\"x\"}", List.of("192.0.2.1:41641", "[2001:db8::1]:41641"),
+                List.of("tag:server"), List.of(IpPrefix.parse("10.0.0.0/24"), IpPrefix.parse("::/0")), key.id(), true,
+                T0.plus(Duration.ofDays(180)), T0.minusSeconds(5), "authkey", null, null);
+
+        Node stored = store.nodes().create(draft);
+
+        assertThat(stored.id()).isPositive();
+        assertThat(stored.created()).isEqualTo(T0);
+        assertThat(stored.updated()).isEqualTo(T0);
+        assertThat(stored).usingRecursiveComparison().ignoringFields("id", "created", "updated").isEqualTo(draft);
+        assertThat(store.nodes().get(stored.id())).contains(stored);
+        assertThat(store.nodes().byMachineKey(mk)).contains(stored);
+        assertThat(store.nodes().byNodeKey(nk)).contains(stored);
+        assertThat(store.nodes().byNodeKey(nodeKey())).isEmpty();
+        assertThat(store.nodes().list()).containsExactly(stored);
+        assertThat(store.nodes().listByUser(alice.id())).containsExactly(stored);
+        assertThat(store.nodes().allAddresses()).containsExactlyInAnyOrder(v4("100.64.0.7"), v6("fd7a:115c:a1e0::7"));
+    }
+
+    @Test
+    void nodesAreUpdatedFieldByField() {
+        User alice = store.users().create("alice", "", "");
+        User bob = store.users().create("bob", "", "");
+        Node n = newNode(alice.id(), "laptop", 1);
+        clock.advance(Duration.ofMinutes(1));
+
+        NodePublicKey rotated = nodeKey();
+        DiscoPublicKey disco = discoKey();
+        Instant expiry = T0.plus(Duration.ofDays(1));
+        Node changed = n.withNodeKey(rotated).withDiscoKey(disco).withHostinfo("laptop2", "{\"OS\":\"macOS\"}")
+                .withEndpoints(List.of("198.51.100.2:1234")).withExpiry(expiry).withTags(List.of("tag:a", "tag:b"))
+                .withApprovedRoutes(List.of(IpPrefix.parse("192.168.0.0/16"))).withGivenName("laptop-2")
+                .withLastSeen(T0.plusSeconds(30)).withUserId(bob.id());
+        Node stored = store.nodes().update(changed);
+
+        assertThat(stored).usingRecursiveComparison().ignoringFields("updated").isEqualTo(changed);
+        assertThat(stored.updated()).isEqualTo(T0.plus(Duration.ofMinutes(1)));
+        assertThat(stored.created()).isEqualTo(T0);
+        assertThat(store.nodes().byNodeKey(rotated)).contains(stored);
+        assertThat(store.nodes().byNodeKey(n.nodeKey())).isEmpty();
+        assertThat(store.nodes().listByUser(bob.id())).containsExactly(stored);
+
+        store.nodes().touchLastSeen(n.id(), T0.plusSeconds(99));
+        assertThat(store.nodes().get(n.id()).orElseThrow().lastSeen()).isEqualTo(T0.plusSeconds(99));
+
+        Node cleared = store.nodes().update(stored.withDiscoKey(null).withExpiry(null).withTags(List.of()).withUserId(null)
+                .withTags(List.of("tag:only")));
+        assertThat(cleared.discoKey()).isNull();
+        assertThat(cleared.expiry()).isNull();
+        assertThat(cleared.userId()).isNull();
+        assertThat(cleared.isTagged()).isTrue();
+
+        Node ghost = new Node(4242, machineKey(), nodeKey(), null, "", "nobody", null, null, null, null, null, null,
+                null, null, false, null, null, "", null, null);
+        assertThatThrownBy(() -> store.nodes().update(ghost)).isInstanceOf(NotFoundException.class);
+    }
+
+    @Test
+    void uniqueColumnsAreEnforcedWithTheColumnNamed() {
+        User alice = store.users().create("alice", "", "");
+        Node n = newNode(alice.id(), "laptop", 1);
+        assertThatThrownBy(() -> store.nodes().create(Node.draft(n.machineKey(), nodeKey(), "x", "x", alice.id(), null, null)))
+                .isInstanceOf(ConflictException.class).hasMessageContaining("machine key");
+        assertThatThrownBy(() -> store.nodes().create(Node.draft(machineKey(), n.nodeKey(), "x", "x", alice.id(), null, null)))
+                .isInstanceOf(ConflictException.class).hasMessageContaining("node key");
+        assertThatThrownBy(() -> store.nodes().create(Node.draft(machineKey(), nodeKey(), "x", "laptop", alice.id(), null, null)))
+                .isInstanceOf(ConflictException.class).hasMessageContaining("given name");
+        assertThatThrownBy(() -> store.nodes().create(Node.draft(machineKey(), nodeKey(), "x", "x", alice.id(), n.ipv4(), null)))
+                .isInstanceOf(ConflictException.class).hasMessageContaining("ipv4");
+        assertThatThrownBy(() -> store.nodes().create(Node.draft(machineKey(), nodeKey(), "x", "x", alice.id(), null, n.ipv6())))
+                .isInstanceOf(ConflictException.class).hasMessageContaining("ipv6");
+        assertThatThrownBy(() -> store.nodes().create(Node.draft(machineKey(), nodeKey(), "x", "x", 777L, null, null)))
+                .isInstanceOf(NotFoundException.class);
+        // Nodes without addresses of a family may coexist (NULLs are not equal).
+        store.nodes().create(Node.draft(machineKey(), nodeKey(), "a", "a", alice.id(), null, null));
+        store.nodes().create(Node.draft(machineKey(), nodeKey(), "b", "b", alice.id(), null, null));
+        assertThat(store.nodes().list()).hasSize(3);
+    }
+
+    @Test
+    void deletingANodeReturnsItAndFreesItsKeysAndName() {
+        User alice = store.users().create("alice", "", "");
+        Node n = newNode(alice.id(), "laptop", 1);
+        assertThat(store.nodes().delete(n.id())).contains(n);
+        assertThat(store.nodes().delete(n.id())).isEmpty();
+        assertThat(store.nodes().get(n.id())).isEmpty();
+        Node again = store.nodes().create(Node.draft(n.machineKey(), n.nodeKey(), "laptop", "laptop", alice.id(), n.ipv4(), n.ipv6()));
+        assertThat(again.id()).as("ids are never reused").isGreaterThan(n.id());
+    }
+
+    @Test
+    void deletingAnAuthKeyKeepsItsNodes() {
+        User alice = store.users().create("alice", "", "");
+        var key = store.preAuthKeys().create(alice.id(), false, false, List.of(), null).key();
+        Node n = store.nodes().create(Node.draft(machineKey(), nodeKey(), "x", "x", alice.id(), null, null)
+                .withRegistration(key.id(), false, "authkey"));
+        assertThat(n.authKeyId()).isEqualTo(key.id());
+        assertThat(store.preAuthKeys().delete(key.id())).isTrue();
+        assertThat(store.nodes().get(n.id()).orElseThrow().authKeyId()).isNull();
+    }
+
+    @Test
+    void givenNamesAreSanitisedAndSuffixedOnCollision() {
+        User alice = store.users().create("alice", "", "");
+        assertThat(store.nodes().uniqueGivenName("Alice's MacBook Pro.local")).isEqualTo("alices-macbook-pro");
+        assertThat(store.nodes().uniqueGivenName("!!!")).isEqualTo("node");
+        Node a = store.nodes().create(Node.draft(machineKey(), nodeKey(), "laptop", store.nodes().uniqueGivenName("laptop"), alice.id(), null, null));
+        assertThat(a.givenName()).isEqualTo("laptop");
+        Node b = store.nodes().create(Node.draft(machineKey(), nodeKey(), "laptop", store.nodes().uniqueGivenName("LAPTOP"), alice.id(), null, null));
+        assertThat(b.givenName()).isEqualTo("laptop-1");
+        Node c = store.nodes().create(Node.draft(machineKey(), nodeKey(), "laptop", store.nodes().uniqueGivenName("laptop"), alice.id(), null, null));
+        assertThat(c.givenName()).isEqualTo("laptop-2");
+        store.nodes().delete(b.id());
+        assertThat(store.nodes().uniqueGivenName("laptop")).isEqualTo("laptop-1");
+        assertThat(store.nodes().uniqueGivenName("laptop", a.id())).as("a node keeps its own name").isEqualTo("laptop");
+        // "laptop-1x" is not a suffix of "laptop": no interference.
+        store.nodes().create(Node.draft(machineKey(), nodeKey(), "x", "laptop-1x", alice.id(), null, null));
+        assertThat(store.nodes().uniqueGivenName("laptop")).isEqualTo("laptop-1");
+
+        String long63 = "a".repeat(63);
+        store.nodes().create(Node.draft(machineKey(), nodeKey(), long63, long63, alice.id(), null, null));
+        String next = store.nodes().uniqueGivenName(long63 + "bbb");
+        assertThat(next).hasSize(63).endsWith("-1");
+        assertThat(DnsLabels.isValid(next)).isTrue();
+    }
+
+    // --- pre-auth keys ---
+
+    @Test
+    void preAuthKeysAreShownOnceAndStoredAsPrefixAndHash() {
+        User alice = store.users().create("alice", "", "");
+        NewKey<PreAuthKey> created = store.preAuthKeys().create(alice.id(), false, true, List.of("tag:ci"), T0.plus(Duration.ofHours(1)));
+        assertThat(created.fullKey()).matches("lattice-auth-[A-Za-z0-9_-]{12}-[A-Za-z0-9_-]{64}");
+        assertThat(created.toString()).doesNotContain(created.fullKey().substring(26));
+        PreAuthKey k = created.key();
+        assertThat(k).isEqualTo(new PreAuthKey(k.id(), created.fullKey().substring(13, 25), alice.id(), false, true, false,
+                List.of("tag:ci"), T0.plus(Duration.ofHours(1)), T0));
+        assertThat(k.display()).isEqualTo("lattice-auth-" + k.prefix() + "-***");
+        assertThat(store.preAuthKeys().get(k.id())).contains(k);
+        assertThat(store.preAuthKeys().list()).containsExactly(k);
+        assertThat(store.preAuthKeys().listByUser(alice.id())).containsExactly(k);
+        assertThat(store.preAuthKeys().listByUser(alice.id() + 1)).isEmpty();
+
+        PreAuthKey tagOnly = store.preAuthKeys().create(null, true, false, List.of("tag:server"), null).key();
+        assertThat(tagOnly.userId()).isNull();
+        assertThatThrownBy(() -> store.preAuthKeys().create(null, true, false, List.of(), null))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> store.preAuthKeys().create(alice.id(), true, false, List.of("server"), null))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void singleUseKeysAreConsumedOnce() {
+        User alice = store.users().create("alice", "", "");
+        NewKey<PreAuthKey> k = store.preAuthKeys().create(alice.id(), false, false, List.of(), null);
+        PreAuthKey used = store.preAuthKeys().consume(k.fullKey(), T0);
+        assertThat(used.used()).isTrue();
+        assertThat(used.id()).isEqualTo(k.key().id());
+        assertReason(() -> store.preAuthKeys().consume(k.fullKey(), T0), AuthKeyException.Reason.ALREADY_USED);
+    }
+
+    @Test
+    void reusableKeysWorkUntilTheyExpire() {
+        User alice = store.users().create("alice", "", "");
+        NewKey<PreAuthKey> k = store.preAuthKeys().create(alice.id(), true, false, List.of(), T0.plusSeconds(60));
+        for (int i = 0; i < 3; i++) assertThat(store.preAuthKeys().consume(k.fullKey(), T0.plusSeconds(i)).used()).isFalse();
+        assertReason(() -> store.preAuthKeys().consume(k.fullKey(), T0.plusSeconds(60)), AuthKeyException.Reason.EXPIRED);
+
+        NewKey<PreAuthKey> k2 = store.preAuthKeys().create(alice.id(), true, false, List.of(), null);
+        assertThat(store.preAuthKeys().expire(k2.key().id(), T0)).isTrue();
+        assertReason(() -> store.preAuthKeys().consume(k2.fullKey(), T0), AuthKeyException.Reason.EXPIRED);
+        assertThat(store.preAuthKeys().expire(999_999, T0)).isFalse();
+    }
+
+    @Test
+    void unknownAndForgedKeysAreRejectedAlike() {
+        User alice = store.users().create("alice", "", "");
+        NewKey<PreAuthKey> k = store.preAuthKeys().create(alice.id(), true, false, List.of(), null);
+        String full = k.fullKey();
+        char last = full.charAt(full.length() - 1);
+        String wrongSecret = full.substring(0, full.length() - 1) + (last == 'A' ? 'B' : 'A');
+        String wrongPrefix = "lattice-auth-" + "x".repeat(12) + full.substring(25);
+        for (String bad : new String[] {wrongSecret, wrongPrefix, "", "tskey-auth-abc", full + "x", full.substring(1),
+                "hskey-auth-" + full.substring(13), full.replace("lattice-auth-", "lattice-api-")}) {
+            assertReason(() -> store.preAuthKeys().consume(bad, T0), AuthKeyException.Reason.UNKNOWN);
+        }
+        assertReason(() -> store.preAuthKeys().consume(null, T0), AuthKeyException.Reason.UNKNOWN);
+    }
+
+    @Test
+    void racingRegistrationsCannotBothUseASingleUseKey() throws Exception {
+        User alice = store.users().create("alice", "", "");
+        for (int round = 0; round < 5; round++) {
+            NewKey<PreAuthKey> k = store.preAuthKeys().create(alice.id(), false, false, List.of(), null);
+            ExecutorService pool = Executors.newFixedThreadPool(6);
+            try {
+                List<Future<Boolean>> fs = new ArrayList<>();
+                for (int i = 0; i < 6; i++) {
+                    fs.add(pool.submit((Callable<Boolean>) () -> {
+                        try {
+                            store.preAuthKeys().consume(k.fullKey(), T0);
+                            return true;
+                        } catch (AuthKeyException e) {
+                            assertThat(e.reason()).isEqualTo(AuthKeyException.Reason.ALREADY_USED);
+                            return false;
+                        }
+                    }));
+                }
+                int wins = 0;
+                for (Future<Boolean> f : fs) if (f.get()) wins++;
+                assertThat(wins).isEqualTo(1);
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    static void assertReason(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, AuthKeyException.Reason reason) {
+        assertThatThrownBy(call).isInstanceOfSatisfying(AuthKeyException.class, e -> assertThat(e.reason()).isEqualTo(reason));
+    }
+
+    // --- API keys ---
+
+    @Test
+    void apiKeysVerifyExpireAndDelete() {
+        NewKey<ApiKey> k = store.apiKeys().create(T0.plus(Duration.ofDays(90)));
+        assertThat(k.fullKey()).matches("lattice-api-[A-Za-z0-9_-]{12}-[A-Za-z0-9_-]{64}");
+        assertThat(k.key().lastSeen()).isNull();
+        assertThat(k.key().display()).isEqualTo("lattice-api-" + k.key().prefix() + "-***");
+
+        ApiKey seen = store.apiKeys().verify(k.fullKey(), T0.plusSeconds(10));
+        assertThat(seen.lastSeen()).isEqualTo(T0.plusSeconds(10));
+        assertThat(store.apiKeys().list()).containsExactly(seen);
+        assertReason(() -> store.apiKeys().verify(k.fullKey().replace("lattice-api-", "lattice-auth"), T0), AuthKeyException.Reason.UNKNOWN);
+        assertReason(() -> store.apiKeys().verify(k.fullKey(), T0.plus(Duration.ofDays(90))), AuthKeyException.Reason.EXPIRED);
+
+        NewKey<ApiKey> k2 = store.apiKeys().create(null);
+        assertThat(store.apiKeys().expire(k2.key().id(), T0)).isTrue();
+        assertReason(() -> store.apiKeys().verify(k2.fullKey(), T0), AuthKeyException.Reason.EXPIRED);
+        assertThat(store.apiKeys().delete(k2.key().id())).isTrue();
+        assertThat(store.apiKeys().delete(k2.key().id())).isFalse();
+        assertReason(() -> store.apiKeys().verify(k2.fullKey(), T0), AuthKeyException.Reason.UNKNOWN);
+        assertThat(store.apiKeys().get(k.key().id())).contains(seen);
+    }
+
+    // --- policy ---
+
+    @Test
+    void theLatestPolicyWins() {
+        assertThat(store.policy().get()).isEmpty();
+        StoredPolicy p1 = store.policy().set("{ // comment kept\n \"acls\": [] }");
+        assertThat(store.policy().get()).contains(p1);
+        clock.advance(Duration.ofSeconds(1));
+        StoredPolicy p2 = store.policy().set("{\"acls\": [{\"action\":\"accept\",\"src\":[\"*\"],\"dst\":[\"*:*\"]}]}");
+        assertThat(store.policy().get()).contains(p2);
+        assertThat(p2.updated()).isEqualTo(T0.plusSeconds(1));
+    }
+
+    // --- durability ---
+
+    @Test
+    void everythingSurvivesReopening() {
+        User alice = store.users().create("alice", "", "");
+        Node n = newNode(alice.id(), "laptop", 1);
+        NewKey<PreAuthKey> k = store.preAuthKeys().create(alice.id(), false, false, List.of(), null);
+        StoredPolicy p = store.policy().set("{}");
+        store.close();
+        store = reopen(clock);
+        assertThat(store.users().list()).containsExactly(alice);
+        assertThat(store.nodes().list()).containsExactly(n);
+        assertThat(store.policy().get()).contains(p);
+        assertThat(store.preAuthKeys().consume(k.fullKey(), T0).used()).isTrue();
+        assertThat(store.integrityCheck()).isEqualTo("ok");
+    }
+}
