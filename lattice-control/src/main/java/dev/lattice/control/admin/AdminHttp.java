@@ -65,10 +65,15 @@ public final class AdminHttp {
         int q = uri.indexOf('?');
         String path = q < 0 ? uri : uri.substring(0, q);
         if (!path.startsWith(PREFIX)) return null;
-        Map<String, List<String>> query = new io.netty.handler.codec.http.QueryStringDecoder(uri).parameters();
+        Map<String, List<String>> query;
         List<String> seg = new ArrayList<>();
-        for (String s : path.substring(PREFIX.length()).split("/", -1)) {
-            if (!s.isEmpty()) seg.add(URLDecoder.decode(s, StandardCharsets.UTF_8));
+        try {
+            query = new io.netty.handler.codec.http.QueryStringDecoder(uri).parameters();
+            for (String s : path.substring(PREFIX.length()).split("/", -1)) {
+                if (!s.isEmpty()) seg.add(URLDecoder.decode(s, StandardCharsets.UTF_8));
+            }
+        } catch (IllegalArgumentException e) {
+            return error(400, 3, "malformed URL: bad %-escape");
         }
         try {
             JsonNode json = parseBody(body);

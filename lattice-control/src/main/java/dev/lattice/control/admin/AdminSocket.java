@@ -204,7 +204,13 @@ public final class AdminSocket implements AutoCloseable {
             FullHttpRequest head = req.retainedDuplicate();
             workers.execute(() -> {
                 try {
-                    AdminHttp.Response r = http.handle(method, uri, body);
+                    AdminHttp.Response r;
+                    try {
+                        r = http.handle(method, uri, body);
+                    } catch (RuntimeException e) {
+                        log.warn("admin {} {} failed", method, uri, e);
+                        r = AdminHttp.error(500, 13, "internal error: " + e.getClass().getSimpleName());
+                    }
                     if (r == null) r = AdminHttp.error(404, 5, "Not Found");
                     HttpResponses.send(ctx, head, HttpResponses.json(HttpResponseStatus.valueOf(r.status()), r.body()));
                 } finally {

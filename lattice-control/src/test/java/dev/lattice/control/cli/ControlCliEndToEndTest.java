@@ -1,0 +1,373 @@
+package dev.lattice.control.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lattice.control.config.ControlConfig;
+import dev.lattice.control.server.ControlServer;
+import dev.lattice.control.state.Change;
+import dev.lattice.control.store.Node;
+import dev.lattice.control.store.User;
+import dev.lattice.crypto.key.MachinePrivateKey;
+import dev.lattice.crypto.key.NodePrivateKey;
+import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.Hostinfo;
+import dev.lattice.wire.tailcfg.RegisterRequest;
+import dev.lattice.wire.tailcfg.RegisterResponse;
+import dev.lattice.wire.tailcfg.RegisterResponseAuth;
+import dev.lattice.wire.tailcfg.Tailcfg;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The CLI against a real server: SQLite in a temp dir, HTTP on loopback, the admin socket; every command goes
+ * through {@link ControlCli#run} and its effect is checked in the store and the in-memory tailnet.
+ */
+class ControlCliEndToEndTest {
+    @TempDir
+    Path dir;
+
+    Path configFile;
+    ControlServer server;
+    final List<Change> changes = new CopyOnWriteArrayList<>();
+
+    record Result(int code, String out, String err) {}
+
+    Result cli(String... args) {
+        return cliWithInput("", args);
+    }
+
+    Result cliWithInput(String stdin, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        String[] full = new String[args.length + 2];
+        full[0] = "-c";
+        full[1] = configFile.toString();
+        System.arraycopy(args, 0, full, 2, args.length);
+        int code = ControlCli.run(full, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8), new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    static String config(Path dir, int port, String extra) {
+        return """
+                server_url: http://127.0.0.1:%d
+                listen_addr: 127.0.0.1:%d
+                noise:
+                  private_key_path: %s/noise.key
+                database:
+                  type: sqlite
+                  sqlite:
+                    path: %s/db.sqlite
+                derp:
+                  server:
+                    enabled: false
+                  urls: []
+                unix_socket: %s/run/lattice.sock
+                dns:
+                  magic_dns: true
+                  base_domain: tailnet.test
+                """.formatted(port, port, dir, dir, dir) + extra;
+    }
+
+    static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        configFile = dir.resolve("config.yaml");
+        Files.writeString(configFile, config(dir, freePort(), "unix_socket_permission: \"0770\"\n"));
+        server = ControlServer.start(ControlConfig.load(configFile));
+        server.tailnet().addListener(changes::addAll);
+    }
+
+    @AfterEach
+    void stop() {
+        if (server != null) server.close();
+    }
+
+    static List<String> header(String table) {
+        return List.of(table.lines().findFirst().orElseThrow().split("\\s*\\|\\s*"));
+    }
+
+    User user(String name) {
+        return server.store().users().byName(name).orElseThrow();
+    }
+
+    /** A machine registering with a pre-auth key, straight through the registration logic. */
+    Node registerWithKey(String authKey, String hostname, String... routes) throws Exception {
+        NodePrivateKey nk = NodePrivateKey.generate();
+        RegisterRequest req = RegisterRequest.builder().version(142).nodeKey(nk.publicKey()).hostinfo(hostinfo(hostname, routes))
+                .auth(new RegisterResponseAuth(null, null, null, authKey)).build();
+        RegisterResponse r = server.registrations().register(MachinePrivateKey.generate().publicKey(), req)
+                .toCompletableFuture().get(5, TimeUnit.SECONDS);
+        assertThat(r.machineAuthorized()).isTrue();
+        return server.tailnet().byNodeKey(nk.publicKey()).orElseThrow();
+    }
+
+    static Hostinfo hostinfo(String hostname, String... routes) {
+        ObjectNode o = Tailcfg.json().createObjectNode().put("Hostname", hostname);
+        var a = o.putArray("RoutableIPs");
+        for (String r : routes) a.add(r);
+        return Hostinfo.of(o);
+    }
+
+    @Test
+    void socketHasTheConfiguredMode() throws Exception {
+        Path sock = dir.resolve("run/lattice.sock");
+        assertThat(server.adminSocket().path()).isEqualTo(sock);
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(sock))).isEqualTo("rwxrwx---");
+        // The parent was created for it: owner plus search permission for the group the mode admits.
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(sock.getParent()))).isEqualTo("rwx--x---");
+    }
+
+    @Test
+    void usersCreateListRenameDestroy() throws Exception {
+        Result c = cli("users", "create", "alice", "--display-name", "Alice A", "--email", "alice@example.com");
+        assertThat(c.code()).as(c.err()).isZero();
+        assertThat(c.out()).isEqualTo("User created\n");
+        User alice = user("alice");
+        assertThat(alice.displayName()).isEqualTo("Alice A");
+        assertThat(server.tailnet().user(alice.id())).isPresent(); // the tailnet's view was refreshed
+
+        Result dup = cli("users", "create", "alice");
+        assertThat(dup.code()).isEqualTo(1);
+        assertThat(dup.err()).contains("already in use").doesNotContain("\tat ").hasLineCount(1);
+
+        Result table = cli("users", "list");
+        assertThat(table.out().lines().toList()).hasSize(2);
+        assertThat(header(table.out())).containsExactly("ID", "Name", "Username", "Email", "Created");
+        assertThat(table.out()).contains("alice").contains("Alice A").contains("alice@example.com");
+
+        JsonNode json = Tailcfg.json().readTree(cli("-o", "json", "users", "list").out());
+        assertThat(json.isArray()).isTrue();
+        assertThat(json.get(0).get("id").isNumber()).isTrue();
+        assertThat(json.get(0).get("id").asLong()).isEqualTo(alice.id());
+        assertThat(json.get(0).get("name").asString()).isEqualTo("alice");
+        assertThat(json.get(0).get("display_name").asString()).isEqualTo("Alice A");
+        assertThat(json.get(0).get("created_at").get("seconds").asLong()).isEqualTo(alice.created().getEpochSecond());
+        // -o after the subcommand works too, and json-line is one line
+        Result line = cli("users", "list", "-o", "json-line");
+        assertThat(line.out()).hasLineCount(1).startsWith("[{\"id\":" + alice.id());
+
+        assertThat(cli("users", "rename", "--name", "alice", "--new-name", "alicia").code()).isZero();
+        assertThat(server.store().users().get(alice.id()).orElseThrow().name()).isEqualTo("alicia");
+        assertThat(cli("users", "rename", "-i", Long.toString(alice.id()), "-r", "ally").out()).isEqualTo("User renamed\n");
+        assertThat(cli("users", "rename", "ally", "alice").code()).isZero(); // the older positional form
+        assertThat(user("alice").id()).isEqualTo(alice.id());
+
+        Result gone = cli("users", "rename", "--name", "bob", "--new-name", "x");
+        assertThat(gone.code()).isEqualTo(1);
+        assertThat(gone.err()).isEqualTo("user \"bob\" not found\n");
+
+        Result declined = cli("users", "destroy", "--name", "alice"); // no --force, stdin ends: no
+        assertThat(declined.out()).isEqualTo("User not destroyed\n");
+        assertThat(server.store().users().byName("alice")).isPresent();
+        Result yes = cliWithInput("y\n", "users", "destroy", "--name", "alice");
+        assertThat(yes.out()).isEqualTo("User destroyed\n");
+        assertThat(server.store().users().byName("alice")).isEmpty();
+        assertThat(server.tailnet().user(alice.id())).isEmpty();
+    }
+
+    @Test
+    void preAuthKeyCreatePrintsOnlyTheKeyAndRegistersANode() throws Exception {
+        cli("users", "create", "alice");
+        User alice = user("alice");
+        Result byName = cli("preauthkeys", "create", "--user", "alice");
+        assertThat(byName.code()).as(byName.err()).isZero();
+        assertThat(byName.out()).matches("lattice-auth-[A-Za-z0-9_-]{12}-[A-Za-z0-9_-]{64}\n");
+        Result byId = cli("preauthkeys", "create", "-u", Long.toString(alice.id()), "--reusable", "--ephemeral", "-e", "24h");
+        assertThat(byId.out()).matches("lattice-auth-\\S+\n");
+        assertThat(server.store().preAuthKeys().listByUser(alice.id())).hasSize(2)
+                .anySatisfy(k -> assertThat(k.reusable() && k.ephemeral()).isTrue());
+
+        Result unknown = cli("preauthkeys", "create", "--user", "bob");
+        assertThat(unknown.code()).isEqualTo(1);
+        assertThat(unknown.err()).isEqualTo("user \"bob\" not found\n");
+        assertThat(cli("preauthkeys", "create", "--user", "alice", "-e", "soon").err()).startsWith("parsing duration:");
+
+        Node n = registerWithKey(byName.out().strip(), "laptop");
+        assertThat(n.userId()).isEqualTo(alice.id());
+
+        Result list = cli("preauthkeys", "list");
+        assertThat(list.out()).contains("Key/Prefix").contains("lattice-auth-").contains("-***").contains("alice");
+        assertThat(list.out()).doesNotContain(byName.out().strip()); // never the secret again
+        JsonNode keys = Tailcfg.json().readTree(cli("-o", "json", "preauthkeys", "list", "--user", "alice").out());
+        assertThat(keys).hasSize(2);
+        assertThat(keys.get(0).get("used").asBoolean()).isTrue();
+
+        long id = keys.get(1).get("id").asLong();
+        assertThat(cli("preauthkeys", "expire", "--id", Long.toString(id)).out()).isEqualTo("Key expired\n");
+        assertThat(server.store().preAuthKeys().get(id).orElseThrow().isExpired(server.tailnet().now())).isTrue();
+        // by the key itself (older Headscale form)
+        assertThat(cli("preauthkeys", "expire", "--user", "alice", byName.out().strip()).code()).isZero();
+        assertThat(cli("preauthkeys", "delete", "--id", Long.toString(id)).out()).isEqualTo("Key deleted\n");
+        assertThat(server.store().preAuthKeys().get(id)).isEmpty();
+
+        Result tagOnly = cli("preauthkeys", "create", "--tags", "tag:server");
+        assertThat(tagOnly.code()).as(tagOnly.err()).isZero();
+        Node tagged = registerWithKey(tagOnly.out().strip(), "db");
+        assertThat(tagged.tags()).containsExactly("tag:server");
+        assertThat(tagged.userId()).isNull();
+    }
+
+    @Test
+    void nodeCommandsChangeTheTailnetAndAreAnnounced() throws Exception {
+        cli("users", "create", "alice");
+        User alice = user("alice");
+        String key = cli("preauthkeys", "create", "--user", "alice", "--reusable").out().strip();
+        Node web = registerWithKey(key, "web1", "10.1.0.0/16", "0.0.0.0/0", "::/0");
+        Node other = registerWithKey(key, "other");
+
+        Result table = cli("nodes", "list");
+        assertThat(table.out()).contains("web1").contains("other").contains("offline").contains("alice");
+        assertThat(header(table.out())).startsWith("ID", "Hostname", "Name", "MachineKey", "NodeKey", "User", "Tags");
+        JsonNode json = Tailcfg.json().readTree(cli("nodes", "list", "--user", Long.toString(alice.id()), "-o", "json").out());
+        assertThat(json).hasSize(2);
+        assertThat(json.get(0).get("given_name").asString()).isEqualTo("web1");
+        assertThat(json.get(0).get("ip_addresses").get(0).asString()).startsWith("100.64.");
+        assertThat(json.get(0).get("register_method").asInt()).isEqualTo(1);
+        assertThat(json.get(0).get("user").get("name").asString()).isEqualTo("alice");
+        assertThat(cli("nodes", "list", "--user", "bob").err()).isEqualTo("user \"bob\" not found\n");
+
+        changes.clear();
+        assertThat(cli("nodes", "rename", "-i", Long.toString(web.id()), "www").out()).isEqualTo("Node renamed\n");
+        assertThat(server.tailnet().node(web.id()).orElseThrow().givenName()).isEqualTo("www");
+        assertThat(changes).contains(new Change(Change.Kind.UPDATED, web.id()));
+        assertThat(cli("nodes", "rename", "-i", Long.toString(other.id()), "www").err()).contains("already in use");
+        assertThat(cli("nodes", "rename", "-i", Long.toString(other.id()), "Bad_Name").err()).contains("invalid node name");
+
+        assertThat(cli("nodes", "approve-routes", "-i", Long.toString(web.id()), "--routes", "10.1.0.0/16,0.0.0.0/0").code()).isZero();
+        assertThat(server.tailnet().node(web.id()).orElseThrow().approvedRoutes())
+                .containsExactly(IpPrefix.parse("0.0.0.0/0"), IpPrefix.parse("10.1.0.0/16"), IpPrefix.parse("::/0"));
+        Result routes = cli("nodes", "list-routes");
+        assertThat(routes.out()).contains("www").doesNotContain("other").contains("Serving (Primary)");
+        JsonNode r = Tailcfg.json().readTree(cli("-o", "json", "nodes", "list-routes", "-i", Long.toString(web.id())).out());
+        assertThat(r.get(0).get("available_routes")).hasSize(3);
+        assertThat(r.get(0).get("subnet_routes")).hasSize(3);
+        assertThat(cli("nodes", "approve-routes", "-i", Long.toString(web.id()), "--routes", "").code()).isZero();
+        assertThat(server.tailnet().node(web.id()).orElseThrow().approvedRoutes()).isEmpty();
+
+        changes.clear();
+        assertThat(cli("nodes", "tag", "-i", Long.toString(web.id()), "--tags", "tag:web,tag:prod").out()).isEqualTo("Node updated\n");
+        Node tagged = server.tailnet().node(web.id()).orElseThrow();
+        assertThat(tagged.tags()).containsExactly("tag:web", "tag:prod");
+        assertThat(tagged.userId()).isNull();
+        assertThat(changes).contains(new Change(Change.Kind.UPDATED, web.id()));
+        assertThat(cli("nodes", "tag", "-i", Long.toString(web.id()), "--tags", "web").err()).contains("must start with the string 'tag:'");
+
+        assertThat(cli("nodes", "expire", "-i", Long.toString(other.id())).out()).isEqualTo("Node expired\n");
+        assertThat(server.tailnet().node(other.id()).orElseThrow().isExpired(server.tailnet().now())).isTrue();
+        assertThat(cli("nodes", "expire", "-i", Long.toString(other.id()), "--disable").out()).isEqualTo("Node expiry disabled\n");
+        assertThat(server.tailnet().node(other.id()).orElseThrow().expiry()).isNull();
+
+        changes.clear();
+        Result del = cli("nodes", "delete", "-i", Long.toString(other.id()), "--force");
+        assertThat(del.out()).isEqualTo("Node deleted\n");
+        assertThat(server.tailnet().node(other.id())).isEmpty();
+        assertThat(server.store().nodes().get(other.id())).isEmpty();
+        assertThat(changes).contains(new Change(Change.Kind.REMOVED, other.id()));
+        Result missing = cli("nodes", "delete", "-i", Long.toString(other.id()), "--force");
+        assertThat(missing.code()).isEqualTo(1);
+        assertThat(missing.err()).isEqualTo("node with id " + other.id() + " not found\n");
+    }
+
+    @Test
+    void interactiveRegistrationByAuthIdOrNodeKey() throws Exception {
+        cli("users", "create", "alice");
+        User alice = user("alice");
+        NodePrivateKey nk = NodePrivateKey.generate();
+        RegisterResponse first = server.registrations().register(MachinePrivateKey.generate().publicKey(),
+                RegisterRequest.builder().version(142).nodeKey(nk.publicKey()).hostinfo(hostinfo("tablet")).build())
+                .toCompletableFuture().get();
+        String authId = first.authUrl().substring(first.authUrl().lastIndexOf('/') + 1);
+        assertThat(cli("auth", "register", "--auth-id", "nope", "--user", "alice").err()).contains("no pending registration");
+        Result ok = cli("auth", "register", "--auth-id", authId, "--user", Long.toString(alice.id()));
+        assertThat(ok.out()).isEqualTo("Node tablet registered\n");
+        assertThat(server.tailnet().byNodeKey(nk.publicKey()).orElseThrow().userId()).isEqualTo(alice.id());
+
+        NodePrivateKey nk2 = NodePrivateKey.generate();
+        server.registrations().register(MachinePrivateKey.generate().publicKey(),
+                RegisterRequest.builder().version(142).nodeKey(nk2.publicKey()).hostinfo(hostinfo("phone")).build())
+                .toCompletableFuture().get();
+        Result legacy = cli("nodes", "register", "--key", nk2.publicKey().toString(), "--user", "alice");
+        assertThat(legacy.out()).isEqualTo("Node phone registered\n");
+        assertThat(server.tailnet().byNodeKey(nk2.publicKey()).orElseThrow().registerMethod()).isEqualTo("cli");
+    }
+
+    @Test
+    void apiKeysCreateListExpire() throws Exception {
+        Result c = cli("apikeys", "create");
+        assertThat(c.out()).matches("lattice-api-[A-Za-z0-9_-]{12}-[A-Za-z0-9_-]{64}\n");
+        String full = c.out().strip();
+        var key = server.store().apiKeys().list().getFirst();
+        assertThat(key.expiration()).isBetween(server.tailnet().now().plusSeconds(89 * 86400), server.tailnet().now().plusSeconds(91 * 86400));
+        assertThat(cli("apikeys", "list").out()).contains(key.prefix()).doesNotContain(full);
+        assertThat(server.adminApi().authenticate(full).id()).isEqualTo(key.id());
+
+        assertThat(cli("apikeys", "expire", "--prefix", key.prefix()).out()).isEqualTo("Key expired\n");
+        assertThat(server.store().apiKeys().get(key.id()).orElseThrow().isExpired(server.tailnet().now())).isTrue();
+        assertThat(cli("apikeys", "expire").err()).contains("either --id or --prefix");
+        assertThat(cli("apikeys", "delete", "--id", Long.toString(key.id())).out()).isEqualTo("Key deleted\n");
+        assertThat(server.store().apiKeys().list()).isEmpty();
+    }
+
+    @Test
+    void badFlagsAreOneLineErrors() {
+        Result r = cli("nodes", "expire");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("--identifier").hasLineCount(1);
+        Result unknown = cli("users", "frobnicate");
+        assertThat(unknown.code()).isEqualTo(1);
+        assertThat(unknown.err()).hasLineCount(1);
+        Result format = cli("-o", "xml", "users", "list");
+        assertThat(format.code()).isEqualTo(1);
+        assertThat(format.err()).isEqualTo("unknown output format \"xml\": use json, json-line or yaml\n");
+    }
+
+    @Test
+    void withoutAServerTheCliSaysSo() throws Exception {
+        server.close();
+        server = null;
+        Result r = cli("users", "list");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("cannot reach lattice-control at " + dir.resolve("run/lattice.sock") + ": is the server running?\n");
+    }
+
+    @Test
+    void serveRunsUntilInterruptedAndPrintsHowToJoin() throws Exception {
+        server.close();
+        server = null;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Thread t = Thread.ofPlatform().start(() -> ControlCli.run(new String[] {"-c", configFile.toString(), "serve"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), System.err, new ByteArrayInputStream(new byte[0])));
+        Path sock = dir.resolve("run/lattice.sock");
+        for (int i = 0; i < 200 && !out.toString(StandardCharsets.UTF_8).contains("tailscale up"); i++) Thread.sleep(50);
+        String help = out.toString(StandardCharsets.UTF_8);
+        assertThat(help).contains("lattice-control -c " + configFile + " users create NAME")
+                .contains("preauthkeys create --user NAME")
+                .contains("tailscale up --login-server http://127.0.0.1:");
+        assertThat(cli("users", "create", "carol").code()).isZero();
+        t.interrupt();
+        t.join(10_000);
+        assertThat(t.isAlive()).isFalse();
+        assertThat(sock).doesNotExist();
+    }
+}
