@@ -57,7 +57,7 @@ public final class ControlServer implements AutoCloseable {
         this.config = config;
         this.store = store;
         this.noiseKey = KeyFiles.loadOrCreateMachineKey(config.noisePrivateKeyPath());
-        IpAllocator ips = new IpAllocator(config.prefixes(), store.nodes().allAddresses());
+        IpAllocator ips = IpAllocator.fromStore(config.prefixes(), store.nodes());
         this.tailnet = new Tailnet(store, ips, clock);
         this.nodes = new TailcfgNodes(tailnet, config.dns().magicDns() ? config.dns().baseDomain() : config.dns().baseDomain());
         DERPMap derpMap = DerpMaps.build(config);
