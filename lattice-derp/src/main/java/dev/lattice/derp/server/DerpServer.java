@@ -122,6 +122,11 @@ public final class DerpServer implements AutoCloseable {
         return s != null && s.active != null;
     }
 
+    /** Whether packets for this key can be delivered: connected here or, through the mesh, to a peer server. */
+    public boolean hasRoute(NodePublicKey k) {
+        return isLocal(k) || forwarders.containsKey(k);
+    }
+
     // ---- registration ----
 
     void register(ServerConnection c) {
