@@ -17,7 +17,7 @@ import dev.lattice.crypto.key.MachinePrivateKey;
 import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.derp.server.DerpServer;
 import dev.lattice.derp.server.DerpServerOptions;
-//TEMP import dev.lattice.derp.stun.StunServer;
+import dev.lattice.derp.stun.StunServer;
 import dev.lattice.wire.tailcfg.CapabilityVersion;
 import dev.lattice.wire.tailcfg.DERPMap;
 import dev.lattice.wire.tailcfg.DNSConfig;
@@ -50,7 +50,7 @@ public final class ControlServer implements AutoCloseable {
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private ControlHttpServer http;
     private DerpServer derp;
-    private AutoCloseable stun; //TEMP
+    private StunServer stun;
     private final MachinePrivateKey noiseKey;
 
     private ControlServer(ControlConfig config, Store store, Clock clock) {
@@ -103,8 +103,8 @@ public final class ControlServer implements AutoCloseable {
             }
             derp = new DerpServer(derpKey, opts);
             if (d.stunEnabled() && d.stunListenAddr() != null) {
-                //TEMP stun = StunServer.start(d.stunListenAddr().toSocketAddress());
-                //TEMP log.info("STUN listening on udp {}", stun.boundAddress());
+                stun = StunServer.start(d.stunListenAddr().toSocketAddress());
+                log.info("STUN listening on udp {}", stun.boundAddress());
             }
         }
         SslContext ssl = null;
