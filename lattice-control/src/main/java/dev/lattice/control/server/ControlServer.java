@@ -1,5 +1,7 @@
 package dev.lattice.control.server;
 
+import dev.lattice.control.admin.AdminApi;
+import dev.lattice.control.admin.AdminSocket;
 import dev.lattice.control.auth.Registrations;
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.config.KeyFiles;
@@ -52,6 +54,9 @@ public final class ControlServer implements AutoCloseable {
     private DerpServer derp;
     private StunServer stun;
     private final MachinePrivateKey noiseKey;
+    // admin: the API and its local socket (lattice-control CLI)
+    private final AdminApi adminApi;
+    private AdminSocket adminSocket;
 
     private ControlServer(ControlConfig config, Store store, Clock clock) {
         this.config = config;
@@ -65,6 +70,7 @@ public final class ControlServer implements AutoCloseable {
         this.sessions = new MapSessions(tailnet, nodes, () -> derpMap, () -> dns, config.dns().baseDomain());
         this.registrations = new Registrations(tailnet, ips, nodes, config);
         this.workers = Executors.newVirtualThreadPerTaskExecutor();
+        this.adminApi = new AdminApi(tailnet, registrations, nodes); // admin
     }
 
     /** Opens the store, loads keys, and starts listening. */
@@ -117,6 +123,19 @@ public final class ControlServer implements AutoCloseable {
                 upgrader, new FrontRoutes(noiseKey.publicKey(), tailnet), Math.max(2, Runtime.getRuntime().availableProcessors()));
         log.info("lattice-control listening on {} (server_url {}){}", http.localAddress(), config.serverUrl(),
                 derp != null ? ", embedded DERP region " + d.regionId() + " at /derp" : "");
+        // admin: the CLI's socket, after the listeners so a started CLI finds a working server
+        adminSocket = AdminSocket.start(config.unixSocket(), config.unixSocketPermission(), adminApi);
+        log.info("admin socket listening on {} (mode {})", adminSocket.path(), Integer.toOctalString(config.unixSocketPermission()));
+    }
+
+    /** admin: the operations behind the CLI and the REST API ({@code new AdminRoutes(adminApi())}). */
+    public AdminApi adminApi() {
+        return adminApi;
+    }
+
+    /** admin: the local socket the CLI talks to. */
+    public AdminSocket adminSocket() {
+        return adminSocket;
     }
 
     public ControlConfig config() {
@@ -157,6 +176,7 @@ public final class ControlServer implements AutoCloseable {
 
     @Override
     public void close() {
+        closeQuietly(adminSocket); // admin
         closeQuietly(http);
         for (AutoCloseable c : closeables.reversed()) closeQuietly(c);
         closeQuietly(sessions);

@@ -1,0 +1,393 @@
+package dev.lattice.control.admin;
+
+import dev.lattice.control.auth.PendingRegistration;
+import dev.lattice.control.auth.Registrations;
+import dev.lattice.control.netmap.TailcfgNodes;
+import dev.lattice.control.state.Change;
+import dev.lattice.control.state.Tailnet;
+import dev.lattice.control.store.ApiKey;
+import dev.lattice.control.store.AuthKeyException;
+import dev.lattice.control.store.ConflictException;
+import dev.lattice.control.store.DnsLabels;
+import dev.lattice.control.store.NewKey;
+import dev.lattice.control.store.Node;
+import dev.lattice.control.store.NotFoundException;
+import dev.lattice.control.store.PreAuthKey;
+import dev.lattice.control.store.Store;
+import dev.lattice.control.store.StoreException;
+import dev.lattice.control.store.User;
+import dev.lattice.control.store.UserHasNodesException;
+import dev.lattice.crypto.key.NodePublicKey;
+import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.Hostinfo;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * Every admin operation, in Headscale's terms (its gRPC service, minus OIDC and policy). Node mutations go through
+ * the {@link Tailnet} so connected clients hear of them at once; user changes are followed by
+ * {@link Tailnet#announceFull()} because user profiles are part of every netmap.
+ *
+ * <p>Wherever a user is named, a name or a numeric id is accepted: an exact name match wins, so a user literally
+ * called {@code 42} stays reachable by name.
+ *
+ * <p>Failures are {@link AdminException}s with a gRPC-style code; storage exceptions are translated.
+ */
+public final class AdminApi {
+    /** Exit-node routes are approved in pairs, as Headscale does: clients expect both. */
+    private static final IpPrefix ALL_V4 = IpPrefix.parse("0.0.0.0/0");
+    private static final IpPrefix ALL_V6 = IpPrefix.parse("::/0");
+
+    private final Tailnet tailnet;
+    private final Registrations registrations;
+    private final TailcfgNodes nodes;
+
+    public AdminApi(Tailnet tailnet, Registrations registrations, TailcfgNodes nodes) {
+        this.tailnet = tailnet;
+        this.registrations = registrations;
+        this.nodes = nodes;
+    }
+
+    /** A node as the admin sees it: owner, online state, and routes (advertised, approved and actually served). */
+    public record NodeInfo(Node node, User user, boolean online, boolean expired, List<IpPrefix> availableRoutes,
+                           List<IpPrefix> servingRoutes, KeyInfo preAuthKey) {}
+
+    /** A pre-auth key with its owner (null for tag-only keys). */
+    public record KeyInfo(PreAuthKey key, User user) {}
+
+    public record NewUser(String name, String displayName, String email) {}
+
+    /** Filters for {@link #listUsers}; null fields do not filter. */
+    public record UserFilter(Long id, String name, String email) {
+        public static final UserFilter ALL = new UserFilter(null, null, null);
+    }
+
+    /**
+     * @param user name or id; may be null for a tag-only key
+     * @param expiration null = never
+     */
+    public record NewPreAuthKey(String user, boolean reusable, boolean ephemeral, Instant expiration, List<String> tags) {}
+
+    private Store store() {
+        return tailnet.store();
+    }
+
+    public Instant now() {
+        return tailnet.now();
+    }
+
+    // ---- users ----
+
+    public User createUser(NewUser req) {
+        if (req.name() == null || req.name().isBlank()) throw AdminException.invalid("user name must not be empty");
+        User u = call(() -> store().users().create(req.name(), req.displayName(), req.email()));
+        tailnet.announceFull();
+        return u;
+    }
+
+    public List<User> listUsers(UserFilter f) {
+        return call(() -> store().users().list()).stream()
+                .filter(u -> f.id() == null || f.id() == 0 || u.id() == f.id())
+                .filter(u -> f.name() == null || f.name().isEmpty() || u.name().equals(f.name()))
+                .filter(u -> f.email() == null || f.email().isEmpty() || u.email().equals(f.email()))
+                .toList();
+    }
+
+    /** The user a name or numeric id refers to; NOT_FOUND names what was asked for. */
+    public User resolveUser(String nameOrId) {
+        if (nameOrId == null || nameOrId.isBlank()) throw AdminException.invalid("a user (name or id) is required");
+        Optional<User> byName = call(() -> store().users().byName(nameOrId));
+        if (byName.isPresent()) return byName.get();
+        if (isNumber(nameOrId)) {
+            Optional<User> byId = call(() -> store().users().get(Long.parseLong(nameOrId)));
+            if (byId.isPresent()) return byId.get();
+        }
+        throw AdminException.notFound("user \"" + nameOrId + "\" not found");
+    }
+
+    public User user(long id) {
+        return call(() -> store().users().get(id)).orElseThrow(() -> AdminException.notFound("user with id " + id + " not found"));
+    }
+
+    public User renameUser(long id, String newName) {
+        if (newName == null || newName.isBlank()) throw AdminException.invalid("the new user name must not be empty");
+        user(id);
+        User u = call(() -> store().users().rename(id, newName));
+        tailnet.announceFull();
+        return u;
+    }
+
+    /** Deletes a user and their pre-auth keys; refused while the user owns nodes (as Headscale). */
+    public void deleteUser(long id) {
+        User u = user(id);
+        boolean deleted;
+        try {
+            deleted = call(() -> store().users().delete(id, false));
+        } catch (AdminException e) {
+            if (e.getCause() instanceof UserHasNodesException h) {
+                throw new AdminException(AdminException.Code.FAILED_PRECONDITION, "user \"" + u.name() + "\" still owns "
+                        + h.nodeCount() + " node(s); delete them first (lattice-control nodes delete --identifier ID)");
+            }
+            throw e;
+        }
+        if (!deleted) throw AdminException.notFound("user with id " + id + " not found");
+        tailnet.announceFull();
+    }
+
+    // ---- nodes ----
+
+    /** All nodes, or only those owned by {@code user} (name or id) when it is not null/empty. */
+    public List<NodeInfo> listNodes(String user) {
+        Long owner = user == null || user.isEmpty() ? null : resolveUser(user).id();
+        return tailnet.nodes().stream().filter(n -> owner == null || owner.equals(n.userId())).map(this::info).toList();
+    }
+
+    public NodeInfo node(long id) {
+        return info(existing(id));
+    }
+
+    /**
+     * Completes a pending interactive registration for {@code user}. {@code key} is either the client's node key
+     * ({@code nodekey:...}, the legacy flow) or the auth id from its registration URL.
+     */
+    public NodeInfo registerNode(String user, String key) {
+        if (key == null || key.isBlank()) throw AdminException.invalid("a key (nodekey:... or auth id) is required");
+        User u = resolveUser(user);
+        String authId;
+        if (key.startsWith("nodekey:")) {
+            NodePublicKey nk;
+            try {
+                nk = NodePublicKey.parse(key);
+            } catch (IllegalArgumentException e) {
+                throw AdminException.invalid("malformed node key");
+            }
+            authId = registrations.pendingByNodeKey(nk).map(PendingRegistration::authId)
+                    .orElseThrow(() -> AdminException.notFound("no pending registration for that node key"
+                            + " (it expires after 15 minutes; run tailscale up again)"));
+        } else {
+            authId = key;
+        }
+        return authRegister(authId, u.name());
+    }
+
+    /** Approves the interactive registration {@code authId} (from {@code /register/<authId>}) for {@code user}. */
+    public NodeInfo authRegister(String authId, String user) {
+        if (authId == null || authId.isBlank()) throw AdminException.invalid("an auth id is required");
+        User u = resolveUser(user);
+        Node n;
+        try {
+            n = call(() -> registrations.approve(authId, u));
+        } catch (AdminException e) {
+            if (e.code() == AdminException.Code.INVALID_ARGUMENT) {
+                throw AdminException.notFound("no pending registration with auth id " + authId
+                        + " (it expires after 15 minutes; run tailscale up again)");
+            }
+            throw e;
+        }
+        return info(n);
+    }
+
+    /**
+     * Sets the node's key expiry: {@code expiry} null means now (log it out), {@code disable} removes the expiry.
+     */
+    public NodeInfo expireNode(long id, Instant expiry, boolean disable) {
+        existing(id);
+        Instant when = disable ? null : expiry == null ? now() : expiry;
+        return info(mutate(id, n -> n.withExpiry(when)));
+    }
+
+    public NodeInfo renameNode(long id, String newName) {
+        if (newName == null || newName.isEmpty()) throw AdminException.invalid("the new node name must not be empty");
+        if (newName.length() > DnsLabels.MAX_LABEL || !DnsLabels.sanitize(newName).equals(newName)) {
+            throw AdminException.invalid("invalid node name \"" + newName
+                    + "\": use a DNS label (lowercase letters, digits and '-', at most 63, not starting or ending with '-')");
+        }
+        existing(id);
+        return info(mutate(id, n -> n.withGivenName(newName)));
+    }
+
+    public void deleteNode(long id) {
+        existing(id);
+        call(() -> tailnet.delete(id));
+    }
+
+    /** Makes the node tagged (owned by its tags, no longer by a user), as Headscale 0.29 does. */
+    public NodeInfo setTags(long id, List<String> tags) {
+        List<String> t = tags == null ? List.of() : tags.stream().map(String::strip).filter(s -> !s.isEmpty()).distinct().toList();
+        if (t.isEmpty()) throw AdminException.invalid("cannot remove all tags from a node - tagged nodes must have at least one tag");
+        for (String tag : t) checkTag(tag);
+        existing(id);
+        return info(mutate(id, n -> n.withTags(t).withUserId(null)));
+    }
+
+    /** Replaces the approved routes; an empty list removes them all. {@code 0.0.0.0/0} or {@code ::/0} approve both. */
+    public NodeInfo approveRoutes(long id, List<String> routes) {
+        LinkedHashSet<IpPrefix> out = new LinkedHashSet<>();
+        for (String r : routes == null ? List.<String>of() : routes) {
+            if (r.isBlank()) continue;
+            IpPrefix p;
+            try {
+                p = IpPrefix.parse(r.strip());
+            } catch (IllegalArgumentException e) {
+                throw AdminException.invalid("parsing route: " + e.getMessage());
+            }
+            if (p.equals(ALL_V4) || p.equals(ALL_V6)) {
+                out.add(ALL_V4);
+                out.add(ALL_V6);
+            } else {
+                out.add(p);
+            }
+        }
+        List<IpPrefix> sorted = new ArrayList<>(out);
+        sorted.sort(PREFIX_ORDER);
+        existing(id);
+        return info(mutate(id, n -> n.withApprovedRoutes(sorted)));
+    }
+
+    static final Comparator<IpPrefix> PREFIX_ORDER = (a, b) -> {
+        byte[] x = a.bytes();
+        byte[] y = b.bytes();
+        if (x.length != y.length) return Integer.compare(x.length, y.length);
+        int c = Arrays.compareUnsigned(x, y);
+        return c != 0 ? c : Integer.compare(a.bits(), b.bits());
+    };
+
+    // ---- pre-auth keys ----
+
+    public NewKey<KeyInfo> createPreAuthKey(NewPreAuthKey req) {
+        User u = req.user() == null || req.user().isEmpty() || req.user().equals("0") ? null : resolveUser(req.user());
+        List<String> tags = req.tags() == null ? List.of() : req.tags().stream().map(String::strip).filter(s -> !s.isEmpty()).distinct().toList();
+        for (String tag : tags) checkTag(tag);
+        if (u == null && tags.isEmpty()) throw AdminException.invalid("a pre-auth key needs a user (--user) or tags (--tags)");
+        if (req.expiration() != null && !req.expiration().isAfter(now())) throw AdminException.invalid("expiration must be in the future");
+        NewKey<PreAuthKey> k = call(() -> store().preAuthKeys().create(u == null ? null : u.id(), req.reusable(),
+                req.ephemeral(), tags, req.expiration()));
+        return new NewKey<>(new KeyInfo(k.key(), u), k.fullKey());
+    }
+
+    /** All keys, or the keys owned by {@code user} (name or id) when it is not null/empty. */
+    public List<KeyInfo> listPreAuthKeys(String user) {
+        List<PreAuthKey> keys = user == null || user.isEmpty()
+                ? call(() -> store().preAuthKeys().list())
+                : call(() -> store().preAuthKeys().listByUser(resolveUser(user).id()));
+        return keys.stream().map(this::keyInfo).toList();
+    }
+
+    public void expirePreAuthKey(long id) {
+        if (!call(() -> store().preAuthKeys().expire(id, now()))) throw AdminException.notFound("pre-auth key with id " + id + " not found");
+    }
+
+    public void deletePreAuthKey(long id) {
+        if (!call(() -> store().preAuthKeys().delete(id))) throw AdminException.notFound("pre-auth key with id " + id + " not found");
+    }
+
+    // ---- API keys ----
+
+    public NewKey<ApiKey> createApiKey(Instant expiration) {
+        if (expiration != null && !expiration.isAfter(now())) throw AdminException.invalid("expiration must be in the future");
+        return call(() -> store().apiKeys().create(expiration));
+    }
+
+    public List<ApiKey> listApiKeys() {
+        return call(() -> store().apiKeys().list());
+    }
+
+    /** Expires the key given by id (non-zero) or by prefix (as listed, with or without {@code lattice-api-}). */
+    public void expireApiKey(long id, String prefix) {
+        ApiKey k = apiKey(id, prefix);
+        call(() -> store().apiKeys().expire(k.id(), now()));
+    }
+
+    public void deleteApiKey(long id, String prefix) {
+        ApiKey k = apiKey(id, prefix);
+        call(() -> store().apiKeys().delete(k.id()));
+    }
+
+    /** Checks a bearer token (constant-time comparison in the store); UNAUTHENTICATED when it is not a live key. */
+    public ApiKey authenticate(String apiKey) {
+        try {
+            return store().apiKeys().verify(apiKey, now());
+        } catch (AuthKeyException e) {
+            throw new AdminException(AdminException.Code.UNAUTHENTICATED, "Unauthorized");
+        }
+    }
+
+    private ApiKey apiKey(long id, String prefix) {
+        boolean hasPrefix = prefix != null && !prefix.isEmpty();
+        if ((id == 0) == !hasPrefix) throw AdminException.invalid("give exactly one of --id or --prefix");
+        String p = hasPrefix ? normalizeApiPrefix(prefix) : null;
+        return listApiKeys().stream().filter(k -> id != 0 ? k.id() == id : k.prefix().equals(p)).findFirst()
+                .orElseThrow(() -> AdminException.notFound(id != 0 ? "API key with id " + id + " not found" : "API key with prefix " + p + " not found"));
+    }
+
+    static String normalizeApiPrefix(String prefix) {
+        String p = prefix.strip();
+        if (p.startsWith("lattice-api-")) p = p.substring("lattice-api-".length());
+        if (p.endsWith("-***")) p = p.substring(0, p.length() - 4);
+        return p;
+    }
+
+    // ---- helpers ----
+
+    private Node existing(long id) {
+        return tailnet.node(id).orElseThrow(() -> AdminException.notFound("node with id " + id + " not found"));
+    }
+
+    private Node mutate(long id, java.util.function.UnaryOperator<Node> f) {
+        return call(() -> tailnet.update(id, Change.Kind.UPDATED, f))
+                .orElseThrow(() -> AdminException.notFound("node with id " + id + " not found"));
+    }
+
+    NodeInfo info(Node n) {
+        Hostinfo h = nodes.hostinfo(n);
+        List<IpPrefix> available = h == null || h.routableIps() == null ? List.of() : h.routableIps();
+        KeyInfo key = n.authKeyId() == null ? null : store().preAuthKeys().get(n.authKeyId()).map(this::keyInfo).orElse(null);
+        return new NodeInfo(n, tailnet.user(n.userId()).orElse(null), tailnet.isOnline(n.id()), n.isExpired(now()),
+                available, nodes.activeRoutes(n), key);
+    }
+
+    private KeyInfo keyInfo(PreAuthKey k) {
+        return new KeyInfo(k, k.userId() == null ? null : store().users().get(k.userId()).orElse(null));
+    }
+
+    private static void checkTag(String tag) {
+        if (!tag.startsWith("tag:") || tag.length() == 4) throw AdminException.invalid("tag \"" + tag + "\" must start with the string 'tag:'");
+        if (!tag.toLowerCase(Locale.ROOT).equals(tag)) throw AdminException.invalid("tag \"" + tag + "\" should be lowercase");
+        if (tag.chars().anyMatch(Character::isWhitespace)) throw AdminException.invalid("tags must not contain spaces");
+    }
+
+    private static boolean isNumber(String s) {
+        return !s.isEmpty() && s.length() <= 18 && s.chars().allMatch(c -> c >= '0' && c <= '9');
+    }
+
+    /** Runs a store/tailnet operation and turns its exceptions into {@link AdminException}s. */
+    private static <T> T call(Supplier<T> op) {
+        try {
+            return op.get();
+        } catch (AdminException e) {
+            throw e;
+        } catch (ConflictException e) {
+            throw withCause(new AdminException(AdminException.Code.ALREADY_EXISTS, e.getMessage()), e);
+        } catch (NotFoundException e) {
+            throw withCause(AdminException.notFound(e.getMessage()), e);
+        } catch (UserHasNodesException e) {
+            throw withCause(new AdminException(AdminException.Code.FAILED_PRECONDITION, e.getMessage()), e);
+        } catch (StoreException e) {
+            throw withCause(new AdminException(AdminException.Code.INTERNAL, e.getMessage()), e);
+        } catch (IllegalArgumentException e) {
+            throw withCause(AdminException.invalid(e.getMessage()), e);
+        }
+    }
+
+    private static AdminException withCause(AdminException a, Throwable cause) {
+        a.initCause(cause);
+        return a;
+    }
+}

@@ -1,0 +1,46 @@
+package dev.lattice.control.admin;
+
+import dev.lattice.control.http.HttpResponses;
+import dev.lattice.control.http.Routes;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The admin REST API on the main HTTP port: {@code /api/v1/...} for remote admins, each request authenticated with
+ * {@code Authorization: Bearer <api key>} (created with {@code lattice-control apikeys create}). Without a valid,
+ * unexpired key the answer is 401 {@code Unauthorized}, as Headscale's. Other paths return null so the caller can
+ * chain further routes.
+ */
+public final class AdminRoutes implements Routes {
+    private static final String BEARER = "Bearer ";
+    private final AdminHttp http;
+
+    public AdminRoutes(AdminApi api) {
+        this.http = new AdminHttp(api);
+    }
+
+    @Override
+    public FullHttpResponse handle(FullHttpRequest req) {
+        String uri = req.uri();
+        int q = uri.indexOf('?');
+        if (!(q < 0 ? uri : uri.substring(0, q)).startsWith(AdminHttp.PREFIX)) return null;
+        String auth = req.headers().get(HttpHeaderNames.AUTHORIZATION);
+        if (auth == null || !auth.startsWith(BEARER)) return unauthorized();
+        try {
+            http.api().authenticate(auth.substring(BEARER.length()).strip());
+        } catch (AdminException e) {
+            return unauthorized();
+        }
+        AdminHttp.Response r = http.handle(req.method().name(), uri, ByteBufUtil.getBytes(req.content()));
+        return HttpResponses.json(HttpResponseStatus.valueOf(r.status()), r.body());
+    }
+
+    private static FullHttpResponse unauthorized() {
+        return HttpResponses.of(HttpResponseStatus.UNAUTHORIZED, "text/plain; charset=utf-8",
+                "Unauthorized".getBytes(StandardCharsets.UTF_8));
+    }
+}

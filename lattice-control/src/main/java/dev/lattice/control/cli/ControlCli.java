@@ -1,0 +1,168 @@
+package dev.lattice.control.cli;
+
+import dev.lattice.control.config.ConfigException;
+import dev.lattice.control.config.ControlConfig;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code lattice-control [-c FILE] [-o json|json-line|yaml] [--force] <command>}: Headscale's CLI for Lattice.
+ * {@code serve} runs the server; every other command is a request to the running server over its admin socket
+ * ({@code unix_socket} in the config). Without {@code -c}, the config is {@code ./config.yaml}, then
+ * {@code /etc/lattice/config.yaml}, then {@code /etc/headscale/config.yaml}, else the built-in defaults.
+ *
+ * <p>Exit codes: 0 on success, 1 on any error (one line on stderr).
+ */
+@Command(name = "lattice-control", mixinStandardHelpOptions = true, versionProvider = ControlCli.Version.class,
+        description = "Lattice control server: a Headscale-compatible coordination server for Tailscale clients.",
+        subcommands = {ServeCommand.class, UsersCommand.class, NodesCommand.class, PreAuthKeysCommand.class,
+                ApiKeysCommand.class, AuthCommand.class, CommandLine.HelpCommand.class})
+public final class ControlCli implements Callable<Integer> {
+    /** Searched in order when {@code -c} is not given. */
+    static List<Path> defaultConfigs = List.of(Path.of("config.yaml"), Path.of("/etc/lattice/config.yaml"),
+            Path.of("/etc/headscale/config.yaml"));
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-c", "--config"}, scope = ScopeType.INHERIT, paramLabel = "FILE",
+            description = "config file (default: ./config.yaml, /etc/lattice/config.yaml, /etc/headscale/config.yaml)")
+    Path configFile;
+
+    @Option(names = {"-o", "--output"}, scope = ScopeType.INHERIT, paramLabel = "FORMAT",
+            description = "output format: empty for human-readable, json, json-line or yaml")
+    String output = "";
+
+    @Option(names = "--force", scope = ScopeType.INHERIT, description = "do not prompt for confirmation")
+    boolean force;
+
+    final PrintStream out;
+    final PrintStream err;
+    private final BufferedReader in;
+    private ControlConfig config;
+
+    private ControlCli(PrintStream out, PrintStream err, InputStream in) {
+        this.out = out;
+        this.err = err;
+        this.in = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+    }
+
+    /** Runs one command line with the process's streams; returns the exit code. */
+    public static int run(String[] args) {
+        return run(args, System.out, System.err, System.in);
+    }
+
+    public static int run(String[] args, PrintStream out, PrintStream err, InputStream in) {
+        ControlCli root = new ControlCli(out, err, in);
+        CommandLine cl = new CommandLine(root);
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        cl.setParameterExceptionHandler((ex, a) -> {
+            String cmd = ex.getCommandLine().getCommandSpec().qualifiedName();
+            err.println(oneLine(ex.getMessage()) + " (see '" + cmd + " --help')");
+            return 1;
+        });
+        cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+            if (ex instanceof CliException) {
+                err.println(oneLine(ex.getMessage()));
+            } else if (ex instanceof ConfigException) {
+                err.println("config: " + oneLine(ex.getMessage()));
+            } else {
+                err.println("error: " + oneLine(String.valueOf(ex.getMessage())) + " (" + ex.getClass().getSimpleName() + ")");
+            }
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.strip().replace("\r", "").replace("\n", "; ");
+    }
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(out);
+        return 0;
+    }
+
+    /** The config named by {@code -c}, or the first of the default locations that exists, or the defaults. */
+    ControlConfig config() {
+        if (config != null) return config;
+        if (configFile != null) {
+            if (!Files.isRegularFile(configFile)) throw new CliException("config file " + configFile + " not found");
+            config = ControlConfig.load(configFile);
+        } else {
+            config = defaultConfigs.stream().filter(Files::isRegularFile).findFirst().map(ControlConfig::load)
+                    .orElseGet(ControlConfig::defaults);
+        }
+        return config;
+    }
+
+    AdminClient client() {
+        return new AdminClient(config().unixSocket());
+    }
+
+    Output output() {
+        return new Output(Output.parseFormat(output), out);
+    }
+
+    /** Asks on stderr; {@code --force} answers yes, end of input answers no (as Headscale's prompts). */
+    boolean confirm(String prompt) {
+        if (force) return true;
+        err.print(prompt + " [y/N] ");
+        err.flush();
+        try {
+            String line = in.readLine();
+            return line != null && List.of("y", "yes").contains(line.strip().toLowerCase(Locale.ROOT));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** How commands printed for the admin should name the config ({@code -c FILE} only when it was given). */
+    String configArg() {
+        return configFile == null ? "" : " -c " + configFile;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = ControlCli.class.getPackage().getImplementationVersion();
+            return new String[] {"lattice-control " + (v == null ? "dev" : v)};
+        }
+    }
+
+    /** Base of the subcommands: reaches the root's options and streams. */
+    abstract static class Sub {
+        @Spec
+        CommandSpec spec;
+
+        ControlCli root() {
+            return (ControlCli) spec.root().userObject();
+        }
+
+        AdminClient client() {
+            return root().client();
+        }
+
+        Output output() {
+            return root().output();
+        }
+    }
+}

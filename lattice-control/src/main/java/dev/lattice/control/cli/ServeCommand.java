@@ -1,0 +1,54 @@
+package dev.lattice.control.cli;
+
+import dev.lattice.control.config.ControlConfig;
+import dev.lattice.control.server.ControlServer;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code serve}: runs the control server (HTTP, ts2021, embedded DERP/STUN, admin socket) until SIGTERM/SIGINT
+ * (or, inside a test, until the running thread is interrupted).
+ */
+@Command(name = "serve", description = "Launches the lattice-control server")
+final class ServeCommand extends ControlCli.Sub implements Callable<Integer> {
+    @Override
+    public Integer call() throws Exception {
+        ControlCli root = root();
+        ControlConfig cfg = root.config();
+        ControlServer server;
+        try {
+            server = ControlServer.start(cfg);
+        } catch (Exception e) {
+            throw new CliException("cannot start lattice-control: " + e.getMessage(), e);
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "lattice-control-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        printJoinHelp(root, cfg, server);
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Runtime.getRuntime().removeShutdownHook(hook);
+            server.close();
+        }
+        return 0;
+    }
+
+    private static void printJoinHelp(ControlCli root, ControlConfig cfg, ControlServer server) {
+        String cli = "lattice-control" + root.configArg();
+        root.out.printf("""
+                lattice-control is running: %s (listening on %s), admin socket %s
+                To join a device:
+                  %s users create NAME
+                  %s preauthkeys create --user NAME
+                  tailscale up --login-server %s --authkey <key>
+                or run 'tailscale up --login-server %s' and approve it with '%s auth register --auth-id ID --user NAME'.
+                """, cfg.serverUrl(), server.httpAddress(), server.adminSocket().path(), cli, cli, cfg.serverUrl(),
+                cfg.serverUrl(), cli);
+        root.out.flush();
+    }
+}
