@@ -11,12 +11,14 @@ public final class Main {
 
     public static void main(String[] args) throws Exception {
         if (args.length == 0) {
-            System.err.println("usage: lattice.jar <role> [args...]   roles: wg");
+            System.err.println("usage: lattice.jar <role> [args...]   roles: control, derper, wg");
             System.exit(2);
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "wg" -> System.exit(dev.lattice.dist.WgCommand.run(rest));
+            case "control" -> System.exit(dev.lattice.control.cli.ControlCli.run(rest));
+            case "derper" -> System.exit(dev.lattice.derp.cli.DerperCommand.run(rest));
             default -> {
                 System.err.println("unknown role: " + args[0]);
                 System.exit(2);

@@ -1,7 +1,6 @@
 package dev.lattice.control.metrics;
 
 import com.sun.net.httpserver.HttpServer;
-import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -18,10 +17,6 @@ import java.util.function.DoubleSupplier;
  */
 public final class ControlMetrics implements AutoCloseable {
     private final PrometheusRegistry registry = new PrometheusRegistry();
-    public final Counter registrations = Counter.builder().name("lattice_registrations_total")
-            .help("Register requests by outcome").labelNames("outcome").register(registry);
-    public final Counter mapResponses = Counter.builder().name("lattice_mapresponse_sent_total")
-            .help("Map responses sent by kind").labelNames("kind").register(registry);
     private HttpServer http;
 
     public void gauge(String name, String help, DoubleSupplier value) {

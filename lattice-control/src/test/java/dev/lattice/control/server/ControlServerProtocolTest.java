@@ -69,6 +69,17 @@ class ControlServerProtocolTest {
     }
 
     @Test
+    void metricsCountNodesAndOpenStreams() throws Exception {
+        try (TestMachine m = new TestMachine(group, url, "metered")) {
+            m.register(reusableKey());
+            m.openStream();
+            m.await(Duration.ofSeconds(5), x -> x.node() != null);
+            String text = new String(server.metrics().scrape(), StandardCharsets.UTF_8);
+            assertThat(text).contains("lattice_nodes 1.0").contains("lattice_map_sessions 1.0").contains("lattice_nodes_online 1.0");
+        }
+    }
+
+    @Test
     void handshakeGivesAnEarlyPayloadWithAChallenge() throws Exception {
         try (TestMachine m = new TestMachine(group, url, "early")) {
             byte[] early = m.channel.earlyPayload().get(5, TimeUnit.SECONDS);
