@@ -174,9 +174,15 @@ class AbuseTest {
         try (Socket stuck = handshaken(k)) {
             stuck.setReceiveBufferSize(4096);
             byte[] pkt = new byte[1200];
-            for (int i = 0; i < 5000; i++) a.send(k.publicKey(), pkt); // ~6 MB towards a reader that never reads
-            healthyPairStillRelays();
-            await(() -> !d.server().isLocal(k.publicKey()));
+            // Keep pushing towards a reader that never reads until the kernel buffers are full and the server gives up.
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            int sent = 0;
+            while (d.server().isLocal(k.publicKey()) && System.nanoTime() < end) {
+                if (a.send(k.publicKey(), pkt)) sent++;
+                else Thread.sleep(1);
+                if (sent % 2000 == 0) healthyPairStillRelays();
+            }
+            assertThat(d.server().isLocal(k.publicKey())).as("cut off after %d packets", sent).isFalse();
             var st = d.server().stats();
             assertThat(st.writeTimeouts()).isEqualTo(1);
             assertThat(st.drops().get(DerpServer.DropReason.QUEUE_HEAD) + st.drops().get(DerpServer.DropReason.GONE_DISCONNECTED)
