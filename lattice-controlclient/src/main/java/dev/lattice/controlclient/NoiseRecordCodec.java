@@ -15,6 +15,9 @@ import java.util.List;
  * cut into records of at most 4077 plaintext bytes and encrypted. A bad record is fatal for the connection only.
  */
 public final class NoiseRecordCodec extends ByteToMessageCodec<ByteBuf> {
+    /** Pipeline name of an optional read timeout that lasts until the first record arrives. */
+    public static final String HANDSHAKE_TIMEOUT_NAME = "ts2021-first-record-timeout";
+
     private final ControlCipher rx;
     private final ControlCipher tx;
 
@@ -36,7 +39,20 @@ public final class NoiseRecordCodec extends ByteToMessageCodec<ByteBuf> {
     }
 
     @Override
-    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        try {
+            decodeRecords(in, out);
+            if (!out.isEmpty() && ctx.pipeline().get(HANDSHAKE_TIMEOUT_NAME) != null) ctx.pipeline().remove(HANDSHAKE_TIMEOUT_NAME);
+        } catch (ControlProtocolException e) {
+            // Fatal for this connection only; handled here so HTTP/2 never sees a half-broken stream.
+            in.skipBytes(in.readableBytes());
+            org.slf4j.LoggerFactory.getLogger(NoiseRecordCodec.class).debug("closing control connection from {}: {}",
+                    ctx.channel().remoteAddress(), e.getMessage());
+            ctx.close();
+        }
+    }
+
+    private void decodeRecords(ByteBuf in, List<Object> out) throws ControlProtocolException {
         while (in.readableBytes() >= ControlMessages.HEADER_LEN) {
             int ri = in.readerIndex();
             int type = in.getUnsignedByte(ri);

@@ -161,17 +161,18 @@ public final class Registrations {
                     .withHostinfo(hostname, hostinfoJson)
                     .withRegistration(authKeyId, ephemeral, method)).orElseThrow();
         }
-        IpAllocator.Allocation a = ips.allocate();
+        IpAllocator.Addresses a = ips.allocate();
         try {
             String given = tailnet.store().nodes().uniqueGivenName(hostname);
-            Node draft = Node.draft(machineKey, req.nodeKey(), hostname, given, tags.isEmpty() ? userId : null, a.ipv4(), a.ipv6())
+            Node draft = Node.draft(machineKey, req.nodeKey(), hostname, given, tags.isEmpty() ? userId : null, a.v4(), a.v6())
                     .withTags(tags)
                     .withExpiry(expiry)
                     .withHostinfo(hostname, hostinfoJson)
                     .withRegistration(authKeyId, ephemeral, method);
             return tailnet.add(draft);
         } catch (RuntimeException e) {
-            ips.release(a.ipv4(), a.ipv6());
+            if (a.v4() != null) ips.release(a.v4());
+            if (a.v6() != null) ips.release(a.v6());
             throw e;
         }
     }

@@ -28,6 +28,7 @@ import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.ReadTimeoutHandler;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -47,6 +48,8 @@ public final class Ts2021Upgrader {
     public static final String HANDSHAKE_HEADER = "X-Tailscale-Handshake";
     /** Request bodies over the channel are small JSON documents; headscale caps them at 1 MiB too. */
     public static final int MAX_BODY = 1 << 20;
+    /** How long an upgraded client may stay silent before its first record. */
+    public static final int HANDSHAKE_TIMEOUT_SECONDS = 30;
 
     private static final Logger log = LoggerFactory.getLogger(Ts2021Upgrader.class);
 
@@ -123,6 +126,8 @@ public final class Ts2021Upgrader {
 
         ControlSession session = new ControlSession(est.peer(), est.version(), ch.remoteAddress());
         ChannelPipeline p = ch.pipeline();
+        // Until the client's first record arrives (the HTTP/2 preface), a silent connection is dropped.
+        p.addLast(NoiseRecordCodec.HANDSHAKE_TIMEOUT_NAME, new ReadTimeoutHandler(HANDSHAKE_TIMEOUT_SECONDS));
         p.addLast("ts2021-records", new NoiseRecordCodec(est.rx(), est.tx()));
         p.addLast("h2", Http2FrameCodecBuilder.forServer()
                 .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(250))

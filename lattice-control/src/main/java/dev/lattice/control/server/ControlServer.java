@@ -1,6 +1,9 @@
 package dev.lattice.control.server;
 
 import dev.lattice.control.admin.AdminApi;
+import dev.lattice.control.admin.AdminRoutes;
+import dev.lattice.control.http.Routes;
+import dev.lattice.control.metrics.ControlMetrics;
 import dev.lattice.control.admin.AdminSocket;
 import dev.lattice.control.auth.Registrations;
 import dev.lattice.control.config.ControlConfig;
@@ -54,6 +57,7 @@ public final class ControlServer implements AutoCloseable {
     private DerpServer derp;
     private StunServer stun;
     private final MachinePrivateKey noiseKey;
+    private final ControlMetrics metrics = new ControlMetrics();
     // admin: the API and its local socket (lattice-control CLI)
     private final AdminApi adminApi;
     private AdminSocket adminSocket;
@@ -62,7 +66,7 @@ public final class ControlServer implements AutoCloseable {
         this.config = config;
         this.store = store;
         this.noiseKey = KeyFiles.loadOrCreateMachineKey(config.noisePrivateKeyPath());
-        IpAllocator ips = new IpAllocator(config.prefixes(), store.nodes().allAddresses());
+        IpAllocator ips = IpAllocator.fromStore(config.prefixes(), store.nodes());
         this.tailnet = new Tailnet(store, ips, clock);
         this.nodes = new TailcfgNodes(tailnet, config.dns().magicDns() ? config.dns().baseDomain() : config.dns().baseDomain());
         DERPMap derpMap = DerpMaps.build(config);
@@ -117,15 +121,45 @@ public final class ControlServer implements AutoCloseable {
         if (config.tls() != null && config.tls().certPath() != null) {
             ssl = SslContextBuilder.forServer(config.tls().certPath().toFile(), config.tls().keyPath().toFile()).build();
         }
+        registerMetrics();
         Ts2021Upgrader upgrader = new Ts2021Upgrader(noiseKey, CapabilityVersion.MINIMUM_SUPPORTED,
                 session -> new MachineStreamHandler(session, new ControlMachineService(tailnet, registrations, sessions), workers));
         http = ControlHttpServer.start(config.listenAddr().toSocketAddress(), ssl, derp == null ? null : derp.httpHandler(),
-                upgrader, new FrontRoutes(noiseKey.publicKey(), tailnet), Math.max(2, Runtime.getRuntime().availableProcessors()));
+                upgrader, routes(), Math.max(2, Runtime.getRuntime().availableProcessors()));
+        if (config.metricsListenAddr() != null) {
+            log.info("metrics on http://{}/metrics", metrics.serve(config.metricsListenAddr().toSocketAddress()));
+        }
         log.info("lattice-control listening on {} (server_url {}){}", http.localAddress(), config.serverUrl(),
                 derp != null ? ", embedded DERP region " + d.regionId() + " at /derp" : "");
         // admin: the CLI's socket, after the listeners so a started CLI finds a working server
         adminSocket = AdminSocket.start(config.unixSocket(), config.unixSocketPermission(), adminApi);
         log.info("admin socket listening on {} (mode {})", adminSocket.path(), Integer.toOctalString(config.unixSocketPermission()));
+    }
+
+    /** Front routes first, then the REST admin API under /api/v1 (API-key authenticated). */
+    private Routes routes() {
+        Routes front = new FrontRoutes(noiseKey.publicKey(), tailnet);
+        Routes admin = new AdminRoutes(adminApi);
+        return req -> {
+            var r = front.handle(req);
+            return r != null ? r : admin.handle(req);
+        };
+    }
+
+    private void registerMetrics() {
+        metrics.gauge("lattice_nodes", "Registered nodes", () -> tailnet.nodes().size());
+        metrics.gauge("lattice_nodes_online", "Nodes with an open map stream",
+                () -> tailnet.nodes().stream().filter(n -> tailnet.isOnline(n.id())).count());
+        metrics.gauge("lattice_map_sessions", "Open map streams", sessions::size);
+        metrics.gauge("lattice_users", "Users", () -> tailnet.users().size());
+        if (derp != null) {
+            metrics.gauge("lattice_derp_clients", "Clients connected to the embedded DERP", () -> derp.stats().currentClients());
+            metrics.gauge("lattice_derp_packets_dropped", "Packets the embedded DERP dropped", () -> derp.stats().dropsTotal());
+        }
+    }
+
+    public ControlMetrics metrics() {
+        return metrics;
     }
 
     /** admin: the operations behind the CLI and the REST API ({@code new AdminRoutes(adminApi())}). */
@@ -178,6 +212,7 @@ public final class ControlServer implements AutoCloseable {
     public void close() {
         closeQuietly(adminSocket); // admin
         closeQuietly(http);
+        closeQuietly(metrics);
         for (AutoCloseable c : closeables.reversed()) closeQuietly(c);
         closeQuietly(sessions);
         closeQuietly(derp);

@@ -155,7 +155,7 @@ public final class Tailnet {
             store.nodes().delete(id);
             unindex(cur);
             live.remove(id);
-            ips.release(cur.ipv4(), cur.ipv6());
+            ips.release(cur);
         }
         publish(List.of(new Change(Change.Kind.REMOVED, id)));
         return true;

@@ -69,6 +69,17 @@ class ControlServerProtocolTest {
     }
 
     @Test
+    void metricsCountNodesAndOpenStreams() throws Exception {
+        try (TestMachine m = new TestMachine(group, url, "metered")) {
+            m.register(reusableKey());
+            m.openStream();
+            m.await(Duration.ofSeconds(5), x -> x.node() != null);
+            String text = new String(server.metrics().scrape(), StandardCharsets.UTF_8);
+            assertThat(text).contains("lattice_nodes 1.0").contains("lattice_map_sessions 1.0").contains("lattice_nodes_online 1.0");
+        }
+    }
+
+    @Test
     void handshakeGivesAnEarlyPayloadWithAChallenge() throws Exception {
         try (TestMachine m = new TestMachine(group, url, "early")) {
             byte[] early = m.channel.earlyPayload().get(5, TimeUnit.SECONDS);
@@ -264,9 +275,11 @@ class ControlServerProtocolTest {
                 out.write(("POST /ts2021 HTTP/1.1\r\nHost: x\r\nUpgrade: tailscale-control-protocol\r\nConnection: upgrade\r\n"
                         + "X-Tailscale-Handshake: " + java.util.Base64.getEncoder().encodeToString(hs.initiation())
                         + "\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                out.write(new byte[] {4, (byte) 0xff, (byte) 0xff, 1, 2, 3});
                 out.flush();
                 InputStream in = s.getInputStream();
+                assertThat(in.read(new byte[64])).isPositive(); // the 101 (and maybe the Noise response) arrived
+                out.write(new byte[] {4, (byte) 0xff, (byte) 0xff, 1, 2, 3});
+                out.flush();
                 byte[] buf = new byte[8192];
                 int total = 0;
                 while (in.read(buf) >= 0 && total < 1 << 20) total++; // server closes the connection
@@ -284,6 +297,21 @@ class ControlServerProtocolTest {
                     + "Connection: upgrade\r\nX-Tailscale-Handshake: " + handshakeHeader + "\r\nContent-Length: 0\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    @Test
+    void upgradedConnectionThatNeverSpeaksIsClosed() throws Exception {
+        MachinePrivateKey mk = MachinePrivateKey.generate();
+        var hs = new dev.lattice.wire.ts2021.ControlHandshake.Client(mk, server.noiseKey().publicKey(), 142);
+        try (Socket s = new Socket("127.0.0.1", server.httpAddress().getPort())) {
+            s.setSoTimeout(60_000);
+            s.getOutputStream().write(("POST /ts2021 HTTP/1.1\r\nHost: x\r\nUpgrade: tailscale-control-protocol\r\n"
+                    + "Connection: upgrade\r\nX-Tailscale-Handshake: " + java.util.Base64.getEncoder().encodeToString(hs.initiation())
+                    + "\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            long t0 = System.nanoTime();
+            s.getInputStream().readAllBytes(); // returns when the server gives up on us
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(45));
         }
     }
 

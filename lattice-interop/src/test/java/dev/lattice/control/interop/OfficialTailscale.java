@@ -51,8 +51,18 @@ final class OfficialTailscale implements AutoCloseable {
     }
 
     static OfficialTailscale start(Binaries bins, Host host, Path dir) throws java.io.IOException {
+        return start(bins, host, dir, Map.of());
+    }
+
+    /**
+     * @param env extra environment, e.g. {@code TS_DEBUG_USE_DERP_HTTP=1} so the client reaches a DERP server on a
+     *     plain-HTTP server_url (official clients otherwise insist on TLS for DERP)
+     */
+    static OfficialTailscale start(Binaries bins, Host host, Path dir, Map<String, String> env) throws java.io.IOException {
         Files.createDirectories(dir);
-        BackgroundProcess p = host.spawn("tailscaled", Map.of("TS_NO_LOGS_NO_SUPPORT", "true"),
+        Map<String, String> e = new java.util.HashMap<>(env);
+        e.put("TS_NO_LOGS_NO_SUPPORT", "true");
+        BackgroundProcess p = host.spawn("tailscaled", e,
                 List.of(bins.tailscaled().toString(), "--statedir=" + dir, "--state=" + dir.resolve("tailscaled.state"),
                         "--socket=" + dir.resolve("tailscaled.sock"), "--tun=ts0", "--port=41641", "--no-logs-no-support"));
         OfficialTailscale t = new OfficialTailscale(host, dir, p);

@@ -1,0 +1,126 @@
+package dev.lattice.bench.control;
+
+import dev.lattice.controlclient.ServerKey;
+import dev.lattice.crypto.key.MachinePublicKey;
+import dev.lattice.wire.tailcfg.AddrPort;
+import dev.lattice.wire.tailcfg.MapResponse;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Control-server load: N simulated nodes hold zstd map streams against a running lattice-control (or headscale);
+ * then one more node joins, and later changes its endpoints. For each change we time how long until every one of
+ * the N streams has the delta. Server CPU and memory are read from /proc for the server's pid.
+ *
+ * <p>Usage: {@code ControlLoadBench URL AUTHKEY SERVER_PID N [N...]} — the script bench/control-load.sh starts the
+ * servers and passes these.
+ */
+public final class ControlLoadBench {
+    public static void main(String[] args) throws Exception {
+        URI url = URI.create(args[0]);
+        String key = args[1];
+        long pid = Long.parseLong(args[2]);
+        int n = Integer.parseInt(args[3]);
+        String label = args.length > 4 ? args[4] : "server";
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        MachinePublicKey controlKey = ServerKey.fetch(url, 142);
+        List<SimNode> nodes = new ArrayList<>();
+        ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+        Semaphore inflight = new Semaphore(32);
+        long cpu0 = ProcStats.cpuMillis(pid);
+        long t0 = System.nanoTime();
+        List<Future<?>> fs = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            SimNode s = new SimNode("sim-" + i);
+            nodes.add(s);
+            fs.add(pool.submit(() -> {
+                inflight.acquire();
+                try {
+                    s.connect(group, url, controlKey);
+                    s.register(key);
+                    s.openStream();
+                    s.gotFullMap.get(120, TimeUnit.SECONDS);
+                } finally {
+                    inflight.release();
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : fs) f.get(30, TimeUnit.MINUTES);
+        double joinSec = (System.nanoTime() - t0) / 1e9;
+        long joinCpu = ProcStats.cpuMillis(pid) - cpu0;
+        Thread.sleep(3000); // let the join storm settle
+        ProcStats.gc(pid);
+        long heapAfter = ProcStats.heapUsedBytes(pid);
+        long rss = ProcStats.rssBytes(pid);
+
+        // 1) a new peer joins: every stream must get PeersChanged with it
+        SimNode probe = new SimNode("probe");
+        probe.connect(group, url, controlKey);
+        long[] addLat = waitAll(nodes, m -> m.peersChanged() != null
+                && m.peersChanged().stream().anyMatch(p -> p.name() != null && p.name().startsWith("probe.")), () -> {
+                    probe.register(key);
+                    probe.openStream();
+                });
+        // 2) the peer changes its endpoints (lite update): every stream must get a patch
+        long cpu1 = ProcStats.cpuMillis(pid);
+        long[] patchLat = waitAll(nodes, m -> m.peersChangedPatch() != null
+                && m.peersChangedPatch().stream().anyMatch(p -> p.endpoints() != null && !p.endpoints().isEmpty()), () ->
+                probe.lite(probe.mapRequest().stream(false).omitPeers(true)
+                        .endpoints(List.of(AddrPort.parse("192.0.2.55:41641"))).build()));
+        long patchCpu = ProcStats.cpuMillis(pid) - cpu1;
+
+        System.out.printf("| %s | %d | %.1f | %d | %d | %d | %d | %d | %d | %.0f | %.0f | %d |%n", label, n, joinSec,
+                joinCpu, pct(addLat, 50), pct(addLat, 99), pct(addLat, 100), pct(patchLat, 50), pct(patchLat, 100),
+                heapAfter / 1048576.0, rss / 1048576.0, patchCpu);
+        probe.close();
+        for (SimNode s : nodes) s.close();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        pool.shutdownNow();
+        System.exit(0);
+    }
+
+    interface Action {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code action} and returns, per node, milliseconds until a message matching {@code p} arrived. */
+    static long[] waitAll(List<SimNode> nodes, java.util.function.Predicate<MapResponse> p, Action action) throws Exception {
+        ConcurrentHashMap<SimNode, Long> at = new ConcurrentHashMap<>();
+        CountDownLatch done = new CountDownLatch(nodes.size());
+        for (SimNode s : nodes) {
+            s.listener = (node, m) -> {
+                if (p.test(m) && at.putIfAbsent(node, System.nanoTime()) == null) done.countDown();
+            };
+        }
+        long start = System.nanoTime();
+        action.run();
+        if (!done.await(120, TimeUnit.SECONDS)) {
+            System.err.println("only " + at.size() + " of " + nodes.size() + " nodes saw the change within 120 s");
+        }
+        long[] lat = at.values().stream().mapToLong(t -> (t - start) / 1_000_000).sorted().toArray();
+        for (SimNode s : nodes) s.listener = (x, y) -> {};
+        return lat.length == 0 ? new long[] {-1} : lat;
+    }
+
+    static long pct(long[] sorted, int pct) {
+        int i = (int) Math.ceil(pct / 100.0 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
+    }
+
+    private ControlLoadBench() {}
+}

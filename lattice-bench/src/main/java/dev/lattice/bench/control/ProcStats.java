@@ -1,0 +1,51 @@
+package dev.lattice.bench.control;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** CPU and memory of another process, from /proc (and jcmd for a JVM's heap). */
+final class ProcStats {
+    private ProcStats() {}
+
+    /** utime + stime of the process and its threads, in ms (assumes 100 clock ticks per second, as Linux x86). */
+    static long cpuMillis(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10;
+    }
+
+    static long rssBytes(long pid) throws IOException {
+        for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (l.startsWith("VmRSS:")) return Long.parseLong(l.replaceAll("\\D+", "")) * 1024;
+        }
+        return -1;
+    }
+
+    private static boolean isJava(long pid) throws IOException {
+        return Files.readString(Path.of("/proc/" + pid + "/cmdline")).contains("java");
+    }
+
+    static void gc(long pid) throws Exception {
+        if (isJava(pid)) run(jcmd(), Long.toString(pid), "GC.run");
+    }
+
+    /** Used heap after the last GC for a JVM (jcmd GC.heap_info), else -1. */
+    static long heapUsedBytes(long pid) throws Exception {
+        if (!isJava(pid)) return -1;
+        String out = run(jcmd(), Long.toString(pid), "GC.heap_info");
+        var m = java.util.regex.Pattern.compile("used (\\d+)K").matcher(out);
+        return m.find() ? Long.parseLong(m.group(1)) * 1024 : -1;
+    }
+
+    private static String jcmd() {
+        return Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+    }
+
+    private static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        p.waitFor();
+        return out;
+    }
+}

@@ -1,0 +1,27 @@
+package dev.lattice.control.store;
+
+import dev.lattice.crypto.key.MachinePrivateKey;
+import dev.lattice.crypto.key.NodePrivateKey;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.nio.file.Path;
+
+/**
+ * Child process for {@link StoreCrashTest}: writes users and nodes as fast as it can and prints
+ * {@code COMMITTED <userId> <nodeId>} (other lines are logging) after each committed pair, until killed.
+ */
+public final class CrashWriter {
+    private CrashWriter() {}
+
+    public static void main(String[] args) throws Exception {
+        Store store = Store.openSqlite(Path.of(args[0]));
+        for (int i = 1; ; i++) {
+            User u = store.users().create("user" + i, "User " + i, "");
+            Inet4Address v4 = (Inet4Address) InetAddress.getByAddress(new byte[] {100, 64, (byte) (i >> 8), (byte) i});
+            Node n = store.nodes().create(Node.draft(MachinePrivateKey.generate().publicKey(),
+                    NodePrivateKey.generate().publicKey(), "host" + i, "host" + i, u.id(), v4, null));
+            System.out.println("COMMITTED " + u.id() + " " + n.id());
+            System.out.flush();
+        }
+    }
+}

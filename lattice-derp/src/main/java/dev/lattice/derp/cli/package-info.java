@@ -1,0 +1,2 @@
+/** The standalone {@code lattice derper} command. */
+package dev.lattice.derp.cli;

@@ -1,0 +1,109 @@
+package dev.lattice.derp.standalone;
+
+import dev.lattice.derp.server.DerpServer;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+
+/**
+ * A DERP server on its own HTTP(S) listener, like tailscale's {@code cmd/derper}: {@code /derp} and the probe
+ * endpoints from {@link DerpServer#httpHandler()}, a small home page, {@code /robots.txt}, 404 elsewhere.
+ * Requests may be at most 64 KiB; a connection that sends no complete request within 30 s is closed (the DERP
+ * handler removes that timeout on upgrade, along with the other HTTP handlers).
+ */
+public final class StandaloneDerper implements AutoCloseable {
+    private final DerpServer server;
+    private final Channel channel;
+
+    private StandaloneDerper(DerpServer server, Channel channel) {
+        this.server = server;
+        this.channel = channel;
+    }
+
+    /** Binds {@code addr} (port 0 = any). {@code tls} null = plain HTTP. The group is the caller's to shut down. */
+    public static StandaloneDerper start(DerpServer server, InetSocketAddress addr, SslContext tls, EventLoopGroup group)
+            throws InterruptedException {
+        Objects.requireNonNull(server, "server");
+        ChannelHandler fallback = new Fallback();
+        ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        if (tls != null) ch.pipeline().addLast("ssl", tls.newHandler(ch.alloc()));
+                        ch.pipeline().addLast("http-timeout", new ReadTimeoutHandler(30));
+                        ch.pipeline().addLast("http", new HttpServerCodec(8192, 16384, 8192));
+                        ch.pipeline().addLast("aggregate", new HttpObjectAggregator(64 * 1024));
+                        ch.pipeline().addLast("derp", server.httpHandler());
+                        ch.pipeline().addLast("home", fallback);
+                    }
+                });
+        Channel ch = b.bind(addr).sync().channel();
+        return new StandaloneDerper(server, ch);
+    }
+
+    public InetSocketAddress boundAddress() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    public DerpServer server() {
+        return server;
+    }
+
+    @Override
+    public void close() {
+        channel.close().syncUninterruptibly();
+        server.close();
+    }
+
+    @ChannelHandler.Sharable
+    private static final class Fallback extends SimpleChannelInboundHandler<FullHttpRequest> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+            String path = new QueryStringDecoder(req.uri()).path();
+            HttpResponseStatus st = HttpResponseStatus.OK;
+            String body;
+            switch (path) {
+                case "/" -> body = "<html><body><h1>DERP</h1><p>This is a Lattice DERP relay (Tailscale protocol).</p></body></html>\n";
+                case "/robots.txt" -> body = "User-agent: *\nDisallow: /\n";
+                default -> {
+                    st = HttpResponseStatus.NOT_FOUND;
+                    body = "404 page not found\n";
+                }
+            }
+            byte[] b = body.getBytes(StandardCharsets.UTF_8);
+            FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, st, Unpooled.wrappedBuffer(b));
+            res.headers().set(HttpHeaderNames.CONTENT_TYPE, path.equals("/") ? "text/html; charset=utf-8" : "text/plain; charset=utf-8");
+            res.headers().set("X-Frame-Options", "DENY");
+            HttpUtil.setContentLength(res, b.length);
+            if (HttpUtil.isKeepAlive(req)) ctx.writeAndFlush(res);
+            else ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+}
