@@ -57,6 +57,7 @@ derp:
 dns:
   magic_dns: true
   base_domain: bench.test
+  override_local_dns: false
   nameservers:
     global: []
 log:
@@ -77,7 +78,7 @@ for n in "${ns[@]}"; do
   spid=$(pgrep -f "lattice.jar control serve -c $d/config.yaml" | head -1)
   "$root/bin/lattice-control" -c "$d/config.yaml" users create bench >/dev/null
   key=$("$root/bin/lattice-control" -c "$d/config.yaml" preauthkeys create --user bench --reusable --expiration 2h)
-  "$java" -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.ControlLoadBench http://127.0.0.1:18080 "$key" "$spid" "$n" lattice-control
+  "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.ControlLoadBench http://127.0.0.1:18080 "$key" "$spid" "$n" lattice-control
   kill "$pid"; wait "$pid" 2>/dev/null || true
 
   if [ -n "${LATTICE_HEADSCALE:-}" ]; then
@@ -87,7 +88,7 @@ for n in "${ns[@]}"; do
     "$LATTICE_HEADSCALE" -c "$d/config.yaml" users create bench >/dev/null
     uid=$("$LATTICE_HEADSCALE" -c "$d/config.yaml" users list -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
     key=$("$LATTICE_HEADSCALE" -c "$d/config.yaml" preauthkeys create --user "$uid" --reusable --expiration 2h | tail -1)
-    "$java" -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.ControlLoadBench http://127.0.0.1:28080 "$key" "$pid" "$n" headscale
+    "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.ControlLoadBench http://127.0.0.1:28080 "$key" "$pid" "$n" headscale
     kill "$pid"; wait "$pid" 2>/dev/null || true
   fi
 done
