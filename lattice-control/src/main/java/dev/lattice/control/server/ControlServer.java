@@ -16,6 +16,7 @@ import dev.lattice.control.netmap.DnsConfigs;
 import dev.lattice.control.netmap.MapSessions;
 import dev.lattice.control.netmap.TailcfgNodes;
 import dev.lattice.control.noise.Ts2021Upgrader;
+import dev.lattice.control.state.Housekeeping;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.Store;
 import dev.lattice.crypto.key.MachinePrivateKey;
@@ -35,6 +36,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,6 +61,8 @@ public final class ControlServer implements AutoCloseable {
     private StunServer stun;
     private final MachinePrivateKey noiseKey;
     private final ControlMetrics metrics = new ControlMetrics();
+    private final ScheduledExecutorService housekeeping =
+            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("housekeeping").daemon().factory());
     // admin: the API and its local socket (lattice-control CLI)
     private final AdminApi adminApi;
     private AdminSocket adminSocket;
@@ -122,6 +127,8 @@ public final class ControlServer implements AutoCloseable {
             ssl = SslContextBuilder.forServer(config.tls().certPath().toFile(), config.tls().keyPath().toFile()).build();
         }
         registerMetrics();
+        housekeeping.scheduleWithFixedDelay(new Housekeeping(tailnet, config.node().ephemeralInactivityTimeout()), 5, 5,
+                TimeUnit.SECONDS);
         Ts2021Upgrader upgrader = new Ts2021Upgrader(noiseKey, CapabilityVersion.MINIMUM_SUPPORTED,
                 session -> new MachineStreamHandler(session, new ControlMachineService(tailnet, registrations, sessions), workers));
         http = ControlHttpServer.start(config.listenAddr().toSocketAddress(), ssl, derp == null ? null : derp.httpHandler(),
@@ -214,6 +221,7 @@ public final class ControlServer implements AutoCloseable {
         closeQuietly(http);
         closeQuietly(metrics);
         for (AutoCloseable c : closeables.reversed()) closeQuietly(c);
+        housekeeping.shutdownNow();
         closeQuietly(sessions);
         closeQuietly(derp);
         closeQuietly(stun);

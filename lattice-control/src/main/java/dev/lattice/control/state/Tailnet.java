@@ -189,6 +189,11 @@ public final class Tailnet {
         }
     }
 
+    /** Announces that a node's view changed without a stored change (e.g. its key just expired). */
+    public void announce(long nodeId) {
+        publish(List.of(new Change(Change.Kind.UPDATED, nodeId)));
+    }
+
     /** Announces a change that is not a node's (DNS, DERP map, policy, users). */
     public void announceFull() {
         synchronized (this) {

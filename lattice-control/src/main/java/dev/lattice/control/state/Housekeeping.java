@@ -1,0 +1,50 @@
+package dev.lattice.control.state;
+
+import dev.lattice.control.store.Node;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Periodic tailnet upkeep, run every few seconds: deletes ephemeral nodes that have been offline longer than the
+ * inactivity timeout (headscale's ephemeral GC), and tells peers when a node's key expires so they mark it expired.
+ */
+public final class Housekeeping implements Runnable {
+    private static final Logger log = LoggerFactory.getLogger(Housekeeping.class);
+
+    private final Tailnet tailnet;
+    private final Duration ephemeralTimeout;
+    private final Set<Long> knownExpired = new HashSet<>();
+
+    public Housekeeping(Tailnet tailnet, Duration ephemeralTimeout) {
+        this.tailnet = tailnet;
+        this.ephemeralTimeout = ephemeralTimeout;
+    }
+
+    @Override
+    public synchronized void run() {
+        try {
+            Instant now = tailnet.now();
+            for (Node n : tailnet.nodes()) {
+                if (n.ephemeral() && !tailnet.isOnline(n.id())) {
+                    Instant since = n.lastSeen() != null ? n.lastSeen() : n.created();
+                    if (since != null && since.plus(ephemeralTimeout).isBefore(now)) {
+                        log.info("deleting ephemeral node {} ({}): offline since {}", n.id(), n.givenName(), since);
+                        tailnet.delete(n.id());
+                        continue;
+                    }
+                }
+                if (n.isExpired(now)) {
+                    if (knownExpired.add(n.id())) tailnet.announce(n.id());
+                } else {
+                    knownExpired.remove(n.id());
+                }
+            }
+        } catch (RuntimeException e) {
+            log.warn("housekeeping failed: {}", e.toString());
+        }
+    }
+}
