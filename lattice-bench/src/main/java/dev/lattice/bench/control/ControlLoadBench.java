@@ -71,15 +71,17 @@ public final class ControlLoadBench {
         // 1) a new peer joins: every stream must get PeersChanged with it
         SimNode probe = new SimNode("probe");
         probe.connect(group, url, controlKey);
-        long[] addLat = waitAll(nodes, m -> m.peersChanged() != null
-                && m.peersChanged().stream().anyMatch(p -> p.name() != null && p.name().startsWith("probe.")), () -> {
+        // A server may deliver the new peer as PeersChanged or in a full Peers list; both count.
+        long[] addLat = waitAll(nodes, m -> hasProbe(m.peersChanged()) || hasProbe(m.peers()), () -> {
                     probe.register(key);
                     probe.openStream();
                 });
         // 2) the peer changes its endpoints (lite update): every stream must get a patch
         long cpu1 = ProcStats.cpuMillis(pid);
-        long[] patchLat = waitAll(nodes, m -> m.peersChangedPatch() != null
-                && m.peersChangedPatch().stream().anyMatch(p -> p.endpoints() != null && !p.endpoints().isEmpty()), () ->
+        // ... and the endpoint change as a patch or as the whole node again.
+        long[] patchLat = waitAll(nodes, m -> (m.peersChangedPatch() != null
+                && m.peersChangedPatch().stream().anyMatch(p -> p.endpoints() != null && !p.endpoints().isEmpty()))
+                || probeWithEndpoints(m.peersChanged()) || probeWithEndpoints(m.peers()), () ->
                 probe.lite(probe.mapRequest().stream(false).omitPeers(true)
                         .endpoints(List.of(AddrPort.parse("192.0.2.55:41641"))).build()));
         long patchCpu = ProcStats.cpuMillis(pid) - cpu1;
@@ -92,6 +94,15 @@ public final class ControlLoadBench {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         pool.shutdownNow();
         System.exit(0);
+    }
+
+    static boolean hasProbe(List<dev.lattice.wire.tailcfg.Node> nodes) {
+        return nodes != null && nodes.stream().anyMatch(p -> p.name() != null && p.name().startsWith("probe."));
+    }
+
+    static boolean probeWithEndpoints(List<dev.lattice.wire.tailcfg.Node> nodes) {
+        return nodes != null && nodes.stream().anyMatch(p -> p.name() != null && p.name().startsWith("probe.")
+                && p.endpoints() != null && !p.endpoints().isEmpty());
     }
 
     interface Action {

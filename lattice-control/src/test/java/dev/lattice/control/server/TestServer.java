@@ -44,6 +44,7 @@ final class TestServer {
                   nameservers:
                     global: [9.9.9.9]
                 """.formatted(port, port, dir, dir, stun, dir) + extraYaml;
+        java.nio.file.Files.writeString(dir.resolve("config.yaml.src"), yaml);
         return ControlConfig.parse(yaml, dir);
     }
 }
