@@ -88,6 +88,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     public static ControlServer start(ControlConfig config, Clock clock) throws Exception {
+        LogLevels.apply(config.log().level());
         for (String k : config.unsupportedKeys()) log.warn("config key {} is accepted but not implemented by Lattice yet", k);
         for (String w : config.warnings()) log.warn("config: {}", w);
         Store store = Store.open(config.database(), clock);

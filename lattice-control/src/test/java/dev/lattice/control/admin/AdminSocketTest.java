@@ -48,7 +48,7 @@ class AdminSocketTest {
 
     @Test
     void modeIsAppliedToTheSocketFile() throws Exception {
-        Path sock = dir.resolve("lattice.sock");
+        Path sock = dir.resolve("run/lattice.sock");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(sock))).isEqualTo("rw-------");
         // No leftovers from binding in a private directory first.
         try (var s = Files.list(dir)) {
@@ -58,16 +58,16 @@ class AdminSocketTest {
 
     @Test
     void speaksHttpWithoutAnApiKey() throws Exception {
-        String r = exchange(dir.resolve("lattice.sock"),
+        String r = exchange(dir.resolve("run/lattice.sock"),
                 "GET /api/v1/user HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         assertThat(r).startsWith("HTTP/1.1 200 OK").contains("{\"users\":[]}");
-        String bad = exchange(dir.resolve("lattice.sock"), "garbage\r\n\r\n");
+        String bad = exchange(dir.resolve("run/lattice.sock"), "garbage\r\n\r\n");
         assertThat(bad).startsWith("HTTP/1.1 400");
     }
 
     @Test
     void aSecondServerOnTheSameSocketIsRefused() {
-        assertThatThrownBy(() -> AdminSocket.start(dir.resolve("lattice.sock"), 0600, server.adminApi()))
+        assertThatThrownBy(() -> AdminSocket.start(dir.resolve("run/lattice.sock"), 0600, server.adminApi()))
                 .isInstanceOf(IOException.class).hasMessageContaining("already listening");
     }
 

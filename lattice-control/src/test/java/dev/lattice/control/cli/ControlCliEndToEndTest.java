@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.server.ControlServer;
+import dev.lattice.control.server.TestServer;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.store.Node;
 import dev.lattice.control.store.User;
@@ -18,7 +19,6 @@ import dev.lattice.wire.tailcfg.Tailcfg;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,31 +63,12 @@ class ControlCliEndToEndTest {
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
-    static String config(Path dir, int port, String extra) {
-        return """
-                server_url: http://127.0.0.1:%d
-                listen_addr: 127.0.0.1:%d
-                noise:
-                  private_key_path: %s/noise.key
-                database:
-                  type: sqlite
-                  sqlite:
-                    path: %s/db.sqlite
-                derp:
-                  server:
-                    enabled: false
-                  urls: []
-                unix_socket: %s/run/lattice.sock
-                dns:
-                  magic_dns: true
-                  base_domain: tailnet.test
-                """.formatted(port, port, dir, dir, dir) + extra;
+    static String config(Path dir, int port, String extra) throws Exception {
+        return TestServer.yaml(dir, port, false) + extra;
     }
 
     static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return TestServer.freePort();
     }
 
     @BeforeEach
