@@ -195,11 +195,7 @@ class DiscoTest {
     }
 
     static Stream<Long> seeds() {
-        return LongStream_range(1, 21);
-    }
-
-    private static Stream<Long> LongStream_range(long from, long to) {
-        return java.util.stream.LongStream.range(from, to).boxed();
+        return java.util.stream.LongStream.range(1, 21).boxed();
     }
 
     /** Random messages of every type survive seal, open and parse unchanged. */
