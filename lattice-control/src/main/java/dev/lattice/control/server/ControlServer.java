@@ -135,7 +135,8 @@ public final class ControlServer implements AutoCloseable {
         http = ControlHttpServer.start(config.listenAddr().toSocketAddress(), ssl, derp == null ? null : derp.httpHandler(),
                 upgrader, routes(), Math.max(2, Runtime.getRuntime().availableProcessors()));
         if (config.metricsListenAddr() != null) {
-            log.info("metrics on http://{}/metrics", metrics.serve(config.metricsListenAddr().toSocketAddress()));
+            InetSocketAddress m = metrics.serve(config.metricsListenAddr().toSocketAddress());
+            log.info("metrics on http://{}:{}/metrics", m.getHostString(), m.getPort());
         }
         log.info("lattice-control listening on {} (server_url {}){}", http.localAddress(), config.serverUrl(),
                 derp != null ? ", embedded DERP region " + d.regionId() + " at /derp" : "");
