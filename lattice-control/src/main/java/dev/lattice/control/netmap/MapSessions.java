@@ -4,7 +4,6 @@ import dev.lattice.control.machine.MapSink;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.Node;
-import dev.lattice.control.store.User;
 import dev.lattice.wire.tailcfg.DERPMap;
 import dev.lattice.wire.tailcfg.DNSConfig;
 import dev.lattice.wire.tailcfg.Debug;
@@ -139,10 +138,6 @@ public final class MapSessions implements AutoCloseable {
         tailnet.user(uid).map(nodes::profile).ifPresent(p -> profiles.put(uid, p));
     }
 
-    void forget(MapSession s) {
-        sessions.remove(s);
-    }
-
     static Logger log() {
         return log;
     }
@@ -153,8 +148,4 @@ public final class MapSessions implements AutoCloseable {
         for (MapSession s : sessions.keySet()) s.sink().finish();
     }
 
-    /** For users listing: the profiles every session needs after a user change. */
-    List<UserProfile> profilesOf(List<User> users) {
-        return users.stream().map(nodes::profile).toList();
-    }
 }

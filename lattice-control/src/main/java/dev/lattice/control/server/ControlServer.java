@@ -31,8 +31,6 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.net.InetSocketAddress;
 import java.time.Clock;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -55,11 +53,11 @@ public final class ControlServer implements AutoCloseable {
     private final Registrations registrations;
     private final TailcfgNodes nodes;
     private final ExecutorService workers;
-    private final List<AutoCloseable> closeables = new ArrayList<>();
     private ControlHttpServer http;
     private DerpServer derp;
     private StunServer stun;
     private final MachinePrivateKey noiseKey;
+    private final FrontRoutes frontRoutes;
     private final ControlMetrics metrics = new ControlMetrics();
     private final ScheduledExecutorService housekeeping =
             Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("housekeeping").daemon().factory());
@@ -73,12 +71,13 @@ public final class ControlServer implements AutoCloseable {
         this.noiseKey = KeyFiles.loadOrCreateMachineKey(config.noisePrivateKeyPath());
         IpAllocator ips = IpAllocator.fromStore(config.prefixes(), store.nodes());
         this.tailnet = new Tailnet(store, ips, clock);
-        this.nodes = new TailcfgNodes(tailnet, config.dns().magicDns() ? config.dns().baseDomain() : config.dns().baseDomain());
+        this.nodes = new TailcfgNodes(tailnet, config.dns().baseDomain());
         DERPMap derpMap = DerpMaps.build(config);
         DNSConfig dns = DnsConfigs.build(config.dns());
         this.sessions = new MapSessions(tailnet, nodes, () -> derpMap, () -> dns, config.dns().baseDomain());
         this.registrations = new Registrations(tailnet, ips, nodes, config);
         this.workers = Executors.newVirtualThreadPerTaskExecutor();
+        this.frontRoutes = new FrontRoutes(noiseKey.publicKey(), tailnet);
         this.adminApi = new AdminApi(tailnet, registrations, nodes); // admin
     }
 
@@ -112,10 +111,9 @@ public final class ControlServer implements AutoCloseable {
         ControlConfig.DerpServer d = config.derp().server();
         if (d.enabled()) {
             NodePrivateKey derpKey = KeyFiles.loadOrCreateNodeKey(d.privateKeyPath());
-            FrontRoutes verify = new FrontRoutes(noiseKey.publicKey(), tailnet);
             DerpServerOptions opts = DerpServerOptions.defaults();
             if (d.verifyClients()) {
-                opts = opts.withVerifier((key, source) -> CompletableFuture.completedFuture(verify.admits(key)));
+                opts = opts.withVerifier((key, source) -> CompletableFuture.completedFuture(frontRoutes.admits(key)));
             }
             derp = new DerpServer(derpKey, opts);
             if (d.stunEnabled() && d.stunListenAddr() != null) {
@@ -147,7 +145,7 @@ public final class ControlServer implements AutoCloseable {
 
     /** Front routes first, then the REST admin API under /api/v1 (API-key authenticated). */
     private Routes routes() {
-        Routes front = new FrontRoutes(noiseKey.publicKey(), tailnet);
+        Routes front = frontRoutes;
         Routes admin = new AdminRoutes(adminApi);
         return req -> {
             var r = front.handle(req);
@@ -222,7 +220,6 @@ public final class ControlServer implements AutoCloseable {
         closeQuietly(adminSocket); // admin
         closeQuietly(http);
         closeQuietly(metrics);
-        for (AutoCloseable c : closeables.reversed()) closeQuietly(c);
         housekeeping.shutdownNow();
         closeQuietly(sessions);
         closeQuietly(derp);
