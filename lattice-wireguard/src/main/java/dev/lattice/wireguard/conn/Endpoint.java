@@ -18,6 +18,12 @@ public final class Endpoint {
     private final byte[] sockaddr;
     private final InetSocketAddress address;
 
+    /**
+     * The marker endpoint of peers whose path a {@link PathSelector} chooses: {@code [100::]:0}, in the IPv6
+     * discard-only prefix (RFC 6666), so it can never be a real peer address.
+     */
+    private static final Endpoint VIRTUAL = of(new InetSocketAddress(virtualAddress(), 0));
+
     private Endpoint(byte[] sockaddr, InetSocketAddress address) {
         this.sockaddr = sockaddr;
         this.address = address;
@@ -46,6 +52,25 @@ public final class Endpoint {
             }
         }
         return new Endpoint(s, a);
+    }
+
+    public static Endpoint virtual() {
+        return VIRTUAL;
+    }
+
+    /** True for {@link #virtual()}: the peer's real path is chosen by a {@link PathSelector}. */
+    public boolean isVirtual() {
+        return matches(VIRTUAL.sockaddr);
+    }
+
+    private static InetAddress virtualAddress() {
+        byte[] a = new byte[16];
+        a[0] = 0x01;
+        try {
+            return InetAddress.getByAddress(a);
+        } catch (UnknownHostException e) {
+            throw new AssertionError(e);
+        }
     }
 
     /** Builds an endpoint from a sockaddr_in6 as filled in by recvfrom (copied). */

@@ -27,6 +27,7 @@ import dev.lattice.wire.wireguard.Response;
 import dev.lattice.wire.wireguard.WgMessage;
 import dev.lattice.wireguard.allowedips.AllowedIps;
 import dev.lattice.wireguard.conn.Endpoint;
+import dev.lattice.wireguard.conn.PathSelector;
 import dev.lattice.wireguard.conn.UdpSocket;
 import dev.lattice.wireguard.conn.UdpTransport;
 import dev.lattice.wireguard.tun.TunDevice;
@@ -86,6 +87,7 @@ public final class Device implements AutoCloseable {
     private final java.util.concurrent.CompletableFuture<Void> terminated = new java.util.concurrent.CompletableFuture<>();
 
     private volatile Identity identity;
+    private volatile PathSelector pathSelector;
     private volatile UdpTransport udp;
     private volatile int listenPort;
     private volatile int fwmark;
@@ -213,6 +215,66 @@ public final class Device implements AutoCloseable {
         }
     }
 
+    /** Installs the selector that routes peers whose endpoint is {@link Endpoint#virtual()} (null removes it). */
+    public void setPathSelector(PathSelector s) {
+        pathSelector = s;
+    }
+
+    PathSelector pathSelector() {
+        return pathSelector;
+    }
+
+    /** The bound UDP transport (null until started), so the path selector can send disco and STUN on it. */
+    public UdpTransport transport() {
+        return udp;
+    }
+
+    /**
+     * A WireGuard datagram that arrived some other way than the UDP socket (from DERP), at {@code buf[0..len)}.
+     * The buffer is decrypted in place and needs {@link #INDIRECT_SLACK} spare bytes after the datagram.
+     */
+    public void receiveIndirect(byte[] buf, int len) {
+        if (!isUp()) return;
+        try {
+            receiveDatagram(buf, len, Endpoint.virtual().sockaddr().clone(), null);
+        } catch (RuntimeException e) {
+            stats.malformed.increment();
+            log.debug("dropped indirect datagram after error", e);
+        }
+    }
+
+    /** Spare bytes {@link #receiveIndirect} needs after a datagram. */
+    public static final int INDIRECT_SLACK = 64;
+
+    /**
+     * Sends one datagram to a peer: straight to its endpoint, or, for a virtual endpoint, where the path selector
+     * says. Counts and returns false when it could not be sent.
+     */
+    private boolean sendDatagram(Peer p, byte[] buf, int off, int len) {
+        Endpoint ep = p.endpoint;
+        UdpTransport u = udp;
+        if (ep == null || u == null) {
+            stats.noEndpoint.increment();
+            return false;
+        }
+        if (ep.isVirtual()) {
+            PathSelector s = pathSelector;
+            if (s == null) {
+                stats.noEndpoint.increment();
+                return false;
+            }
+            ep = s.directPath(p.publicKey);
+            if (ep == null) {
+                if (s.sendIndirect(p.publicKey, buf, off, len)) return true;
+                stats.sendFailed.increment();
+                return false;
+            }
+        }
+        if (u.send(buf, off, len, ep)) return true;
+        stats.sendFailed.increment();
+        return false;
+    }
+
     public List<Peer> peers() {
         return new ArrayList<>(peers.values());
     }
@@ -251,6 +313,11 @@ public final class Device implements AutoCloseable {
 
     public void setEndpoint(Peer p, java.net.InetSocketAddress a) {
         p.endpoint = a == null ? null : Endpoint.of(a);
+    }
+
+    /** Sets an endpoint as is, e.g. {@link Endpoint#virtual()} for a peer routed by the path selector. */
+    public void setEndpoint(Peer p, Endpoint e) {
+        p.endpoint = e;
     }
 
     public void setPresharedKey(Peer p, PresharedKey psk) {
@@ -347,13 +414,11 @@ public final class Device implements AutoCloseable {
      */
     void encryptAndSend(Peer p, Keypair kp, long ctr, byte[] buf, int len) {
         int ct = encrypt(kp, ctr, buf, len) - HEADROOM;
-        Endpoint ep = p.endpoint;
-        UdpTransport u = udp;
-        if (ep == null || u == null) {
+        if (p.endpoint == null || udp == null) {
             stats.noEndpoint.increment();
             return;
         }
-        if (!u.send(buf, 0, HEADROOM + ct, ep)) stats.sendFailed.increment();
+        sendDatagram(p, buf, 0, HEADROOM + ct);
         p.txBytes.addAndGet(HEADROOM + ct);
         p.timersAnyAuthenticatedPacketTraversal();
         p.timersAnyAuthenticatedPacketSent();
@@ -425,10 +490,14 @@ public final class Device implements AutoCloseable {
             stats.noEndpoint.add(count);
             return;
         }
+        if (ep.isVirtual()) {
+            PathSelector s = pathSelector;
+            ep = s == null ? null : s.directPath(p.publicKey);
+        }
         long now = clock.nanoTime();
         Keypair kp = p.current;
         UdpTransport u = udp;
-        if (!p.staged.isEmpty() || !Peer.usableForSend(kp, now) || !(u instanceof UdpSocket sock)) {
+        if (ep == null || !p.staged.isEmpty() || !Peer.usableForSend(kp, now) || !(u instanceof UdpSocket sock)) {
             for (int i = 0; i < count; i++) sendFromTun(segs[i], lens[i]);
             return;
         }
@@ -560,7 +629,10 @@ public final class Device implements AutoCloseable {
                 }
             }
             case WgMessage.TYPE_COOKIE_REPLY -> receiveCookieReply(buf, n);
-            default -> stats.malformed.increment();
+            default -> {
+                PathSelector s = pathSelector;
+                if (s == null || !s.receiveOther(buf, 0, n, src)) stats.malformed.increment();
+            }
         }
     }
 
@@ -588,7 +660,11 @@ public final class Device implements AutoCloseable {
             stats.decryptFailed.increment();
             return 0;
         }
-        if (!kp.replay.validate(ctr, REJECT_AFTER_MESSAGES)) {
+        boolean fresh;
+        synchronized (kp.replay) { // the UDP reader and DERP deliver concurrently
+            fresh = kp.replay.validate(ctr, REJECT_AFTER_MESSAGES);
+        }
+        if (!fresh) {
             stats.replayed.increment();
             return 0;
         }
@@ -697,7 +773,8 @@ public final class Device implements AutoCloseable {
         if (!id.checker().checkMac2(msg, 0, msg.length, source)) {
             byte[] reply = id.checker().createReply(msg, 0, msg.length, senderIndex, source);
             UdpTransport u = udp;
-            if (u != null) u.send(reply, 0, reply.length, Endpoint.fromSockaddr(src));
+            Endpoint to = Endpoint.fromSockaddr(src);
+            if (u != null && !to.isVirtual()) u.send(reply, 0, reply.length, to);
             stats.cookieRepliesSent.increment();
             return false;
         }
@@ -764,9 +841,7 @@ public final class Device implements AutoCloseable {
         p.updateEndpointFrom(src);
         log.debug("{}: sending handshake response", p);
         p.timersSessionDerived();
-        Endpoint ep = p.endpoint;
-        UdpTransport u = udp;
-        if (u != null && ep != null && !u.send(response, 0, response.length, ep)) stats.sendFailed.increment();
+        sendDatagram(p, response, 0, response.length);
         p.timersAnyAuthenticatedPacketTraversal();
         p.timersAnyAuthenticatedPacketSent();
     }
@@ -844,9 +919,7 @@ public final class Device implements AutoCloseable {
         log.debug("{}: sending handshake initiation", p);
         p.timersAnyAuthenticatedPacketTraversal();
         p.timersAnyAuthenticatedPacketSent();
-        Endpoint ep = p.endpoint;
-        UdpTransport u = udp;
-        if (u != null && ep != null && !u.send(msg, 0, msg.length, ep)) stats.sendFailed.increment();
+        sendDatagram(p, msg, 0, msg.length);
         p.timersHandshakeInitiated();
     }
 

@@ -1,5 +1,7 @@
 package dev.lattice.wireguard.device;
 
+import dev.lattice.wireguard.conn.PathSelector;
+
 import static dev.lattice.wireguard.device.Protocol.KEEPALIVE_TIMEOUT;
 import static dev.lattice.wireguard.device.Protocol.MAX_TIMER_HANDSHAKES;
 import static dev.lattice.wireguard.device.Protocol.REJECT_AFTER_MESSAGES;
@@ -107,6 +109,11 @@ public final class Peer {
     /** Roaming: the endpoint follows the source of the latest authenticated packet. */
     void updateEndpointFrom(byte[] srcSockaddr) {
         Endpoint ep = endpoint;
+        if (ep != null && ep.isVirtual()) { // the path selector owns this peer's paths
+            PathSelector s = device.pathSelector();
+            if (s != null) s.authenticatedReceive(publicKey, srcSockaddr);
+            return;
+        }
         if (ep == null || !ep.matches(srcSockaddr)) endpoint = Endpoint.fromSockaddr(srcSockaddr);
     }
 
