@@ -1,0 +1,27 @@
+package dev.lattice.agent.ipn;
+
+import java.time.Duration;
+
+/**
+ * The agent as the local API serves it (tailscale's {@code ipnlocal.LocalBackend}). Implemented by the daemon;
+ * tests of the local API and CLI can implement it with fakes.
+ */
+public interface Backend {
+    /** Applies the preferences and starts (or restarts) the connection; returns at once with the state and, for interactive login, the auth URL. */
+    UpResult up(UpRequest request) throws BackendException;
+
+    /** Disconnects from the tailnet but keeps the node's identity (tailscale down). */
+    void down() throws BackendException;
+
+    /** Logs the node out at the control server and forgets its node key. */
+    void logout() throws BackendException;
+
+    Status status();
+
+    /** One disco ping to a peer given by tailnet IP or MagicDNS name. */
+    PingResult ping(String target, Duration timeout) throws BackendException;
+
+    NetcheckReport netcheck() throws BackendException;
+
+    WhoIsResponse whois(String address) throws BackendException;
+}
