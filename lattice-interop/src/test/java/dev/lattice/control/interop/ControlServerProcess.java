@@ -17,14 +17,14 @@ import java.util.List;
  * {@code bin/lattice-control serve} running in a lab host, with a Headscale-format config written for the lab,
  * and its admin CLI (which talks to the server over the unix socket).
  */
-final class ControlServerProcess implements AutoCloseable {
-    static final int PORT = 8080;
+public final class ControlServerProcess implements AutoCloseable {
+    public static final int PORT = 8080;
 
     final Host host;
-    final String ip;
+    public final String ip;
     final Path dir;
     final Path config;
-    final BackgroundProcess process;
+    public final BackgroundProcess process;
 
     private ControlServerProcess(Host host, String ip, Path dir, Path config, BackgroundProcess process) {
         this.host = host;
@@ -43,12 +43,12 @@ final class ControlServerProcess implements AutoCloseable {
         return p.resolve("bin/lattice-control");
     }
 
-    static String serverUrl(String ip) {
+    public static String serverUrl(String ip) {
         return "http://" + ip + ":" + PORT;
     }
 
     /** Starts the server on {@code ip} and waits until /health answers. */
-    static ControlServerProcess start(Host host, String ip, Path dir, String extraYaml) throws IOException {
+    public static ControlServerProcess start(Host host, String ip, Path dir, String extraYaml) throws IOException {
         Files.createDirectories(dir);
         Path cfg = dir.resolve("config.yaml");
         Files.writeString(cfg, """
@@ -93,7 +93,7 @@ final class ControlServerProcess implements AutoCloseable {
         return s;
     }
 
-    void awaitHealthy(Duration timeout) {
+    public void awaitHealthy(Duration timeout) {
         Instant end = Instant.now().plus(timeout);
         while (Instant.now().isBefore(end)) {
             if (!process.isAlive()) throw new AssertionError("lattice-control exited:\n" + process.tail(80));
@@ -105,7 +105,7 @@ final class ControlServerProcess implements AutoCloseable {
     }
 
     /** Runs an admin command ({@code lattice-control -c CONFIG args...}) and returns its stdout, failing on error. */
-    String admin(String... args) {
+    public String admin(String... args) {
         List<String> cmd = new ArrayList<>(List.of(launcher().toString(), "-c", config.toString()));
         cmd.addAll(List.of(args));
         ExecResult r = host.exec(Duration.ofSeconds(60), null, java.util.Map.of(), cmd);
