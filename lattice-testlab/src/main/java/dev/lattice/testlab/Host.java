@@ -2,6 +2,8 @@ package dev.lattice.testlab;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,6 +29,7 @@ public final class Host {
     private final String name;
     private final String netns;
     private int nextDev;
+    private boolean resolvConfRegistered;
 
     Host(Lab lab, String name, String netns) {
         this.lab = lab;
@@ -232,6 +235,39 @@ public final class Host {
         sysctl("net.ipv4.ip_forward", "1");
         sysctl("net.ipv6.conf.all.forwarding", "1");
         return this;
+    }
+
+    // ---------------------------------------------------------------- files
+
+    /**
+     * Writes {@code /etc/netns/<netns>/resolv.conf}, which {@code ip netns exec} bind-mounts over
+     * {@code /etc/resolv.conf} for every command started here afterwards (so a DNS manager inside the host sees
+     * and edits its own file, not the machine's). Removed, with its directory, when the lab closes.
+     */
+    public Host resolvConf(String content) {
+        lab.checkOpen();
+        Path dir = Path.of("/etc/netns", netns);
+        Path file = dir.resolve("resolv.conf");
+        try {
+            Files.createDirectories(dir);
+            synchronized (this) {
+                if (!resolvConfRegistered) {
+                    // file first, then the then-empty directory
+                    lab.deleteOnClose(file);
+                    lab.deleteOnClose(dir);
+                    resolvConfRegistered = true;
+                }
+            }
+            Files.writeString(file, content, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new LabException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+        return this;
+    }
+
+    /** The path of this host's resolv.conf as seen from outside ({@link #resolvConf(String)}). */
+    public Path resolvConfPath() {
+        return Path.of("/etc/netns", netns, "resolv.conf");
     }
 
     // ---------------------------------------------------------------- firewall
