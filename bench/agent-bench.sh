@@ -1,0 +1,426 @@
+#!/usr/bin/env bash
+# agent-bench.sh: the node agent (latticed) against the official tailscaled on the same NAT lab, same run:
+# time from `up` to a direct path, tunnel throughput both ways and RTT. See bench/README.md.
+#
+#   sudo bench/agent-bench.sh [-t SECONDS] [-c PINGS] [-p PAIRS] [-d SECONDS] [-k]
+#
+# The lab (namespaces lt-b<id>-*) is the NatLab topology of lattice-testlab, built with `ip netns` here:
+#
+#   server lt-b<id>-srv 10.200.0.2 (lattice-control: control :8080, DERP /derp, STUN :3478)
+#        |
+#   switch lt-b<id>-inet br0 10.200.0.1 (the "internet"; forwards nothing)
+#        |                                   |
+#   router lt-b<id>-ra 10.200.0.11        router lt-b<id>-rb 10.200.0.12     (EIM NAT, stateful inbound filter)
+#        |                                   |
+#   host lt-b<id>-a 192.168.11.2          host lt-b<id>-b 192.168.12.2       (a daemon each)
+#
+# Everything is deleted on any exit, including Ctrl-C. No route leads out of the lab.
+set -uo pipefail
+
+usage() {
+  cat <<USAGE
+usage: $0 [-t SECONDS] [-c PINGS] [-p PAIRS] [-d SECONDS] [-k]
+  -t SECONDS  iperf3 duration per direction (default 10)
+  -c PINGS    pings for the RTT, 0.05 s apart (default 50)
+  -p PAIRS    comma-separated subset of: lattice, official (default: both, in that order)
+  -d SECONDS  how long to wait for a direct path after \`up\` (default 60)
+  -k          keep the logs and state directories (the directory is printed)
+environment:
+  LATTICED, LATTICE_CLI   latticed and its CLI (default: <repo>/bin/latticed, <repo>/bin/lattice)
+  LATTICE_TAILSCALED, LATTICE_TAILSCALE
+                          official tailscaled and tailscale CLI (the official pair is skipped when unset)
+  LATTICE_CONTROL         the control server launcher (default: <repo>/bin/lattice-control; it honours
+                          LATTICE_JAR, e.g. a lattice.jar built elsewhere)
+USAGE
+}
+
+DURATION=10 PINGS=50 PAIRS="lattice,official" DIRECT_WAIT=60 KEEP=0
+while getopts "t:c:p:d:kh" opt; do
+  case $opt in
+    t) DURATION=$OPTARG ;;
+    c) PINGS=$OPTARG ;;
+    p) PAIRS=$OPTARG ;;
+    d) DIRECT_WAIT=$OPTARG ;;
+    k) KEEP=1 ;;
+    h) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+  esac
+done
+for n in "$DURATION" "$PINGS" "$DIRECT_WAIT"; do
+  [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] || { echo "not a whole number >= 1: $n" >&2; exit 2; }
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "agent-bench.sh: must run as root (it creates network namespaces and TUN devices)" >&2
+  exit 1
+fi
+for cmd in ip nft iperf3 ping ss curl awk timeout; do
+  command -v "$cmd" >/dev/null || { echo "agent-bench.sh: '$cmd' not found" >&2; exit 1; }
+done
+
+REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+LATTICED=${LATTICED:-$REPO/bin/latticed}
+LATTICE_CLI=${LATTICE_CLI:-$REPO/bin/lattice}
+TAILSCALED=${LATTICE_TAILSCALED:-}
+TAILSCALE=${LATTICE_TAILSCALE:-}
+CONTROL=${LATTICE_CONTROL:-$REPO/bin/lattice-control}
+
+ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+NS_INET=lt-b$ID-inet NS_SRV=lt-b$ID-srv NS_RA=lt-b$ID-ra NS_RB=lt-b$ID-rb NS_A=lt-b$ID-a NS_B=lt-b$ID-b
+ALL_NS=("$NS_A" "$NS_B" "$NS_RA" "$NS_RB" "$NS_SRV" "$NS_INET")
+SERVER_IP=10.200.0.2
+URL=http://$SERVER_IP:8080
+WORK=$(mktemp -d /tmp/lattice-agent-bench-XXXXXX)
+CONFIG=$WORK/control/config.yaml
+PIDS=()      # background processes of the current pair (daemons, iperf3 servers)
+CONTROL_PID=""
+
+log() { echo "[bench] $*" >&2; }
+ns_exists() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
+
+# stop_pids PID...: SIGTERM, up to 5 s grace (tailscaled cleans up its routes and rules on SIGTERM), SIGKILL
+stop_pids() {
+  local p
+  for p in "$@"; do kill "$p" 2>/dev/null; done
+  for p in "$@"; do
+    for _ in $(seq 25); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+}
+
+del_ns() {
+  if ns_exists "$1"; then
+    # anything still inside would keep the namespace alive
+    ip netns pids "$1" 2>/dev/null | xargs -r kill -9 2>/dev/null
+    ip netns del "$1" 2>/dev/null || log "could not delete namespace $1"
+  fi
+}
+
+cleanup() {
+  local ns
+  stop_pids "${PIDS[@]}"
+  PIDS=()
+  [ -n "$CONTROL_PID" ] && stop_pids "$CONTROL_PID"
+  for ns in "${ALL_NS[@]}"; do del_ns "$ns"; done
+  if [ "$KEEP" = 1 ]; then log "logs kept in $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# bg_wait OUTFILE CMD...: runs CMD in the background and waits, so a signal interrupts the wait at once
+bg_wait() {
+  local out=$1 pid rc; shift
+  "$@" >"$out" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  wait "$pid"; rc=$?
+  forget "$pid"
+  return $rc
+}
+
+forget() {
+  local keep=() p
+  for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+
+# ---------------------------------------------------------------- the lab
+
+# attach NS DEV ADDR: plugs NS into the internet switch as DEV with ADDR/24 and a default route to the switch
+PORT_NO=0
+attach() {
+  local ns=$1 dev=$2 addr=$3 port=p$PORT_NO
+  PORT_NO=$((PORT_NO + 1))
+  ip link add "$dev" netns "$ns" type veth peer name "$port" netns "$NS_INET" || return 1
+  ip -n "$NS_INET" link set "$port" master br0 && ip -n "$NS_INET" link set "$port" up &&
+    ip -n "$ns" addr add "$addr/24" dev "$dev" && ip -n "$ns" link set "$dev" up &&
+    ip -n "$ns" route add default via 10.200.0.1
+}
+
+# build_site ROUTER_NS HOST_NS K: a fresh EIM router 10.200.0.(10+K) for the (existing) host 192.168.(10+K).2.
+# Rebuilt before each pair, which also forgets every NAT mapping the previous pair left in conntrack.
+build_site() {
+  local r=$1 h=$2 k=$3 lan=192.168.$((10 + $3))
+  del_ns "$r"
+  ip netns add "$r" && ip -n "$r" link set lo up || return 1
+  ip netns exec "$r" sysctl -q -w net.ipv4.ip_forward=1 || return 1
+  attach "$r" wan0 "10.200.0.$((10 + k))" || return 1
+  ip link add lan0 netns "$r" type veth peer name eth0 netns "$h" || return 1
+  ip -n "$r" addr add "$lan.1/24" dev lan0 && ip -n "$r" link set lan0 up &&
+    ip -n "$h" addr add "$lan.2/24" dev eth0 && ip -n "$h" link set eth0 up &&
+    ip -n "$h" route add default via "$lan.1" || return 1
+  # the same rules as lattice-testlab's Router with Nat.ENDPOINT_INDEPENDENT
+  ip netns exec "$r" nft -f - <<NFT
+table ip lt_nat {
+  chain postrouting { type nat hook postrouting priority srcnat; policy accept; oifname "wan0" masquerade persistent; }
+}
+table inet lt_fw {
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    iifname "wan0" ct state established,related accept
+    iifname "wan0" drop
+  }
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname "wan0" ct state established,related accept
+    iifname "wan0" drop
+  }
+}
+NFT
+}
+
+build_lab() {
+  local ns
+  for ns in "$NS_INET" "$NS_SRV" "$NS_A" "$NS_B"; do
+    ip netns add "$ns" && ip -n "$ns" link set lo up || return 1
+  done
+  ip -n "$NS_INET" link add br0 type bridge && ip -n "$NS_INET" link set br0 up &&
+    ip -n "$NS_INET" addr add 10.200.0.1/24 dev br0 || return 1
+  attach "$NS_SRV" eth0 "$SERVER_IP" || return 1
+}
+
+# ---------------------------------------------------------------- the control server
+
+start_control() {
+  local d=$WORK/control i
+  mkdir -p "$d"
+  cat >"$CONFIG" <<YAML
+server_url: $URL
+listen_addr: $SERVER_IP:8080
+metrics_listen_addr: 127.0.0.1:9090
+noise:
+  private_key_path: $d/noise_private.key
+prefixes:
+  v4: 100.64.0.0/10
+  v6: fd7a:115c:a1e0::/48
+database:
+  type: sqlite
+  sqlite:
+    path: $d/db.sqlite
+derp:
+  server:
+    enabled: true
+    region_id: 999
+    region_code: lattice
+    region_name: Lattice bench DERP
+    verify_clients: true
+    stun_listen_addr: 0.0.0.0:3478
+    private_key_path: $d/derp_server_private.key
+    automatically_add_embedded_derp_region: true
+    ipv4: $SERVER_IP
+  urls: []
+dns:
+  magic_dns: false
+  base_domain: tailnet.test
+  nameservers:
+    global: []
+log:
+  level: info
+unix_socket: $d/control.sock
+unix_socket_permissions: "0770"
+YAML
+  ip netns exec "$NS_SRV" "$CONTROL" serve -c "$CONFIG" >"$WORK/control.log" 2>&1 &
+  CONTROL_PID=$!
+  for i in $(seq 240); do
+    ip netns exec "$NS_SRV" curl -sf -m 2 "$URL/health" >/dev/null 2>&1 && return 0
+    kill -0 "$CONTROL_PID" 2>/dev/null || { log "lattice-control exited: $(tail -5 "$WORK/control.log")"; return 1; }
+    sleep 0.5
+  done
+  log "lattice-control not healthy after 120 s: $(tail -5 "$WORK/control.log")"
+  return 1
+}
+
+admin() { ip netns exec "$NS_SRV" "$CONTROL" -c "$CONFIG" "$@"; }
+
+# ---------------------------------------------------------------- one pair
+
+# start_daemon KIND SIDE NS BIN TUN EXTRA...: sets DAEMON_PID; waits for the LocalAPI socket
+start_daemon() {
+  local kind=$1 side=$2 ns=$3 bin=$4 tun=$5 i; shift 5
+  local dir=$WORK/$kind-$side
+  mkdir -p "$dir"
+  # official clients only speak DERP over TLS unless told otherwise; the lab's server_url is plain HTTP
+  TS_NO_LOGS_NO_SUPPORT=true TS_DEBUG_USE_DERP_HTTP=1 ip netns exec "$ns" "$bin" --statedir="$dir" --socket="$dir/sock" --tun="$tun" \
+    --port=41641 "$@" >"$WORK/$kind-$side.log" 2>&1 &
+  DAEMON_PID=$!
+  PIDS+=("$DAEMON_PID")
+  for i in $(seq 300); do
+    [ -S "$dir/sock" ] && return 0
+    kill -0 "$DAEMON_PID" 2>/dev/null || { log "$bin exited: $(tail -3 "$WORK/$kind-$side.log" | tr '\n' ' ')"; return 1; }
+    sleep 0.1
+  done
+  log "$bin: no socket $dir/sock after 30 s"
+  return 1
+}
+
+# cli_argv KIND SIDE: sets CLI_ARGV to the pair's CLI in the side's namespace (usable under `timeout`)
+cli_argv() {
+  local ns=$NS_A bin=$LATTICE_CLI
+  [ "$2" = b ] && ns=$NS_B
+  [ "$1" = official ] && bin=$TAILSCALE
+  CLI_ARGV=(ip netns exec "$ns" "$bin" --socket="$WORK/$1-$2/sock")
+}
+
+# cli KIND SIDE ARGS...: runs the CLI
+cli() {
+  local CLI_ARGV
+  cli_argv "$1" "$2"; shift 2
+  "${CLI_ARGV[@]}" "$@"
+}
+
+now() { date +%s.%N; }
+
+# iperf SERVER_NS SERVER_ADDR CLIENT_NS SECONDS: sets RESULT to the receiver's Mbit/s (or FAIL)
+iperf() {
+  local sns=$1 addr=$2 cns=$3 secs=$4 spid i
+  ip netns exec "$sns" iperf3 -s -1 -B "$addr" -p 5201 >/dev/null 2>&1 &
+  spid=$!
+  PIDS+=("$spid")
+  for i in $(seq 100); do
+    [ -n "$(ip netns exec "$sns" ss -Hltn 'sport = :5201')" ] && break
+    sleep 0.05
+  done
+  bg_wait "$WORK/iperf.out" timeout $((secs + 30)) \
+    ip netns exec "$cns" iperf3 -c "$addr" -p 5201 -t "$secs" -f m --connect-timeout 5000
+  stop_pids "$spid"; forget "$spid"
+  RESULT=$(awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") v = $(i-1) }
+                END { print (v == "" ? "FAIL" : v) }' "$WORK/iperf.out")
+}
+
+RESULTS=()   # kind|name|up_to_direct_s|direct_endpoint|ab|ba|rtt
+
+# run_pair KIND NAME DAEMON CLI TUN EXTRA_DAEMON_ARGS...
+run_pair() {
+  local kind=$1 name=$2 daemon=$3 clibin=$4 tun=$5; shift 5
+  local b key ip_a ip_b t0 t1 out via="" up_s="FAIL" ab=FAIL ba=FAIL rtt=FAIL pa pb
+  for b in "$daemon" "$clibin"; do
+    if [ -z "$b" ] || [ ! -x "$b" ]; then
+      log "$name: binary '${b:-<unset>}' not available, skipped"
+      RESULTS+=("$kind|$name|skipped|-|skipped|skipped|skipped"); return
+    fi
+  done
+  log "$name: fresh NAT routers, user and key"
+  if ! build_site "$NS_RA" "$NS_A" 1 || ! build_site "$NS_RB" "$NS_B" 2; then
+    log "$name: cannot build the sites"; RESULTS+=("$kind|$name|FAILED|-|FAILED|FAILED|FAILED"); return
+  fi
+  admin users create "bench-$kind" >/dev/null 2>>"$WORK/admin.log"
+  key=$(admin preauthkeys create --user "bench-$kind" --reusable --expiration 1h 2>>"$WORK/admin.log")
+  if [ -z "$key" ]; then
+    log "$name: no pre-auth key: $(tail -3 "$WORK/admin.log")"; RESULTS+=("$kind|$name|FAILED|-|FAILED|FAILED|FAILED"); return
+  fi
+
+  if ! start_daemon "$kind" a "$NS_A" "$daemon" "$tun" "$@"; then
+    RESULTS+=("$kind|$name|FAILED|-|FAILED|FAILED|FAILED"); stop_pids "${PIDS[@]}"; PIDS=(); return
+  fi
+  pa=$DAEMON_PID
+  if ! start_daemon "$kind" b "$NS_B" "$daemon" "$tun" "$@"; then
+    RESULTS+=("$kind|$name|FAILED|-|FAILED|FAILED|FAILED"); stop_pids "${PIDS[@]}"; PIDS=(); return
+  fi
+  pb=$DAEMON_PID
+
+  log "$name: up on both hosts"
+  t0=$(now)
+  cli "$kind" a up --login-server="$URL" --authkey="$key" --hostname="$kind-a" --accept-dns=false \
+    >"$WORK/$kind-a-up.out" 2>&1 &
+  local upa=$!
+  cli "$kind" b up --login-server="$URL" --authkey="$key" --hostname="$kind-b" --accept-dns=false \
+    >"$WORK/$kind-b-up.out" 2>&1 &
+  local upb=$!
+  PIDS+=("$upa" "$upb")
+  wait "$upa"; local rca=$?
+  wait "$upb"; local rcb=$?
+  forget "$upa"; forget "$upb"
+  ip_a=$(cli "$kind" a ip -4 2>/dev/null | head -1)
+  ip_b=$(cli "$kind" b ip -4 2>/dev/null | head -1)
+  if [ "$rca" -ne 0 ] || [ "$rcb" -ne 0 ] || [ -z "$ip_a" ] || [ -z "$ip_b" ]; then
+    log "$name: up failed (a: $rca $(tail -2 "$WORK/$kind-a-up.out" | tr '\n' ' '); b: $rcb $(tail -2 "$WORK/$kind-b-up.out" | tr '\n' ' '))"
+    RESULTS+=("$kind|$name|FAILED|-|FAILED|FAILED|FAILED"); stop_pids "${PIDS[@]}"; PIDS=(); return
+  fi
+  log "$name: $ip_a <-> $ip_b; waiting for a direct path"
+
+  # one disco ping at a time from A until one reports "via ip:port" rather than "via DERP(...)"
+  local deadline
+  deadline=$(awk -v t="$t0" -v w="$DIRECT_WAIT" 'BEGIN { printf "%.0f", t + w }')
+  : >"$WORK/$kind-ping.out"
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    cli_argv "$kind" a
+    bg_wait "$WORK/$kind-ping1.out" timeout 10 "${CLI_ARGV[@]}" ping -c 1 "$ip_b"
+    cat "$WORK/$kind-ping1.out" >>"$WORK/$kind-ping.out"
+    via=$(grep -oE 'via [0-9]+\.[0-9]+\.[0-9]+\.[0-9]+:[0-9]+' "$WORK/$kind-ping1.out" | head -1 | cut -d' ' -f2)
+    if [ -n "$via" ]; then
+      t1=$(now)
+      up_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+      break
+    fi
+    sleep 0.2
+  done
+  if [ -z "$via" ]; then
+    log "$name: no direct path within ${DIRECT_WAIT}s; last: $(tail -2 "$WORK/$kind-ping1.out" | tr '\n' ' ')"
+    via="-"; up_s="none"
+  else
+    log "$name: direct via $via after ${up_s}s"
+  fi
+
+  log "$name: A->B ${DURATION}s"
+  iperf "$NS_B" "$ip_b" "$NS_A" "$DURATION"; ab=$RESULT
+  log "$name: B->A ${DURATION}s"
+  iperf "$NS_A" "$ip_a" "$NS_B" "$DURATION"; ba=$RESULT
+  log "$name: ping x$PINGS"
+  bg_wait "$WORK/$kind-rtt.out" ip netns exec "$NS_A" ping -q -c "$PINGS" -i 0.05 -W 2 "$ip_b"
+  rtt=$(awk -F'/' '/^rtt|^round-trip/ { print $5 }' "$WORK/$kind-rtt.out")
+  # which path carried it: the daemon's own view after the transfers
+  cli "$kind" a status 2>/dev/null | grep -F "$ip_b" | sed 's/^/[bench]   status: /' >&2
+  RESULTS+=("$kind|$name|$up_s|$via|$ab|$ba|${rtt:-FAIL}")
+
+  cli "$kind" a logout >/dev/null 2>&1
+  cli "$kind" b logout >/dev/null 2>&1
+  stop_pids "$pa" "$pb"
+  forget "$pa"; forget "$pb"
+  stop_pids "${PIDS[@]}"; PIDS=()
+}
+
+# ---------------------------------------------------------------- main
+
+log "lab lt-b$ID-*, ${DURATION}s per direction, $PINGS pings; $(nproc) CPUs, kernel $(uname -r)"
+log "latticed: $LATTICED / $LATTICE_CLI"
+log "tailscaled: ${TAILSCALED:-<unset>} ${TAILSCALED:+($("$TAILSCALED" --version 2>/dev/null | head -1))}"
+build_lab || { log "cannot build the lab"; exit 1; }
+log "starting lattice-control ($CONTROL) on $URL"
+start_control || exit 1
+
+IFS=',' read -r -a want <<<"$PAIRS"
+for p in "${want[@]}"; do
+  case $p in
+    lattice)  run_pair lattice "latticed <-> latticed" "$LATTICED" "$LATTICE_CLI" lattice0 ;;
+    official) run_pair official "tailscaled <-> tailscaled" "$TAILSCALED" "$TAILSCALE" tailscale0 --no-logs-no-support ;;
+    *) log "unknown pair: $p (see -h)"; exit 2 ;;
+  esac
+done
+
+# markdown table; the last row divides lattice by official (time and RTT: lower is better; Mbit/s: higher)
+num() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
+declare -A L O
+for r in "${RESULTS[@]}"; do
+  IFS='|' read -r kind name up via ab ba rtt <<<"$r"
+  if [ "$kind" = lattice ]; then L=([up]=$up [ab]=$ab [ba]=$ba [rtt]=$rtt); fi
+  if [ "$kind" = official ]; then O=([up]=$up [ab]=$ab [ba]=$ba [rtt]=$rtt); fi
+done
+echo "| pair | up -> direct s | direct path (A sees B at) | A->B Mbit/s | B->A Mbit/s | RTT ms |"
+echo "|---|---|---|---|---|---|"
+for r in "${RESULTS[@]}"; do
+  IFS='|' read -r kind name up via ab ba rtt <<<"$r"
+  echo "| $name | $up | $via | $ab | $ba | $rtt |"
+done
+if [ "${#L[@]}" -gt 0 ] && [ "${#O[@]}" -gt 0 ]; then
+  row="| lattice / official |"
+  for m in up via ab ba rtt; do
+    if [ "$m" = via ]; then row="$row |"; continue; fi
+    if num "${L[$m]}" && num "${O[$m]}" && [ "$(awk -v o="${O[$m]}" 'BEGIN { print (o > 0) }')" = 1 ]; then
+      row="$row $(awk -v l="${L[$m]}" -v o="${O[$m]}" 'BEGIN { printf "%.2fx", l / o }') |"
+    else
+      row="$row n/a |"
+    fi
+  done
+  echo "$row"
+fi
