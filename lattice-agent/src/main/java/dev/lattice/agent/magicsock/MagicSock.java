@@ -390,8 +390,14 @@ public final class MagicSock implements PathSelector, AutoCloseable {
                     if (a.getAddress().isAnyLocalAddress() || a.getPort() == 0) continue;
                     pe.addCandidate(Endpoint.of(a), now);
                 }
-                // Ping everything now so both NATs open towards each other.
-                for (Endpoint ep : pe.candidates()) sendPing(pe, ep, 0, null);
+                // Ping everything now so both NATs open towards each other; at most once a second per peer, so
+                // a peer cannot turn a stream of CallMeMaybes into a stream of our pings.
+                boolean go;
+                synchronized (pe) {
+                    go = now - pe.lastCallMeMaybePing >= 1_000_000_000L;
+                    if (go) pe.lastCallMeMaybePing = now;
+                }
+                if (go) for (Endpoint ep : pe.candidates()) sendPing(pe, ep, 0, null);
             }
             default -> {
                 // peer relay messages are not supported
@@ -443,8 +449,9 @@ public final class MagicSock implements PathSelector, AutoCloseable {
     }
 
     /**
-     * A disco ping to every path at once (each candidate over UDP and the peer via DERP); the first pong wins.
-     * Reports the endpoint for a UDP pong, the DERP region otherwise, and the round trip.
+     * A disco ping like {@code tailscale ping}: to the trusted direct address if there is one, else to every path at
+     * once (each candidate over UDP and the peer via DERP) where the first pong wins. Reports the endpoint for a UDP
+     * pong, the DERP region otherwise, and the round trip.
      */
     public CompletableFuture<PingResult> ping(NodePublicKey peer, Duration timeout) {
         PeerEndpoint pe = peers.get(peer);
@@ -453,6 +460,12 @@ public final class MagicSock implements PathSelector, AutoCloseable {
         CompletableFuture<PingResult> f = new CompletableFuture<>();
         pe.lastSend = clock.nanoTime(); // a user ping counts as activity, so paths are kept fresh meanwhile
         timers.execute(() -> {
+            // As tailscale's cliPing: a trusted path is pinged alone; otherwise every candidate and DERP race.
+            Endpoint best = pe.directPath(clock.nanoTime());
+            if (best != null) {
+                sendPing(pe, best, 0, f);
+                return;
+            }
             for (Endpoint ep : pe.candidates()) sendPing(pe, ep, 0, f);
             int region = derpRegionFor(pe);
             if (region != 0) sendPing(pe, null, region, f);
@@ -528,27 +541,37 @@ public final class MagicSock implements PathSelector, AutoCloseable {
         updateEndpoints(r);
     }
 
-    /** Tailscale-like hysteresis: keep the current home unless it vanished or another is at most 2/3 its latency. */
+    /** Switches the home region when {@link #nextHome} says so, and tells the listener. */
     private void chooseHome(NetcheckReport r) {
         int cur = homeDerp;
-        int pref = r.preferredDerp();
-        if (pref == 0 || pref == cur) {
-            if (cur != 0) ensureHome(cur);
-            return;
-        }
-        Double curLat = cur == 0 ? null : r.regionLatencySeconds().get(cur);
-        Double prefLat = r.regionLatencySeconds().get(pref);
-        if (curLat != null && prefLat != null && prefLat > curLat * 2 / 3) {
-            ensureHome(cur);
-            return;
-        }
-        homeDerp = pref;
-        if (cur != 0) {
-            DerpConn old = derps.get(cur);
+        int next = nextHome(cur, r, derpMap);
+        if (next == 0) return;
+        if (next != cur) {
+            homeDerp = next;
+            DerpConn old = cur == 0 ? null : derps.get(cur);
             if (old != null) old.client.notePreferred(false);
         }
-        ensureHome(pref);
-        listener.homeDerpChanged(pref);
+        ensureHome(next);
+        if (next != cur) listener.homeDerpChanged(next);
+    }
+
+    /**
+     * Tailscale-like hysteresis: keep the current home unless it was not measured or the preferred region takes at
+     * most 2/3 of its latency. With nothing measured (UDP and HTTPS blocked) keep the current one, or take the lowest
+     * region id so peers can reach us at all.
+     */
+    static int nextHome(int cur, NetcheckReport r, DERPMap map) {
+        int pref = r.preferredDerp();
+        if (pref == 0) {
+            if (cur != 0) return cur;
+            if (map == null || map.regions() == null) return 0;
+            return map.regions().keySet().stream().filter(Objects::nonNull).min(Integer::compare).orElse(0);
+        }
+        if (cur == 0 || pref == cur) return pref;
+        Double curLat = r.regionLatencySeconds().get(cur);
+        Double prefLat = r.regionLatencySeconds().get(pref);
+        if (curLat != null && prefLat != null && prefLat > curLat * 2 / 3) return cur;
+        return pref;
     }
 
     private void ensureHome(int region) {

@@ -50,6 +50,7 @@ final class PeerEndpoint {
     volatile int lastDerpRxRegion;
     long lastFullPing = Long.MIN_VALUE / 2;
     long lastHeartbeat = Long.MIN_VALUE / 2;
+    long lastCallMeMaybePing = Long.MIN_VALUE / 2;
 
     private final Map<Endpoint, Candidate> candidates = new LinkedHashMap<>();
 
