@@ -213,6 +213,12 @@ public final class MagicSock implements PathSelector, AutoCloseable {
         return homeDerp;
     }
 
+    /** True when the connection to the home DERP region is up (for health and status). */
+    public boolean homeDerpConnected() {
+        DerpConn c = homeDerp == 0 ? null : derps.get(homeDerp);
+        return c != null && c.client.isConnected();
+    }
+
     /** The last netcheck report, null before the first. */
     public NetcheckReport lastNetcheck() {
         return lastReport;

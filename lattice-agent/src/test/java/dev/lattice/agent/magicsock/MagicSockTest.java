@@ -167,7 +167,7 @@ class MagicSockTest {
         a.ms.setDerpMap(derpMap);
         b.ms.setDerpMap(derpMap);
         for (Side s : List.of(a, b)) {
-            await("netcheck", 10_000, () -> s.ms.homeDerp() == REGION
+            await("netcheck and home DERP", 10_000, () -> s.ms.homeDerp() == REGION && s.ms.homeDerpConnected()
                     && s.ms.endpoints().stream().anyMatch(e -> e.type() == EndpointType.STUN));
         }
         a.addPeer(b);
@@ -179,7 +179,7 @@ class MagicSockTest {
         byte[] p = TestTun.ipv4(a.ip, b.ip, marker);
         a.tun.outbound.add(p);
         byte[] got;
-        while ((got = b.tun.awaitDelivered(3000)) != null) {
+        while ((got = b.tun.awaitDelivered(8000)) != null) { // > WireGuard's 5 s handshake retry
             if (java.util.Arrays.equals(got, p)) return true;
         }
         return false;
