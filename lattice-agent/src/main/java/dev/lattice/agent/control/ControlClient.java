@@ -87,10 +87,12 @@ public final class ControlClient implements AutoCloseable {
      * @param oldNodeKey the node key {@code nodeKey} replaces (re-login after logout/expiry), or null
      * @param group the event loop group for the channel, or null for a private one
      * @param maxBackoff the reconnect backoff cap (tailscale: 30 s)
+     * @param streamSilenceLimit reconnect when the map stream is silent this long (tailscale: 120 s; the server
+     *     sends keep-alives every ~50 s). It is what detects a half-open connection.
      */
     public record Config(URI serverUrl, MachinePrivateKey machineKey, NodePrivateKey nodeKey, NodePrivateKey oldNodeKey,
             DiscoPublicKey discoKey, Supplier<Hostinfo> hostinfo, boolean ephemeral, EventLoopGroup group,
-            Duration maxBackoff, Clock clock) {
+            Duration maxBackoff, Duration streamSilenceLimit, Clock clock) {
         public Config {
             Objects.requireNonNull(serverUrl, "serverUrl");
             Objects.requireNonNull(machineKey, "machineKey");
@@ -98,28 +100,33 @@ public final class ControlClient implements AutoCloseable {
             Objects.requireNonNull(discoKey, "discoKey");
             Objects.requireNonNull(hostinfo, "hostinfo");
             if (maxBackoff == null) maxBackoff = Duration.ofSeconds(30);
+            if (streamSilenceLimit == null) streamSilenceLimit = STREAM_SILENCE_LIMIT;
             if (clock == null) clock = Clock.systemUTC();
         }
 
         public static Config of(URI serverUrl, MachinePrivateKey machineKey, NodePrivateKey nodeKey,
                 DiscoPublicKey discoKey, Supplier<Hostinfo> hostinfo) {
-            return new Config(serverUrl, machineKey, nodeKey, null, discoKey, hostinfo, false, null, null, null);
+            return new Config(serverUrl, machineKey, nodeKey, null, discoKey, hostinfo, false, null, null, null, null);
         }
 
         public Config withGroup(EventLoopGroup g) {
-            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, ephemeral, g, maxBackoff, clock);
+            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, ephemeral, g, maxBackoff, streamSilenceLimit, clock);
         }
 
         public Config withOldNodeKey(NodePrivateKey k) {
-            return new Config(serverUrl, machineKey, nodeKey, k, discoKey, hostinfo, ephemeral, group, maxBackoff, clock);
+            return new Config(serverUrl, machineKey, nodeKey, k, discoKey, hostinfo, ephemeral, group, maxBackoff, streamSilenceLimit, clock);
         }
 
         public Config withMaxBackoff(Duration d) {
-            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, ephemeral, group, d, clock);
+            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, ephemeral, group, d, streamSilenceLimit, clock);
+        }
+
+        public Config withStreamSilenceLimit(Duration d) {
+            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, ephemeral, group, maxBackoff, d, clock);
         }
 
         public Config withEphemeral(boolean e) {
-            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, e, group, maxBackoff, clock);
+            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, e, group, maxBackoff, streamSilenceLimit, clock);
         }
 
         @Override
@@ -150,7 +157,6 @@ public final class ControlClient implements AutoCloseable {
     private boolean needLogin; // idle until login() is called
     private boolean updatePending;
     private boolean closed;
-    private boolean restartStream;
     private ControlChannel channel;
     private MapStream stream;
 
@@ -259,6 +265,7 @@ public final class ControlClient implements AutoCloseable {
         return done;
     }
 
+    /** Stops the client. Call it from a thread of your own, not a Netty event loop (it waits for the loop to end). */
     @Override
     public void close() {
         shutdown();
@@ -279,7 +286,7 @@ public final class ControlClient implements AutoCloseable {
         loop.interrupt();
         updater.interrupt();
         try {
-            loop.join(5_000);
+            loop.join(5_000); // its finally closes the channel and waits for that
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -382,15 +389,18 @@ public final class ControlClient implements AutoCloseable {
     }
 
     private void dropChannel() {
+        ControlChannel ch;
         lock.lock();
         try {
             if (stream != null) stream.close();
-            if (channel != null) channel.close();
+            ch = channel;
             stream = null;
             channel = null;
         } finally {
             lock.unlock();
         }
+        // Wait for the close so a caller shutting down the event loop group next does not race it.
+        if (ch != null) ch.channel().close().awaitUninterruptibly(1_000);
     }
 
     /** Registers; returns false if the user must act first. */
@@ -489,7 +499,6 @@ public final class ControlClient implements AutoCloseable {
                 return false;
             }
             stream = s;
-            restartStream = false;
         } finally {
             lock.unlock();
         }
@@ -497,14 +506,15 @@ public final class ControlClient implements AutoCloseable {
         boolean any = false;
         long lastHeard = System.nanoTime();
         while (true) {
-            long wait = STREAM_SILENCE_LIMIT.toNanos() - (System.nanoTime() - lastHeard);
+            long limit = cfg.streamSilenceLimit().toNanos();
+            long wait = limit - (System.nanoTime() - lastHeard);
             Duration untilExpiry = untilKeyExpiry();
             if (untilExpiry != null) wait = Math.min(wait, Math.max(untilExpiry.toNanos(), 0) + 1_000_000);
             StreamEvent ev = events.poll(Math.max(wait, 0), TimeUnit.NANOSECONDS);
             if (isClosed()) return any;
             if (ev == null) {
-                if (System.nanoTime() - lastHeard >= STREAM_SILENCE_LIMIT.toNanos()) {
-                    throw new IOException("map stream silent for " + STREAM_SILENCE_LIMIT.toSeconds() + " s");
+                if (System.nanoTime() - lastHeard >= limit) {
+                    throw new IOException("map stream silent for " + cfg.streamSilenceLimit().toMillis() + " ms");
                 }
                 stateFromMap(netmap); // a key may just have expired
                 continue;
