@@ -174,7 +174,7 @@ public final class ControlClient implements AutoCloseable {
 
     private ControlClient(Config cfg, Listener listener, String authKey) throws IOException {
         this.cfg = cfg;
-        this.listener = listener;
+        this.listener = new SafeListener(listener);
         this.authKey = authKey;
         this.ownGroup = cfg.group() == null;
         this.group = ownGroup ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()) : cfg.group();
@@ -642,6 +642,36 @@ public final class ControlClient implements AutoCloseable {
             if (stream != null) stream.close();
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** A listener that throws must not end the login/map loop. */
+    private record SafeListener(Listener l) implements Listener {
+        @Override
+        public void onState(BackendState state, String authUrl) {
+            try {
+                l.onState(state, authUrl);
+            } catch (RuntimeException e) {
+                log.warn("control listener onState failed", e);
+            }
+        }
+
+        @Override
+        public void onNetworkMap(NetworkMap map) {
+            try {
+                l.onNetworkMap(map);
+            } catch (RuntimeException e) {
+                log.warn("control listener onNetworkMap failed", e);
+            }
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            try {
+                l.onError(error);
+            } catch (RuntimeException e) {
+                log.warn("control listener onError failed", e);
+            }
         }
     }
 
