@@ -1,0 +1,599 @@
+package dev.lattice.agent.cli;
+
+import dev.lattice.agent.ipn.BackendState;
+import dev.lattice.agent.ipn.PeerStatus;
+import dev.lattice.agent.ipn.PingResult;
+import dev.lattice.agent.ipn.Status;
+import dev.lattice.agent.ipn.UpRequest;
+import dev.lattice.agent.ipn.UpResult;
+import dev.lattice.agent.ipn.WhoIsResponse;
+import dev.lattice.agent.localapi.LocalApiClient;
+import dev.lattice.agent.localapi.LocalApiException;
+import dev.lattice.agent.localapi.LocalApiJson;
+import dev.lattice.agent.localapi.LocalApiServer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code lattice}: tailscale's CLI commands over the local API. {@link #run} returns the exit code: 0 on success,
+ * 1 when a command fails (message on stderr) or the backend is not running (state on stdout, like tailscale), 2 for
+ * usage errors.
+ */
+@Command(name = "lattice", mixinStandardHelpOptions = true, versionProvider = LatticeCli.VersionProvider.class,
+        description = "The Lattice node agent's command line (talks to latticed).",
+        subcommands = {LatticeCli.Up.class, LatticeCli.Down.class, LatticeCli.Logout.class, LatticeCli.StatusCmd.class,
+            LatticeCli.Ping.class, LatticeCli.Netcheck.class, LatticeCli.Ip.class, LatticeCli.Whois.class,
+            LatticeCli.VersionCmd.class})
+public final class LatticeCli implements Callable<Integer> {
+    @Mixin
+    SocketOption socketOption;
+
+    PrintWriter out;
+    PrintWriter err;
+    Clock clock = Clock.systemDefaultZone();
+    /** Between tailscale ping's pings (1s) and up's status polls; tests shorten them. */
+    Duration pingInterval = Duration.ofSeconds(1);
+    Duration upPollInterval = Duration.ofMillis(500);
+
+    public static void main(String[] args) {
+        PrintWriter out = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
+        PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
+        System.exit(run(args, out, err));
+    }
+
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        return run(new LatticeCli(), args, out, err);
+    }
+
+    static int run(LatticeCli cli, String[] args, PrintWriter out, PrintWriter err) {
+        cli.out = out;
+        cli.err = err;
+        CommandLine cl = new CommandLine(cli);
+        cl.setOut(out).setErr(err);
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            if (ex instanceof CliException || ex instanceof LocalApiException) {
+                err.println(ex.getMessage());
+                err.flush();
+                return 1;
+            }
+            throw ex;
+        });
+        int code = cl.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    @Override
+    public Integer call() {
+        new CommandLine(this).usage(out);
+        return 2;
+    }
+
+    /** {@code --socket=PATH}, accepted before or after the subcommand name. */
+    static final class SocketOption {
+        @Option(names = "--socket", paramLabel = "PATH", description = "path to latticed's local API socket (default: ${DEFAULT-VALUE})")
+        Path socket;
+    }
+
+    /** The parts every subcommand shares. */
+    abstract static class Sub implements Callable<Integer> {
+        @ParentCommand
+        LatticeCli root;
+
+        @Mixin
+        SocketOption socketOption;
+
+        LocalApiClient client() {
+            Path p = socketOption.socket != null ? socketOption.socket
+                    : root.socketOption.socket != null ? root.socketOption.socket : LocalApiServer.DEFAULT_SOCKET;
+            return new LocalApiClient(p);
+        }
+
+        PrintWriter out() {
+            return root.out;
+        }
+
+        PrintWriter err() {
+            return root.err;
+        }
+
+        static void sleep(Duration d) throws CliException {
+            try {
+                Thread.sleep(d);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CliException("interrupted");
+            }
+        }
+    }
+
+    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            try {
+                return GoDuration.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    @Command(name = "up", description = "Connect to Lattice, logging in if needed")
+    static final class Up extends Sub {
+        @Option(names = "--login-server", paramLabel = "URL", description = "base URL of control server")
+        String loginServer;
+
+        @Option(names = {"--authkey", "--auth-key"}, paramLabel = "KEY",
+                description = "node authorization key; if it begins with \"file:\", then it's a path to a file containing the authkey")
+        String authKey;
+
+        @Option(names = "--hostname", description = "hostname to use instead of the one provided by the OS")
+        String hostname;
+
+        @Option(names = "--advertise-tags", paramLabel = "TAGS",
+                description = "comma-separated ACL tags to request (e.g. \"tag:eng,tag:montreal\"); the \"tag:\" prefix is optional")
+        String advertiseTags;
+
+        @Option(names = "--accept-routes", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+                description = "accept routes advertised by other nodes")
+        Boolean acceptRoutes;
+
+        @Option(names = "--accept-dns", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+                description = "accept DNS configuration from the control server (default true)")
+        Boolean acceptDns;
+
+        @Option(names = "--reset", description = "reset unspecified settings to their default values")
+        boolean reset;
+
+        @Option(names = "--timeout", converter = DurationConverter.class, defaultValue = "0s",
+                description = "maximum amount of time to wait for latticed to enter a Running state; default (0s) blocks forever")
+        Duration timeout;
+
+        @Override
+        public Integer call() throws Exception {
+            String key = resolveAuthKey(authKey);
+            UpRequest req = new UpRequest(loginServer, key, hostname, tags(advertiseTags), acceptRoutes, acceptDns, reset);
+            LocalApiClient c = client();
+            UpResult r = c.up(req);
+            Instant deadline = timeout.isZero() ? null : root.clock.instant().plus(timeout);
+            BackendState state = r.state();
+            String url = r.authUrl();
+            String lastPrinted = null;
+            while (true) {
+                if (state == BackendState.Running) {
+                    if (lastPrinted != null) err().println("Success.");
+                    return 0;
+                }
+                // With an auth key a pending URL is from an earlier interactive attempt: not ours to show (tailscale #1755).
+                if (url != null && !url.isEmpty() && key == null && !url.equals(lastPrinted)) {
+                    err().print("\nTo authenticate, visit:\n\n\t" + url + "\n\n");
+                    err().flush();
+                    lastPrinted = url;
+                }
+                if (deadline != null && !root.clock.instant().isBefore(deadline)) {
+                    throw new CliException("timeout waiting for Lattice service to enter a Running state; check health with \"lattice status\"");
+                }
+                sleep(root.upPollInterval);
+                Status st = c.status();
+                state = st.backendState();
+                url = st.authUrl();
+            }
+        }
+
+        static String resolveAuthKey(String v) throws CliException {
+            if (v == null || v.isEmpty()) return null;
+            if (!v.startsWith("file:")) return v;
+            Path p = Path.of(v.substring("file:".length()));
+            try {
+                String s = Files.readString(p).strip();
+                if (s.isEmpty()) throw new CliException("authkey file " + p + " is empty");
+                return s;
+            } catch (IOException e) {
+                throw new CliException("reading authkey from file: " + e.getMessage());
+            }
+        }
+
+        /** Comma-separated tags; "tag:" is added where omitted (tailscale does the same). */
+        static List<String> tags(String v) throws CliException {
+            if (v == null) return null;
+            List<String> out = new ArrayList<>();
+            for (String t : v.split(",", -1)) {
+                t = t.strip();
+                if (t.isEmpty()) {
+                    if (v.isBlank()) continue;
+                    throw new CliException("tag: empty tag in --advertise-tags=" + v);
+                }
+                if (!t.startsWith("tag:")) t = "tag:" + t;
+                String name = t.substring(4);
+                if (name.isEmpty() || !Character.isLetter(name.charAt(0)) || !name.chars().allMatch(
+                        ch -> ch < 128 && (Character.isLetterOrDigit(ch) || ch == '-'))) {
+                    throw new CliException("tag names must start with a letter and contain only letters, numbers and dashes: \"" + t + "\"");
+                }
+                out.add(t);
+            }
+            return out;
+        }
+    }
+
+    @Command(name = "down", description = "Disconnect from Lattice")
+    static final class Down extends Sub {
+        @Override
+        public Integer call() throws Exception {
+            LocalApiClient c = client();
+            Status st;
+            try {
+                st = c.status();
+            } catch (LocalApiException e) {
+                if (e.notRunning()) throw e;
+                throw new CliException("error fetching current status: " + e.getMessage());
+            }
+            if (st.backendState() == BackendState.Stopped) {
+                err().println("Lattice was already stopped.");
+                return 0;
+            }
+            c.down();
+            return 0;
+        }
+    }
+
+    @Command(name = "logout", description = "Disconnect from Lattice and expire current node key")
+    static final class Logout extends Sub {
+        @Override
+        public Integer call() throws Exception {
+            client().logout();
+            return 0;
+        }
+    }
+
+    @Command(name = "status", description = "Show state of latticed and its connections")
+    static final class StatusCmd extends Sub {
+        @Option(names = "--json", description = "output in JSON format (WARNING: format subject to change)")
+        boolean json;
+
+        @Option(names = "--active", description = "filter output to only peers with active sessions")
+        boolean active;
+
+        @Option(names = "--self", arity = "0..1", fallbackValue = "true", defaultValue = "true", description = "show status of local machine")
+        boolean self;
+
+        @Option(names = "--peers", arity = "0..1", fallbackValue = "true", defaultValue = "true", description = "show status of peers")
+        boolean peers;
+
+        @Option(names = "--header", description = "show column headers in table format")
+        boolean header;
+
+        @Override
+        public Integer call() throws Exception {
+            Status st = client().status();
+            if (json) {
+                if (active && st.peer() != null) {
+                    var kept = new java.util.TreeMap<String, PeerStatus>();
+                    st.peer().forEach((k, v) -> {
+                        if (v.active()) kept.put(k, v);
+                    });
+                    st = new Status(st.version(), st.backendState(), st.authUrl(), st.tailscaleIps(), st.self(),
+                            st.health(), st.magicDnsSuffix(), st.currentTailnet(), kept, st.user());
+                }
+                out().print(LocalApiJson.indented(st)); // no newline, as tailscale
+                return 0;
+            }
+            String desc = StatusFormat.notRunningDescription(st);
+            if (desc != null) {
+                if (st.health() != null && !st.health().isEmpty()
+                        && (st.backendState() == BackendState.NoState || st.backendState() == BackendState.Starting)) {
+                    out().println(StatusFormat.health(st));
+                }
+                out().println(desc);
+                return 1;
+            }
+            out().print(StatusFormat.table(st, self, peers, active, header, root.clock.instant()));
+            return 0;
+        }
+    }
+
+    /** tailscaleIPFromArg: an IP as is, else a peer (or self) by MagicDNS base name or full DNS name. */
+    record Resolved(String ip, boolean self) {}
+
+    static Resolved resolve(Status st, String hostOrIp) throws CliException {
+        if (looksLikeIp(hostOrIp)) return new Resolved(hostOrIp, false);
+        if (st.peer() != null) {
+            for (PeerStatus ps : StatusFormat.sortedPeers(st)) {
+                if (matches(st, ps, hostOrIp)) {
+                    if (ps.tailscaleIps() == null || ps.tailscaleIps().isEmpty()) throw new CliException("node found but lacks an IP");
+                    return new Resolved(ps.tailscaleIps().getFirst(), false);
+                }
+            }
+        }
+        if (st.self() != null && matches(st, st.self(), hostOrIp) && st.self().tailscaleIps() != null
+                && !st.self().tailscaleIps().isEmpty()) {
+            return new Resolved(st.self().tailscaleIps().getFirst(), true);
+        }
+        // tailscale falls back to the system resolver here; we stay off the network and say what we know.
+        throw new CliException("error looking up IP of \"" + hostOrIp + "\": no such peer in the tailnet");
+    }
+
+    private static boolean matches(Status st, PeerStatus ps, String hostOrIp) {
+        return hostOrIp.equalsIgnoreCase(StatusFormat.dnsOrQuoteHostname(st, ps)) || hostOrIp.equals(ps.dnsName());
+    }
+
+    static boolean looksLikeIp(String s) {
+        if (s.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            for (String p : s.split("\\.")) {
+                if (Integer.parseInt(p) > 255) return false;
+            }
+            return true;
+        }
+        if (!s.contains(":") || !s.matches("[0-9a-fA-F:.]+")) return false;
+        try {
+            java.net.InetAddress.getByName(s); // a literal: no lookup happens for this charset
+            return true;
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
+    @Command(name = "ping", description = "Ping a host at the Lattice layer, see how it routed")
+    static final class Ping extends Sub {
+        @Option(names = "-c", defaultValue = "10", description = "max number of pings to send. 0 for infinity.")
+        int count;
+
+        @Option(names = "--timeout", converter = DurationConverter.class, defaultValue = "5s", description = "timeout before giving up on a ping")
+        Duration timeout;
+
+        @Option(names = "--until-direct", arity = "0..1", fallbackValue = "true", defaultValue = "true",
+                description = "stop once a direct path is established")
+        boolean untilDirect;
+
+        @Option(names = "--verbose", description = "verbose output")
+        boolean verbose;
+
+        @Parameters(arity = "1", paramLabel = "hostname-or-IP")
+        String target;
+
+        @Override
+        public Integer call() throws Exception {
+            if (count < 0) throw new CliException("-c must not be negative");
+            if (timeout.isNegative() || timeout.isZero()) throw new CliException("--timeout must be positive");
+            LocalApiClient c = client();
+            Status st = c.status();
+            String desc = StatusFormat.notRunningDescription(st);
+            if (desc != null) {
+                out().println(desc);
+                return 1;
+            }
+            Resolved r = resolve(st, target);
+            if (r.self()) {
+                out().println(r.ip() + " is local Lattice IP");
+                return 0;
+            }
+            if (verbose && !r.ip().equals(target)) err().println("lookup \"" + target + "\" => \"" + r.ip() + "\"");
+            int n = 0;
+            boolean anyPong = false;
+            while (true) {
+                n++;
+                PingResult pr;
+                try {
+                    pr = c.ping(r.ip(), timeout);
+                } catch (LocalApiException e) {
+                    if (e.status() != 504) throw e;
+                    out().println("ping \"" + r.ip() + "\" timed out");
+                    out().flush();
+                    if (n == count) {
+                        if (!anyPong) throw new CliException("no reply");
+                        return 0;
+                    }
+                    continue;
+                }
+                if (pr.err() != null && !pr.err().isEmpty()) throw new CliException(pr.err());
+                Duration latency = GoDuration.round(Duration.ofNanos(Math.round(pr.latencySeconds() * 1e9)), Duration.ofMillis(1));
+                String via = pr.derpRegionId() != 0 ? "DERP(" + StatusFormat.nz(pr.derpRegionCode()) + ")" : StatusFormat.nz(pr.endpoint());
+                if (via.isEmpty()) via = "disco";
+                anyPong = true;
+                out().println("pong from " + StatusFormat.nz(pr.nodeName()) + " (" + StatusFormat.nz(pr.nodeIp()) + ") via " + via
+                        + " in " + GoDuration.format(latency));
+                out().flush();
+                boolean direct = pr.endpoint() != null && !pr.endpoint().isEmpty();
+                if (direct && untilDirect) return 0;
+                sleep(root.pingInterval);
+                if (n == count) {
+                    if (untilDirect) throw new CliException("direct connection not established");
+                    return 0;
+                }
+            }
+        }
+    }
+
+    @Command(name = "netcheck", description = "Print an analysis of local network conditions")
+    static final class Netcheck extends Sub {
+        @Option(names = "--format", defaultValue = "", description = "output format; empty (for human-readable), \"json\" or \"json-line\"")
+        String format;
+
+        @Option(names = "--verbose", description = "verbose logs")
+        boolean verbose;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!format.isEmpty() && !format.equals("json") && !format.equals("json-line")) {
+                throw new CliException("unknown output format \"" + format + "\"");
+            }
+            LocalApiClient c = client();
+            var report = c.netcheck();
+            switch (format) {
+                case "json" -> out().print(LocalApiJson.indented(report) + "\n");
+                case "json-line" -> out().print(LocalApiJson.mapper().writeValueAsString(report) + "\n");
+                default -> out().print(NetcheckFormat.report(report, c.derpMap(), ZonedDateTime.now(root.clock), verbose));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "ip", description = "Show Lattice IP addresses")
+    static final class Ip extends Sub {
+        @Option(names = "-4", description = "only print IPv4 address")
+        boolean want4;
+
+        @Option(names = "-6", description = "only print IPv6 address")
+        boolean want6;
+
+        @Option(names = "-1", description = "only print one IP address")
+        boolean want1;
+
+        @Parameters(arity = "0..*", paramLabel = "peer")
+        List<String> args = List.of();
+
+        @Override
+        public Integer call() throws Exception {
+            if (args.size() > 1) throw new CliException("too many arguments, expected at most one peer");
+            int flags = (want1 ? 1 : 0) + (want4 ? 1 : 0) + (want6 ? 1 : 0);
+            if (flags > 1) throw new CliException("lattice ip -1, -4, and -6 are mutually exclusive");
+            boolean v4 = want4;
+            boolean v6 = want6;
+            if (!v4 && !v6) v4 = v6 = true;
+            Status st = client().status();
+            List<String> ips = st.tailscaleIps() == null ? List.of() : st.tailscaleIps();
+            if (!args.isEmpty()) {
+                String ip = resolve(st, args.getFirst()).ip();
+                PeerStatus peer = null;
+                List<PeerStatus> all = new ArrayList<>(st.peer() == null ? List.of() : StatusFormat.sortedPeers(st));
+                if (st.self() != null) all.add(st.self());
+                for (PeerStatus ps : all) {
+                    if (ps.tailscaleIps() != null && ps.tailscaleIps().contains(ip)) {
+                        peer = ps;
+                        break;
+                    }
+                }
+                if (peer == null) throw new CliException("no peer or service found with IP " + ip);
+                ips = peer.tailscaleIps();
+            }
+            if (ips.isEmpty()) throw new CliException("no current Lattice IPs; state: " + st.backendState());
+            if (want1) ips = ips.subList(0, 1);
+            boolean match = false;
+            for (String ip : ips) {
+                boolean is6 = ip.contains(":");
+                if (!is6 && v4 || is6 && v6) {
+                    match = true;
+                    out().println(ip);
+                }
+            }
+            if (!match) {
+                if (want4) throw new CliException("no Lattice IPv4 address");
+                if (want6) throw new CliException("no Lattice IPv6 address");
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "whois", description = "Show the machine and user associated with a Lattice IP (v4 or v6)")
+    static final class Whois extends Sub {
+        @Option(names = "--json", description = "output in JSON format")
+        boolean json;
+
+        @Parameters(arity = "0..*", paramLabel = "ip[:port]")
+        List<String> args = List.of();
+
+        @Override
+        public Integer call() throws Exception {
+            if (args.size() > 1) throw new CliException("too many arguments, expected at most one peer");
+            if (args.isEmpty()) throw new CliException("missing argument, expected one peer");
+            WhoIsResponse who = client().whois(args.getFirst());
+            if (json) {
+                out().print(LocalApiJson.indented(who) + "\n");
+                return 0;
+            }
+            out().print(whoisText(who));
+            return 0;
+        }
+
+        static String whoisText(WhoIsResponse who) {
+            PeerStatus n = who.node();
+            StringBuilder w = new StringBuilder("Machine:\n");
+            String name = StatusFormat.nz(n.dnsName());
+            if (name.endsWith(".")) name = name.substring(0, name.length() - 1);
+            w.append("  Name:\t").append(name).append('\n');
+            w.append("  ID:\t").append(StatusFormat.nz(n.id())).append('\n');
+            List<String> addrs = new ArrayList<>();
+            if (n.tailscaleIps() != null) {
+                for (String ip : n.tailscaleIps()) addrs.add(ip.contains("/") ? ip : ip + (ip.contains(":") ? "/128" : "/32"));
+            }
+            w.append("  Addresses:\t").append(goList(addrs)).append('\n');
+            if (n.allowedIps() != null && n.allowedIps().size() > 2) {
+                w.append("  AllowedIPs:\t").append(goList(n.allowedIps().subList(2, n.allowedIps().size()))).append('\n');
+            }
+            if (n.tags() != null && !n.tags().isEmpty()) {
+                w.append("  Tags:\t").append(String.join(", ", n.tags())).append('\n');
+            } else {
+                w.append("User:\n");
+                var u = who.userProfile();
+                w.append("  Name:\t").append(u == null ? "" : StatusFormat.nz(u.loginName())).append('\n');
+                w.append("  ID:\t").append(u == null ? 0 : u.id()).append('\n');
+            }
+            return new TabWriter(10, 5).format(w.toString());
+        }
+
+        private static String goList(List<String> l) {
+            return "[" + String.join(" ", l) + "]";
+        }
+    }
+
+    @Command(name = "version", description = "Print Lattice version")
+    static final class VersionCmd extends Sub {
+        @Option(names = "--daemon", description = "also print local node's daemon version")
+        boolean daemon;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!daemon) {
+                out().println(clientVersion());
+                return 0;
+            }
+            String d = client().version();
+            out().println("Client: " + clientVersion());
+            out().println("Daemon: " + d);
+            return 0;
+        }
+    }
+
+    static String clientVersion() {
+        String v = LatticeCli.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    static final class VersionProvider implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {clientVersion()};
+        }
+    }
+
+    /** Runs the CLI capturing its output (tests and the lead's end-to-end checks). */
+    public record Result(int code, String out, String err) {}
+
+    public static Result capture(String... args) {
+        return capture(new LatticeCli(), args);
+    }
+
+    static Result capture(LatticeCli cli, String... args) {
+        StringWriter o = new StringWriter();
+        StringWriter e = new StringWriter();
+        int code = run(cli, args, new PrintWriter(o), new PrintWriter(e));
+        return new Result(code, o.toString(), e.toString());
+    }
+}

@@ -1,0 +1,116 @@
+package dev.lattice.agent.localapi;
+
+import dev.lattice.agent.ipn.Backend;
+import dev.lattice.agent.ipn.BackendException;
+import dev.lattice.agent.ipn.BackendState;
+import dev.lattice.agent.ipn.NetcheckReport;
+import dev.lattice.agent.ipn.PeerStatus;
+import dev.lattice.agent.ipn.PingResult;
+import dev.lattice.agent.ipn.Status;
+import dev.lattice.agent.ipn.UpRequest;
+import dev.lattice.agent.ipn.UpResult;
+import dev.lattice.agent.ipn.WhoIsResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** A scriptable Backend: tests set its state, peers and ping answers, and read back the calls it got. */
+public final class FakeBackend implements Backend {
+    public volatile BackendState state = BackendState.Running;
+    public volatile String authUrl;
+    public volatile UpResult upResult = new UpResult(BackendState.Running, null);
+    /** Status polls left before the state becomes Running after an interactive up (-1: never). */
+    public volatile int pollsUntilRunning = -1;
+    public final List<UpRequest> ups = new ArrayList<>();
+    public final List<String> calls = new ArrayList<>();
+    public final Deque<Object> pings = new ArrayDeque<>(); // PingResult, BackendException, or Duration (sleep)
+    public volatile List<String> health = List.of();
+    public PeerStatus self = peer("n1", "me", "me.tail.example.", "linux", 1, "100.64.0.1", "fd7a:115c:a1e0::1");
+    public final Map<String, PeerStatus> peers = new TreeMap<>();
+    public final Map<String, Status.UserProfileJson> users = new TreeMap<>(Map.of(
+            "1", new Status.UserProfileJson(1, "alice@example.com", "Alice"),
+            "2", new Status.UserProfileJson(2, "bob", "Bob")));
+    public NetcheckReport netcheck;
+
+    public static PeerStatus peer(String id, String host, String dns, String os, long user, String... ips) {
+        return new PeerStatus(id, "nodekey:" + id, host, dns, os, user, List.of(ips), List.of(ips), null, List.of(), "", "",
+                0, 0, null, null, null, true, false, null, false);
+    }
+
+    @Override
+    public synchronized UpResult up(UpRequest request) throws BackendException {
+        calls.add("up");
+        ups.add(request);
+        if (request.authKey() != null && request.authKey().equals("bad")) throw new BackendException(401, "invalid key: bad");
+        state = upResult.state();
+        authUrl = upResult.authUrl();
+        return upResult;
+    }
+
+    @Override
+    public synchronized void down() {
+        calls.add("down");
+        state = BackendState.Stopped;
+    }
+
+    @Override
+    public synchronized void logout() {
+        calls.add("logout");
+        state = BackendState.NeedsLogin;
+    }
+
+    @Override
+    public synchronized Status status() {
+        calls.add("status");
+        if (pollsUntilRunning == 0) {
+            state = BackendState.Running;
+            authUrl = null;
+        }
+        if (pollsUntilRunning > 0) pollsUntilRunning--;
+        return new Status("1.2.3-test", state, authUrl, self.tailscaleIps(), self, health, "tail.example.",
+                new Status.Tailnet("example", "tail.example.", true), new TreeMap<>(peers), users);
+    }
+
+    @Override
+    public PingResult ping(String target, Duration timeout) throws BackendException {
+        Object next;
+        synchronized (this) {
+            calls.add("ping " + target + " " + timeout.toMillis());
+            next = pings.poll();
+        }
+        if (next == null) throw new BackendException(500, "no scripted ping");
+        if (next instanceof Duration d) {
+            try {
+                Thread.sleep(d);
+            } catch (InterruptedException e) {
+                throw new BackendException(503, "interrupted");
+            }
+            throw new BackendException(500, "slept");
+        }
+        if (next instanceof BackendException e) throw e;
+        return (PingResult) next;
+    }
+
+    @Override
+    public NetcheckReport netcheck() throws BackendException {
+        if (netcheck == null) throw new BackendException(503, "netcheck unavailable");
+        return netcheck;
+    }
+
+    @Override
+    public WhoIsResponse whois(String address) throws BackendException {
+        for (PeerStatus p : peers.values()) {
+            if (p.tailscaleIps().contains(address)) return new WhoIsResponse(p, users.get(Long.toString(p.userId())));
+        }
+        throw new BackendException(404, "no node has address " + address);
+    }
+
+    public static Instant ago(Duration d) {
+        return Instant.now().minus(d);
+    }
+}
