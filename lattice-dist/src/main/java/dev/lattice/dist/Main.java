@@ -11,7 +11,7 @@ public final class Main {
 
     public static void main(String[] args) throws Exception {
         if (args.length == 0) {
-            System.err.println("usage: lattice.jar <role> [args...]   roles: control, derper, wg");
+            System.err.println("usage: lattice.jar <role> [args...]   roles: control, derper, latticed, lattice, wg");
             System.exit(2);
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -19,6 +19,8 @@ public final class Main {
             case "wg" -> System.exit(dev.lattice.dist.WgCommand.run(rest));
             case "control" -> System.exit(dev.lattice.control.cli.ControlCli.run(rest));
             case "derper" -> System.exit(dev.lattice.derp.cli.DerperCommand.run(rest));
+            case "latticed" -> System.exit(dev.lattice.agent.daemon.Latticed.run(rest));
+            case "lattice" -> dev.lattice.agent.cli.LatticeCli.main(rest);
             default -> {
                 System.err.println("unknown role: " + args[0]);
                 System.exit(2);

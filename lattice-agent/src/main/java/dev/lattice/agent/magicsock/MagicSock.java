@@ -122,6 +122,7 @@ public final class MagicSock implements PathSelector, AutoCloseable {
     static final long PING_TIMEOUT_NANOS = 5_000_000_000L;
 
     public final Stats stats = new Stats();
+    private volatile boolean derpHttp;
 
     private final Device device;
     private final NodePrivateKey nodeKey;
@@ -174,6 +175,7 @@ public final class MagicSock implements PathSelector, AutoCloseable {
         this.group = Objects.requireNonNull(group, "group");
         this.listener = listener == null ? new Listener() {} : listener;
         this.options = options;
+        this.derpHttp = options.derpHttp();
         this.clock = clock;
         this.netcheck = new Netcheck((p, to) -> {
             UdpTransport u = device.transport();
@@ -198,6 +200,14 @@ public final class MagicSock implements PathSelector, AutoCloseable {
             requestNetcheck();
             scheduleNetcheck();
         }, delay, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Reach DERP over plain HTTP from now on (new connections). The daemon sets it when the control server itself
+     * is plain HTTP: its embedded DERP then has no TLS either.
+     */
+    public void setDerpHttp(boolean v) {
+        derpHttp = v;
     }
 
     public DiscoPublicKey discoPublicKey() {
@@ -663,7 +673,7 @@ public final class MagicSock implements PathSelector, AutoCloseable {
         if (r.nodes() == null) return null;
         for (DERPNode n : r.nodes()) {
             if (Boolean.TRUE.equals(n.stunOnly()) || n.hostName() == null || n.hostName().isEmpty()) continue;
-            boolean http = options.derpHttp();
+            boolean http = derpHttp;
             int port = n.derpPort() == null || n.derpPort() == 0 ? (http ? 80 : 443) : n.derpPort();
             String host = n.hostName().indexOf(':') >= 0 ? "[" + n.hostName() + "]" : n.hostName();
             return URI.create((http ? "http" : "https") + "://" + host + ":" + port + "/derp");

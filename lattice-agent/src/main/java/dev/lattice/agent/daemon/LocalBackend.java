@@ -1,0 +1,566 @@
+package dev.lattice.agent.daemon;
+
+import dev.lattice.agent.control.ControlClient;
+import dev.lattice.agent.dns.MagicDns;
+import dev.lattice.agent.dns.MagicDnsConfig;
+import dev.lattice.agent.dns.OsDnsConfigurator;
+import dev.lattice.agent.engine.Engine;
+import dev.lattice.agent.filter.PacketFilter;
+import dev.lattice.agent.ipn.Backend;
+import dev.lattice.agent.ipn.BackendException;
+import dev.lattice.agent.ipn.BackendState;
+import dev.lattice.agent.ipn.NetcheckReport;
+import dev.lattice.agent.ipn.PeerStatus;
+import dev.lattice.agent.ipn.PingResult;
+import dev.lattice.agent.ipn.Status;
+import dev.lattice.agent.ipn.UpRequest;
+import dev.lattice.agent.ipn.UpResult;
+import dev.lattice.agent.ipn.WhoIsResponse;
+import dev.lattice.agent.localapi.LocalApiServer;
+import dev.lattice.agent.magicsock.DiscoveredEndpoint;
+import dev.lattice.agent.magicsock.MagicSock;
+import dev.lattice.agent.netcheck.Netcheck;
+import dev.lattice.agent.netmap.NetworkMap;
+import dev.lattice.agent.router.LinuxRouter;
+import dev.lattice.agent.state.Prefs;
+import dev.lattice.agent.state.StateStore;
+import dev.lattice.agent.tstun.FilteringTun;
+import dev.lattice.crypto.key.DiscoPrivateKey;
+import dev.lattice.crypto.key.NodePrivateKey;
+import dev.lattice.crypto.key.NodePublicKey;
+import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.Node;
+import dev.lattice.wire.tailcfg.UserProfile;
+import dev.lattice.wireguard.conn.UdpSocket;
+import dev.lattice.wireguard.device.Clock;
+import dev.lattice.wireguard.device.Device;
+import dev.lattice.wireguard.device.Peer;
+import dev.lattice.wireguard.tun.LinuxTun;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The daemon's backend (tailscale's {@code LocalBackend}): owns the data plane (TUN, WireGuard, magic socket,
+ * filter, MagicDNS, routes), which starts at once and keeps running whatever the control server does, and the
+ * control client, which runs while the user wants to be up. Each network map from control is applied to the
+ * data plane; the local API calls into here.
+ */
+public final class LocalBackend implements Backend, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LocalBackend.class);
+    public static final String VERSION = "0.1.0-lattice";
+    static final InetAddress MAGIC_DNS_V4 = IpPrefix.parseAddress("100.100.100.100");
+
+    private final DaemonOptions opts;
+    private final StateStore store;
+    private final EventLoopGroup group;
+    private final LinuxTun rawTun;
+    private final FilteringTun tun;
+    private final Device device;
+    private final MagicSock magicSock;
+    private final LinuxRouter router;
+    private final Engine engine;
+    private final MagicDns magicDns;
+    private final OsDnsConfigurator osDns;
+    private final CompletableFuture<Void> terminated = new CompletableFuture<>();
+    private LocalApiServer api;
+
+    private final Object lock = new Object();
+    private ControlClient control;
+    private volatile BackendState state = BackendState.NoState;
+    private volatile String authUrl;
+    private volatile NetworkMap netmap;
+    private PacketFilter filter;
+    private volatile boolean closed;
+    private final boolean derpHttpForced;
+
+    private LocalBackend(DaemonOptions opts) throws IOException {
+        this.opts = opts;
+        Files.createDirectories(opts.stateDir());
+        this.store = StateStore.open(opts.stateDir());
+        this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        this.rawTun = LinuxTun.open(opts.tun(), DaemonOptions.MTU, true);
+        this.tun = new FilteringTun(rawTun);
+        this.device = new Device(tun, UdpSocket::open, Clock.SYSTEM);
+        device.setListenPort(opts.port());
+        device.setPrivateKey(store.state().nodeKey());
+        device.start();
+        boolean derpHttp = "1".equals(System.getenv("TS_DEBUG_USE_DERP_HTTP"))
+                || "true".equalsIgnoreCase(System.getenv("TS_DEBUG_USE_DERP_HTTP"));
+        this.magicSock = new MagicSock(device, store.state().nodeKey(), DiscoPrivateKey.generate(), group, new MagicSock.Listener() {
+            @Override
+            public void endpointsChanged(List<DiscoveredEndpoint> endpoints) {
+                ControlClient c = control;
+                if (c != null) sendEndpoints(c, endpoints);
+            }
+
+            @Override
+            public void homeDerpChanged(int regionId) {
+                ControlClient c = control;
+                if (c != null) c.setPreferredDerp(regionId);
+            }
+        }, MagicSock.Options.defaults().withDerpHttp(derpHttp), Clock.SYSTEM);
+        this.derpHttpForced = derpHttp;
+        magicSock.start();
+        this.router = new LinuxRouter(opts.tun(), DaemonOptions.MTU);
+        this.engine = new Engine(device, router);
+        this.magicDns = new MagicDns(Duration.ofSeconds(2));
+        tun.setDns(magicDns::handle);
+        this.osDns = new OsDnsConfigurator(Path.of("/etc/resolv.conf"), opts.stateDir().resolve("resolv.pre-lattice.conf"));
+        device.terminated().thenRun(() -> {
+            if (!closed) {
+                log.error("TUN {} went away; stopping", opts.tun());
+                close();
+            }
+        });
+    }
+
+    /** Starts the data plane and local API, then reconnects to control if the user was up. Never fails because a remote service is down. */
+    public static LocalBackend start(DaemonOptions opts) throws IOException {
+        LocalBackend b = new LocalBackend(opts);
+        try {
+            b.api = LocalApiServer.start(opts.socket(), b);
+            var prefs = b.store.prefs();
+            if (prefs.controlUrl() == null || prefs.loggedOut()) {
+                b.setState(BackendState.NeedsLogin, null);
+            } else if (!prefs.wantRunning()) {
+                b.setState(BackendState.Stopped, null);
+            } else {
+                b.startControl(null);
+            }
+            log.info("latticed {} running: tun {}, UDP port {}, socket {}", VERSION, opts.tun(), b.device.listenPort(), opts.socket());
+            return b;
+        } catch (IOException | RuntimeException e) {
+            b.close();
+            throw e;
+        }
+    }
+
+    public void awaitTermination() throws InterruptedException {
+        try {
+            terminated.get();
+        } catch (ExecutionException e) {
+            // closed with an error: already logged
+        }
+    }
+
+    // --- control ------------------------------------------------------------------------------------
+
+    private void startControl(String authKey) {
+        synchronized (lock) {
+            if (control != null) control.close();
+            var prefs = store.prefs();
+            setState(BackendState.Starting, null);
+            magicSock.setDerpHttp(derpHttp());
+            var cfg = ControlClient.Config.of(java.net.URI.create(prefs.controlUrl()), store.state().machineKey(),
+                    store.state().nodeKey(), magicSock.discoPublicKey(), this::hostinfo).withGroup(group);
+            try {
+                control = ControlClient.start(cfg, new ControlClient.Listener() {
+                    @Override
+                    public void onState(BackendState s, String url) {
+                        setState(s, url);
+                    }
+
+                    @Override
+                    public void onNetworkMap(NetworkMap nm) {
+                        applyNetworkMap(nm);
+                    }
+
+                    @Override
+                    public void onError(Throwable error) {
+                        log.info("control: {}", error.getMessage());
+                    }
+                }, authKey);
+            } catch (IOException e) {
+                log.warn("starting the control client failed: {}", e.getMessage());
+                setState(BackendState.NeedsLogin, null);
+                return;
+            }
+            sendEndpoints(control, magicSock.endpoints());
+            if (magicSock.homeDerp() > 0) control.setPreferredDerp(magicSock.homeDerp());
+        }
+    }
+
+    private static void sendEndpoints(ControlClient c, List<DiscoveredEndpoint> endpoints) {
+        List<dev.lattice.wire.tailcfg.AddrPort> eps = new ArrayList<>();
+        List<Integer> types = new ArrayList<>();
+        for (DiscoveredEndpoint e : endpoints) {
+            eps.add(e.addr());
+            types.add(e.type());
+        }
+        c.updateEndpoints(eps, types);
+    }
+
+    private boolean derpHttp() {
+        String server = store.prefs().controlUrl();
+        return derpHttpForced || (server != null && server.startsWith("http://"));
+    }
+
+    private dev.lattice.wire.tailcfg.Hostinfo hostinfo() {
+        var prefs = store.prefs();
+        String host = prefs.hostname() != null ? prefs.hostname() : systemHostname();
+        var h = dev.lattice.wire.tailcfg.Hostinfo.empty().with("IPNVersion", VERSION).with("OS", "linux")
+                .with("Hostname", host).with("GoArch", System.getProperty("os.arch"));
+        if (!prefs.advertiseTags().isEmpty()) h = h.with("RequestTags", prefs.advertiseTags());
+        return h;
+    }
+
+    private static String systemHostname() {
+        try {
+            String h = Files.readString(Path.of("/etc/hostname")).strip();
+            if (!h.isEmpty()) return h;
+        } catch (IOException e) {
+            // fall through
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "lattice-node";
+        }
+    }
+
+    private void setState(BackendState s, String url) {
+        if (s != state) log.info("state {} -> {}", state, s);
+        state = s;
+        authUrl = url;
+    }
+
+    private void applyNetworkMap(NetworkMap nm) {
+        if (closed) return;
+        netmap = nm;
+        var prefs = store.prefs();
+        magicSock.setDerpMap(nm.derpMap());
+        magicSock.setPeers(nm.peers());
+        List<IpPrefix> self = nm.self() == null || nm.self().addresses() == null ? List.of() : nm.self().addresses();
+        PacketFilter f = PacketFilter.compile(nm.packetFilter(), self, filter); // keeps the flows of replies we await
+        filter = f;
+        tun.setFilter(f);
+        MagicDnsConfig dns = MagicDnsConfig.from(nm);
+        boolean useDns = prefs.acceptDns() && nm.dns() != null;
+        try {
+            // Names we don't serve go where the host sent them before we took over its resolv.conf.
+            dns = dns.withDefaultUpstream(osDns.originalNameservers());
+        } catch (IOException e) {
+            log.debug("reading the host's nameservers: {}", e.getMessage());
+        }
+        magicDns.setConfig(dns);
+        engine.apply(nm, prefs.acceptRoutes());
+        try {
+            if (useDns) osDns.apply(List.of(MAGIC_DNS_V4), dns.searchDomains());
+            else restoreDns();
+        } catch (IOException e) {
+            log.warn("could not point the host's DNS at MagicDNS: {}", e.getMessage());
+        }
+        if (state == BackendState.Starting || state == BackendState.NeedsLogin) setState(BackendState.Running, null);
+    }
+
+    // --- Backend ------------------------------------------------------------------------------------
+
+    @Override
+    public UpResult up(UpRequest req) throws BackendException {
+        if (req.loginServer() != null && !req.loginServer().matches("https?://.+")) {
+            throw new BackendException(400, "--login-server must be an http:// or https:// URL, got " + req.loginServer());
+        }
+        synchronized (lock) {
+            boolean serverChanged = req.loginServer() != null && !req.loginServer().equals(store.prefs().controlUrl());
+            try {
+                store.updatePrefs(p -> merge(req.reset() ? Prefs.defaults() : p, req));
+            } catch (IOException e) {
+                throw new BackendException(500, "saving state: " + e.getMessage());
+            }
+            if (store.prefs().controlUrl() == null) throw new BackendException(400, "no --login-server given and none saved");
+            boolean running = control != null && state == BackendState.Running && !serverChanged && req.authKey() == null;
+            if (running) {
+                control.updateHostinfo(hostinfo());
+                NetworkMap nm = netmap;
+                if (nm != null) applyNetworkMap(nm);
+            } else {
+                startControl(req.authKey());
+            }
+        }
+        // Give control a moment so the common cases answer with their final state (Running, or an auth URL).
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < end && state != BackendState.Running && authUrl == null) sleep(50);
+        return new UpResult(state, authUrl);
+    }
+
+    /** Applies up's flags to the saved prefs (null = keep), as tailscale up does; up always means want-running. */
+    static Prefs merge(Prefs p, UpRequest req) {
+        Prefs out = p.withWantRunning(true).withLoggedOut(false);
+        if (req.loginServer() != null) out = out.withControlUrl(req.loginServer());
+        if (req.hostname() != null) out = out.withHostname(req.hostname().isEmpty() ? null : req.hostname());
+        if (req.advertiseTags() != null) out = out.withAdvertiseTags(req.advertiseTags());
+        if (req.acceptRoutes() != null) out = out.withAcceptRoutes(req.acceptRoutes());
+        if (req.acceptDns() != null) out = out.withAcceptDns(req.acceptDns());
+        return out;
+    }
+
+    @Override
+    public void down() throws BackendException {
+        synchronized (lock) {
+            try {
+                store.updatePrefs(p -> p.withWantRunning(false));
+            } catch (IOException e) {
+                throw new BackendException(500, "saving state: " + e.getMessage());
+            }
+            if (control != null) control.close();
+            control = null;
+            netmap = null;
+            engine.clear();
+            magicSock.setPeers(List.of());
+            restoreDns();
+            setState(BackendState.Stopped, null);
+        }
+    }
+
+    @Override
+    public void logout() throws BackendException {
+        synchronized (lock) {
+            ControlClient c = control;
+            if (c != null) {
+                try {
+                    c.logout().get(15, TimeUnit.SECONDS);
+                } catch (InterruptedException | ExecutionException | TimeoutException e) {
+                    log.warn("logout at the control server failed: {}", e.toString());
+                }
+                c.close();
+            }
+            control = null;
+            try {
+                // The node key is kept: the server expired it, and the next up with an auth key re-registers it.
+                store.updatePrefs(p -> p.withLoggedOut(true).withWantRunning(false));
+            } catch (IOException e) {
+                throw new BackendException(500, "saving state: " + e.getMessage());
+            }
+            netmap = null;
+            engine.clear();
+            magicSock.setPeers(List.of());
+            restoreDns();
+            setState(BackendState.NeedsLogin, null);
+        }
+    }
+
+    @Override
+    public Status status() {
+        NetworkMap nm = netmap;
+        Map<String, PeerStatus> peers = new TreeMap<>();
+        Map<String, Status.UserProfileJson> users = new TreeMap<>();
+        PeerStatus self = null;
+        List<String> ips = List.of();
+        String suffix = "";
+        if (nm != null) {
+            self = peerStatus(nm.self(), true);
+            ips = self.tailscaleIps();
+            suffix = nm.domain() == null ? "" : nm.domain();
+            for (Node p : nm.peers()) {
+                if (p.key() == null) continue;
+                peers.put(p.key().toString(), peerStatus(p, false));
+            }
+            for (UserProfile u : nm.userProfiles().values()) {
+                users.put(Long.toString(u.id()), new Status.UserProfileJson(u.id(), u.loginName(), u.displayName()));
+            }
+        }
+        return new Status(VERSION, state, authUrl, ips, self, List.of(), suffix,
+                nm == null ? null : new Status.Tailnet(suffix, suffix, nm.dns() != null && Boolean.TRUE.equals(nm.dns().proxied())),
+                peers, users);
+    }
+
+    private PeerStatus peerStatus(Node n, boolean isSelf) {
+        List<String> ips = new ArrayList<>();
+        if (n.addresses() != null) for (IpPrefix a : n.addresses()) ips.add(IpPrefix.format(a.address()));
+        List<String> allowed = new ArrayList<>();
+        if (n.allowedIps() != null) for (IpPrefix a : n.allowedIps()) allowed.add(a.toString());
+        List<String> addrs = new ArrayList<>();
+        if (n.endpoints() != null) for (var e : n.endpoints()) addrs.add(e.toString());
+        String curAddr = "";
+        String relay = "";
+        long rx = 0, tx = 0;
+        Instant handshake = null;
+        boolean active = false;
+        if (!isSelf && n.key() != null) {
+            var path = magicSock.pathOf(n.key());
+            curAddr = path.curAddr() == null ? "" : path.curAddr();
+            relay = path.relay() == null ? "" : path.relay();
+            Peer wp = device.peer(n.key());
+            if (wp != null) {
+                rx = wp.rxBytes();
+                tx = wp.txBytes();
+                long hs = wp.lastHandshakeEpochNanos();
+                if (hs > 0) {
+                    handshake = Instant.ofEpochSecond(0, hs);
+                    active = Duration.between(handshake, Instant.now()).toSeconds() < 180;
+                }
+            }
+        } else if (isSelf) {
+            relay = regionCode(magicSock.homeDerp());
+        }
+        var hi = n.hostinfo();
+        String host = hi != null && hi.hostname() != null ? hi.hostname() : shortName(n.name());
+        String os = hi != null && hi.os() != null ? hi.os() : "";
+        boolean online = isSelf || Boolean.TRUE.equals(n.online());
+        Instant exp = n.keyExpiry();
+        if (exp != null && exp.getEpochSecond() <= 0) exp = null;
+        return new PeerStatus(n.stableId() != null ? n.stableId() : String.valueOf(n.id()),
+                n.key() == null ? "" : n.key().toString(), host, n.name() == null ? "" : n.name(), os,
+                n.user() == null ? 0 : n.user(), ips, allowed, n.tags() == null ? List.of() : n.tags(), addrs, curAddr, relay,
+                rx, tx, n.created(), n.lastSeen(), handshake, online, active, exp, Boolean.TRUE.equals(n.expired()));
+    }
+
+    private String regionCode(int region) {
+        NetworkMap nm = netmap;
+        if (nm == null || nm.derpMap() == null || nm.derpMap().regions() == null) return "";
+        var r = nm.derpMap().regions().get(region);
+        return r == null || r.regionCode() == null ? "" : r.regionCode();
+    }
+
+    private static String shortName(String fqdn) {
+        if (fqdn == null || fqdn.isEmpty()) return "";
+        int dot = fqdn.indexOf('.');
+        return dot < 0 ? fqdn : fqdn.substring(0, dot);
+    }
+
+    @Override
+    public PingResult ping(String target, Duration timeout) throws BackendException {
+        NetworkMap nm = netmap;
+        if (nm == null) throw new BackendException(412, "not connected to a tailnet (state " + state + ")");
+        Node peer = findPeer(nm, target);
+        if (peer == null) throw new BackendException(404, "no matching peer for " + target);
+        String ip = peer.addresses() == null || peer.addresses().isEmpty() ? "" : IpPrefix.format(peer.addresses().getFirst().address());
+        try {
+            PingResult r = magicSock.ping(peer.key(), timeout).get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+            return new PingResult(ip, ip, shortName(peer.name()), r.err(), r.latencySeconds(), r.endpoint(),
+                    r.derpRegionId(), r.derpRegionCode());
+        } catch (TimeoutException e) {
+            return PingResult.error(ip, "timeout waiting for ping reply");
+        } catch (ExecutionException e) {
+            return PingResult.error(ip, String.valueOf(e.getCause().getMessage()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BackendException(500, "interrupted");
+        }
+    }
+
+    /** A peer by tailnet address, MagicDNS name (short or full, trailing dot optional) or host name. */
+    static Node findPeer(NetworkMap nm, String target) {
+        String t = target.toLowerCase(Locale.ROOT);
+        if (t.endsWith(".")) t = t.substring(0, t.length() - 1);
+        InetAddress addr = null;
+        if (t.matches("[0-9.]+|[0-9a-f:]+:[0-9a-f:.]*")) {
+            try {
+                addr = IpPrefix.parseAddress(t);
+            } catch (IllegalArgumentException e) {
+                addr = null;
+            }
+        }
+        for (Node p : nm.peers()) {
+            if (addr != null) {
+                if (p.addresses() != null) for (IpPrefix a : p.addresses()) if (a.address().equals(addr)) return p;
+                continue;
+            }
+            String name = p.name() == null ? "" : p.name().toLowerCase(Locale.ROOT);
+            if (name.endsWith(".")) name = name.substring(0, name.length() - 1);
+            if (name.equals(t) || shortName(name).equals(t)) return p;
+            var hi = p.hostinfo();
+            if (hi != null && hi.hostname() != null && hi.hostname().equalsIgnoreCase(t)) return p;
+        }
+        return null;
+    }
+
+    @Override
+    public NetcheckReport netcheck() throws BackendException {
+        NetworkMap nm = netmap;
+        if (nm == null || nm.derpMap() == null) {
+            NetcheckReport last = magicSock.lastNetcheck();
+            if (last != null) return last;
+            throw new BackendException(412, "no DERP map yet: run lattice up first");
+        }
+        try {
+            return Netcheck.standalone(nm.derpMap(), Duration.ofSeconds(5), derpHttp());
+        } catch (IOException e) {
+            throw new BackendException(503, "netcheck failed: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public WhoIsResponse whois(String address) throws BackendException {
+        NetworkMap nm = netmap;
+        if (nm == null) throw new BackendException(412, "not connected to a tailnet (state " + state + ")");
+        InetAddress a;
+        try {
+            String host = address.startsWith("[") ? address.substring(1, address.indexOf(']')) : address.replaceFirst(":\\d+$", "");
+            a = IpPrefix.parseAddress(host);
+        } catch (RuntimeException e) {
+            throw new BackendException(400, "invalid address: " + address);
+        }
+        List<Node> all = new ArrayList<>(nm.peers());
+        if (nm.self() != null) all.add(nm.self());
+        for (Node n : all) {
+            if (n.addresses() == null) continue;
+            for (IpPrefix p : n.addresses()) {
+                if (p.address().equals(a)) {
+                    UserProfile u = n.user() == null ? null : nm.userProfiles().get(n.user());
+                    return new WhoIsResponse(peerStatus(n, n == nm.self()),
+                            u == null ? null : new Status.UserProfileJson(u.id(), u.loginName(), u.displayName()));
+                }
+            }
+        }
+        throw new BackendException(404, "no node with address " + address);
+    }
+
+    // --- lifecycle ----------------------------------------------------------------------------------
+
+    @Override
+    public void close() {
+        synchronized (lock) {
+            if (closed) return;
+            closed = true;
+        }
+        log.info("latticed stopping");
+        if (api != null) api.close();
+        ControlClient c = control;
+        if (c != null) c.close();
+        restoreDns();
+        magicSock.close();
+        router.close();
+        device.close();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        terminated.complete(null);
+    }
+
+    private void restoreDns() {
+        try {
+            osDns.restore();
+        } catch (IOException e) {
+            log.warn("restoring the host's resolv.conf failed: {}", e.getMessage());
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    NodePublicKey nodeKey() {
+        return store.state().nodeKey().publicKey();
+    }
+}

@@ -1,0 +1,61 @@
+package dev.lattice.agent.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lattice.control.interop.ControlServerProcess;
+import dev.lattice.testlab.Lab;
+import dev.lattice.testlab.Nat;
+import dev.lattice.testlab.NatLab;
+import java.time.Duration;
+import java.time.Instant;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Two latticed hosts, each behind its own NAT router, with lattice-control (embedded DERP + STUN) on the "internet":
+ * behind endpoint-independent NATs they punch through to a direct path within seconds; when their routers drop all
+ * UDP they still talk via DERP; when UDP is allowed again the path upgrades back to direct.
+ */
+@Tag("netns")
+@Timeout(420)
+class AgentNatTest {
+
+    @Test
+    void directThroughEndpointIndependentNatsDerpWhenUdpIsBlockedAndBackToDirect() throws Exception {
+        TailnetNode.Binaries bins = TailnetNode.lattice();
+        try (NatLab net = NatLab.builder().site("a", Nat.ENDPOINT_INDEPENDENT).site("b", Nat.ENDPOINT_INDEPENDENT).build()) {
+            Lab lab = net.lab();
+            try (ControlServerProcess server = ControlServerProcess.start(net.server(), net.serverAddress(),
+                    lab.workDir().resolve("ctl"), "")) {
+                server.admin("users", "create", "alice");
+                String key = server.admin("preauthkeys", "create", "--user", "alice", "--reusable", "--expiration", "1h");
+                try (TailnetNode a = AgentMeshTest.joined(bins, net.site("a").host(), lab, server, key, "a");
+                        TailnetNode b = AgentMeshTest.joined(bins, net.site("b").host(), lab, server, key, "b")) {
+                    a.await("b in a's status", Duration.ofSeconds(20), n -> n.peerHostNames().contains("b"));
+                    String ipA = a.ipv4(), ipB = b.ipv4();
+
+                    Instant t0 = Instant.now();
+                    TailnetNode.Pong direct = a.awaitDirect(ipB, Duration.ofSeconds(30));
+                    System.out.println("[e2e] EIM NATs: a -> b " + direct + " after " + Duration.between(t0, Instant.now()).toMillis() + " ms");
+                    assertThat(direct.via()).as("the direct path is b's NAT's public address")
+                            .startsWith(net.site("b").router().wanAddress() + ":");
+                    assertThat(net.site("a").host().ping(ipB, 3, Duration.ofSeconds(2)).anyReceived()).isTrue();
+
+                    net.site("a").router().blockUdp(true);
+                    net.site("b").router().blockUdp(true);
+                    TailnetNode.Pong relayed = AgentTailscaleInteropTest.awaitDerp(a, ipB);
+                    System.out.println("[e2e] UDP blocked: a -> b " + relayed);
+                    assertThat(net.site("a").host().ping(ipB, 5, Duration.ofSeconds(3)).anyReceived()).as("ICMP via DERP").isTrue();
+                    assertThat(net.site("b").host().ping(ipA, 5, Duration.ofSeconds(3)).anyReceived()).as("ICMP via DERP, reverse").isTrue();
+
+                    net.site("a").router().blockUdp(false);
+                    net.site("b").router().blockUdp(false);
+                    t0 = Instant.now();
+                    TailnetNode.Pong again = a.awaitDirect(ipB, Duration.ofSeconds(60));
+                    System.out.println("[e2e] UDP open again: a -> b " + again + " after " + Duration.between(t0, Instant.now()).toMillis() + " ms");
+                }
+            }
+        }
+    }
+}
