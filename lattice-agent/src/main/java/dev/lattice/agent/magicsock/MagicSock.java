@@ -122,6 +122,8 @@ public final class MagicSock implements PathSelector, AutoCloseable {
     static final long PING_TIMEOUT_NANOS = 5_000_000_000L;
 
     public final Stats stats = new Stats();
+    /** A peer we sent to this recently gets pinged as soon as control tells us new endpoints for it. */
+    private static final long ACTIVE_NANOS_FOR_REPUNCH = 10_000_000_000L;
     private volatile boolean derpHttp;
 
     private final Device device;
@@ -262,6 +264,7 @@ public final class MagicSock implements PathSelector, AutoCloseable {
                 pe.disco = dk;
                 if (dk != null) byDisco.put(dk, pe);
             }
+            int oldRegion = pe.homeRegion;
             pe.homeRegion = n.derpRegion();
             pe.name = n.name() == null ? "" : n.name();
             pe.firstIp = n.addresses() == null || n.addresses().isEmpty() ? "" : IpPrefix.format(n.addresses().getFirst().address());
@@ -269,8 +272,20 @@ public final class MagicSock implements PathSelector, AutoCloseable {
             if (n.endpoints() != null) {
                 for (AddrPort a : n.endpoints()) if (a != null) eps.add(new InetSocketAddress(a.address(), a.port()));
             }
-            pe.setAdvertised(eps, now);
+            boolean newEndpoints = pe.setAdvertised(eps, now);
             pe.staticPath = dk == null && !eps.isEmpty() ? Endpoint.of(eps.getFirst()) : null;
+            // A peer we are talking to just told control where it is (typically right after it joined): punch now
+            // instead of waiting for the next 5 s round, which is what makes a late joiner's first packets slow.
+            if (pe.disco != null && (newEndpoints || (oldRegion == 0 && pe.homeRegion != 0))) {
+                synchronized (pe) {
+                    if (!pe.trusted(now) && now - pe.lastSend < ACTIVE_NANOS_FOR_REPUNCH) {
+                        pe.lastFullPing = now;
+                        timers.execute(() -> fullPing(pe));
+                    } else {
+                        pe.lastFullPing = 0; // the next send may punch at once
+                    }
+                }
+            }
         }
         for (PeerEndpoint pe : List.copyOf(peers.values())) {
             if (!seen.contains(pe.key)) {
@@ -315,10 +330,14 @@ public final class MagicSock implements PathSelector, AutoCloseable {
         return sendDerp(region, peer, Arrays.copyOfRange(buf, off, off + len));
     }
 
-    /** The peer's home region, else the region it last spoke to us from. */
+    /**
+     * The peer's home region, else the region it last spoke to us from, else our own home: a peer that just
+     * joined has not told control its region yet, and with one region (a self-hosted tailnet) it is ours.
+     */
     private int derpRegionFor(PeerEndpoint pe) {
         int r = pe.homeRegion;
-        return r != 0 ? r : pe.lastDerpRxRegion;
+        if (r == 0) r = pe.lastDerpRxRegion;
+        return r != 0 ? r : homeDerp;
     }
 
     @Override

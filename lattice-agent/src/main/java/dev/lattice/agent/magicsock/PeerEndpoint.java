@@ -93,14 +93,20 @@ final class PeerEndpoint {
     }
 
     /** Replaces the control-advertised candidates; ones learned from pings or CallMeMaybe stay. */
-    synchronized void setAdvertised(List<InetSocketAddress> eps, long now) {
+    /** Sets the endpoints control advertises for the peer; true if one of them is new. */
+    synchronized boolean setAdvertised(List<InetSocketAddress> eps, long now) {
+        boolean added = false;
         candidates.values().forEach(c -> c.advertised = false);
         for (InetSocketAddress a : eps) {
             Candidate c = candidates.get(Endpoint.of(a));
             if (c != null) c.advertised = true;
-            else if (candidates.size() < MAX_CANDIDATES) candidates.put(Endpoint.of(a), new Candidate(Endpoint.of(a), true, now));
+            else if (candidates.size() < MAX_CANDIDATES) {
+                candidates.put(Endpoint.of(a), new Candidate(Endpoint.of(a), true, now));
+                added = true;
+            }
         }
         candidates.values().removeIf(c -> !c.advertised && now - c.addedAt > CANDIDATE_TTL_NANOS && now - c.lastPong > CANDIDATE_TTL_NANOS);
+        return added;
     }
 
     /** Adds an address learned from a ping or CallMeMaybe; false if it was known or the table is full. */

@@ -71,7 +71,7 @@ class AgentMeshTest {
                 nodes.add(c);
                 String ipC = c.ipv4();
                 a.await("late joiner h3 in h1's status", Duration.ofSeconds(10), n -> n.peerHostNames().contains("h3"));
-                assertThat(hosts.get(0).ping(ipC, 5, Duration.ofSeconds(2)).anyReceived()).as("ICMP h1 -> late joiner h3").isTrue();
+                assertThat(hosts.get(0).ping(ipC, 8, Duration.ofSeconds(2)).anyReceived()).as("ICMP h1 -> late joiner h3").isTrue();
 
                 // Restarting latticed keeps the node's identity and addresses.
                 b.restartDaemon();
