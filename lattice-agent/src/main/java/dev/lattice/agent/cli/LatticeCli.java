@@ -173,7 +173,8 @@ public final class LatticeCli implements Callable<Integer> {
             UpRequest req = new UpRequest(loginServer, key, hostname, tags(advertiseTags), acceptRoutes, acceptDns, reset);
             LocalApiClient c = client();
             UpResult r = c.up(req);
-            Instant deadline = timeout.isZero() ? null : root.clock.instant().plus(timeout);
+            // Monotonic: a wall-clock step must not end or extend the wait.
+            long deadline = System.nanoTime() + timeout.toNanos();
             BackendState state = r.state();
             String url = r.authUrl();
             String lastPrinted = null;
@@ -188,7 +189,7 @@ public final class LatticeCli implements Callable<Integer> {
                     err().flush();
                     lastPrinted = url;
                 }
-                if (deadline != null && !root.clock.instant().isBefore(deadline)) {
+                if (!timeout.isZero() && System.nanoTime() - deadline >= 0) {
                     throw new CliException("timeout waiting for Lattice service to enter a Running state; check health with \"lattice status\"");
                 }
                 sleep(root.upPollInterval);
