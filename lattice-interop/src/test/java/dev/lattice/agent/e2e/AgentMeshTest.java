@@ -57,8 +57,8 @@ class AgentMeshTest {
                 // Direct on a LAN, both ways, by disco ping; then real ICMP through the tunnel, by address and by name.
                 System.out.println("[e2e] h1 -> h2: " + a.awaitDirect(ipB, Duration.ofSeconds(20)));
                 System.out.println("[e2e] h2 -> h1: " + b.awaitDirect(ipA, Duration.ofSeconds(20)));
-                assertThat(hosts.get(0).ping(ipB, 3, Duration.ofSeconds(2)).anyReceived()).as("ICMP h1 -> h2 over the tailnet").isTrue();
-                assertThat(hosts.get(1).ping(ipA, 3, Duration.ofSeconds(2)).anyReceived()).as("ICMP h2 -> h1").isTrue();
+                assertThat(TailnetNode.icmp(hosts.get(0), ipB, Duration.ofSeconds(15))).as("ICMP h1 -> h2 over the tailnet").isTrue();
+                assertThat(TailnetNode.icmp(hosts.get(1), ipA, Duration.ofSeconds(15))).as("ICMP h2 -> h1").isTrue();
                 ExecResult byName = hosts.get(0).exec(Duration.ofSeconds(15), "ping", "-c", "2", "-W", "2", "h2");
                 assertThat(byName.ok()).as(() -> "ping h2 by MagicDNS name:\n" + byName.describe() + "\nresolv.conf: "
                         + hosts.get(0).exec("cat", "/etc/resolv.conf").stdout()).isTrue();
@@ -71,20 +71,20 @@ class AgentMeshTest {
                 nodes.add(c);
                 String ipC = c.ipv4();
                 a.await("late joiner h3 in h1's status", Duration.ofSeconds(10), n -> n.peerHostNames().contains("h3"));
-                assertThat(hosts.get(0).ping(ipC, 8, Duration.ofSeconds(2)).anyReceived()).as("ICMP h1 -> late joiner h3").isTrue();
+                assertThat(TailnetNode.icmp(hosts.get(0), ipC, Duration.ofSeconds(15))).as("ICMP h1 -> late joiner h3").isTrue();
 
                 // Restarting latticed keeps the node's identity and addresses.
                 b.restartDaemon();
                 b.await("h2 running again after restart", Duration.ofSeconds(30),
                         n -> "Running".equals(n.status().path("BackendState").asString()));
                 assertThat(b.ipv4()).isEqualTo(ipB);
-                assertThat(hosts.get(0).ping(ipB, 5, Duration.ofSeconds(2)).anyReceived()).as("ICMP h1 -> restarted h2").isTrue();
+                assertThat(TailnetNode.icmp(hosts.get(0), ipB, Duration.ofSeconds(15))).as("ICMP h1 -> restarted h2").isTrue();
 
                 // With the control server gone, established tunnels keep working.
                 server.close();
                 Lab.sleep(Duration.ofSeconds(2));
-                assertThat(hosts.get(0).ping(ipB, 5, Duration.ofSeconds(2)).anyReceived()).as("ICMP h1 -> h2, control down").isTrue();
-                assertThat(hosts.get(2).ping(ipA, 5, Duration.ofSeconds(2)).anyReceived()).as("ICMP h3 -> h1, control down").isTrue();
+                assertThat(TailnetNode.icmp(hosts.get(0), ipB, Duration.ofSeconds(15))).as("ICMP h1 -> h2, control down").isTrue();
+                assertThat(TailnetNode.icmp(hosts.get(2), ipA, Duration.ofSeconds(15))).as("ICMP h3 -> h1, control down").isTrue();
                 System.out.println("[e2e] 3 latticed hosts: joined, direct, MagicDNS, late joiner, restart, control outage OK");
             } finally {
                 for (TailnetNode n : nodes) n.close();

@@ -57,8 +57,8 @@ class AgentTailscaleInteropTest {
 
                     System.out.println("[interop] lat -> ts: " + l.awaitDirect(ipT, Duration.ofSeconds(30)));
                     System.out.println("[interop] ts -> lat: " + t.awaitDirect(ipL, Duration.ofSeconds(30)));
-                    assertThat(h1.ping(ipT, 3, Duration.ofSeconds(2)).anyReceived()).as("ICMP latticed -> tailscaled").isTrue();
-                    assertThat(h2.ping(ipL, 3, Duration.ofSeconds(2)).anyReceived()).as("ICMP tailscaled -> latticed").isTrue();
+                    assertThat(TailnetNode.icmp(h1, ipT, Duration.ofSeconds(15))).as("ICMP latticed -> tailscaled").isTrue();
+                    assertThat(TailnetNode.icmp(h2, ipL, Duration.ofSeconds(15))).as("ICMP tailscaled -> latticed").isTrue();
 
                     // Drop their UDP to each other: both fall back to the embedded DERP relay.
                     h1.nft(BLOCK_PEER_UDP);
@@ -66,8 +66,8 @@ class AgentTailscaleInteropTest {
                     TailnetNode.Pong viaDerp1 = awaitDerp(l, ipT), viaDerp2 = awaitDerp(t, ipL);
                     System.out.println("[interop] lat -> ts (UDP dropped): " + viaDerp1);
                     System.out.println("[interop] ts -> lat (UDP dropped): " + viaDerp2);
-                    assertThat(h1.ping(ipT, 5, Duration.ofSeconds(3)).anyReceived()).as("ICMP latticed -> tailscaled via DERP").isTrue();
-                    assertThat(h2.ping(ipL, 5, Duration.ofSeconds(3)).anyReceived()).as("ICMP tailscaled -> latticed via DERP").isTrue();
+                    assertThat(TailnetNode.icmp(h1, ipT, Duration.ofSeconds(15))).as("ICMP latticed -> tailscaled via DERP").isTrue();
+                    assertThat(TailnetNode.icmp(h2, ipL, Duration.ofSeconds(15))).as("ICMP tailscaled -> latticed via DERP").isTrue();
                 }
             }
         }

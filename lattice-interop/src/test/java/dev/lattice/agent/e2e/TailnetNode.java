@@ -92,9 +92,11 @@ final class TailnetNode implements AutoCloseable {
     void startDaemon() {
         Map<String, String> e = new HashMap<>(env);
         e.put("TS_NO_LOGS_NO_SUPPORT", "true");
-        daemon = host.spawn(bins.kind() == Kind.LATTICE ? "latticed" : "tailscaled", e,
-                List.of(bins.daemon().toString(), "--statedir=" + dir, "--state=" + dir.resolve("daemon.state"),
-                        "--socket=" + socket, "--tun=" + tun, "--port=41641", "--no-logs-no-support"));
+        List<String> cmd = new ArrayList<>(List.of(bins.daemon().toString(), "--statedir=" + dir,
+                "--state=" + dir.resolve("daemon.state"), "--socket=" + socket, "--tun=" + tun, "--port=41641",
+                "--no-logs-no-support"));
+        if (bins.kind() == Kind.LATTICE && "1".equals(System.getenv("LATTICE_E2E_VERBOSE"))) cmd.add("--verbose=1");
+        daemon = host.spawn(bins.kind() == Kind.LATTICE ? "latticed" : "tailscaled", e, cmd);
         Instant end = Instant.now().plusSeconds(30);
         while (!Files.exists(socket) && Instant.now().isBefore(end)) {
             if (!daemon.isAlive()) throw new AssertionError(host.name() + ": daemon exited:\n" + daemon.tail(60));
@@ -161,6 +163,18 @@ final class TailnetNode implements AutoCloseable {
         }
         throw new AssertionError(host.name() + ": no direct pong from " + target + " in " + timeout + " (last: " + last
                 + ")\n" + daemon.tail(60));
+    }
+
+    /**
+     * True once an ICMP echo from {@code h} to {@code ip} is answered within {@code within}. One echo per second,
+     * so a first handshake that needs WireGuard's 5 s retry (crossing initiations) still counts.
+     */
+    static boolean icmp(Host h, String ip, Duration within) {
+        Instant end = Instant.now().plus(within);
+        do {
+            if (h.ping(ip, 1, Duration.ofSeconds(1)).anyReceived()) return true;
+        } while (Instant.now().isBefore(end));
+        return false;
     }
 
     /** Polls until {@code cond} holds, or fails with the status and the daemon's log. */
