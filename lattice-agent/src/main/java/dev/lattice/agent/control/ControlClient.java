@@ -265,6 +265,21 @@ public final class ControlClient implements AutoCloseable {
         return done;
     }
 
+    /**
+     * The host's network changed (roaming): the connection to control is likely dead without either side knowing
+     * (its source address is gone), so drop it now; the loop reconnects with a fresh backoff.
+     */
+    public void networkChanged() {
+        lock.lock();
+        try {
+            if (closed) return;
+            if (stream != null) stream.close();
+            if (channel != null) channel.close();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Stops the client. Call it from a thread of your own, not a Netty event loop (it waits for the loop to end). */
     @Override
     public void close() {

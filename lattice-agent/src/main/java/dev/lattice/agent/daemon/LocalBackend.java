@@ -81,6 +81,11 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private final OsDnsConfigurator osDns;
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
     private LocalApiServer api;
+    private final java.util.concurrent.ScheduledExecutorService ticker =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                    r -> Thread.ofPlatform().daemon().name("latticed-ticker").unstarted(r));
+    private java.util.Set<InetAddress> hostAddrs;
+    private volatile boolean dnsApplied;
 
     private final Object lock = new Object();
     private ControlClient control;
@@ -136,7 +141,11 @@ public final class LocalBackend implements Backend, AutoCloseable {
     public static LocalBackend start(DaemonOptions opts) throws IOException {
         LocalBackend b = new LocalBackend(opts);
         try {
-            b.api = LocalApiServer.start(opts.socket(), b);
+            b.api = LocalApiServer.start(opts.socket(), b, LocalApiServer.Options.defaults().withDerpMap(() -> {
+                NetworkMap nm = b.netmap;
+                return nm == null ? null : nm.derpMap();
+            }));
+            b.ticker.scheduleWithFixedDelay(b::tick, 2, 2, TimeUnit.SECONDS);
             var prefs = b.store.prefs();
             if (prefs.controlUrl() == null || prefs.loggedOut()) {
                 b.setState(BackendState.NeedsLogin, null);
@@ -263,8 +272,12 @@ public final class LocalBackend implements Backend, AutoCloseable {
         magicDns.setConfig(dns);
         engine.apply(nm, prefs.acceptRoutes());
         try {
-            if (useDns) osDns.apply(List.of(MAGIC_DNS_V4), dns.searchDomains());
-            else restoreDns();
+            if (useDns) {
+                osDns.apply(List.of(MAGIC_DNS_V4), dns.searchDomains());
+                dnsApplied = true;
+            } else {
+                restoreDns();
+            }
         } catch (IOException e) {
             log.warn("could not point the host's DNS at MagicDNS: {}", e.getMessage());
         }
@@ -533,6 +546,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
             closed = true;
         }
         log.info("latticed stopping");
+        ticker.shutdownNow();
         if (api != null) api.close();
         ControlClient c = control;
         if (c != null) c.close();
@@ -544,7 +558,42 @@ public final class LocalBackend implements Backend, AutoCloseable {
         terminated.complete(null);
     }
 
+    /**
+     * Every 2 s: roaming (the host's addresses changed, e.g. a new DHCP lease or another network: rediscover our
+     * endpoints and re-prove paths at once rather than waiting for the next periodic round), and MagicDNS still
+     * in the host's resolv.conf (someone rewrote it: put ours back, keeping theirs as the backup).
+     */
+    private void tick() {
+        try {
+            java.util.Set<InetAddress> now = hostAddresses();
+            if (hostAddrs != null && !now.equals(hostAddrs)) {
+                log.info("host addresses changed; rediscovering endpoints");
+                magicSock.rebind();
+                ControlClient c = control;
+                if (c != null) c.networkChanged();
+            }
+            hostAddrs = now;
+            if (dnsApplied && osDns.reapplyIfTrampled()) log.info("resolv.conf was rewritten by someone else; MagicDNS put back");
+        } catch (IOException | RuntimeException e) {
+            log.debug("tick: {}", e.toString());
+        }
+    }
+
+    private java.util.Set<InetAddress> hostAddresses() throws IOException {
+        java.util.Set<InetAddress> out = new java.util.HashSet<>();
+        var ifs = java.net.NetworkInterface.getNetworkInterfaces();
+        while (ifs != null && ifs.hasMoreElements()) {
+            var nif = ifs.nextElement();
+            if (!nif.isUp() || nif.isLoopback() || nif.getName().equals(opts.tun())) continue;
+            for (var a : java.util.Collections.list(nif.getInetAddresses())) {
+                if (!a.isLinkLocalAddress()) out.add(a);
+            }
+        }
+        return out;
+    }
+
     private void restoreDns() {
+        dnsApplied = false;
         try {
             osDns.restore();
         } catch (IOException e) {

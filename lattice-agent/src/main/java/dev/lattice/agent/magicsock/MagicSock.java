@@ -298,6 +298,8 @@ public final class MagicSock implements PathSelector, AutoCloseable {
     /** The host's addresses changed (roaming): forget proven paths and rediscover our endpoints now. */
     public void rebind() {
         for (PeerEndpoint pe : peers.values()) pe.resetPath();
+        // DERP connections from an address we no longer have are dead but would take minutes to notice.
+        for (DerpConn c : List.copyOf(derps.values())) c.client.disconnect();
         requestNetcheck();
     }
 
@@ -400,6 +402,8 @@ public final class MagicSock implements PathSelector, AutoCloseable {
                     pe.lastDerpRxRegion = derpRegion;
                     sendDiscoDerp(derpRegion, pe, new DiscoMessage.Pong(p.txId(), new InetSocketAddress(DERP_MAGIC_IP, derpRegion)));
                 } else {
+                    // A ping that came through our own tunnel (to our tailnet address) must not become a path.
+                    if (TailnetAddrs.contains(src.address().getAddress())) return;
                     pe.addCandidate(src, now);
                     sendDiscoUdp(src, pe, new DiscoMessage.Pong(p.txId(), src.address()));
                 }
@@ -643,6 +647,7 @@ public final class MagicSock implements PathSelector, AutoCloseable {
                 for (InetAddress a : Collections.list(ni.getInetAddresses())) {
                     if (a.isLoopbackAddress() && !includeLoopback) continue;
                     if (a.isLinkLocalAddress() || a.isAnyLocalAddress() || a.isMulticastAddress()) continue;
+                    if (TailnetAddrs.contains(a)) continue; // our own tunnel: a path through it would loop
                     if (a instanceof Inet6Address v6) a = InetAddress.getByAddress(v6.getAddress()); // drop the scope
                     out.add(a);
                 }

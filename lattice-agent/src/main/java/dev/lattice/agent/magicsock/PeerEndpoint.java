@@ -98,6 +98,7 @@ final class PeerEndpoint {
         boolean added = false;
         candidates.values().forEach(c -> c.advertised = false);
         for (InetSocketAddress a : eps) {
+            if (TailnetAddrs.contains(a.getAddress())) continue;
             Candidate c = candidates.get(Endpoint.of(a));
             if (c != null) c.advertised = true;
             else if (candidates.size() < MAX_CANDIDATES) {
@@ -111,6 +112,7 @@ final class PeerEndpoint {
 
     /** Adds an address learned from a ping or CallMeMaybe; false if it was known or the table is full. */
     synchronized boolean addCandidate(Endpoint ep, long now) {
+        if (TailnetAddrs.contains(ep.address().getAddress())) return false;
         Candidate c = candidates.get(ep);
         if (c != null) {
             c.addedAt = now;

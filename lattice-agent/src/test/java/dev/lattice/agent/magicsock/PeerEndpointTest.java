@@ -103,4 +103,13 @@ class PeerEndpointTest {
         for (int i = 0; i < 100; i++) pe.addCandidate(Endpoint.of(new InetSocketAddress("10.0.0." + i, 1000 + i)), 0);
         assertThat(pe.candidates()).hasSize(PeerEndpoint.MAX_CANDIDATES);
     }
+
+    @Test
+    void tailnetAddressesNeverBecomeCandidatesBecauseAPathThroughTheTunnelWouldLoop() {
+        assertThat(pe.addCandidate(Endpoint.of(new InetSocketAddress("100.64.0.2", 41641)), 0)).isFalse();
+        assertThat(pe.addCandidate(Endpoint.of(new InetSocketAddress("fd7a:115c:a1e0::2", 41641)), 0)).isFalse();
+        pe.setAdvertised(java.util.List.of(new InetSocketAddress("100.100.1.1", 41641), new InetSocketAddress("198.51.100.7", 41641)), 0);
+        assertThat(pe.candidates()).containsExactly(pub);
+        assertThat(pe.addCandidate(Endpoint.of(new InetSocketAddress("100.63.255.255", 41641)), 0)).as("just below 100.64/10").isTrue();
+    }
 }
