@@ -46,9 +46,10 @@ final class ServeCommand extends ControlCli.Sub implements Callable<Integer> {
                   %s users create NAME
                   %s preauthkeys create --user NAME
                   tailscale up --login-server %s --authkey <key>
+                  (or with Lattice's agent: sudo bin/latticed & sudo bin/lattice up --login-server %s --authkey <key>)
                 or run 'tailscale up --login-server %s' and approve it with '%s auth register --auth-id ID --user NAME'.
                 """, cfg.serverUrl(), server.httpAddress(), server.adminSocket().path(), cli, cli, cfg.serverUrl(),
-                cfg.serverUrl(), cli);
+                cfg.serverUrl(), cfg.serverUrl(), cli);
         root.out.flush();
     }
 }

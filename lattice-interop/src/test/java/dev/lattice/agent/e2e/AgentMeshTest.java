@@ -66,9 +66,25 @@ class AgentMeshTest {
                 ExecResult fqdn = hosts.get(1).exec(Duration.ofSeconds(15), "ping", "-c", "1", "-W", "2", "h1.tailnet.test");
                 assertThat(fqdn.ok()).as(() -> "ping h1.tailnet.test:\n" + fqdn.describe()).isTrue();
 
-                // A late joiner is reachable without restarting anyone.
-                TailnetNode c = joined(bins, hosts.get(2), lab, server, key, "h3");
+                // The CLI against the real daemon: status table, whois, netcheck.
+                ExecResult st = a.cli(Duration.ofSeconds(15), "status");
+                assertThat(st.stdout()).as(st::describe).contains(ipA).contains(ipB).contains("h2").contains("direct 10.78.0.12:41641");
+                ExecResult who = a.cli(Duration.ofSeconds(15), "whois", ipB);
+                assertThat(who.stdout()).as(who::describe).contains("h2").contains("alice");
+                ExecResult nc = a.cli(Duration.ofSeconds(30), "netcheck");
+                assertThat(nc.stdout()).as(nc::describe).contains("* UDP: true").contains("IPv4: yes, 10.78.0.11:");
+
+                // A late joiner, logging in interactively, is reachable without restarting anyone.
+                TailnetNode c = TailnetNode.start(bins, hosts.get(2), lab.workDir().resolve("h3"));
                 nodes.add(c);
+                var up = hosts.get(2).spawn("lattice-up", java.util.Map.of(), List.of(bins.cli().toString(),
+                        "--socket=" + c.socket, "up", "--login-server=" + ControlServerProcess.serverUrl(server.ip),
+                        "--hostname=h3", "--accept-dns=false", "--timeout=60s"));
+                assertThat(up.waitForOutput("/register/", Duration.ofSeconds(30))).as(() -> "auth URL printed:\n" + up.output()).isTrue();
+                var m = java.util.regex.Pattern.compile("/register/(\\S+)").matcher(up.output());
+                assertThat(m.find()).isTrue();
+                server.admin("auth", "register", "--auth-id", m.group(1), "--user", "alice");
+                assertThat(up.waitFor(Duration.ofSeconds(30))).as(() -> "up finished:\n" + up.output()).hasValue(0);
                 String ipC = c.ipv4();
                 a.await("late joiner h3 in h1's status", Duration.ofSeconds(10), n -> n.peerHostNames().contains("h3"));
                 assertThat(TailnetNode.icmp(hosts.get(0), ipC, Duration.ofSeconds(15))).as("ICMP h1 -> late joiner h3").isTrue();
