@@ -121,6 +121,10 @@ final class TailnetNode implements AutoCloseable {
                 "--hostname=" + hostname, "--timeout=50s"));
         args.addAll(List.of(extra));
         if (args.stream().noneMatch(a -> a.startsWith("--accept-dns"))) args.add("--accept-dns=false");
+        // With MagicDNS the daemon rewrites /etc/resolv.conf: only ever the lab host's own copy, never this machine's.
+        if (args.contains("--accept-dns=true") && !Files.exists(Path.of("/etc/netns", host.netns(), "resolv.conf"))) {
+            throw new IllegalStateException(host.name() + ": --accept-dns=true needs host.resolvConf(...) before the daemon starts");
+        }
         return cli(Duration.ofSeconds(70), args.toArray(String[]::new));
     }
 
