@@ -1,5 +1,7 @@
 package dev.lattice.agent.magicsock;
 
+import dev.lattice.agent.testing.MemoryTun;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
@@ -89,14 +91,14 @@ class MagicSockTest {
     final class Side implements AutoCloseable {
         final NodePrivateKey key = NodePrivateKey.generate();
         final DiscoPrivateKey disco = DiscoPrivateKey.generate();
-        final TestTun tun;
+        final MemoryTun tun;
         final Device device;
         final MagicSock ms;
         final String ip;
 
         Side(String name, String ip) throws IOException {
             this.ip = ip;
-            tun = new TestTun(name);
+            tun = new MemoryTun(name, false);
             device = new Device(tun, port -> new Filtered(UdpSocket.open(port)), Clock.SYSTEM);
             device.setPrivateKey(key);
             device.start();
@@ -176,10 +178,10 @@ class MagicSockTest {
 
     /** Sends one packet A→B and waits for it; returns whether it arrived. */
     boolean roundTrip(int marker) throws Exception {
-        byte[] p = TestTun.ipv4(a.ip, b.ip, marker);
-        a.tun.outbound.add(p);
+        byte[] p = MemoryTun.ipv4(a.ip, b.ip, marker);
+        a.tun.fromHost.add(p);
         byte[] got;
-        while ((got = b.tun.awaitDelivered(8000)) != null) { // > WireGuard's 5 s handshake retry
+        while ((got = b.tun.awaitToHost(8000)) != null) { // > WireGuard's 5 s handshake retry
             if (java.util.Arrays.equals(got, p)) return true;
         }
         return false;
@@ -222,10 +224,10 @@ class MagicSockTest {
         int marker = 10;
         while (!a.ms.pathOf(b.key.publicKey()).curAddr().isEmpty()) {
             assertThat(System.nanoTime() - t0).as("fallback to DERP").isLessThan(15_000_000_000L);
-            a.tun.outbound.add(TestTun.ipv4(a.ip, b.ip, marker++)); // traffic keeps heartbeats going
+            a.tun.fromHost.add(MemoryTun.ipv4(a.ip, b.ip, marker++)); // traffic keeps heartbeats going
             Thread.sleep(200);
         }
-        b.tun.delivered.clear();
+        b.tun.toHost.clear();
         assertThat(roundTrip(100)).isTrue();
         assertThat(a.ms.pathOf(b.key.publicKey()).relay()).isEqualTo("test");
         PingResult relayed = a.ms.ping(b.key.publicKey(), Duration.ofSeconds(3)).get();
@@ -239,7 +241,7 @@ class MagicSockTest {
         t0 = System.nanoTime();
         while (a.ms.pathOf(b.key.publicKey()).curAddr().isEmpty()) {
             assertThat(System.nanoTime() - t0).as("upgrade to direct").isLessThan(15_000_000_000L);
-            a.tun.outbound.add(TestTun.ipv4(a.ip, b.ip, marker++));
+            a.tun.fromHost.add(MemoryTun.ipv4(a.ip, b.ip, marker++));
             Thread.sleep(200);
         }
         assertThat(a.ms.ping(b.key.publicKey(), Duration.ofSeconds(3)).get().endpoint()).endsWith(":" + portB);

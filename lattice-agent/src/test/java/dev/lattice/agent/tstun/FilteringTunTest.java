@@ -1,5 +1,7 @@
 package dev.lattice.agent.tstun;
 
+import dev.lattice.agent.testing.MemoryTun;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lattice.agent.filter.PacketFilter;
@@ -51,7 +53,7 @@ class FilteringTunTest {
     void dnsQueriesAreAnsweredIntoTheTunNotPassedOn(String mode) throws Exception {
         int version = mode.charAt(0) - '0';
         boolean vnet = mode.endsWith("vnet");
-        MemoryTun inner = new MemoryTun(vnet);
+        MemoryTun inner = new MemoryTun("mem0", vnet);
         FilteringTun tun = new FilteringTun(inner);
         tun.setFilter(sshOnly());
         AtomicReference<byte[]> seen = new AtomicReference<>();
@@ -93,7 +95,7 @@ class FilteringTunTest {
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void outboundFlowsLetRepliesInAndTheFilterDropsTheRest(boolean vnet) throws Exception {
-        MemoryTun inner = new MemoryTun(vnet);
+        MemoryTun inner = new MemoryTun("mem0", vnet);
         FilteringTun tun = new FilteringTun(inner);
         byte[] ssh = withVnet(vnet, TestPackets.tcpSyn(PEER4, SELF4, 5000, 22));
         tun.write(ssh, 0, ssh.length);
@@ -127,7 +129,7 @@ class FilteringTunTest {
     void randomPacketsNeverThrow(long seed) throws Exception {
         Random rnd = new Random(seed);
         for (boolean vnet : new boolean[] {false, true}) {
-            MemoryTun inner = new MemoryTun(vnet);
+            MemoryTun inner = new MemoryTun("mem0", vnet);
             FilteringTun tun = new FilteringTun(inner);
             tun.setFilter(sshOnly());
             tun.setDns(q -> CompletableFuture.completedFuture(q.length % 2 == 0 ? q : null));

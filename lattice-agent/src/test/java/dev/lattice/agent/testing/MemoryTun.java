@@ -1,18 +1,24 @@
-package dev.lattice.agent.magicsock;
+package dev.lattice.agent.testing;
 
 import dev.lattice.wireguard.tun.TunDevice;
 import java.net.InetAddress;
+import java.util.Arrays;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
-/** An in-memory TUN: the test puts packets in {@code outbound} (to the device) and takes them from {@code delivered}. */
-final class TestTun implements TunDevice {
-    final LinkedBlockingQueue<byte[]> outbound = new LinkedBlockingQueue<>();
-    final LinkedBlockingQueue<byte[]> delivered = new LinkedBlockingQueue<>();
+/**
+ * A TUN stand-in for the agent's tests: the test queues what the host "sends" ({@link #fromHost}, read by the
+ * device) and collects what is written towards the host ({@link #toHost}).
+ */
+public final class MemoryTun implements TunDevice {
+    public final LinkedBlockingQueue<byte[]> fromHost = new LinkedBlockingQueue<>();
+    public final LinkedBlockingQueue<byte[]> toHost = new LinkedBlockingQueue<>();
     private final String name;
+    private final boolean vnet;
 
-    TestTun(String name) {
+    public MemoryTun(String name, boolean vnet) {
         this.name = name;
+        this.vnet = vnet;
     }
 
     @Override
@@ -26,9 +32,14 @@ final class TestTun implements TunDevice {
     }
 
     @Override
+    public boolean vnetHdr() {
+        return vnet;
+    }
+
+    @Override
     public int read(byte[] buf, int off, int max, int timeoutMillis) {
         try {
-            byte[] p = timeoutMillis < 0 ? outbound.take() : outbound.poll(timeoutMillis, TimeUnit.MILLISECONDS);
+            byte[] p = timeoutMillis < 0 ? fromHost.take() : fromHost.poll(timeoutMillis, TimeUnit.MILLISECONDS);
             if (p == null) return 0;
             System.arraycopy(p, 0, buf, off, p.length);
             return p.length;
@@ -40,18 +51,19 @@ final class TestTun implements TunDevice {
 
     @Override
     public void write(byte[] buf, int off, int len) {
-        delivered.add(java.util.Arrays.copyOfRange(buf, off, off + len));
+        toHost.add(Arrays.copyOfRange(buf, off, off + len));
     }
 
-    byte[] awaitDelivered(long millis) throws InterruptedException {
-        return delivered.poll(millis, TimeUnit.MILLISECONDS);
+    /** The next packet written towards the host, or null after {@code millis}. */
+    public byte[] awaitToHost(long millis) throws InterruptedException {
+        return toHost.poll(millis, TimeUnit.MILLISECONDS);
     }
 
     @Override
     public void close() {}
 
     /** A minimal UDP-in-IPv4 packet carrying {@code marker}, enough for the device's allowed-IPs checks. */
-    static byte[] ipv4(String src, String dst, int marker) throws Exception {
+    public static byte[] ipv4(String src, String dst, int marker) throws Exception {
         byte[] p = new byte[32];
         p[0] = 0x45;
         p[3] = (byte) p.length;
