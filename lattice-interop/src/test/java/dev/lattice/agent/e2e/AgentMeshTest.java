@@ -101,6 +101,12 @@ class AgentMeshTest {
                 Lab.sleep(Duration.ofSeconds(2));
                 assertThat(TailnetNode.icmp(hosts.get(0), ipB, Duration.ofSeconds(15))).as("ICMP h1 -> h2, control down").isTrue();
                 assertThat(TailnetNode.icmp(hosts.get(2), ipA, Duration.ofSeconds(15))).as("ICMP h3 -> h1, control down").isTrue();
+                // And a daemon restarted while control is down starts anyway, and says what it is waiting for.
+                c.restartDaemon();
+                ExecResult down = c.cli(Duration.ofSeconds(15), "status", "--json");
+                assertThat(down.ok()).as(down::describe).isTrue();
+                assertThat(c.daemon.isAlive()).isTrue();
+                assertThat(c.status().path("BackendState").asString()).isIn("Starting", "NoState", "NeedsLogin", "Running");
                 System.out.println("[e2e] 3 latticed hosts: joined, direct, MagicDNS, late joiner, restart, control outage OK");
             } finally {
                 for (TailnetNode n : nodes) n.close();
