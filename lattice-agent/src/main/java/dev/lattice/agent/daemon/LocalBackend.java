@@ -194,7 +194,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
                     @Override
                     public void onError(Throwable error) {
-                        log.info("control: {}", error.getMessage());
+                        log.debug("control: {}", error.toString()); // the client logs its retries itself
                     }
                 }, authKey);
             } catch (IOException e) {
