@@ -1,5 +1,7 @@
 package dev.lattice.control.policy;
 
+import dev.lattice.control.store.Node;
+import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.PortRange;
 import java.util.List;
@@ -118,5 +120,10 @@ public record Policy(
             accept = List.copyOf(accept);
             deny = List.copyOf(deny);
         }
+    }
+
+    /** Compiles against these nodes and users and runs the policy's {@code tests}; throws on the first failure. */
+    public CompiledPolicy check(List<Node> nodes, List<User> users) throws PolicyException {
+        return PolicyCompiler.compile(this, nodes, users);
     }
 }
