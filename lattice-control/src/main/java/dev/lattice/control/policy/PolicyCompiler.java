@@ -403,11 +403,20 @@ public final class PolicyCompiler {
                 for (int i = src.nextSetBit(0); i >= 0; i = src.nextSetBit(i + 1)) reach[i].or(groupDst[g]);
             }
             // autogroup:self: a user's devices in the sources reach all of that user's untagged devices.
-            for (SelfPiece sp : selfPieces) {
+            if (!selfPieces.isEmpty()) {
+                // Distinct source lists only: ACLs split per destination repeat the same sources.
+                List<List<IpSet>> distinct = selfPieces.stream().map(SelfPiece::sources).distinct().toList();
                 for (List<NodeInfo> own : untaggedByUser.values()) {
                     BitSet all = new BitSet(n);
                     for (NodeInfo o : own) all.set(o.index);
-                    for (NodeInfo o : own) if (sp.sources().stream().anyMatch(o::in)) reach[o.index].or(all);
+                    for (NodeInfo o : own) {
+                        for (List<IpSet> sources : distinct) {
+                            if (sources.stream().anyMatch(o::in)) {
+                                reach[o.index].or(all);
+                                break;
+                            }
+                        }
+                    }
                 }
             }
         }
