@@ -253,8 +253,7 @@ public final class AdminApi {
                     + " (tags must be defined in the policy's tagOwners)");
         }
         existing(id);
-        List<String> sorted = t.stream().sorted().toList();
-        Node updated = mutate(id, n -> n.withTags(sorted).withUserId(null));
+        Node updated = mutate(id, n -> n.withTags(t).withUserId(null));
         // New owner, maybe new auto-approvals for its advertised routes.
         return info(registrations.routes().apply(id).orElse(updated));
     }
