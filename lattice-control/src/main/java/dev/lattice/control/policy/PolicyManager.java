@@ -405,5 +405,15 @@ public final class PolicyManager implements AutoCloseable {
                 return false;
             }
         }
+
+        @Override
+        public JsonNode sshPolicyFor(Node node) {
+            try {
+                return p.sshPolicyFor(node);
+            } catch (RuntimeException e) {
+                log.error("policy: SSH policy for node {} failed; none sent", node.id(), e);
+                return null;
+            }
+        }
     }
 }
