@@ -1,0 +1,83 @@
+package dev.lattice.control.policy;
+
+import dev.lattice.wire.ip.IpPrefix;
+import java.util.List;
+
+/**
+ * One selector in a policy: who or what a rule's {@code src}/{@code dst} names. {@link #toString()} gives the
+ * policy-file form back. Identity aliases (users, groups, tags, autogroups) follow nodes; address aliases
+ * (hosts, prefixes) are exactly their prefix and never expand to a matching node's other addresses.
+ */
+public sealed interface Alias {
+
+    /** {@code *}: any tailnet address as a source (plus approved subnets), anything as a destination. */
+    record Wildcard() implements Alias {
+        @Override
+        public String toString() {
+            return "*";
+        }
+    }
+
+    /** {@code alice@} or {@code alice@example.com}: the user's untagged devices. */
+    record User(String token) implements Alias {
+        @Override
+        public String toString() {
+            return token;
+        }
+    }
+
+    /** {@code group:eng}: the untagged devices of the group's users. */
+    record Group(String name) implements Alias {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    /** {@code tag:server}: the nodes carrying the tag. */
+    record Tag(String name) implements Alias {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    /** A name from the {@code hosts} section. */
+    record Host(String name) implements Alias {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    /** A literal IP address or CIDR. */
+    record Prefix(IpPrefix prefix) implements Alias {
+        @Override
+        public String toString() {
+            return prefix.bits() == prefix.bytes().length * 8 ? IpPrefix.format(prefix.address()) : prefix.toString();
+        }
+    }
+
+    /** {@code autogroup:member|tagged|self|internet|danger-all|nonroot}. */
+    record AutoGroup(String name) implements Alias {
+        public static final List<String> KNOWN = List.of("autogroup:internet", "autogroup:member",
+                "autogroup:nonroot", "autogroup:tagged", "autogroup:self", "autogroup:danger-all");
+
+        public boolean is(String n) {
+            return name.equals(n);
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    Wildcard WILDCARD = new Wildcard();
+    String SELF = "autogroup:self";
+    String MEMBER = "autogroup:member";
+    String TAGGED = "autogroup:tagged";
+    String INTERNET = "autogroup:internet";
+    String DANGER_ALL = "autogroup:danger-all";
+    String NONROOT = "autogroup:nonroot";
+}

@@ -1,0 +1,264 @@
+package dev.lattice.control.policy;
+
+import dev.lattice.control.policy.Policy.Dest;
+import dev.lattice.control.policy.Policy.Pos;
+import dev.lattice.control.policy.PolicyCompiler.Compilation;
+import dev.lattice.control.policy.PolicyCompiler.DstEntry;
+import dev.lattice.control.policy.PolicyCompiler.NodeInfo;
+import dev.lattice.control.policy.PolicyCompiler.Piece;
+import dev.lattice.control.policy.PolicyCompiler.SelfPiece;
+import dev.lattice.control.store.Node;
+import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.FilterRule;
+import dev.lattice.wire.tailcfg.NetPortRange;
+import dev.lattice.wire.tailcfg.PortRange;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import tools.jackson.databind.JsonNode;
+
+/** The compiled form: per-node filters assembled on first use and cached; visibility from per-node BitSets. */
+final class CompiledPolicyImpl implements CompiledPolicy {
+    private static final List<Integer> DEFAULT_PROTOS = List.of(6, 17, 1, 58);
+
+    private final Compilation c;
+    private final AtomicReferenceArray<List<FilterRule>> filters;
+    private final AtomicReferenceArray<Object> ssh;
+    private final SshCompiler sshCompiler;
+
+    CompiledPolicyImpl(Compilation c) {
+        this.c = c;
+        this.filters = new AtomicReferenceArray<>(c.nodes.length);
+        this.ssh = new AtomicReferenceArray<>(c.nodes.length);
+        this.sshCompiler = new SshCompiler(c);
+    }
+
+    private int indexOf(Node node) {
+        Integer i = c.byId.get(node.id());
+        return i == null ? -1 : i;
+    }
+
+    @Override
+    public List<FilterRule> filterFor(Node node) {
+        int i = indexOf(node);
+        if (i < 0) return List.of(); // not compiled in: deny until the next compile
+        List<FilterRule> f = filters.get(i);
+        if (f == null) {
+            f = build(c.nodes[i]);
+            filters.compareAndSet(i, null, f);
+        }
+        return f;
+    }
+
+    /** A merged rule under construction. */
+    private static final class Merged {
+        final long rank;
+        final List<String> src;
+        final List<Integer> proto;
+        final List<NetPortRange> dsts = new ArrayList<>();
+
+        Merged(long rank, List<String> src, List<Integer> proto) {
+            this.rank = rank;
+            this.src = src;
+            this.proto = proto;
+        }
+    }
+
+    /** One emitted piece for this node: global (with its matching entries) or autogroup:self. */
+    private record Item(long seq, String key, List<String> src, List<Integer> proto, List<NetPortRange> dsts) {}
+
+    private List<FilterRule> build(NodeInfo node) {
+        List<Item> items = new ArrayList<>();
+        int[] m = c.nodeMatches[node.index];
+        for (int k = 0; k < m.length; ) {
+            Piece p = c.pieces.get(m[k]);
+            List<NetPortRange> dsts = new ArrayList<>();
+            while (k < m.length && c.pieces.get(m[k]) == p) {
+                DstEntry d = p.dsts().get(m[k + 1]);
+                dsts.add(new NetPortRange(d.ip(), null, d.ports()));
+                k += 2;
+            }
+            items.add(new Item(p.seq(), p.key(), p.srcIps(), p.proto(), dsts));
+        }
+        items.addAll(selfItems(node));
+        if (items.isEmpty()) return List.of();
+        items.sort(Comparator.comparingLong(Item::seq));
+        Map<String, Merged> merged = new LinkedHashMap<>();
+        for (Item it : items) {
+            // A key's place is its first occurrence among all pieces, matching this node or not (merge, then reduce).
+            long rank = Math.min(c.keyFirstSeq.getOrDefault(it.key(), Long.MAX_VALUE), it.seq());
+            Merged mr = merged.computeIfAbsent(it.key(), k -> new Merged(rank, it.src(), it.proto()));
+            mr.dsts.addAll(it.dsts());
+        }
+        List<Merged> ordered = new ArrayList<>(merged.values());
+        ordered.sort(Comparator.comparingLong(x -> x.rank));
+        List<FilterRule> out = new ArrayList<>(ordered.size());
+        for (Merged mr : ordered) out.add(new FilterRule(mr.src, null, List.copyOf(mr.dsts), mr.proto, null));
+        return List.copyOf(out);
+    }
+
+    /** autogroup:self for this node: from its user's devices in the sources, to this node's own addresses. */
+    private List<Item> selfItems(NodeInfo node) {
+        if (c.selfPieces.isEmpty() || node.tagged() || node.node.userId() == null) return List.of();
+        List<NodeInfo> own = c.untaggedByUser.getOrDefault(node.node.userId(), List.of());
+        List<Item> out = new ArrayList<>();
+        for (SelfPiece sp : c.selfPieces) {
+            IpSet.Builder b = new IpSet.Builder();
+            boolean any = false;
+            for (NodeInfo o : own) {
+                if (sp.sources().stream().anyMatch(o::in)) {
+                    o.addTo(b);
+                    any = true;
+                }
+            }
+            if (!any) continue;
+            List<String> src = b.build().strings();
+            List<NetPortRange> dsts = new ArrayList<>();
+            for (PortRange port : sp.ports()) for (String ip : node.ipStrings()) dsts.add(new NetPortRange(ip, null, port));
+            String key = String.join(",", src) + "|" + (sp.proto() == null ? "" : sp.proto().toString());
+            out.add(new Item(sp.seq(), key, src, sp.proto(), dsts));
+        }
+        return out;
+    }
+
+    @Override
+    public boolean canSee(Node viewer, Node peer) {
+        int v = indexOf(viewer), p = indexOf(peer);
+        if (v < 0 || p < 0) return false;
+        return c.reach[v].get(p) || c.reach[p].get(v);
+    }
+
+    /** Whether every address of {@code src} may reach {@code dst}'s port over {@code proto} (policy tests). */
+    boolean allows(IpSet src, Dest dst, List<Integer> proto, Pos pos, String where) throws PolicyException {
+        IpSet dstSet = c.resolve(dst.alias());
+        if (dstSet.isEmpty()) {
+            throw new PolicyException(where + ": destination \"" + dst.alias() + "\" resolved to no IP addresses", pos.line(), pos.column());
+        }
+        int port = dst.ports().getFirst().first();
+        List<Integer> requested = proto == null ? DEFAULT_PROTOS : proto;
+        for (IpSet one : src.prefixSets()) {
+            if (!allowsOne(one, dstSet, port, requested)) return false;
+        }
+        return true;
+    }
+
+    private boolean allowsOne(IpSet src, IpSet dstSet, int port, List<Integer> requested) {
+        for (Piece p : c.pieces) {
+            if (!overlaps(p.srcSet(), src) || !protoMatches(p.proto(), requested)) continue;
+            for (DstEntry d : p.dsts()) {
+                if (port < d.ports().first() || port > d.ports().last()) continue;
+                if (d.wildcard() || overlaps(d.set(), dstSet)) return true;
+            }
+        }
+        for (SelfPiece sp : c.selfPieces) {
+            if (!protoMatches(sp.proto(), requested)) continue;
+            if (sp.ports().stream().noneMatch(r -> port >= r.first() && port <= r.last())) continue;
+            for (List<NodeInfo> own : c.untaggedByUser.values()) {
+                boolean dstHit = own.stream().anyMatch(o -> o.in(dstSet));
+                if (!dstHit) continue;
+                IpSet.Builder b = new IpSet.Builder();
+                for (NodeInfo o : own) if (sp.sources().stream().anyMatch(o::in)) o.addTo(b);
+                if (overlaps(b.build(), src)) return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean overlaps(IpSet a, IpSet b) {
+        return !a.isEmpty() && !b.isEmpty() && !a.minus(b).equals(a);
+    }
+
+    private static boolean protoMatches(List<Integer> rule, List<Integer> requested) {
+        if (rule == null) return true;
+        for (Integer r : rule) if (requested.contains(r)) return true;
+        return false;
+    }
+
+    @Override
+    public boolean userMayOwnTag(long userId, String tag) {
+        List<Alias> owners = c.policy.tagOwners().get(tag);
+        if (owners == null) return false;
+        for (Alias o : owners) {
+            switch (o) {
+                case Alias.User u -> {
+                    if (Objects.equals(c.resolveUser(u.token()), userId)) return true;
+                }
+                case Alias.Group g -> {
+                    for (Alias.User u : c.policy.groups().getOrDefault(g.name(), List.of())) {
+                        if (Objects.equals(c.resolveUser(u.token()), userId)) return true;
+                    }
+                }
+                case Alias.AutoGroup ag when ag.is(Alias.MEMBER) -> {
+                    return true;
+                }
+                default -> { }
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public boolean tagMayOwnTag(String ownerTag, String tag) {
+        List<Alias> owners = c.policy.tagOwners().get(tag);
+        if (owners == null) return false;
+        for (Alias o : owners) {
+            if (o instanceof Alias.Tag t && t.name().equals(ownerTag)) return true;
+            if (o instanceof Alias.AutoGroup ag && ag.is(Alias.TAGGED)) return true;
+        }
+        return false;
+    }
+
+    @Override
+    public boolean autoApprovesRoute(Node node, IpPrefix route) {
+        if (route.bits() == 0) return autoApprovesExitNode(node);
+        for (var e : c.policy.autoApprovers().routes().entrySet()) {
+            IpPrefix p = e.getKey();
+            if (p.isIPv4() != route.isIPv4() || p.bits() > route.bits() || !p.contains(route.address())) continue;
+            if (approves(e.getValue(), node)) return true;
+        }
+        return false;
+    }
+
+    @Override
+    public boolean autoApprovesExitNode(Node node) {
+        return approves(c.policy.autoApprovers().exitNode(), node);
+    }
+
+    /** Approvers name owners: a user approves for their untagged nodes, a tag for nodes carrying it. */
+    private boolean approves(List<Alias> approvers, Node node) {
+        for (Alias a : approvers) {
+            boolean hit = switch (a) {
+                case Alias.User u -> !node.isTagged() && node.userId() != null && node.userId().equals(c.resolveUser(u.token()));
+                case Alias.Group g -> !node.isTagged() && node.userId() != null && c.policy.groups().getOrDefault(g.name(), List.of())
+                        .stream().anyMatch(u -> node.userId().equals(c.resolveUser(u.token())));
+                case Alias.Tag t -> node.tags().contains(t.name());
+                case Alias.AutoGroup ag -> ag.is(Alias.MEMBER) ? !node.isTagged() : ag.is(Alias.TAGGED) && node.isTagged();
+                default -> false;
+            };
+            if (hit) return true;
+        }
+        return false;
+    }
+
+    @Override
+    public JsonNode sshPolicyFor(Node node) {
+        if (c.policy.ssh().isEmpty()) return null;
+        int i = indexOf(node);
+        if (i < 0) return null;
+        Object v = ssh.get(i);
+        if (v == null) {
+            v = sshCompiler.forNode(c.nodes[i]);
+            ssh.compareAndSet(i, null, v);
+        }
+        return (JsonNode) v;
+    }
+
+    @Override
+    public List<String> definedTags() {
+        return c.policy.tagOwners().keySet().stream().sorted().toList();
+    }
+}

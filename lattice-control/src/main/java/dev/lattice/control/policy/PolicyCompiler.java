@@ -1,0 +1,477 @@
+package dev.lattice.control.policy;
+
+import dev.lattice.control.policy.Policy.Acl;
+import dev.lattice.control.policy.Policy.Dest;
+import dev.lattice.control.policy.Policy.Grant;
+import dev.lattice.control.policy.Policy.ProtoPorts;
+import dev.lattice.control.store.Node;
+import dev.lattice.control.store.User;
+import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.PortRange;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Compiles a {@link Policy} against the current nodes and users, the way headscale's policy v2 does (and so the way
+ * Tailscale's control plane does): ACLs become one grant per destination; sources resolve to address sets whose
+ * strings are the rules' SrcIPs; rules with equal SrcIPs and IPProto merge in first-seen order; each node's filter
+ * keeps only the destinations that are its addresses, its approved subnet routes, or the internet when it is an
+ * approved exit node. Resolution happens once here; per-node filters are assembled on demand from an index and
+ * cached, and peer visibility is a BitSet per node.
+ */
+public final class PolicyCompiler {
+    static final ObjectMapper JSON = JsonMapper.builder().build();
+
+    /** Tailscale's address ranges for {@code *} sources: CGNAT and the ULA range, minus ChromeOS VMs. */
+    static final IpSet TAILNET = IpSet.of(IpPrefix.parse("100.64.0.0/10"), IpPrefix.parse("fd7a:115c:a1e0::/48"))
+            .minus(IpSet.of(IpPrefix.parse("100.115.92.0/23")));
+
+    /** autogroup:internet: everything but private, tailnet and link-local space. */
+    static final IpSet INTERNET = IpSet.of(IpPrefix.parse("0.0.0.0/0"), IpPrefix.parse("2000::/3"))
+            .minus(IpSet.of(IpPrefix.parse("fc00::/7"), IpPrefix.parse("10.0.0.0/8"), IpPrefix.parse("172.16.0.0/12"),
+                    IpPrefix.parse("192.168.0.0/16"), IpPrefix.parse("fd7a:115c:a1e0::/48"), IpPrefix.parse("100.64.0.0/10"),
+                    IpPrefix.parse("fe80::/10"), IpPrefix.parse("169.254.0.0/16")));
+
+    static final IpSet ALL = IpSet.of(IpPrefix.parse("0.0.0.0/0"), IpPrefix.parse("::/0"));
+
+    private PolicyCompiler() {}
+
+    /**
+     * Compiles and runs the policy's {@code tests}; a failing test throws with the test's position, source,
+     * destination and what was (not) allowed.
+     */
+    public static CompiledPolicy compile(Policy policy, List<Node> nodes, List<User> users) throws PolicyException {
+        return compile(policy, nodes, users, "");
+    }
+
+    /** As {@link #compile(Policy, List, List)}; {@code serverUrl} prefixes SSH check-mode URLs. */
+    public static CompiledPolicy compile(Policy policy, List<Node> nodes, List<User> users, String serverUrl)
+            throws PolicyException {
+        Compilation c = new Compilation(policy, nodes, users, serverUrl == null ? "" : serverUrl);
+        c.run();
+        c.runTests();
+        return c.result();
+    }
+
+    /** What the compiled form needs to know about one node. */
+    static final class NodeInfo {
+        final int index;
+        final Node node;
+        final long v4; // -1 when absent
+        final long v6hi, v6lo;
+        final boolean hasV6;
+        final List<IpPrefix> subnetRoutes;
+        final boolean exitNode;
+
+        NodeInfo(int index, Node node) {
+            this.index = index;
+            this.node = node;
+            this.v4 = node.ipv4() == null ? -1 : IpSet.key(node.ipv4())[1];
+            this.hasV6 = node.ipv6() != null;
+            long[] k6 = hasV6 ? IpSet.key(node.ipv6()) : new long[2];
+            this.v6hi = k6[0];
+            this.v6lo = k6[1];
+            List<IpPrefix> announced = announcedRoutes(node.hostinfoJson());
+            List<IpPrefix> subnets = new ArrayList<>();
+            boolean exit = false;
+            for (IpPrefix r : node.approvedRoutes()) {
+                if (!announced.contains(r)) continue;
+                if (r.bits() == 0) exit = true;
+                else subnets.add(r);
+            }
+            this.subnetRoutes = List.copyOf(subnets);
+            this.exitNode = exit;
+        }
+
+        boolean tagged() {
+            return node.isTagged();
+        }
+
+        boolean in(IpSet s) {
+            return (v4 >= 0 && s.containsV4(v4)) || (hasV6 && s.containsV6(v6hi, v6lo));
+        }
+
+        void addTo(IpSet.Builder b) {
+            if (v4 >= 0) b.addV4(v4);
+            if (hasV6) b.addV6(v6hi, v6lo);
+        }
+
+        List<String> ipStrings() {
+            List<String> out = new ArrayList<>(2);
+            if (v4 >= 0) out.add(IpSet.format(0, v4, 32));
+            if (hasV6) out.add(IpSet.format(v6hi, v6lo, 128));
+            return out;
+        }
+    }
+
+    /** Hostinfo.RoutableIPs: the routes the node announces (approval only counts for announced routes). */
+    static List<IpPrefix> announcedRoutes(String hostinfoJson) {
+        if (hostinfoJson == null || hostinfoJson.isEmpty()) return List.of();
+        try {
+            JsonNode r = JSON.readTree(hostinfoJson).get("RoutableIPs");
+            if (r == null || !r.isArray()) return List.of();
+            List<IpPrefix> out = new ArrayList<>();
+            for (JsonNode p : r) {
+                try {
+                    out.add(IpPrefix.parse(p.asString()));
+                } catch (IllegalArgumentException ignored) {
+                    // A malformed route from a client grants nothing.
+                }
+            }
+            return out;
+        } catch (RuntimeException e) {
+            return List.of();
+        }
+    }
+
+    /** One destination of a rule piece, with what it matches precomputed. */
+    record DstEntry(String ip, PortRange ports, IpSet set, boolean wildcard, boolean internetOnly) {}
+
+    /**
+     * A rule before merging: one (grant, ip-protocol) pair. {@code seq} orders pieces the way headscale emits
+     * them; {@code key} is the merge key (SrcIPs and IPProto).
+     */
+    record Piece(long seq, String key, List<String> srcIps, IpSet srcSet, List<Integer> proto, List<DstEntry> dsts, int srcGroup) {}
+
+    /** An autogroup:self destination, expanded per node. */
+    record SelfPiece(long seq, List<IpSet> sources, List<Integer> proto, List<PortRange> ports) {}
+
+    static final class Compilation {
+        final Policy policy;
+        final List<User> users;
+        final String serverUrl;
+        final NodeInfo[] nodes;
+        final Map<Long, Integer> byId = new HashMap<>();
+        final Map<Long, List<NodeInfo>> untaggedByUser = new HashMap<>();
+        final Map<String, IpSet> aliasCache = new HashMap<>();
+        final List<Piece> pieces = new ArrayList<>();
+        final List<SelfPiece> selfPieces = new ArrayList<>();
+        final Map<String, Integer> srcGroups = new LinkedHashMap<>();
+        final List<BitSet> srcGroupNodes = new ArrayList<>();
+        final Map<String, Long> keyFirstSeq = new HashMap<>();
+        List<String> approvedSubnets;
+        int[][] nodeMatches; // per node: pairs (piece, entry) in piece order
+        BitSet[] reach;
+
+        Compilation(Policy policy, List<Node> nodeList, List<User> users, String serverUrl) {
+            this.policy = policy;
+            this.users = List.copyOf(users);
+            this.serverUrl = serverUrl;
+            this.nodes = new NodeInfo[nodeList.size()];
+            for (int i = 0; i < nodes.length; i++) {
+                NodeInfo n = new NodeInfo(i, nodeList.get(i));
+                nodes[i] = n;
+                byId.put(n.node.id(), i);
+                if (!n.tagged() && n.node.userId() != null) untaggedByUser.computeIfAbsent(n.node.userId(), k -> new ArrayList<>()).add(n);
+            }
+            LinkedHashMap<String, Boolean> subnets = new LinkedHashMap<>();
+            for (NodeInfo n : nodes) for (IpPrefix r : n.subnetRoutes) subnets.put(r.toString(), true);
+            approvedSubnets = List.copyOf(subnets.keySet());
+        }
+
+        // ---- resolution ----
+
+        /** The user an alias token names: provider id, then email or name (unique), else none. */
+        Long resolveUser(String token) {
+            String t = token.endsWith("@") ? token.substring(0, token.length() - 1) : token;
+            Long found = null;
+            int matches = 0;
+            for (User u : users) {
+                if (u.providerId() != null && u.providerId().equals(t)) return u.id();
+                if (t.equals(u.email()) || t.equals(u.name())) {
+                    matches++;
+                    found = u.id();
+                }
+            }
+            return matches == 1 ? found : null; // unknown or ambiguous users match nothing
+        }
+
+        IpSet resolve(Alias a) {
+            String k = a.getClass().getSimpleName() + ":" + a;
+            IpSet s = aliasCache.get(k);
+            if (s == null) {
+                s = resolveUncached(a);
+                aliasCache.put(k, s);
+            }
+            return s;
+        }
+
+        private IpSet resolveUncached(Alias a) {
+            IpSet.Builder b = new IpSet.Builder();
+            switch (a) {
+                case Alias.Wildcard w -> {
+                    return TAILNET;
+                }
+                case Alias.User u -> {
+                    Long id = resolveUser(u.token());
+                    if (id != null) for (NodeInfo n : untaggedByUser.getOrDefault(id, List.of())) n.addTo(b);
+                }
+                case Alias.Group g -> {
+                    for (Alias.User u : policy.groups().getOrDefault(g.name(), List.of())) b.addAll(resolve(u));
+                }
+                case Alias.Tag t -> {
+                    for (NodeInfo n : nodes) if (n.node.tags().contains(t.name())) n.addTo(b);
+                }
+                case Alias.Host h -> b.add(policy.hosts().get(h.name()));
+                case Alias.Prefix p -> b.add(p.prefix());
+                case Alias.AutoGroup ag -> {
+                    switch (ag.name()) {
+                        case Alias.INTERNET -> {
+                            return INTERNET;
+                        }
+                        case Alias.DANGER_ALL -> {
+                            return ALL;
+                        }
+                        case Alias.MEMBER -> {
+                            for (NodeInfo n : nodes) if (!n.tagged()) n.addTo(b);
+                        }
+                        case Alias.TAGGED -> {
+                            for (NodeInfo n : nodes) if (n.tagged()) n.addTo(b);
+                        }
+                        default -> {
+                            return IpSet.EMPTY; // self is per node; nonroot names no addresses
+                        }
+                    }
+                }
+            }
+            return b.build();
+        }
+
+        // ---- pieces ----
+
+        void run() {
+            int grantIndex = 0;
+            for (Grant g : policy.grants()) addGrant(grantIndex++, g.src(), g.dst(), g.ip());
+            for (Acl acl : policy.acls()) {
+                // One grant per destination; with any non-autogroup destination, self destinations go last.
+                boolean hasNonAutogroup = acl.dst().stream().anyMatch(d -> !(d.alias() instanceof Alias.AutoGroup));
+                List<Dest> ordered = new ArrayList<>();
+                if (hasNonAutogroup) {
+                    for (Dest d : acl.dst()) if (!isSelf(d.alias())) ordered.add(d);
+                    for (Dest d : acl.dst()) if (isSelf(d.alias())) ordered.add(d);
+                } else {
+                    ordered.addAll(acl.dst());
+                }
+                for (Dest d : ordered) {
+                    addGrant(grantIndex++, acl.src(), List.of(d.alias()), List.of(new ProtoPorts(acl.proto(), d.ports())));
+                }
+            }
+            index();
+        }
+
+        private static boolean isSelf(Alias a) {
+            return a instanceof Alias.AutoGroup ag && ag.is(Alias.SELF);
+        }
+
+        private void addGrant(int grantIndex, List<Alias> src, List<Alias> dst, List<ProtoPorts> ip) {
+            if (src.isEmpty() || dst.isEmpty()) return;
+            List<IpSet> resolved = new ArrayList<>();
+            List<IpSet> nonWildcard = new ArrayList<>();
+            boolean wildcard = false, dangerAll = false;
+            IpSet.Builder merged = new IpSet.Builder();
+            for (Alias a : src) {
+                IpSet s = resolve(a);
+                resolved.add(s);
+                merged.addAll(s);
+                if (a instanceof Alias.Wildcard) wildcard = true;
+                else nonWildcard.add(s);
+                if (a instanceof Alias.AutoGroup ag && ag.is(Alias.DANGER_ALL)) dangerAll = true;
+            }
+            IpSet srcSet = merged.build();
+            List<String> srcIps;
+            if (srcSet.isEmpty()) {
+                srcIps = List.of();
+            } else if (dangerAll) {
+                srcIps = List.of("*");
+            } else {
+                List<String> s = new ArrayList<>(srcSet.strings());
+                if (wildcard) {
+                    s.addAll(approvedSubnets);
+                    // With * among the sources, the other sources' own entries are kept too (as Tailscale does).
+                    java.util.Set<String> seen = new java.util.HashSet<>(s);
+                    for (IpSet nw : nonWildcard) for (String x : nw.strings()) if (seen.add(x)) s.add(x);
+                }
+                srcIps = List.copyOf(s);
+            }
+            List<Alias> other = dst.stream().filter(a -> !isSelf(a)).toList();
+            boolean hasSelf = other.size() != dst.size();
+            if (!other.isEmpty() && !srcIps.isEmpty()) {
+                int ipIndex = 0;
+                for (ProtoPorts pp : ip) {
+                    List<DstEntry> entries = new ArrayList<>();
+                    for (Alias d : other) {
+                        if (d instanceof Alias.Wildcard) {
+                            for (PortRange port : pp.ports()) entries.add(new DstEntry("*", port, null, true, false));
+                            continue;
+                        }
+                        IpSet ds = resolve(d);
+                        List<String> ps = ds.prefixStrings();
+                        List<IpSet> sets = ds.prefixSets();
+                        for (int i = 0; i < ps.size(); i++) {
+                            boolean inet = sets.get(i).subsetOf(INTERNET);
+                            for (PortRange port : pp.ports()) entries.add(new DstEntry(ps.get(i), port, sets.get(i), false, inet));
+                        }
+                    }
+                    if (!entries.isEmpty()) {
+                        long seq = ((long) grantIndex * 2) << 20 | ipIndex;
+                        String key = String.join(",", srcIps) + "|" + (pp.proto().numbers() == null ? "" : pp.proto().numbers().toString());
+                        int group = srcGroups.computeIfAbsent(String.join(",", srcIps), k -> {
+                            BitSet b = new BitSet(nodes.length);
+                            for (NodeInfo n : nodes) if (n.in(srcSet)) b.set(n.index);
+                            srcGroupNodes.add(b);
+                            return srcGroupNodes.size() - 1;
+                        });
+                        pieces.add(new Piece(seq, key, srcIps, srcSet, pp.proto().numbers(), entries, group));
+                        keyFirstSeq.putIfAbsent(key, seq);
+                    }
+                    ipIndex++;
+                }
+            }
+            if (hasSelf && !srcSet.isEmpty()) {
+                int ipIndex = 0;
+                for (ProtoPorts pp : ip) {
+                    long seq = ((long) grantIndex * 2 + 1) << 20 | ipIndex++;
+                    selfPieces.add(new SelfPiece(seq, resolved, pp.proto().numbers(), pp.ports()));
+                }
+            }
+        }
+
+        /** For every destination entry, the nodes it matches: an index from nodes to entries, and reachability. */
+        private void index() {
+            int n = nodes.length;
+            // Nodes sorted by address, to find those inside an entry's range by binary search.
+            Integer[] by4 = java.util.stream.IntStream.range(0, n).filter(i -> nodes[i].v4 >= 0).boxed().toArray(Integer[]::new);
+            java.util.Arrays.sort(by4, (a, b) -> Long.compare(nodes[a].v4, nodes[b].v4));
+            long[] keys4 = new long[by4.length];
+            for (int i = 0; i < by4.length; i++) keys4[i] = nodes[by4[i]].v4;
+            Integer[] by6 = java.util.stream.IntStream.range(0, n).filter(i -> nodes[i].hasV6).boxed().toArray(Integer[]::new);
+            java.util.Arrays.sort(by6, (a, b) -> IpSet.cmp(nodes[a].v6hi, nodes[a].v6lo, nodes[b].v6hi, nodes[b].v6lo));
+            long[] keys6hi = new long[by6.length], keys6lo = new long[by6.length];
+            for (int i = 0; i < by6.length; i++) {
+                keys6hi[i] = nodes[by6[i]].v6hi;
+                keys6lo[i] = nodes[by6[i]].v6lo;
+            }
+            List<NodeInfo> routers = new ArrayList<>();
+            for (NodeInfo ni : nodes) if (!ni.subnetRoutes.isEmpty() || ni.exitNode) routers.add(ni);
+
+            IntList[] matches = new IntList[n];
+            for (int i = 0; i < n; i++) matches[i] = new IntList();
+            BitSet[] groupDst = new BitSet[srcGroupNodes.size()];
+            for (int g = 0; g < groupDst.length; g++) groupDst[g] = new BitSet(n);
+            BitSet seen = new BitSet(n);
+            for (int p = 0; p < pieces.size(); p++) {
+                Piece piece = pieces.get(p);
+                BitSet dst = groupDst[piece.srcGroup()];
+                for (int e = 0; e < piece.dsts().size(); e++) {
+                    DstEntry d = piece.dsts().get(e);
+                    if (d.wildcard()) {
+                        for (int i = 0; i < n; i++) matches[i].add(p, e);
+                        dst.set(0, n);
+                        continue;
+                    }
+                    seen.clear();
+                    long[] start = d.set().first();
+                    if (d.set().hasV4()) {
+                        for (int k = lowerBound(null, keys4, 0, start[1]); k < keys4.length && d.set().containsV4(keys4[k]); k++) seen.set(by4[k]);
+                    } else {
+                        for (int k = lowerBound(keys6hi, keys6lo, start[0], start[1]); k < keys6hi.length
+                                && d.set().containsV6(keys6hi[k], keys6lo[k]); k++) seen.set(by6[k]);
+                    }
+                    for (NodeInfo r : routers) {
+                        if (seen.get(r.index)) continue;
+                        boolean hit = r.exitNode && d.internetOnly();
+                        for (IpPrefix route : r.subnetRoutes) if (!hit && d.set().overlaps(route)) hit = true;
+                        if (hit) seen.set(r.index);
+                    }
+                    for (int i = seen.nextSetBit(0); i >= 0; i = seen.nextSetBit(i + 1)) matches[i].add(p, e);
+                    dst.or(seen);
+                }
+            }
+            nodeMatches = new int[n][];
+            for (int i = 0; i < n; i++) nodeMatches[i] = matches[i].toArray();
+            reach = new BitSet[n];
+            for (int i = 0; i < n; i++) reach[i] = new BitSet(n);
+            for (int g = 0; g < groupDst.length; g++) {
+                BitSet src = srcGroupNodes.get(g);
+                for (int i = src.nextSetBit(0); i >= 0; i = src.nextSetBit(i + 1)) reach[i].or(groupDst[g]);
+            }
+            // autogroup:self: a user's devices in the sources reach all of that user's untagged devices.
+            for (SelfPiece sp : selfPieces) {
+                for (List<NodeInfo> own : untaggedByUser.values()) {
+                    BitSet all = new BitSet(n);
+                    for (NodeInfo o : own) all.set(o.index);
+                    for (NodeInfo o : own) if (sp.sources().stream().anyMatch(o::in)) reach[o.index].or(all);
+                }
+            }
+        }
+
+        /** Index of the first key (hi, lo) not below (h, l); {@code his} null means all hi words are 0 (IPv4). */
+        private static int lowerBound(long[] his, long[] los, long h, long l) {
+            int lo = 0, hi = (his == null ? los : his).length;
+            long[] lows = his == null ? null : los;
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                int c = his == null ? Long.compareUnsigned(los == null ? 0 : los[mid], l) : IpSet.cmp(his[mid], lows[mid], h, l);
+                if (c < 0) lo = mid + 1;
+                else hi = mid;
+            }
+            return lo;
+        }
+
+        // ---- tests ----
+
+        void runTests() throws PolicyException {
+            CompiledPolicyImpl result = result();
+            for (Policy.Test t : policy.tests()) {
+                IpSet src = resolve(t.src());
+                String where = "test at " + t.pos() + " (src " + t.src() + (t.proto().numbers() == null ? "" : ", proto " + t.proto().name()) + ")";
+                if (src.isEmpty()) throw new PolicyException(where + ": source \"" + t.src() + "\" resolved to no IP addresses", t.pos().line(), t.pos().column());
+                for (Dest d : t.accept()) {
+                    if (!result.allows(src, d, t.proto().numbers(), t.pos(), where)) {
+                        throw new PolicyException(where + ": " + t.src() + " -> " + destText(d) + ": expected ALLOWED, got DENIED", t.pos().line(), t.pos().column());
+                    }
+                }
+                for (Dest d : t.deny()) {
+                    if (result.allows(src, d, t.proto().numbers(), t.pos(), where)) {
+                        throw new PolicyException(where + ": " + t.src() + " -> " + destText(d) + ": expected DENIED, got ALLOWED", t.pos().line(), t.pos().column());
+                    }
+                }
+            }
+        }
+
+        static String destText(Dest d) {
+            PortRange p = d.ports().getFirst();
+            return d.alias() + ":" + (p.equals(PortRange.ANY) ? "*" : p.first() + (p.first().equals(p.last()) ? "" : "-" + p.last()));
+        }
+
+        private CompiledPolicyImpl compiled;
+
+        CompiledPolicyImpl result() {
+            if (compiled == null) compiled = new CompiledPolicyImpl(this);
+            return compiled;
+        }
+    }
+
+    /** A growable int list of (piece, entry) pairs. */
+    static final class IntList {
+        int[] a = new int[8];
+        int n;
+
+        void add(int x, int y) {
+            if (n + 2 > a.length) a = java.util.Arrays.copyOf(a, a.length * 2);
+            a[n++] = x;
+            a[n++] = y;
+        }
+
+        int[] toArray() {
+            return java.util.Arrays.copyOf(a, n);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package dev.lattice.control.policy;
+
+import dev.lattice.control.store.Node;
+import dev.lattice.control.store.User;
+import dev.lattice.crypto.key.MachinePublicKey;
+import dev.lattice.crypto.key.NodePublicKey;
+import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.FilterRule;
+import dev.lattice.wire.tailcfg.NetPortRange;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+
+/** Nodes, users and a compact text form of filters for the policy tests. */
+final class Fixtures {
+    private Fixtures() {}
+
+    static User user(long id, String name) {
+        return new User(id, name, name, name + "@example.com", "", null, null);
+    }
+
+    /** Node {@code id} at 100.64.x.y / fd7a:115c:a1e0::id, owned by {@code userId} (null = tag-only), with tags. */
+    static Node node(long id, Long userId, String... tags) {
+        String hex = String.format("%064x", id);
+        Node n = Node.draft(MachinePublicKey.fromHex(hex), NodePublicKey.fromHex(hex), "n" + id, "n" + id, userId,
+                (Inet4Address) InetAddress.ofLiteral("100.64." + (id >> 8) + "." + (id & 0xff)),
+                (Inet6Address) InetAddress.ofLiteral("fd7a:115c:a1e0::" + Long.toHexString(id)));
+        return new Node(id, n.machineKey(), n.nodeKey(), null, n.hostname(), n.givenName(), userId, n.ipv4(), n.ipv6(),
+                null, List.of(), List.of(tags), List.of(), null, false, null, null, "", null, null);
+    }
+
+    /** The node announcing and having approved {@code routes}. */
+    static Node routes(Node n, String... routes) {
+        List<IpPrefix> r = new ArrayList<>();
+        StringBuilder json = new StringBuilder("{\"RoutableIPs\":[");
+        for (int i = 0; i < routes.length; i++) {
+            r.add(IpPrefix.parse(routes[i]));
+            json.append(i == 0 ? "" : ",").append('"').append(routes[i]).append('"');
+        }
+        return n.withHostinfo(n.hostname(), json.append("]}").toString()).withApprovedRoutes(r);
+    }
+
+    /** {@code src=[..] proto=[..] dst=[ip:ports, ...]} per rule, one string per rule. */
+    static List<String> text(List<FilterRule> rules) {
+        List<String> out = new ArrayList<>();
+        for (FilterRule r : rules) {
+            List<String> d = new ArrayList<>();
+            for (NetPortRange p : r.dstPorts()) d.add(p.ip() + ":" + ports(p));
+            out.add("src=" + r.srcIps() + (r.ipProto() == null ? "" : " proto=" + r.ipProto()) + " dst=" + d);
+        }
+        return out;
+    }
+
+    static String ports(NetPortRange p) {
+        int f = p.ports().first(), l = p.ports().last();
+        return f == 0 && l == 65535 ? "*" : f == l ? "" + f : f + "-" + l;
+    }
+
+    /** Order-free form: one element per (SrcIPs, IPProto, destination) triple. */
+    static TreeSet<String> canonical(List<FilterRule> rules) {
+        TreeSet<String> out = new TreeSet<>();
+        for (FilterRule r : rules) {
+            for (NetPortRange p : r.dstPorts()) out.add(r.srcIps() + "|" + r.ipProto() + "|" + p.ip() + ":" + ports(p));
+        }
+        return out;
+    }
+}

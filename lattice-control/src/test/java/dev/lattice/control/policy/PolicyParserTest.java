@@ -1,0 +1,179 @@
+package dev.lattice.control.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lattice.control.policy.Policy.Dest;
+import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.PortRange;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class PolicyParserTest {
+
+    @Test
+    void parsesEverySectionFromHuJsonWithCommentsAndTrailingCommas() throws Exception {
+        Policy p = PolicyParser.parse("""
+                // a comment
+                {
+                  "groups": {"group:eng": ["alice@", "bob@example.com",],},
+                  "hosts": {"db": "100.64.0.9", "lan": "192.168.1.0/24"},
+                  "tagOwners": {"tag:web": ["group:eng"], "tag:ci": ["tag:web", "alice@"]},
+                  /* block comment */
+                  "acls": [
+                    {"action": "accept", "src": ["group:eng", "10.0.0.0/8"], "proto": "tcp",
+                     "dst": ["tag:web:80,443", "db:5432", "lan:1000-2000", "[fd7a:115c:a1e0::1]:22", "autogroup:internet:*"]},
+                    {"Action": "accept", "src": ["*"], "dst": ["autogroup:self:*"]},
+                  ],
+                  "grants": [{"src": ["autogroup:member"], "dst": ["tag:ci"], "ip": ["tcp:22", "53", "*", "icmp:*"]}],
+                  "autoApprovers": {"routes": {"10.0.0.0/8": ["tag:web", "group:eng"]}, "exitNode": ["tag:ci"]},
+                  "ssh": [{"action": "check", "src": ["group:eng"], "dst": ["autogroup:self"], "users": ["autogroup:nonroot", "root"], "checkPeriod": "12h"}],
+                  "tests": [{"src": "alice@", "proto": "tcp", "accept": ["tag:web:80"], "deny": ["db:22"]}],
+                  "nodeAttrs": [{"target": ["*"], "attr": ["funnel"]}],
+                }
+                """);
+        assertThat(p.groups().get("group:eng")).containsExactly(new Alias.User("alice@"), new Alias.User("bob@example.com"));
+        assertThat(p.hosts()).containsEntry("lan", IpPrefix.parse("192.168.1.0/24"));
+        assertThat(p.tagOwners().get("tag:ci")).containsExactly(new Alias.Tag("tag:web"), new Alias.User("alice@"));
+        assertThat(p.acls()).hasSize(2);
+        var acl = p.acls().getFirst();
+        assertThat(acl.proto().numbers()).containsExactly(6);
+        assertThat(acl.src()).containsExactly(new Alias.Group("group:eng"), new Alias.Prefix(IpPrefix.parse("10.0.0.0/8")));
+        assertThat(acl.dst()).containsExactly(
+                new Dest(new Alias.Tag("tag:web"), List.of(new PortRange(80, 80), new PortRange(443, 443))),
+                new Dest(new Alias.Host("db"), List.of(new PortRange(5432, 5432))),
+                new Dest(new Alias.Host("lan"), List.of(new PortRange(1000, 2000))),
+                new Dest(new Alias.Prefix(IpPrefix.parse("fd7a:115c:a1e0::1/128")), List.of(new PortRange(22, 22))),
+                new Dest(new Alias.AutoGroup("autogroup:internet"), List.of(PortRange.ANY)));
+        assertThat(acl.pos().line()).isEqualTo(8);
+        assertThat(p.acls().get(1).proto().numbers()).isNull();
+        assertThat(p.grants().getFirst().ip()).hasSize(4);
+        assertThat(p.grants().getFirst().ip().get(1).proto().numbers()).isNull();
+        assertThat(p.grants().getFirst().ip().get(3).proto().numbers()).containsExactly(1);
+        assertThat(p.autoApprovers().routes().get(IpPrefix.parse("10.0.0.0/8"))).hasSize(2);
+        assertThat(p.autoApprovers().exitNode()).containsExactly(new Alias.Tag("tag:ci"));
+        assertThat(p.ssh().getFirst().checkPeriod()).isEqualTo("12h");
+        assertThat(p.tests().getFirst().deny()).containsExactly(new Dest(new Alias.Host("db"), List.of(new PortRange(22, 22))));
+    }
+
+    @Test
+    void emptyObjectIsAValidPolicyWithNoRules() throws Exception {
+        Policy p = PolicyParser.parse("{}");
+        assertThat(p.acls()).isEmpty();
+        assertThat(p.grants()).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tcp", "TCP", "6"})
+    void protocolsByNameOrNumber(String proto) throws Exception {
+        Policy p = PolicyParser.parse("{\"acls\":[{\"action\":\"accept\",\"src\":[\"*\"],\"proto\":\"" + proto + "\",\"dst\":[\"*:22\"]}]}");
+        assertThat(p.acls().getFirst().proto().numbers()).containsExactly(6);
+        Policy q = PolicyParser.parse("{\"acls\":[{\"action\":\"accept\",\"src\":[\"*\"],\"proto\":47,\"dst\":[\"*:*\"]}]}");
+        assertThat(q.acls().getFirst().proto().numbers()).containsExactly(47);
+    }
+
+    /** Each case: policy text, the text the error must point at (its first occurrence), and the reason. */
+    static Stream<Arguments> errors() {
+        String acl = "{\"acls\":[{\"action\":\"accept\",\"src\":[%s],\"dst\":[%s]}]}";
+        return Stream.of(
+                Arguments.of("{\n  \"acls\": [\n    {\"action\": \"accept\", \"src\": [\"group:nope\"], \"dst\": [\"*:*\"]}]}",
+                        "\"group:nope", "group \"group:nope\" is not defined in groups"),
+                Arguments.of(acl.formatted("\"tag:x\"", "\"*:*\""), "\"tag:x", "tag \"tag:x\" is not defined in tagOwners"),
+                Arguments.of(acl.formatted("\"*\"", "\"db:22\""), "\"db:22", "host \"db\" is not defined in hosts"),
+                Arguments.of(acl.formatted("\"autogroup:admins\"", "\"*:*\""), "\"autogroup:admins", "unknown autogroup \"autogroup:admins\""),
+                Arguments.of(acl.formatted("\"autogroup:self\"", "\"*:*\""), "\"autogroup:self", "\"autogroup:self\" not valid on the src side"),
+                Arguments.of(acl.formatted("\"autogroup:internet\"", "\"*:*\""), "\"autogroup:internet", "autogroup:internet can only be used in ACL destinations"),
+                Arguments.of(acl.formatted("\"*\"", "\"autogroup:danger-all:*\""), "\"autogroup:danger", "cannot use autogroup:danger-all as a dst"),
+                Arguments.of(acl.formatted("\"*\"", "\"*:90-80\""), "\"*:90", "bad port range \"90-80\""),
+                Arguments.of(acl.formatted("\"*\"", "\"*:70000\""), "\"*:7", "port 70000 is out of range"),
+                Arguments.of(acl.formatted("\"*\"", "\"*:http\""), "\"*:h", "\"http\" is not a port number"),
+                Arguments.of(acl.formatted("\"*\"", "\"*\""), "\"*\"]}", "must have ports"),
+                Arguments.of(acl.formatted("\"1.2.3.4/40\"", "\"*:*\""), "\"1.2", "prefix length too large"),
+                Arguments.of(acl.formatted("\"bad alias!\"", "\"*:*\""), "\"bad", "invalid alias \"bad alias!\""),
+                Arguments.of("{\"acls\":[{\"action\":\"deny\",\"src\":[\"*\"],\"dst\":[\"*:*\"]}]}", "\"deny", "invalid ACL action \"deny\""),
+                Arguments.of("{\"acls\":[{\"action\":\"accept\",\"src\":[\"*\"],\"proto\":\"icmp\",\"dst\":[\"*:22\"]}]}", "\"*:22",
+                        "protocol \"icmp\" does not support specific ports"),
+                Arguments.of("{\"acls\":[{\"action\":\"accept\",\"src\":[\"*\"],\"proto\":\"smtp\",\"dst\":[\"*:*\"]}]}", "\"smtp", "unknown protocol \"smtp\""),
+                Arguments.of("{\"acls\":[{\"action\":\"accept\",\"src\":[\"*\"],\"proto\":\"256\",\"dst\":[\"*:*\"]}]}", "\"256", "out of range (0-255)"),
+                Arguments.of("{\"acls\":[{\"action\":\"accept\",\"src\":[\"*\"],\"dst\":[\"*:*\"],\"extra\":1}]}", "\"extra", "unknown field \"extra\" in ACL"),
+                Arguments.of("{\"groups\":{\"group:a\":[\"group:b\"],\"group:b\":[\"x@\"]}}", "\"group:b", "groups cannot contain groups"),
+                Arguments.of("{\"groups\":{\"eng\":[\"x@\"]}}", "\"eng", "group names must start with \"group:\""),
+                Arguments.of("{\"tagOwners\":{\"tag:a\":[\"group:none\"]}}", "\"group:none", "group \"group:none\" is not defined"),
+                Arguments.of("{\"tagOwners\":{\"tag:a\":[\"tag:b\"]}}", "\"tag:b", "tag \"tag:b\" is not defined in tagOwners"),
+                Arguments.of("{\"tagOwners\":{\"tag:1a\":[]}}", "\"tag:1a", "must start with a letter"),
+                Arguments.of("{\"hosts\":{\"db\":\"not-an-ip\"}}", "\"not-an-ip", "host \"db\": bad IP address"),
+                Arguments.of("{\"acl\":[]}", "\"acl", "unknown section \"acl\""),
+                Arguments.of("{\"acls\":[],\n \"acls\":[]}", "\"acls\":[]}", "duplicate key \"acls\""),
+                Arguments.of("{\"acls\": {}}", "{}", "expected an array, got an object"),
+                Arguments.of("[]", "[", "policy must be an object"),
+                Arguments.of("{\"acls\": [\n  {\"action\": \"accept\",, }]}", ", }", "invalid HuJSON"),
+                Arguments.of("{\"tests\":[{\"src\":\"a@\"}]}", "{\"src", "at least one of \"accept\" or \"deny\""),
+                Arguments.of("{\"tests\":[{\"src\":\"a@\",\"accept\":[\"1.2.3.4:1-2\"]}]}", "\"1.2", "must name one port"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"]}]}", "{\"src", "ip and app can not both be empty"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"ip\":[\"tcp:1:2\"]}]}", "\"tcp", "expected protocol:ports"),
+                Arguments.of("{\"ssh\":[{\"action\":\"accept\",\"src\":[\"*\"],\"dst\":[\"autogroup:self\"],\"users\":[\"root\"]}]}", "\"*",
+                        "SSH source must be"),
+                Arguments.of("{\"ssh\":[{\"action\":\"accept\",\"src\":[\"autogroup:member\"],\"dst\":[\"autogroup:self\"],\"users\":[]}]}", "[]",
+                        "users must be specified"),
+                Arguments.of("{\"autoApprovers\":{\"routes\":{\"10.0.0.0/33\":[\"a@\"]}}}", "\"10.", "autoApprovers route: prefix length too large"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("errors")
+    void rejectsWithLineColumnAndReason(String text, String at, String message) {
+        int idx = text.indexOf(at);
+        assertThat(idx).as("marker in test text").isNotNegative();
+        int line = 1 + (int) text.substring(0, idx).chars().filter(c -> c == '\n').count();
+        int column = idx - text.lastIndexOf('\n', idx - 1);
+        assertThatThrownBy(() -> PolicyParser.parse(text))
+                .isInstanceOfSatisfying(PolicyException.class, e -> {
+                    assertThat(e.getMessage()).contains(message);
+                    assertThat(e.line()).as("line of: " + e.getMessage()).isEqualTo(line);
+                    assertThat(e.column()).as("column of: " + e.getMessage()).isEqualTo(column);
+                });
+    }
+
+    @Test
+    void rejectsTooDeepNestingAndOversizedInput() {
+        String deep = "{\"acls\":" + "[".repeat(200) + "]".repeat(200) + "}";
+        assertThatThrownBy(() -> PolicyParser.parse(deep)).isInstanceOf(PolicyException.class);
+        assertThatThrownBy(() -> PolicyParser.parse(" ".repeat(HuJson.MAX_CHARS + 1))).hasMessageContaining("too large");
+    }
+
+    /** Mutated valid policies: the parser either accepts or throws PolicyException, never anything else. */
+    @ParameterizedTest
+    @ValueSource(longs = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+    void randomMutationsNeverCrash(long seed) {
+        String base = """
+                {"groups": {"group:eng": ["alice@"]}, "hosts": {"db": "100.64.0.9"},
+                 "tagOwners": {"tag:web": ["group:eng"]},
+                 "acls": [{"action": "accept", "src": ["group:eng", "tag:web"], "proto": "tcp", "dst": ["db:22,80-90", "tag:web:*"]}],
+                 "tests": [{"src": "alice@", "accept": ["db:22"]}]}
+                """;
+        Random r = new Random(seed);
+        String alphabet = "{}[]\":,*-/@.0123456789abcdefgtagroup:autogroup:self\n/*//";
+        for (int i = 0; i < 500; i++) {
+            StringBuilder sb = new StringBuilder(base);
+            int edits = 1 + r.nextInt(4);
+            for (int e = 0; e < edits; e++) {
+                int pos = r.nextInt(sb.length());
+                switch (r.nextInt(3)) {
+                    case 0 -> sb.deleteCharAt(pos);
+                    case 1 -> sb.insert(pos, alphabet.charAt(r.nextInt(alphabet.length())));
+                    default -> sb.setCharAt(pos, alphabet.charAt(r.nextInt(alphabet.length())));
+                }
+            }
+            try {
+                PolicyParser.parse(sb.toString());
+            } catch (PolicyException e) {
+                assertThat(e.getMessage()).isNotBlank();
+            }
+        }
+    }
+}
