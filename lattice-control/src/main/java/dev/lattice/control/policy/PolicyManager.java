@@ -72,6 +72,22 @@ public final class PolicyManager implements AutoCloseable {
         CompiledPolicy compile(String text, List<Node> nodes, List<User> users, boolean runTests) throws PolicyException;
     }
 
+    /**
+     * The HuJSON engine: {@link PolicyParser} then {@link PolicyCompiler}. Without {@code runTests} the policy's
+     * tests are skipped (recompiles after node changes: a new node must not unset the policy).
+     *
+     * @param serverUrl prefixes SSH check-mode URLs
+     */
+    public static Engine hujson(String serverUrl) {
+        return (text, nodes, users, runTests) -> {
+            Policy p = PolicyParser.parse(text);
+            if (runTests) return PolicyCompiler.compile(p, nodes, users, serverUrl);
+            PolicyCompiler.Compilation c = new PolicyCompiler.Compilation(p, nodes, users, serverUrl == null ? "" : serverUrl);
+            c.run();
+            return c.result();
+        };
+    }
+
     /** The policy in force: {@code text} null means none (allow-all). */
     public record Current(String text, CompiledPolicy compiled, Instant updated) {
         static final Current NONE = new Current(null, null, null);

@@ -98,7 +98,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     public static ControlServer start(ControlConfig config, Clock clock) throws Exception {
-        return start(config, clock, PolicyEngines.DEFAULT);
+        return start(config, clock, PolicyManager.hujson(config.serverUrl().toString()));
     }
 
     /** With another policy engine (tests). */
