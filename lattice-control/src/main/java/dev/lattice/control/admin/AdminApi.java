@@ -2,6 +2,12 @@ package dev.lattice.control.admin;
 
 import dev.lattice.control.auth.PendingRegistration;
 import dev.lattice.control.auth.Registrations;
+import dev.lattice.control.auth.Tags;
+import dev.lattice.control.config.ControlConfig;
+import dev.lattice.control.policy.CompiledPolicy;
+import dev.lattice.control.policy.PolicyException;
+import dev.lattice.control.policy.PolicyManager;
+import dev.lattice.control.store.StoredPolicy;
 import dev.lattice.control.netmap.TailcfgNodes;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
@@ -31,7 +37,7 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
- * Every admin operation, in Headscale's terms (its gRPC service, minus OIDC and policy). Node mutations go through
+ * Every admin operation, in Headscale's terms (its gRPC service, minus OIDC). Node mutations go through
  * the {@link Tailnet} so connected clients hear of them at once; user changes are followed by
  * {@link Tailnet#announceFull()} because user profiles are part of every netmap.
  *
@@ -48,12 +54,26 @@ public final class AdminApi {
     private final Tailnet tailnet;
     private final Registrations registrations;
     private final TailcfgNodes nodes;
+    private final PolicyManager policy;
 
     public AdminApi(Tailnet tailnet, Registrations registrations, TailcfgNodes nodes) {
+        this(tailnet, registrations, nodes, null);
+    }
+
+    /** @param policy null when the server has no policy manager (no policy operations) */
+    public AdminApi(Tailnet tailnet, Registrations registrations, TailcfgNodes nodes, PolicyManager policy) {
         this.tailnet = tailnet;
         this.registrations = registrations;
         this.nodes = nodes;
+        this.policy = policy;
     }
+
+    /** Headscale's user for tagged nodes, as its API shows them (they belong to the tailnet, not a user). */
+    public static final User TAGGED_DEVICES = new User(TailcfgNodes.TAGGED_DEVICES_USER_ID, "tagged-devices",
+            "Tagged Devices", "", "", null, null);
+
+    /** The policy text and when it was last changed ({@code updated} null when unknown). */
+    public record PolicyText(String policy, Instant updated) {}
 
     /** A node as the admin sees it: owner, online state, and routes (advertised, approved and actually served). */
     public record NodeInfo(Node node, User user, boolean online, boolean expired, List<IpPrefix> availableRoutes,
@@ -184,6 +204,8 @@ public final class AdminApi {
         Node n;
         try {
             n = call(() -> registrations.approve(authId, u));
+        } catch (Tags.NotPermitted e) {
+            throw AdminException.invalid(e.getMessage());
         } catch (AdminException e) {
             if (e.code() == AdminException.Code.INVALID_ARGUMENT) {
                 throw AdminException.notFound("no pending registration with auth id " + authId
@@ -223,8 +245,17 @@ public final class AdminApi {
         List<String> t = tags == null ? List.of() : tags.stream().map(String::strip).filter(s -> !s.isEmpty()).distinct().toList();
         if (t.isEmpty()) throw AdminException.invalid("cannot remove all tags from a node - tagged nodes must have at least one tag");
         for (String tag : t) checkTag(tag);
+        // As headscale's SetNodeTags: an admin may set any tag the policy defines, whoever owns it.
+        Optional<CompiledPolicy> p = policy == null ? Optional.empty() : policy.compiled();
+        if (p.isPresent()) {
+            List<String> undefined = t.stream().filter(tag -> !p.get().definedTags().contains(tag)).toList();
+            if (!undefined.isEmpty()) throw AdminException.invalid(new Tags.NotPermitted(undefined).getMessage()
+                    + " (tags must be defined in the policy's tagOwners)");
+        }
         existing(id);
-        return info(mutate(id, n -> n.withTags(t).withUserId(null)));
+        Node updated = mutate(id, n -> n.withTags(t).withUserId(null));
+        // New owner, maybe new auto-approvals for its advertised routes.
+        return info(registrations.routes().apply(id).orElse(updated));
     }
 
     /** Replaces the approved routes; an empty list removes them all. {@code 0.0.0.0/0} or {@code ::/0} approve both. */
@@ -258,6 +289,57 @@ public final class AdminApi {
         int c = Arrays.compareUnsigned(x, y);
         return c != 0 ? c : Integer.compare(a.bits(), b.bits());
     };
+
+    // ---- policy ----
+
+    private PolicyManager policyManager() {
+        if (policy == null) throw new AdminException(AdminException.Code.UNIMPLEMENTED, "this server has no policy manager");
+        return policy;
+    }
+
+    /** The policy as written: the file in file mode, the stored text in database mode. */
+    public PolicyText getPolicy() {
+        PolicyManager pm = policyManager();
+        Optional<PolicyManager.Current> c;
+        try {
+            c = pm.text();
+        } catch (java.io.IOException e) {
+            throw new AdminException(AdminException.Code.INTERNAL, "reading policy file: " + e.getMessage());
+        }
+        if (c.isEmpty()) {
+            throw AdminException.notFound(pm.mode() == ControlConfig.PolicyMode.DATABASE
+                    ? "no policy has been set (lattice-control policy set -f FILE)"
+                    : "no policy file is configured (policy.path)");
+        }
+        return new PolicyText(c.get().text(), c.get().updated());
+    }
+
+    /** Database mode: validates (tests included), stores and applies {@code text}. */
+    public PolicyText setPolicy(String text) {
+        PolicyManager pm = policyManager();
+        if (text == null) throw AdminException.invalid("a policy is required");
+        if (pm.mode() != ControlConfig.PolicyMode.DATABASE) {
+            throw new AdminException(AdminException.Code.FAILED_PRECONDITION,
+                    "update is disabled for modes other than 'database' (policy.mode is file: edit " + "the policy file instead)");
+        }
+        try {
+            StoredPolicy s = pm.set(text);
+            return new PolicyText(s.data(), s.updated());
+        } catch (PolicyException e) {
+            throw AdminException.invalid("setting policy: " + e.getMessage());
+        }
+    }
+
+    /** Validates {@code text} against the live nodes and users, tests included; nothing changes. */
+    public void checkPolicy(String text) {
+        PolicyManager pm = policyManager();
+        if (text == null) throw AdminException.invalid("a policy is required");
+        try {
+            pm.check(text);
+        } catch (PolicyException e) {
+            throw AdminException.invalid(e.getMessage());
+        }
+    }
 
     // ---- pre-auth keys ----
 
@@ -349,7 +431,8 @@ public final class AdminApi {
         Hostinfo h = nodes.hostinfo(n);
         List<IpPrefix> available = h == null || h.routableIps() == null ? List.of() : h.routableIps();
         KeyInfo key = n.authKeyId() == null ? null : store().preAuthKeys().get(n.authKeyId()).map(this::keyInfo).orElse(null);
-        return new NodeInfo(n, tailnet.user(n.userId()).orElse(null), tailnet.isOnline(n.id()), n.isExpired(now()),
+        User owner = n.isTagged() ? TAGGED_DEVICES : tailnet.user(n.userId()).orElse(null);
+        return new NodeInfo(n, owner, tailnet.isOnline(n.id()), n.isExpired(now()),
                 available, nodes.activeRoutes(n), key);
     }
 

@@ -12,6 +12,7 @@ public final class AdminException extends RuntimeException {
         NOT_FOUND(5, 404),
         ALREADY_EXISTS(6, 409),
         FAILED_PRECONDITION(9, 400),
+        UNIMPLEMENTED(12, 501),
         INTERNAL(13, 500),
         UNAUTHENTICATED(16, 401);
 

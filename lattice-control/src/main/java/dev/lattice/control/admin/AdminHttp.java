@@ -38,6 +38,8 @@ import tools.jackson.databind.node.ObjectNode;
  * POST   /api/v1/preauthkey/expire {id}              DELETE /api/v1/preauthkey?id=
  * GET    /api/v1/apikey                              POST   /api/v1/apikey {expiration}
  * POST   /api/v1/apikey/expire {prefix|id}           DELETE /api/v1/apikey/{prefix}[?id=]
+ * GET    /api/v1/policy                              PUT    /api/v1/policy {policy}
+ * POST   /api/v1/policy/check {policy}
  * </pre>
  * Wherever a {@code user} is taken, a name or a numeric id works (Headscale takes an id for pre-auth keys and a
  * name elsewhere).
@@ -129,6 +131,7 @@ public final class AdminHttp {
                     () -> obj().set("node", AdminJson.node(api.authRegister(p.str("authId"), p.str("user"))))) : null;
             case "preauthkey" -> preAuthKeys(method, s, p);
             case "apikey" -> apiKeys(method, s, p);
+            case "policy" -> policy(method, s, p);
             default -> null;
         };
     }
@@ -250,6 +253,25 @@ public final class AdminHttp {
         if (s.size() == 2) return only(method, "DELETE", () -> {
             long id = orZero(p.optLong("id"));
             api.deleteApiKey(id, id != 0 ? null : s.get(1));
+            return obj();
+        });
+        return null;
+    }
+
+    private JsonNode policy(String method, List<String> s, Params p) {
+        if (s.size() == 1) {
+            AdminApi.PolicyText t = switch (method) {
+                case "GET" -> api.getPolicy();
+                case "PUT" -> api.setPolicy(p.str("policy"));
+                default -> throw new MethodNotAllowed();
+            };
+            ObjectNode o = obj().put("policy", t.policy());
+            if (t.updated() == null) o.putNull("updatedAt");
+            else o.put("updatedAt", AdminJson.formatTime(t.updated()));
+            return o;
+        }
+        if (s.size() == 2 && s.get(1).equals("check")) return only(method, "POST", () -> {
+            api.checkPolicy(p.str("policy"));
             return obj();
         });
         return null;

@@ -4,6 +4,7 @@ import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.ipalloc.IpAllocator;
 import dev.lattice.control.machine.HttpError;
 import dev.lattice.control.netmap.TailcfgNodes;
+import dev.lattice.control.policy.CompiledPolicy;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.AuthKeyException;
@@ -28,6 +29,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,13 +49,28 @@ public final class Registrations {
     private final URI serverUrl;
     private final Duration defaultExpiry;
     private final Map<String, PendingRegistration> pending = new ConcurrentHashMap<>();
+    private final Supplier<Optional<CompiledPolicy>> policy;
+    private final RouteApprovals routes;
 
+    /** Without a policy: every tag a key carries is accepted, advertised tags are refused, no route is auto-approved. */
     public Registrations(Tailnet tailnet, IpAllocator ips, TailcfgNodes nodes, ControlConfig cfg) {
+        this(tailnet, ips, nodes, cfg, Optional::empty);
+    }
+
+    /** @param policy the policy in force (empty: none configured) */
+    public Registrations(Tailnet tailnet, IpAllocator ips, TailcfgNodes nodes, ControlConfig cfg,
+            Supplier<Optional<CompiledPolicy>> policy) {
         this.tailnet = tailnet;
         this.ips = ips;
         this.nodes = nodes;
         this.serverUrl = cfg.serverUrl();
         this.defaultExpiry = cfg.node().expiry();
+        this.policy = policy;
+        this.routes = new RouteApprovals(tailnet, nodes, policy);
+    }
+
+    public RouteApprovals routes() {
+        return routes;
     }
 
     public CompletionStage<RegisterResponse> register(MachinePublicKey machineKey, RegisterRequest req) {
@@ -121,6 +138,7 @@ public final class Registrations {
         if (json.equals(node.hostinfoJson())) return;
         String hostname = req.hostinfo().hostname() == null ? node.hostname() : req.hostinfo().hostname();
         tailnet.update(node.id(), Change.Kind.UPDATED, x -> x.withHostinfo(hostname, json));
+        routes.apply(node.id());
     }
 
     private RegisterResponse withAuthKey(MachinePublicKey machineKey, RegisterRequest req, Instant now) {
@@ -137,7 +155,14 @@ public final class Registrations {
             throw new HttpError(401, msg);
         }
         boolean ephemeral = key.ephemeral() || Boolean.TRUE.equals(req.ephemeral());
-        Node node = upsert(machineKey, req, key.userId(), key.tags(), key.id(), ephemeral, "authkey", now);
+        List<String> tags;
+        try {
+            tags = Tags.forAuthKey(policy.get(), key.userId(), key.tags(), requestTags(req));
+        } catch (Tags.NotPermitted e) {
+            log.info("registration of {} with a pre-auth key refused: {}", machineKey, e.getMessage());
+            return RegisterResponse.builder().error(e.getMessage()).build();
+        }
+        Node node = upsert(machineKey, req, key.userId(), tags, key.id(), ephemeral, "authkey", now);
         log.info("registered node {} ({}) with a pre-auth key{}", node.id(), node.givenName(), ephemeral ? " (ephemeral)" : "");
         return authorized(node);
     }
@@ -154,22 +179,24 @@ public final class Registrations {
         Instant expiry = defaultExpiry == null || defaultExpiry.isZero() ? null : now.plus(defaultExpiry);
         Optional<Node> existing = tailnet.byMachineKey(machineKey);
         if (existing.isPresent()) {
-            return tailnet.update(existing.get().id(), Change.Kind.UPDATED, x -> x.withNodeKey(req.nodeKey())
+            Node n = tailnet.update(existing.get().id(), Change.Kind.UPDATED, x -> x.withNodeKey(req.nodeKey())
                     .withUserId(tags.isEmpty() ? userId : null)
                     .withTags(tags)
-                    .withExpiry(expiry)
+                    .withExpiry(tags.isEmpty() ? expiry : null)
                     .withHostinfo(hostname, hostinfoJson)
                     .withRegistration(authKeyId, ephemeral, method)).orElseThrow();
+            return routes.apply(n.id()).orElse(n);
         }
         IpAllocator.Addresses a = ips.allocate();
         try {
             String given = tailnet.store().nodes().uniqueGivenName(hostname);
             Node draft = Node.draft(machineKey, req.nodeKey(), hostname, given, tags.isEmpty() ? userId : null, a.v4(), a.v6())
                     .withTags(tags)
-                    .withExpiry(expiry)
+                    .withExpiry(tags.isEmpty() ? expiry : null) // tagged nodes do not expire (headscale)
                     .withHostinfo(hostname, hostinfoJson)
                     .withRegistration(authKeyId, ephemeral, method);
-            return tailnet.add(draft);
+            Node n = tailnet.add(draft);
+            return routes.apply(n.id()).orElse(n);
         } catch (RuntimeException e) {
             if (a.v4() != null) ips.release(a.v4());
             if (a.v6() != null) ips.release(a.v6());
@@ -200,11 +227,22 @@ public final class Registrations {
 
     /**
      * Completes an interactive registration for {@code user} (the admin's {@code auth register}). Returns the node.
+     *
+     * @throws Tags.NotPermitted when the client advertises tags the user may not own (the client is told too)
      */
     public Node approve(String authId, User user) {
         PendingRegistration p = pending.get(authId);
         if (p == null) throw new IllegalArgumentException("no pending registration with auth id " + authId);
-        Node node = upsert(p.machineKey(), p.request(), user.id(), List.of(), null,
+        List<String> tags;
+        try {
+            tags = Tags.forUser(policy.get(), user.id(), requestTags(p.request()));
+        } catch (Tags.NotPermitted e) {
+            // The client hears it too, as it would from headscale, and stops waiting.
+            pending.remove(authId);
+            p.outcome().complete(RegisterResponse.builder().error(e.getMessage()).build());
+            throw e;
+        }
+        Node node = upsert(p.machineKey(), p.request(), user.id(), tags, null,
                 Boolean.TRUE.equals(p.request().ephemeral()), "cli", tailnet.now());
         pending.remove(authId);
         p.outcome().complete(authorized(node));
@@ -241,6 +279,10 @@ public final class Registrations {
             });
         }
         return b.build();
+    }
+
+    private static List<String> requestTags(RegisterRequest req) {
+        return req.hostinfo() == null ? List.of() : req.hostinfo().requestTags();
     }
 
     static String authIdOf(String followupUrl) {

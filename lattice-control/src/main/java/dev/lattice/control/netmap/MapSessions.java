@@ -123,6 +123,7 @@ public final class MapSessions implements AutoCloseable {
                 .dnsConfig(dnsConfig.get())
                 .userProfiles(new ArrayList<>(profiles.values()))
                 .packetFilter(pol.filterFor(self))
+                .sshPolicy(pol.sshPolicyFor(self))
                 .peers(peers)
                 .controlTime(tailnet.now())
                 .build();

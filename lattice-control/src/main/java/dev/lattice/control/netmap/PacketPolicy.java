@@ -15,6 +15,11 @@ public interface PacketPolicy {
 
     boolean canSee(Node viewer, Node peer);
 
+    /** tailcfg.SSHPolicy for {@code node}; null = none (Tailscale SSH refuses everyone). */
+    default tools.jackson.databind.JsonNode sshPolicyFor(Node node) {
+        return null;
+    }
+
     /** tailcfg.FilterAllowAll: any source, any destination, any port, default protocols. */
     List<FilterRule> ALLOW_ALL_RULES = List.of(new FilterRule(List.of("*"), null,
             List.of(new NetPortRange("*", null, PortRange.ANY)), null, null));

@@ -79,6 +79,8 @@ final class ControlMachineService implements MachineService {
                 || !Objects.equals(hostname, node.hostname());
         Change.Kind kind = fullChange ? Change.Kind.UPDATED : Change.Kind.PATCH;
         tailnet.update(node.id(), kind, n -> n.withDiscoKey(disco).withEndpoints(endpoints).withHostinfo(hostname, hostinfoJson));
+        // Advertised routes may have changed (tailscale set --advertise-routes): the policy may approve them.
+        if (fullChange) registrations.routes().apply(node.id());
     }
 
     /** Hostinfo minus NetInfo (which changes with every netcheck and travels as a patch: DERPRegion). */

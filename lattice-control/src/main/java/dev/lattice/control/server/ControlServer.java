@@ -16,6 +16,8 @@ import dev.lattice.control.netmap.DnsConfigs;
 import dev.lattice.control.netmap.MapSessions;
 import dev.lattice.control.netmap.TailcfgNodes;
 import dev.lattice.control.noise.Ts2021Upgrader;
+import dev.lattice.control.policy.PolicyException;
+import dev.lattice.control.policy.PolicyManager;
 import dev.lattice.control.state.Housekeeping;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.Store;
@@ -52,6 +54,7 @@ public final class ControlServer implements AutoCloseable {
     private final MapSessions sessions;
     private final Registrations registrations;
     private final TailcfgNodes nodes;
+    private final PolicyManager policy;
     private final ExecutorService workers;
     private ControlHttpServer http;
     private DerpServer derp;
@@ -65,7 +68,7 @@ public final class ControlServer implements AutoCloseable {
     private final AdminApi adminApi;
     private AdminSocket adminSocket;
 
-    private ControlServer(ControlConfig config, Store store, Clock clock) {
+    private ControlServer(ControlConfig config, Store store, Clock clock, PolicyManager.Engine engine) {
         this.config = config;
         this.store = store;
         this.noiseKey = KeyFiles.loadOrCreateMachineKey(config.noisePrivateKeyPath());
@@ -75,10 +78,18 @@ public final class ControlServer implements AutoCloseable {
         DERPMap derpMap = DerpMaps.build(config);
         DNSConfig dns = DnsConfigs.build(config.dns());
         this.sessions = new MapSessions(tailnet, nodes, () -> derpMap, () -> dns, config.dns().baseDomain());
-        this.registrations = new Registrations(tailnet, ips, nodes, config);
         this.workers = Executors.newVirtualThreadPerTaskExecutor();
+        // Every new compilation goes to all map sessions; then advertised routes are checked against its
+        // autoApprovers, off the compiling thread (approving a route changes a node, which recompiles).
+        Registrations[] regs = new Registrations[1];
+        this.policy = new PolicyManager(config.policy(), tailnet, engine, p -> {
+            sessions.setPolicy(p);
+            if (regs[0] != null && !workers.isShutdown()) workers.execute(() -> regs[0].routes().applyAll());
+        });
+        this.registrations = new Registrations(tailnet, ips, nodes, config, policy::compiled);
+        regs[0] = registrations;
         this.frontRoutes = new FrontRoutes(noiseKey.publicKey(), tailnet);
-        this.adminApi = new AdminApi(tailnet, registrations, nodes); // admin
+        this.adminApi = new AdminApi(tailnet, registrations, nodes, policy); // admin
     }
 
     /** Opens the store, loads keys, and starts listening. */
@@ -87,15 +98,26 @@ public final class ControlServer implements AutoCloseable {
     }
 
     public static ControlServer start(ControlConfig config, Clock clock) throws Exception {
+        return start(config, clock, PolicyManager.hujson(config.serverUrl().toString()));
+    }
+
+    /** With another policy engine (tests). */
+    public static ControlServer start(ControlConfig config, Clock clock, PolicyManager.Engine engine) throws Exception {
         LogLevels.apply(config.log().level());
         for (String k : config.unsupportedKeys()) log.warn("config key {} is accepted but not implemented by Lattice yet", k);
         for (String w : config.warnings()) log.warn("config: {}", w);
         Store store = Store.open(config.database(), clock);
         ControlServer s;
         try {
-            s = new ControlServer(config, store, clock);
+            s = new ControlServer(config, store, clock, engine);
         } catch (RuntimeException e) {
             store.close();
+            throw e;
+        }
+        try {
+            s.policy.start();
+        } catch (PolicyException | RuntimeException e) {
+            s.close();
             throw e;
         }
         try {
@@ -191,6 +213,10 @@ public final class ControlServer implements AutoCloseable {
         return tailnet;
     }
 
+    public PolicyManager policy() {
+        return policy;
+    }
+
     public Registrations registrations() {
         return registrations;
     }
@@ -219,6 +245,7 @@ public final class ControlServer implements AutoCloseable {
     public void close() {
         closeQuietly(adminSocket); // admin
         closeQuietly(http);
+        closeQuietly(policy);
         closeQuietly(metrics);
         housekeeping.shutdownNow();
         closeQuietly(sessions);

@@ -33,6 +33,8 @@ final class TestMachine implements AutoCloseable {
     final ControlChannel channel;
     final LinkedBlockingQueue<MapResponse> received = new LinkedBlockingQueue<>();
     MapStream stream;
+    /** Extra Hostinfo fields (RequestTags, RoutableIPs) sent with register and map requests. */
+    java.util.function.UnaryOperator<Hostinfo> hostinfoExtra = h -> h;
 
     TestMachine(EventLoopGroup group, URI server, String hostname) throws Exception {
         this(group, server, hostname, CapabilityVersion.CURRENT);
@@ -45,7 +47,7 @@ final class TestMachine implements AutoCloseable {
     }
 
     Hostinfo hostinfo() {
-        return Hostinfo.empty().withHostname(hostname).withOs("linux");
+        return hostinfoExtra.apply(Hostinfo.empty().withHostname(hostname).withOs("linux"));
     }
 
     ControlChannel.Response post(String path, Object body) throws Exception {

@@ -1,0 +1,85 @@
+package dev.lattice.control.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lattice.control.admin.AdminException;
+import dev.lattice.control.store.Node;
+import dev.lattice.control.store.User;
+import dev.lattice.wire.tailcfg.MapResponse;
+import dev.lattice.wire.tailcfg.RegisterResponse;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The server with the real HuJSON engine: a policy copied from the docs, its tests, and tags at registration. */
+@Timeout(60)
+class PolicyHuJsonTest {
+    static final String POLICY = """
+            {
+              // groups and tags as in Tailscale's docs
+              "groups": {"group:admins": ["alice@"]},
+              "tagOwners": {"tag:web": ["group:admins"], "tag:client": ["alice@"]},
+              "acls": [
+                {"action": "accept", "src": ["tag:client"], "dst": ["tag:web:80,443"]},
+              ],
+            }
+            """;
+
+    @TempDir
+    Path dir;
+    ControlServer server;
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+
+    @AfterEach
+    void stop() {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        if (server != null) server.close();
+    }
+
+    @Test
+    void aDocsStylePolicyFiltersPerNodeAndRefusesTagsTheUserDoesNotOwn() throws Exception {
+        server = ControlServer.start(TestServer.config(dir, "policy:\n  mode: database\n"));
+        User alice = server.store().users().create("alice", "Alice", "alice@example.com");
+        server.tailnet().announceFull();
+        server.adminApi().setPolicy(POLICY);
+        String key = server.store().preAuthKeys().create(alice.id(), true, false, List.of(), Instant.now().plusSeconds(3600)).fullKey();
+        try (TestMachine web = new TestMachine(group, server.config().serverUrl(), "web");
+             TestMachine client = new TestMachine(group, server.config().serverUrl(), "client");
+             TestMachine rogue = new TestMachine(group, server.config().serverUrl(), "rogue")) {
+            web.hostinfoExtra = h -> h.withRequestTags(List.of("tag:web"));
+            client.hostinfoExtra = h -> h.withRequestTags(List.of("tag:client"));
+            rogue.hostinfoExtra = h -> h.withRequestTags(List.of("tag:nope"));
+            assertThat(web.register(key).error()).isNull();
+            assertThat(client.register(key).error()).isNull();
+            RegisterResponse r = rogue.register(key);
+            assertThat(r.error()).isEqualTo("requested tags [tag:nope] are invalid or not permitted");
+            web.openStream();
+            client.openStream();
+            Node c = server.tailnet().nodes().stream().filter(n -> n.hostname().equals("client")).findFirst().orElseThrow();
+            MapResponse wm = web.await(Duration.ofSeconds(5), m -> m.peers() != null && TestMachine.hasPeer(m.peers(), "client"));
+            assertThat(wm.packetFilter()).isNotEmpty();
+            assertThat(wm.packetFilter().getFirst().srcIps()).contains(c.ipv4().getHostAddress());
+            MapResponse cm = client.await(Duration.ofSeconds(5), m -> m.peers() != null && TestMachine.hasPeer(m.peers(), "web"));
+            assertThat(cm.packetFilter()).as("nothing may reach the client").isEmpty();
+        }
+
+        // A policy whose own test fails, or that names an unknown group, is refused with its position.
+        String failing = POLICY.replace("  ],\n}", "  ],\n  \"tests\": [{\"src\": \"tag:web\", \"accept\": [\"tag:client:80\"]}],\n}");
+        assertThatThrownBy(() -> server.adminApi().setPolicy(failing)).isInstanceOf(AdminException.class);
+        String unknownGroup = POLICY.replace("[\"group:admins\"]", "[\"group:nope\"]");
+        assertThatThrownBy(() -> server.adminApi().checkPolicy(unknownGroup)).isInstanceOf(AdminException.class)
+                .hasMessageContaining("line").hasMessageContaining("group:nope");
+        assertThat(server.adminApi().getPolicy().policy()).isEqualTo(POLICY);
+    }
+}
