@@ -381,7 +381,9 @@ public final class LocalBackend implements Backend, AutoCloseable {
         if (nm != null) {
             self = peerStatus(nm.self(), true);
             ips = self.tailscaleIps();
-            suffix = nm.domain() == null ? "" : nm.domain();
+            suffix = MagicDnsConfig.magicSuffix(nm);
+            if (suffix == null) suffix = "";
+            if (suffix.endsWith(".")) suffix = suffix.substring(0, suffix.length() - 1);
             for (Node p : nm.peers()) {
                 if (p.key() == null) continue;
                 peers.put(p.key().toString(), peerStatus(p, false));
@@ -391,7 +393,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
             }
         }
         return new Status(VERSION, state, authUrl, ips, self, List.of(), suffix,
-                nm == null ? null : new Status.Tailnet(suffix, suffix, nm.dns() != null && Boolean.TRUE.equals(nm.dns().proxied())),
+                nm == null ? null : new Status.Tailnet(nm.domain() == null ? suffix : nm.domain(), suffix, nm.dns() != null && Boolean.TRUE.equals(nm.dns().proxied())),
                 peers, users);
     }
 

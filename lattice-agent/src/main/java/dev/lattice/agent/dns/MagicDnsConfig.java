@@ -135,7 +135,11 @@ public record MagicDnsConfig(
         return out;
     }
 
-    private static String magicSuffix(NetworkMap nm) {
+    /**
+     * The MagicDNS suffix (e.g. {@code tailnet.test.}): from our own node's name, as tailscale does; the map's
+     * Domain is the tailnet's name, which Headscale sets to its server host.
+     */
+    public static String magicSuffix(NetworkMap nm) {
         String selfName = nm.self() == null ? null : fqdn(nm.self().name());
         if (selfName != null) {
             int dot = selfName.indexOf('.');

@@ -67,6 +67,7 @@ class AgentHeadscaleInteropTest {
                     a.await("b in a's status", Duration.ofSeconds(20), n -> n.peerHostNames().contains("b"));
                     b.await("a in b's status", Duration.ofSeconds(20), n -> n.peerHostNames().contains("a"));
                     String ipA = a.ipv4(), ipB = b.ipv4();
+                    assertThat(a.status().path("MagicDNSSuffix").asString()).as("MagicDNS suffix from our node name").isEqualTo("tailnet.test");
                     assertThat(ipA).as("a's address from headscale's v4 prefix").startsWith("100.");
                     assertThat(ipB).as("b's address").startsWith("100.").isNotEqualTo(ipA);
 

@@ -51,6 +51,7 @@ class AgentMeshTest {
                 a.await("h2 in h1's status", Duration.ofSeconds(20), n -> n.peerHostNames().contains("h2"));
                 b.await("h1 in h2's status", Duration.ofSeconds(20), n -> n.peerHostNames().contains("h1"));
                 String ipA = a.ipv4(), ipB = b.ipv4();
+                assertThat(a.status().path("MagicDNSSuffix").asString()).as("MagicDNS suffix from our node name").isEqualTo("tailnet.test");
                 assertThat(ipA).startsWith("100.");
                 assertThat(ipB).startsWith("100.").isNotEqualTo(ipA);
 
