@@ -208,8 +208,8 @@ public final class DerpClient implements AutoCloseable {
             return false;
         }
         ByteBuf hdr = Frames.packetHeader(ch.alloc(), Derp.FRAME_SEND_PACKET, len, dst);
-        ch.write(hdr, ch.voidPromise());
-        ch.writeAndFlush(Unpooled.wrappedBuffer(packet, off, len), ch.voidPromise());
+        // One write per frame: senders on different threads would otherwise interleave headers and bodies.
+        ch.writeAndFlush(Unpooled.wrappedBuffer(hdr, Unpooled.wrappedBuffer(packet, off, len)), ch.voidPromise());
         return true;
     }
 
@@ -224,8 +224,8 @@ public final class DerpClient implements AutoCloseable {
             dropped.increment();
             return false;
         }
-        ch.write(Frames.packetHeader(ch.alloc(), Derp.FRAME_FORWARD_PACKET, packet.readableBytes(), src, dst), ch.voidPromise());
-        ch.writeAndFlush(packet, ch.voidPromise());
+        ByteBuf hdr = Frames.packetHeader(ch.alloc(), Derp.FRAME_FORWARD_PACKET, packet.readableBytes(), src, dst);
+        ch.writeAndFlush(Unpooled.wrappedBuffer(hdr, packet), ch.voidPromise()); // one write per frame, as in send
         return true;
     }
 
