@@ -186,4 +186,45 @@ class RelayTest {
         assertThat(r.disconnects.poll(5, TimeUnit.SECONDS)).isNotNull();
         assertThat(Arrays.asList(r.connects.get())).containsExactly(1);
     }
+
+    @Test
+    void sendsFromManyThreadsAtOnceArriveIntactWithoutBreakingTheConnection() throws Exception {
+        StandaloneDerper d = lab.server(DerpServerOptions.defaults());
+        Recorder ra = new Recorder(), rb = new Recorder();
+        DerpClient a = lab.client(d, ra), b = lab.client(d, rb);
+        a.connect().get(5, TimeUnit.SECONDS);
+        b.connect().get(5, TimeUnit.SECONDS);
+        int threads = 8, each = 300;
+        java.util.List<Thread> ts = new java.util.ArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            ts.add(Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < each; i++) {
+                    byte[] p = new byte[100 + (id * 37 + i) % 900];
+                    java.util.Arrays.fill(p, (byte) id); // every byte says which thread sent it
+                    p[0] = (byte) id;
+                    long giveUp = System.nanoTime() + 2_000_000_000L;
+                    while (!a.send(b.publicKey(), p)) { // socket buffer full: retry; a dead connection: stop
+                        if (System.nanoTime() > giveUp) return;
+                        Thread.onSpinWait();
+                    }
+                    accepted.incrementAndGet();
+                }
+            }));
+        }
+        for (Thread t : ts) t.join();
+        // The server's per-client queue is bounded, so some packets may be dropped; none may arrive mangled.
+        int got = 0;
+        Recorder.Packet p;
+        while ((p = rb.next(Duration.ofSeconds(1))) != null) {
+            got++;
+            byte id = p.data()[0];
+            for (byte x : p.data()) assertThat(x).as("a frame mixes two senders' bytes").isEqualTo(id);
+        }
+        assertThat(got).isGreaterThan(threads);
+        assertThat(ra.disconnects).as("the server never saw a corrupt frame").isEmpty();
+        assertThat(accepted.get()).as("every send was accepted").isEqualTo(threads * each);
+        assertThat(a.isConnected()).isTrue();
+    }
 }
