@@ -324,15 +324,15 @@ iperf() {
                 END { print (v == "" ? "FAIL" : v) }' "$out")
 }
 
-RESULTS=()   # kind|name|up_returned_s|up_to_direct_s|direct_endpoint|ab|ba|rtt|cpu_ab_a|cpu_ab_b|cpu_ba_a|cpu_ba_b|icmp_lost
+RESULTS=()   # kind|name|up_returned_s|up_to_direct_s|direct_endpoint|ab|ba|rtt|cpu_ab_a|cpu_ab_b|cpu_ba_a|cpu_ba_b|up_to_data_s|icmp_lost
 # failed KIND NAME WORD: a result row with WORD (skipped, FAILED) in every column
-failed() { RESULTS+=("$1|$2|$3|$3|-|$3|$3|$3|-|-|-|-|-"); }
+failed() { RESULTS+=("$1|$2|$3|$3|-|$3|$3|$3|-|-|-|-|$3|-"); }
 
 # run_pair KIND NAME DAEMON CLI TUN EXTRA_DAEMON_ARGS...
 run_pair() {
   local kind=$1 name=$2 daemon=$3 clibin=$4 tun=$5; shift 5
   local b key ip_a ip_b t0 t1 out via="" up_s="FAIL" up_ret="FAIL" ab=FAIL ba=FAIL rtt=FAIL pa pb
-  local cab_a cab_b cba_a cba_b lost=""
+  local cab_a cab_b cba_a cba_b lost="" data_s="FAIL"
   for b in "$daemon" "$clibin"; do
     if [ -z "$b" ] || [ ! -x "$b" ]; then
       log "$name: binary '${b:-<unset>}' not available, skipped"
@@ -380,33 +380,44 @@ run_pair() {
   fi
   log "$name: $ip_a <-> $ip_b after ${up_ret}s; waiting for a direct path"
 
-  # one disco ping at a time from A until one reports an "Endpoint" (ip:port) rather than a DERP region.
-  # Straight to the LocalAPI with curl, the same request for both daemons (the CLIs' `ping` sends it too),
-  # so neither CLI's start-up time (a JVM for lattice) is counted in this column or limits how often we look.
-  local deadline
+  # Two clocks from here, both against t0 (the start of `up`):
+  # - direct: one disco ping at a time from A until one reports an "Endpoint" (ip:port) rather than a DERP region;
+  #   straight to the LocalAPI with curl, the same request for both daemons (the CLIs' `ping` sends it too), so
+  #   neither CLI's start-up time (a JVM for lattice) limits how often we look;
+  # - data: ordinary ICMP through the tunnel every 0.2 s (ping -D stamps replies) until the first echo reply,
+  #   i.e. when user traffic first flows, whatever the path; the echoes lost before it are counted.
+  local deadline icmp_pid first_seq first_ts
   deadline=$(awk -v t="$t0" -v w="$DIRECT_WAIT" 'BEGIN { printf "%.0f", t + w }')
   : >"$WORK/$kind-ping.out"
-  # meanwhile, ordinary ICMP through the tunnel every 0.2 s: does user traffic flow while the path is found?
-  ip netns exec "$NS_A" ping -n -i 0.2 -W 1 "$ip_b" >"$WORK/$kind-icmp-discovery.out" 2>&1 &
-  local icmp_pid=$!
+  ip netns exec "$NS_A" ping -D -n -i 0.2 -W 1 "$ip_b" >"$WORK/$kind-icmp-discovery.out" 2>&1 &
+  icmp_pid=$!
   PIDS+=("$icmp_pid")
   while [ "$(date +%s)" -lt "$deadline" ]; do
-    awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "[+%.2fs] ", b - a }' >>"$WORK/$kind-ping.out"
-    bg_wait "$WORK/$kind-ping1.out" localapi "$kind" a POST "ping?ip=$ip_b&type=disco"
-    cat "$WORK/$kind-ping1.out" >>"$WORK/$kind-ping.out"; echo >>"$WORK/$kind-ping.out"
-    via=$(tr -d '\n' <"$WORK/$kind-ping1.out" | grep -oE '"Endpoint": *"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+:[0-9]+"' | head -1 |
-      grep -oE '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+:[0-9]+')
-    if [ -n "$via" ]; then
-      t1=$(now)
-      up_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-      break
+    if [ -z "$via" ]; then
+      awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "[+%.2fs] ", b - a }' >>"$WORK/$kind-ping.out"
+      bg_wait "$WORK/$kind-ping1.out" localapi "$kind" a POST "ping?ip=$ip_b&type=disco"
+      cat "$WORK/$kind-ping1.out" >>"$WORK/$kind-ping.out"; echo >>"$WORK/$kind-ping.out"
+      via=$(tr -d '\n' <"$WORK/$kind-ping1.out" | grep -oE '"Endpoint": *"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+:[0-9]+"' |
+        head -1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+:[0-9]+')
+      if [ -n "$via" ]; then
+        t1=$(now)
+        up_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+      fi
     fi
+    [ -n "$via" ] && grep -q 'bytes from' "$WORK/$kind-icmp-discovery.out" && break
     sleep 0.2
   done
-  sleep 1.2 # the last ICMP echo's answer (-W 1)
   kill -INT "$icmp_pid" 2>/dev/null; wait "$icmp_pid" 2>/dev/null; forget "$icmp_pid"
-  lost=$(awk '/packets transmitted/ { printf "%d/%d", $1 - $4, $1 }' "$WORK/$kind-icmp-discovery.out")
-  log "$name: ICMP echoes through the tunnel lost while finding the path (lost/sent): ${lost:-?}"
+  # "[1763900000.123456] 64 bytes from 100.64.0.1: icmp_seq=3 ttl=64 time=0.5 ms"
+  read -r first_ts first_seq < <(awk '/bytes from/ { gsub(/[][]/, "", $1); sub(/icmp_seq=/, "", $6); print $1, $6; exit }' \
+    "$WORK/$kind-icmp-discovery.out")
+  if [ -n "${first_seq:-}" ]; then
+    data_s=$(awk -v a="$t0" -v b="$first_ts" 'BEGIN { printf "%.2f", b - a }')
+    lost=$((first_seq - 1))
+  else
+    data_s="none" lost=$(awk '/packets transmitted/ { print $1 }' "$WORK/$kind-icmp-discovery.out")
+  fi
+  log "$name: first ICMP echo reply through the tunnel after ${data_s}s, ${lost:-?} echoes lost before it"
   if [ -z "$via" ]; then
     log "$name: no direct path within ${DIRECT_WAIT}s; last: $(tail -2 "$WORK/$kind-ping1.out" | tr '\n' ' ')"
     via="-"; up_s="none"
@@ -434,7 +445,7 @@ run_pair() {
   # which path carried it: the daemon's own view after the transfers
   cli "$kind" a status 2>/dev/null | grep -F "$ip_b" | sed 's/^/[bench]   A status: /' >&2
   cli "$kind" b status 2>/dev/null | grep -F "$ip_a" | sed 's/^/[bench]   B status: /' >&2
-  RESULTS+=("$kind|$name|$up_ret|$up_s|$via|$ab|$ba|${rtt:-FAIL}|$cab_a|$cab_b|$cba_a|$cba_b|${lost:-?}")
+  RESULTS+=("$kind|$name|$up_ret|$up_s|$via|$ab|$ba|${rtt:-FAIL}|$cab_a|$cab_b|$cba_a|$cba_b|$data_s|${lost:-?}")
 
   cli "$kind" a logout >/dev/null 2>&1
   cli "$kind" b logout >/dev/null 2>&1
@@ -473,8 +484,8 @@ per_gbit() {
 }
 declare -A V=()   # V[kind,metric]
 for r in "${RESULTS[@]}"; do
-  IFS='|' read -r kind name upr up via ab ba rtt cab_a cab_b cba_a cba_b _ <<<"$r"
-  V[$kind,upr]=$upr V[$kind,up]=$up V[$kind,ab]=$ab V[$kind,ba]=$ba V[$kind,rtt]=$rtt
+  IFS='|' read -r kind name upr up via ab ba rtt cab_a cab_b cba_a cba_b data _ <<<"$r"
+  V[$kind,upr]=$upr V[$kind,data]=$data V[$kind,up]=$up V[$kind,ab]=$ab V[$kind,ba]=$ba V[$kind,rtt]=$rtt
   V[$kind,cab]=$(sum "$cab_a" "$cab_b") V[$kind,cba]=$(sum "$cba_a" "$cba_b")
   V[$kind,gab]=$(per_gbit "${V[$kind,cab]}" "$ab") V[$kind,gba]=$(per_gbit "${V[$kind,cba]}" "$ba")
 done
@@ -492,13 +503,13 @@ ratio_row() {
 }
 both() { [ -n "${V[lattice,up]:-}" ] && [ -n "${V[official,up]:-}" ]; }
 
-echo "| pair | up returned s | up -> direct s | direct path (A sees B at) | ICMP lost until direct | A->B Mbit/s | B->A Mbit/s | RTT ms |"
+echo "| pair | up returned s | up -> first ICMP reply s (echoes lost) | up -> direct s | direct path (A sees B at) | A->B Mbit/s | B->A Mbit/s | RTT ms |"
 echo "|---|---|---|---|---|---|---|---|"
 for r in "${RESULTS[@]}"; do
-  IFS='|' read -r kind name upr up via ab ba rtt cab_a cab_b cba_a cba_b lost <<<"$r"
-  echo "| $name | $upr | $up | $via | $lost | $ab | $ba | $rtt |"
+  IFS='|' read -r kind name upr up via ab ba rtt cab_a cab_b cba_a cba_b data lost <<<"$r"
+  echo "| $name | $upr | $data ($lost) | $up | $via | $ab | $ba | $rtt |"
 done
-both && ratio_row upr up - - ab ba rtt
+both && ratio_row upr data up - ab ba rtt
 echo
 echo "| pair | A->B: daemon CPU s (A + B) | A->B: CPU s per Gbit | B->A: daemon CPU s (A + B) | B->A: CPU s per Gbit |"
 echo "|---|---|---|---|---|"
