@@ -2,7 +2,7 @@
 # agent-bench.sh: the node agent (latticed) against the official tailscaled on the same NAT lab, same run:
 # time from `up` to a direct path, tunnel throughput both ways and RTT. See bench/README.md.
 #
-#   sudo bench/agent-bench.sh [-t SECONDS] [-c PINGS] [-p PAIRS] [-d SECONDS] [-k]
+#   sudo bench/agent-bench.sh [-t SECONDS] [-w SECONDS] [-c PINGS] [-p PAIRS] [-d SECONDS] [-k]
 #
 # The lab (namespaces lt-b<id>-*) is the NatLab topology of lattice-testlab, built with `ip netns` here:
 #
@@ -19,8 +19,9 @@ set -uo pipefail
 
 usage() {
   cat <<USAGE
-usage: $0 [-t SECONDS] [-c PINGS] [-p PAIRS] [-d SECONDS] [-k]
+usage: $0 [-t SECONDS] [-w SECONDS] [-c PINGS] [-p PAIRS] [-d SECONDS] [-k]
   -t SECONDS  iperf3 duration per direction (default 10)
+  -w SECONDS  unmeasured iperf3 warm-up per direction before the measured ones (default 0: none)
   -c PINGS    pings for the RTT, 0.05 s apart (default 50)
   -p PAIRS    comma-separated subset of: lattice, official (default: both, in that order)
   -d SECONDS  how long to wait for a direct path after \`up\` (default 60)
@@ -34,10 +35,11 @@ environment:
 USAGE
 }
 
-DURATION=10 PINGS=50 PAIRS="lattice,official" DIRECT_WAIT=60 KEEP=0
-while getopts "t:c:p:d:kh" opt; do
+DURATION=10 WARMUP=0 PINGS=50 PAIRS="lattice,official" DIRECT_WAIT=60 KEEP=0
+while getopts "t:w:c:p:d:kh" opt; do
   case $opt in
     t) DURATION=$OPTARG ;;
+    w) WARMUP=$OPTARG ;;
     c) PINGS=$OPTARG ;;
     p) PAIRS=$OPTARG ;;
     d) DIRECT_WAIT=$OPTARG ;;
@@ -49,6 +51,7 @@ done
 for n in "$DURATION" "$PINGS" "$DIRECT_WAIT"; do
   [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] || { echo "not a whole number >= 1: $n" >&2; exit 2; }
 done
+[[ $WARMUP =~ ^[0-9]+$ ]] || { echo "not a whole number: $WARMUP" >&2; exit 2; }
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "agent-bench.sh: must run as root (it creates network namespaces and TUN devices)" >&2
@@ -246,7 +249,8 @@ start_daemon() {
   DAEMON_PID=$!
   PIDS+=("$DAEMON_PID")
   for i in $(seq 300); do
-    [ -S "$dir/sock" ] && return 0
+    # the launchers exec, so the PID is the daemon itself (its CPU time is read from /proc/PID/stat)
+    [ -S "$dir/sock" ] && { log "$kind-$side: pid $DAEMON_PID ($(cat "/proc/$DAEMON_PID/comm" 2>/dev/null))"; return 0; }
     kill -0 "$DAEMON_PID" 2>/dev/null || { log "$bin exited: $(tail -3 "$WORK/$kind-$side.log" | tr '\n' ' ')"; return 1; }
     sleep 0.1
   done
@@ -271,9 +275,39 @@ cli() {
 
 now() { date +%s.%N; }
 
-# iperf SERVER_NS SERVER_ADDR CLIENT_NS SECONDS: sets RESULT to the receiver's Mbit/s (or FAIL)
+# localapi KIND SIDE METHOD PATH: the daemon's LocalAPI over its socket with curl (no CLI start-up in timings)
+localapi() {
+  local ns=$NS_A
+  [ "$2" = b ] && ns=$NS_B
+  ip netns exec "$ns" curl -sS -m 6 --unix-socket "$WORK/$1-$2/sock" -X "$3" "http://local-tailscaled.sock/localapi/v0/$4"
+}
+
+# tailnet_ip4 KIND SIDE: the daemon's first IPv4 tailnet address (top-level "TailscaleIPs" of its status)
+tailnet_ip4() {
+  # tailscaled indents its JSON: join the lines first
+  localapi "$1" "$2" GET status 2>/dev/null | tr -d '\n' | grep -oE '"TailscaleIPs": *\[[^]]*\]' | head -1 |
+    grep -oE '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+' | head -1
+}
+
+# cpu_ticks PID: user + system clock ticks of the process so far (all threads), from /proc/PID/stat
+# (fields 14 and 15; the text after the last ')' starts at field 3, since the name may hold spaces)
+cpu_ticks() {
+  local rest
+  rest=$(cat "/proc/$1/stat" 2>/dev/null) || { echo ""; return; }
+  rest=${rest##*) }
+  awk '{ print $12 + $13 }' <<<"$rest"
+}
+CLK_TCK=$(getconf CLK_TCK)
+# cpu_delta BEFORE AFTER: seconds between two cpu_ticks readings, or "?" when either is missing
+cpu_delta() {
+  if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" -v h="$CLK_TCK" 'BEGIN { printf "%.1f", (b - a) / h }'
+  else echo "?"; fi
+}
+
+# iperf SERVER_NS SERVER_ADDR CLIENT_NS SECONDS OUT: sets RESULT to the receiver's Mbit/s (or FAIL) and
+# CPU_A / CPU_B to the CPU seconds daemons $PID_A / $PID_B spent during the transfer
 iperf() {
-  local sns=$1 addr=$2 cns=$3 secs=$4 spid i
+  local sns=$1 addr=$2 cns=$3 secs=$4 out=$5 spid i ca0 cb0
   ip netns exec "$sns" iperf3 -s -1 -B "$addr" -p 5201 >/dev/null 2>&1 &
   spid=$!
   PIDS+=("$spid")
@@ -281,41 +315,46 @@ iperf() {
     [ -n "$(ip netns exec "$sns" ss -Hltn 'sport = :5201')" ] && break
     sleep 0.05
   done
-  bg_wait "$WORK/iperf.out" timeout $((secs + 30)) \
+  ca0=$(cpu_ticks "$PID_A") cb0=$(cpu_ticks "$PID_B")
+  bg_wait "$out" timeout $((secs + 30)) \
     ip netns exec "$cns" iperf3 -c "$addr" -p 5201 -t "$secs" -f m --connect-timeout 5000
+  CPU_A=$(cpu_delta "$ca0" "$(cpu_ticks "$PID_A")") CPU_B=$(cpu_delta "$cb0" "$(cpu_ticks "$PID_B")")
   stop_pids "$spid"; forget "$spid"
   RESULT=$(awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") v = $(i-1) }
-                END { print (v == "" ? "FAIL" : v) }' "$WORK/iperf.out")
+                END { print (v == "" ? "FAIL" : v) }' "$out")
 }
 
-RESULTS=()   # kind|name|up_to_direct_s|direct_endpoint|ab|ba|rtt
+RESULTS=()   # kind|name|up_returned_s|up_to_direct_s|direct_endpoint|ab|ba|rtt|cpu_ab_a|cpu_ab_b|cpu_ba_a|cpu_ba_b|up_to_data_s|icmp_lost
+# failed KIND NAME WORD: a result row with WORD (skipped, FAILED) in every column
+failed() { RESULTS+=("$1|$2|$3|$3|-|$3|$3|$3|-|-|-|-|$3|-"); }
 
 # run_pair KIND NAME DAEMON CLI TUN EXTRA_DAEMON_ARGS...
 run_pair() {
   local kind=$1 name=$2 daemon=$3 clibin=$4 tun=$5; shift 5
-  local b key ip_a ip_b t0 t1 out via="" up_s="FAIL" ab=FAIL ba=FAIL rtt=FAIL pa pb
+  local b key ip_a ip_b t0 t1 out via="" up_s="FAIL" up_ret="FAIL" ab=FAIL ba=FAIL rtt=FAIL pa pb
+  local cab_a cab_b cba_a cba_b lost="" data_s="FAIL"
   for b in "$daemon" "$clibin"; do
     if [ -z "$b" ] || [ ! -x "$b" ]; then
       log "$name: binary '${b:-<unset>}' not available, skipped"
-      RESULTS+=("$kind|$name|skipped|-|skipped|skipped|skipped"); return
+      failed "$kind" "$name" skipped; return
     fi
   done
   log "$name: fresh NAT routers, user and key"
   if ! build_site "$NS_RA" "$NS_A" 1 || ! build_site "$NS_RB" "$NS_B" 2; then
-    log "$name: cannot build the sites"; RESULTS+=("$kind|$name|FAILED|-|FAILED|FAILED|FAILED"); return
+    log "$name: cannot build the sites"; failed "$kind" "$name" FAILED; return
   fi
   admin users create "bench-$kind" >/dev/null 2>>"$WORK/admin.log"
   key=$(admin preauthkeys create --user "bench-$kind" --reusable --expiration 1h 2>>"$WORK/admin.log")
   if [ -z "$key" ]; then
-    log "$name: no pre-auth key: $(tail -3 "$WORK/admin.log")"; RESULTS+=("$kind|$name|FAILED|-|FAILED|FAILED|FAILED"); return
+    log "$name: no pre-auth key: $(tail -3 "$WORK/admin.log")"; failed "$kind" "$name" FAILED; return
   fi
 
   if ! start_daemon "$kind" a "$NS_A" "$daemon" "$tun" "$@"; then
-    RESULTS+=("$kind|$name|FAILED|-|FAILED|FAILED|FAILED"); stop_pids "${PIDS[@]}"; PIDS=(); return
+    failed "$kind" "$name" FAILED; stop_pids "${PIDS[@]}"; PIDS=(); return
   fi
   pa=$DAEMON_PID
   if ! start_daemon "$kind" b "$NS_B" "$daemon" "$tun" "$@"; then
-    RESULTS+=("$kind|$name|FAILED|-|FAILED|FAILED|FAILED"); stop_pids "${PIDS[@]}"; PIDS=(); return
+    failed "$kind" "$name" FAILED; stop_pids "${PIDS[@]}"; PIDS=(); return
   fi
   pb=$DAEMON_PID
 
@@ -331,30 +370,54 @@ run_pair() {
   wait "$upa"; local rca=$?
   wait "$upb"; local rcb=$?
   forget "$upa"; forget "$upb"
-  ip_a=$(cli "$kind" a ip -4 2>/dev/null | head -1)
-  ip_b=$(cli "$kind" b ip -4 2>/dev/null | head -1)
+  # both have returned (the later one is what counts); the CLI's own start-up time is part of it
+  up_ret=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+  ip_a=$(tailnet_ip4 "$kind" a)
+  ip_b=$(tailnet_ip4 "$kind" b)
   if [ "$rca" -ne 0 ] || [ "$rcb" -ne 0 ] || [ -z "$ip_a" ] || [ -z "$ip_b" ]; then
     log "$name: up failed (a: $rca $(tail -2 "$WORK/$kind-a-up.out" | tr '\n' ' '); b: $rcb $(tail -2 "$WORK/$kind-b-up.out" | tr '\n' ' '))"
-    RESULTS+=("$kind|$name|FAILED|-|FAILED|FAILED|FAILED"); stop_pids "${PIDS[@]}"; PIDS=(); return
+    failed "$kind" "$name" FAILED; stop_pids "${PIDS[@]}"; PIDS=(); return
   fi
-  log "$name: $ip_a <-> $ip_b; waiting for a direct path"
+  log "$name: $ip_a <-> $ip_b after ${up_ret}s; waiting for a direct path"
 
-  # one disco ping at a time from A until one reports "via ip:port" rather than "via DERP(...)"
-  local deadline
+  # Two clocks from here, both against t0 (the start of `up`):
+  # - direct: one disco ping at a time from A until one reports an "Endpoint" (ip:port) rather than a DERP region;
+  #   straight to the LocalAPI with curl, the same request for both daemons (the CLIs' `ping` sends it too), so
+  #   neither CLI's start-up time (a JVM for lattice) limits how often we look;
+  # - data: ordinary ICMP through the tunnel every 0.2 s (ping -D stamps replies) until the first echo reply,
+  #   i.e. when user traffic first flows, whatever the path; the echoes lost before it are counted.
+  local deadline icmp_pid first_seq first_ts
   deadline=$(awk -v t="$t0" -v w="$DIRECT_WAIT" 'BEGIN { printf "%.0f", t + w }')
   : >"$WORK/$kind-ping.out"
+  ip netns exec "$NS_A" ping -D -n -i 0.2 -W 1 "$ip_b" >"$WORK/$kind-icmp-discovery.out" 2>&1 &
+  icmp_pid=$!
+  PIDS+=("$icmp_pid")
   while [ "$(date +%s)" -lt "$deadline" ]; do
-    cli_argv "$kind" a
-    bg_wait "$WORK/$kind-ping1.out" timeout 10 "${CLI_ARGV[@]}" ping -c 1 "$ip_b"
-    cat "$WORK/$kind-ping1.out" >>"$WORK/$kind-ping.out"
-    via=$(grep -oE 'via [0-9]+\.[0-9]+\.[0-9]+\.[0-9]+:[0-9]+' "$WORK/$kind-ping1.out" | head -1 | cut -d' ' -f2)
-    if [ -n "$via" ]; then
-      t1=$(now)
-      up_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-      break
+    if [ -z "$via" ]; then
+      awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "[+%.2fs] ", b - a }' >>"$WORK/$kind-ping.out"
+      bg_wait "$WORK/$kind-ping1.out" localapi "$kind" a POST "ping?ip=$ip_b&type=disco"
+      cat "$WORK/$kind-ping1.out" >>"$WORK/$kind-ping.out"; echo >>"$WORK/$kind-ping.out"
+      via=$(tr -d '\n' <"$WORK/$kind-ping1.out" | grep -oE '"Endpoint": *"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+:[0-9]+"' |
+        head -1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+:[0-9]+')
+      if [ -n "$via" ]; then
+        t1=$(now)
+        up_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+      fi
     fi
+    [ -n "$via" ] && grep -q 'bytes from' "$WORK/$kind-icmp-discovery.out" && break
     sleep 0.2
   done
+  kill -INT "$icmp_pid" 2>/dev/null; wait "$icmp_pid" 2>/dev/null; forget "$icmp_pid"
+  # "[1763900000.123456] 64 bytes from 100.64.0.1: icmp_seq=3 ttl=64 time=0.5 ms"
+  read -r first_ts first_seq < <(awk '/bytes from/ { gsub(/[][]/, "", $1); sub(/icmp_seq=/, "", $6); print $1, $6; exit }' \
+    "$WORK/$kind-icmp-discovery.out")
+  if [ -n "${first_seq:-}" ]; then
+    data_s=$(awk -v a="$t0" -v b="$first_ts" 'BEGIN { printf "%.2f", b - a }')
+    lost=$((first_seq - 1))
+  else
+    data_s="none" lost=$(awk '/packets transmitted/ { print $1 }' "$WORK/$kind-icmp-discovery.out")
+  fi
+  log "$name: first ICMP echo reply through the tunnel after ${data_s}s, ${lost:-?} echoes lost before it"
   if [ -z "$via" ]; then
     log "$name: no direct path within ${DIRECT_WAIT}s; last: $(tail -2 "$WORK/$kind-ping1.out" | tr '\n' ' ')"
     via="-"; up_s="none"
@@ -362,16 +425,27 @@ run_pair() {
     log "$name: direct via $via after ${up_s}s"
   fi
 
+  PID_A=$pa PID_B=$pb
+  if [ "$WARMUP" -gt 0 ]; then
+    # lets a JIT (latticed is a JVM) compile the data path before it is measured
+    log "$name: warm-up A->B and B->A ${WARMUP}s each (not measured)"
+    iperf "$NS_B" "$ip_b" "$NS_A" "$WARMUP" "$WORK/$kind-iperf-warm-ab.out"
+    log "$name: warm-up: A->B $RESULT Mbit/s, daemon CPU s $CPU_A + $CPU_B"
+    iperf "$NS_A" "$ip_a" "$NS_B" "$WARMUP" "$WORK/$kind-iperf-warm-ba.out"
+    log "$name: warm-up: B->A $RESULT Mbit/s, daemon CPU s $CPU_A + $CPU_B"
+  fi
   log "$name: A->B ${DURATION}s"
-  iperf "$NS_B" "$ip_b" "$NS_A" "$DURATION"; ab=$RESULT
+  iperf "$NS_B" "$ip_b" "$NS_A" "$DURATION" "$WORK/$kind-iperf-ab.out"; ab=$RESULT cab_a=$CPU_A cab_b=$CPU_B
   log "$name: B->A ${DURATION}s"
-  iperf "$NS_A" "$ip_a" "$NS_B" "$DURATION"; ba=$RESULT
+  iperf "$NS_A" "$ip_a" "$NS_B" "$DURATION" "$WORK/$kind-iperf-ba.out"; ba=$RESULT cba_a=$CPU_A cba_b=$CPU_B
+  log "$name: $ab / $ba Mbit/s; daemon CPU s (A, B): A->B $cab_a, $cab_b; B->A $cba_a, $cba_b"
   log "$name: ping x$PINGS"
   bg_wait "$WORK/$kind-rtt.out" ip netns exec "$NS_A" ping -q -c "$PINGS" -i 0.05 -W 2 "$ip_b"
   rtt=$(awk -F'/' '/^rtt|^round-trip/ { print $5 }' "$WORK/$kind-rtt.out")
   # which path carried it: the daemon's own view after the transfers
-  cli "$kind" a status 2>/dev/null | grep -F "$ip_b" | sed 's/^/[bench]   status: /' >&2
-  RESULTS+=("$kind|$name|$up_s|$via|$ab|$ba|${rtt:-FAIL}")
+  cli "$kind" a status 2>/dev/null | grep -F "$ip_b" | sed 's/^/[bench]   A status: /' >&2
+  cli "$kind" b status 2>/dev/null | grep -F "$ip_a" | sed 's/^/[bench]   B status: /' >&2
+  RESULTS+=("$kind|$name|$up_ret|$up_s|$via|$ab|$ba|${rtt:-FAIL}|$cab_a|$cab_b|$cba_a|$cba_b|$data_s|${lost:-?}")
 
   cli "$kind" a logout >/dev/null 2>&1
   cli "$kind" b logout >/dev/null 2>&1
@@ -382,7 +456,7 @@ run_pair() {
 
 # ---------------------------------------------------------------- main
 
-log "lab lt-b$ID-*, ${DURATION}s per direction, $PINGS pings; $(nproc) CPUs, kernel $(uname -r)"
+log "lab lt-b$ID-*, ${DURATION}s per direction (warm-up ${WARMUP}s), $PINGS pings; $(nproc) CPUs, kernel $(uname -r)"
 log "latticed: $LATTICED / $LATTICE_CLI"
 log "tailscaled: ${TAILSCALED:-<unset>} ${TAILSCALED:+($("$TAILSCALED" --version 2>/dev/null | head -1))}"
 build_lab || { log "cannot build the lab"; exit 1; }
@@ -398,29 +472,50 @@ for p in "${want[@]}"; do
   esac
 done
 
-# markdown table; the last row divides lattice by official (time and RTT: lower is better; Mbit/s: higher)
+# markdown tables; the last row of each divides lattice by official (times, RTT, CPU: lower is better; Mbit/s: higher)
 num() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
-declare -A L O
+# sum A B: A + B when both are numbers, else "?"
+sum() { if num "$1" && num "$2"; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a + b }'; else echo "?"; fi; }
+# per_gbit CPU_S MBITS: daemon CPU seconds per Gbit carried in the $DURATION seconds, else "?"
+per_gbit() {
+  if num "$1" && num "$2" && [ "$(awk -v m="$2" 'BEGIN { print (m > 0) }')" = 1 ]; then
+    awk -v c="$1" -v m="$2" -v t="$DURATION" 'BEGIN { printf "%.2f", c / (m * t / 1000) }'
+  else echo "?"; fi
+}
+declare -A V=()   # V[kind,metric]
 for r in "${RESULTS[@]}"; do
-  IFS='|' read -r kind name up via ab ba rtt <<<"$r"
-  if [ "$kind" = lattice ]; then L=([up]=$up [ab]=$ab [ba]=$ba [rtt]=$rtt); fi
-  if [ "$kind" = official ]; then O=([up]=$up [ab]=$ab [ba]=$ba [rtt]=$rtt); fi
+  IFS='|' read -r kind name upr up via ab ba rtt cab_a cab_b cba_a cba_b data _ <<<"$r"
+  V[$kind,upr]=$upr V[$kind,data]=$data V[$kind,up]=$up V[$kind,ab]=$ab V[$kind,ba]=$ba V[$kind,rtt]=$rtt
+  V[$kind,cab]=$(sum "$cab_a" "$cab_b") V[$kind,cba]=$(sum "$cba_a" "$cba_b")
+  V[$kind,gab]=$(per_gbit "${V[$kind,cab]}" "$ab") V[$kind,gba]=$(per_gbit "${V[$kind,cba]}" "$ba")
 done
-echo "| pair | up -> direct s | direct path (A sees B at) | A->B Mbit/s | B->A Mbit/s | RTT ms |"
-echo "|---|---|---|---|---|---|"
-for r in "${RESULTS[@]}"; do
-  IFS='|' read -r kind name up via ab ba rtt <<<"$r"
-  echo "| $name | $up | $via | $ab | $ba | $rtt |"
-done
-if [ "${#L[@]}" -gt 0 ] && [ "${#O[@]}" -gt 0 ]; then
-  row="| lattice / official |"
-  for m in up via ab ba rtt; do
-    if [ "$m" = via ]; then row="$row |"; continue; fi
-    if num "${L[$m]}" && num "${O[$m]}" && [ "$(awk -v o="${O[$m]}" 'BEGIN { print (o > 0) }')" = 1 ]; then
-      row="$row $(awk -v l="${L[$m]}" -v o="${O[$m]}" 'BEGIN { printf "%.2fx", l / o }') |"
-    else
-      row="$row n/a |"
-    fi
+# ratio_row METRIC...: "| lattice / official | r1 | r2 ..." ("-" for a metric named -, n/a when not both numbers)
+ratio_row() {
+  local row="| lattice / official |" m l o
+  for m in "$@"; do
+    l=${V[lattice,$m]:-} o=${V[official,$m]:-}
+    if [ "$m" = - ]; then row="$row |"
+    elif num "$l" && num "$o" && [ "$(awk -v o="$o" 'BEGIN { print (o > 0) }')" = 1 ]; then
+      row="$row $(awk -v l="$l" -v o="$o" 'BEGIN { printf "%.2fx", l / o }') |"
+    else row="$row n/a |"; fi
   done
   echo "$row"
-fi
+}
+both() { [ -n "${V[lattice,up]:-}" ] && [ -n "${V[official,up]:-}" ]; }
+
+echo "| pair | up returned s | up -> first ICMP reply s (echoes lost) | up -> direct s | direct path (A sees B at) | A->B Mbit/s | B->A Mbit/s | RTT ms |"
+echo "|---|---|---|---|---|---|---|---|"
+for r in "${RESULTS[@]}"; do
+  IFS='|' read -r kind name upr up via ab ba rtt cab_a cab_b cba_a cba_b data lost <<<"$r"
+  echo "| $name | $upr | $data ($lost) | $up | $via | $ab | $ba | $rtt |"
+done
+both && ratio_row upr data up - ab ba rtt
+echo
+echo "| pair | A->B: daemon CPU s (A + B) | A->B: CPU s per Gbit | B->A: daemon CPU s (A + B) | B->A: CPU s per Gbit |"
+echo "|---|---|---|---|---|"
+for r in "${RESULTS[@]}"; do
+  IFS='|' read -r kind name upr up via ab ba rtt cab_a cab_b cba_a cba_b _ <<<"$r"
+  echo "| $name | ${V[$kind,cab]} ($cab_a + $cab_b) | ${V[$kind,gab]} | ${V[$kind,cba]} ($cba_a + $cba_b) | ${V[$kind,gba]} |"
+done
+both && ratio_row cab gab cba gba
+exit 0
