@@ -1,5 +1,6 @@
 package dev.lattice.agent.engine;
 
+import dev.lattice.agent.magicsock.TailnetAddrs;
 import dev.lattice.agent.netmap.NetworkMap;
 import dev.lattice.agent.router.RouterConfig;
 import dev.lattice.crypto.key.NodePublicKey;
@@ -22,8 +23,8 @@ import java.util.Set;
  */
 public record EngineConfig(List<Peer> peers, RouterConfig router) {
     /** The CGNAT range and ULA prefix tailnet addresses come from; routed into the interface whenever up. */
-    public static final IpPrefix TAILNET_V4 = IpPrefix.parse("100.64.0.0/10");
-    public static final IpPrefix TAILNET_V6 = IpPrefix.parse("fd7a:115c:a1e0::/48");
+    public static final IpPrefix TAILNET_V4 = TailnetAddrs.CGNAT;
+    public static final IpPrefix TAILNET_V6 = TailnetAddrs.ULA;
 
     /** One WireGuard peer. */
     public record Peer(NodePublicKey key, List<IpPrefix> allowedIps) {
@@ -70,7 +71,7 @@ public record EngineConfig(List<Peer> peers, RouterConfig router) {
     static boolean isSingleTailnetIp(IpPrefix p) {
         InetAddress a = p.address();
         boolean single = p.isIPv4() ? p.bits() == 32 : p.bits() == 128;
-        return single && (TAILNET_V4.contains(a) || TAILNET_V6.contains(a));
+        return single && TailnetAddrs.contains(a);
     }
 
     private static <T> List<T> orEmpty(List<T> l) {

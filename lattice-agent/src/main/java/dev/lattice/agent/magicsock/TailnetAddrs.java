@@ -7,13 +7,13 @@ import java.net.InetAddress;
  * Tailnet address ranges (tailscale's {@code tsaddr.IsTailscaleIP}): never an endpoint. A disco ping to a peer's
  * tailnet address would travel inside the tunnel it is meant to find a path for.
  */
-final class TailnetAddrs {
-    static final IpPrefix CGNAT = IpPrefix.parse("100.64.0.0/10");
-    static final IpPrefix ULA = IpPrefix.parse("fd7a:115c:a1e0::/48");
+public final class TailnetAddrs {
+    public static final IpPrefix CGNAT = IpPrefix.parse("100.64.0.0/10");
+    public static final IpPrefix ULA = IpPrefix.parse("fd7a:115c:a1e0::/48");
 
     private TailnetAddrs() {}
 
-    static boolean contains(InetAddress a) {
+    public static boolean contains(InetAddress a) {
         return a != null && (CGNAT.contains(a) || ULA.contains(a));
     }
 }

@@ -2,6 +2,7 @@ package dev.lattice.agent.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.lattice.agent.magicsock.TailnetAddrs;
 import dev.lattice.testlab.Host;
 import dev.lattice.testlab.Lab;
 import dev.lattice.testlab.Switch;
@@ -22,10 +23,9 @@ import tools.jackson.databind.JsonNode;
  * nftables, via Headscale's embedded DERP relay. Skipped visibly unless LATTICE_HEADSCALE names the binary.
  * The server_url is plain HTTP, so the daemons run with TS_DEBUG_USE_DERP_HTTP=1.
  *
- * <p>Fails today on an agent bug, not a Headscale difference: latticed advertises its own tailnet addresses as
- * endpoints and its UDP socket routes into its own TUN, so once the LAN path is dropped a disco ping to
- * {@code 100.64.0.x:41641} proves a "direct" path through the tunnel and WireGuard packets loop; the endpoint check
- * below names the cause, the DERP phase shows the effect.
+ * <p>The endpoint check guards a bug this test first found: latticed advertised its own tailnet addresses as
+ * endpoints, so once the LAN path was dropped a disco ping to {@code 100.64.0.x:41641} "proved" a path through its
+ * own tunnel and WireGuard packets looped.
  */
 @Tag("netns")
 @Timeout(360)
@@ -38,9 +38,6 @@ class AgentHeadscaleInteropTest {
               }
             }
             """;
-
-    static final IpPrefix TAILNET_V4 = IpPrefix.parse("100.64.0.0/10");
-    static final IpPrefix TAILNET_V6 = IpPrefix.parse("fd7a:115c:a1e0::/48");
 
     @Test
     void twoLatticedsOnHeadscalePingEachOtherDirectlyAndViaDerp() throws Exception {
@@ -113,7 +110,6 @@ class AgentHeadscaleInteropTest {
     static boolean tailnetAddr(String addrPort) {
         String ip = addrPort.startsWith("[") ? addrPort.substring(1, addrPort.indexOf(']'))
                 : addrPort.substring(0, addrPort.lastIndexOf(':'));
-        var addr = IpPrefix.parse(ip).address();
-        return TAILNET_V4.contains(addr) || TAILNET_V6.contains(addr);
+        return TailnetAddrs.contains(IpPrefix.parse(ip).address());
     }
 }
