@@ -126,7 +126,7 @@ public final class MapSession {
             for (long id : changed) {
                 Optional<Node> n = owner.tailnet().node(id);
                 if (n.isPresent() && pol.canSee(me, n.get())) {
-                    peersChanged.add(nodes.toTailcfg(n.get(), false, capVer));
+                    peersChanged.add(owner.peerNode(me, n.get(), capVer, pol));
                     owner.addProfile(profiles, n.get());
                     known.set(bit(id));
                 } else if (forget(id)) {
@@ -147,7 +147,7 @@ public final class MapSession {
             removed.clear();
             if (peersChanged.isEmpty() && peersRemoved.isEmpty() && patches.isEmpty() && !sendSelf) return;
             MapResponse.Builder b = MapResponse.builder();
-            if (sendSelf) b.node(nodes.toTailcfg(me, true, capVer));
+            if (sendSelf) b.node(owner.selfNode(me, capVer, pol));
             if (!peersChanged.isEmpty()) b.peersChanged(peersChanged);
             if (!peersRemoved.isEmpty()) b.peersRemoved(peersRemoved);
             if (!patches.isEmpty()) b.peersChangedPatch(patches);

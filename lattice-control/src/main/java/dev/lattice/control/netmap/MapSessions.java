@@ -4,6 +4,7 @@ import dev.lattice.control.machine.MapSink;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.Node;
+import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.DERPMap;
 import dev.lattice.wire.tailcfg.DNSConfig;
 import dev.lattice.wire.tailcfg.Debug;
@@ -111,11 +112,11 @@ public final class MapSessions implements AutoCloseable {
         PacketPolicy pol = policy;
         for (Node n : all) {
             if (n.id() == self.id() || !pol.canSee(self, n)) continue;
-            peers.add(nodes.toTailcfg(n, false, capVer));
+            peers.add(peerNode(self, n, capVer, pol));
             addProfile(profiles, n);
         }
         return MapResponse.builder()
-                .node(nodes.toTailcfg(self, true, capVer))
+                .node(selfNode(self, capVer, pol))
                 .derpMap(derpMap.get())
                 .domain(domain)
                 .collectServices(false)
@@ -127,6 +128,23 @@ public final class MapSessions implements AutoCloseable {
                 .peers(peers)
                 .controlTime(tailnet.now())
                 .build();
+    }
+
+    /** {@code peer} as {@code viewer} sees it: with only the routes the policy lets the viewer use. */
+    dev.lattice.wire.tailcfg.Node peerNode(Node viewer, Node peer, int capVer, PacketPolicy pol) {
+        return nodes.toTailcfg(peer, false, capVer, pol.reduceRoutes(viewer, nodes.activeRoutes(peer)));
+    }
+
+    /** The node's own view: the subnet routes it may use itself (as headscale) and its exit routes. */
+    dev.lattice.wire.tailcfg.Node selfNode(Node self, int capVer, PacketPolicy pol) {
+        List<IpPrefix> active = nodes.activeRoutes(self);
+        List<IpPrefix> routes = active;
+        if (!active.isEmpty()) {
+            List<IpPrefix> subnets = active.stream().filter(r -> r.bits() != 0).toList();
+            routes = new ArrayList<>(pol.reduceRoutes(self, subnets));
+            for (IpPrefix r : active) if (r.bits() == 0) routes.add(r);
+        }
+        return nodes.toTailcfg(self, true, capVer, routes);
     }
 
     void addProfile(Map<Long, UserProfile> profiles, Node n) {

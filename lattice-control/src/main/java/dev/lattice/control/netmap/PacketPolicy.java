@@ -1,6 +1,7 @@
 package dev.lattice.control.netmap;
 
 import dev.lattice.control.store.Node;
+import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.FilterRule;
 import dev.lattice.wire.tailcfg.NetPortRange;
 import dev.lattice.wire.tailcfg.PortRange;
@@ -14,6 +15,15 @@ public interface PacketPolicy {
     List<FilterRule> filterFor(Node node);
 
     boolean canSee(Node viewer, Node peer);
+
+    /**
+     * Of {@code routes} (subnet or exit routes a peer serves), those {@code viewer} may use: the ones it may send
+     * to or receive from under the policy (headscale's {@code ReduceRoutes}). Only these go into the peer's
+     * AllowedIPs in the viewer's netmap. Without a policy every route is usable.
+     */
+    default List<IpPrefix> reduceRoutes(Node viewer, List<IpPrefix> routes) {
+        return routes;
+    }
 
     /** tailcfg.SSHPolicy for {@code node}; null = none (Tailscale SSH refuses everyone). */
     default tools.jackson.databind.JsonNode sshPolicyFor(Node node) {

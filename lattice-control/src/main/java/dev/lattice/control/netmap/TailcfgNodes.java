@@ -98,16 +98,22 @@ public final class TailcfgNodes {
         return n.isTagged() || n.userId() == null ? TAGGED_DEVICES_USER_ID : n.userId();
     }
 
+    /** As {@link #toTailcfg(Node, boolean, int, List)} with all of the node's active routes. */
+    public dev.lattice.wire.tailcfg.Node toTailcfg(Node n, boolean self, int capVer) {
+        return toTailcfg(n, self, capVer, activeRoutes(n));
+    }
+
     /**
      * @param self true for the node's own view (MapResponse.Node)
      * @param capVer the receiving client's capability version
+     * @param routes the node's routes this viewer may use (AllowedIPs beyond its addresses; PrimaryRoutes without exit
+     *     routes)
      */
-    public dev.lattice.wire.tailcfg.Node toTailcfg(Node n, boolean self, int capVer) {
+    public dev.lattice.wire.tailcfg.Node toTailcfg(Node n, boolean self, int capVer, List<IpPrefix> routes) {
         Instant now = tailnet.now();
         boolean expired = n.isExpired(now);
         boolean online = tailnet.isOnline(n.id());
         List<IpPrefix> addrs = addresses(n);
-        List<IpPrefix> routes = activeRoutes(n);
         List<IpPrefix> allowed = new ArrayList<>(addrs);
         allowed.addAll(routes);
         List<IpPrefix> primary = routes.stream().filter(r -> r.bits() != 0).toList();

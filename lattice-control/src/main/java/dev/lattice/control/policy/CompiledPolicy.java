@@ -21,6 +21,14 @@ public interface CompiledPolicy extends PacketPolicy {
     @Override
     boolean canSee(Node viewer, Node peer);
 
+    /**
+     * The routes of {@code routes} that {@code viewer} may use, as headscale's {@code Node.CanAccessRoute}: a rule
+     * lets it send into the route, or lets the route's addresses reach it (return traffic), or, for a subnet
+     * router, connects its own subnets with the route in either direction.
+     */
+    @Override
+    List<IpPrefix> reduceRoutes(Node viewer, List<IpPrefix> routes);
+
     /** Whether a node owned by user {@code userId} (or an auth key of that user) may claim {@code tag}. */
     boolean userMayOwnTag(long userId, String tag);
 

@@ -13,11 +13,13 @@ import dev.lattice.wire.tailcfg.FilterRule;
 import dev.lattice.wire.tailcfg.NetPortRange;
 import dev.lattice.wire.tailcfg.PortRange;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import tools.jackson.databind.JsonNode;
 
@@ -29,6 +31,8 @@ final class CompiledPolicyImpl implements CompiledPolicy {
     private final AtomicReferenceArray<List<FilterRule>> filters;
     private final AtomicReferenceArray<Object> ssh;
     private final SshCompiler sshCompiler;
+    /** Per route: the nodes that may use it (global rules); computed on first use, routes are few. */
+    private final ConcurrentHashMap<IpPrefix, BitSet> routeUsers = new ConcurrentHashMap<>();
 
     CompiledPolicyImpl(Compilation c) {
         this.c = c;
@@ -130,6 +134,39 @@ final class CompiledPolicyImpl implements CompiledPolicy {
         int v = indexOf(viewer), p = indexOf(peer);
         if (v < 0 || p < 0) return false;
         return c.reach[v].get(p) || c.reach[p].get(v);
+    }
+
+    @Override
+    public List<IpPrefix> reduceRoutes(Node viewer, List<IpPrefix> routes) {
+        if (routes.isEmpty()) return routes;
+        int v = indexOf(viewer);
+        if (v < 0) return List.of();
+        List<IpPrefix> out = new ArrayList<>(routes.size());
+        for (IpPrefix r : routes) {
+            if (routeUsers.computeIfAbsent(r, c::routeUsers).get(v) || selfUsesRoute(c.nodes[v], r)) out.add(r);
+        }
+        return out.size() == routes.size() ? routes : List.copyOf(out);
+    }
+
+    /**
+     * autogroup:self rules, which exist per viewer: its own devices in the sources reach it, so the viewer may use a
+     * route those sources overlap (replies), or one holding its own address if it is among them or its subnets are.
+     */
+    private boolean selfUsesRoute(NodeInfo viewer, IpPrefix route) {
+        if (c.selfPieces.isEmpty() || viewer.tagged() || viewer.node.userId() == null) return false;
+        List<NodeInfo> own = c.untaggedByUser.getOrDefault(viewer.node.userId(), List.of());
+        IpSet.Builder mine = new IpSet.Builder();
+        viewer.addTo(mine);
+        boolean routeHoldsViewer = mine.build().overlaps(route);
+        for (SelfPiece sp : c.selfPieces) {
+            IpSet.Builder b = new IpSet.Builder();
+            for (NodeInfo o : own) if (sp.sources().stream().anyMatch(o::in)) o.addTo(b);
+            IpSet srcs = b.build();
+            if (srcs.isEmpty()) continue;
+            if (srcs.overlaps(route)) return true;
+            if (routeHoldsViewer && (viewer.in(srcs) || viewer.subnetRoutes.stream().anyMatch(srcs::overlaps))) return true;
+        }
+        return false;
     }
 
     /** Whether every address of {@code src} may reach {@code dst}'s port over {@code proto} (policy tests). */

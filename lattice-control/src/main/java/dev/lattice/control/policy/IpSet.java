@@ -75,10 +75,14 @@ final class IpSet {
         long[] s = key(p.address());
         long[] e = last(s, p.bits(), p.isIPv4() ? 32 : 128);
         long[] r = p.isIPv4() ? v4 : v6;
-        for (int i = 0; i < r.length; i += 4) {
-            if (cmp(r[i], r[i + 1], e[0], e[1]) <= 0 && cmp(r[i + 2], r[i + 3], s[0], s[1]) >= 0) return true;
+        // The first range ending at or after the prefix's start overlaps it iff it starts before the prefix's end.
+        int lo = 0, hi = r.length / 4;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (cmp(r[mid * 4 + 2], r[mid * 4 + 3], s[0], s[1]) < 0) lo = mid + 1;
+            else hi = mid;
         }
-        return false;
+        return lo < r.length / 4 && cmp(r[lo * 4], r[lo * 4 + 1], e[0], e[1]) <= 0;
     }
 
     /** Whether every address of this set is in {@code other}. */

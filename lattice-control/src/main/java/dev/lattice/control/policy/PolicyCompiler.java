@@ -138,7 +138,14 @@ public final class PolicyCompiler {
      * A rule before merging: one (grant, ip-protocol) pair. {@code seq} orders pieces the way headscale emits
      * them; {@code key} is the merge key (SrcIPs and IPProto).
      */
-    record Piece(long seq, String key, List<String> srcIps, IpSet srcSet, List<Integer> proto, List<DstEntry> dsts, int srcGroup) {}
+    record Piece(long seq, String key, List<String> srcIps, IpSet srcSet, List<Integer> proto, List<DstEntry> dsts, int srcGroup,
+            Matcher matcher) {}
+
+    /**
+     * A rule as headscale's {@code matcher.Match} sees it: every address its SrcIPs and destination IPs name, ports and
+     * protocols ignored. Peer and route visibility are decided on these.
+     */
+    record Matcher(IpSet srcs, IpSet dsts) {}
 
     /** An autogroup:self destination, expanded per node. */
     record SelfPiece(long seq, List<IpSet> sources, List<Integer> proto, List<PortRange> ports) {}
@@ -157,7 +164,11 @@ public final class PolicyCompiler {
         final List<BitSet> srcGroupNodes = new ArrayList<>();
         final Map<String, Long> keyFirstSeq = new HashMap<>();
         List<String> approvedSubnets;
+        IpSet approvedSubnetSet;
+        /** Nodes serving approved and announced subnet or exit routes. */
+        List<NodeInfo> routers;
         int[][] nodeMatches; // per node: pairs (piece, entry) in piece order
+        BitSet[] pieceDstNodes; // per piece: nodes in its destinations, by address or by subnet route
         BitSet[] reach;
 
         Compilation(Policy policy, List<Node> nodeList, List<User> users, String serverUrl) {
@@ -172,8 +183,18 @@ public final class PolicyCompiler {
                 if (!n.tagged() && n.node.userId() != null) untaggedByUser.computeIfAbsent(n.node.userId(), k -> new ArrayList<>()).add(n);
             }
             LinkedHashMap<String, Boolean> subnets = new LinkedHashMap<>();
-            for (NodeInfo n : nodes) for (IpPrefix r : n.subnetRoutes) subnets.put(r.toString(), true);
+            IpSet.Builder subnetSet = new IpSet.Builder();
+            List<NodeInfo> rs = new ArrayList<>();
+            for (NodeInfo n : nodes) {
+                for (IpPrefix r : n.subnetRoutes) {
+                    subnets.put(r.toString(), true);
+                    subnetSet.add(r);
+                }
+                if (!n.subnetRoutes.isEmpty() || n.exitNode) rs.add(n);
+            }
             approvedSubnets = List.copyOf(subnets.keySet());
+            approvedSubnetSet = subnetSet.build();
+            routers = List.copyOf(rs);
         }
 
         // ---- resolution ----
@@ -285,6 +306,8 @@ public final class PolicyCompiler {
                 if (a instanceof Alias.AutoGroup ag && ag.is(Alias.DANGER_ALL)) dangerAll = true;
             }
             IpSet srcSet = merged.build();
+            // What the emitted SrcIPs name: * sources also stand for the approved subnets (see below).
+            IpSet matchSrc = dangerAll ? ALL : wildcard ? srcSet.union(approvedSubnetSet) : srcSet;
             List<String> srcIps;
             if (srcSet.isEmpty()) {
                 srcIps = List.of();
@@ -320,15 +343,22 @@ public final class PolicyCompiler {
                         }
                     }
                     if (!entries.isEmpty()) {
+                        IpSet.Builder dstAll = new IpSet.Builder();
+                        for (DstEntry e : entries) dstAll.addAll(e.wildcard() ? ALL : e.set());
+                        Matcher matcher = new Matcher(matchSrc, dstAll.build());
                         long seq = ((long) grantIndex * 2) << 20 | ipIndex;
                         String key = String.join(",", srcIps) + "|" + (pp.proto().numbers() == null ? "" : pp.proto().numbers().toString());
                         int group = srcGroups.computeIfAbsent(String.join(",", srcIps), k -> {
                             BitSet b = new BitSet(nodes.length);
-                            for (NodeInfo n : nodes) if (n.in(srcSet)) b.set(n.index);
+                            for (NodeInfo n : nodes) if (n.in(matchSrc)) b.set(n.index);
+                            // A subnet router sends on behalf of its subnets (headscale #3157).
+                            for (NodeInfo r : routers) {
+                                for (IpPrefix route : r.subnetRoutes) if (matchSrc.overlaps(route)) b.set(r.index);
+                            }
                             srcGroupNodes.add(b);
                             return srcGroupNodes.size() - 1;
                         });
-                        pieces.add(new Piece(seq, key, srcIps, srcSet, pp.proto().numbers(), entries, group));
+                        pieces.add(new Piece(seq, key, srcIps, srcSet, pp.proto().numbers(), entries, group, matcher));
                         keyFirstSeq.putIfAbsent(key, seq);
                     }
                     ipIndex++;
@@ -358,22 +388,23 @@ public final class PolicyCompiler {
                 keys6hi[i] = nodes[by6[i]].v6hi;
                 keys6lo[i] = nodes[by6[i]].v6lo;
             }
-            List<NodeInfo> routers = new ArrayList<>();
-            for (NodeInfo ni : nodes) if (!ni.subnetRoutes.isEmpty() || ni.exitNode) routers.add(ni);
 
             IntList[] matches = new IntList[n];
             for (int i = 0; i < n; i++) matches[i] = new IntList();
             BitSet[] groupDst = new BitSet[srcGroupNodes.size()];
             for (int g = 0; g < groupDst.length; g++) groupDst[g] = new BitSet(n);
             BitSet seen = new BitSet(n);
+            pieceDstNodes = new BitSet[pieces.size()];
             for (int p = 0; p < pieces.size(); p++) {
                 Piece piece = pieces.get(p);
                 BitSet dst = groupDst[piece.srcGroup()];
+                BitSet pieceDst = pieceDstNodes[p] = new BitSet(n);
                 for (int e = 0; e < piece.dsts().size(); e++) {
                     DstEntry d = piece.dsts().get(e);
                     if (d.wildcard()) {
                         for (int i = 0; i < n; i++) matches[i].add(p, e);
                         dst.set(0, n);
+                        pieceDst.set(0, n);
                         continue;
                     }
                     seen.clear();
@@ -384,11 +415,13 @@ public final class PolicyCompiler {
                         for (int k = lowerBound(keys6hi, keys6lo, start[0], start[1]); k < keys6hi.length
                                 && d.set().containsV6(keys6hi[k], keys6lo[k]); k++) seen.set(by6[k]);
                     }
+                    pieceDst.or(seen);
                     for (NodeInfo r : routers) {
                         if (seen.get(r.index)) continue;
-                        boolean hit = r.exitNode && d.internetOnly();
-                        for (IpPrefix route : r.subnetRoutes) if (!hit && d.set().overlaps(route)) hit = true;
-                        if (hit) seen.set(r.index);
+                        boolean subnet = false;
+                        for (IpPrefix route : r.subnetRoutes) if (!subnet && d.set().overlaps(route)) subnet = true;
+                        if (subnet) pieceDst.set(r.index);
+                        if (subnet || (r.exitNode && d.internetOnly())) seen.set(r.index);
                     }
                     for (int i = seen.nextSetBit(0); i >= 0; i = seen.nextSetBit(i + 1)) matches[i].add(p, e);
                     dst.or(seen);
@@ -432,6 +465,31 @@ public final class PolicyCompiler {
                 else hi = mid;
             }
             return lo;
+        }
+
+        // ---- routes ----
+
+        /**
+         * The nodes that may use {@code route} under the rules (headscale's {@code CanAccessRoute} over the global
+         * matchers): sources of rules whose destinations overlap it (they send into it) and destinations of rules whose
+         * sources overlap it (they receive from it and need it for replies), each with the subnet routers whose subnets
+         * stand in for them. autogroup:self is per viewer and left to the caller.
+         */
+        BitSet routeUsers(IpPrefix route) {
+            BitSet users = new BitSet(nodes.length);
+            BitSet groupsDone = new BitSet(srcGroupNodes.size());
+            for (int i = 0; i < pieces.size(); i++) {
+                Piece p = pieces.get(i);
+                Matcher m = p.matcher();
+                // Senders: the rule's sources, and subnet routers whose subnets are among them.
+                if (!groupsDone.get(p.srcGroup()) && m.dsts().overlaps(route)) {
+                    users.or(srcGroupNodes.get(p.srcGroup()));
+                    groupsDone.set(p.srcGroup());
+                }
+                // Receivers: the rule's destinations, and subnet routers whose subnets are among them.
+                if (m.srcs().overlaps(route)) users.or(pieceDstNodes[i]);
+            }
+            return users;
         }
 
         // ---- tests ----

@@ -423,6 +423,16 @@ public final class PolicyManager implements AutoCloseable {
         }
 
         @Override
+        public List<IpPrefix> reduceRoutes(Node viewer, List<IpPrefix> routes) {
+            try {
+                return p.reduceRoutes(viewer, routes);
+            } catch (RuntimeException e) {
+                log.error("policy: routes for node {} failed; it gets none", viewer.id(), e);
+                return List.of();
+            }
+        }
+
+        @Override
         public JsonNode sshPolicyFor(Node node) {
             try {
                 return p.sshPolicyFor(node);

@@ -22,6 +22,7 @@ import tools.jackson.databind.JsonNode;
  * owner tag:y tag:x     nodes tagged tag:y may own tag:x
  * route PREFIX          autoApprovers.routes PREFIX: [*]
  * exit                  autoApprovers.exitNode: [*]
+ * useroute SEL PREFIX   viewers SEL may use PREFIX (with no useroute line, every viewer may use every route)
  * failtest              a policy test that fails (only when tests run)
  * error L C MESSAGE     a parse error at line L, column C
  * </pre>
@@ -34,6 +35,7 @@ final class FakePolicyEngine implements PolicyManager.Engine {
         compilations.incrementAndGet();
         List<String[]> accepts = new ArrayList<>();
         List<String[]> owners = new ArrayList<>();
+        List<String[]> useRoutes = new ArrayList<>();
         List<IpPrefix> routes = new ArrayList<>();
         boolean exit = false;
         for (String raw : text.split("\n")) {
@@ -43,6 +45,7 @@ final class FakePolicyEngine implements PolicyManager.Engine {
                 case "accept" -> accepts.add(w);
                 case "owner" -> owners.add(w);
                 case "route" -> routes.add(IpPrefix.parse(w[1]));
+                case "useroute" -> useRoutes.add(w);
                 case "exit" -> exit = true;
                 case "failtest" -> {
                     if (runTests) throw new PolicyException("test failed: tag:a cannot reach tag:b:80");
@@ -88,6 +91,13 @@ final class FakePolicyEngine implements PolicyManager.Engine {
             public boolean canSee(Node viewer, Node peer) {
                 Node v = current(viewer), p = current(peer);
                 return reaches(v, p) || reaches(p, v);
+            }
+
+            @Override
+            public List<IpPrefix> reduceRoutes(Node viewer, List<IpPrefix> rs) {
+                if (useRoutes.isEmpty()) return rs; // no "useroute" lines: every viewer may use every route
+                Node v = current(viewer);
+                return rs.stream().filter(r -> useRoutes.stream().anyMatch(u -> matches(u[1], v) && IpPrefix.parse(u[2]).equals(r))).toList();
             }
 
             @Override

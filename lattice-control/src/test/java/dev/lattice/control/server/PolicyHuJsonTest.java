@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.lattice.control.admin.AdminException;
 import dev.lattice.control.store.Node;
 import dev.lattice.control.store.User;
+import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.MapResponse;
 import dev.lattice.wire.tailcfg.RegisterResponse;
 import io.netty.channel.EventLoopGroup;
@@ -81,5 +82,54 @@ class PolicyHuJsonTest {
         assertThatThrownBy(() -> server.adminApi().checkPolicy(unknownGroup)).isInstanceOf(AdminException.class)
                 .hasMessageContaining("line").hasMessageContaining("group:nope");
         assertThat(server.adminApi().getPolicy().policy()).isEqualTo(POLICY);
+    }
+
+    static final String ROUTES_POLICY = """
+            {
+              "tagOwners": {"tag:router": ["alice@"], "tag:ops": ["alice@"], "tag:dev": ["alice@"]},
+              "autoApprovers": {"routes": {"10.0.0.0/8": ["tag:router"]}, "exitNode": ["tag:router"]},
+              "acls": [
+                // everyone may ping the router itself; only ops may reach the subnet behind it
+                {"action": "accept", "src": ["tag:ops", "tag:dev"], "dst": ["tag:router:*"]},
+                {"action": "accept", "src": ["tag:ops"], "dst": ["10.1.0.0/16:*"]},
+              ],
+            }
+            """;
+
+    @Test
+    void aPeersRoutesReachOnlyTheViewersThePolicyLetsUseThem() throws Exception {
+        server = ControlServer.start(TestServer.config(dir, "policy:\n  mode: database\n"));
+        User alice = server.store().users().create("alice", "Alice", "alice@example.com");
+        server.tailnet().announceFull();
+        server.adminApi().setPolicy(ROUTES_POLICY);
+        String key = server.store().preAuthKeys().create(alice.id(), true, false, List.of(), Instant.now().plusSeconds(3600)).fullKey();
+        IpPrefix subnet = IpPrefix.parse("10.1.0.0/16"), v4exit = IpPrefix.parse("0.0.0.0/0");
+        try (TestMachine router = new TestMachine(group, server.config().serverUrl(), "router");
+             TestMachine ops = new TestMachine(group, server.config().serverUrl(), "ops");
+             TestMachine dev = new TestMachine(group, server.config().serverUrl(), "dev")) {
+            router.hostinfoExtra = h -> h.withRequestTags(List.of("tag:router")).withRoutableIps(List.of(subnet, v4exit, IpPrefix.parse("::/0")));
+            ops.hostinfoExtra = h -> h.withRequestTags(List.of("tag:ops"));
+            dev.hostinfoExtra = h -> h.withRequestTags(List.of("tag:dev"));
+            for (TestMachine m : List.of(router, ops, dev)) assertThat(m.register(key).error()).isNull();
+            for (TestMachine m : List.of(router, ops, dev)) m.openStream();
+
+            MapResponse om = ops.await(Duration.ofSeconds(5), m -> peer(m, "router") != null);
+            MapResponse dm = dev.await(Duration.ofSeconds(5), m -> peer(m, "router") != null);
+            assertThat(peer(om, "router").allowedIps()).as("ops may reach 10.1.0.0/16").contains(subnet);
+            assertThat(peer(om, "router").primaryRoutes()).containsExactly(subnet);
+            assertThat(peer(dm, "router").allowedIps()).as("dev may reach the router, not its subnet").doesNotContain(subnet)
+                    .contains(v4exit); // exit routes: any rule in the family suffices, as in headscale
+            assertThat(peer(dm, "router").primaryRoutes()).isNull();
+
+            // Widen the policy: dev gets the route through a delta, without reconnecting.
+            server.adminApi().setPolicy(ROUTES_POLICY.replace("\"src\": [\"tag:ops\"], \"dst\": [\"10.1", "\"src\": [\"tag:ops\", \"tag:dev\"], \"dst\": [\"10.1"));
+            MapResponse later = dev.await(Duration.ofSeconds(5), m -> peer(m, "router") != null && peer(m, "router").allowedIps().contains(subnet));
+            assertThat(peer(later, "router").allowedIps()).contains(subnet);
+        }
+    }
+
+    static dev.lattice.wire.tailcfg.Node peer(MapResponse m, String name) {
+        List<dev.lattice.wire.tailcfg.Node> l = m.peers() != null ? m.peers() : m.peersChanged();
+        return l == null ? null : l.stream().filter(n -> n.name().startsWith(name + ".")).findFirst().orElse(null);
     }
 }
