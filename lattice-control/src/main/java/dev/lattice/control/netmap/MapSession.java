@@ -3,11 +3,15 @@ package dev.lattice.control.netmap;
 import dev.lattice.control.machine.MapSink;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.store.Node;
+import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.FilterRule;
 import dev.lattice.wire.tailcfg.MapResponse;
+import dev.lattice.wire.tailcfg.Tailcfg;
 import dev.lattice.wire.tailcfg.PeerChange;
 import dev.lattice.wire.tailcfg.UserProfile;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -17,10 +21,12 @@ import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import tools.jackson.databind.JsonNode;
 
 /** One node's open map stream: pending changes, the coalescing flush and the keep-alive timer. */
 public final class MapSession {
     private static final MapResponse KEEPALIVE_MSG = MapResponse.builder().keepAlive(true).build();
+    private static final JsonNode EMPTY_SSH = Tailcfg.json().createObjectNode().set("rules", Tailcfg.json().createArrayNode());
 
     private final MapSessions owner;
     private final long nodeId;
@@ -30,6 +36,7 @@ public final class MapSession {
     // Pending changes, guarded by this.
     private boolean full;
     private boolean self;
+    private boolean policy;
     private final Set<Long> changed = new LinkedHashSet<>();
     private final Set<Long> patched = new LinkedHashSet<>();
     private final Set<Long> removed = new LinkedHashSet<>();
@@ -40,6 +47,11 @@ public final class MapSession {
      * a set of boxed ids per session made memory grow with N² (700 MiB of heap at 3,000 nodes).
      */
     private final BitSet known = new BitSet();
+    /** What this session was last sent, to turn a new policy into a delta: filter, SSH policy, routes per peer. */
+    private List<FilterRule> sentFilter;
+    private JsonNode sentSsh;
+    private List<IpPrefix> sentSelfRoutes = List.of();
+    private final Map<Long, List<IpPrefix>> sentRoutes = new HashMap<>();
 
     MapSession(MapSessions owner, long nodeId, int capVer, MapSink sink) {
         this.owner = owner;
@@ -64,7 +76,11 @@ public final class MapSession {
         }
         MapResponse r = owner.fullResponse(me.get(), capVer);
         known.clear();
-        if (r.peers() != null) r.peers().forEach(p -> known.set(bit(p.id())));
+        sentRoutes.clear();
+        if (r.peers() != null) r.peers().forEach(this::remember);
+        sentFilter = r.packetFilter();
+        sentSsh = r.sshPolicy();
+        sentSelfRoutes = routesOf(r.node());
         send(r);
     }
 
@@ -72,6 +88,7 @@ public final class MapSession {
         for (Change c : changes) {
             switch (c.kind()) {
                 case FULL -> full = true;
+                case POLICY -> policy = true;
                 case REMOVED -> {
                     if (c.nodeId() == nodeId) {
                         // Deleted while connected: end the stream; the client will find itself unregistered.
@@ -104,6 +121,7 @@ public final class MapSession {
         try {
             if (full) {
                 full = false;
+                policy = false;
                 self = false;
                 changed.clear();
                 patched.clear();
@@ -123,12 +141,36 @@ public final class MapSession {
             List<Long> peersRemoved = new ArrayList<>();
             List<PeerChange> patches = new ArrayList<>();
             Map<Long, UserProfile> profiles = new LinkedHashMap<>();
+            List<FilterRule> newFilter = null;
+            JsonNode newSsh = null;
+            boolean sendSelf = self;
+            if (policy) {
+                policy = false;
+                // Peers that appear or go, and known peers whose usable routes changed for this viewer.
+                for (Node n : owner.tailnet().nodes()) {
+                    if (n.id() == nodeId) continue;
+                    boolean had = known.get(bit(n.id()));
+                    if (pol.canSee(me, n)) {
+                        if (!had || !routesFor(me, n, pol).equals(sentRoutes.getOrDefault(n.id(), List.of()))) changed.add(n.id());
+                    } else if (had) {
+                        changed.add(n.id()); // not visible any more: removed below
+                    }
+                }
+                List<FilterRule> f = pol.filterFor(me);
+                if (!f.equals(sentFilter)) newFilter = f;
+                JsonNode ssh = pol.sshPolicyFor(me);
+                // A client keeps its SSH policy until told another: revoke with an empty one, never by omission.
+                if (ssh == null && sentSsh != null) ssh = EMPTY_SSH;
+                if (ssh != null && !ssh.equals(sentSsh)) newSsh = ssh;
+                if (!owner.selfRoutes(me, pol).equals(sentSelfRoutes)) sendSelf = true;
+            }
             for (long id : changed) {
                 Optional<Node> n = owner.tailnet().node(id);
                 if (n.isPresent() && pol.canSee(me, n.get())) {
-                    peersChanged.add(owner.peerNode(me, n.get(), capVer, pol));
+                    dev.lattice.wire.tailcfg.Node tn = owner.peerNode(me, n.get(), capVer, pol);
+                    peersChanged.add(tn);
                     owner.addProfile(profiles, n.get());
-                    known.set(bit(id));
+                    remember(tn);
                 } else if (forget(id)) {
                     peersRemoved.add(id);
                 }
@@ -140,14 +182,28 @@ public final class MapSession {
             for (long id : removed) {
                 if (forget(id)) peersRemoved.add(id);
             }
-            boolean sendSelf = self;
             self = false;
             changed.clear();
             patched.clear();
             removed.clear();
-            if (peersChanged.isEmpty() && peersRemoved.isEmpty() && patches.isEmpty() && !sendSelf) return;
+            if (peersChanged.isEmpty() && peersRemoved.isEmpty() && patches.isEmpty() && !sendSelf && newFilter == null
+                    && newSsh == null) {
+                return;
+            }
             MapResponse.Builder b = MapResponse.builder();
-            if (sendSelf) b.node(owner.selfNode(me, capVer, pol));
+            if (sendSelf) {
+                dev.lattice.wire.tailcfg.Node selfNode = owner.selfNode(me, capVer, pol);
+                sentSelfRoutes = routesOf(selfNode);
+                b.node(selfNode);
+            }
+            if (newFilter != null) {
+                b.packetFilter(newFilter);
+                sentFilter = newFilter;
+            }
+            if (newSsh != null) {
+                b.sshPolicy(newSsh);
+                sentSsh = newSsh;
+            }
             if (!peersChanged.isEmpty()) b.peersChanged(peersChanged);
             if (!peersRemoved.isEmpty()) b.peersRemoved(peersRemoved);
             if (!patches.isEmpty()) b.peersChangedPatch(patches);
@@ -166,7 +222,28 @@ public final class MapSession {
     private boolean forget(long id) {
         boolean had = known.get(bit(id));
         known.clear(bit(id));
+        sentRoutes.remove(id);
         return had;
+    }
+
+    /** Notes a peer as sent, with the routes it was sent with. */
+    private void remember(dev.lattice.wire.tailcfg.Node peer) {
+        known.set(bit(peer.id()));
+        List<IpPrefix> routes = routesOf(peer);
+        if (routes.isEmpty()) sentRoutes.remove(peer.id());
+        else sentRoutes.put(peer.id(), routes);
+    }
+
+    /** A sent node's routes: its AllowedIPs after its addresses (TailcfgNodes puts them in that order). */
+    private static List<IpPrefix> routesOf(dev.lattice.wire.tailcfg.Node n) {
+        List<IpPrefix> allowed = n.allowedIps() == null ? List.of() : n.allowedIps();
+        int addrs = n.addresses() == null ? 0 : n.addresses().size();
+        return allowed.size() <= addrs ? List.of() : List.copyOf(allowed.subList(addrs, allowed.size()));
+    }
+
+    private List<IpPrefix> routesFor(Node viewer, Node peer, PacketPolicy pol) {
+        List<IpPrefix> active = owner.nodes().activeRoutes(peer);
+        return active.isEmpty() ? List.of() : pol.reduceRoutes(viewer, active);
     }
 
     private PeerChange patch(Node n) {

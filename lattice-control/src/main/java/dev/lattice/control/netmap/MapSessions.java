@@ -57,7 +57,7 @@ public final class MapSessions implements AutoCloseable {
 
     public void setPolicy(PacketPolicy p) {
         this.policy = p;
-        onChanges(List.of(Change.full()));
+        onChanges(List.of(Change.policy()));
     }
 
     public int size() {
@@ -135,16 +135,18 @@ public final class MapSessions implements AutoCloseable {
         return nodes.toTailcfg(peer, false, capVer, pol.reduceRoutes(viewer, nodes.activeRoutes(peer)));
     }
 
-    /** The node's own view: the subnet routes it may use itself (as headscale) and its exit routes. */
+    /** The node's own view: with {@link #selfRoutes}. */
     dev.lattice.wire.tailcfg.Node selfNode(Node self, int capVer, PacketPolicy pol) {
+        return nodes.toTailcfg(self, true, capVer, selfRoutes(self, pol));
+    }
+
+    /** A node's routes in its own view: the subnet routes it may use itself (as headscale) and its exit routes. */
+    List<IpPrefix> selfRoutes(Node self, PacketPolicy pol) {
         List<IpPrefix> active = nodes.activeRoutes(self);
-        List<IpPrefix> routes = active;
-        if (!active.isEmpty()) {
-            List<IpPrefix> subnets = active.stream().filter(r -> r.bits() != 0).toList();
-            routes = new ArrayList<>(pol.reduceRoutes(self, subnets));
-            for (IpPrefix r : active) if (r.bits() == 0) routes.add(r);
-        }
-        return nodes.toTailcfg(self, true, capVer, routes);
+        if (active.isEmpty()) return active;
+        List<IpPrefix> routes = new ArrayList<>(pol.reduceRoutes(self, active.stream().filter(r -> r.bits() != 0).toList()));
+        for (IpPrefix r : active) if (r.bits() == 0) routes.add(r);
+        return List.copyOf(routes);
     }
 
     void addProfile(Map<Long, UserProfile> profiles, Node n) {

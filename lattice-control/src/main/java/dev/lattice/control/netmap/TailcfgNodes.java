@@ -89,8 +89,9 @@ public final class TailcfgNodes {
 
     /** Approved routes the node also advertises: only those are routed to it. */
     public List<IpPrefix> activeRoutes(Node n) {
+        if (n.approvedRoutes().isEmpty()) return List.of();
         Hostinfo h = hostinfo(n);
-        if (h == null || h.routableIps() == null || n.approvedRoutes().isEmpty()) return List.of();
+        if (h == null || h.routableIps() == null) return List.of();
         return n.approvedRoutes().stream().filter(h.routableIps()::contains).toList();
     }
 

@@ -41,8 +41,8 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * Loads the policy ({@code policy.mode}: {@code file} or {@code database}), keeps it compiled against the live
- * tailnet and hands every new compilation to the netmap (normally {@code MapSessions::setPolicy}, which sends every
- * session a full map).
+ * tailnet and hands every new compilation to the netmap (normally {@code MapSessions::setPolicy}, which sends each
+ * session a delta of what changed for it).
  *
  * <ul>
  * <li>No policy configured (file mode without a path, or nothing stored yet in database mode): Tailscale's
@@ -263,7 +263,7 @@ public final class PolicyManager implements AutoCloseable {
     private boolean relevant(Change c) {
         return switch (c.kind()) {
             case ADDED, REMOVED -> true;
-            case PATCH -> false; // endpoints, DERP home, disco key, online, last seen: nothing the policy sees
+            case PATCH, POLICY -> false; // endpoints, DERP home, disco key, online, last seen: nothing the policy sees
             case UPDATED -> !Objects.equals(seenView.get(c.nodeId()), tailnet.node(c.nodeId()).map(Fingerprint::of).orElse(null));
             case FULL -> !seenUsers.equals(sortedUsers()) || !seenView.equals(fingerprints(tailnet.nodes()));
         };

@@ -10,11 +10,20 @@ public record Change(Kind kind, long nodeId) {
         UPDATED,
         PATCH,
         REMOVED,
-        /** Everything may have changed (DNS, DERP map, policy, users): every session gets a full map. */
-        FULL
+        /** Everything may have changed (DNS, DERP map, users): every session gets a full map. */
+        FULL,
+        /**
+         * A new compiled policy: each session sends what changed for it (filter, SSH policy, peers appearing or going,
+         * peers' usable routes) as one delta, usually nothing at all.
+         */
+        POLICY
     }
 
     public static Change full() {
         return new Change(Kind.FULL, 0);
+    }
+
+    public static Change policy() {
+        return new Change(Kind.POLICY, 0);
     }
 }

@@ -107,23 +107,23 @@ class PolicyIntegrationTest {
              TestMachine c = joined("c", key(alice.id()))) {
             String ipA = ip(node("a"));
             // b accepts a; a accepts nobody; they see each other; c (alice's, untagged) sees nobody.
-            MapResponse bm = b.await(Duration.ofSeconds(5), m -> m.peers() != null && TestMachine.hasPeer(m.peers(), "a"));
-            assertThat(sources(bm)).containsExactly(ipA);
-            assertThat(TestMachine.hasPeer(bm.peers(), "c")).isFalse();
-            MapResponse am = a.await(Duration.ofSeconds(5), m -> m.peers() != null && TestMachine.hasPeer(m.peers(), "b"));
-            assertThat(am.packetFilter()).isEmpty();
-            MapResponse cm = c.await(Duration.ofSeconds(5), m -> m.node() != null && m.peers() != null);
-            assertThat(cm.peers()).isEmpty();
-            assertThat(cm.packetFilter()).isEmpty();
+            TestMachine.View bm = b.awaitView(Duration.ofSeconds(5), v -> v.hasPeer("a") && !v.sources().isEmpty());
+            assertThat(bm.sources()).containsExactly(ipA);
+            assertThat(bm.hasPeer("c")).isFalse();
+            TestMachine.View am = a.awaitView(Duration.ofSeconds(5), v -> v.hasPeer("b"));
+            assertThat(am.filter).isEmpty();
+            TestMachine.View cm = c.awaitView(Duration.ofSeconds(5), v -> v.self != null);
+            assertThat(cm.peers).isEmpty();
+            assertThat(cm.filter).isEmpty();
             assertThat(node("a").userId()).as("a tagged node belongs to the tailnet").isNull();
 
             long t0 = System.nanoTime();
             writePolicy("owner alice tag:a\nowner alice tag:b\naccept * *\n");
-            MapResponse opened = c.await(Duration.ofSeconds(5), m -> m.peers() != null && m.peers().size() == 2);
+            TestMachine.View opened = c.awaitView(Duration.ofSeconds(5), v -> v.peers.size() == 2 && !v.sources().isEmpty());
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
             System.out.println("[policy] edited policy file reached node c in " + ms + " ms");
             assertThat(ms).isLessThan(1500);
-            assertThat(sources(opened)).contains(ipA, ip(node("b")));
+            assertThat(opened.sources()).contains(ipA, ip(node("b")));
 
             // A broken file is refused: the previous policy stays, nobody gets a new map.
             String before = server.policy().current().text();
@@ -135,8 +135,50 @@ class PolicyIntegrationTest {
             // SIGHUP re-reads the file (here: fixed again).
             Files.writeString(policyFile(), "owner alice tag:a\nowner alice tag:b\naccept tag:a tag:b\n");
             sun.misc.Signal.raise(new sun.misc.Signal("HUP"));
-            c.await(Duration.ofSeconds(5), m -> m.peers() != null && m.peers().isEmpty());
+            c.awaitView(Duration.ofSeconds(5), v -> v.peers.isEmpty() && v.filter.isEmpty());
             assertThat(server.policy().current().text()).contains("accept tag:a tag:b");
+        }
+    }
+
+    @Test
+    void aPolicyChangeSendsEachSessionADeltaOfWhatChangedForItAndNothingToTheOthers() throws Exception {
+        startFileMode("owner alice tag:a\nowner alice tag:b\nowner alice tag:c\naccept tag:a tag:b\n");
+        try (TestMachine a = joined("a", key(alice.id(), "tag:a"));
+             TestMachine b = joined("b", key(alice.id(), "tag:b"));
+             TestMachine c = joined("c", key(alice.id(), "tag:c"))) {
+            b.awaitView(Duration.ofSeconds(5), v -> v.hasPeer("a") && !v.sources().isEmpty());
+            a.awaitView(Duration.ofSeconds(5), v -> v.hasPeer("b"));
+            c.awaitView(Duration.ofSeconds(5), v -> v.self != null);
+            Thread.sleep(300); // let the joins' updates drain
+            a.received.clear();
+            b.received.clear();
+            c.received.clear();
+
+            // c may now reach itself: only c's filter changes; nobody appears or goes.
+            writePolicy("owner alice tag:a\nowner alice tag:b\nowner alice tag:c\naccept tag:a tag:b\naccept tag:c tag:c\n");
+            MapResponse cm = c.await(Duration.ofSeconds(5), m -> m.packetFilter() != null);
+            assertThat(cm.peers()).as("a delta, not a full map").isNull();
+            assertThat(cm.peersChanged()).isNull();
+            assertThat(cm.packetFilter().getFirst().srcIps()).containsExactly(ip(node("c")));
+            Thread.sleep(300);
+            assertThat(a.received).as("nothing changed for a").allMatch(m -> Boolean.TRUE.equals(m.keepAlive()));
+            assertThat(b.received).as("nothing changed for b").allMatch(m -> Boolean.TRUE.equals(m.keepAlive()));
+
+            // c may reach b: b gets c as a new peer and a new filter; c gets b as a peer; a gets nothing.
+            writePolicy("owner alice tag:a\nowner alice tag:b\nowner alice tag:c\naccept tag:a tag:b\naccept tag:c tag:b\n");
+            MapResponse bm = b.await(Duration.ofSeconds(5), m -> m.peersChanged() != null);
+            assertThat(bm.peers()).isNull();
+            assertThat(bm.peersChanged()).extracting(n -> n.name()).singleElement().asString().startsWith("c.");
+            assertThat(bm.packetFilter()).isNotNull();
+            c.awaitView(Duration.ofSeconds(5), v -> v.hasPeer("b") && v.filter.isEmpty());
+            Thread.sleep(300);
+            assertThat(a.received).as("still nothing for a").allMatch(m -> Boolean.TRUE.equals(m.keepAlive()));
+
+            // Revoked again: c leaves b's netmap through PeersRemoved.
+            writePolicy("owner alice tag:a\nowner alice tag:b\nowner alice tag:c\naccept tag:a tag:b\n");
+            MapResponse gone = b.await(Duration.ofSeconds(5), m -> m.peersRemoved() != null);
+            assertThat(gone.peersRemoved()).containsExactly(node("c").id());
+            assertThat(b.view.sources()).containsExactly(ip(node("a")));
         }
     }
 
@@ -145,7 +187,7 @@ class PolicyIntegrationTest {
         startFileMode("owner alice tag:a\nowner alice tag:b\nowner tag:a tag:c\naccept tag:a tag:b\n");
         try (TestMachine b = joined("b", key(alice.id(), "tag:b"));
              TestMachine c = joined("c", key(alice.id()))) {
-            b.await(Duration.ofSeconds(5), m -> m.peers() != null && m.peers().isEmpty());
+            b.awaitView(Duration.ofSeconds(5), v -> v.self != null && v.peers.isEmpty());
             AdminApi api = server.adminApi();
             long cId = node("c").id();
             assertThatThrownBy(() -> api.setTags(cId, List.of("tag:undefined")))
@@ -154,11 +196,11 @@ class PolicyIntegrationTest {
 
             long t0 = System.nanoTime();
             AdminApi.NodeInfo tagged = api.setTags(cId, List.of("tag:a"));
-            MapResponse bm = b.await(Duration.ofSeconds(5), m -> m.peers() != null && TestMachine.hasPeer(m.peers(), "c"));
+            TestMachine.View bm = b.awaitView(Duration.ofSeconds(5), v -> v.hasPeer("c") && !v.sources().isEmpty());
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
             System.out.println("[policy] nodes tag reached node b in " + ms + " ms");
             assertThat(ms).isLessThan(1500);
-            assertThat(sources(bm)).containsExactly(ip(node("c")));
+            assertThat(bm.sources()).containsExactly(ip(node("c")));
             assertThat(tagged.user().name()).isEqualTo("tagged-devices");
             assertThat(tagged.node().userId()).isNull();
             assertThat(api.listNodes("alice")).extracting(i -> i.node().hostname()).doesNotContain("c");
@@ -252,7 +294,7 @@ class PolicyIntegrationTest {
             r = cli("-c", cfg.toString(), "policy", "set", "-f", good.toString());
             assertThat(r.code).as(r.err).isZero();
             assertThat(r.out).contains("Policy updated.");
-            a.await(Duration.ofSeconds(5), m -> m.peers() != null && m.peers().isEmpty());
+            a.awaitView(Duration.ofSeconds(5), v -> v.peers.isEmpty() && v.filter.isEmpty());
             r = cli("-c", cfg.toString(), "policy", "get");
             assertThat(r.out).isEqualTo("# nobody\n\n");
         }

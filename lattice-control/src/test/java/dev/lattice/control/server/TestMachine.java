@@ -77,7 +77,55 @@ final class TestMachine implements AutoCloseable {
 
     void openStream() throws Exception {
         stream = channel.stream("/machine/map", Tailcfg.json().writeValueAsBytes(mapRequest().stream(true).build()), true,
-                json -> received.add(Tailcfg.json().readValue(json, MapResponse.class))).get(10, TimeUnit.SECONDS);
+                json -> {
+                    MapResponse m = Tailcfg.json().readValue(json, MapResponse.class);
+                    view.apply(m);
+                    received.add(m);
+                }).get(10, TimeUnit.SECONDS);
+    }
+
+    /** The netmap as a client holds it: full maps replace it, deltas change it (as tailscale's mapSession). */
+    static final class View {
+        final java.util.Map<Long, dev.lattice.wire.tailcfg.Node> peers = new java.util.TreeMap<>();
+        List<dev.lattice.wire.tailcfg.FilterRule> filter = List.of();
+        dev.lattice.wire.tailcfg.Node self;
+
+        synchronized void apply(MapResponse m) {
+            if (m.node() != null) self = m.node();
+            if (m.peers() != null) {
+                peers.clear();
+                m.peers().forEach(n -> peers.put(n.id(), n));
+            }
+            if (m.peersChanged() != null) m.peersChanged().forEach(n -> peers.put(n.id(), n));
+            if (m.peersRemoved() != null) m.peersRemoved().forEach(peers::remove);
+            if (m.packetFilter() != null) filter = m.packetFilter();
+        }
+
+        synchronized boolean hasPeer(String name) {
+            return TestMachine.hasPeer(List.copyOf(peers.values()), name);
+        }
+
+        synchronized dev.lattice.wire.tailcfg.Node peer(String name) {
+            return peers.values().stream().filter(n -> n.name().startsWith(name + ".")).findFirst().orElse(null);
+        }
+
+        synchronized List<String> sources() {
+            return filter.stream().flatMap(f -> f.srcIps().stream()).toList();
+        }
+    }
+
+    final View view = new View();
+
+    /** Waits until the accumulated netmap satisfies {@code p}, consuming messages meanwhile. */
+    View awaitView(Duration timeout, Predicate<View> p) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (!p.test(view)) {
+            long left = end - System.nanoTime();
+            if (left <= 0) throw new AssertionError(hostname + ": netmap did not get there within " + timeout + "; peers "
+                    + view.peers.keySet() + ", filter sources " + view.sources());
+            received.poll(Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)), TimeUnit.NANOSECONDS);
+        }
+        return view;
     }
 
     /** Waits for a non-keepalive message matching {@code p}, skipping others. */
