@@ -147,10 +147,12 @@ public final class MapSession {
             if (policy) {
                 policy = false;
                 // Peers that appear or go, and known peers whose usable routes changed for this viewer.
-                for (Node n : owner.tailnet().nodes()) {
+                List<Node> all = owner.tailnet().nodes();
+                BitSet visible = pol.visiblePeers(me, all);
+                for (Node n : all) {
                     if (n.id() == nodeId) continue;
                     boolean had = known.get(bit(n.id()));
-                    if (pol.canSee(me, n)) {
+                    if (visible.get(bit(n.id()))) {
                         if (!had || !routesFor(me, n, pol).equals(sentRoutes.getOrDefault(n.id(), List.of()))) changed.add(n.id());
                     } else if (had) {
                         changed.add(n.id()); // not visible any more: removed below
@@ -212,6 +214,8 @@ public final class MapSession {
         } catch (RuntimeException e) {
             MapSessions.log().warn("map update for node {} failed; closing its stream", nodeId, e);
             sink.finish();
+        } finally {
+            owner.flushed();
         }
     }
 

@@ -43,6 +43,7 @@ public final class MapSessions implements AutoCloseable {
     private volatile PacketPolicy policy = PacketPolicy.ALLOW_ALL;
     private final ScheduledExecutorService timers;
     private final Map<MapSession, Boolean> sessions = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.LongAdder flushes = new java.util.concurrent.atomic.LongAdder();
 
     public MapSessions(Tailnet tailnet, TailcfgNodes nodes, Supplier<DERPMap> derpMap, Supplier<DNSConfig> dnsConfig,
             String domain) {
@@ -62,6 +63,15 @@ public final class MapSessions implements AutoCloseable {
 
     public int size() {
         return sessions.size();
+    }
+
+    /** Coalesced updates processed so far, whether or not they sent anything (benchmarks wait on this). */
+    public long flushes() {
+        return flushes.sum();
+    }
+
+    void flushed() {
+        flushes.increment();
     }
 
     /** Starts streaming to {@code sink}: a full map now, deltas and keep-alives after. */
@@ -110,8 +120,9 @@ public final class MapSessions implements AutoCloseable {
         Map<Long, UserProfile> profiles = new LinkedHashMap<>();
         addProfile(profiles, self);
         PacketPolicy pol = policy;
+        java.util.BitSet visible = pol.visiblePeers(self, all);
         for (Node n : all) {
-            if (n.id() == self.id() || !pol.canSee(self, n)) continue;
+            if (n.id() == self.id() || !visible.get(Math.toIntExact(n.id()))) continue;
             peers.add(peerNode(self, n, capVer, pol));
             addProfile(profiles, n);
         }

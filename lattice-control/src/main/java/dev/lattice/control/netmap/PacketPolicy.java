@@ -17,6 +17,16 @@ public interface PacketPolicy {
     boolean canSee(Node viewer, Node peer);
 
     /**
+     * The ids of the nodes of {@code all} that {@code viewer} may see (as {@link #canSee}), as a bit per node id: one
+     * call per netmap instead of one visibility check per pair.
+     */
+    default java.util.BitSet visiblePeers(Node viewer, List<Node> all) {
+        java.util.BitSet out = new java.util.BitSet();
+        for (Node n : all) if (n.id() != viewer.id() && canSee(viewer, n)) out.set(Math.toIntExact(n.id()));
+        return out;
+    }
+
+    /**
      * Of {@code routes} (subnet or exit routes a peer serves), those {@code viewer} may use: the ones it may send
      * to or receive from under the policy (headscale's {@code ReduceRoutes}). Only these go into the peer's
      * AllowedIPs in the viewer's netmap. Without a policy every route is usable.

@@ -169,6 +169,19 @@ final class CompiledPolicyImpl implements CompiledPolicy {
         return false;
     }
 
+    /** From the reachability rows: no per-pair lookups. Nodes that joined after this compile are not visible. */
+    @Override
+    public BitSet visiblePeers(Node viewer, List<Node> all) {
+        BitSet out = new BitSet();
+        int v = indexOf(viewer);
+        if (v < 0) return out;
+        BitSet mine = c.reach[v];
+        for (int p = 0; p < c.nodes.length; p++) {
+            if (p != v && (mine.get(p) || c.reach[p].get(v))) out.set(Math.toIntExact(c.nodes[p].node.id()));
+        }
+        return out;
+    }
+
     /** Whether every address of {@code src} may reach {@code dst}'s port over {@code proto} (policy tests). */
     boolean allows(IpSet src, Dest dst, List<Integer> proto, Pos pos, String where) throws PolicyException {
         IpSet dstSet = c.resolve(dst.alias());

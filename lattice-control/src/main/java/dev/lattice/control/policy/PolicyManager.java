@@ -423,6 +423,16 @@ public final class PolicyManager implements AutoCloseable {
         }
 
         @Override
+        public java.util.BitSet visiblePeers(Node viewer, List<Node> all) {
+            try {
+                return p.visiblePeers(viewer, all);
+            } catch (RuntimeException e) {
+                log.error("policy: peers of node {} failed; it sees none", viewer.id(), e);
+                return new java.util.BitSet();
+            }
+        }
+
+        @Override
         public List<IpPrefix> reduceRoutes(Node viewer, List<IpPrefix> routes) {
             try {
                 return p.reduceRoutes(viewer, routes);

@@ -32,6 +32,7 @@ public final class Tailnet {
     private final IpAllocator ips;
     private final Clock clock;
     private final Map<Long, Node> nodes = new HashMap<>();
+    private List<Node> sorted; // nodes() cache, guarded by this; null after any write
     private final Map<NodePublicKey, Long> byNodeKey = new HashMap<>();
     private final Map<MachinePublicKey, Long> byMachineKey = new HashMap<>();
     private final Map<Long, User> users = new HashMap<>();
@@ -50,6 +51,7 @@ public final class Tailnet {
         List<Change> changes = new ArrayList<>();
         synchronized (this) {
             nodes.clear();
+            sorted = null;
             byNodeKey.clear();
             byMachineKey.clear();
             users.clear();
@@ -97,10 +99,15 @@ public final class Tailnet {
     }
 
     /** All nodes, sorted by id (the order Peers must have). */
+    /** All nodes by id, unmodifiable; a snapshot shared until the next write, as every map flush reads it. */
     public synchronized List<Node> nodes() {
-        List<Node> out = new ArrayList<>(nodes.values());
-        out.sort(Comparator.comparingLong(Node::id));
-        return out;
+        List<Node> s = sorted;
+        if (s == null) {
+            List<Node> out = new ArrayList<>(nodes.values());
+            out.sort(Comparator.comparingLong(Node::id));
+            sorted = s = List.copyOf(out);
+        }
+        return s;
     }
 
     public synchronized Optional<User> user(Long id) {
@@ -204,12 +211,14 @@ public final class Tailnet {
     }
 
     private void index(Node n) {
+        sorted = null;
         nodes.put(n.id(), n);
         byNodeKey.put(n.nodeKey(), n.id());
         byMachineKey.put(n.machineKey(), n.id());
     }
 
     private void unindex(Node n) {
+        sorted = null;
         nodes.remove(n.id());
         byNodeKey.remove(n.nodeKey(), n.id());
         byMachineKey.remove(n.machineKey(), n.id());

@@ -16,9 +16,10 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * per-node filterFor/canSee cost. Run with {@code -Dpolicy.bench=true -Dtest=PolicyCompileBench}.
  */
 class PolicyCompileBench {
-    public static void main(String[] args) throws Exception {
-        int nodes = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
-        int rules = args.length > 1 ? Integer.parseInt(args[1]) : 500;
+    /** The benchmark tailnet: users u1..u1000, nodes 1..N (a fifth tag-only), and the policy's HuJSON. */
+    record Fixture(List<User> users, List<Node> nodes, String policy) {}
+
+    static Fixture fixture(int nodes, int rules) {
         Random r = new Random(42);
         List<User> users = new ArrayList<>();
         for (int i = 1; i <= 1000; i++) users.add(user(i, "u" + i));
@@ -53,7 +54,16 @@ class PolicyCompileBench {
             p.append(i == 0 ? "" : ",").append("{\"action\":\"accept\",\"src\":[\"").append(src).append("\"],\"dst\":[\"").append(dst).append("\"]}");
         }
         p.append("]}");
-        Policy policy = PolicyParser.parse(p.toString());
+        return new Fixture(users, ns, p.toString());
+    }
+
+    public static void main(String[] args) throws Exception {
+        int nodes = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
+        int rules = args.length > 1 ? Integer.parseInt(args[1]) : 500;
+        Fixture f = fixture(nodes, rules);
+        List<User> users = f.users();
+        List<Node> ns = f.nodes();
+        Policy policy = PolicyParser.parse(f.policy());
         for (int round = 0; round < 3; round++) {
             long t0 = System.nanoTime();
             CompiledPolicy c = PolicyCompiler.compile(policy, ns, users);

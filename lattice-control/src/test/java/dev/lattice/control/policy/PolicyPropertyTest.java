@@ -71,7 +71,13 @@ class PolicyPropertyTest {
         TreeSet<String> out = new TreeSet<>();
         for (Node a : w.nodes()) {
             for (String rule : canonical(p.filterFor(a))) out.add(a.id() + "<-" + rule);
-            for (Node b : w.nodes()) if (p.canSee(a, b)) out.add(a.id() + "~" + b.id());
+            java.util.BitSet expected = new java.util.BitSet();
+            for (Node b : w.nodes()) {
+                if (p.canSee(a, b)) out.add(a.id() + "~" + b.id());
+                if (p.canSee(a, b) && b.id() != a.id()) expected.set((int) b.id());
+            }
+            // The bulk form the netmap uses must say the same as the pairwise one.
+            org.assertj.core.api.Assertions.assertThat(p.visiblePeers(a, w.nodes())).as("visiblePeers of %d", a.id()).isEqualTo(expected);
         }
         return out;
     }
