@@ -433,7 +433,7 @@ public final class AdminApi {
         KeyInfo key = n.authKeyId() == null ? null : store().preAuthKeys().get(n.authKeyId()).map(this::keyInfo).orElse(null);
         User owner = n.isTagged() ? TAGGED_DEVICES : tailnet.user(n.userId()).orElse(null);
         return new NodeInfo(n, owner, tailnet.isOnline(n.id()), n.isExpired(now()),
-                available, nodes.activeRoutes(n), key);
+                available, nodes.servedRoutes(n), key);
     }
 
     private KeyInfo keyInfo(PreAuthKey k) {

@@ -246,7 +246,7 @@ public final class MapSession {
     }
 
     private List<IpPrefix> routesFor(Node viewer, Node peer, PacketPolicy pol) {
-        List<IpPrefix> active = owner.nodes().activeRoutes(peer);
+        List<IpPrefix> active = owner.nodes().servedRoutes(peer);
         return active.isEmpty() ? List.of() : pol.reduceRoutes(viewer, active);
     }
 

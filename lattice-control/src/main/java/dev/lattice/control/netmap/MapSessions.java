@@ -143,7 +143,7 @@ public final class MapSessions implements AutoCloseable {
 
     /** {@code peer} as {@code viewer} sees it: with only the routes the policy lets the viewer use. */
     dev.lattice.wire.tailcfg.Node peerNode(Node viewer, Node peer, int capVer, PacketPolicy pol) {
-        return nodes.toTailcfg(peer, false, capVer, pol.reduceRoutes(viewer, nodes.activeRoutes(peer)));
+        return nodes.toTailcfg(peer, false, capVer, pol.reduceRoutes(viewer, nodes.servedRoutes(peer)));
     }
 
     /** The node's own view: with {@link #selfRoutes}. */
@@ -153,7 +153,7 @@ public final class MapSessions implements AutoCloseable {
 
     /** A node's routes in its own view: the subnet routes it may use itself (as headscale) and its exit routes. */
     List<IpPrefix> selfRoutes(Node self, PacketPolicy pol) {
-        List<IpPrefix> active = nodes.activeRoutes(self);
+        List<IpPrefix> active = nodes.servedRoutes(self);
         if (active.isEmpty()) return active;
         List<IpPrefix> routes = new ArrayList<>(pol.reduceRoutes(self, active.stream().filter(r -> r.bits() != 0).toList()));
         for (IpPrefix r : active) if (r.bits() == 0) routes.add(r);

@@ -35,6 +35,7 @@ public final class TailcfgNodes {
     private final Tailnet tailnet;
     private final String baseDomain;
     private final Map<Long, ParsedHostinfo> hostinfos = new ConcurrentHashMap<>();
+    private volatile PrimaryRoutes primaries;
 
     private record ParsedHostinfo(String json, Hostinfo hostinfo) {}
 
@@ -95,13 +96,30 @@ public final class TailcfgNodes {
         return n.approvedRoutes().stream().filter(h.routableIps()::contains).toList();
     }
 
+    /** Set once at startup: with it, a subnet route is served only by its elected primary. */
+    public void usePrimaryRoutes(PrimaryRoutes p) {
+        this.primaries = p;
+    }
+
+    /**
+     * The routes the node serves to its peers: its active subnet routes where it is the primary (when several nodes
+     * serve one), and its active exit routes.
+     */
+    public List<IpPrefix> servedRoutes(Node n) {
+        List<IpPrefix> active = activeRoutes(n);
+        PrimaryRoutes p = primaries;
+        if (active.isEmpty() || p == null) return active;
+        List<IpPrefix> out = active.stream().filter(r -> r.bits() == 0 || p.isPrimary(n.id(), r)).toList();
+        return out.size() == active.size() ? active : out;
+    }
+
     public long userId(Node n) {
         return n.isTagged() || n.userId() == null ? TAGGED_DEVICES_USER_ID : n.userId();
     }
 
-    /** As {@link #toTailcfg(Node, boolean, int, List)} with all of the node's active routes. */
+    /** As {@link #toTailcfg(Node, boolean, int, List)} with all the routes the node serves. */
     public dev.lattice.wire.tailcfg.Node toTailcfg(Node n, boolean self, int capVer) {
-        return toTailcfg(n, self, capVer, activeRoutes(n));
+        return toTailcfg(n, self, capVer, servedRoutes(n));
     }
 
     /**

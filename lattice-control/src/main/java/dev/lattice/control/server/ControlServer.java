@@ -75,6 +75,7 @@ public final class ControlServer implements AutoCloseable {
         IpAllocator ips = IpAllocator.fromStore(config.prefixes(), store.nodes());
         this.tailnet = new Tailnet(store, ips, clock);
         this.nodes = new TailcfgNodes(tailnet, config.dns().baseDomain());
+        nodes.usePrimaryRoutes(new dev.lattice.control.netmap.PrimaryRoutes(tailnet, nodes::activeRoutes));
         DERPMap derpMap = DerpMaps.build(config);
         DNSConfig dns = DnsConfigs.build(config.dns());
         this.sessions = new MapSessions(tailnet, nodes, () -> derpMap, () -> dns, config.dns().baseDomain());

@@ -259,6 +259,29 @@ class PolicyIntegrationTest {
         }
     }
 
+    @Test
+    void twoRoutersForOneSubnetFailOverWhenThePrimaryGoesOffline() throws Exception {
+        startFileMode("route 10.1.0.0/16\naccept * *\n");
+        IpPrefix lan = IpPrefix.parse("10.1.0.0/16");
+        try (TestMachine r1 = new TestMachine(group, server.config().serverUrl(), "ra");
+             TestMachine r2 = new TestMachine(group, server.config().serverUrl(), "rb");
+             TestMachine viewer = joined("viewer", key(alice.id()))) {
+            for (TestMachine r : List.of(r1, r2)) {
+                r.hostinfoExtra = h -> h.withRoutableIps(List.of(lan));
+                assertThat(r.register(key(alice.id())).error()).isNull();
+                r.openStream();
+            }
+            TestMachine.View v = viewer.awaitView(Duration.ofSeconds(5), x -> x.hasPeer("ra") && x.hasPeer("rb")
+                    && x.peer("ra").allowedIps().contains(lan));
+            assertThat(v.peer("rb").allowedIps()).as("one primary per subnet").doesNotContain(lan);
+            assertThat(v.peer("ra").primaryRoutes()).containsExactly(lan);
+
+            r1.stream.close();
+            viewer.awaitView(Duration.ofSeconds(5), x -> x.peer("rb") != null && x.peer("rb").allowedIps().contains(lan)
+                    && !x.peer("ra").allowedIps().contains(lan));
+        }
+    }
+
     static dev.lattice.wire.tailcfg.Node routerOf(MapResponse m) {
         List<dev.lattice.wire.tailcfg.Node> l = m.peers() != null ? m.peers() : m.peersChanged();
         return l == null ? null : l.stream().filter(n -> n.name().startsWith("router.")).findFirst().orElse(null);

@@ -1,0 +1,85 @@
+package dev.lattice.control.netmap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lattice.control.config.ControlConfig;
+import dev.lattice.control.ipalloc.IpAllocator;
+import dev.lattice.control.state.Change;
+import dev.lattice.control.state.Tailnet;
+import dev.lattice.control.store.Node;
+import dev.lattice.control.store.Store;
+import dev.lattice.crypto.key.MachinePrivateKey;
+import dev.lattice.crypto.key.NodePrivateKey;
+import dev.lattice.wire.ip.IpPrefix;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Subnet router failover: one primary per prefix, sticky while online, re-elected when it goes offline. */
+class PrimaryRoutesTest {
+    static final IpPrefix LAN = IpPrefix.parse("10.1.0.0/16"), EXIT = IpPrefix.parse("0.0.0.0/0");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void onePrimaryPerPrefixStickyWhileOnlineAndFailingOverWhenOffline() {
+        try (Store store = Store.openSqlite(dir.resolve("db.sqlite"), Clock.systemUTC())) {
+            IpAllocator ips = IpAllocator.fromStore(ControlConfig.defaults().prefixes(), store.nodes());
+            Tailnet tailnet = new Tailnet(store, ips, Clock.systemUTC());
+            TailcfgNodes nodes = new TailcfgNodes(tailnet, "example.test");
+            long uid = store.users().create("u", null, null).id();
+            Node r1 = tailnet.add(router(ips, "r1", uid, LAN, EXIT));
+            Node r2 = tailnet.add(router(ips, "r2", uid, LAN, EXIT));
+            PrimaryRoutes primaries = new PrimaryRoutes(tailnet, nodes::activeRoutes);
+            nodes.usePrimaryRoutes(primaries);
+            List<Long> announced = new CopyOnWriteArrayList<>();
+            tailnet.addListener(cs -> cs.stream().filter(c -> c.kind() == Change.Kind.UPDATED).forEach(c -> announced.add(c.nodeId())));
+
+            assertThat(primaries.primaries()).as("nobody online serves it").isEmpty();
+            assertThat(nodes.servedRoutes(cur(tailnet, r1))).as("exit routes are not elected").containsExactly(EXIT);
+
+            tailnet.streamOpened(r2.id());
+            tailnet.streamOpened(r1.id());
+            assertThat(primaries.primaries()).containsEntry(LAN, r2.id()).as("r2 came first and stays, though r1 has the lower id");
+            assertThat(nodes.servedRoutes(cur(tailnet, r2))).containsExactly(LAN, EXIT);
+            assertThat(nodes.servedRoutes(cur(tailnet, r1))).containsExactly(EXIT);
+
+            announced.clear();
+            tailnet.streamClosed(r2.id());
+            assertThat(primaries.primaries()).containsEntry(LAN, r1.id());
+            assertThat(announced).as("both routers are sent again with their new AllowedIPs").contains(r1.id(), r2.id());
+
+            tailnet.streamOpened(r2.id());
+            assertThat(primaries.primaries()).as("no flapping back").containsEntry(LAN, r1.id());
+
+            tailnet.streamClosed(r1.id());
+            tailnet.streamClosed(r2.id());
+            assertThat(primaries.primaries()).isEmpty();
+
+            tailnet.streamOpened(r1.id());
+            tailnet.streamOpened(r2.id());
+            assertThat(primaries.primaries()).as("lowest id when neither was primary").containsEntry(LAN, r1.id());
+            // Approval withdrawn from the primary: the other takes over.
+            tailnet.update(r1.id(), Change.Kind.UPDATED, n -> n.withApprovedRoutes(List.of(EXIT)));
+            assertThat(primaries.primaries()).containsEntry(LAN, r2.id());
+        }
+    }
+
+    static Node cur(Tailnet t, Node n) {
+        return t.node(n.id()).orElseThrow();
+    }
+
+    static Node router(IpAllocator ips, String name, long uid, IpPrefix... routes) {
+        IpAllocator.Addresses a = ips.allocate();
+        List<String> rs = new ArrayList<>();
+        for (IpPrefix r : routes) rs.add("\"" + r + "\"");
+        return Node.draft(MachinePrivateKey.generate().publicKey(), NodePrivateKey.generate().publicKey(), name, name, uid, a.v4(), a.v6())
+                .withHostinfo(name, "{\"Hostname\":\"" + name + "\",\"RoutableIPs\":" + rs + "}")
+                .withApprovedRoutes(List.of(routes));
+    }
+}
