@@ -197,16 +197,19 @@ class AgentPolicyTest {
 
     /**
      * Probes {@code ip}:80 from {@code h} until it is reachable ({@code want}) or not; returns the {@link System#nanoTime}
-     * the state was seen, or -1 after {@code within}. Reachable: the moment a connect succeeded (1 s per try, as a
-     * first handshake may be slow). Unreachable: the start of the first of two failed connects in a row (0.5 s each;
-     * an established tunnel on a LAN answers in milliseconds), so the time is an upper bound on when the rule went.
+     * the state was seen, or -1 after {@code within}. Each try is a fresh connect of at most 0.3 s (a tunnel on a LAN
+     * answers in milliseconds; a lost SYN would otherwise wait for TCP's 1 s retransmit and hide when access flipped).
+     * Reachable: the moment a connect succeeded. Unreachable: the start of the first of two failed connects in a row,
+     * an upper bound on when the rule went.
      */
+    static final String PROBE_TIMEOUT = "0.3";
+
     static long awaitTcpState(Host h, String ip, boolean want, Duration within) {
         long end = System.nanoTime() + within.toNanos();
         long firstFail = -1;
         do {
             long start = System.nanoTime();
-            boolean ok = tcp(h, ip, want ? "1" : "0.5");
+            boolean ok = tcp(h, ip, PROBE_TIMEOUT);
             if (want && ok) return System.nanoTime();
             if (!want) {
                 if (ok) {
@@ -217,7 +220,7 @@ class AgentPolicyTest {
                     return firstFail;
                 }
             }
-            Lab.sleep(Duration.ofMillis(want ? 100 : 20));
+            Lab.sleep(Duration.ofMillis(20));
         } while (System.nanoTime() < end);
         return -1;
     }
