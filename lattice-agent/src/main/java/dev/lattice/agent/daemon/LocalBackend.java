@@ -434,7 +434,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
         if (exp != null && exp.getEpochSecond() <= 0) exp = null;
         return new PeerStatus(n.stableId() != null ? n.stableId() : String.valueOf(n.id()),
                 n.key() == null ? "" : n.key().toString(), host, n.name() == null ? "" : n.name(), os,
-                n.user() == null ? 0 : n.user(), ips, allowed, n.tags() == null ? List.of() : n.tags(), addrs, curAddr, relay,
+                n.user() == null ? 0 : n.user(), ips, allowed,
+                n.primaryRoutes() == null ? List.of() : n.primaryRoutes().stream().map(IpPrefix::toString).toList(), n.tags() == null ? List.of() : n.tags(), addrs, curAddr, relay,
                 rx, tx, n.created(), n.lastSeen(), handshake, online, active, exp, Boolean.TRUE.equals(n.expired()));
     }
 

@@ -1,12 +1,14 @@
 package dev.lattice.agent.ipn;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.time.Instant;
 import java.util.List;
 
 /**
  * One node in {@link Status} (tailscale's {@code ipnstate.PeerStatus}). {@code curAddr} is the direct
- * {@code ip:port} in use ("" when relayed); {@code relay} is the DERP region code of the home/relay region.
+ * {@code ip:port} in use ("" when relayed); {@code relay} is the DERP region code of the home/relay region;
+ * {@code primaryRoutes} the subnets control made this peer the router for (omitted when none, as tailscale).
  */
 public record PeerStatus(
         @JsonProperty("ID") String id,
@@ -17,6 +19,7 @@ public record PeerStatus(
         @JsonProperty("UserID") long userId,
         @JsonProperty("TailscaleIPs") List<String> tailscaleIps,
         @JsonProperty("AllowedIPs") List<String> allowedIps,
+        @JsonProperty("PrimaryRoutes") @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> primaryRoutes,
         @JsonProperty("Tags") List<String> tags,
         @JsonProperty("Addrs") List<String> addrs,
         @JsonProperty("CurAddr") String curAddr,

@@ -63,7 +63,7 @@ class LatticeCliTest {
 
     static PeerStatus with(PeerStatus p, String curAddr, String relay, long tx, long rx, boolean online, boolean active, Instant lastSeen) {
         return new PeerStatus(p.id(), p.publicKey(), p.hostName(), p.dnsName(), p.os(), p.userId(), p.tailscaleIps(),
-                p.allowedIps(), p.tags(), p.addrs(), curAddr, relay, rx, tx, null, lastSeen, null, online, active, null, false);
+                p.allowedIps(), p.primaryRoutes(), p.tags(), p.addrs(), curAddr, relay, rx, tx, null, lastSeen, null, online, active, null, false);
     }
 
     void tailnet() {

@@ -38,7 +38,7 @@ public final class FakeBackend implements Backend {
     public NetcheckReport netcheck;
 
     public static PeerStatus peer(String id, String host, String dns, String os, long user, String... ips) {
-        return new PeerStatus(id, "nodekey:" + id, host, dns, os, user, List.of(ips), List.of(ips), null, List.of(), "", "",
+        return new PeerStatus(id, "nodekey:" + id, host, dns, os, user, List.of(ips), List.of(ips), List.of(), null, List.of(), "", "",
                 0, 0, null, null, null, true, false, null, false);
     }
 

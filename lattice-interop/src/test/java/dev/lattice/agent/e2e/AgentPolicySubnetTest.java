@@ -108,6 +108,8 @@ class AgentPolicySubnetTest {
                 for (TailnetNode c : List.of(c1, c2)) {
                     c.await("router r with " + SUBNET + " in " + c.host.name() + "'s AllowedIPs", Duration.ofSeconds(30),
                             n -> allowedIps(n, "r").contains(SUBNET));
+                    assertThat(peerOf(c, "r").map(p -> strings(p.path("PrimaryRoutes"))).orElse(List.of()))
+                            .as(c.host.name() + " (" + c.bins.kind() + "): r is the subnet's router in status --json").containsExactly(SUBNET);
                     assertThat(AgentPolicyTest.awaitTcp(c.host, SUBNET_HOST, Duration.ofSeconds(20)))
                             .as(() -> c.host.name() + " (" + c.bins.kind() + ", tag:client) -> " + SUBNET_HOST + ":80 via r\nroutes: "
                                     + c.host.exec("ip", "route", "show", "table", "all").stdout()
