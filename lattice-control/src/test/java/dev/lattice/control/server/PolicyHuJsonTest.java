@@ -48,13 +48,18 @@ class PolicyHuJsonTest {
         if (server != null) server.close();
     }
 
-    @Test
-    void aDocsStylePolicyFiltersPerNodeAndRefusesTagsTheUserDoesNotOwn() throws Exception {
+    /** Starts the server in database mode with {@code policy} and user alice; returns a reusable key of hers. */
+    String startWith(String policy) throws Exception {
         server = ControlServer.start(TestServer.config(dir, "policy:\n  mode: database\n"));
         User alice = server.store().users().create("alice", "Alice", "alice@example.com");
         server.tailnet().announceFull();
-        server.adminApi().setPolicy(POLICY);
-        String key = server.store().preAuthKeys().create(alice.id(), true, false, List.of(), Instant.now().plusSeconds(3600)).fullKey();
+        server.adminApi().setPolicy(policy);
+        return server.store().preAuthKeys().create(alice.id(), true, false, List.of(), Instant.now().plusSeconds(3600)).fullKey();
+    }
+
+    @Test
+    void aDocsStylePolicyFiltersPerNodeAndRefusesTagsTheUserDoesNotOwn() throws Exception {
+        String key = startWith(POLICY);
         try (TestMachine web = new TestMachine(group, server.config().serverUrl(), "web");
              TestMachine client = new TestMachine(group, server.config().serverUrl(), "client");
              TestMachine rogue = new TestMachine(group, server.config().serverUrl(), "rogue")) {
@@ -98,11 +103,7 @@ class PolicyHuJsonTest {
 
     @Test
     void aPeersRoutesReachOnlyTheViewersThePolicyLetsUseThem() throws Exception {
-        server = ControlServer.start(TestServer.config(dir, "policy:\n  mode: database\n"));
-        User alice = server.store().users().create("alice", "Alice", "alice@example.com");
-        server.tailnet().announceFull();
-        server.adminApi().setPolicy(ROUTES_POLICY);
-        String key = server.store().preAuthKeys().create(alice.id(), true, false, List.of(), Instant.now().plusSeconds(3600)).fullKey();
+        String key = startWith(ROUTES_POLICY);
         IpPrefix subnet = IpPrefix.parse("10.1.0.0/16"), v4exit = IpPrefix.parse("0.0.0.0/0");
         try (TestMachine router = new TestMachine(group, server.config().serverUrl(), "router");
              TestMachine ops = new TestMachine(group, server.config().serverUrl(), "ops");
