@@ -153,7 +153,7 @@ public final class MapSession {
                     if (n.id() == nodeId) continue;
                     boolean had = known.get(bit(n.id()));
                     if (visible.get(bit(n.id()))) {
-                        if (!had || !routesFor(me, n, pol).equals(sentRoutes.getOrDefault(n.id(), List.of()))) changed.add(n.id());
+                        if (!had || !owner.routesFor(me, n, pol).equals(sentRoutes.getOrDefault(n.id(), List.of()))) changed.add(n.id());
                     } else if (had) {
                         changed.add(n.id()); // not visible any more: removed below
                     }
@@ -245,10 +245,7 @@ public final class MapSession {
         return allowed.size() <= addrs ? List.of() : List.copyOf(allowed.subList(addrs, allowed.size()));
     }
 
-    private List<IpPrefix> routesFor(Node viewer, Node peer, PacketPolicy pol) {
-        List<IpPrefix> active = owner.nodes().servedRoutes(peer);
-        return active.isEmpty() ? List.of() : pol.reduceRoutes(viewer, active);
-    }
+
 
     private PeerChange patch(Node n) {
         TailcfgNodes nodes = owner.nodes();

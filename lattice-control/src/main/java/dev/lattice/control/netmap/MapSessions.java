@@ -141,9 +141,24 @@ public final class MapSessions implements AutoCloseable {
                 .build();
     }
 
-    /** {@code peer} as {@code viewer} sees it: with only the routes the policy lets the viewer use. */
+    /** {@code peer} as {@code viewer} sees it: with only the routes {@link #routesFor} gives. */
     dev.lattice.wire.tailcfg.Node peerNode(Node viewer, Node peer, int capVer, PacketPolicy pol) {
-        return nodes.toTailcfg(peer, false, capVer, pol.reduceRoutes(viewer, nodes.servedRoutes(peer)));
+        return nodes.toTailcfg(peer, false, capVer, routesFor(viewer, peer, pol));
+    }
+
+    /**
+     * The routes {@code peer} serves that {@code viewer} gets: those the policy lets it use, and (headscale's
+     * co-router rule) any subnet the viewer serves itself, so a standby router knows who is primary.
+     */
+    List<IpPrefix> routesFor(Node viewer, Node peer, PacketPolicy pol) {
+        List<IpPrefix> served = nodes.servedRoutes(peer);
+        if (served.isEmpty()) return served;
+        List<IpPrefix> usable = pol.reduceRoutes(viewer, served);
+        if (usable.size() == served.size() || viewer.approvedRoutes().isEmpty()) return usable;
+        List<IpPrefix> mine = nodes.activeRoutes(viewer);
+        List<IpPrefix> out = new ArrayList<>();
+        for (IpPrefix r : served) if (usable.contains(r) || (r.bits() != 0 && mine.contains(r))) out.add(r);
+        return out;
     }
 
     /** The node's own view: with {@link #selfRoutes}. */

@@ -282,6 +282,29 @@ class PolicyIntegrationTest {
         }
     }
 
+    @Test
+    void aStandbyRouterSeesThePrimaryForItsSubnetEvenWhereThePolicyGivesItNoUse() throws Exception {
+        // Only alice's own devices may use the subnet; the tagged routers may not, but the standby must know the primary.
+        startFileMode("owner alice tag:r\nroute 10.1.0.0/16\naccept * *\nuseroute user:alice 10.1.0.0/16\n");
+        IpPrefix lan = IpPrefix.parse("10.1.0.0/16");
+        try (TestMachine r1 = new TestMachine(group, server.config().serverUrl(), "ra");
+             TestMachine r2 = new TestMachine(group, server.config().serverUrl(), "rb");
+             TestMachine viewer = joined("viewer", key(alice.id()));
+             TestMachine other = joined("other", key(alice.id(), "tag:r"))) {
+            for (TestMachine r : List.of(r1, r2)) {
+                r.hostinfoExtra = h -> h.withRoutableIps(List.of(lan));
+                assertThat(r.register(key(alice.id(), "tag:r")).error()).isNull();
+                r.openStream();
+                Thread.sleep(200); // ra online first: the primary
+            }
+            viewer.awaitView(Duration.ofSeconds(5), x -> x.peer("ra") != null && x.peer("ra").allowedIps().contains(lan));
+            r2.awaitView(Duration.ofSeconds(5), x -> x.peer("ra") != null && x.peer("ra").allowedIps().contains(lan));
+            Thread.sleep(300);
+            assertThat(other.view.peer("ra").allowedIps()).as("a tagged node that serves no subnet gets no use of it").doesNotContain(lan);
+            assertThat(r1.view.peer("rb").allowedIps()).as("rb is not primary").doesNotContain(lan);
+        }
+    }
+
     static dev.lattice.wire.tailcfg.Node routerOf(MapResponse m) {
         List<dev.lattice.wire.tailcfg.Node> l = m.peers() != null ? m.peers() : m.peersChanged();
         return l == null ? null : l.stream().filter(n -> n.name().startsWith("router.")).findFirst().orElse(null);
