@@ -32,7 +32,7 @@ class NetmapUpdateBench {
     public static void main(String[] args) throws Exception {
         int nodeCount = Integer.getInteger("policy.bench.nodes", 10_000);
         int sessionCount = Integer.getInteger("policy.bench.sessions", 1_000);
-        PolicyCompileBench.Fixture f = PolicyCompileBench.fixture(nodeCount, 500);
+        PolicyCompileBench.Tailnet f = PolicyCompileBench.tailnet(nodeCount, 500);
         Path dir = Files.createTempDirectory(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : "/tmp"), "netmap-bench");
         try (Store store = Store.openSqlite(dir.resolve("db.sqlite"), Clock.systemUTC())) {
             long t = System.nanoTime();
