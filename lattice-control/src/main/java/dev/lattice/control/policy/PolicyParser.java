@@ -163,6 +163,7 @@ public final class PolicyParser {
             }
             dsts.add(d);
         }
+        if (dsts.stream().anyMatch(d -> isSelf(d.alias()))) checkSelfSources(arr(src.value()), srcs, true);
         return new Acl(srcs, dsts, proto, new Pos(o.line(), o.column()));
     }
 
@@ -178,6 +179,7 @@ public final class PolicyParser {
             checkDestination(a, v);
             dsts.add(a);
         }
+        if (dsts.stream().anyMatch(PolicyParser::isSelf)) checkSelfSources(arr(require(o, f, "src").value()), srcs, false);
         if (!f.containsKey("ip")) throw at(o, "grant: ip and app can not both be empty");
         List<ProtoPorts> ip = new ArrayList<>();
         for (Value v : arr(f.get("ip").value()).items()) ip.add(protoPorts(v));
@@ -333,6 +335,26 @@ public final class PolicyParser {
             if (ag.is(Alias.SELF)) throw at(v, "\"autogroup:self\" not valid on the src side of a rule");
             if (ag.is(Alias.INTERNET)) throw at(v, "autogroup:internet can only be used in " + where + " destinations");
             if (ag.is(Alias.NONROOT)) throw at(v, "autogroup:nonroot is only valid in SSH users");
+        }
+    }
+
+    private static boolean isSelf(Alias a) {
+        return a instanceof Alias.AutoGroup ag && ag.is(Alias.SELF);
+    }
+
+    /**
+     * As Tailscale and headscale: with autogroup:self among the destinations every source must name users (a user, a
+     * group, autogroup:member; in ACLs also *), since "self" is the source user's own devices.
+     */
+    private static void checkSelfSources(Arr values, List<Alias> srcs, boolean wildcardOk) throws PolicyException {
+        for (int i = 0; i < srcs.size(); i++) {
+            Alias a = srcs.get(i);
+            boolean ok = a instanceof Alias.User || a instanceof Alias.Group || (wildcardOk && a instanceof Alias.Wildcard)
+                    || (a instanceof Alias.AutoGroup ag && ag.is(Alias.MEMBER));
+            if (!ok) {
+                throw at(values.items().get(i), "autogroup:self can only be used with users, groups, or supported autogroups"
+                        + " (source \"" + a + "\")");
+            }
         }
     }
 

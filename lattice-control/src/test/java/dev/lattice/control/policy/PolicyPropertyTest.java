@@ -55,6 +55,10 @@ class PolicyPropertyTest {
                 String ports = proto == null || proto.equals("tcp") || proto.equals("udp") ? PORTS[r.nextInt(PORTS.length)] : "*";
                 dst.add("\"" + DST[r.nextInt(DST.length)] + ":" + ports + "\"");
             }
+            // autogroup:self takes user sources only (as Tailscale): others become autogroup:member, draws unchanged.
+            if (dst.stream().anyMatch(d -> d.startsWith("\"autogroup:self:"))) {
+                src.replaceAll(x -> x.matches("\"(\\*|[a-z]+@|group:.*|autogroup:member)\"") ? x : "\"autogroup:member\"");
+            }
             out.add("{\"action\":\"accept\",\"src\":" + src + ",\"dst\":" + dst + (proto == null ? "" : ",\"proto\":\"" + proto + "\"") + "}");
         }
         return out;
