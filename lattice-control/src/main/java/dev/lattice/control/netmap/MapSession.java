@@ -149,13 +149,16 @@ public final class MapSession {
                 // Peers that appear or go, and known peers whose usable routes changed for this viewer.
                 List<Node> all = owner.tailnet().nodes();
                 BitSet visible = pol.visiblePeers(me, all);
+                visible.clear(bit(nodeId));
+                BitSet flipped = (BitSet) visible.clone();
+                flipped.xor(known); // appeared, or not visible any more (removed below)
+                for (int i = flipped.nextSetBit(0); i >= 0; i = flipped.nextSetBit(i + 1)) changed.add((long) i);
+                // Still visible, but the routes usable through it changed: only peers that serve routes or were sent some.
                 for (Node n : all) {
-                    if (n.id() == nodeId) continue;
-                    boolean had = known.get(bit(n.id()));
-                    if (visible.get(bit(n.id()))) {
-                        if (!had || !owner.routesFor(me, n, pol).equals(sentRoutes.getOrDefault(n.id(), List.of()))) changed.add(n.id());
-                    } else if (had) {
-                        changed.add(n.id()); // not visible any more: removed below
+                    int b = bit(n.id());
+                    if (known.get(b) && visible.get(b) && (!n.approvedRoutes().isEmpty() || sentRoutes.containsKey(n.id()))
+                            && !owner.routesFor(me, n, pol).equals(sentRoutes.getOrDefault(n.id(), List.of()))) {
+                        changed.add(n.id());
                     }
                 }
                 List<FilterRule> f = pol.filterFor(me);

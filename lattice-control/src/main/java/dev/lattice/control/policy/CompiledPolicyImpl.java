@@ -33,6 +33,12 @@ final class CompiledPolicyImpl implements CompiledPolicy {
     private final SshCompiler sshCompiler;
     /** Per route: the nodes that may use it (global rules); computed on first use, routes are few. */
     private final ConcurrentHashMap<IpPrefix, BitSet> routeUsers = new ConcurrentHashMap<>();
+    /**
+     * Per user: for each autogroup:self piece, the SrcIPs its devices get (null where none of them is a source). The same
+     * for all of a user's devices, so built once, not once per device and session.
+     */
+    private final ConcurrentHashMap<Long, List<List<String>>> selfSources = new ConcurrentHashMap<>();
+    private volatile BitSet[] reachedBy;
 
     CompiledPolicyImpl(Compilation c) {
         this.c = c;
@@ -108,8 +114,24 @@ final class CompiledPolicyImpl implements CompiledPolicy {
     /** autogroup:self for this node: from its user's devices in the sources, to this node's own addresses. */
     private List<Item> selfItems(NodeInfo node) {
         if (c.selfPieces.isEmpty() || node.tagged() || node.node.userId() == null) return List.of();
-        List<NodeInfo> own = c.untaggedByUser.getOrDefault(node.node.userId(), List.of());
+        List<List<String>> sources = selfSources.computeIfAbsent(node.node.userId(), this::selfSources);
         List<Item> out = new ArrayList<>();
+        for (int i = 0; i < c.selfPieces.size(); i++) {
+            List<String> src = sources.get(i);
+            if (src == null) continue;
+            SelfPiece sp = c.selfPieces.get(i);
+            List<NetPortRange> dsts = new ArrayList<>();
+            for (PortRange port : sp.ports()) for (String ip : node.ipStrings()) dsts.add(new NetPortRange(ip, null, port));
+            String key = String.join(",", src) + "|" + (sp.proto() == null ? "" : sp.proto().toString());
+            out.add(new Item(sp.seq(), key, src, sp.proto(), dsts));
+        }
+        return out;
+    }
+
+    /** For each self piece, the addresses of the user's untagged devices among its sources; null if there are none. */
+    private List<List<String>> selfSources(long userId) {
+        List<NodeInfo> own = c.untaggedByUser.getOrDefault(userId, List.of());
+        List<List<String>> out = new ArrayList<>(c.selfPieces.size());
         for (SelfPiece sp : c.selfPieces) {
             IpSet.Builder b = new IpSet.Builder();
             boolean any = false;
@@ -119,14 +141,9 @@ final class CompiledPolicyImpl implements CompiledPolicy {
                     any = true;
                 }
             }
-            if (!any) continue;
-            List<String> src = b.build().strings();
-            List<NetPortRange> dsts = new ArrayList<>();
-            for (PortRange port : sp.ports()) for (String ip : node.ipStrings()) dsts.add(new NetPortRange(ip, null, port));
-            String key = String.join(",", src) + "|" + (sp.proto() == null ? "" : sp.proto().toString());
-            out.add(new Item(sp.seq(), key, src, sp.proto(), dsts));
+            out.add(any ? b.build().strings() : null);
         }
-        return out;
+        return java.util.Collections.unmodifiableList(out);
     }
 
     @Override
@@ -175,11 +192,32 @@ final class CompiledPolicyImpl implements CompiledPolicy {
         BitSet out = new BitSet();
         int v = indexOf(viewer);
         if (v < 0) return out;
-        BitSet mine = c.reach[v];
-        for (int p = 0; p < c.nodes.length; p++) {
-            if (p != v && (mine.get(p) || c.reach[p].get(v))) out.set(Math.toIntExact(c.nodes[p].node.id()));
-        }
+        BitSet both = (BitSet) c.reach[v].clone();
+        both.or(reachedBy()[v]);
+        both.clear(v);
+        for (int p = both.nextSetBit(0); p >= 0; p = both.nextSetBit(p + 1)) out.set(Math.toIntExact(c.nodes[p].node.id()));
         return out;
+    }
+
+    /**
+     * The transpose of the reachability rows (who reaches each node), built on first use: a policy change asks every
+     * session's node for its peers, and a column read row by row costs a cache miss per node.
+     */
+    private BitSet[] reachedBy() {
+        BitSet[] t = reachedBy;
+        if (t != null) return t;
+        synchronized (this) {
+            if (reachedBy != null) return reachedBy;
+            int n = c.nodes.length;
+            t = new BitSet[n];
+            for (int i = 0; i < n; i++) t[i] = new BitSet(n);
+            for (int p = 0; p < n; p++) {
+                BitSet row = c.reach[p];
+                for (int q = row.nextSetBit(0); q >= 0; q = row.nextSetBit(q + 1)) t[q].set(p);
+            }
+            reachedBy = t;
+            return t;
+        }
     }
 
     /** Whether every address of {@code src} may reach {@code dst}'s port over {@code proto} (policy tests). */

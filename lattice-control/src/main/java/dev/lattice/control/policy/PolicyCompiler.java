@@ -163,6 +163,12 @@ public final class PolicyCompiler {
         final Map<String, Integer> srcGroups = new LinkedHashMap<>();
         final List<BitSet> srcGroupNodes = new ArrayList<>();
         final Map<String, Long> keyFirstSeq = new HashMap<>();
+        /**
+         * Equal SrcIPs lists share one instance: the same sources recur across rules, formatting them is the costly part
+         * of a compile, and shared lists make every node's filter cheaper to compare and encode.
+         */
+        private final Map<IpSet, List<String>> setStrings = new HashMap<>();
+        private final Map<List<String>, List<String>> srcLists = new HashMap<>();
         List<String> approvedSubnets;
         IpSet approvedSubnetSet;
         /** Nodes serving approved and announced subnet or exit routes. */
@@ -314,18 +320,19 @@ public final class PolicyCompiler {
             } else if (dangerAll) {
                 srcIps = List.of("*");
             } else {
-                List<String> s = new ArrayList<>(srcSet.strings());
+                List<String> s = new ArrayList<>(setStrings.computeIfAbsent(srcSet, IpSet::strings));
                 if (wildcard) {
                     s.addAll(approvedSubnets);
                     // With * among the sources, the other sources' own entries are kept too (as Tailscale does).
                     java.util.Set<String> seen = new java.util.HashSet<>(s);
-                    for (IpSet nw : nonWildcard) for (String x : nw.strings()) if (seen.add(x)) s.add(x);
+                    for (IpSet nw : nonWildcard) for (String x : setStrings.computeIfAbsent(nw, IpSet::strings)) if (seen.add(x)) s.add(x);
                 }
-                srcIps = List.copyOf(s);
+                srcIps = srcLists.computeIfAbsent(List.copyOf(s), l -> l);
             }
             List<Alias> other = dst.stream().filter(a -> !isSelf(a)).toList();
             boolean hasSelf = other.size() != dst.size();
             if (!other.isEmpty() && !srcIps.isEmpty()) {
+                String srcKey = String.join(",", srcIps);
                 int ipIndex = 0;
                 for (ProtoPorts pp : ip) {
                     List<DstEntry> entries = new ArrayList<>();
@@ -347,8 +354,8 @@ public final class PolicyCompiler {
                         for (DstEntry e : entries) dstAll.addAll(e.wildcard() ? ALL : e.set());
                         Matcher matcher = new Matcher(matchSrc, dstAll.build());
                         long seq = ((long) grantIndex * 2) << 20 | ipIndex;
-                        String key = String.join(",", srcIps) + "|" + (pp.proto().numbers() == null ? "" : pp.proto().numbers().toString());
-                        int group = srcGroups.computeIfAbsent(String.join(",", srcIps), k -> {
+                        String key = srcKey + "|" + (pp.proto().numbers() == null ? "" : pp.proto().numbers().toString());
+                        int group = srcGroups.computeIfAbsent(srcKey, k -> {
                             BitSet b = new BitSet(nodes.length);
                             for (NodeInfo n : nodes) if (n.in(matchSrc)) b.set(n.index);
                             // A subnet router sends on behalf of its subnets (headscale #3157).

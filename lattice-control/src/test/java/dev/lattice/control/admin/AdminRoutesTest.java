@@ -60,8 +60,9 @@ class AdminRoutesTest {
         assertThat(none.status().code()).isEqualTo(401);
         assertThat(text(none)).isEqualTo("Unauthorized");
         assertThat(send(HttpMethod.GET, "/api/v1/node", key, null).status().code()).as("no Bearer prefix").isEqualTo(401);
-        assertThat(send(HttpMethod.GET, "/api/v1/node", "Bearer " + key.substring(0, key.length() - 1) + "x", null)
-                .status().code()).isEqualTo(401);
+        // The last character changed (to one it is not: a key that happened to end in 'x' made this flaky).
+        String wrong = key.substring(0, key.length() - 1) + (key.endsWith("x") ? "y" : "x");
+        assertThat(send(HttpMethod.GET, "/api/v1/node", "Bearer " + wrong, null).status().code()).isEqualTo(401);
         assertThat(send(HttpMethod.GET, "/api/v1/node", "Bearer nonsense", null).status().code()).isEqualTo(401);
         // Unauthenticated requests change nothing.
         assertThat(send(HttpMethod.POST, "/api/v1/user", null, "{\"name\":\"mallory\"}").status().code()).isEqualTo(401);

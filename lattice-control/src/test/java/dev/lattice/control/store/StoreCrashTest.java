@@ -54,9 +54,10 @@ class StoreCrashTest {
             }
             List<User> users = store.users().list();
             List<Node> nodes = store.nodes().list();
-            // At most the one pair in flight at the kill may be half there (user without node); nothing else.
-            assertThat(users.size()).isBetween(committed.size(), committed.size() + 1);
-            assertThat(nodes.size()).isBetween(committed.size(), committed.size() + 1);
+            // The child may commit a few more pairs between our last read and the kill; of those, at most the one in
+            // flight may be half there (a user without its node); nothing else.
+            assertThat(nodes.size()).isGreaterThanOrEqualTo(committed.size());
+            assertThat(users.size() - nodes.size()).isBetween(0, 1);
             for (Node n : nodes) assertThat(store.users().get(n.userId())).isPresent();
             // And the store is writable again.
             store.users().create("after-crash", "", "");

@@ -12,7 +12,11 @@ public final class MapStreamFraming {
     /** The client refuses messages above 4 MiB (direct.go's decodeMsg). */
     public static final int MAX_MESSAGE_LEN = 4 << 20;
 
-    private static final ThreadLocal<ZstdCompressor> COMPRESSOR = ThreadLocal.withInitial(ZstdCompressor::create);
+    /**
+     * Level 1: map messages are compressed once per session and change, so speed beats ratio (headscale's poll.go and
+     * tailscale's testcontrol both use zstdframe.FastestCompression).
+     */
+    private static final ThreadLocal<ZstdCompressor> COMPRESSOR = ThreadLocal.withInitial(() -> ZstdCompressor.create(1));
     private static final ThreadLocal<ZstdDecompressor> DECOMPRESSOR = ThreadLocal.withInitial(ZstdDecompressor::create);
 
     private MapStreamFraming() {}
