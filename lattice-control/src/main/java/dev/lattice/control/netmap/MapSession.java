@@ -154,12 +154,15 @@ public final class MapSession {
                 flipped.xor(known); // appeared, or not visible any more (removed below)
                 for (int i = flipped.nextSetBit(0); i >= 0; i = flipped.nextSetBit(i + 1)) changed.add((long) i);
                 // Still visible, but the routes usable through it changed: only peers that serve routes or were sent some.
-                for (Node n : all) {
-                    int b = bit(n.id());
-                    if (known.get(b) && visible.get(b) && (!n.approvedRoutes().isEmpty() || sentRoutes.containsKey(n.id()))
-                            && !owner.routesFor(me, n, pol).equals(sentRoutes.getOrDefault(n.id(), List.of()))) {
-                        changed.add(n.id());
-                    }
+                BitSet recheck = (BitSet) owner.routeServers(all).clone();
+                for (long id : sentRoutes.keySet()) recheck.set(bit(id));
+                recheck.and(known);
+                recheck.and(visible);
+                for (int i = recheck.nextSetBit(0); i >= 0; i = recheck.nextSetBit(i + 1)) {
+                    long id = i;
+                    owner.tailnet().node(id).ifPresent(n -> {
+                        if (!owner.routesFor(me, n, pol).equals(sentRoutes.getOrDefault(id, List.of()))) changed.add(id);
+                    });
                 }
                 List<FilterRule> f = pol.filterFor(me);
                 if (!f.equals(sentFilter)) newFilter = f;

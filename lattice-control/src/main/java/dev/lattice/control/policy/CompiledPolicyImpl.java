@@ -38,13 +38,16 @@ final class CompiledPolicyImpl implements CompiledPolicy {
      * for all of a user's devices, so built once, not once per device and session.
      */
     private final ConcurrentHashMap<Long, List<List<String>>> selfSources = new ConcurrentHashMap<>();
-    private volatile BitSet[] reachedBy;
+    /** Node ids by compiled index, to answer in ids without touching each node. */
+    private final int[] ids;
 
     CompiledPolicyImpl(Compilation c) {
         this.c = c;
         this.filters = new AtomicReferenceArray<>(c.nodes.length);
         this.ssh = new AtomicReferenceArray<>(c.nodes.length);
         this.sshCompiler = new SshCompiler(c);
+        this.ids = new int[c.nodes.length];
+        for (int i = 0; i < ids.length; i++) ids[i] = Math.toIntExact(c.nodes[i].node.id());
     }
 
     private int indexOf(Node node) {
@@ -192,32 +195,15 @@ final class CompiledPolicyImpl implements CompiledPolicy {
         BitSet out = new BitSet();
         int v = indexOf(viewer);
         if (v < 0) return out;
+        // Who the viewer reaches (its row), plus who reaches it (its column, read only where the row is clear:
+        // a transpose would cost more than this for any policy where most nodes see each other).
         BitSet both = (BitSet) c.reach[v].clone();
-        both.or(reachedBy()[v]);
-        both.clear(v);
-        for (int p = both.nextSetBit(0); p >= 0; p = both.nextSetBit(p + 1)) out.set(Math.toIntExact(c.nodes[p].node.id()));
-        return out;
-    }
-
-    /**
-     * The transpose of the reachability rows (who reaches each node), built on first use: a policy change asks every
-     * session's node for its peers, and a column read row by row costs a cache miss per node.
-     */
-    private BitSet[] reachedBy() {
-        BitSet[] t = reachedBy;
-        if (t != null) return t;
-        synchronized (this) {
-            if (reachedBy != null) return reachedBy;
-            int n = c.nodes.length;
-            t = new BitSet[n];
-            for (int i = 0; i < n; i++) t[i] = new BitSet(n);
-            for (int p = 0; p < n; p++) {
-                BitSet row = c.reach[p];
-                for (int q = row.nextSetBit(0); q >= 0; q = row.nextSetBit(q + 1)) t[q].set(p);
-            }
-            reachedBy = t;
-            return t;
+        for (int p = both.nextClearBit(0); p < ids.length; p = both.nextClearBit(p + 1)) {
+            if (c.reach[p].get(v)) both.set(p);
         }
+        both.clear(v);
+        for (int p = both.nextSetBit(0); p >= 0 && p < ids.length; p = both.nextSetBit(p + 1)) out.set(ids[p]);
+        return out;
     }
 
     /** Whether every address of {@code src} may reach {@code dst}'s port over {@code proto} (policy tests). */

@@ -98,8 +98,7 @@ public final class Tailnet {
         return id == null ? Optional.empty() : Optional.of(nodes.get(id));
     }
 
-    /** All nodes, sorted by id (the order Peers must have). */
-    /** All nodes by id, unmodifiable; a snapshot shared until the next write, as every map flush reads it. */
+    /** All nodes sorted by id (the order Peers must have), unmodifiable; a snapshot shared until the next write, as every map flush reads it. */
     public synchronized List<Node> nodes() {
         List<Node> s = sorted;
         if (s == null) {
