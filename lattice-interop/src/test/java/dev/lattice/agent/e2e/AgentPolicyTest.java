@@ -197,28 +197,50 @@ class AgentPolicyTest {
 
     /**
      * Probes {@code ip}:80 from {@code h} until it is reachable ({@code want}) or not; returns the {@link System#nanoTime}
-     * the state was seen, or -1 after {@code within}. Each try is a fresh connect of at most 0.3 s (a tunnel on a LAN
-     * answers in milliseconds; a lost SYN would otherwise wait for TCP's 1 s retransmit and hide when access flipped).
-     * Reachable: the moment a connect succeeded. Unreachable: the start of the first of two failed connects in a row,
-     * an upper bound on when the rule went.
+     * the state was seen, or -1 after {@code within}.
+     * Reachable: the moment the first connect succeeded, with a new connect started every {@link #PROBE_STEP} (each
+     * allowed 1 s), so the flip is seen within a step whatever happened to earlier SYNs: one sent before the peer was
+     * configured is lost silently where the whole tailnet range routes into the tunnel (latticed), while tailscaled
+     * routes only known peers and fails such a connect at once; a probe that waited for the lost SYN would report
+     * the probe's timeout, not the flip.
+     * Unreachable: the start of the first of two failed connects (0.3 s each) in a row, an upper bound on when the
+     * rule went.
      */
     static final String PROBE_TIMEOUT = "0.3";
+    static final Duration PROBE_STEP = Duration.ofMillis(40);
 
     static long awaitTcpState(Host h, String ip, boolean want, Duration within) {
+        return want ? awaitReachable(h, ip, within) : awaitUnreachable(h, ip, within);
+    }
+
+    private static long awaitReachable(Host h, String ip, Duration within) {
+        long end = System.nanoTime() + within.toNanos();
+        java.util.concurrent.atomic.AtomicLong seen = new java.util.concurrent.atomic.AtomicLong(-1);
+        try (var probes = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            while (seen.get() < 0 && System.nanoTime() < end) {
+                probes.submit(() -> {
+                    if (tcp(h, ip, "1")) {
+                        long t = System.nanoTime();
+                        seen.accumulateAndGet(t, (a, b) -> a < 0 ? b : Math.min(a, b));
+                    }
+                });
+                Lab.sleep(PROBE_STEP);
+            }
+        } // waits for the probes in flight: one of them may have succeeded earlier than the one that stopped the loop
+        return seen.get();
+    }
+
+    private static long awaitUnreachable(Host h, String ip, Duration within) {
         long end = System.nanoTime() + within.toNanos();
         long firstFail = -1;
         do {
             long start = System.nanoTime();
-            boolean ok = tcp(h, ip, PROBE_TIMEOUT);
-            if (want && ok) return System.nanoTime();
-            if (!want) {
-                if (ok) {
-                    firstFail = -1;
-                } else if (firstFail < 0) {
-                    firstFail = start;
-                } else {
-                    return firstFail;
-                }
+            if (tcp(h, ip, PROBE_TIMEOUT)) {
+                firstFail = -1;
+            } else if (firstFail < 0) {
+                firstFail = start;
+            } else {
+                return firstFail;
             }
             Lab.sleep(Duration.ofMillis(20));
         } while (System.nanoTime() < end);
