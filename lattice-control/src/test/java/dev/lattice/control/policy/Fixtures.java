@@ -11,6 +11,7 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.TreeSet;
 
@@ -18,13 +19,22 @@ import java.util.TreeSet;
 final class Fixtures {
     private Fixtures() {}
 
+    private static byte[] sha256(String s) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     static User user(long id, String name) {
         return new User(id, name, name, name + "@example.com", "", null, null);
     }
 
     /** Node {@code id} at 100.64.x.y / fd7a:115c:a1e0::id, owned by {@code userId} (null = tag-only), with tags. */
     static Node node(long id, Long userId, String... tags) {
-        String hex = String.format("%064x", id);
+        // Keys that look random, as real ones do (zero-padded ids all hash alike and turn hash maps into trees).
+        String hex = HexFormat.of().formatHex(sha256("node " + id));
         Node n = Node.draft(MachinePublicKey.fromHex(hex), NodePublicKey.fromHex(hex), "n" + id, "n" + id, userId,
                 (Inet4Address) InetAddress.ofLiteral("100.64." + (id >> 8) + "." + (id & 0xff)),
                 (Inet6Address) InetAddress.ofLiteral("fd7a:115c:a1e0::" + Long.toHexString(id)));

@@ -49,8 +49,16 @@ final class KeyBytes {
         return raw;
     }
 
+    private static final byte[] HEX_DIGITS = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+
+    /** Lower-case hex, as HexFormat.of() but with a plain table: map responses format thousands of keys each. */
     static String hex(byte[] raw) {
-        return HEX.formatHex(raw);
+        byte[] out = new byte[raw.length * 2];
+        for (int i = 0; i < raw.length; i++) {
+            out[2 * i] = HEX_DIGITS[(raw[i] >> 4) & 0xf];
+            out[2 * i + 1] = HEX_DIGITS[raw[i] & 0xf];
+        }
+        return new String(out, java.nio.charset.StandardCharsets.ISO_8859_1);
     }
 
     static String base64(byte[] raw) {

@@ -112,4 +112,16 @@ class KeyTypesTest {
     private static void assertRejects(Function<String, ?> parse, String text, String message) {
         assertThatThrownBy(() -> parse.apply(text)).isInstanceOf(IllegalArgumentException.class).hasMessage(message);
     }
+
+    @Test
+    void hexIsLowerCaseTwoDigitsPerByteForAnyBytes() {
+        java.util.Random rnd = new java.util.Random(11);
+        for (int i = 0; i < 2000; i++) {
+            byte[] raw = new byte[32];
+            rnd.nextBytes(raw);
+            String hex = new NodePublicKey(raw).toHex();
+            assertThat(hex).isEqualTo(java.util.HexFormat.of().formatHex(raw));
+            assertThat(NodePublicKey.fromHex(hex)).isEqualTo(new NodePublicKey(raw));
+        }
+    }
 }

@@ -72,6 +72,25 @@ class TailcfgTest {
     }
 
     @Test
+    void formattedTimesMatchTheFormatterForAnyInstantOfYears0To9999() {
+        java.util.Random rnd = new java.util.Random(7);
+        long min = Instant.parse("0000-01-01T00:00:00Z").getEpochSecond(), max = Instant.parse("9999-12-31T23:59:59Z").getEpochSecond();
+        for (int i = 0; i < 20_000; i++) {
+            long secs = min + Math.floorMod(rnd.nextLong(), max - min + 1);
+            // Whole seconds, round fractions and arbitrary nanos alike.
+            int nanos = switch (i % 4) {
+                case 0 -> 0;
+                case 1 -> rnd.nextInt(1000) * 1_000_000;
+                case 2 -> rnd.nextInt(10) * 100_000_000;
+                default -> rnd.nextInt(1_000_000_000);
+            };
+            Instant t = Instant.ofEpochSecond(secs, nanos);
+            assertThat(Tailcfg.formatTime(t)).as(t.toString()).isEqualTo(Tailcfg.RFC3339_FORMAT.format(t.atOffset(java.time.ZoneOffset.UTC)));
+        }
+        assertThatThrownBy(() -> Tailcfg.formatTime(Instant.parse("-0001-12-31T23:59:59Z"))).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void badValuesAreJacksonExceptions() {
         for (String bad : List.of("{\"Key\":\"nodekey:12\"}", "{\"Key\":5}", "{\"Addresses\":[\"1.2.3.4\"]}",
                 "{\"Addresses\":[\"example.com/32\"]}", "{\"Created\":\"yesterday\"}", "{\"ID\":1.5}",
