@@ -83,8 +83,8 @@ public final class TailcfgNodes {
 
     public List<IpPrefix> addresses(Node n) {
         List<IpPrefix> a = new ArrayList<>(2);
-        if (n.ipv4() != null) a.add(IpPrefix.of(n.ipv4().getAddress(), 32));
-        if (n.ipv6() != null) a.add(IpPrefix.of(n.ipv6().getAddress(), 128));
+        if (n.ipv4() != null) a.add(new IpPrefix(n.ipv4(), 32));
+        if (n.ipv6() != null) a.add(new IpPrefix(n.ipv6(), 128));
         return a;
     }
 

@@ -12,11 +12,11 @@ public record IpPrefix(InetAddress address, int bits) {
 
     public IpPrefix {
         if (address == null) throw new IllegalArgumentException("prefix address is null");
-        int max = address.getAddress().length * 8;
+        int max = address instanceof Inet4Address ? 32 : 128;
         if (bits < 0 || bits > max) {
             throw new IllegalArgumentException("prefix length " + bits + " out of range 0.." + max);
         }
-        address = mask(address, bits);
+        if (bits != max) address = mask(address, bits); // a host prefix has nothing to mask (and is the common case)
     }
 
     /** Parses {@code addr/bits}, or a bare address as a single-host prefix. Never does a DNS lookup. */

@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.annotation.JsonSerialize;
 
 /** One message of the map stream. Null components mean "unchanged" and are not written. Go: tailcfg.go MapResponse. */
 public record MapResponse(
@@ -15,8 +16,8 @@ public record MapResponse(
         @JsonProperty("PopBrowserURL") String popBrowserUrl,
         @JsonProperty("Node") Node node, // the first non-keepalive message must have it
         @JsonProperty("DERPMap") DERPMap derpMap,
-        @JsonProperty("Peers") List<Node> peers, // full list, sorted by ID
-        @JsonProperty("PeersChanged") List<Node> peersChanged,
+        @JsonProperty("Peers") @JsonSerialize(contentUsing = PeerJsonCache.class) List<Node> peers, // full list, sorted by ID
+        @JsonProperty("PeersChanged") @JsonSerialize(contentUsing = PeerJsonCache.class) List<Node> peersChanged,
         @JsonProperty("PeersRemoved") List<Long> peersRemoved,
         @JsonProperty("PeersChangedPatch") List<PeerChange> peersChangedPatch,
         @JsonProperty("PeerSeenChange") Map<Long, Boolean> peerSeenChange,
