@@ -14,6 +14,7 @@ import dev.lattice.wire.tailcfg.NetPortRange;
 import dev.lattice.wire.tailcfg.PortRange;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -146,7 +147,7 @@ final class CompiledPolicyImpl implements CompiledPolicy {
             }
             out.add(any ? b.build().strings() : null);
         }
-        return java.util.Collections.unmodifiableList(out);
+        return Collections.unmodifiableList(out);
     }
 
     @Override

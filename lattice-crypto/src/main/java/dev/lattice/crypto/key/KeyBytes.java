@@ -1,5 +1,6 @@
 package dev.lattice.crypto.key;
 
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Base64;
 import java.util.HexFormat;
@@ -49,7 +50,7 @@ final class KeyBytes {
         return raw;
     }
 
-    private static final byte[] HEX_DIGITS = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    private static final byte[] HEX_DIGITS = "0123456789abcdef".getBytes(StandardCharsets.ISO_8859_1);
 
     /** Lower-case hex, as HexFormat.of() but with a plain table: map responses format thousands of keys each. */
     static String hex(byte[] raw) {
@@ -58,7 +59,7 @@ final class KeyBytes {
             out[2 * i] = HEX_DIGITS[(raw[i] >> 4) & 0xf];
             out[2 * i + 1] = HEX_DIGITS[raw[i] & 0xf];
         }
-        return new String(out, java.nio.charset.StandardCharsets.ISO_8859_1);
+        return new String(out, StandardCharsets.ISO_8859_1);
     }
 
     static String base64(byte[] raw) {
