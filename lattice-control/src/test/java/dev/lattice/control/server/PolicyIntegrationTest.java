@@ -73,11 +73,21 @@ class PolicyIntegrationTest {
     }
 
     TestMachine joined(String name, String key) throws Exception {
-        TestMachine m = new TestMachine(group, server.config().serverUrl(), name);
+        return join(new TestMachine(group, server.config().serverUrl(), name), key);
+    }
+
+    /** Registers {@code m} with {@code key} and opens its map stream. */
+    static TestMachine join(TestMachine m, String key) throws Exception {
         RegisterResponse r = m.register(key);
-        assertThat(r.error()).as("register %s", name).isNull();
+        assertThat(r.error()).as("register %s", m.hostname).isNull();
         m.openStream();
         return m;
+    }
+
+    /** As {@link #join}, for a machine that advertises {@code route}. */
+    static TestMachine joinAsRouter(TestMachine m, String key, IpPrefix route) throws Exception {
+        m.hostinfoExtra = h -> h.withRoutableIps(List.of(route));
+        return join(m, key);
     }
 
     Node node(String name) {
@@ -266,11 +276,7 @@ class PolicyIntegrationTest {
         try (TestMachine r1 = new TestMachine(group, server.config().serverUrl(), "ra");
              TestMachine r2 = new TestMachine(group, server.config().serverUrl(), "rb");
              TestMachine viewer = joined("viewer", key(alice.id()))) {
-            for (TestMachine r : List.of(r1, r2)) {
-                r.hostinfoExtra = h -> h.withRoutableIps(List.of(lan));
-                assertThat(r.register(key(alice.id())).error()).isNull();
-                r.openStream();
-            }
+            for (TestMachine r : List.of(r1, r2)) joinAsRouter(r, key(alice.id()), lan);
             TestMachine.View v = viewer.awaitView(Duration.ofSeconds(5), x -> x.hasPeer("ra") && x.hasPeer("rb")
                     && x.peer("ra").allowedIps().contains(lan));
             assertThat(v.peer("rb").allowedIps()).as("one primary per subnet").doesNotContain(lan);
@@ -292,9 +298,7 @@ class PolicyIntegrationTest {
              TestMachine viewer = joined("viewer", key(alice.id()));
              TestMachine other = joined("other", key(alice.id(), "tag:r"))) {
             for (TestMachine r : List.of(r1, r2)) {
-                r.hostinfoExtra = h -> h.withRoutableIps(List.of(lan));
-                assertThat(r.register(key(alice.id(), "tag:r")).error()).isNull();
-                r.openStream();
+                joinAsRouter(r, key(alice.id(), "tag:r"), lan);
                 Thread.sleep(200); // ra online first: the primary
             }
             viewer.awaitView(Duration.ofSeconds(5), x -> x.peer("ra") != null && x.peer("ra").allowedIps().contains(lan));
