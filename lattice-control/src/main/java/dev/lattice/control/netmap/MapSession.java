@@ -154,7 +154,8 @@ public final class MapSession {
                 flipped.xor(known); // appeared, or not visible any more (removed below)
                 for (int i = flipped.nextSetBit(0); i >= 0; i = flipped.nextSetBit(i + 1)) changed.add((long) i);
                 // Still visible, but the routes usable through it changed: only peers that serve routes or were sent some.
-                BitSet recheck = (BitSet) owner.routeServers(all).clone();
+                BitSet recheck = new BitSet();
+                for (Node r : owner.tailnet().routers()) recheck.set(bit(r.id()));
                 for (long id : sentRoutes.keySet()) recheck.set(bit(id));
                 recheck.and(known);
                 recheck.and(visible);

@@ -12,7 +12,6 @@ import dev.lattice.wire.tailcfg.MapResponse;
 import dev.lattice.wire.tailcfg.UserProfile;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -112,25 +111,6 @@ public final class MapSessions implements AutoCloseable {
 
     PacketPolicy policy() {
         return policy;
-    }
-
-    private record RouteServers(List<Node> snapshot, BitSet ids) {}
-
-    private volatile RouteServers routeServers;
-
-    /**
-     * Ids of the nodes with approved routes in {@code all} (a {@link Tailnet#nodes()} snapshot), computed once per
-     * snapshot: after a policy change every session re-checks routes only through these.
-     */
-    BitSet routeServers(List<Node> all) {
-        RouteServers r = routeServers;
-        if (r == null || r.snapshot() != all) {
-            BitSet ids = new BitSet();
-            for (Node n : all) if (!n.approvedRoutes().isEmpty()) ids.set(Math.toIntExact(n.id()));
-            r = new RouteServers(all, ids);
-            routeServers = r;
-        }
-        return r.ids();
     }
 
     /** The complete netmap for a node: self, DERP map, DNS, peers, profiles, filter. */

@@ -51,8 +51,8 @@ public final class PrimaryRoutes {
     /** Re-elects; returns the nodes that gained or lost a primary prefix. */
     synchronized Set<Long> elect() {
         Map<IpPrefix, List<Long>> candidates = new HashMap<>();
-        for (Node n : tailnet.nodes()) { // by id, so the first candidate is the lowest id
-            if (n.approvedRoutes().isEmpty() || !tailnet.isOnline(n.id())) continue;
+        for (Node n : tailnet.routers()) { // by id, so the first candidate is the lowest id
+            if (!tailnet.isOnline(n.id())) continue;
             for (IpPrefix r : activeRoutes.apply(n)) {
                 if (r.bits() != 0) candidates.computeIfAbsent(r, k -> new java.util.ArrayList<>()).add(n.id());
             }

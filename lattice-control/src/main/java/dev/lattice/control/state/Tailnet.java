@@ -33,6 +33,7 @@ public final class Tailnet {
     private final Clock clock;
     private final Map<Long, Node> nodes = new HashMap<>();
     private List<Node> sorted; // nodes() cache, guarded by this; null after any write
+    private List<Node> routers; // routers() cache, likewise
     private final Map<NodePublicKey, Long> byNodeKey = new HashMap<>();
     private final Map<MachinePublicKey, Long> byMachineKey = new HashMap<>();
     private final Map<Long, User> users = new HashMap<>();
@@ -52,6 +53,7 @@ public final class Tailnet {
         synchronized (this) {
             nodes.clear();
             sorted = null;
+            routers = null;
             byNodeKey.clear();
             byMachineKey.clear();
             users.clear();
@@ -107,6 +109,16 @@ public final class Tailnet {
             sorted = s = List.copyOf(out);
         }
         return s;
+    }
+
+    /**
+     * The nodes with approved routes, by id, from the same snapshot as {@link #nodes()}: route elections and route
+     * re-checks run on every change, and walking only these keeps them cheap in a large tailnet.
+     */
+    public synchronized List<Node> routers() {
+        List<Node> r = routers;
+        if (r == null) routers = r = nodes().stream().filter(n -> !n.approvedRoutes().isEmpty()).toList();
+        return r;
     }
 
     public synchronized Optional<User> user(Long id) {
@@ -211,6 +223,7 @@ public final class Tailnet {
 
     private void index(Node n) {
         sorted = null;
+        routers = null;
         nodes.put(n.id(), n);
         byNodeKey.put(n.nodeKey(), n.id());
         byMachineKey.put(n.machineKey(), n.id());
@@ -218,6 +231,7 @@ public final class Tailnet {
 
     private void unindex(Node n) {
         sorted = null;
+        routers = null;
         nodes.remove(n.id());
         byNodeKey.remove(n.nodeKey(), n.id());
         byMachineKey.remove(n.machineKey(), n.id());
