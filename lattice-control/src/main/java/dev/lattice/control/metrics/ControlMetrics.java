@@ -1,6 +1,7 @@
 package dev.lattice.control.metrics;
 
 import com.sun.net.httpserver.HttpServer;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -21,6 +22,11 @@ public final class ControlMetrics implements AutoCloseable {
 
     public void gauge(String name, String help, DoubleSupplier value) {
         GaugeWithCallback.builder().name(name).help(help).callback(cb -> cb.call(value.getAsDouble())).register(registry);
+    }
+
+    /** A counter read from {@code value} at each scrape (it must only grow). */
+    public void counter(String name, String help, DoubleSupplier value) {
+        CounterWithCallback.builder().name(name).help(help).callback(cb -> cb.call(value.getAsDouble())).register(registry);
     }
 
     public byte[] scrape() {

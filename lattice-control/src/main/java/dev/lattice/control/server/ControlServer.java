@@ -182,6 +182,8 @@ public final class ControlServer implements AutoCloseable {
                 () -> tailnet.nodes().stream().filter(n -> tailnet.isOnline(n.id())).count());
         metrics.gauge("lattice_map_sessions", "Open map streams", sessions::size);
         metrics.gauge("lattice_users", "Users", () -> tailnet.users().size());
+        metrics.counter("lattice_db_write_transactions", "Database write transactions begun (committed or rolled back)",
+                store::writeTransactions);
         if (derp != null) {
             metrics.gauge("lattice_derp_clients", "Clients connected to the embedded DERP", () -> derp.stats().currentClients());
             metrics.gauge("lattice_derp_packets_dropped", "Packets the embedded DERP dropped", () -> derp.stats().dropsTotal());

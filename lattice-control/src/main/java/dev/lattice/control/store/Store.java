@@ -12,6 +12,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.jdbi.v3.core.HandleCallback;
@@ -46,6 +47,7 @@ public final class Store implements AutoCloseable {
     private final AutoCloseable[] pools;
     private final Clock clock;
     private final boolean postgres;
+    private final LongAdder writeTransactions = new LongAdder();
 
     private final Users users;
     private final Nodes nodes;
@@ -210,6 +212,14 @@ public final class Store implements AutoCloseable {
         return postgres;
     }
 
+    /**
+     * Write transactions begun since the store was opened, committed or not: what the server costs the database
+     * (a metric), and how tests show that a refused request wrote nothing.
+     */
+    public long writeTransactions() {
+        return writeTransactions.sum();
+    }
+
     @Override
     public void close() {
         for (AutoCloseable p : pools) {
@@ -229,6 +239,7 @@ public final class Store implements AutoCloseable {
 
     /** Runs {@code work} in one write transaction; constraint violations become {@link ConflictException}. */
     <T> T write(String what, HandleCallback<T, RuntimeException> work) {
+        writeTransactions.increment();
         try {
             return writer.inTransaction(work);
         } catch (JdbiException e) {

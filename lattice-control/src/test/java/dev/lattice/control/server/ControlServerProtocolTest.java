@@ -76,6 +76,7 @@ class ControlServerProtocolTest {
             m.await(Duration.ofSeconds(5), x -> x.node() != null);
             String text = new String(server.metrics().scrape(), StandardCharsets.UTF_8);
             assertThat(text).contains("lattice_nodes 1.0").contains("lattice_map_sessions 1.0").contains("lattice_nodes_online 1.0");
+            assertThat(text).containsPattern("lattice_db_write_transactions_total [1-9]");
         }
     }
 
