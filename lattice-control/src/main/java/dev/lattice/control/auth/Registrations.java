@@ -2,12 +2,12 @@ package dev.lattice.control.auth;
 
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.ipalloc.IpAllocator;
-import dev.lattice.control.machine.HttpError;
 import dev.lattice.control.netmap.TailcfgNodes;
 import dev.lattice.control.policy.CompiledPolicy;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.AuthKeyException;
+import dev.lattice.control.store.KeyUse;
 import dev.lattice.control.store.Node;
 import dev.lattice.control.store.PreAuthKey;
 import dev.lattice.control.store.User;
@@ -73,8 +73,21 @@ public final class Registrations {
         return routes;
     }
 
+    /**
+     * Answers a register request. Every refusal (a bad or spent key, tags the policy does not allow, a node key of
+     * another machine, ...) is a response carrying only {@code Error}, as headscale answers it, and writes nothing.
+     */
     public CompletionStage<RegisterResponse> register(MachinePublicKey machineKey, RegisterRequest req) {
-        if (req.nodeKey() == null || req.nodeKey().isZero()) throw new HttpError(400, "register request without a node key");
+        try {
+            return handle(machineKey, req);
+        } catch (Refusal e) {
+            log.info("registration of {} refused: {}", machineKey, e.getMessage());
+            return CompletableFuture.completedFuture(RegisterResponse.builder().error(e.getMessage()).build());
+        }
+    }
+
+    private CompletionStage<RegisterResponse> handle(MachinePublicKey machineKey, RegisterRequest req) {
+        if (req.nodeKey() == null || req.nodeKey().isZero()) throw new Refusal("register request without a node key");
         Instant now = tailnet.now();
         Instant expiry = Tailcfg.isZero(req.expiry()) ? null : req.expiry();
 
@@ -114,14 +127,14 @@ public final class Registrations {
     }
 
     private static void checkMachine(Node node, MachinePublicKey machineKey) {
-        if (!node.machineKey().equals(machineKey)) throw new HttpError(401, "node exists with a different machine key");
+        if (!node.machineKey().equals(machineKey)) throw new Refusal("node exists with a different machine key");
     }
 
     private RegisterResponse logout(Node node, MachinePublicKey machineKey, RegisterRequest req, Instant now) {
         checkMachine(node, machineKey);
         if (node.isExpired(now)) return RegisterResponse.builder().nodeKeyExpired(true).machineAuthorized(false).build();
         Instant expiry = Tailcfg.isZero(req.expiry()) ? null : req.expiry();
-        if (expiry != null && expiry.isAfter(now)) throw new HttpError(400, "extending key is not allowed");
+        if (expiry != null && expiry.isAfter(now)) throw new Refusal("extending key is not allowed");
         if (node.ephemeral()) {
             tailnet.delete(node.id());
             log.info("ephemeral node {} ({}) logged out and was deleted", node.id(), node.givenName());
@@ -141,38 +154,69 @@ public final class Registrations {
         routes.apply(node.id());
     }
 
+    /**
+     * Registration with a pre-auth key (headscale's {@code HandleNodeFromPreAuthKey}): everything is checked with
+     * reads first, and only the transaction that stores the node writes, spending a single-use key with it. A
+     * still-valid node re-registering with its own node key (a restart, or a retry after a lost reply) needs no usable
+     * key: the machine key proves it is the machine that was already admitted.
+     */
     private RegisterResponse withAuthKey(MachinePublicKey machineKey, RegisterRequest req, Instant now) {
-        PreAuthKey key;
         try {
-            key = tailnet.store().preAuthKeys().consume(req.auth().authKey(), now);
+            PreAuthKey key = tailnet.store().preAuthKeys().find(req.auth().authKey());
+            Optional<Node> holder = tailnet.byNodeKey(req.nodeKey());
+            if (holder.isPresent() && !holder.get().machineKey().equals(machineKey)) {
+                throw new Refusal("node key already in use by another machine");
+            }
+            boolean ephemeral = key.ephemeral() || Boolean.TRUE.equals(req.ephemeral());
+            Optional<Node> existing = tailnet.byMachineKey(machineKey);
+            if (existing.isPresent() && isReRegistration(existing.get(), key, req, now)) {
+                // Tags and ownership stay as they are (headscale applies a key's tags only at the first registration).
+                Node n = existing.get();
+                Node node = upsert(machineKey, req, n.userId(), n.tags(), key.id(), ephemeral, "authkey", now, null);
+                log.info("node {} ({}) re-registered with its pre-auth key", node.id(), node.givenName());
+                return authorized(node);
+            }
+            key.requireUsable(now);
+            List<String> tags;
+            try {
+                tags = Tags.forAuthKey(policy.get(), key.userId(), key.tags(), requestTags(req));
+            } catch (Tags.NotPermitted e) {
+                throw new Refusal(e.getMessage());
+            }
+            Node node = upsert(machineKey, req, key.userId(), tags, key.id(), ephemeral, "authkey", now,
+                    KeyUse.of(key).orElse(null));
+            log.info("registered node {} ({}) with a pre-auth key{}", node.id(), node.givenName(), ephemeral ? " (ephemeral)" : "");
+            return authorized(node);
         } catch (AuthKeyException e) {
-            String msg = switch (e.reason()) {
-                case UNKNOWN -> "invalid authkey";
+            // headscale's texts: "invalid pre auth key" (not found), PAKError "authkey expired" / "authkey already used"
+            throw new Refusal(switch (e.reason()) {
+                case UNKNOWN -> "invalid pre auth key";
                 case EXPIRED -> "authkey expired";
                 case ALREADY_USED -> "authkey already used";
-            };
-            log.info("registration of {} refused: {}", machineKey, msg);
-            throw new HttpError(401, msg);
+            });
         }
-        boolean ephemeral = key.ephemeral() || Boolean.TRUE.equals(req.ephemeral());
-        List<String> tags;
-        try {
-            tags = Tags.forAuthKey(policy.get(), key.userId(), key.tags(), requestTags(req));
-        } catch (Tags.NotPermitted e) {
-            log.info("registration of {} with a pre-auth key refused: {}", machineKey, e.getMessage());
-            return RegisterResponse.builder().error(e.getMessage()).build();
-        }
-        Node node = upsert(machineKey, req, key.userId(), tags, key.id(), ephemeral, "authkey", now);
-        log.info("registered node {} ({}) with a pre-auth key{}", node.id(), node.givenName(), ephemeral ? " (ephemeral)" : "");
-        return authorized(node);
+    }
+
+    /**
+     * The machine's node re-registering as itself (headscale's skip-validation case): same owner as the key, same
+     * node key (a rotation needs a usable key), not expired (an expired node is logging in anew), and not a
+     * user-owned node a tagged key would convert.
+     */
+    private static boolean isReRegistration(Node node, PreAuthKey key, RegisterRequest req, Instant now) {
+        boolean sameOwner = node.isTagged() || (key.userId() != null && key.userId().equals(node.userId()));
+        boolean conversion = !key.tags().isEmpty() && !node.isTagged();
+        return sameOwner && !conversion && node.nodeKey().equals(req.nodeKey()) && !node.isExpired(now);
     }
 
     /**
      * Creates the node, or re-registers the machine's existing node (same machine key) so that its addresses and
-     * name stay the same across logins.
+     * name stay the same across logins. {@code spend} (a single-use key, or null) is marked used by the same
+     * transaction that stores the node.
+     *
+     * @throws AuthKeyException ALREADY_USED when another registration spent the key first; nothing is stored then
      */
     Node upsert(MachinePublicKey machineKey, RegisterRequest req, Long userId, List<String> tags, Long authKeyId,
-            boolean ephemeral, String method, Instant now) {
+            boolean ephemeral, String method, Instant now, KeyUse spend) {
         Hostinfo hi = req.hostinfo();
         String hostname = hi != null && hi.hostname() != null && !hi.hostname().isBlank() ? hi.hostname() : "node";
         String hostinfoJson = hi == null ? null : Tailcfg.json().writeValueAsString(hi);
@@ -184,7 +228,7 @@ public final class Registrations {
                     .withTags(tags)
                     .withExpiry(tags.isEmpty() ? expiry : null)
                     .withHostinfo(hostname, hostinfoJson)
-                    .withRegistration(authKeyId, ephemeral, method)).orElseThrow();
+                    .withRegistration(authKeyId, ephemeral, method), spend).orElseThrow();
             return routes.apply(n.id()).orElse(n);
         }
         IpAllocator.Addresses a = ips.allocate();
@@ -195,7 +239,7 @@ public final class Registrations {
                     .withExpiry(tags.isEmpty() ? expiry : null) // tagged nodes do not expire (headscale)
                     .withHostinfo(hostname, hostinfoJson)
                     .withRegistration(authKeyId, ephemeral, method);
-            Node n = tailnet.add(draft);
+            Node n = tailnet.add(draft, spend);
             return routes.apply(n.id()).orElse(n);
         } catch (RuntimeException e) {
             if (a.v4() != null) ips.release(a.v4());
@@ -243,7 +287,7 @@ public final class Registrations {
             throw e;
         }
         Node node = upsert(p.machineKey(), p.request(), user.id(), tags, null,
-                Boolean.TRUE.equals(p.request().ephemeral()), "cli", tailnet.now());
+                Boolean.TRUE.equals(p.request().ephemeral()), "cli", tailnet.now(), null);
         pending.remove(authId);
         p.outcome().complete(authorized(node));
         log.info("registered node {} ({}) for user {} by auth id", node.id(), node.givenName(), user.name());

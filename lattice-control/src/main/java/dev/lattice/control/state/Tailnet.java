@@ -1,6 +1,7 @@
 package dev.lattice.control.state;
 
 import dev.lattice.control.ipalloc.IpAllocator;
+import dev.lattice.control.store.KeyUse;
 import dev.lattice.control.store.Node;
 import dev.lattice.control.store.Store;
 import dev.lattice.control.store.User;
@@ -138,9 +139,17 @@ public final class Tailnet {
 
     /** Stores a new node and announces it. */
     public Node add(Node draft) {
+        return add(draft, null);
+    }
+
+    /**
+     * Stores a new node, spending {@code spend} (a single-use key, or null) in the same transaction, and announces
+     * it. If the store refuses, nothing changes here either.
+     */
+    public Node add(Node draft, KeyUse spend) {
         Node n;
         synchronized (this) {
-            n = store.nodes().create(draft);
+            n = store.nodes().create(draft, spend);
             index(n);
         }
         publish(List.of(new Change(Change.Kind.ADDED, n.id())));
@@ -152,13 +161,21 @@ public final class Tailnet {
      * all if nothing changed). Returns the stored node.
      */
     public Optional<Node> update(long id, Change.Kind kind, UnaryOperator<Node> f) {
+        return update(id, kind, f, null);
+    }
+
+    /**
+     * As {@link #update(long, Change.Kind, UnaryOperator)}, spending {@code spend} (a single-use key, or null) in the
+     * transaction that stores the node; with a key to spend the node is written even if unchanged.
+     */
+    public Optional<Node> update(long id, Change.Kind kind, UnaryOperator<Node> f, KeyUse spend) {
         Node updated;
         synchronized (this) {
             Node cur = nodes.get(id);
             if (cur == null) return Optional.empty();
             Node next = f.apply(cur);
-            if (next.equals(cur)) return Optional.of(cur);
-            updated = store.nodes().update(next);
+            if (next.equals(cur) && spend == null) return Optional.of(cur);
+            updated = store.nodes().update(next, spend);
             unindex(cur);
             index(updated);
         }

@@ -34,7 +34,18 @@ public final class Nodes {
      * {@link NotFoundException} when the user or auth key does not exist.
      */
     public Node create(Node draft) {
+        return create(draft, null);
+    }
+
+    /**
+     * Stores a new node and, in the same transaction, spends the single-use key that registers it.
+     *
+     * @param spend the key to mark used, or null for none
+     * @throws AuthKeyException with reason ALREADY_USED when the key was spent meanwhile; nothing is stored then
+     */
+    public Node create(Node draft, KeyUse spend) {
         return store.write("create node \"" + draft.givenName() + "\"", h -> {
+            if (spend != null) PreAuthKeys.spend(h, spend);
             Instant now = store.now();
             var q = h.createQuery("INSERT INTO nodes (machine_key, node_key, disco_key, hostname, given_name, user_id, ipv4,"
                     + " ipv6, hostinfo, endpoints, tags, approved_routes, auth_key_id, ephemeral, expiry, last_seen,"
@@ -55,7 +66,19 @@ public final class Nodes {
      * expiry, tags, approved routes, given name, owner, addresses, last seen) and returns the stored node.
      */
     public Node update(Node node) {
+        return update(node, null);
+    }
+
+    /**
+     * Writes the node (as {@link #update(Node)}) and, in the same transaction, spends the single-use key it
+     * re-registered with.
+     *
+     * @param spend the key to mark used, or null for none
+     * @throws AuthKeyException with reason ALREADY_USED when the key was spent meanwhile; nothing is stored then
+     */
+    public Node update(Node node, KeyUse spend) {
         return store.write("update node " + node.id(), h -> {
+            if (spend != null) PreAuthKeys.spend(h, spend);
             var u = h.createUpdate("UPDATE nodes SET node_key = :node_key, disco_key = :disco_key, hostname = :hostname,"
                     + " given_name = :given_name, user_id = :user_id, ipv4 = :ipv4, ipv6 = :ipv6, hostinfo = :hostinfo,"
                     + " endpoints = :endpoints, tags = :tags, approved_routes = :approved_routes, auth_key_id = :auth_key_id,"

@@ -17,6 +17,17 @@ public record PreAuthKey(long id, String prefix, Long userId, boolean reusable, 
         return expiration != null && !now.isBefore(expiration);
     }
 
+    /**
+     * Refuses a key that may not register a new node at {@code now}, in headscale's order: expired, then (single-use
+     * keys) already used.
+     *
+     * @throws AuthKeyException with reason EXPIRED or ALREADY_USED
+     */
+    public void requireUsable(Instant now) {
+        if (isExpired(now)) throw new AuthKeyException(AuthKeyException.Reason.EXPIRED, "auth key expired");
+        if (!reusable && used) throw new AuthKeyException(AuthKeyException.Reason.ALREADY_USED, "auth key already used");
+    }
+
     /** The redacted form shown in listings. */
     public String display() {
         return SecretKeys.AUTH.display(prefix);

@@ -66,26 +66,32 @@ public final class PreAuthKeys {
     }
 
     /**
-     * Checks a key presented at registration and, for a single-use key, marks it used in the same transaction
-     * (a conditional update, so two registrations racing for one key cannot both win). Throws
-     * {@link AuthKeyException} with reason UNKNOWN, EXPIRED or ALREADY_USED.
+     * Looks up a key presented at registration, with a read only: a flood of bad keys costs the database no
+     * writes. Says nothing about whether the key may still be used ({@link PreAuthKey#requireUsable}); a
+     * single-use key is spent by the transaction that stores its node ({@link KeyUse}).
+     *
+     * @throws AuthKeyException with reason UNKNOWN when the text is not a key of ours (wrong format, unknown
+     *     prefix or wrong secret, indistinguishable on purpose)
      */
-    public PreAuthKey consume(String fullKey, Instant now) {
+    public PreAuthKey find(String fullKey) {
         SecretKeys.Parsed p = SecretKeys.AUTH.parse(fullKey);
         if (p == null) throw new AuthKeyException(AuthKeyException.Reason.UNKNOWN, "invalid auth key");
-        return store.write("use pre-auth key", h -> {
-            var row = h.createQuery("SELECT " + COLUMNS + " FROM pre_auth_keys WHERE prefix = :p").bind("p", p.prefix())
-                    .map((rs, c) -> new Row(map(rs), rs.getString("hash"))).findOne();
-            if (row.isEmpty() || !SecretKeys.matches(p.secret(), row.get().hash())) {
-                throw new AuthKeyException(AuthKeyException.Reason.UNKNOWN, "invalid auth key");
-            }
-            PreAuthKey k = row.get().key();
-            if (k.isExpired(now)) throw new AuthKeyException(AuthKeyException.Reason.EXPIRED, "auth key expired");
-            if (k.reusable()) return k;
-            int n = h.createUpdate("UPDATE pre_auth_keys SET used = TRUE WHERE id = :id AND used = FALSE").bind("id", k.id()).execute();
-            if (n == 0) throw new AuthKeyException(AuthKeyException.Reason.ALREADY_USED, "auth key already used");
-            return get(h, k.id()).orElseThrow();
-        });
+        var row = store.read(h -> h.createQuery("SELECT " + COLUMNS + " FROM pre_auth_keys WHERE prefix = :p")
+                .bind("p", p.prefix()).map((rs, c) -> new Row(map(rs), rs.getString("hash"))).findOne());
+        if (row.isEmpty() || !SecretKeys.matches(p.secret(), row.get().hash())) {
+            throw new AuthKeyException(AuthKeyException.Reason.UNKNOWN, "invalid auth key");
+        }
+        return row.get().key();
+    }
+
+    /**
+     * Marks a single-use key used inside the caller's transaction. The update is conditional, so of two
+     * transactions racing for the key only one succeeds; the other gets ALREADY_USED and rolls back.
+     */
+    static void spend(Handle h, KeyUse use) {
+        int n = h.createUpdate("UPDATE pre_auth_keys SET used = TRUE WHERE id = :id AND used = FALSE")
+                .bind("id", use.keyId()).execute();
+        if (n == 0) throw new AuthKeyException(AuthKeyException.Reason.ALREADY_USED, "auth key already used");
     }
 
     private record Row(PreAuthKey key, String hash) {}

@@ -297,25 +297,65 @@ abstract class StoreContract {
     }
 
     @Test
-    void singleUseKeysAreConsumedOnce() {
+    void aSingleUseKeyIsSpentByTheTransactionThatStoresItsNode() {
         User alice = store.users().create("alice", "", "");
         NewKey<PreAuthKey> k = store.preAuthKeys().create(alice.id(), false, false, List.of(), null);
-        PreAuthKey used = store.preAuthKeys().consume(k.fullKey(), T0);
-        assertThat(used.used()).isTrue();
-        assertThat(used.id()).isEqualTo(k.key().id());
-        assertReason(() -> store.preAuthKeys().consume(k.fullKey(), T0), AuthKeyException.Reason.ALREADY_USED);
+        PreAuthKey found = store.preAuthKeys().find(k.fullKey());
+        assertThat(found).isEqualTo(k.key());
+        found.requireUsable(T0);
+        assertThat(KeyUse.of(found)).contains(new KeyUse(found.id()));
+
+        Node n = store.nodes().create(Node.draft(machineKey(), nodeKey(), "a", "a", alice.id(), null, null)
+                .withRegistration(found.id(), false, "authkey"), new KeyUse(found.id()));
+        PreAuthKey spent = store.preAuthKeys().find(k.fullKey());
+        assertThat(spent.used()).isTrue();
+        assertReason(() -> spent.requireUsable(T0), AuthKeyException.Reason.ALREADY_USED);
+
+        // A second node with the same key: refused, and the refused transaction leaves nothing behind.
+        assertReason(() -> store.nodes().create(Node.draft(machineKey(), nodeKey(), "b", "b", alice.id(), null, null),
+                new KeyUse(found.id())), AuthKeyException.Reason.ALREADY_USED);
+        assertReason(() -> store.nodes().update(n.withHostinfo("changed", null), new KeyUse(found.id())),
+                AuthKeyException.Reason.ALREADY_USED);
+        assertThat(store.nodes().list()).containsExactly(n);
+
+        // Spent on re-registration of an existing node, too.
+        NewKey<PreAuthKey> k2 = store.preAuthKeys().create(alice.id(), false, false, List.of(), null);
+        Node again = store.nodes().update(n.withRegistration(k2.key().id(), false, "authkey"), new KeyUse(k2.key().id()));
+        assertThat(again.authKeyId()).isEqualTo(k2.key().id());
+        assertThat(store.preAuthKeys().get(k2.key().id()).orElseThrow().used()).isTrue();
+    }
+
+    @Test
+    void aNodeWriteThatFailsSpendsNoKey() {
+        User alice = store.users().create("alice", "", "");
+        Node taken = newNode(alice.id(), "taken", 1);
+        NewKey<PreAuthKey> k = store.preAuthKeys().create(alice.id(), false, false, List.of(), null);
+        assertThatThrownBy(() -> store.nodes().create(Node.draft(taken.machineKey(), nodeKey(), "x", "x", alice.id(), null, null),
+                new KeyUse(k.key().id()))).isInstanceOf(ConflictException.class);
+        assertThat(store.preAuthKeys().get(k.key().id()).orElseThrow().used()).isFalse();
+    }
+
+    @Test
+    void findingAKeyWritesNothing() {
+        User alice = store.users().create("alice", "", "");
+        NewKey<PreAuthKey> k = store.preAuthKeys().create(alice.id(), false, false, List.of(), null);
+        long writes = store.writeTransactions();
+        store.preAuthKeys().find(k.fullKey());
+        assertReason(() -> store.preAuthKeys().find(k.fullKey() + "x"), AuthKeyException.Reason.UNKNOWN);
+        assertThat(store.writeTransactions()).isEqualTo(writes);
     }
 
     @Test
     void reusableKeysWorkUntilTheyExpire() {
         User alice = store.users().create("alice", "", "");
         NewKey<PreAuthKey> k = store.preAuthKeys().create(alice.id(), true, false, List.of(), T0.plusSeconds(60));
-        for (int i = 0; i < 3; i++) assertThat(store.preAuthKeys().consume(k.fullKey(), T0.plusSeconds(i)).used()).isFalse();
-        assertReason(() -> store.preAuthKeys().consume(k.fullKey(), T0.plusSeconds(60)), AuthKeyException.Reason.EXPIRED);
+        assertThat(KeyUse.of(k.key())).as("a reusable key is never spent").isEmpty();
+        for (int i = 0; i < 3; i++) store.preAuthKeys().find(k.fullKey()).requireUsable(T0.plusSeconds(i));
+        assertReason(() -> store.preAuthKeys().find(k.fullKey()).requireUsable(T0.plusSeconds(60)), AuthKeyException.Reason.EXPIRED);
 
         NewKey<PreAuthKey> k2 = store.preAuthKeys().create(alice.id(), true, false, List.of(), null);
         assertThat(store.preAuthKeys().expire(k2.key().id(), T0)).isTrue();
-        assertReason(() -> store.preAuthKeys().consume(k2.fullKey(), T0), AuthKeyException.Reason.EXPIRED);
+        assertReason(() -> store.preAuthKeys().find(k2.fullKey()).requireUsable(T0), AuthKeyException.Reason.EXPIRED);
         assertThat(store.preAuthKeys().expire(999_999, T0)).isFalse();
     }
 
@@ -329,9 +369,9 @@ abstract class StoreContract {
         String wrongPrefix = "lattice-auth-" + "x".repeat(12) + full.substring(25);
         for (String bad : new String[] {wrongSecret, wrongPrefix, "", "tskey-auth-abc", full + "x", full.substring(1),
                 "hskey-auth-" + full.substring(13), full.replace("lattice-auth-", "lattice-api-")}) {
-            assertReason(() -> store.preAuthKeys().consume(bad, T0), AuthKeyException.Reason.UNKNOWN);
+            assertReason(() -> store.preAuthKeys().find(bad), AuthKeyException.Reason.UNKNOWN);
         }
-        assertReason(() -> store.preAuthKeys().consume(null, T0), AuthKeyException.Reason.UNKNOWN);
+        assertReason(() -> store.preAuthKeys().find(null), AuthKeyException.Reason.UNKNOWN);
     }
 
     @Test
@@ -343,9 +383,13 @@ abstract class StoreContract {
             try {
                 List<Future<Boolean>> fs = new ArrayList<>();
                 for (int i = 0; i < 6; i++) {
+                    String name = "r" + round + "-" + i;
                     fs.add(pool.submit((Callable<Boolean>) () -> {
                         try {
-                            store.preAuthKeys().consume(k.fullKey(), T0);
+                            // Each racer has seen the key unused, as registrations that checked it at the same time.
+                            store.preAuthKeys().find(k.fullKey()).requireUsable(T0);
+                            store.nodes().create(Node.draft(machineKey(), nodeKey(), name, name, alice.id(), null, null)
+                                    .withRegistration(k.key().id(), false, "authkey"), new KeyUse(k.key().id()));
                             return true;
                         } catch (AuthKeyException e) {
                             assertThat(e.reason()).isEqualTo(AuthKeyException.Reason.ALREADY_USED);
@@ -356,6 +400,7 @@ abstract class StoreContract {
                 int wins = 0;
                 for (Future<Boolean> f : fs) if (f.get()) wins++;
                 assertThat(wins).isEqualTo(1);
+                assertThat(store.nodes().list()).filteredOn(n -> Long.valueOf(k.key().id()).equals(n.authKeyId())).hasSize(1);
             } finally {
                 pool.shutdownNow();
             }
@@ -416,7 +461,7 @@ abstract class StoreContract {
         assertThat(store.users().list()).containsExactly(alice);
         assertThat(store.nodes().list()).containsExactly(n);
         assertThat(store.policy().get()).contains(p);
-        assertThat(store.preAuthKeys().consume(k.fullKey(), T0).used()).isTrue();
+        assertThat(store.preAuthKeys().find(k.fullKey())).isEqualTo(k.key());
         assertThat(store.integrityCheck()).isEqualTo("ok");
     }
 }
