@@ -1,6 +1,7 @@
 package dev.lattice.agent.cli;
 
 import dev.lattice.agent.ipn.BackendState;
+import dev.lattice.agent.ipn.LoginWarning;
 import dev.lattice.agent.ipn.PeerStatus;
 import dev.lattice.agent.ipn.PingResult;
 import dev.lattice.agent.ipn.Status;
@@ -177,8 +178,11 @@ public final class LatticeCli implements Callable<Integer> {
             long deadline = System.nanoTime() + timeout.toNanos();
             BackendState state = r.state();
             String url = r.authUrl();
+            String refused = r.errMessage();
             String lastPrinted = null;
             while (true) {
+                // The control server's refusal is final (tailscale: fatalf("backend error: %v\n", n.ErrMessage)).
+                if (refused != null) throw new CliException("backend error: " + refused);
                 if (state == BackendState.Running) {
                     if (lastPrinted != null) err().println("Success.");
                     return 0;
@@ -196,6 +200,7 @@ public final class LatticeCli implements Callable<Integer> {
                 Status st = c.status();
                 state = st.backendState();
                 url = st.authUrl();
+                if (state == BackendState.NeedsLogin) refused = LoginWarning.errorIn(st.health()).orElse(null);
             }
         }
 

@@ -135,7 +135,10 @@ public final class ControlClient implements AutoCloseable {
         }
     }
 
-    /** A refusal by the server (bad auth key, HTTP 4xx): retrying will not help until the user acts. */
+    /**
+     * A refusal by the server (RegisterResponse.Error, or HTTP 4xx): retrying will not help until the user acts. The
+     * message is the server's own ({@code authkey expired}), which tailscale shows as {@code backend error: <it>}.
+     */
     public static final class LoginException extends IOException {
         public LoginException(String message) {
             super(message);
@@ -440,13 +443,14 @@ public final class ControlClient implements AutoCloseable {
                     Tailcfg.json().writeValueAsBytes(rb.build())).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             if (r.status() >= 400 && r.status() < 500) {
                 forgetAuthKey();
-                throw new LoginException("register refused: HTTP " + r.status() + ": " + firstLine(r.bodyText()));
+                throw new LoginException("register request: http " + r.status() + ": " + firstLine(r.bodyText()));
             }
             if (r.status() != 200) throw new IOException("register: HTTP " + r.status());
             RegisterResponse rr = Tailcfg.json().readValue(r.body(), RegisterResponse.class);
             if (rr.error() != null && !rr.error().isEmpty()) {
+                // Final, as in tailscale (a vizerror): the user must act, e.g. with another auth key.
                 forgetAuthKey();
-                throw new LoginException("register refused: " + firstLine(rr.error()));
+                throw new LoginException(firstLine(rr.error()));
             }
             if (Boolean.TRUE.equals(rr.nodeKeyExpired())) {
                 throw new LoginException("the node key has expired; log in again with a new node key");

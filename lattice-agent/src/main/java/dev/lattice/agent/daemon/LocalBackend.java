@@ -9,6 +9,7 @@ import dev.lattice.agent.filter.PacketFilter;
 import dev.lattice.agent.ipn.Backend;
 import dev.lattice.agent.ipn.BackendException;
 import dev.lattice.agent.ipn.BackendState;
+import dev.lattice.agent.ipn.LoginWarning;
 import dev.lattice.agent.ipn.NetcheckReport;
 import dev.lattice.agent.ipn.PeerStatus;
 import dev.lattice.agent.ipn.PingResult;
@@ -91,6 +92,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private ControlClient control;
     private volatile BackendState state = BackendState.NoState;
     private volatile String authUrl;
+    /** The control server's refusal of the current login (final until the next up), or null. */
+    private volatile String loginError;
     private volatile NetworkMap netmap;
     private PacketFilter filter;
     private volatile boolean closed;
@@ -175,6 +178,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private void startControl(String authKey) {
         synchronized (lock) {
             if (control != null) control.close();
+            loginError = null;
             var prefs = store.prefs();
             setState(BackendState.Starting, null);
             magicSock.setDerpHttp(derpHttp());
@@ -194,7 +198,12 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
                     @Override
                     public void onError(Throwable error) {
-                        log.debug("control: {}", error.toString()); // the client logs its retries itself
+                        if (error instanceof ControlClient.LoginException) {
+                            log.warn("control server refused the login: {}", error.getMessage());
+                            loginError = error.getMessage();
+                        } else {
+                            log.debug("control: {}", error.toString()); // the client logs its retries itself
+                        }
                     }
                 }, authKey);
             } catch (IOException e) {
@@ -247,6 +256,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
     private void setState(BackendState s, String url) {
         if (s != state) log.info("state {} -> {}", state, s);
+        if (s == BackendState.Running) loginError = null;
         state = s;
         authUrl = url;
     }
@@ -308,10 +318,12 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 startControl(req.authKey());
             }
         }
-        // Give control a moment so the common cases answer with their final state (Running, or an auth URL).
+        // Give control a moment so the common cases answer with their final state (Running, an auth URL, or the
+        // server's refusal).
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < end && state != BackendState.Running && authUrl == null) sleep(50);
-        return new UpResult(state, authUrl);
+        while (System.nanoTime() < end && state != BackendState.Running && authUrl == null && loginError == null) sleep(50);
+        String refused = loginError;
+        return new UpResult(refused != null ? BackendState.NeedsLogin : state, refused != null ? null : authUrl, refused);
     }
 
     /** Applies up's flags to the saved prefs (null = keep), as tailscale up does; up always means want-running. */
@@ -392,7 +404,9 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 users.put(Long.toString(u.id()), new Status.UserProfileJson(u.id(), u.loginName(), u.displayName()));
             }
         }
-        return new Status(VERSION, state, authUrl, ips, self, List.of(), suffix,
+        String refused = loginError;
+        List<String> health = state == BackendState.NeedsLogin && refused != null ? List.of(LoginWarning.of(refused)) : List.of();
+        return new Status(VERSION, state, authUrl, ips, self, health, suffix,
                 nm == null ? null : new Status.Tailnet(nm.domain() == null ? suffix : nm.domain(), suffix, nm.dns() != null && Boolean.TRUE.equals(nm.dns().proxied())),
                 peers, users);
     }

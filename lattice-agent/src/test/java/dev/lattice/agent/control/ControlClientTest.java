@@ -251,7 +251,8 @@ class ControlClientTest {
         Agent a = agent("x").start("lattice-auth-nope-" + "x".repeat(40));
         a.awaitState(BackendState.NeedsLogin);
         assertThat(a.errors).singleElement().isInstanceOf(ControlClient.LoginException.class)
-                .satisfies(e -> assertThat(e.getMessage()).contains("401"));
+                .satisfies(e -> assertThat(e.getMessage()).as("the server's own words, as tailscale shows them")
+                        .isEqualTo("invalid pre auth key"));
         Thread.sleep(500);
         assertThat(a.errors).as("no retrying with a refused key").hasSize(1);
 
