@@ -150,7 +150,7 @@ class LatticeCliTest {
     @Test
     void upFailsAtOnceWithTheControlServersRefusal() {
         backend.upResult = new UpResult(BackendState.NeedsLogin, null, "authkey expired");
-        var r = run("up", "--authkey=k");
+        var r = run("up", "--authkey=k", "--timeout=5s");
         assertThat(r).as("tailscale: backend error: <ErrMessage>, exit 1").isEqualTo(
                 new LatticeCli.Result(1, "", "backend error: authkey expired\n"));
         assertThat(backend.calls).containsExactly("up");
@@ -158,12 +158,13 @@ class LatticeCliTest {
         // A refusal that comes after up answered (control was unreachable at first) shows in status's health.
         backend.upResult = new UpResult(BackendState.NeedsLogin, null);
         backend.health = List.of("You are logged out. The last login error was: authkey already used");
-        assertThat(run("up", "--authkey=k")).isEqualTo(new LatticeCli.Result(1, "", "backend error: authkey already used\n"));
+        assertThat(run("up", "--authkey=k", "--timeout=5s"))
+                .isEqualTo(new LatticeCli.Result(1, "", "backend error: authkey already used\n"));
 
         // Only while logged out: on the way to Running the same warning is no refusal of this login.
         backend.upResult = new UpResult(BackendState.Starting, null);
         backend.pollsUntilRunning = 2;
-        assertThat(run("up", "--authkey=k")).isEqualTo(new LatticeCli.Result(0, "", ""));
+        assertThat(run("up", "--authkey=k", "--timeout=5s")).isEqualTo(new LatticeCli.Result(0, "", ""));
     }
 
     @Test
