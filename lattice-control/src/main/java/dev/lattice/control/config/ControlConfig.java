@@ -73,6 +73,7 @@ public record ControlConfig(
         boolean logtailEnabled,
         boolean taildropEnabled,
         boolean autoUpdateEnabled,
+        Limits limits,
         List<String> unsupportedKeys,
         List<String> warnings) {
 
@@ -102,8 +103,29 @@ public record ControlConfig(
 
     public record Derp(DerpServer server, List<URI> urls, List<Path> paths, boolean autoUpdateEnabled, Duration updateFrequency) {}
 
-    /** Node lifecycle: default key expiry (zero = never) and the ephemeral-node inactivity timeout. */
-    public record NodeSettings(Duration expiry, Duration ephemeralInactivityTimeout) {}
+    /**
+     * Node lifecycle: default key expiry (zero = never), the ephemeral-node inactivity timeout, and the liveness
+     * probes of HA subnet routers.
+     */
+    public record NodeSettings(Duration expiry, Duration ephemeralInactivityTimeout, HaProbes haProbes) {}
+
+    /**
+     * {@code node.routes.ha}: every {@code interval} each node serving a route that another node serves too is
+     * probed, and one that does not answer within {@code timeout} loses its connection, so its routes fail over.
+     * Headscale's keys and defaults (10s, 5s); an interval of zero turns probing off.
+     */
+    public record HaProbes(Duration interval, Duration timeout) {
+        public boolean enabled() {
+            return !interval.isZero();
+        }
+    }
+
+    /**
+     * Lattice's {@code limits} section, what a stranger may hold of the server: connections in total (0: from the
+     * file-descriptor limit), anonymous connections per client address (reverse proxies in {@code trusted_proxies}
+     * are exempt and their clients counted instead), and the time a request has to arrive whole.
+     */
+    public record Limits(int maxConnections, int maxConnectionsPerIp, Duration requestTimeout) {}
 
     public enum DatabaseType { SQLITE, POSTGRES }
 
@@ -254,6 +276,7 @@ public record ControlConfig(
         boolean logtail = flag(top, "logtail");
         boolean taildrop = flagDefault(top, "taildrop", true);
         boolean autoUpdate = flag(top, "auto_update");
+        Limits limits = limits(top.section("limits"));
 
         top.unsupported("acme_url", "acme_email", "tls_letsencrypt_hostname", "tls_letsencrypt_cache_dir",
                 "tls_letsencrypt_challenge_type", "tls_letsencrypt_listen", "cli");
@@ -271,8 +294,19 @@ public record ControlConfig(
         top.finish();
 
         return new ControlConfig(serverUrl, listen, metrics, grpc, List.copyOf(proxies), noiseKey, prefixes, derp,
-                node, database, tls, log, policy, dns, unixSocket, socketMode, logtail, taildrop, autoUpdate,
+                node, database, tls, log, policy, dns, unixSocket, socketMode, logtail, taildrop, autoUpdate, limits,
                 List.copyOf(report.unsupported), List.copyOf(report.warnings));
+    }
+
+    private static Limits limits(Section s) {
+        int total = s.integer("max_connections", 0, 0, 10_000_000);
+        int perIp = s.integer("max_connections_per_ip", 256, 1, 10_000_000);
+        Duration request = s.duration("request_timeout", Duration.ofSeconds(30));
+        if (request.compareTo(Duration.ofSeconds(1)) < 0) {
+            s.fail("request_timeout", "invalid value \"" + GoDuration.format(request) + "\" (must be at least 1s)");
+        }
+        s.finish();
+        return new Limits(total, perIp, request);
     }
 
     private static boolean flag(Section top, String key) {
@@ -410,10 +444,26 @@ public record ControlConfig(
                     + "\" (must be more than 65s, the keepalive timeout)");
         }
         Section routes = n.section("routes");
-        routes.unsupportedSection("ha", "probe_interval", "probe_timeout");
+        Section ha = routes.section("ha");
+        Duration interval = ha.duration("probe_interval", Duration.ofSeconds(10));
+        Duration probeTimeout = ha.duration("probe_timeout", Duration.ofSeconds(5));
+        if (!interval.isZero()) {
+            // Headscale's checks, with its wording.
+            if (interval.compareTo(Duration.ofSeconds(2)) < 0) {
+                ha.fail("probe_interval", "invalid value \"" + GoDuration.format(interval) + "\" (must be >= 2s, or 0 to disable)");
+            }
+            if (probeTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
+                ha.fail("probe_timeout", "invalid value \"" + GoDuration.format(probeTimeout) + "\" (must be >= 1s)");
+            }
+            if (probeTimeout.compareTo(interval) >= 0) {
+                ha.fail("probe_timeout", "invalid value \"" + GoDuration.format(probeTimeout)
+                        + "\" (must be less than node.routes.ha.probe_interval, " + GoDuration.format(interval) + ")");
+            }
+        }
+        ha.finish();
         routes.finish();
         n.finish();
-        return new NodeSettings(expiry, timeout);
+        return new NodeSettings(expiry, timeout, new HaProbes(interval, probeTimeout));
     }
 
     private static Database database(Section s, Paths paths) {

@@ -1,6 +1,10 @@
 package dev.lattice.control.http;
 
 import dev.lattice.control.noise.Ts2021Upgrader;
+import dev.lattice.guard.BodyLimiter;
+import dev.lattice.guard.ConnectionGuard;
+import dev.lattice.guard.ProxyHeaders;
+import dev.lattice.guard.RequestDeadline;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -11,14 +15,15 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.timeout.ReadTimeoutHandler;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * The control server's listener. Pipeline per connection: [TLS] → HTTP/1.1 codec → aggregator → [DERP] → front
- * handler. The ts2021 and DERP upgrades replace everything after TLS with their own protocol handlers.
+ * One of the control server's TCP listeners (the main port, the metrics port). Pipeline per connection, after the
+ * {@link ConnectionGuard} admitted it: [TLS] → HTTP/1.1 codec → proxy headers → body limiter → aggregator → request
+ * deadline → [DERP] → front handler. The ts2021 and DERP upgrades replace everything after TLS with their own
+ * protocol handlers; the guard's accounting stays with the channel.
  */
 public final class ControlHttpServer implements AutoCloseable {
     /** Request bodies on the front port are tiny (registration confirmations, DERP admission checks). */
@@ -34,31 +39,40 @@ public final class ControlHttpServer implements AutoCloseable {
         this.channel = channel;
     }
 
-    /**
-     * @param ssl TLS context, or null for plain HTTP (server_url http://, or behind a TLS-terminating proxy)
-     * @param derpHandler the embedded DERP server's HTTP handler, or null
-     */
-    public static ControlHttpServer start(InetSocketAddress listen, SslContext ssl, ChannelHandler derpHandler,
-            Ts2021Upgrader upgrader, Routes routes, int ioThreads) throws InterruptedException {
+    /** What a listener serves; {@code ssl}, {@code derpHandler}, {@code upgrader} and {@code uploads} may be null. */
+    public record Service(SslContext ssl, ChannelHandler derpHandler, Ts2021Upgrader upgrader, Routes routes,
+                         BodyLimiter.UploadGate uploads) {
+        /** Plain HTTP routes only (the metrics port). */
+        public static Service routes(Routes routes) {
+            return new Service(null, null, null, routes, null);
+        }
+    }
+
+    public static ControlHttpServer start(InetSocketAddress listen, ConnectionGuard guard, Service service, int ioThreads)
+            throws InterruptedException {
         EventLoopGroup group = NettyTransport.group(ioThreads);
         ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
+        ProxyHeaders proxyHeaders = new ProxyHeaders(guard.limits().trustedProxy);
         try {
             ServerBootstrap b = new ServerBootstrap().group(group).channel(NettyTransport.serverChannel())
                     .option(ChannelOption.SO_BACKLOG, 1024)
-                    .childOption(ChannelOption.SO_KEEPALIVE, true)
-                    .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
-                            if (ssl != null) ch.pipeline().addLast("tls", ssl.newHandler(ch.alloc()));
-                            // Only the HTTP/1 phase has a read deadline; upgrades remove it with the codec.
-                            ch.pipeline().addLast("http-timeout", new ReadTimeoutHandler(60));
+                            if (!guard.admit(ch)) return;
+                            if (service.ssl() != null) ch.pipeline().addLast("tls", service.ssl().newHandler(ch.alloc()));
                             ch.pipeline().addLast("http", new HttpServerCodec(8192, 16384, 16384));
-                            ch.pipeline().addLast("http-aggregator", new HttpObjectAggregator(MAX_FRONT_BODY));
-                            if (derpHandler != null) ch.pipeline().addLast("derp", derpHandler);
-                            ch.pipeline().addLast("front", new FrontHandler(upgrader, routes, workers));
+                            ch.pipeline().addLast("http-proxy-headers", proxyHeaders);
+                            ch.pipeline().addLast("http-body-limit", new BodyLimiter(MAX_FRONT_BODY, service.uploads()));
+                            ch.pipeline().addLast("http-aggregator", new HttpObjectAggregator(Integer.MAX_VALUE));
+                            // Absolute, unlike a read timeout: a client trickling one header byte at a time is cut
+                            // off too. Upgrades remove it with the other HTTP handlers.
+                            ch.pipeline().addLast("http-deadline", new RequestDeadline(guard.limits().requestTimeout, true));
+                            if (service.derpHandler() != null) ch.pipeline().addLast("derp", service.derpHandler());
+                            ch.pipeline().addLast("front", new FrontHandler(service.upgrader(), service.routes(), workers));
                         }
                     });
+            NettyTransport.tcpLiveness(b);
             Channel ch = b.bind(listen).sync().channel();
             return new ControlHttpServer(group, workers, ch);
         } catch (InterruptedException | RuntimeException e) {

@@ -6,6 +6,8 @@ import dev.lattice.wire.tailcfg.MapRequest;
 import dev.lattice.wire.tailcfg.RegisterRequest;
 import dev.lattice.wire.tailcfg.RegisterResponse;
 import dev.lattice.wire.tailcfg.Tailcfg;
+import dev.lattice.guard.ConnectionGuard;
+import dev.lattice.guard.LogLimiter;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -21,6 +23,8 @@ import tools.jackson.core.JacksonException;
 /** One HTTP/2 stream on a ts2021 channel: decodes the JSON request and hands it to the {@link MachineService}. */
 public final class MachineStreamHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static final Logger log = LoggerFactory.getLogger(MachineStreamHandler.class);
+    /** Failures here are our bugs (or a database outage): worth a trace, but not once per request of a flood. */
+    private static final LogLimiter failures = LogLimiter.perMinute(log);
 
     private final ControlSession session;
     private final MachineService service;
@@ -51,11 +55,15 @@ public final class MachineStreamHandler extends SimpleChannelInboundHandler<Full
                                 if (c instanceof HttpError he) {
                                     respond(ctx, he.status(), he.getMessage());
                                 } else {
-                                    log.warn("register for {} failed", session.machineKey(), c);
+                                    if (failures.warn(session.remote(), "register for {} failed: {}", session.machineKey(), c.toString())) {
+                                        log.debug("register for {} failed", session.machineKey(), c);
+                                    }
                                     respond(ctx, 500, "internal error");
                                 }
                                 return;
                             }
+                            // A machine the tailnet knows is no stranger: its connection leaves the per-address cap.
+                            if (Boolean.TRUE.equals(resp.machineAuthorized())) ConnectionGuard.promote(ctx.channel());
                             respondJson(ctx, resp);
                         });
                     }
@@ -65,6 +73,7 @@ public final class MachineStreamHandler extends SimpleChannelInboundHandler<Full
                         MapSink sink = new MapSink(ctx.channel(), "zstd".equals(mr.compress()));
                         try {
                             service.map(session, mr, sink);
+                            ConnectionGuard.promote(ctx.channel()); // a registered node of this machine
                         } catch (HttpError e) {
                             sink.fail(e.status(), e.getMessage());
                         }
@@ -77,7 +86,9 @@ public final class MachineStreamHandler extends SimpleChannelInboundHandler<Full
             } catch (HttpError e) {
                 respond(ctx, e.status(), e.getMessage());
             } catch (RuntimeException e) {
-                log.warn("{} {} from {} failed", method, path, session.machineKey(), e);
+                if (failures.warn(session.remote(), "{} {} from {} failed: {}", method, path, session.machineKey(), e.toString())) {
+                    log.debug("{} {} from {} failed", method, path, session.machineKey(), e);
+                }
                 respond(ctx, 500, "internal error");
             }
         });

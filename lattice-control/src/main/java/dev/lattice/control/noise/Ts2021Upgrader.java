@@ -8,6 +8,12 @@ import dev.lattice.wire.ts2021.ControlHandshake;
 import dev.lattice.wire.ts2021.ControlMessages;
 import dev.lattice.wire.ts2021.ControlProtocolException;
 import dev.lattice.wire.ts2021.EarlyPayload;
+import dev.lattice.guard.BodyLimiter;
+import dev.lattice.guard.CloseOnError;
+import dev.lattice.guard.Http2Watch;
+import dev.lattice.guard.Limits;
+import dev.lattice.guard.LogLimiter;
+import dev.lattice.guard.RequestDeadline;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -46,24 +52,33 @@ import org.slf4j.LoggerFactory;
 public final class Ts2021Upgrader {
     public static final String UPGRADE_VALUE = "tailscale-control-protocol";
     public static final String HANDSHAKE_HEADER = "X-Tailscale-Handshake";
-    /** Request bodies over the channel are small JSON documents; headscale caps them at 1 MiB too. */
+    /** The most any request body may be; headscale's cap. Anonymous connections get far less ({@link Limits}). */
     public static final int MAX_BODY = 1 << 20;
+    /** Header block limit per request: a client's are a few hundred bytes. */
+    static final int MAX_HEADER_LIST = 16 << 10;
     /** How long an upgraded client may stay silent before its first record. */
     public static final int HANDSHAKE_TIMEOUT_SECONDS = 30;
 
     private static final Logger log = LoggerFactory.getLogger(Ts2021Upgrader.class);
 
+    private static final LogLimiter strangers = LogLimiter.perMinute(log);
+
     private final MachinePrivateKey controlKey;
     private final int minVersion;
+    private final Limits limits;
     private final Function<ControlSession, ChannelHandler> streamHandler;
+    private final CloseOnError closeOnError = new CloseOnError(strangers, "control connection");
 
     /**
      * @param minVersion clients announcing a lower capability version are refused in the handshake, with a message
+     * @param limits streams per connection, request deadlines and idle timeouts (body limits come from the guard)
      * @param streamHandler makes the handler for each HTTP/2 stream (it sees FullHttpRequests); called per stream
      */
-    public Ts2021Upgrader(MachinePrivateKey controlKey, int minVersion, Function<ControlSession, ChannelHandler> streamHandler) {
+    public Ts2021Upgrader(MachinePrivateKey controlKey, int minVersion, Limits limits,
+            Function<ControlSession, ChannelHandler> streamHandler) {
         this.controlKey = controlKey;
         this.minVersion = minVersion;
+        this.limits = limits;
         this.streamHandler = streamHandler;
     }
 
@@ -71,8 +86,9 @@ public final class Ts2021Upgrader {
     public void upgrade(ChannelHandlerContext ctx, FullHttpRequest req) {
         String next = req.headers().get(HttpHeaderNames.UPGRADE);
         if (next == null || next.isEmpty()) {
-            log.warn("ts2021 request from {} without an Upgrade header; a reverse proxy in front of the server must pass "
-                    + "upgrades through (proxy_http_version 1.1; Upgrade and Connection headers)", ctx.channel().remoteAddress());
+            strangers.warn(sourceOf(ctx.channel()), "ts2021 request from {} without an Upgrade header; a reverse proxy in front of "
+                    + "the server must pass upgrades through (proxy_http_version 1.1; Upgrade and Connection headers)",
+                    ctx.channel().remoteAddress());
             plainError(ctx, HttpResponseStatus.BAD_REQUEST, "missing next protocol");
             return;
         }
@@ -103,7 +119,7 @@ public final class Ts2021Upgrader {
         try {
             accepted = ControlHandshake.accept(controlKey, init);
         } catch (ControlProtocolException e) {
-            log.debug("refused ts2021 handshake from {}: {}", ch.remoteAddress(), e.getMessage());
+            strangers.debug(sourceOf(ch), "refused ts2021 handshake from {}: {}", ch.remoteAddress(), e.getMessage());
             ch.writeAndFlush(Unpooled.wrappedBuffer(ControlMessages.error(e.getMessage()))).addListener(ChannelFutureListener.CLOSE);
             return;
         }
@@ -111,7 +127,8 @@ public final class Ts2021Upgrader {
         if (est.version() < minVersion) {
             String msg = "unsupported client version: capability version " + est.version() + " is older than the minimum "
                     + minVersion + "; please upgrade Tailscale";
-            log.info("refused client {} from {}: capability version {} < {}", est.peer(), ch.remoteAddress(), est.version(), minVersion);
+            strangers.info(sourceOf(ch), "refused client {} from {}: capability version {} < {}", est.peer(), ch.remoteAddress(),
+                    est.version(), minVersion);
             ch.writeAndFlush(Unpooled.wrappedBuffer(ControlMessages.error(msg))).addListener(ChannelFutureListener.CLOSE);
             return;
         }
@@ -129,18 +146,32 @@ public final class Ts2021Upgrader {
         // Until the client's first record arrives (the HTTP/2 preface), a silent connection is dropped.
         p.addLast(NoiseRecordCodec.HANDSHAKE_TIMEOUT_NAME, new ReadTimeoutHandler(HANDSHAKE_TIMEOUT_SECONDS));
         p.addLast("ts2021-records", new NoiseRecordCodec(est.rx(), est.tx()));
+        // A client needs a handful of streams (the map poll, lite updates, register, c2n); Go's default of 250,
+        // each buffering a body, let one stranger hold a gigabyte.
         p.addLast("h2", Http2FrameCodecBuilder.forServer()
-                .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(250))
+                .initialSettings(Http2Settings.defaultSettings()
+                        .maxConcurrentStreams(limits.maxConcurrentStreams)
+                        .maxHeaderListSize(MAX_HEADER_LIST))
                 .validateHeaders(true)
                 .build());
         p.addLast("h2-streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
-                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true), new HttpObjectAggregator(MAX_BODY),
+                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true),
+                        new BodyLimiter(limits.maxAnonymousBody),
+                        new HttpObjectAggregator(MAX_BODY),
+                        new RequestDeadline(limits.requestTimeout, false),
                         streamHandler.apply(session));
             }
         }));
+        // Idle connections go; dead ones are found by PINGs (map keep-alives and route probes ask for them).
+        p.addLast("h2-watch", new Http2Watch(limits.anonymousIdleTimeout, limits.idleTimeout));
+        p.addLast("h2-errors", closeOnError);
         log.debug("ts2021 channel up for {} (capver {}) from {}", est.peer(), est.version(), ch.remoteAddress());
+    }
+
+    private static Object sourceOf(Channel ch) {
+        return ch.remoteAddress() instanceof java.net.InetSocketAddress a ? a.getAddress() : ch.remoteAddress();
     }
 
     /** Each connection gets a fresh challenge key; nothing uses its private half yet (no tailnet lock). */

@@ -20,6 +20,8 @@ import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import dev.lattice.guard.ConnectionGuard;
+import dev.lattice.guard.LogLimiter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,6 +31,8 @@ import org.slf4j.LoggerFactory;
  */
 final class ServerConnection extends ChannelDuplexHandler {
     private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
+    /** Lines about what strangers send: one per source a minute, so a flood of bad clients cannot flood the log. */
+    private static final LogLimiter strangers = LogLimiter.perMinute(log);
 
     private enum State { HANDSHAKE, VERIFYING, RUNNING, CLOSED }
 
@@ -139,7 +143,9 @@ final class ServerConnection extends ChannelDuplexHandler {
             server.options().verifier().admit(key, remote).toCompletableFuture()
                     .orTimeout(5, TimeUnit.SECONDS)
                     .whenComplete((ok, err) -> ctx.executor().execute(() -> {
-                        if (err != null) log.info("DERP client {} from {}: verification failed: {}", key, remote, err.toString());
+                        if (err != null) {
+                            strangers.info(sourceOf(), "DERP client {} from {}: verification failed: {}", key, remote, err.toString());
+                        }
                         admitted(err == null && Boolean.TRUE.equals(ok));
                     }));
         } catch (RuntimeException e) {
@@ -152,12 +158,14 @@ final class ServerConnection extends ChannelDuplexHandler {
         if (state != State.VERIFYING || !ctx.channel().isActive()) return;
         if (!ok) {
             server.refused.increment();
-            log.info("DERP client {} from {} refused", key, remote);
+            strangers.info(sourceOf(), "DERP client {} from {} refused", key, remote);
             close();
             return;
         }
         state = State.RUNNING;
         handshakeTimer.cancel(false);
+        // A verified client (or a mesh peer) is no stranger: it leaves its address's cap on anonymous connections.
+        if (canMesh || server.options().verifier() != ClientVerifier.ALLOW_ALL) ConnectionGuard.promote(ctx.channel());
         server.register(this);
         ctx.writeAndFlush(Frames.of(new DerpFrame.ServerInfoFrame(ServerInfo.current().seal(key, server.privateKey()))));
         long ka = server.options().keepAlive().toMillis();
@@ -427,9 +435,13 @@ final class ServerConnection extends ChannelDuplexHandler {
         }
     }
 
+    private Object sourceOf() {
+        return remote == null ? null : remote.getAddress();
+    }
+
     private void protocolError(Exception e) {
         server.protocolErrors.increment();
-        log.info("DERP client {} ({}): {}; closing", key != null ? key : "?", remote, e.getMessage());
+        strangers.info(sourceOf(), "DERP client {} ({}): {}; closing", key != null ? key : "?", remote, e.getMessage());
         close();
     }
 

@@ -1,0 +1,41 @@
+package dev.lattice.guard;
+
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import java.net.InetSocketAddress;
+
+/**
+ * The last handler of a pipeline that strangers feed: an exception that got this far means the peer sent something
+ * we cannot use. It is logged as one rate-limited line (never a stack trace: the input is the attacker's, the trace
+ * is ours and always the same) and the connection is closed.
+ */
+@ChannelHandler.Sharable
+public final class CloseOnError extends ChannelInboundHandlerAdapter {
+    private final LogLimiter log;
+    private final String what;
+
+    /** @param what what the connection is, for the log line ("control connection", "DERP connection") */
+    public CloseOnError(LogLimiter log, String what) {
+        this.log = log;
+        this.what = what;
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Object src = ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : ctx.channel().remoteAddress();
+        log.info(src, "closing {} from {}: {}", what, src, describe(cause));
+        ctx.close();
+    }
+
+    /** The cause's type and message, shortened: messages of codec errors may quote the peer's bytes. */
+    static String describe(Throwable cause) {
+        Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        String m = c.getMessage();
+        if (m == null) return c.getClass().getSimpleName();
+        m = m.replaceAll("[\\p{Cntrl}]", "?");
+        if (m.length() > 120) m = m.substring(0, 120) + "…";
+        return c.getClass().getSimpleName() + ": " + m;
+    }
+}
