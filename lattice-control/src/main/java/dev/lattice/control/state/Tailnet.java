@@ -252,6 +252,11 @@ public final class Tailnet {
         publish(List.of(Change.full()));
     }
 
+    /** Announces a new DNS config: every map session sends it, and nothing else. */
+    public void announceDns() {
+        publish(List.of(Change.dns()));
+    }
+
     private void index(Node n) {
         sorted = null;
         routers = null;
