@@ -55,16 +55,16 @@ public final class LogLimiter {
         return new LogLimiter(log, Duration.ofMinutes(1), 5);
     }
 
-    public void warn(Object source, String format, Object... args) {
-        log(Level.WARN, source, format, args);
+    public boolean warn(Object source, String format, Object... args) {
+        return log(Level.WARN, source, format, args);
     }
 
-    public void info(Object source, String format, Object... args) {
-        log(Level.INFO, source, format, args);
+    public boolean info(Object source, String format, Object... args) {
+        return log(Level.INFO, source, format, args);
     }
 
-    public void debug(Object source, String format, Object... args) {
-        log(Level.DEBUG, source, format, args);
+    public boolean debug(Object source, String format, Object... args) {
+        return log(Level.DEBUG, source, format, args);
     }
 
     /** Logs unless this source logged within the interval or the global rate is spent; returns whether it logged. */

@@ -7,6 +7,7 @@ import dev.lattice.control.policy.CompiledPolicy;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.AuthKeyException;
+import dev.lattice.control.store.DnsLabels;
 import dev.lattice.control.store.KeyUse;
 import dev.lattice.control.store.Node;
 import dev.lattice.control.store.PreAuthKey;
@@ -149,8 +150,8 @@ public final class Registrations {
         if (req.hostinfo() == null) return;
         String json = Tailcfg.json().writeValueAsString(req.hostinfo());
         if (json.equals(node.hostinfoJson())) return;
-        String hostname = req.hostinfo().hostname() == null ? node.hostname() : req.hostinfo().hostname();
-        tailnet.update(node.id(), Change.Kind.UPDATED, x -> x.withHostinfo(hostname, json));
+        String hostname = reportedHostname(req.hostinfo()).orElse(node.hostname());
+        tailnet.update(node.id(), Change.Kind.UPDATED, x -> tailnet.withReportedHostinfo(x, hostname, json));
         routes.apply(node.id());
     }
 
@@ -218,22 +219,28 @@ public final class Registrations {
     Node upsert(MachinePublicKey machineKey, RegisterRequest req, Long userId, List<String> tags, Long authKeyId,
             boolean ephemeral, String method, Instant now, KeyUse spend) {
         Hostinfo hi = req.hostinfo();
-        String hostname = hi != null && hi.hostname() != null && !hi.hostname().isBlank() ? hi.hostname() : "node";
+        Optional<String> reported = reportedHostname(hi);
         String hostinfoJson = hi == null ? null : Tailcfg.json().writeValueAsString(hi);
         Instant expiry = defaultExpiry == null || defaultExpiry.isZero() ? null : now.plus(defaultExpiry);
         Optional<Node> existing = tailnet.byMachineKey(machineKey);
         if (existing.isPresent()) {
-            Node n = tailnet.update(existing.get().id(), Change.Kind.UPDATED, x -> x.withNodeKey(req.nodeKey())
-                    .withUserId(tags.isEmpty() ? userId : null)
-                    .withTags(tags)
-                    .withExpiry(tags.isEmpty() ? expiry : null)
-                    .withHostinfo(hostname, hostinfoJson)
-                    .withRegistration(authKeyId, ephemeral, method), spend).orElseThrow();
+            // A re-registering node's name follows a changed hostname as on a map request (Headscale leaves the
+            // given name alone here, which strands it on the old hostname: no later change counts as auto-derived).
+            String hostname = reported.orElse(existing.get().hostname());
+            Node n = tailnet.update(existing.get().id(), Change.Kind.UPDATED, x -> tailnet.withReportedHostinfo(
+                    x.withNodeKey(req.nodeKey())
+                            .withUserId(tags.isEmpty() ? userId : null)
+                            .withTags(tags)
+                            .withExpiry(tags.isEmpty() ? expiry : null)
+                            .withRegistration(authKeyId, ephemeral, method),
+                    hostname, hostinfoJson), spend).orElseThrow();
             return routes.apply(n.id()).orElse(n);
         }
         IpAllocator.Addresses a = ips.allocate();
         try {
-            String given = tailnet.store().nodes().uniqueGivenName(hostname);
+            String hostname = reported.orElse(DnsLabels.FALLBACK);
+            // Tailnet.add makes the label unique (hostname, hostname-1, ...).
+            String given = DnsLabels.sanitize(hostname);
             Node draft = Node.draft(machineKey, req.nodeKey(), hostname, given, tags.isEmpty() ? userId : null, a.v4(), a.v6())
                     .withTags(tags)
                     .withExpiry(tags.isEmpty() ? expiry : null) // tagged nodes do not expire (headscale)
@@ -323,6 +330,11 @@ public final class Registrations {
             });
         }
         return b.build();
+    }
+
+    /** The hostname a client reported, if any: a blank one keeps the node's current hostname (as Headscale). */
+    public static Optional<String> reportedHostname(Hostinfo hi) {
+        return hi == null || hi.hostname() == null || hi.hostname().isBlank() ? Optional.empty() : Optional.of(hi.hostname());
     }
 
     private static List<String> requestTags(RegisterRequest req) {

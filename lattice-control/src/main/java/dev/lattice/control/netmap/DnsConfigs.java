@@ -17,14 +17,19 @@ import java.util.Map;
 public final class DnsConfigs {
     private DnsConfigs() {}
 
+    /** With the records of {@code dns.extra_records} (none when {@code dns.extra_records_path} is set). */
     public static DNSConfig build(ControlConfig.Dns dns) {
+        return build(dns, dns.extraRecords().stream().map(r -> new DNSRecord(r.name(), r.type(), r.value())).toList());
+    }
+
+    /** With {@code extra} as the extra records (those of the {@code dns.extra_records_path} file). */
+    public static DNSConfig build(ControlConfig.Dns dns, List<DNSRecord> extra) {
         List<DNSResolver> global = resolvers(dns.globalNameservers());
         Map<String, List<DNSResolver>> routes = new LinkedHashMap<>();
         dns.splitNameservers().forEach((suffix, ns) -> routes.put(suffix, resolvers(ns)));
         List<String> domains = new ArrayList<>();
         if (!dns.baseDomain().isEmpty()) domains.add(dns.baseDomain());
         domains.addAll(dns.searchDomains());
-        List<DNSRecord> extra = dns.extraRecords().stream().map(r -> new DNSRecord(r.name(), r.type(), r.value())).toList();
         return DNSConfig.builder()
                 .proxied(dns.magicDns())
                 .resolvers(dns.overrideLocalDns() ? global : null)

@@ -4,6 +4,7 @@ import dev.lattice.control.machine.MapSink;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.store.Node;
 import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.DNSConfig;
 import dev.lattice.wire.tailcfg.FilterRule;
 import dev.lattice.wire.tailcfg.MapResponse;
 import dev.lattice.wire.tailcfg.Tailcfg;
@@ -37,6 +38,7 @@ public final class MapSession {
     private boolean full;
     private boolean self;
     private boolean policy;
+    private boolean dns;
     private final Set<Long> changed = new LinkedHashSet<>();
     private final Set<Long> patched = new LinkedHashSet<>();
     private final Set<Long> removed = new LinkedHashSet<>();
@@ -51,6 +53,7 @@ public final class MapSession {
     private List<FilterRule> sentFilter;
     private JsonNode sentSsh;
     private List<IpPrefix> sentSelfRoutes = List.of();
+    private DNSConfig sentDns;
     private final Map<Long, List<IpPrefix>> sentRoutes = new HashMap<>();
 
     MapSession(MapSessions owner, long nodeId, int capVer, MapSink sink) {
@@ -81,6 +84,7 @@ public final class MapSession {
         sentFilter = r.packetFilter();
         sentSsh = r.sshPolicy();
         sentSelfRoutes = routesOf(r.node());
+        sentDns = r.dnsConfig();
         send(r);
     }
 
@@ -89,6 +93,7 @@ public final class MapSession {
             switch (c.kind()) {
                 case FULL -> full = true;
                 case POLICY -> policy = true;
+                case DNS -> dns = true;
                 case REMOVED -> {
                     if (c.nodeId() == nodeId) {
                         // Deleted while connected: end the stream; the client will find itself unregistered.
@@ -122,6 +127,7 @@ public final class MapSession {
             if (full) {
                 full = false;
                 policy = false;
+                dns = false;
                 self = false;
                 changed.clear();
                 patched.clear();
@@ -144,6 +150,13 @@ public final class MapSession {
             List<FilterRule> newFilter = null;
             JsonNode newSsh = null;
             boolean sendSelf = self;
+            DNSConfig newDns = null;
+            if (dns) {
+                dns = false;
+                // A client replaces its whole DNS config with any it is sent, so a delta carries all of it.
+                DNSConfig d = owner.dnsConfig();
+                if (d != null && !d.equals(sentDns)) newDns = d;
+            }
             if (policy) {
                 policy = false;
                 // Peers that appear or go, and known peers whose usable routes changed for this viewer.
@@ -196,7 +209,7 @@ public final class MapSession {
             patched.clear();
             removed.clear();
             if (peersChanged.isEmpty() && peersRemoved.isEmpty() && patches.isEmpty() && !sendSelf && newFilter == null
-                    && newSsh == null) {
+                    && newSsh == null && newDns == null) {
                 return;
             }
             MapResponse.Builder b = MapResponse.builder();
@@ -212,6 +225,10 @@ public final class MapSession {
             if (newSsh != null) {
                 b.sshPolicy(newSsh);
                 sentSsh = newSsh;
+            }
+            if (newDns != null) {
+                b.dnsConfig(newDns);
+                sentDns = newDns;
             }
             if (!peersChanged.isEmpty()) b.peersChanged(peersChanged);
             if (!peersRemoved.isEmpty()) b.peersRemoved(peersRemoved);

@@ -113,6 +113,10 @@ public final class MapSessions implements AutoCloseable {
         return policy;
     }
 
+    DNSConfig dnsConfig() {
+        return dnsConfig.get();
+    }
+
     /** The complete netmap for a node: self, DERP map, DNS, peers, profiles, filter. */
     MapResponse fullResponse(Node self, int capVer) {
         List<Node> all = tailnet.nodes();
@@ -132,7 +136,7 @@ public final class MapSessions implements AutoCloseable {
                 .domain(domain)
                 .collectServices(false)
                 .debug(new Debug(null, true, null))
-                .dnsConfig(dnsConfig.get())
+                .dnsConfig(dnsConfig())
                 .userProfiles(new ArrayList<>(profiles.values()))
                 .packetFilter(pol.filterFor(self))
                 .sshPolicy(pol.sshPolicyFor(self))

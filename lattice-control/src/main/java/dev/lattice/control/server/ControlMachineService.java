@@ -73,12 +73,14 @@ final class ControlMachineService implements MachineService {
         List<String> endpoints = req.endpoints() == null ? node.endpoints()
                 : req.endpoints().stream().map(AddrPort::toString).toList();
         String hostinfoJson = req.hostinfo() == null ? node.hostinfoJson() : Tailcfg.json().writeValueAsString(req.hostinfo());
-        String hostname = req.hostinfo() != null && req.hostinfo().hostname() != null ? req.hostinfo().hostname() : node.hostname();
+        String hostname = Registrations.reportedHostname(req.hostinfo()).orElse(node.hostname());
         var disco = req.discoKey() != null && !req.discoKey().isZero() ? req.discoKey() : node.discoKey();
         boolean fullChange = !withoutNetInfo(hostinfoJson).equals(withoutNetInfo(node.hostinfoJson()))
                 || !Objects.equals(hostname, node.hostname());
         Change.Kind kind = fullChange ? Change.Kind.UPDATED : Change.Kind.PATCH;
-        tailnet.update(node.id(), kind, n -> n.withDiscoKey(disco).withEndpoints(endpoints).withHostinfo(hostname, hostinfoJson));
+        // A new hostname renames the node (its given name) unless an admin named it: peers get the whole node.
+        tailnet.update(node.id(), kind, n -> tailnet.withReportedHostinfo(n.withDiscoKey(disco).withEndpoints(endpoints),
+                hostname, hostinfoJson));
         // Advertised routes may have changed (tailscale set --advertise-routes): the policy may approve them.
         if (fullChange) registrations.routes().apply(node.id());
     }

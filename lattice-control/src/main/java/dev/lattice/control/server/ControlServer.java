@@ -8,6 +8,7 @@ import dev.lattice.control.admin.AdminSocket;
 import dev.lattice.control.auth.Registrations;
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.config.KeyFiles;
+import dev.lattice.control.dns.ExtraRecordsWatcher;
 import dev.lattice.control.http.ControlHttpServer;
 import dev.lattice.control.ipalloc.IpAllocator;
 import dev.lattice.control.machine.MachineStreamHandler;
@@ -56,6 +57,9 @@ public final class ControlServer implements AutoCloseable {
     private final TailcfgNodes nodes;
     private final PolicyManager policy;
     private final ExecutorService workers;
+    /** The DNS config every node gets; replaced when the extra records file changes. */
+    private volatile DNSConfig dnsConfig;
+    private final ExtraRecordsWatcher extraRecords; // null without dns.extra_records_path
     private ControlHttpServer http;
     private DerpServer derp;
     private StunServer stun;
@@ -77,8 +81,10 @@ public final class ControlServer implements AutoCloseable {
         this.nodes = new TailcfgNodes(tailnet, config.dns().baseDomain());
         nodes.usePrimaryRoutes(new dev.lattice.control.netmap.PrimaryRoutes(tailnet, nodes::activeRoutes));
         DERPMap derpMap = DerpMaps.build(config);
-        DNSConfig dns = DnsConfigs.build(config.dns());
-        this.sessions = new MapSessions(tailnet, nodes, () -> derpMap, () -> dns, config.dns().baseDomain());
+        // Read before anything starts: a missing or malformed file stops the server, as it stops Headscale.
+        this.extraRecords = config.dns().extraRecordsPath() == null ? null : ExtraRecordsWatcher.open(config.dns().extraRecordsPath());
+        this.dnsConfig = extraRecords == null ? DnsConfigs.build(config.dns()) : DnsConfigs.build(config.dns(), extraRecords.records());
+        this.sessions = new MapSessions(tailnet, nodes, () -> derpMap, () -> dnsConfig, config.dns().baseDomain());
         this.workers = Executors.newVirtualThreadPerTaskExecutor();
         // Every new compilation goes to all map sessions; then advertised routes are checked against its
         // autoApprovers, off the compiling thread (approving a route changes a node, which recompiles).
@@ -149,6 +155,12 @@ public final class ControlServer implements AutoCloseable {
             ssl = SslContextBuilder.forServer(config.tls().certPath().toFile(), config.tls().keyPath().toFile()).build();
         }
         registerMetrics();
+        if (extraRecords != null) {
+            extraRecords.start(records -> {
+                dnsConfig = DnsConfigs.build(config.dns(), records);
+                tailnet.announceDns();
+            });
+        }
         housekeeping.scheduleWithFixedDelay(new Housekeeping(tailnet, config.node().ephemeralInactivityTimeout()), 5, 5,
                 TimeUnit.SECONDS);
         Ts2021Upgrader upgrader = new Ts2021Upgrader(noiseKey, CapabilityVersion.MINIMUM_SUPPORTED,
@@ -224,6 +236,11 @@ public final class ControlServer implements AutoCloseable {
         return registrations;
     }
 
+    /** The DNS config nodes get now. */
+    public DNSConfig dnsConfig() {
+        return dnsConfig;
+    }
+
     public MapSessions sessions() {
         return sessions;
     }
@@ -249,6 +266,7 @@ public final class ControlServer implements AutoCloseable {
         closeQuietly(adminSocket); // admin
         closeQuietly(http);
         closeQuietly(policy);
+        closeQuietly(extraRecords);
         closeQuietly(metrics);
         housekeeping.shutdownNow();
         closeQuietly(sessions);

@@ -16,7 +16,9 @@ public record Change(Kind kind, long nodeId) {
          * A new compiled policy: each session sends what changed for it (filter, SSH policy, peers appearing or going,
          * peers' usable routes) as one delta, usually nothing at all.
          */
-        POLICY
+        POLICY,
+        /** The DNS config changed (extra records from dns.extra_records_path): each session sends the new one. */
+        DNS
     }
 
     public static Change full() {
@@ -25,5 +27,9 @@ public record Change(Kind kind, long nodeId) {
 
     public static Change policy() {
         return new Change(Kind.POLICY, 0);
+    }
+
+    public static Change dns() {
+        return new Change(Kind.DNS, 0);
     }
 }

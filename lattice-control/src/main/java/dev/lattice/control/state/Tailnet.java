@@ -1,6 +1,7 @@
 package dev.lattice.control.state;
 
 import dev.lattice.control.ipalloc.IpAllocator;
+import dev.lattice.control.store.DnsLabels;
 import dev.lattice.control.store.KeyUse;
 import dev.lattice.control.store.Node;
 import dev.lattice.control.store.Store;
@@ -37,6 +38,7 @@ public final class Tailnet {
     private List<Node> routers; // routers() cache, likewise
     private final Map<NodePublicKey, Long> byNodeKey = new HashMap<>();
     private final Map<MachinePublicKey, Long> byMachineKey = new HashMap<>();
+    private final Map<String, Long> byGivenName = new HashMap<>();
     private final Map<Long, User> users = new HashMap<>();
     private final Map<Long, Live> live = new HashMap<>();
     private final List<Consumer<List<Change>>> listeners = new CopyOnWriteArrayList<>();
@@ -57,6 +59,7 @@ public final class Tailnet {
             routers = null;
             byNodeKey.clear();
             byMachineKey.clear();
+            byGivenName.clear();
             users.clear();
             for (User u : store.users().list()) users.put(u.id(), u);
             for (Node n : store.nodes().list()) index(n);
@@ -137,7 +140,11 @@ public final class Tailnet {
 
     // ---- writes ----
 
-    /** Stores a new node and announces it. */
+    /**
+     * Stores a new node and announces it. A given name another node holds gets a {@code -1}, {@code -2}...
+     * suffix here, under the lock, so concurrent registrations of one hostname each get their own name (Headscale's
+     * {@code NodeStore.PutNode}).
+     */
     public Node add(Node draft) {
         return add(draft, null);
     }
@@ -149,7 +156,7 @@ public final class Tailnet {
     public Node add(Node draft, KeyUse spend) {
         Node n;
         synchronized (this) {
-            n = store.nodes().create(draft, spend);
+            n = store.nodes().create(draft.withGivenName(uniqueGivenName(draft.givenName(), 0)), spend);
             index(n);
         }
         publish(List.of(new Change(Change.Kind.ADDED, n.id())));
@@ -181,6 +188,30 @@ public final class Tailnet {
         }
         publish(List.of(new Change(kind, id)));
         return Optional.of(updated);
+    }
+
+    /**
+     * {@code label} (a valid DNS label) if no node but {@code self} has it, else the first free {@code label-1},
+     * {@code label-2}... Only a suggestion outside {@link #update}'s function or {@link #add}: another writer may
+     * take it before it is stored.
+     */
+    public synchronized String uniqueGivenName(String label, long self) {
+        return DnsLabels.unique(label, g -> {
+            Long holder = byGivenName.get(g);
+            return holder != null && holder != self;
+        });
+    }
+
+    /**
+     * {@code n} with the hostname and Hostinfo its client reported. When the hostname changed, the given name (the
+     * MagicDNS name peers see) follows it, sanitised and made unique, unless an admin renamed the node: Headscale's
+     * rule on every Hostinfo change ({@code UpdateNodeFromMapRequest}). Call it inside {@link #update}'s function,
+     * where the lock makes the new name unique when it is written.
+     */
+    public synchronized Node withReportedHostinfo(Node n, String hostname, String hostinfoJson) {
+        Node next = n.withHostinfo(hostname, hostinfoJson);
+        if (hostname.equals(n.hostname()) || !DnsLabels.isAutoDerived(n.givenName(), n.hostname())) return next;
+        return next.withGivenName(uniqueGivenName(DnsLabels.sanitize(hostname), n.id()));
     }
 
     public boolean delete(long id) {
@@ -238,12 +269,18 @@ public final class Tailnet {
         publish(List.of(Change.full()));
     }
 
+    /** Announces a new DNS config: every map session sends it, and nothing else. */
+    public void announceDns() {
+        publish(List.of(Change.dns()));
+    }
+
     private void index(Node n) {
         sorted = null;
         routers = null;
         nodes.put(n.id(), n);
         byNodeKey.put(n.nodeKey(), n.id());
         byMachineKey.put(n.machineKey(), n.id());
+        byGivenName.put(n.givenName(), n.id());
     }
 
     private void unindex(Node n) {
@@ -252,6 +289,7 @@ public final class Tailnet {
         nodes.remove(n.id());
         byNodeKey.remove(n.nodeKey(), n.id());
         byMachineKey.remove(n.machineKey(), n.id());
+        byGivenName.remove(n.givenName(), n.id());
     }
 
     private void publish(List<Change> changes) {

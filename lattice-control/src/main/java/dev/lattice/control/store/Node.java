@@ -15,7 +15,7 @@ import java.util.List;
  *
  * @param discoKey null until the node's first map request
  * @param hostname as reported by the client in Hostinfo
- * @param givenName the node's unique DNS label (see {@link Nodes#uniqueGivenName})
+ * @param givenName the node's unique DNS label, its MagicDNS name (see {@link DnsLabels})
  * @param userId null for nodes owned only by tags
  * @param ipv4 null when the IPv4 prefix is not configured
  * @param ipv6 null when the IPv6 prefix is not configured

@@ -10,10 +10,8 @@ import java.net.InetAddress;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.SqlStatement;
 
@@ -124,43 +122,6 @@ public final class Nodes {
     public List<Node> listByUser(long userId) {
         return store.read(h -> h.createQuery("SELECT " + COLUMNS + " FROM nodes WHERE user_id = :u ORDER BY id")
                 .bind("u", userId).map((rs, ctx) -> map(rs)).list());
-    }
-
-    /**
-     * A free DNS label for a node that wants {@code wanted} (its hostname): sanitised as Tailscale does
-     * ({@link DnsLabels#sanitize}), then {@code -1}, {@code -2}, ... appended on collision, first free wins, as
-     * Headscale does. {@code exceptNodeId} keeps a node's own current label available to it (0 for a new node).
-     * The answer is only a suggestion until written: a concurrent writer may take it first
-     * ({@link ConflictException} on create/update).
-     */
-    public String uniqueGivenName(String wanted, long exceptNodeId) {
-        String base = DnsLabels.sanitize(wanted);
-        return store.read(h -> {
-            Set<String> taken = new HashSet<>(h.createQuery(
-                            "SELECT given_name FROM nodes WHERE (given_name = :b OR given_name LIKE :p) AND id <> :self")
-                    .bind("b", base).bind("p", likePrefix(base)).bind("self", exceptNodeId)
-                    .mapTo(String.class).list());
-            // Shortened bases (63-char labels) may collide outside the LIKE; check each candidate precisely then.
-            String candidate = base;
-            for (int i = 1; taken.contains(candidate) || (!candidate.startsWith(base) && exists(h, candidate, exceptNodeId)); i++) {
-                candidate = DnsLabels.withSuffix(base, i);
-            }
-            return candidate;
-        });
-    }
-
-    public String uniqueGivenName(String wanted) {
-        return uniqueGivenName(wanted, 0);
-    }
-
-    private static boolean exists(Handle h, String name, long self) {
-        return h.createQuery("SELECT COUNT(*) FROM nodes WHERE given_name = :n AND id <> :self")
-                .bind("n", name).bind("self", self).mapTo(Integer.class).one() > 0;
-    }
-
-    private static String likePrefix(String base) {
-        // Labels are [a-z0-9-] only, so there are no LIKE wildcards to escape.
-        return base + "-%";
     }
 
     private static <S extends SqlStatement<S>> S bindMutable(S s, Node n) {

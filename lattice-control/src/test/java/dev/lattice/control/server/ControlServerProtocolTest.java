@@ -155,6 +155,79 @@ class ControlServerProtocolTest {
         }
     }
 
+    /**
+     * Headscale's TestUpdateHostnameFromClient through the protocol: {@code tailscale set --hostname} reaches the
+     * server in a map request; peers see the new MagicDNS name (Node.Name) and the raw hostname in Hostinfo. After an
+     * admin rename, hostname changes still reach Hostinfo but no longer rename the node.
+     */
+    @Test
+    void aHostnameChangeRenamesTheNodeForPeersUntilAnAdminRenamesIt() throws Exception {
+        String key = reusableKey();
+        try (TestMachine a = new TestMachine(group, url, "a"); TestMachine b = new TestMachine(group, url, "b")) {
+            a.register(key);
+            a.openStream();
+            b.register(key);
+            b.openStream();
+            long bId = a.awaitView(Duration.ofSeconds(5), v -> v.hasPeer("b")).peer("b").id();
+            String[][] cases = {{"Joe's Mac mini", "joes-mac-mini"}, {"Test@Host", "test-host"}, {"mail.server", "mail-server"}};
+            for (String[] c : cases) {
+                setHostname(b, c[0]);
+                a.awaitView(Duration.ofSeconds(2), v -> v.peer(bId) != null && v.peer(bId).name().equals(c[1] + ".tailnet.test.")
+                        && c[0].equals(v.peer(bId).hostinfo().hostname()));
+                b.awaitView(Duration.ofSeconds(2), v -> v.self != null && v.self.name().equals(c[1] + ".tailnet.test."));
+            }
+
+            server.adminApi().renameNode(bId, bId + "-givenname");
+            String renamed = bId + "-givenname.tailnet.test.";
+            a.awaitView(Duration.ofSeconds(2), v -> v.peer(bId).name().equals(renamed));
+
+            setHostname(b, "mail.serverNEW");
+            a.awaitView(Duration.ofSeconds(2), v -> "mail.serverNEW".equals(v.peer(bId).hostinfo().hostname()));
+            assertThat(a.view.peer(bId).name()).isEqualTo(renamed);
+            var stored = server.tailnet().node(bId).orElseThrow();
+            assertThat(stored.hostname()).isEqualTo("mail.serverNEW");
+            assertThat(stored.givenName()).isEqualTo(bId + "-givenname");
+        }
+    }
+
+    @Test
+    void registrationsGetUniqueSanitisedNamesAndReRegistrationsFollowTheHostname() throws Exception {
+        String key = reusableKey();
+        try (TestMachine a = new TestMachine(group, url, "Joe's Mac mini"); TestMachine b = new TestMachine(group, url, "Joe's Mac mini")) {
+            a.register(key);
+            b.register(key);
+            var aNode = server.tailnet().byMachineKey(a.machineKey.publicKey()).orElseThrow();
+            var bNode = server.tailnet().byMachineKey(b.machineKey.publicKey()).orElseThrow();
+            assertThat(aNode.givenName()).isEqualTo("joes-mac-mini");
+            assertThat(aNode.hostname()).isEqualTo("Joe's Mac mini");
+            assertThat(bNode.givenName()).isEqualTo("joes-mac-mini-1");
+
+            // A restarted client re-registers without an auth key, with a new hostname (Registrations.refreshHostinfo).
+            a.hostinfoExtra = h -> h.withHostname("desk");
+            a.registerRaw(dev.lattice.wire.tailcfg.RegisterRequest.builder().version(142).nodeKey(a.nodeKey.publicKey())
+                    .hostinfo(a.hostinfo()).build());
+            assertThat(server.tailnet().node(aNode.id()).orElseThrow().givenName()).isEqualTo("desk");
+            // b logs in again with the auth key (Registrations.upsert of the machine's node).
+            b.hostinfoExtra = h -> h.withHostname("Test@Host");
+            b.register(key);
+            assertThat(server.tailnet().node(bNode.id()).orElseThrow().givenName()).isEqualTo("test-host");
+            // ...and after an admin rename it keeps the admin's name.
+            server.adminApi().renameNode(bNode.id(), "builder");
+            b.hostinfoExtra = h -> h.withHostname("mail.server");
+            b.register(key);
+            assertThat(server.tailnet().node(bNode.id()).orElseThrow()).satisfies(n -> {
+                assertThat(n.givenName()).isEqualTo("builder");
+                assertThat(n.hostname()).isEqualTo("mail.server");
+            });
+        }
+    }
+
+    /** What {@code tailscale set --hostname} makes the client send: a map request with the new Hostinfo. */
+    private static void setHostname(TestMachine m, String hostname) throws Exception {
+        m.hostinfoExtra = h -> h.withHostname(hostname);
+        assertThat(m.post("/machine/map", m.mapRequest().stream(false).omitPeers(true).build()).status()).isEqualTo(200);
+    }
+
     @Test
     void restartOfTheClientKeepsItsAddresses() throws Exception {
         String key = reusableKey();

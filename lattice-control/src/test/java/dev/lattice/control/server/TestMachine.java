@@ -109,6 +109,10 @@ final class TestMachine implements AutoCloseable {
             return peers.values().stream().filter(n -> n.name().startsWith(name + ".")).findFirst().orElse(null);
         }
 
+        synchronized dev.lattice.wire.tailcfg.Node peer(long id) {
+            return peers.get(id);
+        }
+
         synchronized List<String> sources() {
             return filter.stream().flatMap(f -> f.srcIps().stream()).toList();
         }

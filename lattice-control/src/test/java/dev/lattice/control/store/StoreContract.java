@@ -246,31 +246,6 @@ abstract class StoreContract {
         assertThat(store.nodes().get(n.id()).orElseThrow().authKeyId()).isNull();
     }
 
-    @Test
-    void givenNamesAreSanitisedAndSuffixedOnCollision() {
-        User alice = store.users().create("alice", "", "");
-        assertThat(store.nodes().uniqueGivenName("Alice's MacBook Pro.local")).isEqualTo("alices-macbook-pro");
-        assertThat(store.nodes().uniqueGivenName("!!!")).isEqualTo("node");
-        Node a = store.nodes().create(Node.draft(machineKey(), nodeKey(), "laptop", store.nodes().uniqueGivenName("laptop"), alice.id(), null, null));
-        assertThat(a.givenName()).isEqualTo("laptop");
-        Node b = store.nodes().create(Node.draft(machineKey(), nodeKey(), "laptop", store.nodes().uniqueGivenName("LAPTOP"), alice.id(), null, null));
-        assertThat(b.givenName()).isEqualTo("laptop-1");
-        Node c = store.nodes().create(Node.draft(machineKey(), nodeKey(), "laptop", store.nodes().uniqueGivenName("laptop"), alice.id(), null, null));
-        assertThat(c.givenName()).isEqualTo("laptop-2");
-        store.nodes().delete(b.id());
-        assertThat(store.nodes().uniqueGivenName("laptop")).isEqualTo("laptop-1");
-        assertThat(store.nodes().uniqueGivenName("laptop", a.id())).as("a node keeps its own name").isEqualTo("laptop");
-        // "laptop-1x" is not a suffix of "laptop": no interference.
-        store.nodes().create(Node.draft(machineKey(), nodeKey(), "x", "laptop-1x", alice.id(), null, null));
-        assertThat(store.nodes().uniqueGivenName("laptop")).isEqualTo("laptop-1");
-
-        String long63 = "a".repeat(63);
-        store.nodes().create(Node.draft(machineKey(), nodeKey(), long63, long63, alice.id(), null, null));
-        String next = store.nodes().uniqueGivenName(long63 + "bbb");
-        assertThat(next).hasSize(63).endsWith("-1");
-        assertThat(DnsLabels.isValid(next)).isTrue();
-    }
-
     // --- pre-auth keys ---
 
     @Test

@@ -1,0 +1,2 @@
+/** DNS records served to nodes from outside the config file: the watched {@code dns.extra_records_path} JSON file. */
+package dev.lattice.control.dns;
