@@ -69,6 +69,12 @@ public final class ControlChannel implements AutoCloseable {
      */
     public static CompletableFuture<ControlChannel> connect(EventLoopGroup group, URI server, SslContext ssl,
             MachinePrivateKey machineKey, MachinePublicKey controlKey, int version) {
+        return connect(group, server, ssl, machineKey, controlKey, version, null);
+    }
+
+    /** As {@link #connect(EventLoopGroup, URI, SslContext, MachinePrivateKey, MachinePublicKey, int)}, from {@code local} if not null. */
+    public static CompletableFuture<ControlChannel> connect(EventLoopGroup group, URI server, SslContext ssl,
+            MachinePrivateKey machineKey, MachinePublicKey controlKey, int version, java.net.InetSocketAddress local) {
         CompletableFuture<ControlChannel> result = new CompletableFuture<>();
         ControlHandshake.Client hs = new ControlHandshake.Client(machineKey, controlKey, version);
         String host = server.getHost();
@@ -87,7 +93,7 @@ public final class ControlChannel implements AutoCloseable {
                         ch.pipeline().addLast("upgrade", new UpgradeHandler(hs, result, early));
                     }
                 });
-        b.connect(host, port).addListener(f -> {
+        (local == null ? b.connect(host, port) : b.connect(new java.net.InetSocketAddress(host, port), local)).addListener(f -> {
             if (!f.isSuccess()) {
                 result.completeExceptionally(f.cause());
                 return;

@@ -25,8 +25,12 @@ public final class CloseOnError extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         Object src = ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : ctx.channel().remoteAddress();
-        log.info(src, "closing {} from {}: {}", what, src, describe(cause));
+        log.info(src, "closing {} from {}: {}", what, printable(src), describe(cause));
         ctx.close();
+    }
+
+    static String printable(Object addr) {
+        return addr instanceof java.net.InetAddress a ? a.getHostAddress() : String.valueOf(addr);
     }
 
     /** The cause's type and message, shortened: messages of codec errors may quote the peer's bytes. */
@@ -34,6 +38,8 @@ public final class CloseOnError extends ChannelInboundHandlerAdapter {
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         String m = c.getMessage();
         if (m == null) return c.getClass().getSimpleName();
+        int dump = m.indexOf(" Hex dump");
+        if (dump > 0) m = m.substring(0, dump); // Netty quotes the peer's bytes: noise in our log
         m = m.replaceAll("[\\p{Cntrl}]", "?");
         if (m.length() > 120) m = m.substring(0, 120) + "…";
         return c.getClass().getSimpleName() + ": " + m;

@@ -17,6 +17,11 @@ import java.nio.charset.StandardCharsets;
  */
 public final class AdminRoutes implements Routes {
     private static final String BEARER = "Bearer ";
+    /**
+     * The largest request an authenticated admin may send: a policy at its 8 Mi-character limit, JSON-escaped. Only
+     * requests whose API key checked out before their body was read get this far (see ControlServer).
+     */
+    public static final int MAX_BODY = 20 << 20;
     private final AdminHttp http;
 
     public AdminRoutes(AdminApi api) {

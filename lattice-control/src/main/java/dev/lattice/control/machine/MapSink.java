@@ -12,6 +12,9 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import dev.lattice.guard.Http2Watch;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -72,10 +75,27 @@ public final class MapSink {
         }
     }
 
-    /** Runs {@code r} once when the stream closes (client went away, connection dropped, or finish()). */
+    /**
+     * Runs {@code r} exactly once when the stream closes (client went away, connection dropped, or finish()); at once
+     * if it already has.
+     */
     public void onClose(Runnable r) {
-        onClose.add(r);
-        if (closed.get()) r.run();
+        AtomicBoolean ran = new AtomicBoolean();
+        Runnable once = () -> {
+            if (ran.compareAndSet(false, true)) r.run();
+        };
+        onClose.add(once);
+        if (closed.get()) once.run();
+    }
+
+    /**
+     * An HTTP/2 PING on the connection this stream belongs to, which must be acknowledged within {@code timeout} or
+     * the connection is closed (and with it this stream). Completes with the round trip.
+     */
+    public CompletableFuture<Duration> ping(Duration timeout) {
+        Http2Watch w = Http2Watch.of(stream);
+        if (w == null) return CompletableFuture.failedFuture(new IllegalStateException("not an HTTP/2 stream"));
+        return w.ping(timeout);
     }
 
     private void sendHeaders() {

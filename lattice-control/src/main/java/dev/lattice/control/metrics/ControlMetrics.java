@@ -1,24 +1,24 @@
 package dev.lattice.control.metrics;
 
-import com.sun.net.httpserver.HttpServer;
+import dev.lattice.control.http.HttpResponses;
+import dev.lattice.control.http.Routes;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.util.concurrent.Executors;
 import java.util.function.DoubleSupplier;
 
 /**
- * The server's metrics (one registry per server, so tests can run several) and a tiny HTTP listener for
- * {@code GET /metrics} in Prometheus text format. Names follow headscale's where one exists.
+ * The server's metrics (one registry per server, so tests can run several) and their {@code GET /metrics} route in
+ * Prometheus text format. Names follow headscale's where one exists.
  */
-public final class ControlMetrics implements AutoCloseable {
+public final class ControlMetrics {
     private final PrometheusRegistry registry = new PrometheusRegistry();
-    private HttpServer http;
 
     public void gauge(String name, String help, DoubleSupplier value) {
         GaugeWithCallback.builder().name(name).help(help).callback(cb -> cb.call(value.getAsDouble())).register(registry);
@@ -39,24 +39,18 @@ public final class ControlMetrics implements AutoCloseable {
         return out.toByteArray();
     }
 
-    /** Serves /metrics on {@code addr}; returns the bound address. */
-    public InetSocketAddress serve(InetSocketAddress addr) throws IOException {
-        http = HttpServer.create(addr, 16);
-        http.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-        http.createContext("/metrics", ex -> {
-            byte[] body = scrape();
-            ex.getResponseHeaders().set("Content-Type", PrometheusTextFormatWriter.CONTENT_TYPE);
-            ex.sendResponseHeaders(200, body.length);
-            try (OutputStream o = ex.getResponseBody()) {
-                o.write(body);
+    /**
+     * {@code GET /metrics} in Prometheus text format; anything else is a plain 404. Served by a guarded listener
+     * (deadlines and connection caps), as a metrics port is often left open to the world.
+     */
+    public Routes routes() {
+        return req -> {
+            String path = new QueryStringDecoder(req.uri()).path();
+            if (!path.equals("/metrics")) return HttpResponses.text(HttpResponseStatus.NOT_FOUND, "not found: try /metrics");
+            if (!req.method().equals(HttpMethod.GET) && !req.method().equals(HttpMethod.HEAD)) {
+                return HttpResponses.text(HttpResponseStatus.METHOD_NOT_ALLOWED, "method not allowed");
             }
-        });
-        http.start();
-        return http.getAddress();
-    }
-
-    @Override
-    public void close() {
-        if (http != null) http.stop(0);
+            return HttpResponses.of(HttpResponseStatus.OK, PrometheusTextFormatWriter.CONTENT_TYPE, scrape());
+        };
     }
 }

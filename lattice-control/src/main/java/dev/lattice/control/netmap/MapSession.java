@@ -298,6 +298,9 @@ public final class MapSession {
     private synchronized void sendKeepAlive() {
         if (!sink.isOpen()) return;
         sink.send(KEEPALIVE_MSG);
+        // Acknowledged at the transport: a client whose link was cut answers nothing, and its stream ends (and the
+        // node goes offline) within the keep-alive period plus this, not when TCP gives up a quarter of an hour later.
+        sink.ping(MapSessions.KEEPALIVE_ACK_TIMEOUT);
         rearmKeepAlive();
     }
 

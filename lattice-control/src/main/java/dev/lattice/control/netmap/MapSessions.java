@@ -34,6 +34,11 @@ public final class MapSessions implements AutoCloseable {
     static final Duration COALESCE = Duration.ofMillis(25);
     /** headscale: 50 s plus up to 9 s of jitter; clients give up after 120 s of silence. */
     static final Duration KEEPALIVE = Duration.ofSeconds(50);
+    /**
+     * Each keep-alive carries an HTTP/2 PING that must be acknowledged within this. With the keep-alive's 50–59 s,
+     * a node whose link is cut goes offline within 74 s at most (HA routers sooner: {@link RouteProbes}).
+     */
+    static final Duration KEEPALIVE_ACK_TIMEOUT = Duration.ofSeconds(15);
 
     private final Tailnet tailnet;
     private final TailcfgNodes nodes;
@@ -77,15 +82,24 @@ public final class MapSessions implements AutoCloseable {
     /** Starts streaming to {@code sink}: a full map now, deltas and keep-alives after. */
     public MapSession open(long nodeId, int capVer, MapSink sink) {
         MapSession s = new MapSession(this, nodeId, capVer, sink);
+        // The presence comes first and the close hook after: if the stream is already gone, the hook runs now and
+        // takes the presence back, instead of a close that ran too early leaving the node online for good.
+        Tailnet.Presence presence = tailnet.streamOpened(nodeId);
         sessions.put(s, Boolean.TRUE);
         sink.onClose(() -> {
             sessions.remove(s);
             s.cancelTimers();
-            tailnet.streamClosed(nodeId);
+            presence.close();
         });
-        tailnet.streamOpened(nodeId);
         s.sendFull();
         return s;
+    }
+
+    /** The open sessions of one node (usually one; a client may briefly have two while it reconnects). */
+    public List<MapSession> sessionsOf(long nodeId) {
+        List<MapSession> out = new ArrayList<>(1);
+        for (MapSession s : sessions.keySet()) if (s.nodeId() == nodeId) out.add(s);
+        return out;
     }
 
     /** A one-shot full map (Stream false, OmitPeers false). */

@@ -1,6 +1,14 @@
 package dev.lattice.control.server;
 
 import dev.lattice.control.admin.AdminApi;
+import dev.lattice.guard.BodyLimiter;
+import dev.lattice.guard.ConnectionGuard;
+import dev.lattice.guard.Limits;
+import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.control.netmap.RouteProbes;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpUtil;
+import java.util.List;
 import dev.lattice.control.admin.AdminRoutes;
 import dev.lattice.control.http.Routes;
 import dev.lattice.control.metrics.ControlMetrics;
@@ -60,7 +68,10 @@ public final class ControlServer implements AutoCloseable {
     /** The DNS config every node gets; replaced when the extra records file changes. */
     private volatile DNSConfig dnsConfig;
     private final ExtraRecordsWatcher extraRecords; // null without dns.extra_records_path
+    private final ConnectionGuard guard;
     private ControlHttpServer http;
+    private ControlHttpServer metricsHttp;
+    private RouteProbes routeProbes;
     private DerpServer derp;
     private StunServer stun;
     private final MachinePrivateKey noiseKey;
@@ -76,6 +87,7 @@ public final class ControlServer implements AutoCloseable {
         this.config = config;
         this.store = store;
         this.noiseKey = KeyFiles.loadOrCreateMachineKey(config.noisePrivateKeyPath());
+        this.guard = new ConnectionGuard(limits(config));
         IpAllocator ips = IpAllocator.fromStore(config.prefixes(), store.nodes());
         this.tailnet = new Tailnet(store, ips, clock);
         this.nodes = new TailcfgNodes(tailnet, config.dns().baseDomain());
@@ -163,19 +175,60 @@ public final class ControlServer implements AutoCloseable {
         }
         housekeeping.scheduleWithFixedDelay(new Housekeeping(tailnet, config.node().ephemeralInactivityTimeout()), 5, 5,
                 TimeUnit.SECONDS);
-        Ts2021Upgrader upgrader = new Ts2021Upgrader(noiseKey, CapabilityVersion.MINIMUM_SUPPORTED,
+        Ts2021Upgrader upgrader = new Ts2021Upgrader(noiseKey, CapabilityVersion.MINIMUM_SUPPORTED, guard.limits(),
                 session -> new MachineStreamHandler(session, new ControlMachineService(tailnet, registrations, sessions), workers));
-        http = ControlHttpServer.start(config.listenAddr().toSocketAddress(), ssl, derp == null ? null : derp.httpHandler(),
-                upgrader, routes(), Math.max(2, Runtime.getRuntime().availableProcessors()));
+        http = ControlHttpServer.start(config.listenAddr().toSocketAddress(), guard,
+                new ControlHttpServer.Service(ssl, derp == null ? null : derp.httpHandler(), upgrader, routes(), adminUploads()),
+                Math.max(2, Runtime.getRuntime().availableProcessors()));
         if (config.metricsListenAddr() != null) {
-            InetSocketAddress m = metrics.serve(config.metricsListenAddr().toSocketAddress());
+            // Same guard: the two listeners share the process's file descriptors and each address's cap.
+            metricsHttp = ControlHttpServer.start(config.metricsListenAddr().toSocketAddress(), guard,
+                    ControlHttpServer.Service.routes(metrics.routes()), 1);
+            InetSocketAddress m = metricsHttp.localAddress();
             log.info("metrics on http://{}:{}/metrics", m.getHostString(), m.getPort());
+        }
+        if (config.node().haProbes().enabled()) {
+            routeProbes = new RouteProbes(tailnet, nodes, sessions, config.node().haProbes());
+            routeProbes.start();
         }
         log.info("lattice-control listening on {} (server_url {}){}", http.localAddress(), config.serverUrl(),
                 derp != null ? ", embedded DERP region " + d.regionId() + " at /derp" : "");
         // admin: the CLI's socket, after the listeners so a started CLI finds a working server
         adminSocket = AdminSocket.start(config.unixSocket(), config.unixSocketPermission(), adminApi);
         log.info("admin socket listening on {} (mode {})", adminSocket.path(), Integer.toOctalString(config.unixSocketPermission()));
+    }
+
+    /** Limits for strangers, from the {@code limits} section and {@code trusted_proxies}. */
+    static Limits limits(ControlConfig config) {
+        List<IpPrefix> proxies = config.trustedProxies();
+        Limits.Builder b = Limits.builder()
+                .maxAnonymousPerSource(config.limits().maxConnectionsPerIp())
+                .requestTimeout(config.limits().requestTimeout())
+                .trustedProxy(a -> proxies.stream().anyMatch(p -> p.contains(a)));
+        if (config.limits().maxConnections() > 0) b.maxConnections(config.limits().maxConnections());
+        return b.build();
+    }
+
+    /**
+     * Admin uploads larger than a stranger may send (a policy through {@code PUT /api/v1/policy}) are let in only
+     * after the API key in their head checked out, before their body is read.
+     */
+    private BodyLimiter.UploadGate adminUploads() {
+        return head -> {
+            String auth = head.headers().get(HttpHeaderNames.AUTHORIZATION);
+            if (!head.uri().startsWith("/api/v1/") || auth == null || !auth.startsWith("Bearer ")) return null;
+            if (HttpUtil.getContentLength(head, -1L) <= guard.limits().maxAnonymousBody && !HttpUtil.isTransferEncodingChunked(head)) {
+                return null;
+            }
+            return CompletableFuture.supplyAsync(() -> {
+                try {
+                    adminApi.authenticate(auth.substring("Bearer ".length()).strip());
+                    return AdminRoutes.MAX_BODY;
+                } catch (RuntimeException e) {
+                    return 0;
+                }
+            }, workers);
+        };
     }
 
     /** Front routes first, then the REST admin API under /api/v1 (API-key authenticated). */
@@ -202,6 +255,11 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
+    /** Connection and body accounting of the listeners. */
+    public ConnectionGuard guard() {
+        return guard;
+    }
+
     public ControlMetrics metrics() {
         return metrics;
     }
@@ -218,6 +276,11 @@ public final class ControlServer implements AutoCloseable {
 
     public ControlConfig config() {
         return config;
+    }
+
+    /** The metrics listener's address, or null when metrics are off. */
+    public InetSocketAddress metricsAddress() {
+        return metricsHttp == null ? null : metricsHttp.localAddress();
     }
 
     public InetSocketAddress httpAddress() {
@@ -264,10 +327,11 @@ public final class ControlServer implements AutoCloseable {
     @Override
     public void close() {
         closeQuietly(adminSocket); // admin
+        closeQuietly(routeProbes);
         closeQuietly(http);
+        closeQuietly(metricsHttp);
         closeQuietly(policy);
         closeQuietly(extraRecords);
-        closeQuietly(metrics);
         housekeeping.shutdownNow();
         closeQuietly(sessions);
         closeQuietly(derp);

@@ -227,30 +227,61 @@ public final class Tailnet {
         return true;
     }
 
-    /** A map stream opened: the node is online; peers hear it as a patch. */
-    public void streamOpened(long id) {
+    /**
+     * A map stream opened: the node is online (peers hear it as a patch) until every {@link Presence} it was given
+     * is closed. A handle per stream, not a bare counter: a close that runs before, after or twice around its open
+     * (a stream that died while it was being set up) still leaves the count right.
+     */
+    public Presence streamOpened(long id) {
         boolean changed;
+        Presence p;
         synchronized (this) {
             Live l = live.computeIfAbsent(id, k -> new Live());
+            p = new Presence(id, l);
             changed = l.streams++ == 0;
         }
         if (changed) publish(List.of(new Change(Change.Kind.PATCH, id)));
+        return p;
     }
 
-    /** A map stream closed: offline when it was the last one; last seen is stored. */
-    public void streamClosed(long id) {
+    /** One map stream's hold on its node's online status; {@link #close()} is idempotent. */
+    public final class Presence implements AutoCloseable {
+        private final long nodeId;
+        private final Live of;
+        private boolean closed; // guarded by the Tailnet
+
+        private Presence(long nodeId, Live of) {
+            this.nodeId = nodeId;
+            this.of = of;
+        }
+
+        public long nodeId() {
+            return nodeId;
+        }
+
+        /** The stream closed: offline when it was the node's last one; last seen is stored. */
+        @Override
+        public void close() {
+            streamClosed(this);
+        }
+    }
+
+    private void streamClosed(Presence p) {
         boolean offline;
         synchronized (this) {
-            Live l = live.get(id);
-            if (l == null || l.streams == 0) return;
-            offline = --l.streams == 0;
+            if (p.closed) return;
+            p.closed = true;
+            // The node was deleted (and maybe re-created) since: its old streams count for nothing.
+            if (live.get(p.nodeId) != p.of) return;
+            offline = --p.of.streams == 0;
         }
         if (offline) {
             Instant now = clock.instant();
             try {
-                update(id, Change.Kind.PATCH, n -> n.withLastSeen(now));
+                update(p.nodeId, Change.Kind.PATCH, n -> n.withLastSeen(now));
             } catch (RuntimeException e) {
-                log.warn("could not store last-seen for node {}: {}", id, e.toString());
+                log.warn("could not store last-seen for node {}: {}", p.nodeId, e.toString());
+                publish(List.of(new Change(Change.Kind.PATCH, p.nodeId))); // peers must hear it went offline anyway
             }
         }
     }

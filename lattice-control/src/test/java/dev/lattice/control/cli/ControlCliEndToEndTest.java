@@ -243,10 +243,10 @@ class ControlCliEndToEndTest {
         JsonNode r = Tailcfg.json().readTree(cli("-o", "json", "nodes", "list-routes", "-i", Long.toString(web.id())).out());
         assertThat(r.get(0).get("available_routes")).hasSize(3);
         assertThat(r.get(0).get("subnet_routes")).as("offline: primary for nothing, exit routes only (as headscale)").hasSize(2);
-        server.tailnet().streamOpened(web.id()); // online: now the subnet's primary
+        var online = server.tailnet().streamOpened(web.id()); // online: now the subnet's primary
         r = Tailcfg.json().readTree(cli("-o", "json", "nodes", "list-routes", "-i", Long.toString(web.id())).out());
         assertThat(r.get(0).get("subnet_routes")).hasSize(3);
-        server.tailnet().streamClosed(web.id());
+        online.close();
         assertThat(cli("nodes", "approve-routes", "-i", Long.toString(web.id()), "--routes", "").code()).isZero();
         assertThat(server.tailnet().node(web.id()).orElseThrow().approvedRoutes()).isEmpty();
 

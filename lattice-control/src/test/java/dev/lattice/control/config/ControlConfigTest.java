@@ -95,8 +95,9 @@ class ControlConfigTest {
         assertThat(c.dns().globalNameservers()).hasSize(4);
         assertThat(c.tls().enabled()).isFalse();
         assertThat(c.taildropEnabled()).isTrue();
-        assertThat(c.unsupportedKeys()).contains("grpc_listen_addr", "acme_url", "node.routes.ha.probe_interval",
-                "database.gorm.prepare_stmt", "tls_letsencrypt_challenge_type");
+        assertThat(c.unsupportedKeys()).contains("grpc_listen_addr", "acme_url",
+                "database.gorm.prepare_stmt", "tls_letsencrypt_challenge_type").doesNotContain("node.routes.ha.probe_interval");
+        assertThat(c.node().haProbes()).isEqualTo(new ControlConfig.HaProbes(Duration.ofSeconds(10), Duration.ofSeconds(5)));
     }
 
     @Test
@@ -212,6 +213,16 @@ class ControlConfigTest {
             "dns:\\n  magic_dns: true\\n  base_domain: \"\"\\n | dns.base_domain: must be set",
             "dns:\\n  extra_records:\\n    - {name: a.example, type: A, value: 2001:db8::1}\\n | dns.extra_records[0].value: invalid value \"2001:db8::1\"",
             "trusted_proxies: [0.0.0.0/0]\\n | trusted_proxies: invalid value \"0.0.0.0/0\"",
+            // Headscale's HA probe checks
+            "node:\\n  routes:\\n    ha:\\n      probe_interval: 1s\\n | node.routes.ha.probe_interval: invalid value \"1s\" (must be >= 2s",
+            "node:\\n  routes:\\n    ha:\\n      probe_timeout: 500ms\\n | node.routes.ha.probe_timeout: invalid value \"500ms\" (must be >= 1s)",
+            "node:\\n  routes:\\n    ha:\\n      probe_timeout: 10s\\n | node.routes.ha.probe_timeout: invalid value \"10s\" (must be less than",
+            "node:\\n  routes:\\n    ha:\\n      probe_intervall: 10s\\n | node.routes.ha.probe_intervall: unknown key (did you mean probe_interval?)",
+            // Lattice's limits
+            "limits:\\n  max_connections_per_ip: 0\\n | limits.max_connections_per_ip: invalid value \"0\"",
+            "limits:\\n  max_connections: -5\\n | limits.max_connections: invalid value \"-5\"",
+            "limits:\\n  request_timeout: 10ms\\n | limits.request_timeout: invalid value \"10ms\" (must be at least 1s)",
+            "limits:\\n  max_conections: 5\\n | limits.max_conections: unknown key (did you mean max_connections?)",
             "policy:\\n  mode: git\\n | policy.mode: invalid value \"git\"",
             "dns: [1, 2]\\n | dns: expected a mapping",
             "listen_addr: [a, b]\\n | listen_addr: invalid value a list",
@@ -222,6 +233,28 @@ class ControlConfigTest {
         assertThatThrownBy(() -> parse(yaml.replace("\\n", "\n")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith(message);
+    }
+
+    @Test
+    void haProbesAndLimitsHaveHeadscalesAndLatticesDefaultsAndCanBeSetOrTurnedOff() {
+        ControlConfig d = ControlConfig.defaults();
+        assertThat(d.node().haProbes()).isEqualTo(new ControlConfig.HaProbes(Duration.ofSeconds(10), Duration.ofSeconds(5)));
+        assertThat(d.node().haProbes().enabled()).isTrue();
+        assertThat(d.limits()).isEqualTo(new ControlConfig.Limits(0, 256, Duration.ofSeconds(30)));
+        ControlConfig c = parse("""
+                node:
+                  routes:
+                    ha:
+                      probe_interval: 0s
+                limits:
+                  max_connections: 5000
+                  max_connections_per_ip: 1000
+                  request_timeout: 1m
+                """);
+        assertThat(c.node().haProbes().enabled()).isFalse();
+        assertThat(c.limits()).isEqualTo(new ControlConfig.Limits(5000, 1000, Duration.ofMinutes(1)));
+        assertThat(parse("node:\n  routes:\n    ha:\n      probe_interval: 3s\n      probe_timeout: 2s\n").node().haProbes())
+                .isEqualTo(new ControlConfig.HaProbes(Duration.ofSeconds(3), Duration.ofSeconds(2)));
     }
 
     @Test

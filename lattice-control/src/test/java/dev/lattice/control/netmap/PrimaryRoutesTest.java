@@ -43,22 +43,22 @@ class PrimaryRoutesTest {
             assertThat(primaries.primaries()).as("nobody online serves it").isEmpty();
             assertThat(nodes.servedRoutes(cur(tailnet, r1))).as("exit routes are not elected").containsExactly(EXIT);
 
-            tailnet.streamOpened(r2.id());
-            tailnet.streamOpened(r1.id());
+            var r2online = tailnet.streamOpened(r2.id());
+            var r1online = tailnet.streamOpened(r1.id());
             assertThat(primaries.primaries()).containsEntry(LAN, r2.id()).as("r2 came first and stays, though r1 has the lower id");
             assertThat(nodes.servedRoutes(cur(tailnet, r2))).containsExactly(LAN, EXIT);
             assertThat(nodes.servedRoutes(cur(tailnet, r1))).containsExactly(EXIT);
 
             announced.clear();
-            tailnet.streamClosed(r2.id());
+            r2online.close();
             assertThat(primaries.primaries()).containsEntry(LAN, r1.id());
             assertThat(announced).as("both routers are sent again with their new AllowedIPs").contains(r1.id(), r2.id());
 
-            tailnet.streamOpened(r2.id());
+            r2online = tailnet.streamOpened(r2.id());
             assertThat(primaries.primaries()).as("no flapping back").containsEntry(LAN, r1.id());
 
-            tailnet.streamClosed(r1.id());
-            tailnet.streamClosed(r2.id());
+            r1online.close();
+            r2online.close();
             assertThat(primaries.primaries()).isEmpty();
 
             tailnet.streamOpened(r1.id());

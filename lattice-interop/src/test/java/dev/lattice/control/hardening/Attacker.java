@@ -51,10 +51,14 @@ final class Attacker {
         this.serverKey = ServerKey.fetch(url, CapabilityVersion.CURRENT);
     }
 
-    /** A ts2021 channel with a fresh, unregistered machine key. */
+    /** A ts2021 channel with a fresh, unregistered machine key, from the attacker's address (127.0.0.2). */
     ControlChannel channel() throws Exception {
-        return ControlChannel.connect(group, url, null, MachinePrivateKey.generate(), serverKey, CapabilityVersion.CURRENT)
-                .get(10, TimeUnit.SECONDS);
+        return channelFrom("127.0.0.2");
+    }
+
+    ControlChannel channelFrom(String source) throws Exception {
+        return ControlChannel.connect(group, url, null, MachinePrivateKey.generate(), serverKey, CapabilityVersion.CURRENT,
+                new InetSocketAddress(source, 0)).get(10, TimeUnit.SECONDS);
     }
 
     /**
@@ -102,7 +106,7 @@ final class Attacker {
      */
     void garbageAfterHandshake() throws IOException, Exception {
         ControlHandshake.Client hs = new ControlHandshake.Client(MachinePrivateKey.generate(), serverKey, CapabilityVersion.CURRENT);
-        try (Socket s = new Socket(url.getHost(), url.getPort())) {
+        try (Socket s = new Socket(url.getHost(), url.getPort(), java.net.InetAddress.getByName("127.0.0.2"), 0)) {
             s.setSoTimeout(10_000);
             OutputStream out = s.getOutputStream();
             out.write(("POST /ts2021 HTTP/1.1\r\nHost: x\r\nUpgrade: tailscale-control-protocol\r\nConnection: upgrade\r\n"
@@ -160,34 +164,37 @@ final class Attacker {
         return out;
     }
 
-    /** Writes one more header byte on each socket still open; returns how many were still open. */
-    static int trickle(List<Socket> sockets) {
-        int open = 0;
+    /** Writes one more header byte on each socket. */
+    static void trickle(List<Socket> sockets) {
         for (Socket s : sockets) {
             try {
                 s.getOutputStream().write('X');
-                open++;
             } catch (IOException e) {
-                // closed by the server
+                // closed by the server; noticed by stillOpen
             }
         }
+    }
+
+    /** The sockets the server has not closed yet. */
+    static List<Socket> stillOpen(List<Socket> sockets) {
+        List<Socket> open = new ArrayList<>();
+        for (Socket s : sockets) if (!closedByServer(s)) open.add(s);
         return open;
     }
 
-    /** How many of {@code sockets} the server has closed (a read sees EOF or a reset). */
-    static int closedByServer(List<Socket> sockets) {
-        int closed = 0;
-        for (Socket s : sockets) {
-            try {
-                s.setSoTimeout(1);
-                if (s.getInputStream().read(new byte[512]) < 0) closed++;
-            } catch (java.net.SocketTimeoutException e) {
-                // still open
-            } catch (IOException e) {
-                closed++;
+    /** Whether the server has closed {@code s} (a read sees EOF or a reset; a response counts as not yet). */
+    static boolean closedByServer(Socket s) {
+        try {
+            s.setSoTimeout(1);
+            byte[] buf = new byte[4096];
+            while (true) {
+                if (s.getInputStream().read(buf) < 0) return true;
             }
+        } catch (java.net.SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true;
         }
-        return closed;
     }
 
     static void closeAll(List<Socket> sockets) {
@@ -200,9 +207,9 @@ final class Attacker {
         }
     }
 
-    /** Registers a fresh node with {@code authKey}; true when the server authorizes it within 10 s. */
+    /** Registers a fresh node with {@code authKey} from a bystander's address (127.0.0.1); true when authorized in 10 s. */
     boolean registerFresh(String authKey) {
-        try (ControlChannel ch = channel()) {
+        try (ControlChannel ch = channelFrom("127.0.0.1")) {
             RegisterRequest req = RegisterRequest.builder().version(CapabilityVersion.CURRENT)
                     .nodeKey(NodePrivateKey.generate().publicKey())
                     .hostinfo(Hostinfo.empty().withHostname("probe").withOs("linux"))

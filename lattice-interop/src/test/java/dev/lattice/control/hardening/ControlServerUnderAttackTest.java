@@ -73,6 +73,8 @@ class ControlServerUnderAttackTest {
         long log0 = server.logBytes();
         List<ControlChannel> chans = new ArrayList<>();
         long peak = rss0;
+        Map<String, Boolean> during;
+        boolean registeredDuring;
         try {
             for (int c = 0; c < 4; c++) {
                 ControlChannel ch = attacker.channel();
@@ -84,18 +86,58 @@ class ControlServerUnderAttackTest {
                 peak = Math.max(peak, server.rssMiB());
                 Thread.sleep(250);
             }
-            assertServing("during the attack");
+            during = server.probes();
+            registeredDuring = attacker.registerFresh(authKey);
             peak = Math.max(peak, server.rssMiB());
         } finally {
             chans.forEach(ControlChannel::close);
         }
+        System.out.printf("[attack] h2 half-sent bodies (4 connections x 250 streams x 1 MiB): RSS %d -> peak %d MiB, probes during"
+                + " %s, registration during %s, log +%d bytes%n", rss0, peak, during, registeredDuring, server.logBytes() - log0);
+        assertThat(during).as("probes during the attack").doesNotContainValue(false);
+        assertThat(registeredDuring).as("fresh registration during the attack").isTrue();
         Thread.sleep(1000);
         assertServing("after the attack");
-        long logGrowth = server.logBytes() - log0;
-        System.out.printf("[attack] h2 half-sent bodies (4 connections x 250 streams x 1 MiB): RSS %d -> peak %d MiB, log +%d bytes%n",
-                rss0, peak, logGrowth);
         assertThat(peak).as("peak RSS MiB").isLessThan(RSS_BOUND_MIB);
-        assertThat(logGrowth).as("log growth").isLessThan(LOG_BOUND_BYTES);
+        assertThat(server.logBytes() - log0).as("log growth").isLessThan(LOG_BOUND_BYTES);
+    }
+
+    @Test
+    void bodiesJustUnderTheLimitFromManyConnectionsAreShedNotBuffered() throws Exception {
+        long rss0 = server.rssMiB();
+        long log0 = server.logBytes();
+        List<ControlChannel> chans = new ArrayList<>();
+        List<java.util.concurrent.atomic.AtomicInteger> answered = new ArrayList<>();
+        long peak = rss0;
+        Map<String, Boolean> during;
+        boolean registeredDuring;
+        try {
+            // 64 connections x 32 streams x (64 KiB - 1): 128 MiB if it were all buffered, from one address.
+            for (int c = 0; c < 64; c++) {
+                ControlChannel ch = attacker.channel();
+                chans.add(ch);
+                answered.add(attacker.halfSentBodies(ch, 32, 64 << 10));
+            }
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            while (System.nanoTime() < end && server.process.isAlive()) {
+                peak = Math.max(peak, server.rssMiB());
+                Thread.sleep(250);
+            }
+            during = server.probes();
+            registeredDuring = attacker.registerFresh(authKey);
+        } finally {
+            chans.forEach(ControlChannel::close);
+        }
+        int shed = answered.stream().mapToInt(java.util.concurrent.atomic.AtomicInteger::get).sum();
+        System.out.printf("[attack] bodies just under the limit (64 connections x 32 streams x 64 KiB): RSS %d -> peak %d MiB,"
+                + " %d streams answered 503, probes during %s, registration during %s, log +%d bytes%n",
+                rss0, peak, shed, during, registeredDuring, server.logBytes() - log0);
+        assertThat(shed).as("streams refused by the body budgets").isPositive();
+        assertThat(during).doesNotContainValue(false);
+        assertThat(registeredDuring).isTrue();
+        assertServing("after the attack");
+        assertThat(peak).isLessThan(RSS_BOUND_MIB);
+        assertThat(server.logBytes() - log0).isLessThan(LOG_BOUND_BYTES);
     }
 
     @Test
@@ -115,7 +157,7 @@ class ControlServerUnderAttackTest {
         assertServing("after 400 garbage sessions");
         String added = server.logSince(log0);
         System.out.printf("[attack] 400 handshakes followed by a garbage record: log +%d bytes%n", added.length());
-        assertThat(added).as("no stack traces").doesNotContain("\tat ").doesNotContain("Exception:");
+        assertThat(added).as("no stack traces, no quoted bytes").doesNotContain("\tat ").doesNotContain("Hex dump");
         assertThat((long) added.length()).as("log growth").isLessThan(LOG_BOUND_BYTES);
     }
 
@@ -126,19 +168,12 @@ class ControlServerUnderAttackTest {
                 "GET /metrics HTTP/1.1\r\nHost: x\r\n");
         try {
             assertThat(server.metrics()).as("/metrics answers during the attack").isTrue();
-            long fdsDuring = server.openFds();
-            // Trickle one header byte every 5 s: a read timeout alone never fires; a request deadline does.
-            int open = socks.size();
-            long t0 = System.nanoTime();
-            while (open > 0 && System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(60)) {
-                Thread.sleep(5000);
-                open = Attacker.trickle(socks) - Attacker.closedByServer(socks);
-            }
-            long cutAfter = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
-            System.out.printf("[attack] metrics slowloris: %d connections accepted, fds %d -> %d, all cut after %d s (open %d)%n",
-                    socks.size(), fds0, fdsDuring, cutAfter, open);
-            assertThat(Attacker.closedByServer(socks)).as("connections cut by the server").isEqualTo(socks.size());
-            assertThat(cutAfter).as("seconds until every trickling request was cut").isLessThanOrEqualTo(45);
+            Trickle t = trickleUntilCut(socks);
+            System.out.printf("[attack] metrics slowloris: 2,000 connections, %d held by the server (fds %d -> %d), the last cut"
+                    + " after %d s%n", t.held, fds0, t.fdsDuring, t.cutAfterSeconds);
+            assertThat(t.open).as("trickling connections still open after 60 s").isZero();
+            assertThat(t.cutAfterSeconds).as("seconds until every trickling request was cut").isLessThanOrEqualTo(45);
+            assertThat(t.fdsDuring - fds0).as("descriptors the attack held").isLessThan(600);
             assertServing("after the metrics slowloris");
             assertThat(server.metrics()).isTrue();
         } finally {
@@ -148,24 +183,36 @@ class ControlServerUnderAttackTest {
 
     @Test
     void tricklingRequestsOnTheMainPortAreCutOffByADeadline() throws Exception {
+        long fds0 = server.openFds();
         List<Socket> socks = Attacker.openMany(server.address(), "127.0.0.2", 2000, "GET /key HTTP/1.1\r\nHost: x\r\n");
         try {
             assertServing("with 2,000 trickling connections");
-            int open = socks.size();
-            long t0 = System.nanoTime();
-            while (open > 0 && System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(60)) {
-                Thread.sleep(5000);
-                open = Attacker.trickle(socks) - Attacker.closedByServer(socks);
-            }
-            long cutAfter = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
-            System.out.printf("[attack] main-port trickle: %d connections accepted, all cut after %d s (open %d)%n",
-                    socks.size(), cutAfter, open);
-            assertThat(Attacker.closedByServer(socks)).isEqualTo(socks.size());
-            assertThat(cutAfter).isLessThanOrEqualTo(45);
+            Trickle t = trickleUntilCut(socks);
+            System.out.printf("[attack] main-port trickle: 2,000 connections, %d held by the server (fds %d -> %d), the last cut"
+                    + " after %d s%n", t.held, fds0, t.fdsDuring, t.cutAfterSeconds);
+            assertThat(t.open).isZero();
+            assertThat(t.cutAfterSeconds).isLessThanOrEqualTo(45);
+            assertThat(t.fdsDuring - fds0).isLessThan(600);
         } finally {
             Attacker.closeAll(socks);
         }
         assertServing("after the trickle");
+    }
+
+    private record Trickle(int held, long fdsDuring, long cutAfterSeconds, int open) {}
+
+    /** One header byte every 5 s on every socket the server keeps, until it has closed them all (or 60 s). */
+    private Trickle trickleUntilCut(List<Socket> socks) throws Exception {
+        List<Socket> open = Attacker.stillOpen(socks);
+        int held = open.size();
+        long fds = server.openFds();
+        long t0 = System.nanoTime();
+        while (!open.isEmpty() && System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(60)) {
+            Thread.sleep(5000);
+            Attacker.trickle(open);
+            open = Attacker.stillOpen(open);
+        }
+        return new Trickle(held, fds, TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0), open.size());
     }
 
     @Test
@@ -175,7 +222,7 @@ class ControlServerUnderAttackTest {
         List<Socket> socks = Attacker.openMany(server.address(), "127.0.0.2", 15_000, "");
         long openSecs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         long fds = server.openFds();
-        int held = socks.size() - Attacker.closedByServer(socks);
+        int held = Attacker.stillOpen(socks).size();
         try {
             long p0 = System.nanoTime();
             assertServing("while one address holds its connections");
