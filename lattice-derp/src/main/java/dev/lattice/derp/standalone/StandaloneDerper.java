@@ -1,6 +1,10 @@
 package dev.lattice.derp.standalone;
 
 import dev.lattice.derp.server.DerpServer;
+import dev.lattice.guard.BodyLimiter;
+import dev.lattice.guard.ConnectionGuard;
+import dev.lattice.guard.Limits;
+import dev.lattice.guard.RequestDeadline;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -24,7 +28,6 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.timeout.ReadTimeoutHandler;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
@@ -33,7 +36,8 @@ import java.util.Objects;
  * A DERP server on its own HTTP(S) listener, like tailscale's {@code cmd/derper}: {@code /derp} and the probe
  * endpoints from {@link DerpServer#httpHandler()}, a small home page, {@code /robots.txt}, 404 elsewhere.
  * Requests may be at most 64 KiB; a connection that sends no complete request within 30 s is closed (the DERP
- * handler removes that timeout on upgrade, along with the other HTTP handlers).
+ * handler removes that deadline on upgrade, along with the other HTTP handlers). Connections are admitted by a
+ * {@link ConnectionGuard}: a total cap under the descriptor limit, and a cap on unverified connections per address.
  */
 public final class StandaloneDerper implements AutoCloseable {
     private final DerpServer server;
@@ -47,6 +51,19 @@ public final class StandaloneDerper implements AutoCloseable {
     /** Binds {@code addr} (port 0 = any). {@code tls} null = plain HTTP. The group is the caller's to shut down. */
     public static StandaloneDerper start(DerpServer server, InetSocketAddress addr, SslContext tls, EventLoopGroup group)
             throws InterruptedException {
+        return start(server, addr, tls, group, new ConnectionGuard(defaultLimits()));
+    }
+
+    /**
+     * What a stranger may hold of a public relay: a relay serves whole offices behind one NAT, so the cap on
+     * unverified connections per address is generous; a verified client (--verify-clients) or mesh peer leaves it.
+     */
+    public static Limits defaultLimits() {
+        return Limits.builder().maxAnonymousPerSource(1024).build();
+    }
+
+    public static StandaloneDerper start(DerpServer server, InetSocketAddress addr, SslContext tls, EventLoopGroup group,
+            ConnectionGuard guard) throws InterruptedException {
         Objects.requireNonNull(server, "server");
         ChannelHandler fallback = new Fallback();
         ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
@@ -56,10 +73,13 @@ public final class StandaloneDerper implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (!guard.admit(ch)) return;
                         if (tls != null) ch.pipeline().addLast("ssl", tls.newHandler(ch.alloc()));
-                        ch.pipeline().addLast("http-timeout", new ReadTimeoutHandler(30));
                         ch.pipeline().addLast("http", new HttpServerCodec(8192, 16384, 8192));
+                        ch.pipeline().addLast("body-limit", new BodyLimiter(64 * 1024));
                         ch.pipeline().addLast("aggregate", new HttpObjectAggregator(64 * 1024));
+                        // Absolute: a client trickling its request a byte at a time is cut off too.
+                        ch.pipeline().addLast("http-deadline", new RequestDeadline(guard.limits().requestTimeout, true));
                         ch.pipeline().addLast("derp", server.httpHandler());
                         ch.pipeline().addLast("home", fallback);
                     }
