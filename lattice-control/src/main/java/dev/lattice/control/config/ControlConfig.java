@@ -48,7 +48,9 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *     {@code override_local_dns} defaults to true exactly when global nameservers are configured (Headscale: always
  *     true, then refuses to start without nameservers).</li>
  * <li>{@code node.expiry} 0 (never); {@code node.ephemeral.inactivity_timeout} 120s (Headscale's code default; must
- *     exceed 65s).</li>
+ *     exceed 65s); {@code node.routes.ha.probe_interval} 10s and {@code probe_timeout} 5s (Headscale's).</li>
+ * <li>Lattice's own {@code limits}: {@code max_connections} 0 (from the file-descriptor limit),
+ *     {@code max_connections_per_ip} 256 anonymous connections, {@code request_timeout} 30s.</li>
  * <li>{@code log.level} info, {@code log.format} text; {@code policy.mode} file with no path (no policy);
  *     {@code taildrop.enabled} true; {@code logtail.enabled} and {@code auto_update.enabled} false.</li>
  * </ul>

@@ -16,6 +16,7 @@ import dev.lattice.guard.Http2Watch;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -43,6 +44,12 @@ public final class MapSink {
     /** Sends an already serialized MapResponse (shared by many sessions). */
     public boolean sendJson(byte[] json) {
         if (closed.get() || !stream.isActive()) return false;
+        if (stalled()) {
+            // Everything we write is buffered here until the client reads: one that stopped reading would hold an
+            // ever-growing share of the heap. It gets a full map when it reconnects.
+            stream.close();
+            return false;
+        }
         byte[] framed = MapStreamFraming.frame(json, zstd);
         sendHeaders();
         stream.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(framed)));
@@ -52,6 +59,25 @@ public final class MapSink {
     /** Whether the peer is reading fast enough; a session may skip intermediate updates while not. */
     public boolean isWritable() {
         return stream.isWritable();
+    }
+
+    /** A client that has not read for this long while we had something for it is given up. */
+    static final long WRITE_DEADLINE_NANOS = TimeUnit.SECONDS.toNanos(60);
+    private volatile long unwritableSince; // 0 while writable
+
+    /** True once the stream has stayed unwritable for the write deadline. */
+    private boolean stalled() {
+        if (stream.isWritable()) {
+            unwritableSince = 0;
+            return false;
+        }
+        long now = System.nanoTime();
+        long since = unwritableSince;
+        if (since == 0) {
+            unwritableSince = now;
+            return false;
+        }
+        return now - since > WRITE_DEADLINE_NANOS;
     }
 
     public boolean isOpen() {
