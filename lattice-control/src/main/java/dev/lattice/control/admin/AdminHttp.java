@@ -96,6 +96,23 @@ public final class AdminHttp {
         }
     }
 
+    /** Whether {@code method uri} stores or checks a policy (the one request whose body may be large). */
+    static boolean isPolicyUpload(String method, String uri) {
+        int q = uri.indexOf('?');
+        String path = q < 0 ? uri : uri.substring(0, q);
+        if (!path.startsWith(PREFIX)) return false;
+        List<String> seg = new ArrayList<>();
+        try {
+            for (String s : path.substring(PREFIX.length()).split("/", -1)) {
+                if (!s.isEmpty()) seg.add(URLDecoder.decode(s, StandardCharsets.UTF_8));
+            }
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        return method.equals("PUT") && seg.equals(List.of("policy"))
+                || method.equals("POST") && seg.equals(List.of("policy", "check"));
+    }
+
     static Response error(int http, int grpc, String message) {
         ObjectNode o = F.objectNode();
         o.put("code", grpc);

@@ -8,7 +8,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.ReadTimeoutHandler;
@@ -17,8 +16,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * The control server's listener. Pipeline per connection: [TLS] → HTTP/1.1 codec → aggregator → [DERP] → front
- * handler. The ts2021 and DERP upgrades replace everything after TLS with their own protocol handlers.
+ * The control server's listener. Pipeline per connection: [TLS] → HTTP/1.1 codec → body-limit gate → aggregator →
+ * [DERP] → front handler. The ts2021 and DERP upgrades replace everything after TLS with their own protocol handlers.
  */
 public final class ControlHttpServer implements AutoCloseable {
     /** Request bodies on the front port are tiny (registration confirmations, DERP admission checks). */
@@ -37,9 +36,10 @@ public final class ControlHttpServer implements AutoCloseable {
     /**
      * @param ssl TLS context, or null for plain HTTP (server_url http://, or behind a TLS-terminating proxy)
      * @param derpHandler the embedded DERP server's HTTP handler, or null
+     * @param large the requests that may carry more than {@link #MAX_FRONT_BODY} (an admin's policy)
      */
     public static ControlHttpServer start(InetSocketAddress listen, SslContext ssl, ChannelHandler derpHandler,
-            Ts2021Upgrader upgrader, Routes routes, int ioThreads) throws InterruptedException {
+            Ts2021Upgrader upgrader, Routes routes, LargeBodies large, int ioThreads) throws InterruptedException {
         EventLoopGroup group = NettyTransport.group(ioThreads);
         ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
         try {
@@ -54,7 +54,8 @@ public final class ControlHttpServer implements AutoCloseable {
                             // Only the HTTP/1 phase has a read deadline; upgrades remove it with the codec.
                             ch.pipeline().addLast("http-timeout", new ReadTimeoutHandler(60));
                             ch.pipeline().addLast("http", new HttpServerCodec(8192, 16384, 16384));
-                            ch.pipeline().addLast("http-aggregator", new HttpObjectAggregator(MAX_FRONT_BODY));
+                            ch.pipeline().addLast("http-body-limit", new BodyLimitGate(large, workers, "http-aggregator", MAX_FRONT_BODY));
+                            ch.pipeline().addLast("http-aggregator", new BoundedAggregator(MAX_FRONT_BODY, "request body"));
                             if (derpHandler != null) ch.pipeline().addLast("derp", derpHandler);
                             ch.pipeline().addLast("front", new FrontHandler(upgrader, routes, workers));
                         }

@@ -153,8 +153,9 @@ public final class ControlServer implements AutoCloseable {
                 TimeUnit.SECONDS);
         Ts2021Upgrader upgrader = new Ts2021Upgrader(noiseKey, CapabilityVersion.MINIMUM_SUPPORTED,
                 session -> new MachineStreamHandler(session, new ControlMachineService(tailnet, registrations, sessions), workers));
+        AdminRoutes adminRoutes = new AdminRoutes(adminApi);
         http = ControlHttpServer.start(config.listenAddr().toSocketAddress(), ssl, derp == null ? null : derp.httpHandler(),
-                upgrader, routes(), Math.max(2, Runtime.getRuntime().availableProcessors()));
+                upgrader, routes(adminRoutes), adminRoutes, Math.max(2, Runtime.getRuntime().availableProcessors()));
         if (config.metricsListenAddr() != null) {
             InetSocketAddress m = metrics.serve(config.metricsListenAddr().toSocketAddress());
             log.info("metrics on http://{}:{}/metrics", m.getHostString(), m.getPort());
@@ -167,9 +168,8 @@ public final class ControlServer implements AutoCloseable {
     }
 
     /** Front routes first, then the REST admin API under /api/v1 (API-key authenticated). */
-    private Routes routes() {
+    private Routes routes(Routes admin) {
         Routes front = frontRoutes;
-        Routes admin = new AdminRoutes(adminApi);
         return req -> {
             var r = front.handle(req);
             return r != null ? r : admin.handle(req);
