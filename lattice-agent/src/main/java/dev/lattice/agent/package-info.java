@@ -5,7 +5,7 @@
  * disco and STUN; DERP; path selection), {@code netcheck} (STUN and DERP latency probes), {@code filter}
  * (packet filter), {@code dns} (MagicDNS resolver and host DNS config), {@code tstun} (the TUN wrapper that
  * filters and intercepts DNS), {@code router} (addresses and routes on the host), {@code engine} (netmap →
- * WireGuard, routes, filter, DNS), {@code ipn} (the backend API), {@code localapi} (its unix-socket HTTP
+ * WireGuard, routes, filter, DNS), {@code health} (status warnings), {@code ipn} (the backend API), {@code localapi} (its unix-socket HTTP
  * server and client), {@code cli} ({@code lattice}) and {@code daemon} ({@code latticed}).
  */
 package dev.lattice.agent;

@@ -79,6 +79,15 @@ public final class ControlClient implements AutoCloseable {
 
         /** Something failed; the client retries by itself unless the state is NeedsLogin. */
         default void onError(Throwable error) {}
+
+        /**
+         * A login attempt (key discovery, the ts2021 handshake, register) failed, with a one-line {@code error} for
+         * the user, or succeeded ({@code null}). As tailscale's auth routine reports it to its health tracker.
+         */
+        default void onLoginResult(String error) {}
+
+        /** A map long-poll started delivering (true) or ended (false). */
+        default void onMapPoll(boolean polling) {}
     }
 
     /**
@@ -334,12 +343,15 @@ public final class ControlClient implements AutoCloseable {
             } catch (InterruptedException e) {
                 if (isClosed()) break;
             } catch (LoginException e) {
+                listener.onLoginResult(e.getMessage());
                 listener.onError(e);
                 needLogin(null);
                 continue;
             } catch (Exception e) {
                 if (isClosed()) break;
                 log.info("control: {}; reconnecting", describe(e));
+                // Before registration every failure is a failed login; after it, the map poll's (reported there).
+                if (!registered) listener.onLoginResult(describe(e));
                 listener.onError(e);
             } finally {
                 dropChannel();
@@ -387,7 +399,14 @@ public final class ControlClient implements AutoCloseable {
     }
 
     private ControlChannel connect() throws Exception {
-        MachinePublicKey controlKey = ServerKey.fetch(cfg.serverUrl(), CapabilityVersion.CURRENT);
+        MachinePublicKey controlKey;
+        try {
+            controlKey = ServerKey.fetch(cfg.serverUrl(), CapabilityVersion.CURRENT);
+        } catch (IOException e) {
+            // As tailscale words it: "fetch control key: <what failed>".
+            throw new IOException("fetch control key: GET " + cfg.serverUrl().resolve("/key?v=" + CapabilityVersion.CURRENT)
+                    + ": " + describe(e), e);
+        }
         return ControlChannel.connect(group, cfg.serverUrl(), ssl, cfg.machineKey(), controlKey, CapabilityVersion.CURRENT)
                 .get(REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -466,6 +485,7 @@ public final class ControlClient implements AutoCloseable {
             }
             forgetAuthKey();
             registered = true;
+            listener.onLoginResult(null);
             if (!Boolean.TRUE.equals(rr.machineAuthorized())) setState(BackendState.NeedsMachineAuth, null);
             return true;
         }
@@ -522,6 +542,15 @@ public final class ControlClient implements AutoCloseable {
             lock.unlock();
         }
         NetworkMapBuilder builder = new NetworkMapBuilder(cfg.clock());
+        try {
+            return pollMap(events, builder);
+        } finally {
+            listener.onMapPoll(false);
+        }
+    }
+
+    /** The stream's events until it ends; reports the poll as started with its first message. */
+    private boolean pollMap(LinkedBlockingQueue<StreamEvent> events, NetworkMapBuilder builder) throws Exception {
         boolean any = false;
         long lastHeard = System.nanoTime();
         while (true) {
@@ -541,6 +570,7 @@ public final class ControlClient implements AutoCloseable {
             switch (ev) {
                 case Message m -> {
                     lastHeard = System.nanoTime();
+                    if (!any) listener.onMapPoll(true);
                     any = true;
                     MapResponse resp = Tailcfg.json().readValue(m.json(), MapResponse.class);
                     NetworkMap nm = builder.apply(resp);
@@ -692,6 +722,24 @@ public final class ControlClient implements AutoCloseable {
                 log.warn("control listener onError failed", e);
             }
         }
+
+        @Override
+        public void onLoginResult(String error) {
+            try {
+                l.onLoginResult(error);
+            } catch (RuntimeException e) {
+                log.warn("control listener onLoginResult failed", e);
+            }
+        }
+
+        @Override
+        public void onMapPoll(boolean polling) {
+            try {
+                l.onMapPoll(polling);
+            } catch (RuntimeException e) {
+                log.warn("control listener onMapPoll failed", e);
+            }
+        }
     }
 
     private static String firstLine(String s) {
@@ -701,9 +749,14 @@ public final class ControlClient implements AutoCloseable {
         return t.length() > 200 ? t.substring(0, 200) + "…" : t;
     }
 
-    private static String describe(Throwable t) {
+    /** One line for a user: what failed, in words for the common network failures. */
+    static String describe(Throwable t) {
         if (t instanceof java.util.concurrent.ExecutionException && t.getCause() != null) t = t.getCause();
-        if (t instanceof TimeoutException) return "timed out";
-        return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+        if (t instanceof TimeoutException || t instanceof java.net.http.HttpTimeoutException) return "timed out";
+        if (t instanceof java.net.ConnectException) return "connect: connection refused";
+        if (t instanceof java.net.UnknownHostException) return "no such host " + t.getMessage();
+        if (t instanceof java.net.NoRouteToHostException) return "connect: no route to host";
+        if (t.getClass() == IOException.class && t.getMessage() != null) return firstLine(t.getMessage()); // ours: already words
+        return firstLine(t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage()));
     }
 }

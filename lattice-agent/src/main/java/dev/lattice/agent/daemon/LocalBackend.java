@@ -6,10 +6,10 @@ import dev.lattice.agent.dns.MagicDnsConfig;
 import dev.lattice.agent.dns.OsDnsConfigurator;
 import dev.lattice.agent.engine.Engine;
 import dev.lattice.agent.filter.PacketFilter;
+import dev.lattice.agent.health.Health;
 import dev.lattice.agent.ipn.Backend;
 import dev.lattice.agent.ipn.BackendException;
 import dev.lattice.agent.ipn.BackendState;
-import dev.lattice.agent.ipn.LoginWarning;
 import dev.lattice.agent.ipn.NetcheckReport;
 import dev.lattice.agent.ipn.PeerStatus;
 import dev.lattice.agent.ipn.PingResult;
@@ -91,6 +91,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private final Object lock = new Object();
     private ControlClient control;
     private volatile BackendState state = BackendState.NoState;
+    private final Health health = new Health(java.time.Clock.systemUTC());
     private volatile String authUrl;
     /** The control server's refusal of the current login (final until the next up), or null. */
     private volatile String loginError;
@@ -150,12 +151,14 @@ public final class LocalBackend implements Backend, AutoCloseable {
             }));
             b.ticker.scheduleWithFixedDelay(b::tick, 2, 2, TimeUnit.SECONDS);
             var prefs = b.store.prefs();
+            b.health.setWantRunning(prefs.wantRunning() && !prefs.loggedOut());
             if (prefs.controlUrl() == null || prefs.loggedOut()) {
                 b.setState(BackendState.NeedsLogin, null);
             } else if (!prefs.wantRunning()) {
                 b.setState(BackendState.Stopped, null);
             } else {
-                b.startControl(null);
+                // As tailscaled after a restart: NoState until control answers, however long it is unreachable.
+                b.startControl(null, false);
             }
             log.info("latticed {} running: tun {}, UDP port {}, socket {}", VERSION, opts.tun(), b.device.listenPort(), opts.socket());
             return b;
@@ -175,12 +178,14 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
     // --- control ------------------------------------------------------------------------------------
 
-    private void startControl(String authKey) {
+    /** @param starting whether to say Starting now (after up) or keep the state until control answers (restore) */
+    private void startControl(String authKey, boolean starting) {
         synchronized (lock) {
             if (control != null) control.close();
             loginError = null;
             var prefs = store.prefs();
-            setState(BackendState.Starting, null);
+            health.loginResult(null);
+            if (starting) setState(BackendState.Starting, null);
             magicSock.setDerpHttp(derpHttp());
             var cfg = ControlClient.Config.of(java.net.URI.create(prefs.controlUrl()), store.state().machineKey(),
                     store.state().nodeKey(), magicSock.discoPublicKey(), this::hostinfo).withGroup(group);
@@ -188,7 +193,19 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 control = ControlClient.start(cfg, new ControlClient.Listener() {
                     @Override
                     public void onState(BackendState s, String url) {
+                        // The client says Starting as it begins; before control has answered we do not know yet.
+                        if (s == BackendState.Starting && state == BackendState.NoState) return;
                         setState(s, url);
+                    }
+
+                    @Override
+                    public void onLoginResult(String error) {
+                        health.loginResult(error);
+                    }
+
+                    @Override
+                    public void onMapPoll(boolean polling) {
+                        health.mapPoll(polling);
                     }
 
                     @Override
@@ -201,6 +218,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
                         if (error instanceof ControlClient.LoginException) {
                             log.warn("control server refused the login: {}", error.getMessage());
                             loginError = error.getMessage();
+                            health.loginResult(error.getMessage());
                         } else {
                             log.debug("control: {}", error.toString()); // the client logs its retries itself
                         }
@@ -256,7 +274,10 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
     private void setState(BackendState s, String url) {
         if (s != state) log.info("state {} -> {}", state, s);
-        if (s == BackendState.Running) loginError = null;
+        if (s == BackendState.Running) {
+            loginError = null;
+            health.running();
+        }
         state = s;
         authUrl = url;
     }
@@ -309,13 +330,14 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 throw new BackendException(500, "saving state: " + e.getMessage());
             }
             if (store.prefs().controlUrl() == null) throw new BackendException(400, "no --login-server given and none saved");
+            health.setWantRunning(true);
             boolean running = control != null && state == BackendState.Running && !serverChanged && req.authKey() == null;
             if (running) {
                 control.updateHostinfo(hostinfo());
                 NetworkMap nm = netmap;
                 if (nm != null) applyNetworkMap(nm);
             } else {
-                startControl(req.authKey());
+                startControl(req.authKey(), true);
             }
         }
         // Give control a moment so the common cases answer with their final state (Running, an auth URL, or the
@@ -345,6 +367,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
             } catch (IOException e) {
                 throw new BackendException(500, "saving state: " + e.getMessage());
             }
+            health.setWantRunning(false);
             if (control != null) control.close();
             control = null;
             netmap = null;
@@ -374,6 +397,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
             } catch (IOException e) {
                 throw new BackendException(500, "saving state: " + e.getMessage());
             }
+            health.setWantRunning(false);
             netmap = null;
             engine.clear();
             magicSock.setPeers(List.of());
@@ -390,7 +414,11 @@ public final class LocalBackend implements Backend, AutoCloseable {
         PeerStatus self = null;
         List<String> ips = List.of();
         String suffix = "";
-        if (nm != null) {
+        if (nm == null) {
+            // As tailscale: Self is always there; before a netmap, just this host, online while a map poll is open.
+            self = new PeerStatus("", "", hostinfo().hostname(), "", "linux", 0, List.of(), List.of(),
+                    List.of(), List.of(), List.of(), "", "", 0, 0, null, null, null, health.inMapPoll(), false, null, false);
+        } else {
             self = peerStatus(nm.self(), true);
             ips = self.tailscaleIps();
             suffix = MagicDnsConfig.magicSuffix(nm);
@@ -404,9 +432,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 users.put(Long.toString(u.id()), new Status.UserProfileJson(u.id(), u.loginName(), u.displayName()));
             }
         }
-        String refused = loginError;
-        List<String> health = state == BackendState.NeedsLogin && refused != null ? List.of(LoginWarning.of(refused)) : List.of();
-        return new Status(VERSION, state, authUrl, ips, self, health, suffix,
+        return new Status(VERSION, state, authUrl, ips, self, health.warnings(), suffix,
                 nm == null ? null : new Status.Tailnet(nm.domain() == null ? suffix : nm.domain(), suffix, nm.dns() != null && Boolean.TRUE.equals(nm.dns().proxied())),
                 peers, users);
     }
@@ -443,7 +469,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
         var hi = n.hostinfo();
         String host = hi != null && hi.hostname() != null ? hi.hostname() : shortName(n.name());
         String os = hi != null && hi.os() != null ? hi.os() : "";
-        boolean online = isSelf || Boolean.TRUE.equals(n.online());
+        // Our own node is online while we hold a map poll (tailscale: Self.Online = in map poll).
+        boolean online = isSelf ? health.inMapPoll() : Boolean.TRUE.equals(n.online());
         Instant exp = n.keyExpiry();
         if (exp != null && exp.getEpochSecond() <= 0) exp = null;
         return new PeerStatus(n.stableId() != null ? n.stableId() : String.valueOf(n.id()),

@@ -105,6 +105,29 @@ class LatticeCliTest {
         assertThat(run("status").out()).isEqualTo("Machine is not yet approved by tailnet admin.\n");
     }
 
+    /** Output as tailscale 1.102 prints it in the same situations (seen against tailscaled and a stopped Headscale). */
+    @Test
+    void statusWhileTheControlServerIsUnreachable() {
+        // Restarted with control down: no state yet, the failed login as health, exit 1.
+        backend.state = BackendState.NoState;
+        backend.self = with(FakeBackend.peer("", "vm", "", "linux", 0), "", "", 0, 0, false, false, null);
+        backend.health = List.of("You are logged out. The last login error was: fetch control key: GET http://10.0.0.1:8080/key?v=130:"
+                + " connect: connection refused", "Lattice is starting. Please wait.");
+        assertThat(run("status")).isEqualTo(new LatticeCli.Result(1, """
+                # Health check:
+                #     - You are logged out. The last login error was: fetch control key: GET http://10.0.0.1:8080/key?v=130: \
+                connect: connection refused
+                #     - Lattice is starting. Please wait.
+
+                unexpected state: NoState
+                """, ""));
+        // Running when control went away: our own row offline, exit 0.
+        backend.state = BackendState.Running;
+        backend.health = List.of();
+        backend.self = with(FakeBackend.peer("n1", "me", "me.tail.example.", "linux", 1, "100.64.0.1"), "", "", 0, 0, false, false, null);
+        assertThat(run("status")).isEqualTo(new LatticeCli.Result(0, "100.64.0.1  me  alice@  linux  offline  \n", ""));
+    }
+
     @Test
     void statusJsonIsIndentedLikeGo() {
         tailnet();

@@ -2,6 +2,7 @@ package dev.lattice.agent.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.lattice.agent.health.Health;
 import dev.lattice.agent.ipn.BackendState;
 import dev.lattice.agent.netmap.NetworkMap;
 import dev.lattice.control.config.ControlConfig;
@@ -18,9 +19,12 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.net.URI;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -102,6 +106,11 @@ class ControlClientTest {
         final List<String> urls = new CopyOnWriteArrayList<>();
         final List<NetworkMap> maps = new CopyOnWriteArrayList<>();
         final List<Throwable> errors = new CopyOnWriteArrayList<>();
+        /** Login results as reported (null: success), and the health they and the map polls make. */
+        final List<String> logins = new CopyOnWriteArrayList<>();
+        final MutableClock clock = new MutableClock();
+        final Health health = new Health(clock);
+        URI serverUrl;
         ControlClient client;
 
         Agent(String name, MachinePrivateKey mk, NodePrivateKey nk) {
@@ -113,7 +122,8 @@ class ControlClientTest {
         Duration silenceLimit;
 
         Agent start(String authKey) throws IOException {
-            var cfg = ControlClient.Config.of(server.config().serverUrl(), machineKey, nodeKey,
+            health.setWantRunning(true);
+            var cfg = ControlClient.Config.of(serverUrl != null ? serverUrl : server.config().serverUrl(), machineKey, nodeKey,
                     DiscoPrivateKey.generate().publicKey(), () -> Hostinfo.empty().withHostname(name).withOs("linux"))
                     .withGroup(group).withMaxBackoff(Duration.ofSeconds(1));
             if (silenceLimit != null) cfg = cfg.withStreamSilenceLimit(silenceLimit);
@@ -124,6 +134,7 @@ class ControlClientTest {
 
         @Override
         public void onState(BackendState state, String authUrl) {
+            if (state == BackendState.Running) health.running();
             states.add(state);
             if (authUrl != null) urls.add(authUrl);
         }
@@ -138,12 +149,43 @@ class ControlClientTest {
             errors.add(error);
         }
 
+        @Override
+        public void onLoginResult(String error) {
+            logins.add(String.valueOf(error));
+            health.loginResult(error);
+        }
+
+        @Override
+        public void onMapPoll(boolean polling) {
+            health.mapPoll(polling);
+        }
+
         NetworkMap awaitMap(Predicate<NetworkMap> p) throws InterruptedException {
             return await(() -> maps.reversed().stream().filter(p).findFirst().orElse(null), name + ": no matching netmap");
         }
 
         void awaitState(BackendState s) throws InterruptedException {
             await(() -> client.state() == s ? s : null, name + ": never reached " + s + " (states " + states + ", errors " + errors + ")");
+        }
+    }
+
+    /** A clock the test moves, for the health tracker's timing. */
+    static final class MutableClock extends Clock {
+        volatile Instant now = Instant.parse("2026-01-01T00:00:00Z");
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
         }
     }
 
@@ -304,5 +346,42 @@ class ControlClientTest {
         again.awaitState(BackendState.Running);
         assertThat(m2.self().id()).isEqualTo(m.self().id());
         assertThat(again.urls).isEmpty();
+    }
+
+    /**
+     * What status reports as health comes from here: an unreachable server is a failed login, with its error, at
+     * once; a registered node that loses its map poll is out of sync, shown after tailscale's 8 minutes.
+     */
+    @Test
+    void anUnreachableServerIsAFailedLoginAndALostPollGoesOutOfSync() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Agent lost = agent("lost");
+        lost.serverUrl = URI.create("http://127.0.0.1:" + port);
+        lost.start(preAuthKey());
+        String error = await(() -> lost.logins.isEmpty() ? null : lost.logins.getFirst(), "no login result");
+        assertThat(error).isEqualTo("fetch control key: GET http://127.0.0.1:" + port + "/key?v="
+                + dev.lattice.wire.tailcfg.CapabilityVersion.CURRENT + ": connect: connection refused");
+        lost.clock.now = lost.clock.now.plus(Health.WARMING_UP);
+        assertThat(lost.health.warnings()).containsExactly("You are logged out. The last login error was: " + error);
+        assertThat(lost.client.state()).isNotEqualTo(BackendState.Running);
+
+        Agent a = agent("a");
+        a.silenceLimit = Duration.ofSeconds(3); // see reconnectsAfterServerRestartAndKeepsItsAddresses
+        a.start(preAuthKey());
+        a.awaitState(BackendState.Running);
+        await(() -> a.health.inMapPoll() ? true : null, "never in a map poll");
+        assertThat(a.logins).containsExactly("null");
+        assertThat(a.health.warnings()).isEmpty();
+
+        server.close();
+        server = null;
+        await(() -> a.health.inMapPoll() ? null : true, "the poll outlived the server");
+        assertThat(a.health.warnings()).as("a reconnect, not yet an outage").isEmpty();
+        a.clock.now = a.clock.now.plus(Health.OUT_OF_POLL_GRACE).plus(Health.OUT_OF_SYNC_VISIBLE_AFTER);
+        assertThat(a.health.warnings()).containsExactly(Health.OUT_OF_SYNC);
+        assertThat(a.logins).as("a registered node's reconnects are not logins").containsExactly("null");
     }
 }

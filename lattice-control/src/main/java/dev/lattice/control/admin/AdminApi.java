@@ -105,8 +105,11 @@ public final class AdminApi {
 
     // ---- users ----
 
+    /** New names follow Headscale's rule ({@link AdminInput#userName}); names stored before it stay reachable. */
     public User createUser(NewUser req) {
-        if (req.name() == null || req.name().isBlank()) throw AdminException.invalid("user name must not be empty");
+        AdminInput.userName(req.name());
+        if (req.displayName() != null) AdminInput.value("display name", req.displayName(), AdminInput.MAX_LABEL);
+        if (req.email() != null) AdminInput.value("email", req.email(), AdminInput.MAX_LABEL);
         User u = call(() -> store().users().create(req.name(), req.displayName(), req.email()));
         tailnet.announceFull();
         return u;
@@ -123,6 +126,7 @@ public final class AdminApi {
     /** The user a name or numeric id refers to; NOT_FOUND names what was asked for. */
     public User resolveUser(String nameOrId) {
         if (nameOrId == null || nameOrId.isBlank()) throw AdminException.invalid("a user (name or id) is required");
+        AdminInput.value("user", nameOrId);
         Optional<User> byName = call(() -> store().users().byName(nameOrId));
         if (byName.isPresent()) return byName.get();
         if (isNumber(nameOrId)) {
@@ -138,6 +142,7 @@ public final class AdminApi {
 
     public User renameUser(long id, String newName) {
         if (newName == null || newName.isBlank()) throw AdminException.invalid("the new user name must not be empty");
+        AdminInput.userName(newName);
         user(id);
         User u = call(() -> store().users().rename(id, newName));
         tailnet.announceFull();
@@ -220,6 +225,7 @@ public final class AdminApi {
      * Sets the node's key expiry: {@code expiry} null means now (log it out), {@code disable} removes the expiry.
      */
     public NodeInfo expireNode(long id, Instant expiry, boolean disable) {
+        AdminInput.inRange("expiry", expiry);
         existing(id);
         Instant when = disable ? null : expiry == null ? now() : expiry;
         return info(mutate(id, n -> n.withExpiry(when)));
@@ -348,6 +354,7 @@ public final class AdminApi {
         List<String> tags = req.tags() == null ? List.of() : req.tags().stream().map(String::strip).filter(s -> !s.isEmpty()).distinct().toList();
         for (String tag : tags) checkTag(tag);
         if (u == null && tags.isEmpty()) throw AdminException.invalid("a pre-auth key needs a user (--user) or tags (--tags)");
+        AdminInput.inRange("expiration", req.expiration());
         if (req.expiration() != null && !req.expiration().isAfter(now())) throw AdminException.invalid("expiration must be in the future");
         NewKey<PreAuthKey> k = call(() -> store().preAuthKeys().create(u == null ? null : u.id(), req.reusable(),
                 req.ephemeral(), tags, req.expiration()));
@@ -373,6 +380,7 @@ public final class AdminApi {
     // ---- API keys ----
 
     public NewKey<ApiKey> createApiKey(Instant expiration) {
+        AdminInput.inRange("expiration", expiration);
         if (expiration != null && !expiration.isAfter(now())) throw AdminException.invalid("expiration must be in the future");
         return call(() -> store().apiKeys().create(expiration));
     }

@@ -3,9 +3,8 @@ package dev.lattice.control.admin;
 import dev.lattice.control.store.NewKey;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.math.BigInteger;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -78,6 +77,11 @@ public final class AdminHttp {
             return error(400, 3, "malformed URL: bad %-escape");
         }
         try {
+            for (String s : seg) AdminInput.value("URL path", s);
+            query.forEach((k, vs) -> {
+                AdminInput.value("URL parameter name", k);
+                for (String v : vs) AdminInput.value("parameter " + clip(k), v);
+            });
             JsonNode json = parseBody(body);
             JsonNode out = route(method, seg, new Params(query, json));
             if (out == null) return error(404, 5, "Not Found");
@@ -90,6 +94,23 @@ public final class AdminHttp {
             log.warn("admin {} {} failed", method, path, e);
             return error(500, 13, "internal error: " + e.getClass().getSimpleName());
         }
+    }
+
+    /** Whether {@code method uri} stores or checks a policy (the one request whose body may be large). */
+    static boolean isPolicyUpload(String method, String uri) {
+        int q = uri.indexOf('?');
+        String path = q < 0 ? uri : uri.substring(0, q);
+        if (!path.startsWith(PREFIX)) return false;
+        List<String> seg = new ArrayList<>();
+        try {
+            for (String s : path.substring(PREFIX.length()).split("/", -1)) {
+                if (!s.isEmpty()) seg.add(URLDecoder.decode(s, StandardCharsets.UTF_8));
+            }
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        return method.equals("PUT") && seg.equals(List.of("policy"))
+                || method.equals("POST") && seg.equals(List.of("policy", "check"));
     }
 
     static Response error(int http, int grpc, String message) {
@@ -262,7 +283,7 @@ public final class AdminHttp {
         if (s.size() == 1) {
             AdminApi.PolicyText t = switch (method) {
                 case "GET" -> api.getPolicy();
-                case "PUT" -> api.setPolicy(p.str("policy"));
+                case "PUT" -> api.setPolicy(p.text("policy"));
                 default -> throw new MethodNotAllowed();
             };
             ObjectNode o = obj().put("policy", t.policy());
@@ -271,7 +292,7 @@ public final class AdminHttp {
             return o;
         }
         if (s.size() == 2 && s.get(1).equals("check")) return only(method, "POST", () -> {
-            api.checkPolicy(p.str("policy"));
+            api.checkPolicy(p.text("policy"));
             return obj();
         });
         return null;
@@ -318,14 +339,39 @@ public final class AdminHttp {
             return v == null || v.isEmpty() ? null : v.getLast();
         }
 
+        /**
+         * A single-line string field (see {@link AdminInput#value}). A JSON number is taken as its decimal text
+         * only when it is an integer from 0 to 2^63-1, as protojson's 64-bit ids: a float such as {@code 1e999}
+         * would otherwise arrive as "Infinity".
+         */
         String str(String name) {
             JsonNode v = field(name);
             if (v != null) {
-                if (v.isString()) return v.asString();
-                if (v.isNumber()) return v.asString();
+                if (v.isString()) return AdminInput.value("field " + name, v.asString());
+                if (v.isNumber()) return integer(name, v);
                 throw AdminException.invalid("field " + name + " must be a string");
             }
             return queryValue(name);
+        }
+
+        /** A multi-line string field (the policy): well-formed Unicode, any length the caller allows. */
+        String text(String name) {
+            JsonNode v = field(name);
+            if (v != null) {
+                if (v.isString()) return AdminInput.wellFormed("field " + name, v.asString());
+                throw AdminException.invalid("field " + name + " must be a string");
+            }
+            return queryValue(name);
+        }
+
+        private static final BigInteger MAX_ID = BigInteger.valueOf(Long.MAX_VALUE);
+
+        private static String integer(String name, JsonNode v) {
+            if (v.isIntegralNumber()) {
+                BigInteger b = v.bigIntegerValue();
+                if (b.signum() >= 0 && b.compareTo(MAX_ID) <= 0) return b.toString();
+            }
+            throw AdminException.invalid("field " + name + " must be a string or an integer from 0 to " + Long.MAX_VALUE);
         }
 
         boolean bool(String name) {
@@ -341,13 +387,7 @@ public final class AdminHttp {
         }
 
         Long optLong(String name) {
-            String s = str(name);
-            if (s == null || s.isEmpty()) return null;
-            try {
-                return Long.parseLong(s);
-            } catch (NumberFormatException e) {
-                throw AdminException.invalid("field " + name + " must be an integer");
-            }
+            return AdminInput.id("field " + name, str(name));
         }
 
         long requiredLong(String name) {
@@ -356,14 +396,13 @@ public final class AdminHttp {
             return v;
         }
 
+        /** protojson's Timestamp: an RFC 3339 string (a number is not one). */
         Instant time(String name) {
-            String s = str(name);
-            if (s == null || s.isEmpty()) return null;
-            try {
-                return OffsetDateTime.parse(s).toInstant();
-            } catch (DateTimeParseException e) {
-                throw AdminException.invalid("field " + name + " must be an RFC 3339 time");
+            JsonNode v = field(name);
+            if (v != null && !v.isString()) {
+                throw AdminException.invalid("field " + name + " must be an RFC 3339 time string, e.g. 2030-01-02T15:04:05Z");
             }
+            return AdminInput.time("field " + name, str(name));
         }
 
         List<String> strings(String name) {
@@ -377,7 +416,7 @@ public final class AdminHttp {
             List<String> out = new ArrayList<>(v.size());
             for (JsonNode e : v) {
                 if (!e.isString()) throw AdminException.invalid("field " + name + " must be a list of strings");
-                out.add(e.asString());
+                out.add(AdminInput.value("field " + name, e.asString()));
             }
             return out;
         }

@@ -1,11 +1,14 @@
 package dev.lattice.control.admin;
 
 import dev.lattice.control.http.HttpResponses;
+import dev.lattice.control.http.LargeBodies;
 import dev.lattice.control.http.Routes;
+import dev.lattice.control.policy.PolicySize;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.nio.charset.StandardCharsets;
 
@@ -14,8 +17,11 @@ import java.nio.charset.StandardCharsets;
  * {@code Authorization: Bearer <api key>} (created with {@code lattice-control apikeys create}). Without a valid,
  * unexpired key the answer is 401 {@code Unauthorized}, as Headscale's. Other paths return null so the caller can
  * chain further routes.
+ *
+ * <p>Request bodies on the front port are small, except a policy upload: with a valid key it may be as large as
+ * the file mode accepts ({@link PolicySize}), decided before the body is read.
  */
-public final class AdminRoutes implements Routes {
+public final class AdminRoutes implements Routes, LargeBodies {
     private static final String BEARER = "Bearer ";
     /**
      * The largest request an authenticated admin may send: a policy at its 8 Mi-character limit, JSON-escaped. Only
@@ -42,6 +48,23 @@ public final class AdminRoutes implements Routes {
         }
         AdminHttp.Response r = http.handle(req.method().name(), uri, ByteBufUtil.getBytes(req.content()));
         return HttpResponses.json(HttpResponseStatus.valueOf(r.status()), r.body());
+    }
+
+    @Override
+    public boolean mayBeLarge(HttpRequest head) {
+        String auth = head.headers().get(HttpHeaderNames.AUTHORIZATION);
+        return auth != null && auth.startsWith(BEARER) && AdminHttp.isPolicyUpload(head.method().name(), head.uri());
+    }
+
+    @Override
+    public int limit(HttpRequest head) {
+        if (!mayBeLarge(head)) return 0;
+        try {
+            http.api().authenticate(head.headers().get(HttpHeaderNames.AUTHORIZATION).substring(BEARER.length()).strip());
+            return PolicySize.MAX_REQUEST_BYTES;
+        } catch (AdminException e) {
+            return 0;
+        }
     }
 
     private static FullHttpResponse unauthorized() {

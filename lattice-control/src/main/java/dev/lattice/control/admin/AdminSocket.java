@@ -1,6 +1,8 @@
 package dev.lattice.control.admin;
 
+import dev.lattice.control.http.BoundedAggregator;
 import dev.lattice.control.http.HttpResponses;
+import dev.lattice.control.policy.PolicySize;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
@@ -12,7 +14,6 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.timeout.ReadTimeoutHandler;
@@ -47,8 +48,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class AdminSocket implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AdminSocket.class);
-    /** Admin requests are small; the largest is a list of routes or tags. */
-    static final int MAX_BODY = 1 << 20;
+    /** Admin requests are small, but a policy may be as large as the file mode accepts. */
+    static final int MAX_BODY = PolicySize.MAX_REQUEST_BYTES;
     /** sun_path is 108 bytes on Linux including the terminating NUL. */
     private static final int MAX_SOCKET_PATH = 107;
 
@@ -94,7 +95,7 @@ public final class AdminSocket implements AutoCloseable {
                         protected void initChannel(Channel c) {
                             c.pipeline().addLast(new ReadTimeoutHandler(30));
                             c.pipeline().addLast(new HttpServerCodec(8192, 16384, 16384));
-                            c.pipeline().addLast(new HttpObjectAggregator(MAX_BODY));
+                            c.pipeline().addLast(new BoundedAggregator(MAX_BODY, "request body"));
                             c.pipeline().addLast(new Handler(http, workers));
                         }
                     })

@@ -1,5 +1,6 @@
 package dev.lattice.control.cli;
 
+import dev.lattice.control.policy.PolicySize;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,8 +22,11 @@ import tools.jackson.databind.node.ObjectNode;
 final class PolicyCommand {
     private PolicyCommand() {}
 
+    /** The file's text; refused before reading (or sending) when it is over the server's limit. */
     static String read(Path file) {
         try {
+            String problem = PolicySize.problem(Files.size(file));
+            if (problem != null) throw new CliException(problem);
             return Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new CliException("reading policy file: " + e.getMessage(), e);
@@ -56,11 +60,12 @@ final class PolicyCommand {
 
         @Override
         public Integer call() {
-            String text = read(file);
             try {
-                client().call("PUT", "/api/v1/policy", body(text));
+                client().call("PUT", "/api/v1/policy", body(read(file)));
             } catch (CliException e) {
-                throw new CliException("setting policy: " + e.getMessage(), e);
+                // The server's refusals already say "setting policy: ...".
+                String m = e.getMessage();
+                throw new CliException(m.startsWith("setting policy: ") ? m : "setting policy: " + m, e);
             }
             root().out.println("Policy updated.");
             return 0;

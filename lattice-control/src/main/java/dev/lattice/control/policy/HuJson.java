@@ -17,8 +17,7 @@ import tools.jackson.core.json.JsonReadFeature;
  * policy errors can point at the offending text. Jackson's own tree drops locations, hence this small one.
  */
 final class HuJson {
-    /** Bounds on untrusted input: policies are small; anything beyond these is a mistake or an attack. */
-    static final int MAX_CHARS = 8 << 20;
+    /** Bound on untrusted input (with {@link PolicySize}): policies are small; deeper is a mistake or an attack. */
     static final int MAX_DEPTH = 64;
 
     private static final JsonFactory FACTORY = JsonFactory.builder()
@@ -77,9 +76,7 @@ final class HuJson {
     }
 
     static Value parse(String text) throws PolicyException {
-        if (text.length() > MAX_CHARS) {
-            throw new PolicyException("policy is too large (" + text.length() + " characters, at most " + MAX_CHARS + ")");
-        }
+        PolicySize.check(text);
         try (JsonParser p = FACTORY.createParser(ObjectReadContext.empty(), text)) {
             JsonToken t = p.nextToken();
             if (t == null) throw new PolicyException("policy is empty (use {} to deny everything)", 1, 1);
@@ -128,7 +125,7 @@ final class HuJson {
                 return new Str(p.getString(), line, col);
             }
             case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> {
-                return new Num(p.getText(), line, col);
+                return new Num(p.getString(), line, col);
             }
             case VALUE_TRUE -> {
                 return new Bool(true, line, col);

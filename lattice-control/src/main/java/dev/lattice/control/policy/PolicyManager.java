@@ -174,6 +174,8 @@ public final class PolicyManager implements AutoCloseable {
     public Optional<Current> text() throws IOException {
         if (mode == ControlConfig.PolicyMode.FILE) {
             if (path == null) return Optional.empty();
+            String problem = PolicySize.problem(Files.size(path));
+            if (problem != null) throw new IOException(path + ": " + problem);
             return Optional.of(new Current(Files.readString(path, StandardCharsets.UTF_8), null,
                     Files.getLastModifiedTime(path).toInstant()));
         }
@@ -182,7 +184,8 @@ public final class PolicyManager implements AutoCloseable {
 
     /** Validates {@code text} against the live nodes and users, running its tests; nothing is applied. */
     public void check(String text) throws PolicyException {
-        engine.compile(Objects.requireNonNull(text), tailnet.nodes(), tailnet.users(), true);
+        PolicySize.check(Objects.requireNonNull(text));
+        engine.compile(text, tailnet.nodes(), tailnet.users(), true);
     }
 
     /**
@@ -195,6 +198,7 @@ public final class PolicyManager implements AutoCloseable {
         if (mode != ControlConfig.PolicyMode.DATABASE) {
             throw new IllegalStateException("update is disabled for modes other than 'database'");
         }
+        PolicySize.check(text);
         synchronized (compileLock) {
             CompiledPolicy c = compileLocked(text, true);
             StoredPolicy stored = tailnet.store().policy().set(text);
@@ -318,6 +322,9 @@ public final class PolicyManager implements AutoCloseable {
 
     private String readFile() throws PolicyException {
         try {
+            // Before reading: a huge file must not be read into memory only to be refused.
+            String problem = PolicySize.problem(Files.size(path));
+            if (problem != null) throw new PolicyException("policy file " + path + ": " + problem);
             return Files.readString(path, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new PolicyException("reading policy file " + path + ": " + e);

@@ -6,10 +6,9 @@ import dev.lattice.guard.ConnectionGuard;
 import dev.lattice.guard.Limits;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.control.netmap.RouteProbes;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpUtil;
 import java.util.List;
 import dev.lattice.control.admin.AdminRoutes;
+import dev.lattice.control.http.LargeBodies;
 import dev.lattice.control.http.Routes;
 import dev.lattice.control.metrics.ControlMetrics;
 import dev.lattice.control.admin.AdminSocket;
@@ -177,8 +176,10 @@ public final class ControlServer implements AutoCloseable {
                 TimeUnit.SECONDS);
         Ts2021Upgrader upgrader = new Ts2021Upgrader(noiseKey, CapabilityVersion.MINIMUM_SUPPORTED, guard.limits(),
                 session -> new MachineStreamHandler(session, new ControlMachineService(tailnet, registrations, sessions), workers));
+        AdminRoutes adminRoutes = new AdminRoutes(adminApi);
         http = ControlHttpServer.start(config.listenAddr().toSocketAddress(), guard,
-                new ControlHttpServer.Service(ssl, derp == null ? null : derp.httpHandler(), upgrader, routes(), adminUploads()),
+                new ControlHttpServer.Service(ssl, derp == null ? null : derp.httpHandler(), upgrader, routes(adminRoutes),
+                        uploads(adminRoutes)),
                 Math.max(2, Runtime.getRuntime().availableProcessors()));
         if (config.metricsListenAddr() != null) {
             // Same guard: the two listeners share the process's file descriptors and each address's cap.
@@ -211,30 +212,15 @@ public final class ControlServer implements AutoCloseable {
 
     /**
      * Admin uploads larger than a stranger may send (a policy through {@code PUT /api/v1/policy}) are let in only
-     * after the API key in their head checked out, before their body is read.
+     * after the API key in their head checked out (off the event loop), before their body is read.
      */
-    private BodyLimiter.UploadGate adminUploads() {
-        return head -> {
-            String auth = head.headers().get(HttpHeaderNames.AUTHORIZATION);
-            if (!head.uri().startsWith("/api/v1/") || auth == null || !auth.startsWith("Bearer ")) return null;
-            if (HttpUtil.getContentLength(head, -1L) <= guard.limits().maxAnonymousBody && !HttpUtil.isTransferEncodingChunked(head)) {
-                return null;
-            }
-            return CompletableFuture.supplyAsync(() -> {
-                try {
-                    adminApi.authenticate(auth.substring("Bearer ".length()).strip());
-                    return AdminRoutes.MAX_BODY;
-                } catch (RuntimeException e) {
-                    return 0;
-                }
-            }, workers);
-        };
+    private BodyLimiter.UploadGate uploads(LargeBodies large) {
+        return head -> large.mayBeLarge(head) ? CompletableFuture.supplyAsync(() -> large.limit(head), workers) : null;
     }
 
     /** Front routes first, then the REST admin API under /api/v1 (API-key authenticated). */
-    private Routes routes() {
+    private Routes routes(Routes admin) {
         Routes front = frontRoutes;
-        Routes admin = new AdminRoutes(adminApi);
         return req -> {
             var r = front.handle(req);
             return r != null ? r : admin.handle(req);

@@ -36,6 +36,7 @@ import org.sqlite.SQLiteException;
  * is cheap insurance that an acknowledged registration is never forgotten. All writes go through ONE connection
  * (a pool of one), which serialises them in-process and avoids {@code SQLITE_BUSY}; write transactions begin
  * {@code IMMEDIATE} against other processes (e.g. an admin CLI). Reads use a small pool of query-only connections.
+ * The database file and its companions are 0600 ({@link SqliteFiles}).
  *
  * <p><b>PostgreSQL</b>: one HikariCP pool for both, sized by {@code database.postgres.max_open_conns}.
  */
@@ -100,8 +101,9 @@ public final class Store implements AutoCloseable {
             if (dir != null && !Files.isDirectory(dir)) {
                 Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             }
+            SqliteFiles.prepare(file);
         } catch (IOException e) {
-            throw new StoreException("cannot create database directory for " + file + ": " + e.getMessage(), e);
+            throw new StoreException("cannot create database " + file + ": " + e.getMessage(), e);
         }
         String url = "jdbc:sqlite:" + file;
         migrate(sqliteSource(url, cfg, false), false);

@@ -83,6 +83,14 @@ public final class Users {
     private static void checkName(String name) {
         if (name == null || name.isBlank()) throw new IllegalArgumentException("user name must not be empty");
         if (name.length() > 255) throw new IllegalArgumentException("user name longer than 255 characters");
+        // The last line of defence: the admin API checks names fully; here only what would corrupt the row (a lone
+        // surrogate is stored as '?') or break a terminal or PostgreSQL (NUL).
+        if (!java.nio.charset.StandardCharsets.UTF_8.newEncoder().canEncode(name)) {
+            throw new IllegalArgumentException("user name is not well-formed Unicode");
+        }
+        if (name.chars().anyMatch(Character::isISOControl)) {
+            throw new IllegalArgumentException("user name must not contain control characters");
+        }
     }
 
     private static User map(ResultSet rs) throws SQLException {

@@ -1,6 +1,7 @@
 package dev.lattice.control.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.server.ControlServer;
@@ -19,10 +20,15 @@ import dev.lattice.wire.tailcfg.Tailcfg;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -31,6 +37,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
@@ -325,6 +332,108 @@ class ControlCliEndToEndTest {
         Result format = cli("-o", "xml", "users", "list");
         assertThat(format.code()).isEqualTo(1);
         assertThat(format.err()).isEqualTo("unknown output format \"xml\": use json, json-line or yaml\n");
+    }
+
+    /** A valid policy (deny all) padded with a comment to exactly {@code bytes} bytes of UTF-8. */
+    static String policyOfSize(int bytes) {
+        String head = "{} // padding ";
+        return head + "x".repeat(bytes - head.length() - 1) + "\n";
+    }
+
+    static final int LIMIT = 8 << 20;
+
+    @Test
+    void policiesUpToTheFileModeLimitGoThroughTheCliAndRestAndLargerOnesAreRefusedNamingTheLimit() throws Exception {
+        server.close();
+        int port = freePort();
+        Files.writeString(configFile, config(dir, port, "unix_socket_permission: \"0770\"\npolicy:\n  mode: database\n"));
+        server = ControlServer.start(ControlConfig.load(configFile));
+        Path file = dir.resolve("policy.hujson");
+
+        String atLimit = policyOfSize(LIMIT);
+        Files.writeString(file, atLimit);
+        Result check = cli("policy", "check", "-f", file.toString());
+        assertThat(check.code()).as(check.err()).isZero();
+        assertThat(check.out()).isEqualTo("Policy is valid\n");
+        Result set = cli("policy", "set", "-f", file.toString());
+        assertThat(set.code()).as(set.err()).isZero();
+        assertThat(server.store().policy().get().orElseThrow().data()).isEqualTo(atLimit);
+
+        // One byte over, and well over: the CLI says so in one line, naming the limit; nothing changes.
+        Files.writeString(file, policyOfSize(LIMIT + 1));
+        for (String cmd : List.of("check", "set")) {
+            Result r = cli("policy", cmd, "-f", file.toString());
+            assertThat(r.code()).isEqualTo(1);
+            assertThat(r.err()).hasLineCount(1).contains("policy is 8388609 bytes; the limit is 8 MiB").doesNotContain("413");
+        }
+        Files.writeString(file, policyOfSize((int) (9.1 * (1 << 20))));
+        for (String cmd : List.of("check", "set")) {
+            Result r = cli("policy", cmd, "-f", file.toString());
+            assertThat(r.code()).isEqualTo(1);
+            assertThat(r.err()).hasLineCount(1).endsWith("policy is 9.1 MiB; the limit is 8 MiB\n");
+        }
+        // The server checks too (a client that does not): over the admin socket...
+        AdminClient socket = new AdminClient(dir.resolve("run/lattice.sock"));
+        for (String path : List.of("/api/v1/policy", "/api/v1/policy/check")) {
+            assertThatThrownBy(() -> socket.call(path.endsWith("check") ? "POST" : "PUT", path,
+                    JsonNodeFactory.instance.objectNode().put("policy", policyOfSize(LIMIT + 1))))
+                    .isInstanceOf(CliException.class).hasMessageContaining("policy is 8388609 bytes; the limit is 8 MiB");
+        }
+        assertThat(server.store().policy().get().orElseThrow().data()).isEqualTo(atLimit);
+
+        // ... and on the REST API, where a policy at the limit fits too (the front port's other bodies stay small).
+        String key = server.adminApi().createApiKey(Instant.now().plusSeconds(3600)).fullKey();
+        HttpClient http = HttpClient.newHttpClient();
+        String small = "{} // via REST\n";
+        for (String policy : List.of(small, atLimit)) {
+            String body = policyBody(policy);
+            HttpResponse<String> ok = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/policy"))
+                    .header("Authorization", "Bearer " + key).PUT(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(ok.statusCode()).as(ok.body().length() > 200 ? ok.body().substring(0, 200) : ok.body()).isEqualTo(200);
+            assertThat(server.store().policy().get().orElseThrow().data()).isEqualTo(policy);
+            HttpResponse<String> checked = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/policy/check"))
+                    .header("Authorization", "Bearer " + key).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(checked.statusCode()).isEqualTo(200);
+        }
+        for (String path : List.of("/api/v1/policy", "/api/v1/policy/check")) {
+            HttpResponse<String> over = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                    .header("Authorization", "Bearer " + key)
+                    .method(path.endsWith("check") ? "POST" : "PUT", HttpRequest.BodyPublishers.ofString(
+                            policyBody(policyOfSize((int) (9.1 * (1 << 20)))))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(over.statusCode()).isEqualTo(400);
+            assertThat(Tailcfg.json().readTree(over.body()).get("message").asString()).endsWith("policy is 9.1 MiB; the limit is 8 MiB");
+        }
+        assertThat(server.store().policy().get().orElseThrow().data()).isEqualTo(atLimit);
+        // Without a valid key a large body is not even read in full.
+        HttpResponse<String> anonymous = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/policy"))
+                .header("Authorization", "Bearer lattice-api-nope").PUT(HttpRequest.BodyPublishers.ofString(
+                        policyBody(small + "//" + "y".repeat(1 << 20)))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(anonymous.statusCode()).isEqualTo(413);
+        assertThat(server.store().policy().get().orElseThrow().data()).isEqualTo(atLimit);
+    }
+
+    /** A policy file over the limit keeps a file-mode server from starting, with the same message. */
+    @Test
+    void fileModeRefusesAPolicyOverTheLimitWithTheSameMessage() throws Exception {
+        server.close();
+        server = null;
+        Path file = dir.resolve("policy.hujson");
+        Files.writeString(file, policyOfSize((int) (9.1 * (1 << 20))));
+        Files.writeString(configFile, config(dir, freePort(), "policy:\n  mode: file\n  path: " + file + "\n"));
+        assertThatThrownBy(() -> ControlServer.start(ControlConfig.load(configFile)))
+                .hasMessageContaining("policy is 9.1 MiB; the limit is 8 MiB");
+        Files.writeString(file, policyOfSize(LIMIT));
+        server = ControlServer.start(ControlConfig.load(configFile));
+        assertThat(server.policy().current().text()).hasSize(LIMIT);
+    }
+
+    /** JSON for a policy request body. */
+    static String policyBody(String policy) {
+        return Tailcfg.json().writeValueAsString(JsonNodeFactory.instance.objectNode().put("policy", policy));
     }
 
     @Test

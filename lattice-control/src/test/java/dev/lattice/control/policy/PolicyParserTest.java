@@ -147,7 +147,11 @@ class PolicyParserTest {
     void rejectsTooDeepNestingAndOversizedInput() {
         String deep = "{\"acls\":" + "[".repeat(200) + "]".repeat(200) + "}";
         assertThatThrownBy(() -> PolicyParser.parse(deep)).isInstanceOf(PolicyException.class);
-        assertThatThrownBy(() -> PolicyParser.parse(" ".repeat(HuJson.MAX_CHARS + 1))).hasMessageContaining("too large");
+        assertThatThrownBy(() -> PolicyParser.parse(" ".repeat(PolicySize.MAX_BYTES + 1)))
+                .hasMessage("policy is 8388609 bytes; the limit is 8 MiB");
+        // Counted in UTF-8 bytes, as the file is: 3 million CJK characters are 9 MB.
+        assertThatThrownBy(() -> PolicyParser.parse("{} // " + "\u4e2d".repeat(3_000_000)))
+                .hasMessage("policy is 8.6 MiB; the limit is 8 MiB");
     }
 
     /** Mutated valid policies: the parser either accepts or throws PolicyException, never anything else. */

@@ -45,6 +45,7 @@ public final class TestServer {
         return """
                 server_url: http://127.0.0.1:%d
                 listen_addr: 127.0.0.1:%d
+                metrics_listen_addr: 127.0.0.1:0
                 noise:
                   private_key_path: %s/noise.key
                 database:
