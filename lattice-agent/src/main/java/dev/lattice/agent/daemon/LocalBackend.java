@@ -3,7 +3,7 @@ package dev.lattice.agent.daemon;
 import dev.lattice.agent.control.ControlClient;
 import dev.lattice.agent.dns.MagicDns;
 import dev.lattice.agent.dns.MagicDnsConfig;
-import dev.lattice.agent.dns.OsDnsConfigurator;
+import dev.lattice.agent.dns.DnsConfigurator;
 import dev.lattice.agent.engine.Engine;
 import dev.lattice.agent.filter.PacketFilter;
 import dev.lattice.agent.health.Health;
@@ -22,7 +22,8 @@ import dev.lattice.agent.magicsock.DiscoveredEndpoint;
 import dev.lattice.agent.magicsock.MagicSock;
 import dev.lattice.agent.netcheck.Netcheck;
 import dev.lattice.agent.netmap.NetworkMap;
-import dev.lattice.agent.router.LinuxRouter;
+import dev.lattice.agent.router.Router;
+import dev.lattice.agent.system.AgentSystem;
 import dev.lattice.agent.state.Prefs;
 import dev.lattice.agent.state.StateStore;
 import dev.lattice.agent.tstun.FilteringTun;
@@ -32,11 +33,9 @@ import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.Node;
 import dev.lattice.wire.tailcfg.UserProfile;
-import dev.lattice.wireguard.conn.UdpSocket;
-import dev.lattice.wireguard.device.Clock;
 import dev.lattice.wireguard.device.Device;
 import dev.lattice.wireguard.device.Peer;
-import dev.lattice.wireguard.tun.LinuxTun;
+import dev.lattice.wireguard.tun.TunDevice;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -70,16 +69,17 @@ public final class LocalBackend implements Backend, AutoCloseable {
     static final InetAddress MAGIC_DNS_V4 = IpPrefix.parseAddress("100.100.100.100");
 
     private final DaemonOptions opts;
+    private final AgentSystem sys;
     private final StateStore store;
     private final EventLoopGroup group;
-    private final LinuxTun rawTun;
+    private final TunDevice rawTun;
     private final FilteringTun tun;
     private final Device device;
     private final MagicSock magicSock;
-    private final LinuxRouter router;
+    private final Router router;
     private final Engine engine;
     private final MagicDns magicDns;
-    private final OsDnsConfigurator osDns;
+    private final DnsConfigurator osDns;
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
     private LocalApiServer api;
     private final java.util.concurrent.ScheduledExecutorService ticker =
@@ -100,19 +100,18 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private volatile boolean closed;
     private final boolean derpHttpForced;
 
-    private LocalBackend(DaemonOptions opts) throws IOException {
+    private LocalBackend(DaemonOptions opts, AgentSystem sys) throws IOException {
         this.opts = opts;
+        this.sys = sys;
         Files.createDirectories(opts.stateDir());
         this.store = StateStore.open(opts.stateDir());
         this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        this.rawTun = LinuxTun.open(opts.tun(), DaemonOptions.MTU, true);
+        this.rawTun = sys.tuns().open(opts.tun(), DaemonOptions.MTU);
         this.tun = new FilteringTun(rawTun);
-        this.device = new Device(tun, UdpSocket::open, Clock.SYSTEM);
+        this.device = new Device(tun, sys.udp(), sys.clock());
         device.setListenPort(opts.port());
         device.setPrivateKey(store.state().nodeKey());
         device.start();
-        boolean derpHttp = "1".equals(System.getenv("TS_DEBUG_USE_DERP_HTTP"))
-                || "true".equalsIgnoreCase(System.getenv("TS_DEBUG_USE_DERP_HTTP"));
         this.magicSock = new MagicSock(device, store.state().nodeKey(), DiscoPrivateKey.generate(), group, new MagicSock.Listener() {
             @Override
             public void endpointsChanged(List<DiscoveredEndpoint> endpoints) {
@@ -125,14 +124,14 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 ControlClient c = control;
                 if (c != null) c.setPreferredDerp(regionId);
             }
-        }, MagicSock.Options.defaults().withDerpHttp(derpHttp), Clock.SYSTEM);
-        this.derpHttpForced = derpHttp;
+        }, sys.magicSock(), sys.clock());
+        this.derpHttpForced = sys.magicSock().derpHttp();
         magicSock.start();
-        this.router = new LinuxRouter(opts.tun(), DaemonOptions.MTU);
+        this.router = sys.routers().open(opts.tun(), DaemonOptions.MTU);
         this.engine = new Engine(device, router);
         this.magicDns = new MagicDns(Duration.ofSeconds(2));
         tun.setDns(magicDns::handle);
-        this.osDns = new OsDnsConfigurator(Path.of("/etc/resolv.conf"), opts.stateDir().resolve("resolv.pre-lattice.conf"));
+        this.osDns = sys.resolvers().open(opts.stateDir());
         device.terminated().thenRun(() -> {
             if (!closed) {
                 log.error("TUN {} went away; stopping", opts.tun());
@@ -143,7 +142,12 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
     /** Starts the data plane and local API, then reconnects to control if the user was up. Never fails because a remote service is down. */
     public static LocalBackend start(DaemonOptions opts) throws IOException {
-        LocalBackend b = new LocalBackend(opts);
+        return start(opts, AgentSystem.linux());
+    }
+
+    /** As {@link #start(DaemonOptions)}, on {@code sys} (tests give fakes of the host's parts). */
+    public static LocalBackend start(DaemonOptions opts, AgentSystem sys) throws IOException {
+        LocalBackend b = new LocalBackend(opts, sys);
         try {
             b.api = LocalApiServer.start(opts.socket(), b, LocalApiServer.Options.defaults().withDerpMap(() -> {
                 NetworkMap nm = b.netmap;
@@ -251,25 +255,11 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
     private dev.lattice.wire.tailcfg.Hostinfo hostinfo() {
         var prefs = store.prefs();
-        String host = prefs.hostname() != null ? prefs.hostname() : systemHostname();
+        String host = prefs.hostname() != null ? prefs.hostname() : sys.host().hostname();
         var h = dev.lattice.wire.tailcfg.Hostinfo.empty().with("IPNVersion", VERSION).with("OS", "linux")
                 .with("Hostname", host).with("GoArch", System.getProperty("os.arch"));
         if (!prefs.advertiseTags().isEmpty()) h = h.with("RequestTags", prefs.advertiseTags());
         return h;
-    }
-
-    private static String systemHostname() {
-        try {
-            String h = Files.readString(Path.of("/etc/hostname")).strip();
-            if (!h.isEmpty()) return h;
-        } catch (IOException e) {
-            // fall through
-        }
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (IOException e) {
-            return "lattice-node";
-        }
     }
 
     private void setState(BackendState s, String url) {
@@ -624,16 +614,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
     }
 
     private java.util.Set<InetAddress> hostAddresses() throws IOException {
-        java.util.Set<InetAddress> out = new java.util.HashSet<>();
-        var ifs = java.net.NetworkInterface.getNetworkInterfaces();
-        while (ifs != null && ifs.hasMoreElements()) {
-            var nif = ifs.nextElement();
-            if (!nif.isUp() || nif.isLoopback() || nif.getName().equals(opts.tun())) continue;
-            for (var a : java.util.Collections.list(nif.getInetAddresses())) {
-                if (!a.isLinkLocalAddress()) out.add(a);
-            }
-        }
-        return out;
+        return sys.host().addresses(opts.tun());
     }
 
     private void restoreDns() {

@@ -1,0 +1,123 @@
+package dev.lattice.agent.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lattice.agent.ipn.BackendState;
+import dev.lattice.agent.ipn.UpRequest;
+import dev.lattice.agent.ipn.UpResult;
+import dev.lattice.agent.router.RouterConfig;
+import dev.lattice.agent.system.AgentSystem;
+import dev.lattice.agent.system.HostEnv;
+import dev.lattice.agent.testing.FakeResolver;
+import dev.lattice.agent.testing.FakeRouter;
+import dev.lattice.agent.testing.MemoryTun;
+import dev.lattice.agent.testing.TestControlServer;
+import dev.lattice.wire.ip.IpPrefix;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The daemon's backend without root: TUN, router and resolver are in-memory fakes handed in as the
+ * {@link AgentSystem}; the UDP socket is real, on loopback; the control server is a real lattice-control.
+ */
+@Timeout(60)
+class LocalBackendTest {
+    @TempDir
+    Path dir;
+    TestControlServer control;
+    final Map<String, Host> hosts = new ConcurrentHashMap<>();
+
+    /** One fake host: its TUN, router and resolver, and the backend running on them. */
+    record Host(MemoryTun tun, FakeRouter router, FakeResolver resolver, LocalBackend backend) {}
+
+    @BeforeEach
+    void start() throws Exception {
+        control = TestControlServer.start(dir.resolve("control"), "");
+    }
+
+    @AfterEach
+    void stop() {
+        hosts.values().forEach(h -> h.backend().close());
+        if (control != null) control.close();
+    }
+
+    Host host(String name) throws Exception {
+        MemoryTun tun = new MemoryTun("lt-" + name, false);
+        FakeRouter router = new FakeRouter();
+        FakeResolver resolver = new FakeResolver(List.of(new InetSocketAddress("192.0.2.53", 53)));
+        HostEnv env = new HostEnv() {
+            @Override
+            public String hostname() {
+                return name;
+            }
+
+            @Override
+            public Set<InetAddress> addresses(String exclude) {
+                return Set.of(InetAddress.getLoopbackAddress());
+            }
+
+            @Override
+            public String env(String key) {
+                return null;
+            }
+        };
+        AgentSystem sys = AgentSystem.linux().withTuns((n, mtu) -> tun).withRouters((t, mtu) -> router)
+                .withResolvers(d -> resolver).withHost(env)
+                .withMagicSock(AgentSystem.linux().magicSock().withIncludeLoopback(true).withDerpHttp(true));
+        Path state = dir.resolve(name);
+        LocalBackend b = LocalBackend.start(new DaemonOptions(state, state.resolve("lattice.state"), state.resolve("sock"),
+                tun.name(), 0), sys);
+        Host h = new Host(tun, router, resolver, b);
+        hosts.put(name, h);
+        return h;
+    }
+
+    static UpRequest up(String server, String key) {
+        return new UpRequest(server, key, null, null, null, null, false);
+    }
+
+    @Test
+    void upWithAnAuthKeyRunsAndGivesTheHostItsAddressesRoutesAndMagicDns() throws Exception {
+        Host a = host("alpha");
+        UpResult r = a.backend().up(up(control.url(), control.preAuthKey()));
+        assertThat(r.state()).isEqualTo(BackendState.Running);
+        RouterConfig rc = a.router().current();
+        assertThat(rc.localAddrs()).hasSize(2).allMatch(p -> p.bits() == 32 || p.bits() == 128);
+        assertThat(rc.routes()).contains(IpPrefix.parse("100.64.0.0/10"), IpPrefix.parse("fd7a:115c:a1e0::/48"));
+        assertThat(a.resolver().nameservers).containsExactly(InetAddress.getByName("100.100.100.100"));
+        assertThat(a.resolver().search).contains("tailnet.test.");
+
+        a.backend().down();
+        assertThat(a.router().current()).isEqualTo(RouterConfig.EMPTY);
+        assertThat(a.resolver().nameservers).as("host resolver restored on down").isEmpty();
+        assertThat(a.backend().status().backendState()).isEqualTo(BackendState.Stopped);
+    }
+
+    @Test
+    void twoBackendsSeeEachOtherAndPingDirectlyOverLoopback() throws Exception {
+        Host a = host("alpha");
+        Host b = host("bravo");
+        String key = control.preAuthKey();
+        assertThat(a.backend().up(up(control.url(), key)).state()).isEqualTo(BackendState.Running);
+        assertThat(b.backend().up(up(control.url(), key)).state()).isEqualTo(BackendState.Running);
+        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (a.backend().status().peer().isEmpty() && System.nanoTime() < end) Thread.sleep(50);
+        assertThat(a.backend().status().peer().values()).extracting(p -> p.hostName()).containsExactly("bravo");
+        // bravo's endpoints reach alpha through control a moment after it joined.
+        var pong = a.backend().ping("bravo", Duration.ofSeconds(2));
+        while ((pong.err() != null && !pong.err().isEmpty()) && System.nanoTime() < end) pong = a.backend().ping("bravo", Duration.ofSeconds(2));
+        assertThat(pong.err()).isNullOrEmpty();
+        assertThat(pong.endpoint()).as("a direct path over loopback").startsWith("127.0.0.1:");
+    }
+}
