@@ -122,6 +122,12 @@ public final class BodyLimiter extends ChannelInboundHandlerAdapter {
         granted.whenComplete((limit, err) -> ctx.executor().execute(() -> {
             ArrayDeque<Object> queued = held;
             held = null;
+            if (!ctx.channel().isActive()) {
+                // Closed while the gate decided: what was held is gone already, the head goes too.
+                ReferenceCountUtil.release(head);
+                queued.forEach(ReferenceCountUtil::release);
+                return;
+            }
             if (err != null || limit == null || limit <= 0) {
                 reject(ctx, head, HttpResponseStatus.UNAUTHORIZED, "Unauthorized");
                 queued.forEach(ReferenceCountUtil::release);
@@ -135,12 +141,13 @@ public final class BodyLimiter extends ChannelInboundHandlerAdapter {
                 return;
             }
             ctx.fireChannelRead(head);
-            for (Object m : queued) {
-                if (held != null) held.add(m);
-                else accept(ctx, m);
+            // What came with the head may include the next (pipelined) request: it is read as if it arrived now,
+            // with its own limit and, if gated, its own decision (which then holds the rest).
+            for (Object m : queued) channelRead(ctx, m);
+            if (held == null) {
+                ctx.channel().config().setAutoRead(true);
+                ctx.read();
             }
-            ctx.channel().config().setAutoRead(true);
-            ctx.read();
         }));
     }
 

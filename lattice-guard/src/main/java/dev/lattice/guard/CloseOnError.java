@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import java.net.InetSocketAddress;
+import java.util.regex.Pattern;
 
 /**
  * The last handler of a pipeline that strangers feed: an exception that got this far means the peer sent something
@@ -33,13 +34,20 @@ public final class CloseOnError extends ChannelInboundHandlerAdapter {
         return addr instanceof java.net.InetAddress a ? a.getHostAddress() : String.valueOf(addr);
     }
 
-    /** The cause's type and message, shortened: messages of codec errors may quote the peer's bytes. */
+    /** A hex dump, as Netty's codecs put the peer's bytes in messages ({@code ByteBufUtil.hexDump}). */
+    private static final Pattern HEX_DUMP = Pattern.compile("\\p{XDigit}{16,}");
+
+    /**
+     * The cause's type and message, shortened: messages of codec errors may quote the peer's bytes, which are noise
+     * in our log and may be secrets (SslHandler dumps a whole plain-text request sent to a TLS port).
+     */
     static String describe(Throwable cause) {
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         String m = c.getMessage();
         if (m == null) return c.getClass().getSimpleName();
         int dump = m.indexOf(" Hex dump");
-        if (dump > 0) m = m.substring(0, dump); // Netty quotes the peer's bytes: noise in our log
+        if (dump > 0) m = m.substring(0, dump);
+        m = HEX_DUMP.matcher(m).replaceAll("<bytes>");
         m = m.replaceAll("[\\p{Cntrl}]", "?");
         if (m.length() > 120) m = m.substring(0, 120) + "…";
         return c.getClass().getSimpleName() + ": " + m;

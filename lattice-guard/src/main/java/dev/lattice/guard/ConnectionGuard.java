@@ -24,7 +24,8 @@ public final class ConnectionGuard {
     private final Limits limits;
     private final AtomicInteger total = new AtomicInteger();
     private final Map<InetAddress, AtomicInteger> anonymous = new ConcurrentHashMap<>();
-    private final Map<InetAddress, AtomicLong> sourceBytes = new ConcurrentHashMap<>();
+    /** Body bytes in flight per source; a source holding none has no entry. Changed only inside compute. */
+    private final Map<InetAddress, Long> sourceBytes = new ConcurrentHashMap<>();
     private final AtomicLong totalBytes = new AtomicLong();
     private final LongAdder refusedTotal = new LongAdder();
     private final LongAdder refusedPerSource = new LongAdder();
@@ -99,6 +100,11 @@ public final class ConnectionGuard {
         return totalBytes.get();
     }
 
+    /** Sources with request-body bytes in flight (tests: the table must not keep sources that hold nothing). */
+    int sourcesHoldingBodyBytes() {
+        return sourceBytes.size();
+    }
+
     /** Anonymous connections open from {@code src}. */
     public int anonymousFrom(InetAddress src) {
         AtomicInteger n = anonymous.get(src);
@@ -120,6 +126,23 @@ public final class ConnectionGuard {
 
     private void releaseSource(InetAddress src) {
         anonymous.computeIfPresent(src, (k, n) -> n.decrementAndGet() <= 0 ? null : n);
+    }
+
+    /** Charges {@code n} body bytes to {@code src} unless that overdraws its budget (trusted proxies have none). */
+    private boolean chargeSource(InetAddress src, long n) {
+        boolean exempt = limits.trustedProxy.test(src);
+        boolean[] ok = {false};
+        sourceBytes.compute(src, (k, held) -> {
+            long now = held == null ? 0 : held;
+            if (!exempt && now + n > limits.bodyBytesPerSource) return held;
+            ok[0] = true;
+            return now + n;
+        });
+        return ok[0];
+    }
+
+    private void unchargeSource(InetAddress src, long n) {
+        sourceBytes.computeIfPresent(src, (k, held) -> held - n <= 0 ? null : held - n);
     }
 
     private static InetAddress sourceOf(Channel ch) {
@@ -172,15 +195,17 @@ public final class ConnectionGuard {
 
         /**
          * A trusted proxy told who the client is (X-Forwarded-For, X-Real-IP): count the connection against that
-         * client from now on. Returns false (and changes nothing) when the connection is not from a trusted proxy;
-         * false too when the client is over its cap, in which case the caller refuses the request.
+         * client from now on. Returns false when the client is over its cap (nothing changes; the caller refuses the
+         * request) and when the connection is closed. A connection not from a trusted proxy cannot be attributed:
+         * nothing changes and the result is true, as there is nothing to refuse.
          */
         public boolean attributeTo(InetAddress client) {
             synchronized (this) {
-                if (closed || remote == null || !guard.limits.trustedProxy.test(remote) || client.equals(bytesSource)) {
-                    return !closed;
-                }
-                if (promoted) {
+                if (closed) return false;
+                if (remote == null || !guard.limits.trustedProxy.test(remote)) return true;
+                // Promoted connections hold no slot; a client named again already holds this connection's slot
+                // (its source may still be the old one while that one's bytes are in flight).
+                if (promoted || client.equals(counted) || (counted == null && client.equals(bytesSource))) {
                     if (bytes.get() == 0) bytesSource = client;
                     return true;
                 }
@@ -216,15 +241,13 @@ public final class ConnectionGuard {
                 return shed("connection");
             }
             InetAddress src = source();
-            AtomicLong s = src == null ? null : guard.sourceBytes.computeIfAbsent(src, k -> new AtomicLong());
-            if (s != null && s.addAndGet(n) > l.bodyBytesPerSource && !l.trustedProxy.test(src)) {
-                s.addAndGet(-n);
+            if (src != null && !guard.chargeSource(src, n)) {
                 bytes.addAndGet(-n);
                 return shed("source");
             }
             if (guard.totalBytes.addAndGet(n) > l.bodyBytesTotal) {
                 guard.totalBytes.addAndGet(-n);
-                if (s != null) s.addAndGet(-n);
+                if (src != null) guard.unchargeSource(src, n);
                 bytes.addAndGet(-n);
                 return shed("server");
             }
@@ -253,9 +276,7 @@ public final class ConnectionGuard {
             bytes.addAndGet(-n);
             guard.totalBytes.addAndGet(-n);
             InetAddress src = source();
-            if (src != null) {
-                guard.sourceBytes.computeIfPresent(src, (k, v) -> v.addAndGet(-n) <= 0 ? null : v);
-            }
+            if (src != null) guard.unchargeSource(src, n);
         }
 
         private boolean shed(String which) {

@@ -4,8 +4,10 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2PingFrame;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.ReferenceCountUtil;
 import java.time.Duration;
 import java.util.HashMap;
@@ -23,11 +25,14 @@ import java.util.concurrent.TimeoutException;
  * every HTTP/2 implementation acknowledges PINGs by itself, so this needs nothing from the client.
  */
 public final class Http2Watch extends ChannelInboundHandlerAdapter {
-    /** How often the idle state is checked; idle timeouts are honoured to within this. */
+    /** How often the idle state is checked at most; idle timeouts are honoured to within a tick. */
     static final long TICK_NANOS = TimeUnit.SECONDS.toNanos(5);
+    private static final long MIN_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
     private final Duration anonymousIdle;
     private final Duration idle;
+    /** A quarter of the shorter timeout, at most {@link #TICK_NANOS}: the production defaults (30 s) tick every 5 s. */
+    private final long tickNanos;
     private ChannelHandlerContext ctx;
     private Http2FrameCodec codec;
     private ScheduledFuture<?> tick;
@@ -40,6 +45,8 @@ public final class Http2Watch extends ChannelInboundHandlerAdapter {
     public Http2Watch(Duration anonymousIdle, Duration idle) {
         this.anonymousIdle = anonymousIdle;
         this.idle = idle;
+        long shorter = Math.min(anonymousIdle.toNanos(), idle.toNanos());
+        this.tickNanos = Math.clamp(shorter / 4, MIN_TICK_NANOS, TICK_NANOS);
     }
 
     /** The watch of the connection {@code ch} belongs to ({@code ch} may be a stream), or null. */
@@ -56,7 +63,16 @@ public final class Http2Watch extends ChannelInboundHandlerAdapter {
         this.ctx = ctx;
         this.codec = ctx.pipeline().get(Http2FrameCodec.class);
         this.idleSince = System.nanoTime();
-        this.tick = ctx.executor().scheduleWithFixedDelay(this::checkIdle, TICK_NANOS, TICK_NANOS, TimeUnit.NANOSECONDS);
+        if (codec != null) {
+            // A stream that opens and ends between two ticks is activity too: the idle time counts from its end.
+            codec.connection().addListener(new Http2ConnectionAdapter() {
+                @Override
+                public void onStreamClosed(Http2Stream stream) {
+                    idleSince = System.nanoTime();
+                }
+            });
+        }
+        this.tick = ctx.executor().scheduleWithFixedDelay(this::checkIdle, tickNanos, tickNanos, TimeUnit.NANOSECONDS);
     }
 
     @Override

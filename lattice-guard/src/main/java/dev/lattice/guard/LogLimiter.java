@@ -115,6 +115,11 @@ public final class LogLimiter {
         return true;
     }
 
+    /** Sources remembered now (tests). */
+    int trackedSources() {
+        return sources.size();
+    }
+
     private boolean enabled(Level level) {
         return switch (level) {
             case DEBUG -> log.isDebugEnabled();

@@ -13,13 +13,16 @@ import java.util.concurrent.TimeUnit;
  * An absolute deadline for a whole request to arrive, placed after the aggregator. A read timeout alone never fires
  * on a client that trickles one header byte at a time; this does. The clock starts when the handler is added (the
  * connection or stream opens) and, with {@code keepAlive}, again when a response has been written, so an idle
- * keep-alive connection must send its next request within the same time. A request being handled is not timed.
+ * keep-alive connection must send its next request within the same time. A request being handled is not timed,
+ * nor is the connection while any request is (pipelined requests arrive together and are answered one by one).
  * When the deadline passes the channel is closed (for an HTTP/2 stream: reset).
  */
 public final class RequestDeadline extends ChannelDuplexHandler {
     private final long timeoutNanos;
     private final boolean keepAlive;
     private ScheduledFuture<?> timer;
+    /** Requests read and not yet answered. */
+    private int handling;
 
     public RequestDeadline(Duration timeout, boolean keepAlive) {
         this.timeoutNanos = timeout.toNanos();
@@ -44,7 +47,10 @@ public final class RequestDeadline extends ChannelDuplexHandler {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof FullHttpRequest) disarm();
+        if (msg instanceof FullHttpRequest) {
+            handling++;
+            disarm();
+        }
         ctx.fireChannelRead(msg);
     }
 
@@ -53,7 +59,8 @@ public final class RequestDeadline extends ChannelDuplexHandler {
         if (keepAlive && msg instanceof LastHttpContent) {
             ChannelPromise p = promise.unvoid();
             p.addListener(f -> {
-                if (f.isSuccess() && ctx.channel().isActive()) arm(ctx);
+                if (handling > 0) handling--;
+                if (handling == 0 && f.isSuccess() && ctx.channel().isActive()) arm(ctx);
             });
             ctx.write(msg, p);
             return;
