@@ -131,7 +131,7 @@ class AgentHaFailoverTest {
             Path ctlDir = lab.workDir().resolve("ctl");
             ControlServerProcess server = ControlServerProcess.start(ctl, "10.81.0.1", ctlDir,
                     "policy:\n  mode: file\n  path: " + policy + "\n" + extraYaml);
-            Api api = new Api(ctl, ctlDir.resolve("control.sock"));
+            AdminNodes api = new AdminNodes(ctl, ctlDir.resolve("control.sock"));
             List<TailnetNode> nodes = new ArrayList<>();
             BackgroundProcess echo = null;
             try {
@@ -152,11 +152,11 @@ class AgentHaFailoverTest {
 
                 // Both routes auto-approved, both routers online, one primary.
                 api.await("r1 and r2 online with " + SUBNET + " approved", Duration.ofSeconds(30), n ->
-                        n.get("r1").online && n.get("r2").online && n.get("r1").approved.contains(SUBNET)
-                                && n.get("r2").approved.contains(SUBNET));
+                        n.get("r1").online() && n.get("r2").online() && n.get("r1").approved().contains(SUBNET)
+                                && n.get("r2").approved().contains(SUBNET));
                 String primary = api.await("a primary for " + SUBNET, Duration.ofSeconds(10),
-                        n -> n.values().stream().anyMatch(x -> x.primary.contains(SUBNET))).values().stream()
-                        .filter(x -> x.primary.contains(SUBNET)).findFirst().orElseThrow().name;
+                        n -> n.values().stream().anyMatch(x -> x.primary().contains(SUBNET))).values().stream()
+                        .filter(x -> x.primary().contains(SUBNET)).findFirst().orElseThrow().name();
                 String standby = primary.equals("r1") ? "r2" : "r1";
                 String viaPrimary = lanAddress(primary), viaStandby = lanAddress(standby);
                 for (TailnetNode c : clients) {
@@ -182,9 +182,9 @@ class AgentHaFailoverTest {
                     Future<?> state = exec.submit(() -> {
                         while ((offline.get() < 0 || moved.get() < 0) && System.nanoTime() < deadline) {
                             long now = System.nanoTime(); // as for the traffic: when the poll that saw it started
-                            Map<String, NodeState> n = api.nodes();
-                            if (offline.get() < 0 && n.containsKey(primary) && !n.get(primary).online) offline.set(now);
-                            if (moved.get() < 0 && n.containsKey(standby) && n.get(standby).primary.contains(SUBNET)) moved.set(now);
+                            Map<String, AdminNodes.NodeState> n = api.nodes();
+                            if (offline.get() < 0 && n.containsKey(primary) && !n.get(primary).online()) offline.set(now);
+                            if (moved.get() < 0 && n.containsKey(standby) && n.get(standby).primary().contains(SUBNET)) moved.set(now);
                             Lab.sleep(Duration.ofMillis(200));
                         }
                         return null;
@@ -221,14 +221,14 @@ class AgentHaFailoverTest {
                 // What an admin sees, through the CLI itself (-o json is Headscale's: snake_case, omitempty, so an
                 // offline node has no "online" and the online one proves the field's name).
                 JsonNode list = JsonMapper.shared().readTree(server.admin("nodes", "list", "-o", "json"));
-                assertThat(field(list, primary).path("online").asBoolean()).as("nodes list: " + primary + " online").isFalse();
-                assertThat(field(list, standby).path("online").asBoolean()).as("nodes list: " + standby + " online").isTrue();
+                assertThat(AdminNodes.named(list, primary).path("online").asBoolean()).as("nodes list: " + primary + " online").isFalse();
+                assertThat(AdminNodes.named(list, standby).path("online").asBoolean()).as("nodes list: " + standby + " online").isTrue();
                 JsonNode routes = JsonMapper.shared().readTree(server.admin("nodes", "list-routes", "-o", "json"));
-                assertThat(AgentPolicySubnetTest.strings(field(routes, standby).path("subnet_routes")))
+                assertThat(AgentPolicySubnetTest.strings(AdminNodes.named(routes, standby).path("subnet_routes")))
                         .as("nodes list-routes: " + standby + " serves the subnet").containsExactly(SUBNET);
-                assertThat(AgentPolicySubnetTest.strings(field(routes, primary).path("subnet_routes")))
+                assertThat(AgentPolicySubnetTest.strings(AdminNodes.named(routes, primary).path("subnet_routes")))
                         .as("nodes list-routes: the cut " + primary + " serves nothing").isEmpty();
-                assertThat(AgentPolicySubnetTest.strings(field(routes, primary).path("approved_routes")))
+                assertThat(AgentPolicySubnetTest.strings(AdminNodes.named(routes, primary).path("approved_routes")))
                         .as("nodes list-routes: the cut " + primary + " keeps its approval").containsExactly(SUBNET);
                 System.out.println("[ha] " + label + ": nodes list-routes:\n" + server.admin("nodes", "list-routes"));
                 // And what the clients see: the standby is the subnet's router, the cut one is offline.
@@ -265,11 +265,6 @@ class AgentHaFailoverTest {
         return String.join(", ", out);
     }
 
-    static JsonNode field(JsonNode list, String name) {
-        for (JsonNode n : list) if (n.path("name").asString().equals(name)) return n;
-        throw new AssertionError("node " + name + " not listed: " + list);
-    }
-
     /** The echo server's answer from {@code h} (the LAN address the request arrived from), or "" if none in 1 s. */
     static String via(Host h) {
         ExecResult r = h.exec(Duration.ofSeconds(5), "curl", "-s", "-m", "1", "http://" + LAN_HOST + "/");
@@ -293,38 +288,5 @@ class AgentHaFailoverTest {
             }
         }
         return seen.get();
-    }
-
-    record NodeState(String name, boolean online, List<String> approved, List<String> primary) {}
-
-    /** The admin REST API on the server's unix socket, by curl (what the CLI does, minus a JVM per poll). */
-    record Api(Host ctl, Path socket) {
-        Map<String, NodeState> nodes() {
-            ExecResult r = ctl.exec(Duration.ofSeconds(10), "curl", "-sf", "--unix-socket", socket.toString(),
-                    "http://lattice-control/api/v1/node");
-            Map<String, NodeState> out = new LinkedHashMap<>();
-            if (!r.ok()) return out;
-            for (JsonNode n : JsonMapper.shared().readTree(r.stdout()).path("nodes")) {
-                String name = n.path("name").asString();
-                out.put(name, new NodeState(name, n.path("online").asBoolean(),
-                        AgentPolicySubnetTest.strings(n.path("approvedRoutes")), AgentPolicySubnetTest.strings(n.path("subnetRoutes"))));
-            }
-            return out;
-        }
-
-        Map<String, NodeState> await(String what, Duration timeout, java.util.function.Predicate<Map<String, NodeState>> cond) {
-            long end = System.nanoTime() + timeout.toNanos();
-            Map<String, NodeState> last = Map.of();
-            while (System.nanoTime() < end) {
-                last = nodes();
-                try {
-                    if (cond.test(last)) return last;
-                } catch (RuntimeException e) {
-                    // a node not listed yet
-                }
-                Lab.sleep(Duration.ofMillis(250));
-            }
-            throw new AssertionError(what + " not reached in " + timeout + "; nodes: " + last.values());
-        }
     }
 }
