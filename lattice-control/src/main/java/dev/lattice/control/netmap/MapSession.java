@@ -307,7 +307,12 @@ public final class MapSession {
         sink.send(KEEPALIVE_MSG);
         // Acknowledged at the transport: a client whose link was cut answers nothing, and its stream ends (and the
         // node goes offline) within the keep-alive period plus this, not when TCP gives up a quarter of an hour later.
-        sink.ping(MapSessions.KEEPALIVE_ACK_TIMEOUT);
+        sink.ping(MapSessions.KEEPALIVE_ACK_TIMEOUT).whenComplete((rtt, err) -> {
+            if (err instanceof java.util.concurrent.TimeoutException) {
+                MapSessions.log().debug("node {}: keep-alive PING not acknowledged within {} ms; its connection is closed",
+                        nodeId, MapSessions.KEEPALIVE_ACK_TIMEOUT.toMillis());
+            }
+        });
         rearmKeepAlive();
     }
 
