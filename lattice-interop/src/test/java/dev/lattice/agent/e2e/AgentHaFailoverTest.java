@@ -35,7 +35,9 @@ import tools.jackson.databind.json.JsonMapper;
  * mark the router offline, move the subnet to the other router, and the clients' traffic must flow again through it.
  *
  * <p>With {@code node.routes.ha} probes on (default 10 s interval, 5 s timeout) the bound is interval + timeout;
- * with probes off it is the map keep-alive (50–59 s) plus its PING's 15 s acknowledgement timeout. Only official
+ * with probes off, whichever ends the connection first: the server's TCP keep-alive with its 30 s user timeout
+ * (about 40 s after the last packet from the router), or the map keep-alive (50–59 s) with its PING's 15 s
+ * acknowledgement timeout (≤ 74 s; the one that counts where TCP cannot tell, as behind a reverse proxy). Only official
  * tailscaled can advertise routes, so this is skipped visibly unless LATTICE_TAILSCALED and LATTICE_TAILSCALE are set.
  */
 @Tag("netns")
@@ -45,7 +47,7 @@ class AgentHaFailoverTest {
 
     /** Probe interval + timeout is 15 s; the rest is slack for a loaded machine. */
     static final Duration PROBE_BOUND = Duration.ofSeconds(30);
-    /** Keep-alive 50–59 s + 15 s for its PING's acknowledgement (≤ 74 s); the rest is slack. */
+    /** Without probes: the map keep-alive 50–59 s + 15 s for its PING's acknowledgement (≤ 74 s); the rest is slack. */
     static final Duration KEEPALIVE_BOUND = Duration.ofSeconds(95);
 
     static final String POLICY = """
@@ -205,6 +207,12 @@ class AgentHaFailoverTest {
                         + "; cut -> traffic flows again through " + standby + ": " + fmtAll(flowMs)
                         + " (bound " + bound.toSeconds() + " s)");
 
+                // What ended the cut router's connection, as the server logged it.
+                String cutIp = "10.81.0." + (11 + names.indexOf(primary));
+                server.process.output().lines()
+                        .filter(l -> l.contains("HA probe: node") || l.contains("keep-alive PING not acknowledged")
+                                || l.contains("closing control connection from /" + cutIp + ":"))
+                        .forEach(l -> System.out.println("[ha] " + label + ": server: " + l));
                 String serverLog = server.process.tail(60);
                 assertThat(offlineMs).as(() -> label + ": " + primary + " offline in the control server within " + bound
                         + "\nserver log:\n" + serverLog).isPositive();
