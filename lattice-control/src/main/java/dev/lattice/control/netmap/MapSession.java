@@ -44,6 +44,8 @@ public final class MapSession {
     private final Set<Long> removed = new LinkedHashSet<>();
     private ScheduledFuture<?> flush;
     private ScheduledFuture<?> keepAlive;
+    /** The stream closed: nothing is built or scheduled for it any more. */
+    private boolean ended;
     /**
      * Peers this session has been told about, so visibility changes become adds and removes. A bit per node id:
      * a set of boxed ids per session made memory grow with N² (700 MiB of heap at 3,000 nodes).
@@ -72,6 +74,9 @@ public final class MapSession {
     }
 
     synchronized void sendFull() {
+        // A stream reset right behind its request is gone before its session opens: no map to build, and no
+        // keep-alive left holding the session for a minute (a client cycling streams would pile them up).
+        if (ended) return;
         Optional<Node> me = owner.tailnet().node(nodeId);
         if (me.isEmpty()) {
             sink.finish();
@@ -89,6 +94,7 @@ public final class MapSession {
     }
 
     synchronized void enqueue(List<Change> changes) {
+        if (ended) return;
         for (Change c : changes) {
             switch (c.kind()) {
                 case FULL -> full = true;
@@ -290,6 +296,7 @@ public final class MapSession {
     }
 
     private synchronized void rearmKeepAlive() {
+        if (ended) return;
         if (keepAlive != null) keepAlive.cancel(false);
         long delay = MapSessions.KEEPALIVE.toMillis() + ThreadLocalRandom.current().nextLong(9000);
         keepAlive = owner.timers().schedule(this::sendKeepAlive, delay, TimeUnit.MILLISECONDS);
@@ -300,11 +307,18 @@ public final class MapSession {
         sink.send(KEEPALIVE_MSG);
         // Acknowledged at the transport: a client whose link was cut answers nothing, and its stream ends (and the
         // node goes offline) within the keep-alive period plus this, not when TCP gives up a quarter of an hour later.
-        sink.ping(MapSessions.KEEPALIVE_ACK_TIMEOUT);
+        sink.ping(MapSessions.KEEPALIVE_ACK_TIMEOUT).whenComplete((rtt, err) -> {
+            if (err instanceof java.util.concurrent.TimeoutException) {
+                MapSessions.log().debug("node {}: keep-alive PING not acknowledged within {} ms; its connection is closed",
+                        nodeId, MapSessions.KEEPALIVE_ACK_TIMEOUT.toMillis());
+            }
+        });
         rearmKeepAlive();
     }
 
+    /** The stream closed: cancels the pending flush and keep-alive, and schedules none after. */
     synchronized void cancelTimers() {
+        ended = true;
         if (flush != null) flush.cancel(false);
         if (keepAlive != null) keepAlive.cancel(false);
     }

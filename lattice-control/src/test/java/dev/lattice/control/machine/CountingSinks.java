@@ -17,6 +17,13 @@ public final class CountingSinks {
     private CountingSinks() {}
 
     public static MapSink open(LongAdder bytes, LongAdder messages) {
+        return stream(bytes, messages).sink();
+    }
+
+    /** A sink with its channel, whose {@code close()} ends the stream as a client going away does. */
+    public record Stream(MapSink sink, EmbeddedChannel channel) {}
+
+    public static Stream stream(LongAdder bytes, LongAdder messages) {
         EmbeddedChannel ch = new EmbeddedChannel(new ChannelOutboundHandlerAdapter() {
             @Override
             public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
@@ -29,6 +36,6 @@ public final class CountingSinks {
                 promise.setSuccess();
             }
         });
-        return new MapSink(ch, true);
+        return new Stream(new MapSink(ch, true), ch);
     }
 }

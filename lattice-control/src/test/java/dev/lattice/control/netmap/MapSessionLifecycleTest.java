@@ -1,0 +1,73 @@
+package dev.lattice.control.netmap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lattice.control.config.ControlConfig;
+import dev.lattice.control.ipalloc.IpAllocator;
+import dev.lattice.control.machine.CountingSinks;
+import dev.lattice.control.state.Tailnet;
+import dev.lattice.control.store.Node;
+import dev.lattice.control.store.Store;
+import dev.lattice.crypto.key.MachinePrivateKey;
+import dev.lattice.crypto.key.NodePrivateKey;
+import dev.lattice.wire.tailcfg.CapabilityVersion;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.atomic.LongAdder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A map session's life against its stream's: online and timers while the stream is open, nothing at all once it
+ * has closed, whichever came first, the close or the session.
+ */
+class MapSessionLifecycleTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aStreamGoneBeforeItsSessionOpensLeavesNothingBehind() {
+        try (Store store = Store.openSqlite(dir.resolve("db.sqlite"), Clock.systemUTC())) {
+            IpAllocator ips = IpAllocator.fromStore(ControlConfig.defaults().prefixes(), store.nodes());
+            Tailnet tailnet = new Tailnet(store, ips, Clock.systemUTC());
+            long uid = store.users().create("u", null, null).id();
+            IpAllocator.Addresses a = ips.allocate();
+            Node n = tailnet.add(Node.draft(MachinePrivateKey.generate().publicKey(), NodePrivateKey.generate().publicKey(),
+                    "n", "n", uid, a.v4(), a.v6()));
+            try (MapSessions sessions = new MapSessions(tailnet, new TailcfgNodes(tailnet, "example.test"), () -> null, () -> null,
+                    "example.test")) {
+                LongAdder bytes = new LongAdder(), messages = new LongAdder();
+
+                // Open, then closed: online with a full map and a keep-alive while open; after, none of it.
+                CountingSinks.Stream open = CountingSinks.stream(bytes, messages);
+                sessions.open(n.id(), CapabilityVersion.CURRENT, open.sink());
+                assertThat(tailnet.isOnline(n.id())).isTrue();
+                assertThat(messages.sum()).as("the full map").isEqualTo(1);
+                assertThat(pendingTimers(sessions)).as("the keep-alive").isEqualTo(1);
+                open.channel().close();
+                assertThat(tailnet.isOnline(n.id())).isFalse();
+                assertThat(sessions.size()).isZero();
+                assertThat(pendingTimers(sessions)).isZero();
+
+                // Closed before its session opens (reset right behind the request): offline, no session, no map
+                // built for nobody, and no keep-alive left holding the session.
+                CountingSinks.Stream gone = CountingSinks.stream(bytes, messages);
+                gone.channel().close();
+                messages.reset();
+                sessions.open(n.id(), CapabilityVersion.CURRENT, gone.sink());
+                assertThat(tailnet.isOnline(n.id())).isFalse();
+                assertThat(sessions.size()).isZero();
+                assertThat(messages.sum()).isZero();
+                assertThat(pendingTimers(sessions)).as("timers scheduled for a stream that was gone").isZero();
+            }
+        }
+    }
+
+    /** Scheduled tasks not cancelled (a cancelled one stays queued until its time). */
+    static long pendingTimers(MapSessions sessions) {
+        var q = ((ScheduledThreadPoolExecutor) sessions.timers()).getQueue();
+        return q.stream().filter(r -> !((Future<?>) r).isCancelled()).count();
+    }
+}
