@@ -277,7 +277,9 @@ public final class LocalBackend implements Backend, AutoCloseable {
         netmap = nm;
         var prefs = store.prefs();
         magicSock.setDerpMap(nm.derpMap());
-        magicSock.setPeers(nm.peers());
+        // A peer whose disco key changed restarted and lost its WireGuard session: start a fresh one at once rather
+        // than after ours times out (tailscale's ResetDevicePeer).
+        for (NodePublicKey k : magicSock.setPeers(nm.peers())) device.resetSession(k);
         List<IpPrefix> self = nm.self() == null || nm.self().addresses() == null ? List.of() : nm.self().addresses();
         PacketFilter f = PacketFilter.compile(nm.packetFilter(), self, filter); // keeps the flows of replies we await
         filter = f;

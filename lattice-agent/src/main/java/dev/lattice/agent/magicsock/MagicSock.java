@@ -248,9 +248,13 @@ public final class MagicSock implements PathSelector, AutoCloseable {
         requestNetcheck();
     }
 
-    /** Replaces the peer set; state (proven paths) is kept for peers whose disco key did not change. */
-    public void setPeers(List<Node> nodes) {
+    /**
+     * Replaces the peer set; state (proven paths) is kept for peers whose disco key did not change. Returns the peers
+     * whose disco key changed from one key to another: they restarted, and their WireGuard sessions are dead.
+     */
+    public List<NodePublicKey> setPeers(List<Node> nodes) {
         long now = clock.nanoTime();
+        List<NodePublicKey> restarted = new ArrayList<>();
         Set<NodePublicKey> seen = new java.util.HashSet<>();
         for (Node n : nodes) {
             if (n == null || n.key() == null || n.key().equals(nodePublic)) continue;
@@ -258,6 +262,7 @@ public final class MagicSock implements PathSelector, AutoCloseable {
             PeerEndpoint pe = peers.computeIfAbsent(n.key(), PeerEndpoint::new);
             DiscoPublicKey dk = n.discoKey() == null || n.discoKey().isZero() ? null : n.discoKey();
             if (!Objects.equals(dk, pe.disco)) {
+                if (pe.disco != null && dk != null) restarted.add(n.key());
                 if (pe.disco != null) byDisco.remove(pe.disco, pe);
                 pe.resetPath();
                 pe.shared = dk == null ? null : discoKey.shared(dk);
@@ -293,6 +298,7 @@ public final class MagicSock implements PathSelector, AutoCloseable {
                 if (pe.disco != null) byDisco.remove(pe.disco, pe);
             }
         }
+        return restarted;
     }
 
     /** The host's addresses changed (roaming): forget proven paths and rediscover our endpoints now. */

@@ -20,10 +20,8 @@ public final class TestControlServer implements AutoCloseable {
     }
 
     public static ControlConfig config(Path dir, String extraYaml) throws IOException {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        int port = freePort();
+        int stun = freePort();
         String yaml = """
                 server_url: http://127.0.0.1:%d
                 listen_addr: 127.0.0.1:%d
@@ -42,13 +40,27 @@ public final class TestControlServer implements AutoCloseable {
                     global: [9.9.9.9]
                 derp:
                   server:
-                    enabled: false
+                    enabled: true
+                    region_id: 999
+                    region_code: test
+                    region_name: Test
+                    verify_clients: true
+                    stun_listen_addr: 127.0.0.1:%d
+                    private_key_path: %s/derp.key
+                    automatically_add_embedded_derp_region: true
+                    ipv4: 127.0.0.1
                   urls: []
-                """.formatted(port, port, dir, dir, dir) + extraYaml;
+                """.formatted(port, port, dir, dir, dir, stun, dir) + extraYaml;
         return ControlConfig.parse(yaml, dir);
     }
 
-    /** A server with a user "alice". */
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** A server with a user "alice" and its embedded DERP relay (plain HTTP, on loopback). */
     public static TestControlServer start(Path dir, String extraYaml) throws Exception {
         ControlServer s = ControlServer.start(config(dir, extraYaml));
         User alice = s.store().users().create("alice", "Alice", "alice@example.com");

@@ -292,6 +292,19 @@ public final class Device implements AutoCloseable {
         }
     }
 
+    /**
+     * Forgets the sessions with {@code key}'s peer so the next packet to it starts a fresh handshake (tailscale's
+     * ResetDevicePeer, for a peer that restarted: its end lost the session, and waiting for ours to time out costs
+     * up to 15 s of silence). Returns false if there is no such peer.
+     */
+    public boolean resetSession(NodePublicKey key) {
+        Peer p = peers.get(key);
+        if (p == null) return false;
+        p.zeroAndFlushAll();
+        p.expireCurrentKeypairs();
+        return true;
+    }
+
     public void removePeer(NodePublicKey key) {
         synchronized (configLock) {
             Peer p = peers.remove(key);
