@@ -1,5 +1,6 @@
 package dev.lattice.agent.dns;
 
+import dev.lattice.guard.LogLimiter;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -51,6 +52,8 @@ import org.xbill.DNS.Type;
  */
 public final class MagicDns implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MagicDns.class);
+    /** DoH goes to one server (the exit node's proxy) for every name: its failures are worth a line a minute. */
+    private static final LogLimiter DOH_LOG = LogLimiter.perMinute(log);
     static final long TTL = 600; // seconds, as tailscale's MagicDNS answers
     private static final int MAX_MESSAGE = 65_535;
     /** A DoH exchange over the tunnel may need a WireGuard handshake first (tailscale allows 5 s). */
@@ -238,10 +241,10 @@ public final class MagicDns implements AutoCloseable {
                 try {
                     return Doh.withTruncationFlag(doh.exchange(d.url(), query), clientMax);
                 } catch (Doh.ServerFailure e) {
-                    log.debug("MagicDNS DoH upstream {}: {}", d, e.getMessage());
+                    DOH_LOG.warn(d.url(), "MagicDNS: DoH server {} answered {}", d, e.getMessage());
                     return reply(q, Rcode.SERVFAIL).toWire(); // a 5xx is the server's SERVFAIL (tailscale)
                 } catch (IOException e) {
-                    log.debug("MagicDNS DoH upstream {} failed: {}", d, e.toString());
+                    DOH_LOG.warn(d.url(), "MagicDNS: DoH server {} failed: {}", d, e.toString());
                 }
                 continue;
             }

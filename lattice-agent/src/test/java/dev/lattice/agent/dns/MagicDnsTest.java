@@ -87,7 +87,7 @@ class MagicDnsTest {
     }
 
     static List<String> answers(Message m) {
-        return Arrays.stream(m.getSectionArray(Section.ANSWER)).map(Record::rdataToString).toList();
+        return m.getSection(Section.ANSWER).stream().map(Record::rdataToString).toList();
     }
 
     @Test
@@ -101,7 +101,7 @@ class MagicDnsTest {
         Message aaaa = ask(d, "peer.tail.example.", Type.AAAA);
         assertThat(aaaa.getRcode()).isEqualTo(Rcode.NOERROR);
         assertThat(answers(aaaa)).isEmpty();
-        assertThat(aaaa.getSectionArray(Section.AUTHORITY)).hasSize(1);
+        assertThat(aaaa.getSection(Section.AUTHORITY)).hasSize(1);
         // ... but an IPv6-only peer has its address.
         assertThat(answers(ask(d, "v6only.tail.example.", Type.AAAA))).containsExactly("fd7a:115c:a1e0:0:0:0:0:3");
         Message nx = ask(d, "nobody.tail.example.", Type.A);
