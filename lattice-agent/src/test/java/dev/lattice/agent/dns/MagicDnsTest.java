@@ -117,27 +117,39 @@ class MagicDnsTest {
     /** A loopback DNS server answering every A query with {@code ip}; truncates UDP answers when asked to. */
     record TestUpstream(DatagramSocket udp, ServerSocket tcp, Thread t1, Thread t2) implements AutoCloseable {
         static TestUpstream start(String ip, boolean truncateUdp, int extraAnswers) throws Exception {
-            DatagramSocket udp = new DatagramSocket(0, InetAddress.getLoopbackAddress());
-            ServerSocket tcp = new ServerSocket(udp.getLocalPort(), 10, InetAddress.getLoopbackAddress());
+            DatagramSocket udp = null;
+            ServerSocket tcp = null;
+            // The same port number for UDP and TCP: a free UDP port's TCP twin may be taken (another test's client).
+            for (int attempt = 0; tcp == null; attempt++) {
+                udp = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+                try {
+                    tcp = new ServerSocket(udp.getLocalPort(), 10, InetAddress.getLoopbackAddress());
+                } catch (java.net.BindException e) {
+                    udp.close();
+                    if (attempt == 20) throw e;
+                }
+            }
+            DatagramSocket u = udp;
+            ServerSocket t = tcp;
             Thread t1 = Thread.ofVirtual().start(() -> {
                 byte[] buf = new byte[2000];
-                while (!udp.isClosed()) {
+                while (!u.isClosed()) {
                     try {
                         DatagramPacket p = new DatagramPacket(buf, buf.length);
-                        udp.receive(p);
+                        u.receive(p);
                         Message q = new Message(Arrays.copyOf(buf, p.getLength()));
                         Message r = answer(q, ip, truncateUdp ? 0 : extraAnswers);
                         if (truncateUdp) r.getHeader().setFlag(Flags.TC);
                         byte[] w = r.toWire();
-                        udp.send(new DatagramPacket(w, w.length, p.getSocketAddress()));
+                        u.send(new DatagramPacket(w, w.length, p.getSocketAddress()));
                     } catch (Exception e) {
                         return;
                     }
                 }
             });
             Thread t2 = Thread.ofVirtual().start(() -> {
-                while (!tcp.isClosed()) {
-                    try (Socket s = tcp.accept()) {
+                while (!t.isClosed()) {
+                    try (Socket s = t.accept()) {
                         var in = new java.io.DataInputStream(s.getInputStream());
                         byte[] q = in.readNBytes(in.readUnsignedShort());
                         byte[] w = answer(new Message(q), ip, extraAnswers).toWire();
@@ -146,11 +158,11 @@ class MagicDnsTest {
                         out.write(w);
                         out.flush();
                     } catch (Exception e) {
-                        if (tcp.isClosed()) return;
+                        if (t.isClosed()) return;
                     }
                 }
             });
-            return new TestUpstream(udp, tcp, t1, t2);
+            return new TestUpstream(u, t, t1, t2);
         }
 
         static Message answer(Message q, String ip, int extra) throws Exception {
