@@ -4,6 +4,7 @@ import dev.lattice.agent.control.ControlClient;
 import dev.lattice.agent.dns.MagicDns;
 import dev.lattice.agent.dns.MagicDnsConfig;
 import dev.lattice.agent.dns.DnsConfigurator;
+import dev.lattice.agent.dns.ExitNodeDns;
 import dev.lattice.agent.engine.Engine;
 import dev.lattice.agent.filter.PacketFilter;
 import dev.lattice.agent.health.Health;
@@ -22,6 +23,11 @@ import dev.lattice.agent.magicsock.DiscoveredEndpoint;
 import dev.lattice.agent.magicsock.MagicSock;
 import dev.lattice.agent.netcheck.Netcheck;
 import dev.lattice.agent.netmap.NetworkMap;
+import dev.lattice.agent.peerapi.DnsProxyPolicy;
+import dev.lattice.agent.peerapi.DnsQueryHandler;
+import dev.lattice.agent.peerapi.PeerApiRoutes;
+import dev.lattice.agent.peerapi.PeerApiServer;
+import dev.lattice.agent.peerapi.PeerApiServices;
 import dev.lattice.agent.router.Router;
 import dev.lattice.agent.system.AgentSystem;
 import dev.lattice.agent.state.Prefs;
@@ -80,6 +86,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private final Engine engine;
     private final MagicDns magicDns;
     private final DnsConfigurator osDns;
+    private final PeerApiServer peerApi;
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
     private LocalApiServer api;
     private final java.util.concurrent.ScheduledExecutorService ticker =
@@ -132,6 +139,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
         this.magicDns = new MagicDns(Duration.ofSeconds(2));
         tun.setDns(magicDns::handle);
         this.osDns = sys.resolvers().open(opts.stateDir());
+        this.peerApi = newPeerApi();
+        readDebugExitNodeKnobs();
         device.terminated().thenRun(() -> {
             if (!closed) {
                 log.error("TUN {} went away; stopping", opts.tun());
@@ -259,7 +268,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
         var h = dev.lattice.wire.tailcfg.Hostinfo.empty().with("IPNVersion", VERSION).with("OS", "linux")
                 .with("Hostname", host).with("GoArch", System.getProperty("os.arch"));
         if (!prefs.advertiseTags().isEmpty()) h = h.with("RequestTags", prefs.advertiseTags());
-        return h;
+        return withPeerApi(h);
     }
 
     private void setState(BackendState s, String url) {
@@ -284,7 +293,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
         PacketFilter f = PacketFilter.compile(nm.packetFilter(), self, filter); // keeps the flows of replies we await
         filter = f;
         tun.setFilter(f);
-        MagicDnsConfig dns = MagicDnsConfig.from(nm);
+        MagicDnsConfig dns = MagicDnsConfig.from(nm, exitNodeDns(nm));
         boolean useDns = prefs.acceptDns() && nm.dns() != null;
         try {
             // Names we don't serve go where the host sent them before we took over its resolv.conf.
@@ -294,6 +303,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
         }
         magicDns.setConfig(dns);
         engine.apply(nm, prefs.acceptRoutes());
+        updatePeerApi(nm);
         try {
             if (useDns) {
                 osDns.apply(List.of(MAGIC_DNS_V4), dns.searchDomains());
@@ -364,6 +374,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
             control = null;
             netmap = null;
             engine.clear();
+            stopPeerApi();
             magicSock.setPeers(List.of());
             restoreDns();
             setState(BackendState.Stopped, null);
@@ -392,6 +403,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
             health.setWantRunning(false);
             netmap = null;
             engine.clear();
+            stopPeerApi();
             magicSock.setPeers(List.of());
             restoreDns();
             setState(BackendState.NeedsLogin, null);
@@ -586,6 +598,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
         if (api != null) api.close();
         ControlClient c = control;
         if (c != null) c.close();
+        peerApi.close();
         restoreDns();
         magicSock.close();
         router.close();
@@ -638,5 +651,120 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
     NodePublicKey nodeKey() {
         return store.state().nodeKey().publicKey();
+    }
+
+    // --- peer API and DNS through the exit node (issue 13) ----------------------------------------------
+
+    /** The exit-node routes; a node offers an exit node when it advertises both (tailscale's OfferingExitNode). */
+    static final List<IpPrefix> EXIT_ROUTES = List.of(IpPrefix.parse("0.0.0.0/0"), IpPrefix.parse("::/0"));
+    /** Test-only stand-ins for --exit-node and --advertise-exit-node until those prefs exist (see readDebugExitNodeKnobs). */
+    static final String DEBUG_EXIT_NODE = "LATTICE_DEBUG_EXIT_NODE";
+    static final String DEBUG_ADVERTISE_EXIT_NODE = "LATTICE_DEBUG_ADVERTISE_EXIT_NODE";
+    private volatile String debugExitNode;
+    private volatile boolean debugAdvertiseExitNode;
+
+    /** The peer API with its routes: /dns-query for the peers that use us as their exit node. */
+    private PeerApiServer newPeerApi() {
+        PeerApiRoutes routes = new PeerApiRoutes();
+        routes.registerPrefix("/dns-query", new DnsQueryHandler(magicDns, new DnsProxyPolicy(this::offeringExitNode),
+                this::exitDnsHostResolvers));
+        return new PeerApiServer(routes, () -> netmap, PeerApiServer.Options.defaults());
+    }
+
+    /** Listens on our tailnet addresses from {@code nm}; tells control and the TUN's filter when the ports change. */
+    private void updatePeerApi(NetworkMap nm) {
+        List<InetAddress> addrs = new ArrayList<>();
+        if (nm.self() != null && nm.self().addresses() != null) {
+            for (IpPrefix a : nm.self().addresses()) if (a.bits() == (a.isIPv4() ? 32 : 128)) addrs.add(a.address());
+        }
+        if (!peerApi.listen(addrs)) return;
+        tun.setPeerApiPorts(peerApi.ports());
+        ControlClient c = control;
+        if (c != null) c.updateHostinfo(hostinfo());
+    }
+
+    private void stopPeerApi() {
+        peerApi.stop();
+        tun.setPeerApiPorts(Map.of());
+    }
+
+    /** {@code h} with our peer API in Services (tailscale's hostInfoWithServicesLocked) and, for tests, the exit routes. */
+    private dev.lattice.wire.tailcfg.Hostinfo withPeerApi(dev.lattice.wire.tailcfg.Hostinfo h) {
+        var services = peerApi.services();
+        if (!services.isEmpty()) h = h.withServices(services);
+        if (debugAdvertiseExitNode) h = h.withRoutableIps(EXIT_ROUTES); // integration: prefs.advertiseRoutes()
+        return h;
+    }
+
+    /** Whether we advertise both exit routes. Integration: prefs.advertiseRoutes() contains 0.0.0.0/0 and ::/0. */
+    private boolean offeringExitNode() {
+        return debugAdvertiseExitNode;
+    }
+
+    /**
+     * What the exit node in use means for MagicDNS: its DoH proxy when it offers one, the fallback resolvers when it
+     * does not or is not in the netmap, nothing without an exit node (tailscale's exitNodeCanProxyDNS).
+     */
+    private ExitNodeDns exitNodeDns(NetworkMap nm) {
+        if (!exitNodeSelected()) return ExitNodeDns.NONE;
+        Node exit = exitNodePeer(nm);
+        if (exit == null) return ExitNodeDns.withoutProxy();
+        return PeerApiServices.exitNodeDoh(nm, exit).map(ExitNodeDns::proxiedBy).orElseGet(ExitNodeDns::withoutProxy);
+    }
+
+    /** Whether an exit node is selected. Integration: prefs.exitNodeId() or prefs.exitNodeIp() is set. */
+    private boolean exitNodeSelected() {
+        return debugExitNode != null;
+    }
+
+    /** The selected exit node's peer in {@code nm}, or null. Integration: the peer with prefs.exitNodeId(). */
+    private Node exitNodePeer(NetworkMap nm) {
+        String target = debugExitNode;
+        return target == null ? null : findPeer(nm, target);
+    }
+
+    /** Tests: the netmap applied last, MagicDNS's configuration, and where the peer API listens. */
+    NetworkMap currentNetmap() {
+        return netmap;
+    }
+
+    MagicDnsConfig dnsConfig() {
+        return magicDns.config();
+    }
+
+    Map<InetAddress, Integer> peerApiPorts() {
+        return peerApi.ports();
+    }
+
+    /**
+     * Where our DoH proxy sends peers' queries: the host's nameservers, unless MagicDNS is the host's resolver (then
+     * empty: the queries follow MagicDNS's routes, as tailscale does when resolv.conf names 100.100.100.100).
+     */
+    private List<java.net.InetSocketAddress> exitDnsHostResolvers() {
+        if (dnsApplied) return List.of();
+        try {
+            return osDns.originalNameservers();
+        } catch (IOException e) {
+            log.debug("reading the host's nameservers: {}", e.getMessage());
+            return List.of();
+        }
+    }
+
+    /**
+     * Until the --exit-node and --advertise-exit-node prefs exist (issue 13's router work), the netns tests select an
+     * exit node (its tailnet IP or name: DNS only, no routes) and advertise the exit routes through these variables.
+     */
+    private void readDebugExitNodeKnobs() {
+        String exit = sys.host().env(DEBUG_EXIT_NODE);
+        if (exit != null && !exit.isBlank()) {
+            debugExitNode = exit.strip();
+            log.warn("{}={}: using it as the exit node for DNS only (a test knob; routes are not changed)", DEBUG_EXIT_NODE, debugExitNode);
+        }
+        String adv = sys.host().env(DEBUG_ADVERTISE_EXIT_NODE);
+        if (adv != null && !adv.isBlank()) {
+            debugAdvertiseExitNode = adv.strip().equals("1") || adv.strip().equalsIgnoreCase("true");
+            log.warn("{}={}: {} (a test knob; traffic is not forwarded)", DEBUG_ADVERTISE_EXIT_NODE, adv.strip(),
+                    debugAdvertiseExitNode ? "advertising 0.0.0.0/0 and ::/0" : "ignored: not 1 or true");
+        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.lattice.agent.dns;
 
+import dev.lattice.guard.LogLimiter;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -18,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xbill.DNS.AAAARecord;
@@ -40,24 +42,35 @@ import org.xbill.DNS.Type;
 /**
  * The MagicDNS resolver (tailscale's {@code net/dns/resolver}): answers A/AAAA for tailnet names, PTR for tailnet
  * addresses, NXDOMAIN for unknown names under the domains it is authoritative for, and forwards everything else
- * to the upstream of the longest matching split-DNS suffix (UDP, retried over TCP when the answer is truncated,
- * each upstream tried in turn with a timeout). {@link #handle} never throws: garbage gets FORMERR (or nothing
- * when there is not even a header), failed forwarding SERVFAIL.
+ * to the upstream of the longest matching split-DNS suffix (UDP, retried over TCP when the answer is truncated;
+ * or DoH to an exit node's peer API; each upstream tried in turn with a timeout). {@link #handle} never throws:
+ * garbage gets FORMERR (or nothing when there is not even a header), failed forwarding SERVFAIL.
+ *
+ * <p>{@link #handlePeerQuery} is the other way in: queries a peer sends to our peer API's DoH endpoint while we
+ * are its exit node, forwarded to the host's resolvers without any tailnet answers (tailscale's
+ * {@code HandlePeerDNSQuery}).
  */
 public final class MagicDns implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MagicDns.class);
+    /** DoH goes to one server (the exit node's proxy) for every name: its failures are worth a line a minute. */
+    private static final LogLimiter DOH_LOG = LogLimiter.perMinute(log);
     static final long TTL = 600; // seconds, as tailscale's MagicDNS answers
     private static final int MAX_MESSAGE = 65_535;
+    /** A DoH exchange over the tunnel may need a WireGuard handshake first (tailscale allows 5 s). */
+    static final Duration DOH_TIMEOUT = Duration.ofSeconds(5);
+    static final String DOH_TYPE = "application/dns-message";
 
     private record State(MagicDnsConfig config, Map<String, String> reverse) {}
 
     private final Duration timeout;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
     private volatile State state = new State(MagicDnsConfig.empty(), Map.of());
+    private final Doh doh;
 
     /** A resolver that waits at most {@code upstreamTimeout} for each upstream exchange. */
     public MagicDns(Duration upstreamTimeout) {
         this.timeout = upstreamTimeout;
+        this.doh = new Doh(executor, upstreamTimeout.compareTo(DOH_TIMEOUT) > 0 ? upstreamTimeout : DOH_TIMEOUT);
     }
 
     public MagicDns() {
@@ -98,7 +111,7 @@ public final class MagicDns implements AutoCloseable {
         }
         if (q.getHeader().getOpcode() != Opcode.QUERY) return done(reply(q, Rcode.NOTIMP));
         Record question = q.getQuestion();
-        if (question == null || q.getSectionArray(Section.QUESTION).length != 1) return done(reply(q, Rcode.FORMERR));
+        if (question == null || q.getSection(Section.QUESTION).size() != 1) return done(reply(q, Rcode.FORMERR));
         String name = question.getName().toString().toLowerCase(Locale.ROOT);
         int type = question.getType();
         State s = state;
@@ -130,20 +143,72 @@ public final class MagicDns implements AutoCloseable {
                 if (type == Type.NS || type == Type.SOA || type == Type.AXFR || type == Type.HINFO) {
                     return done(reply(q, Rcode.NOTIMP));
                 }
-                if (r.getSectionArray(Section.ANSWER).length == 0) addSoa(r, zoneOf(s.config, name));
+                if (r.getSection(Section.ANSWER).isEmpty()) addSoa(r, zoneOf(s.config, name));
                 return done(r);
             }
         }
         if (name.endsWith(".onion.") || name.equals("onion.")) return done(nxdomain(q, "onion."));
         String zone = zoneOf(s.config, name);
         if (zone != null) return done(nxdomain(q, zone));
-        List<InetSocketAddress> upstream = route(s.config, name);
+        List<Upstream> upstream = route(s.config, name);
         if (upstream.isEmpty()) return done(reply(q, Rcode.SERVFAIL));
         int clientMax = q.getOPT() instanceof OPTRecord opt ? Math.max(512, opt.getPayloadSize()) : 512;
+        return forwardAsync(query, q, upstream, clientMax);
+    }
+
+    private CompletableFuture<byte[]> forwardAsync(byte[] query, Message q, List<Upstream> upstream, int clientMax) {
         try {
             return CompletableFuture.supplyAsync(() -> forward(query, q, upstream, clientMax), executor);
         } catch (RejectedExecutionException e) {
             return done(reply(q, Rcode.SERVFAIL));
+        }
+    }
+
+    /**
+     * A query a peer sent to our DoH endpoint (we are its exit node), as tailscale's {@code HandlePeerDNSQuery}:
+     * nothing is answered from the tailnet; a name {@code allowName} refuses gets REFUSED; everything else goes to
+     * {@code hostResolvers} (the host's own, when MagicDNS does not stand in for them) or, when that is empty, to
+     * the upstreams our own routes give the name. The whole answer comes back, however large (DoH runs over TCP).
+     *
+     * @throws MalformedQueryException when {@code query} is not a DNS query with a question (DoH answers 400)
+     */
+    public CompletableFuture<byte[]> handlePeerQuery(byte[] query, Predicate<String> allowName,
+            List<InetSocketAddress> hostResolvers) throws MalformedQueryException {
+        Message q = parsePeerQuery(query);
+        try {
+            Record question = q.getQuestion();
+            String name = question.getName().toString().toLowerCase(Locale.ROOT);
+            if (!allowName.test(name)) return done(reply(q, Rcode.REFUSED));
+            List<Upstream> upstream = hostResolvers.isEmpty() ? route(state.config, name)
+                    : hostResolvers.stream().map(Upstream::udp).toList();
+            if (upstream.isEmpty()) return done(reply(q, Rcode.SERVFAIL));
+            return forwardAsync(query, q, upstream, MAX_MESSAGE);
+        } catch (RuntimeException e) {
+            log.debug("peer DNS query failed: {}", e.toString());
+            return done(reply(q, Rcode.SERVFAIL));
+        }
+    }
+
+    /** The query, or why it is not one: a DNS message that is not a response and has a question (tailscale's parseQuery). */
+    static Message parsePeerQuery(byte[] query) throws MalformedQueryException {
+        if (query == null || query.length < 12) throw new MalformedQueryException("shorter than a DNS header");
+        if ((query[2] & 0x80) != 0) throw new MalformedQueryException("a response, not a query");
+        Message q;
+        try {
+            q = new Message(query);
+        } catch (IOException | RuntimeException e) {
+            throw new MalformedQueryException("not a DNS message");
+        }
+        if (q.getQuestion() == null) throw new MalformedQueryException("no question");
+        return q;
+    }
+
+    /** A DoH query that is not a DNS query. */
+    public static final class MalformedQueryException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        MalformedQueryException(String message) {
+            super(message);
         }
     }
 
@@ -157,7 +222,7 @@ public final class MagicDns implements AutoCloseable {
     }
 
     /** The upstreams of the longest route suffix containing {@code name} ("." is the default). */
-    static List<InetSocketAddress> route(MagicDnsConfig c, String name) {
+    static List<Upstream> route(MagicDnsConfig c, String name) {
         String best = null;
         for (String suffix : c.routes().keySet()) {
             if (under(name, suffix) && (best == null || suffix.length() > best.length())) best = suffix;
@@ -169,9 +234,21 @@ public final class MagicDns implements AutoCloseable {
         return suffix.equals(".") || name.equals(suffix) || name.endsWith("." + suffix);
     }
 
-    private byte[] forward(byte[] query, Message q, List<InetSocketAddress> upstream, int clientMax) {
+    private byte[] forward(byte[] query, Message q, List<Upstream> upstreams, int clientMax) {
         int id = q.getHeader().getID();
-        for (InetSocketAddress up : upstream) {
+        for (Upstream u : upstreams) {
+            if (u instanceof Upstream.Doh d) {
+                try {
+                    return Doh.withTruncationFlag(doh.exchange(d.url(), query), clientMax);
+                } catch (Doh.ServerFailure e) {
+                    DOH_LOG.warn(d.url(), "MagicDNS: DoH server {} answered {}", d, e.getMessage());
+                    return reply(q, Rcode.SERVFAIL).toWire(); // a 5xx is the server's SERVFAIL (tailscale)
+                } catch (IOException e) {
+                    DOH_LOG.warn(d.url(), "MagicDNS: DoH server {} failed: {}", d, e.toString());
+                }
+                continue;
+            }
+            InetSocketAddress up = ((Upstream.Udp) u).address();
             try {
                 byte[] resp = udpExchange(query, id, up);
                 if (resp == null) continue;
@@ -289,5 +366,6 @@ public final class MagicDns implements AutoCloseable {
     @Override
     public void close() {
         executor.shutdownNow();
+        doh.close();
     }
 }

@@ -29,7 +29,7 @@ import java.util.Map;
 public record MagicDnsConfig(
         Map<String, List<InetAddress>> hosts,
         List<String> localDomains,
-        Map<String, List<InetSocketAddress>> routes,
+        Map<String, List<Upstream>> routes,
         List<String> searchDomains) {
 
     /** Attribute granting AAAA answers for peers even when we have IPv4 (tailcfg NodeAttrMagicDNSPeerAAAA). */
@@ -38,7 +38,9 @@ public record MagicDnsConfig(
     public MagicDnsConfig {
         hosts = Map.copyOf(hosts);
         localDomains = List.copyOf(localDomains);
-        routes = Map.copyOf(routes);
+        Map<String, List<Upstream>> r = new HashMap<>();
+        routes.forEach((k, v) -> r.put(k, List.copyOf(v)));
+        routes = Map.copyOf(r);
         searchDomains = List.copyOf(searchDomains);
     }
 
@@ -46,12 +48,23 @@ public record MagicDnsConfig(
         return new MagicDnsConfig(Map.of(), List.of(), Map.of(), List.of());
     }
 
-    /**
-     * The config for {@code nm} with "accept DNS" on. Node names and ExtraRecords always resolve; search domains,
-     * the tailnet's own zones (when MagicDNS is on: DNSConfig.Proxied), split routes and default resolvers come from
-     * DNSConfig. Resolvers that are not plain IP[:port] (DoH, DoT) are skipped.
-     */
+    /** The config for {@code nm} with "accept DNS" on and no exit node: {@link #from(NetworkMap, ExitNodeDns)}. */
     public static MagicDnsConfig from(NetworkMap nm) {
+        return from(nm, ExitNodeDns.NONE);
+    }
+
+    /**
+     * The config for {@code nm} with "accept DNS" on, as tailscale's {@code dnsConfigForNetmap}. Node names and
+     * ExtraRecords always resolve; search domains, the tailnet's own zones (when MagicDNS is on: DNSConfig.Proxied),
+     * split routes and default resolvers come from DNSConfig. Resolvers that are neither plain IP[:port] nor
+     * {@code http://} URLs (https DoH, DoT) are skipped.
+     *
+     * <p>While an exit node that proxies DNS is in use, everything that is not a tailnet name goes to its DoH URL,
+     * unless control marked resolvers UseWithExitNode: then those are the default, and only split routes with such
+     * resolvers (or none: answered here) stay. An exit node that cannot proxy DNS leaves DNSConfig as it is, with the
+     * fallback resolvers as the default when control gave none (the LAN's resolvers are likely unreachable).
+     */
+    public static MagicDnsConfig from(NetworkMap nm, ExitNodeDns exit) {
         Map<String, List<InetAddress>> hosts = new LinkedHashMap<>();
         Node self = nm.self();
         List<IpPrefix> selfAddrs = self == null || self.addresses() == null ? List.of() : self.addresses();
@@ -82,7 +95,7 @@ public record MagicDnsConfig(
             }
         }
         List<String> local = new ArrayList<>();
-        Map<String, List<InetSocketAddress>> routes = new HashMap<>();
+        Map<String, List<Upstream>> routes = new HashMap<>();
         List<String> search = new ArrayList<>();
         if (dns != null) {
             if (dns.domains() != null) for (String d : dns.domains()) if (fqdn(d) != null) search.add(fqdn(d));
@@ -94,9 +107,28 @@ public record MagicDnsConfig(
                     for (int i = 64; i <= 127; i++) local.add(i + ".100.in-addr.arpa.");
                 }
             }
-            List<InetSocketAddress> defaults = resolvers(dns.resolvers());
-            if (defaults.isEmpty() && dns.routes() != null && !dns.routes().isEmpty()) {
-                defaults = resolvers(dns.fallbackResolvers()); // split-only configs still need a default
+            if (exit.doh() != null) {
+                // tailscale: useWithExitNodeResolvers / useWithExitNodeRoutes, and no fallback resolvers.
+                List<Upstream> withExit = resolvers(onlyForExitNodes(dns.resolvers()));
+                routes.put(".", withExit.isEmpty() ? List.of(new Upstream.Doh(exit.doh())) : withExit);
+                if (dns.routes() != null) {
+                    dns.routes().forEach((suffix, rs) -> {
+                        String f = fqdn(suffix);
+                        if (f == null) return;
+                        if (rs == null || rs.isEmpty()) {
+                            local.add(f);
+                            return;
+                        }
+                        List<Upstream> kept = resolvers(onlyForExitNodes(rs));
+                        if (!kept.isEmpty()) routes.put(f, kept);
+                    });
+                }
+                return new MagicDnsConfig(hosts, local, routes, search);
+            }
+            List<Upstream> defaults = resolvers(dns.resolvers());
+            if (defaults.isEmpty() && (exit.selected() || dns.routes() != null && !dns.routes().isEmpty())) {
+                // Split-only configs still need a default; so does an exit node without a DNS proxy (tailscale#1713).
+                defaults = resolvers(dns.fallbackResolvers());
             }
             if (!defaults.isEmpty()) routes.put(".", defaults);
             if (dns.routes() != null) {
@@ -107,15 +139,22 @@ public record MagicDnsConfig(
                     else routes.put(f, resolvers(rs));
                 });
             }
+        } else if (exit.doh() != null) {
+            routes.put(".", List.of(new Upstream.Doh(exit.doh())));
         }
         return new MagicDnsConfig(hosts, local, routes, search);
+    }
+
+    private static List<DNSResolver> onlyForExitNodes(List<DNSResolver> rs) {
+        if (rs == null) return List.of();
+        return rs.stream().filter(r -> r != null && Boolean.TRUE.equals(r.useWithExitNode())).toList();
     }
 
     /** This config with {@code upstream} (the host's own nameservers) as the default route when none is set. */
     public MagicDnsConfig withDefaultUpstream(List<InetSocketAddress> upstream) {
         if (routes.containsKey(".") || upstream.isEmpty()) return this;
-        Map<String, List<InetSocketAddress>> r = new HashMap<>(routes);
-        r.put(".", List.copyOf(upstream));
+        Map<String, List<Upstream>> r = new HashMap<>(routes);
+        r.put(".", upstream.stream().map(Upstream::udp).toList());
         return new MagicDnsConfig(hosts, localDomains, r, searchDomains);
     }
 
@@ -148,14 +187,27 @@ public record MagicDnsConfig(
         return fqdn(nm.domain());
     }
 
-    static List<InetSocketAddress> resolvers(List<DNSResolver> rs) {
-        List<InetSocketAddress> out = new ArrayList<>();
+    static List<Upstream> resolvers(List<DNSResolver> rs) {
+        List<Upstream> out = new ArrayList<>();
         if (rs == null) return out;
         for (DNSResolver r : rs) {
-            InetSocketAddress a = r == null ? null : parseResolver(r.addr());
-            if (a != null) out.add(a);
+            Upstream u = r == null ? null : parseUpstream(r.addr());
+            if (u != null) out.add(u);
         }
         return out;
+    }
+
+    /** An IP[:port] resolver or an {@code http://} DoH URL (tailscale's forwarder sends those via the peer API). */
+    static Upstream parseUpstream(String addr) {
+        if (addr != null && addr.regionMatches(true, 0, "http://", 0, 7)) {
+            try {
+                return new Upstream.Doh(new java.net.URI(addr));
+            } catch (java.net.URISyntaxException | IllegalArgumentException e) {
+                return null;
+            }
+        }
+        InetSocketAddress a = parseResolver(addr);
+        return a == null ? null : new Upstream.Udp(a);
     }
 
     /** "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53"; null for DoH/DoT URLs and anything else. */

@@ -6,7 +6,9 @@ import dev.lattice.wire.ip.Checksum;
 import dev.lattice.wire.ip.VirtioNetHdr;
 import dev.lattice.wireguard.tun.TunDevice;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -20,8 +22,10 @@ import org.slf4j.LoggerFactory;
  *     [fd7a:115c:a1e0::53]:53 go to the {@link DnsHandler} and never reach WireGuard; the answer is written back
  *     into the TUN as a UDP packet from the MagicDNS address when it is ready. Everything else is recorded with
  *     {@link PacketFilter#trackOutbound} and returned.
- * <li>{@link #write} (packets from peers): dropped unless {@link PacketFilter#checkInbound} accepts them. Until a
- *     filter is set everything from peers is dropped, as tailscale does.
+ * <li>{@link #write} (packets from peers): dropped unless {@link PacketFilter#checkInbound} accepts them, or they
+ *     open a TCP connection to our peer API ({@link #setPeerApiPorts}: its access rules are checked per request,
+ *     as tailscale lets peer API SYNs through its filter). Until a filter is set everything from peers is dropped,
+ *     as tailscale does.
  * </ul>
  * With a {@code vnetHdr()} inner TUN every packet carries the 10-byte virtio header; the filter looks at the IP
  * header after it (for a GSO super-packet that header describes the whole flow) and replies go out with an
@@ -44,6 +48,10 @@ public final class FilteringTun implements TunDevice {
     private final AtomicLong dnsQueries = new AtomicLong();
     private volatile PacketFilter filter;
     private volatile DnsHandler dns;
+    /** Our peer API listeners as (address, port) pairs; empty when none. */
+    private volatile PeerApiPort[] peerApi = new PeerApiPort[0];
+
+    private record PeerApiPort(byte[] addr, int port) {}
 
     public FilteringTun(TunDevice inner) {
         this.inner = inner;
@@ -58,6 +66,14 @@ public final class FilteringTun implements TunDevice {
     /** Who answers MagicDNS queries; null lets them through to WireGuard (where nothing answers). */
     public void setDns(DnsHandler dns) {
         this.dns = dns;
+    }
+
+    /** The peer API's listeners: TCP SYNs to these pass whatever the filter says (tailscale's wrap.go does the same). */
+    public void setPeerApiPorts(Map<InetAddress, Integer> ports) {
+        PeerApiPort[] a = new PeerApiPort[ports.size()];
+        int i = 0;
+        for (Map.Entry<InetAddress, Integer> e : ports.entrySet()) a[i++] = new PeerApiPort(e.getKey().getAddress(), e.getValue());
+        peerApi = a;
     }
 
     /** Packets from peers the filter dropped so far. */
@@ -101,7 +117,7 @@ public final class FilteringTun implements TunDevice {
     public void write(byte[] buf, int off, int len) throws IOException {
         if (len <= vnet) return;
         PacketFilter f = filter;
-        if (f == null || f.checkInbound(buf, off + vnet, len - vnet) != Verdict.ACCEPT) {
+        if (f == null || f.checkInbound(buf, off + vnet, len - vnet) != Verdict.ACCEPT && !toPeerApi(buf, off + vnet, len - vnet)) {
             droppedInbound.incrementAndGet();
             return;
         }
@@ -116,6 +132,34 @@ public final class FilteringTun implements TunDevice {
     @Override
     public void close() {
         inner.close();
+    }
+
+    /** Whether the packet is a TCP SYN to one of our peer API listeners (IPv4, or IPv6 without extension headers). */
+    private boolean toPeerApi(byte[] b, int off, int len) {
+        PeerApiPort[] ports = peerApi;
+        if (ports.length == 0 || len < 20) return false;
+        int version = (b[off] & 0xff) >>> 4;
+        int tcp, dst, alen;
+        if (version == 4) {
+            int ihl = (b[off] & 0x0f) * 4;
+            if (b[off + 9] != 6 || ihl < 20 || (u16(b, off + 6) & 0x1fff) != 0) return false;
+            tcp = off + ihl;
+            dst = off + 16;
+            alen = 4;
+        } else if (version == 6) {
+            if (len < 40 || b[off + 6] != 6) return false;
+            tcp = off + 40;
+            dst = off + 24;
+            alen = 16;
+        } else {
+            return false;
+        }
+        if (tcp + 14 > off + len || (b[tcp + 13] & 0x02) == 0) return false;
+        int port = u16(b, tcp + 2);
+        for (PeerApiPort p : ports) {
+            if (p.port() == port && p.addr().length == alen && Arrays.equals(b, dst, dst + alen, p.addr(), 0, alen)) return true;
+        }
+        return false;
     }
 
     /** True when {@code pkt} was a UDP query to MagicDNS port 53 (answered later, or dropped). */

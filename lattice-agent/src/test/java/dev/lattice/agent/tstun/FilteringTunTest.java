@@ -152,4 +152,36 @@ class FilteringTunTest {
             assertThat(inner.fromHost).isEmpty();
         }
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"4", "6", "4vnet", "6vnet"})
+    void peerApiConnectionsPassTheFilterOtherPortsDoNot(String mode) throws Exception {
+        boolean v4 = mode.charAt(0) == '4', vnet = mode.endsWith("vnet");
+        String self = v4 ? SELF4 : SELF6, peer = v4 ? PEER4 : PEER6, other = v4 ? "100.64.0.9" : "fd7a:115c:a1e0::9";
+        MemoryTun inner = new MemoryTun("mem0", vnet);
+        FilteringTun tun = new FilteringTun(inner);
+        tun.setFilter(sshOnly());
+        byte[] syn = withVnet(vnet, TestPackets.tcpSyn(peer, self, 40000, 44444));
+        tun.write(syn, 0, syn.length);
+        assertThat(inner.toHost).as("the filter allows only port 22").isEmpty();
+
+        tun.setPeerApiPorts(java.util.Map.of(IpPrefix.parseAddress(self), 44444));
+        tun.write(syn, 0, syn.length);
+        assertThat(inner.toHost).as("a SYN to our peer API").hasSize(1);
+        inner.toHost.clear();
+        for (byte[] p : List.of(TestPackets.tcpSyn(peer, self, 40000, 44445), // another port
+                TestPackets.tcpSyn(peer, other, 40000, 44444), // another address (not ours)
+                TestPackets.udp(peer, self, 40000, 44444))) { // not TCP
+            byte[] w = withVnet(vnet, p);
+            tun.write(w, 0, w.length);
+        }
+        assertThat(inner.toHost).isEmpty();
+        tun.setPeerApiPorts(java.util.Map.of());
+        tun.write(syn, 0, syn.length);
+        assertThat(inner.toHost).as("listeners closed").isEmpty();
+        tun.setFilter(null);
+        tun.setPeerApiPorts(java.util.Map.of(IpPrefix.parseAddress(self), 44444));
+        tun.write(syn, 0, syn.length);
+        assertThat(inner.toHost).as("no filter yet: everything from peers is dropped, as tailscale does").isEmpty();
+    }
 }
