@@ -92,6 +92,8 @@ class DebInstallTest {
         assertThat(ok("state-files").output()).contains(
                 "/var/lib/lattice/db.sqlite lattice", "/var/lib/lattice/noise_private.key lattice 600",
                 "/var/lib/lattice/derp_server_private.key lattice 600");
+        assertThat(ok("after-hup").output()).as("still serving after SIGHUP (systemctl reload)").contains("\"alice\"");
+        assertThat(r.file("serve.log")).contains("SIGHUP: no policy file to reload (policy mode database");
         assertThat(r.file("server-exit.rc").strip()).as("exit after SIGTERM (log:%n%s)", r.file("serve.log"))
                 .isIn("0", "143");
     }

@@ -55,6 +55,11 @@ step users-list lattice-control users list -o json
 step health bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080; printf "GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3; cat <&3'
 step state-files stat -c '%n %U %a' /var/lib/lattice/db.sqlite /var/lib/lattice/noise_private.key \
   /var/lib/lattice/derp_server_private.key
+# systemctl reload: SIGHUP. The packaged config keeps the policy in the database, so nothing is re-read, and the
+# server must keep serving (the JVM's default for HUP is to exit).
+kill -HUP "$server"
+sleep 1
+step after-hup lattice-control users list -o json
 kill -TERM "$server"
 wait "$server"
 echo $? >/results/server-exit.rc
