@@ -25,7 +25,6 @@ final class KubeObjects {
 
     private static final YAMLMapper YAML = YAMLMapper.builder().build();
     private static final JsonMapper JSON_MAPPER = JsonMapper.builder().build();
-    private static final JSON KUBE_JSON = new JSON();
 
     /** One object: its kind, name, the parsed model, and the document as a tree for spot checks. */
     record KubeObject(String kind, String name, Object model, JsonNode tree) {}
@@ -63,7 +62,7 @@ final class KubeObjects {
             throw new IllegalStateException("no model class " + className, e);
         }
         JsonElement json = JsonParser.parseString(JSON_MAPPER.writeValueAsString(doc));
-        Object model = KUBE_JSON.getGson().fromJson(json, type);
+        Object model = JSON.getGson().fromJson(json, type);
         return new KubeObject(kind, doc.path("metadata").path("name").asString(), model, doc);
     }
 }

@@ -42,6 +42,8 @@ final class NativeDatagram {
 
     private NativeDatagram() {}
 
+    // Native access is the point here; the launchers and the jar manifest enable it (--enable-native-access).
+    @SuppressWarnings("restricted")
     private static MethodHandle bind(String name, FunctionDescriptor fd, Linker.Option... options) {
         MemorySegment symbol = LINKER.defaultLookup().find(name)
                 .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
