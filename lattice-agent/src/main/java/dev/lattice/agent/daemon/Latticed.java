@@ -1,5 +1,6 @@
 package dev.lattice.agent.daemon;
 
+import dev.lattice.systemd.SystemdNotify;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -59,7 +60,13 @@ public final class Latticed implements Callable<Integer> {
         DaemonOptions o = new DaemonOptions(stateDir, stateFile != null ? stateFile : stateDir.resolve("lattice.state"),
                 socket, tun, port);
         try (LocalBackend backend = LocalBackend.start(o)) {
-            Thread hook = new Thread(backend::close, "latticed-shutdown");
+            // The local API answers once start() returns, so `lattice up` works: a Type=notify unit is ready.
+            SystemdNotify systemd = SystemdNotify.fromEnvironment();
+            systemd.ready("local API on " + socket);
+            Thread hook = new Thread(() -> {
+                systemd.stopping();
+                backend.close();
+            }, "latticed-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             backend.awaitTermination();
         }

@@ -2,13 +2,15 @@ package dev.lattice.control.cli;
 
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.server.ControlServer;
+import dev.lattice.systemd.SystemdNotify;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 
 /**
  * {@code serve}: runs the control server (HTTP, ts2021, embedded DERP/STUN, admin socket) until SIGTERM/SIGINT
- * (or, inside a test, until the running thread is interrupted).
+ * (or, inside a test, until the running thread is interrupted). Under systemd ({@code Type=notify}) it reports
+ * ready once every listener is up.
  */
 @Command(name = "serve", description = "Launches the lattice-control server")
 final class ServeCommand extends ControlCli.Sub implements Callable<Integer> {
@@ -22,13 +24,17 @@ final class ServeCommand extends ControlCli.Sub implements Callable<Integer> {
         } catch (Exception e) {
             throw new CliException("cannot start lattice-control: " + e.getMessage(), e);
         }
+        SystemdNotify systemd = SystemdNotify.fromEnvironment();
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
+            systemd.stopping();
             server.close();
             stopped.countDown();
         }, "lattice-control-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         printJoinHelp(root, cfg, server);
+        // Listeners, store and admin socket are up when start() returns: a Type=notify unit is ready now.
+        systemd.ready("serving " + cfg.serverUrl() + " on " + server.httpAddress());
         try {
             stopped.await();
         } catch (InterruptedException e) {

@@ -145,9 +145,19 @@ public final class PolicyManager implements AutoCloseable {
             log.info("no policy configured: every node may reach every node (allow-all)");
         }
         tailnet.addListener(listener);
+        if (mode == ControlConfig.PolicyMode.FILE && path != null) startWatching();
+        // SIGHUP is the service manager's reload (`systemctl reload lattice-control`): handled in every mode, as
+        // Headscale does, because the JVM's default for HUP is to exit. Only a policy file has anything to re-read.
+        Hangup.register(this);
+    }
+
+    /** SIGHUP: re-read the policy file; in the other modes there is nothing to re-read. */
+    void hangup() {
         if (mode == ControlConfig.PolicyMode.FILE && path != null) {
-            startWatching();
-            Hangup.register(this);
+            scheduleReload();
+        } else {
+            log.info("SIGHUP: no policy file to reload (policy mode {}{})", mode.name().toLowerCase(java.util.Locale.ROOT),
+                    mode == ControlConfig.PolicyMode.DATABASE ? ": use `lattice-control policy set`" : "");
         }
     }
 
@@ -385,7 +395,7 @@ public final class PolicyManager implements AutoCloseable {
         }
     }
 
-    /** One SIGHUP handler for the process (a signal has one handler), reloading every file-mode manager. */
+    /** One SIGHUP handler for the process (a signal has one handler), passed to every manager. */
     static final class Hangup {
         private static final Set<PolicyManager> managers = new CopyOnWriteArraySet<>();
         private static boolean installed;
@@ -394,11 +404,12 @@ public final class PolicyManager implements AutoCloseable {
             managers.add(m);
             if (installed) return;
             try {
-                sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> managers.forEach(PolicyManager::scheduleReload));
+                sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> managers.forEach(PolicyManager::hangup));
                 installed = true;
             } catch (IllegalArgumentException | UnsupportedOperationException e) {
                 // e.g. the JVM runs with -Xrs, or HUP is reserved: the file watch still works
-                log.warn("cannot handle SIGHUP ({}); the policy file is still reloaded when it changes", e.getMessage());
+                log.warn("cannot handle SIGHUP ({}): a reload signal ends the server; a policy file is still reloaded when it "
+                        + "changes", e.getMessage());
             }
         }
 

@@ -9,6 +9,7 @@ import dev.lattice.derp.server.DerpServerOptions;
 import dev.lattice.derp.server.HttpAdmissionVerifier;
 import dev.lattice.derp.standalone.StandaloneDerper;
 import dev.lattice.derp.stun.StunServer;
+import dev.lattice.systemd.SystemdNotify;
 import dev.lattice.wire.derp.MeshKey;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -126,8 +127,13 @@ public final class DerperCommand implements Callable<Integer> {
             for (String m : meshWith) {
                 running.add(new MeshPeer(server, meshUrl(m), DerpClientOptions.defaults().withInsecureForTests(meshInsecure), group).start());
             }
+            SystemdNotify systemd = SystemdNotify.fromEnvironment();
+            systemd.ready("relaying on " + http.boundAddress());
             CountDownLatch stop = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                systemd.stopping();
+                stop.countDown();
+            }));
             stop.await();
             return 0;
         } finally {
