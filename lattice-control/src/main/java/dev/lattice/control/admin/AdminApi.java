@@ -26,6 +26,7 @@ import dev.lattice.control.store.UserHasNodesException;
 import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.Hostinfo;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -91,9 +92,16 @@ public final class AdminApi {
 
     /**
      * @param user name or id; may be null for a tag-only key
-     * @param expiration null = never
+     * @param expiration null = {@link #DEFAULT_PRE_AUTH_KEY_LIFETIME} from now
      */
     public record NewPreAuthKey(String user, boolean reusable, boolean ephemeral, Instant expiration, List<String> tags) {}
+
+    /**
+     * Lifetimes of keys created without an expiration, the CLI's defaults (Headscale's REST API stores the zero time
+     * instead, which makes the key expired at once). Keys always expire.
+     */
+    public static final Duration DEFAULT_PRE_AUTH_KEY_LIFETIME = Duration.ofHours(1);
+    public static final Duration DEFAULT_API_KEY_LIFETIME = Duration.ofDays(90);
 
     private Store store() {
         return tailnet.store();
@@ -356,8 +364,9 @@ public final class AdminApi {
         if (u == null && tags.isEmpty()) throw AdminException.invalid("a pre-auth key needs a user (--user) or tags (--tags)");
         AdminInput.inRange("expiration", req.expiration());
         if (req.expiration() != null && !req.expiration().isAfter(now())) throw AdminException.invalid("expiration must be in the future");
+        Instant expiration = req.expiration() != null ? req.expiration() : now().plus(DEFAULT_PRE_AUTH_KEY_LIFETIME);
         NewKey<PreAuthKey> k = call(() -> store().preAuthKeys().create(u == null ? null : u.id(), req.reusable(),
-                req.ephemeral(), tags, req.expiration()));
+                req.ephemeral(), tags, expiration));
         return new NewKey<>(new KeyInfo(k.key(), u), k.fullKey());
     }
 
@@ -379,10 +388,12 @@ public final class AdminApi {
 
     // ---- API keys ----
 
+    /** @param expiration null = {@link #DEFAULT_API_KEY_LIFETIME} from now */
     public NewKey<ApiKey> createApiKey(Instant expiration) {
         AdminInput.inRange("expiration", expiration);
         if (expiration != null && !expiration.isAfter(now())) throw AdminException.invalid("expiration must be in the future");
-        return call(() -> store().apiKeys().create(expiration));
+        Instant at = expiration != null ? expiration : now().plus(DEFAULT_API_KEY_LIFETIME);
+        return call(() -> store().apiKeys().create(at));
     }
 
     public List<ApiKey> listApiKeys() {

@@ -104,7 +104,7 @@ final class NodesCommand {
                 try {
                     at = OffsetDateTime.parse(expiry).toInstant();
                 } catch (DateTimeParseException e) {
-                    throw new CliException("parsing expiry time: \"" + expiry + "\" is not RFC 3339 (e.g. 2025-08-27T10:00:00Z)");
+                    throw new UsageException("parsing expiry time: \"" + expiry + "\" is not RFC 3339 (e.g. 2025-08-27T10:00:00Z)");
                 }
             }
             String q = disable ? "?disableExpiry=true" : at != null ? "?expiry=" + AdminClient.enc(at.toString()) : "";

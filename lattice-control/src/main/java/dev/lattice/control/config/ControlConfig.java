@@ -72,6 +72,7 @@ public record ControlConfig(
         Dns dns,
         Path unixSocket,
         int unixSocketPermission,
+        boolean unixSocketPermissionSet,
         boolean logtailEnabled,
         boolean taildropEnabled,
         boolean autoUpdateEnabled,
@@ -271,8 +272,12 @@ public record ControlConfig(
         // Headscale reads unix_socket_permission; the plural spelling appears in published configs (Headscale
         // silently ignores it), so Lattice honours both.
         int socketMode = 0770;
+        boolean socketModeSet = false;
         for (String k : List.of("unix_socket_permissions", "unix_socket_permission")) {
-            if (top.has(k)) socketMode = top.parsed(k, 0770, ControlConfig::fileMode);
+            if (top.has(k)) {
+                socketMode = top.parsed(k, 0770, ControlConfig::fileMode);
+                socketModeSet = true;
+            }
         }
 
         boolean logtail = flag(top, "logtail");
@@ -296,7 +301,7 @@ public record ControlConfig(
         top.finish();
 
         return new ControlConfig(serverUrl, listen, metrics, grpc, List.copyOf(proxies), noiseKey, prefixes, derp,
-                node, database, tls, log, policy, dns, unixSocket, socketMode, logtail, taildrop, autoUpdate, limits,
+                node, database, tls, log, policy, dns, unixSocket, socketMode, socketModeSet, logtail, taildrop, autoUpdate, limits,
                 List.copyOf(report.unsupported), List.copyOf(report.warnings));
     }
 

@@ -158,7 +158,6 @@ public final class ControlServer implements AutoCloseable {
             derp = new DerpServer(derpKey, opts);
             if (d.stunEnabled() && d.stunListenAddr() != null) {
                 stun = StunServer.start(d.stunListenAddr().toSocketAddress());
-                log.info("STUN listening on udp {}", stun.boundAddress());
             }
         }
         SslContext ssl = null;
@@ -185,17 +184,17 @@ public final class ControlServer implements AutoCloseable {
             // Same guard: the two listeners share the process's file descriptors and each address's cap.
             metricsHttp = ControlHttpServer.start(config.metricsListenAddr().toSocketAddress(), guard,
                     ControlHttpServer.Service.routes(metrics.routes()), 1);
-            InetSocketAddress m = metricsHttp.localAddress();
-            log.info("metrics on http://{}:{}/metrics", m.getHostString(), m.getPort());
+            log.info("metrics on http://{}/metrics", IpPrefix.hostPort(metricsHttp.localAddress()));
         }
         if (config.node().haProbes().enabled()) {
             routeProbes = new RouteProbes(tailnet, nodes, sessions, config.node().haProbes());
             routeProbes.start();
         }
-        log.info("lattice-control listening on {} (server_url {}){}", http.localAddress(), config.serverUrl(),
+        log.info("lattice-control listening on {} (server_url {}){}", IpPrefix.hostPort(http.localAddress()), config.serverUrl(),
                 derp != null ? ", embedded DERP region " + d.regionId() + " at /derp" : "");
         // admin: the CLI's socket, after the listeners so a started CLI finds a working server
-        adminSocket = AdminSocket.start(config.unixSocket(), config.unixSocketPermission(), adminApi);
+        adminSocket = AdminSocket.start(config.unixSocket(), config.unixSocketPermission(),
+                config.unixSocketPermissionSet(), adminApi);
         log.info("admin socket listening on {} (mode {})", adminSocket.path(), Integer.toOctalString(config.unixSocketPermission()));
     }
 

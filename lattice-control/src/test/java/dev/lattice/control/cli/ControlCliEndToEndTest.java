@@ -324,14 +324,15 @@ class ControlCliEndToEndTest {
     @Test
     void badFlagsAreOneLineErrors() {
         Result r = cli("nodes", "expire");
-        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("--identifier").hasLineCount(1);
         Result unknown = cli("users", "frobnicate");
-        assertThat(unknown.code()).isEqualTo(1);
+        assertThat(unknown.code()).isEqualTo(2);
         assertThat(unknown.err()).hasLineCount(1);
         Result format = cli("-o", "xml", "users", "list");
-        assertThat(format.code()).isEqualTo(1);
-        assertThat(format.err()).isEqualTo("unknown output format \"xml\": use json, json-line or yaml\n");
+        assertThat(format.code()).isEqualTo(2);
+        assertThat(format.err()).isEqualTo(
+                "unknown output format \"xml\": use json, json-line or yaml (see 'lattice-control users list --help')\n");
     }
 
     /** A valid policy (deny all) padded with a comment to exactly {@code bytes} bytes of UTF-8. */
@@ -445,6 +446,12 @@ class ControlCliEndToEndTest {
         assertThat(r.err()).isEqualTo("cannot reach lattice-control at " + dir.resolve("run/lattice.sock") + ": is the server running?\n");
     }
 
+    /** The port in "listening on 127.0.0.1:PORT" must be the server_url's. */
+    static String server_port(String help) {
+        var m = java.util.regex.Pattern.compile("running: http://127\\.0\\.0\\.1:(\\d+)").matcher(help);
+        return m.find() ? m.group(1) : "?";
+    }
+
     @Test
     void serveRunsUntilInterruptedAndPrintsHowToJoin() throws Exception {
         server.close();
@@ -457,7 +464,9 @@ class ControlCliEndToEndTest {
         String help = out.toString(StandardCharsets.UTF_8);
         assertThat(help).contains("lattice-control -c " + configFile + " users create NAME")
                 .contains("preauthkeys create --user NAME")
-                .contains("tailscale up --login-server http://127.0.0.1:");
+                .contains("tailscale up --login-server http://127.0.0.1:")
+                .contains("(listening on 127.0.0.1:" + server_port(help))
+                .doesNotContain("on /127.0.0.1").doesNotContain("bin/latticed");
         assertThat(cli("users", "create", "carol").code()).isZero();
         t.interrupt();
         t.join(10_000);

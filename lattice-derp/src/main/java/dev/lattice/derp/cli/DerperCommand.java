@@ -10,12 +10,15 @@ import dev.lattice.derp.server.HttpAdmissionVerifier;
 import dev.lattice.derp.standalone.StandaloneDerper;
 import dev.lattice.derp.stun.StunServer;
 import dev.lattice.wire.derp.MeshKey;
+import dev.lattice.wire.ip.IpPrefix;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +34,9 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -39,40 +44,57 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code -flag} and {@code --flag} spellings). TLS is served when the port is 443 or {@code --certmode manual};
  * only manual certificates are supported ({@code <certdir>/<hostname>.crt} and {@code .key}, PEM, key in PKCS#8).
  */
-@Command(name = "derper", mixinStandardHelpOptions = true, description = "DERP relay and STUN server (Tailscale protocol)")
+@Command(name = "lattice-derper", versionProvider = DerperCommand.Version.class, sortOptions = false,
+        description = "DERP relay and STUN server (Tailscale protocol), with tailscale's derper flags.",
+        footer = "%nFlags take one or two dashes (-a or --addr). Exit codes: 0, 1 when serving fails, 2 for a wrong command line.")
 public final class DerperCommand implements Callable<Integer> {
-    @Option(names = {"-a", "--addr", "-addr"}, defaultValue = ":443", description = "listen address: :port, ip:port or [ip]:port")
+    @Spec
+    CommandSpec spec;
+    @Option(names = {"-h", "--help", "-help"}, usageHelp = true, description = "Show this help message and exit.")
+    boolean help;
+    @Option(names = {"--version", "-version", "-V"}, versionHelp = true, description = "Print the version and exit.")
+    boolean version;
+    @Option(names = {"-a", "--addr", "-addr"}, paramLabel = "ADDR", defaultValue = ":443",
+            description = "listen address: :port, ip:port or [ip]:port (default ${DEFAULT-VALUE}); TLS on 443 or with --certmode manual")
     String addr;
     @Option(names = {"--dev", "-dev"}, description = "localhost development mode: plain HTTP on :3340, fresh key")
     boolean dev;
-    @Option(names = {"--stun-port", "-stun-port"}, defaultValue = "3478", description = "UDP port for STUN, on the -a address")
+    @Option(names = {"--stun-port", "-stun-port"}, paramLabel = "PORT", defaultValue = "3478",
+            description = "UDP port for STUN, on the -a address (default ${DEFAULT-VALUE})")
     int stunPort;
-    @Option(names = {"--stun", "-stun"}, defaultValue = "true", arity = "0..1", description = "run a STUN server")
+    @Option(names = {"--stun", "-stun"}, paramLabel = "BOOL", defaultValue = "true", arity = "0..1",
+            description = "run a STUN server (default ${DEFAULT-VALUE})")
     boolean stun;
-    @Option(names = {"--derp", "-derp"}, defaultValue = "true", arity = "0..1", description = "run the DERP server")
+    @Option(names = {"--derp", "-derp"}, paramLabel = "BOOL", defaultValue = "true", arity = "0..1",
+            description = "run the DERP server (default ${DEFAULT-VALUE})")
     boolean derp;
-    @Option(names = {"-c", "--config", "-config"}, description = "config file with the server key (created if missing)")
+    @Option(names = {"-c", "--config", "-config"}, paramLabel = "FILE",
+            description = "config file with the server key (created if missing; default /var/lib/derper/derper.key as root)")
     Path config;
-    @Option(names = {"--certmode", "-certmode"}, defaultValue = "letsencrypt", description = "manual (letsencrypt is not supported)")
+    @Option(names = {"--certmode", "-certmode"}, paramLabel = "MODE", defaultValue = "letsencrypt",
+            description = "manual (letsencrypt is not supported)")
     String certMode;
-    @Option(names = {"--certdir", "-certdir"}, description = "directory holding <hostname>.crt and <hostname>.key")
+    @Option(names = {"--certdir", "-certdir"}, paramLabel = "DIR", description = "directory holding <hostname>.crt and <hostname>.key")
     Path certDir;
-    @Option(names = {"--hostname", "-hostname"}, defaultValue = "derp.tailscale.com", description = "TLS host name (certificate file base name)")
+    @Option(names = {"--hostname", "-hostname"}, paramLabel = "NAME", defaultValue = "derp.tailscale.com",
+            description = "TLS host name, the certificate files' base name (default ${DEFAULT-VALUE})")
     String hostname;
-    @Option(names = {"--verify-client-url", "-verify-client-url"}, description = "admission controller URL (tailcfg.DERPAdmitClientRequest)")
+    @Option(names = {"--verify-client-url", "-verify-client-url"}, paramLabel = "URL",
+            description = "admission controller URL (tailcfg.DERPAdmitClientRequest)")
     URI verifyClientUrl;
-    @Option(names = {"--verify-client-url-fail-open", "-verify-client-url-fail-open"}, defaultValue = "true", arity = "0..1",
-            description = "admit clients when the admission controller is unreachable")
+    @Option(names = {"--verify-client-url-fail-open", "-verify-client-url-fail-open"}, paramLabel = "BOOL", defaultValue = "true",
+            arity = "0..1", description = "admit clients when the admission controller is unreachable (default ${DEFAULT-VALUE})")
     boolean verifyFailOpen;
-    @Option(names = {"--mesh-psk-file", "-mesh-psk-file"}, description = "file with the 64-hex-digit mesh key")
+    @Option(names = {"--mesh-psk-file", "-mesh-psk-file"}, paramLabel = "FILE", description = "file with the 64-hex-digit mesh key")
     Path meshPskFile;
-    @Option(names = {"--mesh-with", "-mesh-with"}, split = ",",
+    @Option(names = {"--mesh-with", "-mesh-with"}, paramLabel = "HOSTS", split = ",",
             description = "servers to mesh with: host, host/dialhost, or a full http(s)://host:port/derp URL")
     List<String> meshWith = new ArrayList<>();
     @Option(names = {"--mesh-insecure-for-tests"}, hidden = true)
     boolean meshInsecure;
-    @Option(names = {"--tcp-write-timeout", "-tcp-write-timeout"}, defaultValue = "2s", converter = GoDuration.class,
-            description = "disconnect a client whose socket stays unwritable this long (Go duration, e.g. 2s)")
+    @Option(names = {"--tcp-write-timeout", "-tcp-write-timeout"}, paramLabel = "DURATION", defaultValue = "2s",
+            converter = GoDuration.class,
+            description = "disconnect a client whose socket stays unwritable this long (Go duration; default ${DEFAULT-VALUE})")
     Duration writeTimeout;
 
     public static void main(String[] args) {
@@ -81,24 +103,62 @@ public final class DerperCommand implements Callable<Integer> {
 
     /** Entry point for the launcher's role dispatch. */
     public static int run(String[] args) {
-        return new CommandLine(new DerperCommand()).execute(args);
+        return run(args, System.out, System.err);
+    }
+
+    /**
+     * Parses and runs; a wrong command line is one line on {@code err} naming where the help is (exit 2), help and
+     * version go to {@code out} (exit 0).
+     */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        CommandLine cl = new CommandLine(new DerperCommand());
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        cl.setParameterExceptionHandler((ex, a) -> {
+            String what = ex.getMessage() == null ? "invalid arguments" : ex.getMessage().strip().replace("\n", "; ");
+            if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
+                String first = u.getUnmatched().getFirst();
+                what = (first.startsWith("-") ? "unknown flag \"" : "unexpected argument \"") + first + "\"";
+                if (!u.getSuggestions().isEmpty()) what += " (did you mean " + u.getSuggestions().getFirst() + "?)";
+            }
+            err.println("lattice-derper: " + what + " (see 'lattice-derper --help')");
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+            err.println("lattice-derper: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage().strip().replace("\n", "; ")));
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = DerperCommand.class.getPackage().getImplementationVersion();
+            return new String[] {"lattice-derper " + (v == null ? "dev" : v)};
+        }
+    }
+
+    private CommandLine.ParameterException usage(String message) {
+        return new CommandLine.ParameterException(spec.commandLine(), message);
     }
 
     @Override
     public Integer call() throws Exception {
         if (dev) addr = ":3340";
-        InetSocketAddress listen = parseAddr(addr);
+        InetSocketAddress listen;
+        try {
+            listen = parseAddr(addr);
+        } catch (IllegalArgumentException e) {
+            throw usage("invalid --addr \"" + addr + "\": " + e.getMessage());
+        }
         boolean tls = listen.getPort() == 443 || "manual".equals(certMode);
         SslContext ssl = null;
         if (tls) {
             if (!"manual".equals(certMode)) {
-                System.err.println("derper: --certmode " + certMode + " is not supported; use --certmode manual with --certdir");
-                return 2;
+                throw usage("--certmode " + certMode + " is not supported; use --certmode manual with --certdir");
             }
-            if (certDir == null) {
-                System.err.println("derper: --certmode manual needs --certdir");
-                return 2;
-            }
+            if (certDir == null) throw usage("--certmode manual needs --certdir");
             ssl = SslContextBuilder.forServer(certDir.resolve(hostname + ".crt").toFile(), certDir.resolve(hostname + ".key").toFile()).build();
         }
         NodePrivateKey key = dev ? NodePrivateKey.generate() : loadKey();
@@ -106,10 +166,7 @@ public final class DerperCommand implements Callable<Integer> {
         String envMesh = System.getenv("TS_DEBUG_DERP_MESH_KEY");
         if (meshPskFile != null) meshKey = MeshKey.parse(Files.readString(meshPskFile, StandardCharsets.UTF_8));
         else if (dev && envMesh != null && !envMesh.isBlank()) meshKey = MeshKey.parse(envMesh);
-        if (!meshWith.isEmpty() && meshKey == null) {
-            System.err.println("derper: --mesh-with requires --mesh-psk-file");
-            return 2;
-        }
+        if (!meshWith.isEmpty() && meshKey == null) throw usage("--mesh-with requires --mesh-psk-file");
         ClientVerifier verifier = verifyClientUrl == null ? ClientVerifier.ALLOW_ALL : new HttpAdmissionVerifier(verifyClientUrl, verifyFailOpen);
         DerpServerOptions opts = DerpServerOptions.defaults().withMeshKey(meshKey).withVerifier(verifier).withWriteTimeout(writeTimeout);
 
@@ -122,7 +179,8 @@ public final class DerperCommand implements Callable<Integer> {
             DerpServer server = new DerpServer(key, opts);
             StandaloneDerper http = StandaloneDerper.start(server, listen, ssl, group);
             running.add(http);
-            System.err.println("derper: serving on " + http.boundAddress() + (tls ? " with TLS" : "") + ", server key " + server.publicKey());
+            System.err.println("lattice-derper: serving on " + IpPrefix.hostPort(http.boundAddress()) + (tls ? " with TLS" : "")
+                    + ", server key " + server.publicKey());
             for (String m : meshWith) {
                 running.add(new MeshPeer(server, meshUrl(m), DerpClientOptions.defaults().withInsecureForTests(meshInsecure), group).start());
             }
@@ -145,9 +203,15 @@ public final class DerperCommand implements Callable<Integer> {
     /** Go's listen syntax: ":port" = all interfaces. */
     static InetSocketAddress parseAddr(String a) {
         int colon = a.lastIndexOf(':');
-        if (colon < 0) throw new CommandLine.ParameterException(new CommandLine(new DerperCommand()), "invalid server address: " + a);
+        if (colon < 0) throw new IllegalArgumentException("expected :port, ip:port or [ip]:port");
         String host = a.substring(0, colon);
-        int port = Integer.parseInt(a.substring(colon + 1));
+        int port;
+        try {
+            port = Integer.parseInt(a.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("the port is not a number");
+        }
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("the port is out of range");
         if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
         return host.isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(host, port);
     }
@@ -164,7 +228,7 @@ public final class DerperCommand implements Callable<Integer> {
     private NodePrivateKey loadKey() throws IOException {
         Path p = config;
         if (p == null) {
-            if (!"root".equals(System.getProperty("user.name"))) throw new CommandLine.ParameterException(new CommandLine(this), "derper: -c <config path> not specified");
+            if (!"root".equals(System.getProperty("user.name"))) throw usage("-c <config path> not specified");
             p = Path.of("/var/lib/derper/derper.key");
         }
         JsonMapper json = JsonMapper.builder().build();

@@ -9,6 +9,41 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 class DerperCommandTest {
+    record Result(int code, String out, String err) {}
+
+    static Result run(String... args) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int code = DerperCommand.run(args, new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8),
+                new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+        return new Result(code, out.toString(java.nio.charset.StandardCharsets.UTF_8), err.toString(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** The whole (one-command) tree: every help spelling shows every flag; wrong usage is one line, exit 2. */
+    @Test
+    void helpListsEveryFlagAndWrongUsageIsOneLine() {
+        Result help = run("--help");
+        assertThat(help.code()).isZero();
+        assertThat(help.out()).startsWith("Usage: lattice-derper");
+        for (var o : new CommandLine(new DerperCommand()).getCommandSpec().options()) {
+            if (!o.hidden()) assertThat(help.out()).as(o.longestName()).contains(o.longestName());
+        }
+        assertThat(run("-h")).isEqualTo(help);
+        assertThat(run("-help")).isEqualTo(help);
+        Result version = run("--version");
+        assertThat(version.code()).isZero();
+        assertThat(version.out()).startsWith("lattice-derper ");
+
+        for (String[] wrong : new String[][] {{"--bogus"}, {"-a"}, {"--stun-port=abc"}, {"extra"}, {"-a", "nonsense"},
+                {"--dev", "--mesh-with", "x.example"}}) {
+            Result r = run(wrong);
+            assertThat(r.code()).as(String.join(" ", wrong)).isEqualTo(2);
+            assertThat(r.out()).isEmpty();
+            assertThat(r.err()).as(String.join(" ", wrong)).startsWith("lattice-derper: ").hasLineCount(1)
+                    .endsWith("(see 'lattice-derper --help')\n");
+        }
+    }
+
     @Test
     void acceptsGoStyleFlags() {
         DerperCommand c = new DerperCommand();
