@@ -82,7 +82,8 @@ public final class Registrations {
         try {
             return handle(machineKey, req);
         } catch (Refusal e) {
-            log.info("registration of {} refused: {}", machineKey, e.getMessage());
+            log.atInfo().setMessage("registration of {} refused: {}").addArgument(machineKey).addArgument(e.getMessage())
+                    .addKeyValue("machine_key", machineKey.toString()).addKeyValue("reason", e.getMessage()).log();
             return CompletableFuture.completedFuture(RegisterResponse.builder().error(e.getMessage()).build());
         }
     }
@@ -186,7 +187,9 @@ public final class Registrations {
             }
             Node node = upsert(machineKey, req, key.userId(), tags, key.id(), ephemeral, "authkey", now,
                     KeyUse.of(key).orElse(null));
-            log.info("registered node {} ({}) with a pre-auth key{}", node.id(), node.givenName(), ephemeral ? " (ephemeral)" : "");
+            log.atInfo().setMessage("registered node {} ({}) with a pre-auth key{}").addArgument(node.id())
+                    .addArgument(node.givenName()).addArgument(ephemeral ? " (ephemeral)" : "")
+                    .addKeyValue("node_id", node.id()).addKeyValue("node", node.givenName()).addKeyValue("ephemeral", ephemeral).log();
             return authorized(node);
         } catch (AuthKeyException e) {
             // headscale's texts: "invalid pre auth key" (not found), PAKError "authkey expired" / "authkey already used"

@@ -65,6 +65,10 @@ public final class ControlCli implements Callable<Integer> {
         this.in = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
     }
 
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
     /** Runs one command line with the process's streams; returns the exit code. */
     public static int run(String[] args) {
         return run(args, System.out, System.err, System.in);

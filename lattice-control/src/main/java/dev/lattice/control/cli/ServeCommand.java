@@ -29,7 +29,8 @@ final class ServeCommand extends ControlCli.Sub implements Callable<Integer> {
             stopped.countDown();
         }, "lattice-control-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        printJoinHelp(root, cfg, server);
+        // With JSON logs every line a collector sees must be JSON: the hint (several lines of text) is left out.
+        if (cfg.log().format() == ControlConfig.LogFormat.TEXT) printJoinHelp(root, cfg, server);
         try {
             stopped.await();
         } catch (InterruptedException e) {

@@ -4,6 +4,7 @@ import dev.lattice.control.machine.MapSink;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.store.Node;
 import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.DERPMap;
 import dev.lattice.wire.tailcfg.DNSConfig;
 import dev.lattice.wire.tailcfg.FilterRule;
 import dev.lattice.wire.tailcfg.MapResponse;
@@ -39,6 +40,7 @@ public final class MapSession {
     private boolean self;
     private boolean policy;
     private boolean dns;
+    private boolean derp;
     private final Set<Long> changed = new LinkedHashSet<>();
     private final Set<Long> patched = new LinkedHashSet<>();
     private final Set<Long> removed = new LinkedHashSet<>();
@@ -54,6 +56,7 @@ public final class MapSession {
     private JsonNode sentSsh;
     private List<IpPrefix> sentSelfRoutes = List.of();
     private DNSConfig sentDns;
+    private DERPMap sentDerp;
     private final Map<Long, List<IpPrefix>> sentRoutes = new HashMap<>();
 
     MapSession(MapSessions owner, long nodeId, int capVer, MapSink sink) {
@@ -85,6 +88,7 @@ public final class MapSession {
         sentSsh = r.sshPolicy();
         sentSelfRoutes = routesOf(r.node());
         sentDns = r.dnsConfig();
+        sentDerp = r.derpMap();
         send(r);
     }
 
@@ -94,6 +98,7 @@ public final class MapSession {
                 case FULL -> full = true;
                 case POLICY -> policy = true;
                 case DNS -> dns = true;
+                case DERP -> derp = true;
                 case REMOVED -> {
                     if (c.nodeId() == nodeId) {
                         // Deleted while connected: end the stream; the client will find itself unregistered.
@@ -128,6 +133,7 @@ public final class MapSession {
                 full = false;
                 policy = false;
                 dns = false;
+                derp = false;
                 self = false;
                 changed.clear();
                 patched.clear();
@@ -156,6 +162,12 @@ public final class MapSession {
                 // A client replaces its whole DNS config with any it is sent, so a delta carries all of it.
                 DNSConfig d = owner.dnsConfig();
                 if (d != null && !d.equals(sentDns)) newDns = d;
+            }
+            DERPMap newDerp = null;
+            if (derp) {
+                derp = false;
+                DERPMap m = owner.derpMap();
+                if (m != null && !m.equals(sentDerp)) newDerp = m;
             }
             if (policy) {
                 policy = false;
@@ -209,7 +221,7 @@ public final class MapSession {
             patched.clear();
             removed.clear();
             if (peersChanged.isEmpty() && peersRemoved.isEmpty() && patches.isEmpty() && !sendSelf && newFilter == null
-                    && newSsh == null && newDns == null) {
+                    && newSsh == null && newDns == null && newDerp == null) {
                 return;
             }
             MapResponse.Builder b = MapResponse.builder();
@@ -229,6 +241,10 @@ public final class MapSession {
             if (newDns != null) {
                 b.dnsConfig(newDns);
                 sentDns = newDns;
+            }
+            if (newDerp != null) {
+                b.derpMap(newDerp);
+                sentDerp = newDerp;
             }
             if (!peersChanged.isEmpty()) b.peersChanged(peersChanged);
             if (!peersRemoved.isEmpty()) b.peersRemoved(peersRemoved);

@@ -127,6 +127,10 @@ public final class MapSessions implements AutoCloseable {
         return policy;
     }
 
+    DERPMap derpMap() {
+        return derpMap.get();
+    }
+
     DNSConfig dnsConfig() {
         return dnsConfig.get();
     }

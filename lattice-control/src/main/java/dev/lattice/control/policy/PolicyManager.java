@@ -267,7 +267,7 @@ public final class PolicyManager implements AutoCloseable {
     private boolean relevant(Change c) {
         return switch (c.kind()) {
             case ADDED, REMOVED -> true;
-            case PATCH, POLICY, DNS -> false; // endpoints, DERP home, disco key, online, last seen: nothing the policy sees
+            case PATCH, POLICY, DNS, DERP -> false; // endpoints, DERP home, disco key, online, last seen: nothing the policy sees
             case UPDATED -> !Objects.equals(seenView.get(c.nodeId()), tailnet.node(c.nodeId()).map(Fingerprint::of).orElse(null));
             case FULL -> !seenUsers.equals(sortedUsers()) || !seenView.equals(fingerprints(tailnet.nodes()));
         };

@@ -1,6 +1,7 @@
 package dev.lattice.control.server;
 
 import dev.lattice.control.admin.AdminApi;
+import dev.lattice.control.logging.LogSettings;
 import dev.lattice.guard.BodyLimiter;
 import dev.lattice.guard.ConnectionGuard;
 import dev.lattice.guard.Limits;
@@ -66,6 +67,9 @@ public final class ControlServer implements AutoCloseable {
     private final ExecutorService workers;
     /** The DNS config every node gets; replaced when the extra records file changes. */
     private volatile DNSConfig dnsConfig;
+    /** The DERP map every node gets; reloaded every derp.update_frequency. */
+    private volatile DERPMap derpMap;
+    private final DerpMaps derpMaps;
     private final ExtraRecordsWatcher extraRecords; // null without dns.extra_records_path
     private final ConnectionGuard guard;
     private ControlHttpServer http;
@@ -89,13 +93,14 @@ public final class ControlServer implements AutoCloseable {
         this.guard = new ConnectionGuard(limits(config));
         IpAllocator ips = IpAllocator.fromStore(config.prefixes(), store.nodes());
         this.tailnet = new Tailnet(store, ips, clock);
-        this.nodes = new TailcfgNodes(tailnet, config.dns().baseDomain());
+        this.nodes = new TailcfgNodes(tailnet, config.dns().baseDomain(), config.taildropEnabled(), config.autoUpdateEnabled());
         nodes.usePrimaryRoutes(new dev.lattice.control.netmap.PrimaryRoutes(tailnet, nodes::activeRoutes));
-        DERPMap derpMap = DerpMaps.build(config);
+        this.derpMaps = new DerpMaps(config);
+        this.derpMap = derpMaps.load();
         // Read before anything starts: a missing or malformed file stops the server, as it stops Headscale.
         this.extraRecords = config.dns().extraRecordsPath() == null ? null : ExtraRecordsWatcher.open(config.dns().extraRecordsPath());
         this.dnsConfig = extraRecords == null ? DnsConfigs.build(config.dns()) : DnsConfigs.build(config.dns(), extraRecords.records());
-        this.sessions = new MapSessions(tailnet, nodes, () -> derpMap, () -> dnsConfig, config.dns().baseDomain());
+        this.sessions = new MapSessions(tailnet, nodes, () -> this.derpMap, () -> dnsConfig, config.dns().baseDomain());
         this.workers = Executors.newVirtualThreadPerTaskExecutor();
         // Every new compilation goes to all map sessions; then advertised routes are checked against its
         // autoApprovers, off the compiling thread (approving a route changes a node, which recompiles).
@@ -121,7 +126,7 @@ public final class ControlServer implements AutoCloseable {
 
     /** With another policy engine (tests). */
     public static ControlServer start(ControlConfig config, Clock clock, PolicyManager.Engine engine) throws Exception {
-        LogLevels.apply(config.log().level());
+        LogSettings.apply(config.log());
         for (String k : config.unsupportedKeys()) log.warn("config key {} is accepted but not implemented by Lattice yet", k);
         for (String w : config.warnings()) log.warn("config: {}", w);
         Store store = Store.open(config.database(), clock);
@@ -173,6 +178,23 @@ public final class ControlServer implements AutoCloseable {
         }
         housekeeping.scheduleWithFixedDelay(new Housekeeping(tailnet, config.node().ephemeralInactivityTimeout()), 5, 5,
                 TimeUnit.SECONDS);
+        if (DerpMaps.refreshes(config)) {
+            long every = config.derp().updateFrequency().toMillis();
+            // The fetch may take a while: on a worker, never two at once, so housekeeping is not held up.
+            java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean();
+            housekeeping.scheduleWithFixedDelay(() -> {
+                if (!running.compareAndSet(false, true)) return;
+                workers.execute(() -> {
+                    try {
+                        refreshDerpMap();
+                    } catch (RuntimeException e) {
+                        log.warn("DERP map refresh failed: {}", e.toString());
+                    } finally {
+                        running.set(false);
+                    }
+                });
+            }, every, every, TimeUnit.MILLISECONDS);
+        }
         Ts2021Upgrader upgrader = new Ts2021Upgrader(noiseKey, CapabilityVersion.MINIMUM_SUPPORTED, guard.limits(),
                 session -> new MachineStreamHandler(session, new ControlMachineService(tailnet, registrations, sessions), workers));
         AdminRoutes adminRoutes = new AdminRoutes(adminApi);
@@ -190,12 +212,30 @@ public final class ControlServer implements AutoCloseable {
             routeProbes = new RouteProbes(tailnet, nodes, sessions, config.node().haProbes());
             routeProbes.start();
         }
-        log.info("lattice-control listening on {} (server_url {}){}", IpPrefix.hostPort(http.localAddress()), config.serverUrl(),
-                derp != null ? ", embedded DERP region " + d.regionId() + " at /derp" : "");
+        String addr = IpPrefix.hostPort(http.localAddress());
+        log.atInfo().setMessage("lattice-control listening on {} (server_url {}){}").addArgument(addr).addArgument(config.serverUrl())
+                .addArgument(derp != null ? ", embedded DERP region " + d.regionId() + " at /derp" : "")
+                .addKeyValue("addr", addr).addKeyValue("server_url", config.serverUrl().toString()).log();
         // admin: the CLI's socket, after the listeners so a started CLI finds a working server
         adminSocket = AdminSocket.start(config.unixSocket(), config.unixSocketPermission(),
                 config.unixSocketPermissionSet(), adminApi);
-        log.info("admin socket listening on {} (mode {})", adminSocket.path(), Integer.toOctalString(config.unixSocketPermission()));
+        String mode = Integer.toOctalString(config.unixSocketPermission());
+        log.atInfo().setMessage("admin socket listening on {} (mode {})").addArgument(adminSocket.path()).addArgument(mode)
+                .addKeyValue("path", adminSocket.path().toString()).addKeyValue("mode", mode).log();
+    }
+
+    /** Loads the DERP map again; when it changed, every connected node is sent the new one. */
+    void refreshDerpMap() {
+        DERPMap m = derpMaps.load();
+        if (m.equals(derpMap)) return;
+        derpMap = m;
+        log.info("DERP map changed: regions {}", m.regions() == null ? "[]" : m.regions().keySet());
+        tailnet.announceDerp();
+    }
+
+    /** The DERP map nodes get now. */
+    public DERPMap derpMap() {
+        return derpMap;
     }
 
     /** Limits for strangers, from the {@code limits} section and {@code trusted_proxies}. */
