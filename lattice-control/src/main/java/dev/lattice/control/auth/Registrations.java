@@ -12,6 +12,7 @@ import dev.lattice.control.store.KeyUse;
 import dev.lattice.control.store.Node;
 import dev.lattice.control.store.PreAuthKey;
 import dev.lattice.control.store.User;
+import dev.lattice.control.metrics.ControlMetrics;
 import dev.lattice.crypto.key.MachinePublicKey;
 import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.wire.tailcfg.Hostinfo;
@@ -36,6 +37,7 @@ import org.slf4j.LoggerFactory;
 
 /** The {@code /machine/register} logic, in headscale's order of cases (see {@code handleRegister}). */
 public final class Registrations {
+    private volatile ControlMetrics metrics;
     private static final Logger log = LoggerFactory.getLogger(Registrations.class);
     /** Interactive registrations expire like headscale's auth cache entries. */
     static final Duration PENDING_TTL = Duration.ofMinutes(15);
@@ -70,6 +72,16 @@ public final class Registrations {
         this.routes = new RouteApprovals(tailnet, nodes, policy);
     }
 
+    /** Where outcomes are counted ({@code lattice_registrations_total}); none until set. */
+    public void metrics(ControlMetrics m) {
+        this.metrics = m;
+    }
+
+    private void count(String result) {
+        ControlMetrics m = metrics;
+        if (m != null) m.registrations.labelValues(result).inc();
+    }
+
     public RouteApprovals routes() {
         return routes;
     }
@@ -82,6 +94,7 @@ public final class Registrations {
         try {
             return handle(machineKey, req);
         } catch (Refusal e) {
+            count("refused");
             log.atInfo().setMessage("registration of {} refused: {}").addArgument(machineKey).addArgument(e.getMessage())
                     .addKeyValue("machine_key", machineKey.toString()).addKeyValue("reason", e.getMessage()).log();
             return CompletableFuture.completedFuture(RegisterResponse.builder().error(e.getMessage()).build());
@@ -107,6 +120,7 @@ public final class Registrations {
                 checkMachine(node, machineKey);
                 if (expiry == null && !node.isExpired(now)) {
                     refreshHostinfo(node, req);
+                    count("refresh");
                     return CompletableFuture.completedFuture(authorized(node));
                 }
                 return CompletableFuture.completedFuture(logout(node, machineKey, req, now));
@@ -118,6 +132,7 @@ public final class Registrations {
                     Node rotated = tailnet.update(old.get().id(), Change.Kind.UPDATED, x -> x.withNodeKey(req.nodeKey()))
                             .orElseThrow();
                     log.info("node {} ({}) rotated its node key", rotated.id(), rotated.givenName());
+                    count("rotated");
                     return CompletableFuture.completedFuture(authorized(rotated));
                 }
             }
@@ -134,6 +149,7 @@ public final class Registrations {
 
     private RegisterResponse logout(Node node, MachinePublicKey machineKey, RegisterRequest req, Instant now) {
         checkMachine(node, machineKey);
+        count("logout");
         if (node.isExpired(now)) return RegisterResponse.builder().nodeKeyExpired(true).machineAuthorized(false).build();
         Instant expiry = Tailcfg.isZero(req.expiry()) ? null : req.expiry();
         if (expiry != null && expiry.isAfter(now)) throw new Refusal("extending key is not allowed");
@@ -176,6 +192,7 @@ public final class Registrations {
                 Node n = existing.get();
                 Node node = upsert(machineKey, req, n.userId(), n.tags(), key.id(), ephemeral, "authkey", now, null);
                 log.info("node {} ({}) re-registered with its pre-auth key", node.id(), node.givenName());
+                count("registered");
                 return authorized(node);
             }
             key.requireUsable(now);
@@ -190,6 +207,7 @@ public final class Registrations {
             log.atInfo().setMessage("registered node {} ({}) with a pre-auth key{}").addArgument(node.id())
                     .addArgument(node.givenName()).addArgument(ephemeral ? " (ephemeral)" : "")
                     .addKeyValue("node_id", node.id()).addKeyValue("node", node.givenName()).addKeyValue("ephemeral", ephemeral).log();
+            count("registered");
             return authorized(node);
         } catch (AuthKeyException e) {
             // headscale's texts: "invalid pre auth key" (not found), PAKError "authkey expired" / "authkey already used"
@@ -263,6 +281,7 @@ public final class Registrations {
         pending.put(id, new PendingRegistration(id, machineKey, req, now, new CompletableFuture<>()));
         expireOldPending(now);
         String url = serverUrl.resolve("/register/" + id).toString();
+        count("auth_url");
         log.info("interactive registration {} started for {}; complete it with: lattice-control auth register --auth-id {} --user USER",
                 id, req.hostinfo() == null ? "a node" : req.hostinfo().hostname(), id);
         return RegisterResponse.builder().authUrl(url).build();
@@ -301,6 +320,7 @@ public final class Registrations {
         pending.remove(authId);
         p.outcome().complete(authorized(node));
         log.info("registered node {} ({}) for user {} by auth id", node.id(), node.givenName(), user.name());
+        count("approved");
         return node;
     }
 

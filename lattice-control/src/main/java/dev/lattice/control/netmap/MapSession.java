@@ -1,6 +1,7 @@
 package dev.lattice.control.netmap;
 
 import dev.lattice.control.machine.MapSink;
+import dev.lattice.control.metrics.ControlMetrics;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.store.Node;
 import dev.lattice.wire.ip.IpPrefix;
@@ -41,6 +42,8 @@ public final class MapSession {
     private boolean policy;
     private boolean dns;
     private boolean derp;
+    /** When the first change of the batch being coalesced arrived (System.nanoTime). */
+    private long pendingSince;
     private final Set<Long> changed = new LinkedHashSet<>();
     private final Set<Long> patched = new LinkedHashSet<>();
     private final Set<Long> removed = new LinkedHashSet<>();
@@ -90,6 +93,8 @@ public final class MapSession {
         sentDns = r.dnsConfig();
         sentDerp = r.derpMap();
         send(r);
+        ControlMetrics m = owner.metricsOrNull();
+        if (m != null) m.mapResponses.labelValues("full").inc();
     }
 
     synchronized void enqueue(List<Change> changes) {
@@ -122,7 +127,10 @@ public final class MapSession {
                 }
             }
         }
-        if (flush == null) flush = owner.timers().schedule(this::flush, MapSessions.COALESCE.toMillis(), TimeUnit.MILLISECONDS);
+        if (flush == null) {
+            pendingSince = System.nanoTime();
+            flush = owner.timers().schedule(this::flush, MapSessions.COALESCE.toMillis(), TimeUnit.MILLISECONDS);
+        }
     }
 
     private synchronized void flush() {
@@ -251,6 +259,11 @@ public final class MapSession {
             if (!patches.isEmpty()) b.peersChangedPatch(patches);
             if (!profiles.isEmpty()) b.userProfiles(new ArrayList<>(profiles.values()));
             send(b.build());
+            ControlMetrics m = owner.metricsOrNull();
+            if (m != null) {
+                m.mapResponses.labelValues("delta").inc();
+                m.mapUpdateLatency.observe((System.nanoTime() - pendingSince) / 1e9);
+            }
         } catch (RuntimeException e) {
             MapSessions.log().warn("map update for node {} failed; closing its stream", nodeId, e);
             sink.finish();

@@ -8,6 +8,7 @@ import dev.lattice.wire.ts2021.ControlHandshake;
 import dev.lattice.wire.ts2021.ControlMessages;
 import dev.lattice.wire.ts2021.ControlProtocolException;
 import dev.lattice.wire.ts2021.EarlyPayload;
+import dev.lattice.control.http.HttpMetricsHandler;
 import dev.lattice.guard.BodyLimiter;
 import dev.lattice.guard.CloseOnError;
 import dev.lattice.guard.Http2Watch;
@@ -67,6 +68,7 @@ public final class Ts2021Upgrader {
     private final int minVersion;
     private final Limits limits;
     private final Function<ControlSession, ChannelHandler> streamHandler;
+    private final HttpMetricsHandler.Sink requests;
     private final CloseOnError closeOnError = new CloseOnError(strangers, "control connection");
 
     /**
@@ -76,6 +78,13 @@ public final class Ts2021Upgrader {
      */
     public Ts2021Upgrader(MachinePrivateKey controlKey, int minVersion, Limits limits,
             Function<ControlSession, ChannelHandler> streamHandler) {
+        this(controlKey, minVersion, limits, streamHandler, null);
+    }
+
+    /** @param requests where each stream's request route and response status are counted (may be null) */
+    public Ts2021Upgrader(MachinePrivateKey controlKey, int minVersion, Limits limits,
+            Function<ControlSession, ChannelHandler> streamHandler, HttpMetricsHandler.Sink requests) {
+        this.requests = requests;
         this.controlKey = controlKey;
         this.minVersion = minVersion;
         this.limits = limits;
@@ -157,8 +166,9 @@ public final class Ts2021Upgrader {
         p.addLast("h2-streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
-                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true),
-                        new BodyLimiter(limits.maxAnonymousBody),
+                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true));
+                if (requests != null) stream.pipeline().addLast(new HttpMetricsHandler(requests));
+                stream.pipeline().addLast(new BodyLimiter(limits.maxAnonymousBody),
                         new HttpObjectAggregator(MAX_BODY),
                         new RequestDeadline(limits.requestTimeout, false),
                         streamHandler.apply(session));

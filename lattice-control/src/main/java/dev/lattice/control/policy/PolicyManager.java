@@ -2,6 +2,7 @@ package dev.lattice.control.policy;
 
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.netmap.PacketPolicy;
+import dev.lattice.control.metrics.ControlMetrics;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.Node;
@@ -159,6 +160,13 @@ public final class PolicyManager implements AutoCloseable {
         return current;
     }
 
+    private volatile ControlMetrics metrics;
+
+    /** Where compilations are counted and timed; none until set. */
+    public void metrics(ControlMetrics m) {
+        this.metrics = m;
+    }
+
     /** The compiled policy, empty when none is configured (allow-all). */
     public Optional<CompiledPolicy> compiled() {
         return Optional.ofNullable(current.compiled());
@@ -305,7 +313,19 @@ public final class PolicyManager implements AutoCloseable {
         compiledGeneration = requested.get();
         List<Node> nodes = tailnet.nodes();
         List<User> users = sortedUsers();
-        CompiledPolicy c = engine.compile(text, nodes, users, runTests);
+        long start = System.nanoTime();
+        CompiledPolicy c;
+        ControlMetrics m = metrics;
+        try {
+            c = engine.compile(text, nodes, users, runTests);
+        } catch (PolicyException | RuntimeException e) {
+            if (m != null) m.policyCompiles.labelValues("error").inc();
+            throw e;
+        }
+        if (m != null) {
+            m.policyCompiles.labelValues("ok").inc();
+            m.policyCompileSeconds.observe((System.nanoTime() - start) / 1e9);
+        }
         seen.clear();
         seen.putAll(fingerprints(nodes));
         seenView = Map.copyOf(seen);

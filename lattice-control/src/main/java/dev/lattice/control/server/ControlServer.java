@@ -32,7 +32,9 @@ import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.Store;
 import dev.lattice.crypto.key.MachinePrivateKey;
 import dev.lattice.crypto.key.NodePrivateKey;
+import dev.lattice.derp.server.DerpMetrics;
 import dev.lattice.derp.server.DerpServer;
+import dev.lattice.metrics.GuardMetrics;
 import dev.lattice.derp.server.DerpServerOptions;
 import dev.lattice.derp.stun.StunServer;
 import dev.lattice.wire.tailcfg.CapabilityVersion;
@@ -110,6 +112,10 @@ public final class ControlServer implements AutoCloseable {
             if (regs[0] != null && !workers.isShutdown()) workers.execute(() -> regs[0].routes().applyAll());
         });
         this.registrations = new Registrations(tailnet, ips, nodes, config, policy::compiled);
+        registrations.metrics(metrics);
+        sessions.metrics(metrics);
+        policy.metrics(metrics);
+        store.observe((kind, nanos) -> metrics.dbOperationSeconds.labelValues(kind).observe(nanos / 1e9));
         regs[0] = registrations;
         this.frontRoutes = new FrontRoutes(noiseKey.publicKey(), tailnet);
         this.adminApi = new AdminApi(tailnet, registrations, nodes, policy); // admin
@@ -196,16 +202,17 @@ public final class ControlServer implements AutoCloseable {
             }, every, every, TimeUnit.MILLISECONDS);
         }
         Ts2021Upgrader upgrader = new Ts2021Upgrader(noiseKey, CapabilityVersion.MINIMUM_SUPPORTED, guard.limits(),
-                session -> new MachineStreamHandler(session, new ControlMachineService(tailnet, registrations, sessions), workers));
+                session -> new MachineStreamHandler(session, new ControlMachineService(tailnet, registrations, sessions), workers),
+                metrics::request);
         AdminRoutes adminRoutes = new AdminRoutes(adminApi);
         http = ControlHttpServer.start(config.listenAddr().toSocketAddress(), guard,
                 new ControlHttpServer.Service(ssl, derp == null ? null : derp.httpHandler(), upgrader, routes(adminRoutes),
-                        uploads(adminRoutes)),
+                        uploads(adminRoutes), metrics::request),
                 Math.max(2, Runtime.getRuntime().availableProcessors()));
         if (config.metricsListenAddr() != null) {
             // Same guard: the two listeners share the process's file descriptors and each address's cap.
             metricsHttp = ControlHttpServer.start(config.metricsListenAddr().toSocketAddress(), guard,
-                    ControlHttpServer.Service.routes(metrics.routes()), 1);
+                    ControlHttpServer.Service.routes(metrics.routes(), metrics::request), 1);
             log.info("metrics on http://{}/metrics", IpPrefix.hostPort(metricsHttp.localAddress()));
         }
         if (config.node().haProbes().enabled()) {
@@ -274,10 +281,9 @@ public final class ControlServer implements AutoCloseable {
         metrics.gauge("lattice_users", "Users", () -> tailnet.users().size());
         metrics.counter("lattice_db_write_transactions", "Database write transactions begun (committed or rolled back)",
                 store::writeTransactions);
-        if (derp != null) {
-            metrics.gauge("lattice_derp_clients", "Clients connected to the embedded DERP", () -> derp.stats().currentClients());
-            metrics.gauge("lattice_derp_packets_dropped", "Packets the embedded DERP dropped", () -> derp.stats().dropsTotal());
-        }
+        if (derp != null) DerpMetrics.register(metrics.metrics(), derp);
+        if (stun != null) DerpMetrics.register(metrics.metrics(), stun);
+        GuardMetrics.register(metrics.metrics(), guard, "lattice_http");
     }
 
     /** Connection and body accounting of the listeners. */

@@ -4,11 +4,16 @@ import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.derp.client.DerpClientOptions;
 import dev.lattice.derp.mesh.MeshPeer;
 import dev.lattice.derp.server.ClientVerifier;
+import dev.lattice.derp.server.DerpMetrics;
 import dev.lattice.derp.server.DerpServer;
 import dev.lattice.derp.server.DerpServerOptions;
 import dev.lattice.derp.server.HttpAdmissionVerifier;
 import dev.lattice.derp.standalone.StandaloneDerper;
 import dev.lattice.derp.stun.StunServer;
+import dev.lattice.guard.ConnectionGuard;
+import dev.lattice.metrics.GuardMetrics;
+import dev.lattice.metrics.Metrics;
+import dev.lattice.metrics.MetricsServer;
 import dev.lattice.wire.derp.MeshKey;
 import dev.lattice.wire.ip.IpPrefix;
 import io.netty.channel.EventLoopGroup;
@@ -92,6 +97,9 @@ public final class DerperCommand implements Callable<Integer> {
     List<String> meshWith = new ArrayList<>();
     @Option(names = {"--mesh-insecure-for-tests"}, hidden = true)
     boolean meshInsecure;
+    @Option(names = {"--metrics", "-metrics"}, paramLabel = "ADDR",
+            description = "serve Prometheus metrics at http://ADDR/metrics (ip:port, e.g. 127.0.0.1:9090; off by default)")
+    String metricsAddr;
     @Option(names = {"--tcp-write-timeout", "-tcp-write-timeout"}, paramLabel = "DURATION", defaultValue = "2s",
             converter = GoDuration.class,
             description = "disconnect a client whose socket stays unwritable this long (Go duration; default ${DEFAULT-VALUE})")
@@ -145,6 +153,37 @@ public final class DerperCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        try (Running r = start()) {
+            System.err.println("lattice-derper: serving on " + IpPrefix.hostPort(r.http().boundAddress()) + (r.tls() ? " with TLS" : "")
+                    + ", server key " + r.http().server().publicKey());
+            if (r.metrics() != null) {
+                System.err.println("lattice-derper: metrics on http://" + IpPrefix.hostPort(r.metrics().localAddress()) + "/metrics");
+            }
+            CountDownLatch stop = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+            stop.await();
+            return 0;
+        }
+    }
+
+    /** What {@link #start} started; closing it stops everything. */
+    record Running(StandaloneDerper http, MetricsServer metrics, boolean tls, List<AutoCloseable> parts, EventLoopGroup group)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            for (AutoCloseable c : parts.reversed()) {
+                try {
+                    c.close();
+                } catch (Exception ignored) {
+                    // shutting down
+                }
+            }
+            group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    /** Starts the listeners the flags ask for. */
+    Running start() throws Exception {
         if (dev) addr = ":3340";
         InetSocketAddress listen;
         try {
@@ -167,36 +206,45 @@ public final class DerperCommand implements Callable<Integer> {
         if (meshPskFile != null) meshKey = MeshKey.parse(Files.readString(meshPskFile, StandardCharsets.UTF_8));
         else if (dev && envMesh != null && !envMesh.isBlank()) meshKey = MeshKey.parse(envMesh);
         if (!meshWith.isEmpty() && meshKey == null) throw usage("--mesh-with requires --mesh-psk-file");
+        InetSocketAddress metricsListen = null;
+        if (metricsAddr != null) {
+            try {
+                metricsListen = parseAddr(metricsAddr);
+            } catch (IllegalArgumentException e) {
+                throw usage("invalid --metrics \"" + metricsAddr + "\": " + e.getMessage());
+            }
+        }
         ClientVerifier verifier = verifyClientUrl == null ? ClientVerifier.ALLOW_ALL : new HttpAdmissionVerifier(verifyClientUrl, verifyFailOpen);
         DerpServerOptions opts = DerpServerOptions.defaults().withMeshKey(meshKey).withVerifier(verifier).withWriteTimeout(writeTimeout);
 
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
         List<AutoCloseable> running = new ArrayList<>();
         try {
+            Metrics metrics = metricsListen == null ? null : new Metrics().withJvm();
             if (stun) {
-                running.add(StunServer.start(new InetSocketAddress(listen.getAddress(), stunPort)));
+                StunServer s = StunServer.start(new InetSocketAddress(listen.getAddress(), stunPort));
+                running.add(s);
+                if (metrics != null) DerpMetrics.register(metrics, s);
             }
             DerpServer server = new DerpServer(key, opts);
-            StandaloneDerper http = StandaloneDerper.start(server, listen, ssl, group);
+            // One guard for both listeners: they share the process's file descriptors.
+            ConnectionGuard guard = new ConnectionGuard(StandaloneDerper.defaultLimits());
+            StandaloneDerper http = StandaloneDerper.start(server, listen, ssl, group, guard, derp);
             running.add(http);
-            System.err.println("lattice-derper: serving on " + IpPrefix.hostPort(http.boundAddress()) + (tls ? " with TLS" : "")
-                    + ", server key " + server.publicKey());
+            MetricsServer ms = null;
+            if (metrics != null) {
+                DerpMetrics.register(metrics, server);
+                GuardMetrics.register(metrics, guard, "lattice_http");
+                ms = MetricsServer.start(metricsListen, metrics, guard, group);
+                running.add(ms);
+            }
             for (String m : meshWith) {
                 running.add(new MeshPeer(server, meshUrl(m), DerpClientOptions.defaults().withInsecureForTests(meshInsecure), group).start());
             }
-            CountDownLatch stop = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
-            stop.await();
-            return 0;
-        } finally {
-            for (AutoCloseable c : running.reversed()) {
-                try {
-                    c.close();
-                } catch (Exception ignored) {
-                    // shutting down
-                }
-            }
-            group.shutdownGracefully();
+            return new Running(http, ms, tls, running, group);
+        } catch (Exception | Error e) {
+            new Running(null, null, tls, running, group).close();
+            throw e;
         }
     }
 

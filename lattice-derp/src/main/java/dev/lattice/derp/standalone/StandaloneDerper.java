@@ -64,6 +64,15 @@ public final class StandaloneDerper implements AutoCloseable {
 
     public static StandaloneDerper start(DerpServer server, InetSocketAddress addr, SslContext tls, EventLoopGroup group,
             ConnectionGuard guard) throws InterruptedException {
+        return start(server, addr, tls, group, guard, true);
+    }
+
+    /**
+     * @param runDerp false = derper's {@code --derp=false}: {@code /derp} answers 404 "derp server disabled" (a relay
+     *     being retired keeps serving its other endpoints)
+     */
+    public static StandaloneDerper start(DerpServer server, InetSocketAddress addr, SslContext tls, EventLoopGroup group,
+            ConnectionGuard guard, boolean runDerp) throws InterruptedException {
         Objects.requireNonNull(server, "server");
         ChannelHandler fallback = new Fallback();
         ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
@@ -80,7 +89,7 @@ public final class StandaloneDerper implements AutoCloseable {
                         ch.pipeline().addLast("aggregate", new HttpObjectAggregator(64 * 1024));
                         // Absolute: a client trickling its request a byte at a time is cut off too.
                         ch.pipeline().addLast("http-deadline", new RequestDeadline(guard.limits().requestTimeout, true));
-                        ch.pipeline().addLast("derp", server.httpHandler());
+                        if (runDerp) ch.pipeline().addLast("derp", server.httpHandler());
                         ch.pipeline().addLast("home", fallback);
                     }
                 });
@@ -112,6 +121,11 @@ public final class StandaloneDerper implements AutoCloseable {
             switch (path) {
                 case "/" -> body = "<html><body><h1>DERP</h1><p>This is a Lattice DERP relay (Tailscale protocol).</p></body></html>\n";
                 case "/robots.txt" -> body = "User-agent: *\nDisallow: /\n";
+                case "/derp" -> {
+                    // Only reached when the DERP handler is not in the pipeline (--derp=false).
+                    st = HttpResponseStatus.NOT_FOUND;
+                    body = "derp server disabled\n";
+                }
                 default -> {
                     st = HttpResponseStatus.NOT_FOUND;
                     body = "404 page not found\n";
