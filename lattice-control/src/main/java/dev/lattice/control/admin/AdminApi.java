@@ -229,6 +229,105 @@ public final class AdminApi {
         return info(n);
     }
 
+    private static final java.util.regex.Pattern AUTH_ID = java.util.regex.Pattern.compile("[A-Za-z0-9_-]{1,64}");
+
+    private static String authId(String authId) {
+        if (authId == null || authId.isEmpty()) throw AdminException.invalid("an auth id is required");
+        if (!AUTH_ID.matcher(authId).matches()) throw AdminException.invalid("invalid auth_id \"" + authId + "\"");
+        return authId;
+    }
+
+    /**
+     * Headscale's {@code auth approve}: finishes a pending auth session without a user. Lattice's only sessions are
+     * node registrations, which need a user, so a waiting registration is answered with the command that completes
+     * it ({@code auth register}); SSH check sessions, the other kind Headscale has, do not exist here.
+     */
+    public void authApprove(String authId) {
+        String id = authId(authId);
+        if (registrations.isPending(id)) {
+            throw new AdminException(AdminException.Code.FAILED_PRECONDITION, "auth id " + id
+                    + " is a node registration: complete it with 'auth register --auth-id " + id + " --user USER'");
+        }
+        throw AdminException.notFound("no pending auth session for auth_id " + id);
+    }
+
+    /** Headscale's {@code auth reject}: the waiting registration's client gets "auth request rejected". */
+    public void authReject(String authId) {
+        String id = authId(authId);
+        if (!registrations.reject(id)) throw AdminException.notFound("no pending auth session for auth_id " + id);
+    }
+
+    /**
+     * Headscale's {@code debug create-node}: a registration for a made-up machine waits under {@code key} (an auth
+     * id) until {@code auth register} approves it. Returns the node as it will be (id 0, not stored yet).
+     */
+    public NodeInfo debugCreateNode(String user, String key, String name, List<String> routes) {
+        String id = authId(key);
+        if (name == null || name.isBlank()) throw AdminException.invalid("a name is required");
+        User u = resolveUser(user);
+        List<IpPrefix> prefixes = new java.util.ArrayList<>();
+        for (String r : routes == null ? List.<String>of() : routes) {
+            try {
+                prefixes.add(IpPrefix.parse(r.strip()));
+            } catch (IllegalArgumentException e) {
+                throw AdminException.invalid("invalid route \"" + r + "\": " + e.getMessage());
+            }
+        }
+        dev.lattice.wire.tailcfg.RegisterRequest req;
+        try {
+            req = registrations.debugPending(id, name, prefixes.stream().map(IpPrefix::toString).toList());
+        } catch (IllegalStateException e) {
+            throw new AdminException(AdminException.Code.FAILED_PRECONDITION, e.getMessage());
+        }
+        Node draft = Node.draft(dev.lattice.crypto.key.MachinePrivateKey.generate().publicKey(), req.nodeKey(), name,
+                DnsLabels.sanitize(name), u.id(), null, null);
+        return new NodeInfo(draft, u, false, false, prefixes, List.of(), null);
+    }
+
+    /**
+     * Headscale's {@code nodes backfillips}: every node gets an address of each configured family it lacks, and
+     * loses the addresses of a family no longer configured. Returns what changed, a line each; nothing without
+     * {@code confirmed}.
+     */
+    public List<String> backfillNodeIps(boolean confirmed) {
+        if (!confirmed) throw AdminException.invalid("not confirmed, aborting");
+        var ips = tailnet.ips();
+        List<String> changes = new java.util.ArrayList<>();
+        for (Node n : tailnet.nodes()) {
+            java.net.Inet4Address a4 = n.ipv4();
+            java.net.Inet6Address a6 = n.ipv6();
+            List<String> mine = new java.util.ArrayList<>();
+            if (ips.hasV4() && a4 == null) {
+                a4 = ips.allocateV4();
+                mine.add("assigned IPv4 \"" + IpPrefix.format(a4) + "\" to Node(" + n.id() + ") \"" + n.hostname() + "\"");
+            }
+            if (ips.hasV6() && a6 == null) {
+                a6 = ips.allocateV6();
+                mine.add("assigned IPv6 \"" + IpPrefix.format(a6) + "\" to Node(" + n.id() + ") \"" + n.hostname() + "\"");
+            }
+            if (!ips.hasV4() && a4 != null) {
+                mine.add("removing IPv4 \"" + IpPrefix.format(a4) + "\" from Node(" + n.id() + ") \"" + n.hostname() + "\"");
+                a4 = null;
+            }
+            if (!ips.hasV6() && a6 != null) {
+                mine.add("removing IPv6 \"" + IpPrefix.format(a6) + "\" from Node(" + n.id() + ") \"" + n.hostname() + "\"");
+                a6 = null;
+            }
+            if (mine.isEmpty()) continue;
+            java.net.Inet4Address v4 = a4;
+            java.net.Inet6Address v6 = a6;
+            try {
+                mutate(n.id(), x -> x.withAddresses(v4, v6));
+            } catch (RuntimeException e) {
+                if (v4 != null && n.ipv4() == null) ips.release(v4);
+                if (v6 != null && n.ipv6() == null) ips.release(v6);
+                throw e;
+            }
+            changes.addAll(mine);
+        }
+        return changes;
+    }
+
     /**
      * Sets the node's key expiry: {@code expiry} null means now (log it out), {@code disable} removes the expiry.
      */

@@ -324,6 +324,46 @@ public final class Registrations {
         return node;
     }
 
+    /** Whether {@code authId} names a registration waiting for an admin. */
+    public boolean isPending(String authId) {
+        expireOldPending(tailnet.now());
+        return pending.containsKey(authId);
+    }
+
+    /**
+     * Refuses the waiting registration {@code authId}: its client is told "auth request rejected" at once (a final
+     * error, as every refusal here). Returns false when there is no such registration.
+     */
+    public boolean reject(String authId) {
+        PendingRegistration p = pending.remove(authId);
+        if (p == null) return false;
+        p.outcome().complete(RegisterResponse.builder().error("auth request rejected").build());
+        count("refused");
+        log.info("interactive registration {} rejected by an admin", authId);
+        return true;
+    }
+
+    /**
+     * Headscale's {@code debug create-node}: a registration waiting under {@code authId} for a made-up machine (fresh
+     * keys, the given hostname and advertised routes), which {@code auth register} then turns into a node no client
+     * holds. For tests and demonstrations.
+     *
+     * @throws IllegalStateException when {@code authId} is already waiting
+     */
+    public RegisterRequest debugPending(String authId, String hostname, List<String> routes) {
+        Instant now = tailnet.now();
+        expireOldPending(now);
+        tools.jackson.databind.node.ObjectNode hi = Tailcfg.json().createObjectNode().put("Hostname", hostname).put("OS", "TestOS");
+        var a = hi.putArray("RoutableIPs");
+        routes.forEach(a::add);
+        RegisterRequest req = RegisterRequest.builder().version(dev.lattice.wire.tailcfg.CapabilityVersion.CURRENT)
+                .nodeKey(dev.lattice.crypto.key.NodePrivateKey.generate().publicKey()).hostinfo(Hostinfo.of(hi)).build();
+        PendingRegistration p = new PendingRegistration(authId, dev.lattice.crypto.key.MachinePrivateKey.generate().publicKey(), req, now,
+                new CompletableFuture<>());
+        if (pending.putIfAbsent(authId, p) != null) throw new IllegalStateException("auth id " + authId + " is already waiting");
+        return req;
+    }
+
     /** Registrations waiting for an admin, for listing. */
     public List<PendingRegistration> pending() {
         expireOldPending(tailnet.now());

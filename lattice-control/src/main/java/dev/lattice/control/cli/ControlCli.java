@@ -34,7 +34,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "lattice-control", mixinStandardHelpOptions = true, versionProvider = ControlCli.Version.class,
         description = "Lattice control server: a Headscale-compatible coordination server for Tailscale clients.",
         subcommands = {ServeCommand.class, UsersCommand.class, NodesCommand.class, PreAuthKeysCommand.class,
-                ApiKeysCommand.class, AuthCommand.class, PolicyCommand.class, HelpCommand.class})
+                ApiKeysCommand.class, AuthCommand.class, PolicyCommand.class, DebugCommand.class, MiscCommands.Generate.class,
+                MiscCommands.ConfigTest.class, MiscCommands.Health.class, MiscCommands.Version.class, HelpCommand.class})
 public final class ControlCli implements Callable<Integer> {
     /** Searched in order when {@code -c} is not given. */
     static List<Path> defaultConfigs = List.of(Path.of("config.yaml"), Path.of("/etc/lattice/config.yaml"),

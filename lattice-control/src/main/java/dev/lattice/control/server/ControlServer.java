@@ -32,6 +32,7 @@ import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.Store;
 import dev.lattice.crypto.key.MachinePrivateKey;
 import dev.lattice.crypto.key.NodePrivateKey;
+import dev.lattice.derp.server.BootstrapDns;
 import dev.lattice.derp.server.DerpMetrics;
 import dev.lattice.derp.server.DerpServer;
 import dev.lattice.metrics.GuardMetrics;
@@ -81,6 +82,7 @@ public final class ControlServer implements AutoCloseable {
     private StunServer stun;
     private final MachinePrivateKey noiseKey;
     private final FrontRoutes frontRoutes;
+    private final BootstrapDns bootstrapDns; // null without the embedded DERP
     private final ControlMetrics metrics = new ControlMetrics();
     private final ScheduledExecutorService housekeeping =
             Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("housekeeping").daemon().factory());
@@ -117,7 +119,9 @@ public final class ControlServer implements AutoCloseable {
         policy.metrics(metrics);
         store.observe((kind, nanos) -> metrics.dbOperationSeconds.labelValues(kind).observe(nanos / 1e9));
         regs[0] = registrations;
-        this.frontRoutes = new FrontRoutes(noiseKey.publicKey(), tailnet);
+        // Headscale's /bootstrap-dns: the DERP map's host names, resolved off the request path.
+        this.bootstrapDns = config.derp().server().enabled() ? new BootstrapDns(this::derpHostNames) : null;
+        this.frontRoutes = new FrontRoutes(noiseKey.publicKey(), tailnet, bootstrapDns);
         this.adminApi = new AdminApi(tailnet, registrations, nodes, policy); // admin
     }
 
@@ -184,6 +188,9 @@ public final class ControlServer implements AutoCloseable {
         }
         housekeeping.scheduleWithFixedDelay(new Housekeeping(tailnet, config.node().ephemeralInactivityTimeout()), 5, 5,
                 TimeUnit.SECONDS);
+        if (bootstrapDns != null) {
+            housekeeping.scheduleWithFixedDelay(() -> workers.execute(bootstrapDns::refresh), 0, 10, TimeUnit.MINUTES);
+        }
         if (DerpMaps.refreshes(config)) {
             long every = config.derp().updateFrequency().toMillis();
             // The fetch may take a while: on a worker, never two at once, so housekeeping is not held up.
@@ -238,6 +245,24 @@ public final class ControlServer implements AutoCloseable {
         derpMap = m;
         log.info("DERP map changed: regions {}", m.regions() == null ? "[]" : m.regions().keySet());
         tailnet.announceDerp();
+        if (bootstrapDns != null) bootstrapDns.refresh();
+    }
+
+    private List<String> derpHostNames() {
+        DERPMap m = derpMap;
+        List<String> names = new java.util.ArrayList<>();
+        if (m != null && m.regions() != null) {
+            for (var r : m.regions().values()) {
+                if (r.nodes() == null) continue;
+                for (var n : r.nodes()) if (n.hostName() != null) names.add(n.hostName());
+            }
+        }
+        return names;
+    }
+
+    /** What /bootstrap-dns answers (null without the embedded DERP). */
+    public BootstrapDns bootstrapDns() {
+        return bootstrapDns;
     }
 
     /** The DERP map nodes get now. */

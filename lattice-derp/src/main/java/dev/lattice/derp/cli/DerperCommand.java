@@ -3,6 +3,7 @@ package dev.lattice.derp.cli;
 import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.derp.client.DerpClientOptions;
 import dev.lattice.derp.mesh.MeshPeer;
+import dev.lattice.derp.server.BootstrapDns;
 import dev.lattice.derp.server.ClientVerifier;
 import dev.lattice.derp.server.DerpMetrics;
 import dev.lattice.derp.server.DerpServer;
@@ -97,6 +98,9 @@ public final class DerperCommand implements Callable<Integer> {
     List<String> meshWith = new ArrayList<>();
     @Option(names = {"--mesh-insecure-for-tests"}, hidden = true)
     boolean meshInsecure;
+    @Option(names = {"--bootstrap-dns-names", "-bootstrap-dns-names"}, paramLabel = "NAMES", split = ",",
+            description = "host names to resolve and serve at /bootstrap-dns (comma-separated; refreshed every 10 minutes)")
+    List<String> bootstrapDnsNames = new ArrayList<>();
     @Option(names = {"--metrics", "-metrics"}, paramLabel = "ADDR",
             description = "serve Prometheus metrics at http://ADDR/metrics (ip:port, e.g. 127.0.0.1:9090; off by default)")
     String metricsAddr;
@@ -229,7 +233,15 @@ public final class DerperCommand implements Callable<Integer> {
             DerpServer server = new DerpServer(key, opts);
             // One guard for both listeners: they share the process's file descriptors.
             ConnectionGuard guard = new ConnectionGuard(StandaloneDerper.defaultLimits());
-            StandaloneDerper http = StandaloneDerper.start(server, listen, ssl, group, guard, derp);
+            BootstrapDns bootstrap = new BootstrapDns(() -> bootstrapDnsNames);
+            if (!bootstrapDnsNames.isEmpty()) {
+                // derper's loop: resolve now and every 10 minutes, off the event loops.
+                var refresher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                        Thread.ofPlatform().name("bootstrap-dns").daemon().factory());
+                refresher.scheduleWithFixedDelay(bootstrap::refresh, 0, 10, java.util.concurrent.TimeUnit.MINUTES);
+                running.add(refresher::shutdownNow);
+            }
+            StandaloneDerper http = StandaloneDerper.start(server, listen, ssl, group, guard, derp, bootstrap);
             running.add(http);
             MetricsServer ms = null;
             if (metrics != null) {

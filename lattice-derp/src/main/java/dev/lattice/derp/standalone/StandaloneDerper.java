@@ -1,5 +1,6 @@
 package dev.lattice.derp.standalone;
 
+import dev.lattice.derp.server.BootstrapDns;
 import dev.lattice.derp.server.DerpServer;
 import dev.lattice.guard.BodyLimiter;
 import dev.lattice.guard.ConnectionGuard;
@@ -73,8 +74,14 @@ public final class StandaloneDerper implements AutoCloseable {
      */
     public static StandaloneDerper start(DerpServer server, InetSocketAddress addr, SslContext tls, EventLoopGroup group,
             ConnectionGuard guard, boolean runDerp) throws InterruptedException {
+        return start(server, addr, tls, group, guard, runDerp, new BootstrapDns(java.util.List::of));
+    }
+
+    /** @param bootstrapDns what {@code /bootstrap-dns} answers (its names resolved by the caller's refreshes) */
+    public static StandaloneDerper start(DerpServer server, InetSocketAddress addr, SslContext tls, EventLoopGroup group,
+            ConnectionGuard guard, boolean runDerp, BootstrapDns bootstrapDns) throws InterruptedException {
         Objects.requireNonNull(server, "server");
-        ChannelHandler fallback = new Fallback();
+        ChannelHandler fallback = new Fallback(bootstrapDns);
         ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -113,9 +120,25 @@ public final class StandaloneDerper implements AutoCloseable {
 
     @ChannelHandler.Sharable
     private static final class Fallback extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final BootstrapDns bootstrapDns;
+
+        Fallback(BootstrapDns bootstrapDns) {
+            this.bootstrapDns = bootstrapDns;
+        }
+
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-            String path = new QueryStringDecoder(req.uri()).path();
+            QueryStringDecoder q = new QueryStringDecoder(req.uri());
+            String path = q.path();
+            if (path.equals("/bootstrap-dns")) {
+                var qs = q.parameters().get("q");
+                byte[] b = bootstrapDns.answer(qs == null || qs.isEmpty() ? null : qs.getFirst());
+                FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(b));
+                res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json").set(HttpHeaderNames.CONNECTION, "close");
+                HttpUtil.setContentLength(res, b.length);
+                ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+                return;
+            }
             HttpResponseStatus st = HttpResponseStatus.OK;
             String body;
             switch (path) {

@@ -146,4 +146,22 @@ class DerperCommandTest {
                     .isEqualTo("404 derp server disabled\n");
         }
     }
+
+    /** derper's --bootstrap-dns-names: resolved in the background, served at /bootstrap-dns (all, or ?q=NAME). */
+    @Test
+    void bootstrapDnsServesTheNamedHosts() throws Exception {
+        DerperCommand c = new DerperCommand();
+        new CommandLine(c).parseArgs("-c", dir.resolve("derper.key").toString(), "-a", "127.0.0.1:0", "--stun=false",
+                "--bootstrap-dns-names", "localhost,127.0.0.2");
+        try (DerperCommand.Running r = c.start()) {
+            java.net.URI u = java.net.URI.create("http://127.0.0.1:" + r.http().boundAddress().getPort() + "/bootstrap-dns");
+            String all = get(u);
+            for (int i = 0; i < 100 && !all.contains("127.0.0.2"); i++) {
+                Thread.sleep(50);
+                all = get(u);
+            }
+            assertThat(all).startsWith("200 {").contains("\"localhost\": [").contains("\"127.0.0.2\": [\n\t\t\"127.0.0.2\"\n\t]");
+            assertThat(get(java.net.URI.create(u + "?q=127.0.0.2"))).isEqualTo("200 {\n\t\"127.0.0.2\": [\n\t\t\"127.0.0.2\"\n\t]\n}");
+        }
+    }
 }
