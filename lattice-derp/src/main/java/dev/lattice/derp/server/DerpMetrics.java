@@ -19,6 +19,7 @@ public final class DerpMetrics {
         m.gauge("lattice_derp_home_connections", "Connected clients that use this relay as their home",
                 () -> derp.stats().currentHomeClients());
         m.counter("lattice_derp_accepts", "DERP connections accepted (after the handshake)", () -> derp.stats().accepts());
+        m.counter("lattice_derp_websocket_accepts", "DERP connections that came in over a WebSocket", derp::webSocketAccepts);
         CounterWithCallback.builder().name("lattice_derp_packets").help("Packets the relay received, sent, and forwarded to or from mesh peers")
                 .labelNames("direction").callback(cb -> {
                     DerpServer.Stats s = derp.stats();
