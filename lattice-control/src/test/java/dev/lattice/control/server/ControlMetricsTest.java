@@ -172,5 +172,11 @@ class ControlMetricsTest {
         assertThat(value(after, "lattice_stun_requests_total{result=\"answered\"}")).isEqualTo(1);
         assertThat(value(after, "lattice_nodes")).isEqualTo(4);
         assertThat(value(after, "process_cpu_seconds_total")).isPositive();
+
+        HttpResponse<String> other = http.send(HttpRequest.newBuilder(URI.create("http://" + IpPrefix.hostPort(server.metricsAddress())
+                + "/debug/varz")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(other.statusCode()).isEqualTo(404);
+        assertThat(other.headers().firstValue("content-type").orElse("")).startsWith("text/plain");
+        assertThat(other.body()).isEqualTo("not found: try /metrics\n");
     }
 }
