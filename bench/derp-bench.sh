@@ -14,9 +14,9 @@ java="$JAVA_HOME/bin/java"
 ulimit -n 65536 2>/dev/null || true
 
 cd "$root"
-./mvnw -B -q -o -pl lattice-derp -am test-compile >&2
-./mvnw -B -q -o -pl lattice-derp dependency:build-classpath -Dmdep.outputFile=/tmp/lt-derp-bench.cp >&2
-cp="lattice-derp/target/test-classes:lattice-derp/target/classes:lattice-wire/target/classes:lattice-crypto/target/classes:$(cat /tmp/lt-derp-bench.cp)"
+# One invocation, so Lattice's own modules come from this checkout (target/classes), not from ~/.m2.
+./mvnw -B -q -o -pl lattice-derp -am test-compile dependency:build-classpath -Dmdep.outputFile=target/derp-bench.cp >&2
+cp="lattice-derp/target/test-classes:lattice-derp/target/classes:$(cat lattice-derp/target/derp-bench.cp)"
 
 work=$(mktemp -d /tmp/lt-derp-bench.XXXXXX)
 pids=()

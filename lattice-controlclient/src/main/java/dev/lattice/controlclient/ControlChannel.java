@@ -209,6 +209,101 @@ public final class ControlChannel implements AutoCloseable {
         channel.close();
     }
 
+    /**
+     * Connects over a WebSocket as tailscale's browser (js/wasm) client does: {@code GET /ts2021} with the Noise
+     * initiation in the {@code X-Tailscale-Handshake} query parameter and the {@code tailscale-control-protocol}
+     * subprotocol; the Noise response and then HTTP/2 travel in binary messages. No early payload comes this way
+     * ({@link #earlyPayload()} completes with null).
+     */
+    public static CompletableFuture<ControlChannel> connectWebSocket(EventLoopGroup group, URI server, SslContext ssl,
+            MachinePrivateKey machineKey, MachinePublicKey controlKey, int version) {
+        CompletableFuture<ControlChannel> result = new CompletableFuture<>();
+        ControlHandshake.Client hs = new ControlHandshake.Client(machineKey, controlKey, version);
+        String host = server.getHost();
+        boolean https = "https".equalsIgnoreCase(server.getScheme());
+        int port = server.getPort() > 0 ? server.getPort() : https ? 443 : 80;
+        URI ws = URI.create((https ? "wss" : "ws") + "://" + host + ":" + port + "/ts2021?X-Tailscale-Handshake="
+                + java.net.URLEncoder.encode(Base64.getEncoder().encodeToString(hs.initiation()), StandardCharsets.UTF_8));
+        var handshaker = io.netty.handler.codec.http.websocketx.WebSocketClientHandshakerFactory.newHandshaker(ws,
+                io.netty.handler.codec.http.websocketx.WebSocketVersion.V13, "tailscale-control-protocol", false,
+                new io.netty.handler.codec.http.DefaultHttpHeaders(), 1 << 20);
+        CompletableFuture<byte[]> early = new CompletableFuture<>();
+        new Bootstrap().group(group).channel(NioSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        if (https && ssl != null) ch.pipeline().addLast("tls", ssl.newHandler(ch.alloc(), host, port));
+                        ch.pipeline().addLast("http", new HttpClientCodec());
+                        ch.pipeline().addLast("http-agg", new HttpObjectAggregator(64 << 10));
+                        ch.pipeline().addLast("upgrade", new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                if (!(msg instanceof FullHttpResponse r)) {
+                                    ctx.fireChannelRead(msg);
+                                    return;
+                                }
+                                try {
+                                    handshaker.finishHandshake(ctx.channel(), r);
+                                } catch (RuntimeException e) {
+                                    result.completeExceptionally(new ControlProtocolException("WebSocket upgrade refused: " + r.status()
+                                            + " " + r.content().toString(StandardCharsets.UTF_8).trim()));
+                                    ctx.close();
+                                    return;
+                                } finally {
+                                    r.release();
+                                }
+                                var p = ctx.pipeline();
+                                p.addLast("ws-stream", new WebSocketBytes());
+                                p.addLast("ts2021-response", new ResponseReader(hs, result, early));
+                                p.remove(this);
+                            }
+
+                            @Override
+                            public void channelInactive(ChannelHandlerContext ctx) {
+                                result.completeExceptionally(new java.io.IOException("connection closed during the WebSocket upgrade"));
+                            }
+                        });
+                    }
+                })
+                .connect(host, port).addListener(f -> {
+                    if (!f.isSuccess()) {
+                        result.completeExceptionally(f.cause());
+                        return;
+                    }
+                    handshaker.handshake(((io.netty.channel.ChannelFuture) f).channel());
+                });
+        return result;
+    }
+
+    /** WebSocket binary messages in, stream bytes out; written buffers leave as binary messages. */
+    private static final class WebSocketBytes extends io.netty.channel.ChannelDuplexHandler {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            switch (msg) {
+                case io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame b -> ctx.fireChannelRead(b.content());
+                case io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame c -> ctx.fireChannelRead(c.content());
+                case io.netty.handler.codec.http.websocketx.PingWebSocketFrame p ->
+                        ctx.writeAndFlush(new io.netty.handler.codec.http.websocketx.PongWebSocketFrame(p.content()));
+                case io.netty.handler.codec.http.websocketx.WebSocketFrame other -> {
+                    other.release();
+                    ctx.close();
+                }
+                default -> ctx.fireChannelRead(msg);
+            }
+        }
+
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
+            if (msg instanceof ByteBuf b && !(msg instanceof io.netty.handler.codec.http.websocketx.WebSocketFrame)) {
+                ctx.write(new io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame(b), promise);
+            } else {
+                ctx.write(msg, promise);
+            }
+        }
+    }
+
     /** Waits for the 101, then reads the raw Noise response that follows it. */
     private static final class UpgradeHandler extends ChannelInboundHandlerAdapter {
         private final ControlHandshake.Client hs;

@@ -91,6 +91,16 @@ public final class ConnectionGuard {
         return refusedTotal.sum() + refusedPerSource.sum();
     }
 
+    /** Connections refused because all the listeners together were at {@link Limits#maxConnections}. */
+    public long refusedAtTotalLimit() {
+        return refusedTotal.sum();
+    }
+
+    /** Connections refused because their source address was at {@link Limits#maxAnonymousPerSource}. */
+    public long refusedAtSourceLimit() {
+        return refusedPerSource.sum();
+    }
+
     /** Requests refused with 503 because a body budget was spent. */
     public long shedRequests() {
         return shedBodies.sum();

@@ -149,6 +149,16 @@ public final class LocalBackend implements Backend, AutoCloseable {
         });
     }
 
+    private dev.lattice.metrics.Metrics userMetrics() {
+        MagicSock.Stats s = magicSock.stats;
+        return UserMetrics.create(new UserMetrics.Sources(s.derpDataReceivedPackets::sum, s.derpDataReceivedBytes::sum,
+                s.derpDataSentPackets::sum, s.derpDataSentBytes::sum, tun::droppedInbound,
+                () -> device.stats.sendFailed.sum() + device.stats.noEndpoint.sum(), magicSock::homeDerp,
+                () -> health.warnings().size(),
+                () -> device.peers().stream().mapToLong(p -> p.rxBytes()).sum(),
+                () -> device.peers().stream().mapToLong(p -> p.txBytes()).sum()));
+    }
+
     /** Starts the data plane and local API, then reconnects to control if the user was up. Never fails because a remote service is down. */
     public static LocalBackend start(DaemonOptions opts) throws IOException {
         return start(opts, AgentSystem.linux());
@@ -161,7 +171,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
             b.api = LocalApiServer.start(opts.socket(), b, LocalApiServer.Options.defaults().withDerpMap(() -> {
                 NetworkMap nm = b.netmap;
                 return nm == null ? null : nm.derpMap();
-            }));
+            }).withUserMetrics(b.userMetrics()));
             b.ticker.scheduleWithFixedDelay(b::tick, 2, 2, TimeUnit.SECONDS);
             var prefs = b.store.prefs();
             b.health.setWantRunning(prefs.wantRunning() && !prefs.loggedOut());

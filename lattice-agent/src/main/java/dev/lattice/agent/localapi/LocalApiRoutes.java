@@ -3,6 +3,7 @@ package dev.lattice.agent.localapi;
 import dev.lattice.agent.ipn.Backend;
 import dev.lattice.agent.ipn.BackendException;
 import dev.lattice.agent.ipn.UpRequest;
+import dev.lattice.metrics.Metrics;
 import dev.lattice.wire.tailcfg.DERPMap;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.time.Duration;
@@ -32,6 +33,7 @@ import tools.jackson.databind.JsonNode;
  * GET  whois?addr=X                 → WhoIsResponse
  * GET  version                      → {"Version":"..."}
  * GET  derpmap                      → DERPMap (404 when the daemon has none)
+ * GET  usermetrics                  → the daemon's metrics, Prometheus text (as tailscaled's client metrics)
  * </pre>
  * "write" calls need {@code mayWrite} (the server decides it from the peer's credentials). Errors are
  * {@code {"error":"..."}} with the {@link BackendException}'s status.
@@ -46,15 +48,26 @@ public final class LocalApiRoutes {
 
     private final Backend backend;
     private final Supplier<DERPMap> derpMap;
+    private final Metrics userMetrics;
     private final ExecutorService pings = Executors.newVirtualThreadPerTaskExecutor();
 
     public LocalApiRoutes(Backend backend, Supplier<DERPMap> derpMap) {
-        this.backend = backend;
-        this.derpMap = derpMap;
+        this(backend, derpMap, null);
     }
 
-    /** A JSON answer. */
-    public record Response(int status, byte[] body) {}
+    /** @param userMetrics what {@code usermetrics} serves (null: 404) */
+    public LocalApiRoutes(Backend backend, Supplier<DERPMap> derpMap, Metrics userMetrics) {
+        this.backend = backend;
+        this.derpMap = derpMap;
+        this.userMetrics = userMetrics;
+    }
+
+    /** An answer: JSON unless said otherwise. */
+    public record Response(int status, byte[] body, String contentType) {
+        public Response(int status, byte[] body) {
+            this(status, body, "application/json");
+        }
+    }
 
     public Response handle(String method, String uri, byte[] body, boolean mayWrite) {
         QueryStringDecoder q;
@@ -88,6 +101,8 @@ public final class LocalApiRoutes {
                     DERPMap m = derpMap == null ? null : derpMap.get();
                     return m == null ? error(404, "no DERP map") : ok(m);
                 });
+                case "usermetrics" -> get(method, () -> userMetrics == null ? error(404, "no metrics")
+                        : new Response(200, userMetrics.scrape(), Metrics.CONTENT_TYPE));
                 default -> error(404, "not found");
             };
         } catch (BackendException e) {

@@ -1,6 +1,7 @@
 package dev.lattice.agent.localapi;
 
 import dev.lattice.agent.ipn.Backend;
+import dev.lattice.metrics.Metrics;
 import dev.lattice.wire.tailcfg.DERPMap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufUtil;
@@ -73,21 +74,26 @@ public final class LocalApiServer implements AutoCloseable {
      * @param mayWrite   whether a peer (null when its credentials are unknown) may call up/down/logout
      * @param derpMap    the current DERP map for {@code lattice netcheck} (may be null or return null)
      */
-    public record Options(int socketMode, Predicate<UnixDomainPrincipal> mayWrite, Supplier<DERPMap> derpMap) {
+    public record Options(int socketMode, Predicate<UnixDomainPrincipal> mayWrite, Supplier<DERPMap> derpMap, Metrics userMetrics) {
         public static Options defaults() {
-            return new Options(0666, LocalApiServer::rootOrSelf, null);
+            return new Options(0666, LocalApiServer::rootOrSelf, null, null);
         }
 
         public Options withDerpMap(Supplier<DERPMap> m) {
-            return new Options(socketMode, mayWrite, m);
+            return new Options(socketMode, mayWrite, m, userMetrics);
         }
 
         public Options withMayWrite(Predicate<UnixDomainPrincipal> p) {
-            return new Options(socketMode, p, derpMap);
+            return new Options(socketMode, p, derpMap, userMetrics);
         }
 
         public Options withSocketMode(int mode) {
-            return new Options(mode, mayWrite, derpMap);
+            return new Options(mode, mayWrite, derpMap, userMetrics);
+        }
+
+        /** What {@code GET /localapi/v0/usermetrics} serves. */
+        public Options withUserMetrics(Metrics m) {
+            return new Options(socketMode, mayWrite, derpMap, m);
         }
     }
 
@@ -124,7 +130,7 @@ public final class LocalApiServer implements AutoCloseable {
             tmpDir = Files.createTempDirectory(dir, ".sock", PosixFilePermissions.asFileAttribute(perms(0700)));
             bindAt = tmpDir.resolve("s");
         }
-        LocalApiRoutes routes = new LocalApiRoutes(backend, options.derpMap());
+        LocalApiRoutes routes = new LocalApiRoutes(backend, options.derpMap(), options.userMetrics());
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
         try {
@@ -252,7 +258,7 @@ public final class LocalApiServer implements AutoCloseable {
         private static void send(ChannelHandlerContext ctx, boolean keepAlive, LocalApiRoutes.Response r) {
             FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(r.status()),
                     Unpooled.wrappedBuffer(r.body()));
-            res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+            res.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
             res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
             HttpUtil.setKeepAlive(res, keepAlive);
             var f = ctx.writeAndFlush(res);

@@ -111,6 +111,11 @@ public final class MagicSock implements PathSelector, AutoCloseable {
         public final LongAdder pingsSent = new LongAdder();
         public final LongAdder pongsReceived = new LongAdder();
         public final LongAdder callMeMaybeReceived = new LongAdder();
+        /** WireGuard packets (not disco) relayed through DERP, and their bytes. */
+        public final LongAdder derpDataSentPackets = new LongAdder();
+        public final LongAdder derpDataSentBytes = new LongAdder();
+        public final LongAdder derpDataReceivedPackets = new LongAdder();
+        public final LongAdder derpDataReceivedBytes = new LongAdder();
     }
 
     /** A pending disco ping: where it went (UDP endpoint, or {@code derpRegion} when relayed). */
@@ -335,7 +340,12 @@ public final class MagicSock implements PathSelector, AutoCloseable {
         PeerEndpoint pe = peers.get(peer);
         int region = pe == null ? 0 : derpRegionFor(pe);
         if (region == 0) return false;
-        return sendDerp(region, peer, Arrays.copyOfRange(buf, off, off + len));
+        boolean ok = sendDerp(region, peer, Arrays.copyOfRange(buf, off, off + len));
+        if (ok) {
+            stats.derpDataSentPackets.increment();
+            stats.derpDataSentBytes.add(len);
+        }
+        return ok;
     }
 
     /**
@@ -754,6 +764,8 @@ public final class MagicSock implements PathSelector, AutoCloseable {
         }
         PeerEndpoint pe = peers.get(src);
         if (pe == null) return; // not a peer of ours
+        stats.derpDataReceivedPackets.increment();
+        stats.derpDataReceivedBytes.add(packet.length);
         pe.lastDerpRxRegion = region;
         byte[] b = Arrays.copyOf(packet, packet.length + Device.INDIRECT_SLACK);
         device.receiveIndirect(b, packet.length);

@@ -26,6 +26,7 @@ import dev.lattice.control.store.UserHasNodesException;
 import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.Hostinfo;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -91,9 +92,16 @@ public final class AdminApi {
 
     /**
      * @param user name or id; may be null for a tag-only key
-     * @param expiration null = never
+     * @param expiration null = {@link #DEFAULT_PRE_AUTH_KEY_LIFETIME} from now
      */
     public record NewPreAuthKey(String user, boolean reusable, boolean ephemeral, Instant expiration, List<String> tags) {}
+
+    /**
+     * Lifetimes of keys created without an expiration, the CLI's defaults (Headscale's REST API stores the zero time
+     * instead, which makes the key expired at once). Keys always expire.
+     */
+    public static final Duration DEFAULT_PRE_AUTH_KEY_LIFETIME = Duration.ofHours(1);
+    public static final Duration DEFAULT_API_KEY_LIFETIME = Duration.ofDays(90);
 
     private Store store() {
         return tailnet.store();
@@ -219,6 +227,105 @@ public final class AdminApi {
             throw e;
         }
         return info(n);
+    }
+
+    private static final java.util.regex.Pattern AUTH_ID = java.util.regex.Pattern.compile("[A-Za-z0-9_-]{1,64}");
+
+    private static String authId(String authId) {
+        if (authId == null || authId.isEmpty()) throw AdminException.invalid("an auth id is required");
+        if (!AUTH_ID.matcher(authId).matches()) throw AdminException.invalid("invalid auth_id \"" + authId + "\"");
+        return authId;
+    }
+
+    /**
+     * Headscale's {@code auth approve}: finishes a pending auth session without a user. Lattice's only sessions are
+     * node registrations, which need a user, so a waiting registration is answered with the command that completes
+     * it ({@code auth register}); SSH check sessions, the other kind Headscale has, do not exist here.
+     */
+    public void authApprove(String authId) {
+        String id = authId(authId);
+        if (registrations.isPending(id)) {
+            throw new AdminException(AdminException.Code.FAILED_PRECONDITION, "auth id " + id
+                    + " is a node registration: complete it with 'auth register --auth-id " + id + " --user USER'");
+        }
+        throw AdminException.notFound("no pending auth session for auth_id " + id);
+    }
+
+    /** Headscale's {@code auth reject}: the waiting registration's client gets "auth request rejected". */
+    public void authReject(String authId) {
+        String id = authId(authId);
+        if (!registrations.reject(id)) throw AdminException.notFound("no pending auth session for auth_id " + id);
+    }
+
+    /**
+     * Headscale's {@code debug create-node}: a registration for a made-up machine waits under {@code key} (an auth
+     * id) until {@code auth register} approves it. Returns the node as it will be (id 0, not stored yet).
+     */
+    public NodeInfo debugCreateNode(String user, String key, String name, List<String> routes) {
+        String id = authId(key);
+        if (name == null || name.isBlank()) throw AdminException.invalid("a name is required");
+        User u = resolveUser(user);
+        List<IpPrefix> prefixes = new java.util.ArrayList<>();
+        for (String r : routes == null ? List.<String>of() : routes) {
+            try {
+                prefixes.add(IpPrefix.parse(r.strip()));
+            } catch (IllegalArgumentException e) {
+                throw AdminException.invalid("invalid route \"" + r + "\": " + e.getMessage());
+            }
+        }
+        dev.lattice.wire.tailcfg.RegisterRequest req;
+        try {
+            req = registrations.debugPending(id, name, prefixes.stream().map(IpPrefix::toString).toList());
+        } catch (IllegalStateException e) {
+            throw new AdminException(AdminException.Code.FAILED_PRECONDITION, e.getMessage());
+        }
+        Node draft = Node.draft(dev.lattice.crypto.key.MachinePrivateKey.generate().publicKey(), req.nodeKey(), name,
+                DnsLabels.sanitize(name), u.id(), null, null);
+        return new NodeInfo(draft, u, false, false, prefixes, List.of(), null);
+    }
+
+    /**
+     * Headscale's {@code nodes backfillips}: every node gets an address of each configured family it lacks, and
+     * loses the addresses of a family no longer configured. Returns what changed, a line each; nothing without
+     * {@code confirmed}.
+     */
+    public List<String> backfillNodeIps(boolean confirmed) {
+        if (!confirmed) throw AdminException.invalid("not confirmed, aborting");
+        var ips = tailnet.ips();
+        List<String> changes = new java.util.ArrayList<>();
+        for (Node n : tailnet.nodes()) {
+            java.net.Inet4Address a4 = n.ipv4();
+            java.net.Inet6Address a6 = n.ipv6();
+            List<String> mine = new java.util.ArrayList<>();
+            if (ips.hasV4() && a4 == null) {
+                a4 = ips.allocateV4();
+                mine.add("assigned IPv4 \"" + IpPrefix.format(a4) + "\" to Node(" + n.id() + ") \"" + n.hostname() + "\"");
+            }
+            if (ips.hasV6() && a6 == null) {
+                a6 = ips.allocateV6();
+                mine.add("assigned IPv6 \"" + IpPrefix.format(a6) + "\" to Node(" + n.id() + ") \"" + n.hostname() + "\"");
+            }
+            if (!ips.hasV4() && a4 != null) {
+                mine.add("removing IPv4 \"" + IpPrefix.format(a4) + "\" from Node(" + n.id() + ") \"" + n.hostname() + "\"");
+                a4 = null;
+            }
+            if (!ips.hasV6() && a6 != null) {
+                mine.add("removing IPv6 \"" + IpPrefix.format(a6) + "\" from Node(" + n.id() + ") \"" + n.hostname() + "\"");
+                a6 = null;
+            }
+            if (mine.isEmpty()) continue;
+            java.net.Inet4Address v4 = a4;
+            java.net.Inet6Address v6 = a6;
+            try {
+                mutate(n.id(), x -> x.withAddresses(v4, v6));
+            } catch (RuntimeException e) {
+                if (v4 != null && n.ipv4() == null) ips.release(v4);
+                if (v6 != null && n.ipv6() == null) ips.release(v6);
+                throw e;
+            }
+            changes.addAll(mine);
+        }
+        return changes;
     }
 
     /**
@@ -356,8 +463,9 @@ public final class AdminApi {
         if (u == null && tags.isEmpty()) throw AdminException.invalid("a pre-auth key needs a user (--user) or tags (--tags)");
         AdminInput.inRange("expiration", req.expiration());
         if (req.expiration() != null && !req.expiration().isAfter(now())) throw AdminException.invalid("expiration must be in the future");
+        Instant expiration = req.expiration() != null ? req.expiration() : now().plus(DEFAULT_PRE_AUTH_KEY_LIFETIME);
         NewKey<PreAuthKey> k = call(() -> store().preAuthKeys().create(u == null ? null : u.id(), req.reusable(),
-                req.ephemeral(), tags, req.expiration()));
+                req.ephemeral(), tags, expiration));
         return new NewKey<>(new KeyInfo(k.key(), u), k.fullKey());
     }
 
@@ -379,10 +487,12 @@ public final class AdminApi {
 
     // ---- API keys ----
 
+    /** @param expiration null = {@link #DEFAULT_API_KEY_LIFETIME} from now */
     public NewKey<ApiKey> createApiKey(Instant expiration) {
         AdminInput.inRange("expiration", expiration);
         if (expiration != null && !expiration.isAfter(now())) throw AdminException.invalid("expiration must be in the future");
-        return call(() -> store().apiKeys().create(expiration));
+        Instant at = expiration != null ? expiration : now().plus(DEFAULT_API_KEY_LIFETIME);
+        return call(() -> store().apiKeys().create(at));
     }
 
     public List<ApiKey> listApiKeys() {

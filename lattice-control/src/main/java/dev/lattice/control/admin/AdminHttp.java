@@ -24,7 +24,9 @@ import tools.jackson.databind.node.ObjectNode;
  * strings or numbers. Errors are grpc-gateway's {@code {"code":N,"message":"...","details":[]}}.
  *
  * <pre>
- * GET    /api/v1/health
+ * GET    /api/v1/health                              POST   /api/v1/node/backfillips {confirmed}
+ * POST   /api/v1/debug/node {user,key,name,routes}   POST   /api/v1/auth/approve {authId}
+ * POST   /api/v1/auth/reject {authId}
  * GET    /api/v1/user[?id=&amp;name=&amp;email=]           POST /api/v1/user {name,displayName,email}
  * POST   /api/v1/user/{id}/rename/{newName}          DELETE /api/v1/user/{id}
  * GET    /api/v1/node[?user=]                        GET    /api/v1/node/{id}
@@ -50,8 +52,11 @@ public final class AdminHttp {
 
     private final AdminApi api;
 
+    private final List<Route> routes;
+
     public AdminHttp(AdminApi api) {
         this.api = api;
+        this.routes = buildRoutes();
     }
 
     public AdminApi api() {
@@ -141,20 +146,162 @@ public final class AdminHttp {
         }
     }
 
+    /** One REST route: method, Headscale's path template ({@code {name}} matches one segment), and its handler. */
+    public record Route(String method, String template, Handler handler) {
+        List<String> segments() {
+            return List.of(template.substring(PREFIX.length()).split("/"));
+        }
+
+        /** The path variables when {@code path} fits the template, else null. */
+        Map<String, String> match(List<String> path) {
+            List<String> t = segments();
+            if (t.size() != path.size()) return null;
+            Map<String, String> vars = new java.util.HashMap<>();
+            for (int i = 0; i < t.size(); i++) {
+                String want = t.get(i);
+                if (want.startsWith("{")) vars.put(want.substring(1, want.length() - 1), path.get(i));
+                else if (!want.equals(path.get(i))) return null;
+            }
+            return vars;
+        }
+
+        /** More literal segments wins: {@code node/register} over {@code node/{node_id}}. */
+        int literals() {
+            return (int) segments().stream().filter(x -> !x.startsWith("{")).count();
+        }
+    }
+
+    @FunctionalInterface
+    interface Handler {
+        JsonNode handle(Params p, Map<String, String> vars);
+    }
+
+    private List<Route> buildRoutes() {
+        return List.of(
+            route("GET", "health", (p, v) -> obj().put("databaseConnectivity", health())),
+            route("GET", "user", (p, v) -> {
+                ArrayNode a = F.arrayNode();
+                api.listUsers(new AdminApi.UserFilter(p.optLong("id"), p.str("name"), p.str("email"))).forEach(u -> a.add(AdminJson.user(u)));
+                return obj().set("users", a);
+            }),
+            route("POST", "user", (p, v) -> obj().set("user", AdminJson.user(api.createUser(
+                    new AdminApi.NewUser(p.str("name"), p.str("displayName"), p.str("email")))))),
+            route("POST", "user/{oldId}/rename/{newName}",
+                    (p, v) -> obj().set("user", AdminJson.user(api.renameUser(id(v.get("oldId")), v.get("newName"))))),
+            route("DELETE", "user/{id}", (p, v) -> {
+                api.deleteUser(id(v.get("id")));
+                return obj();
+            }),
+            route("GET", "node", (p, v) -> {
+                ArrayNode a = F.arrayNode();
+                api.listNodes(p.str("user")).forEach(i -> a.add(AdminJson.node(i)));
+                return obj().set("nodes", a);
+            }),
+            route("POST", "node/register", (p, v) -> obj().set("node", AdminJson.node(api.registerNode(p.str("user"), p.str("key"))))),
+            route("POST", "node/backfillips", (p, v) -> {
+                ArrayNode a = F.arrayNode();
+                api.backfillNodeIps(p.bool("confirmed")).forEach(a::add);
+                return obj().set("changes", a);
+            }),
+            route("GET", "node/{nodeId}", (p, v) -> obj().set("node", AdminJson.node(api.node(id(v.get("nodeId")))))),
+            route("DELETE", "node/{nodeId}", (p, v) -> {
+                api.deleteNode(id(v.get("nodeId")));
+                return obj();
+            }),
+            route("POST", "node/{nodeId}/expire", (p, v) -> obj().set("node",
+                    AdminJson.node(api.expireNode(id(v.get("nodeId")), p.time("expiry"), p.bool("disableExpiry"))))),
+            route("POST", "node/{nodeId}/rename/{newName}",
+                    (p, v) -> obj().set("node", AdminJson.node(api.renameNode(id(v.get("nodeId")), v.get("newName"))))),
+            route("POST", "node/{nodeId}/tags",
+                    (p, v) -> obj().set("node", AdminJson.node(api.setTags(id(v.get("nodeId")), p.strings("tags"))))),
+            route("POST", "node/{nodeId}/approve_routes",
+                    (p, v) -> obj().set("node", AdminJson.node(api.approveRoutes(id(v.get("nodeId")), p.strings("routes"))))),
+            route("POST", "debug/node", (p, v) -> obj().set("node", AdminJson.node(
+                    api.debugCreateNode(p.str("user"), p.str("key"), p.str("name"), p.strings("routes"))))),
+            route("POST", "auth/register", (p, v) -> obj().set("node", AdminJson.node(api.authRegister(p.str("authId"), p.str("user"))))),
+            route("POST", "auth/approve", (p, v) -> {
+                api.authApprove(p.str("authId"));
+                return obj();
+            }),
+            route("POST", "auth/reject", (p, v) -> {
+                api.authReject(p.str("authId"));
+                return obj();
+            }),
+            route("GET", "preauthkey", (p, v) -> {
+                ArrayNode a = F.arrayNode();
+                api.listPreAuthKeys(p.str("user")).forEach(k -> a.add(AdminJson.preAuthKey(k, null)));
+                return obj().set("preAuthKeys", a);
+            }),
+            route("POST", "preauthkey", (p, v) -> {
+                NewKey<AdminApi.KeyInfo> k = api.createPreAuthKey(new AdminApi.NewPreAuthKey(p.str("user"),
+                        p.bool("reusable"), p.bool("ephemeral"), p.time("expiration"), p.strings("aclTags")));
+                return obj().set("preAuthKey", AdminJson.preAuthKey(k.key(), k.fullKey()));
+            }),
+            route("DELETE", "preauthkey", (p, v) -> {
+                api.deletePreAuthKey(p.requiredLong("id"));
+                return obj();
+            }),
+            route("POST", "preauthkey/expire", (p, v) -> {
+                api.expirePreAuthKey(p.requiredLong("id"));
+                return obj();
+            }),
+            route("GET", "apikey", (p, v) -> {
+                ArrayNode a = F.arrayNode();
+                api.listApiKeys().forEach(k -> a.add(AdminJson.apiKey(k)));
+                return obj().set("apiKeys", a);
+            }),
+            route("POST", "apikey", (p, v) -> obj().put("apiKey", api.createApiKey(p.time("expiration")).fullKey())),
+            route("POST", "apikey/expire", (p, v) -> {
+                api.expireApiKey(orZero(p.optLong("id")), p.str("prefix"));
+                return obj();
+            }),
+            route("DELETE", "apikey/{prefix}", (p, v) -> {
+                long id = orZero(p.optLong("id"));
+                api.deleteApiKey(id, id != 0 ? null : v.get("prefix"));
+                return obj();
+            }),
+            route("GET", "policy", (p, v) -> policyText(api.getPolicy())),
+            route("PUT", "policy", (p, v) -> policyText(api.setPolicy(p.text("policy")))),
+            route("POST", "policy/check", (p, v) -> {
+                api.checkPolicy(p.text("policy"));
+                return obj();
+            }));
+    }
+
+    private static Route route(String method, String path, Handler h) {
+        return new Route(method, PREFIX + path, h);
+    }
+
+    /** Every route this API serves (method and template), for the OpenAPI document and its test. */
+    public static List<Route> routes() {
+        return new AdminHttp(null).routes;
+    }
+
     private JsonNode route(String method, List<String> s, Params p) {
         if (s.isEmpty()) return null;
-        int n = s.size();
-        return switch (s.getFirst()) {
-            case "health" -> n == 1 ? only(method, "GET", () -> obj().put("databaseConnectivity", health())) : null;
-            case "user" -> users(method, s, p);
-            case "node" -> nodes(method, s, p);
-            case "auth" -> n == 2 && s.get(1).equals("register") ? only(method, "POST",
-                    () -> obj().set("node", AdminJson.node(api.authRegister(p.str("authId"), p.str("user"))))) : null;
-            case "preauthkey" -> preAuthKeys(method, s, p);
-            case "apikey" -> apiKeys(method, s, p);
-            case "policy" -> policy(method, s, p);
-            default -> null;
-        };
+        int best = -1;
+        List<Route> candidates = new ArrayList<>();
+        for (Route r : routes) {
+            if (r.match(s) == null) continue;
+            int l = r.literals();
+            if (l > best) {
+                best = l;
+                candidates.clear();
+            }
+            if (l == best) candidates.add(r);
+        }
+        if (candidates.isEmpty()) return null;
+        for (Route r : candidates) {
+            if (r.method().equals(method)) return r.handler().handle(p, r.match(s));
+        }
+        throw new MethodNotAllowed();
+    }
+
+    private static ObjectNode policyText(AdminApi.PolicyText t) {
+        ObjectNode o = obj().put("policy", t.policy());
+        if (t.updated() == null) o.putNull("updatedAt");
+        else o.put("updatedAt", AdminJson.formatTime(t.updated()));
+        return o;
     }
 
     private boolean health() {
@@ -166,145 +313,8 @@ public final class AdminHttp {
         }
     }
 
-    private JsonNode users(String method, List<String> s, Params p) {
-        if (s.size() == 1) {
-            return switch (method) {
-                case "GET" -> {
-                    ArrayNode a = F.arrayNode();
-                    api.listUsers(new AdminApi.UserFilter(p.optLong("id"), p.str("name"), p.str("email")))
-                            .forEach(u -> a.add(AdminJson.user(u)));
-                    yield obj().set("users", a);
-                }
-                case "POST" -> obj().set("user", AdminJson.user(api.createUser(
-                        new AdminApi.NewUser(p.str("name"), p.str("displayName"), p.str("email")))));
-                default -> throw new MethodNotAllowed();
-            };
-        }
-        long id = id(s.get(1));
-        if (s.size() == 2) return only(method, "DELETE", () -> {
-            api.deleteUser(id);
-            return obj();
-        });
-        if (s.size() == 4 && s.get(2).equals("rename")) {
-            return only(method, "POST", () -> obj().set("user", AdminJson.user(api.renameUser(id, s.get(3)))));
-        }
-        return null;
-    }
-
-    private JsonNode nodes(String method, List<String> s, Params p) {
-        if (s.size() == 1) return only(method, "GET", () -> {
-            ArrayNode a = F.arrayNode();
-            api.listNodes(p.str("user")).forEach(i -> a.add(AdminJson.node(i)));
-            return obj().set("nodes", a);
-        });
-        if (s.size() == 2 && s.get(1).equals("register")) {
-            return only(method, "POST", () -> obj().set("node", AdminJson.node(api.registerNode(p.str("user"), p.str("key")))));
-        }
-        long id = id(s.get(1));
-        if (s.size() == 2) {
-            return switch (method) {
-                case "GET" -> obj().set("node", AdminJson.node(api.node(id)));
-                case "DELETE" -> {
-                    api.deleteNode(id);
-                    yield obj();
-                }
-                default -> throw new MethodNotAllowed();
-            };
-        }
-        String action = s.get(2);
-        if (s.size() == 3) {
-            return switch (action) {
-                case "expire" -> only(method, "POST", () -> obj().set("node",
-                        AdminJson.node(api.expireNode(id, p.time("expiry"), p.bool("disableExpiry")))));
-                case "tags" -> only(method, "POST", () -> obj().set("node", AdminJson.node(api.setTags(id, p.strings("tags")))));
-                case "approve_routes" -> only(method, "POST",
-                        () -> obj().set("node", AdminJson.node(api.approveRoutes(id, p.strings("routes")))));
-                default -> null;
-            };
-        }
-        if (s.size() == 4 && action.equals("rename")) {
-            return only(method, "POST", () -> obj().set("node", AdminJson.node(api.renameNode(id, s.get(3)))));
-        }
-        return null;
-    }
-
-    private JsonNode preAuthKeys(String method, List<String> s, Params p) {
-        if (s.size() == 1) {
-            return switch (method) {
-                case "GET" -> {
-                    ArrayNode a = F.arrayNode();
-                    api.listPreAuthKeys(p.str("user")).forEach(k -> a.add(AdminJson.preAuthKey(k, null)));
-                    yield obj().set("preAuthKeys", a);
-                }
-                case "POST" -> {
-                    NewKey<AdminApi.KeyInfo> k = api.createPreAuthKey(new AdminApi.NewPreAuthKey(p.str("user"),
-                            p.bool("reusable"), p.bool("ephemeral"), p.time("expiration"), p.strings("aclTags")));
-                    yield obj().set("preAuthKey", AdminJson.preAuthKey(k.key(), k.fullKey()));
-                }
-                case "DELETE" -> {
-                    api.deletePreAuthKey(p.requiredLong("id"));
-                    yield obj();
-                }
-                default -> throw new MethodNotAllowed();
-            };
-        }
-        if (s.size() == 2 && s.get(1).equals("expire")) return only(method, "POST", () -> {
-            api.expirePreAuthKey(p.requiredLong("id"));
-            return obj();
-        });
-        return null;
-    }
-
-    private JsonNode apiKeys(String method, List<String> s, Params p) {
-        if (s.size() == 1) {
-            return switch (method) {
-                case "GET" -> {
-                    ArrayNode a = F.arrayNode();
-                    api.listApiKeys().forEach(k -> a.add(AdminJson.apiKey(k)));
-                    yield obj().set("apiKeys", a);
-                }
-                case "POST" -> obj().put("apiKey", api.createApiKey(p.time("expiration")).fullKey());
-                default -> throw new MethodNotAllowed();
-            };
-        }
-        if (s.size() == 2 && s.get(1).equals("expire")) return only(method, "POST", () -> {
-            api.expireApiKey(orZero(p.optLong("id")), p.str("prefix"));
-            return obj();
-        });
-        if (s.size() == 2) return only(method, "DELETE", () -> {
-            long id = orZero(p.optLong("id"));
-            api.deleteApiKey(id, id != 0 ? null : s.get(1));
-            return obj();
-        });
-        return null;
-    }
-
-    private JsonNode policy(String method, List<String> s, Params p) {
-        if (s.size() == 1) {
-            AdminApi.PolicyText t = switch (method) {
-                case "GET" -> api.getPolicy();
-                case "PUT" -> api.setPolicy(p.text("policy"));
-                default -> throw new MethodNotAllowed();
-            };
-            ObjectNode o = obj().put("policy", t.policy());
-            if (t.updated() == null) o.putNull("updatedAt");
-            else o.put("updatedAt", AdminJson.formatTime(t.updated()));
-            return o;
-        }
-        if (s.size() == 2 && s.get(1).equals("check")) return only(method, "POST", () -> {
-            api.checkPolicy(p.text("policy"));
-            return obj();
-        });
-        return null;
-    }
-
     private static long orZero(Long l) {
         return l == null ? 0 : l;
-    }
-
-    private static JsonNode only(String method, String allowed, java.util.function.Supplier<JsonNode> f) {
-        if (!method.equals(allowed)) throw new MethodNotAllowed();
-        return f.get();
     }
 
     private static ObjectNode obj() {
@@ -326,7 +336,7 @@ public final class AdminHttp {
     }
 
     /** Request fields from the JSON body or the query string (grpc-gateway fills fields from both). */
-    private record Params(Map<String, List<String>> query, JsonNode body) {
+    record Params(Map<String, List<String>> query, JsonNode body) {
         private JsonNode field(String camel) {
             JsonNode v = body.get(camel);
             if (v == null) v = body.get(snake(camel));

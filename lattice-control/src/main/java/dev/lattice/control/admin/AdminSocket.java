@@ -70,12 +70,21 @@ public final class AdminSocket implements AutoCloseable {
      * (owner-only, plus search permission for whoever the mode admits) if it is missing.
      */
     public static AdminSocket start(Path socketPath, int mode, AdminApi api) throws IOException {
+        return start(socketPath, mode, true, api);
+    }
+
+    /**
+     * @param modeChosen whether the operator set the mode: only then is a directory that keeps the admitted
+     *     group/others from reaching the socket worth a warning (Lattice's default data directory is 0700, as it
+     *     holds the keys, so by default only the owner reaches the socket)
+     */
+    public static AdminSocket start(Path socketPath, int mode, boolean modeChosen, AdminApi api) throws IOException {
         Path path = socketPath.toAbsolutePath().normalize();
         if (path.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
             throw new IOException("unix_socket path is longer than " + MAX_SOCKET_PATH + " bytes: " + path);
         }
         Path dir = path.getParent();
-        prepareDirectory(dir, mode);
+        prepareDirectory(dir, mode, modeChosen);
         removeStale(path);
 
         // Bind where nobody else can reach, set the mode, then move into place.
@@ -138,7 +147,7 @@ public final class AdminSocket implements AutoCloseable {
         workers.shutdownNow();
     }
 
-    private static void prepareDirectory(Path dir, int mode) throws IOException {
+    private static void prepareDirectory(Path dir, int mode, boolean modeChosen) throws IOException {
         // Only search (x) permission is needed to reach a socket; give it to the classes the socket mode admits.
         int dirMode = 0700 | ((mode & 0070) != 0 ? 0010 : 0) | ((mode & 0007) != 0 ? 0001 : 0);
         if (!Files.isDirectory(dir)) {
@@ -148,8 +157,9 @@ public final class AdminSocket implements AutoCloseable {
         Set<PosixFilePermission> have = Files.getPosixFilePermissions(dir);
         if ((mode & 0070) != 0 && !have.contains(PosixFilePermission.GROUP_EXECUTE)
                 || (mode & 0007) != 0 && !have.contains(PosixFilePermission.OTHERS_EXECUTE)) {
-            log.warn("unix_socket_permission {} admits group/others, but directory {} ({}) does not let them reach the socket",
-                    Integer.toOctalString(mode), dir, PosixFilePermissions.toString(have));
+            String fmt = "unix_socket_permission {} admits group/others, but directory {} ({}) does not let them reach the socket";
+            if (modeChosen) log.warn(fmt, Integer.toOctalString(mode), dir, PosixFilePermissions.toString(have));
+            else log.debug(fmt, Integer.toOctalString(mode), dir, PosixFilePermissions.toString(have));
         }
     }
 

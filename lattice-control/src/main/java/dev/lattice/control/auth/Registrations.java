@@ -12,6 +12,7 @@ import dev.lattice.control.store.KeyUse;
 import dev.lattice.control.store.Node;
 import dev.lattice.control.store.PreAuthKey;
 import dev.lattice.control.store.User;
+import dev.lattice.control.metrics.ControlMetrics;
 import dev.lattice.crypto.key.MachinePublicKey;
 import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.wire.tailcfg.Hostinfo;
@@ -36,6 +37,7 @@ import org.slf4j.LoggerFactory;
 
 /** The {@code /machine/register} logic, in headscale's order of cases (see {@code handleRegister}). */
 public final class Registrations {
+    private volatile ControlMetrics metrics;
     private static final Logger log = LoggerFactory.getLogger(Registrations.class);
     /** Interactive registrations expire like headscale's auth cache entries. */
     static final Duration PENDING_TTL = Duration.ofMinutes(15);
@@ -70,6 +72,16 @@ public final class Registrations {
         this.routes = new RouteApprovals(tailnet, nodes, policy);
     }
 
+    /** Where outcomes are counted ({@code lattice_registrations_total}); none until set. */
+    public void metrics(ControlMetrics m) {
+        this.metrics = m;
+    }
+
+    private void count(String result) {
+        ControlMetrics m = metrics;
+        if (m != null) m.registrations.labelValues(result).inc();
+    }
+
     public RouteApprovals routes() {
         return routes;
     }
@@ -82,7 +94,9 @@ public final class Registrations {
         try {
             return handle(machineKey, req);
         } catch (Refusal e) {
-            log.info("registration of {} refused: {}", machineKey, e.getMessage());
+            count("refused");
+            log.atInfo().setMessage("registration of {} refused: {}").addArgument(machineKey).addArgument(e.getMessage())
+                    .addKeyValue("machine_key", machineKey.toString()).addKeyValue("reason", e.getMessage()).log();
             return CompletableFuture.completedFuture(RegisterResponse.builder().error(e.getMessage()).build());
         }
     }
@@ -106,6 +120,7 @@ public final class Registrations {
                 checkMachine(node, machineKey);
                 if (expiry == null && !node.isExpired(now)) {
                     refreshHostinfo(node, req);
+                    count("refresh");
                     return CompletableFuture.completedFuture(authorized(node));
                 }
                 return CompletableFuture.completedFuture(logout(node, machineKey, req, now));
@@ -117,6 +132,7 @@ public final class Registrations {
                     Node rotated = tailnet.update(old.get().id(), Change.Kind.UPDATED, x -> x.withNodeKey(req.nodeKey()))
                             .orElseThrow();
                     log.info("node {} ({}) rotated its node key", rotated.id(), rotated.givenName());
+                    count("rotated");
                     return CompletableFuture.completedFuture(authorized(rotated));
                 }
             }
@@ -133,6 +149,7 @@ public final class Registrations {
 
     private RegisterResponse logout(Node node, MachinePublicKey machineKey, RegisterRequest req, Instant now) {
         checkMachine(node, machineKey);
+        count("logout");
         if (node.isExpired(now)) return RegisterResponse.builder().nodeKeyExpired(true).machineAuthorized(false).build();
         Instant expiry = Tailcfg.isZero(req.expiry()) ? null : req.expiry();
         if (expiry != null && expiry.isAfter(now)) throw new Refusal("extending key is not allowed");
@@ -175,6 +192,7 @@ public final class Registrations {
                 Node n = existing.get();
                 Node node = upsert(machineKey, req, n.userId(), n.tags(), key.id(), ephemeral, "authkey", now, null);
                 log.info("node {} ({}) re-registered with its pre-auth key", node.id(), node.givenName());
+                count("registered");
                 return authorized(node);
             }
             key.requireUsable(now);
@@ -186,7 +204,10 @@ public final class Registrations {
             }
             Node node = upsert(machineKey, req, key.userId(), tags, key.id(), ephemeral, "authkey", now,
                     KeyUse.of(key).orElse(null));
-            log.info("registered node {} ({}) with a pre-auth key{}", node.id(), node.givenName(), ephemeral ? " (ephemeral)" : "");
+            log.atInfo().setMessage("registered node {} ({}) with a pre-auth key{}").addArgument(node.id())
+                    .addArgument(node.givenName()).addArgument(ephemeral ? " (ephemeral)" : "")
+                    .addKeyValue("node_id", node.id()).addKeyValue("node", node.givenName()).addKeyValue("ephemeral", ephemeral).log();
+            count("registered");
             return authorized(node);
         } catch (AuthKeyException e) {
             // headscale's texts: "invalid pre auth key" (not found), PAKError "authkey expired" / "authkey already used"
@@ -260,6 +281,7 @@ public final class Registrations {
         pending.put(id, new PendingRegistration(id, machineKey, req, now, new CompletableFuture<>()));
         expireOldPending(now);
         String url = serverUrl.resolve("/register/" + id).toString();
+        count("auth_url");
         log.info("interactive registration {} started for {}; complete it with: lattice-control auth register --auth-id {} --user USER",
                 id, req.hostinfo() == null ? "a node" : req.hostinfo().hostname(), id);
         return RegisterResponse.builder().authUrl(url).build();
@@ -298,7 +320,48 @@ public final class Registrations {
         pending.remove(authId);
         p.outcome().complete(authorized(node));
         log.info("registered node {} ({}) for user {} by auth id", node.id(), node.givenName(), user.name());
+        count("approved");
         return node;
+    }
+
+    /** Whether {@code authId} names a registration waiting for an admin. */
+    public boolean isPending(String authId) {
+        expireOldPending(tailnet.now());
+        return pending.containsKey(authId);
+    }
+
+    /**
+     * Refuses the waiting registration {@code authId}: its client is told "auth request rejected" at once (a final
+     * error, as every refusal here). Returns false when there is no such registration.
+     */
+    public boolean reject(String authId) {
+        PendingRegistration p = pending.remove(authId);
+        if (p == null) return false;
+        p.outcome().complete(RegisterResponse.builder().error("auth request rejected").build());
+        count("refused");
+        log.info("interactive registration {} rejected by an admin", authId);
+        return true;
+    }
+
+    /**
+     * Headscale's {@code debug create-node}: a registration waiting under {@code authId} for a made-up machine (fresh
+     * keys, the given hostname and advertised routes), which {@code auth register} then turns into a node no client
+     * holds. For tests and demonstrations.
+     *
+     * @throws IllegalStateException when {@code authId} is already waiting
+     */
+    public RegisterRequest debugPending(String authId, String hostname, List<String> routes) {
+        Instant now = tailnet.now();
+        expireOldPending(now);
+        tools.jackson.databind.node.ObjectNode hi = Tailcfg.json().createObjectNode().put("Hostname", hostname).put("OS", "TestOS");
+        var a = hi.putArray("RoutableIPs");
+        routes.forEach(a::add);
+        RegisterRequest req = RegisterRequest.builder().version(dev.lattice.wire.tailcfg.CapabilityVersion.CURRENT)
+                .nodeKey(dev.lattice.crypto.key.NodePrivateKey.generate().publicKey()).hostinfo(Hostinfo.of(hi)).build();
+        PendingRegistration p = new PendingRegistration(authId, dev.lattice.crypto.key.MachinePrivateKey.generate().publicKey(), req, now,
+                new CompletableFuture<>());
+        if (pending.putIfAbsent(authId, p) != null) throw new IllegalStateException("auth id " + authId + " is already waiting");
+        return req;
     }
 
     /** Registrations waiting for an admin, for listing. */

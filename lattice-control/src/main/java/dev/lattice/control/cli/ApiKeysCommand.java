@@ -16,27 +16,29 @@ import tools.jackson.databind.node.ObjectNode;
 final class ApiKeysCommand {
     private ApiKeysCommand() {}
 
+    /** {@code --expiration}: from now; keys always expire, so 0 is refused (Headscale's would be expired at once). */
     static Instant expiration(String text) {
         Duration d;
         try {
             d = PromDuration.parse(text);
         } catch (IllegalArgumentException e) {
-            throw new CliException("parsing duration: " + e.getMessage());
+            throw new UsageException("parsing duration: " + e.getMessage());
         }
-        return d.isZero() ? null : Instant.now().plus(d);
+        if (d.isZero()) throw new UsageException("--expiration must be more than 0 (keys always expire; e.g. 90d or 10y)");
+        return Instant.now().plus(d);
     }
 
     @Command(name = "create", aliases = {"c", "new"},
             description = "Creates a new API key; it is shown only now and cannot be retrieved again")
     static final class Create extends ControlCli.Sub implements Callable<Integer> {
-        @Option(names = {"-e", "--expiration"}, defaultValue = "90d", description = "lifetime, e.g. 30m, 24h, 90d (default ${DEFAULT-VALUE}; 0 = never)")
+        @Option(names = {"-e", "--expiration"}, defaultValue = "90d", description = "lifetime, e.g. 30m, 24h, 90d, 10y (default ${DEFAULT-VALUE})")
         String expiration;
 
         @Override
         public Integer call() {
             Instant exp = expiration(expiration);
             ObjectNode req = JsonNodeFactory.instance.objectNode();
-            if (exp != null) req.put("expiration", exp.toString());
+            req.put("expiration", exp.toString());
             String key = client().post("/api/v1/apikey", req).get("apiKey").asString();
             output().raw(JsonNodeFactory.instance.stringNode(key), key);
             return 0;
@@ -62,7 +64,7 @@ final class ApiKeysCommand {
         long id;
 
         ObjectNode request() {
-            if ((id == 0) == (prefix == null || prefix.isEmpty())) throw new CliException("either --id or --prefix must be provided (only one)");
+            if ((id == 0) == (prefix == null || prefix.isEmpty())) throw new UsageException("either --id or --prefix must be provided (only one)");
             ObjectNode req = JsonNodeFactory.instance.objectNode();
             if (id != 0) req.put("id", Long.toString(id));
             else req.put("prefix", prefix);

@@ -27,12 +27,15 @@ import picocli.CommandLine.Spec;
  * ({@code unix_socket} in the config). Without {@code -c}, the config is {@code ./config.yaml}, then
  * {@code /etc/lattice/config.yaml}, then {@code /etc/headscale/config.yaml}, else the built-in defaults.
  *
- * <p>Exit codes: 0 on success, 1 on any error (one line on stderr).
+ * <p>Every command answers {@code -h}/{@code --help} with its own options, and {@code help a b} shows the help of
+ * {@code a b}. Exit codes: 0 on success (and for help), 1 when a command fails, 2 when the command line is wrong;
+ * either error is one line on stderr.
  */
 @Command(name = "lattice-control", mixinStandardHelpOptions = true, versionProvider = ControlCli.Version.class,
         description = "Lattice control server: a Headscale-compatible coordination server for Tailscale clients.",
         subcommands = {ServeCommand.class, UsersCommand.class, NodesCommand.class, PreAuthKeysCommand.class,
-                ApiKeysCommand.class, AuthCommand.class, PolicyCommand.class, CommandLine.HelpCommand.class})
+                ApiKeysCommand.class, AuthCommand.class, PolicyCommand.class, DebugCommand.class, MiscCommands.Generate.class,
+                MiscCommands.ConfigTest.class, MiscCommands.Health.class, MiscCommands.Version.class, HelpCommand.class})
 public final class ControlCli implements Callable<Integer> {
     /** Searched in order when {@code -c} is not given. */
     static List<Path> defaultConfigs = List.of(Path.of("config.yaml"), Path.of("/etc/lattice/config.yaml"),
@@ -63,22 +66,26 @@ public final class ControlCli implements Callable<Integer> {
         this.in = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
     }
 
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
     /** Runs one command line with the process's streams; returns the exit code. */
     public static int run(String[] args) {
         return run(args, System.out, System.err, System.in);
     }
 
     public static int run(String[] args, PrintStream out, PrintStream err, InputStream in) {
-        ControlCli root = new ControlCli(out, err, in);
-        CommandLine cl = new CommandLine(root);
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
+        CommandLine cl = commandLine(out, err, in);
         cl.setParameterExceptionHandler((ex, a) -> {
-            String cmd = ex.getCommandLine().getCommandSpec().qualifiedName();
-            err.println(oneLine(ex.getMessage()) + " (see '" + cmd + " --help')");
-            return 1;
+            err.println(Usage.problem(ex));
+            return Usage.EXIT;
         });
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+            if (ex instanceof UsageException) {
+                err.println(oneLine(ex.getMessage()) + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
+                return Usage.EXIT;
+            }
             if (ex instanceof CliException) {
                 err.println(oneLine(ex.getMessage()));
             } else if (ex instanceof ConfigException) {
@@ -91,7 +98,16 @@ public final class ControlCli implements Callable<Integer> {
         return cl.execute(args);
     }
 
-    private static String oneLine(String s) {
+    /** The whole command tree, each command with its own {@code -h, --help}. */
+    static CommandLine commandLine(PrintStream out, PrintStream err, InputStream in) {
+        CommandLine cl = new CommandLine(new ControlCli(out, err, in));
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        Usage.addHelpOptions(cl);
+        return cl;
+    }
+
+    static String oneLine(String s) {
         return s == null ? "" : s.strip().replace("\r", "").replace("\n", "; ");
     }
 

@@ -20,7 +20,7 @@ import tools.jackson.databind.node.ObjectNode;
 @Command(name = "nodes", aliases = "node", description = "Manage the nodes of lattice-control",
         subcommands = {NodesCommand.ListNodes.class, NodesCommand.Register.class, NodesCommand.Expire.class,
                 NodesCommand.Rename.class, NodesCommand.Delete.class, NodesCommand.Tag.class, NodesCommand.ListRoutes.class,
-                NodesCommand.ApproveRoutes.class})
+                NodesCommand.ApproveRoutes.class, NodesCommand.BackfillIps.class})
 final class NodesCommand {
     private NodesCommand() {}
 
@@ -104,7 +104,7 @@ final class NodesCommand {
                 try {
                     at = OffsetDateTime.parse(expiry).toInstant();
                 } catch (DateTimeParseException e) {
-                    throw new CliException("parsing expiry time: \"" + expiry + "\" is not RFC 3339 (e.g. 2025-08-27T10:00:00Z)");
+                    throw new UsageException("parsing expiry time: \"" + expiry + "\" is not RFC 3339 (e.g. 2025-08-27T10:00:00Z)");
                 }
             }
             String q = disable ? "?disableExpiry=true" : at != null ? "?expiry=" + AdminClient.enc(at.toString()) : "";
@@ -194,6 +194,19 @@ final class NodesCommand {
             routes.stream().filter(r -> !r.isBlank()).forEach(a::add);
             JsonNode n = client().post("/api/v1/node/" + id + "/approve_routes", req).get("node");
             output().result(n, "Node updated");
+            return 0;
+        }
+    }
+
+    @Command(name = "backfillips", description = "Give nodes the addresses the configured prefixes call for (and take away the rest)")
+    static final class BackfillIps extends ControlCli.Sub implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            if (!root().confirm("Are you sure that you want to assign/remove IPs to/from nodes?")) return 0;
+            JsonNode r = client().post("/api/v1/node/backfillips?confirmed=true", null);
+            StringBuilder text = new StringBuilder();
+            for (JsonNode c : r.get("changes")) text.append(c.asString()).append('\n');
+            output().result(r, text + "Node IPs backfilled successfully");
             return 0;
         }
     }

@@ -1,6 +1,5 @@
 package dev.lattice.control.cli;
 
-import dev.lattice.control.admin.AdminJson;
 import java.io.PrintStream;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -12,7 +11,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.SerializationFeature;
 import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
@@ -49,7 +47,7 @@ final class Output {
             case "json" -> Format.JSON;
             case "json-line" -> Format.JSON_LINE;
             case "yaml" -> Format.YAML;
-            default -> throw new CliException("unknown output format \"" + text + "\": use json, json-line or yaml");
+            default -> throw new UsageException("unknown output format \"" + text + "\": use json, json-line or yaml");
         };
     }
 
@@ -83,8 +81,8 @@ final class Output {
 
     private void print(JsonNode n) {
         switch (format) {
-            case JSON -> out.println(AdminJson.mapper().writer().with(SerializationFeature.INDENT_OUTPUT).writeValueAsString(n));
-            case JSON_LINE -> out.println(AdminJson.mapper().writeValueAsString(n));
+            case JSON -> out.println(GoJson.indent(n));
+            case JSON_LINE -> out.println(GoJson.compact(n));
             case YAML -> out.print(YAML.writeValueAsString(n));
             case TABLE -> throw new IllegalStateException();
         }

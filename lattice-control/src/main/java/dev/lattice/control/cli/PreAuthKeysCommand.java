@@ -44,7 +44,7 @@ final class PreAuthKeysCommand {
             ObjectNode req = JsonNodeFactory.instance.objectNode();
             if (user != null && !user.isEmpty()) req.put("user", user);
             req.put("reusable", reusable).put("ephemeral", ephemeral);
-            if (exp != null) req.put("expiration", exp.toString());
+            req.put("expiration", exp.toString());
             ArrayNode t = req.putArray("aclTags");
             tags.stream().filter(s -> !s.isBlank()).forEach(t::add);
             JsonNode k = client().post("/api/v1/preauthkey", req).get("preAuthKey");
@@ -93,7 +93,7 @@ final class PreAuthKeysCommand {
         }
 
         private long idOfKey() {
-            if (key == null || key.isEmpty()) throw new CliException("missing --id parameter");
+            if (key == null || key.isEmpty()) throw new UsageException("missing --id parameter");
             String prefix = prefixOf(key);
             String q = user == null || user.isEmpty() ? "" : "?user=" + AdminClient.enc(user);
             for (JsonNode k : client().get("/api/v1/preauthkey" + q).get("preAuthKeys")) {

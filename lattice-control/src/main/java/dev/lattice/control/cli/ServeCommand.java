@@ -3,6 +3,7 @@ package dev.lattice.control.cli;
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.server.ControlServer;
 import dev.lattice.systemd.SystemdNotify;
+import dev.lattice.wire.ip.IpPrefix;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -32,9 +33,10 @@ final class ServeCommand extends ControlCli.Sub implements Callable<Integer> {
             stopped.countDown();
         }, "lattice-control-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        printJoinHelp(root, cfg, server);
+        // With JSON logs every line a collector sees must be JSON: the hint (several lines of text) is left out.
+        if (cfg.log().format() == ControlConfig.LogFormat.TEXT) printJoinHelp(root, cfg, server);
         // Listeners, store and admin socket are up when start() returns: a Type=notify unit is ready now.
-        systemd.ready("serving " + cfg.serverUrl() + " on " + server.httpAddress());
+        systemd.ready("serving " + cfg.serverUrl() + " on " + IpPrefix.hostPort(server.httpAddress()));
         try {
             stopped.await();
         } catch (InterruptedException e) {
@@ -45,17 +47,22 @@ final class ServeCommand extends ControlCli.Sub implements Callable<Integer> {
     }
 
     private static void printJoinHelp(ControlCli root, ControlConfig cfg, ControlServer server) {
-        String cli = "lattice-control" + root.configArg();
+        printJoinHelp(root, cfg, server, Launchers.fromEnvironment());
+    }
+
+    static void printJoinHelp(ControlCli root, ControlConfig cfg, ControlServer server, Launchers launchers) {
+        String cli = launchers.command("lattice-control") + root.configArg();
         root.out.printf("""
                 lattice-control is running: %s (listening on %s), admin socket %s
                 To join a device:
                   %s users create NAME
                   %s preauthkeys create --user NAME
                   tailscale up --login-server %s --authkey <key>
-                  (or with Lattice's agent: sudo bin/latticed & sudo bin/lattice up --login-server %s --authkey <key>)
+                  (or with Lattice's agent: sudo %s & sudo %s up --login-server %s --authkey <key>)
                 or run 'tailscale up --login-server %s' and approve it with '%s auth register --auth-id ID --user NAME'.
-                """, cfg.serverUrl(), server.httpAddress(), server.adminSocket().path(), cli, cli, cfg.serverUrl(),
-                cfg.serverUrl(), cfg.serverUrl(), cli);
+                """, cfg.serverUrl(), IpPrefix.hostPort(server.httpAddress()), server.adminSocket().path(), cli, cli,
+                cfg.serverUrl(), launchers.command("latticed"), launchers.command("lattice"), cfg.serverUrl(),
+                cfg.serverUrl(), cli);
         root.out.flush();
     }
 }

@@ -107,11 +107,11 @@ final class UsersCommand {
                 } else if (positional.size() == 1 && which != null && newName == null) {
                     to = positional.get(0);
                 } else {
-                    throw new CliException("use: users rename (--identifier ID | --name OLD) --new-name NEW, or users rename OLD NEW");
+                    throw new UsageException("use: users rename (--identifier ID | --name OLD) --new-name NEW, or users rename OLD NEW");
                 }
             }
-            if (id == null && old == null) throw new CliException("--name or --identifier flag is required");
-            if (to == null || to.isEmpty()) throw new CliException("--new-name is required");
+            if (id == null && old == null) throw new UsageException("--name or --identifier flag is required");
+            if (to == null || to.isEmpty()) throw new UsageException("--new-name is required");
             JsonNode u = find(client(), id, old);
             JsonNode r = client().post("/api/v1/user/" + Output.text(u, "id") + "/rename/" + AdminClient.enc(to), null).get("user");
             output().result(r, "User renamed");

@@ -52,14 +52,15 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  * <li>Lattice's own {@code limits}: {@code max_connections} 0 (from the file-descriptor limit),
  *     {@code max_connections_per_ip} 256 anonymous connections, {@code request_timeout} 30s.</li>
  * <li>{@code log.level} info, {@code log.format} text; {@code policy.mode} file with no path (no policy);
- *     {@code taildrop.enabled} true; {@code logtail.enabled} and {@code auto_update.enabled} false.</li>
+ *     {@code taildrop.enabled} true (nodes get Tailscale's file-sharing capability, as with Headscale);
+ *     {@code auto_update.enabled} false (clients' default-auto-update attribute); {@code logtail.enabled} must be
+ *     false (Lattice never has clients send their logs to Tailscale).</li>
  * </ul>
  */
 public record ControlConfig(
         URI serverUrl,
         ListenAddress listenAddr,
         ListenAddress metricsListenAddr,
-        Grpc grpc,
         List<IpPrefix> trustedProxies,
         Path noisePrivateKeyPath,
         Prefixes prefixes,
@@ -72,7 +73,7 @@ public record ControlConfig(
         Dns dns,
         Path unixSocket,
         int unixSocketPermission,
-        boolean logtailEnabled,
+        boolean unixSocketPermissionSet,
         boolean taildropEnabled,
         boolean autoUpdateEnabled,
         Limits limits,
@@ -81,9 +82,6 @@ public record ControlConfig(
 
     public static final IpPrefix TAILSCALE_V4 = IpPrefix.parse("100.64.0.0/10");
     public static final IpPrefix TAILSCALE_V6 = IpPrefix.parse("fd7a:115c:a1e0::/48");
-
-    /** gRPC admin API settings: accepted for compatibility, Lattice has no gRPC listener. */
-    public record Grpc(String listenAddr, boolean allowInsecure) {}
 
     public enum Allocation { SEQUENTIAL, RANDOM }
 
@@ -240,8 +238,10 @@ public record ControlConfig(
                 : new ListenAddress("127.0.0.1", 9090);
         if (!top.has("metrics_listen_addr") && root != null && root.has("metrics_listen_addr")) metrics = null;
 
-        Grpc grpc = new Grpc(top.string("grpc_listen_addr", "127.0.0.1:50443"), top.bool("grpc_allow_insecure", false));
-        top.unsupported("grpc_listen_addr", "grpc_allow_insecure", "private_key_path");
+        // No gRPC listener: its address is warned about (remote admins use the REST API), its TLS switch has nothing
+        // to switch.
+        top.unsupported("grpc_listen_addr", "private_key_path");
+        top.bool("grpc_allow_insecure", false);
         // Lattice never phones home for updates, so the switch is read (and type-checked) and has nothing to turn off.
         top.bool("disable_check_updates", false);
 
@@ -271,17 +271,23 @@ public record ControlConfig(
         // Headscale reads unix_socket_permission; the plural spelling appears in published configs (Headscale
         // silently ignores it), so Lattice honours both.
         int socketMode = 0770;
+        boolean socketModeSet = false;
         for (String k : List.of("unix_socket_permissions", "unix_socket_permission")) {
-            if (top.has(k)) socketMode = top.parsed(k, 0770, ControlConfig::fileMode);
+            if (top.has(k)) {
+                socketMode = top.parsed(k, 0770, ControlConfig::fileMode);
+                socketModeSet = true;
+            }
         }
 
-        boolean logtail = flag(top, "logtail");
+        // Headscale's logtail.enabled makes clients ship their logs to Tailscale Inc.; Lattice never does.
+        if (flag(top, "logtail")) {
+            top.fail("logtail.enabled", "true is not supported: Lattice does not send logs to third parties (set it to false)");
+        }
         boolean taildrop = flagDefault(top, "taildrop", true);
         boolean autoUpdate = flag(top, "auto_update");
         Limits limits = limits(top.section("limits"));
 
-        top.unsupported("acme_url", "acme_email", "tls_letsencrypt_hostname", "tls_letsencrypt_cache_dir",
-                "tls_letsencrypt_challenge_type", "tls_letsencrypt_listen", "cli");
+        top.unsupported("cli");
         top.unsupportedSection("oidc", "enabled", "only_start_if_oidc_is_available", "issuer", "client_id",
                 "client_secret", "client_secret_path", "use_expiry_from_token", "scope", "email_verified_required",
                 "extra_params", "allowed_domains", "allowed_users", "allowed_groups", "pkce", "expiry");
@@ -295,8 +301,8 @@ public record ControlConfig(
         top.unsupported("randomize_client_port");
         top.finish();
 
-        return new ControlConfig(serverUrl, listen, metrics, grpc, List.copyOf(proxies), noiseKey, prefixes, derp,
-                node, database, tls, log, policy, dns, unixSocket, socketMode, logtail, taildrop, autoUpdate, limits,
+        return new ControlConfig(serverUrl, listen, metrics, List.copyOf(proxies), noiseKey, prefixes, derp,
+                node, database, tls, log, policy, dns, unixSocket, socketMode, socketModeSet, taildrop, autoUpdate, limits,
                 List.copyOf(report.unsupported), List.copyOf(report.warnings));
     }
 
@@ -474,7 +480,15 @@ public record ControlConfig(
             case "postgres", "postgresql" -> DatabaseType.POSTGRES;
             default -> throw new IllegalArgumentException("expected sqlite or postgres");
         });
-        s.unsupported("debug", "gorm");
+        // database.debug asks for SQL logging (not implemented); GORM's switches: statements are always prepared
+        // and parameterized, and a missing record is never logged, so only the slow-query log is missing.
+        if (s.bool("debug", false)) s.unsupported("debug");
+        Section gorm = s.section("gorm");
+        gorm.bool("prepare_stmt", true);
+        gorm.bool("parameterized_queries", true);
+        gorm.bool("skip_err_record_not_found", true);
+        gorm.unsupported("slow_threshold");
+        gorm.finish();
         Section sq = s.section("sqlite");
         Path path = paths.of(sq.string("path", "lattice-data/db.sqlite"));
         if (type == DatabaseType.SQLITE && path == null) sq.fail("path", "must not be empty");
@@ -500,10 +514,16 @@ public record ControlConfig(
             top.fail(cert == null ? "tls_cert_path" : "tls_key_path", "must be set together with "
                     + (cert == null ? "tls_key_path" : "tls_cert_path"));
         }
+        // Without ACME, a hostname asking for a Let's Encrypt certificate would leave the server on plain HTTP.
         String le = top.string("tls_letsencrypt_hostname", "");
-        if (!le.isEmpty() && cert != null) {
-            top.fail("tls_letsencrypt_hostname", "set either tls_letsencrypt_hostname or tls_cert_path/tls_key_path, not both");
+        if (!le.isEmpty()) {
+            top.fail("tls_letsencrypt_hostname", "Let's Encrypt (ACME) is not supported by Lattice: set tls_cert_path and "
+                    + "tls_key_path to a certificate, or terminate TLS in a reverse proxy");
         }
+        // The other ACME settings only matter with a hostname: read, with nothing to do.
+        top.string("acme_url", "");
+        top.string("acme_email", "");
+        top.string("tls_letsencrypt_cache_dir", "");
         String challenge = top.string("tls_letsencrypt_challenge_type", "HTTP-01");
         if (!challenge.equals("HTTP-01") && !challenge.equals("TLS-ALPN-01")) {
             top.fail("tls_letsencrypt_challenge_type", "invalid value \"" + challenge + "\" (expected HTTP-01 or TLS-ALPN-01)");

@@ -56,7 +56,7 @@ public final class KeyFiles {
             if (existing.isPresent()) return parse(path, existing.get(), parse);
             K key = generate.get();
             if (create(path, text.apply(key))) {
-                LOG.info("created private key file {}", path);
+                LOG.atInfo().setMessage("created private key file {}").addArgument(path).addKeyValue("path", path.toString()).log();
                 return key;
             }
             // Someone else created it between our read and our link: use theirs.

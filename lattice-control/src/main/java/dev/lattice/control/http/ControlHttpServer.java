@@ -39,12 +39,15 @@ public final class ControlHttpServer implements AutoCloseable {
         this.channel = channel;
     }
 
-    /** What a listener serves; {@code ssl}, {@code derpHandler}, {@code upgrader} and {@code uploads} may be null. */
+    /**
+     * What a listener serves; {@code ssl}, {@code derpHandler}, {@code upgrader}, {@code uploads} and {@code requests}
+     * (where each request's route and status are counted) may be null.
+     */
     public record Service(SslContext ssl, ChannelHandler derpHandler, Ts2021Upgrader upgrader, Routes routes,
-                         BodyLimiter.UploadGate uploads) {
+                         BodyLimiter.UploadGate uploads, HttpMetricsHandler.Sink requests) {
         /** Plain HTTP routes only (the metrics port). */
-        public static Service routes(Routes routes) {
-            return new Service(null, null, null, routes, null);
+        public static Service routes(Routes routes, HttpMetricsHandler.Sink requests) {
+            return new Service(null, null, null, routes, null, requests);
         }
     }
 
@@ -62,6 +65,7 @@ public final class ControlHttpServer implements AutoCloseable {
                             if (!guard.admit(ch)) return;
                             if (service.ssl() != null) ch.pipeline().addLast("tls", service.ssl().newHandler(ch.alloc()));
                             ch.pipeline().addLast("http", new HttpServerCodec(8192, 16384, 16384));
+                            if (service.requests() != null) ch.pipeline().addLast("http-metrics", new HttpMetricsHandler(service.requests()));
                             ch.pipeline().addLast("http-proxy-headers", proxyHeaders);
                             ch.pipeline().addLast("http-body-limit", new BodyLimiter(MAX_FRONT_BODY, service.uploads()));
                             ch.pipeline().addLast("http-aggregator", new HttpObjectAggregator(Integer.MAX_VALUE));

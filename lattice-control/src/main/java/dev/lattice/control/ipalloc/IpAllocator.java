@@ -75,6 +75,25 @@ public final class IpAllocator {
         return new Addresses(a4, a6);
     }
 
+    /** Whether an IPv4 / IPv6 prefix is configured. */
+    public boolean hasV4() {
+        return v4 != null;
+    }
+
+    public boolean hasV6() {
+        return v6 != null;
+    }
+
+    /** One address of the IPv4 prefix (there must be one). */
+    public synchronized Inet4Address allocateV4() {
+        return (Inet4Address) v4.next();
+    }
+
+    /** One address of the IPv6 prefix (there must be one). */
+    public synchronized Inet6Address allocateV6() {
+        return (Inet6Address) v6.next();
+    }
+
     /** Marks an address as used (e.g. one restored from elsewhere). Addresses outside both prefixes are ignored. */
     public synchronized void reserve(InetAddress a) {
         Pool p = poolFor(a);

@@ -26,6 +26,10 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  * Builds the DERP map sent to every node, as headscale does: regions from {@code derp.urls} (JSON, e.g. Tailscale's
  * public map), from {@code derp.paths} (YAML/JSON files), and the embedded region when
  * {@code automatically_add_embedded_derp_region} is set. Later sources replace regions with the same ID.
+ *
+ * <p>A {@link DerpMaps} instance loads the map again on each {@link #load()} (every {@code derp.update_frequency}
+ * while {@code derp.auto_update_enabled}); a source that fails then keeps what it last gave, so a flaky URL does
+ * not take its regions away from the clients.
  */
 public final class DerpMaps {
     private static final Logger log = LoggerFactory.getLogger(DerpMaps.class);
@@ -35,26 +39,40 @@ public final class DerpMaps {
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .build();
 
-    private DerpMaps() {}
+    private final ControlConfig cfg;
+    private final Map<Object, DERPMap> lastGood = new java.util.HashMap<>();
 
-    public static DERPMap build(ControlConfig cfg) {
+    public DerpMaps(ControlConfig cfg) {
+        this.cfg = cfg;
+    }
+
+    /** Whether the map is to be loaded again every {@code update_frequency}: Headscale's condition. */
+    public static boolean refreshes(ControlConfig cfg) {
+        return cfg.derp().autoUpdateEnabled() && !cfg.derp().updateFrequency().isZero()
+                && (!cfg.derp().urls().isEmpty() || !cfg.derp().paths().isEmpty());
+    }
+
+    /** Loads every source now; one that fails contributes what it last loaded (nothing before its first success). */
+    public synchronized DERPMap load() {
         Map<Integer, DERPRegion> regions = new TreeMap<>();
         for (URI url : cfg.derp().urls()) {
             try {
-                merge(regions, fetch(url));
+                lastGood.put(url, fetch(url));
             } catch (IOException | RuntimeException e) {
-                log.warn("could not load DERP map from {}: {}", url, e.getMessage());
+                log.warn("could not load DERP map from {}: {}{}", url, e.getMessage(), lastGood.containsKey(url) ? " (keeping the last one)" : "");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return new DERPMap(null, regions, null);
+                break;
             }
+            merge(regions, lastGood.get(url));
         }
         for (Path p : cfg.derp().paths()) {
             try {
-                merge(regions, YAML.readValue(Files.readString(p), DERPMap.class));
+                lastGood.put(p, YAML.readValue(Files.readString(p), DERPMap.class));
             } catch (IOException | RuntimeException e) {
-                log.warn("could not load DERP map file {}: {}", p, e.getMessage());
+                log.warn("could not load DERP map file {}: {}{}", p, e.getMessage(), lastGood.containsKey(p) ? " (keeping the last one)" : "");
             }
+            merge(regions, lastGood.get(p));
         }
         ControlConfig.DerpServer s = cfg.derp().server();
         if (s.enabled() && s.automaticallyAddEmbeddedDerpRegion()) {

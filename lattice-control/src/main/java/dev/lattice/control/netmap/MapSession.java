@@ -1,9 +1,11 @@
 package dev.lattice.control.netmap;
 
 import dev.lattice.control.machine.MapSink;
+import dev.lattice.control.metrics.ControlMetrics;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.store.Node;
 import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.DERPMap;
 import dev.lattice.wire.tailcfg.DNSConfig;
 import dev.lattice.wire.tailcfg.FilterRule;
 import dev.lattice.wire.tailcfg.MapResponse;
@@ -39,6 +41,9 @@ public final class MapSession {
     private boolean self;
     private boolean policy;
     private boolean dns;
+    private boolean derp;
+    /** When the first change of the batch being coalesced arrived (System.nanoTime). */
+    private long pendingSince;
     private final Set<Long> changed = new LinkedHashSet<>();
     private final Set<Long> patched = new LinkedHashSet<>();
     private final Set<Long> removed = new LinkedHashSet<>();
@@ -56,6 +61,7 @@ public final class MapSession {
     private JsonNode sentSsh;
     private List<IpPrefix> sentSelfRoutes = List.of();
     private DNSConfig sentDns;
+    private DERPMap sentDerp;
     private final Map<Long, List<IpPrefix>> sentRoutes = new HashMap<>();
 
     MapSession(MapSessions owner, long nodeId, int capVer, MapSink sink) {
@@ -90,7 +96,10 @@ public final class MapSession {
         sentSsh = r.sshPolicy();
         sentSelfRoutes = routesOf(r.node());
         sentDns = r.dnsConfig();
+        sentDerp = r.derpMap();
         send(r);
+        ControlMetrics m = owner.metricsOrNull();
+        if (m != null) m.mapResponses.labelValues("full").inc();
     }
 
     synchronized void enqueue(List<Change> changes) {
@@ -100,6 +109,7 @@ public final class MapSession {
                 case FULL -> full = true;
                 case POLICY -> policy = true;
                 case DNS -> dns = true;
+                case DERP -> derp = true;
                 case REMOVED -> {
                     if (c.nodeId() == nodeId) {
                         // Deleted while connected: end the stream; the client will find itself unregistered.
@@ -123,7 +133,10 @@ public final class MapSession {
                 }
             }
         }
-        if (flush == null) flush = owner.timers().schedule(this::flush, MapSessions.COALESCE.toMillis(), TimeUnit.MILLISECONDS);
+        if (flush == null) {
+            pendingSince = System.nanoTime();
+            flush = owner.timers().schedule(this::flush, MapSessions.COALESCE.toMillis(), TimeUnit.MILLISECONDS);
+        }
     }
 
     private synchronized void flush() {
@@ -134,6 +147,7 @@ public final class MapSession {
                 full = false;
                 policy = false;
                 dns = false;
+                derp = false;
                 self = false;
                 changed.clear();
                 patched.clear();
@@ -162,6 +176,12 @@ public final class MapSession {
                 // A client replaces its whole DNS config with any it is sent, so a delta carries all of it.
                 DNSConfig d = owner.dnsConfig();
                 if (d != null && !d.equals(sentDns)) newDns = d;
+            }
+            DERPMap newDerp = null;
+            if (derp) {
+                derp = false;
+                DERPMap m = owner.derpMap();
+                if (m != null && !m.equals(sentDerp)) newDerp = m;
             }
             if (policy) {
                 policy = false;
@@ -215,7 +235,7 @@ public final class MapSession {
             patched.clear();
             removed.clear();
             if (peersChanged.isEmpty() && peersRemoved.isEmpty() && patches.isEmpty() && !sendSelf && newFilter == null
-                    && newSsh == null && newDns == null) {
+                    && newSsh == null && newDns == null && newDerp == null) {
                 return;
             }
             MapResponse.Builder b = MapResponse.builder();
@@ -236,11 +256,20 @@ public final class MapSession {
                 b.dnsConfig(newDns);
                 sentDns = newDns;
             }
+            if (newDerp != null) {
+                b.derpMap(newDerp);
+                sentDerp = newDerp;
+            }
             if (!peersChanged.isEmpty()) b.peersChanged(peersChanged);
             if (!peersRemoved.isEmpty()) b.peersRemoved(peersRemoved);
             if (!patches.isEmpty()) b.peersChangedPatch(patches);
             if (!profiles.isEmpty()) b.userProfiles(new ArrayList<>(profiles.values()));
             send(b.build());
+            ControlMetrics m = owner.metricsOrNull();
+            if (m != null) {
+                m.mapResponses.labelValues("delta").inc();
+                m.mapUpdateLatency.observe((System.nanoTime() - pendingSince) / 1e9);
+            }
         } catch (RuntimeException e) {
             MapSessions.log().warn("map update for node {} failed; closing its stream", nodeId, e);
             sink.finish();

@@ -1,6 +1,7 @@
 package dev.lattice.control.netmap;
 
 import dev.lattice.control.machine.MapSink;
+import dev.lattice.control.metrics.ControlMetrics;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.Node;
@@ -75,6 +76,17 @@ public final class MapSessions implements AutoCloseable {
         return flushes.sum();
     }
 
+    private volatile ControlMetrics metrics;
+
+    /** Where sessions, messages and update latencies are counted; none until set. */
+    public void metrics(ControlMetrics m) {
+        this.metrics = m;
+    }
+
+    ControlMetrics metricsOrNull() {
+        return metrics;
+    }
+
     void flushed() {
         flushes.increment();
     }
@@ -82,6 +94,8 @@ public final class MapSessions implements AutoCloseable {
     /** Starts streaming to {@code sink}: a full map now, deltas and keep-alives after. */
     public MapSession open(long nodeId, int capVer, MapSink sink) {
         MapSession s = new MapSession(this, nodeId, capVer, sink);
+        ControlMetrics m = metrics;
+        if (m != null) m.mapSessionsOpened.inc();
         // The presence comes first and the close hook after: if the stream is already gone, the hook runs now and
         // takes the presence back, instead of a close that ran too early leaving the node online for good.
         Tailnet.Presence presence = tailnet.streamOpened(nodeId);
@@ -125,6 +139,10 @@ public final class MapSessions implements AutoCloseable {
 
     PacketPolicy policy() {
         return policy;
+    }
+
+    DERPMap derpMap() {
+        return derpMap.get();
     }
 
     DNSConfig dnsConfig() {

@@ -31,17 +31,31 @@ public final class TailcfgNodes {
     static final String CAP_ADMIN = "https://tailscale.com/cap/is-admin";
     static final String CAP_SSH = "https://tailscale.com/cap/ssh";
     static final String ATTR_DEFAULT_AUTO_UPDATE = "default-auto-update";
+    static final String CAP_FILE_SHARING = "https://tailscale.com/cap/file-sharing";
 
     private final Tailnet tailnet;
     private final String baseDomain;
+    private final boolean fileSharing;
+    private final boolean defaultAutoUpdate;
     private final Map<Long, ParsedHostinfo> hostinfos = new ConcurrentHashMap<>();
     private volatile PrimaryRoutes primaries;
 
     private record ParsedHostinfo(String json, Hostinfo hostinfo) {}
 
     public TailcfgNodes(Tailnet tailnet, String baseDomain) {
+        this(tailnet, baseDomain, true, false);
+    }
+
+    /**
+     * @param fileSharing {@code taildrop.enabled}: every node gets Tailscale's file-sharing capability (Taildrop
+     *     itself runs between the clients)
+     * @param defaultAutoUpdate {@code auto_update.enabled}: the value of every node's default-auto-update attribute
+     */
+    public TailcfgNodes(Tailnet tailnet, String baseDomain, boolean fileSharing, boolean defaultAutoUpdate) {
         this.tailnet = tailnet;
         this.baseDomain = baseDomain == null ? "" : baseDomain;
+        this.fileSharing = fileSharing;
+        this.defaultAutoUpdate = defaultAutoUpdate;
     }
 
     /** {@code givenname.base.domain.}, the node's MagicDNS name. */
@@ -164,7 +178,8 @@ public final class TailcfgNodes {
             Map<String, List<JsonNode>> caps = new LinkedHashMap<>();
             caps.put(CAP_ADMIN, List.of());
             caps.put(CAP_SSH, List.of());
-            caps.put(ATTR_DEFAULT_AUTO_UPDATE, List.of(Tailcfg.json().getNodeFactory().booleanNode(false)));
+            if (fileSharing) caps.put(CAP_FILE_SHARING, List.of());
+            caps.put(ATTR_DEFAULT_AUTO_UPDATE, List.of(Tailcfg.json().getNodeFactory().booleanNode(defaultAutoUpdate)));
             b.capMap(caps);
         }
         return b.build();

@@ -1,6 +1,7 @@
 package dev.lattice.control.noise;
 
 import dev.lattice.controlclient.NoiseRecordCodec;
+import dev.lattice.derp.transport.WebSocketStream;
 import dev.lattice.crypto.X25519;
 import dev.lattice.crypto.key.ChallengePublicKey;
 import dev.lattice.crypto.key.MachinePrivateKey;
@@ -8,6 +9,7 @@ import dev.lattice.wire.ts2021.ControlHandshake;
 import dev.lattice.wire.ts2021.ControlMessages;
 import dev.lattice.wire.ts2021.ControlProtocolException;
 import dev.lattice.wire.ts2021.EarlyPayload;
+import dev.lattice.control.http.HttpMetricsHandler;
 import dev.lattice.guard.BodyLimiter;
 import dev.lattice.guard.CloseOnError;
 import dev.lattice.guard.Http2Watch;
@@ -28,6 +30,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
@@ -56,6 +59,8 @@ public final class Ts2021Upgrader {
     public static final int MAX_BODY = 1 << 20;
     /** Header block limit per request: a client's are a few hundred bytes. */
     static final int MAX_HEADER_LIST = 16 << 10;
+    /** The largest WebSocket message a client may send: Noise records are at most 4 KiB, written one a message or less. */
+    static final int MAX_WS_MESSAGE = 64 << 10;
     /** How long an upgraded client may stay silent before its first record. */
     public static final int HANDSHAKE_TIMEOUT_SECONDS = 30;
 
@@ -67,6 +72,7 @@ public final class Ts2021Upgrader {
     private final int minVersion;
     private final Limits limits;
     private final Function<ControlSession, ChannelHandler> streamHandler;
+    private final HttpMetricsHandler.Sink requests;
     private final CloseOnError closeOnError = new CloseOnError(strangers, "control connection");
 
     /**
@@ -76,6 +82,13 @@ public final class Ts2021Upgrader {
      */
     public Ts2021Upgrader(MachinePrivateKey controlKey, int minVersion, Limits limits,
             Function<ControlSession, ChannelHandler> streamHandler) {
+        this(controlKey, minVersion, limits, streamHandler, null);
+    }
+
+    /** @param requests where each stream's request route and response status are counted (may be null) */
+    public Ts2021Upgrader(MachinePrivateKey controlKey, int minVersion, Limits limits,
+            Function<ControlSession, ChannelHandler> streamHandler, HttpMetricsHandler.Sink requests) {
+        this.requests = requests;
         this.controlKey = controlKey;
         this.minVersion = minVersion;
         this.limits = limits;
@@ -90,6 +103,10 @@ public final class Ts2021Upgrader {
                     + "the server must pass upgrades through (proxy_http_version 1.1; Upgrade and Connection headers)",
                     ctx.channel().remoteAddress());
             plainError(ctx, HttpResponseStatus.BAD_REQUEST, "missing next protocol");
+            return;
+        }
+        if (next.equalsIgnoreCase("websocket")) {
+            upgradeWebSocket(ctx, req);
             return;
         }
         if (!next.equalsIgnoreCase(UPGRADE_VALUE)) {
@@ -114,7 +131,43 @@ public final class Ts2021Upgrader {
         ctx.writeAndFlush(switching);
         Channel ch = ctx.channel();
         removeHttpHandlers(ch.pipeline());
+        establish(ch, init, true);
+    }
 
+    /**
+     * ts2021 inside a WebSocket, as tailscale's browser client dials it (controlhttpserver's acceptWebsocket):
+     * {@code GET /ts2021?X-Tailscale-Handshake=<base64>} with {@code Upgrade: websocket} and the
+     * {@code tailscale-control-protocol} subprotocol. After the WebSocket handshake the connection is the one an
+     * HTTP upgrade makes (Noise records, HTTP/2, the same limits and watch), without an early payload, as there.
+     */
+    private void upgradeWebSocket(ChannelHandlerContext ctx, FullHttpRequest req) {
+        if (!WebSocketStream.wants(req, UPGRADE_VALUE)) {
+            plainError(ctx, HttpResponseStatus.BAD_REQUEST, "client must speak the control subprotocol");
+            return;
+        }
+        List<String> param = new QueryStringDecoder(req.uri()).parameters().get(HANDSHAKE_HEADER);
+        String initB64 = param == null || param.isEmpty() ? null : param.getFirst();
+        if (initB64 == null || initB64.isEmpty()) {
+            plainError(ctx, HttpResponseStatus.BAD_REQUEST, "missing Tailscale handshake parameter");
+            return;
+        }
+        byte[] init;
+        try {
+            init = Base64.getDecoder().decode(initB64.trim());
+        } catch (IllegalArgumentException e) {
+            plainError(ctx, HttpResponseStatus.BAD_REQUEST, "invalid tailscale handshake parameter");
+            return;
+        }
+        if (WebSocketStream.accept(ctx, req, UPGRADE_VALUE, MAX_WS_MESSAGE, java.util.Map.of())) {
+            establish(ctx.channel(), init, false);
+        }
+    }
+
+    /**
+     * Answers the client's Noise initiation on {@code ch}, whose pipeline now carries raw bytes (after TLS, or a
+     * WebSocket), and installs the record codec and the HTTP/2 server.
+     */
+    private void establish(Channel ch, byte[] init, boolean earlyPayload) {
         ControlHandshake.Accepted accepted;
         try {
             accepted = ControlHandshake.accept(controlKey, init);
@@ -134,11 +187,14 @@ public final class Ts2021Upgrader {
         }
 
         // Response and early payload leave in one write (controlhttpserver corks them too).
-        byte[] earlyPlain = earlyPayload();
-        byte[] early = est.tx().sealRecord(earlyPlain, 0, earlyPlain.length);
-        byte[] out = new byte[accepted.response().length + early.length];
-        System.arraycopy(accepted.response(), 0, out, 0, accepted.response().length);
-        System.arraycopy(early, 0, out, accepted.response().length, early.length);
+        byte[] out = accepted.response();
+        if (earlyPayload) {
+            byte[] earlyPlain = earlyPayload();
+            byte[] early = est.tx().sealRecord(earlyPlain, 0, earlyPlain.length);
+            out = new byte[accepted.response().length + early.length];
+            System.arraycopy(accepted.response(), 0, out, 0, accepted.response().length);
+            System.arraycopy(early, 0, out, accepted.response().length, early.length);
+        }
         ch.writeAndFlush(Unpooled.wrappedBuffer(out));
 
         ControlSession session = new ControlSession(est.peer(), est.version(), ch.remoteAddress());
@@ -157,8 +213,9 @@ public final class Ts2021Upgrader {
         p.addLast("h2-streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
-                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true),
-                        new BodyLimiter(limits.maxAnonymousBody),
+                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true));
+                if (requests != null) stream.pipeline().addLast(new HttpMetricsHandler(requests));
+                stream.pipeline().addLast(new BodyLimiter(limits.maxAnonymousBody),
                         new HttpObjectAggregator(MAX_BODY),
                         new RequestDeadline(limits.requestTimeout, false),
                         streamHandler.apply(session));

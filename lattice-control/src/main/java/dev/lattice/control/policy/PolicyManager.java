@@ -2,6 +2,7 @@ package dev.lattice.control.policy;
 
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.netmap.PacketPolicy;
+import dev.lattice.control.metrics.ControlMetrics;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.Node;
@@ -169,6 +170,13 @@ public final class PolicyManager implements AutoCloseable {
         return current;
     }
 
+    private volatile ControlMetrics metrics;
+
+    /** Where compilations are counted and timed; none until set. */
+    public void metrics(ControlMetrics m) {
+        this.metrics = m;
+    }
+
     /** The compiled policy, empty when none is configured (allow-all). */
     public Optional<CompiledPolicy> compiled() {
         return Optional.ofNullable(current.compiled());
@@ -277,7 +285,7 @@ public final class PolicyManager implements AutoCloseable {
     private boolean relevant(Change c) {
         return switch (c.kind()) {
             case ADDED, REMOVED -> true;
-            case PATCH, POLICY, DNS -> false; // endpoints, DERP home, disco key, online, last seen: nothing the policy sees
+            case PATCH, POLICY, DNS, DERP -> false; // endpoints, DERP home, disco key, online, last seen: nothing the policy sees
             case UPDATED -> !Objects.equals(seenView.get(c.nodeId()), tailnet.node(c.nodeId()).map(Fingerprint::of).orElse(null));
             case FULL -> !seenUsers.equals(sortedUsers()) || !seenView.equals(fingerprints(tailnet.nodes()));
         };
@@ -315,7 +323,19 @@ public final class PolicyManager implements AutoCloseable {
         compiledGeneration = requested.get();
         List<Node> nodes = tailnet.nodes();
         List<User> users = sortedUsers();
-        CompiledPolicy c = engine.compile(text, nodes, users, runTests);
+        long start = System.nanoTime();
+        CompiledPolicy c;
+        ControlMetrics m = metrics;
+        try {
+            c = engine.compile(text, nodes, users, runTests);
+        } catch (PolicyException | RuntimeException e) {
+            if (m != null) m.policyCompiles.labelValues("error").inc();
+            throw e;
+        }
+        if (m != null) {
+            m.policyCompiles.labelValues("ok").inc();
+            m.policyCompileSeconds.observe((System.nanoTime() - start) / 1e9);
+        }
         seen.clear();
         seen.putAll(fingerprints(nodes));
         seenView = Map.copyOf(seen);

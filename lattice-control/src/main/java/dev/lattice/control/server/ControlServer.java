@@ -1,6 +1,7 @@
 package dev.lattice.control.server;
 
 import dev.lattice.control.admin.AdminApi;
+import dev.lattice.control.logging.LogSettings;
 import dev.lattice.guard.BodyLimiter;
 import dev.lattice.guard.ConnectionGuard;
 import dev.lattice.guard.Limits;
@@ -31,7 +32,10 @@ import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.Store;
 import dev.lattice.crypto.key.MachinePrivateKey;
 import dev.lattice.crypto.key.NodePrivateKey;
+import dev.lattice.derp.server.BootstrapDns;
+import dev.lattice.derp.server.DerpMetrics;
 import dev.lattice.derp.server.DerpServer;
+import dev.lattice.metrics.GuardMetrics;
 import dev.lattice.derp.server.DerpServerOptions;
 import dev.lattice.derp.stun.StunServer;
 import dev.lattice.wire.tailcfg.CapabilityVersion;
@@ -66,6 +70,9 @@ public final class ControlServer implements AutoCloseable {
     private final ExecutorService workers;
     /** The DNS config every node gets; replaced when the extra records file changes. */
     private volatile DNSConfig dnsConfig;
+    /** The DERP map every node gets; reloaded every derp.update_frequency. */
+    private volatile DERPMap derpMap;
+    private final DerpMaps derpMaps;
     private final ExtraRecordsWatcher extraRecords; // null without dns.extra_records_path
     private final ConnectionGuard guard;
     private ControlHttpServer http;
@@ -75,6 +82,7 @@ public final class ControlServer implements AutoCloseable {
     private StunServer stun;
     private final MachinePrivateKey noiseKey;
     private final FrontRoutes frontRoutes;
+    private final BootstrapDns bootstrapDns; // null without the embedded DERP
     private final ControlMetrics metrics = new ControlMetrics();
     private final ScheduledExecutorService housekeeping =
             Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("housekeeping").daemon().factory());
@@ -89,13 +97,14 @@ public final class ControlServer implements AutoCloseable {
         this.guard = new ConnectionGuard(limits(config));
         IpAllocator ips = IpAllocator.fromStore(config.prefixes(), store.nodes());
         this.tailnet = new Tailnet(store, ips, clock);
-        this.nodes = new TailcfgNodes(tailnet, config.dns().baseDomain());
+        this.nodes = new TailcfgNodes(tailnet, config.dns().baseDomain(), config.taildropEnabled(), config.autoUpdateEnabled());
         nodes.usePrimaryRoutes(new dev.lattice.control.netmap.PrimaryRoutes(tailnet, nodes::activeRoutes));
-        DERPMap derpMap = DerpMaps.build(config);
+        this.derpMaps = new DerpMaps(config);
+        this.derpMap = derpMaps.load();
         // Read before anything starts: a missing or malformed file stops the server, as it stops Headscale.
         this.extraRecords = config.dns().extraRecordsPath() == null ? null : ExtraRecordsWatcher.open(config.dns().extraRecordsPath());
         this.dnsConfig = extraRecords == null ? DnsConfigs.build(config.dns()) : DnsConfigs.build(config.dns(), extraRecords.records());
-        this.sessions = new MapSessions(tailnet, nodes, () -> derpMap, () -> dnsConfig, config.dns().baseDomain());
+        this.sessions = new MapSessions(tailnet, nodes, () -> this.derpMap, () -> dnsConfig, config.dns().baseDomain());
         this.workers = Executors.newVirtualThreadPerTaskExecutor();
         // Every new compilation goes to all map sessions; then advertised routes are checked against its
         // autoApprovers, off the compiling thread (approving a route changes a node, which recompiles).
@@ -105,8 +114,14 @@ public final class ControlServer implements AutoCloseable {
             if (regs[0] != null && !workers.isShutdown()) workers.execute(() -> regs[0].routes().applyAll());
         });
         this.registrations = new Registrations(tailnet, ips, nodes, config, policy::compiled);
+        registrations.metrics(metrics);
+        sessions.metrics(metrics);
+        policy.metrics(metrics);
+        store.observe((kind, nanos) -> metrics.dbOperationSeconds.labelValues(kind).observe(nanos / 1e9));
         regs[0] = registrations;
-        this.frontRoutes = new FrontRoutes(noiseKey.publicKey(), tailnet);
+        // Headscale's /bootstrap-dns: the DERP map's host names, resolved off the request path.
+        this.bootstrapDns = config.derp().server().enabled() ? new BootstrapDns(this::derpHostNames) : null;
+        this.frontRoutes = new FrontRoutes(noiseKey.publicKey(), tailnet, bootstrapDns);
         this.adminApi = new AdminApi(tailnet, registrations, nodes, policy); // admin
     }
 
@@ -121,7 +136,7 @@ public final class ControlServer implements AutoCloseable {
 
     /** With another policy engine (tests). */
     public static ControlServer start(ControlConfig config, Clock clock, PolicyManager.Engine engine) throws Exception {
-        LogLevels.apply(config.log().level());
+        LogSettings.apply(config.log());
         for (String k : config.unsupportedKeys()) log.warn("config key {} is accepted but not implemented by Lattice yet", k);
         for (String w : config.warnings()) log.warn("config: {}", w);
         Store store = Store.open(config.database(), clock);
@@ -158,7 +173,6 @@ public final class ControlServer implements AutoCloseable {
             derp = new DerpServer(derpKey, opts);
             if (d.stunEnabled() && d.stunListenAddr() != null) {
                 stun = StunServer.start(d.stunListenAddr().toSocketAddress());
-                log.info("STUN listening on udp {}", stun.boundAddress());
             }
         }
         SslContext ssl = null;
@@ -174,29 +188,86 @@ public final class ControlServer implements AutoCloseable {
         }
         housekeeping.scheduleWithFixedDelay(new Housekeeping(tailnet, config.node().ephemeralInactivityTimeout()), 5, 5,
                 TimeUnit.SECONDS);
+        if (bootstrapDns != null) {
+            housekeeping.scheduleWithFixedDelay(() -> workers.execute(bootstrapDns::refresh), 0, 10, TimeUnit.MINUTES);
+        }
+        if (DerpMaps.refreshes(config)) {
+            long every = config.derp().updateFrequency().toMillis();
+            // The fetch may take a while: on a worker, never two at once, so housekeeping is not held up.
+            java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean();
+            housekeeping.scheduleWithFixedDelay(() -> {
+                if (!running.compareAndSet(false, true)) return;
+                workers.execute(() -> {
+                    try {
+                        refreshDerpMap();
+                    } catch (RuntimeException e) {
+                        log.warn("DERP map refresh failed: {}", e.toString());
+                    } finally {
+                        running.set(false);
+                    }
+                });
+            }, every, every, TimeUnit.MILLISECONDS);
+        }
         Ts2021Upgrader upgrader = new Ts2021Upgrader(noiseKey, CapabilityVersion.MINIMUM_SUPPORTED, guard.limits(),
-                session -> new MachineStreamHandler(session, new ControlMachineService(tailnet, registrations, sessions), workers));
+                session -> new MachineStreamHandler(session, new ControlMachineService(tailnet, registrations, sessions), workers),
+                metrics::request);
         AdminRoutes adminRoutes = new AdminRoutes(adminApi);
         http = ControlHttpServer.start(config.listenAddr().toSocketAddress(), guard,
                 new ControlHttpServer.Service(ssl, derp == null ? null : derp.httpHandler(), upgrader, routes(adminRoutes),
-                        uploads(adminRoutes)),
+                        uploads(adminRoutes), metrics::request),
                 Math.max(2, Runtime.getRuntime().availableProcessors()));
         if (config.metricsListenAddr() != null) {
             // Same guard: the two listeners share the process's file descriptors and each address's cap.
             metricsHttp = ControlHttpServer.start(config.metricsListenAddr().toSocketAddress(), guard,
-                    ControlHttpServer.Service.routes(metrics.routes()), 1);
-            InetSocketAddress m = metricsHttp.localAddress();
-            log.info("metrics on http://{}:{}/metrics", m.getHostString(), m.getPort());
+                    ControlHttpServer.Service.routes(metrics.routes(), metrics::request), 1);
+            log.info("metrics on http://{}/metrics", IpPrefix.hostPort(metricsHttp.localAddress()));
         }
         if (config.node().haProbes().enabled()) {
             routeProbes = new RouteProbes(tailnet, nodes, sessions, config.node().haProbes());
             routeProbes.start();
         }
-        log.info("lattice-control listening on {} (server_url {}){}", http.localAddress(), config.serverUrl(),
-                derp != null ? ", embedded DERP region " + d.regionId() + " at /derp" : "");
+        String addr = IpPrefix.hostPort(http.localAddress());
+        log.atInfo().setMessage("lattice-control listening on {} (server_url {}){}").addArgument(addr).addArgument(config.serverUrl())
+                .addArgument(derp != null ? ", embedded DERP region " + d.regionId() + " at /derp" : "")
+                .addKeyValue("addr", addr).addKeyValue("server_url", config.serverUrl().toString()).log();
         // admin: the CLI's socket, after the listeners so a started CLI finds a working server
-        adminSocket = AdminSocket.start(config.unixSocket(), config.unixSocketPermission(), adminApi);
-        log.info("admin socket listening on {} (mode {})", adminSocket.path(), Integer.toOctalString(config.unixSocketPermission()));
+        adminSocket = AdminSocket.start(config.unixSocket(), config.unixSocketPermission(),
+                config.unixSocketPermissionSet(), adminApi);
+        String mode = Integer.toOctalString(config.unixSocketPermission());
+        log.atInfo().setMessage("admin socket listening on {} (mode {})").addArgument(adminSocket.path()).addArgument(mode)
+                .addKeyValue("path", adminSocket.path().toString()).addKeyValue("mode", mode).log();
+    }
+
+    /** Loads the DERP map again; when it changed, every connected node is sent the new one. */
+    void refreshDerpMap() {
+        DERPMap m = derpMaps.load();
+        if (m.equals(derpMap)) return;
+        derpMap = m;
+        log.info("DERP map changed: regions {}", m.regions() == null ? "[]" : m.regions().keySet());
+        tailnet.announceDerp();
+        if (bootstrapDns != null) bootstrapDns.refresh();
+    }
+
+    private List<String> derpHostNames() {
+        DERPMap m = derpMap;
+        List<String> names = new java.util.ArrayList<>();
+        if (m != null && m.regions() != null) {
+            for (var r : m.regions().values()) {
+                if (r.nodes() == null) continue;
+                for (var n : r.nodes()) if (n.hostName() != null) names.add(n.hostName());
+            }
+        }
+        return names;
+    }
+
+    /** What /bootstrap-dns answers (null without the embedded DERP). */
+    public BootstrapDns bootstrapDns() {
+        return bootstrapDns;
+    }
+
+    /** The DERP map nodes get now. */
+    public DERPMap derpMap() {
+        return derpMap;
     }
 
     /** Limits for strangers, from the {@code limits} section and {@code trusted_proxies}. */
@@ -235,10 +306,9 @@ public final class ControlServer implements AutoCloseable {
         metrics.gauge("lattice_users", "Users", () -> tailnet.users().size());
         metrics.counter("lattice_db_write_transactions", "Database write transactions begun (committed or rolled back)",
                 store::writeTransactions);
-        if (derp != null) {
-            metrics.gauge("lattice_derp_clients", "Clients connected to the embedded DERP", () -> derp.stats().currentClients());
-            metrics.gauge("lattice_derp_packets_dropped", "Packets the embedded DERP dropped", () -> derp.stats().dropsTotal());
-        }
+        if (derp != null) DerpMetrics.register(metrics.metrics(), derp);
+        if (stun != null) DerpMetrics.register(metrics.metrics(), stun);
+        GuardMetrics.register(metrics.metrics(), guard, "lattice_http");
     }
 
     /** Connection and body accounting of the listeners. */

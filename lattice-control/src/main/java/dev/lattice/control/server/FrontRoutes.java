@@ -1,6 +1,7 @@
 package dev.lattice.control.server;
 
 import dev.lattice.control.http.HttpResponses;
+import dev.lattice.derp.server.BootstrapDns;
 import dev.lattice.control.http.Routes;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.crypto.key.MachinePublicKey;
@@ -15,21 +16,58 @@ import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 import tools.jackson.databind.JsonNode;
 
-/** The front port's plain endpoints: key discovery, health, the registration page and DERP admission. */
+/**
+ * The front port's plain endpoints, as Headscale's: key discovery, health, version, the registration page, DERP
+ * admission, {@code /bootstrap-dns} (with the embedded DERP), {@code /robots.txt}, and the REST API's OpenAPI
+ * document at Headscale's path {@code /swagger/v1/openapiv2.json}.
+ */
 final class FrontRoutes implements Routes {
     private static final Pattern AUTH_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    static final String OPENAPI_PATH = "/swagger/v1/openapiv2.json";
 
     private final MachinePublicKey noisePublic;
     private final Tailnet tailnet;
+    private final BootstrapDns bootstrapDns;
+    private final byte[] openApi;
 
-    FrontRoutes(MachinePublicKey noisePublic, Tailnet tailnet) {
+    /** @param bootstrapDns null without the embedded DERP (as Headscale, which serves it only then) */
+    FrontRoutes(MachinePublicKey noisePublic, Tailnet tailnet, BootstrapDns bootstrapDns) {
         this.noisePublic = noisePublic;
         this.tailnet = tailnet;
+        this.bootstrapDns = bootstrapDns;
+        this.openApi = openApiDocument();
+    }
+
+    static byte[] openApiDocument() {
+        try (var in = FrontRoutes.class.getResourceAsStream("/openapi/openapiv2.json")) {
+            if (in == null) throw new IllegalStateException("openapiv2.json missing from the jar");
+            return in.readAllBytes();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Headscale's VersionInfo shape, with the JVM where Headscale names its Go toolchain. */
+    static String versionJson() {
+        String v = FrontRoutes.class.getPackage().getImplementationVersion();
+        return "{\"version\":\"" + (v == null ? "dev" : v) + "\",\"commit\":\"unknown\",\"buildTime\":\"unknown\","
+                + "\"java\":{\"version\":\"" + System.getProperty("java.version") + "\",\"os\":\"" + System.getProperty("os.name")
+                .toLowerCase(java.util.Locale.ROOT) + "\",\"arch\":\"" + System.getProperty("os.arch") + "\"},\"dirty\":false}\n";
     }
 
     @Override
     public FullHttpResponse handle(FullHttpRequest req) {
-        String path = new QueryStringDecoder(req.uri()).path();
+        QueryStringDecoder query = new QueryStringDecoder(req.uri());
+        String path = query.path();
+        if (path.equals(OPENAPI_PATH) && req.method().equals(HttpMethod.GET)) return HttpResponses.json(HttpResponseStatus.OK, openApi);
+        if (path.equals("/version") && req.method().equals(HttpMethod.GET)) {
+            return HttpResponses.json(HttpResponseStatus.OK, versionJson().getBytes(StandardCharsets.UTF_8));
+        }
+        if (path.equals("/robots.txt")) return HttpResponses.text(HttpResponseStatus.OK, "User-agent: *\nDisallow: /");
+        if (path.equals("/bootstrap-dns") && bootstrapDns != null) {
+            var q = query.parameters().get("q");
+            return HttpResponses.json(HttpResponseStatus.OK, bootstrapDns.answer(q == null || q.isEmpty() ? null : q.getFirst()));
+        }
         if (path.equals("/key") && req.method().equals(HttpMethod.GET)) {
             // No legacy (pre-Noise) protocol here: its key is the zero key, as in headscale.
             String json = "{\"legacyPublicKey\":\"mkey:" + "0".repeat(64) + "\",\"publicKey\":\"" + noisePublic + "\"}";

@@ -18,7 +18,9 @@ public record Change(Kind kind, long nodeId) {
          */
         POLICY,
         /** The DNS config changed (extra records from dns.extra_records_path): each session sends the new one. */
-        DNS
+        DNS,
+        /** The DERP map changed (derp.urls/paths reloaded): each session sends the new one. */
+        DERP
     }
 
     public static Change full() {
@@ -31,5 +33,9 @@ public record Change(Kind kind, long nodeId) {
 
     public static Change dns() {
         return new Change(Kind.DNS, 0);
+    }
+
+    public static Change derp() {
+        return new Change(Kind.DERP, 0);
     }
 }

@@ -305,6 +305,11 @@ public final class Tailnet {
         publish(List.of(Change.dns()));
     }
 
+    /** Tells the map sessions that the DERP map changed. */
+    public void announceDerp() {
+        publish(List.of(Change.derp()));
+    }
+
     private void index(Node n) {
         sorted = null;
         routers = null;

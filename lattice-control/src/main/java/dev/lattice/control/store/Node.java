@@ -92,6 +92,11 @@ public record Node(
         return new Node(id, machineKey, nodeKey, discoKey, hostname, givenName, userId, ipv4, ipv6, hostinfoJson, endpoints, tags, approvedRoutes, authKeyId, ephemeral, e, lastSeen, registerMethod, created, updated);
     }
 
+    /** Other tailnet addresses (either may be null). */
+    public Node withAddresses(Inet4Address a4, Inet6Address a6) {
+        return new Node(id, machineKey, nodeKey, discoKey, hostname, givenName, userId, a4, a6, hostinfoJson, endpoints, tags, approvedRoutes, authKeyId, ephemeral, expiry, lastSeen, registerMethod, created, updated);
+    }
+
     public Node withTags(List<String> t) {
         return new Node(id, machineKey, nodeKey, discoKey, hostname, givenName, userId, ipv4, ipv6, hostinfoJson, endpoints, t, approvedRoutes, authKeyId, ephemeral, expiry, lastSeen, registerMethod, created, updated);
     }

@@ -242,19 +242,37 @@ public final class Store implements AutoCloseable {
     /** Runs {@code work} in one write transaction; constraint violations become {@link ConflictException}. */
     <T> T write(String what, HandleCallback<T, RuntimeException> work) {
         writeTransactions.increment();
+        long start = System.nanoTime();
         try {
             return writer.inTransaction(work);
         } catch (JdbiException e) {
             throw translate(what, e);
+        } finally {
+            observer.accept("write", System.nanoTime() - start);
         }
     }
 
     <T> T read(HandleCallback<T, RuntimeException> work) {
+        long start = System.nanoTime();
         try {
             return reader.withHandle(work);
         } catch (JdbiException e) {
             throw new StoreException("database read failed: " + rootMessage(e), e);
+        } finally {
+            observer.accept("read", System.nanoTime() - start);
         }
+    }
+
+    /** What is told how long each operation took: its kind (read, write) and nanoseconds. */
+    @FunctionalInterface
+    public interface Observer {
+        void accept(String kind, long nanos);
+    }
+
+    private volatile Observer observer = (kind, nanos) -> { };
+
+    public void observe(Observer o) {
+        this.observer = o;
     }
 
     /** Diagnostics: SQLite's integrity check ("ok" when healthy); PostgreSQL has no equivalent and answers "ok". */

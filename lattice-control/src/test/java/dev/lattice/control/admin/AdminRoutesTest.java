@@ -111,4 +111,22 @@ class AdminRoutesTest {
         assertThat(send(HttpMethod.GET, "/key?v=113", null, null)).isNull();
         assertThat(send(HttpMethod.GET, "/api/v2/node", null, null)).isNull();
     }
+
+    @Test
+    void keysCreatedWithoutAnExpirationGetTheCliDefaults() throws Exception {
+        String auth = "Bearer " + key;
+        send(HttpMethod.POST, "/api/v1/user", auth, "{\"name\":\"alice\"}");
+        Instant before = Instant.now();
+        FullHttpResponse pak = send(HttpMethod.POST, "/api/v1/preauthkey", auth, "{\"user\":\"alice\"}");
+        assertThat(pak.status().code()).isEqualTo(200);
+        Instant pakExpiry = Instant.parse(AdminJson.mapper().readTree(text(pak)).get("preAuthKey").get("expiration").asString());
+        assertThat(pakExpiry).as("1 h, as `preauthkeys create`").isBetween(before.plusSeconds(3600 - 5), Instant.now().plusSeconds(3600));
+
+        FullHttpResponse api = send(HttpMethod.POST, "/api/v1/apikey", auth, "{}");
+        assertThat(api.status().code()).isEqualTo(200);
+        Instant apiExpiry = server.store().apiKeys().list().stream()
+                .max(java.util.Comparator.comparingLong(dev.lattice.control.store.ApiKey::id)).orElseThrow().expiration();
+        assertThat(apiExpiry).as("90 days, as `apikeys create`").isBetween(before.plus(java.time.Duration.ofDays(90)).minusSeconds(5),
+                Instant.now().plus(java.time.Duration.ofDays(90)));
+    }
 }

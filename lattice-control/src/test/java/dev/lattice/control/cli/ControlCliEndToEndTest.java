@@ -324,14 +324,15 @@ class ControlCliEndToEndTest {
     @Test
     void badFlagsAreOneLineErrors() {
         Result r = cli("nodes", "expire");
-        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("--identifier").hasLineCount(1);
         Result unknown = cli("users", "frobnicate");
-        assertThat(unknown.code()).isEqualTo(1);
+        assertThat(unknown.code()).isEqualTo(2);
         assertThat(unknown.err()).hasLineCount(1);
         Result format = cli("-o", "xml", "users", "list");
-        assertThat(format.code()).isEqualTo(1);
-        assertThat(format.err()).isEqualTo("unknown output format \"xml\": use json, json-line or yaml\n");
+        assertThat(format.code()).isEqualTo(2);
+        assertThat(format.err()).isEqualTo(
+                "unknown output format \"xml\": use json, json-line or yaml (see 'lattice-control users list --help')\n");
     }
 
     /** A valid policy (deny all) padded with a comment to exactly {@code bytes} bytes of UTF-8. */
@@ -445,6 +446,12 @@ class ControlCliEndToEndTest {
         assertThat(r.err()).isEqualTo("cannot reach lattice-control at " + dir.resolve("run/lattice.sock") + ": is the server running?\n");
     }
 
+    /** The port in "listening on 127.0.0.1:PORT" must be the server_url's. */
+    static String server_port(String help) {
+        var m = java.util.regex.Pattern.compile("running: http://127\\.0\\.0\\.1:(\\d+)").matcher(help);
+        return m.find() ? m.group(1) : "?";
+    }
+
     @Test
     void serveRunsUntilInterruptedAndPrintsHowToJoin() throws Exception {
         server.close();
@@ -457,11 +464,120 @@ class ControlCliEndToEndTest {
         String help = out.toString(StandardCharsets.UTF_8);
         assertThat(help).contains("lattice-control -c " + configFile + " users create NAME")
                 .contains("preauthkeys create --user NAME")
-                .contains("tailscale up --login-server http://127.0.0.1:");
+                .contains("tailscale up --login-server http://127.0.0.1:")
+                .contains("(listening on 127.0.0.1:" + server_port(help))
+                .doesNotContain("on /127.0.0.1").doesNotContain("bin/latticed");
         assertThat(cli("users", "create", "carol").code()).isZero();
         t.interrupt();
         t.join(10_000);
         assertThat(t.isAlive()).isFalse();
         assertThat(sock).doesNotExist();
+    }
+
+    // ---- Headscale's remaining commands ----
+
+    String waitingRegistration(String hostname, java.util.concurrent.atomic.AtomicReference<RegisterResponse> followup) throws Exception {
+        MachinePrivateKey mk = MachinePrivateKey.generate();
+        NodePrivateKey nk = NodePrivateKey.generate();
+        RegisterResponse first = server.registrations().register(mk.publicKey(),
+                RegisterRequest.builder().version(142).nodeKey(nk.publicKey()).hostinfo(hostinfo(hostname)).build())
+                .toCompletableFuture().get();
+        if (followup != null) {
+            // The client's follow-up request, which waits for the admin's verdict.
+            server.registrations().register(mk.publicKey(), RegisterRequest.builder().version(142).nodeKey(nk.publicKey())
+                    .hostinfo(hostinfo(hostname)).followup(first.authUrl()).build()).thenAccept(followup::set);
+        }
+        return first.authUrl().substring(first.authUrl().lastIndexOf('/') + 1);
+    }
+
+    @Test
+    void authRejectTellsTheWaitingClientAndApproveNeedsAUser() throws Exception {
+        cli("users", "create", "alice");
+        var told = new java.util.concurrent.atomic.AtomicReference<RegisterResponse>();
+        String authId = waitingRegistration("tablet", told);
+
+        Result approve = cli("auth", "approve", "--auth-id", authId);
+        assertThat(approve.code()).isEqualTo(1);
+        assertThat(approve.err()).isEqualTo("auth id " + authId + " is a node registration: complete it with 'auth register --auth-id "
+                + authId + " --user USER'\n");
+        Result unknown = cli("auth", "approve", "--auth-id", "nothing-here");
+        assertThat(unknown.err()).isEqualTo("no pending auth session for auth_id nothing-here\n");
+
+        Result reject = cli("auth", "reject", "--auth-id", authId);
+        assertThat(reject.code()).isZero();
+        assertThat(reject.out()).isEqualTo("Auth request rejected\n");
+        for (int i = 0; i < 100 && told.get() == null; i++) Thread.sleep(20);
+        assertThat(told.get().error()).isEqualTo("auth request rejected");
+        assertThat(cli("auth", "register", "--auth-id", authId, "--user", "alice").err()).contains("no pending registration");
+        assertThat(cli("auth", "reject", "--auth-id", authId).err()).isEqualTo("no pending auth session for auth_id " + authId + "\n");
+        assertThat(cli("-o", "json", "auth", "reject", "--auth-id", waitingRegistration("phone", null)).out()).isEqualTo("{}\n");
+        assertThat(server.tailnet().nodes()).isEmpty();
+    }
+
+    @Test
+    void debugCreateNodeWaitsForAuthRegister() throws Exception {
+        cli("users", "create", "alice");
+        Result created = cli("debug", "create-node", "--name", "fake", "--user", "alice", "--key", "debug-1", "--route", "10.9.0.0/16");
+        assertThat(created.code()).as(created.err()).isZero();
+        assertThat(created.out()).isEqualTo("Node created\n");
+        assertThat(server.tailnet().nodes()).isEmpty();
+        assertThat(cli("debug", "create-node", "--name", "fake", "--user", "alice", "--key", "debug-1").err())
+                .contains("already waiting");
+        assertThat(cli("auth", "register", "--auth-id", "debug-1", "--user", "alice").out()).isEqualTo("Node fake registered\n");
+        Node n = server.tailnet().nodes().getFirst();
+        assertThat(n.hostname()).isEqualTo("fake");
+        assertThat(server.nodes().activeRoutes(n)).isEmpty();
+        assertThat(server.adminApi().node(n.id()).availableRoutes()).containsExactly(IpPrefix.parse("10.9.0.0/16"));
+    }
+
+    @Test
+    void backfillIpsGivesNodesTheFamiliesTheConfigNames() throws Exception {
+        server.close();
+        int port = freePort();
+        Files.writeString(configFile, config(dir, port, "prefixes:\n  v4: 100.64.0.0/10\n"));
+        server = ControlServer.start(ControlConfig.load(configFile));
+        cli("users", "create", "alice");
+        String key = cli("preauthkeys", "create", "--user", "alice").out().strip();
+        Node before = registerWithKey(key, "laptop");
+        assertThat(before.ipv6()).isNull();
+        server.close();
+        Files.writeString(configFile, config(dir, port, "prefixes:\n  v4: 100.64.0.0/10\n  v6: fd7a:115c:a1e0::/48\n"));
+        server = ControlServer.start(ControlConfig.load(configFile));
+
+        assertThat(cliWithInput("n\n", "nodes", "backfillips").out()).isEmpty();
+        assertThat(server.tailnet().node(before.id()).orElseThrow().ipv6()).as("not confirmed").isNull();
+        Result r = cli("nodes", "backfillips", "--force");
+        assertThat(r.code()).as(r.err()).isZero();
+        Node after = server.tailnet().node(before.id()).orElseThrow();
+        assertThat(after.ipv6()).isNotNull();
+        assertThat(after.ipv4()).isEqualTo(before.ipv4());
+        assertThat(r.out()).isEqualTo("assigned IPv6 \"" + IpPrefix.format(after.ipv6()) + "\" to Node(" + after.id()
+                + ") \"laptop\"\nNode IPs backfilled successfully\n");
+        assertThat(server.store().nodes().get(after.id()).orElseThrow().ipv6()).as("stored").isEqualTo(after.ipv6());
+        assertThat(cli("-o", "json-line", "nodes", "backfillips", "--force").out()).as("nothing left to do").isEqualTo("{}\n");
+    }
+
+    @Test
+    void versionHealthGenerateAndConfigtest() throws Exception {
+        assertThat(cli("version").out()).startsWith("lattice-control version ");
+        assertThat(cli("-o", "json", "version").out()).contains("\"version\": ");
+        Result health = cli("health");
+        assertThat(health.code()).isZero();
+        assertThat(health.out()).isEqualTo("healthy: the database answers\n");
+        assertThat(cli("-o", "json-line", "health").out()).isEqualTo("{\"database_connectivity\":true}\n");
+        assertThat(cli("generate", "private-key").out()).matches("privkey:[0-9a-f]{64}\n");
+        assertThat(cli("gen", "private-key", "-o", "json").out()).matches("\\{\n\t\"private_key\": \"privkey:[0-9a-f]{64}\"\n}\n");
+
+        Result ok = cli("configtest");
+        assertThat(ok.code()).as(ok.err()).isZero();
+        assertThat(ok.out()).isEqualTo("configuration is valid\n");
+        Path policy = dir.resolve("policy.hujson");
+        Files.writeString(policy, "{\"acls\": [ {\"action\": \"accept\", ");
+        Files.writeString(configFile, Files.readString(configFile) + "policy:\n  path: " + policy + "\n");
+        Result bad = cli("configtest");
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).startsWith("configuration error: policy.path: ").hasLineCount(1);
+        Files.writeString(configFile, Files.readString(configFile) + "bogus_key: 1\n");
+        assertThat(cli("configtest").err()).startsWith("config: bogus_key: unknown key");
     }
 }

@@ -25,6 +25,34 @@ class OutputTest {
                 + "\"expiry\":{\"seconds\":1714979289},\"register_method\":2,\"tags\":[\"tag:a\"]}");
     }
 
+    /** Text printed by Go 1.x for the same value ({@code json.MarshalIndent(v, "", "\t")}, then {@code json.Marshal}). */
+    @Test
+    void jsonIsSpacedAndEscapedAsGoWritesIt() throws Exception {
+        JsonNode v = M.readTree("""
+                [{"id":7,"name":"a<b>&c\u2028\\"\\\\\\u0001é","user":{"id":2,"name":"alice"},"tags":["tag:a","tag:b"],
+                  "empty":[],"m":{}}]
+                """);
+        assertThat(GoJson.indent(v)).isEqualTo("""
+                [
+                \t{
+                \t\t"id": 7,
+                \t\t"name": "a\\u003cb\\u003e\\u0026c\\u2028\\"\\\\\\u0001é",
+                \t\t"user": {
+                \t\t\t"id": 2,
+                \t\t\t"name": "alice"
+                \t\t},
+                \t\t"tags": [
+                \t\t\t"tag:a",
+                \t\t\t"tag:b"
+                \t\t],
+                \t\t"empty": [],
+                \t\t"m": {}
+                \t}
+                ]""");
+        assertThat(GoJson.compact(v)).isEqualTo("[{\"id\":7,\"name\":\"a\\u003cb\\u003e\\u0026c\\u2028\\\"\\\\\\u0001é\","
+                + "\"user\":{\"id\":2,\"name\":\"alice\"},\"tags\":[\"tag:a\",\"tag:b\"],\"empty\":[],\"m\":{}}]");
+    }
+
     @Test
     void tableAlignsColumns() {
         assertThat(Output.table(List.of(List.of("ID", "Name"), List.of("10", "a"), List.of("2", "longer"))))

@@ -79,7 +79,7 @@ class ControlConfigTest {
         assertThat(c.policy().mode()).isEqualTo(PolicyMode.DATABASE);
         assertThat(c.unixSocket()).isEqualTo(Path.of("/var/lib/headscale/headscale.sock"));
         assertThat(c.unixSocketPermission()).isEqualTo(0770);
-        assertThat(c.unsupportedKeys()).containsExactlyInAnyOrder("grpc_listen_addr", "grpc_allow_insecure", "private_key_path");
+        assertThat(c.unsupportedKeys()).containsExactlyInAnyOrder("grpc_listen_addr", "private_key_path");
     }
 
     @Test
@@ -95,8 +95,8 @@ class ControlConfigTest {
         assertThat(c.dns().globalNameservers()).hasSize(4);
         assertThat(c.tls().enabled()).isFalse();
         assertThat(c.taildropEnabled()).isTrue();
-        assertThat(c.unsupportedKeys()).contains("grpc_listen_addr", "acme_url",
-                "database.gorm.prepare_stmt", "tls_letsencrypt_challenge_type").doesNotContain("node.routes.ha.probe_interval");
+        assertThat(c.unsupportedKeys()).contains("grpc_listen_addr", "database.gorm.slow_threshold")
+                .doesNotContain("node.routes.ha.probe_interval", "acme_url", "database.gorm.prepare_stmt");
         assertThat(c.node().haProbes()).isEqualTo(new ControlConfig.HaProbes(Duration.ofSeconds(10), Duration.ofSeconds(5)));
     }
 

@@ -41,9 +41,15 @@ final class TestMachine implements AutoCloseable {
     }
 
     TestMachine(EventLoopGroup group, URI server, String hostname, int capVer) throws Exception {
+        this(group, server, hostname, capVer, false);
+    }
+
+    /** @param webSocket ts2021 inside a WebSocket, as tailscale's browser client dials */
+    TestMachine(EventLoopGroup group, URI server, String hostname, int capVer, boolean webSocket) throws Exception {
         this.hostname = hostname;
         MachinePublicKey controlKey = ServerKey.fetch(server, capVer);
-        this.channel = ControlChannel.connect(group, server, null, machineKey, controlKey, capVer).get(10, TimeUnit.SECONDS);
+        this.channel = (webSocket ? ControlChannel.connectWebSocket(group, server, null, machineKey, controlKey, capVer)
+                : ControlChannel.connect(group, server, null, machineKey, controlKey, capVer)).get(10, TimeUnit.SECONDS);
     }
 
     Hostinfo hostinfo() {

@@ -1,6 +1,7 @@
 package dev.lattice.derp.server;
 
 import dev.lattice.derp.transport.FrameDecoder;
+import dev.lattice.derp.transport.WebSocketStream;
 import dev.lattice.wire.derp.Derp;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -28,12 +29,17 @@ import java.util.Map;
  * The HTTP side of DERP (tailscale {@code derpserver/handler.go}), for a pipeline with {@code HttpServerCodec} and
  * {@code HttpObjectAggregator} before it. On {@code GET /derp} with {@code Upgrade: DERP} it answers 101, removes
  * every handler after the optional {@link SslHandler} and installs the DERP frame handlers; bytes the client sent
- * after the request flow on into them.
+ * after the request flow on into them. With {@code Upgrade: websocket} and the {@code derp} subprotocol (tailscale's
+ * {@code TS_DEBUG_DERP_WS_CLIENT}, browsers, proxies that pass only WebSockets) the same DERP connection runs inside
+ * a WebSocket ({@link WebSocketStream}).
  */
 @ChannelHandler.Sharable
 final class DerpHttpHandler extends ChannelInboundHandlerAdapter {
     static final String CHALLENGE_HEADER = "X-Tailscale-Challenge";
     static final String RESPONSE_HEADER = "X-Tailscale-Response";
+    static final String WS_SUBPROTOCOL = "derp";
+    /** A client writes each DERP frame (at most 64 KiB of packet plus header) as one message, or less. */
+    static final int WS_MAX_MESSAGE = 1 << 20;
 
     private final DerpServer server;
 
@@ -103,13 +109,25 @@ final class DerpHttpHandler extends ChannelInboundHandlerAdapter {
             respond(ctx, req, HttpResponseStatus.UPGRADE_REQUIRED, "DERP requires connection upgrade\n", Map.of());
             return;
         }
-        if (up.equals("websocket")) {
-            // Browsers' DERP-over-WebSocket is not offered; clients fall back to plain DERP.
-            respond(ctx, req, HttpResponseStatus.UPGRADE_REQUIRED, "DERP requires connection upgrade\n", Map.of());
-            return;
-        }
         if (server.isClosed()) {
             respond(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "DERP server closing\n", Map.of());
+            return;
+        }
+        if (up.equals("websocket")) {
+            // tailscale's derpserver.AddWebSocketSupport: only clients that name the "derp" subprotocol speak
+            // WebSockets (very early ones sent "Upgrade: WebSocket" with DERP's own framing, which is not served).
+            if (!WebSocketStream.wants(req, WS_SUBPROTOCOL)) {
+                respond(ctx, req, HttpResponseStatus.UPGRADE_REQUIRED, "DERP requires connection upgrade\n", Map.of());
+                return;
+            }
+            ServerConnection conn = new ServerConnection(server, DerpServer.inet(ctx.channel().remoteAddress()), false);
+            Map<String, ChannelHandler> next = new java.util.LinkedHashMap<>();
+            next.put("derp-frames", new FrameDecoder(Derp.MAX_CLIENT_FRAME_LEN));
+            next.put("derp-conn", conn);
+            if (WebSocketStream.accept(ctx, req, WS_SUBPROTOCOL, WS_MAX_MESSAGE, next)) {
+                server.webSocketAccepts.increment();
+                conn.start();
+            }
             return;
         }
         boolean fastStart = "1".equals(req.headers().get(Derp.HEADER_FAST_START));

@@ -69,6 +69,7 @@ public final class DerpServer implements AutoCloseable {
     final LongAdder refused = new LongAdder();
     final LongAdder protocolErrors = new LongAdder();
     final LongAdder homeClients = new LongAdder();
+    final LongAdder webSocketAccepts = new LongAdder();
     private final EnumMap<DropReason, LongAdder> drops = new EnumMap<>(DropReason.class);
 
     public DerpServer(NodePrivateKey privateKey, DerpServerOptions options) {
@@ -333,6 +334,11 @@ public final class DerpServer implements AutoCloseable {
         public long dropsTotal() {
             return drops.values().stream().mapToLong(Long::longValue).sum();
         }
+    }
+
+    /** DERP connections that came in over a WebSocket. */
+    public long webSocketAccepts() {
+        return webSocketAccepts.sum();
     }
 
     public Stats stats() {

@@ -1,5 +1,6 @@
 package dev.lattice.derp.standalone;
 
+import dev.lattice.derp.server.BootstrapDns;
 import dev.lattice.derp.server.DerpServer;
 import dev.lattice.guard.BodyLimiter;
 import dev.lattice.guard.ConnectionGuard;
@@ -64,8 +65,23 @@ public final class StandaloneDerper implements AutoCloseable {
 
     public static StandaloneDerper start(DerpServer server, InetSocketAddress addr, SslContext tls, EventLoopGroup group,
             ConnectionGuard guard) throws InterruptedException {
+        return start(server, addr, tls, group, guard, true);
+    }
+
+    /**
+     * @param runDerp false = derper's {@code --derp=false}: {@code /derp} answers 404 "derp server disabled" (a relay
+     *     being retired keeps serving its other endpoints)
+     */
+    public static StandaloneDerper start(DerpServer server, InetSocketAddress addr, SslContext tls, EventLoopGroup group,
+            ConnectionGuard guard, boolean runDerp) throws InterruptedException {
+        return start(server, addr, tls, group, guard, runDerp, new BootstrapDns(java.util.List::of));
+    }
+
+    /** @param bootstrapDns what {@code /bootstrap-dns} answers (its names resolved by the caller's refreshes) */
+    public static StandaloneDerper start(DerpServer server, InetSocketAddress addr, SslContext tls, EventLoopGroup group,
+            ConnectionGuard guard, boolean runDerp, BootstrapDns bootstrapDns) throws InterruptedException {
         Objects.requireNonNull(server, "server");
-        ChannelHandler fallback = new Fallback();
+        ChannelHandler fallback = new Fallback(bootstrapDns);
         ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -80,7 +96,7 @@ public final class StandaloneDerper implements AutoCloseable {
                         ch.pipeline().addLast("aggregate", new HttpObjectAggregator(64 * 1024));
                         // Absolute: a client trickling its request a byte at a time is cut off too.
                         ch.pipeline().addLast("http-deadline", new RequestDeadline(guard.limits().requestTimeout, true));
-                        ch.pipeline().addLast("derp", server.httpHandler());
+                        if (runDerp) ch.pipeline().addLast("derp", server.httpHandler());
                         ch.pipeline().addLast("home", fallback);
                     }
                 });
@@ -104,14 +120,35 @@ public final class StandaloneDerper implements AutoCloseable {
 
     @ChannelHandler.Sharable
     private static final class Fallback extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final BootstrapDns bootstrapDns;
+
+        Fallback(BootstrapDns bootstrapDns) {
+            this.bootstrapDns = bootstrapDns;
+        }
+
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-            String path = new QueryStringDecoder(req.uri()).path();
+            QueryStringDecoder q = new QueryStringDecoder(req.uri());
+            String path = q.path();
+            if (path.equals("/bootstrap-dns")) {
+                var qs = q.parameters().get("q");
+                byte[] b = bootstrapDns.answer(qs == null || qs.isEmpty() ? null : qs.getFirst());
+                FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(b));
+                res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json").set(HttpHeaderNames.CONNECTION, "close");
+                HttpUtil.setContentLength(res, b.length);
+                ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+                return;
+            }
             HttpResponseStatus st = HttpResponseStatus.OK;
             String body;
             switch (path) {
                 case "/" -> body = "<html><body><h1>DERP</h1><p>This is a Lattice DERP relay (Tailscale protocol).</p></body></html>\n";
                 case "/robots.txt" -> body = "User-agent: *\nDisallow: /\n";
+                case "/derp" -> {
+                    // Only reached when the DERP handler is not in the pipeline (--derp=false).
+                    st = HttpResponseStatus.NOT_FOUND;
+                    body = "derp server disabled\n";
+                }
                 default -> {
                     st = HttpResponseStatus.NOT_FOUND;
                     body = "404 page not found\n";

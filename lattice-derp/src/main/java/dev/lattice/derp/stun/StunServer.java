@@ -1,5 +1,6 @@
 package dev.lattice.derp.stun;
 
+import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.stun.Stun;
 import dev.lattice.wire.stun.StunException;
 import java.io.IOException;
@@ -45,7 +46,7 @@ public final class StunServer implements AutoCloseable {
         }
         StunServer s = new StunServer(ch);
         s.thread.start();
-        log.info("STUN server listening on {}", s.boundAddress());
+        log.info("STUN server listening on udp {}", IpPrefix.hostPort(s.boundAddress()));
         return s;
     }
 

@@ -112,6 +112,17 @@ public record IpPrefix(InetAddress address, int bits) {
         return format(address) + "/" + bits;
     }
 
+    /**
+     * A socket address as Go's {@code net.JoinHostPort} writes it: {@code 127.0.0.1:8080}, {@code [::1]:8080} (not
+     * Java's {@code /127.0.0.1:8080}); an unresolved one keeps its host name.
+     */
+    public static String hostPort(java.net.InetSocketAddress a) {
+        InetAddress ip = a.getAddress();
+        if (ip == null) return (a.getHostString().indexOf(':') >= 0 ? "[" + a.getHostString() + "]" : a.getHostString()) + ":" + a.getPort();
+        String host = format(ip);
+        return (ip instanceof Inet4Address ? host : "[" + host + "]") + ":" + a.getPort();
+    }
+
     /** Canonical text of an address: dotted quad, or RFC 5952 compressed IPv6. */
     public static String format(InetAddress a) {
         if (a instanceof Inet4Address) return a.getHostAddress();

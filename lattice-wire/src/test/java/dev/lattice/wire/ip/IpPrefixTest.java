@@ -42,4 +42,13 @@ class IpPrefixTest {
         assertThat(p.contains(IpPrefix.parseAddress("11.0.0.1"))).isFalse();
         assertThat(p.contains(IpPrefix.parseAddress("::a00:1"))).isFalse();
     }
+
+    /** Go's net.JoinHostPort form, not Java's "/127.0.0.1:8080". */
+    @Test
+    void socketAddressesPrintAsHostPort() {
+        assertThat(IpPrefix.hostPort(new java.net.InetSocketAddress("127.0.0.1", 8080))).isEqualTo("127.0.0.1:8080");
+        assertThat(IpPrefix.hostPort(new java.net.InetSocketAddress("::1", 443))).isEqualTo("[::1]:443");
+        assertThat(IpPrefix.hostPort(new java.net.InetSocketAddress(3478))).isIn("0.0.0.0:3478", "[::]:3478");
+        assertThat(IpPrefix.hostPort(java.net.InetSocketAddress.createUnresolved("ctl.example", 80))).isEqualTo("ctl.example:80");
+    }
 }
