@@ -5,6 +5,8 @@ import dev.lattice.agent.dns.MagicDns;
 import dev.lattice.agent.dns.MagicDnsConfig;
 import dev.lattice.agent.dns.DnsConfigurator;
 import dev.lattice.agent.engine.Engine;
+import dev.lattice.agent.engine.EngineConfig;
+import dev.lattice.agent.filter.LocalNets;
 import dev.lattice.agent.filter.PacketFilter;
 import dev.lattice.agent.health.Health;
 import dev.lattice.agent.ipn.AdvertiseRoutes;
@@ -28,6 +30,7 @@ import dev.lattice.agent.netmap.NetworkMap;
 import dev.lattice.agent.router.IpForwarding;
 import dev.lattice.agent.router.Router;
 import dev.lattice.agent.system.AgentSystem;
+import dev.lattice.agent.system.HostEnv;
 import dev.lattice.agent.state.Prefs;
 import dev.lattice.agent.state.StateStore;
 import dev.lattice.agent.tstun.FilteringTun;
@@ -53,6 +56,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -104,6 +111,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private volatile boolean closed;
     private final boolean derpHttpForced;
     private volatile List<dev.lattice.wire.tailcfg.Service> services = List.of();
+    private volatile EngineConfig.ExitNode exitNode;
+    private final List<Consumer<Optional<EngineConfig.ExitNode>>> exitNodeListeners = new CopyOnWriteArrayList<>();
 
     private LocalBackend(DaemonOptions opts, AgentSystem sys) throws IOException {
         this.opts = opts;
@@ -290,7 +299,11 @@ public final class LocalBackend implements Backend, AutoCloseable {
         magicSock.setDerpMap(nm.derpMap());
         magicSock.setPeers(nm.peers());
         List<IpPrefix> self = nm.self() == null || nm.self().addresses() == null ? List.of() : nm.self().addresses();
-        PacketFilter f = PacketFilter.compile(nm.packetFilter(), self, filter); // keeps the flows of replies we await
+        List<HostEnv.Interface> ifaces = hostInterfaces();
+        // Traffic may be for us, for the subnets we offer, or (as an exit node) for the internet; shields up lets
+        // only replies to our own connections in (tailscale's NewShieldsUpFilter: no rules).
+        List<IpPrefix> localNets = LocalNets.of(self, prefs.advertisedPrefixes(), ifaces);
+        PacketFilter f = PacketFilter.compile(prefs.shieldsUp() ? List.of() : nm.packetFilter(), localNets, filter); // keeps the flows of replies we await
         filter = f;
         tun.setFilter(f);
         MagicDnsConfig dns = MagicDnsConfig.from(nm);
@@ -302,7 +315,9 @@ public final class LocalBackend implements Backend, AutoCloseable {
             log.debug("reading the host's nameservers: {}", e.getMessage());
         }
         magicDns.setConfig(dns);
-        engine.apply(nm, prefs.acceptRoutes());
+        EngineConfig ec = engine.apply(nm, new EngineConfig.Options(prefs.acceptRoutes(), prefs.exitNodeId(),
+                prefs.usesExitNode(), prefs.exitNodeAllowLanAccess(), prefs.advertisedPrefixes(), !prefs.noSnat(), ifaces));
+        setExitNode(ec.exitNode());
         try {
             if (useDns) {
                 osDns.apply(List.of(MAGIC_DNS_V4), dns.searchDomains());
@@ -419,7 +434,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
     }
 
     static String stableId(Node n) {
-        return n.stableId() != null && !n.stableId().isEmpty() ? n.stableId() : String.valueOf(n.id());
+        return EngineConfig.stableId(n);
     }
 
     static Node peerByStableId(NetworkMap nm, String id) {
@@ -427,10 +442,46 @@ public final class LocalBackend implements Backend, AutoCloseable {
         return null;
     }
 
-    /** Both exit routes in the peer's AllowedIPs: control approved them and the policy lets us use them. */
     static boolean offersExitNode(Node n) {
-        List<IpPrefix> a = n.allowedIps() == null ? List.of() : n.allowedIps();
-        return a.contains(IpPrefix.parse(Prefs.ALL_IPV4)) && a.contains(IpPrefix.parse(Prefs.ALL_IPV6));
+        return EngineConfig.offersExitNode(n);
+    }
+
+    /** The host's interfaces other than ours (their LANs), or none when they cannot be read. */
+    private List<HostEnv.Interface> hostInterfaces() {
+        try {
+            return sys.host().interfaces().stream().filter(i -> !i.name().equals(opts.tun())).toList();
+        } catch (IOException e) {
+            log.warn("reading the host's interfaces: {}", e.getMessage());
+            return List.of();
+        }
+    }
+
+    // --- the exit node in use, for whoever needs it (the peer API's DNS forwarding) ----------------------
+
+    /**
+     * The exit node in use: chosen in the prefs, found in the netmap and offering to be one; empty otherwise
+     * (none chosen, not found yet, or down). Its WireGuard peer then has 0.0.0.0/0 and ::/0 in its AllowedIPs.
+     */
+    public Optional<EngineConfig.ExitNode> exitNode() {
+        return Optional.ofNullable(exitNode);
+    }
+
+    /** Calls {@code l} with the exit node in use each time it changes (on the thread that applied the change). */
+    public void addExitNodeListener(Consumer<Optional<EngineConfig.ExitNode>> l) {
+        exitNodeListeners.add(l);
+    }
+
+    private void setExitNode(EngineConfig.ExitNode n) {
+        if (Objects.equals(n, exitNode)) return;
+        exitNode = n;
+        log.info("exit node in use: {}", n == null ? "none" : n.stableId() + " " + n.addresses());
+        for (var l : exitNodeListeners) {
+            try {
+                l.accept(Optional.ofNullable(n));
+            } catch (RuntimeException e) {
+                log.warn("exit node listener failed", e);
+            }
+        }
     }
 
     /** The prefs, with an exit node chosen by address turned into its ID (saved) once {@code nm} has it. */
@@ -491,6 +542,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
             control = null;
             netmap = null;
             engine.clear();
+            setExitNode(null);
             magicSock.setPeers(List.of());
             restoreDns();
             setState(BackendState.Stopped, null);
@@ -519,6 +571,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
             health.setWantRunning(false);
             netmap = null;
             engine.clear();
+            setExitNode(null);
             magicSock.setPeers(List.of());
             restoreDns();
             setState(BackendState.NeedsLogin, null);
@@ -742,6 +795,13 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 magicSock.rebind();
                 ControlClient c = control;
                 if (c != null) c.networkChanged();
+                // The LANs an exit node user keeps direct (or sends through it) and an exit node keeps to itself changed.
+                NetworkMap nm = netmap;
+                if (nm != null) {
+                    synchronized (lock) {
+                        applyNetworkMap(nm);
+                    }
+                }
             }
             hostAddrs = now;
             if (dnsApplied && osDns.reapplyIfTrampled()) log.info("resolv.conf was rewritten by someone else; MagicDNS put back");

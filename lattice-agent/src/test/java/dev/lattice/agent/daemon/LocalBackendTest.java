@@ -100,7 +100,8 @@ class LocalBackendTest {
         assertThat(r.state()).isEqualTo(BackendState.Running);
         RouterConfig rc = a.router().current();
         assertThat(rc.localAddrs()).hasSize(2).allMatch(p -> p.bits() == 32 || p.bits() == 128);
-        assertThat(rc.routes()).contains(IpPrefix.parse("100.64.0.0/10"), IpPrefix.parse("fd7a:115c:a1e0::/48"));
+        // Alone in the tailnet: MagicDNS's addresses, and no tailnet route (tailscaled routes each peer, not the range).
+        assertThat(rc.routes()).containsExactlyInAnyOrder(IpPrefix.parse("100.100.100.100/32"), IpPrefix.parse("fd7a:115c:a1e0::53/128"));
         assertThat(a.resolver().nameservers).containsExactly(InetAddress.getByName("100.100.100.100"));
         assertThat(a.resolver().search).contains("tailnet.test.");
 
@@ -221,5 +222,91 @@ class LocalBackendTest {
                 .hasMessage("Cannot advertise an exit node and use an exit node at the same time.");
         a.backend().editPrefs(MaskedPrefs.NONE.withExitNodeIp(""));
         assertThat(a.backend().status().exitNodeStatus()).isNull();
+    }
+
+    // --- the data plane: routes, AllowedIPs and the filter, end to end over loopback ---------------------
+
+    /** Sends an IPv4/UDP packet from alpha's host into its TUN and says whether bravo's host received it. */
+    static boolean delivered(Host from, Host to, String src, String dst, int marker) throws Exception {
+        to.tun().toHost.clear();
+        from.tun().fromHost.add(MemoryTun.ipv4(src, dst, marker));
+        long end = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        while (System.nanoTime() < end) {
+            byte[] p = to.tun().awaitToHost(100);
+            if (p != null && p.length >= 32 && java.nio.ByteBuffer.wrap(p, 28, 4).getInt() == marker) return true;
+        }
+        return false;
+    }
+
+    /** Two nodes with a direct path; bravo offers {@code routes}, approved. Returns alpha's, bravo's tailnet IPv4. */
+    String[] alphaAndBravo(Host a, Host b, List<String> routes) throws Exception {
+        String key = control.preAuthKey();
+        b.backend().up(upWith(control.url(), key, routes, null));
+        a.backend().up(new UpRequest(control.url(), key, null, null, true, null, false));
+        await("bravo's routes at control", () -> hostinfoAtControl("bravo") != null
+                && hostinfoAtControl("bravo").routableIps().size() == routes.size());
+        control.server.adminApi().approveRoutes(nodeId("bravo"), routes);
+        await("bravo's routes reach alpha", () -> a.backend().status().peer().values().stream()
+                .anyMatch(ps -> ps.hostName().equals("bravo") && ps.allowedIps().containsAll(routes)));
+        String ipA = a.backend().status().tailscaleIps().getFirst(), ipB = b.backend().status().tailscaleIps().getFirst();
+        // A first packet both ways, so the path and WireGuard session exist before what the tests look at.
+        long end = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (!delivered(a, b, ipA, ipB, 1)) if (System.nanoTime() > end) throw new AssertionError("no path alpha -> bravo");
+        return new String[] {ipA, ipB};
+    }
+
+    @Test
+    void aSubnetRoutersLanIsReachedThroughItAndShieldsUpClosesIt() throws Exception {
+        Host a = host("alpha");
+        Host b = host("bravo");
+        String[] ips = alphaAndBravo(a, b, List.of("10.1.0.0/24"));
+        await("alpha routes 10.1.0.0/24 into the tunnel", () -> a.router().current().routes().contains(IpPrefix.parse("10.1.0.0/24")));
+        RouterConfig br = b.router().current();
+        assertThat(br.subnetRoutes()).containsExactly(IpPrefix.parse("10.1.0.0/24"));
+        assertThat(br.snatSubnetRoutes()).isTrue();
+        assertThat(delivered(a, b, ips[0], "10.1.0.5", 2)).as("alpha -> bravo's LAN").isTrue();
+        assertThat(delivered(a, b, ips[0], "10.2.0.5", 3)).as("outside what bravo offers").isFalse();
+
+        b.backend().editPrefs(MaskedPrefs.NONE.withNoSnat(true));
+        assertThat(b.router().current().snatSubnetRoutes()).isFalse();
+        b.backend().editPrefs(MaskedPrefs.NONE.withShieldsUp(true));
+        assertThat(delivered(a, b, ips[0], "10.1.0.5", 4)).as("shields up: no new flows in, to the LAN either").isFalse();
+        assertThat(delivered(a, b, ips[0], ips[1], 5)).as("shields up: nor to bravo itself").isFalse();
+        b.backend().editPrefs(MaskedPrefs.NONE.withShieldsUp(false));
+        assertThat(delivered(a, b, ips[0], "10.1.0.5", 6)).isTrue();
+    }
+
+    @Test
+    void theExitNodeCarriesTheInternetAndTheHookSaysWhichItIs() throws Exception {
+        Host a = host("alpha");
+        Host b = host("bravo");
+        String[] ips = alphaAndBravo(a, b, List.of("0.0.0.0/0", "::/0"));
+        List<java.util.Optional<dev.lattice.agent.engine.EngineConfig.ExitNode>> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        a.backend().addExitNodeListener(seen::add);
+        assertThat(delivered(a, b, ips[0], "198.51.100.80", 2)).as("no exit node chosen: nothing carries the internet").isFalse();
+        assertThat(a.router().current().routes()).doesNotContain(IpPrefix.parse("0.0.0.0/0"));
+
+        a.backend().editPrefs(MaskedPrefs.NONE.withExitNodeIp(ips[1]));
+        var exit = a.backend().exitNode().orElseThrow();
+        assertThat(exit.addresses()).contains(IpPrefix.parse(ips[1] + "/32"));
+        assertThat(exit.key().toString()).isEqualTo(a.backend().status().peer().values().stream()
+                .filter(ps -> ps.hostName().equals("bravo")).findFirst().orElseThrow().publicKey());
+        assertThat(seen).containsExactly(java.util.Optional.of(exit));
+        assertThat(a.router().current().routes()).contains(IpPrefix.parse("0.0.0.0/0"), IpPrefix.parse("::/0"));
+        assertThat(delivered(a, b, ips[0], "198.51.100.80", 3)).as("alpha -> the internet via bravo").isTrue();
+        assertThat(delivered(a, b, ips[0], "192.168.77.7", 4)).as("bravo keeps private ranges to itself").isFalse();
+
+        a.backend().down();
+        assertThat(a.backend().exitNode()).isEmpty();
+        assertThat(seen).hasSize(2).last().isEqualTo(java.util.Optional.empty());
+    }
+
+    @Test
+    void onlyPeersAddressesAreRoutedSoAnUnknownTailnetAddressFailsAtOnce() throws Exception {
+        Host a = host("alpha");
+        Host b = host("bravo");
+        String[] ips = alphaAndBravo(a, b, List.of("10.3.0.0/24"));
+        RouterConfig rc = a.router().current();
+        assertThat(rc.routes()).contains(IpPrefix.parse(ips[1] + "/32")).doesNotContain(IpPrefix.parse("100.64.0.0/10"));
     }
 }
