@@ -45,7 +45,6 @@ import dev.lattice.wireguard.device.Peer;
 import dev.lattice.wireguard.tun.TunDevice;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -119,13 +118,22 @@ public final class LocalBackend implements Backend, AutoCloseable {
         this.sys = sys;
         Files.createDirectories(opts.stateDir());
         this.store = StateStore.open(opts.stateDir());
-        this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        this.group = new MultiThreadIoEventLoopGroup(1, sys.sockets().ioHandler());
         this.rawTun = sys.tuns().open(opts.tun(), DaemonOptions.MTU);
         this.tun = new FilteringTun(rawTun);
         this.device = new Device(tun, sys.udp(), sys.clock());
         device.setListenPort(opts.port());
         device.setPrivateKey(store.state().nodeKey());
         device.start();
+        if (sys.sockets().udpMark() != 0) {
+            try {
+                // WireGuard's packets (and disco, STUN) must never be routed into the tunnel they carry.
+                device.setFwmark(sys.sockets().udpMark());
+            } catch (IOException e) {
+                log.warn("could not mark the WireGuard socket (SO_MARK needs CAP_NET_ADMIN); an exit node would take its"
+                        + " packets too: {}", e.getMessage());
+            }
+        }
         this.magicSock = new MagicSock(device, store.state().nodeKey(), DiscoPrivateKey.generate(), group, new MagicSock.Listener() {
             @Override
             public void endpointsChanged(List<DiscoveredEndpoint> endpoints) {
@@ -138,7 +146,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 ControlClient c = control;
                 if (c != null) c.setPreferredDerp(regionId);
             }
-        }, sys.magicSock(), sys.clock());
+        }, sys.magicSock().withDerpDialer(sys.sockets().dialer()), sys.clock());
         this.derpHttpForced = sys.magicSock().derpHttp();
         magicSock.start();
         this.router = sys.routers().open(opts.tun(), DaemonOptions.MTU);
@@ -206,7 +214,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
             if (starting) setState(BackendState.Starting, null);
             magicSock.setDerpHttp(derpHttp());
             var cfg = ControlClient.Config.of(java.net.URI.create(prefs.controlUrl()), store.state().machineKey(),
-                    store.state().nodeKey(), magicSock.discoPublicKey(), this::hostinfo).withGroup(group);
+                    store.state().nodeKey(), magicSock.discoPublicKey(), this::hostinfo).withGroup(group)
+                    .withDialer(sys.sockets().dialer());
             try {
                 control = ControlClient.start(cfg, new ControlClient.Listener() {
                     @Override
