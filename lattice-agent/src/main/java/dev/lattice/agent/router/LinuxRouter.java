@@ -99,7 +99,7 @@ public final class LinuxRouter implements Router {
     public LinuxRouter(String dev, int mtu, Commands cmd) throws IOException {
         this.dev = dev;
         this.cmd = cmd;
-        cleanUp(cmd);
+        if (cleanUp(cmd)) log.info("removed the rules and nftables table a previous run left");
         run(List.of("ip", "link", "set", "dev", dev, "mtu", Integer.toString(mtu), "up"));
         addRules(false);
         boolean v6ok = ipv6Usable();
@@ -117,20 +117,21 @@ public final class LinuxRouter implements Router {
 
     /**
      * Removes what a previous run left: our policy rules, table 52 and our nftables table. Safe to call when nothing
-     * is there; never touches anything else.
+     * is there; never touches anything else. Returns whether there were rules or the table to remove.
      */
-    public static void cleanUp(Commands cmd) throws IOException {
+    public static boolean cleanUp(Commands cmd) throws IOException {
+        boolean found = false;
         for (String fam : List.of("-4", "-6")) {
             for (Rule r : RULES) {
                 // A rule may be there more than once (crashes between adds): delete until none is left.
                 for (int i = 0; i < 8; i++) {
                     if (!cmd.run(ruleCommand(fam, "del", r, false), null).ok()) break;
+                    found = true;
                 }
             }
             cmd.run(List.of("ip", fam, "route", "flush", "table", Integer.toString(TABLE)), null);
         }
-        Result r = cmd.run(List.of("nft", "delete", "table", "inet", NFT_TABLE), null);
-        if (r.ok()) log.info("removed the nftables table inet {} a previous run left", NFT_TABLE);
+        return cmd.run(List.of("nft", "delete", "table", "inet", NFT_TABLE), null).ok() || found;
     }
 
     /** {@code ip -4 rule add pref 5210 fwmark 0x80000/0xff0000 table main}, or its delete (by pref and action only). */
