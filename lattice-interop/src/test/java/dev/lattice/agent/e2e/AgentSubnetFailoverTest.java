@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Timeout;
  * Two latticed routers, {@code r1} and {@code r2}, offer the same LAN (192.168.77.0/24 with {@code srv} at .10,
  * each router with its own LAN address, source NAT on). Control makes one the primary; the client reaches srv
  * through it. When the primary dies (kill -9), control's failover moves the route to the other and traffic
- * recovers; the time it took is printed.
+ * recovers. Then, with the first router back, the cable of the second is cut: nothing says goodbye, and control's
+ * HA probes (an HTTP/2 PING every 10 s, 5 s to answer) find it dead and fail over again. The times are printed.
  */
 @Tag("netns")
 @Timeout(300)
@@ -59,6 +60,20 @@ class AgentSubnetFailoverTest {
             assertThat(primary(c)).isEqualTo(other.host.name());
             System.out.println("[e2e] HA: " + first + " killed; traffic to " + SRV + " back through " + other.host.name()
                     + " after " + ms + " ms");
+
+            // The first router comes back; then the second loses its cable without a word.
+            prim.startDaemon();
+            c.await(first + " online again", Duration.ofSeconds(40), n -> AgentPolicyTest.peer(n, first)
+                    .map(p -> p.path("Online").asBoolean()).orElse(false));
+            long t1 = System.nanoTime();
+            other.host.down("eth0");
+            String back = RouterLab.awaitWhoami(c.host, SRV, primLan, Duration.ofSeconds(60));
+            long ms2 = (System.nanoTime() - t1) / 1_000_000;
+            assertThat(back).as(() -> "c -> srv through " + first + " after " + other.host.name() + "'s cable was cut\n"
+                    + RouterLab.debug(c) + "\nserver:\n" + l.server.process.tail(30)).isEqualTo(primLan);
+            assertThat(ms2).as("within the probe interval and timeout, and the netmap's way to c").isLessThan(30_000);
+            System.out.println("[e2e] HA: " + other.host.name() + "'s cable cut; traffic back through " + first + " after "
+                    + ms2 + " ms");
         }
     }
 
