@@ -2,7 +2,7 @@
 # router-bench.sh: iperf3 through a subnet router and through an exit node, latticed against the official
 # tailscaled in the same roles, in the same run. See bench/README.md.
 #
-#   sudo bench/router-bench.sh [-t SECONDS] [-w SECONDS] [-p KINDS] [-k]
+#   sudo bench/router-bench.sh [-t SECONDS] [-w SECONDS] [-r ROUNDS] [-p KINDS] [-k]
 #
 # The lab (namespaces lt-r<id>-*), one control server for both kinds, each kind with its own router and LAN:
 #
@@ -16,16 +16,21 @@
 #   l-lattice .10 (iperf3)              l-official .10 (iperf3)
 #
 # For each kind: the router advertises its LAN and an exit node (routes approved by the admin CLI), the client
-# accepts routes; iperf3 TCP client -> LAN host (subnet router, source NAT on) and client -> internet host with the
-# router as exit node, each way (-R for the download), after the first packets have gone through. The kinds run
-# one after the other, so they never compete for the CPU. Everything is deleted on exit, Ctrl-C included.
+# accepts routes and uses the router as its exit node (the LAN's own route is more specific, so both roles are set
+# up at once). Then, ROUNDS times, each kind in turn: iperf3 TCP client -> LAN host (subnet router, source NAT on)
+# and client -> internet host (exit node), each way (-R for the download). One transfer runs at a time, so the
+# kinds never compete for the CPU; interleaving them spreads the machine's other load over both, and each cell is
+# the median of the rounds. A second table gives the CPU time both daemons (router and client) spent per Gbit
+# transferred, which the machine's other load disturbs less than throughput. Everything is deleted on exit, Ctrl-C
+# included.
 set -uo pipefail
 
 usage() {
   cat <<USAGE
-usage: $0 [-t SECONDS] [-w SECONDS] [-p KINDS] [-k]
+usage: $0 [-t SECONDS] [-w SECONDS] [-r ROUNDS] [-p KINDS] [-k]
   -t SECONDS  iperf3 duration per direction (default 10)
   -w SECONDS  unmeasured iperf3 warm-up before each measured one (default 2; 0: none)
+  -r ROUNDS   measurements per cell, kinds interleaved; the table shows the median (default 3)
   -p KINDS    comma-separated subset of: lattice, official (default: both, in that order)
   -k          keep the logs and state directories (the directory is printed)
 environment:
@@ -36,11 +41,12 @@ environment:
 USAGE
 }
 
-DURATION=10 WARMUP=2 KINDS="lattice,official" KEEP=0
-while getopts "t:w:p:kh" opt; do
+DURATION=10 WARMUP=2 ROUNDS=3 KINDS="lattice,official" KEEP=0
+while getopts "t:w:r:p:kh" opt; do
   case $opt in
     t) DURATION=$OPTARG ;;
     w) WARMUP=$OPTARG ;;
+    r) ROUNDS=$OPTARG ;;
     p) KINDS=$OPTARG ;;
     k) KEEP=1 ;;
     h) usage; exit 0 ;;
@@ -49,6 +55,7 @@ while getopts "t:w:p:kh" opt; do
 done
 [[ $DURATION =~ ^[0-9]+$ ]] && [ "$DURATION" -ge 1 ] || { echo "not a whole number >= 1: $DURATION" >&2; exit 2; }
 [[ $WARMUP =~ ^[0-9]+$ ]] || { echo "not a whole number: $WARMUP" >&2; exit 2; }
+[[ $ROUNDS =~ ^[0-9]+$ ]] && [ "$ROUNDS" -ge 1 ] || { echo "not a whole number >= 1: $ROUNDS" >&2; exit 2; }
 for k in ${KINDS//,/ }; do
   case $k in lattice|official) ;; *) echo "unknown kind: $k (lattice, official)" >&2; exit 2 ;; esac
 done
@@ -225,9 +232,19 @@ await_tcp() {
   return 1
 }
 
-# iperf KIND TARGET_NS TARGET_ADDR [-R]: sets MBPS (receiver's Mbit/s, or FAIL)
+# cpu_ticks PID: user + system clock ticks of the process so far (all threads), from /proc/PID/stat
+cpu_ticks() {
+  local rest
+  rest=$(cat "/proc/$1/stat" 2>/dev/null) || { echo ""; return; }
+  rest=${rest##*) }
+  awk '{ print $12 + $13 }' <<<"$rest"
+}
+CLK_TCK=$(getconf CLK_TCK)
+
+# iperf KIND TARGET_NS TARGET_ADDR [-R]: sets MBPS (receiver's Mbit/s, or FAIL) and CPU (CPU seconds both daemons
+# of the kind spent during the measured transfer)
 iperf() {
-  local kind=$1 tns=$2 addr=$3 rev=${4:-} spid out=$WORK/iperf-$1-$3${4:-}.out
+  local kind=$1 tns=$2 addr=$3 rev=${4:-} spid out=$WORK/iperf-$1-$3${4:-}.out r0 c0 r1 c1
   ip netns exec "$tns" iperf3 -s -B "$addr" -p 5201 >/dev/null 2>&1 &
   spid=$!
   PIDS+=("$spid")
@@ -237,44 +254,61 @@ iperf() {
   if [ "$WARMUP" -gt 0 ]; then
     timeout $((WARMUP + 20)) ip netns exec "$P-c-$kind" iperf3 -c "$addr" -p 5201 -t "$WARMUP" $rev >/dev/null 2>&1
   fi
+  r0=$(cpu_ticks "${RPID[$kind]}") c0=$(cpu_ticks "${CPID[$kind]}")
   timeout $((DURATION + 30)) ip netns exec "$P-c-$kind" iperf3 -c "$addr" -p 5201 -t "$DURATION" -f m $rev >"$out" 2>&1
+  r1=$(cpu_ticks "${RPID[$kind]}") c1=$(cpu_ticks "${CPID[$kind]}")
+  CPU=$(awk -v a="$r0" -v b="$r1" -v c="$c0" -v d="$c1" -v h="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a + d - c) / h }')
   stop_pids "$spid"
   MBPS=$(awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") v = $(i-1) } END { print (v == "" ? "FAIL" : v) }' "$out")
 }
 
-declare -A R   # R[kind,test] = Mbit/s
+declare -A R   # R[kind,test] = the rounds' Mbit/s, space-separated
+declare -A E   # E[kind,test] = the rounds' daemon CPU seconds per Gbit transferred, space-separated
+declare -A READY RPID CPID
 
-run_kind() {
-  local kind=$1 n lan key rpid cpid
+# setup KIND: both daemons up, routes approved, the router as the client's exit node; sets READY[KIND]
+setup() {
+  local kind=$1 n lan key id i
   [ "$kind" = lattice ] && n=0 || n=1
   lan=192.168.$((77 + n))
   if [ "$kind" = official ] && { [ -z "$TAILSCALED" ] || [ -z "$TAILSCALE" ]; }; then
     log "official: LATTICE_TAILSCALED/LATTICE_TAILSCALE not set, skipped"
-    for t in subnet-up subnet-down exit-up exit-down; do R[$kind,$t]=skipped; done
-    return
+    return 1
   fi
   key=$(admin preauthkeys create --user bench --reusable --expiration 1h 2>>"$WORK/admin.log")
-  daemon "$kind" r || return 1; rpid=$DAEMON_PID
-  daemon "$kind" c || return 1; cpid=$DAEMON_PID
+  daemon "$kind" r || return 1
+  RPID[$kind]=$DAEMON_PID
+  daemon "$kind" c || return 1
+  CPID[$kind]=$DAEMON_PID
   cli "$kind" r up --login-server="$URL" --authkey="$key" --hostname="r-$kind" --accept-dns=false \
     --advertise-routes="$lan.0/24" --advertise-exit-node --timeout=60s >"$WORK/$kind-r-up.out" 2>&1 || {
       log "$kind: router up failed: $(tail -3 "$WORK/$kind-r-up.out")"; return 1; }
   cli "$kind" c up --login-server="$URL" --authkey="$key" --hostname="c-$kind" --accept-dns=false \
     --accept-routes --timeout=60s >"$WORK/$kind-c-up.out" 2>&1 || {
       log "$kind: client up failed: $(tail -3 "$WORK/$kind-c-up.out")"; return 1; }
-  local id
   id=$(admin nodes list -o json | python3 -c 'import json, sys
 print(next(n["id"] for n in json.load(sys.stdin) if n["name"] == sys.argv[1]))' "r-$kind")
   admin nodes approve-routes --identifier "$id" --routes "0.0.0.0/0,::/0,$lan.0/24" >>"$WORK/admin.log" 2>&1
-  log "$kind: subnet router ($lan.0/24)"
-  iperf "$kind" "$P-l-$kind" "$lan.10"; R[$kind,subnet-up]=$MBPS
-  iperf "$kind" "$P-l-$kind" "$lan.10" -R; R[$kind,subnet-down]=$MBPS
-  log "$kind: exit node"
-  local i
   for i in $(seq 30); do cli "$kind" c set --exit-node="r-$kind" >"$WORK/$kind-set.out" 2>&1 && break; sleep 1; done
-  iperf "$kind" "$P-inet" 198.51.100.80; R[$kind,exit-up]=$MBPS
-  iperf "$kind" "$P-inet" 198.51.100.80 -R; R[$kind,exit-down]=$MBPS
-  stop_pids "$cpid" "$rpid"
+  cli "$kind" c set --exit-node="r-$kind" >"$WORK/$kind-set.out" 2>&1 || {
+    log "$kind: no exit node: $(tail -3 "$WORK/$kind-set.out")"; return 1; }
+  READY[$kind]=1
+}
+
+# measure KIND: one round of the four transfers
+measure() {
+  local kind=$1 n lan
+  [ "$kind" = lattice ] && n=0 || n=1
+  lan=192.168.$((77 + n))
+  iperf "$kind" "$P-l-$kind" "$lan.10"; record "$kind" subnet-up
+  iperf "$kind" "$P-l-$kind" "$lan.10" -R; record "$kind" subnet-down
+  iperf "$kind" "$P-inet" 198.51.100.80; record "$kind" exit-up
+  iperf "$kind" "$P-inet" 198.51.100.80 -R; record "$kind" exit-down
+}
+
+record() {
+  R[$1,$2]+="$MBPS "
+  E[$1,$2]+="$(awk -v m="$MBPS" -v c="$CPU" -v t="$DURATION" 'BEGIN { if (m + 0 > 0) printf "%.3f", c / (m * t / 1000); else print "FAIL" }') "
 }
 
 log "building the lab ($P-*)"
@@ -282,13 +316,42 @@ build_lab || { log "cannot build the lab"; exit 1; }
 start_control || exit 1
 admin users create bench >/dev/null 2>>"$WORK/admin.log"
 for k in ${KINDS//,/ }; do
-  run_kind "$k" || { for t in subnet-up subnet-down exit-up exit-down; do R[$k,$t]=${R[$k,$t]:-FAILED}; done; }
+  log "$k: router and client up"
+  setup "$k" || log "$k: set-up failed, not measured"
 done
+for round in $(seq "$ROUNDS"); do
+  for k in ${KINDS//,/ }; do
+    [ -n "${READY[$k]:-}" ] || continue
+    log "round $round/$ROUNDS: $k"
+    measure "$k"
+  done
+done
+
+# median VALUES...: the median of the numbers (FAIL if none), or "-" for none at all
+median() {
+  [ -z "$*" ] && { echo "-"; return; }
+  printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -n | awk '{ v[n++] = $1 } END {
+    if (n == 0) { print "FAIL"; exit }
+    m = (n % 2) ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2; printf "%.0f\n", m }'
+}
+
+# median3 VALUES...: as median, with three decimals
+median3() {
+  [ -z "$*" ] && { echo "-"; return; }
+  printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -n | awk '{ v[n++] = $1 } END {
+    if (n == 0) { print "FAIL"; exit }
+    m = (n % 2) ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2; printf "%.3f\n", m }'
+}
 
 ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f×", a / b; else print "-" }'
 }
 echo
+for k in lattice official; do
+  for t in subnet-up subnet-down exit-up exit-down; do
+    [ -n "${R[$k,$t]:-}" ] && log "$k $t: Mbit/s ${R[$k,$t]}, daemon CPU s per Gbit ${E[$k,$t]}"
+  done
+done
 echo "| role | direction | latticed Mbit/s | tailscaled Mbit/s | latticed / tailscaled |"
 echo "|---|---|---|---|---|"
 for t in subnet-up subnet-down exit-up exit-down; do
@@ -298,6 +361,21 @@ for t in subnet-up subnet-down exit-up exit-down; do
     exit-up) role="exit node" dir="client → internet" ;;
     exit-down) role="exit node" dir="internet → client" ;;
   esac
-  a=${R[lattice,$t]:--} b=${R[official,$t]:--}
+  # shellcheck disable=SC2086
+  a=$(median ${R[lattice,$t]:-}) b=$(median ${R[official,$t]:-})
+  echo "| $role | $dir | $a | $b | $(ratio "$a" "$b") |"
+done
+echo
+echo "| role | direction | latticed CPU s/Gbit | tailscaled CPU s/Gbit | latticed / tailscaled |"
+echo "|---|---|---|---|---|"
+for t in subnet-up subnet-down exit-up exit-down; do
+  case $t in
+    subnet-up) role="subnet router" dir="client → LAN" ;;
+    subnet-down) role="subnet router" dir="LAN → client" ;;
+    exit-up) role="exit node" dir="client → internet" ;;
+    exit-down) role="exit node" dir="internet → client" ;;
+  esac
+  # shellcheck disable=SC2086
+  a=$(median3 ${E[lattice,$t]:-}) b=$(median3 ${E[official,$t]:-})
   echo "| $role | $dir | $a | $b | $(ratio "$a" "$b") |"
 done
