@@ -475,14 +475,19 @@ public final class LocalBackend implements Backend, AutoCloseable {
         return Optional.ofNullable(exitNode);
     }
 
-    /** Calls {@code l} with the exit node in use each time it changes (on the thread that applied the change). */
+    /**
+     * Calls {@code l} with the exit node in use each time that changes: another node or none, or a new key or
+     * addresses of the same one (on the thread that applied the change). A change of only its Hostinfo does not
+     * call it; {@link #exitNode()} always has the latest.
+     */
     public void addExitNodeListener(Consumer<Optional<EngineConfig.ExitNode>> l) {
         exitNodeListeners.add(l);
     }
 
     private void setExitNode(EngineConfig.ExitNode n) {
-        if (Objects.equals(n, exitNode)) return;
+        EngineConfig.ExitNode old = exitNode;
         exitNode = n;
+        if (sameExitNode(old, n)) return;
         log.info("exit node in use: {}", n == null ? "none" : n.stableId() + " " + n.addresses());
         for (var l : exitNodeListeners) {
             try {
@@ -491,6 +496,11 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 log.warn("exit node listener failed", e);
             }
         }
+    }
+
+    private static boolean sameExitNode(EngineConfig.ExitNode a, EngineConfig.ExitNode b) {
+        if (a == null || b == null) return a == b;
+        return a.stableId().equals(b.stableId()) && a.key().equals(b.key()) && a.addresses().equals(b.addresses());
     }
 
     /** The prefs, with an exit node chosen by address turned into its ID (saved) once {@code nm} has it. */

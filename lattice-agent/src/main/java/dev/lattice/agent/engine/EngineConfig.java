@@ -6,6 +6,7 @@ import dev.lattice.agent.router.RouterConfig;
 import dev.lattice.agent.system.HostEnv;
 import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.Hostinfo;
 import dev.lattice.wire.tailcfg.Node;
 import java.net.InetAddress;
 import java.time.Instant;
@@ -59,8 +60,9 @@ public record EngineConfig(List<Peer> peers, RouterConfig router, ExitNode exitN
      * @param stableId its stable node ID (what the prefs hold)
      * @param key its node key
      * @param addresses its tailnet addresses
+     * @param hostinfo what it says about itself (its Services: the peer API's ports), or null
      */
-    public record ExitNode(String stableId, NodePublicKey key, List<IpPrefix> addresses) {
+    public record ExitNode(String stableId, NodePublicKey key, List<IpPrefix> addresses, Hostinfo hostinfo) {
         public ExitNode {
             Objects.requireNonNull(stableId, "stableId");
             Objects.requireNonNull(key, "key");
@@ -110,7 +112,7 @@ public record EngineConfig(List<Peer> peers, RouterConfig router, ExitNode exitN
         for (Node n : nm.peers()) {
             if (n.key() == null || isExpired(n, now)) continue;
             boolean isExit = o.exitNodeId() != null && o.exitNodeId().equals(stableId(n)) && offersExitNode(n);
-            if (isExit) exit = new ExitNode(stableId(n), n.key(), orEmpty(n.addresses()));
+            if (isExit) exit = new ExitNode(stableId(n), n.key(), orEmpty(n.addresses()), n.hostinfo());
             List<IpPrefix> allowed = new ArrayList<>();
             for (IpPrefix p : orEmpty(n.allowedIps() != null ? n.allowedIps() : n.addresses())) {
                 if (isSelf(n, p)) {

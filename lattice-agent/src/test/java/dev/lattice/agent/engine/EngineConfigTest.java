@@ -88,7 +88,7 @@ class EngineConfigTest {
                 .asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.LIST)
                 .as("another exit node: its subnet (accept-routes) but no default route").contains(IpPrefix.parse("10.8.0.0/16"))
                 .doesNotContain(EngineConfig.ALL_V4, EngineConfig.ALL_V6);
-        assertThat(c.exitNode()).isEqualTo(new EngineConfig.ExitNode("nEXIT", exitKey, prefixes("100.64.0.7/32", "fd7a:115c:a1e0::7/128")));
+        assertThat(c.exitNode()).isEqualTo(new EngineConfig.ExitNode("nEXIT", exitKey, prefixes("100.64.0.7/32", "fd7a:115c:a1e0::7/128"), null));
         assertThat(c.router().routes()).contains(EngineConfig.ALL_V4, EngineConfig.ALL_V6)
                 .as("the LAN goes through the exit node too, so nothing leaks").contains(prefixes("192.168.1.0/24", "2001:db8:1::/64").toArray(IpPrefix[]::new))
                 .doesNotContain(IpPrefix.parse("fe80::/64"));
