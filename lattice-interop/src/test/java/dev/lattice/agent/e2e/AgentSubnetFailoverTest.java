@@ -71,7 +71,9 @@ class AgentSubnetFailoverTest {
             long ms2 = (System.nanoTime() - t1) / 1_000_000;
             assertThat(back).as(() -> "c -> srv through " + first + " after " + other.host.name() + "'s cable was cut\n"
                     + RouterLab.debug(c) + "\nserver:\n" + l.server.process.tail(30)).isEqualTo(primLan);
-            assertThat(ms2).as("within the probe interval and timeout, and the netmap's way to c").isLessThan(30_000);
+            // Probes every 10 s with 5 s to answer: found dead within 15 s of the cut; then the netmap's way to c and
+            // the probe here (3 s per attempt), on a loaded machine.
+            assertThat(ms2).as("within the probe interval and timeout, and the netmap's way to c").isLessThan(35_000);
             System.out.println("[e2e] HA: " + other.host.name() + "'s cable cut; traffic back through " + first + " after "
                     + ms2 + " ms");
         }
