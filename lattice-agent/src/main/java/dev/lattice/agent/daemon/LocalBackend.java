@@ -125,7 +125,13 @@ public final class LocalBackend implements Backend, AutoCloseable {
         Files.createDirectories(opts.stateDir());
         this.store = StateStore.open(opts.stateDir());
         this.group = new MultiThreadIoEventLoopGroup(1, sys.sockets().ioHandler());
-        this.rawTun = sys.tuns().open(opts.tun(), DaemonOptions.MTU);
+        try {
+            this.rawTun = sys.tuns().open(opts.tun(), DaemonOptions.MTU);
+        } catch (IOException e) {
+            group.shutdownGracefully(0, 0, TimeUnit.SECONDS); // nothing else is open yet
+            throw new IOException("cannot create the TUN device " + opts.tun() + ": " + e.getMessage()
+                    + " (latticed needs /dev/net/tun and CAP_NET_ADMIN)", e);
+        }
         this.tun = new FilteringTun(rawTun);
         this.device = new Device(tun, sys.udp(), sys.clock());
         device.setListenPort(opts.port());
