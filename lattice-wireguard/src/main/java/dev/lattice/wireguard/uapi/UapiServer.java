@@ -184,7 +184,7 @@ public final class UapiServer implements AutoCloseable {
         } catch (IOException e) {
             log.debug("closing watch service", e);
         }
-        for (SocketChannel c : connections) closeQuietly(c);
+        for (SocketChannel c : connections) closeConnection(c);
         if (isOurSocketFile()) {
             try {
                 Files.deleteIfExists(socketPath);
@@ -313,7 +313,7 @@ public final class UapiServer implements AutoCloseable {
                 continue;
             }
             connections.add(c);
-            if (closed.get()) closeQuietly(c);
+            if (closed.get()) closeConnection(c);
             Thread.ofVirtual().name("uapi-" + name).start(() -> {
                 try {
                     serve(c);
@@ -435,6 +435,21 @@ public final class UapiServer implements AutoCloseable {
     private static void write(SocketChannel c, String text) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.ISO_8859_1));
         while (b.hasRemaining()) c.write(b);
+    }
+
+    /**
+     * Shuts the socket down before closing our descriptor: a child process started meanwhile (latticed runs ip and
+     * nft) may hold a copy of the descriptor until it execs or exits, and close alone would then not end the
+     * client's connection.
+     */
+    private static void closeConnection(SocketChannel c) {
+        try {
+            c.shutdownInput();
+            c.shutdownOutput();
+        } catch (IOException e) {
+            // already closed or reset
+        }
+        closeQuietly(c);
     }
 
     private static void closeQuietly(AutoCloseable c) {

@@ -73,7 +73,8 @@ final class UapiTestClient implements AutoCloseable {
     /** True if the server closed the connection (reads end of stream within the timeout). */
     boolean closedByServer(Duration timeout) throws IOException {
         if (eof) return true;
-        try (var exec = Executors.newVirtualThreadPerTaskExecutor()) {
+        // a platform thread: the answer must not wait for a carrier that other tests' virtual threads keep busy
+        try (var exec = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon(true).factory())) {
             Future<Integer> f = exec.submit(() -> channel.read(ByteBuffer.allocate(1)));
             try {
                 int r = f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
