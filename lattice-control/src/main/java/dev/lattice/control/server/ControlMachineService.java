@@ -8,18 +8,17 @@ import dev.lattice.control.netmap.MapSessions;
 import dev.lattice.control.noise.ControlSession;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.tailcfg.AddrPort;
 import dev.lattice.wire.tailcfg.CapabilityVersion;
+import dev.lattice.wire.tailcfg.Hostinfo;
 import dev.lattice.wire.tailcfg.MapRequest;
 import dev.lattice.wire.tailcfg.RegisterRequest;
 import dev.lattice.wire.tailcfg.RegisterResponse;
-import dev.lattice.wire.tailcfg.Tailcfg;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import tools.jackson.databind.node.ObjectNode;
 
 /** The server's answers to register and map requests (headscale {@code noise.go}, {@code poll.go}). */
 final class ControlMachineService implements MachineService {
@@ -54,7 +53,7 @@ final class ControlMachineService implements MachineService {
     public void map(ControlSession session, MapRequest req, MapSink sink) {
         checkVersion(req.version());
         if (req.nodeKey() == null) throw new HttpError(400, "map request without a node key");
-        Node node = tailnet.byNodeKey(req.nodeKey()).orElseThrow(() -> new HttpError(404, "node not found"));
+        TailnetNode node = tailnet.byNodeKey(req.nodeKey()).orElseThrow(() -> new HttpError(404, "node not found"));
         if (!node.machineKey().equals(session.machineKey())) {
             throw new HttpError(404, "node key in request does not match the one associated with this machine key");
         }
@@ -69,34 +68,22 @@ final class ControlMachineService implements MachineService {
     }
 
     /** Stores what the client reported (disco key, endpoints, hostinfo) and announces it in the cheapest form. */
-    private void apply(Node node, MapRequest req) {
-        List<String> endpoints = req.endpoints() == null ? node.endpoints()
-                : req.endpoints().stream().map(AddrPort::toString).toList();
-        String hostinfoJson = req.hostinfo() == null ? node.hostinfoJson() : Tailcfg.json().writeValueAsString(req.hostinfo());
+    private void apply(TailnetNode node, MapRequest req) {
+        List<AddrPort> endpoints = req.endpoints() == null ? node.endpoints() : req.endpoints();
+        Hostinfo hostinfo = req.hostinfo() == null ? node.hostinfo() : req.hostinfo();
         String hostname = Registrations.reportedHostname(req.hostinfo()).orElse(node.hostname());
         var disco = req.discoKey() != null && !req.discoKey().isZero() ? req.discoKey() : node.discoKey();
-        boolean fullChange = !withoutNetInfo(hostinfoJson).equals(withoutNetInfo(node.hostinfoJson()))
-                || !Objects.equals(hostname, node.hostname());
+        // NetInfo changes with every netcheck and travels as a patch (DERPRegion); the rest of Hostinfo needs the node.
+        boolean fullChange = !sameButNetInfo(hostinfo, node.hostinfo()) || !Objects.equals(hostname, node.hostname());
         Change.Kind kind = fullChange ? Change.Kind.UPDATED : Change.Kind.PATCH;
         // A new hostname renames the node (its given name) unless an admin named it: peers get the whole node.
-        tailnet.update(node.id(), kind, n -> tailnet.withReportedHostinfo(n.withDiscoKey(disco).withEndpoints(endpoints),
-                hostname, hostinfoJson));
+        tailnet.update(node.id(), kind, n -> tailnet.withReportedHostinfo(
+                n.toBuilder().discoKey(disco).endpoints(endpoints).build(), hostname, hostinfo));
         // Advertised routes may have changed (tailscale set --advertise-routes): the policy may approve them.
         if (fullChange) registrations.routes().apply(node.id());
     }
 
-    /** Hostinfo minus NetInfo (which changes with every netcheck and travels as a patch: DERPRegion). */
-    private static String withoutNetInfo(String json) {
-        if (json == null) return "";
-        try {
-            var n = Tailcfg.json().readTree(json);
-            if (n instanceof ObjectNode o) {
-                o.remove("NetInfo");
-                return o.toString();
-            }
-        } catch (RuntimeException ignored) {
-            // fall through
-        }
-        return json;
+    private static boolean sameButNetInfo(Hostinfo a, Hostinfo b) {
+        return a == null ? b == null : b != null && a.equalsIgnoringNetInfo(b);
     }
 }

@@ -7,8 +7,9 @@ import dev.lattice.control.netmap.MapSessions;
 import dev.lattice.control.netmap.TailcfgNodes;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.NodeTags;
 import dev.lattice.control.store.Store;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.tailcfg.CapabilityVersion;
 import java.nio.file.Files;
@@ -39,17 +40,16 @@ class NetmapUpdateBench {
             List<User> users = new ArrayList<>();
             for (User u : f.users()) users.add(store.users().create(u.name(), u.name(), u.email()));
             Tailnet tailnet = new Tailnet(store, IpAllocator.fromStore(ControlConfig.defaults().prefixes(), store.nodes()), Clock.systemUTC());
-            for (Node n : f.nodes()) {
+            for (TailnetNode n : f.nodes()) {
                 Long owner = n.userId() == null ? null : users.get((int) (n.userId() - 1)).id();
-                tailnet.add(Node.draft(n.machineKey(), n.nodeKey(), n.hostname(), n.givenName(), owner, n.ipv4(), n.ipv6())
-                        .withTags(n.tags()));
+                tailnet.add(n.toBuilder().id(0).userId(owner).build());
             }
             System.out.printf("tailnet: %d nodes stored in %.1f s%n", nodeCount, (System.nanoTime() - t) / 1e9);
             TailcfgNodes tn = new TailcfgNodes(tailnet, "bench.test");
             try (MapSessions sessions = new MapSessions(tailnet, tn, () -> null, () -> null, "bench.test")) {
                 String text = f.policy();
                 sessions.setPolicy(compile(text, tailnet));
-                List<Node> all = tailnet.nodes();
+                List<TailnetNode> all = tailnet.nodes();
                 // Online before any stream opens, so opening does not send every session an online patch per node.
                 for (int i = 0; i < sessionCount; i++) tailnet.streamOpened(all.get(i).id());
                 LongAdder bytes = new LongAdder(), msgs = new LongAdder();
@@ -65,10 +65,10 @@ class NetmapUpdateBench {
                 rows.add(policyChange("edit one rule", edited, tailnet, sessions, sessionCount, bytes, msgs));
                 // One node retagged by the admin: its update, then the recompile.
                 // The same node for any S >= 1,000 (an untagged member most nodes see), with a session of its own.
-                Node victim = all.get(Math.min(500, sessionCount / 2));
+                TailnetNode victim = all.get(Math.min(500, sessionCount / 2));
                 long before = sessions.flushes();
                 t = System.nanoTime();
-                tailnet.update(victim.id(), Change.Kind.UPDATED, n -> n.withTags(List.of("tag:t3")).withUserId(null));
+                tailnet.update(victim.id(), Change.Kind.UPDATED, n -> n.toBuilder().tags(NodeTags.of("tag:t3")).userId(null).build());
                 awaitFlushes(sessions, before + sessionCount);
                 rows.add(new Row("retag one node: the node's own update", 0, System.nanoTime() - t, msgs.sumThenReset(), bytes.sumThenReset()));
                 rows.add(policyChange("retag one node: then the recompiled policy", edited, tailnet, sessions, sessionCount, bytes, msgs));
