@@ -59,7 +59,7 @@ class TailnetGivenNamesTest {
                 .build());
     }
 
-    /** What a client's Hostinfo change does to the stored node (ControlMachineService, Registrations). */
+    /** What a client's Hostinfo change does to the stored node (MapRequests, Registrations). */
     private TailnetNode report(TailnetNode n, String hostname) {
         return tailnet.update(n.id(), Change.Kind.UPDATED,
                 x -> tailnet.withReportedHostinfo(x, hostname, Hostinfo.empty().withHostname(hostname)))

@@ -1,8 +1,8 @@
-package dev.lattice.control.server;
+package dev.lattice.control.mapping;
 
 import dev.lattice.control.auth.Registrations;
+import dev.lattice.control.auth.RouteApprovals;
 import dev.lattice.control.machine.HttpError;
-import dev.lattice.control.machine.MachineService;
 import dev.lattice.control.machine.MapSink;
 import dev.lattice.control.netmap.MapSessions;
 import dev.lattice.control.noise.ControlSession;
@@ -10,48 +10,32 @@ import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.tailcfg.AddrPort;
-import dev.lattice.wire.tailcfg.CapabilityVersion;
 import dev.lattice.wire.tailcfg.Hostinfo;
 import dev.lattice.wire.tailcfg.MapRequest;
-import dev.lattice.wire.tailcfg.RegisterRequest;
-import dev.lattice.wire.tailcfg.RegisterResponse;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 
-/** The server's answers to register and map requests (headscale {@code noise.go}, {@code poll.go}). */
-final class ControlMachineService implements MachineService {
+/**
+ * Answers map requests, as Headscale's {@code poll.go}: the node must be this machine's; what it reports is stored
+ * and announced; then it gets a stream of updates, or (Stream false) a one-shot map or nothing.
+ */
+public final class MapRequests {
     private final Tailnet tailnet;
-    private final Registrations registrations;
+    private final RouteApprovals routes;
     private final MapSessions sessions;
 
-    ControlMachineService(Tailnet tailnet, Registrations registrations, MapSessions sessions) {
+    public MapRequests(Tailnet tailnet, RouteApprovals routes, MapSessions sessions) {
         this.tailnet = tailnet;
-        this.registrations = registrations;
+        this.routes = routes;
         this.sessions = sessions;
     }
 
-    static void checkVersion(Integer v) {
-        if (v == null || v < CapabilityVersion.MINIMUM_SUPPORTED) {
-            throw new HttpError(400, "unsupported client: capability version " + v + " is older than the minimum "
-                    + CapabilityVersion.MINIMUM_SUPPORTED + "; please upgrade Tailscale");
-        }
-    }
-
-    @Override
-    public CompletionStage<RegisterResponse> register(ControlSession session, RegisterRequest request) {
-        checkVersion(request.version());
-        try {
-            return registrations.register(session.machineKey(), request);
-        } catch (HttpError e) {
-            return CompletableFuture.failedFuture(e);
-        }
-    }
-
-    @Override
+    /**
+     * Handles {@code req} on {@code sink}: a streaming request keeps it open, a lite update closes it.
+     *
+     * @throws HttpError (before anything is written) when the request names no node, or a node of another machine
+     */
     public void map(ControlSession session, MapRequest req, MapSink sink) {
-        checkVersion(req.version());
         if (req.nodeKey() == null) throw new HttpError(400, "map request without a node key");
         TailnetNode node = tailnet.byNodeKey(req.nodeKey()).orElseThrow(() -> new HttpError(404, "node not found"));
         if (!node.machineKey().equals(session.machineKey())) {
@@ -80,7 +64,7 @@ final class ControlMachineService implements MachineService {
         tailnet.update(node.id(), kind, n -> tailnet.withReportedHostinfo(
                 n.toBuilder().discoKey(disco).endpoints(endpoints).build(), hostname, hostinfo));
         // Advertised routes may have changed (tailscale set --advertise-routes): the policy may approve them.
-        if (fullChange) registrations.routes().apply(node.id());
+        if (fullChange) routes.apply(node.id());
     }
 
     private static boolean sameButNetInfo(Hostinfo a, Hostinfo b) {
