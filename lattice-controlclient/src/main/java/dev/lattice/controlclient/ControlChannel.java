@@ -75,13 +75,24 @@ public final class ControlChannel implements AutoCloseable {
     /** As {@link #connect(EventLoopGroup, URI, SslContext, MachinePrivateKey, MachinePublicKey, int)}, from {@code local} if not null. */
     public static CompletableFuture<ControlChannel> connect(EventLoopGroup group, URI server, SslContext ssl,
             MachinePrivateKey machineKey, MachinePublicKey controlKey, int version, java.net.InetSocketAddress local) {
+        return connect(group, server, ssl, machineKey, controlKey, version, local, b -> {});
+    }
+
+    /**
+     * As {@link #connect(EventLoopGroup, URI, SslContext, MachinePrivateKey, MachinePublicKey, int)}, with
+     * {@code dialer} applied to the bootstrap last: it may set the channel type (matching {@code group}'s transport)
+     * and socket options, such as the mark that keeps a VPN daemon's own connection out of its tunnel.
+     */
+    public static CompletableFuture<ControlChannel> connect(EventLoopGroup group, URI server, SslContext ssl,
+            MachinePrivateKey machineKey, MachinePublicKey controlKey, int version, java.net.InetSocketAddress local,
+            java.util.function.Consumer<Bootstrap> dialer) {
         CompletableFuture<ControlChannel> result = new CompletableFuture<>();
         ControlHandshake.Client hs = new ControlHandshake.Client(machineKey, controlKey, version);
         String host = server.getHost();
         boolean https = "https".equalsIgnoreCase(server.getScheme());
         int port = server.getPort() > 0 ? server.getPort() : https ? 443 : 80;
         CompletableFuture<byte[]> early = new CompletableFuture<>();
-        Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
+        Bootstrap b = new Bootstrap().group(group)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
                 .handler(new ChannelInitializer<SocketChannel>() {
@@ -93,6 +104,9 @@ public final class ControlChannel implements AutoCloseable {
                         ch.pipeline().addLast("upgrade", new UpgradeHandler(hs, result, early));
                     }
                 });
+        dialer.accept(b);
+        // The dialer may have chosen the channel type (epoll for socket options); NIO otherwise.
+        if (b.config().channelFactory() == null) b.channel(NioSocketChannel.class);
         (local == null ? b.connect(host, port) : b.connect(new java.net.InetSocketAddress(host, port), local)).addListener(f -> {
             if (!f.isSuccess()) {
                 result.completeExceptionally(f.cause());

@@ -1,7 +1,10 @@
 package dev.lattice.agent.cli;
 
+import dev.lattice.agent.ipn.AdvertiseRoutes;
 import dev.lattice.agent.ipn.BackendState;
+import dev.lattice.agent.ipn.ExitNodes;
 import dev.lattice.agent.ipn.LoginWarning;
+import dev.lattice.agent.ipn.MaskedPrefs;
 import dev.lattice.agent.ipn.PeerStatus;
 import dev.lattice.agent.ipn.PingResult;
 import dev.lattice.agent.ipn.Status;
@@ -12,6 +15,7 @@ import dev.lattice.agent.localapi.LocalApiClient;
 import dev.lattice.agent.localapi.LocalApiException;
 import dev.lattice.agent.localapi.LocalApiJson;
 import dev.lattice.agent.localapi.LocalApiServer;
+import dev.lattice.agent.state.Prefs;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -33,15 +37,16 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code lattice}: tailscale's CLI commands over the local API. {@link #run} returns the exit code: 0 on success,
- * 1 when a command fails (message on stderr) or the backend is not running (state on stdout, like tailscale), 2 for
- * usage errors.
+ * {@code lattice}: tailscale's CLI commands over the local API. {@link #run} returns the exit code: 0 on success
+ * and for {@code --help}/{@code -h} (every command has them, with its own options), 1 when a command fails (message
+ * on stderr) or the backend is not running (state on stdout, like tailscale), 2 for usage errors, which are one line
+ * on stderr naming the command and pointing at its help.
  */
 @Command(name = "lattice", mixinStandardHelpOptions = true, versionProvider = LatticeCli.VersionProvider.class,
         description = "The Lattice node agent's command line (talks to latticed).",
-        subcommands = {LatticeCli.Up.class, LatticeCli.Down.class, LatticeCli.Logout.class, LatticeCli.StatusCmd.class,
-            LatticeCli.Ping.class, LatticeCli.Netcheck.class, LatticeCli.Ip.class, LatticeCli.Whois.class,
-            LatticeCli.VersionCmd.class})
+        subcommands = {LatticeCli.Up.class, LatticeCli.Down.class, LatticeCli.SetCmd.class, LatticeCli.Logout.class,
+            LatticeCli.StatusCmd.class, LatticeCli.Ping.class, LatticeCli.Netcheck.class, LatticeCli.Ip.class,
+            LatticeCli.Whois.class, LatticeCli.ExitNode.class, LatticeCli.VersionCmd.class})
 public final class LatticeCli implements Callable<Integer> {
     @Mixin
     SocketOption socketOption;
@@ -68,7 +73,17 @@ public final class LatticeCli implements Callable<Integer> {
         cli.err = err;
         CommandLine cl = new CommandLine(cli);
         cl.setOut(out).setErr(err);
+        cl.setParameterExceptionHandler((ex, args2) -> {
+            err.println(usageError(ex));
+            err.flush();
+            return 2;
+        });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            if (ex instanceof UsageException u) {
+                err.println(commandLine.getCommandSpec().qualifiedName() + ": " + u.getMessage());
+                err.flush();
+                return 2;
+            }
             if (ex instanceof CliException || ex instanceof LocalApiException) {
                 err.println(ex.getMessage());
                 err.flush();
@@ -82,38 +97,106 @@ public final class LatticeCli implements Callable<Integer> {
         return code;
     }
 
+    /** Bare {@code lattice}: its help, as bare {@code tailscale} prints it. */
     @Override
     public Integer call() {
         new CommandLine(this).usage(out);
-        return 2;
+        return 0;
+    }
+
+    /**
+     * One line for a command line picocli could not parse: the command, what was wrong, where help is. Never
+     * picocli's "Did you mean" guesses, which point at unrelated commands.
+     */
+    static String usageError(CommandLine.ParameterException ex) {
+        String cmd = ex.getCommandLine().getCommandSpec().qualifiedName();
+        String msg;
+        List<String> unmatched = ex instanceof CommandLine.UnmatchedArgumentException u ? u.getUnmatched()
+                : ex.getCommandLine().getUnmatchedArguments();
+        if (!unmatched.isEmpty()) {
+            String arg = unmatched.getFirst();
+            boolean hasSubs = !ex.getCommandLine().getSubcommands().isEmpty();
+            if (arg.startsWith("-")) msg = "unknown flag: " + arg;
+            else if (hasSubs) msg = "unknown subcommand: " + arg;
+            else msg = "unexpected argument: " + arg;
+        } else {
+            String m = ex.getMessage() == null ? "invalid arguments" : ex.getMessage();
+            msg = m.lines().findFirst().orElse(m);
+        }
+        return cmd + ": " + msg + " (see '" + cmd + " --help')";
+    }
+
+    /** A usage problem found after parsing (exit 2, one line). */
+    static final class UsageException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    /** {@code -h}/{@code --help} on every command. */
+    static final class HelpOption {
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this command's help and exit")
+        boolean help;
     }
 
     /** {@code --socket=PATH}, accepted before or after the subcommand name. */
     static final class SocketOption {
-        @Option(names = "--socket", paramLabel = "PATH", description = "path to latticed's local API socket (default: ${DEFAULT-VALUE})")
+        @Option(names = "--socket", paramLabel = "PATH", description = "path to latticed's local API socket (default: /var/run/lattice/latticed.sock)")
         Path socket;
     }
 
     /** The parts every subcommand shares. */
     abstract static class Sub implements Callable<Integer> {
+        /** {@link LatticeCli}, or the {@link Sub} this one is a subcommand of. */
         @ParentCommand
-        LatticeCli root;
+        Object parent;
 
         @Mixin
         SocketOption socketOption;
 
+        @Mixin
+        HelpOption helpOption;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        LatticeCli root() {
+            return parent instanceof Sub s ? s.root() : (LatticeCli) parent;
+        }
+
+        /** {@code --socket} given here, else on a parent command, else the default. */
+        Path socket() {
+            if (socketOption.socket != null) return socketOption.socket;
+            if (parent instanceof Sub s) return s.socket();
+            LatticeCli r = (LatticeCli) parent;
+            return r.socketOption.socket != null ? r.socketOption.socket : LocalApiServer.DEFAULT_SOCKET;
+        }
+
         LocalApiClient client() {
-            Path p = socketOption.socket != null ? socketOption.socket
-                    : root.socketOption.socket != null ? root.socketOption.socket : LocalApiServer.DEFAULT_SOCKET;
-            return new LocalApiClient(p);
+            return new LocalApiClient(socket());
         }
 
         PrintWriter out() {
-            return root.out;
+            return root().out;
         }
 
         PrintWriter err() {
-            return root.err;
+            return root().err;
+        }
+
+        /** tailscale's warnf: "Warning: ..." on stdout. */
+        void warn(String message) {
+            out().println("Warning: " + message);
+            out().flush();
+        }
+
+        /** tailscale's warnOnAdvertiseRoutes: the daemon's IP forwarding check of the routes about to be offered. */
+        void warnOnAdvertiseRoutes(LocalApiClient c, List<String> routes) throws LocalApiException {
+            if (routes == null || routes.isEmpty()) return;
+            String w = c.checkIpForwarding(routes);
+            if (w != null) warn(w);
         }
 
         static void sleep(Duration d) throws CliException {
@@ -161,6 +244,9 @@ public final class LatticeCli implements Callable<Integer> {
                 description = "accept DNS configuration from the control server (default true)")
         Boolean acceptDns;
 
+        @Mixin
+        RouteOptions routes;
+
         @Option(names = "--reset", description = "reset unspecified settings to their default values")
         boolean reset;
 
@@ -171,8 +257,20 @@ public final class LatticeCli implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             String key = resolveAuthKey(authKey);
-            UpRequest req = new UpRequest(loginServer, key, hostname, tags(advertiseTags), acceptRoutes, acceptDns, reset);
+            List<String> tags = tags(advertiseTags);
+            if (Boolean.TRUE.equals(routes.exitNodeAllowLanAccess) && (routes.exitNode == null || routes.exitNode.isEmpty())) {
+                throw new CliException("--exit-node-allow-lan-access can only be used with --exit-node");
+            }
             LocalApiClient c = client();
+            Status st = c.status();
+            Prefs cur = reset ? Prefs.defaults() : c.prefs();
+            MaskedPrefs mp = routes.change(st, cur);
+            Prefs after = mp.applyTo(cur);
+            if (mp.advertiseRoutes() != null) warnOnAdvertiseRoutes(c, mp.advertiseRoutes());
+            RouteOptions.warnNoSnatExitNode(this, after);
+            UpRequest req = new UpRequest(loginServer, key, hostname, tags, acceptRoutes, acceptDns, reset,
+                    mp.advertiseRoutes(), mp.setsExitNode() ? mp.exitNodeIp() : null, mp.exitNodeAllowLanAccess(),
+                    mp.shieldsUp(), mp.noSnat());
             UpResult r = c.up(req);
             // Monotonic: a wall-clock step must not end or extend the wait.
             long deadline = System.nanoTime() + timeout.toNanos();
@@ -196,11 +294,11 @@ public final class LatticeCli implements Callable<Integer> {
                 if (!timeout.isZero() && System.nanoTime() - deadline >= 0) {
                     throw new CliException("timeout waiting for Lattice service to enter a Running state; check health with \"lattice status\"");
                 }
-                sleep(root.upPollInterval);
-                Status st = c.status();
-                state = st.backendState();
-                url = st.authUrl();
-                if (state == BackendState.NeedsLogin) refused = LoginWarning.errorIn(st.health()).orElse(null);
+                sleep(root().upPollInterval);
+                Status now = c.status();
+                state = now.backendState();
+                url = now.authUrl();
+                if (state == BackendState.NeedsLogin) refused = LoginWarning.errorIn(now.health()).orElse(null);
             }
         }
 
@@ -236,6 +334,148 @@ public final class LatticeCli implements Callable<Integer> {
                 out.add(t);
             }
             return out;
+        }
+    }
+
+    /** The routing flags {@code up} and {@code set} share (tailscale's names and help texts). */
+    static final class RouteOptions {
+        @Option(names = "--advertise-routes", paramLabel = "ROUTES",
+                description = "routes to advertise to other nodes (comma-separated, e.g. \"10.0.0.0/8,192.168.0.0/24\") or empty string to not advertise routes")
+        String advertiseRoutes;
+
+        @Option(names = "--advertise-exit-node", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+                description = "offer to be an exit node for internet traffic for the tailnet")
+        Boolean advertiseExitNode;
+
+        @Option(names = "--exit-node", paramLabel = "IP|NAME",
+                description = "Lattice exit node (IP or base name) for internet traffic, or empty string to not use an exit node")
+        String exitNode;
+
+        @Option(names = "--exit-node-allow-lan-access", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+                description = "allow direct access to the local network when routing traffic via an exit node")
+        Boolean exitNodeAllowLanAccess;
+
+        @Option(names = "--shields-up", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+                description = "don't allow incoming connections")
+        Boolean shieldsUp;
+
+        @Option(names = "--snat-subnet-routes", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+                description = "source NAT traffic to local routes advertised with --advertise-routes (default true)")
+        Boolean snatSubnetRoutes;
+
+        /** Whether the new routes depend on the current ones (only one of the two route flags given). */
+        boolean needsCurrentPrefs() {
+            return advertiseRoutes != null || advertiseExitNode != null;
+        }
+
+        /** The change these flags ask for, checked as tailscale's CLI checks it (routes, exit node by IP or name). */
+        MaskedPrefs change(Status st, Prefs cur) throws CliException {
+            MaskedPrefs mp = MaskedPrefs.NONE;
+            try {
+                if (needsCurrentPrefs()) {
+                    mp = mp.withAdvertiseRoutes(AdvertiseRoutes.forSet(advertiseExitNode != null, advertiseRoutes != null,
+                            cur, advertiseRoutes, Boolean.TRUE.equals(advertiseExitNode)));
+                }
+                if (exitNode != null) mp = mp.withExitNodeIp(exitNode.isEmpty() ? "" : ExitNodes.ipOfArg(exitNode, st));
+            } catch (IllegalArgumentException e) {
+                throw new CliException(e.getMessage());
+            }
+            if (exitNodeAllowLanAccess != null) mp = mp.withExitNodeAllowLanAccess(exitNodeAllowLanAccess);
+            if (shieldsUp != null) mp = mp.withShieldsUp(shieldsUp);
+            if (snatSubnetRoutes != null) mp = mp.withNoSnat(!snatSubnetRoutes);
+            return mp;
+        }
+
+        /** tailscale warns, and goes on: an exit node without source NAT only works with routes back to the tailnet. */
+        static void warnNoSnatExitNode(Sub cmd, Prefs after) {
+            if (after.noSnat() && after.advertisesExitNode()) {
+                cmd.warn("--snat-subnet-routes=false is set with --advertise-exit-node; internet traffic through this exit node may not work as expected");
+            }
+        }
+    }
+
+    @Command(name = "set", description = "Change specified preferences",
+            footer = {"", "Unlike \"lattice up\", this command does not require the complete set of desired settings.", "",
+                "Only settings explicitly mentioned will be set. There are no default values."})
+    static final class SetCmd extends Sub {
+        @Option(names = "--accept-routes", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+                description = "accept routes advertised by other Lattice nodes")
+        Boolean acceptRoutes;
+
+        @Option(names = "--accept-dns", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+                description = "accept DNS configuration from the control server")
+        Boolean acceptDns;
+
+        @Option(names = "--hostname", description = "hostname to use instead of the one provided by the OS")
+        String hostname;
+
+        @Mixin
+        RouteOptions routes;
+
+        @Parameters(arity = "0..*", hidden = true)
+        List<String> args = List.of();
+
+        @Override
+        public Integer call() throws Exception {
+            if (!args.isEmpty()) throw new UsageException("too many non-flag arguments: " + goQuote(args));
+            LocalApiClient c = client();
+            Status st = c.status();
+            Prefs cur = c.prefs();
+            MaskedPrefs mp = routes.change(st, cur);
+            if (acceptRoutes != null) mp = mp.withAcceptRoutes(acceptRoutes);
+            if (acceptDns != null) mp = mp.withAcceptDns(acceptDns);
+            if (hostname != null) mp = mp.withHostname(hostname);
+            if (mp.isEmpty()) {
+                // tailscale: flag.ErrHelp, the command's help and exit 0.
+                spec.commandLine().usage(out());
+                return 0;
+            }
+            if (mp.advertiseRoutes() != null) warnOnAdvertiseRoutes(c, mp.advertiseRoutes());
+            RouteOptions.warnNoSnatExitNode(this, mp.applyTo(cur));
+            c.editPrefs(mp);
+            return 0;
+        }
+    }
+
+    /** Go's %q of a []string: ["a" "b"]. */
+    static String goQuote(List<String> l) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < l.size(); i++) {
+            if (i > 0) sb.append(' ');
+            sb.append('"').append(l.get(i).replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+        }
+        return sb.append(']').toString();
+    }
+
+    @Command(name = "exit-node", description = "Show machines on your tailnet configured as exit nodes",
+            subcommands = {ExitNode.ListCmd.class})
+    static final class ExitNode extends Sub {
+        @Override
+        public Integer call() throws Exception {
+            throw new UsageException("missing subcommand: list");
+        }
+
+        @Command(name = "list", description = "Show exit nodes")
+        static final class ListCmd extends Sub {
+            @Option(names = "--filter", defaultValue = "", description = "filter exit nodes by country")
+            String filter;
+
+            @Parameters(arity = "0..*", hidden = true)
+            List<String> args = List.of();
+
+            @Override
+            public Integer call() throws Exception {
+                if (!args.isEmpty()) throw new CliException("unexpected non-flag arguments to 'lattice exit-node list'");
+                Status st = client().status();
+                List<PeerStatus> exits = new ArrayList<>();
+                if (st.peer() != null) for (PeerStatus ps : st.peer().values()) if (ps.exitNodeOption()) exits.add(ps);
+                if (exits.isEmpty()) throw new CliException("no exit nodes found");
+                // Peers carry no location here: with a filter (a country) nothing matches, as tailscale's
+                // location-less nodes never match one.
+                if (!filter.isEmpty()) throw new CliException("no exit nodes found for \"" + filter + "\"");
+                out().print(StatusFormat.exitNodeList(exits, root().clock.instant()));
+                return 0;
+            }
         }
     }
 
@@ -296,7 +536,7 @@ public final class LatticeCli implements Callable<Integer> {
                         if (v.active()) kept.put(k, v);
                     });
                     st = new Status(st.version(), st.backendState(), st.authUrl(), st.tailscaleIps(), st.self(),
-                            st.health(), st.magicDnsSuffix(), st.currentTailnet(), kept, st.user());
+                            st.health(), st.magicDnsSuffix(), st.currentTailnet(), st.exitNodeStatus(), kept, st.user());
                 }
                 out().print(LocalApiJson.indented(st)); // no newline, as tailscale
                 return 0;
@@ -310,7 +550,7 @@ public final class LatticeCli implements Callable<Integer> {
                 out().println(desc);
                 return 1;
             }
-            out().print(StatusFormat.table(st, self, peers, active, header, root.clock.instant()));
+            out().print(StatusFormat.table(st, self, peers, active, header, root().clock.instant()));
             return 0;
         }
     }
@@ -418,7 +658,7 @@ public final class LatticeCli implements Callable<Integer> {
                 out().flush();
                 boolean direct = pr.endpoint() != null && !pr.endpoint().isEmpty();
                 if (direct && untilDirect) return 0;
-                sleep(root.pingInterval);
+                sleep(root().pingInterval);
                 if (n == count) {
                     if (untilDirect) throw new CliException("direct connection not established");
                     return 0;
@@ -445,7 +685,7 @@ public final class LatticeCli implements Callable<Integer> {
             switch (format) {
                 case "json" -> out().print(LocalApiJson.indented(report) + "\n");
                 case "json-line" -> out().print(LocalApiJson.mapper().writeValueAsString(report) + "\n");
-                default -> out().print(NetcheckFormat.report(report, c.derpMap(), ZonedDateTime.now(root.clock), verbose));
+                default -> out().print(NetcheckFormat.report(report, c.derpMap(), ZonedDateTime.now(root().clock), verbose));
             }
             return 0;
         }

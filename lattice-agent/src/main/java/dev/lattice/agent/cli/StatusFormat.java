@@ -64,11 +64,15 @@ final class StatusFormat {
         boolean anyTraffic = ps.txBytes() != 0 || ps.rxBytes() != 0;
         String offline = ps.online() ? "" : "; offline" + lastSeen(ps.lastSeen(), now);
         if (!ps.active()) {
-            if (anyTraffic) w.append("idle").append(offline);
+            if (ps.exitNode()) w.append("idle; exit node").append(offline);
+            else if (ps.exitNodeOption()) w.append("idle; offers exit node").append(offline);
+            else if (anyTraffic) w.append("idle").append(offline);
             else if (!ps.online()) w.append("offline").append(lastSeen(ps.lastSeen(), now));
             else w.append('-');
         } else {
             w.append("active; ");
+            if (ps.exitNode()) w.append("exit node; ");
+            else if (ps.exitNodeOption()) w.append("offers exit node; ");
             String relay = nz(ps.relay());
             String cur = nz(ps.curAddr());
             if (!relay.isEmpty() && cur.isEmpty()) w.append("relay \"").append(relay).append('"');
@@ -77,6 +81,38 @@ final class StatusFormat {
         }
         if (anyTraffic) w.append(", tx ").append(ps.txBytes()).append(" rx ").append(ps.rxBytes());
         w.append("\t\n");
+    }
+
+    /** {@code tailscale exit-node list}: the exit nodes (no location data here) by DNS name, and the hints. */
+    static String exitNodeList(List<PeerStatus> exits, Instant now) {
+        List<PeerStatus> l = new ArrayList<>(exits);
+        l.sort(Comparator.comparing((PeerStatus p) -> nz(p.dnsName())));
+        StringBuilder w = new StringBuilder("\n IP\tHOSTNAME\tCOUNTRY\tCITY\tSTATUS\t");
+        for (PeerStatus p : l) {
+            w.append("\n ").append(firstIp(p)).append('\t').append(trimDots(nz(p.dnsName()))).append("\t-\t-\t")
+                    .append(exitNodeState(p, now)).append('\t');
+        }
+        w.append("\n\n");
+        w.append("# To view the complete list of exit nodes for a country, use `lattice exit-node list --filter=` followed by the country name.\n");
+        w.append("# To use an exit node, use `lattice set --exit-node=` followed by the IP or hostname.\n");
+        return new TabWriter(10, 5).format(w.toString());
+    }
+
+    /** exitnode.go's peerStatus (an inactive selected node reads "selected but offline", as there). */
+    static String exitNodeState(PeerStatus p, Instant now) {
+        if (!p.active()) {
+            String seen = lastSeen(p.lastSeen(), now);
+            if (p.exitNode()) return "selected but offline" + seen;
+            if (!p.online()) return "offline" + seen;
+        }
+        return p.exitNode() ? "selected" : "-";
+    }
+
+    private static String trimDots(String s) {
+        int a = 0, b = s.length();
+        while (a < b && s.charAt(a) == '.') a++;
+        while (b > a && s.charAt(b - 1) == '.') b--;
+        return s.substring(a, b);
     }
 
     static String firstIp(PeerStatus ps) {

@@ -101,7 +101,8 @@ public final class ControlClient implements AutoCloseable {
      */
     public record Config(URI serverUrl, MachinePrivateKey machineKey, NodePrivateKey nodeKey, NodePrivateKey oldNodeKey,
             DiscoPublicKey discoKey, Supplier<Hostinfo> hostinfo, boolean ephemeral, EventLoopGroup group,
-            Duration maxBackoff, Duration streamSilenceLimit, Clock clock) {
+            Duration maxBackoff, Duration streamSilenceLimit, Clock clock,
+            java.util.function.Consumer<io.netty.bootstrap.Bootstrap> dialer) {
         public Config {
             Objects.requireNonNull(serverUrl, "serverUrl");
             Objects.requireNonNull(machineKey, "machineKey");
@@ -115,27 +116,35 @@ public final class ControlClient implements AutoCloseable {
 
         public static Config of(URI serverUrl, MachinePrivateKey machineKey, NodePrivateKey nodeKey,
                 DiscoPublicKey discoKey, Supplier<Hostinfo> hostinfo) {
-            return new Config(serverUrl, machineKey, nodeKey, null, discoKey, hostinfo, false, null, null, null, null);
+            return new Config(serverUrl, machineKey, nodeKey, null, discoKey, hostinfo, false, null, null, null, null, null);
+        }
+
+        /**
+         * Applied last to the bootstrap of each connection to the server (the /key request too): the channel type of
+         * {@code group}'s transport and socket options, such as latticed's bypass mark. Needs {@link #withGroup}.
+         */
+        public Config withDialer(java.util.function.Consumer<io.netty.bootstrap.Bootstrap> d) {
+            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, ephemeral, group, maxBackoff, streamSilenceLimit, clock, d);
         }
 
         public Config withGroup(EventLoopGroup g) {
-            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, ephemeral, g, maxBackoff, streamSilenceLimit, clock);
+            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, ephemeral, g, maxBackoff, streamSilenceLimit, clock, dialer);
         }
 
         public Config withOldNodeKey(NodePrivateKey k) {
-            return new Config(serverUrl, machineKey, nodeKey, k, discoKey, hostinfo, ephemeral, group, maxBackoff, streamSilenceLimit, clock);
+            return new Config(serverUrl, machineKey, nodeKey, k, discoKey, hostinfo, ephemeral, group, maxBackoff, streamSilenceLimit, clock, dialer);
         }
 
         public Config withMaxBackoff(Duration d) {
-            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, ephemeral, group, d, streamSilenceLimit, clock);
+            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, ephemeral, group, d, streamSilenceLimit, clock, dialer);
         }
 
         public Config withStreamSilenceLimit(Duration d) {
-            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, ephemeral, group, maxBackoff, d, clock);
+            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, ephemeral, group, maxBackoff, d, clock, dialer);
         }
 
         public Config withEphemeral(boolean e) {
-            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, e, group, maxBackoff, streamSilenceLimit, clock);
+            return new Config(serverUrl, machineKey, nodeKey, oldNodeKey, discoKey, hostinfo, e, group, maxBackoff, streamSilenceLimit, clock, dialer);
         }
 
         @Override
@@ -401,13 +410,15 @@ public final class ControlClient implements AutoCloseable {
     private ControlChannel connect() throws Exception {
         MachinePublicKey controlKey;
         try {
-            controlKey = ServerKey.fetch(cfg.serverUrl(), CapabilityVersion.CURRENT);
+            controlKey = cfg.dialer() == null ? ServerKey.fetch(cfg.serverUrl(), CapabilityVersion.CURRENT)
+                    : ServerKey.fetch(group, cfg.serverUrl(), CapabilityVersion.CURRENT, ssl, cfg.dialer());
         } catch (IOException e) {
             // As tailscale words it: "fetch control key: <what failed>".
             throw new IOException("fetch control key: GET " + cfg.serverUrl().resolve("/key?v=" + CapabilityVersion.CURRENT)
                     + ": " + describe(e), e);
         }
-        return ControlChannel.connect(group, cfg.serverUrl(), ssl, cfg.machineKey(), controlKey, CapabilityVersion.CURRENT)
+        return ControlChannel.connect(group, cfg.serverUrl(), ssl, cfg.machineKey(), controlKey, CapabilityVersion.CURRENT,
+                        null, cfg.dialer() == null ? b -> {} : cfg.dialer())
                 .get(REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -753,6 +764,8 @@ public final class ControlClient implements AutoCloseable {
     static String describe(Throwable t) {
         if (t instanceof java.util.concurrent.ExecutionException && t.getCause() != null) t = t.getCause();
         if (t instanceof TimeoutException || t instanceof java.net.http.HttpTimeoutException) return "timed out";
+        if (t instanceof io.netty.channel.ConnectTimeoutException) return "timed out";
+        if (t.getMessage() != null && t.getMessage().contains("No route to host")) return "connect: no route to host";
         if (t instanceof java.net.ConnectException) return "connect: connection refused";
         if (t instanceof java.net.UnknownHostException) return "no such host " + t.getMessage();
         if (t instanceof java.net.NoRouteToHostException) return "connect: no route to host";

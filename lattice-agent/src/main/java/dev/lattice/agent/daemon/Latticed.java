@@ -2,6 +2,7 @@ package dev.lattice.agent.daemon;
 
 import dev.lattice.systemd.SystemdNotify;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -11,15 +12,15 @@ import picocli.CommandLine.Option;
 @Command(name = "latticed", mixinStandardHelpOptions = true, versionProvider = Latticed.Version.class,
         description = "The Lattice node agent: joins this host to a tailnet (tailscaled's role).")
 public final class Latticed implements Callable<Integer> {
-    @Option(names = "--statedir", description = "directory for keys and state (default: ${DEFAULT-VALUE})",
-            defaultValue = "/var/lib/lattice")
+    @Option(names = "--statedir", description = "directory for keys and state (default: $LATTICE_STATE_DIR or /var/lib/lattice)",
+            defaultValue = "${env:LATTICE_STATE_DIR:-/var/lib/lattice}")
     Path stateDir;
 
     @Option(names = "--state", description = "state file (default: STATEDIR/lattice.state)")
     Path stateFile;
 
-    @Option(names = "--socket", description = "local API socket (default: ${DEFAULT-VALUE})",
-            defaultValue = "/var/run/lattice/latticed.sock")
+    @Option(names = "--socket", description = "local API socket (default: $LATTICE_SOCKET or /var/run/lattice/latticed.sock)",
+            defaultValue = "${env:LATTICE_SOCKET:-/var/run/lattice/latticed.sock}")
     Path socket;
 
     @Option(names = "--tun", description = "TUN interface name (default: ${DEFAULT-VALUE})", defaultValue = "lattice0")
@@ -57,9 +58,22 @@ public final class Latticed implements Callable<Integer> {
             throw new CommandLine.ParameterException(new CommandLine(this), "--tun must be an interface name of at most 15 characters");
         }
         if (verbose > 0) setDebug();
+        Map<String, String> env = System.getenv();
+        if (ContainerLogin.wantsUserspace(env)) {
+            throw new CommandLine.ParameterException(new CommandLine(this), ContainerLogin.USERSPACE + " is set, but latticed"
+                    + " has no userspace networking: give it /dev/net/tun and NET_ADMIN, and unset " + ContainerLogin.USERSPACE);
+        }
+        ContainerLogin login = ContainerLogin.fromEnv(env);
         DaemonOptions o = new DaemonOptions(stateDir, stateFile != null ? stateFile : stateDir.resolve("lattice.state"),
                 socket, tun, port);
-        try (LocalBackend backend = LocalBackend.start(o)) {
+        LocalBackend started;
+        try {
+            started = LocalBackend.start(o);
+        } catch (java.io.IOException e) {
+            System.err.println("latticed: " + e.getMessage());
+            return 1;
+        }
+        try (LocalBackend backend = started) {
             // The local API answers once start() returns, so `lattice up` works: a Type=notify unit is ready.
             SystemdNotify systemd = SystemdNotify.fromEnvironment();
             systemd.ready("local API on " + socket);
@@ -68,9 +82,29 @@ public final class Latticed implements Callable<Integer> {
                 backend.close();
             }, "latticed-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
+            if (login != null && !containerLogin(login)) {
+                backend.close();
+                return 1;
+            }
             backend.awaitTermination();
         }
         return 0;
+    }
+
+    /**
+     * Logs in as the environment says (container mode), with the CLI's own `up` against our socket. A refused login
+     * ends the daemon (exit 1), as containerboot's does, so an orchestrator shows the reason and retries.
+     */
+    private boolean containerLogin(ContainerLogin login) {
+        org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Latticed.class);
+        log.info("container mode: lattice {}", login.describe(socket));
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        int code = dev.lattice.agent.cli.LatticeCli.run(login.cliArgs(socket).toArray(String[]::new),
+                new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true));
+        for (String line : (out + "" + err).split("\\R")) if (!line.isBlank()) log.info("container mode: {}", line);
+        if (code != 0) log.error("container mode: lattice up failed (exit {}); stopping", code);
+        return code == 0;
     }
 
     private static void setDebug() {

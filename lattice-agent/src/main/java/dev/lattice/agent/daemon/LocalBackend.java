@@ -6,10 +6,15 @@ import dev.lattice.agent.dns.MagicDnsConfig;
 import dev.lattice.agent.dns.DnsConfigurator;
 import dev.lattice.agent.dns.ExitNodeDns;
 import dev.lattice.agent.engine.Engine;
+import dev.lattice.agent.engine.EngineConfig;
+import dev.lattice.agent.filter.LocalNets;
 import dev.lattice.agent.filter.PacketFilter;
 import dev.lattice.agent.health.Health;
+import dev.lattice.agent.ipn.AdvertiseRoutes;
 import dev.lattice.agent.ipn.Backend;
 import dev.lattice.agent.ipn.BackendException;
+import dev.lattice.agent.ipn.ExitNodes;
+import dev.lattice.agent.ipn.MaskedPrefs;
 import dev.lattice.agent.ipn.BackendState;
 import dev.lattice.agent.ipn.NetcheckReport;
 import dev.lattice.agent.ipn.PeerStatus;
@@ -28,8 +33,10 @@ import dev.lattice.agent.peerapi.DnsQueryHandler;
 import dev.lattice.agent.peerapi.PeerApiRoutes;
 import dev.lattice.agent.peerapi.PeerApiServer;
 import dev.lattice.agent.peerapi.PeerApiServices;
+import dev.lattice.agent.router.IpForwarding;
 import dev.lattice.agent.router.Router;
 import dev.lattice.agent.system.AgentSystem;
+import dev.lattice.agent.system.HostEnv;
 import dev.lattice.agent.state.Prefs;
 import dev.lattice.agent.state.StateStore;
 import dev.lattice.agent.tstun.FilteringTun;
@@ -44,7 +51,6 @@ import dev.lattice.wireguard.device.Peer;
 import dev.lattice.wireguard.tun.TunDevice;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -55,6 +61,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -106,19 +115,37 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private PacketFilter filter;
     private volatile boolean closed;
     private final boolean derpHttpForced;
+    private volatile List<dev.lattice.wire.tailcfg.Service> services = List.of();
+    private volatile EngineConfig.ExitNode exitNode;
+    private final List<Consumer<Optional<EngineConfig.ExitNode>>> exitNodeListeners = new CopyOnWriteArrayList<>();
 
     private LocalBackend(DaemonOptions opts, AgentSystem sys) throws IOException {
         this.opts = opts;
         this.sys = sys;
         Files.createDirectories(opts.stateDir());
         this.store = StateStore.open(opts.stateDir());
-        this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        this.rawTun = sys.tuns().open(opts.tun(), DaemonOptions.MTU);
+        this.group = new MultiThreadIoEventLoopGroup(1, sys.sockets().ioHandler());
+        try {
+            this.rawTun = sys.tuns().open(opts.tun(), DaemonOptions.MTU);
+        } catch (IOException e) {
+            group.shutdownGracefully(0, 0, TimeUnit.SECONDS); // nothing else is open yet
+            throw new IOException("cannot create the TUN device " + opts.tun() + ": " + e.getMessage()
+                    + " (latticed needs /dev/net/tun and CAP_NET_ADMIN)", e);
+        }
         this.tun = new FilteringTun(rawTun);
         this.device = new Device(tun, sys.udp(), sys.clock());
         device.setListenPort(opts.port());
         device.setPrivateKey(store.state().nodeKey());
         device.start();
+        if (sys.sockets().udpMark() != 0) {
+            try {
+                // WireGuard's packets (and disco, STUN) must never be routed into the tunnel they carry.
+                device.setFwmark(sys.sockets().udpMark());
+            } catch (IOException e) {
+                log.warn("could not mark the WireGuard socket (SO_MARK needs CAP_NET_ADMIN); an exit node would take its"
+                        + " packets too: {}", e.getMessage());
+            }
+        }
         this.magicSock = new MagicSock(device, store.state().nodeKey(), DiscoPrivateKey.generate(), group, new MagicSock.Listener() {
             @Override
             public void endpointsChanged(List<DiscoveredEndpoint> endpoints) {
@@ -131,7 +158,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 ControlClient c = control;
                 if (c != null) c.setPreferredDerp(regionId);
             }
-        }, sys.magicSock(), sys.clock());
+        }, sys.magicSock().withDerpDialer(sys.sockets().dialer()), sys.clock());
         this.derpHttpForced = sys.magicSock().derpHttp();
         magicSock.start();
         this.router = sys.routers().open(opts.tun(), DaemonOptions.MTU);
@@ -140,7 +167,6 @@ public final class LocalBackend implements Backend, AutoCloseable {
         tun.setDns(magicDns::handle);
         this.osDns = sys.resolvers().open(opts.stateDir());
         this.peerApi = newPeerApi();
-        readDebugExitNodeKnobs();
         device.terminated().thenRun(() -> {
             if (!closed) {
                 log.error("TUN {} went away; stopping", opts.tun());
@@ -211,7 +237,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
             if (starting) setState(BackendState.Starting, null);
             magicSock.setDerpHttp(derpHttp());
             var cfg = ControlClient.Config.of(java.net.URI.create(prefs.controlUrl()), store.state().machineKey(),
-                    store.state().nodeKey(), magicSock.discoPublicKey(), this::hostinfo).withGroup(group);
+                    store.state().nodeKey(), magicSock.discoPublicKey(), this::hostinfo).withGroup(group)
+                    .withDialer(sys.sockets().dialer());
             try {
                 control = ControlClient.start(cfg, new ControlClient.Listener() {
                     @Override
@@ -273,12 +300,17 @@ public final class LocalBackend implements Backend, AutoCloseable {
     }
 
     private dev.lattice.wire.tailcfg.Hostinfo hostinfo() {
-        var prefs = store.prefs();
-        String host = prefs.hostname() != null ? prefs.hostname() : sys.host().hostname();
-        var h = dev.lattice.wire.tailcfg.Hostinfo.empty().with("IPNVersion", VERSION).with("OS", "linux")
-                .with("Hostname", host).with("GoArch", System.getProperty("os.arch"));
-        if (!prefs.advertiseTags().isEmpty()) h = h.with("RequestTags", prefs.advertiseTags());
-        return withPeerApi(h);
+        return NodeHostinfo.build(VERSION, store.prefs(), sys.host().hostname(), services);
+    }
+
+    /**
+     * The services this node offers its peers (Hostinfo.Services, e.g. the peer API's {@code peerapi4} and
+     * {@code peerapi6} ports); control hears of a change at once.
+     */
+    public void setServices(List<dev.lattice.wire.tailcfg.Service> services) {
+        this.services = List.copyOf(services);
+        ControlClient c = control;
+        if (c != null) c.updateHostinfo(hostinfo());
     }
 
     private void setState(BackendState s, String url) {
@@ -294,13 +326,18 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private void applyNetworkMap(NetworkMap nm) {
         if (closed) return;
         netmap = nm;
-        var prefs = store.prefs();
+        var prefs = resolveExitNodeAndSave(nm);
+        updateForwardingHealth(prefs);
         magicSock.setDerpMap(nm.derpMap());
         // A peer whose disco key changed restarted and lost its WireGuard session: start a fresh one at once rather
         // than after ours times out (tailscale's ResetDevicePeer).
         for (NodePublicKey k : magicSock.setPeers(nm.peers())) device.resetSession(k);
         List<IpPrefix> self = nm.self() == null || nm.self().addresses() == null ? List.of() : nm.self().addresses();
-        PacketFilter f = PacketFilter.compile(nm.packetFilter(), self, filter); // keeps the flows of replies we await
+        List<HostEnv.Interface> ifaces = hostInterfaces();
+        // Traffic may be for us, for the subnets we offer, or (as an exit node) for the internet; shields up lets
+        // only replies to our own connections in (tailscale's NewShieldsUpFilter: no rules).
+        List<IpPrefix> localNets = LocalNets.of(self, prefs.advertisedPrefixes(), ifaces);
+        PacketFilter f = PacketFilter.compile(prefs.shieldsUp() ? List.of() : nm.packetFilter(), localNets, filter); // keeps the flows of replies we await
         filter = f;
         tun.setFilter(f);
         MagicDnsConfig dns = MagicDnsConfig.from(nm, exitNodeDns(nm));
@@ -312,7 +349,9 @@ public final class LocalBackend implements Backend, AutoCloseable {
             log.debug("reading the host's nameservers: {}", e.getMessage());
         }
         magicDns.setConfig(dns);
-        engine.apply(nm, prefs.acceptRoutes());
+        EngineConfig ec = engine.apply(nm, new EngineConfig.Options(prefs.acceptRoutes(), prefs.exitNodeId(),
+                prefs.usesExitNode(), prefs.exitNodeAllowLanAccess(), prefs.advertisedPrefixes(), !prefs.noSnat(), ifaces));
+        setExitNode(ec.exitNode());
         updatePeerApi(nm);
         try {
             if (useDns) {
@@ -335,19 +374,17 @@ public final class LocalBackend implements Backend, AutoCloseable {
             throw new BackendException(400, "--login-server must be an http:// or https:// URL, got " + req.loginServer());
         }
         synchronized (lock) {
+            Prefs base = req.reset() ? Prefs.defaults() : store.prefs();
+            Prefs next = checked(base, req.prefsChange()).withWantRunning(true).withLoggedOut(false);
+            if (req.loginServer() != null) next = next.withControlUrl(req.loginServer());
+            if (req.advertiseTags() != null) next = next.withAdvertiseTags(req.advertiseTags());
+            if (next.controlUrl() == null) throw new BackendException(400, "no --login-server given and none saved");
             boolean serverChanged = req.loginServer() != null && !req.loginServer().equals(store.prefs().controlUrl());
-            try {
-                store.updatePrefs(p -> merge(req.reset() ? Prefs.defaults() : p, req));
-            } catch (IOException e) {
-                throw new BackendException(500, "saving state: " + e.getMessage());
-            }
-            if (store.prefs().controlUrl() == null) throw new BackendException(400, "no --login-server given and none saved");
+            save(next);
             health.setWantRunning(true);
             boolean running = control != null && state == BackendState.Running && !serverChanged && req.authKey() == null;
             if (running) {
-                control.updateHostinfo(hostinfo());
-                NetworkMap nm = netmap;
-                if (nm != null) applyNetworkMap(nm);
+                prefsChanged();
             } else {
                 startControl(req.authKey(), true);
             }
@@ -360,15 +397,181 @@ public final class LocalBackend implements Backend, AutoCloseable {
         return new UpResult(refused != null ? BackendState.NeedsLogin : state, refused != null ? null : authUrl, refused);
     }
 
-    /** Applies up's flags to the saved prefs (null = keep), as tailscale up does; up always means want-running. */
-    static Prefs merge(Prefs p, UpRequest req) {
-        Prefs out = p.withWantRunning(true).withLoggedOut(false);
-        if (req.loginServer() != null) out = out.withControlUrl(req.loginServer());
-        if (req.hostname() != null) out = out.withHostname(req.hostname().isEmpty() ? null : req.hostname());
-        if (req.advertiseTags() != null) out = out.withAdvertiseTags(req.advertiseTags());
-        if (req.acceptRoutes() != null) out = out.withAcceptRoutes(req.acceptRoutes());
-        if (req.acceptDns() != null) out = out.withAcceptDns(req.acceptDns());
-        return out;
+    @Override
+    public Prefs prefs() {
+        return store.prefs();
+    }
+
+    @Override
+    public Prefs editPrefs(MaskedPrefs change) throws BackendException {
+        synchronized (lock) {
+            Prefs next = checked(store.prefs(), change);
+            save(next);
+            if (store.prefs().wantRunning()) prefsChanged();
+            return store.prefs();
+        }
+    }
+
+    @Override
+    public String checkIpForwarding(List<String> routes) throws BackendException {
+        List<IpPrefix> prefixes;
+        try {
+            prefixes = routes.stream().map(IpPrefix::parse).toList();
+        } catch (IllegalArgumentException e) {
+            throw new BackendException(400, e.getMessage());
+        }
+        try {
+            IpForwarding.Warning w = IpForwarding.check(prefixes, sys.host());
+            return w == null ? null : w.message();
+        } catch (IOException e) {
+            return e.getMessage();
+        }
+    }
+
+    /**
+     * {@code cur} with {@code change}, checked as a whole before anything is saved (tailscale's checkPrefs plus the
+     * CLI's exit node checks, for callers of the local API that are not our CLI), with the exit node chosen by
+     * address resolved to its ID when the netmap has it.
+     */
+    private Prefs checked(Prefs cur, MaskedPrefs change) throws BackendException {
+        Prefs next = change.applyTo(cur);
+        try {
+            next = next.withAdvertiseRoutes(AdvertiseRoutes.check(next.advertiseRoutes()));
+            if (next.usesExitNode() && next.advertisesExitNode()) {
+                throw new IllegalArgumentException("Cannot advertise an exit node and use an exit node at the same time.");
+            }
+            if (change.exitNodeIp() != null && !change.exitNodeIp().isEmpty()) {
+                next = next.withExitNode(null, ExitNodes.ipOfArg(change.exitNodeIp(), status()));
+            }
+            NetworkMap nm = netmap;
+            if (change.exitNodeId() != null && !change.exitNodeId().isEmpty() && nm != null) {
+                Node n = peerByStableId(nm, change.exitNodeId());
+                if (n == null) throw new IllegalArgumentException("no node found in netmap with ID " + change.exitNodeId());
+                if (!offersExitNode(n)) throw new IllegalArgumentException("node " + change.exitNodeId() + " is not advertising an exit node");
+            }
+        } catch (IllegalArgumentException e) {
+            throw new BackendException(400, e.getMessage());
+        }
+        return resolveExitNode(next, netmap);
+    }
+
+    /** tailscale's resolveExitNodeIP: an exit node chosen by address becomes its stable ID once the netmap has it. */
+    static Prefs resolveExitNode(Prefs p, NetworkMap nm) {
+        if (p.exitNodeIp() == null || nm == null) return p;
+        InetAddress ip = IpPrefix.parseAddress(p.exitNodeIp());
+        for (Node n : nm.peers()) {
+            if (n.addresses() == null) continue;
+            for (IpPrefix a : n.addresses()) {
+                if (a.address().equals(ip)) return p.withExitNode(stableId(n), null);
+            }
+        }
+        return p;
+    }
+
+    static String stableId(Node n) {
+        return EngineConfig.stableId(n);
+    }
+
+    static Node peerByStableId(NetworkMap nm, String id) {
+        for (Node n : nm.peers()) if (stableId(n).equals(id)) return n;
+        return null;
+    }
+
+    static boolean offersExitNode(Node n) {
+        return EngineConfig.offersExitNode(n);
+    }
+
+    /** The host's interfaces other than ours (their LANs), or none when they cannot be read. */
+    private List<HostEnv.Interface> hostInterfaces() {
+        try {
+            return sys.host().interfaces().stream().filter(i -> !i.name().equals(opts.tun())).toList();
+        } catch (IOException e) {
+            log.warn("reading the host's interfaces: {}", e.getMessage());
+            return List.of();
+        }
+    }
+
+    // --- the exit node in use, for whoever needs it (the peer API's DNS forwarding) ----------------------
+
+    /**
+     * The exit node in use: chosen in the prefs, found in the netmap and offering to be one; empty otherwise
+     * (none chosen, not found yet, or down). Its WireGuard peer then has 0.0.0.0/0 and ::/0 in its AllowedIPs.
+     */
+    public Optional<EngineConfig.ExitNode> exitNode() {
+        return Optional.ofNullable(exitNode);
+    }
+
+    /**
+     * Calls {@code l} with the exit node in use each time that changes: another node or none, or a new key or
+     * addresses of the same one (on the thread that applied the change). A change of only its Hostinfo does not
+     * call it; {@link #exitNode()} always has the latest.
+     */
+    public void addExitNodeListener(Consumer<Optional<EngineConfig.ExitNode>> l) {
+        exitNodeListeners.add(l);
+    }
+
+    private void setExitNode(EngineConfig.ExitNode n) {
+        EngineConfig.ExitNode old = exitNode;
+        exitNode = n;
+        if (sameExitNode(old, n)) return;
+        log.info("exit node in use: {}", n == null ? "none" : n.stableId() + " " + n.addresses());
+        for (var l : exitNodeListeners) {
+            try {
+                l.accept(Optional.ofNullable(n));
+            } catch (RuntimeException e) {
+                log.warn("exit node listener failed", e);
+            }
+        }
+    }
+
+    private static boolean sameExitNode(EngineConfig.ExitNode a, EngineConfig.ExitNode b) {
+        if (a == null || b == null) return a == b;
+        return a.stableId().equals(b.stableId()) && a.key().equals(b.key()) && a.addresses().equals(b.addresses());
+    }
+
+    /** The prefs, with an exit node chosen by address turned into its ID (saved) once {@code nm} has it. */
+    private Prefs resolveExitNodeAndSave(NetworkMap nm) {
+        Prefs p = store.prefs();
+        Prefs r = resolveExitNode(p, nm);
+        if (r.equals(p)) return p;
+        try {
+            store.updatePrefs(x -> resolveExitNode(x, nm));
+            log.info("exit node {} is node {}", p.exitNodeIp(), r.exitNodeId());
+        } catch (IOException e) {
+            log.warn("saving the resolved exit node failed: {}", e.getMessage());
+        }
+        return r;
+    }
+
+    private void save(Prefs next) throws BackendException {
+        try {
+            store.updatePrefs(p -> next);
+        } catch (IOException e) {
+            throw new BackendException(500, "saving state: " + e.getMessage());
+        }
+    }
+
+    /** The prefs changed while up: control hears the new Hostinfo, the data plane is set up again. */
+    private void prefsChanged() {
+        ControlClient c = control;
+        if (c != null) c.updateHostinfo(hostinfo());
+        NetworkMap nm = netmap;
+        if (nm != null) applyNetworkMap(nm);
+        else updateForwardingHealth(store.prefs());
+    }
+
+    /** The IP forwarding warning while this node offers routes (tailscale's health IP forwarding check). */
+    private void updateForwardingHealth(Prefs p) {
+        String w = null;
+        if (!p.advertiseRoutes().isEmpty()) {
+            try {
+                IpForwarding.Warning fw = IpForwarding.check(p.advertisedPrefixes(), sys.host());
+                w = fw == null ? null : fw.healthText();
+            } catch (IOException e) {
+                w = null; // tailscale: no false positives when the check itself fails
+            }
+        }
+        health.ipForwarding(w);
     }
 
     @Override
@@ -385,6 +588,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
             netmap = null;
             engine.clear();
             stopPeerApi();
+            setExitNode(null);
             magicSock.setPeers(List.of());
             restoreDns();
             setState(BackendState.Stopped, null);
@@ -414,6 +618,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
             netmap = null;
             engine.clear();
             stopPeerApi();
+            setExitNode(null);
             magicSock.setPeers(List.of());
             restoreDns();
             setState(BackendState.NeedsLogin, null);
@@ -426,21 +631,28 @@ public final class LocalBackend implements Backend, AutoCloseable {
         Map<String, PeerStatus> peers = new TreeMap<>();
         Map<String, Status.UserProfileJson> users = new TreeMap<>();
         PeerStatus self = null;
+        Status.ExitNodeStatus exitStatus = null;
         List<String> ips = List.of();
         String suffix = "";
         if (nm == null) {
             // As tailscale: Self is always there; before a netmap, just this host, online while a map poll is open.
             self = new PeerStatus("", "", hostinfo().hostname(), "", "linux", 0, List.of(), List.of(),
-                    List.of(), List.of(), List.of(), "", "", 0, 0, null, null, null, health.inMapPoll(), false, null, false);
+                    List.of(), List.of(), List.of(), "", "", 0, 0, null, null, null, health.inMapPoll(), false, false, false, null, false);
         } else {
             self = peerStatus(nm.self(), true);
             ips = self.tailscaleIps();
             suffix = MagicDnsConfig.magicSuffix(nm);
             if (suffix == null) suffix = "";
             if (suffix.endsWith(".")) suffix = suffix.substring(0, suffix.length() - 1);
+            String exitId = store.prefs().exitNodeId();
             for (Node p : nm.peers()) {
                 if (p.key() == null) continue;
-                peers.put(p.key().toString(), peerStatus(p, false));
+                boolean exit = stableId(p).equals(exitId);
+                peers.put(p.key().toString(), peerStatus(p, false).withExitNode(exit));
+                if (exit) {
+                    exitStatus = new Status.ExitNodeStatus(exitId, Boolean.TRUE.equals(p.online()),
+                            p.addresses() == null ? List.of() : p.addresses().stream().map(IpPrefix::toString).toList());
+                }
             }
             for (UserProfile u : nm.userProfiles().values()) {
                 users.put(Long.toString(u.id()), new Status.UserProfileJson(u.id(), u.loginName(), u.displayName()));
@@ -448,7 +660,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
         }
         return new Status(VERSION, state, authUrl, ips, self, health.warnings(), suffix,
                 nm == null ? null : new Status.Tailnet(nm.domain() == null ? suffix : nm.domain(), suffix, nm.dns() != null && Boolean.TRUE.equals(nm.dns().proxied())),
-                peers, users);
+                exitStatus, peers, users);
     }
 
     private PeerStatus peerStatus(Node n, boolean isSelf) {
@@ -487,11 +699,12 @@ public final class LocalBackend implements Backend, AutoCloseable {
         boolean online = isSelf ? health.inMapPoll() : Boolean.TRUE.equals(n.online());
         Instant exp = n.keyExpiry();
         if (exp != null && exp.getEpochSecond() <= 0) exp = null;
-        return new PeerStatus(n.stableId() != null ? n.stableId() : String.valueOf(n.id()),
+        return new PeerStatus(stableId(n),
                 n.key() == null ? "" : n.key().toString(), host, n.name() == null ? "" : n.name(), os,
                 n.user() == null ? 0 : n.user(), ips, allowed,
                 n.primaryRoutes() == null ? List.of() : n.primaryRoutes().stream().map(IpPrefix::toString).toList(), n.tags() == null ? List.of() : n.tags(), addrs, curAddr, relay,
-                rx, tx, n.created(), n.lastSeen(), handshake, online, active, exp, Boolean.TRUE.equals(n.expired()));
+                rx, tx, n.created(), n.lastSeen(), handshake, online, false, !isSelf && offersExitNode(n), active, exp,
+                Boolean.TRUE.equals(n.expired()));
     }
 
     private String regionCode(int region) {
@@ -630,6 +843,13 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 magicSock.rebind();
                 ControlClient c = control;
                 if (c != null) c.networkChanged();
+                // The LANs an exit node user keeps direct (or sends through it) and an exit node keeps to itself changed.
+                NetworkMap nm = netmap;
+                if (nm != null) {
+                    synchronized (lock) {
+                        applyNetworkMap(nm);
+                    }
+                }
             }
             hostAddrs = now;
             if (dnsApplied && osDns.reapplyIfTrampled()) log.info("resolv.conf was rewritten by someone else; MagicDNS put back");
@@ -667,12 +887,6 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
     /** The exit-node routes; a node offers an exit node when it advertises both (tailscale's OfferingExitNode). */
     static final List<IpPrefix> EXIT_ROUTES = List.of(IpPrefix.parse("0.0.0.0/0"), IpPrefix.parse("::/0"));
-    /** Test-only stand-ins for --exit-node and --advertise-exit-node until those prefs exist (see readDebugExitNodeKnobs). */
-    static final String DEBUG_EXIT_NODE = "LATTICE_DEBUG_EXIT_NODE";
-    static final String DEBUG_ADVERTISE_EXIT_NODE = "LATTICE_DEBUG_ADVERTISE_EXIT_NODE";
-    private volatile String debugExitNode;
-    private volatile boolean debugAdvertiseExitNode;
-
     /** The peer API with its routes: /dns-query for the peers that use us as their exit node. */
     private PeerApiServer newPeerApi() {
         PeerApiRoutes routes = new PeerApiRoutes();
@@ -681,7 +895,10 @@ public final class LocalBackend implements Backend, AutoCloseable {
         return new PeerApiServer(routes, () -> netmap, PeerApiServer.Options.defaults());
     }
 
-    /** Listens on our tailnet addresses from {@code nm}; tells control and the TUN's filter when the ports change. */
+    /**
+     * Listens on our tailnet addresses from {@code nm}; tells the TUN's filter and (through Hostinfo.Services,
+     * tailscale's hostInfoWithServicesLocked) control when the ports change.
+     */
     private void updatePeerApi(NetworkMap nm) {
         List<InetAddress> addrs = new ArrayList<>();
         if (nm.self() != null && nm.self().addresses() != null) {
@@ -689,26 +906,18 @@ public final class LocalBackend implements Backend, AutoCloseable {
         }
         if (!peerApi.listen(addrs)) return;
         tun.setPeerApiPorts(peerApi.ports());
-        ControlClient c = control;
-        if (c != null) c.updateHostinfo(hostinfo());
+        setServices(peerApi.services());
     }
 
     private void stopPeerApi() {
         peerApi.stop();
         tun.setPeerApiPorts(Map.of());
+        setServices(List.of());
     }
 
-    /** {@code h} with our peer API in Services (tailscale's hostInfoWithServicesLocked) and, for tests, the exit routes. */
-    private dev.lattice.wire.tailcfg.Hostinfo withPeerApi(dev.lattice.wire.tailcfg.Hostinfo h) {
-        var services = peerApi.services();
-        if (!services.isEmpty()) h = h.withServices(services);
-        if (debugAdvertiseExitNode) h = h.withRoutableIps(EXIT_ROUTES); // integration: prefs.advertiseRoutes()
-        return h;
-    }
-
-    /** Whether we advertise both exit routes. Integration: prefs.advertiseRoutes() contains 0.0.0.0/0 and ::/0. */
+    /** Whether we advertise both exit routes (tailscale's OfferingExitNode). */
     private boolean offeringExitNode() {
-        return debugAdvertiseExitNode;
+        return store.prefs().advertisesExitNode();
     }
 
     /**
@@ -722,15 +931,19 @@ public final class LocalBackend implements Backend, AutoCloseable {
         return PeerApiServices.exitNodeDoh(nm, exit).map(ExitNodeDns::proxiedBy).orElseGet(ExitNodeDns::withoutProxy);
     }
 
-    /** Whether an exit node is selected. Integration: prefs.exitNodeId() or prefs.exitNodeIp() is set. */
+    /** Whether an exit node is selected (by ID, or by IP until the netmap names it). */
     private boolean exitNodeSelected() {
-        return debugExitNode != null;
+        return store.prefs().usesExitNode();
     }
 
-    /** The selected exit node's peer in {@code nm}, or null. Integration: the peer with prefs.exitNodeId(). */
+    /** The selected exit node's peer in {@code nm}, or null (not in the netmap, or not resolved yet). */
     private Node exitNodePeer(NetworkMap nm) {
-        String target = debugExitNode;
-        return target == null ? null : findPeer(nm, target);
+        String id = store.prefs().exitNodeId();
+        if (id == null || id.isEmpty()) return null;
+        for (Node p : nm.peers()) {
+            if (id.equals(p.stableId()) || id.equals(String.valueOf(p.id()))) return p;
+        }
+        return null;
     }
 
     /** Tests: the netmap applied last, MagicDNS's configuration, and where the peer API listens. */
@@ -760,21 +973,4 @@ public final class LocalBackend implements Backend, AutoCloseable {
         }
     }
 
-    /**
-     * Until the --exit-node and --advertise-exit-node prefs exist (issue 13's router work), the netns tests select an
-     * exit node (its tailnet IP or name: DNS only, no routes) and advertise the exit routes through these variables.
-     */
-    private void readDebugExitNodeKnobs() {
-        String exit = sys.host().env(DEBUG_EXIT_NODE);
-        if (exit != null && !exit.isBlank()) {
-            debugExitNode = exit.strip();
-            log.warn("{}={}: using it as the exit node for DNS only (a test knob; routes are not changed)", DEBUG_EXIT_NODE, debugExitNode);
-        }
-        String adv = sys.host().env(DEBUG_ADVERTISE_EXIT_NODE);
-        if (adv != null && !adv.isBlank()) {
-            debugAdvertiseExitNode = adv.strip().equals("1") || adv.strip().equalsIgnoreCase("true");
-            log.warn("{}={}: {} (a test knob; traffic is not forwarded)", DEBUG_ADVERTISE_EXIT_NODE, adv.strip(),
-                    debugAdvertiseExitNode ? "advertising 0.0.0.0/0 and ::/0" : "ignored: not 1 or true");
-        }
-    }
 }

@@ -38,7 +38,12 @@ public final class Engine {
 
     /** Reconfigures WireGuard peers and host routes for {@code nm}. */
     public synchronized EngineConfig apply(NetworkMap nm, boolean acceptRoutes) {
-        EngineConfig c = EngineConfig.from(nm, acceptRoutes, Instant.now());
+        return apply(nm, EngineConfig.Options.of(acceptRoutes));
+    }
+
+    /** Reconfigures WireGuard peers and host routes for {@code nm} and what the prefs ask of the data plane. */
+    public synchronized EngineConfig apply(NetworkMap nm, EngineConfig.Options options) {
+        EngineConfig c = EngineConfig.from(nm, options, Instant.now());
         applyPeers(c.peers());
         applyRouter(c.router());
         return c;

@@ -16,7 +16,8 @@ import java.util.List;
  * <li>no map long-poll for more than {@link #OUT_OF_POLL_GRACE} (control went away): {@link #OUT_OF_SYNC}, shown once
  *     it has lasted {@link #OUT_OF_SYNC_VISIBLE_AFTER} (tailscale's allowance for a control server's maintenance).
  * </ol>
- * and, besides those, {@link #STARTING} for {@link #WARMING_UP} after the user asked to be up, until Running.
+ * and, besides those, {@link #STARTING} for {@link #WARMING_UP} after the user asked to be up, until Running, and
+ * a warning about IP forwarding while this node offers routes the kernel will not forward.
  * Thread-safe; the control client's thread updates it, the local API reads it.
  */
 public final class Health {
@@ -40,6 +41,7 @@ public final class Health {
     private String loginError; // null: the last attempt succeeded (or none yet)
     private boolean inMapPoll;
     private Instant mapPollEnded; // null: never polled
+    private String ipForwarding; // null: fine, or nothing offered
 
     public Health(Clock clock) {
         this.clock = clock;
@@ -75,13 +77,19 @@ public final class Health {
         return inMapPoll;
     }
 
+    /** The IP forwarding problem of the routes this node offers (one line), or null. */
+    public synchronized void ipForwarding(String warning) {
+        ipForwarding = warning;
+    }
+
     public synchronized List<String> warnings() {
         if (!wantRunning) return List.of(STOPPED);
         Instant now = clock.instant();
-        List<String> out = new ArrayList<>(2);
+        List<String> out = new ArrayList<>(3);
         String w = connectionWarning(now);
         if (w != null) out.add(w);
         if (!wasRunning && now.isBefore(wantRunningSince.plus(WARMING_UP))) out.add(STARTING);
+        if (ipForwarding != null) out.add(ipForwarding);
         return List.copyOf(out);
     }
 

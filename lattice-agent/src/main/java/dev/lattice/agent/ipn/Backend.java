@@ -1,5 +1,6 @@
 package dev.lattice.agent.ipn;
 
+import dev.lattice.agent.state.Prefs;
 import java.time.Duration;
 
 /**
@@ -17,6 +18,21 @@ public interface Backend {
     void logout() throws BackendException;
 
     Status status();
+
+    /** The saved preferences. */
+    Prefs prefs();
+
+    /**
+     * Changes some preferences while keeping the others (tailscale set, {@code PATCH prefs}): the whole change is
+     * checked first, then saved and applied, or refused with nothing changed. Returns the new prefs.
+     */
+    Prefs editPrefs(MaskedPrefs change) throws BackendException;
+
+    /**
+     * Why the routes this node offers (or would offer) may not be forwarded by the kernel, naming the sysctl that is
+     * off (tailscale's CheckIPForwarding), or null when forwarding is fine or nothing is offered.
+     */
+    String checkIpForwarding(java.util.List<String> routes) throws BackendException;
 
     /** One disco ping to a peer given by tailnet IP or MagicDNS name. */
     PingResult ping(String target, Duration timeout) throws BackendException;

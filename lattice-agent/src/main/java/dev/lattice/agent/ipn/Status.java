@@ -1,12 +1,14 @@
 package dev.lattice.agent.ipn;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 import java.util.Map;
 
 /**
  * {@code lattice status --json} (tailscale's {@code ipnstate.Status}): the backend state, our addresses, our
- * own node and the peers keyed by node public key ({@code nodekey:<hex>}), sorted for stable output.
+ * own node and the peers keyed by node public key ({@code nodekey:<hex>}), sorted for stable output; the exit node
+ * in use, if any.
  */
 public record Status(
         @JsonProperty("Version") String version,
@@ -17,8 +19,15 @@ public record Status(
         @JsonProperty("Health") List<String> health,
         @JsonProperty("MagicDNSSuffix") String magicDnsSuffix,
         @JsonProperty("CurrentTailnet") Tailnet currentTailnet,
+        @JsonProperty("ExitNodeStatus") @JsonInclude(JsonInclude.Include.NON_NULL) ExitNodeStatus exitNodeStatus,
         @JsonProperty("Peer") Map<String, PeerStatus> peer,
         @JsonProperty("User") Map<String, UserProfileJson> user) {
+
+    /** The exit node in use (tailscale's ipnstate.ExitNodeStatus), when the prefs name one that is in the netmap. */
+    public record ExitNodeStatus(
+            @JsonProperty("ID") String id,
+            @JsonProperty("Online") boolean online,
+            @JsonProperty("TailscaleIPs") List<String> tailscaleIps) {}
 
     public record Tailnet(
             @JsonProperty("Name") String name,

@@ -1,11 +1,13 @@
 package dev.lattice.agent.localapi;
 
+import dev.lattice.agent.ipn.MaskedPrefs;
 import dev.lattice.agent.ipn.NetcheckReport;
 import dev.lattice.agent.ipn.PingResult;
 import dev.lattice.agent.ipn.Status;
 import dev.lattice.agent.ipn.UpRequest;
 import dev.lattice.agent.ipn.UpResult;
 import dev.lattice.agent.ipn.WhoIsResponse;
+import dev.lattice.agent.state.Prefs;
 import dev.lattice.wire.tailcfg.DERPMap;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -18,6 +20,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
@@ -56,6 +59,22 @@ public final class LocalApiClient {
 
     public void logout() throws LocalApiException {
         call("POST", "logout", null, JsonNode.class, DEFAULT_TIMEOUT);
+    }
+
+    public Prefs prefs() throws LocalApiException {
+        return call("GET", "prefs", null, Prefs.class, DEFAULT_TIMEOUT);
+    }
+
+    /** Applies {@code change} (tailscale's PATCH of masked prefs); the daemon's refusal is a LocalApiException with its reason. */
+    public Prefs editPrefs(MaskedPrefs change) throws LocalApiException {
+        return call("PATCH", "prefs", change.toJson(), Prefs.class, DEFAULT_TIMEOUT);
+    }
+
+    /** The daemon's warning about IP forwarding for {@code routes} (tailscale's CheckIPForwarding), or null. */
+    public String checkIpForwarding(List<String> routes) throws LocalApiException {
+        JsonNode n = call("GET", "check-ip-forwarding?routes=" + enc(String.join(",", routes)), null, JsonNode.class, DEFAULT_TIMEOUT);
+        JsonNode w = n == null ? null : n.get("Warning");
+        return w == null || w.asString().isEmpty() ? null : w.asString();
     }
 
     /** One ping; a peer that does not answer within {@code timeout} is a {@link LocalApiException} with status 504. */

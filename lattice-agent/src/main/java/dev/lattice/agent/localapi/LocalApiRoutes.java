@@ -2,6 +2,7 @@ package dev.lattice.agent.localapi;
 
 import dev.lattice.agent.ipn.Backend;
 import dev.lattice.agent.ipn.BackendException;
+import dev.lattice.agent.ipn.MaskedPrefs;
 import dev.lattice.agent.ipn.UpRequest;
 import dev.lattice.metrics.Metrics;
 import dev.lattice.wire.tailcfg.DERPMap;
@@ -34,6 +35,9 @@ import tools.jackson.databind.JsonNode;
  * GET  version                      → {"Version":"..."}
  * GET  derpmap                      → DERPMap (404 when the daemon has none)
  * GET  usermetrics                  → the daemon's metrics, Prometheus text (as tailscaled's client metrics)
+ * GET  prefs                        → Prefs
+ * PATCH prefs      (MaskedPrefs)    → Prefs              (write; 400 with the reason when refused, nothing changed)
+ * GET  check-ip-forwarding[?routes=a,b] → {"Warning":"..."} ("" when fine; default routes: the exit routes)
  * </pre>
  * "write" calls need {@code mayWrite} (the server decides it from the peer's credentials). Errors are
  * {@code {"error":"..."}} with the {@link BackendException}'s status.
@@ -103,6 +107,16 @@ public final class LocalApiRoutes {
                 });
                 case "usermetrics" -> get(method, () -> userMetrics == null ? error(404, "no metrics")
                         : new Response(200, userMetrics.scrape(), Metrics.CONTENT_TYPE));
+                case "prefs" -> method.equals("PATCH")
+                        ? patch(mayWrite, name, () -> ok(backend.editPrefs(maskedPrefs(body))))
+                        : get(method, () -> ok(backend.prefs()));
+                case "check-ip-forwarding" -> get(method, () -> {
+                    List<String> routes = params.containsKey("routes")
+                            ? List.of(params.get("routes").getLast().split(",", -1)).stream().filter(x -> !x.isEmpty()).toList()
+                            : List.of(dev.lattice.agent.state.Prefs.ALL_IPV4, dev.lattice.agent.state.Prefs.ALL_IPV6);
+                    String w = backend.checkIpForwarding(routes);
+                    return ok(Map.of("Warning", w == null ? "" : w));
+                });
                 default -> error(404, "not found");
             };
         } catch (BackendException e) {
@@ -136,6 +150,21 @@ public final class LocalApiRoutes {
         if (!method.equals("POST")) return error(405, "want POST");
         if (!mayWrite) return error(403, "access denied: " + name + " needs root or the daemon's user");
         return c.run();
+    }
+
+    private static Response patch(boolean mayWrite, String name, Call c) throws BackendException {
+        if (!mayWrite) return error(403, "access denied: changing " + name + " needs root or the daemon's user");
+        return c.run();
+    }
+
+    private static MaskedPrefs maskedPrefs(byte[] body) throws BackendException {
+        try {
+            return MaskedPrefs.fromJson(body == null || body.length == 0 ? null : LocalApiJson.mapper().readTree(body));
+        } catch (JacksonException e) {
+            throw new BackendException(400, "malformed JSON body");
+        } catch (IllegalArgumentException e) {
+            throw new BackendException(400, e.getMessage());
+        }
     }
 
     private Response ping(String ip, Duration timeout) throws BackendException {

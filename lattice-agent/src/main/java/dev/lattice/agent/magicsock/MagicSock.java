@@ -87,17 +87,27 @@ public final class MagicSock implements PathSelector, AutoCloseable {
      * self-hosted regions without TLS). {@code includeLoopback}: also report loopback interface addresses as
      * endpoints (single-host tests). {@code derpIdle}: non-home DERP connections are closed after this long unused.
      */
-    public record Options(boolean derpHttp, boolean includeLoopback, Duration netcheckTimeout, Duration derpIdle) {
+    public record Options(boolean derpHttp, boolean includeLoopback, Duration netcheckTimeout, Duration derpIdle,
+                          java.util.function.Consumer<io.netty.bootstrap.Bootstrap> derpDialer) {
+        public Options {
+            if (derpDialer == null) derpDialer = b -> {};
+        }
+
         public static Options defaults() {
-            return new Options(false, false, Duration.ofSeconds(3), Duration.ofSeconds(60));
+            return new Options(false, false, Duration.ofSeconds(3), Duration.ofSeconds(60), null);
         }
 
         public Options withDerpHttp(boolean v) {
-            return new Options(v, includeLoopback, netcheckTimeout, derpIdle);
+            return new Options(v, includeLoopback, netcheckTimeout, derpIdle, derpDialer);
         }
 
         public Options withIncludeLoopback(boolean v) {
-            return new Options(derpHttp, v, netcheckTimeout, derpIdle);
+            return new Options(derpHttp, v, netcheckTimeout, derpIdle, derpDialer);
+        }
+
+        /** Applied to each DERP connection's bootstrap (the event loop group's channel type, the bypass mark). */
+        public Options withDerpDialer(java.util.function.Consumer<io.netty.bootstrap.Bootstrap> d) {
+            return new Options(derpHttp, includeLoopback, netcheckTimeout, derpIdle, d);
         }
     }
 
@@ -698,7 +708,8 @@ public final class MagicSock implements PathSelector, AutoCloseable {
             c = derps.get(region);
             if (c != null) return c;
             boolean insecure = r.nodes().stream().anyMatch(n -> Boolean.TRUE.equals(n.insecureForTests()));
-            DerpClient client = new DerpClient(url, nodeKey, DerpClientOptions.defaults().withInsecureForTests(insecure),
+            DerpClient client = new DerpClient(url, nodeKey, DerpClientOptions.defaults().withInsecureForTests(insecure)
+                    .withDialer(options.derpDialer()),
                     group, new DerpReceiver(region));
             c = new DerpConn(region, client);
             c.lastUsed = clock.nanoTime();

@@ -4,106 +4,350 @@ import dev.lattice.wire.ip.IpPrefix;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Linux router using iproute2 ({@code ip}): brings the TUN up with its MTU, then adds and removes addresses and
- * routes by difference with what it set last, so a netmap update only touches what changed. Routes go into the
- * main table with {@code replace}, which also takes over a route left behind by a previous run.
+ * The Linux router, laid out as tailscaled's ({@code wgengine/router/osrouter/router_linux.go}) so admins find what
+ * they know, and driven with iproute2 and nftables:
+ * <ul>
+ * <li>Routes into the interface go into routing table 52, never the main table. Policy rules send the host's
+ *     traffic there first (pref 5270), except packets marked {@link #BYPASS_MARK}: the daemon's own sockets
+ *     (WireGuard UDP, DERP and control TCP) carry that mark and look up the main table (5210), then the default table
+ *     (5230), and are otherwise unreachable (5250), so they can never loop into the tunnel, even with 0.0.0.0/0 in
+ *     table 52 for an exit node. LANs kept direct with an exit node are "throw" routes in table 52.
+ * <li>Firewall rules live in one nftables table of our own, {@code inet lattice}, written whole with {@code nft -f}
+ *     in one transaction each time (atomic: never half a ruleset) and deleted on close: traffic arriving from the
+ *     tunnel gets {@link #SUBNET_ROUTE_MARK}, which lets it be forwarded and, unless told otherwise, masqueraded to
+ *     this host's address on the way out (subnet routers, exit nodes); tailnet (CGNAT) sources arriving on other
+ *     interfaces are dropped; the bypass mark is saved in and restored from conntrack so replies to the daemon's own
+ *     connections pass a strict reverse-path filter. The user's other tables are never touched; a drop in one of
+ *     them still applies (nftables evaluates every table).
+ * </ul>
+ * Starting cleans up what a killed daemon left (its rules, table 52, the nftables table) before anything else, and
+ * the host's main table (its default route) is never changed: with the daemon gone, table 52 routes vanish with
+ * the interface and the rules fall through to the main table.
+ *
+ * <p>Routes and addresses change by difference in one {@code ip -batch} run per change, so thousands of per-peer
+ * routes cost one process, not thousands.
  */
 public final class LinuxRouter implements Router {
     private static final Logger log = LoggerFactory.getLogger(LinuxRouter.class);
+    /** tailscale's table: the digits above "TS" on a qwerty keyboard. */
+    public static final int TABLE = 52;
+    /** Packets from the daemon's own sockets: never routed into the tunnel (tailscale's LinuxBypassMark). */
+    public static final int BYPASS_MARK = 0x80000;
+    /** Packets from the tunnel to be forwarded, and source-NATed (tailscale's LinuxSubnetRouteMark). */
+    public static final int SUBNET_ROUTE_MARK = 0x40000;
+    /** The mark bits that are ours (tailscale's LinuxFwmarkMask): the third byte. */
+    public static final int MARK_MASK = 0xff0000;
+    static final int PREF_BASE = 5200;
+    public static final String NFT_TABLE = "lattice";
+    /** ChromeOS's VM range inside the CGNAT range, which tailscale lets in from other interfaces. */
+    static final String CHROMEOS_VM_RANGE = "100.115.92.0/23";
+    static final String CGNAT = "100.64.0.0/10";
 
-    private final String dev;
-    private final String ipCommand;
-    private final Set<IpPrefix> addrs = new LinkedHashSet<>();
-    private final Set<IpPrefix> routes = new LinkedHashSet<>();
+    /** One policy rule: pref offset, and what it does. */
+    record Rule(int pref, boolean marked, String action) {}
 
-    public LinuxRouter(String dev, int mtu) throws IOException {
-        this(dev, mtu, "ip");
+    /** tailscale's baseIPRules. */
+    static final List<Rule> RULES = List.of(
+            new Rule(10, true, "table main"),
+            new Rule(30, true, "table default"),
+            new Rule(50, true, "type unreachable"),
+            new Rule(70, false, "table " + TABLE));
+
+    /** Runs a command ({@code argv[0]} looked up in PATH) with {@code stdin} (or none); never throws for an exit code. */
+    @FunctionalInterface
+    public interface Commands {
+        Result run(List<String> argv, String stdin) throws IOException;
+
+        /** This machine's commands. */
+        static Commands local() {
+            return LinuxRouter::exec;
+        }
     }
 
-    LinuxRouter(String dev, int mtu, String ipCommand) throws IOException {
+    /** A command's exit code and its output (stdout and stderr together). */
+    public record Result(int exit, String output) {
+        boolean ok() {
+            return exit == 0;
+        }
+    }
+
+    private final String dev;
+    private final Commands cmd;
+    private final boolean v6;
+    private boolean nftWorks = true;
+    private final Set<IpPrefix> addrs = new LinkedHashSet<>();
+    private final Set<IpPrefix> routes = new LinkedHashSet<>();
+    private final Set<IpPrefix> throwRoutes = new LinkedHashSet<>();
+    private Boolean snat; // what the nftables table says; null before the first write
+    private boolean closed;
+
+    public LinuxRouter(String dev, int mtu) throws IOException {
+        this(dev, mtu, Commands.local());
+    }
+
+    public LinuxRouter(String dev, int mtu, Commands cmd) throws IOException {
         this.dev = dev;
-        this.ipCommand = ipCommand;
-        ip("link", "set", "dev", dev, "mtu", Integer.toString(mtu), "up");
+        this.cmd = cmd;
+        if (cleanUp(cmd)) log.info("removed the rules and nftables table a previous run left");
+        run(List.of("ip", "link", "set", "dev", dev, "mtu", Integer.toString(mtu), "up"));
+        addRules(false);
+        boolean v6ok = ipv6Usable();
+        if (v6ok && !addRules(true)) {
+            log.warn("IPv6 policy routing unavailable: IPv6 tailnet routes are not installed");
+            v6ok = false;
+        }
+        this.v6 = v6ok;
+        // As tailscaled: a strict reverse-path filter then checks replies to our marked sockets with the mark the
+        // prerouting chain restores, so it finds their way in the main table, not the tunnel's.
+        Result r = cmd.run(List.of("sysctl", "-q", "-w", "net.ipv4.conf.all.src_valid_mark=1"), null);
+        if (!r.ok()) log.warn("sysctl net.ipv4.conf.all.src_valid_mark=1 failed: {}", r.output().strip());
+        writeNft(false);
+    }
+
+    /**
+     * Removes what a previous run left: our policy rules, table 52 and our nftables table. Safe to call when nothing
+     * is there; never touches anything else. Returns whether there were rules or the table to remove.
+     */
+    public static boolean cleanUp(Commands cmd) throws IOException {
+        boolean found = false;
+        for (String fam : List.of("-4", "-6")) {
+            for (Rule r : RULES) {
+                // A rule may be there more than once (crashes between adds): delete until none is left.
+                for (int i = 0; i < 8; i++) {
+                    if (!cmd.run(ruleCommand(fam, "del", r, false), null).ok()) break;
+                    found = true;
+                }
+            }
+            cmd.run(List.of("ip", fam, "route", "flush", "table", Integer.toString(TABLE)), null);
+        }
+        return cmd.run(List.of("nft", "delete", "table", "inet", NFT_TABLE), null).ok() || found;
+    }
+
+    /** {@code ip -4 rule add pref 5210 fwmark 0x80000/0xff0000 table main}, or its delete (by pref and action only). */
+    static List<String> ruleCommand(String fam, String verb, Rule r, boolean withMark) {
+        List<String> c = new ArrayList<>(List.of("ip", fam, "rule", verb, "pref", Integer.toString(PREF_BASE + r.pref())));
+        if (withMark && r.marked()) c.addAll(List.of("fwmark", hex(BYPASS_MARK) + "/" + hex(MARK_MASK)));
+        c.addAll(List.of(r.action().split(" ")));
+        return c;
+    }
+
+    private boolean addRules(boolean ipv6) throws IOException {
+        String fam = ipv6 ? "-6" : "-4";
+        for (Rule r : RULES) {
+            Result res = cmd.run(ruleCommand(fam, "add", r, true), null);
+            if (!res.ok()) {
+                if (ipv6) return false;
+                throw new IOException(String.join(" ", ruleCommand(fam, "add", r, true)) + " failed: " + res.output().strip());
+            }
+        }
+        return true;
+    }
+
+    /** Whether the kernel has IPv6 on the interface (tailscale's interfaceV6UsableForTun). */
+    private boolean ipv6Usable() throws IOException {
+        Result r = cmd.run(List.of("cat", "/proc/sys/net/ipv6/conf/" + dev + "/disable_ipv6"), null);
+        return r.ok() && r.output().strip().equals("0");
     }
 
     @Override
     public synchronized void set(RouterConfig config) throws IOException {
-        Set<IpPrefix> wantAddrs = new LinkedHashSet<>(config.localAddrs());
-        Set<IpPrefix> wantRoutes = new LinkedHashSet<>(config.routes());
-        // Routes first out, addresses last out; addresses first in, so routes have a source address.
-        for (IpPrefix r : List.copyOf(routes)) {
-            if (!wantRoutes.contains(r)) {
-                tryIp(family(r), "route", "del", r.toString(), "dev", dev);
-                routes.remove(r);
-            }
-        }
-        for (IpPrefix a : List.copyOf(addrs)) {
-            if (!wantAddrs.contains(a)) {
-                tryIp(family(a), "addr", "del", a.toString(), "dev", dev);
-                addrs.remove(a);
-            }
-        }
+        if (closed) return;
+        Set<IpPrefix> wantAddrs = usable(config.localAddrs());
+        Set<IpPrefix> wantRoutes = usable(config.routes());
+        Set<IpPrefix> wantThrow = usable(config.localRoutes());
+        List<Op> ops = new ArrayList<>();
+        // Add before delete (tailscale's cidrDiff): an interface is never left without an address meanwhile.
         for (IpPrefix a : wantAddrs) {
             if (addrs.contains(a)) continue;
             // nodad: the address is ours by assignment, duplicate detection would only delay IPv6 by seconds.
-            if (!a.isIPv4()) ip("-6", "addr", "replace", a.toString(), "dev", dev, "nodad");
-            else ip("-4", "addr", "replace", a.toString(), "dev", dev);
-            addrs.add(a);
+            ops.add(new Op("address replace " + a + " dev " + dev + (a.isIPv4() ? "" : " nodad"), () -> addrs.add(a), true));
+        }
+        for (IpPrefix t : wantThrow) {
+            if (throwRoutes.contains(t)) continue;
+            ops.add(new Op("route replace throw " + t + " table " + TABLE, () -> throwRoutes.add(t), true));
         }
         for (IpPrefix r : wantRoutes) {
             if (routes.contains(r)) continue;
-            ip(family(r), "route", "replace", r.toString(), "dev", dev);
-            routes.add(r);
+            ops.add(new Op("route replace " + r + " dev " + dev + " table " + TABLE, () -> routes.add(r), true));
         }
+        for (IpPrefix r : List.copyOf(routes)) {
+            if (!wantRoutes.contains(r)) ops.add(new Op("route del " + r + " dev " + dev + " table " + TABLE, () -> routes.remove(r), false));
+        }
+        for (IpPrefix t : List.copyOf(throwRoutes)) {
+            if (!wantThrow.contains(t)) ops.add(new Op("route del throw " + t + " table " + TABLE, () -> throwRoutes.remove(t), false));
+        }
+        for (IpPrefix a : List.copyOf(addrs)) {
+            if (!wantAddrs.contains(a)) ops.add(new Op("address del " + a + " dev " + dev, () -> addrs.remove(a), false));
+        }
+        List<String> failures = batch(ops);
+        boolean wantSnat = config.snatSubnetRoutes();
+        if (snat == null || snat != wantSnat) writeNft(wantSnat);
+        if (!failures.isEmpty()) {
+            throw new IOException(failures.size() + " of " + ops.size() + " route/address changes failed; first: " + failures.getFirst());
+        }
+    }
+
+    /** One line of an {@code ip -batch}, and what it changes in our bookkeeping once it succeeded. */
+    private record Op(String line, Runnable done, boolean add) {}
+
+    private static final Pattern FAILED = Pattern.compile("Command failed -:(\\d+)");
+
+    /** Runs {@code ops} in one {@code ip -force -batch -}; returns the failures (a missing route being deleted is none). */
+    private List<String> batch(List<Op> ops) throws IOException {
+        if (ops.isEmpty()) return List.of();
+        StringBuilder in = new StringBuilder();
+        for (Op o : ops) in.append(o.line()).append('\n');
+        Result r = cmd.run(List.of("ip", "-force", "-batch", "-"), in.toString());
+        Set<Integer> failed = new HashSet<>();
+        if (!r.ok()) {
+            Matcher m = FAILED.matcher(r.output());
+            while (m.find()) failed.add(Integer.parseInt(m.group(1)));
+            if (failed.isEmpty()) throw new IOException("ip -batch failed: " + r.output().strip());
+        }
+        List<String> failures = new ArrayList<>();
+        String[] lines = r.output().split("\n");
+        for (int i = 0; i < ops.size(); i++) {
+            Op o = ops.get(i);
+            if (!failed.contains(i + 1)) {
+                o.done().run();
+            } else if (!o.add()) {
+                o.done().run(); // already gone (tailscale ignores ESRCH on delete the same way)
+            } else {
+                failures.add(o.line() + ": " + errorFor(lines, i + 1));
+            }
+        }
+        if (!failures.isEmpty()) log.warn("ip: {}", failures);
+        return failures;
+    }
+
+    /** The message ip printed just before "Command failed -:N". */
+    private static String errorFor(String[] lines, int n) {
+        for (int i = 0; i < lines.length; i++) {
+            if (lines[i].strip().equals("Command failed -:" + n) && i > 0) return lines[i - 1].strip();
+        }
+        return "failed";
+    }
+
+    private Set<IpPrefix> usable(List<IpPrefix> ps) {
+        Set<IpPrefix> out = new LinkedHashSet<>();
+        for (IpPrefix p : ps) if (p.isIPv4() || v6) out.add(p);
+        return out;
+    }
+
+    /** Our whole nftables table, as one transaction: created if missing, emptied, filled. */
+    private void writeNft(boolean withSnat) throws IOException {
+        if (!nftWorks) return;
+        Result r = cmd.run(List.of("nft", "-f", "-"), nftRuleset(dev, withSnat));
+        if (!r.ok()) {
+            nftWorks = false;
+            log.warn("nftables is unavailable ({}): no source NAT for offered routes, no forwarding marks and no drop of"
+                    + " tailnet addresses arriving on other interfaces", r.output().strip());
+            return;
+        }
+        snat = withSnat;
+    }
+
+    /** The ruleset {@code nft -f} loads; replacing the table in one transaction keeps it atomic. */
+    static String nftRuleset(String dev, boolean snat) {
+        String tun = "\"" + dev + "\"";
+        String mask = String.format("0x%08x", MARK_MASK);
+        String keep = String.format("0x%08x", ~MARK_MASK);
+        String subnet = String.format("0x%08x", SUBNET_ROUTE_MARK);
+        String bypass = String.format("0x%08x", BYPASS_MARK);
+        return "table inet " + NFT_TABLE + " {}\n"
+                + "delete table inet " + NFT_TABLE + "\n"
+                + "table inet " + NFT_TABLE + " {\n"
+                + "  chain input {\n"
+                + "    type filter hook input priority filter; policy accept;\n"
+                + "    iifname " + tun + " accept\n"
+                + "    iifname != " + tun + " ip saddr " + CHROMEOS_VM_RANGE + " return\n"
+                + "    iifname != " + tun + " ip saddr " + CGNAT + " drop\n"
+                + "  }\n"
+                + "  chain forward {\n"
+                + "    type filter hook forward priority filter; policy accept;\n"
+                + "    iifname " + tun + " meta mark set meta mark & " + keep + " | " + subnet + "\n"
+                + "    meta mark & " + mask + " == " + subnet + " accept\n"
+                + "    oifname " + tun + " ip saddr " + CGNAT + " drop\n"
+                + "    oifname " + tun + " accept\n"
+                + "  }\n"
+                + "  chain postrouting {\n"
+                + "    type nat hook postrouting priority srcnat; policy accept;\n"
+                + (snat ? "    meta mark & " + mask + " == " + subnet + " masquerade\n" : "")
+                + "  }\n"
+                + "  chain prerouting {\n"
+                + "    type filter hook prerouting priority mangle; policy accept;\n"
+                + "    ct state established,related ct mark & " + mask + " == " + bypass
+                + " meta mark set meta mark & " + keep + " | " + bypass + "\n"
+                + "  }\n"
+                + "  chain output {\n"
+                + "    type filter hook output priority mangle; policy accept;\n"
+                + "    ct state new meta mark & " + mask + " == " + bypass + " ct mark set ct mark & " + keep + " | " + bypass + "\n"
+                + "  }\n"
+                + "}\n";
     }
 
     @Override
     public synchronized void close() {
-        for (IpPrefix r : routes) tryIp(family(r), "route", "del", r.toString(), "dev", dev);
-        for (IpPrefix a : addrs) tryIp(family(a), "addr", "del", a.toString(), "dev", dev);
+        if (closed) return;
+        closed = true;
+        List<Op> ops = new ArrayList<>();
+        for (IpPrefix r : routes) ops.add(new Op("route del " + r + " dev " + dev + " table " + TABLE, () -> {}, false));
+        for (IpPrefix a : addrs) ops.add(new Op("address del " + a + " dev " + dev, () -> {}, false));
+        try {
+            batch(ops);
+            cleanUp(cmd);
+        } catch (IOException e) {
+            log.warn("cleaning up routes and rules: {}", e.getMessage());
+        }
         routes.clear();
+        throwRoutes.clear();
         addrs.clear();
     }
 
+    /** What is installed now (for tests and status). */
     public synchronized Set<IpPrefix> installedRoutes() {
         return Set.copyOf(routes);
     }
 
-    private static String family(IpPrefix p) {
-        return p.isIPv4() ? "-4" : "-6";
+    private void run(List<String> argv) throws IOException {
+        Result r = cmd.run(argv, null);
+        if (!r.ok()) throw new IOException(String.join(" ", argv) + " failed: " + r.output().strip());
     }
 
-    private void tryIp(String... args) {
-        try {
-            ip(args);
-        } catch (IOException e) {
-            log.debug("ip {}: {}", String.join(" ", args), e.getMessage());
-        }
+    static String hex(int v) {
+        return "0x" + Integer.toHexString(v);
     }
 
-    private void ip(String... args) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ipCommand);
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    private static Result exec(List<String> argv, String stdin) throws IOException {
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
         try {
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-            if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException("timed out: " + String.join(" ", cmd));
+            if (stdin != null) {
+                try (var os = p.getOutputStream()) {
+                    os.write(stdin.getBytes(StandardCharsets.UTF_8));
+                }
+            } else {
+                p.getOutputStream().close();
             }
-            if (p.exitValue() != 0) throw new IOException(String.join(" ", cmd) + " failed: " + out);
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException("timed out: " + String.join(" ", argv));
+            }
+            return new Result(p.exitValue(), out);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IOException("interrupted: " + String.join(" ", cmd), e);
+            throw new IOException("interrupted: " + String.join(" ", argv), e);
         }
     }
 }

@@ -1,2 +1,5 @@
-/** Addresses and routes on the host for the tailnet interface (tailscale's {@code wgengine/router}), via iproute2. */
+/**
+ * The host side of the tailnet interface (tailscale's {@code wgengine/router}): addresses, routes in their own
+ * policy-routed table, the nftables rules that let this node forward for peers, and the IP forwarding check.
+ */
 package dev.lattice.agent.router;

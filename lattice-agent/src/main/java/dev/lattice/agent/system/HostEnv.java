@@ -1,12 +1,16 @@
 package dev.lattice.agent.system;
 
+import dev.lattice.wire.ip.IpPrefix;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /** Facts about the host the agent reads rather than changes: its name, its addresses, its environment. */
@@ -20,7 +24,49 @@ public interface HostEnv {
     /** An environment variable, or null. */
     String env(String name);
 
-    /** The running host: /etc/hostname, the kernel's interfaces, the process environment. */
+    /**
+     * The interfaces that are up, each with its addresses and their subnets ({@code 192.168.1.5/24}); what exit-node
+     * routing keeps direct or sends through the tunnel, and what the IP forwarding check looks at.
+     */
+    default List<Interface> interfaces() throws IOException {
+        return List.of();
+    }
+
+    /**
+     * A sysctl's value by its path under /proc/sys ({@code net/ipv4/ip_forward}, {@code net/ipv4/conf/eth0.5/forwarding}:
+     * slashes, so interface names may hold dots), or null when the host has no such key.
+     */
+    default String sysctl(String path) throws IOException {
+        return null;
+    }
+
+    /** One network interface: its name, whether it is loopback, and its addresses with their prefix lengths. */
+    record Interface(String name, boolean loopback, List<Address> addresses) {
+        public Interface {
+            addresses = List.copyOf(addresses);
+        }
+    }
+
+    /** An interface address and the length of its subnet ({@code 192.168.1.5} and 24). */
+    record Address(InetAddress ip, int bits) {
+        /** {@code 192.168.1.5/24} as text. */
+        public static Address parse(String text) {
+            int slash = text.indexOf('/');
+            return new Address(IpPrefix.parseAddress(text.substring(0, slash)), Integer.parseInt(text.substring(slash + 1)));
+        }
+
+        /** The subnet ({@code 192.168.1.0/24}). */
+        public IpPrefix prefix() {
+            return new IpPrefix(ip, bits);
+        }
+
+        /** Whether this is a single address, not a subnet (/32, /128). */
+        public boolean isSingleIp() {
+            return bits == ip.getAddress().length * 8;
+        }
+    }
+
+    /** The running host: /etc/hostname, the kernel's interfaces, the process environment, /proc/sys. */
     static HostEnv system() {
         return new HostEnv() {
             @Override
@@ -50,6 +96,37 @@ public interface HostEnv {
                     }
                 }
                 return out;
+            }
+
+            @Override
+            public List<Interface> interfaces() throws IOException {
+                List<Interface> out = new ArrayList<>();
+                var ifs = NetworkInterface.getNetworkInterfaces();
+                while (ifs != null && ifs.hasMoreElements()) {
+                    var nif = ifs.nextElement();
+                    if (!nif.isUp()) continue;
+                    List<Address> addrs = new ArrayList<>();
+                    for (var ia : nif.getInterfaceAddresses()) {
+                        InetAddress a = ia.getAddress();
+                        if (a == null) continue;
+                        // Without the scope (fe80::1%eth0): addresses compare by their bytes.
+                        addrs.add(new Address(InetAddress.getByAddress(a.getAddress()), ia.getNetworkPrefixLength()));
+                    }
+                    out.add(new Interface(nif.getName(), nif.isLoopback(), addrs));
+                }
+                return out;
+            }
+
+            @Override
+            public String sysctl(String path) throws IOException {
+                if (path.startsWith("/") || List.of(path.split("/")).contains("..")) {
+                    throw new IllegalArgumentException("bad sysctl path " + path);
+                }
+                try {
+                    return Files.readString(Path.of("/proc/sys", path)).strip();
+                } catch (NoSuchFileException e) {
+                    return null;
+                }
             }
 
             @Override

@@ -4,13 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lattice.agent.ipn.BackendException;
 import dev.lattice.agent.ipn.BackendState;
+import dev.lattice.agent.ipn.MaskedPrefs;
 import dev.lattice.agent.ipn.NetcheckReport;
 import dev.lattice.agent.ipn.PeerStatus;
 import dev.lattice.agent.ipn.PingResult;
+import dev.lattice.agent.ipn.Status;
 import dev.lattice.agent.ipn.UpRequest;
 import dev.lattice.agent.ipn.UpResult;
 import dev.lattice.agent.localapi.FakeBackend;
 import dev.lattice.agent.localapi.LocalApiServer;
+import dev.lattice.agent.state.Prefs;
 import dev.lattice.wire.tailcfg.DERPMap;
 import dev.lattice.wire.tailcfg.DERPRegion;
 import java.nio.file.Files;
@@ -63,7 +66,8 @@ class LatticeCliTest {
 
     static PeerStatus with(PeerStatus p, String curAddr, String relay, long tx, long rx, boolean online, boolean active, Instant lastSeen) {
         return new PeerStatus(p.id(), p.publicKey(), p.hostName(), p.dnsName(), p.os(), p.userId(), p.tailscaleIps(),
-                p.allowedIps(), p.primaryRoutes(), p.tags(), p.addrs(), curAddr, relay, rx, tx, null, lastSeen, null, online, active, null, false);
+                p.allowedIps(), p.primaryRoutes(), p.tags(), p.addrs(), curAddr, relay, rx, tx, null, lastSeen, null, online,
+                p.exitNode(), p.exitNodeOption(), active, null, false);
     }
 
     void tailnet() {
@@ -176,7 +180,7 @@ class LatticeCliTest {
         var r = run("up", "--authkey=k", "--timeout=5s");
         assertThat(r).as("tailscale: backend error: <ErrMessage>, exit 1").isEqualTo(
                 new LatticeCli.Result(1, "", "backend error: authkey expired\n"));
-        assertThat(backend.calls).containsExactly("up");
+        assertThat(backend.calls).as("no status polls after a refusal").containsExactly("status", "prefs", "up");
 
         // A refusal that comes after up answered (control was unreachable at first) shows in status's health.
         backend.upResult = new UpResult(BackendState.NeedsLogin, null);
@@ -310,5 +314,144 @@ class LatticeCliTest {
         assertThat(run("ping", "-c", "x", "a").code()).isEqualTo(2);
         assertThat(run("frobnicate").code()).isEqualTo(2);
         assertThat(backend.calls).isEmpty();
+    }
+
+    // --- routing: up's and set's flags, exit-node list, status ---------------------------------------
+
+    void exitNodes() {
+        backend.peers.put("nodekey:5", FakeBackend.peer("5", "exit", "exit.tail.example.", "linux", 1, "100.64.0.5").withExitNodeOption(true));
+        backend.peers.put("nodekey:6", FakeBackend.peer("6", "plain", "plain.tail.example.", "linux", 1, "100.64.0.6"));
+        backend.peers.put("nodekey:7", with(FakeBackend.peer("7", "sel", "sel.tail.example.", "linux", 1, "100.64.0.7")
+                .withExitNodeOption(true).withExitNode(true), "10.0.0.7:41641", "lab", 1, 2, true, true, null));
+        backend.peers.put("nodekey:9", with(FakeBackend.peer("9", "gone", "gone.tail.example.", "linux", 1, "100.64.0.9")
+                .withExitNodeOption(true), "", "", 0, 0, false, false, NOW.minus(Duration.ofMinutes(125))));
+    }
+
+    @Test
+    void upSendsTheRoutingFlagsAfterCheckingThemAsTailscaleDoes() {
+        exitNodes();
+        backend.prefs = Prefs.defaults().withAdvertiseRoutes(List.of("192.168.9.0/24"));
+        backend.forwardingWarning = "IP forwarding is disabled, subnet routing/exit nodes will not work (sysctl net.ipv4.ip_forward is 0).";
+        var r = run("up", "--advertise-routes=10.1.0.0/24,10.2.0.0/16", "--snat-subnet-routes=false", "--shields-up",
+                "--accept-routes");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).isEqualTo("Warning: " + backend.forwardingWarning + "\n");
+        assertThat(backend.forwardingChecks).containsExactly(List.of("10.2.0.0/16", "10.1.0.0/24"));
+        UpRequest up = backend.ups.getLast();
+        assertThat(up.advertiseRoutes()).as("replaces the saved routes").containsExactly("10.2.0.0/16", "10.1.0.0/24");
+        assertThat(up.noSnat()).isTrue();
+        assertThat(up.shieldsUp()).isTrue();
+        assertThat(up.acceptRoutes()).isTrue();
+        assertThat(up.exitNodeIp()).as("not mentioned: kept").isNull();
+
+        // --advertise-exit-node alone keeps the routes; without SNAT tailscale warns and goes on.
+        backend.prefs = backend.prefs.withAdvertiseRoutes(List.of("10.1.0.0/24")).withNoSnat(true);
+        backend.forwardingWarning = null;
+        var exit = run("up", "--advertise-exit-node");
+        assertThat(exit.out()).isEqualTo("Warning: --snat-subnet-routes=false is set with --advertise-exit-node; internet"
+                + " traffic through this exit node may not work as expected\n");
+        assertThat(backend.ups.getLast().advertiseRoutes()).containsExactly("10.1.0.0/24", "0.0.0.0/0", "::/0");
+
+        assertThat(run("up", "--exit-node=exit").code()).isZero();
+        assertThat(backend.ups.getLast().exitNodeIp()).isEqualTo("100.64.0.5");
+        assertThat(run("up", "--exit-node=").code()).isZero();
+        assertThat(backend.ups.getLast().exitNodeIp()).as("empty: no exit node").isEmpty();
+    }
+
+    @Test
+    void upRefusesBadRoutingFlagsWithTailscalesMessagesAndChangesNothing() {
+        exitNodes();
+        record Case(String[] args, String err) {}
+        for (Case c : List.of(
+                new Case(new String[] {"--advertise-routes=10.1.0.1/24"}, "10.1.0.1/24 has non-address bits set; expected 10.1.0.0/24"),
+                new Case(new String[] {"--advertise-routes=0.0.0.0/0"},
+                        "0.0.0.0/0 advertised without its IPv6 counterpart, please also advertise ::/0"),
+                new Case(new String[] {"--advertise-routes=100.64.1.0/24"},
+                        "100.64.1.0/24 overlaps the tailnet's address range 100.64.0.0/10; the tailnet's own addresses cannot be"
+                                + " advertised as a subnet route"),
+                new Case(new String[] {"--exit-node=plain"}, "node \"plain\" is not advertising an exit node"),
+                new Case(new String[] {"--exit-node=100.64.0.6"}, "node 100.64.0.6 is not advertising an exit node"),
+                new Case(new String[] {"--exit-node=nobody"}, "invalid value \"nobody\" for --exit-node; must be IP or peer hostname"),
+                new Case(new String[] {"--exit-node=100.64.0.1"}, "cannot use 100.64.0.1 as an exit node as it is a local IP"
+                        + " address to this machine; did you mean --advertise-exit-node?"),
+                new Case(new String[] {"--exit-node-allow-lan-access"}, "--exit-node-allow-lan-access can only be used with --exit-node"))) {
+            String[] args = new String[c.args().length + 1];
+            args[0] = "up";
+            System.arraycopy(c.args(), 0, args, 1, c.args().length);
+            assertThat(run(args)).as(String.join(" ", args)).isEqualTo(new LatticeCli.Result(1, "", c.err() + "\n"));
+        }
+        assertThat(backend.ups).as("nothing reached the daemon's up").isEmpty();
+        // The daemon's own check (here: advertising and using an exit node at once) comes back as its message.
+        backend.upRefusal = "Cannot advertise an exit node and use an exit node at the same time.";
+        assertThat(run("up", "--exit-node=exit", "--advertise-exit-node"))
+                .isEqualTo(new LatticeCli.Result(1, "", "Cannot advertise an exit node and use an exit node at the same time.\n"));
+    }
+
+    @Test
+    void setChangesOnlyTheFlagsGiven() {
+        exitNodes();
+        backend.prefs = Prefs.defaults().withAdvertiseRoutes(List.of("10.0.0.0/8")).withAcceptRoutes(true);
+        assertThat(run("set", "--advertise-exit-node")).isEqualTo(new LatticeCli.Result(0, "", ""));
+        assertThat(backend.edits.getLast()).isEqualTo(MaskedPrefs.NONE.withAdvertiseRoutes(List.of("10.0.0.0/8", "0.0.0.0/0", "::/0")));
+        assertThat(backend.prefs.acceptRoutes()).isTrue();
+
+        assertThat(run("set", "--advertise-exit-node=false", "--shields-up").code()).isZero();
+        assertThat(backend.edits.getLast()).isEqualTo(MaskedPrefs.NONE.withAdvertiseRoutes(List.of("10.0.0.0/8")).withShieldsUp(true));
+
+        assertThat(run("set", "--exit-node=exit.tail.example", "--exit-node-allow-lan-access").code()).isZero();
+        assertThat(backend.prefs.exitNodeIp()).isEqualTo("100.64.0.5");
+        assertThat(backend.prefs.exitNodeAllowLanAccess()).isTrue();
+        assertThat(run("set", "--exit-node=", "--accept-dns=false", "--hostname=box", "--snat-subnet-routes=false").code()).isZero();
+        assertThat(backend.prefs.usesExitNode()).isFalse();
+        assertThat(backend.edits.getLast()).isEqualTo(MaskedPrefs.NONE.withExitNodeIp("").withAcceptDns(false).withHostname("box")
+                .withNoSnat(true));
+
+        // Nothing to set: set's help, as tailscale's flag.ErrHelp; no change sent.
+        int edits = backend.edits.size();
+        var help = run("set");
+        assertThat(help.code()).isZero();
+        assertThat(help.out()).startsWith("Usage: lattice set").contains("--advertise-routes", "--exit-node",
+                "Only settings explicitly mentioned will be set.");
+        assertThat(run("set", "extra").err()).isEqualTo("lattice set: too many non-flag arguments: [\"extra\"]\n");
+        assertThat(run("set", "--advertise-routes=10.0.0.1/8").err())
+                .isEqualTo("10.0.0.1/8 has non-address bits set; expected 10.0.0.0/8\n");
+        backend.refuseEdit = "Cannot advertise an exit node and use an exit node at the same time.";
+        assertThat(run("set", "--advertise-exit-node")).as("SNAT is off from the set before: tailscale's warning, then the refusal")
+                .isEqualTo(new LatticeCli.Result(1, "Warning: --snat-subnet-routes=false is set with --advertise-exit-node;"
+                        + " internet traffic through this exit node may not work as expected\n",
+                        "Cannot advertise an exit node and use an exit node at the same time.\n"));
+        assertThat(backend.edits).hasSize(edits + 1);
+    }
+
+    @Test
+    void exitNodeListIsTailscalesTable() {
+        exitNodes();
+        var r = run("exit-node", "list");
+        String row = "%-16s%-22s%-12s%-10s%-30s";
+        assertThat(r).isEqualTo(new LatticeCli.Result(0, "\n"
+                + row.formatted(" IP", "HOSTNAME", "COUNTRY", "CITY", "STATUS") + "\n"
+                + row.formatted(" 100.64.0.5", "exit.tail.example", "-", "-", "-") + "\n"
+                + row.formatted(" 100.64.0.9", "gone.tail.example", "-", "-", "offline, last seen 2h ago") + "\n"
+                + row.formatted(" 100.64.0.7", "sel.tail.example", "-", "-", "selected") + "\n"
+                + "\n"
+                + "# To view the complete list of exit nodes for a country, use `lattice exit-node list --filter=` followed by the country name.\n"
+                + "# To use an exit node, use `lattice set --exit-node=` followed by the IP or hostname.\n", ""));
+        assertThat(run("exit-node", "list", "--filter=Canada")).isEqualTo(new LatticeCli.Result(1, "", "no exit nodes found for \"Canada\"\n"));
+        backend.peers.clear();
+        assertThat(run("exit-node", "list")).isEqualTo(new LatticeCli.Result(1, "", "no exit nodes found\n"));
+    }
+
+    @Test
+    void statusShowsTheExitNodeInUseAndThoseOnOffer() {
+        exitNodes();
+        var r = run("status", "--self=false");
+        assertThat(r.out()).contains(
+                "100.64.0.5  exit   alice@  linux  idle; offers exit node ",
+                "100.64.0.9  gone   alice@  linux  idle; offers exit node; offline, last seen 2h ago",
+                "100.64.0.7  sel    alice@  linux  active; exit node; direct 10.0.0.7:41641, tx 1 rx 2",
+                "100.64.0.6  plain  alice@  linux  -");
+        backend.exitNodeStatus = new Status.ExitNodeStatus("7", true, List.of("100.64.0.7/32"));
+        assertThat(run("status", "--json").out()).contains("\"ExitNodeStatus\": {\n    \"ID\": \"7\",\n    \"Online\": true,")
+                .contains("\"ExitNodeOption\": true");
     }
 }

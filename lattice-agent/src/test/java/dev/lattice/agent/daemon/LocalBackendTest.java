@@ -1,8 +1,12 @@
 package dev.lattice.agent.daemon;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.lattice.agent.ipn.BackendException;
 import dev.lattice.agent.ipn.BackendState;
+import dev.lattice.agent.ipn.MaskedPrefs;
+import dev.lattice.agent.ipn.PeerStatus;
 import dev.lattice.agent.ipn.UpRequest;
 import dev.lattice.agent.ipn.UpResult;
 import dev.lattice.agent.router.RouterConfig;
@@ -14,6 +18,8 @@ import dev.lattice.agent.testing.FakeRouter;
 import dev.lattice.agent.testing.MemoryTun;
 import dev.lattice.agent.testing.TestControlServer;
 import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.Hostinfo;
+import dev.lattice.wire.tailcfg.Tailcfg;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -99,7 +105,8 @@ class LocalBackendTest {
         assertThat(r.state()).isEqualTo(BackendState.Running);
         RouterConfig rc = a.router().current();
         assertThat(rc.localAddrs()).hasSize(2).allMatch(p -> p.bits() == 32 || p.bits() == 128);
-        assertThat(rc.routes()).contains(IpPrefix.parse("100.64.0.0/10"), IpPrefix.parse("fd7a:115c:a1e0::/48"));
+        // Alone in the tailnet: MagicDNS's addresses, and no tailnet route (tailscaled routes each peer, not the range).
+        assertThat(rc.routes()).containsExactlyInAnyOrder(IpPrefix.parse("100.100.100.100/32"), IpPrefix.parse("fd7a:115c:a1e0::53/128"));
         assertThat(a.resolver().nameservers).containsExactly(InetAddress.getByName("100.100.100.100"));
         assertThat(a.resolver().search).contains("tailnet.test.");
 
@@ -178,11 +185,26 @@ class LocalBackendTest {
         assertThat(again).isLessThan(Duration.ofSeconds(5));
     }
 
-    /** Polls {@code cond} for up to 10 s. */
+    // --- prefs: routes offered, exit node chosen, refusals -------------------------------------------
+
+    static UpRequest upWith(String server, String key, List<String> routes, String exitNodeIp) {
+        return new UpRequest(server, key, null, null, null, null, false, routes, exitNodeIp, null, null, null);
+    }
+
+    /** The Hostinfo control holds for the node with this hostname, or null. */
+    Hostinfo hostinfoAtControl(String hostname) {
+        for (var n : control.server.store().nodes().list()) {
+            if (hostname.equals(n.hostname()) && n.hostinfoJson() != null) {
+                return Tailcfg.json().readValue(n.hostinfoJson(), Hostinfo.class);
+            }
+        }
+        return null;
+    }
+
     static void await(String what, java.util.function.BooleanSupplier cond) throws InterruptedException {
-        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        long end = System.nanoTime() + Duration.ofSeconds(15).toNanos();
         while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > end) throw new AssertionError(what + " not reached in 10 s");
+            if (System.nanoTime() > end) throw new AssertionError("not reached in 15 s: " + what);
             Thread.sleep(50);
         }
     }
@@ -195,12 +217,24 @@ class LocalBackendTest {
 
     @Test
     void peerApiIsAdvertisedAndTheExitNodesDohProxyServesMagicDns() throws Exception {
-        // alpha offers an exit node; bravo uses it (both through the test knobs until the prefs exist).
-        Host a = host("alpha", Map.of(LocalBackend.DEBUG_ADVERTISE_EXIT_NODE, "1"));
-        Host b = host("bravo", Map.of(LocalBackend.DEBUG_EXIT_NODE, "alpha"));
+        // alpha offers an exit node (approved at control); bravo uses it.
+        Host a = host("alpha");
+        Host b = host("bravo");
         String key = control.preAuthKey();
-        assertThat(a.backend().up(up(control.url(), key)).state()).isEqualTo(BackendState.Running);
+        assertThat(a.backend().up(upWith(control.url(), key, List.of("0.0.0.0/0", "::/0"), null)).state()).isEqualTo(BackendState.Running);
         assertThat(b.backend().up(up(control.url(), key)).state()).isEqualTo(BackendState.Running);
+        await("alpha's exit routes at control", () -> {
+            Hostinfo h = hostinfoAtControl("alpha");
+            return h != null && h.routableIps() != null && h.routableIps().size() == 2;
+        });
+        control.server.adminApi().approveRoutes(nodeId("alpha"), List.of("0.0.0.0/0", "::/0"));
+        await("alpha offering an exit node to bravo", () -> {
+            var p = peerNamed(b.backend(), "alpha");
+            return p != null && p.allowedIps() != null && p.allowedIps().contains(IpPrefix.parse("0.0.0.0/0"));
+        });
+        String alphaIp = a.backend().currentNetmap().self().addresses().stream().filter(IpPrefix::isIPv4).findFirst()
+                .orElseThrow().address().getHostAddress();
+        b.backend().editPrefs(MaskedPrefs.NONE.withExitNodeIp(alphaIp));
 
         // alpha listens on each of its tailnet addresses, on tailscale's port for it.
         var self = a.backend().currentNetmap().self().addresses();
@@ -232,5 +266,163 @@ class LocalBackendTest {
         assertThat(a.backend().peerApiPorts()).isEmpty();
         assertThat(a.backend().up(up(control.url(), null)).state()).isEqualTo(BackendState.Running);
         await("alpha listening again", () -> a.backend().peerApiPorts().equals(ports));
+    }
+
+    long nodeId(String hostname) {
+        return control.server.store().nodes().list().stream().filter(n -> hostname.equals(n.hostname())).findFirst()
+                .orElseThrow().id();
+    }
+
+    @Test
+    void offeredRoutesReachControlInHostinfoAndFollowEachChange() throws Exception {
+        Host a = host("alpha");
+        assertThat(a.backend().up(upWith(control.url(), control.preAuthKey(), List.of("10.1.0.0/24"), null)).state())
+                .isEqualTo(BackendState.Running);
+        await("RoutableIPs [10.1.0.0/24] at control", () -> {
+            Hostinfo h = hostinfoAtControl("alpha");
+            return h != null && h.routableIps().equals(List.of(IpPrefix.parse("10.1.0.0/24")));
+        });
+        var p = a.backend().editPrefs(MaskedPrefs.NONE.withAdvertiseRoutes(List.of("10.1.0.0/24", "0.0.0.0/0", "::/0"))
+                .withShieldsUp(true));
+        assertThat(p.advertisesExitNode()).isTrue();
+        await("exit routes and ShieldsUp at control", () -> {
+            Hostinfo h = hostinfoAtControl("alpha");
+            return h != null && h.routableIps().contains(IpPrefix.parse("::/0")) && h.shieldsUp();
+        });
+
+        // Refused edits change nothing, in memory or on disk.
+        Path stateFile = dir.resolve("alpha").resolve(dev.lattice.agent.state.StateStore.FILE);
+        byte[] before = java.nio.file.Files.readAllBytes(stateFile);
+        record Refusal(MaskedPrefs change, String message) {}
+        for (Refusal r : List.of(
+                new Refusal(MaskedPrefs.NONE.withAdvertiseRoutes(List.of("10.1.0.1/24")).withShieldsUp(false),
+                        "route 10.1.0.1/24 has non-address bits set; expected 10.1.0.0/24"),
+                new Refusal(MaskedPrefs.NONE.withExitNodeIp("100.64.0.77"), "Cannot advertise an exit node and use an exit node at the same time."),
+                new Refusal(MaskedPrefs.NONE.withAdvertiseRoutes(List.of()).withExitNodeIp("100.64.0.77"),
+                        "no node found in netmap with IP 100.64.0.77"))) {
+            assertThatThrownBy(() -> a.backend().editPrefs(r.change())).isInstanceOf(BackendException.class)
+                    .hasMessage(r.message());
+        }
+        assertThat(a.backend().prefs()).isEqualTo(p);
+        assertThat(java.nio.file.Files.readAllBytes(stateFile)).isEqualTo(before);
+    }
+
+    @Test
+    void anExitNodeChosenByAddressIsRememberedByIdAndShownInStatus() throws Exception {
+        Host a = host("alpha");
+        Host b = host("bravo");
+        Host c = host("charlie");
+        String key = control.preAuthKey();
+        b.backend().up(upWith(control.url(), key, List.of("0.0.0.0/0", "::/0"), null));
+        c.backend().up(up(control.url(), key));
+        a.backend().up(up(control.url(), key));
+        await("bravo at control", () -> hostinfoAtControl("bravo") != null && !hostinfoAtControl("bravo").routableIps().isEmpty());
+        control.server.adminApi().approveRoutes(nodeId("bravo"), List.of("0.0.0.0/0", "::/0"));
+        await("bravo offers an exit node to alpha", () -> a.backend().status().peer().values().stream()
+                .anyMatch(ps -> ps.hostName().equals("bravo") && ps.exitNodeOption()));
+        PeerStatus bravo = a.backend().status().peer().values().stream().filter(ps -> ps.hostName().equals("bravo")).findFirst().orElseThrow();
+        PeerStatus charlie = a.backend().status().peer().values().stream().filter(ps -> ps.hostName().equals("charlie")).findFirst().orElseThrow();
+
+        assertThatThrownBy(() -> a.backend().editPrefs(MaskedPrefs.NONE.withExitNodeIp(charlie.tailscaleIps().getFirst())))
+                .hasMessage("node " + charlie.tailscaleIps().getFirst() + " is not advertising an exit node");
+        var p = a.backend().editPrefs(MaskedPrefs.NONE.withExitNodeIp(bravo.tailscaleIps().getFirst()).withExitNodeAllowLanAccess(true));
+        assertThat(p.exitNodeId()).as("resolved to bravo's stable ID at once").isEqualTo(bravo.id());
+        assertThat(p.exitNodeIp()).isNull();
+        var st = a.backend().status();
+        assertThat(st.exitNodeStatus().id()).isEqualTo(bravo.id());
+        assertThat(st.exitNodeStatus().tailscaleIps()).contains(bravo.tailscaleIps().getFirst() + "/32");
+        assertThat(st.peer().values()).filteredOn(PeerStatus::exitNode).extracting(PeerStatus::hostName).containsExactly("bravo");
+
+        // An exit node user cannot start offering one.
+        assertThatThrownBy(() -> a.backend().editPrefs(MaskedPrefs.NONE.withAdvertiseRoutes(List.of("0.0.0.0/0", "::/0"))))
+                .hasMessage("Cannot advertise an exit node and use an exit node at the same time.");
+        a.backend().editPrefs(MaskedPrefs.NONE.withExitNodeIp(""));
+        assertThat(a.backend().status().exitNodeStatus()).isNull();
+    }
+
+    // --- the data plane: routes, AllowedIPs and the filter, end to end over loopback ---------------------
+
+    /** Sends an IPv4/UDP packet from alpha's host into its TUN and says whether bravo's host received it. */
+    static boolean delivered(Host from, Host to, String src, String dst, int marker) throws Exception {
+        to.tun().toHost.clear();
+        from.tun().fromHost.add(MemoryTun.ipv4(src, dst, marker));
+        long end = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        while (System.nanoTime() < end) {
+            byte[] p = to.tun().awaitToHost(100);
+            if (p != null && p.length >= 32 && java.nio.ByteBuffer.wrap(p, 28, 4).getInt() == marker) return true;
+        }
+        return false;
+    }
+
+    /** Two nodes with a direct path; bravo offers {@code routes}, approved. Returns alpha's, bravo's tailnet IPv4. */
+    String[] alphaAndBravo(Host a, Host b, List<String> routes) throws Exception {
+        String key = control.preAuthKey();
+        b.backend().up(upWith(control.url(), key, routes, null));
+        a.backend().up(new UpRequest(control.url(), key, null, null, true, null, false));
+        await("bravo's routes at control", () -> hostinfoAtControl("bravo") != null
+                && hostinfoAtControl("bravo").routableIps().size() == routes.size());
+        control.server.adminApi().approveRoutes(nodeId("bravo"), routes);
+        await("bravo's routes reach alpha", () -> a.backend().status().peer().values().stream()
+                .anyMatch(ps -> ps.hostName().equals("bravo") && ps.allowedIps().containsAll(routes)));
+        String ipA = a.backend().status().tailscaleIps().getFirst(), ipB = b.backend().status().tailscaleIps().getFirst();
+        // A first packet both ways, so the path and WireGuard session exist before what the tests look at.
+        long end = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (!delivered(a, b, ipA, ipB, 1)) if (System.nanoTime() > end) throw new AssertionError("no path alpha -> bravo");
+        return new String[] {ipA, ipB};
+    }
+
+    @Test
+    void aSubnetRoutersLanIsReachedThroughItAndShieldsUpClosesIt() throws Exception {
+        Host a = host("alpha");
+        Host b = host("bravo");
+        String[] ips = alphaAndBravo(a, b, List.of("10.1.0.0/24"));
+        await("alpha routes 10.1.0.0/24 into the tunnel", () -> a.router().current().routes().contains(IpPrefix.parse("10.1.0.0/24")));
+        RouterConfig br = b.router().current();
+        assertThat(br.subnetRoutes()).containsExactly(IpPrefix.parse("10.1.0.0/24"));
+        assertThat(br.snatSubnetRoutes()).isTrue();
+        assertThat(delivered(a, b, ips[0], "10.1.0.5", 2)).as("alpha -> bravo's LAN").isTrue();
+        assertThat(delivered(a, b, ips[0], "10.2.0.5", 3)).as("outside what bravo offers").isFalse();
+
+        b.backend().editPrefs(MaskedPrefs.NONE.withNoSnat(true));
+        assertThat(b.router().current().snatSubnetRoutes()).isFalse();
+        b.backend().editPrefs(MaskedPrefs.NONE.withShieldsUp(true));
+        assertThat(delivered(a, b, ips[0], "10.1.0.5", 4)).as("shields up: no new flows in, to the LAN either").isFalse();
+        assertThat(delivered(a, b, ips[0], ips[1], 5)).as("shields up: nor to bravo itself").isFalse();
+        b.backend().editPrefs(MaskedPrefs.NONE.withShieldsUp(false));
+        assertThat(delivered(a, b, ips[0], "10.1.0.5", 6)).isTrue();
+    }
+
+    @Test
+    void theExitNodeCarriesTheInternetAndTheHookSaysWhichItIs() throws Exception {
+        Host a = host("alpha");
+        Host b = host("bravo");
+        String[] ips = alphaAndBravo(a, b, List.of("0.0.0.0/0", "::/0"));
+        List<java.util.Optional<dev.lattice.agent.engine.EngineConfig.ExitNode>> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        a.backend().addExitNodeListener(seen::add);
+        assertThat(delivered(a, b, ips[0], "198.51.100.80", 2)).as("no exit node chosen: nothing carries the internet").isFalse();
+        assertThat(a.router().current().routes()).doesNotContain(IpPrefix.parse("0.0.0.0/0"));
+
+        a.backend().editPrefs(MaskedPrefs.NONE.withExitNodeIp(ips[1]));
+        var exit = a.backend().exitNode().orElseThrow();
+        assertThat(exit.addresses()).contains(IpPrefix.parse(ips[1] + "/32"));
+        assertThat(exit.key().toString()).isEqualTo(a.backend().status().peer().values().stream()
+                .filter(ps -> ps.hostName().equals("bravo")).findFirst().orElseThrow().publicKey());
+        assertThat(seen).containsExactly(java.util.Optional.of(exit));
+        assertThat(a.router().current().routes()).contains(IpPrefix.parse("0.0.0.0/0"), IpPrefix.parse("::/0"));
+        assertThat(delivered(a, b, ips[0], "198.51.100.80", 3)).as("alpha -> the internet via bravo").isTrue();
+        assertThat(delivered(a, b, ips[0], "192.168.77.7", 4)).as("bravo keeps private ranges to itself").isFalse();
+
+        a.backend().down();
+        assertThat(a.backend().exitNode()).isEmpty();
+        assertThat(seen).hasSize(2).last().isEqualTo(java.util.Optional.empty());
+    }
+
+    @Test
+    void onlyPeersAddressesAreRoutedSoAnUnknownTailnetAddressFailsAtOnce() throws Exception {
+        Host a = host("alpha");
+        Host b = host("bravo");
+        String[] ips = alphaAndBravo(a, b, List.of("10.3.0.0/24"));
+        RouterConfig rc = a.router().current();
+        assertThat(rc.routes()).contains(IpPrefix.parse(ips[1] + "/32")).doesNotContain(IpPrefix.parse("100.64.0.0/10"));
     }
 }

@@ -3,6 +3,7 @@ package dev.lattice.agent.localapi;
 import dev.lattice.agent.ipn.Backend;
 import dev.lattice.agent.ipn.BackendException;
 import dev.lattice.agent.ipn.BackendState;
+import dev.lattice.agent.ipn.MaskedPrefs;
 import dev.lattice.agent.ipn.NetcheckReport;
 import dev.lattice.agent.ipn.PeerStatus;
 import dev.lattice.agent.ipn.PingResult;
@@ -10,6 +11,7 @@ import dev.lattice.agent.ipn.Status;
 import dev.lattice.agent.ipn.UpRequest;
 import dev.lattice.agent.ipn.UpResult;
 import dev.lattice.agent.ipn.WhoIsResponse;
+import dev.lattice.agent.state.Prefs;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -36,10 +38,20 @@ public final class FakeBackend implements Backend {
             "1", new Status.UserProfileJson(1, "alice@example.com", "Alice"),
             "2", new Status.UserProfileJson(2, "bob", "Bob")));
     public NetcheckReport netcheck;
+    public volatile Status.ExitNodeStatus exitNodeStatus;
+    public Prefs prefs = Prefs.defaults();
+    public final List<MaskedPrefs> edits = new ArrayList<>();
+    /** What editPrefs refuses with (400), or null to apply the change. */
+    public volatile String refuseEdit;
+    /** What up refuses with (400), or null. */
+    public volatile String upRefusal;
+    /** check-ip-forwarding's answer, and the routes it was asked about. */
+    public volatile String forwardingWarning;
+    public final List<List<String>> forwardingChecks = new ArrayList<>();
 
     public static PeerStatus peer(String id, String host, String dns, String os, long user, String... ips) {
         return new PeerStatus(id, "nodekey:" + id, host, dns, os, user, List.of(ips), List.of(ips), List.of(), null, List.of(), "", "",
-                0, 0, null, null, null, true, false, null, false);
+                0, 0, null, null, null, true, false, false, false, null, false);
     }
 
     @Override
@@ -47,6 +59,7 @@ public final class FakeBackend implements Backend {
         calls.add("up");
         ups.add(request);
         if (request.authKey() != null && request.authKey().equals("bad")) throw new BackendException(401, "invalid key: bad");
+        if (upRefusal != null) throw new BackendException(400, upRefusal);
         state = upResult.state();
         authUrl = upResult.authUrl();
         return upResult;
@@ -73,7 +86,29 @@ public final class FakeBackend implements Backend {
         }
         if (pollsUntilRunning > 0) pollsUntilRunning--;
         return new Status("1.2.3-test", state, authUrl, self.tailscaleIps(), self, health, "tail.example.",
-                new Status.Tailnet("example", "tail.example.", true), new TreeMap<>(peers), users);
+                new Status.Tailnet("example", "tail.example.", true), exitNodeStatus, new TreeMap<>(peers), users);
+    }
+
+    @Override
+    public synchronized Prefs prefs() {
+        calls.add("prefs");
+        return prefs;
+    }
+
+    @Override
+    public synchronized Prefs editPrefs(MaskedPrefs change) throws BackendException {
+        calls.add("editPrefs");
+        edits.add(change);
+        if (refuseEdit != null) throw new BackendException(400, refuseEdit);
+        prefs = change.applyTo(prefs);
+        return prefs;
+    }
+
+    @Override
+    public synchronized String checkIpForwarding(List<String> routes) {
+        calls.add("check-ip-forwarding");
+        forwardingChecks.add(List.copyOf(routes));
+        return forwardingWarning;
     }
 
     @Override

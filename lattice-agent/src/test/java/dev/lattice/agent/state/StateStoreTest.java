@@ -46,7 +46,8 @@ class StateStoreTest {
                 .withAcceptRoutes(true).withAcceptDns(false).withWantRunning(true).withLoggedOut(true));
         s.update(AgentState::withNewNodeKey);
         AgentState loaded = StateStore.open(dir).state();
-        assertThat(loaded.prefs()).isEqualTo(new Prefs("http://127.0.0.1:8080", "box", List.of("tag:a"), true, false, true, true));
+        assertThat(loaded.prefs()).isEqualTo(new Prefs("http://127.0.0.1:8080", "box", List.of("tag:a"), true, false, true, true, List.of(), null, null,
+                false, false, false));
         assertThat(loaded.machineKey()).isEqualTo(before.machineKey());
         assertThat(loaded.oldNodeKey()).isEqualTo(before.nodeKey());
         assertThat(loaded.nodeKey()).isNotEqualTo(before.nodeKey());

@@ -146,7 +146,7 @@ public final class DerpClient implements AutoCloseable {
     private void dial(CompletableFuture<Void> a) {
         int port = url.getPort() > 0 ? url.getPort() : (ssl != null ? 443 : 80);
         String path = url.getRawPath() == null || url.getRawPath().isEmpty() ? "/derp" : url.getRawPath();
-        Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
+        Bootstrap b = new Bootstrap().group(group)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) options.connectTimeout().toMillis())
                 .handler(new ChannelInitializer<SocketChannel>() {
@@ -157,6 +157,9 @@ public final class DerpClient implements AutoCloseable {
                         ch.pipeline().addLast("upgrade", new Upgrade(a, hostHeader(port), path));
                     }
                 });
+        options.dialer().accept(b);
+        // The dialer may have chosen the channel type (epoll for socket options); NIO otherwise.
+        if (b.config().channelFactory() == null) b.channel(NioSocketChannel.class);
         b.connect(url.getHost(), port).addListener(f -> {
             if (!f.isSuccess()) failed(a, f.cause());
         });

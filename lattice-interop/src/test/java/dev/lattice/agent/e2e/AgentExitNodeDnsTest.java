@@ -27,10 +27,9 @@ import org.junit.jupiter.api.Timeout;
  * exit node the client gets its own resolver's answer; with the exit node in use it gets the exit node's, asked by
  * the exit node (the .54 resolver sees only the exit node's LAN address), while tailnet names still resolve.
  *
- * <p>latticed's {@code --exit-node}/{@code --advertise-exit-node} are not there yet: latticed selects the exit node
- * with the test knob {@code LATTICE_DEBUG_EXIT_NODE} (DNS only, no routes) and advertises 0.0.0.0/0 and ::/0 with
- * {@code LATTICE_DEBUG_ADVERTISE_EXIT_NODE}; official clients use their own flags. The official variants are
- * skipped visibly unless LATTICE_TAILSCALED and LATTICE_TAILSCALE are set.
+ * <p>Both kinds of node offer an exit node with {@code up --advertise-exit-node} and pick one with
+ * {@code set --exit-node=IP}. The official variants are skipped visibly unless LATTICE_TAILSCALED and
+ * LATTICE_TAILSCALE are set.
  */
 @Tag("netns")
 @Timeout(300)
@@ -171,26 +170,23 @@ class AgentExitNodeDnsTest {
     void latticedClientResolvesThroughALatticedExitNode() throws Exception {
         TailnetNode.Binaries ours = TailnetNode.lattice();
         inLab(null, (net, nodes) -> {
-            TailnetNode exit = start(ours, net.exit(), net, "exit", Map.of("LATTICE_DEBUG_ADVERTISE_EXIT_NODE", "1"));
+            TailnetNode exit = start(ours, net.exit(), net, "exit", Map.of());
             nodes.add(exit);
-            up(exit, net, "exit", "--accept-dns=true");
+            up(exit, net, "exit", "--accept-dns=true", "--advertise-exit-node");
             TailnetNode client = start(ours, net.client(), net, "client", Map.of());
             nodes.add(client);
             up(client, net, "client", "--accept-dns=true");
-            client.await("exit in the client's peers", Duration.ofSeconds(20), n -> n.peerHostNames().contains("exit"));
+            approveExitNode(net, "exit", client);
             String exitIp = exit.ipv4();
             // MagicDNS without an exit node: the client's own resolver answers.
             awaitResolves(net.client(), NAME, CLIENT_ANSWER, Duration.ofSeconds(20), client);
             awaitResolves(net.client(), "exit.tailnet.test", exitIp, Duration.ofSeconds(10), client);
 
-            // The same node, now using the exit node (the test knob stands in for --exit-node).
-            client.daemon.stop(Duration.ofSeconds(10));
-            nodes.remove(client);
-            TailnetNode using = start(ours, net.client(), net, "client", Map.of("LATTICE_DEBUG_EXIT_NODE", exitIp));
-            nodes.add(using);
-            using.await("running again", Duration.ofSeconds(30), n -> "Running".equals(n.status().path("BackendState").asString()));
-            awaitResolves(net.client(), NAME, EXIT_ANSWER, Duration.ofSeconds(30), using, exit);
-            awaitResolves(net.client(), "exit.tailnet.test", exitIp, Duration.ofSeconds(10), using);
+            // The same node, now using the exit node.
+            ExecResult set = client.cli(Duration.ofSeconds(30), "set", "--exit-node=" + exitIp);
+            assertThat(set.ok()).as(set::describe).isTrue();
+            awaitResolves(net.client(), NAME, EXIT_ANSWER, Duration.ofSeconds(30), client, exit);
+            awaitResolves(net.client(), "exit.tailnet.test", exitIp, Duration.ofSeconds(10), client);
             askedOnlyByTheExitNode(net);
             System.out.println("[e2e] exit-node DNS: latticed client -> latticed exit node's DoH: " + NAME + " = " + EXIT_ANSWER);
         });
@@ -217,16 +213,19 @@ class AgentExitNodeDnsTest {
         TailnetNode.Binaries ours = TailnetNode.lattice();
         inLab(INTERNET_ONLY, (net, nodes) -> {
             String tagged = net.server().admin("preauthkeys", "create", "--user", "alice", "--reusable", "--tags", "tag:exit");
-            TailnetNode exit = start(ours, net.exit(), net, "exit", Map.of("LATTICE_DEBUG_ADVERTISE_EXIT_NODE", "1"));
+            TailnetNode exit = start(ours, net.exit(), net, "exit", Map.of());
             nodes.add(exit);
-            ExecResult r = exit.up(ControlServerProcess.serverUrl(net.server().ip), tagged, "exit", "--accept-dns=false");
+            ExecResult r = exit.up(ControlServerProcess.serverUrl(net.server().ip), tagged, "exit", "--accept-dns=false",
+                    "--advertise-exit-node");
             assertThat(r.ok()).as(() -> "exit up: " + r.describe() + "\n" + exit.daemon.tail(60)).isTrue();
             String exitIp = exit.ipv4();
-            TailnetNode client = start(ours, net.client(), net, "client", Map.of("LATTICE_DEBUG_EXIT_NODE", exitIp));
+            TailnetNode client = start(ours, net.client(), net, "client", Map.of());
             nodes.add(client);
             up(client, net, "client", "--accept-dns=true");
             client.await("the tagged exit node, auto-approved, in the client's peers", Duration.ofSeconds(30),
                     n -> AgentPolicySubnetTest.allowedIps(n, "exit").contains("0.0.0.0/0"));
+            ExecResult set = client.cli(Duration.ofSeconds(30), "set", "--exit-node=" + exitIp);
+            assertThat(set.ok()).as(set::describe).isTrue();
             awaitResolves(net.client(), NAME, EXIT_ANSWER, Duration.ofSeconds(30), client, exit);
             askedOnlyByTheExitNode(net);
             System.out.println("[e2e] exit-node DNS: autogroup:internet only, tagged latticed exit node: " + NAME + " = " + EXIT_ANSWER);
@@ -237,9 +236,9 @@ class AgentExitNodeDnsTest {
     void officialClientResolvesThroughALatticedExitNode() throws Exception {
         TailnetNode.Binaries official = TailnetNode.official(), ours = TailnetNode.lattice();
         inLab(null, (net, nodes) -> {
-            TailnetNode exit = start(ours, net.exit(), net, "exit", Map.of("LATTICE_DEBUG_ADVERTISE_EXIT_NODE", "1"));
+            TailnetNode exit = start(ours, net.exit(), net, "exit", Map.of());
             nodes.add(exit);
-            up(exit, net, "exit", "--accept-dns=false");
+            up(exit, net, "exit", "--accept-dns=false", "--advertise-exit-node");
             TailnetNode client = start(official, net.client(), net, "client", Map.of());
             nodes.add(client);
             up(client, net, "client", "--accept-dns=true");
@@ -263,10 +262,12 @@ class AgentExitNodeDnsTest {
             nodes.add(exit);
             up(exit, net, "exit", "--accept-dns=false", "--advertise-exit-node", "--netfilter-mode=off");
             String exitIp = exit.ipv4();
-            TailnetNode client = start(ours, net.client(), net, "client", Map.of("LATTICE_DEBUG_EXIT_NODE", exitIp));
+            TailnetNode client = start(ours, net.client(), net, "client", Map.of());
             nodes.add(client);
             up(client, net, "client", "--accept-dns=true");
             approveExitNode(net, "exit", client);
+            ExecResult set = client.cli(Duration.ofSeconds(30), "set", "--exit-node=" + exitIp);
+            assertThat(set.ok()).as(set::describe).isTrue();
             awaitResolves(net.client(), NAME, EXIT_ANSWER, Duration.ofSeconds(30), client, exit);
             awaitResolves(net.client(), "exit.tailnet.test", exitIp, Duration.ofSeconds(10), client);
             askedOnlyByTheExitNode(net);

@@ -104,6 +104,25 @@ final class TailnetNode implements AutoCloseable {
         }
     }
 
+    /**
+     * latticed in container mode: started with no flags at all, everything from {@code env} (LATTICE_AUTHKEY,
+     * LATTICE_ROUTES, ...) plus the state directory and socket this node uses; it logs in by itself.
+     */
+    static TailnetNode startFromEnvironment(Binaries bins, Host host, Path dir, Map<String, String> env) throws IOException {
+        Files.createDirectories(dir);
+        Map<String, String> e = new HashMap<>(env);
+        e.put("LATTICE_STATE_DIR", dir.toString());
+        e.put("LATTICE_SOCKET", dir.resolve("daemon.sock").toString());
+        TailnetNode n = new TailnetNode(bins, host, dir, "lattice0", Map.copyOf(e));
+        n.daemon = host.spawn("latticed", e, List.of(bins.daemon().toString()));
+        Instant end = Instant.now().plusSeconds(30);
+        while (!Files.exists(n.socket) && Instant.now().isBefore(end)) {
+            if (!n.daemon.isAlive()) throw new AssertionError(host.name() + ": daemon exited:\n" + n.daemon.tail(60));
+            Lab.sleep(Duration.ofMillis(100));
+        }
+        return n;
+    }
+
     /** Stops the daemon (as a service manager would, with SIGTERM) and starts it again with the same state. */
     void restartDaemon() {
         daemon.stop(Duration.ofSeconds(10));

@@ -194,6 +194,32 @@ final class LocalControlServer implements AutoCloseable {
         }
     }
 
+    /**
+     * POSTs {@code json} to the admin API over the unix socket (as the CLI does, without a JVM start per call) and
+     * returns the response body; fails unless it answers 200.
+     */
+    String adminPost(String path, String json) throws IOException {
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            ch.write(ByteBuffer.wrap(("POST " + path + " HTTP/1.1\r\nHost: lattice\r\nConnection: close\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII)));
+            ch.write(ByteBuffer.wrap(body));
+            String response = new String(java.nio.channels.Channels.newInputStream(ch).readAllBytes(), StandardCharsets.UTF_8);
+            if (!response.startsWith("HTTP/1.1 200")) throw new IOException("admin " + path + ": " + response);
+            return response.substring(response.indexOf("\r\n\r\n") + 4);
+        }
+    }
+
+    /** Creates a user and a reusable pre-auth key for it, through the admin socket; returns the key. */
+    String userWithReusableKey(String user) throws IOException {
+        adminPost("/api/v1/user", "{\"name\":\"" + user + "\"}");
+        String r = adminPost("/api/v1/preauthkey", "{\"user\":\"" + user + "\",\"reusable\":true,\"expiration\":\""
+                + java.time.Instant.now().plusSeconds(3600) + "\"}");
+        var m = java.util.regex.Pattern.compile("\"key\"\\s*:\\s*\"([^\"]+)\"").matcher(r);
+        if (!m.find()) throw new IOException("no key in " + r);
+        return m.group(1);
+    }
+
     /** Runs an admin CLI command and returns its stdout. */
     String admin(String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(launcher().toString(), "-c", dir.resolve("config.yaml").toString()));

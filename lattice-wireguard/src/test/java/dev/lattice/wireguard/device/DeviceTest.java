@@ -112,6 +112,9 @@ class DeviceTest {
         Peer pb = b.peer(keyA.publicKey());
         assertThat(pa.lastHandshakeEpochNanos()).isPositive();
         assertThat(pb.lastHandshakeEpochNanos()).isPositive();
+        // The sender counts its bytes after the send returns, which may be after the receiver delivered them.
+        long end = System.nanoTime() + 2_000_000_000L;
+        while ((pa.txBytes() == 0 || pb.rxBytes() == 0) && System.nanoTime() < end) Thread.sleep(10);
         assertThat(pa.txBytes()).isPositive();
         assertThat(pb.rxBytes()).isPositive();
         // The responder learned the initiator's endpoint from the handshake.

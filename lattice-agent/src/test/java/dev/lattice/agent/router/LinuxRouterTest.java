@@ -1,0 +1,157 @@
+package dev.lattice.agent.router;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lattice.wire.ip.IpPrefix;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiFunction;
+import org.junit.jupiter.api.Test;
+
+/** The commands the Linux router runs, recorded instead of run: tailscaled's layout, by difference, atomic nft. */
+class LinuxRouterTest {
+    /** A command and its stdin. */
+    record Call(String line, String stdin) {}
+
+    static final class Recorder implements LinuxRouter.Commands {
+        final List<Call> calls = new ArrayList<>();
+        /** Answers per command line; default: success with no output, and "0" for disable_ipv6. */
+        BiFunction<String, String, LinuxRouter.Result> answer = (line, stdin) -> new LinuxRouter.Result(
+                line.startsWith("ip -4 rule del") || line.startsWith("ip -6 rule del") || line.startsWith("nft delete") ? 2 : 0,
+                line.startsWith("cat ") ? "0\n" : "");
+
+        @Override
+        public LinuxRouter.Result run(List<String> argv, String stdin) {
+            String line = String.join(" ", argv);
+            calls.add(new Call(line, stdin));
+            return answer.apply(line, stdin);
+        }
+
+        List<String> lines() {
+            return calls.stream().map(Call::line).toList();
+        }
+
+        Call last(String prefix) {
+            return calls.reversed().stream().filter(c -> c.line().startsWith(prefix)).findFirst().orElseThrow();
+        }
+    }
+
+    static List<IpPrefix> p(String... s) {
+        return java.util.Arrays.stream(s).map(IpPrefix::parse).toList();
+    }
+
+    @Test
+    void startingCleansUpFirstThenInstallsTailscalesRulesAndOurTable() throws IOException {
+        Recorder r = new Recorder();
+        new LinuxRouter("lattice0", 1280, r);
+        List<String> l = r.lines();
+        // What a killed daemon may have left goes first: rules (by pref and action), table 52, our nft table.
+        assertThat(l.subList(0, 11)).containsExactly(
+                "ip -4 rule del pref 5210 table main", "ip -4 rule del pref 5230 table default",
+                "ip -4 rule del pref 5250 type unreachable", "ip -4 rule del pref 5270 table 52", "ip -4 route flush table 52",
+                "ip -6 rule del pref 5210 table main", "ip -6 rule del pref 5230 table default",
+                "ip -6 rule del pref 5250 type unreachable", "ip -6 rule del pref 5270 table 52", "ip -6 route flush table 52",
+                "nft delete table inet lattice");
+        assertThat(l).containsSubsequence("ip link set dev lattice0 mtu 1280 up",
+                "ip -4 rule add pref 5210 fwmark 0x80000/0xff0000 table main",
+                "ip -4 rule add pref 5230 fwmark 0x80000/0xff0000 table default",
+                "ip -4 rule add pref 5250 fwmark 0x80000/0xff0000 type unreachable",
+                "ip -4 rule add pref 5270 table 52",
+                "ip -6 rule add pref 5210 fwmark 0x80000/0xff0000 table main",
+                "ip -6 rule add pref 5270 table 52",
+                "sysctl -q -w net.ipv4.conf.all.src_valid_mark=1",
+                "nft -f -");
+        assertThat(l).noneMatch(x -> x.contains("route") && x.contains("main") && !x.contains("rule"));
+        assertThat(r.last("nft -f").stdin()).isEqualTo(LinuxRouter.nftRuleset("lattice0", false));
+    }
+
+    @Test
+    void theNftTableIsReplacedInOneTransactionAndMasqueradesOnlyWithSnat() {
+        String without = LinuxRouter.nftRuleset("lattice0", false);
+        assertThat(without).startsWith("table inet lattice {}\ndelete table inet lattice\ntable inet lattice {\n")
+                .contains("iifname \"lattice0\" meta mark set meta mark & 0xff00ffff | 0x00040000")
+                .contains("iifname != \"lattice0\" ip saddr 100.64.0.0/10 drop")
+                .contains("oifname \"lattice0\" ip saddr 100.64.0.0/10 drop")
+                .doesNotContain("masquerade");
+        assertThat(LinuxRouter.nftRuleset("lattice0", true)).contains("meta mark & 0x00ff0000 == 0x00040000 masquerade");
+    }
+
+    @Test
+    void changesAreOneBatchByDifference() throws IOException {
+        Recorder r = new Recorder();
+        LinuxRouter router = new LinuxRouter("lattice0", 1280, r);
+        RouterConfig c1 = new RouterConfig(p("100.64.0.1/32", "fd7a:115c:a1e0::1/128"),
+                p("100.64.0.2/32", "fd7a:115c:a1e0::/48", "0.0.0.0/0", "::/0"), p("192.168.1.0/24"), p("10.1.0.0/24"), true);
+        router.set(c1);
+        Call b = r.last("ip -force -batch -");
+        assertThat(b.stdin().lines().toList()).containsExactly(
+                "address replace 100.64.0.1/32 dev lattice0",
+                "address replace fd7a:115c:a1e0::1/128 dev lattice0 nodad",
+                "route replace throw 192.168.1.0/24 table 52",
+                "route replace 100.64.0.2/32 dev lattice0 table 52",
+                "route replace fd7a:115c:a1e0::/48 dev lattice0 table 52",
+                "route replace 0.0.0.0/0 dev lattice0 table 52",
+                "route replace ::/0 dev lattice0 table 52");
+        assertThat(r.last("nft -f").stdin()).contains("masquerade");
+        int calls = r.calls.size();
+        router.set(c1);
+        assertThat(r.calls).as("the same config again changes nothing").hasSize(calls);
+
+        router.set(new RouterConfig(p("100.64.0.1/32", "fd7a:115c:a1e0::1/128"), p("100.64.0.2/32", "100.64.0.3/32",
+                "fd7a:115c:a1e0::/48"), List.of(), p("10.1.0.0/24"), false));
+        assertThat(r.last("ip -force -batch -").stdin().lines().toList()).containsExactly(
+                "route replace 100.64.0.3/32 dev lattice0 table 52",
+                "route del 0.0.0.0/0 dev lattice0 table 52",
+                "route del ::/0 dev lattice0 table 52",
+                "route del throw 192.168.1.0/24 table 52");
+        assertThat(r.last("nft -f").stdin()).as("SNAT off").doesNotContain("masquerade");
+        assertThat(router.installedRoutes()).containsExactlyInAnyOrder(p("100.64.0.2/32", "100.64.0.3/32", "fd7a:115c:a1e0::/48")
+                .toArray(IpPrefix[]::new));
+    }
+
+    @Test
+    void aFailedAddIsReportedAndRetriedAMissingDeleteIsNot() throws IOException {
+        Recorder r = new Recorder();
+        LinuxRouter router = new LinuxRouter("lattice0", 1280, r);
+        router.set(new RouterConfig(p("100.64.0.1/32"), p("100.64.0.2/32", "10.9.0.0/16")));
+        r.answer = (line, stdin) -> line.startsWith("ip -force -batch")
+                ? new LinuxRouter.Result(1, "Error: Nexthop has invalid gateway.\nCommand failed -:2\n"
+                        + "RTNETLINK answers: No such process\nCommand failed -:4\n")
+                : new LinuxRouter.Result(0, "");
+        // The batch: add 100.64.0.4, add 100.64.0.5 (fails), del 100.64.0.2, del 10.9.0.0/16 (already gone: fine).
+        assertThatThrownBy(() -> router.set(new RouterConfig(p("100.64.0.1/32"), p("100.64.0.4/32", "100.64.0.5/32"))))
+                .isInstanceOf(IOException.class)
+                .hasMessage("1 of 4 route/address changes failed; first: route replace 100.64.0.5/32 dev lattice0 table 52:"
+                        + " Error: Nexthop has invalid gateway.");
+        r.answer = (line, stdin) -> new LinuxRouter.Result(0, "");
+        router.set(new RouterConfig(p("100.64.0.1/32"), p("100.64.0.4/32", "100.64.0.5/32")));
+        assertThat(r.last("ip -force -batch -").stdin()).as("only the failed add again")
+                .isEqualTo("route replace 100.64.0.5/32 dev lattice0 table 52\n");
+    }
+
+    @Test
+    void withoutIpv6OnTheInterfaceOnlyIpv4IsTouched() throws IOException {
+        Recorder r = new Recorder();
+        var dflt = r.answer;
+        r.answer = (line, stdin) -> line.startsWith("cat ") ? new LinuxRouter.Result(1, "No such file") : dflt.apply(line, stdin);
+        LinuxRouter router = new LinuxRouter("lattice0", 1280, r);
+        assertThat(r.lines()).noneMatch(l -> l.startsWith("ip -6 rule add"));
+        router.set(new RouterConfig(p("100.64.0.1/32", "fd7a:115c:a1e0::1/128"), p("::/0", "0.0.0.0/0")));
+        assertThat(r.last("ip -force -batch -").stdin()).doesNotContain("fd7a", "::/0").contains("0.0.0.0/0");
+    }
+
+    @Test
+    void closingRemovesEverythingItAdded() throws IOException {
+        Recorder r = new Recorder();
+        LinuxRouter router = new LinuxRouter("lattice0", 1280, r);
+        router.set(new RouterConfig(p("100.64.0.1/32"), p("0.0.0.0/0"), p("192.168.1.0/24"), List.of(), true));
+        int before = r.calls.size();
+        router.close();
+        List<String> after = r.lines().subList(before, r.calls.size());
+        assertThat(after).contains("ip -4 rule del pref 5270 table 52", "ip -4 route flush table 52", "nft delete table inet lattice");
+        router.close();
+        assertThat(r.calls).as("closing twice does nothing more").hasSize(before + after.size());
+    }
+}
