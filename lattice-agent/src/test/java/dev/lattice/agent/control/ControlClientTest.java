@@ -326,7 +326,7 @@ class ControlClientTest {
         a.awaitState(BackendState.Running);
         long id = a.awaitMap(m -> true).self().id();
         Instant soon = Instant.now().plusSeconds(2);
-        server.tailnet().update(id, dev.lattice.control.state.Change.Kind.UPDATED, n -> n.withExpiry(soon));
+        server.tailnet().update(id, dev.lattice.control.state.Change.Kind.UPDATED, n -> n.toBuilder().expiry(soon).build());
         NetworkMap m = a.awaitMap(x -> x.self().keyExpiry() != null && !dev.lattice.wire.tailcfg.Tailcfg.isZero(x.self().keyExpiry()));
         assertThat(m.self().keyExpiry()).isAfter(Instant.now().minusSeconds(1));
         assertThat(a.client.state()).isEqualTo(BackendState.Running);

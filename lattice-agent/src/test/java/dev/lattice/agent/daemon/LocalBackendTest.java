@@ -19,7 +19,6 @@ import dev.lattice.agent.testing.MemoryTun;
 import dev.lattice.agent.testing.TestControlServer;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.Hostinfo;
-import dev.lattice.wire.tailcfg.Tailcfg;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -194,9 +193,7 @@ class LocalBackendTest {
     /** The Hostinfo control holds for the node with this hostname, or null. */
     Hostinfo hostinfoAtControl(String hostname) {
         for (var n : control.server.store().nodes().list()) {
-            if (hostname.equals(n.hostname()) && n.hostinfoJson() != null) {
-                return Tailcfg.json().readValue(n.hostinfoJson(), Hostinfo.class);
-            }
+            if (hostname.equals(n.hostname()) && n.hostinfo() != null) return n.hostinfo();
         }
         return null;
     }

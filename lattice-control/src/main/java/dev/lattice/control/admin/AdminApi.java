@@ -16,16 +16,16 @@ import dev.lattice.control.store.AuthKeyException;
 import dev.lattice.control.store.ConflictException;
 import dev.lattice.control.store.DnsLabels;
 import dev.lattice.control.store.NewKey;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.NodeTags;
 import dev.lattice.control.store.NotFoundException;
 import dev.lattice.control.store.PreAuthKey;
 import dev.lattice.control.store.Store;
 import dev.lattice.control.store.StoreException;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.control.store.UserHasNodesException;
 import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.wire.ip.IpPrefix;
-import dev.lattice.wire.tailcfg.Hostinfo;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -77,7 +77,7 @@ public final class AdminApi {
     public record PolicyText(String policy, Instant updated) {}
 
     /** A node as the admin sees it: owner, online state, and routes (advertised, approved and actually served). */
-    public record NodeInfo(Node node, User user, boolean online, boolean expired, List<IpPrefix> availableRoutes,
+    public record NodeInfo(TailnetNode node, User user, boolean online, boolean expired, List<IpPrefix> availableRoutes,
                            List<IpPrefix> servingRoutes, KeyInfo preAuthKey) {}
 
     /** A pre-auth key with its owner (null for tag-only keys). */
@@ -214,7 +214,7 @@ public final class AdminApi {
     public NodeInfo authRegister(String authId, String user) {
         if (authId == null || authId.isBlank()) throw AdminException.invalid("an auth id is required");
         User u = resolveUser(user);
-        Node n;
+        TailnetNode n;
         try {
             n = call(() -> registrations.approve(authId, u));
         } catch (Tags.NotPermitted e) {
@@ -275,12 +275,18 @@ public final class AdminApi {
         }
         dev.lattice.wire.tailcfg.RegisterRequest req;
         try {
-            req = registrations.debugPending(id, name, prefixes.stream().map(IpPrefix::toString).toList());
+            req = registrations.debugPending(id, name, prefixes);
         } catch (IllegalStateException e) {
             throw new AdminException(AdminException.Code.FAILED_PRECONDITION, e.getMessage());
         }
-        Node draft = Node.draft(dev.lattice.crypto.key.MachinePrivateKey.generate().publicKey(), req.nodeKey(), name,
-                DnsLabels.sanitize(name), u.id(), null, null);
+        TailnetNode draft = TailnetNode.builder()
+                .machineKey(dev.lattice.crypto.key.MachinePrivateKey.generate().publicKey())
+                .nodeKey(req.nodeKey())
+                .hostname(name)
+                .givenName(DnsLabels.sanitize(name))
+                .userId(u.id())
+                .hostinfo(req.hostinfo())
+                .build();
         return new NodeInfo(draft, u, false, false, prefixes, List.of(), null);
     }
 
@@ -293,7 +299,7 @@ public final class AdminApi {
         if (!confirmed) throw AdminException.invalid("not confirmed, aborting");
         var ips = tailnet.ips();
         List<String> changes = new java.util.ArrayList<>();
-        for (Node n : tailnet.nodes()) {
+        for (TailnetNode n : tailnet.nodes()) {
             java.net.Inet4Address a4 = n.ipv4();
             java.net.Inet6Address a6 = n.ipv6();
             List<String> mine = new java.util.ArrayList<>();
@@ -317,7 +323,7 @@ public final class AdminApi {
             java.net.Inet4Address v4 = a4;
             java.net.Inet6Address v6 = a6;
             try {
-                mutate(n.id(), x -> x.withAddresses(v4, v6));
+                mutate(n.id(), x -> x.toBuilder().addresses(v4, v6).build());
             } catch (RuntimeException e) {
                 if (v4 != null && n.ipv4() == null) ips.release(v4);
                 if (v6 != null && n.ipv6() == null) ips.release(v6);
@@ -335,7 +341,7 @@ public final class AdminApi {
         AdminInput.inRange("expiry", expiry);
         existing(id);
         Instant when = disable ? null : expiry == null ? now() : expiry;
-        return info(mutate(id, n -> n.withExpiry(when)));
+        return info(mutate(id, n -> n.toBuilder().expiry(when).build()));
     }
 
     public NodeInfo renameNode(long id, String newName) {
@@ -345,7 +351,7 @@ public final class AdminApi {
                     + "\": use a DNS label (lowercase letters, digits and '-', at most 63, not starting or ending with '-')");
         }
         existing(id);
-        return info(mutate(id, n -> n.withGivenName(newName)));
+        return info(mutate(id, n -> n.toBuilder().givenName(newName).build()));
     }
 
     public void deleteNode(long id) {
@@ -366,7 +372,8 @@ public final class AdminApi {
                     + " (tags must be defined in the policy's tagOwners)");
         }
         existing(id);
-        Node updated = mutate(id, n -> n.withTags(t).withUserId(null));
+        NodeTags nodeTags = NodeTags.of(t);
+        TailnetNode updated = mutate(id, n -> n.toBuilder().tags(nodeTags).userId(null).build());
         // New owner, maybe new auto-approvals for its advertised routes.
         return info(registrations.routes().apply(id).orElse(updated));
     }
@@ -392,7 +399,7 @@ public final class AdminApi {
         List<IpPrefix> sorted = new ArrayList<>(out);
         sorted.sort(PREFIX_ORDER);
         existing(id);
-        return info(mutate(id, n -> n.withApprovedRoutes(sorted)));
+        return info(mutate(id, n -> n.toBuilder().approvedRoutes(sorted).build()));
     }
 
     static final Comparator<IpPrefix> PREFIX_ORDER = (a, b) -> {
@@ -536,18 +543,17 @@ public final class AdminApi {
 
     // ---- helpers ----
 
-    private Node existing(long id) {
+    private TailnetNode existing(long id) {
         return tailnet.node(id).orElseThrow(() -> AdminException.notFound("node with id " + id + " not found"));
     }
 
-    private Node mutate(long id, java.util.function.UnaryOperator<Node> f) {
+    private TailnetNode mutate(long id, java.util.function.UnaryOperator<TailnetNode> f) {
         return call(() -> tailnet.update(id, Change.Kind.UPDATED, f))
                 .orElseThrow(() -> AdminException.notFound("node with id " + id + " not found"));
     }
 
-    NodeInfo info(Node n) {
-        Hostinfo h = nodes.hostinfo(n);
-        List<IpPrefix> available = h == null || h.routableIps() == null ? List.of() : h.routableIps();
+    NodeInfo info(TailnetNode n) {
+        List<IpPrefix> available = n.announcedRoutes();
         KeyInfo key = n.authKeyId() == null ? null : store().preAuthKeys().get(n.authKeyId()).map(this::keyInfo).orElse(null);
         User owner = n.isTagged() ? TAGGED_DEVICES : tailnet.user(n.userId()).orElse(null);
         return new NodeInfo(n, owner, tailnet.isOnline(n.id()), n.isExpired(now()),

@@ -1,8 +1,9 @@
 package dev.lattice.control.admin;
 
 import dev.lattice.control.store.ApiKey;
-import dev.lattice.control.store.Node;
 import dev.lattice.control.store.PreAuthKey;
+import dev.lattice.control.store.RegisterMethod;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
 import java.time.Instant;
@@ -61,7 +62,7 @@ public final class AdminJson {
     }
 
     public static ObjectNode node(AdminApi.NodeInfo i) {
-        Node n = i.node();
+        TailnetNode n = i.node();
         ObjectNode o = F.objectNode();
         o.put("id", Long.toString(n.id()));
         o.put("machineKey", n.machineKey().toString());
@@ -82,7 +83,7 @@ public final class AdminJson {
         strings(o.putArray("approvedRoutes"), n.approvedRoutes().stream().map(IpPrefix::toString).toList());
         strings(o.putArray("availableRoutes"), i.availableRoutes().stream().map(IpPrefix::toString).toList());
         strings(o.putArray("subnetRoutes"), i.servingRoutes().stream().map(IpPrefix::toString).toList());
-        strings(o.putArray("tags"), n.tags());
+        strings(o.putArray("tags"), n.tags().names());
         return o;
     }
 
@@ -96,14 +97,9 @@ public final class AdminJson {
         return o;
     }
 
-    /** Headscale's RegisterMethod enum names; the store keeps short words. */
-    static String registerMethod(String m) {
-        return switch (m == null ? "" : m) {
-            case "authkey" -> "REGISTER_METHOD_AUTH_KEY";
-            case "cli" -> "REGISTER_METHOD_CLI";
-            case "oidc" -> "REGISTER_METHOD_OIDC";
-            default -> "REGISTER_METHOD_UNSPECIFIED";
-        };
+    /** Headscale's RegisterMethod enum names. */
+    static String registerMethod(RegisterMethod m) {
+        return "REGISTER_METHOD_" + m.name();
     }
 
     /** protojson's Timestamp form: fraction digits only when non-zero (we keep milliseconds). */

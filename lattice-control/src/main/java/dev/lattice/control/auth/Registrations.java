@@ -9,12 +9,15 @@ import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.AuthKeyException;
 import dev.lattice.control.store.DnsLabels;
 import dev.lattice.control.store.KeyUse;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.NodeTags;
 import dev.lattice.control.store.PreAuthKey;
+import dev.lattice.control.store.RegisterMethod;
 import dev.lattice.control.store.User;
 import dev.lattice.control.metrics.ControlMetrics;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.crypto.key.MachinePublicKey;
 import dev.lattice.crypto.key.NodePublicKey;
+import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.Hostinfo;
 import dev.lattice.wire.tailcfg.Login;
 import dev.lattice.wire.tailcfg.RegisterRequest;
@@ -69,7 +72,7 @@ public final class Registrations {
         this.serverUrl = cfg.serverUrl();
         this.defaultExpiry = cfg.node().expiry();
         this.policy = policy;
-        this.routes = new RouteApprovals(tailnet, nodes, policy);
+        this.routes = new RouteApprovals(tailnet, policy);
     }
 
     /** Where outcomes are counted ({@code lattice_registrations_total}); none until set. */
@@ -108,15 +111,15 @@ public final class Registrations {
 
         // Logout: an expiry in the past.
         if (expiry != null && expiry.isBefore(now)) {
-            Optional<Node> n = tailnet.byNodeKey(req.nodeKey());
+            Optional<TailnetNode> n = tailnet.byNodeKey(req.nodeKey());
             if (n.isPresent()) return CompletableFuture.completedFuture(logout(n.get(), machineKey, req, now));
         }
 
         boolean hasAuthKey = req.auth() != null && req.auth().authKey() != null && !req.auth().authKey().isEmpty();
         if (!hasAuthKey) {
-            Optional<Node> n = tailnet.byNodeKey(req.nodeKey());
+            Optional<TailnetNode> n = tailnet.byNodeKey(req.nodeKey());
             if (n.isPresent()) {
-                Node node = n.get();
+                TailnetNode node = n.get();
                 checkMachine(node, machineKey);
                 if (expiry == null && !node.isExpired(now)) {
                     refreshHostinfo(node, req);
@@ -127,9 +130,10 @@ public final class Registrations {
             }
             // Node key rotation: the old key is known, the machine matches and the node is still valid.
             if (req.oldNodeKey() != null && !req.oldNodeKey().isZero() && req.followup() == null) {
-                Optional<Node> old = tailnet.byNodeKey(req.oldNodeKey());
+                Optional<TailnetNode> old = tailnet.byNodeKey(req.oldNodeKey());
                 if (old.isPresent() && old.get().machineKey().equals(machineKey) && !old.get().isExpired(now)) {
-                    Node rotated = tailnet.update(old.get().id(), Change.Kind.UPDATED, x -> x.withNodeKey(req.nodeKey()))
+                    TailnetNode rotated = tailnet.update(old.get().id(), Change.Kind.UPDATED,
+                            x -> x.toBuilder().nodeKey(req.nodeKey()).build())
                             .orElseThrow();
                     log.info("node {} ({}) rotated its node key", rotated.id(), rotated.givenName());
                     count("rotated");
@@ -143,11 +147,11 @@ public final class Registrations {
         return CompletableFuture.completedFuture(startInteractive(machineKey, req, now));
     }
 
-    private static void checkMachine(Node node, MachinePublicKey machineKey) {
+    private static void checkMachine(TailnetNode node, MachinePublicKey machineKey) {
         if (!node.machineKey().equals(machineKey)) throw new Refusal("node exists with a different machine key");
     }
 
-    private RegisterResponse logout(Node node, MachinePublicKey machineKey, RegisterRequest req, Instant now) {
+    private RegisterResponse logout(TailnetNode node, MachinePublicKey machineKey, RegisterRequest req, Instant now) {
         checkMachine(node, machineKey);
         count("logout");
         if (node.isExpired(now)) return RegisterResponse.builder().nodeKeyExpired(true).machineAuthorized(false).build();
@@ -158,17 +162,17 @@ public final class Registrations {
             log.info("ephemeral node {} ({}) logged out and was deleted", node.id(), node.givenName());
             return RegisterResponse.builder().nodeKeyExpired(true).machineAuthorized(false).build();
         }
-        Node expired = tailnet.update(node.id(), Change.Kind.UPDATED, x -> x.withExpiry(now)).orElseThrow();
+        TailnetNode expired = tailnet.update(node.id(), Change.Kind.UPDATED, x -> x.toBuilder().expiry(now).build())
+                .orElseThrow();
         log.info("node {} ({}) logged out", node.id(), node.givenName());
         return authorized(expired).toBuilder().nodeKeyExpired(true).build();
     }
 
-    private void refreshHostinfo(Node node, RegisterRequest req) {
-        if (req.hostinfo() == null) return;
-        String json = Tailcfg.json().writeValueAsString(req.hostinfo());
-        if (json.equals(node.hostinfoJson())) return;
-        String hostname = reportedHostname(req.hostinfo()).orElse(node.hostname());
-        tailnet.update(node.id(), Change.Kind.UPDATED, x -> tailnet.withReportedHostinfo(x, hostname, json));
+    private void refreshHostinfo(TailnetNode node, RegisterRequest req) {
+        Hostinfo hi = req.hostinfo();
+        if (hi == null || hi.equals(node.hostinfo())) return;
+        String hostname = reportedHostname(hi).orElse(node.hostname());
+        tailnet.update(node.id(), Change.Kind.UPDATED, x -> tailnet.withReportedHostinfo(x, hostname, hi));
         routes.apply(node.id());
     }
 
@@ -181,16 +185,17 @@ public final class Registrations {
     private RegisterResponse withAuthKey(MachinePublicKey machineKey, RegisterRequest req, Instant now) {
         try {
             PreAuthKey key = tailnet.store().preAuthKeys().find(req.auth().authKey());
-            Optional<Node> holder = tailnet.byNodeKey(req.nodeKey());
+            Optional<TailnetNode> holder = tailnet.byNodeKey(req.nodeKey());
             if (holder.isPresent() && !holder.get().machineKey().equals(machineKey)) {
                 throw new Refusal("node key already in use by another machine");
             }
             boolean ephemeral = key.ephemeral() || Boolean.TRUE.equals(req.ephemeral());
-            Optional<Node> existing = tailnet.byMachineKey(machineKey);
+            Optional<TailnetNode> existing = tailnet.byMachineKey(machineKey);
             if (existing.isPresent() && isReRegistration(existing.get(), key, req, now)) {
                 // Tags and ownership stay as they are (headscale applies a key's tags only at the first registration).
-                Node n = existing.get();
-                Node node = upsert(machineKey, req, n.userId(), n.tags(), key.id(), ephemeral, "authkey", now, null);
+                TailnetNode n = existing.get();
+                TailnetNode node = upsert(machineKey, req, n.userId(), n.tags(), key.id(), ephemeral,
+                        RegisterMethod.AUTH_KEY, now, null);
                 log.info("node {} ({}) re-registered with its pre-auth key", node.id(), node.givenName());
                 count("registered");
                 return authorized(node);
@@ -202,8 +207,8 @@ public final class Registrations {
             } catch (Tags.NotPermitted e) {
                 throw new Refusal(e.getMessage());
             }
-            Node node = upsert(machineKey, req, key.userId(), tags, key.id(), ephemeral, "authkey", now,
-                    KeyUse.of(key).orElse(null));
+            TailnetNode node = upsert(machineKey, req, key.userId(), NodeTags.of(tags), key.id(), ephemeral,
+                    RegisterMethod.AUTH_KEY, now, KeyUse.of(key).orElse(null));
             log.atInfo().setMessage("registered node {} ({}) with a pre-auth key{}").addArgument(node.id())
                     .addArgument(node.givenName()).addArgument(ephemeral ? " (ephemeral)" : "")
                     .addKeyValue("node_id", node.id()).addKeyValue("node", node.givenName()).addKeyValue("ephemeral", ephemeral).log();
@@ -224,7 +229,7 @@ public final class Registrations {
      * node key (a rotation needs a usable key), not expired (an expired node is logging in anew), and not a
      * user-owned node a tagged key would convert.
      */
-    private static boolean isReRegistration(Node node, PreAuthKey key, RegisterRequest req, Instant now) {
+    private static boolean isReRegistration(TailnetNode node, PreAuthKey key, RegisterRequest req, Instant now) {
         boolean sameOwner = node.isTagged() || (key.userId() != null && key.userId().equals(node.userId()));
         boolean conversion = !key.tags().isEmpty() && !node.isTagged();
         return sameOwner && !conversion && node.nodeKey().equals(req.nodeKey()) && !node.isExpired(now);
@@ -237,24 +242,27 @@ public final class Registrations {
      *
      * @throws AuthKeyException ALREADY_USED when another registration spent the key first; nothing is stored then
      */
-    Node upsert(MachinePublicKey machineKey, RegisterRequest req, Long userId, List<String> tags, Long authKeyId,
-            boolean ephemeral, String method, Instant now, KeyUse spend) {
+    TailnetNode upsert(MachinePublicKey machineKey, RegisterRequest req, Long userId, NodeTags tags, Long authKeyId,
+            boolean ephemeral, RegisterMethod method, Instant now, KeyUse spend) {
         Hostinfo hi = req.hostinfo();
         Optional<String> reported = reportedHostname(hi);
-        String hostinfoJson = hi == null ? null : Tailcfg.json().writeValueAsString(hi);
         Instant expiry = defaultExpiry == null || defaultExpiry.isZero() ? null : now.plus(defaultExpiry);
-        Optional<Node> existing = tailnet.byMachineKey(machineKey);
+        Optional<TailnetNode> existing = tailnet.byMachineKey(machineKey);
         if (existing.isPresent()) {
             // A re-registering node's name follows a changed hostname as on a map request (Headscale leaves the
             // given name alone here, which strands it on the old hostname: no later change counts as auto-derived).
             String hostname = reported.orElse(existing.get().hostname());
-            Node n = tailnet.update(existing.get().id(), Change.Kind.UPDATED, x -> tailnet.withReportedHostinfo(
-                    x.withNodeKey(req.nodeKey())
-                            .withUserId(tags.isEmpty() ? userId : null)
-                            .withTags(tags)
-                            .withExpiry(tags.isEmpty() ? expiry : null)
-                            .withRegistration(authKeyId, ephemeral, method),
-                    hostname, hostinfoJson), spend).orElseThrow();
+            TailnetNode n = tailnet.update(existing.get().id(), Change.Kind.UPDATED, x -> tailnet.withReportedHostinfo(
+                    x.toBuilder()
+                            .nodeKey(req.nodeKey())
+                            .userId(tags.isEmpty() ? userId : null)
+                            .tags(tags)
+                            .expiry(tags.isEmpty() ? expiry : null)
+                            .authKeyId(authKeyId)
+                            .ephemeral(ephemeral)
+                            .registerMethod(method)
+                            .build(),
+                    hostname, hi), spend).orElseThrow();
             return routes.apply(n.id()).orElse(n);
         }
         IpAllocator.Addresses a = ips.allocate();
@@ -262,12 +270,21 @@ public final class Registrations {
             String hostname = reported.orElse(DnsLabels.FALLBACK);
             // Tailnet.add makes the label unique (hostname, hostname-1, ...).
             String given = DnsLabels.sanitize(hostname);
-            Node draft = Node.draft(machineKey, req.nodeKey(), hostname, given, tags.isEmpty() ? userId : null, a.v4(), a.v6())
-                    .withTags(tags)
-                    .withExpiry(tags.isEmpty() ? expiry : null) // tagged nodes do not expire (headscale)
-                    .withHostinfo(hostname, hostinfoJson)
-                    .withRegistration(authKeyId, ephemeral, method);
-            Node n = tailnet.add(draft, spend);
+            TailnetNode draft = TailnetNode.builder()
+                    .machineKey(machineKey)
+                    .nodeKey(req.nodeKey())
+                    .hostname(hostname)
+                    .givenName(given)
+                    .userId(tags.isEmpty() ? userId : null)
+                    .addresses(a.v4(), a.v6())
+                    .tags(tags)
+                    .expiry(tags.isEmpty() ? expiry : null) // tagged nodes do not expire (headscale)
+                    .hostinfo(hi)
+                    .authKeyId(authKeyId)
+                    .ephemeral(ephemeral)
+                    .registerMethod(method)
+                    .build();
+            TailnetNode n = tailnet.add(draft, spend);
             return routes.apply(n.id()).orElse(n);
         } catch (RuntimeException e) {
             if (a.v4() != null) ips.release(a.v4());
@@ -303,7 +320,7 @@ public final class Registrations {
      *
      * @throws Tags.NotPermitted when the client advertises tags the user may not own (the client is told too)
      */
-    public Node approve(String authId, User user) {
+    public TailnetNode approve(String authId, User user) {
         PendingRegistration p = pending.get(authId);
         if (p == null) throw new IllegalArgumentException("no pending registration with auth id " + authId);
         List<String> tags;
@@ -315,8 +332,8 @@ public final class Registrations {
             p.outcome().complete(RegisterResponse.builder().error(e.getMessage()).build());
             throw e;
         }
-        Node node = upsert(p.machineKey(), p.request(), user.id(), tags, null,
-                Boolean.TRUE.equals(p.request().ephemeral()), "cli", tailnet.now(), null);
+        TailnetNode node = upsert(p.machineKey(), p.request(), user.id(), NodeTags.of(tags), null,
+                Boolean.TRUE.equals(p.request().ephemeral()), RegisterMethod.CLI, tailnet.now(), null);
         pending.remove(authId);
         p.outcome().complete(authorized(node));
         log.info("registered node {} ({}) for user {} by auth id", node.id(), node.givenName(), user.name());
@@ -350,14 +367,12 @@ public final class Registrations {
      *
      * @throws IllegalStateException when {@code authId} is already waiting
      */
-    public RegisterRequest debugPending(String authId, String hostname, List<String> routes) {
+    public RegisterRequest debugPending(String authId, String hostname, List<IpPrefix> routes) {
         Instant now = tailnet.now();
         expireOldPending(now);
-        tools.jackson.databind.node.ObjectNode hi = Tailcfg.json().createObjectNode().put("Hostname", hostname).put("OS", "TestOS");
-        var a = hi.putArray("RoutableIPs");
-        routes.forEach(a::add);
+        Hostinfo hi = Hostinfo.empty().withHostname(hostname).withOs("TestOS").withRoutableIps(routes);
         RegisterRequest req = RegisterRequest.builder().version(dev.lattice.wire.tailcfg.CapabilityVersion.CURRENT)
-                .nodeKey(dev.lattice.crypto.key.NodePrivateKey.generate().publicKey()).hostinfo(Hostinfo.of(hi)).build();
+                .nodeKey(dev.lattice.crypto.key.NodePrivateKey.generate().publicKey()).hostinfo(hi).build();
         PendingRegistration p = new PendingRegistration(authId, dev.lattice.crypto.key.MachinePrivateKey.generate().publicKey(), req, now,
                 new CompletableFuture<>());
         if (pending.putIfAbsent(authId, p) != null) throw new IllegalStateException("auth id " + authId + " is already waiting");
@@ -379,7 +394,7 @@ public final class Registrations {
         pending.values().removeIf(p -> p.created().plus(PENDING_TTL).isBefore(now));
     }
 
-    RegisterResponse authorized(Node node) {
+    RegisterResponse authorized(TailnetNode node) {
         RegisterResponse.Builder b = RegisterResponse.builder().machineAuthorized(true).nodeKeyExpired(node.isExpired(tailnet.now()));
         if (node.isTagged() || node.userId() == null) {
             b.user(new dev.lattice.wire.tailcfg.User(TailcfgNodes.TAGGED_DEVICES_USER_ID, "Tagged Devices", null, null));

@@ -1,12 +1,10 @@
 package dev.lattice.control.auth;
 
-import dev.lattice.control.netmap.TailcfgNodes;
 import dev.lattice.control.policy.CompiledPolicy;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.ip.IpPrefix;
-import dev.lattice.wire.tailcfg.Hostinfo;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -31,17 +29,15 @@ public final class RouteApprovals {
     private static final IpPrefix ALL_V6 = IpPrefix.parse("::/0");
 
     private final Tailnet tailnet;
-    private final TailcfgNodes nodes;
     private final Supplier<Optional<CompiledPolicy>> policy;
 
-    public RouteApprovals(Tailnet tailnet, TailcfgNodes nodes, Supplier<Optional<CompiledPolicy>> policy) {
+    public RouteApprovals(Tailnet tailnet, Supplier<Optional<CompiledPolicy>> policy) {
         this.tailnet = tailnet;
-        this.nodes = nodes;
         this.policy = policy;
     }
 
     /** The routes that should be approved for {@code n}: what is approved now plus what the policy approves. */
-    public static List<IpPrefix> approved(CompiledPolicy p, Node n, List<IpPrefix> advertised) {
+    public static List<IpPrefix> approved(CompiledPolicy p, TailnetNode n, List<IpPrefix> advertised) {
         LinkedHashSet<IpPrefix> out = new LinkedHashSet<>(n.approvedRoutes());
         Boolean exit = null; // asked at most once
         for (IpPrefix r : advertised) {
@@ -61,18 +57,18 @@ public final class RouteApprovals {
     }
 
     /** Applies the policy's auto-approvals to node {@code id}; returns the node as stored afterwards. */
-    public Optional<Node> apply(long id) {
+    public Optional<TailnetNode> apply(long id) {
         Optional<CompiledPolicy> p = policy.get();
-        Optional<Node> cur = tailnet.node(id);
+        Optional<TailnetNode> cur = tailnet.node(id);
         if (p.isEmpty() || cur.isEmpty()) return cur;
-        Hostinfo h = nodes.hostinfo(cur.get());
-        if (h == null || h.routableIps() == null || h.routableIps().isEmpty()) return cur;
+        List<IpPrefix> advertised = cur.get().announcedRoutes();
+        if (advertised.isEmpty()) return cur;
         try {
             return tailnet.update(id, Change.Kind.UPDATED, n -> {
-                List<IpPrefix> next = approved(p.get(), n, h.routableIps());
+                List<IpPrefix> next = approved(p.get(), n, advertised);
                 if (next.equals(sortedCopy(n.approvedRoutes()))) return n;
                 log.info("node {} ({}): routes auto-approved by policy: {}", n.id(), n.givenName(), next);
-                return n.withApprovedRoutes(next);
+                return n.toBuilder().approvedRoutes(next).build();
             });
         } catch (RuntimeException e) {
             log.warn("auto-approving routes of node {} failed: {}", id, e.toString());
@@ -83,7 +79,7 @@ public final class RouteApprovals {
     /** After a policy change: every node's advertised routes are checked again. */
     public void applyAll() {
         if (policy.get().isEmpty()) return;
-        for (Node n : tailnet.nodes()) apply(n.id());
+        for (TailnetNode n : tailnet.nodes()) apply(n.id());
     }
 
     private static List<IpPrefix> sortedCopy(List<IpPrefix> l) {

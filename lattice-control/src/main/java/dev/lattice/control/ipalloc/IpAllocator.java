@@ -1,8 +1,8 @@
 package dev.lattice.control.ipalloc;
 
 import dev.lattice.control.config.ControlConfig;
-import dev.lattice.control.store.Node;
 import dev.lattice.control.store.Nodes;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.ip.IpPrefix;
 import java.math.BigInteger;
 import java.net.Inet4Address;
@@ -109,7 +109,7 @@ public final class IpAllocator {
     }
 
     /** Frees both addresses of a deleted node. */
-    public synchronized void release(Node node) {
+    public synchronized void release(TailnetNode node) {
         release(node.ipv4());
         release(node.ipv6());
     }

@@ -6,7 +6,10 @@ import dev.lattice.wire.tailcfg.RegisterRequest;
 import dev.lattice.wire.tailcfg.RegisterResponse;
 import java.util.concurrent.CompletionStage;
 
-/** What the control server does for a machine; implemented by the server core. Methods run on virtual threads. */
+/**
+ * What the control server does for a machine: registration and map requests, from clients whose capability version
+ * is supported. Methods run on virtual threads.
+ */
 public interface MachineService {
     /** {@code POST /machine/register}. May complete much later (interactive login waits for an admin). */
     CompletionStage<RegisterResponse> register(ControlSession session, RegisterRequest request);

@@ -2,6 +2,7 @@ package dev.lattice.control.machine;
 
 import dev.lattice.control.http.HttpResponses;
 import dev.lattice.control.noise.ControlSession;
+import dev.lattice.wire.tailcfg.CapabilityVersion;
 import dev.lattice.wire.tailcfg.MapRequest;
 import dev.lattice.wire.tailcfg.RegisterRequest;
 import dev.lattice.wire.tailcfg.RegisterResponse;
@@ -48,6 +49,7 @@ public final class MachineStreamHandler extends SimpleChannelInboundHandler<Full
                     case "/machine/register" -> {
                         requirePost(method);
                         RegisterRequest rr = decode(body, RegisterRequest.class);
+                        checkVersion(rr.version());
                         service.register(session, rr).whenComplete((resp, err) -> {
                             if (err != null) {
                                 Throwable c = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
@@ -72,6 +74,7 @@ public final class MachineStreamHandler extends SimpleChannelInboundHandler<Full
                         MapRequest mr = decode(body, MapRequest.class);
                         MapSink sink = new MapSink(ctx.channel(), "zstd".equals(mr.compress()));
                         try {
+                            checkVersion(mr.version());
                             service.map(session, mr, sink);
                             ConnectionGuard.promote(ctx.channel()); // a registered node of this machine
                         } catch (HttpError e) {
@@ -92,6 +95,14 @@ public final class MachineStreamHandler extends SimpleChannelInboundHandler<Full
                 respond(ctx, 500, "internal error");
             }
         });
+    }
+
+    /** Headscale refuses clients older than its minimum capability version on both endpoints, before anything else. */
+    static void checkVersion(Integer v) {
+        if (v == null || v < CapabilityVersion.MINIMUM_SUPPORTED) {
+            throw new HttpError(400, "unsupported client: capability version " + v + " is older than the minimum "
+                    + CapabilityVersion.MINIMUM_SUPPORTED + "; please upgrade Tailscale");
+        }
     }
 
     private static void requirePost(HttpMethod m) {

@@ -3,7 +3,7 @@ package dev.lattice.control.netmap;
 import dev.lattice.control.machine.MapSink;
 import dev.lattice.control.metrics.ControlMetrics;
 import dev.lattice.control.state.Change;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.DERPMap;
 import dev.lattice.wire.tailcfg.DNSConfig;
@@ -83,7 +83,7 @@ public final class MapSession {
         // A stream reset right behind its request is gone before its session opens: no map to build, and no
         // keep-alive left holding the session for a minute (a client cycling streams would pile them up).
         if (ended) return;
-        Optional<Node> me = owner.tailnet().node(nodeId);
+        Optional<TailnetNode> me = owner.tailnet().node(nodeId);
         if (me.isEmpty()) {
             sink.finish();
             return;
@@ -155,14 +155,13 @@ public final class MapSession {
                 sendFull();
                 return;
             }
-            Optional<Node> meOpt = owner.tailnet().node(nodeId);
+            Optional<TailnetNode> meOpt = owner.tailnet().node(nodeId);
             if (meOpt.isEmpty()) {
                 sink.finish();
                 return;
             }
-            Node me = meOpt.get();
+            TailnetNode me = meOpt.get();
             PacketPolicy pol = owner.policy();
-            TailcfgNodes nodes = owner.nodes();
             List<dev.lattice.wire.tailcfg.Node> peersChanged = new ArrayList<>();
             List<Long> peersRemoved = new ArrayList<>();
             List<PeerChange> patches = new ArrayList<>();
@@ -186,7 +185,7 @@ public final class MapSession {
             if (policy) {
                 policy = false;
                 // Peers that appear or go, and known peers whose usable routes changed for this viewer.
-                List<Node> all = owner.tailnet().nodes();
+                List<TailnetNode> all = owner.tailnet().nodes();
                 BitSet visible = pol.visiblePeers(me, all);
                 visible.clear(bit(nodeId));
                 BitSet flipped = (BitSet) visible.clone();
@@ -194,7 +193,7 @@ public final class MapSession {
                 for (int i = flipped.nextSetBit(0); i >= 0; i = flipped.nextSetBit(i + 1)) changed.add((long) i);
                 // Still visible, but the routes usable through it changed: only peers that serve routes or were sent some.
                 BitSet recheck = new BitSet();
-                for (Node r : owner.tailnet().routers()) recheck.set(bit(r.id()));
+                for (TailnetNode r : owner.tailnet().routers()) recheck.set(bit(r.id()));
                 for (long id : sentRoutes.keySet()) recheck.set(bit(id));
                 recheck.and(known);
                 recheck.and(visible);
@@ -213,7 +212,7 @@ public final class MapSession {
                 if (!owner.selfRoutes(me, pol).equals(sentSelfRoutes)) sendSelf = true;
             }
             for (long id : changed) {
-                Optional<Node> n = owner.tailnet().node(id);
+                Optional<TailnetNode> n = owner.tailnet().node(id);
                 if (n.isPresent() && pol.canSee(me, n.get())) {
                     dev.lattice.wire.tailcfg.Node tn = owner.peerNode(me, n.get(), capVer, pol);
                     peersChanged.add(tn);
@@ -306,13 +305,12 @@ public final class MapSession {
 
 
 
-    private PeerChange patch(Node n) {
-        TailcfgNodes nodes = owner.nodes();
+    private PeerChange patch(TailnetNode n) {
         boolean online = owner.tailnet().isOnline(n.id());
         return PeerChange.builder()
                 .nodeId(n.id())
-                .derpRegion(nodes.homeDerp(n))
-                .endpoints(nodes.endpoints(n))
+                .derpRegion(TailcfgNodes.homeDerp(n))
+                .endpoints(n.endpoints())
                 .discoKey(n.discoKey())
                 .online(online)
                 .lastSeen(online ? null : n.lastSeen())

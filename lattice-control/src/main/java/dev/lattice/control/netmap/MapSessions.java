@@ -4,7 +4,7 @@ import dev.lattice.control.machine.MapSink;
 import dev.lattice.control.metrics.ControlMetrics;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.DERPMap;
 import dev.lattice.wire.tailcfg.DNSConfig;
@@ -150,14 +150,14 @@ public final class MapSessions implements AutoCloseable {
     }
 
     /** The complete netmap for a node: self, DERP map, DNS, peers, profiles, filter. */
-    MapResponse fullResponse(Node self, int capVer) {
-        List<Node> all = tailnet.nodes();
+    MapResponse fullResponse(TailnetNode self, int capVer) {
+        List<TailnetNode> all = tailnet.nodes();
         List<dev.lattice.wire.tailcfg.Node> peers = new ArrayList<>();
         Map<Long, UserProfile> profiles = new LinkedHashMap<>();
         addProfile(profiles, self);
         PacketPolicy pol = policy;
         java.util.BitSet visible = pol.visiblePeers(self, all);
-        for (Node n : all) {
+        for (TailnetNode n : all) {
             if (n.id() == self.id() || !visible.get(Math.toIntExact(n.id()))) continue;
             peers.add(peerNode(self, n, capVer, pol));
             addProfile(profiles, n);
@@ -178,7 +178,7 @@ public final class MapSessions implements AutoCloseable {
     }
 
     /** {@code peer} as {@code viewer} sees it: with only the routes {@link #routesFor} gives. */
-    dev.lattice.wire.tailcfg.Node peerNode(Node viewer, Node peer, int capVer, PacketPolicy pol) {
+    dev.lattice.wire.tailcfg.Node peerNode(TailnetNode viewer, TailnetNode peer, int capVer, PacketPolicy pol) {
         return nodes.toTailcfg(peer, false, capVer, routesFor(viewer, peer, pol));
     }
 
@@ -186,7 +186,7 @@ public final class MapSessions implements AutoCloseable {
      * The routes {@code peer} serves that {@code viewer} gets: those the policy lets it use, and (headscale's
      * co-router rule) any subnet the viewer serves itself, so a standby router knows who is primary.
      */
-    List<IpPrefix> routesFor(Node viewer, Node peer, PacketPolicy pol) {
+    List<IpPrefix> routesFor(TailnetNode viewer, TailnetNode peer, PacketPolicy pol) {
         List<IpPrefix> served = nodes.servedRoutes(peer);
         if (served.isEmpty()) return served;
         List<IpPrefix> usable = pol.reduceRoutes(viewer, served);
@@ -198,12 +198,12 @@ public final class MapSessions implements AutoCloseable {
     }
 
     /** The node's own view: with {@link #selfRoutes}. */
-    dev.lattice.wire.tailcfg.Node selfNode(Node self, int capVer, PacketPolicy pol) {
+    dev.lattice.wire.tailcfg.Node selfNode(TailnetNode self, int capVer, PacketPolicy pol) {
         return nodes.toTailcfg(self, true, capVer, selfRoutes(self, pol));
     }
 
     /** A node's routes in its own view: the subnet routes it may use itself (as headscale) and its exit routes. */
-    List<IpPrefix> selfRoutes(Node self, PacketPolicy pol) {
+    List<IpPrefix> selfRoutes(TailnetNode self, PacketPolicy pol) {
         List<IpPrefix> active = nodes.servedRoutes(self);
         if (active.isEmpty()) return active;
         List<IpPrefix> routes = new ArrayList<>(pol.reduceRoutes(self, active.stream().filter(r -> r.bits() != 0).toList()));
@@ -211,7 +211,7 @@ public final class MapSessions implements AutoCloseable {
         return List.copyOf(routes);
     }
 
-    void addProfile(Map<Long, UserProfile> profiles, Node n) {
+    void addProfile(Map<Long, UserProfile> profiles, TailnetNode n) {
         long uid = nodes.userId(n);
         if (profiles.containsKey(uid)) return;
         if (uid == TailcfgNodes.TAGGED_DEVICES_USER_ID) {

@@ -1,6 +1,6 @@
 package dev.lattice.control.netmap;
 
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.FilterRule;
 import dev.lattice.wire.tailcfg.NetPortRange;
@@ -12,17 +12,17 @@ import java.util.List;
  * default (no policy set) is Tailscale's allow-all: every node reaches every node.
  */
 public interface PacketPolicy {
-    List<FilterRule> filterFor(Node node);
+    List<FilterRule> filterFor(TailnetNode node);
 
-    boolean canSee(Node viewer, Node peer);
+    boolean canSee(TailnetNode viewer, TailnetNode peer);
 
     /**
      * The ids of the nodes of {@code all} that {@code viewer} may see (as {@link #canSee}), as a bit per node id: one
      * call per netmap instead of one visibility check per pair.
      */
-    default java.util.BitSet visiblePeers(Node viewer, List<Node> all) {
+    default java.util.BitSet visiblePeers(TailnetNode viewer, List<TailnetNode> all) {
         java.util.BitSet out = new java.util.BitSet();
-        for (Node n : all) if (n.id() != viewer.id() && canSee(viewer, n)) out.set(Math.toIntExact(n.id()));
+        for (TailnetNode n : all) if (n.id() != viewer.id() && canSee(viewer, n)) out.set(Math.toIntExact(n.id()));
         return out;
     }
 
@@ -31,12 +31,12 @@ public interface PacketPolicy {
      * to or receive from under the policy (headscale's {@code ReduceRoutes}). Only these go into the peer's
      * AllowedIPs in the viewer's netmap. Without a policy every route is usable.
      */
-    default List<IpPrefix> reduceRoutes(Node viewer, List<IpPrefix> routes) {
+    default List<IpPrefix> reduceRoutes(TailnetNode viewer, List<IpPrefix> routes) {
         return routes;
     }
 
     /** tailcfg.SSHPolicy for {@code node}; null = none (Tailscale SSH refuses everyone). */
-    default tools.jackson.databind.JsonNode sshPolicyFor(Node node) {
+    default tools.jackson.databind.JsonNode sshPolicyFor(TailnetNode node) {
         return null;
     }
 
@@ -46,12 +46,12 @@ public interface PacketPolicy {
 
     PacketPolicy ALLOW_ALL = new PacketPolicy() {
         @Override
-        public List<FilterRule> filterFor(Node node) {
+        public List<FilterRule> filterFor(TailnetNode node) {
             return ALLOW_ALL_RULES;
         }
 
         @Override
-        public boolean canSee(Node viewer, Node peer) {
+        public boolean canSee(TailnetNode viewer, TailnetNode peer) {
             return true;
         }
     };

@@ -2,7 +2,7 @@ package dev.lattice.control.netmap;
 
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.ip.IpPrefix;
 import java.util.HashMap;
 import java.util.List;
@@ -23,10 +23,10 @@ import java.util.function.Function;
  */
 public final class PrimaryRoutes {
     private final Tailnet tailnet;
-    private final Function<Node, List<IpPrefix>> activeRoutes;
+    private final Function<TailnetNode, List<IpPrefix>> activeRoutes;
     private Map<IpPrefix, Long> primary = Map.of(); // guarded by this
 
-    public PrimaryRoutes(Tailnet tailnet, Function<Node, List<IpPrefix>> activeRoutes) {
+    public PrimaryRoutes(Tailnet tailnet, Function<TailnetNode, List<IpPrefix>> activeRoutes) {
         this.tailnet = tailnet;
         this.activeRoutes = activeRoutes;
         elect();
@@ -51,7 +51,7 @@ public final class PrimaryRoutes {
     /** Re-elects; returns the nodes that gained or lost a primary prefix. */
     synchronized Set<Long> elect() {
         Map<IpPrefix, List<Long>> candidates = new HashMap<>();
-        for (Node n : tailnet.routers()) { // by id, so the first candidate is the lowest id
+        for (TailnetNode n : tailnet.routers()) { // by id, so the first candidate is the lowest id
             if (!tailnet.isOnline(n.id())) continue;
             for (IpPrefix r : activeRoutes.apply(n)) {
                 if (r.bits() != 0) candidates.computeIfAbsent(r, k -> new java.util.ArrayList<>()).add(n.id());

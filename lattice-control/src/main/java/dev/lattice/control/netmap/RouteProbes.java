@@ -2,7 +2,7 @@ package dev.lattice.control.netmap;
 
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.state.Tailnet;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.ip.IpPrefix;
 import java.time.Duration;
 import java.util.HashMap;
@@ -78,7 +78,7 @@ public final class RouteProbes implements AutoCloseable {
     /** Online nodes serving a subnet (not an exit route) that another online node serves too (Headscale's HANodes). */
     Set<Long> haRouters() {
         Map<IpPrefix, List<Long>> byPrefix = new HashMap<>();
-        for (Node n : tailnet.routers()) {
+        for (TailnetNode n : tailnet.routers()) {
             if (!tailnet.isOnline(n.id())) continue;
             for (IpPrefix p : nodes.activeRoutes(n)) {
                 if (p.bits() != 0) byPrefix.computeIfAbsent(p, k -> new java.util.ArrayList<>()).add(n.id());

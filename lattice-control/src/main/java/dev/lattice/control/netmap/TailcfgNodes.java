@@ -1,10 +1,9 @@
 package dev.lattice.control.netmap;
 
 import dev.lattice.control.state.Tailnet;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
-import dev.lattice.wire.tailcfg.AddrPort;
 import dev.lattice.wire.tailcfg.Hostinfo;
 import dev.lattice.wire.tailcfg.Tailcfg;
 import dev.lattice.wire.tailcfg.UserProfile;
@@ -13,9 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Stored node → tailcfg.Node, following headscale's {@code types/node.go TailNode}: FQDN name with trailing dot,
@@ -37,10 +34,7 @@ public final class TailcfgNodes {
     private final String baseDomain;
     private final boolean fileSharing;
     private final boolean defaultAutoUpdate;
-    private final Map<Long, ParsedHostinfo> hostinfos = new ConcurrentHashMap<>();
     private volatile PrimaryRoutes primaries;
-
-    private record ParsedHostinfo(String json, Hostinfo hostinfo) {}
 
     public TailcfgNodes(Tailnet tailnet, String baseDomain) {
         this(tailnet, baseDomain, true, false);
@@ -59,43 +53,17 @@ public final class TailcfgNodes {
     }
 
     /** {@code givenname.base.domain.}, the node's MagicDNS name. */
-    public String fqdn(Node n) {
+    public String fqdn(TailnetNode n) {
         return baseDomain.isEmpty() ? n.givenName() + "." : n.givenName() + "." + baseDomain + ".";
     }
 
-    public Hostinfo hostinfo(Node n) {
-        if (n.hostinfoJson() == null || n.hostinfoJson().isEmpty()) return null;
-        ParsedHostinfo p = hostinfos.get(n.id());
-        if (p != null && p.json.equals(n.hostinfoJson())) return p.hostinfo;
-        Hostinfo h;
-        try {
-            JsonNode j = Tailcfg.json().readTree(n.hostinfoJson());
-            h = j instanceof ObjectNode o ? Hostinfo.of(o) : null;
-        } catch (RuntimeException e) {
-            h = null;
-        }
-        if (h != null) hostinfos.put(n.id(), new ParsedHostinfo(n.hostinfoJson(), h));
-        return h;
-    }
-
-    public int homeDerp(Node n) {
-        Hostinfo h = hostinfo(n);
+    /** The home DERP region from the node's NetInfo; 0 = none. */
+    public static int homeDerp(TailnetNode n) {
+        Hostinfo h = n.hostinfo();
         return h == null || h.netInfo() == null ? 0 : h.netInfo().preferredDerp();
     }
 
-    public List<AddrPort> endpoints(Node n) {
-        List<AddrPort> out = new ArrayList<>(n.endpoints().size());
-        for (String e : n.endpoints()) {
-            try {
-                out.add(AddrPort.parse(e));
-            } catch (RuntimeException ignored) {
-                // stored from a client; skip what does not parse
-            }
-        }
-        return out;
-    }
-
-    public List<IpPrefix> addresses(Node n) {
+    public List<IpPrefix> addresses(TailnetNode n) {
         List<IpPrefix> a = new ArrayList<>(2);
         if (n.ipv4() != null) a.add(new IpPrefix(n.ipv4(), 32));
         if (n.ipv6() != null) a.add(new IpPrefix(n.ipv6(), 128));
@@ -103,11 +71,10 @@ public final class TailcfgNodes {
     }
 
     /** Approved routes the node also advertises: only those are routed to it. */
-    public List<IpPrefix> activeRoutes(Node n) {
+    public List<IpPrefix> activeRoutes(TailnetNode n) {
         if (n.approvedRoutes().isEmpty()) return List.of();
-        Hostinfo h = hostinfo(n);
-        if (h == null || h.routableIps() == null) return List.of();
-        return n.approvedRoutes().stream().filter(h.routableIps()::contains).toList();
+        List<IpPrefix> announced = n.announcedRoutes();
+        return n.approvedRoutes().stream().filter(announced::contains).toList();
     }
 
     /** Set once at startup: with it, a subnet route is served only by its elected primary. */
@@ -119,7 +86,7 @@ public final class TailcfgNodes {
      * The routes the node serves to its peers: its active subnet routes where it is the primary (when several nodes
      * serve one), and its active exit routes.
      */
-    public List<IpPrefix> servedRoutes(Node n) {
+    public List<IpPrefix> servedRoutes(TailnetNode n) {
         List<IpPrefix> active = activeRoutes(n);
         PrimaryRoutes p = primaries;
         if (active.isEmpty() || p == null) return active;
@@ -127,12 +94,12 @@ public final class TailcfgNodes {
         return out.size() == active.size() ? active : out;
     }
 
-    public long userId(Node n) {
+    public long userId(TailnetNode n) {
         return n.isTagged() || n.userId() == null ? TAGGED_DEVICES_USER_ID : n.userId();
     }
 
-    /** As {@link #toTailcfg(Node, boolean, int, List)} with all the routes the node serves. */
-    public dev.lattice.wire.tailcfg.Node toTailcfg(Node n, boolean self, int capVer) {
+    /** As {@link #toTailcfg(TailnetNode, boolean, int, List)} with all the routes the node serves. */
+    public dev.lattice.wire.tailcfg.Node toTailcfg(TailnetNode n, boolean self, int capVer) {
         return toTailcfg(n, self, capVer, servedRoutes(n));
     }
 
@@ -142,7 +109,7 @@ public final class TailcfgNodes {
      * @param routes the node's routes this viewer may use (AllowedIPs beyond its addresses; PrimaryRoutes without exit
      *     routes)
      */
-    public dev.lattice.wire.tailcfg.Node toTailcfg(Node n, boolean self, int capVer, List<IpPrefix> routes) {
+    public dev.lattice.wire.tailcfg.Node toTailcfg(TailnetNode n, boolean self, int capVer, List<IpPrefix> routes) {
         Instant now = tailnet.now();
         boolean expired = n.isExpired(now);
         boolean online = tailnet.isOnline(n.id());
@@ -162,11 +129,11 @@ public final class TailcfgNodes {
                 .discoKey(n.discoKey())
                 .addresses(addrs)
                 .allowedIps(allowed)
-                .endpoints(endpoints(n))
+                .endpoints(n.endpoints())
                 .homeDerp(derp)
-                .hostinfo(hostinfo(n))
+                .hostinfo(n.hostinfo())
                 .created(n.created())
-                .tags(n.tags().isEmpty() ? null : n.tags())
+                .tags(n.tags().isEmpty() ? null : n.tags().names())
                 .primaryRoutes(primary.isEmpty() ? null : primary)
                 .online(online)
                 .machineAuthorized(!expired)

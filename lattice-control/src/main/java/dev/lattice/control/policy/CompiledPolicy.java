@@ -1,7 +1,7 @@
 package dev.lattice.control.policy;
 
 import dev.lattice.control.netmap.PacketPolicy;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.FilterRule;
 import java.util.List;
@@ -15,11 +15,11 @@ import tools.jackson.databind.JsonNode;
 public interface CompiledPolicy extends PacketPolicy {
     /** The inbound packet filter for {@code node} (tailcfg.FilterRule list; empty = deny all). */
     @Override
-    List<FilterRule> filterFor(Node node);
+    List<FilterRule> filterFor(TailnetNode node);
 
     /** Whether {@code viewer} may learn about {@code peer}: either can reach the other. */
     @Override
-    boolean canSee(Node viewer, Node peer);
+    boolean canSee(TailnetNode viewer, TailnetNode peer);
 
     /**
      * The routes of {@code routes} that {@code viewer} may use, as headscale's {@code Node.CanAccessRoute}: a rule
@@ -27,7 +27,7 @@ public interface CompiledPolicy extends PacketPolicy {
      * router, connects its own subnets with the route in either direction.
      */
     @Override
-    List<IpPrefix> reduceRoutes(Node viewer, List<IpPrefix> routes);
+    List<IpPrefix> reduceRoutes(TailnetNode viewer, List<IpPrefix> routes);
 
     /** Whether a node owned by user {@code userId} (or an auth key of that user) may claim {@code tag}. */
     boolean userMayOwnTag(long userId, String tag);
@@ -36,13 +36,13 @@ public interface CompiledPolicy extends PacketPolicy {
     boolean tagMayOwnTag(String ownerTag, String tag);
 
     /** Whether {@code route} advertised by {@code node} is approved by autoApprovers.routes. */
-    boolean autoApprovesRoute(Node node, IpPrefix route);
+    boolean autoApprovesRoute(TailnetNode node, IpPrefix route);
 
     /** Whether {@code node}'s exit routes are approved by autoApprovers.exitNode. */
-    boolean autoApprovesExitNode(Node node);
+    boolean autoApprovesExitNode(TailnetNode node);
 
     /** tailcfg.SSHPolicy for {@code node}, or null when the policy has no ssh rules for it. */
-    JsonNode sshPolicyFor(Node node);
+    JsonNode sshPolicyFor(TailnetNode node);
 
     /** The tag names the policy defines in tagOwners, e.g. {@code tag:server}. */
     List<String> definedTags();

@@ -7,7 +7,7 @@ import dev.lattice.control.policy.PolicyCompiler.DstEntry;
 import dev.lattice.control.policy.PolicyCompiler.NodeInfo;
 import dev.lattice.control.policy.PolicyCompiler.Piece;
 import dev.lattice.control.policy.PolicyCompiler.SelfPiece;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.FilterRule;
 import dev.lattice.wire.tailcfg.NetPortRange;
@@ -51,13 +51,13 @@ final class CompiledPolicyImpl implements CompiledPolicy {
         for (int i = 0; i < ids.length; i++) ids[i] = Math.toIntExact(c.nodes[i].node.id());
     }
 
-    private int indexOf(Node node) {
+    private int indexOf(TailnetNode node) {
         Integer i = c.byId.get(node.id());
         return i == null ? -1 : i;
     }
 
     @Override
-    public List<FilterRule> filterFor(Node node) {
+    public List<FilterRule> filterFor(TailnetNode node) {
         int i = indexOf(node);
         if (i < 0) return List.of(); // not compiled in: deny until the next compile
         List<FilterRule> f = filters.get(i);
@@ -151,14 +151,14 @@ final class CompiledPolicyImpl implements CompiledPolicy {
     }
 
     @Override
-    public boolean canSee(Node viewer, Node peer) {
+    public boolean canSee(TailnetNode viewer, TailnetNode peer) {
         int v = indexOf(viewer), p = indexOf(peer);
         if (v < 0 || p < 0) return false;
         return c.reach[v].get(p) || c.reach[p].get(v);
     }
 
     @Override
-    public List<IpPrefix> reduceRoutes(Node viewer, List<IpPrefix> routes) {
+    public List<IpPrefix> reduceRoutes(TailnetNode viewer, List<IpPrefix> routes) {
         if (routes.isEmpty()) return routes;
         int v = indexOf(viewer);
         if (v < 0) return List.of();
@@ -192,7 +192,7 @@ final class CompiledPolicyImpl implements CompiledPolicy {
 
     /** From the reachability rows: no per-pair lookups. Nodes that joined after this compile are not visible. */
     @Override
-    public BitSet visiblePeers(Node viewer, List<Node> all) {
+    public BitSet visiblePeers(TailnetNode viewer, List<TailnetNode> all) {
         BitSet out = new BitSet();
         int v = indexOf(viewer);
         if (v < 0) return out;
@@ -288,7 +288,7 @@ final class CompiledPolicyImpl implements CompiledPolicy {
     }
 
     @Override
-    public boolean autoApprovesRoute(Node node, IpPrefix route) {
+    public boolean autoApprovesRoute(TailnetNode node, IpPrefix route) {
         if (route.bits() == 0) return autoApprovesExitNode(node);
         for (var e : c.policy.autoApprovers().routes().entrySet()) {
             IpPrefix p = e.getKey();
@@ -299,12 +299,12 @@ final class CompiledPolicyImpl implements CompiledPolicy {
     }
 
     @Override
-    public boolean autoApprovesExitNode(Node node) {
+    public boolean autoApprovesExitNode(TailnetNode node) {
         return approves(c.policy.autoApprovers().exitNode(), node);
     }
 
     /** Approvers name owners: a user approves for their untagged nodes, a tag for nodes carrying it. */
-    private boolean approves(List<Alias> approvers, Node node) {
+    private boolean approves(List<Alias> approvers, TailnetNode node) {
         for (Alias a : approvers) {
             boolean hit = switch (a) {
                 case Alias.User u -> !node.isTagged() && node.userId() != null && node.userId().equals(c.resolveUser(u.token()));
@@ -320,7 +320,7 @@ final class CompiledPolicyImpl implements CompiledPolicy {
     }
 
     @Override
-    public JsonNode sshPolicyFor(Node node) {
+    public JsonNode sshPolicyFor(TailnetNode node) {
         if (c.policy.ssh().isEmpty()) return null;
         int i = indexOf(node);
         if (i < 0) return null;

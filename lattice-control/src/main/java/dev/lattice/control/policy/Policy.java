@@ -1,6 +1,6 @@
 package dev.lattice.control.policy;
 
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.PortRange;
@@ -123,7 +123,7 @@ public record Policy(
     }
 
     /** Compiles against these nodes and users and runs the policy's {@code tests}; throws on the first failure. */
-    public CompiledPolicy check(List<Node> nodes, List<User> users) throws PolicyException {
+    public CompiledPolicy check(List<TailnetNode> nodes, List<User> users) throws PolicyException {
         return PolicyCompiler.compile(this, nodes, users);
     }
 }

@@ -4,7 +4,7 @@ import dev.lattice.control.policy.Policy.Acl;
 import dev.lattice.control.policy.Policy.Dest;
 import dev.lattice.control.policy.Policy.Grant;
 import dev.lattice.control.policy.Policy.ProtoPorts;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.PortRange;
@@ -14,7 +14,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -47,12 +46,13 @@ public final class PolicyCompiler {
      * Compiles and runs the policy's {@code tests}; a failing test throws with the test's position, source,
      * destination and what was (not) allowed.
      */
-    public static CompiledPolicy compile(Policy policy, List<Node> nodes, List<User> users) throws PolicyException {
+    public static CompiledPolicy compile(Policy policy, List<TailnetNode> nodes, List<User> users)
+            throws PolicyException {
         return compile(policy, nodes, users, "");
     }
 
     /** As {@link #compile(Policy, List, List)}; {@code serverUrl} prefixes SSH check-mode URLs. */
-    public static CompiledPolicy compile(Policy policy, List<Node> nodes, List<User> users, String serverUrl)
+    public static CompiledPolicy compile(Policy policy, List<TailnetNode> nodes, List<User> users, String serverUrl)
             throws PolicyException {
         Compilation c = new Compilation(policy, nodes, users, serverUrl == null ? "" : serverUrl);
         c.run();
@@ -63,14 +63,14 @@ public final class PolicyCompiler {
     /** What the compiled form needs to know about one node. */
     static final class NodeInfo {
         final int index;
-        final Node node;
+        final TailnetNode node;
         final long v4; // -1 when absent
         final long v6hi, v6lo;
         final boolean hasV6;
         final List<IpPrefix> subnetRoutes;
         final boolean exitNode;
 
-        NodeInfo(int index, Node node) {
+        NodeInfo(int index, TailnetNode node) {
             this.index = index;
             this.node = node;
             this.v4 = node.ipv4() == null ? -1 : IpSet.key(node.ipv4())[1];
@@ -78,7 +78,7 @@ public final class PolicyCompiler {
             long[] k6 = hasV6 ? IpSet.key(node.ipv6()) : new long[2];
             this.v6hi = k6[0];
             this.v6lo = k6[1];
-            List<IpPrefix> announced = announcedRoutes(node.hostinfoJson());
+            List<IpPrefix> announced = node.announcedRoutes();
             List<IpPrefix> subnets = new ArrayList<>();
             boolean exit = false;
             for (IpPrefix r : node.approvedRoutes()) {
@@ -108,26 +108,6 @@ public final class PolicyCompiler {
             if (v4 >= 0) out.add(IpSet.format(0, v4, 32));
             if (hasV6) out.add(IpSet.format(v6hi, v6lo, 128));
             return out;
-        }
-    }
-
-    /** Hostinfo.RoutableIPs: the routes the node announces (approval only counts for announced routes). */
-    static List<IpPrefix> announcedRoutes(String hostinfoJson) {
-        if (hostinfoJson == null || hostinfoJson.isEmpty()) return List.of();
-        try {
-            JsonNode r = JSON.readTree(hostinfoJson).get("RoutableIPs");
-            if (r == null || !r.isArray()) return List.of();
-            List<IpPrefix> out = new ArrayList<>();
-            for (JsonNode p : r) {
-                try {
-                    out.add(IpPrefix.parse(p.asString()));
-                } catch (IllegalArgumentException ignored) {
-                    // A malformed route from a client grants nothing.
-                }
-            }
-            return out;
-        } catch (RuntimeException e) {
-            return List.of();
         }
     }
 
@@ -177,7 +157,7 @@ public final class PolicyCompiler {
         BitSet[] pieceDstNodes; // per piece: nodes in its destinations, by address or by subnet route
         BitSet[] reach;
 
-        Compilation(Policy policy, List<Node> nodeList, List<User> users, String serverUrl) {
+        Compilation(Policy policy, List<TailnetNode> nodeList, List<User> users, String serverUrl) {
             this.policy = policy;
             this.users = List.copyOf(users);
             this.serverUrl = serverUrl;

@@ -5,12 +5,12 @@ import dev.lattice.control.netmap.PacketPolicy;
 import dev.lattice.control.metrics.ControlMetrics;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.NodeTags;
 import dev.lattice.control.store.StoredPolicy;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.FilterRule;
-import dev.lattice.wire.tailcfg.Tailcfg;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.ClosedWatchServiceException;
@@ -70,7 +70,8 @@ public final class PolicyManager implements AutoCloseable {
     /** Parses and compiles a policy text; {@code runTests} also runs its {@code tests} (a failure rejects it). */
     @FunctionalInterface
     public interface Engine {
-        CompiledPolicy compile(String text, List<Node> nodes, List<User> users, boolean runTests) throws PolicyException;
+        CompiledPolicy compile(String text, List<TailnetNode> nodes, List<User> users, boolean runTests)
+                throws PolicyException;
     }
 
     /**
@@ -255,20 +256,10 @@ public final class PolicyManager implements AutoCloseable {
     // ---- following the tailnet ----
 
     /** What of a node the policy can see; any difference means a recompile. */
-    record Fingerprint(List<String> tags, Long userId, Object ipv4, Object ipv6, List<IpPrefix> approvedRoutes,
-                       String routableIps) {
-        static Fingerprint of(Node n) {
-            return new Fingerprint(n.tags(), n.userId(), n.ipv4(), n.ipv6(), n.approvedRoutes(), routableIps(n.hostinfoJson()));
-        }
-
-        private static String routableIps(String hostinfoJson) {
-            if (hostinfoJson == null || !hostinfoJson.contains("RoutableIPs")) return null;
-            try {
-                JsonNode r = Tailcfg.json().readTree(hostinfoJson).get("RoutableIPs");
-                return r == null ? null : r.toString();
-            } catch (RuntimeException e) {
-                return null;
-            }
+    record Fingerprint(NodeTags tags, Long userId, Object ipv4, Object ipv6, List<IpPrefix> approvedRoutes,
+                       List<IpPrefix> announcedRoutes) {
+        static Fingerprint of(TailnetNode n) {
+            return new Fingerprint(n.tags(), n.userId(), n.ipv4(), n.ipv6(), n.approvedRoutes(), n.announcedRoutes());
         }
     }
 
@@ -295,9 +286,9 @@ public final class PolicyManager implements AutoCloseable {
         return tailnet.users().stream().sorted(java.util.Comparator.comparingLong(User::id)).toList();
     }
 
-    private static Map<Long, Fingerprint> fingerprints(List<Node> nodes) {
+    private static Map<Long, Fingerprint> fingerprints(List<TailnetNode> nodes) {
         Map<Long, Fingerprint> m = new HashMap<>();
-        for (Node n : nodes) m.put(n.id(), Fingerprint.of(n));
+        for (TailnetNode n : nodes) m.put(n.id(), Fingerprint.of(n));
         return m;
     }
 
@@ -321,7 +312,7 @@ public final class PolicyManager implements AutoCloseable {
     /** Compiles against a fresh snapshot and remembers what it saw. Caller holds compileLock. */
     private CompiledPolicy compileLocked(String text, boolean runTests) throws PolicyException {
         compiledGeneration = requested.get();
-        List<Node> nodes = tailnet.nodes();
+        List<TailnetNode> nodes = tailnet.nodes();
         List<User> users = sortedUsers();
         long start = System.nanoTime();
         CompiledPolicy c;
@@ -441,7 +432,7 @@ public final class PolicyManager implements AutoCloseable {
     /** Errors inside a compiled policy deny rather than end the map session. */
     private record FailClosed(CompiledPolicy p) implements PacketPolicy {
         @Override
-        public List<FilterRule> filterFor(Node node) {
+        public List<FilterRule> filterFor(TailnetNode node) {
             try {
                 return p.filterFor(node);
             } catch (RuntimeException e) {
@@ -451,7 +442,7 @@ public final class PolicyManager implements AutoCloseable {
         }
 
         @Override
-        public boolean canSee(Node viewer, Node peer) {
+        public boolean canSee(TailnetNode viewer, TailnetNode peer) {
             try {
                 return p.canSee(viewer, peer);
             } catch (RuntimeException e) {
@@ -461,7 +452,7 @@ public final class PolicyManager implements AutoCloseable {
         }
 
         @Override
-        public java.util.BitSet visiblePeers(Node viewer, List<Node> all) {
+        public java.util.BitSet visiblePeers(TailnetNode viewer, List<TailnetNode> all) {
             try {
                 return p.visiblePeers(viewer, all);
             } catch (RuntimeException e) {
@@ -471,7 +462,7 @@ public final class PolicyManager implements AutoCloseable {
         }
 
         @Override
-        public List<IpPrefix> reduceRoutes(Node viewer, List<IpPrefix> routes) {
+        public List<IpPrefix> reduceRoutes(TailnetNode viewer, List<IpPrefix> routes) {
             try {
                 return p.reduceRoutes(viewer, routes);
             } catch (RuntimeException e) {
@@ -481,7 +472,7 @@ public final class PolicyManager implements AutoCloseable {
         }
 
         @Override
-        public JsonNode sshPolicyFor(Node node) {
+        public JsonNode sshPolicyFor(TailnetNode node) {
             try {
                 return p.sshPolicyFor(node);
             } catch (RuntimeException e) {

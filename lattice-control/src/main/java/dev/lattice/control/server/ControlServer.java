@@ -19,11 +19,15 @@ import dev.lattice.control.config.KeyFiles;
 import dev.lattice.control.dns.ExtraRecordsWatcher;
 import dev.lattice.control.http.ControlHttpServer;
 import dev.lattice.control.ipalloc.IpAllocator;
+import dev.lattice.control.machine.MachineService;
 import dev.lattice.control.machine.MachineStreamHandler;
+import dev.lattice.control.machine.MapSink;
+import dev.lattice.control.mapping.MapRequests;
 import dev.lattice.control.netmap.DerpMaps;
 import dev.lattice.control.netmap.DnsConfigs;
 import dev.lattice.control.netmap.MapSessions;
 import dev.lattice.control.netmap.TailcfgNodes;
+import dev.lattice.control.noise.ControlSession;
 import dev.lattice.control.noise.Ts2021Upgrader;
 import dev.lattice.control.policy.PolicyException;
 import dev.lattice.control.policy.PolicyManager;
@@ -41,11 +45,15 @@ import dev.lattice.derp.stun.StunServer;
 import dev.lattice.wire.tailcfg.CapabilityVersion;
 import dev.lattice.wire.tailcfg.DERPMap;
 import dev.lattice.wire.tailcfg.DNSConfig;
+import dev.lattice.wire.tailcfg.MapRequest;
+import dev.lattice.wire.tailcfg.RegisterRequest;
+import dev.lattice.wire.tailcfg.RegisterResponse;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -208,9 +216,9 @@ public final class ControlServer implements AutoCloseable {
                 });
             }, every, every, TimeUnit.MILLISECONDS);
         }
+        MachineService machine = machineService(registrations, new MapRequests(tailnet, registrations.routes(), sessions));
         Ts2021Upgrader upgrader = new Ts2021Upgrader(noiseKey, CapabilityVersion.MINIMUM_SUPPORTED, guard.limits(),
-                session -> new MachineStreamHandler(session, new ControlMachineService(tailnet, registrations, sessions), workers),
-                metrics::request);
+                session -> new MachineStreamHandler(session, machine, workers), metrics::request);
         AdminRoutes adminRoutes = new AdminRoutes(adminApi);
         http = ControlHttpServer.start(config.listenAddr().toSocketAddress(), guard,
                 new ControlHttpServer.Service(ssl, derp == null ? null : derp.httpHandler(), upgrader, routes(adminRoutes),
@@ -285,6 +293,21 @@ public final class ControlServer implements AutoCloseable {
      * Admin uploads larger than a stranger may send (a policy through {@code PUT /api/v1/policy}) are let in only
      * after the API key in their head checked out (off the event loop), before their body is read.
      */
+    /** The {@code /machine/*} endpoints' work: registration ({@link Registrations}) and map requests. */
+    private static MachineService machineService(Registrations registrations, MapRequests maps) {
+        return new MachineService() {
+            @Override
+            public CompletionStage<RegisterResponse> register(ControlSession session, RegisterRequest request) {
+                return registrations.register(session.machineKey(), request);
+            }
+
+            @Override
+            public void map(ControlSession session, MapRequest request, MapSink sink) {
+                maps.map(session, request, sink);
+            }
+        };
+    }
+
     private BodyLimiter.UploadGate uploads(LargeBodies large) {
         return head -> large.mayBeLarge(head) ? CompletableFuture.supplyAsync(() -> large.limit(head), workers) : null;
     }

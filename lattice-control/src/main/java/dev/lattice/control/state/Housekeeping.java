@@ -1,6 +1,6 @@
 package dev.lattice.control.state;
 
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -28,7 +28,7 @@ public final class Housekeeping implements Runnable {
     public synchronized void run() {
         try {
             Instant now = tailnet.now();
-            for (Node n : tailnet.nodes()) {
+            for (TailnetNode n : tailnet.nodes()) {
                 if (n.ephemeral() && !tailnet.isOnline(n.id())) {
                     Instant since = n.lastSeen() != null ? n.lastSeen() : n.created();
                     if (since != null && since.plus(ephemeralTimeout).isBefore(now)) {

@@ -3,11 +3,12 @@ package dev.lattice.control.state;
 import dev.lattice.control.ipalloc.IpAllocator;
 import dev.lattice.control.store.DnsLabels;
 import dev.lattice.control.store.KeyUse;
-import dev.lattice.control.store.Node;
 import dev.lattice.control.store.Store;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.crypto.key.MachinePublicKey;
 import dev.lattice.crypto.key.NodePublicKey;
+import dev.lattice.wire.tailcfg.Hostinfo;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -33,9 +34,9 @@ public final class Tailnet {
     private final Store store;
     private final IpAllocator ips;
     private final Clock clock;
-    private final Map<Long, Node> nodes = new HashMap<>();
-    private List<Node> sorted; // nodes() cache, guarded by this; null after any write
-    private List<Node> routers; // routers() cache, likewise
+    private final Map<Long, TailnetNode> nodes = new HashMap<>();
+    private List<TailnetNode> sorted; // nodes() cache, guarded by this; null after any write
+    private List<TailnetNode> routers; // routers() cache, likewise
     private final Map<NodePublicKey, Long> byNodeKey = new HashMap<>();
     private final Map<MachinePublicKey, Long> byMachineKey = new HashMap<>();
     private final Map<String, Long> byGivenName = new HashMap<>();
@@ -62,7 +63,7 @@ public final class Tailnet {
             byGivenName.clear();
             users.clear();
             for (User u : store.users().list()) users.put(u.id(), u);
-            for (Node n : store.nodes().list()) index(n);
+            for (TailnetNode n : store.nodes().list()) index(n);
             changes.add(Change.full());
         }
         publish(changes);
@@ -90,26 +91,26 @@ public final class Tailnet {
 
     // ---- reads ----
 
-    public synchronized Optional<Node> node(long id) {
+    public synchronized Optional<TailnetNode> node(long id) {
         return Optional.ofNullable(nodes.get(id));
     }
 
-    public synchronized Optional<Node> byNodeKey(NodePublicKey k) {
+    public synchronized Optional<TailnetNode> byNodeKey(NodePublicKey k) {
         Long id = byNodeKey.get(k);
         return id == null ? Optional.empty() : Optional.of(nodes.get(id));
     }
 
-    public synchronized Optional<Node> byMachineKey(MachinePublicKey k) {
+    public synchronized Optional<TailnetNode> byMachineKey(MachinePublicKey k) {
         Long id = byMachineKey.get(k);
         return id == null ? Optional.empty() : Optional.of(nodes.get(id));
     }
 
     /** All nodes sorted by id (the order Peers must have), unmodifiable; a snapshot shared until the next write, as every map flush reads it. */
-    public synchronized List<Node> nodes() {
-        List<Node> s = sorted;
+    public synchronized List<TailnetNode> nodes() {
+        List<TailnetNode> s = sorted;
         if (s == null) {
-            List<Node> out = new ArrayList<>(nodes.values());
-            out.sort(Comparator.comparingLong(Node::id));
+            List<TailnetNode> out = new ArrayList<>(nodes.values());
+            out.sort(Comparator.comparingLong(TailnetNode::id));
             sorted = s = List.copyOf(out);
         }
         return s;
@@ -119,8 +120,8 @@ public final class Tailnet {
      * The nodes with approved routes, by id, from the same snapshot as {@link #nodes()}: route elections and route
      * re-checks run on every change, and walking only these keeps them cheap in a large tailnet.
      */
-    public synchronized List<Node> routers() {
-        List<Node> r = routers;
+    public synchronized List<TailnetNode> routers() {
+        List<TailnetNode> r = routers;
         if (r == null) routers = r = nodes().stream().filter(n -> !n.approvedRoutes().isEmpty()).toList();
         return r;
     }
@@ -145,7 +146,7 @@ public final class Tailnet {
      * suffix here, under the lock, so concurrent registrations of one hostname each get their own name (Headscale's
      * {@code NodeStore.PutNode}).
      */
-    public Node add(Node draft) {
+    public TailnetNode add(TailnetNode draft) {
         return add(draft, null);
     }
 
@@ -153,10 +154,10 @@ public final class Tailnet {
      * Stores a new node, spending {@code spend} (a single-use key, or null) in the same transaction, and announces
      * it. If the store refuses, nothing changes here either.
      */
-    public Node add(Node draft, KeyUse spend) {
-        Node n;
+    public TailnetNode add(TailnetNode draft, KeyUse spend) {
+        TailnetNode n;
         synchronized (this) {
-            n = store.nodes().create(draft.withGivenName(uniqueGivenName(draft.givenName(), 0)), spend);
+            n = store.nodes().create(draft.toBuilder().givenName(uniqueGivenName(draft.givenName(), 0)).build(), spend);
             index(n);
         }
         publish(List.of(new Change(Change.Kind.ADDED, n.id())));
@@ -167,7 +168,7 @@ public final class Tailnet {
      * Applies {@code f} to the node's current value, stores the result and announces it as {@code kind} (or not at
      * all if nothing changed). Returns the stored node.
      */
-    public Optional<Node> update(long id, Change.Kind kind, UnaryOperator<Node> f) {
+    public Optional<TailnetNode> update(long id, Change.Kind kind, UnaryOperator<TailnetNode> f) {
         return update(id, kind, f, null);
     }
 
@@ -175,12 +176,12 @@ public final class Tailnet {
      * As {@link #update(long, Change.Kind, UnaryOperator)}, spending {@code spend} (a single-use key, or null) in the
      * transaction that stores the node; with a key to spend the node is written even if unchanged.
      */
-    public Optional<Node> update(long id, Change.Kind kind, UnaryOperator<Node> f, KeyUse spend) {
-        Node updated;
+    public Optional<TailnetNode> update(long id, Change.Kind kind, UnaryOperator<TailnetNode> f, KeyUse spend) {
+        TailnetNode updated;
         synchronized (this) {
-            Node cur = nodes.get(id);
+            TailnetNode cur = nodes.get(id);
             if (cur == null) return Optional.empty();
-            Node next = f.apply(cur);
+            TailnetNode next = f.apply(cur);
             if (next.equals(cur) && spend == null) return Optional.of(cur);
             updated = store.nodes().update(next, spend);
             unindex(cur);
@@ -208,15 +209,17 @@ public final class Tailnet {
      * rule on every Hostinfo change ({@code UpdateNodeFromMapRequest}). Call it inside {@link #update}'s function,
      * where the lock makes the new name unique when it is written.
      */
-    public synchronized Node withReportedHostinfo(Node n, String hostname, String hostinfoJson) {
-        Node next = n.withHostinfo(hostname, hostinfoJson);
-        if (hostname.equals(n.hostname()) || !DnsLabels.isAutoDerived(n.givenName(), n.hostname())) return next;
-        return next.withGivenName(uniqueGivenName(DnsLabels.sanitize(hostname), n.id()));
+    public synchronized TailnetNode withReportedHostinfo(TailnetNode n, String hostname, Hostinfo hostinfo) {
+        TailnetNode.Builder next = n.toBuilder().hostname(hostname).hostinfo(hostinfo);
+        if (!hostname.equals(n.hostname()) && DnsLabels.isAutoDerived(n.givenName(), n.hostname())) {
+            next.givenName(uniqueGivenName(DnsLabels.sanitize(hostname), n.id()));
+        }
+        return next.build();
     }
 
     public boolean delete(long id) {
         synchronized (this) {
-            Node cur = nodes.get(id);
+            TailnetNode cur = nodes.get(id);
             if (cur == null) return false;
             store.nodes().delete(id);
             unindex(cur);
@@ -278,7 +281,7 @@ public final class Tailnet {
         if (offline) {
             Instant now = clock.instant();
             try {
-                update(p.nodeId, Change.Kind.PATCH, n -> n.withLastSeen(now));
+                update(p.nodeId, Change.Kind.PATCH, n -> n.toBuilder().lastSeen(now).build());
             } catch (RuntimeException e) {
                 log.warn("could not store last-seen for node {}: {}", p.nodeId, e.toString());
                 publish(List.of(new Change(Change.Kind.PATCH, p.nodeId))); // peers must hear it went offline anyway
@@ -310,7 +313,7 @@ public final class Tailnet {
         publish(List.of(Change.derp()));
     }
 
-    private void index(Node n) {
+    private void index(TailnetNode n) {
         sorted = null;
         routers = null;
         nodes.put(n.id(), n);
@@ -319,7 +322,7 @@ public final class Tailnet {
         byGivenName.put(n.givenName(), n.id());
     }
 
-    private void unindex(Node n) {
+    private void unindex(TailnetNode n) {
         sorted = null;
         routers = null;
         nodes.remove(n.id());

@@ -4,19 +4,31 @@ import dev.lattice.crypto.key.DiscoPublicKey;
 import dev.lattice.crypto.key.MachinePublicKey;
 import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.AddrPort;
+import dev.lattice.wire.tailcfg.Hostinfo;
+import dev.lattice.wire.tailcfg.Tailcfg;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.SqlStatement;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.core.JacksonException;
 
-/** The {@code nodes} table. Machine key, node key, given name and each address are unique. */
+/**
+ * The {@code nodes} table, and the only place a {@link TailnetNode} is serialized: Hostinfo as the client's JSON
+ * object, endpoints, tags and approved routes as JSON arrays of strings (as Headscale stores them). Machine key, node
+ * key, given name and each address are unique.
+ */
 public final class Nodes {
+    private static final Logger log = LoggerFactory.getLogger(Nodes.class);
     private static final String COLUMNS = "id, machine_key, node_key, disco_key, hostname, given_name, user_id, ipv4, ipv6,"
             + " hostinfo, endpoints, tags, approved_routes, auth_key_id, ephemeral, expiry, last_seen, register_method,"
             + " created_at, updated_at";
@@ -27,11 +39,11 @@ public final class Nodes {
     }
 
     /**
-     * Stores a new node built with {@link Node#draft} (its id and times are ignored). Throws
+     * Stores a new node built with {@link TailnetNode#builder()} (its id and times are ignored). Throws
      * {@link ConflictException} naming the column when a key, given name or address is taken, and
      * {@link NotFoundException} when the user or auth key does not exist.
      */
-    public Node create(Node draft) {
+    public TailnetNode create(TailnetNode draft) {
         return create(draft, null);
     }
 
@@ -41,7 +53,7 @@ public final class Nodes {
      * @param spend the key to mark used, or null for none
      * @throws AuthKeyException with reason ALREADY_USED when the key was spent meanwhile; nothing is stored then
      */
-    public Node create(Node draft, KeyUse spend) {
+    public TailnetNode create(TailnetNode draft, KeyUse spend) {
         return store.write("create node \"" + draft.givenName() + "\"", h -> {
             if (spend != null) PreAuthKeys.spend(h, spend);
             Instant now = store.now();
@@ -63,18 +75,18 @@ public final class Nodes {
      * Writes every field except the machine key and creation time (key rotation, disco key, hostinfo, endpoints,
      * expiry, tags, approved routes, given name, owner, addresses, last seen) and returns the stored node.
      */
-    public Node update(Node node) {
+    public TailnetNode update(TailnetNode node) {
         return update(node, null);
     }
 
     /**
-     * Writes the node (as {@link #update(Node)}) and, in the same transaction, spends the single-use key it
+     * Writes the node (as {@link #update(TailnetNode)}) and, in the same transaction, spends the single-use key it
      * re-registered with.
      *
      * @param spend the key to mark used, or null for none
      * @throws AuthKeyException with reason ALREADY_USED when the key was spent meanwhile; nothing is stored then
      */
-    public Node update(Node node, KeyUse spend) {
+    public TailnetNode update(TailnetNode node, KeyUse spend) {
         return store.write("update node " + node.id(), h -> {
             if (spend != null) PreAuthKeys.spend(h, spend);
             var u = h.createUpdate("UPDATE nodes SET node_key = :node_key, disco_key = :disco_key, hostname = :hostname,"
@@ -95,36 +107,36 @@ public final class Nodes {
     }
 
     /** Deletes a node and returns it (so the caller can release its addresses), or empty if it did not exist. */
-    public Optional<Node> delete(long id) {
+    public Optional<TailnetNode> delete(long id) {
         return store.write("delete node " + id, h -> {
-            Optional<Node> n = get(h, id);
+            Optional<TailnetNode> n = get(h, id);
             n.ifPresent(x -> h.createUpdate("DELETE FROM nodes WHERE id = :id").bind("id", id).execute());
             return n;
         });
     }
 
-    public Optional<Node> get(long id) {
+    public Optional<TailnetNode> get(long id) {
         return store.read(h -> get(h, id));
     }
 
-    public Optional<Node> byMachineKey(MachinePublicKey key) {
+    public Optional<TailnetNode> byMachineKey(MachinePublicKey key) {
         return store.read(h -> one(h, "machine_key", key.toString()));
     }
 
-    public Optional<Node> byNodeKey(NodePublicKey key) {
+    public Optional<TailnetNode> byNodeKey(NodePublicKey key) {
         return store.read(h -> one(h, "node_key", key.toString()));
     }
 
-    public List<Node> list() {
+    public List<TailnetNode> list() {
         return store.read(h -> h.createQuery("SELECT " + COLUMNS + " FROM nodes ORDER BY id").map((rs, ctx) -> map(rs)).list());
     }
 
-    public List<Node> listByUser(long userId) {
+    public List<TailnetNode> listByUser(long userId) {
         return store.read(h -> h.createQuery("SELECT " + COLUMNS + " FROM nodes WHERE user_id = :u ORDER BY id")
                 .bind("u", userId).map((rs, ctx) -> map(rs)).list());
     }
 
-    private static <S extends SqlStatement<S>> S bindMutable(S s, Node n) {
+    private static <S extends SqlStatement<S>> S bindMutable(S s, TailnetNode n) {
         return s.bind("node_key", n.nodeKey().toString())
                 .bind("disco_key", n.discoKey() == null ? null : n.discoKey().toString())
                 .bind("hostname", n.hostname())
@@ -132,22 +144,22 @@ public final class Nodes {
                 .bind("user_id", n.userId())
                 .bind("ipv4", n.ipv4() == null ? null : IpPrefix.format(n.ipv4()))
                 .bind("ipv6", n.ipv6() == null ? null : IpPrefix.format(n.ipv6()))
-                .bind("hostinfo", n.hostinfoJson())
-                .bind("endpoints", JsonLists.encode(n.endpoints()))
-                .bind("tags", JsonLists.encode(n.tags()))
+                .bind("hostinfo", n.hostinfo() == null ? null : Tailcfg.json().writeValueAsString(n.hostinfo()))
+                .bind("endpoints", JsonLists.encode(n.endpoints().stream().map(AddrPort::toString).toList()))
+                .bind("tags", JsonLists.encode(n.tags().names()))
                 .bind("approved_routes", JsonLists.encode(n.approvedRoutes().stream().map(IpPrefix::toString).toList()))
                 .bind("auth_key_id", n.authKeyId())
                 .bind("ephemeral", n.ephemeral())
                 .bind("expiry", Store.millis(n.expiry()))
                 .bind("last_seen", Store.millis(n.lastSeen()))
-                .bind("register_method", n.registerMethod());
+                .bind("register_method", n.registerMethod().stored());
     }
 
-    static Optional<Node> get(Handle h, long id) {
+    static Optional<TailnetNode> get(Handle h, long id) {
         return h.createQuery("SELECT " + COLUMNS + " FROM nodes WHERE id = :v").bind("v", id).map((rs, ctx) -> map(rs)).findOne();
     }
 
-    private static Optional<Node> one(Handle h, String column, String value) {
+    private static Optional<TailnetNode> one(Handle h, String column, String value) {
         return h.createQuery("SELECT " + COLUMNS + " FROM nodes WHERE " + column + " = :v")
                 .bind("v", value).map((rs, ctx) -> map(rs)).findOne();
     }
@@ -162,12 +174,19 @@ public final class Nodes {
                 .map(IpPrefix::parseAddress).toList());
     }
 
-    static Node map(ResultSet rs) throws SQLException {
+    static TailnetNode map(ResultSet rs) throws SQLException {
+        long id = rs.getLong("id");
         String disco = rs.getString("disco_key");
         String v4 = rs.getString("ipv4");
         String v6 = rs.getString("ipv6");
-        return new Node(
-                rs.getLong("id"),
+        NodeTags tags;
+        try {
+            tags = NodeTags.of(JsonLists.decode(rs.getString("tags"), "nodes.tags"));
+        } catch (IllegalArgumentException e) {
+            throw new StoreException("column nodes.tags of node " + id + ": " + e.getMessage());
+        }
+        return new TailnetNode(
+                id,
                 MachinePublicKey.parse(rs.getString("machine_key")),
                 NodePublicKey.parse(rs.getString("node_key")),
                 disco == null ? null : DiscoPublicKey.parse(disco),
@@ -176,16 +195,45 @@ public final class Nodes {
                 Store.nullableLong(rs, "user_id"),
                 v4 == null ? null : (Inet4Address) IpPrefix.parseAddress(v4),
                 v6 == null ? null : (Inet6Address) IpPrefix.parseAddress(v6),
-                rs.getString("hostinfo"),
-                JsonLists.decode(rs.getString("endpoints"), "nodes.endpoints"),
-                JsonLists.decode(rs.getString("tags"), "nodes.tags"),
+                hostinfo(id, rs.getString("hostinfo")),
+                endpoints(id, JsonLists.decode(rs.getString("endpoints"), "nodes.endpoints")),
+                tags,
                 JsonLists.decode(rs.getString("approved_routes"), "nodes.approved_routes").stream().map(IpPrefix::parse).toList(),
                 Store.nullableLong(rs, "auth_key_id"),
                 rs.getBoolean("ephemeral"),
                 Store.instant(rs, "expiry"),
                 Store.instant(rs, "last_seen"),
-                rs.getString("register_method"),
+                RegisterMethod.ofStored(rs.getString("register_method")),
                 Store.instant(rs, "created_at"),
                 Store.instant(rs, "updated_at"));
+    }
+
+    /**
+     * The stored Hostinfo JSON, unknown fields included. What every writer stored parses; one that does not (edited
+     * by hand, or a field whose type a later version checks) is dropped with a warning rather than keeping the
+     * tailnet from loading: the client sends its Hostinfo again with its next map request.
+     */
+    private static Hostinfo hostinfo(long id, String json) {
+        if (json == null || json.isEmpty()) return null;
+        try {
+            return Tailcfg.json().readValue(json, Hostinfo.class);
+        } catch (RuntimeException e) {
+            log.warn("node {}: stored Hostinfo does not parse, ignored until the client reports it again: {}", id,
+                    e instanceof JacksonException j ? j.getOriginalMessage() : e.getMessage());
+            return null;
+        }
+    }
+
+    /** Stored endpoints; one that does not parse is dropped (they are replaced at the node's next map request). */
+    private static List<AddrPort> endpoints(long id, List<String> stored) {
+        List<AddrPort> out = new ArrayList<>(stored.size());
+        for (String e : stored) {
+            try {
+                out.add(AddrPort.parse(e));
+            } catch (IllegalArgumentException ex) {
+                log.warn("node {}: stored endpoint does not parse, ignored: {}", id, ex.getMessage());
+            }
+        }
+        return out;
     }
 }

@@ -2,9 +2,9 @@ package dev.lattice.control.auth;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lattice.control.store.Node;
 import dev.lattice.control.store.PreAuthKey;
 import dev.lattice.control.store.Store;
+import dev.lattice.control.store.TailnetNode;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -40,8 +40,8 @@ class RegistrationCrashTest {
             assertThat(acknowledged).as("round %d: registrations before the kill", round).hasSizeGreaterThanOrEqualTo(BEFORE_KILL);
             try (Store store = Store.openSqlite(dir.resolve("db.sqlite"))) {
                 assertThat(store.integrityCheck()).isEqualTo("ok");
-                Map<Long, Node> nodeByKey = store.nodes().list().stream().filter(n -> n.authKeyId() != null)
-                        .collect(Collectors.toMap(Node::authKeyId, Function.identity()));
+                Map<Long, TailnetNode> nodeByKey = store.nodes().list().stream().filter(n -> n.authKeyId() != null)
+                        .collect(Collectors.toMap(TailnetNode::authKeyId, Function.identity()));
                 List<PreAuthKey> keys = store.preAuthKeys().list();
                 Set<Long> used = keys.stream().filter(PreAuthKey::used).map(PreAuthKey::id).collect(Collectors.toSet());
                 long orphans = used.stream().filter(id -> !nodeByKey.containsKey(id)).count();
@@ -53,7 +53,7 @@ class RegistrationCrashTest {
                         orphans - before, unusedWithNode);
                 spentWithoutNode.add(orphans);
                 for (var e : acknowledged.entrySet()) {
-                    Node n = nodeByKey.get(e.getKey());
+                    TailnetNode n = nodeByKey.get(e.getKey());
                     assertThat(n).as("round %d: acknowledged registration with key %d lost", round, e.getKey()).isNotNull();
                     assertThat(n.id()).isEqualTo(e.getValue());
                 }

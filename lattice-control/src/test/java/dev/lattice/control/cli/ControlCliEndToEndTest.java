@@ -7,7 +7,8 @@ import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.server.ControlServer;
 import dev.lattice.control.server.TestServer;
 import dev.lattice.control.state.Change;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.RegisterMethod;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.crypto.key.MachinePrivateKey;
 import dev.lattice.crypto.key.NodePrivateKey;
@@ -100,7 +101,7 @@ class ControlCliEndToEndTest {
     }
 
     /** A machine registering with a pre-auth key, straight through the registration logic. */
-    Node registerWithKey(String authKey, String hostname, String... routes) throws Exception {
+    TailnetNode registerWithKey(String authKey, String hostname, String... routes) throws Exception {
         NodePrivateKey nk = NodePrivateKey.generate();
         RegisterRequest req = RegisterRequest.builder().version(142).nodeKey(nk.publicKey()).hostinfo(hostinfo(hostname, routes))
                 .auth(new RegisterResponseAuth(null, null, null, authKey)).build();
@@ -191,7 +192,7 @@ class ControlCliEndToEndTest {
         assertThat(unknown.err()).isEqualTo("user \"bob\" not found\n");
         assertThat(cli("preauthkeys", "create", "--user", "alice", "-e", "soon").err()).startsWith("parsing duration:");
 
-        Node n = registerWithKey(byName.out().strip(), "laptop");
+        TailnetNode n = registerWithKey(byName.out().strip(), "laptop");
         assertThat(n.userId()).isEqualTo(alice.id());
 
         Result list = cli("preauthkeys", "list");
@@ -211,7 +212,7 @@ class ControlCliEndToEndTest {
 
         Result tagOnly = cli("preauthkeys", "create", "--tags", "tag:server");
         assertThat(tagOnly.code()).as(tagOnly.err()).isZero();
-        Node tagged = registerWithKey(tagOnly.out().strip(), "db");
+        TailnetNode tagged = registerWithKey(tagOnly.out().strip(), "db");
         assertThat(tagged.tags()).containsExactly("tag:server");
         assertThat(tagged.userId()).isNull();
     }
@@ -221,8 +222,8 @@ class ControlCliEndToEndTest {
         cli("users", "create", "alice");
         User alice = user("alice");
         String key = cli("preauthkeys", "create", "--user", "alice", "--reusable").out().strip();
-        Node web = registerWithKey(key, "web1", "10.1.0.0/16", "0.0.0.0/0", "::/0");
-        Node other = registerWithKey(key, "other");
+        TailnetNode web = registerWithKey(key, "web1", "10.1.0.0/16", "0.0.0.0/0", "::/0");
+        TailnetNode other = registerWithKey(key, "other");
 
         Result table = cli("nodes", "list");
         assertThat(table.out()).contains("web1").contains("other").contains("offline").contains("alice");
@@ -259,7 +260,7 @@ class ControlCliEndToEndTest {
 
         changes.clear();
         assertThat(cli("nodes", "tag", "-i", Long.toString(web.id()), "--tags", "tag:web,tag:prod").out()).isEqualTo("Node updated\n");
-        Node tagged = server.tailnet().node(web.id()).orElseThrow();
+        TailnetNode tagged = server.tailnet().node(web.id()).orElseThrow();
         assertThat(tagged.tags()).containsExactly("tag:web", "tag:prod");
         assertThat(tagged.userId()).isNull();
         assertThat(changes).contains(new Change(Change.Kind.UPDATED, web.id()));
@@ -301,7 +302,7 @@ class ControlCliEndToEndTest {
                 .toCompletableFuture().get();
         Result legacy = cli("nodes", "register", "--key", nk2.publicKey().toString(), "--user", "alice");
         assertThat(legacy.out()).isEqualTo("Node phone registered\n");
-        assertThat(server.tailnet().byNodeKey(nk2.publicKey()).orElseThrow().registerMethod()).isEqualTo("cli");
+        assertThat(server.tailnet().byNodeKey(nk2.publicKey()).orElseThrow().registerMethod()).isEqualTo(RegisterMethod.CLI);
     }
 
     @Test
@@ -524,7 +525,7 @@ class ControlCliEndToEndTest {
         assertThat(cli("debug", "create-node", "--name", "fake", "--user", "alice", "--key", "debug-1").err())
                 .contains("already waiting");
         assertThat(cli("auth", "register", "--auth-id", "debug-1", "--user", "alice").out()).isEqualTo("Node fake registered\n");
-        Node n = server.tailnet().nodes().getFirst();
+        TailnetNode n = server.tailnet().nodes().getFirst();
         assertThat(n.hostname()).isEqualTo("fake");
         assertThat(server.nodes().activeRoutes(n)).isEmpty();
         assertThat(server.adminApi().node(n.id()).availableRoutes()).containsExactly(IpPrefix.parse("10.9.0.0/16"));
@@ -538,7 +539,7 @@ class ControlCliEndToEndTest {
         server = ControlServer.start(ControlConfig.load(configFile));
         cli("users", "create", "alice");
         String key = cli("preauthkeys", "create", "--user", "alice").out().strip();
-        Node before = registerWithKey(key, "laptop");
+        TailnetNode before = registerWithKey(key, "laptop");
         assertThat(before.ipv6()).isNull();
         server.close();
         Files.writeString(configFile, config(dir, port, "prefixes:\n  v4: 100.64.0.0/10\n  v6: fd7a:115c:a1e0::/48\n"));
@@ -548,7 +549,7 @@ class ControlCliEndToEndTest {
         assertThat(server.tailnet().node(before.id()).orElseThrow().ipv6()).as("not confirmed").isNull();
         Result r = cli("nodes", "backfillips", "--force");
         assertThat(r.code()).as(r.err()).isZero();
-        Node after = server.tailnet().node(before.id()).orElseThrow();
+        TailnetNode after = server.tailnet().node(before.id()).orElseThrow();
         assertThat(after.ipv6()).isNotNull();
         assertThat(after.ipv4()).isEqualTo(before.ipv4());
         assertThat(r.out()).isEqualTo("assigned IPv6 \"" + IpPrefix.format(after.ipv6()) + "\" to Node(" + after.id()

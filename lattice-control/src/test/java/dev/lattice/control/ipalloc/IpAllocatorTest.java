@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.config.ControlConfig.Allocation;
-import dev.lattice.control.store.Node;
 import dev.lattice.control.store.Store;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.crypto.key.MachinePrivateKey;
 import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.wire.ip.IpPrefix;
@@ -192,11 +192,17 @@ class IpAllocatorTest {
             long uid = store.users().create("alice", "", "").id();
             ControlConfig.Prefixes prefixes = ControlConfig.defaults().prefixes();
             IpAllocator first = IpAllocator.fromStore(prefixes, store.nodes());
-            List<Node> nodes = new ArrayList<>();
+            List<TailnetNode> nodes = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
                 IpAllocator.Addresses x = first.allocate();
-                nodes.add(store.nodes().create(Node.draft(MachinePrivateKey.generate().publicKey(),
-                        NodePrivateKey.generate().publicKey(), "n" + i, "n" + i, uid, x.v4(), x.v6())));
+                nodes.add(store.nodes().create(TailnetNode.builder()
+                        .machineKey(MachinePrivateKey.generate().publicKey())
+                        .nodeKey(NodePrivateKey.generate().publicKey())
+                        .hostname("n" + i)
+                        .givenName("n" + i)
+                        .userId(uid)
+                        .addresses(x.v4(), x.v6())
+                        .build()));
             }
             store.nodes().delete(nodes.get(1).id()).ifPresent(first::release);
 

@@ -6,8 +6,8 @@ import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.ipalloc.IpAllocator;
 import dev.lattice.control.machine.CountingSinks;
 import dev.lattice.control.state.Tailnet;
-import dev.lattice.control.store.Node;
 import dev.lattice.control.store.Store;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.crypto.key.MachinePrivateKey;
 import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.wire.tailcfg.CapabilityVersion;
@@ -34,8 +34,14 @@ class MapSessionLifecycleTest {
             Tailnet tailnet = new Tailnet(store, ips, Clock.systemUTC());
             long uid = store.users().create("u", null, null).id();
             IpAllocator.Addresses a = ips.allocate();
-            Node n = tailnet.add(Node.draft(MachinePrivateKey.generate().publicKey(), NodePrivateKey.generate().publicKey(),
-                    "n", "n", uid, a.v4(), a.v6()));
+            TailnetNode n = tailnet.add(TailnetNode.builder()
+                    .machineKey(MachinePrivateKey.generate().publicKey())
+                    .nodeKey(NodePrivateKey.generate().publicKey())
+                    .hostname("n")
+                    .givenName("n")
+                    .userId(uid)
+                    .addresses(a.v4(), a.v6())
+                    .build());
             try (MapSessions sessions = new MapSessions(tailnet, new TailcfgNodes(tailnet, "example.test"), () -> null, () -> null,
                     "example.test")) {
                 LongAdder bytes = new LongAdder(), messages = new LongAdder();

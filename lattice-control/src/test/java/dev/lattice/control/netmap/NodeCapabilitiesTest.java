@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.ipalloc.IpAllocator;
 import dev.lattice.control.state.Tailnet;
-import dev.lattice.control.store.Node;
 import dev.lattice.control.store.Store;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.tailcfg.CapabilityVersion;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -29,7 +29,7 @@ class NodeCapabilitiesTest {
             IpAllocator ips = IpAllocator.fromStore(ControlConfig.defaults().prefixes(), store.nodes());
             Tailnet tailnet = new Tailnet(store, ips, Clock.systemUTC());
             long uid = store.users().create("u", null, null).id();
-            Node n = tailnet.add(PrimaryRoutesTest.router(ips, "n", uid));
+            TailnetNode n = tailnet.add(PrimaryRoutesTest.router(ips, "n", uid));
             TailcfgNodes nodes = new TailcfgNodes(tailnet, "example.test", taildrop, autoUpdate);
             assertThat(nodes.toTailcfg(n, false, CapabilityVersion.CURRENT).capMap()).as("peers carry no self caps").isNull();
             return nodes.toTailcfg(n, true, CapabilityVersion.CURRENT).capMap();

@@ -6,14 +6,14 @@ import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.ipalloc.IpAllocator;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
-import dev.lattice.control.store.Node;
 import dev.lattice.control.store.Store;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.crypto.key.MachinePrivateKey;
 import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.Hostinfo;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
@@ -33,8 +33,8 @@ class PrimaryRoutesTest {
             Tailnet tailnet = new Tailnet(store, ips, Clock.systemUTC());
             TailcfgNodes nodes = new TailcfgNodes(tailnet, "example.test");
             long uid = store.users().create("u", null, null).id();
-            Node r1 = tailnet.add(router(ips, "r1", uid, LAN, EXIT));
-            Node r2 = tailnet.add(router(ips, "r2", uid, LAN, EXIT));
+            TailnetNode r1 = tailnet.add(router(ips, "r1", uid, LAN, EXIT));
+            TailnetNode r2 = tailnet.add(router(ips, "r2", uid, LAN, EXIT));
             PrimaryRoutes primaries = new PrimaryRoutes(tailnet, nodes::activeRoutes);
             nodes.usePrimaryRoutes(primaries);
             List<Long> announced = new CopyOnWriteArrayList<>();
@@ -65,21 +65,26 @@ class PrimaryRoutesTest {
             tailnet.streamOpened(r2.id());
             assertThat(primaries.primaries()).as("lowest id when neither was primary").containsEntry(LAN, r1.id());
             // Approval withdrawn from the primary: the other takes over.
-            tailnet.update(r1.id(), Change.Kind.UPDATED, n -> n.withApprovedRoutes(List.of(EXIT)));
+            tailnet.update(r1.id(), Change.Kind.UPDATED, n -> n.toBuilder().approvedRoutes(List.of(EXIT)).build());
             assertThat(primaries.primaries()).containsEntry(LAN, r2.id());
         }
     }
 
-    static Node cur(Tailnet t, Node n) {
+    static TailnetNode cur(Tailnet t, TailnetNode n) {
         return t.node(n.id()).orElseThrow();
     }
 
-    static Node router(IpAllocator ips, String name, long uid, IpPrefix... routes) {
+    static TailnetNode router(IpAllocator ips, String name, long uid, IpPrefix... routes) {
         IpAllocator.Addresses a = ips.allocate();
-        List<String> rs = new ArrayList<>();
-        for (IpPrefix r : routes) rs.add("\"" + r + "\"");
-        return Node.draft(MachinePrivateKey.generate().publicKey(), NodePrivateKey.generate().publicKey(), name, name, uid, a.v4(), a.v6())
-                .withHostinfo(name, "{\"Hostname\":\"" + name + "\",\"RoutableIPs\":" + rs + "}")
-                .withApprovedRoutes(List.of(routes));
+        return TailnetNode.builder()
+                .machineKey(MachinePrivateKey.generate().publicKey())
+                .nodeKey(NodePrivateKey.generate().publicKey())
+                .hostname(name)
+                .givenName(name)
+                .userId(uid)
+                .addresses(a.v4(), a.v6())
+                .hostinfo(Hostinfo.empty().withHostname(name).withRoutableIps(List.of(routes)))
+                .approvedRoutes(List.of(routes))
+                .build();
     }
 }

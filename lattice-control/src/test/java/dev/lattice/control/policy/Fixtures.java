@@ -1,11 +1,13 @@
 package dev.lattice.control.policy;
 
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.NodeTags;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.crypto.key.MachinePublicKey;
 import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.FilterRule;
+import dev.lattice.wire.tailcfg.Hostinfo;
 import dev.lattice.wire.tailcfg.NetPortRange;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -32,25 +34,27 @@ final class Fixtures {
     }
 
     /** Node {@code id} at 100.64.x.y / fd7a:115c:a1e0::id, owned by {@code userId} (null = tag-only), with tags. */
-    static Node node(long id, Long userId, String... tags) {
+    static TailnetNode node(long id, Long userId, String... tags) {
         // Keys that look random, as real ones do (zero-padded ids all hash alike and turn hash maps into trees).
         String hex = HexFormat.of().formatHex(sha256("node " + id));
-        Node n = Node.draft(MachinePublicKey.fromHex(hex), NodePublicKey.fromHex(hex), "n" + id, "n" + id, userId,
-                (Inet4Address) InetAddress.ofLiteral("100.64." + (id >> 8) + "." + (id & 0xff)),
-                (Inet6Address) InetAddress.ofLiteral("fd7a:115c:a1e0::" + Long.toHexString(id)));
-        return new Node(id, n.machineKey(), n.nodeKey(), null, n.hostname(), n.givenName(), userId, n.ipv4(), n.ipv6(),
-                null, List.of(), List.of(tags), List.of(), null, false, null, null, "", null, null);
+        return TailnetNode.builder()
+                .id(id)
+                .machineKey(MachinePublicKey.fromHex(hex))
+                .nodeKey(NodePublicKey.fromHex(hex))
+                .hostname("n" + id)
+                .givenName("n" + id)
+                .userId(userId)
+                .addresses((Inet4Address) InetAddress.ofLiteral("100.64." + (id >> 8) + "." + (id & 0xff)),
+                        (Inet6Address) InetAddress.ofLiteral("fd7a:115c:a1e0::" + Long.toHexString(id)))
+                .tags(NodeTags.of(tags))
+                .build();
     }
 
     /** The node announcing and having approved {@code routes}. */
-    static Node routes(Node n, String... routes) {
+    static TailnetNode routes(TailnetNode n, String... routes) {
         List<IpPrefix> r = new ArrayList<>();
-        StringBuilder json = new StringBuilder("{\"RoutableIPs\":[");
-        for (int i = 0; i < routes.length; i++) {
-            r.add(IpPrefix.parse(routes[i]));
-            json.append(i == 0 ? "" : ",").append('"').append(routes[i]).append('"');
-        }
-        return n.withHostinfo(n.hostname(), json.append("]}").toString()).withApprovedRoutes(r);
+        for (String route : routes) r.add(IpPrefix.parse(route));
+        return n.toBuilder().hostinfo(Hostinfo.empty().withRoutableIps(r)).approvedRoutes(r).build();
     }
 
     /** {@code src=[..] proto=[..] dst=[ip:ports, ...]} per rule, one string per rule. */

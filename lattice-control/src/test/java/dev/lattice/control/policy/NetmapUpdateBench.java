@@ -7,10 +7,14 @@ import dev.lattice.control.netmap.MapSessions;
 import dev.lattice.control.netmap.TailcfgNodes;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.NodeTags;
 import dev.lattice.control.store.Store;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
+import dev.lattice.wire.tailcfg.AddrPort;
 import dev.lattice.wire.tailcfg.CapabilityVersion;
+import dev.lattice.wire.tailcfg.Hostinfo;
+import dev.lattice.wire.tailcfg.Tailcfg;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -26,12 +30,15 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * zstd-framed as for a real stream, then dropped). Prints, per scenario, the compile time and the time until every
  * session has processed the change, with messages and bytes sent; and the same sessions' cost of one full map each,
  * which is what a policy change cost before deltas (headscale also rebuilds each node's whole netmap).
- * Run with {@code -Dpolicy.bench=true -Dtest=NetmapUpdateBench [-Dpolicy.bench.sessions=S]}.
+ * Run with {@code -Dpolicy.bench=true -Dtest=NetmapUpdateBench [-Dpolicy.bench.sessions=S]}; with
+ * {@code -Dpolicy.bench.reports=true} every node carries what real clients report ({@link ClientReports}: Hostinfo and
+ * endpoints), which the fixtures' bare nodes do not.
  */
 class NetmapUpdateBench {
     public static void main(String[] args) throws Exception {
         int nodeCount = Integer.getInteger("policy.bench.nodes", 10_000);
         int sessionCount = Integer.getInteger("policy.bench.sessions", 1_000);
+        boolean reports = Boolean.getBoolean("policy.bench.reports");
         PolicyCompileBench.Tailnet f = PolicyCompileBench.tailnet(nodeCount, 500);
         Path dir = Files.createTempDirectory(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : "/tmp"), "netmap-bench");
         try (Store store = Store.openSqlite(dir.resolve("db.sqlite"), Clock.systemUTC())) {
@@ -39,17 +46,22 @@ class NetmapUpdateBench {
             List<User> users = new ArrayList<>();
             for (User u : f.users()) users.add(store.users().create(u.name(), u.name(), u.email()));
             Tailnet tailnet = new Tailnet(store, IpAllocator.fromStore(ControlConfig.defaults().prefixes(), store.nodes()), Clock.systemUTC());
-            for (Node n : f.nodes()) {
+            for (TailnetNode n : f.nodes()) {
                 Long owner = n.userId() == null ? null : users.get((int) (n.userId() - 1)).id();
-                tailnet.add(Node.draft(n.machineKey(), n.nodeKey(), n.hostname(), n.givenName(), owner, n.ipv4(), n.ipv6())
-                        .withTags(n.tags()));
+                TailnetNode.Builder b = n.toBuilder().id(0).userId(owner);
+                if (reports) {
+                    b.hostinfo(Tailcfg.json().readValue(ClientReports.hostinfoJson(n.id(), n.hostname()), Hostinfo.class))
+                            .endpoints(ClientReports.endpoints(n.id()).stream().map(AddrPort::parse).toList());
+                }
+                tailnet.add(b.build());
             }
-            System.out.printf("tailnet: %d nodes stored in %.1f s%n", nodeCount, (System.nanoTime() - t) / 1e9);
+            System.out.printf("tailnet: %d nodes%s stored in %.1f s%n", nodeCount, reports ? " with client reports" : "",
+                    (System.nanoTime() - t) / 1e9);
             TailcfgNodes tn = new TailcfgNodes(tailnet, "bench.test");
             try (MapSessions sessions = new MapSessions(tailnet, tn, () -> null, () -> null, "bench.test")) {
                 String text = f.policy();
                 sessions.setPolicy(compile(text, tailnet));
-                List<Node> all = tailnet.nodes();
+                List<TailnetNode> all = tailnet.nodes();
                 // Online before any stream opens, so opening does not send every session an online patch per node.
                 for (int i = 0; i < sessionCount; i++) tailnet.streamOpened(all.get(i).id());
                 LongAdder bytes = new LongAdder(), msgs = new LongAdder();
@@ -65,10 +77,10 @@ class NetmapUpdateBench {
                 rows.add(policyChange("edit one rule", edited, tailnet, sessions, sessionCount, bytes, msgs));
                 // One node retagged by the admin: its update, then the recompile.
                 // The same node for any S >= 1,000 (an untagged member most nodes see), with a session of its own.
-                Node victim = all.get(Math.min(500, sessionCount / 2));
+                TailnetNode victim = all.get(Math.min(500, sessionCount / 2));
                 long before = sessions.flushes();
                 t = System.nanoTime();
-                tailnet.update(victim.id(), Change.Kind.UPDATED, n -> n.withTags(List.of("tag:t3")).withUserId(null));
+                tailnet.update(victim.id(), Change.Kind.UPDATED, n -> n.toBuilder().tags(NodeTags.of("tag:t3")).userId(null).build());
                 awaitFlushes(sessions, before + sessionCount);
                 rows.add(new Row("retag one node: the node's own update", 0, System.nanoTime() - t, msgs.sumThenReset(), bytes.sumThenReset()));
                 rows.add(policyChange("retag one node: then the recompiled policy", edited, tailnet, sessions, sessionCount, bytes, msgs));

@@ -3,7 +3,7 @@ package dev.lattice.control.policy;
 import static dev.lattice.control.policy.Fixtures.node;
 import static dev.lattice.control.policy.Fixtures.user;
 
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.tailcfg.FilterRule;
 import dev.lattice.wire.tailcfg.NetPortRange;
@@ -29,14 +29,14 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  */
 class PolicyCompileBench {
     /** The generated input: everything a reference implementation needs to rebuild the same tailnet. */
-    record Tailnet(List<User> users, List<Node> nodes, String policy) {}
+    record Tailnet(List<User> users, List<TailnetNode> nodes, String policy) {}
 
     /** The one place the synthetic tailnet is defined (seeded, so every run and the dump agree). */
     static Tailnet tailnet(int nodes, int rules) {
         Random r = new Random(42);
         List<User> users = new ArrayList<>();
         for (int i = 1; i <= 1000; i++) users.add(user(i, "u" + i));
-        List<Node> ns = new ArrayList<>();
+        List<TailnetNode> ns = new ArrayList<>();
         for (int i = 1; i <= nodes; i++) {
             boolean tagged = r.nextInt(5) == 0;
             ns.add(tagged ? node(i, null, "tag:t" + r.nextInt(20)) : node(i, (long) (1 + r.nextInt(1000))));
@@ -78,7 +78,7 @@ class PolicyCompileBench {
         String dumpProp = System.getProperty("policy.bench.dump", "");
         Path dump = dumpProp.isBlank() ? null : Path.of(dumpProp);
         Tailnet t = tailnet(nodes, rules);
-        List<Node> ns = t.nodes();
+        List<TailnetNode> ns = t.nodes();
         if (dump != null) writeTailnet(dump, t);
         Policy policy = PolicyParser.parse(t.policy());
         // policy.bench.rounds=0 only dumps (the script needs the input before it can run the reference first).
@@ -90,18 +90,18 @@ class PolicyCompileBench {
             c = PolicyCompiler.compile(policy, ns, t.users());
             long t1 = System.nanoTime();
             long rulesOut = 0;
-            for (Node n : ns) rulesOut += c.filterFor(n).size();
+            for (TailnetNode n : ns) rulesOut += c.filterFor(n).size();
             long t2 = System.nanoTime();
             long visible = 0;
             for (int i = 0; i < 1000; i++) {
-                Node a = ns.get(i);
-                for (Node b : ns) if (b != a && c.canSee(a, b)) visible++;
+                TailnetNode a = ns.get(i);
+                for (TailnetNode b : ns) if (b != a && c.canSee(a, b)) visible++;
             }
             long t3 = System.nanoTime();
             // Every unordered pair once, like headscale's BuildPeerMap (canSee is symmetric by definition).
             long pairs = 0, linked = 0;
             for (int i = 0; i < ns.size(); i++) {
-                Node a = ns.get(i);
+                TailnetNode a = ns.get(i);
                 for (int j = i + 1; j < ns.size(); j++, pairs++) if (c.canSee(a, ns.get(j))) linked++;
             }
             long t4 = System.nanoTime();
@@ -130,9 +130,9 @@ class PolicyCompileBench {
         Files.writeString(dir.resolve("users.json"), u.append("\n]\n"));
         StringBuilder n = new StringBuilder("[\n");
         for (int i = 0; i < t.nodes().size(); i++) {
-            Node x = t.nodes().get(i);
+            TailnetNode x = t.nodes().get(i);
             n.append(i == 0 ? "" : ",\n").append("{\"id\":").append(x.id()).append(",\"user\":").append(x.userId())
-                    .append(",\"tags\":").append(strings(x.tags())).append(",\"ipv4\":").append(q(x.ipv4().getHostAddress()))
+                    .append(",\"tags\":").append(strings(x.tags().names())).append(",\"ipv4\":").append(q(x.ipv4().getHostAddress()))
                     .append(",\"ipv6\":").append(q(x.ipv6().getHostAddress())).append(",\"hostname\":").append(q(x.hostname()))
                     .append(",\"givenName\":").append(q(x.givenName())).append('}');
         }
@@ -141,14 +141,14 @@ class PolicyCompileBench {
     }
 
     /** 200 seeded node ids with their filter (order-free, one entry per destination) and visible peers. */
-    private static void writeSample(Path dir, List<Node> ns, CompiledPolicy c) throws IOException {
+    private static void writeSample(Path dir, List<TailnetNode> ns, CompiledPolicy c) throws IOException {
         Random r = new Random(7);
         TreeSet<Integer> idx = new TreeSet<>();
         while (idx.size() < Math.min(200, ns.size())) idx.add(r.nextInt(ns.size()));
         StringBuilder s = new StringBuilder("[\n");
         boolean first = true;
         for (int i : idx) {
-            Node a = ns.get(i);
+            TailnetNode a = ns.get(i);
             List<FilterRule> f = c.filterFor(a);
             TreeSet<String> entries = new TreeSet<>();
             for (FilterRule fr : f) {
@@ -160,7 +160,7 @@ class PolicyCompileBench {
                 }
             }
             List<String> peers = new ArrayList<>();
-            for (Node b : ns) if (b.id() != a.id() && c.canSee(a, b)) peers.add(Long.toString(b.id()));
+            for (TailnetNode b : ns) if (b.id() != a.id() && c.canSee(a, b)) peers.add(Long.toString(b.id()));
             s.append(first ? "" : ",\n").append("{\"id\":").append(a.id()).append(",\"filterRules\":").append(f.size())
                     .append(",\"filter\":").append(strings(List.copyOf(entries))).append(",\"peers\":[")
                     .append(String.join(",", peers)).append("]}");

@@ -7,7 +7,7 @@ import static dev.lattice.control.policy.Fixtures.user;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
 import java.util.List;
@@ -22,9 +22,9 @@ class PolicyCompilerTest {
     static final String WILDCARD_SRC = "[100.64.0.0-100.115.91.255, 100.115.94.0-100.127.255.255, fd7a:115c:a1e0::/48]";
 
     // alice's laptop (1) and phone (2), alice's tagged server (3), bob's laptop (4), a tag-only router (5).
-    static final Node LAPTOP = node(1, 1L), PHONE = node(2, 1L), SERVER = node(3, 1L, "tag:server"), BOB = node(4, 2L);
-    static final Node ROUTER = routes(node(5, null, "tag:router"), "10.0.0.0/24", "0.0.0.0/0", "::/0");
-    static final List<Node> NODES = List.of(LAPTOP, PHONE, SERVER, BOB, ROUTER);
+    static final TailnetNode LAPTOP = node(1, 1L), PHONE = node(2, 1L), SERVER = node(3, 1L, "tag:server"), BOB = node(4, 2L);
+    static final TailnetNode ROUTER = routes(node(5, null, "tag:router"), "10.0.0.0/24", "0.0.0.0/0", "::/0");
+    static final List<TailnetNode> NODES = List.of(LAPTOP, PHONE, SERVER, BOB, ROUTER);
     static final String DEFS = "\"groups\":{\"group:eng\":[\"alice@\"]},\"tagOwners\":{\"tag:server\":[\"alice@\"],\"tag:router\":[\"group:eng\",\"tag:server\"]},"
             + "\"hosts\":{\"db\":\"100.64.0.3\",\"lan\":\"10.0.0.0/16\",\"host-1\":\"100.100.100.100\",\"subnet-1\":\"100.100.101.100/24\"},";
 
@@ -99,7 +99,7 @@ class PolicyCompilerTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("filters")
-    void filterPerNode(String name, String body, Node node, List<String> expected) throws Exception {
+    void filterPerNode(String name, String body, TailnetNode node, List<String> expected) throws Exception {
         List<String> got = text(compile(body).filterFor(node));
         if (expected == null) { // autogroup:internet: the exit node gets every internet prefix on the port
             assertThat(got).hasSize(1);
@@ -122,7 +122,7 @@ class PolicyCompilerTest {
         assertThat(p.canSee(LAPTOP, ROUTER)).isFalse();
         CompiledPolicy unapproved = PolicyCompiler.compile(p == null ? null : PolicyParser.parse("{" + DEFS
                 + "\"acls\":[{\"action\":\"accept\",\"src\":[\"bob@\"],\"dst\":[\"autogroup:internet:*\"]}]}"),
-                List.of(LAPTOP, BOB, ROUTER.withApprovedRoutes(List.of())), USERS);
+                List.of(LAPTOP, BOB, ROUTER.toBuilder().approvedRoutes(List.of()).build()), USERS);
         assertThat(unapproved.canSee(BOB, ROUTER)).as("exit routes announced but not approved").isFalse();
         CompiledPolicy self = compile("\"acls\":[{\"action\":\"accept\",\"src\":[\"autogroup:member\"],\"dst\":[\"autogroup:self:*\"]}]");
         assertThat(self.canSee(LAPTOP, PHONE)).isTrue();
@@ -186,7 +186,7 @@ class PolicyCompilerTest {
     @Test
     void nodesNotCompiledInAreDenied() throws Exception {
         CompiledPolicy p = compile("\"acls\":[{\"action\":\"accept\",\"src\":[\"*\"],\"dst\":[\"*:*\"]}]");
-        Node stranger = node(77, 2L);
+        TailnetNode stranger = node(77, 2L);
         assertThat(p.filterFor(stranger)).isEmpty();
         assertThat(p.canSee(stranger, LAPTOP)).isFalse();
         assertThat(p.canSee(LAPTOP, BOB)).isTrue();

@@ -6,7 +6,7 @@ import static dev.lattice.control.policy.Fixtures.routes;
 import static dev.lattice.control.policy.Fixtures.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -25,11 +25,11 @@ class PolicyPropertyTest {
     static final String[] PORTS = {"*", "22", "80,443", "1000-2000"};
     static final String[] PROTO = {null, "tcp", "udp", "icmp", "47"};
 
-    record World(List<Node> nodes, List<User> users) {}
+    record World(List<TailnetNode> nodes, List<User> users) {}
 
     static World world(Random r) {
         List<User> users = List.of(user(1, "alice"), user(2, "bob"), user(3, "carol"));
-        List<Node> nodes = new ArrayList<>();
+        List<TailnetNode> nodes = new ArrayList<>();
         int n = 4 + r.nextInt(20);
         for (int i = 1; i <= n; i++) {
             Long owner = r.nextInt(5) == 0 ? null : (long) (1 + r.nextInt(3));
@@ -38,7 +38,7 @@ class PolicyPropertyTest {
                 case 1 -> new String[] {"tag:db", "tag:web"};
                 default -> owner == null ? new String[] {"tag:db"} : new String[0];
             };
-            Node node = node(i, owner, tags);
+            TailnetNode node = node(i, owner, tags);
             if (r.nextInt(6) == 0) node = routes(node, "10.0.0.0/24", "0.0.0.0/0");
             nodes.add(node);
         }
@@ -73,10 +73,10 @@ class PolicyPropertyTest {
     /** Everything the compiled policy says about the tailnet, order-free. */
     static TreeSet<String> summary(CompiledPolicy p, World w) {
         TreeSet<String> out = new TreeSet<>();
-        for (Node a : w.nodes()) {
+        for (TailnetNode a : w.nodes()) {
             for (String rule : canonical(p.filterFor(a))) out.add(a.id() + "<-" + rule);
             java.util.BitSet expected = new java.util.BitSet();
-            for (Node b : w.nodes()) {
+            for (TailnetNode b : w.nodes()) {
                 if (p.canSee(a, b)) out.add(a.id() + "~" + b.id());
                 if (p.canSee(a, b) && b.id() != a.id()) expected.set((int) b.id());
             }
@@ -115,9 +115,9 @@ class PolicyPropertyTest {
         List<String> more = new ArrayList<>(rules);
         more.add(r.nextInt(more.size() + 1), rules(r, 1).getFirst());
         CompiledPolicy after = PolicyCompiler.compile(PolicyParser.parse(policy(more, group)), w.nodes(), w.users());
-        for (Node a : w.nodes()) {
+        for (TailnetNode a : w.nodes()) {
             assertThat(allowed(after.filterFor(a))).containsAll(allowed(before.filterFor(a)));
-            for (Node b : w.nodes()) if (before.canSee(a, b)) assertThat(after.canSee(a, b)).isTrue();
+            for (TailnetNode b : w.nodes()) if (before.canSee(a, b)) assertThat(after.canSee(a, b)).isTrue();
         }
     }
 

@@ -5,7 +5,7 @@ import static dev.lattice.control.policy.Fixtures.routes;
 import static dev.lattice.control.policy.Fixtures.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
 import java.util.List;
@@ -24,14 +24,14 @@ class RouteVisibilityTest {
     static final List<User> USERS = List.of(user(1, "alice"), user(2, "bob"), user(3, "carol"));
 
     // alice's laptop (1) and phone (2), bob's laptop (4), carol's laptop (6), routers 5, 7 and 8 (tag-only).
-    static final Node ALICE = node(1, 1L), PHONE = node(2, 1L), BOB = node(4, 2L), CAROL = node(6, 3L);
-    static final Node ROUTER = routes(node(5, null, "tag:router"), "10.0.0.0/24", "192.168.1.0/24", "172.16.0.0/16");
-    static final Node ROUTER_A = routes(node(7, null, "tag:a"), "10.88.8.0/24");
-    static final Node ROUTER_B = routes(node(8, null, "tag:b"), "10.99.9.0/24");
-    static final Node EXIT = routes(node(9, null, "tag:exit"), "0.0.0.0/0", "::/0");
+    static final TailnetNode ALICE = node(1, 1L), PHONE = node(2, 1L), BOB = node(4, 2L), CAROL = node(6, 3L);
+    static final TailnetNode ROUTER = routes(node(5, null, "tag:router"), "10.0.0.0/24", "192.168.1.0/24", "172.16.0.0/16");
+    static final TailnetNode ROUTER_A = routes(node(7, null, "tag:a"), "10.88.8.0/24");
+    static final TailnetNode ROUTER_B = routes(node(8, null, "tag:b"), "10.99.9.0/24");
+    static final TailnetNode EXIT = routes(node(9, null, "tag:exit"), "0.0.0.0/0", "::/0");
     static final String OWNERS = "\"tagOwners\":{\"tag:router\":[\"alice@\"],\"tag:a\":[\"alice@\"],\"tag:b\":[\"alice@\"],\"tag:exit\":[\"alice@\"]},";
 
-    static CompiledPolicy compile(String acls, Node... nodes) throws PolicyException {
+    static CompiledPolicy compile(String acls, TailnetNode... nodes) throws PolicyException {
         return PolicyCompiler.compile(PolicyParser.parse("{" + OWNERS + "\"acls\":[" + acls + "]}"), List.of(nodes), USERS);
     }
 
@@ -45,7 +45,7 @@ class RouteVisibilityTest {
 
     /** name, acls, the router's routes, viewer, expected routes (in the router's order). */
     static Stream<Arguments> cases() {
-        Node r = ROUTER;
+        TailnetNode r = ROUTER;
         return Stream.of(
                 Arguments.of("a viewer that may reach anything gets every route",
                         acl("\"alice@\"", "\"*:*\""), r, ALICE, prefixes("10.0.0.0/24", "192.168.1.0/24", "172.16.0.0/16")),
@@ -92,10 +92,10 @@ class RouteVisibilityTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
-    void viewerGetsOnlyTheRoutesItMayUse(String name, String acls, Node router, Node viewer, List<IpPrefix> expected)
+    void viewerGetsOnlyTheRoutesItMayUse(String name, String acls, TailnetNode router, TailnetNode viewer, List<IpPrefix> expected)
             throws Exception {
         CompiledPolicy p = compile(acls, ALICE, PHONE, BOB, CAROL, ROUTER, ROUTER_A, ROUTER_B, EXIT);
-        List<IpPrefix> all = PolicyCompiler.announcedRoutes(router.hostinfoJson());
+        List<IpPrefix> all = router.announcedRoutes();
         assertThat(p.reduceRoutes(viewer, all)).isEqualTo(expected);
     }
 
@@ -112,7 +112,7 @@ class RouteVisibilityTest {
     @Test
     void unapprovedOrUnannouncedRoutesAreNotRoutesAtAll() throws Exception {
         // The source router's subnet counts only when approved and announced, so without approval A is a bystander.
-        Node unapproved = ROUTER_A.withApprovedRoutes(List.of());
+        TailnetNode unapproved = ROUTER_A.toBuilder().approvedRoutes(List.of()).build();
         CompiledPolicy p = compile(acl("\"10.88.8.0/24\"", "\"10.99.9.0/24:*\""), unapproved, ROUTER_B);
         assertThat(p.reduceRoutes(unapproved, prefixes("10.99.9.0/24"))).isEmpty();
         assertThat(p.canSee(unapproved, ROUTER_B)).isFalse();

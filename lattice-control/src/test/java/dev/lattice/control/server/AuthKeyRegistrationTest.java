@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lattice.control.state.Change;
 import dev.lattice.control.store.NewKey;
-import dev.lattice.control.store.Node;
 import dev.lattice.control.store.PreAuthKey;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.controlclient.ControlChannel;
 import dev.lattice.crypto.key.NodePrivateKey;
@@ -84,7 +84,7 @@ class AuthKeyRegistrationTest {
     }
 
     /** What the database holds that a registration could change, and how many write transactions it has seen. */
-    record DbState(List<PreAuthKey> keys, List<Node> nodes, long writes) {}
+    record DbState(List<PreAuthKey> keys, List<TailnetNode> nodes, long writes) {}
 
     DbState db() {
         return new DbState(server.store().preAuthKeys().list(), server.store().nodes().list(),
@@ -154,7 +154,7 @@ class AuthKeyRegistrationTest {
         try (TestMachine m = machine("newcomer")) {
             assertThat(refusal(m, request(m, key))).isEqualTo(bad.error());
         }
-        assertThat(server.tailnet().nodes()).extracting(Node::hostname).doesNotContain("newcomer");
+        assertThat(server.tailnet().nodes()).extracting(TailnetNode::hostname).doesNotContain("newcomer");
     }
 
     @Test
@@ -202,7 +202,7 @@ class AuthKeyRegistrationTest {
         try (TestMachine m = machine("retrier")) {
             RegisterResponse first = m.register(k.fullKey());
             assertThat(first.machineAuthorized()).isTrue();
-            Node node = server.tailnet().byNodeKey(m.nodeKey.publicKey()).orElseThrow();
+            TailnetNode node = server.tailnet().byNodeKey(m.nodeKey.publicKey()).orElseThrow();
 
             // The reply was lost; the client sends the same request again (and again after the key expired).
             RegisterResponse again = m.register(k.fullKey());
@@ -235,7 +235,7 @@ class AuthKeyRegistrationTest {
             RegisterRequest rotation = request(m, k.fullKey()).toBuilder().nodeKey(rotated.publicKey()).build();
             assertThat(refusal(m, rotation)).isEqualTo("authkey already used");
             // the same request once the node has expired: that is a new login, not a retry
-            server.tailnet().update(id, Change.Kind.UPDATED, n -> n.withExpiry(Instant.now().minusSeconds(1)));
+            server.tailnet().update(id, Change.Kind.UPDATED, n -> n.toBuilder().expiry(Instant.now().minusSeconds(1)).build());
             assertThat(refusal(m, request(m, k.fullKey()))).isEqualTo("authkey already used");
         }
     }

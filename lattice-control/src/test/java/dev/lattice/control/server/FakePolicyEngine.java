@@ -3,7 +3,7 @@ package dev.lattice.control.server;
 import dev.lattice.control.policy.CompiledPolicy;
 import dev.lattice.control.policy.PolicyException;
 import dev.lattice.control.policy.PolicyManager;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.FilterRule;
@@ -31,7 +31,7 @@ final class FakePolicyEngine implements PolicyManager.Engine {
     final AtomicInteger compilations = new AtomicInteger();
 
     @Override
-    public CompiledPolicy compile(String text, List<Node> nodes, List<User> users, boolean runTests) throws PolicyException {
+    public CompiledPolicy compile(String text, List<TailnetNode> nodes, List<User> users, boolean runTests) throws PolicyException {
         compilations.incrementAndGet();
         List<String[]> accepts = new ArrayList<>();
         List<String[]> owners = new ArrayList<>();
@@ -57,21 +57,21 @@ final class FakePolicyEngine implements PolicyManager.Engine {
         }
         boolean exitOk = exit;
         return new CompiledPolicy() {
-            boolean matches(String sel, Node n) {
+            boolean matches(String sel, TailnetNode n) {
                 if (sel.equals("*")) return true;
                 if (sel.startsWith("tag:")) return n.tags().contains(sel);
                 String name = sel.substring("user:".length());
                 return !n.isTagged() && users.stream().anyMatch(u -> u.name().equals(name) && Long.valueOf(u.id()).equals(n.userId()));
             }
 
-            Node current(Node n) {
+            TailnetNode current(TailnetNode n) {
                 return nodes.stream().filter(x -> x.id() == n.id()).findFirst()
                         .orElseThrow(() -> new IllegalStateException("node " + n.id() + " unknown to this compilation"));
             }
 
             @Override
-            public List<FilterRule> filterFor(Node node) {
-                Node me = current(node);
+            public List<FilterRule> filterFor(TailnetNode node) {
+                TailnetNode me = current(node);
                 List<FilterRule> out = new ArrayList<>();
                 for (String[] a : accepts) {
                     if (!matches(a[2], me)) continue;
@@ -83,20 +83,20 @@ final class FakePolicyEngine implements PolicyManager.Engine {
                 return out;
             }
 
-            boolean reaches(Node from, Node to) {
+            boolean reaches(TailnetNode from, TailnetNode to) {
                 return accepts.stream().anyMatch(a -> matches(a[1], from) && matches(a[2], to));
             }
 
             @Override
-            public boolean canSee(Node viewer, Node peer) {
-                Node v = current(viewer), p = current(peer);
+            public boolean canSee(TailnetNode viewer, TailnetNode peer) {
+                TailnetNode v = current(viewer), p = current(peer);
                 return reaches(v, p) || reaches(p, v);
             }
 
             @Override
-            public List<IpPrefix> reduceRoutes(Node viewer, List<IpPrefix> rs) {
+            public List<IpPrefix> reduceRoutes(TailnetNode viewer, List<IpPrefix> rs) {
                 if (useRoutes.isEmpty()) return rs; // no "useroute" lines: every viewer may use every route
-                Node v = current(viewer);
+                TailnetNode v = current(viewer);
                 return rs.stream().filter(r -> useRoutes.stream().anyMatch(u -> matches(u[1], v) && IpPrefix.parse(u[2]).equals(r))).toList();
             }
 
@@ -112,17 +112,17 @@ final class FakePolicyEngine implements PolicyManager.Engine {
             }
 
             @Override
-            public boolean autoApprovesRoute(Node node, IpPrefix route) {
+            public boolean autoApprovesRoute(TailnetNode node, IpPrefix route) {
                 return routes.stream().anyMatch(r -> r.equals(route));
             }
 
             @Override
-            public boolean autoApprovesExitNode(Node node) {
+            public boolean autoApprovesExitNode(TailnetNode node) {
                 return exitOk;
             }
 
             @Override
-            public JsonNode sshPolicyFor(Node node) {
+            public JsonNode sshPolicyFor(TailnetNode node) {
                 return null;
             }
 

@@ -3,7 +3,7 @@ package dev.lattice.control.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lattice.control.state.Change;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
 import io.netty.channel.EventLoopGroup;
@@ -49,12 +49,12 @@ class LivenessTest {
         return server.store().preAuthKeys().create(alice.id(), true, false, List.of(), Instant.now().plusSeconds(3600)).fullKey();
     }
 
-    Node node(String name) {
+    TailnetNode node(String name) {
         return server.tailnet().nodes().stream().filter(n -> n.hostname().equals(name)).findFirst().orElseThrow();
     }
 
     void approve(String name) {
-        server.tailnet().update(node(name).id(), Change.Kind.UPDATED, n -> n.withApprovedRoutes(List.of(LAN)));
+        server.tailnet().update(node(name).id(), Change.Kind.UPDATED, n -> n.toBuilder().approvedRoutes(List.of(LAN)).build());
     }
 
     @Test

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lattice.control.admin.AdminException;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.MapResponse;
@@ -72,7 +72,7 @@ class PolicyHuJsonTest {
             assertThat(r.error()).isEqualTo("requested tags [tag:nope] are invalid or not permitted");
             web.openStream();
             client.openStream();
-            Node c = server.tailnet().nodes().stream().filter(n -> n.hostname().equals("client")).findFirst().orElseThrow();
+            TailnetNode c = server.tailnet().nodes().stream().filter(n -> n.hostname().equals("client")).findFirst().orElseThrow();
             MapResponse wm = web.await(Duration.ofSeconds(5), m -> m.peers() != null && TestMachine.hasPeer(m.peers(), "client"));
             assertThat(wm.packetFilter()).isNotEmpty();
             assertThat(wm.packetFilter().getFirst().srcIps()).contains(c.ipv4().getHostAddress());

@@ -7,7 +7,7 @@ import dev.lattice.control.admin.AdminApi;
 import dev.lattice.control.admin.AdminException;
 import dev.lattice.control.cli.ControlCli;
 import dev.lattice.control.config.ControlConfig;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.FilterRule;
@@ -90,11 +90,11 @@ class PolicyIntegrationTest {
         return join(m, key);
     }
 
-    Node node(String name) {
+    TailnetNode node(String name) {
         return server.tailnet().nodes().stream().filter(n -> n.hostname().equals(name)).findFirst().orElseThrow();
     }
 
-    static String ip(Node n) {
+    static String ip(TailnetNode n) {
         return n.ipv4().getHostAddress();
     }
 
@@ -222,7 +222,7 @@ class PolicyIntegrationTest {
             RegisterResponse r = m.register(key(alice.id()));
             assertThat(r.error()).isEqualTo("requested tags [tag:c] are invalid or not permitted");
             assertThat(r.error()).as("checked before anything is stored").isNotNull();
-            assertThat(server.tailnet().nodes()).extracting(Node::hostname).doesNotContain("d");
+            assertThat(server.tailnet().nodes()).extracting(TailnetNode::hostname).doesNotContain("d");
         }
         try (TestMachine m = new TestMachine(group, server.config().serverUrl(), "e")) {
             RegisterResponse r = m.register(key(alice.id(), "tag:c"));

@@ -4,8 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.ipalloc.IpAllocator;
-import dev.lattice.control.store.Node;
+import dev.lattice.control.store.RegisterMethod;
 import dev.lattice.control.store.Store;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.crypto.key.MachinePrivateKey;
 import dev.lattice.crypto.key.NodePrivateKey;
 import java.nio.file.Path;
@@ -49,9 +50,9 @@ class HousekeepingTest {
             IpAllocator ips = IpAllocator.fromStore(ControlConfig.defaults().prefixes(), store.nodes());
             Tailnet tailnet = new Tailnet(store, ips, clock);
             long uid = store.users().create("u", null, null).id();
-            Node eph = tailnet.add(draft(ips, "eph", uid).withRegistration(null, true, "authkey"));
-            Node online = tailnet.add(draft(ips, "online", uid).withRegistration(null, true, "authkey"));
-            Node expiring = tailnet.add(draft(ips, "expiring", uid).withExpiry(clock.now.plusSeconds(60)));
+            TailnetNode eph = tailnet.add(draft(ips, "eph", uid).ephemeral(true).registerMethod(RegisterMethod.AUTH_KEY).build());
+            TailnetNode online = tailnet.add(draft(ips, "online", uid).ephemeral(true).registerMethod(RegisterMethod.AUTH_KEY).build());
+            TailnetNode expiring = tailnet.add(draft(ips, "expiring", uid).expiry(clock.now.plusSeconds(60)).build());
             tailnet.streamOpened(online.id());
             List<Change> seen = new ArrayList<>();
             tailnet.addListener(seen::addAll);
@@ -73,9 +74,14 @@ class HousekeepingTest {
         }
     }
 
-    private static Node draft(IpAllocator ips, String name, long uid) {
+    private static TailnetNode.Builder draft(IpAllocator ips, String name, long uid) {
         IpAllocator.Addresses a = ips.allocate();
-        return Node.draft(MachinePrivateKey.generate().publicKey(), NodePrivateKey.generate().publicKey(), name, name, uid,
-                a.v4(), a.v6());
+        return TailnetNode.builder()
+                .machineKey(MachinePrivateKey.generate().publicKey())
+                .nodeKey(NodePrivateKey.generate().publicKey())
+                .hostname(name)
+                .givenName(name)
+                .userId(uid)
+                .addresses(a.v4(), a.v6());
     }
 }

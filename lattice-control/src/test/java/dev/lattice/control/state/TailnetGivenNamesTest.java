@@ -5,10 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.ipalloc.IpAllocator;
 import dev.lattice.control.store.DnsLabels;
-import dev.lattice.control.store.Node;
 import dev.lattice.control.store.Store;
+import dev.lattice.control.store.TailnetNode;
 import dev.lattice.crypto.key.MachinePrivateKey;
 import dev.lattice.crypto.key.NodePrivateKey;
+import dev.lattice.wire.tailcfg.Hostinfo;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -48,22 +49,27 @@ class TailnetGivenNamesTest {
         store.close();
     }
 
-    private Node add(String hostname) {
-        return tailnet.add(Node.draft(MachinePrivateKey.generate().publicKey(), NodePrivateKey.generate().publicKey(),
-                hostname, DnsLabels.sanitize(hostname), uid, null, null));
+    private TailnetNode add(String hostname) {
+        return tailnet.add(TailnetNode.builder()
+                .machineKey(MachinePrivateKey.generate().publicKey())
+                .nodeKey(NodePrivateKey.generate().publicKey())
+                .hostname(hostname)
+                .givenName(DnsLabels.sanitize(hostname))
+                .userId(uid)
+                .build());
     }
 
-    /** What a client's Hostinfo change does to the stored node (ControlMachineService, Registrations). */
-    private Node report(Node n, String hostname) {
+    /** What a client's Hostinfo change does to the stored node (MapRequests, Registrations). */
+    private TailnetNode report(TailnetNode n, String hostname) {
         return tailnet.update(n.id(), Change.Kind.UPDATED,
-                x -> tailnet.withReportedHostinfo(x, hostname, "{\"Hostname\":\"" + hostname.replace("\"", "") + "\"}"))
+                x -> tailnet.withReportedHostinfo(x, hostname, Hostinfo.empty().withHostname(hostname)))
                 .orElseThrow();
     }
 
     @Test
     void collisionsBumpAndAFreedNameIsReused() {
         assertThat(add("laptop").givenName()).isEqualTo("laptop");
-        Node second = add("LAPTOP");
+        TailnetNode second = add("LAPTOP");
         assertThat(second.givenName()).isEqualTo("laptop-1");
         assertThat(add("laptop.local").givenName()).isEqualTo("laptop-2");
         tailnet.delete(second.id());
@@ -81,7 +87,7 @@ class TailnetGivenNamesTest {
     void suffixedLabelsStayWithinSixtyThreeCharacters() {
         String long63 = "a".repeat(63);
         add(long63);
-        Node next = add(long63 + "bbb");
+        TailnetNode next = add(long63 + "bbb");
         assertThat(next.givenName()).hasSize(63).endsWith("-1");
         assertThat(DnsLabels.isValid(next.givenName())).isTrue();
     }
@@ -89,12 +95,12 @@ class TailnetGivenNamesTest {
     @Test
     void concurrentRegistrationsOfOneHostnameAllGetTheirOwnName() throws Exception {
         int n = 20;
-        List<Future<Node>> futures = new ArrayList<>();
+        List<Future<TailnetNode>> futures = new ArrayList<>();
         try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
             for (int i = 0; i < n; i++) futures.add(pool.submit(() -> add("laptop")));
         }
         Set<String> names = new HashSet<>();
-        for (Future<Node> f : futures) names.add(f.get().givenName());
+        for (Future<TailnetNode> f : futures) names.add(f.get().givenName());
         Set<String> want = new HashSet<>();
         want.add("laptop");
         for (int i = 1; i < n; i++) want.add("laptop-" + i);
@@ -103,7 +109,7 @@ class TailnetGivenNamesTest {
 
     @Test
     void theGivenNameFollowsHostnameChangesKeepingTheRawHostname() {
-        Node n = add("laptop");
+        TailnetNode n = add("laptop");
         n = report(n, "Joe's Mac mini");
         assertThat(n.hostname()).isEqualTo("Joe's Mac mini");
         assertThat(n.givenName()).isEqualTo("joes-mac-mini");
@@ -117,7 +123,7 @@ class TailnetGivenNamesTest {
     @Test
     void aFollowingNameBumpsWhenTheNewOneIsTakenAndABumpedNameFollowsToo() {
         add("mail-server");
-        Node n = add("laptop");
+        TailnetNode n = add("laptop");
         n = report(n, "mail.server");
         assertThat(n.givenName()).isEqualTo("mail-server-1");
         n = report(n, "desk");
@@ -126,17 +132,17 @@ class TailnetGivenNamesTest {
 
     @Test
     void anUnchangedHostnameKeepsTheNameEvenWhenTheBaseIsFreeAgain() {
-        Node first = add("laptop");
-        Node second = add("laptop");
+        TailnetNode first = add("laptop");
+        TailnetNode second = add("laptop");
         tailnet.delete(first.id());
-        Node after = report(second, "laptop");
+        TailnetNode after = report(second, "laptop");
         assertThat(after.givenName()).isEqualTo("laptop-1");
     }
 
     @Test
     void anAdminRenameIsNotOverwrittenByLaterHostnameChanges() {
-        Node n = add("laptop");
-        n = tailnet.update(n.id(), Change.Kind.UPDATED, x -> x.withGivenName("workhorse")).orElseThrow();
+        TailnetNode n = add("laptop");
+        n = tailnet.update(n.id(), Change.Kind.UPDATED, x -> x.toBuilder().givenName("workhorse").build()).orElseThrow();
         n = report(n, "Joe's Mac mini");
         assertThat(n.hostname()).isEqualTo("Joe's Mac mini");
         assertThat(n.givenName()).isEqualTo("workhorse");

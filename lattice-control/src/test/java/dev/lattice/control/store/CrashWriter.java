@@ -18,8 +18,14 @@ public final class CrashWriter {
         for (int i = 1; ; i++) {
             User u = store.users().create("user" + i, "User " + i, "");
             Inet4Address v4 = (Inet4Address) InetAddress.getByAddress(new byte[] {100, 64, (byte) (i >> 8), (byte) i});
-            Node n = store.nodes().create(Node.draft(MachinePrivateKey.generate().publicKey(),
-                    NodePrivateKey.generate().publicKey(), "host" + i, "host" + i, u.id(), v4, null));
+            TailnetNode n = store.nodes().create(TailnetNode.builder()
+                    .machineKey(MachinePrivateKey.generate().publicKey())
+                    .nodeKey(NodePrivateKey.generate().publicKey())
+                    .hostname("host" + i)
+                    .givenName("host" + i)
+                    .userId(u.id())
+                    .ipv4(v4)
+                    .build());
             System.out.println("COMMITTED " + u.id() + " " + n.id());
             System.out.flush();
         }

@@ -10,6 +10,9 @@ import dev.lattice.crypto.key.MachinePublicKey;
 import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.AddrPort;
+import dev.lattice.wire.tailcfg.Hostinfo;
+import dev.lattice.wire.tailcfg.Tailcfg;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.time.Duration;
@@ -71,9 +74,19 @@ abstract class StoreContract {
         return (Inet6Address) IpPrefix.parseAddress(s);
     }
 
-    Node newNode(Long userId, String name, int n) {
-        return store.nodes().create(Node.draft(machineKey(), nodeKey(), name, name, userId,
-                v4("100.64.0." + n), v6("fd7a:115c:a1e0::" + Integer.toHexString(n))));
+    /** A new node's builder: fresh keys, {@code name} as hostname and given name, owned by {@code userId}. */
+    static TailnetNode.Builder draft(String name, Long userId) {
+        return TailnetNode.builder().machineKey(machineKey()).nodeKey(nodeKey()).hostname(name).givenName(name)
+                .userId(userId);
+    }
+
+    static Hostinfo hostinfo(String json) {
+        return Tailcfg.json().readValue(json, Hostinfo.class);
+    }
+
+    TailnetNode newNode(Long userId, String name, int n) {
+        return store.nodes().create(draft(name, userId)
+                .addresses(v4("100.64.0." + n), v6("fd7a:115c:a1e0::" + Integer.toHexString(n))).build());
     }
 
     // --- users ---
@@ -114,9 +127,9 @@ abstract class StoreContract {
     void deletingAUserWithNodesIsRefusedUnlessForced() {
         User alice = store.users().create("alice", "", "");
         User bob = store.users().create("bob", "", "");
-        Node n1 = newNode(alice.id(), "laptop", 1);
+        TailnetNode n1 = newNode(alice.id(), "laptop", 1);
         newNode(alice.id(), "phone", 2);
-        Node other = newNode(bob.id(), "server", 3);
+        TailnetNode other = newNode(bob.id(), "server", 3);
         store.preAuthKeys().create(alice.id(), false, false, List.of(), null);
 
         assertThatThrownBy(() -> store.users().delete(alice.id(), false))
@@ -144,12 +157,13 @@ abstract class StoreContract {
         MachinePublicKey mk = machineKey();
         NodePublicKey nk = nodeKey();
         DiscoPublicKey dk = discoKey();
-        Node draft = new Node(0, mk, nk, dk, "Alice's MacBook", "alices-macbook", alice.id(), v4("100.64.0.7"),
-                v6("fd7a:115c:a1e0::7"), "{\"OS\":\"linux\",\"Hostname\":\"x\"}", List.of("192.0.2.1:41641", "[2001:db8::1]:41641"),
-                List.of("tag:server"), List.of(IpPrefix.parse("10.0.0.0/24"), IpPrefix.parse("::/0")), key.id(), true,
-                T0.plus(Duration.ofDays(180)), T0.minusSeconds(5), "authkey", null, null);
+        TailnetNode draft = new TailnetNode(0, mk, nk, dk, "Alice's MacBook", "alices-macbook", alice.id(), v4("100.64.0.7"),
+                v6("fd7a:115c:a1e0::7"), hostinfo("{\"OS\":\"linux\",\"Hostname\":\"x\"}"),
+                List.of(AddrPort.parse("192.0.2.1:41641"), AddrPort.parse("[2001:db8::1]:41641")), NodeTags.of("tag:server"),
+                List.of(IpPrefix.parse("10.0.0.0/24"), IpPrefix.parse("::/0")), key.id(), true,
+                T0.plus(Duration.ofDays(180)), T0.minusSeconds(5), RegisterMethod.AUTH_KEY, null, null);
 
-        Node stored = store.nodes().create(draft);
+        TailnetNode stored = store.nodes().create(draft);
 
         assertThat(stored.id()).isPositive();
         assertThat(stored.created()).isEqualTo(T0);
@@ -168,17 +182,26 @@ abstract class StoreContract {
     void nodesAreUpdatedFieldByField() {
         User alice = store.users().create("alice", "", "");
         User bob = store.users().create("bob", "", "");
-        Node n = newNode(alice.id(), "laptop", 1);
+        TailnetNode n = newNode(alice.id(), "laptop", 1);
         clock.advance(Duration.ofMinutes(1));
 
         NodePublicKey rotated = nodeKey();
         DiscoPublicKey disco = discoKey();
         Instant expiry = T0.plus(Duration.ofDays(1));
-        Node changed = n.withNodeKey(rotated).withDiscoKey(disco).withHostinfo("laptop2", "{\"OS\":\"macOS\"}")
-                .withEndpoints(List.of("198.51.100.2:1234")).withExpiry(expiry).withTags(List.of("tag:a", "tag:b"))
-                .withApprovedRoutes(List.of(IpPrefix.parse("192.168.0.0/16"))).withGivenName("laptop-2")
-                .withLastSeen(T0.plusSeconds(30)).withUserId(bob.id());
-        Node stored = store.nodes().update(changed);
+        TailnetNode changed = n.toBuilder()
+                .nodeKey(rotated)
+                .discoKey(disco)
+                .hostname("laptop2")
+                .hostinfo(hostinfo("{\"OS\":\"macOS\"}"))
+                .endpoints(List.of(AddrPort.parse("198.51.100.2:1234")))
+                .expiry(expiry)
+                .tags(NodeTags.of("tag:a", "tag:b"))
+                .approvedRoutes(List.of(IpPrefix.parse("192.168.0.0/16")))
+                .givenName("laptop-2")
+                .lastSeen(T0.plusSeconds(30))
+                .userId(bob.id())
+                .build();
+        TailnetNode stored = store.nodes().update(changed);
 
         assertThat(stored).usingRecursiveComparison().ignoringFields("updated").isEqualTo(changed);
         assertThat(stored.updated()).isEqualTo(T0.plus(Duration.ofMinutes(1)));
@@ -190,48 +213,96 @@ abstract class StoreContract {
         store.nodes().touchLastSeen(n.id(), T0.plusSeconds(99));
         assertThat(store.nodes().get(n.id()).orElseThrow().lastSeen()).isEqualTo(T0.plusSeconds(99));
 
-        Node cleared = store.nodes().update(stored.withDiscoKey(null).withExpiry(null).withTags(List.of()).withUserId(null)
-                .withTags(List.of("tag:only")));
+        TailnetNode cleared = store.nodes().update(stored.toBuilder().discoKey(null).expiry(null).userId(null)
+                .tags(NodeTags.of("tag:only")).build());
         assertThat(cleared.discoKey()).isNull();
         assertThat(cleared.expiry()).isNull();
         assertThat(cleared.userId()).isNull();
         assertThat(cleared.isTagged()).isTrue();
 
-        Node ghost = new Node(4242, machineKey(), nodeKey(), null, "", "nobody", null, null, null, null, null, null,
-                null, null, false, null, null, "", null, null);
+        TailnetNode ghost = new TailnetNode(4242, machineKey(), nodeKey(), null, "", "nobody", null, null, null, null, null, null,
+                null, null, false, null, null, null, null, null);
         assertThatThrownBy(() -> store.nodes().update(ghost)).isInstanceOf(NotFoundException.class);
+    }
+
+    @Test
+    void hostinfoIsStoredAsTheClientsJsonWithFieldsThisVersionDoesNotKnow() {
+        User alice = store.users().create("alice", "", "");
+        String json = "{\"Hostname\":\"laptop\",\"OS\":\"linux\",\"RoutableIPs\":[\"10.1.0.0/16\"],"
+                + "\"NetInfo\":{\"PreferredDERP\":7,\"FutureNetField\":\"x\"},\"FutureField\":{\"a\":[1,2.5,null]}}";
+        TailnetNode n = store.nodes().create(draft("laptop", alice.id()).hostinfo(hostinfo(json))
+                .endpoints(List.of(AddrPort.parse("192.0.2.1:41641"), AddrPort.parse("[fe80::1%eth0]:41641"))).build());
+
+        assertThat(column(n.id(), "hostinfo")).isEqualTo(json);
+        assertThat(column(n.id(), "endpoints")).isEqualTo("[\"192.0.2.1:41641\",\"[fe80::1%eth0]:41641\"]");
+        TailnetNode read = store.nodes().get(n.id()).orElseThrow();
+        assertThat(read).isEqualTo(n);
+        assertThat(read.hostinfo().get("FutureField")).hasToString("{\"a\":[1,2.5,null]}");
+        assertThat(read.hostinfo().netInfo().preferredDerp()).isEqualTo(7);
+        assertThat(read.announcedRoutes()).containsExactly(IpPrefix.parse("10.1.0.0/16"));
+        // Written back unchanged by an update of another field.
+        store.nodes().update(read.toBuilder().givenName("laptop-2").build());
+        assertThat(column(n.id(), "hostinfo")).isEqualTo(json);
+    }
+
+    @Test
+    void storedClientReportsThatNoLongerParseAreDroppedNotFatal() {
+        User alice = store.users().create("alice", "", "");
+        TailnetNode n = store.nodes().create(draft("laptop", alice.id()).build());
+        setColumn(n.id(), "hostinfo", "{\"Hostname\":5}");
+        setColumn(n.id(), "endpoints", "[\"192.0.2.1:41641\",\"not an endpoint\"]");
+        TailnetNode read = store.nodes().get(n.id()).orElseThrow();
+        assertThat(read.hostinfo()).isNull();
+        assertThat(read.endpoints()).containsExactly(AddrPort.parse("192.0.2.1:41641"));
+        assertThat(read.givenName()).isEqualTo("laptop");
+
+        // Tags are the node's owner: a bad one is not guessed away.
+        setColumn(n.id(), "tags", "[\"server\"]");
+        assertThatThrownBy(() -> store.nodes().get(n.id())).isInstanceOf(StoreException.class)
+                .hasMessageContaining("nodes.tags").hasMessageContaining("server");
+    }
+
+    private String column(long nodeId, String column) {
+        return store.read(h -> h.createQuery("SELECT " + column + " FROM nodes WHERE id = :id").bind("id", nodeId)
+                .mapTo(String.class).one());
+    }
+
+    private void setColumn(long nodeId, String column, String value) {
+        store.write("test", h -> h.createUpdate("UPDATE nodes SET " + column + " = :v WHERE id = :id").bind("v", value)
+                .bind("id", nodeId).execute());
     }
 
     @Test
     void uniqueColumnsAreEnforcedWithTheColumnNamed() {
         User alice = store.users().create("alice", "", "");
-        Node n = newNode(alice.id(), "laptop", 1);
-        assertThatThrownBy(() -> store.nodes().create(Node.draft(n.machineKey(), nodeKey(), "x", "x", alice.id(), null, null)))
+        TailnetNode n = newNode(alice.id(), "laptop", 1);
+        assertThatThrownBy(() -> store.nodes().create(draft("x", alice.id()).machineKey(n.machineKey()).build()))
                 .isInstanceOf(ConflictException.class).hasMessageContaining("machine key");
-        assertThatThrownBy(() -> store.nodes().create(Node.draft(machineKey(), n.nodeKey(), "x", "x", alice.id(), null, null)))
+        assertThatThrownBy(() -> store.nodes().create(draft("x", alice.id()).nodeKey(n.nodeKey()).build()))
                 .isInstanceOf(ConflictException.class).hasMessageContaining("node key");
-        assertThatThrownBy(() -> store.nodes().create(Node.draft(machineKey(), nodeKey(), "x", "laptop", alice.id(), null, null)))
+        assertThatThrownBy(() -> store.nodes().create(draft("x", alice.id()).givenName("laptop").build()))
                 .isInstanceOf(ConflictException.class).hasMessageContaining("given name");
-        assertThatThrownBy(() -> store.nodes().create(Node.draft(machineKey(), nodeKey(), "x", "x", alice.id(), n.ipv4(), null)))
+        assertThatThrownBy(() -> store.nodes().create(draft("x", alice.id()).ipv4(n.ipv4()).build()))
                 .isInstanceOf(ConflictException.class).hasMessageContaining("ipv4");
-        assertThatThrownBy(() -> store.nodes().create(Node.draft(machineKey(), nodeKey(), "x", "x", alice.id(), null, n.ipv6())))
+        assertThatThrownBy(() -> store.nodes().create(draft("x", alice.id()).ipv6(n.ipv6()).build()))
                 .isInstanceOf(ConflictException.class).hasMessageContaining("ipv6");
-        assertThatThrownBy(() -> store.nodes().create(Node.draft(machineKey(), nodeKey(), "x", "x", 777L, null, null)))
+        assertThatThrownBy(() -> store.nodes().create(draft("x", 777L).build()))
                 .isInstanceOf(NotFoundException.class);
         // Nodes without addresses of a family may coexist (NULLs are not equal).
-        store.nodes().create(Node.draft(machineKey(), nodeKey(), "a", "a", alice.id(), null, null));
-        store.nodes().create(Node.draft(machineKey(), nodeKey(), "b", "b", alice.id(), null, null));
+        store.nodes().create(draft("a", alice.id()).build());
+        store.nodes().create(draft("b", alice.id()).build());
         assertThat(store.nodes().list()).hasSize(3);
     }
 
     @Test
     void deletingANodeReturnsItAndFreesItsKeysAndName() {
         User alice = store.users().create("alice", "", "");
-        Node n = newNode(alice.id(), "laptop", 1);
+        TailnetNode n = newNode(alice.id(), "laptop", 1);
         assertThat(store.nodes().delete(n.id())).contains(n);
         assertThat(store.nodes().delete(n.id())).isEmpty();
         assertThat(store.nodes().get(n.id())).isEmpty();
-        Node again = store.nodes().create(Node.draft(n.machineKey(), n.nodeKey(), "laptop", "laptop", alice.id(), n.ipv4(), n.ipv6()));
+        TailnetNode again = store.nodes().create(draft("laptop", alice.id()).machineKey(n.machineKey()).nodeKey(n.nodeKey())
+                .addresses(n.ipv4(), n.ipv6()).build());
         assertThat(again.id()).as("ids are never reused").isGreaterThan(n.id());
     }
 
@@ -239,8 +310,8 @@ abstract class StoreContract {
     void deletingAnAuthKeyKeepsItsNodes() {
         User alice = store.users().create("alice", "", "");
         var key = store.preAuthKeys().create(alice.id(), false, false, List.of(), null).key();
-        Node n = store.nodes().create(Node.draft(machineKey(), nodeKey(), "x", "x", alice.id(), null, null)
-                .withRegistration(key.id(), false, "authkey"));
+        TailnetNode n = store.nodes().create(draft("x", alice.id()).authKeyId(key.id())
+                .registerMethod(RegisterMethod.AUTH_KEY).build());
         assertThat(n.authKeyId()).isEqualTo(key.id());
         assertThat(store.preAuthKeys().delete(key.id())).isTrue();
         assertThat(store.nodes().get(n.id()).orElseThrow().authKeyId()).isNull();
@@ -280,22 +351,23 @@ abstract class StoreContract {
         found.requireUsable(T0);
         assertThat(KeyUse.of(found)).contains(new KeyUse(found.id()));
 
-        Node n = store.nodes().create(Node.draft(machineKey(), nodeKey(), "a", "a", alice.id(), null, null)
-                .withRegistration(found.id(), false, "authkey"), new KeyUse(found.id()));
+        TailnetNode n = store.nodes().create(draft("a", alice.id()).authKeyId(found.id())
+                .registerMethod(RegisterMethod.AUTH_KEY).build(), new KeyUse(found.id()));
         PreAuthKey spent = store.preAuthKeys().find(k.fullKey());
         assertThat(spent.used()).isTrue();
         assertReason(() -> spent.requireUsable(T0), AuthKeyException.Reason.ALREADY_USED);
 
         // A second node with the same key: refused, and the refused transaction leaves nothing behind.
-        assertReason(() -> store.nodes().create(Node.draft(machineKey(), nodeKey(), "b", "b", alice.id(), null, null),
+        assertReason(() -> store.nodes().create(draft("b", alice.id()).build(),
                 new KeyUse(found.id())), AuthKeyException.Reason.ALREADY_USED);
-        assertReason(() -> store.nodes().update(n.withHostinfo("changed", null), new KeyUse(found.id())),
+        assertReason(() -> store.nodes().update(n.toBuilder().hostname("changed").hostinfo(null).build(), new KeyUse(found.id())),
                 AuthKeyException.Reason.ALREADY_USED);
         assertThat(store.nodes().list()).containsExactly(n);
 
         // Spent on re-registration of an existing node, too.
         NewKey<PreAuthKey> k2 = store.preAuthKeys().create(alice.id(), false, false, List.of(), null);
-        Node again = store.nodes().update(n.withRegistration(k2.key().id(), false, "authkey"), new KeyUse(k2.key().id()));
+        TailnetNode again = store.nodes().update(n.toBuilder().authKeyId(k2.key().id())
+                .registerMethod(RegisterMethod.AUTH_KEY).build(), new KeyUse(k2.key().id()));
         assertThat(again.authKeyId()).isEqualTo(k2.key().id());
         assertThat(store.preAuthKeys().get(k2.key().id()).orElseThrow().used()).isTrue();
     }
@@ -303,9 +375,9 @@ abstract class StoreContract {
     @Test
     void aNodeWriteThatFailsSpendsNoKey() {
         User alice = store.users().create("alice", "", "");
-        Node taken = newNode(alice.id(), "taken", 1);
+        TailnetNode taken = newNode(alice.id(), "taken", 1);
         NewKey<PreAuthKey> k = store.preAuthKeys().create(alice.id(), false, false, List.of(), null);
-        assertThatThrownBy(() -> store.nodes().create(Node.draft(taken.machineKey(), nodeKey(), "x", "x", alice.id(), null, null),
+        assertThatThrownBy(() -> store.nodes().create(draft("x", alice.id()).machineKey(taken.machineKey()).build(),
                 new KeyUse(k.key().id()))).isInstanceOf(ConflictException.class);
         assertThat(store.preAuthKeys().get(k.key().id()).orElseThrow().used()).isFalse();
     }
@@ -363,8 +435,8 @@ abstract class StoreContract {
                         try {
                             // Each racer has seen the key unused, as registrations that checked it at the same time.
                             store.preAuthKeys().find(k.fullKey()).requireUsable(T0);
-                            store.nodes().create(Node.draft(machineKey(), nodeKey(), name, name, alice.id(), null, null)
-                                    .withRegistration(k.key().id(), false, "authkey"), new KeyUse(k.key().id()));
+                            store.nodes().create(draft(name, alice.id()).authKeyId(k.key().id())
+                                    .registerMethod(RegisterMethod.AUTH_KEY).build(), new KeyUse(k.key().id()));
                             return true;
                         } catch (AuthKeyException e) {
                             assertThat(e.reason()).isEqualTo(AuthKeyException.Reason.ALREADY_USED);
@@ -428,7 +500,7 @@ abstract class StoreContract {
     @Test
     void everythingSurvivesReopening() {
         User alice = store.users().create("alice", "", "");
-        Node n = newNode(alice.id(), "laptop", 1);
+        TailnetNode n = newNode(alice.id(), "laptop", 1);
         NewKey<PreAuthKey> k = store.preAuthKeys().create(alice.id(), false, false, List.of(), null);
         StoredPolicy p = store.policy().set("{}");
         store.close();

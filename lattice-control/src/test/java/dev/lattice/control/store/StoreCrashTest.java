@@ -49,16 +49,16 @@ class StoreCrashTest {
             assertThat(store.integrityCheck()).isEqualTo("ok");
             for (long[] c : committed) {
                 assertThat(store.users().get(c[0])).as("user %d", c[0]).isPresent();
-                Node n = store.nodes().get(c[1]).orElseThrow(() -> new AssertionError("node " + c[1] + " lost"));
+                TailnetNode n = store.nodes().get(c[1]).orElseThrow(() -> new AssertionError("node " + c[1] + " lost"));
                 assertThat(n.userId()).isEqualTo(c[0]);
             }
             List<User> users = store.users().list();
-            List<Node> nodes = store.nodes().list();
+            List<TailnetNode> nodes = store.nodes().list();
             // The child may commit a few more pairs between our last read and the kill; of those, at most the one in
             // flight may be half there (a user without its node); nothing else.
             assertThat(nodes.size()).isGreaterThanOrEqualTo(committed.size());
             assertThat(users.size() - nodes.size()).isBetween(0, 1);
-            for (Node n : nodes) assertThat(store.users().get(n.userId())).isPresent();
+            for (TailnetNode n : nodes) assertThat(store.users().get(n.userId())).isPresent();
             // And the store is writable again.
             store.users().create("after-crash", "", "");
         }

@@ -52,7 +52,12 @@ public final class Hostinfo {
     private static final TypeReference<List<IpPrefix>> PREFIXES = new TypeReference<>() {};
     private static final TypeReference<List<Service>> SERVICES = new TypeReference<>() {};
 
+    private static final String NET_INFO = "NetInfo";
+
+    /** Never modified after construction: every {@code with…} works on a copy. */
     private final ObjectNode json;
+    /** {@link #hashCode()}, 0 until computed (a race computes the same value twice, harmlessly). */
+    private int hash;
     private final List<IpPrefix> routableIps;
     private final List<Service> services;
     private final NetInfo netInfo;
@@ -68,7 +73,7 @@ public final class Hostinfo {
         this.services = s == null ? List.of()
                 : Tailcfg.json().treeToValue(s, SERVICES).stream()
                         .filter(x -> x != null).toList();
-        JsonNode n = JsonObjects.get(json, "NetInfo");
+        JsonNode n = JsonObjects.get(json, NET_INFO);
         this.netInfo = n == null ? null : NetInfo.wrap((ObjectNode) n);
     }
 
@@ -173,14 +178,49 @@ public final class Hostinfo {
     public Hostinfo withNetInfo(NetInfo netInfo) { return with("NetInfo", netInfo); }
     public Hostinfo withServices(List<Service> services) { return with("Services", services); }
 
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof Hostinfo h && json.equals(h.json);
+    /**
+     * Whether {@code other} holds the same fields but for NetInfo (matched case-insensitively, as every field): NetInfo
+     * changes with each netcheck and reaches peers as a patch, the rest of Hostinfo needs the whole node sent again.
+     */
+    public boolean equalsIgnoringNetInfo(Hostinfo other) {
+        if (other == this) return true;
+        if (other == null) return false;
+        int fields = 0;
+        for (Map.Entry<String, JsonNode> e : json.properties()) {
+            if (e.getKey().equalsIgnoreCase(NET_INFO)) continue;
+            fields++;
+            if (!e.getValue().equals(other.json.get(e.getKey()))) return false;
+        }
+        int otherFields = 0;
+        for (Map.Entry<String, JsonNode> e : other.json.properties()) {
+            if (!e.getKey().equalsIgnoreCase(NET_INFO)) otherFields++;
+        }
+        return fields == otherFields;
     }
 
     @Override
+    public boolean equals(Object o) {
+        if (o == this) return true;
+        if (!(o instanceof Hostinfo h)) return false;
+        int a = hash;
+        int b = h.hash;
+        if (a != 0 && b != 0 && a != b) return false;
+        return json.equals(h.json);
+    }
+
+    /**
+     * Computed once: the JSON is never changed after construction, and a peer's Hostinfo is hashed for every viewer
+     * of every full map ({@link PeerJsonCache} keys on the whole node).
+     */
+    @Override
     public int hashCode() {
-        return json.hashCode();
+        int h = hash;
+        if (h == 0) {
+            h = json.hashCode();
+            if (h == 0) h = 1;
+            hash = h;
+        }
+        return h;
     }
 
     /** Hostname and OS only: the rest may hold tokens (PushDeviceToken) and is long. */

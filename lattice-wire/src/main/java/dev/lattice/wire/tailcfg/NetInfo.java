@@ -36,7 +36,10 @@ public final class NetInfo {
         SCHEMA.put("derplatency", OBJECT);
     }
 
+    /** Never modified after construction: every {@code with…} works on a copy. */
     private final ObjectNode json;
+    /** {@link #hashCode()}, 0 until computed. */
+    private int hash;
     private final Map<String, Double> derpLatency;
 
     private NetInfo(ObjectNode json) {
@@ -133,12 +136,19 @@ public final class NetInfo {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof NetInfo n && json.equals(n.json);
+        return o == this || o instanceof NetInfo n && json.equals(n.json);
     }
 
+    /** Computed once, as {@link Hostinfo#hashCode()}: the JSON is never changed after construction. */
     @Override
     public int hashCode() {
-        return json.hashCode();
+        int h = hash;
+        if (h == 0) {
+            h = json.hashCode();
+            if (h == 0) h = 1;
+            hash = h;
+        }
+        return h;
     }
 
     @Override

@@ -122,6 +122,29 @@ class TailcfgTest {
     }
 
     @Test
+    void hostinfosCompareByContentWithOrWithoutNetInfo() {
+        Hostinfo h = Tailcfg.json().readValue("{\"Hostname\":\"h\",\"NetInfo\":{\"PreferredDERP\":1},\"Future\":[1]}",
+                Hostinfo.class);
+        Hostinfo same = Tailcfg.json().readValue("{\"Future\":[1],\"NetInfo\":{\"PreferredDERP\":1},\"Hostname\":\"h\"}",
+                Hostinfo.class);
+        Hostinfo otherDerp = h.withNetInfo(h.netInfo().withPreferredDerp(2));
+        assertThat(same).isEqualTo(h).hasSameHashCodeAs(h);
+        assertThat(otherDerp).isNotEqualTo(h);
+        assertThat(otherDerp.hashCode()).as("computed for the copy, not carried over").isNotEqualTo(h.hashCode());
+        assertThat(otherDerp.equalsIgnoringNetInfo(h)).isTrue();
+        assertThat(h.with("NetInfo", null).equalsIgnoringNetInfo(h)).as("absent and present NetInfo").isTrue();
+        // A NetInfo spelled otherwise is still NetInfo (Go matches field names case-insensitively).
+        Hostinfo lower = Tailcfg.json().readValue("{\"Hostname\":\"h\",\"netinfo\":{\"PreferredDERP\":3},\"Future\":[1]}",
+                Hostinfo.class);
+        assertThat(lower.equalsIgnoringNetInfo(h)).isTrue();
+        assertThat(h.withHostname("x").equalsIgnoringNetInfo(h)).isFalse();
+        assertThat(h.with("Future", List.of(2)).equalsIgnoringNetInfo(h)).as("an unknown field counts").isFalse();
+        assertThat(h.with("Extra", true).equalsIgnoringNetInfo(h)).as("an added field").isFalse();
+        assertThat(h.equalsIgnoringNetInfo(h.with("Extra", true))).as("a removed field").isFalse();
+        assertThat(h.equalsIgnoringNetInfo(null)).isFalse();
+    }
+
+    @Test
     void mapResponseOmitsNullsButKeepsNullMapValues() {
         Map<String, List<FilterRule>> filters = new java.util.LinkedHashMap<>();
         filters.put("*", null);
