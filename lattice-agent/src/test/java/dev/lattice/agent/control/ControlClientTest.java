@@ -11,6 +11,7 @@ import dev.lattice.control.store.User;
 import dev.lattice.crypto.key.DiscoPrivateKey;
 import dev.lattice.crypto.key.MachinePrivateKey;
 import dev.lattice.crypto.key.NodePrivateKey;
+import dev.lattice.testlab.ControlYaml;
 import dev.lattice.wire.tailcfg.AddrPort;
 import dev.lattice.wire.tailcfg.Hostinfo;
 import dev.lattice.wire.tailcfg.Node;
@@ -64,33 +65,8 @@ class ControlClientTest {
         if (server != null) server.close();
     }
 
-    // The few lines of lattice-control's TestServer this needs (test classes of another module are not visible).
     static ControlConfig config(Path dir) throws IOException {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        String yaml = """
-                server_url: http://127.0.0.1:%d
-                listen_addr: 127.0.0.1:%d
-                noise:
-                  private_key_path: %s/noise.key
-                database:
-                  type: sqlite
-                  sqlite:
-                    path: %s/db.sqlite
-                unix_socket: %s/run/lattice.sock
-                dns:
-                  magic_dns: true
-                  base_domain: tailnet.test
-                  nameservers:
-                    global: [9.9.9.9]
-                derp:
-                  server:
-                    enabled: false
-                  urls: []
-                """.formatted(port, port, dir, dir, dir);
-        return ControlConfig.parse(yaml, dir);
+        return ControlConfig.parse(ControlYaml.on(dir, ControlYaml.freePort()).build(), dir);
     }
 
     String preAuthKey() {

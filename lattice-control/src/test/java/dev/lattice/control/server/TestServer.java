@@ -1,8 +1,8 @@
 package dev.lattice.control.server;
 
 import dev.lattice.control.config.ControlConfig;
+import dev.lattice.testlab.ControlYaml;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -13,52 +13,18 @@ import java.nio.file.Path;
 public final class TestServer {
     private TestServer() {}
 
-    public static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+    public static int freePort() {
+        return ControlYaml.freePort();
     }
 
     /**
      * The YAML for a server on {@code port}; with {@code embeddedDerp} the DERP relay (region 999, verify_clients)
      * and STUN on a free loopback port are on.
      */
-    public static String yaml(Path dir, int port, boolean embeddedDerp) throws IOException {
-        String derp = embeddedDerp ? """
-                derp:
-                  server:
-                    enabled: true
-                    region_id: 999
-                    region_code: test
-                    region_name: Test
-                    verify_clients: true
-                    stun_listen_addr: 127.0.0.1:%d
-                    private_key_path: %s/derp.key
-                    automatically_add_embedded_derp_region: true
-                  urls: []
-                """.formatted(freePort(), dir) : """
-                derp:
-                  server:
-                    enabled: false
-                  urls: []
-                """;
-        return """
-                server_url: http://127.0.0.1:%d
-                listen_addr: 127.0.0.1:%d
-                metrics_listen_addr: 127.0.0.1:0
-                noise:
-                  private_key_path: %s/noise.key
-                database:
-                  type: sqlite
-                  sqlite:
-                    path: %s/db.sqlite
-                unix_socket: %s/run/lattice.sock
-                dns:
-                  magic_dns: true
-                  base_domain: tailnet.test
-                  nameservers:
-                    global: [9.9.9.9]
-                """.formatted(port, port, dir, dir, dir) + derp;
+    public static String yaml(Path dir, int port, boolean embeddedDerp) {
+        ControlYaml yaml = ControlYaml.on(dir, port);
+        if (embeddedDerp) yaml.embeddedDerp(freePort());
+        return yaml.build();
     }
 
     /** A config with the embedded DERP on; its YAML is also left in {@code DIR/config.yaml.src}. */

@@ -25,19 +25,18 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Clients going up and down fast, all at once: four clients each do twenty rounds of {@code up}, half a second,
- * {@code down}, concurrently. Each {@code up} must bring its node online in lattice-control and each {@code down}
- * take it offline; after the last {@code down} every client must be offline within ten seconds, in
- * {@code lattice-control nodes list}, the metrics and {@code status --json} of the observers, peers that stay up
- * throughout. A stream whose close the server handled
- * before its open used to leave a node online for good. Runs with latticed clients; a mixed run with official
- * tailscaled clients and an official observer is skipped visibly unless LATTICE_TAILSCALED and LATTICE_TAILSCALE
- * are set.
+ * Clients going up and down fast, all at once: four clients each do ten rounds of {@code up}, half a second,
+ * {@code down}, concurrently ({@code -Dlattice.stress.rounds=N} for a longer run). Each {@code up} must bring its node
+ * online in lattice-control and each {@code down} take it offline; after the last {@code down} every client must be
+ * offline within ten seconds, in {@code lattice-control nodes list}, the metrics and {@code status --json} of the
+ * observers, peers that stay up throughout. A stream whose close the server handled before its open used to leave a
+ * node online for good. Runs with latticed clients; a mixed run with official tailscaled clients and an official
+ * observer is skipped visibly unless LATTICE_TAILSCALED and LATTICE_TAILSCALE are set.
  */
 @Tag("netns")
 @Timeout(900)
 class AgentUpDownStressTest {
-    static final int ROUNDS = 20;
+    static final int ROUNDS = Integer.getInteger("lattice.stress.rounds", 10);
     static final Duration PAUSE = Duration.ofMillis(500);
     static final Duration OFFLINE_BOUND = Duration.ofSeconds(10);
 

@@ -1,5 +1,6 @@
 package dev.lattice.control.hardening;
 
+import dev.lattice.testlab.ControlYaml;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -61,34 +62,8 @@ final class LocalControlServer implements AutoCloseable {
         int metrics = freePort();
         Path socket = dir.resolve("run/control.sock");
         Path cfg = dir.resolve("config.yaml");
-        Files.writeString(cfg, """
-                server_url: http://127.0.0.1:%d
-                listen_addr: 127.0.0.1:%d
-                metrics_listen_addr: 127.0.0.1:%d
-                noise:
-                  private_key_path: %s/noise.key
-                database:
-                  type: sqlite
-                  sqlite:
-                    path: %s/db.sqlite
-                derp:
-                  server:
-                    enabled: true
-                    region_id: 999
-                    region_code: test
-                    region_name: Test
-                    verify_clients: true
-                    stun_listen_addr: 127.0.0.1:%d
-                    private_key_path: %s/derp.key
-                    automatically_add_embedded_derp_region: true
-                  urls: []
-                dns:
-                  magic_dns: true
-                  base_domain: tailnet.test
-                  nameservers:
-                    global: []
-                unix_socket: %s
-                """.formatted(port, port, metrics, dir, dir, freePort(), dir, socket) + extraYaml);
+        Files.writeString(cfg, ControlYaml.on(dir, port).metrics("127.0.0.1:" + metrics)
+                .embeddedDerp(freePort()).unixSocket(socket).nameservers(List.of()).build() + extraYaml);
         Path log = dir.resolve("server.log");
         ProcessBuilder pb = new ProcessBuilder(launcher().toString(), "serve", "-c", cfg.toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile());
