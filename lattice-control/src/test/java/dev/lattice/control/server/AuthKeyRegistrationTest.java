@@ -266,4 +266,31 @@ class AuthKeyRegistrationTest {
             }
         }
     }
+
+    @Test
+    void oneMachineSendingItsRegistrationSeveralTimesAtOnceGetsOneNode() throws Exception {
+        NewKey<PreAuthKey> k = reusable();
+        for (int round = 0; round < 5; round++) {
+            try (TestMachine m = machine("eager-" + round)) {
+                // the same request, and requests with node keys of its own that it has not used yet
+                List<byte[]> bodies = new java.util.ArrayList<>();
+                for (int i = 0; i < 6; i++) {
+                    RegisterRequest req = request(m, k.fullKey());
+                    if (i % 2 == 1) req = req.toBuilder().nodeKey(NodePrivateKey.generate().publicKey()).build();
+                    bodies.add(Tailcfg.json().writeValueAsBytes(req));
+                }
+                List<CompletableFuture<ControlChannel.Response>> sent = bodies.stream()
+                        .map(b -> m.channel.request(HttpMethod.POST, "/machine/register", b)).toList();
+                for (CompletableFuture<ControlChannel.Response> f : sent) {
+                    ControlChannel.Response r = f.get(10, TimeUnit.SECONDS);
+                    assertThat(r.status()).as("round %d", round).isEqualTo(200);
+                    RegisterResponse resp = Tailcfg.json().readValue(r.body(), RegisterResponse.class);
+                    assertThat(resp.machineAuthorized()).as("round %d: %s", round, resp.error()).isTrue();
+                }
+                int r = round;
+                assertThat(server.store().nodes().list()).filteredOn(n -> n.hostname().equals("eager-" + r))
+                        .hasSize(1);
+            }
+        }
+    }
 }
