@@ -19,6 +19,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.Predicate;
+import java.util.regex.Pattern;
 
 /**
  * Who the client is when a trusted reverse proxy connects for it, as Headscale's {@code realip.go} decides:
@@ -82,7 +83,11 @@ public final class ProxyHeaders extends ChannelInboundHandlerAdapter {
         return v == null ? null : literal(v);
     }
 
-    /** An IP literal (no DNS lookups, ever), with an optional port or brackets as proxies sometimes add. */
+    /**
+     * An IP literal (no DNS lookups, ever), with an optional port or brackets as proxies sometimes add. As strict as
+     * Go's {@code net.ParseIP}, which Headscale's realip uses: IPv4 only as four decimal parts without leading zeros
+     * ({@code 127.1} and {@code 010.0.0.1} are not addresses there), IPv6 without a zone.
+     */
     static InetAddress literal(String s) {
         String t = s.trim();
         if (t.isEmpty() || t.length() > 64) return null;
@@ -93,10 +98,15 @@ public final class ProxyHeaders extends ChannelInboundHandlerAdapter {
         } else if (t.indexOf(':') >= 0 && t.indexOf(':') == t.lastIndexOf(':') && t.indexOf('.') > 0) {
             t = t.substring(0, t.indexOf(':')); // 1.2.3.4:5678
         }
+        if (t.indexOf(':') >= 0 ? t.indexOf('%') >= 0 : !DOTTED_QUAD.matcher(t).matches()) return null;
         try {
             return InetAddress.ofLiteral(t);
         } catch (IllegalArgumentException e) {
             return null;
         }
     }
+
+    private static final Pattern DOTTED_QUAD =
+            Pattern.compile("(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}"
+                    + "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])");
 }

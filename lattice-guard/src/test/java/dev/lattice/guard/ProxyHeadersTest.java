@@ -179,6 +179,15 @@ class ProxyHeadersTest {
             assertThatCode(() -> ProxyHeaders.literal("1".repeat(1 << 20))).doesNotThrowAnyException();
             assertThat(ProxyHeaders.literal("example.com")).isNull();
             assertThat(ProxyHeaders.literal("localhost")).isNull();
+            // forms Go's net.ParseIP refuses, though inet_aton and Java's ofLiteral take them
+            assertThat(ProxyHeaders.literal("127.1")).isNull();
+            assertThat(ProxyHeaders.literal("010.0.0.1")).isNull();
+            assertThat(ProxyHeaders.literal("1.2.3.256")).isNull();
+            assertThat(ProxyHeaders.literal("fe80::1%eth0")).isNull();
+            assertThat(ProxyHeaders.literal("[fe80::1%eth0]:443")).isNull();
+            assertThat(ProxyHeaders.literal("10.0.0.1")).isEqualTo(ip("10.0.0.1"));
+            assertThat(ProxyHeaders.literal("0.0.0.0")).isEqualTo(ip("0.0.0.0"));
+            assertThat(ProxyHeaders.literal("::ffff:1.2.3.4")).isNotNull();
 
             assertThat(RecordingResolverProvider.lookupsBy(Thread.currentThread())).isEqualTo(before);
         }
