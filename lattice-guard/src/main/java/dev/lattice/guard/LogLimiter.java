@@ -99,7 +99,8 @@ public final class LogLimiter {
             dropped = e.suppressed.getAndSet(0);
         }
         if (!takeGlobal(now)) {
-            e.suppressed.addAndGet(dropped + 1);
+            // the source's earlier drops stay its own; this line is counted once, as one of the others
+            e.suppressed.addAndGet(dropped);
             globallySuppressed.incrementAndGet();
             return false;
         }

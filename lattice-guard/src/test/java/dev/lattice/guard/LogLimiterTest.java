@@ -78,13 +78,17 @@ class LogLimiterTest {
     }
 
     @Test
-    void aSourceSuppressedByTheGlobalCapReportsItLater() {
+    void aLineLostToTheGlobalCapIsCountedOnceAndItsSourceKeepsItsOwnCount() {
         LogLimiter l = limiter(Duration.ofSeconds(10), 1);
-        l.warn("a", "first");
+        l.warn("b", "first from b");
+        l.warn("b", "suppressed by b's interval");
+        elapse(Duration.ofSeconds(10));
+        l.warn("a", "takes the second's only line");
         assertThat(l.warn("b", "lost to the global cap")).isFalse();
         elapse(Duration.ofSeconds(10));
         assertThat(l.warn("b", "again")).isTrue();
-        assertThat(log.lines().getLast()).contains("again (1 similar from b suppressed)");
+        assertThat(log.lines().getLast())
+                .isEqualTo("again (1 similar from b suppressed) (1 other messages suppressed)");
     }
 
     @Test
