@@ -49,7 +49,8 @@ import tools.jackson.databind.JsonNode;
  * <li>No policy configured (file mode without a path, or nothing stored yet in database mode): Tailscale's
  *     allow-all, {@link PacketPolicy#ALLOW_ALL}.
  * <li>File mode: the file is re-read on SIGHUP and when it changes (a watch on its directory, so editors that
- *     replace the file by rename are seen too; events are debounced). A new text that does not parse, compile or
+ *     replace the file by rename, and Kubernetes ConfigMap volumes that swap a link, are seen too; events are
+ *     debounced). A new text that does not parse, compile or
  *     pass its own tests is rejected with a logged error naming line and column; the old policy stays.
  * <li>Database mode: {@link #set} validates (tests included), stores and applies.
  * <li>Node and user changes the policy can see (added, removed, tags, addresses, owner, routes) recompile the
@@ -377,8 +378,10 @@ public final class PolicyManager implements AutoCloseable {
                     WatchKey k = w.take();
                     boolean ours = false;
                     for (WatchEvent<?> ev : k.pollEvents()) {
-                        // OVERFLOW has no context: events may have been lost, so reload to be sure.
-                        ours |= ev.context() == null || name.equals(ev.context());
+                        // OVERFLOW has no context: events may have been lost, so reload to be sure. A Kubernetes
+                        // ConfigMap volume swaps its "..data" link (names starting with ".."), never the file's own.
+                        ours |= ev.context() == null || name.equals(ev.context())
+                                || ev.context().toString().startsWith("..");
                     }
                     if (ours) scheduleReload();
                     if (!k.reset()) {

@@ -150,6 +150,32 @@ class PolicyIntegrationTest {
         }
     }
 
+    /**
+     * A Kubernetes ConfigMap volume: {@code policy.txt -> ..data/policy.txt}, {@code ..data -> ..<timestamp>}. The
+     * kubelet updates it by writing a new timestamped directory and renaming a {@code ..data_tmp} link over
+     * {@code ..data}; no event names the policy file itself.
+     */
+    @Test
+    void aConfigMapUpdateBySymlinkSwapIsSeen() throws Exception {
+        Files.createDirectories(dir.resolve("..2026_12_05_01"));
+        Files.writeString(dir.resolve("..2026_12_05_01/policy.txt"), "owner alice tag:a\nowner alice tag:b\n");
+        Files.createSymbolicLink(dir.resolve("..data"), Path.of("..2026_12_05_01"));
+        Files.createSymbolicLink(policyFile(), Path.of("..data/policy.txt"));
+        start("policy:\n  mode: file\n  path: " + policyFile() + "\n");
+        assertThat(server.policy().current().text()).doesNotContain("accept");
+
+        Files.createDirectories(dir.resolve("..2026_12_05_02"));
+        Files.writeString(dir.resolve("..2026_12_05_02/policy.txt"), "owner alice tag:a\nowner alice tag:b\naccept * *\n");
+        Files.createSymbolicLink(dir.resolve("..data_tmp"), Path.of("..2026_12_05_02"));
+        Files.move(dir.resolve("..data_tmp"), dir.resolve("..data"), StandardCopyOption.ATOMIC_MOVE);
+        Files.delete(dir.resolve("..2026_12_05_01/policy.txt"));
+        Files.delete(dir.resolve("..2026_12_05_01"));
+
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!server.policy().current().text().contains("accept * *") && System.nanoTime() < end) Thread.sleep(50);
+        assertThat(server.policy().current().text()).contains("accept * *");
+    }
+
     @Test
     void aPolicyChangeSendsEachSessionADeltaOfWhatChangedForItAndNothingToTheOthers() throws Exception {
         startFileMode("owner alice tag:a\nowner alice tag:b\nowner alice tag:c\naccept tag:a tag:b\n");
