@@ -97,6 +97,10 @@ public final class CliRoute {
             } catch (UncheckedIOException e) {
                 ctx.close(); // the CLI is gone
                 return;
+            } catch (RuntimeException | Error e) {
+                // no exit frame will come: the CLI must see the end of the answer rather than wait forever
+                ctx.close();
+                throw e;
             }
             ByteBuf exit = Unpooled.buffer(9).writeByte(EXIT).writeInt(4).writeInt(code);
             ctx.write(new DefaultHttpContent(exit));

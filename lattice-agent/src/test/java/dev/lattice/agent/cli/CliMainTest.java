@@ -21,9 +21,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -145,6 +147,27 @@ class CliMainTest {
             assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("100.64.0.1\n");
             assertThat(err.toString(StandardCharsets.UTF_8)).startsWith("local API POST " + CliRoute.PATH + " failed: ")
                     .endsWith("\n").hasLineCount(1);
+        }
+    }
+
+    @Test
+    @Timeout(30) // without the daemon closing the connection, the CLI would wait for ever
+    void aCommandThatBlowsUpInTheDaemonEndsTheCallWithOneLine() throws Exception {
+        try (LocalApiServer server = LocalApiServer.start(dir.resolve("latticed.sock"), new FakeBackend(),
+                LocalApiServer.Options.defaults().withCli(args -> Optional.of((client, o, e) -> {
+                    o.print("partial ");
+                    o.flush();
+                    throw new StackOverflowError("deep");
+                })))) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            int code = CliMain.run(new String[] {"--socket=" + server.path(), "status"}, out, err, a -> {
+                throw new AssertionError("the daemon took it");
+            });
+            assertThat(code).isEqualTo(1);
+            assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("partial ");
+            assertThat(err.toString(StandardCharsets.UTF_8)).contains("closed the connection before the command finished")
+                    .hasLineCount(1);
         }
     }
 
