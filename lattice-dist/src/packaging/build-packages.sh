@@ -49,11 +49,14 @@ mkdir -p "$work" "$debs"
 # --- the runtime: jlink, reused while the JDK and the module list are the same ------------------------------
 modules=$(grep -v '^[[:space:]]*#' "$here/runtime-modules" | grep -v '^[[:space:]]*$' | paste -sd, -)
 jdk_release=$(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$java_home/release")
-key="$jdk_release $arch $modules"
+key="$jdk_release $arch $modules cds"
 if [ ! -f "$work/runtime.key" ] || [ "$(cat "$work/runtime.key")" != "$key" ]; then
   rm -rf "$work/runtime" "$work/runtime.key"
-  # No --compress: the .deb is compressed anyway, and uncompressed modules start faster.
-  "$jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files --output "$work/runtime"
+  # No --compress: the .deb is compressed anyway, and uncompressed modules start faster. The default CDS
+  # archive (lib/server/classes.jsa, which a JDK has and a jlink'd image lacks unless asked) takes a third
+  # off every JVM start; the CLI's own AOT cache is built on top of it (see bin/lattice-launch).
+  "$jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files --generate-cds-archive \
+    --output "$work/runtime"
   echo "$key" > "$work/runtime.key"
 fi
 

@@ -6,7 +6,6 @@ import dev.lattice.agent.ipn.ExitNodes;
 import dev.lattice.agent.ipn.LoginWarning;
 import dev.lattice.agent.ipn.MaskedPrefs;
 import dev.lattice.agent.ipn.PeerStatus;
-import dev.lattice.agent.ipn.PingResult;
 import dev.lattice.agent.ipn.Status;
 import dev.lattice.agent.ipn.UpRequest;
 import dev.lattice.agent.ipn.UpResult;
@@ -24,7 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
@@ -95,6 +93,11 @@ public final class LatticeCli implements Callable<Integer> {
         out.flush();
         err.flush();
         return code;
+    }
+
+    /** The bodies of status, ip and ping, shared with latticed's quick path. */
+    QuickCli commands() {
+        return new QuickCli(out, err, clock, pingInterval);
     }
 
     /** Bare {@code lattice}: its help, as bare {@code tailscale} prints it. */
@@ -528,30 +531,7 @@ public final class LatticeCli implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            Status st = client().status();
-            if (json) {
-                if (active && st.peer() != null) {
-                    var kept = new java.util.TreeMap<String, PeerStatus>();
-                    st.peer().forEach((k, v) -> {
-                        if (v.active()) kept.put(k, v);
-                    });
-                    st = new Status(st.version(), st.backendState(), st.authUrl(), st.tailscaleIps(), st.self(),
-                            st.health(), st.magicDnsSuffix(), st.currentTailnet(), st.exitNodeStatus(), kept, st.user());
-                }
-                out().print(LocalApiJson.indented(st)); // no newline, as tailscale
-                return 0;
-            }
-            String desc = StatusFormat.notRunningDescription(st);
-            if (desc != null) {
-                if (st.health() != null && !st.health().isEmpty()
-                        && (st.backendState() == BackendState.NoState || st.backendState() == BackendState.Starting)) {
-                    out().println(StatusFormat.health(st));
-                }
-                out().println(desc);
-                return 1;
-            }
-            out().print(StatusFormat.table(st, self, peers, active, header, root().clock.instant()));
-            return 0;
+            return root().commands().status(new QuickArgs.StatusArgs(socket(), json, self, peers, header, active), client());
         }
     }
 
@@ -616,54 +596,7 @@ public final class LatticeCli implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            if (count < 0) throw new CliException("-c must not be negative");
-            if (timeout.isNegative() || timeout.isZero()) throw new CliException("--timeout must be positive");
-            LocalApiClient c = client();
-            Status st = c.status();
-            String desc = StatusFormat.notRunningDescription(st);
-            if (desc != null) {
-                out().println(desc);
-                return 1;
-            }
-            Resolved r = resolve(st, target);
-            if (r.self()) {
-                out().println(r.ip() + " is local Lattice IP");
-                return 0;
-            }
-            if (verbose && !r.ip().equals(target)) err().println("lookup \"" + target + "\" => \"" + r.ip() + "\"");
-            int n = 0;
-            boolean anyPong = false;
-            while (true) {
-                n++;
-                PingResult pr;
-                try {
-                    pr = c.ping(r.ip(), timeout);
-                } catch (LocalApiException e) {
-                    if (e.status() != 504) throw e;
-                    out().println("ping \"" + r.ip() + "\" timed out");
-                    out().flush();
-                    if (n == count) {
-                        if (!anyPong) throw new CliException("no reply");
-                        return 0;
-                    }
-                    continue;
-                }
-                if (pr.err() != null && !pr.err().isEmpty()) throw new CliException(pr.err());
-                Duration latency = GoDuration.round(Duration.ofNanos(Math.round(pr.latencySeconds() * 1e9)), Duration.ofMillis(1));
-                String via = pr.derpRegionId() != 0 ? "DERP(" + StatusFormat.nz(pr.derpRegionCode()) + ")" : StatusFormat.nz(pr.endpoint());
-                if (via.isEmpty()) via = "disco";
-                anyPong = true;
-                out().println("pong from " + StatusFormat.nz(pr.nodeName()) + " (" + StatusFormat.nz(pr.nodeIp()) + ") via " + via
-                        + " in " + GoDuration.format(latency));
-                out().flush();
-                boolean direct = pr.endpoint() != null && !pr.endpoint().isEmpty();
-                if (direct && untilDirect) return 0;
-                sleep(root().pingInterval);
-                if (n == count) {
-                    if (untilDirect) throw new CliException("direct connection not established");
-                    return 0;
-                }
-            }
+            return root().commands().ping(new QuickArgs.PingArgs(socket(), count, timeout, untilDirect, verbose, target), client());
         }
     }
 
@@ -707,43 +640,7 @@ public final class LatticeCli implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            if (args.size() > 1) throw new CliException("too many arguments, expected at most one peer");
-            int flags = (want1 ? 1 : 0) + (want4 ? 1 : 0) + (want6 ? 1 : 0);
-            if (flags > 1) throw new CliException("lattice ip -1, -4, and -6 are mutually exclusive");
-            boolean v4 = want4;
-            boolean v6 = want6;
-            if (!v4 && !v6) v4 = v6 = true;
-            Status st = client().status();
-            List<String> ips = st.tailscaleIps() == null ? List.of() : st.tailscaleIps();
-            if (!args.isEmpty()) {
-                String ip = resolve(st, args.getFirst()).ip();
-                PeerStatus peer = null;
-                List<PeerStatus> all = new ArrayList<>(st.peer() == null ? List.of() : StatusFormat.sortedPeers(st));
-                if (st.self() != null) all.add(st.self());
-                for (PeerStatus ps : all) {
-                    if (ps.tailscaleIps() != null && ps.tailscaleIps().contains(ip)) {
-                        peer = ps;
-                        break;
-                    }
-                }
-                if (peer == null) throw new CliException("no peer or service found with IP " + ip);
-                ips = peer.tailscaleIps();
-            }
-            if (ips.isEmpty()) throw new CliException("no current Lattice IPs; state: " + st.backendState());
-            if (want1) ips = ips.subList(0, 1);
-            boolean match = false;
-            for (String ip : ips) {
-                boolean is6 = ip.contains(":");
-                if (!is6 && v4 || is6 && v6) {
-                    match = true;
-                    out().println(ip);
-                }
-            }
-            if (!match) {
-                if (want4) throw new CliException("no Lattice IPv4 address");
-                if (want6) throw new CliException("no Lattice IPv6 address");
-            }
-            return 0;
+            return root().commands().ip(new QuickArgs.IpArgs(socket(), want4, want6, want1, args), client());
         }
     }
 
@@ -818,8 +715,7 @@ public final class LatticeCli implements Callable<Integer> {
     }
 
     static String clientVersion() {
-        String v = LatticeCli.class.getPackage().getImplementationVersion();
-        return v == null ? "dev" : v;
+        return CliMain.clientVersion();
     }
 
     static final class VersionProvider implements CommandLine.IVersionProvider {

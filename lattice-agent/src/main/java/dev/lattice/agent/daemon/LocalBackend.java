@@ -197,7 +197,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
             b.api = LocalApiServer.start(opts.socket(), b, LocalApiServer.Options.defaults().withDerpMap(() -> {
                 NetworkMap nm = b.netmap;
                 return nm == null ? null : nm.derpMap();
-            }).withUserMetrics(b.userMetrics()));
+            }).withUserMetrics(b.userMetrics()).withCli(dev.lattice.agent.cli.QuickCli::accept));
             b.ticker.scheduleWithFixedDelay(b::tick, 2, 2, TimeUnit.SECONDS);
             var prefs = b.store.prefs();
             b.health.setWantRunning(prefs.wantRunning() && !prefs.loggedOut());

@@ -36,9 +36,18 @@ public final class LocalApiClient {
     private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
 
     private final Path socket;
+    /** Null: over the socket. Else the daemon's own routes, in process (its quick CLI commands, see {@link CliRoute}). */
+    private final LocalApiRoutes inProcess;
 
     public LocalApiClient(Path socket) {
         this.socket = socket;
+        this.inProcess = null;
+    }
+
+    /** A client of {@code routes} without a socket, as a caller that may not write. */
+    LocalApiClient(Path socket, LocalApiRoutes inProcess) {
+        this.socket = socket;
+        this.inProcess = inProcess;
     }
 
     public Path socket() {
@@ -141,6 +150,10 @@ public final class LocalApiClient {
     record Raw(int status, byte[] body) {}
 
     Raw exchange(String method, String target, byte[] body, Duration timeout) throws LocalApiException {
+        if (inProcess != null) {
+            LocalApiRoutes.Response r = inProcess.handle(method, target, body, false);
+            return new Raw(r.status(), r.body());
+        }
         SocketChannel ch;
         try {
             ch = SocketChannel.open(UnixDomainSocketAddress.of(socket));

@@ -74,26 +74,32 @@ public final class LocalApiServer implements AutoCloseable {
      * @param mayWrite   whether a peer (null when its credentials are unknown) may call up/down/logout
      * @param derpMap    the current DERP map for {@code lattice netcheck} (may be null or return null)
      */
-    public record Options(int socketMode, Predicate<UnixDomainPrincipal> mayWrite, Supplier<DERPMap> derpMap, Metrics userMetrics) {
+    public record Options(int socketMode, Predicate<UnixDomainPrincipal> mayWrite, Supplier<DERPMap> derpMap, Metrics userMetrics,
+            CliRoute.Commands cli) {
         public static Options defaults() {
-            return new Options(0666, LocalApiServer::rootOrSelf, null, null);
+            return new Options(0666, LocalApiServer::rootOrSelf, null, null, null);
         }
 
         public Options withDerpMap(Supplier<DERPMap> m) {
-            return new Options(socketMode, mayWrite, m, userMetrics);
+            return new Options(socketMode, mayWrite, m, userMetrics, cli);
         }
 
         public Options withMayWrite(Predicate<UnixDomainPrincipal> p) {
-            return new Options(socketMode, p, derpMap, userMetrics);
+            return new Options(socketMode, p, derpMap, userMetrics, cli);
         }
 
         public Options withSocketMode(int mode) {
-            return new Options(mode, mayWrite, derpMap, userMetrics);
+            return new Options(mode, mayWrite, derpMap, userMetrics, cli);
         }
 
         /** What {@code GET /localapi/v0/usermetrics} serves. */
         public Options withUserMetrics(Metrics m) {
-            return new Options(socketMode, mayWrite, derpMap, m);
+            return new Options(socketMode, mayWrite, derpMap, m, cli);
+        }
+
+        /** The CLI commands the daemon runs for {@code lattice} ({@link CliRoute}); without them that path is 404. */
+        public Options withCli(CliRoute.Commands c) {
+            return new Options(socketMode, mayWrite, derpMap, userMetrics, c);
         }
     }
 
@@ -133,6 +139,7 @@ public final class LocalApiServer implements AutoCloseable {
         LocalApiRoutes routes = new LocalApiRoutes(backend, options.derpMap(), options.userMetrics());
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
+        LocalApiClient cliClient = new LocalApiClient(path, routes);
         try {
             Channel ch = new ServerBootstrap().group(group).channel(NioServerDomainSocketChannel.class)
                     .childHandler(new ChannelInitializer<Channel>() {
@@ -143,7 +150,7 @@ public final class LocalApiServer implements AutoCloseable {
                             c.pipeline().addLast(new ReadTimeoutHandler(600));
                             c.pipeline().addLast(new HttpServerCodec(8192, 16384, 16384));
                             c.pipeline().addLast(new HttpObjectAggregator(MAX_BODY));
-                            c.pipeline().addLast(new Handler(routes, workers, mayWrite));
+                            c.pipeline().addLast(new Handler(routes, workers, mayWrite, options.cli(), cliClient));
                         }
                     })
                     .bind(UnixDomainSocketAddress.of(bindAt)).sync().channel();
@@ -235,11 +242,15 @@ public final class LocalApiServer implements AutoCloseable {
         private final LocalApiRoutes routes;
         private final ExecutorService workers;
         private final boolean mayWrite;
+        private final CliRoute.Commands cli;
+        private final LocalApiClient cliClient;
 
-        Handler(LocalApiRoutes routes, ExecutorService workers, boolean mayWrite) {
+        Handler(LocalApiRoutes routes, ExecutorService workers, boolean mayWrite, CliRoute.Commands cli, LocalApiClient cliClient) {
             this.routes = routes;
             this.workers = workers;
             this.mayWrite = mayWrite;
+            this.cli = cli;
+            this.cliClient = cliClient;
         }
 
         @Override
@@ -252,6 +263,10 @@ public final class LocalApiServer implements AutoCloseable {
             String method = req.method().name();
             String uri = req.uri();
             byte[] body = ByteBufUtil.getBytes(req.content());
+            if (cli != null && method.equals("POST") && uri.equals(CliRoute.PATH)) {
+                CliRoute.serve(ctx, body, cli, cliClient, workers, r -> send(ctx, keepAlive, r));
+                return;
+            }
             workers.execute(() -> send(ctx, keepAlive, routes.handle(method, uri, body, mayWrite)));
         }
 
