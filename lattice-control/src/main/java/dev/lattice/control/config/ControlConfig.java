@@ -645,6 +645,10 @@ public record ControlConfig(
         for (String n : s.strings("ns")) {
             String name = parseOr(s, "ns", n, ControlConfig::baseDomain);
             if (name.isEmpty()) s.fail("ns", "invalid value \"" + n + "\" (not a DNS name)");
+            if (name.equals(base) || name.endsWith("." + base)) {
+                s.fail("ns", "invalid value \"" + n + "\" (inside " + base + ": the server has no address record for it; "
+                        + "name a host outside the zone)");
+            }
             ns.add(name);
         }
         if (ns.isEmpty()) s.fail("ns", "must name at least one name server (the names the parent zone delegates " + base + " to)");
