@@ -87,7 +87,7 @@ public final class ControlServerProcess implements AutoCloseable {
                   base_domain: tailnet.test
                   nameservers:
                     global: []
-                %s                log:
+                %slog:
                   level: debug
                 unix_socket: %s/control.sock
                 unix_socket_permissions: "0770"

@@ -31,7 +31,10 @@ import org.junit.jupiter.api.Assumptions;
  */
 final class Pebble implements AutoCloseable {
     static final String VERSION = "v2.10.3";
+    /** Where ACME clients reach it: Pebble itself, or the finalize shim in front of it. */
     static final int ACME_PORT = 14000;
+    /** Pebble's own ACME port when the shim is in front. */
+    static final int PEBBLE_BEHIND_SHIM_PORT = 14001;
     static final int MANAGEMENT_PORT = 15000;
 
     /** The binary and its test certificates directory. */
@@ -45,6 +48,8 @@ final class Pebble implements AutoCloseable {
     final Host host;
     final Install install;
     final BackgroundProcess process;
+    /** nginx adding the Location header, or null. */
+    private BackgroundProcess shim;
 
     private Pebble(Host host, Install install, BackgroundProcess process) {
         this.host = host;
@@ -86,6 +91,22 @@ final class Pebble implements AutoCloseable {
 
     /** Starts Pebble in {@code host} with its validation DNS queries going to {@code dnsServer} (host:port). */
     static Pebble start(Install install, Host host, Path dir, String dnsServer) throws IOException {
+        return start(install, host, dir, dnsServer, false);
+    }
+
+    /**
+     * @param finalizeShim put nginx in front, adding to Pebble's finalize answers the {@code Location} header Let's
+     *     Encrypt's Boulder sends. Pebble finalizes asynchronously and answers "processing" without one (RFC 8555
+     *     does not require it), and tailscale's ACME client (its fork of x/crypto/acme) polls the order at that
+     *     header, so without it {@code tailscale cert} fails with {@code Post "": unsupported protocol scheme ""}
+     *     after the certificate was issued. Everything else passes through unchanged.
+     */
+    static Pebble start(Install install, Host host, Path dir, String dnsServer, boolean finalizeShim) throws IOException {
+        Optional<Path> nginx = finalizeShim ? Lab.findCommand("nginx") : Optional.empty();
+        if (finalizeShim) {
+            Assumptions.assumeTrue(nginx.isPresent(), "nginx not installed (.ci/run installs it): needed in front of "
+                    + "Pebble for tailscale's ACME client; test skipped");
+        }
         Files.createDirectories(dir);
         Path config = dir.resolve("pebble-config.json");
         Files.writeString(config, """
@@ -99,19 +120,51 @@ final class Pebble implements AutoCloseable {
                   "ocspResponderURL": "",
                   "externalAccountBindingRequired": false
                 }}
-                """.formatted(ACME_PORT, MANAGEMENT_PORT, install.certs().resolve("localhost/cert.pem"),
+                """.formatted(finalizeShim ? PEBBLE_BEHIND_SHIM_PORT : ACME_PORT, MANAGEMENT_PORT, install.certs().resolve("localhost/cert.pem"),
                 install.certs().resolve("localhost/key.pem")));
         // No sleeping before validations, and no nonces refused at random: tests want speed and determinism.
         BackgroundProcess p = host.spawn("pebble", Map.of("PEBBLE_VA_NOSLEEP", "1", "PEBBLE_WFE_NONCEREJECT", "0"),
                 List.of(install.binary().toString(), "-config", config.toString(), "-dnsserver", dnsServer));
         Pebble pebble = new Pebble(host, install, p);
+        if (finalizeShim) pebble.shim = startShim(host, nginx.orElseThrow(), dir, install);
         Instant end = Instant.now().plusSeconds(30);
         while (Instant.now().isBefore(end)) {
             if (!p.isAlive()) throw new AssertionError("pebble exited:\n" + p.tail(40));
+            if (pebble.shim != null && !pebble.shim.isAlive()) throw new AssertionError("nginx exited:\n" + pebble.shim.tail(40));
             if (pebble.get(directoryUrl()).ok()) return pebble;
             Lab.sleep(Duration.ofMillis(200));
         }
         throw new AssertionError("pebble did not answer " + directoryUrl() + ":\n" + p.tail(40));
+    }
+
+    private static BackgroundProcess startShim(Host host, Path nginx, Path dir, Install install) throws IOException {
+        Path conf = dir.resolve("nginx.conf");
+        Files.writeString(conf, """
+                pid %1$s/nginx.pid;
+                error_log %1$s/nginx-error.log;
+                worker_processes 1;
+                events { worker_connections 64; }
+                http {
+                  access_log off;
+                  client_body_temp_path %1$s; proxy_temp_path %1$s; fastcgi_temp_path %1$s; uwsgi_temp_path %1$s; scgi_temp_path %1$s;
+                  server {
+                    listen 127.0.0.1:%2$d ssl;
+                    ssl_certificate %3$s;
+                    ssl_certificate_key %4$s;
+                    proxy_set_header Host $http_host;
+                    location ~ ^/finalize-order/(?<order>[^/]+)$ {
+                      proxy_pass https://127.0.0.1:%5$d;
+                      add_header Location https://$http_host/my-order/$order;
+                    }
+                    location / {
+                      proxy_pass https://127.0.0.1:%5$d;
+                    }
+                  }
+                }
+                """.formatted(dir, ACME_PORT, install.certs().resolve("localhost/cert.pem"),
+                install.certs().resolve("localhost/key.pem"), PEBBLE_BEHIND_SHIM_PORT));
+        return host.spawn("nginx", Map.of(), List.of(nginx.toString(), "-c", conf.toString(), "-p", dir.toString(), "-g",
+                "daemon off;"));
     }
 
     static String directoryUrl() {
@@ -156,6 +209,7 @@ final class Pebble implements AutoCloseable {
 
     @Override
     public void close() {
+        if (shim != null) shim.stop(Duration.ofSeconds(5));
         process.stop(Duration.ofSeconds(5));
     }
 }

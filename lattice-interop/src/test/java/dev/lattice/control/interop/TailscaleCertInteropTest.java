@@ -49,7 +49,7 @@ class TailscaleCertInteropTest {
                     """;
             try (ControlServerProcess server = ControlServerProcess.start(ctl, "10.77.0.1", lab.workDir().resolve("ctl"), "", dns);
                  // Pebble on h1's loopback (its TLS certificate names 127.0.0.1), asking lattice-control's DNS
-                 Pebble pebble = Pebble.start(pebbleInstall, h1, lab.workDir().resolve("pebble"), "10.77.0.1:53")) {
+                 Pebble pebble = Pebble.start(pebbleInstall, h1, lab.workDir().resolve("pebble"), "10.77.0.1:53", true)) {
                 server.admin("users", "create", "alice");
                 String key = server.admin("preauthkeys", "create", "--user", "alice", "--reusable", "--expiration", "1h");
                 // tailscaled trusts the ACME server through SSL_CERT_FILE, as Go programs do
