@@ -47,6 +47,8 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *     refuses to start). A leading or trailing dot is dropped: {@code .local} becomes {@code local}.
  *     {@code override_local_dns} defaults to true exactly when global nameservers are configured (Headscale: always
  *     true, then refuses to start without nameservers).</li>
+ * <li>Lattice's {@code dns.certificates} false and {@code dns.authoritative} absent (no DNS server; with it,
+ *     {@code hostmaster} {@code hostmaster.<base_domain>}, {@code node_records} false, {@code queries_per_second} 50).</li>
  * <li>{@code node.expiry} 0 (never); {@code node.ephemeral.inactivity_timeout} 120s (Headscale's code default; must
  *     exceed 65s); {@code node.routes.ha.probe_interval} 10s and {@code probe_timeout} 5s (Headscale's).</li>
  * <li>Lattice's own {@code limits}: {@code max_connections} 0 (from the file-descriptor limit),
