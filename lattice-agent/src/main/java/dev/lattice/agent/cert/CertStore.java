@@ -42,6 +42,14 @@ public final class CertStore {
         }
     }
 
+    static {
+        // acme4j's key and CSR code names the "BC" provider. Added last, so the JDK's providers keep serving
+        // everything else as before.
+        if (java.security.Security.getProvider("BC") == null) {
+            java.security.Security.addProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider());
+        }
+    }
+
     private final Path dir;
 
     public CertStore(Path stateDir) {

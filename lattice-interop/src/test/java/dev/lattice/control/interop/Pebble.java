@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Assumptions;
  * The test certificates it serves come from {@code LATTICE_PEBBLE_CERTS} (the module's {@code test/certs}), else
  * from the Go module cache.
  */
-final class Pebble implements AutoCloseable {
+public final class Pebble implements AutoCloseable {
     static final String VERSION = "v2.10.3";
     /** Where ACME clients reach it: Pebble itself, or the finalize shim in front of it. */
     static final int ACME_PORT = 14000;
@@ -38,16 +38,16 @@ final class Pebble implements AutoCloseable {
     static final int MANAGEMENT_PORT = 15000;
 
     /** The binary and its test certificates directory. */
-    record Install(Path binary, Path certs) {
+    public record Install(Path binary, Path certs) {
         /** The minica root that signed the certificate Pebble's HTTPS endpoints serve: what ACME clients must trust. */
-        Path minicaRoot() {
+        public Path minicaRoot() {
             return certs.resolve("pebble.minica.pem");
         }
     }
 
     final Host host;
     final Install install;
-    final BackgroundProcess process;
+    public final BackgroundProcess process;
     /** nginx adding the Location header, or null. */
     private BackgroundProcess shim;
 
@@ -58,7 +58,7 @@ final class Pebble implements AutoCloseable {
     }
 
     /** Pebble, or a visible skip naming what to set. */
-    static Install install() {
+    public static Install install() {
         String bin = System.getenv("LATTICE_PEBBLE");
         Assumptions.assumeTrue(bin != null && !bin.isBlank() && Files.isExecutable(Path.of(bin)),
                 "LATTICE_PEBBLE not set (.ci/run builds it with Go): ACME certificate tests against Pebble skipped");
@@ -90,7 +90,7 @@ final class Pebble implements AutoCloseable {
     }
 
     /** Starts Pebble in {@code host} with its validation DNS queries going to {@code dnsServer} (host:port). */
-    static Pebble start(Install install, Host host, Path dir, String dnsServer) throws IOException {
+    public static Pebble start(Install install, Host host, Path dir, String dnsServer) throws IOException {
         return start(install, host, dir, dnsServer, false);
     }
 
@@ -101,7 +101,7 @@ final class Pebble implements AutoCloseable {
      *     header, so without it {@code tailscale cert} fails with {@code Post "": unsupported protocol scheme ""}
      *     after the certificate was issued. Everything else passes through unchanged.
      */
-    static Pebble start(Install install, Host host, Path dir, String dnsServer, boolean finalizeShim) throws IOException {
+    public static Pebble start(Install install, Host host, Path dir, String dnsServer, boolean finalizeShim) throws IOException {
         Optional<Path> nginx = finalizeShim ? Lab.findCommand("nginx") : Optional.empty();
         if (finalizeShim) {
             Assumptions.assumeTrue(nginx.isPresent(), "nginx not installed (.ci/run installs it): needed in front of "
@@ -167,7 +167,7 @@ final class Pebble implements AutoCloseable {
                 "daemon off;"));
     }
 
-    static String directoryUrl() {
+    public static String directoryUrl() {
         return "https://127.0.0.1:" + ACME_PORT + "/dir";
     }
 
@@ -176,7 +176,7 @@ final class Pebble implements AutoCloseable {
     }
 
     /** The root the certificates Pebble issues chain to (it makes a new one at each start). */
-    X509Certificate root() throws Exception {
+    public X509Certificate root() throws Exception {
         ExecResult r = get("https://127.0.0.1:" + MANAGEMENT_PORT + "/roots/0");
         if (!r.ok()) throw new AssertionError("fetching Pebble's root failed: " + r.describe());
         return certificates(r.stdout().getBytes(StandardCharsets.US_ASCII)).getFirst();
@@ -194,7 +194,7 @@ final class Pebble implements AutoCloseable {
      * Checks that the PEM chain in {@code chainFile} (leaf first) verifies against {@code root} and names
      * {@code dnsName}; returns the leaf.
      */
-    static X509Certificate verify(Path chainFile, X509Certificate root, String dnsName) throws Exception {
+    public static X509Certificate verify(Path chainFile, X509Certificate root, String dnsName) throws Exception {
         List<X509Certificate> chain = certificates(Files.readAllBytes(chainFile));
         if (chain.isEmpty()) throw new AssertionError(chainFile + " holds no certificate");
         PKIXParameters params = new PKIXParameters(Set.of(new TrustAnchor(root, null)));
