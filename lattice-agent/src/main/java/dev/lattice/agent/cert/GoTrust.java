@@ -18,7 +18,7 @@ import javax.net.ssl.TrustManagerFactory;
 /**
  * The CAs a Go program on Linux trusts ({@code crypto/x509/root_unix.go}): the PEM bundle {@code SSL_CERT_FILE},
  * else the first of the distributions' bundle files that exists, plus every file of {@code SSL_CERT_DIR} (or the
- * usual directories); so latticed trusts an ACME server exactly as tailscaled does. Without any of them, the JDK's
+ * usual directories), read either way; so latticed trusts an ACME server exactly as tailscaled does. Without any of them, the JDK's
  * own trust store.
  */
 public final class GoTrust {
@@ -50,6 +50,12 @@ public final class GoTrust {
 
     /** The trusted certificates as a key store, or null when none of Go's sources exist (use the JDK's). */
     static KeyStore trustStore(Map<String, String> env) throws GeneralSecurityException, IOException {
+        return trustStore(env, CERT_FILES, CERT_DIRS);
+    }
+
+    /** With other default files and directories than Go's (tests). */
+    static KeyStore trustStore(Map<String, String> env, List<String> certFiles, List<String> certDirs)
+            throws GeneralSecurityException, IOException {
         KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
         ks.load(null, null);
         int[] n = {0};
@@ -58,7 +64,7 @@ public final class GoTrust {
             // As Go: a named file that cannot be read counts as none, and the directories are still read.
             addPem(ks, Path.of(file), n);
         } else {
-            for (String f : CERT_FILES) {
+            for (String f : certFiles) {
                 if (Files.isRegularFile(Path.of(f))) {
                     addPem(ks, Path.of(f), n);
                     break;
@@ -66,13 +72,14 @@ public final class GoTrust {
             }
         }
         String dirs = env.get("SSL_CERT_DIR");
-        List<String> dirList = dirs != null && !dirs.isEmpty() ? List.of(dirs.split(":")) : CERT_DIRS;
-        if (dirs != null && !dirs.isEmpty() || n[0] == 0) {
-            for (String d : dirList) {
-                if (!Files.isDirectory(Path.of(d))) continue;
-                try (DirectoryStream<Path> ds = Files.newDirectoryStream(Path.of(d))) {
-                    for (Path p : ds) if (Files.isRegularFile(p)) addPem(ks, p, n);
-                }
+        List<String> dirList = dirs != null && !dirs.isEmpty() ? List.of(dirs.split(":")) : certDirs;
+        // As Go, the directories are read whether or not a file was.
+        for (String d : dirList) {
+            if (!Files.isDirectory(Path.of(d))) continue;
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(Path.of(d))) {
+                for (Path p : ds) if (Files.isRegularFile(p)) addPem(ks, p, n);
+            } catch (IOException e) {
+                // an unreadable directory is skipped, as Go skips it
             }
         }
         return n[0] == 0 ? null : ks;
