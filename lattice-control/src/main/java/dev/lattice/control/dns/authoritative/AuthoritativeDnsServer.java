@@ -25,6 +25,8 @@ public final class AuthoritativeDnsServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AuthoritativeDnsServer.class);
     static final int TCP_IDLE_MILLIS = 10_000;
     static final int MAX_TCP_CONNECTIONS = 128;
+    /** So one address cannot hold every slot by keeping idle connections open. */
+    static final int MAX_TCP_PER_SOURCE = 8;
 
     private final Answerer answerer;
     private final SourceRateLimiter limiter;
@@ -32,6 +34,8 @@ public final class AuthoritativeDnsServer implements AutoCloseable {
     private final DatagramSocket udp;
     private final ServerSocket tcp;
     private final Semaphore tcpSlots = new Semaphore(MAX_TCP_CONNECTIONS);
+    private final java.util.concurrent.ConcurrentHashMap<InetAddress, Integer> tcpPerSource =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
 
     private AuthoritativeDnsServer(Answerer answerer, int queriesPerSecond, Consumer<Outcome> counter, DatagramSocket udp,
@@ -120,7 +124,13 @@ public final class AuthoritativeDnsServer implements AutoCloseable {
                 log.debug("DNS TCP accept failed: {}", e.toString());
                 continue;
             }
+            InetAddress source = c.getInetAddress();
+            if (!takeSourceSlot(source)) {
+                closeQuietly(c);
+                continue;
+            }
             if (!tcpSlots.tryAcquire()) {
+                releaseSourceSlot(source);
                 closeQuietly(c);
                 continue;
             }
@@ -131,9 +141,25 @@ public final class AuthoritativeDnsServer implements AutoCloseable {
                     // the client went away or sent garbage; nothing to tell anyone
                 } finally {
                     tcpSlots.release();
+                    releaseSourceSlot(source);
                 }
             });
         }
+    }
+
+    private boolean takeSourceSlot(InetAddress a) {
+        boolean[] ok = {false};
+        tcpPerSource.compute(a, (k, n) -> {
+            int have = n == null ? 0 : n;
+            if (have >= MAX_TCP_PER_SOURCE) return n;
+            ok[0] = true;
+            return have + 1;
+        });
+        return ok[0];
+    }
+
+    private void releaseSourceSlot(InetAddress a) {
+        tcpPerSource.computeIfPresent(a, (k, n) -> n <= 1 ? null : n - 1);
     }
 
     /** RFC 7766: two-byte length, message; several queries per connection, answered in order. */

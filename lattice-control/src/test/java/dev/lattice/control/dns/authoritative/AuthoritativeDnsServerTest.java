@@ -74,6 +74,31 @@ class AuthoritativeDnsServerTest {
     }
 
     @Test
+    void oneSourceCannotHoldEveryTcpSlot() throws Exception {
+        try (AuthoritativeDnsServer s = start(1000)) {
+            InetSocketAddress at = s.localAddress();
+            List<Socket> idle = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < AuthoritativeDnsServer.MAX_TCP_PER_SOURCE; i++) idle.add(new Socket(at.getAddress(), at.getPort()));
+                Thread.sleep(200);
+                // the next connection from this address is closed at once: its query gets no answer
+                assertThat(DnsProbe.query(at, "ts.example.com", Type.SOA, true)).isNull();
+                assertThat(DnsProbe.query(at, "ts.example.com", Type.SOA, false)).as("UDP still answered").isNotNull();
+            } finally {
+                for (Socket c : idle) c.close();
+            }
+            // slots come back when the connections go
+            long end = System.nanoTime() + 5_000_000_000L;
+            Message m = null;
+            while (m == null && System.nanoTime() < end) {
+                m = DnsProbe.query(at, "ts.example.com", Type.SOA, true);
+                if (m == null) Thread.sleep(50);
+            }
+            assertThat(m).isNotNull();
+        }
+    }
+
+    @Test
     void aSourceOverItsRateIsDroppedAndCounted() throws Exception {
         try (AuthoritativeDnsServer s = start(5); DatagramSocket u = new DatagramSocket()) {
             u.setSoTimeout(500);

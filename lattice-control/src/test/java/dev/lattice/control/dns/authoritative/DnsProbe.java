@@ -14,7 +14,7 @@ import org.xbill.DNS.Name;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.TextParseException;
 
-/** A stub resolver for tests: one query over UDP or TCP to a given server, the reply parsed (null: no reply in time). */
+/** A stub resolver for tests: one query over UDP or TCP to a given server, the reply parsed (null: no reply, or closed). */
 public final class DnsProbe {
     private DnsProbe() {}
 
@@ -27,18 +27,18 @@ public final class DnsProbe {
             try (Socket s = new Socket()) {
                 s.connect(server, 2000);
                 s.setSoTimeout(2000);
-                OutputStream out = s.getOutputStream();
-                out.write(new byte[] {(byte) (query.length >>> 8), (byte) query.length});
-                out.write(query);
-                out.flush();
-                DataInputStream in = new DataInputStream(s.getInputStream());
-                int len;
+                byte[] reply;
                 try {
-                    len = in.readUnsignedShort();
+                    OutputStream out = s.getOutputStream();
+                    out.write(new byte[] {(byte) (query.length >>> 8), (byte) query.length});
+                    out.write(query);
+                    out.flush();
+                    DataInputStream in = new DataInputStream(s.getInputStream());
+                    reply = in.readNBytes(in.readUnsignedShort());
                 } catch (IOException e) {
-                    return null;
+                    return null; // closed on us (refused, or a query it would not answer)
                 }
-                return new Message(in.readNBytes(len));
+                return new Message(reply);
             }
         }
         try (DatagramSocket s = new DatagramSocket()) {
