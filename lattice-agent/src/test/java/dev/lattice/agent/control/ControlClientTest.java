@@ -66,6 +66,11 @@ class ControlClientTest {
 
     // The few lines of lattice-control's TestServer this needs (test classes of another module are not visible).
     static ControlConfig config(Path dir) throws IOException {
+        return config(dir, "");
+    }
+
+    /** @param dnsYaml more keys of the dns section, indented by two spaces */
+    static ControlConfig config(Path dir, String dnsYaml) throws IOException {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -85,11 +90,11 @@ class ControlClientTest {
                   base_domain: tailnet.test
                   nameservers:
                     global: [9.9.9.9]
-                derp:
+                %sderp:
                   server:
                     enabled: false
                   urls: []
-                """.formatted(port, port, dir, dir, dir);
+                """.formatted(port, port, dir, dir, dir, dnsYaml);
         return ControlConfig.parse(yaml, dir);
     }
 
@@ -243,6 +248,33 @@ class ControlClientTest {
                 && peer(m, "b").endpoints().contains(ep) && peer(m, "b").derpRegion() == 7);
         assertThat(peer(seen, "b").endpoints()).containsExactly(ep);
         assertThat(a.errors).isEmpty();
+    }
+
+    @Test
+    void setDnsPublishesTheNodesOwnChallengeAndReportsTheServersRefusal() throws Exception {
+        server.close();
+        server = ControlServer.start(config(dir, """
+                  certificates: true
+                  authoritative:
+                    listen_addr: 127.0.0.1:0
+                    ns: [ns1.example.net]
+                """));
+        Agent a = agent("a").start(preAuthKey());
+        NetworkMap m = a.awaitMap(x -> x.dns() != null && x.dns().certDomains() != null);
+        assertThat(m.dns().certDomains()).containsExactly("a.tailnet.test");
+        a.awaitState(BackendState.Running);
+
+        a.client.setDns("_acme-challenge.a.tailnet.test", "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0");
+        org.xbill.DNS.SimpleResolver dns = new org.xbill.DNS.SimpleResolver(server.authoritativeDnsAddress());
+        dns.setTCP(true);
+        org.xbill.DNS.Message r = dns.send(org.xbill.DNS.Message.newQuery(org.xbill.DNS.Record.newRecord(
+                org.xbill.DNS.Name.fromString("_acme-challenge.a.tailnet.test."), org.xbill.DNS.Type.TXT, org.xbill.DNS.DClass.IN)));
+        assertThat(r.getSection(org.xbill.DNS.Section.ANSWER)).singleElement()
+                .satisfies(rr -> assertThat(rr.rdataToString()).isEqualTo("LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"));
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> a.client.setDns("_acme-challenge.b.tailnet.test", "x"))
+                .isInstanceOf(IOException.class)
+                .hasMessageStartingWith("set-dns response: 403, a node may only set _acme-challenge.a.tailnet.test");
     }
 
     @Test
