@@ -66,11 +66,6 @@ class ControlClientTest {
 
     // The few lines of lattice-control's TestServer this needs (test classes of another module are not visible).
     static ControlConfig config(Path dir) throws IOException {
-        return config(dir, "");
-    }
-
-    /** @param dnsYaml more keys of the dns section, indented by two spaces */
-    static ControlConfig config(Path dir, String dnsYaml) throws IOException {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -90,11 +85,11 @@ class ControlClientTest {
                   base_domain: tailnet.test
                   nameservers:
                     global: [9.9.9.9]
-                %sderp:
+                derp:
                   server:
                     enabled: false
                   urls: []
-                """.formatted(port, port, dir, dir, dir, dnsYaml);
+                """.formatted(port, port, dir, dir, dir);
         return ControlConfig.parse(yaml, dir);
     }
 
@@ -253,12 +248,32 @@ class ControlClientTest {
     @Test
     void setDnsPublishesTheNodesOwnChallengeAndReportsTheServersRefusal() throws Exception {
         server.close();
-        server = ControlServer.start(config(dir, """
+        int port;
+        try (ServerSocket sock = new ServerSocket(0)) {
+            port = sock.getLocalPort();
+        }
+        server = ControlServer.start(ControlConfig.parse("""
+                server_url: http://127.0.0.1:%1$d
+                listen_addr: 127.0.0.1:%1$d
+                noise:
+                  private_key_path: %2$s/noise.key
+                database:
+                  type: sqlite
+                  sqlite:
+                    path: %2$s/db.sqlite
+                unix_socket: %2$s/run/lattice.sock
+                dns:
+                  magic_dns: true
+                  base_domain: tailnet.test
                   certificates: true
                   authoritative:
                     listen_addr: 127.0.0.1:0
                     ns: [ns1.example.net]
-                """));
+                derp:
+                  server:
+                    enabled: false
+                  urls: []
+                """.formatted(port, dir), dir));
         Agent a = agent("a").start(preAuthKey());
         NetworkMap m = a.awaitMap(x -> x.dns() != null && x.dns().certDomains() != null);
         assertThat(m.dns().certDomains()).containsExactly("a.tailnet.test");
