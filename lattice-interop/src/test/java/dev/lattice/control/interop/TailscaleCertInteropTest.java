@@ -77,8 +77,8 @@ class TailscaleCertInteropTest {
                     X509Certificate root = pebble.root();
                     X509Certificate leaf = Pebble.verify(crt, root, "h1.tailnet.test");
                     assertThat(Files.size(keyFile)).isPositive();
-                    System.out.println("[interop] tailscale cert h1.tailnet.test from Pebble in " + millis + " ms: "
-                            + leaf.getSubjectX500Principal() + ", issued by " + leaf.getIssuerX500Principal()
+                    System.out.println("[interop] tailscale cert h1.tailnet.test from Pebble in " + millis + " ms: names "
+                            + leaf.getSubjectAlternativeNames() + ", issued by " + leaf.getIssuerX500Principal()
                             + ", verified against " + root.getSubjectX500Principal());
 
                     // h2 publishing a challenge for h1's name, through its own tailscaled: the server refuses it
