@@ -44,7 +44,7 @@ import picocli.CommandLine.ParentCommand;
         description = "The Lattice node agent's command line (talks to latticed).",
         subcommands = {LatticeCli.Up.class, LatticeCli.Down.class, LatticeCli.SetCmd.class, LatticeCli.Logout.class,
             LatticeCli.StatusCmd.class, LatticeCli.Ping.class, LatticeCli.Netcheck.class, LatticeCli.Ip.class,
-            LatticeCli.Whois.class, LatticeCli.ExitNode.class, LatticeCli.VersionCmd.class})
+            LatticeCli.Whois.class, LatticeCli.ExitNode.class, LatticeCli.Cert.class, LatticeCli.VersionCmd.class})
 public final class LatticeCli implements Callable<Integer> {
     @Mixin
     SocketOption socketOption;
@@ -641,6 +641,77 @@ public final class LatticeCli implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             return root().commands().ip(new QuickArgs.IpArgs(socket(), want4, want6, want1, args), client());
+        }
+    }
+
+    @Command(name = "cert", description = "Get TLS certs for the node's MagicDNS name from an ACME CA")
+    static final class Cert extends Sub {
+        @Option(names = "--cert-file", paramLabel = "FILE",
+                description = "output cert file or \"-\" for stdout; defaults to DOMAIN.crt if --cert-file and --key-file are both unset")
+        String certFile = "";
+
+        @Option(names = "--key-file", paramLabel = "FILE",
+                description = "output key file or \"-\" for stdout; defaults to DOMAIN.key if --cert-file and --key-file are both unset")
+        String keyFile = "";
+
+        @Parameters(arity = "0..*", paramLabel = "domain")
+        List<String> args = List.of();
+
+        @Override
+        public Integer call() throws Exception {
+            if (args.isEmpty()) {
+                Status st = client().status();
+                List<String> domains = st.certDomains() == null ? List.of() : st.certDomains();
+                throw new UsageException("missing domain argument" + (domains.size() == 1
+                        ? "; use \"" + domains.getFirst() + "\"" : domains.isEmpty() ? "" : "; one of " + domains));
+            }
+            if (args.size() > 1) throw new UsageException("too many arguments, expected one domain");
+            String domain = args.getFirst();
+            if (certFile.isEmpty() && keyFile.isEmpty()) {
+                certFile = domain + ".crt";
+                keyFile = domain + ".key";
+            }
+            String pair = client().certPair(domain);
+            int split = pair.indexOf("-----BEGIN CERTIFICATE-----");
+            if (split < 0) throw new CliException("latticed answered without a certificate");
+            String keyPem = pair.substring(0, split);
+            String certPem = pair.substring(split);
+            if (!certFile.isEmpty()) {
+                if (certFile.equals("-")) {
+                    out().print(certPem);
+                } else if (writeIfChanged(Path.of(certFile), certPem, "rw-r--r--")) {
+                    out().print("Wrote public cert to " + certFile + "\n");
+                } else {
+                    out().print("Public cert unchanged at " + certFile + "\n");
+                }
+            }
+            if (!keyFile.isEmpty()) {
+                if (keyFile.equals("-")) {
+                    out().print(keyPem);
+                } else if (writeIfChanged(Path.of(keyFile), keyPem, "rw-------")) {
+                    out().print("Wrote private key to " + keyFile + "\n");
+                } else {
+                    out().print("Private key unchanged at " + keyFile + "\n");
+                }
+            }
+            return 0;
+        }
+
+        /** As tailscale's writeIfChanged: the file is created with {@code mode}, and left alone when identical. */
+        static boolean writeIfChanged(Path f, String content, String mode) throws IOException {
+            if (Files.exists(f) && Files.readString(f).equals(content)) return false;
+            var perms = java.nio.file.attribute.PosixFilePermissions.fromString(mode);
+            Path dir = f.toAbsolutePath().getParent();
+            Path tmp = Files.createTempFile(dir, "." + f.getFileName(), ".tmp",
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(perms));
+            try {
+                Files.writeString(tmp, content);
+                Files.setPosixFilePermissions(tmp, perms);
+                Files.move(tmp, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+            return true;
         }
     }
 

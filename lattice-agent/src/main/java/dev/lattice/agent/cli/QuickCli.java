@@ -90,7 +90,8 @@ public final class QuickCli {
                     if (v.active()) kept.put(k, v);
                 });
                 st = new Status(st.version(), st.backendState(), st.authUrl(), st.tailscaleIps(), st.self(),
-                        st.health(), st.magicDnsSuffix(), st.currentTailnet(), st.exitNodeStatus(), kept, st.user());
+                        st.health(), st.magicDnsSuffix(), st.currentTailnet(), st.exitNodeStatus(), kept, st.user(),
+                        st.certDomains());
             }
             out.print(LocalApiJson.indented(st)); // no newline, as tailscale
             return 0;

@@ -20,6 +20,7 @@ import dev.lattice.wire.tailcfg.Node;
 import dev.lattice.wire.tailcfg.RegisterRequest;
 import dev.lattice.wire.tailcfg.RegisterResponse;
 import dev.lattice.wire.tailcfg.RegisterResponseAuth;
+import dev.lattice.wire.tailcfg.SetDNSRequest;
 import dev.lattice.wire.tailcfg.Tailcfg;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -284,6 +285,36 @@ public final class ControlClient implements AutoCloseable {
             }
         });
         return done;
+    }
+
+    /**
+     * {@code POST /machine/set-dns} on the current connection: asks the control server to publish an ACME challenge
+     * TXT record (tailscale's {@code Direct.SetDNS}). Fails with the server's status and message when refused.
+     */
+    public void setDns(String name, String value) throws IOException {
+        ControlChannel ch;
+        lock.lock();
+        try {
+            ch = registered ? channel : null;
+        } finally {
+            lock.unlock();
+        }
+        if (ch == null || !ch.isOpen()) throw new IOException("not connected to the control server");
+        SetDNSRequest req = new SetDNSRequest(CapabilityVersion.CURRENT, cfg.nodeKey().publicKey(), name, "TXT", value);
+        ControlChannel.Response r;
+        try {
+            r = ch.request(HttpMethod.POST, "/machine/set-dns", Tailcfg.json().writeValueAsBytes(req))
+                    .get(REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IOException("set-dns: " + describe(e), e);
+        }
+        if (r.status() != 200) {
+            String msg = r.bodyText().strip();
+            throw new IOException("set-dns response: " + r.status() + ", " + (msg.length() > 200 ? msg.substring(0, 200) : msg));
+        }
     }
 
     /**

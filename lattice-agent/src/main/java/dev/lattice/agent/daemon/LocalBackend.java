@@ -660,7 +660,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
         }
         return new Status(VERSION, state, authUrl, ips, self, health.warnings(), suffix,
                 nm == null ? null : new Status.Tailnet(nm.domain() == null ? suffix : nm.domain(), suffix, nm.dns() != null && Boolean.TRUE.equals(nm.dns().proxied())),
-                exitStatus, peers, users);
+                exitStatus, peers, users, nm == null || nm.dns() == null ? null : nm.dns().certDomains());
     }
 
     private PeerStatus peerStatus(Node n, boolean isSelf) {
@@ -779,6 +779,61 @@ public final class LocalBackend implements Backend, AutoCloseable {
             return Netcheck.standalone(nm.derpMap(), Duration.ofSeconds(5), derpHttp());
         } catch (IOException e) {
             throw new BackendException(503, "netcheck failed: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public dev.lattice.agent.cert.CertPair cert(String domain) throws BackendException {
+        NetworkMap nm = netmap;
+        ControlClient c = control;
+        if (nm == null || c == null) throw new BackendException(412, "no netmap available (state " + state + ")");
+        List<String> certDomains = nm.dns() == null || nm.dns().certDomains() == null ? List.of() : nm.dns().certDomains();
+        // tailscale's resolveCertDomain, with its wording
+        if (certDomains.isEmpty()) {
+            throw new BackendException(500, "your Lattice control server does not support getting TLS certs");
+        }
+        if (!certDomains.contains(domain)) {
+            throw new BackendException(400, "invalid domain \"" + domain + "\"; must be one of " + goQuoted(certDomains));
+        }
+        try {
+            return certs().get(domain, c::setDns);
+        } catch (IOException e) {
+            throw new BackendException(500, e.getMessage());
+        }
+    }
+
+    private static String goQuoted(List<String> l) {
+        return l.stream().map(x -> "\"" + x + "\"").collect(java.util.stream.Collectors.joining(" ", "[", "]"));
+    }
+
+    private volatile dev.lattice.agent.cert.CertManager certs;
+
+    /** Made on first use: reading the CA bundles costs a little, and most nodes never ask for a certificate. */
+    private dev.lattice.agent.cert.CertManager certs() throws IOException {
+        dev.lattice.agent.cert.CertManager m = certs;
+        if (m != null) return m;
+        synchronized (lock) {
+            if (certs == null) {
+                try {
+                    certs = new dev.lattice.agent.cert.CertManager(new dev.lattice.agent.cert.CertStore(opts.stateDir()),
+                            dev.lattice.agent.cert.CertManager.directoryFromEnv(), dev.lattice.agent.cert.GoTrust.sslContext(),
+                            java.time.Clock.systemUTC());
+                } catch (java.security.GeneralSecurityException e) {
+                    throw new IOException("cannot set up TLS for the ACME server: " + e.getMessage(), e);
+                }
+            }
+            return certs;
+        }
+    }
+
+    @Override
+    public void setDns(String name, String value) throws BackendException {
+        ControlClient c = control;
+        if (c == null) throw new BackendException(412, "not connected");
+        try {
+            c.setDns(name, value);
+        } catch (IOException e) {
+            throw new BackendException(500, e.getMessage());
         }
     }
 

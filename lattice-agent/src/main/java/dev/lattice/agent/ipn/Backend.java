@@ -40,4 +40,17 @@ public interface Backend {
     NetcheckReport netcheck() throws BackendException;
 
     WhoIsResponse whois(String address) throws BackendException;
+
+    /**
+     * A TLS certificate and key for {@code domain}, one of the node's CertDomains (tailscale's {@code GetCertPEM}):
+     * from the cache, or from the ACME CA.
+     */
+    default dev.lattice.agent.cert.CertPair cert(String domain) throws BackendException {
+        throw new BackendException(501, "certificates are not supported by this backend");
+    }
+
+    /** Asks the control server to publish an ACME challenge TXT record (tailscale's LocalAPI {@code set-dns}). */
+    default void setDns(String name, String value) throws BackendException {
+        throw new BackendException(501, "set-dns is not supported by this backend");
+    }
 }

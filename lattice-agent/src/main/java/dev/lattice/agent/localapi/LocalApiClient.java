@@ -117,6 +117,17 @@ public final class LocalApiClient {
         }
     }
 
+    /** {@code GET cert/DOMAIN?type=pair}: the key PEM followed by the certificate chain PEM. */
+    public String certPair(String domain) throws LocalApiException {
+        Raw r = exchange("GET", LocalApiRoutes.PREFIX + "cert/" + enc(domain) + "?type=pair", new byte[0], Duration.ofMinutes(5));
+        if (r.status() != 200) throw new LocalApiException(r.status(), errorText(r));
+        return new String(r.body(), StandardCharsets.US_ASCII);
+    }
+
+    public void setDns(String name, String value) throws LocalApiException {
+        call("POST", "set-dns?name=" + enc(name) + "&value=" + enc(value), null, JsonNode.class, DEFAULT_TIMEOUT);
+    }
+
     private static String enc(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
     }

@@ -38,6 +38,8 @@ import tools.jackson.databind.JsonNode;
  * GET  prefs                        → Prefs
  * PATCH prefs      (MaskedPrefs)    → Prefs              (write; 400 with the reason when refused, nothing changed)
  * GET  check-ip-forwarding[?routes=a,b] → {"Warning":"..."} ("" when fine; default routes: the exit routes)
+ * GET  cert/DOMAIN?type=pair|cert|key → PEM text: key then chain, the chain, or the key (write; tailscale's)
+ * POST set-dns?name=N&amp;value=V      → {}                 (write; the control server's answer as the error)
  * </pre>
  * "write" calls need {@code mayWrite} (the server decides it from the peer's credentials). Errors are
  * {@code {"error":"..."}} with the {@link BackendException}'s status.
@@ -86,6 +88,11 @@ public final class LocalApiRoutes {
         String name = path.substring(PREFIX.length());
         Map<String, List<String>> params = q.parameters();
         try {
+            if (name.startsWith("cert/")) {
+                if (!method.equals("GET")) return error(405, "want GET");
+                if (!mayWrite) return error(403, "cert access denied");
+                return cert(name.substring("cert/".length()), params);
+            }
             return switch (name) {
                 case "status" -> get(method, () -> ok(backend.status()));
                 case "up" -> write(method, mayWrite, name, () -> ok(backend.up(upRequest(body))));
@@ -110,6 +117,10 @@ public final class LocalApiRoutes {
                 case "prefs" -> method.equals("PATCH")
                         ? patch(mayWrite, name, () -> ok(backend.editPrefs(maskedPrefs(body))))
                         : get(method, () -> ok(backend.prefs()));
+                case "set-dns" -> write(method, mayWrite, name, () -> {
+                    backend.setDns(required(params, "name"), required(params, "value"));
+                    return ok(Map.of());
+                });
                 case "check-ip-forwarding" -> get(method, () -> {
                     List<String> routes = params.containsKey("routes")
                             ? List.of(params.get("routes").getLast().split(",", -1)).stream().filter(x -> !x.isEmpty()).toList()
@@ -125,6 +136,20 @@ public final class LocalApiRoutes {
             log.warn("localapi {} {} failed", method, path, e);
             return error(500, "internal error: " + e.getClass().getSimpleName());
         }
+    }
+
+    private Response cert(String domain, Map<String, List<String>> params) throws BackendException {
+        String type = params.containsKey("type") ? params.get("type").getLast() : "";
+        if (!List.of("", "crt", "cert", "key", "pair").contains(type)) {
+            return error(400, "invalid type; want \"cert\" (default), \"key\", or \"pair\"");
+        }
+        var pair = backend.cert(domain);
+        String text = switch (type) {
+            case "key" -> pair.keyPem();
+            case "pair" -> pair.keyPem() + pair.certPem();
+            default -> pair.certPem();
+        };
+        return new Response(200, text.getBytes(java.nio.charset.StandardCharsets.US_ASCII), "text/plain");
     }
 
     /** Stops pings still running past their deadline. */

@@ -454,4 +454,31 @@ class LatticeCliTest {
         assertThat(run("status", "--json").out()).contains("\"ExitNodeStatus\": {\n    \"ID\": \"7\",\n    \"Online\": true,")
                 .contains("\"ExitNodeOption\": true");
     }
+
+    @Test
+    void certWritesTheChainAndAPrivateKeyOnlyTheOwnerReadsAndLeavesIdenticalFilesAlone() throws Exception {
+        String chain = "-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n";
+        String key = "-----BEGIN EC PRIVATE KEY-----\nK\n-----END EC PRIVATE KEY-----\n";
+        backend.certs.put("me.tail.example", new dev.lattice.agent.cert.CertPair(chain, key));
+        Path crt = dir.resolve("me.crt");
+        Path pem = dir.resolve("me.key");
+        LatticeCli.Result r = run("cert", "--cert-file", crt.toString(), "--key-file", pem.toString(), "me.tail.example");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("Wrote public cert to " + crt + "\nWrote private key to " + pem + "\n");
+        assertThat(Files.readString(crt)).isEqualTo(chain);
+        assertThat(Files.readString(pem)).isEqualTo(key);
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(pem))).isEqualTo("rw-------");
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(crt))).isEqualTo("rw-r--r--");
+
+        r = run("cert", "--cert-file", crt.toString(), "--key-file", pem.toString(), "me.tail.example");
+        assertThat(r.out()).isEqualTo("Public cert unchanged at " + crt + "\nPrivate key unchanged at " + pem + "\n");
+
+        r = run("cert", "--cert-file", "-", "me.tail.example");
+        assertThat(r.out()).isEqualTo(chain);
+
+        r = run("cert", "peer.tail.example");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("invalid domain \"peer.tail.example\"");
+        assertThat(run("cert").code()).isEqualTo(2);
+    }
 }

@@ -222,6 +222,53 @@ class ControlClientTest {
     }
 
     @Test
+    void setDnsPublishesTheNodesOwnChallengeAndReportsTheServersRefusal() throws Exception {
+        server.close();
+        int port;
+        try (ServerSocket sock = new ServerSocket(0)) {
+            port = sock.getLocalPort();
+        }
+        server = ControlServer.start(ControlConfig.parse("""
+                server_url: http://127.0.0.1:%1$d
+                listen_addr: 127.0.0.1:%1$d
+                noise:
+                  private_key_path: %2$s/noise.key
+                database:
+                  type: sqlite
+                  sqlite:
+                    path: %2$s/db.sqlite
+                unix_socket: %2$s/run/lattice.sock
+                dns:
+                  magic_dns: true
+                  base_domain: tailnet.test
+                  certificates: true
+                  authoritative:
+                    listen_addr: 127.0.0.1:0
+                    ns: [ns1.example.net]
+                derp:
+                  server:
+                    enabled: false
+                  urls: []
+                """.formatted(port, dir), dir));
+        Agent a = agent("a").start(preAuthKey());
+        NetworkMap m = a.awaitMap(x -> x.dns() != null && x.dns().certDomains() != null);
+        assertThat(m.dns().certDomains()).containsExactly("a.tailnet.test");
+        a.awaitState(BackendState.Running);
+
+        a.client.setDns("_acme-challenge.a.tailnet.test", "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0");
+        org.xbill.DNS.SimpleResolver dns = new org.xbill.DNS.SimpleResolver(server.authoritativeDnsAddress());
+        dns.setTCP(true);
+        org.xbill.DNS.Message r = dns.send(org.xbill.DNS.Message.newQuery(org.xbill.DNS.Record.newRecord(
+                org.xbill.DNS.Name.fromString("_acme-challenge.a.tailnet.test."), org.xbill.DNS.Type.TXT, org.xbill.DNS.DClass.IN)));
+        assertThat(r.getSection(org.xbill.DNS.Section.ANSWER)).singleElement()
+                .satisfies(rr -> assertThat(rr.rdataToString()).isEqualTo("LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"));
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> a.client.setDns("_acme-challenge.b.tailnet.test", "x"))
+                .isInstanceOf(IOException.class)
+                .hasMessageStartingWith("set-dns response: 403, a node may only set _acme-challenge.a.tailnet.test");
+    }
+
+    @Test
     void reconnectsAfterServerRestartAndKeepsItsAddresses() throws Exception {
         Agent a = agent("a");
         // ControlServer.close() can leave an accepted connection open (seen with ss: ESTAB, no event loop left);

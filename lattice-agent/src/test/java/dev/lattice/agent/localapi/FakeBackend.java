@@ -145,6 +145,27 @@ public final class FakeBackend implements Backend {
         throw new BackendException(404, "no node has address " + address);
     }
 
+    /** What {@link #cert} answers per domain (a pair, or a BackendException); {@link #setDns} calls are recorded. */
+    public final Map<String, Object> certs = new java.util.HashMap<>();
+    public final List<String> setDnsCalls = new ArrayList<>();
+
+    @Override
+    public synchronized dev.lattice.agent.cert.CertPair cert(String domain) throws BackendException {
+        calls.add("cert " + domain);
+        Object c = certs.get(domain);
+        if (c instanceof BackendException e) throw e;
+        if (c == null) throw new BackendException(400, "invalid domain \"" + domain + "\"; must be one of [\"me.tail.example\"]");
+        return (dev.lattice.agent.cert.CertPair) c;
+    }
+
+    @Override
+    public synchronized void setDns(String name, String value) throws BackendException {
+        setDnsCalls.add(name + "=" + value);
+        if (!name.equals("_acme-challenge.me.tail.example")) {
+            throw new BackendException(500, "set-dns response: 403, a node may only set _acme-challenge.me.tail.example");
+        }
+    }
+
     public static Instant ago(Duration d) {
         return Instant.now().minus(d);
     }

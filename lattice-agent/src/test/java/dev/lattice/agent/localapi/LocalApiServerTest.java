@@ -153,12 +153,44 @@ class LocalApiServerTest {
                 assertThat(e.getMessage()).startsWith("access denied");
             });
             assertThat(backend.calls).doesNotContain("down");
+            // a certificate's private key is for the daemon's user too, as tailscaled's cert access
+            backend.certs.put("me.tail.example", new dev.lattice.agent.cert.CertPair("CERT", "KEY"));
+            assertThatThrownBy(() -> c.certPair("me.tail.example")).isInstanceOfSatisfying(LocalApiException.class,
+                    e -> assertThat(e.status()).isEqualTo(403));
+            assertThatThrownBy(() -> c.setDns("_acme-challenge.me.tail.example", "v"))
+                    .isInstanceOfSatisfying(LocalApiException.class, e -> assertThat(e.status()).isEqualTo(403));
+            assertThat(backend.calls).doesNotContain("cert me.tail.example");
+            assertThat(backend.setDnsCalls).isEmpty();
         }
         // SO_PEERCRED works on the Netty domain channel: the policy saw who we are.
         assertThat(seen.get()).isEqualTo(System.getProperty("user.name"));
         assertThat(LocalApiServer.rootOrSelf(null)).isFalse();
         client.down(); // the default policy lets the daemon's own user in
         assertThat(backend.state).isEqualTo(BackendState.Stopped);
+    }
+
+    @Test
+    void certAnswersTailscalesPemTypesAndSetDnsPassesTheServersRefusalOn() throws Exception {
+        backend.certs.put("me.tail.example", new dev.lattice.agent.cert.CertPair("-----BEGIN CERTIFICATE-----\nC\n",
+                "-----BEGIN EC PRIVATE KEY-----\nK\n"));
+        assertThat(client.certPair("me.tail.example")).isEqualTo("-----BEGIN EC PRIVATE KEY-----\nK\n-----BEGIN CERTIFICATE-----\nC\n");
+        var raw = client.exchange("GET", "/localapi/v0/cert/me.tail.example?type=key", new byte[0], Duration.ofSeconds(5));
+        assertThat(new String(raw.body(), java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("-----BEGIN EC PRIVATE KEY-----\nK\n");
+        raw = client.exchange("GET", "/localapi/v0/cert/me.tail.example", new byte[0], Duration.ofSeconds(5));
+        assertThat(new String(raw.body(), java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("-----BEGIN CERTIFICATE-----\nC\n");
+        assertThat(client.exchange("GET", "/localapi/v0/cert/me.tail.example?type=der", new byte[0], Duration.ofSeconds(5))
+                .status()).isEqualTo(400);
+        assertThat(client.exchange("POST", "/localapi/v0/cert/me.tail.example", new byte[0], Duration.ofSeconds(5))
+                .status()).isEqualTo(405);
+        assertThatThrownBy(() -> client.certPair("other.tail.example")).isInstanceOfSatisfying(LocalApiException.class, e -> {
+            assertThat(e.status()).isEqualTo(400);
+            assertThat(e.getMessage()).startsWith("invalid domain \"other.tail.example\"");
+        });
+
+        client.setDns("_acme-challenge.me.tail.example", "v1");
+        assertThatThrownBy(() -> client.setDns("_acme-challenge.peer.tail.example", "v2"))
+                .isInstanceOfSatisfying(LocalApiException.class, e -> assertThat(e.getMessage()).contains("403"));
+        assertThat(backend.setDnsCalls).containsExactly("_acme-challenge.me.tail.example=v1", "_acme-challenge.peer.tail.example=v2");
     }
 
     @Test

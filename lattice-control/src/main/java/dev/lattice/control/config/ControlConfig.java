@@ -47,6 +47,8 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *     refuses to start). A leading or trailing dot is dropped: {@code .local} becomes {@code local}.
  *     {@code override_local_dns} defaults to true exactly when global nameservers are configured (Headscale: always
  *     true, then refuses to start without nameservers).</li>
+ * <li>Lattice's {@code dns.certificates} false and {@code dns.authoritative} absent (no DNS server; with it,
+ *     {@code hostmaster} {@code hostmaster.<base_domain>}, {@code node_records} false, {@code queries_per_second} 50).</li>
  * <li>{@code node.expiry} 0 (never); {@code node.ephemeral.inactivity_timeout} 120s (Headscale's code default; must
  *     exceed 65s); {@code node.routes.ha.probe_interval} 10s and {@code probe_timeout} 5s (Headscale's).</li>
  * <li>Lattice's own {@code limits}: {@code max_connections} 0 (from the file-descriptor limit),
@@ -184,7 +186,24 @@ public record ControlConfig(
 
     public record Dns(boolean magicDns, String baseDomain, boolean overrideLocalDns, List<String> globalNameservers,
                       Map<String, List<String>> splitNameservers, List<String> searchDomains,
-                      List<ExtraRecord> extraRecords, Path extraRecordsPath) {}
+                      List<ExtraRecord> extraRecords, Path extraRecordsPath, boolean certificates,
+                      Authoritative authoritative) {
+        public Dns(boolean magicDns, String baseDomain, boolean overrideLocalDns, List<String> globalNameservers,
+                   Map<String, List<String>> splitNameservers, List<String> searchDomains,
+                   List<ExtraRecord> extraRecords, Path extraRecordsPath) {
+            this(magicDns, baseDomain, overrideLocalDns, globalNameservers, splitNameservers, searchDomains, extraRecords,
+                    extraRecordsPath, false, null);
+        }
+    }
+
+    /**
+     * Lattice's {@code dns.authoritative}: a DNS server answering for the zone {@code dns.base_domain} once a parent
+     * zone delegates it here ({@code ns} are the delegated name servers' names, {@code hostmaster} the SOA's mailbox).
+     * It answers the ACME challenge TXT records nodes set, and with {@code nodeRecords} the nodes' tailnet addresses;
+     * each client address (IPv6: its /64) may ask {@code queriesPerSecond} (bursts of twice that). Null when off.
+     */
+    public record Authoritative(ListenAddress listenAddr, List<String> ns, String hostmaster, boolean nodeRecords,
+                                int queriesPerSecond) {}
 
     private static final YAMLMapper YAML = YAMLMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -601,8 +620,49 @@ public record ControlConfig(
         if (!extra.isEmpty() && extraPath != null) {
             s.fail("extra_records_path", "dns.extra_records and dns.extra_records_path are mutually exclusive");
         }
+        Authoritative authoritative = authoritative(s, magic, base);
+        boolean certificates = s.bool("certificates", false);
+        if (certificates && (!magic || base.isEmpty())) {
+            s.fail("certificates", "needs dns.magic_dns and dns.base_domain (certificates are for the nodes' MagicDNS names)");
+        }
+        if (certificates && authoritative == null) {
+            s.fail("certificates", "needs dns.authoritative (the ACME CA reads the challenge records from it)");
+        }
         s.finish();
-        return new Dns(magic, base, override, global, split, search, extra, extraPath);
+        return new Dns(magic, base, override, global, split, search, extra, extraPath, certificates, authoritative);
+    }
+
+    private static Authoritative authoritative(Section dns, boolean magic, String base) {
+        if (!dns.has("authoritative")) {
+            dns.section("authoritative").finish();
+            return null;
+        }
+        Section s = dns.section("authoritative");
+        ListenAddress listen = s.parsed("listen_addr", null, ListenAddress::parse);
+        if (listen == null) s.fail("listen_addr", "must be set (e.g. 0.0.0.0:53), or remove dns.authoritative");
+        if (!magic || base.isEmpty()) {
+            throw new ConfigException("dns.authoritative: needs dns.magic_dns and dns.base_domain (the zone it answers for)");
+        }
+        List<String> ns = new ArrayList<>();
+        for (String n : s.strings("ns")) {
+            String name = parseOr(s, "ns", n, ControlConfig::baseDomain);
+            if (name.isEmpty()) s.fail("ns", "invalid value \"" + n + "\" (not a DNS name)");
+            if (name.equals(base) || name.endsWith("." + base)) {
+                s.fail("ns", "invalid value \"" + n + "\" (inside " + base + ": the server has no address record for it; "
+                        + "name a host outside the zone)");
+            }
+            ns.add(name);
+        }
+        if (ns.isEmpty()) s.fail("ns", "must name at least one name server (the names the parent zone delegates " + base + " to)");
+        String hostmaster = s.parsed("hostmaster", "hostmaster." + base, t -> {
+            String h = baseDomain(t.replace('@', '.'));
+            if (h.isEmpty()) throw new IllegalArgumentException("not a mailbox or DNS name");
+            return h;
+        });
+        boolean nodeRecords = s.bool("node_records", false);
+        int qps = s.integer("queries_per_second", 50, 1, 1_000_000);
+        s.finish();
+        return new Authoritative(listen, List.copyOf(ns), hostmaster, nodeRecords, qps);
     }
 
     /** Lower-case DNS name without leading or trailing dots ({@code .local} → {@code local}). */

@@ -4,10 +4,11 @@ import dev.lattice.control.noise.ControlSession;
 import dev.lattice.wire.tailcfg.MapRequest;
 import dev.lattice.wire.tailcfg.RegisterRequest;
 import dev.lattice.wire.tailcfg.RegisterResponse;
+import dev.lattice.wire.tailcfg.SetDNSRequest;
 import java.util.concurrent.CompletionStage;
 
 /**
- * What the control server does for a machine: registration and map requests, from clients whose capability version
+ * What the control server does for a machine: registration, map requests and ACME challenge records, from clients whose capability version
  * is supported. Methods run on virtual threads.
  */
 public interface MachineService {
@@ -19,4 +20,11 @@ public interface MachineService {
      * (Stream false) applies the request and closes the sink with an empty 200.
      */
     void map(ControlSession session, MapRequest request, MapSink sink);
+
+    /**
+     * {@code POST /machine/set-dns}: publishes an ACME challenge record. Returns normally when stored.
+     *
+     * @throws HttpError when the request is refused, with the status and message the client gets
+     */
+    void setDns(ControlSession session, SetDNSRequest request);
 }

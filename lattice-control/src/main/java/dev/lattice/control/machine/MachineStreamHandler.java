@@ -6,6 +6,7 @@ import dev.lattice.wire.tailcfg.CapabilityVersion;
 import dev.lattice.wire.tailcfg.MapRequest;
 import dev.lattice.wire.tailcfg.RegisterRequest;
 import dev.lattice.wire.tailcfg.RegisterResponse;
+import dev.lattice.wire.tailcfg.SetDNSRequest;
 import dev.lattice.wire.tailcfg.Tailcfg;
 import dev.lattice.guard.ConnectionGuard;
 import dev.lattice.guard.LogLimiter;
@@ -81,7 +82,15 @@ public final class MachineStreamHandler extends SimpleChannelInboundHandler<Full
                             sink.fail(e.status(), e.getMessage());
                         }
                     }
-                    case "/machine/set-dns", "/machine/update-health", "/machine/audit-log", "/machine/c2n",
+                    case "/machine/set-dns" -> {
+                        requirePost(method);
+                        SetDNSRequest sr = decode(body, SetDNSRequest.class);
+                        checkVersion(sr.version());
+                        service.setDns(session, sr);
+                        // tailcfg.SetDNSResponse is an empty object; the client decodes it.
+                        respondJson(ctx, java.util.Map.of());
+                    }
+                    case "/machine/update-health", "/machine/audit-log", "/machine/c2n",
                             "/machine/id-token", "/machine/feature/query", "/machine/set-device-attr", "/machine/whoami" ->
                             respond(ctx, 501, "not implemented by this control server");
                     default -> respond(ctx, 404, "not found");
@@ -120,7 +129,7 @@ public final class MachineStreamHandler extends SimpleChannelInboundHandler<Full
         }
     }
 
-    private static void respondJson(ChannelHandlerContext ctx, RegisterResponse resp) {
+    private static void respondJson(ChannelHandlerContext ctx, Object resp) {
         byte[] json = Tailcfg.json().writeValueAsBytes(resp);
         ctx.writeAndFlush(HttpResponses.json(HttpResponseStatus.OK, json)).addListener(f -> ctx.close());
     }

@@ -47,6 +47,10 @@ public final class ControlMetrics {
     public final Counter httpRequests = Counter.builder().name("lattice_http_requests_total")
             .help("HTTP requests by route and status, on the main and metrics ports and inside ts2021 connections")
             .labelNames("route", "status").register(registry);
+    /** Queries to the authoritative DNS server (dns.authoritative) by how they ended. */
+    public final Counter dnsQueries = Counter.builder().name("lattice_dns_queries_total")
+            .help("Queries to the authoritative DNS server, by result (answered, nxdomain, refused, error, malformed, rate_limited)")
+            .labelNames("result").register(registry);
 
     {
         // Every known label value from the start, so a scrape shows the series before the first event (rate() needs it).
@@ -59,6 +63,7 @@ public final class ControlMetrics {
         policyCompiles.labelValues("error");
         dbOperationSeconds.labelValues("read");
         dbOperationSeconds.labelValues("write");
+        for (var o : dev.lattice.control.dns.authoritative.Outcome.values()) dnsQueries.labelValues(o.label());
     }
 
     public Metrics metrics() {

@@ -170,10 +170,11 @@ public final class MapSession {
             JsonNode newSsh = null;
             boolean sendSelf = self;
             DNSConfig newDns = null;
-            if (dns) {
+            if (dns || sendSelf) {
                 dns = false;
-                // A client replaces its whole DNS config with any it is sent, so a delta carries all of it.
-                DNSConfig d = owner.dnsConfig();
+                // A client replaces its whole DNS config with any it is sent, so a delta carries all of it. The node's
+                // own changes count too: a rename changes its CertDomains.
+                DNSConfig d = owner.dnsConfigFor(me);
                 if (d != null && !d.equals(sentDns)) newDns = d;
             }
             DERPMap newDerp = null;

@@ -149,6 +149,16 @@ public final class MapSessions implements AutoCloseable {
         return dnsConfig.get();
     }
 
+    /**
+     * The DNS config {@code self} gets: the tailnet's, plus (with {@code dns.certificates}) its own name in CertDomains,
+     * the one name tailscale's client will ask a certificate for.
+     */
+    DNSConfig dnsConfigFor(TailnetNode self) {
+        DNSConfig d = dnsConfig.get();
+        if (d == null || !nodes.https()) return d;
+        return d.toBuilder().certDomains(List.of(nodes.certDomain(self))).build();
+    }
+
     /** The complete netmap for a node: self, DERP map, DNS, peers, profiles, filter. */
     MapResponse fullResponse(TailnetNode self, int capVer) {
         List<TailnetNode> all = tailnet.nodes();
@@ -168,7 +178,7 @@ public final class MapSessions implements AutoCloseable {
                 .domain(domain)
                 .collectServices(false)
                 .debug(new Debug(null, true, null))
-                .dnsConfig(dnsConfig())
+                .dnsConfig(dnsConfigFor(self))
                 .userProfiles(new ArrayList<>(profiles.values()))
                 .packetFilter(pol.filterFor(self))
                 .sshPolicy(pol.sshPolicyFor(self))

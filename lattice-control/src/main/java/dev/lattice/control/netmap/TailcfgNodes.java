@@ -29,11 +29,14 @@ public final class TailcfgNodes {
     static final String CAP_SSH = "https://tailscale.com/cap/ssh";
     static final String ATTR_DEFAULT_AUTO_UPDATE = "default-auto-update";
     static final String CAP_FILE_SHARING = "https://tailscale.com/cap/file-sharing";
+    /** tailcfg.CapabilityHTTPS: the node may get certificates for its names (and serve HTTPS with them). */
+    static final String CAP_HTTPS = "https";
 
     private final Tailnet tailnet;
     private final String baseDomain;
     private final boolean fileSharing;
     private final boolean defaultAutoUpdate;
+    private final boolean https;
     private volatile PrimaryRoutes primaries;
 
     public TailcfgNodes(Tailnet tailnet, String baseDomain) {
@@ -46,6 +49,12 @@ public final class TailcfgNodes {
      * @param defaultAutoUpdate {@code auto_update.enabled}: the value of every node's default-auto-update attribute
      */
     public TailcfgNodes(Tailnet tailnet, String baseDomain, boolean fileSharing, boolean defaultAutoUpdate) {
+        this(tailnet, baseDomain, fileSharing, defaultAutoUpdate, false);
+    }
+
+    /** @param https {@code dns.certificates}: every node gets the {@code https} capability and its name as CertDomain */
+    public TailcfgNodes(Tailnet tailnet, String baseDomain, boolean fileSharing, boolean defaultAutoUpdate, boolean https) {
+        this.https = https;
         this.tailnet = tailnet;
         this.baseDomain = baseDomain == null ? "" : baseDomain;
         this.fileSharing = fileSharing;
@@ -55,6 +64,17 @@ public final class TailcfgNodes {
     /** {@code givenname.base.domain.}, the node's MagicDNS name. */
     public String fqdn(TailnetNode n) {
         return baseDomain.isEmpty() ? n.givenName() + "." : n.givenName() + "." + baseDomain + ".";
+    }
+
+    /** Whether nodes get certificates for their names ({@code dns.certificates}). */
+    public boolean https() {
+        return https;
+    }
+
+    /** The name a node may get a certificate for (DNSConfig.CertDomains): its MagicDNS name without the root dot. */
+    public String certDomain(TailnetNode n) {
+        String f = fqdn(n);
+        return f.substring(0, f.length() - 1);
     }
 
     /** The home DERP region from the node's NetInfo; 0 = none. */
@@ -146,6 +166,7 @@ public final class TailcfgNodes {
             caps.put(CAP_ADMIN, List.of());
             caps.put(CAP_SSH, List.of());
             if (fileSharing) caps.put(CAP_FILE_SHARING, List.of());
+            if (https) caps.put(CAP_HTTPS, List.of());
             caps.put(ATTR_DEFAULT_AUTO_UPDATE, List.of(Tailcfg.json().getNodeFactory().booleanNode(defaultAutoUpdate)));
             b.capMap(caps);
         }

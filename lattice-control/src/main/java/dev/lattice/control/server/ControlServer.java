@@ -16,7 +16,12 @@ import dev.lattice.control.admin.AdminSocket;
 import dev.lattice.control.auth.Registrations;
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.config.KeyFiles;
+import dev.lattice.control.certs.AcmeChallenges;
+import dev.lattice.control.certs.SetDnsRequests;
 import dev.lattice.control.dns.ExtraRecordsWatcher;
+import dev.lattice.control.dns.authoritative.Answerer;
+import dev.lattice.control.dns.authoritative.AuthoritativeDnsServer;
+import dev.lattice.control.dns.authoritative.TailnetZone;
 import dev.lattice.control.http.ControlHttpServer;
 import dev.lattice.control.ipalloc.IpAllocator;
 import dev.lattice.control.machine.MachineService;
@@ -48,6 +53,7 @@ import dev.lattice.wire.tailcfg.DNSConfig;
 import dev.lattice.wire.tailcfg.MapRequest;
 import dev.lattice.wire.tailcfg.RegisterRequest;
 import dev.lattice.wire.tailcfg.RegisterResponse;
+import dev.lattice.wire.tailcfg.SetDNSRequest;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.net.InetSocketAddress;
@@ -88,6 +94,9 @@ public final class ControlServer implements AutoCloseable {
     private RouteProbes routeProbes;
     private DerpServer derp;
     private StunServer stun;
+    private AuthoritativeDnsServer authoritativeDns;
+    private final AcmeChallenges acmeChallenges = new AcmeChallenges();
+    private final SetDnsRequests setDns;
     private final MachinePrivateKey noiseKey;
     private final FrontRoutes frontRoutes;
     private final BootstrapDns bootstrapDns; // null without the embedded DERP
@@ -105,7 +114,8 @@ public final class ControlServer implements AutoCloseable {
         this.guard = new ConnectionGuard(limits(config));
         IpAllocator ips = IpAllocator.fromStore(config.prefixes(), store.nodes());
         this.tailnet = new Tailnet(store, ips, clock);
-        this.nodes = new TailcfgNodes(tailnet, config.dns().baseDomain(), config.taildropEnabled(), config.autoUpdateEnabled());
+        this.nodes = new TailcfgNodes(tailnet, config.dns().baseDomain(), config.taildropEnabled(), config.autoUpdateEnabled(),
+                config.dns().certificates());
         nodes.usePrimaryRoutes(new dev.lattice.control.netmap.PrimaryRoutes(tailnet, nodes::activeRoutes));
         this.derpMaps = new DerpMaps(config);
         this.derpMap = derpMaps.load();
@@ -131,6 +141,7 @@ public final class ControlServer implements AutoCloseable {
         this.bootstrapDns = config.derp().server().enabled() ? new BootstrapDns(this::derpHostNames) : null;
         this.frontRoutes = new FrontRoutes(noiseKey.publicKey(), tailnet, bootstrapDns);
         this.adminApi = new AdminApi(tailnet, registrations, nodes, policy); // admin
+        this.setDns = new SetDnsRequests(tailnet, nodes, acmeChallenges, config.dns().certificates());
     }
 
     /** Opens the store, loads keys, and starts listening. */
@@ -216,7 +227,11 @@ public final class ControlServer implements AutoCloseable {
                 });
             }, every, every, TimeUnit.MILLISECONDS);
         }
-        MachineService machine = machineService(registrations, new MapRequests(tailnet, registrations.routes(), sessions));
+        if (config.dns().certificates()) {
+            housekeeping.scheduleWithFixedDelay(() -> acmeChallenges.purge(tailnet.now()), 1, 1, TimeUnit.MINUTES);
+        }
+        startAuthoritativeDns();
+        MachineService machine = machineService(registrations, new MapRequests(tailnet, registrations.routes(), sessions), setDns);
         Ts2021Upgrader upgrader = new Ts2021Upgrader(noiseKey, CapabilityVersion.MINIMUM_SUPPORTED, guard.limits(),
                 session -> new MachineStreamHandler(session, machine, workers), metrics::request);
         AdminRoutes adminRoutes = new AdminRoutes(adminApi);
@@ -244,6 +259,24 @@ public final class ControlServer implements AutoCloseable {
         String mode = Integer.toOctalString(config.unixSocketPermission());
         log.atInfo().setMessage("admin socket listening on {} (mode {})").addArgument(adminSocket.path()).addArgument(mode)
                 .addKeyValue("path", adminSocket.path().toString()).addKeyValue("mode", mode).log();
+    }
+
+    /** {@code dns.authoritative}: the zone's DNS server, on threads of its own. */
+    private void startAuthoritativeDns() throws java.io.IOException {
+        ControlConfig.Authoritative a = config.dns().authoritative();
+        if (a == null) return;
+        Answerer answerer = new Answerer(config.dns().baseDomain(), a.ns(), a.hostmaster(), a.nodeRecords(),
+                tailnet.now().getEpochSecond() & 0xffffffffL, new TailnetZone(tailnet, acmeChallenges, setDns));
+        authoritativeDns = AuthoritativeDnsServer.start(a.listenAddr().toSocketAddress(), answerer, a.queriesPerSecond(),
+                o -> metrics.dnsQueries.labelValues(o.label()).inc());
+        String addr = IpPrefix.hostPort(authoritativeDns.localAddress());
+        log.atInfo().setMessage("authoritative DNS for {} on {} (UDP and TCP)").addArgument(config.dns().baseDomain())
+                .addArgument(addr).addKeyValue("addr", addr).log();
+    }
+
+    /** The authoritative DNS server's address (UDP and TCP), or null when it is off. */
+    public InetSocketAddress authoritativeDnsAddress() {
+        return authoritativeDns == null ? null : authoritativeDns.localAddress();
     }
 
     /** Loads the DERP map again; when it changed, every connected node is sent the new one. */
@@ -293,8 +326,8 @@ public final class ControlServer implements AutoCloseable {
      * Admin uploads larger than a stranger may send (a policy through {@code PUT /api/v1/policy}) are let in only
      * after the API key in their head checked out (off the event loop), before their body is read.
      */
-    /** The {@code /machine/*} endpoints' work: registration ({@link Registrations}) and map requests. */
-    private static MachineService machineService(Registrations registrations, MapRequests maps) {
+    /** The {@code /machine/*} endpoints' work: registration ({@link Registrations}), map requests, set-dns. */
+    private static MachineService machineService(Registrations registrations, MapRequests maps, SetDnsRequests setDns) {
         return new MachineService() {
             @Override
             public CompletionStage<RegisterResponse> register(ControlSession session, RegisterRequest request) {
@@ -304,6 +337,11 @@ public final class ControlServer implements AutoCloseable {
             @Override
             public void map(ControlSession session, MapRequest request, MapSink sink) {
                 maps.map(session, request, sink);
+            }
+
+            @Override
+            public void setDns(ControlSession session, SetDNSRequest request) {
+                setDns.setDns(session.machineKey(), request);
             }
         };
     }
@@ -415,6 +453,7 @@ public final class ControlServer implements AutoCloseable {
         closeQuietly(sessions);
         closeQuietly(derp);
         closeQuietly(stun);
+        closeQuietly(authoritativeDns);
         workers.shutdownNow();
         closeQuietly(store);
     }

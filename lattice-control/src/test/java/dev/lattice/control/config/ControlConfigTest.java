@@ -213,6 +213,18 @@ class ControlConfigTest {
             "dns:\\n  magic_dns: true\\n  base_domain: \"\"\\n | dns.base_domain: must be set",
             "dns:\\n  extra_records:\\n    - {name: a.example, type: A, value: 2001:db8::1}\\n | dns.extra_records[0].value: invalid value \"2001:db8::1\"",
             "trusted_proxies: [0.0.0.0/0]\\n | trusted_proxies: invalid value \"0.0.0.0/0\"",
+            // certificates and the authoritative DNS server
+            "dns:\\n  certificates: true\\n | dns.certificates: needs dns.authoritative",
+            "dns:\\n  magic_dns: false\\n  certificates: true\\n | dns.certificates: needs dns.magic_dns and dns.base_domain",
+            "dns:\\n  certificates: yes please\\n | dns.certificates: invalid value \"yes please\"",
+            "dns:\\n  authoritative:\\n    ns: [ns1.example.net]\\n | dns.authoritative.listen_addr: must be set",
+            "dns:\\n  authoritative:\\n    listen_addr: 0.0.0.0\\n | dns.authoritative.listen_addr: invalid value \"0.0.0.0\"",
+            "dns:\\n  authoritative:\\n    listen_addr: :53\\n | dns.authoritative.ns: must name at least one name server",
+            "dns:\\n  authoritative:\\n    listen_addr: :53\\n    ns: [bad..name]\\n | dns.authoritative.ns: invalid value \"bad..name\"",
+            "dns:\\n  authoritative:\\n    listen_addr: :53\\n    ns: [ns1.lattice.internal]\\n | dns.authoritative.ns: invalid value \"ns1.lattice.internal\" (inside lattice.internal",
+            "dns:\\n  authoritative:\\n    listen_addr: :53\\n    ns: [ns1.example.net]\\n    queries_per_second: 0\\n | dns.authoritative.queries_per_second: invalid value \"0\"",
+            "dns:\\n  authoritative:\\n    listen_addr: :53\\n    ns: [ns1.example.net]\\n    node_record: true\\n | dns.authoritative.node_record: unknown key (did you mean node_records?)",
+            "dns:\\n  magic_dns: false\\n  authoritative:\\n    listen_addr: :53\\n    ns: [ns1.example.net]\\n | dns.authoritative: needs dns.magic_dns and dns.base_domain",
             // Headscale's HA probe checks
             "node:\\n  routes:\\n    ha:\\n      probe_interval: 1s\\n | node.routes.ha.probe_interval: invalid value \"1s\" (must be >= 2s",
             "node:\\n  routes:\\n    ha:\\n      probe_timeout: 500ms\\n | node.routes.ha.probe_timeout: invalid value \"500ms\" (must be >= 1s)",
@@ -233,6 +245,23 @@ class ControlConfigTest {
         assertThatThrownBy(() -> parse(yaml.replace("\\n", "\n")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith(message);
+    }
+
+    @Test
+    void certificatesAndTheAuthoritativeDnsServerAreOffByDefaultAndReadWhenGiven() {
+        ControlConfig d = ControlConfig.defaults();
+        assertThat(d.dns().certificates()).isFalse();
+        assertThat(d.dns().authoritative()).isNull();
+        ControlConfig c = parse("dns:\n  base_domain: ts.example.com\n  certificates: true\n  authoritative:\n"
+                + "    listen_addr: 0.0.0.0:53\n    ns: [NS1.example.com., ns2.example.net]\n    hostmaster: admin@example.com\n"
+                + "    node_records: true\n    queries_per_second: 20\n");
+        assertThat(c.dns().certificates()).isTrue();
+        assertThat(c.dns().authoritative()).isEqualTo(new ControlConfig.Authoritative(new ListenAddress("0.0.0.0", 53),
+                List.of("ns1.example.com", "ns2.example.net"), "admin.example.com", true, 20));
+        ControlConfig.Authoritative minimal = parse("dns:\n  base_domain: ts.example.com\n  authoritative:\n"
+                + "    listen_addr: \"[::]:5353\"\n    ns: ns1.example.com\n").dns().authoritative();
+        assertThat(minimal).isEqualTo(new ControlConfig.Authoritative(new ListenAddress("::", 5353),
+                List.of("ns1.example.com"), "hostmaster.ts.example.com", false, 50));
     }
 
     @Test

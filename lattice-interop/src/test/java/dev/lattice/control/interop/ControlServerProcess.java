@@ -49,6 +49,12 @@ public final class ControlServerProcess implements AutoCloseable {
 
     /** Starts the server on {@code ip} and waits until /health answers. */
     public static ControlServerProcess start(Host host, String ip, Path dir, String extraYaml) throws IOException {
+        return start(host, ip, dir, extraYaml, "");
+    }
+
+    /** @param dnsYaml more keys of the {@code dns} section, indented by two spaces */
+    public static ControlServerProcess start(Host host, String ip, Path dir, String extraYaml, String dnsYaml)
+            throws IOException {
         Files.createDirectories(dir);
         Path cfg = dir.resolve("config.yaml");
         Files.writeString(cfg, """
@@ -81,11 +87,12 @@ public final class ControlServerProcess implements AutoCloseable {
                   base_domain: tailnet.test
                   nameservers:
                     global: []
-                log:
+                %slog:
                   level: debug
                 unix_socket: %s/control.sock
                 unix_socket_permissions: "0770"
-                """.formatted(serverUrl(ip), ip, PORT, dir, dir, dir, ip, dir) + extraYaml);
+                """.formatted(serverUrl(ip), ip, PORT, dir, dir, dir, ip, dnsYaml.isBlank() ? "" : dnsYaml.stripTrailing() + "\n", dir)
+                + extraYaml);
         BackgroundProcess p = host.spawn("lattice-control", java.util.Map.of(),
                 List.of(launcher().toString(), "serve", "-c", cfg.toString()));
         ControlServerProcess s = new ControlServerProcess(host, ip, dir, cfg, p);
