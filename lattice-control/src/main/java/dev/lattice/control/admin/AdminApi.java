@@ -70,6 +70,16 @@ public final class AdminApi {
     }
 
     /** Headscale's user for tagged nodes, as its API shows them (they belong to the tailnet, not a user). */
+    /** Whether {@code name} passes Headscale's user name rule (as {@code users create} checks it). */
+    public static boolean validUserName(String name) {
+        try {
+            AdminInput.userName(name);
+            return true;
+        } catch (AdminException e) {
+            return false;
+        }
+    }
+
     public static final User TAGGED_DEVICES = new User(TailcfgNodes.TAGGED_DEVICES_USER_ID, "tagged-devices",
             "Tagged Devices", "", "", null, null);
 

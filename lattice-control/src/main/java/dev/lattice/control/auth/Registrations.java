@@ -72,6 +72,13 @@ public final class Registrations {
         this.routes = new RouteApprovals(tailnet, nodes, policy);
     }
 
+    private volatile boolean atIdentityProvider;
+
+    /** Whether people complete interactive registrations by logging in at the identity provider (OIDC), for the log. */
+    public void loginAtIdentityProvider(boolean on) {
+        this.atIdentityProvider = on;
+    }
+
     /** Where outcomes are counted ({@code lattice_registrations_total}); none until set. */
     public void metrics(ControlMetrics m) {
         this.metrics = m;
@@ -239,10 +246,17 @@ public final class Registrations {
      */
     Node upsert(MachinePublicKey machineKey, RegisterRequest req, Long userId, List<String> tags, Long authKeyId,
             boolean ephemeral, String method, Instant now, KeyUse spend) {
+        return upsert(machineKey, req, userId, tags, authKeyId, ephemeral, method, now, spend, null);
+    }
+
+    /** @param expiryOverride the node's key expiry instead of node.expiry's (an ID token's, with use_expiry_from_token) */
+    Node upsert(MachinePublicKey machineKey, RegisterRequest req, Long userId, List<String> tags, Long authKeyId,
+            boolean ephemeral, String method, Instant now, KeyUse spend, Instant expiryOverride) {
         Hostinfo hi = req.hostinfo();
         Optional<String> reported = reportedHostname(hi);
         String hostinfoJson = hi == null ? null : Tailcfg.json().writeValueAsString(hi);
-        Instant expiry = defaultExpiry == null || defaultExpiry.isZero() ? null : now.plus(defaultExpiry);
+        Instant expiry = expiryOverride != null ? expiryOverride
+                : defaultExpiry == null || defaultExpiry.isZero() ? null : now.plus(defaultExpiry);
         Optional<Node> existing = tailnet.byMachineKey(machineKey);
         if (existing.isPresent()) {
             // A re-registering node's name follows a changed hostname as on a map request (Headscale leaves the
@@ -282,8 +296,13 @@ public final class Registrations {
         expireOldPending(now);
         String url = serverUrl.resolve("/register/" + id).toString();
         count("auth_url");
-        log.info("interactive registration {} started for {}; complete it with: lattice-control auth register --auth-id {} --user USER",
-                id, req.hostinfo() == null ? "a node" : req.hostinfo().hostname(), id);
+        String host = req.hostinfo() == null ? "a node" : req.hostinfo().hostname();
+        if (atIdentityProvider) {
+            log.info("interactive registration {} started for {}; waiting for a login at the identity provider", id, host);
+        } else {
+            log.info("interactive registration {} started for {}; complete it with: lattice-control auth register --auth-id {} --user USER",
+                    id, host, id);
+        }
         return RegisterResponse.builder().authUrl(url).build();
     }
 
@@ -304,6 +323,20 @@ public final class Registrations {
      * @throws Tags.NotPermitted when the client advertises tags the user may not own (the client is told too)
      */
     public Node approve(String authId, User user) {
+        return complete(authId, user, "cli", null);
+    }
+
+    /**
+     * Completes an interactive registration for {@code user} as {@code method} ({@code cli} for the admin's
+     * {@code auth register}, {@code oidc} after a login at the identity provider), with the node's key expiring at
+     * {@code expiry} (null: node.expiry). A machine that already has a node keeps it, its addresses and name, and
+     * moves to {@code user} if another user logs in on it (as Headscale does).
+     *
+     * @throws IllegalArgumentException when no registration waits under {@code authId}
+     * @throws Tags.NotPermitted when the client advertises tags the user may not own (the client is told too)
+     */
+    public Node complete(String authId, User user, String method, Instant expiry) {
+        expireOldPending(tailnet.now());
         PendingRegistration p = pending.get(authId);
         if (p == null) throw new IllegalArgumentException("no pending registration with auth id " + authId);
         List<String> tags;
@@ -315,11 +348,12 @@ public final class Registrations {
             p.outcome().complete(RegisterResponse.builder().error(e.getMessage()).build());
             throw e;
         }
+        // Only one completion wins: a second (a replayed confirmation, an admin racing a login) finds nothing.
+        if (!pending.remove(authId, p)) throw new IllegalArgumentException("no pending registration with auth id " + authId);
         Node node = upsert(p.machineKey(), p.request(), user.id(), tags, null,
-                Boolean.TRUE.equals(p.request().ephemeral()), "cli", tailnet.now(), null);
-        pending.remove(authId);
+                Boolean.TRUE.equals(p.request().ephemeral()), method, tailnet.now(), null, expiry);
         p.outcome().complete(authorized(node));
-        log.info("registered node {} ({}) for user {} by auth id", node.id(), node.givenName(), user.name());
+        log.info("registered node {} ({}) for user {} by auth id ({})", node.id(), node.givenName(), user.name(), method);
         count("approved");
         return node;
     }
@@ -364,6 +398,12 @@ public final class Registrations {
         return req;
     }
 
+    /** The registration waiting under {@code authId}, if any (not expired). */
+    public Optional<PendingRegistration> pending(String authId) {
+        expireOldPending(tailnet.now());
+        return Optional.ofNullable(pending.get(authId));
+    }
+
     /** Registrations waiting for an admin, for listing. */
     public List<PendingRegistration> pending() {
         expireOldPending(tailnet.now());
@@ -389,7 +429,7 @@ public final class Registrations {
                 var p = nodes.profile(u);
                 b.user(new dev.lattice.wire.tailcfg.User(u.id(), p.displayName(), null, u.created()));
                 b.login(new Login(u.id(), u.provider() == null || u.provider().isEmpty() ? null : u.provider(),
-                        p.loginName(), p.displayName(), null));
+                        p.loginName(), p.displayName(), p.profilePicUrl()));
             });
         }
         return b.build();
