@@ -293,6 +293,45 @@ class OidcKeycloakTest {
     }
 
     @Test
+    void anIdentityProviderGroupInThePolicyGrantsAccessAndLosingItRevokesAtTheNextLogin() throws Exception {
+        java.nio.file.Path policy = dir.resolve("policy.hujson");
+        java.nio.file.Files.writeString(policy, """
+                // Keycloak's group eng, as the groups claim names it, opens ssh on every node.
+                {"groups": {"group:eng": ["oidc-group:eng"]},
+                 "acls": [{"action": "accept", "src": ["group:eng"], "dst": ["*:22"]}]}
+                """);
+        start(keycloak.oidcYaml() + "policy:\n  mode: file\n  path: " + policy + "\n");
+        User ops = server.store().users().create("ops", "Ops", "ops@example.com");
+        server.tailnet().announceFull();
+        String key = server.store().preAuthKeys().create(ops.id(), true, false, List.of(), Instant.now().plusSeconds(3600)).fullKey();
+        try (TestMachine srv = new TestMachine(group, url, "srv"); TestMachine laptop = new TestMachine(group, url, "alice-laptop")) {
+            srv.register(key);
+            srv.openStream();
+            srv.awaitView(Duration.ofSeconds(5), v -> v.self != null && v.filter.isEmpty());
+
+            Browser b = new Browser();
+            Waiting w = begin(laptop);
+            confirm(b, login(b, w.authUrl(), "alice"));
+            assertThat(w.outcome().machineAuthorized()).isTrue();
+            String aliceIp = node(laptop).orElseThrow().ipv4().getHostAddress();
+            srv.awaitView(Duration.ofSeconds(5), v -> v.sources().stream().anyMatch(s -> s.contains(aliceIp)));
+
+            keycloak.leaveGroup("alice", "eng");
+            try {
+                // Nothing changes until alice logs in again; then her groups claim no longer has eng.
+                laptop.nodeKey = NodePrivateKey.generate();
+                w = begin(laptop);
+                confirm(b, login(b, w.authUrl(), "alice"));
+                assertThat(w.outcome().machineAuthorized()).isTrue();
+                assertThat(user("alice").groups()).doesNotContain("eng");
+                srv.awaitView(Duration.ofSeconds(5), v -> v.filter.isEmpty());
+            } finally {
+                keycloak.joinGroup("alice", "eng");
+            }
+        }
+    }
+
+    @Test
     void anUnknownOrFinishedRegistrationSaysSo() throws Exception {
         start(keycloak.oidcYaml());
         Browser.Page p = new Browser().get(url.resolve("/register/nosuchregistration"));
