@@ -26,7 +26,7 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *
  * <p>Reading is strict: a key Headscale does not know fails with its full path and the nearest known key, e.g.
  * {@code dns.nameservers.globl: unknown key (did you mean global?)}; a bad value fails naming key and value.
- * Keys Headscale knows but Lattice does not act on (gRPC, OIDC, ACME, GORM tuning, ...) are accepted and listed
+ * Keys Headscale knows but Lattice does not act on (gRPC, ACME, GORM tuning, ...) are accepted and listed
  * in {@link #unsupportedKeys()} so the server can warn. Relative paths are resolved against the config file's
  * directory, as Headscale does; for {@link #defaults()} against the working directory.
  *
