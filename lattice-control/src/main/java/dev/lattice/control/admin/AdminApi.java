@@ -70,6 +70,9 @@ public final class AdminApi {
     }
 
     /** Headscale's user for tagged nodes, as its API shows them (they belong to the tailnet, not a user). */
+    public static final User TAGGED_DEVICES = new User(TailcfgNodes.TAGGED_DEVICES_USER_ID, "tagged-devices",
+            "Tagged Devices", "", "", null, null);
+
     /** Whether {@code name} passes Headscale's user name rule (as {@code users create} checks it). */
     public static boolean validUserName(String name) {
         try {
@@ -79,9 +82,6 @@ public final class AdminApi {
             return false;
         }
     }
-
-    public static final User TAGGED_DEVICES = new User(TailcfgNodes.TAGGED_DEVICES_USER_ID, "tagged-devices",
-            "Tagged Devices", "", "", null, null);
 
     /** The policy text and when it was last changed ({@code updated} null when unknown). */
     public record PolicyText(String policy, Instant updated) {}

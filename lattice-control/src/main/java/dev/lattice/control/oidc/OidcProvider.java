@@ -200,14 +200,14 @@ public final class OidcProvider {
 
     private TokenRequest tokenRequest(OIDCProviderMetadata md, AuthorizationCodeGrant grant) {
         ClientID id = new ClientID(cfg.clientId());
-        if (cfg.clientSecret().isEmpty()) return new TokenRequest(md.getTokenEndpointURI(), id, grant);
+        if (cfg.clientSecret().isEmpty()) return new TokenRequest.Builder(md.getTokenEndpointURI(), id, grant).build();
         List<ClientAuthenticationMethod> methods = md.getTokenEndpointAuthMethods();
         // client_secret_basic is the default when the provider names none (RFC 8414).
         ClientAuthentication auth = methods != null && !methods.contains(ClientAuthenticationMethod.CLIENT_SECRET_BASIC)
                 && methods.contains(ClientAuthenticationMethod.CLIENT_SECRET_POST)
                 ? new ClientSecretPost(id, new Secret(cfg.clientSecret()))
                 : new ClientSecretBasic(id, new Secret(cfg.clientSecret()));
-        return new TokenRequest(md.getTokenEndpointURI(), auth, grant);
+        return new TokenRequest.Builder(md.getTokenEndpointURI(), auth, grant).build();
     }
 
     /** The userinfo claims, or null (Headscale goes on with the ID token's claims when this fails). */
