@@ -42,7 +42,7 @@ public final class LabKeycloak implements AutoCloseable {
         String password = HexFormat.of().formatHex(pw);
         Instant t0 = Instant.now();
         BackgroundProcess p = host.spawn("keycloak", Map.of("JAVA_HOME", System.getProperty("java.home"),
-                "KC_BOOTSTRAP_ADMIN_USERNAME", "admin", "KC_BOOTSTRAP_ADMIN_PASSWORD", password),
+                "KC_BOOTSTRAP_ADMIN_USERNAME", "admin", "KC_BOOTSTRAP_ADMIN_PASSWORD", password, "JAVA_OPTS_APPEND", Keycloak.JAVA_OPTS),
                 List.of(home.resolve("bin/kc.sh").toString(), "start-dev", "--http-host=" + ip, "--http-port=" + port,
                         "--db=dev-mem", "--cache=local", "--log-level=warn"));
         String base = "http://" + ip + ":" + port;
