@@ -25,6 +25,8 @@ import java.util.regex.Pattern;
 final class OidcSection {
     private static final Pattern ENV = Pattern.compile("\\$\\{([^}]*)}|\\$([A-Za-z0-9_]+)");
     static final List<String> DEFAULT_SCOPE = List.of("openid", "profile", "email");
+    static final java.util.Set<String> RESERVED_PARAMS = java.util.Set.of("response_type", "client_id", "redirect_uri", "scope",
+            "state", "nonce", "code_challenge", "code_challenge_method");
 
     private OidcSection() {}
 
@@ -47,6 +49,12 @@ final class OidcSection {
         }
         List<String> scope = s.has("scope") ? s.strings("scope") : DEFAULT_SCOPE;
         Map<String, String> extra = s.stringMap("extra_params");
+        for (String k : extra.keySet()) {
+            // These carry the login's own protection and routing: a fixed value would defeat it.
+            if (RESERVED_PARAMS.contains(k)) {
+                s.fail("extra_params", "\"" + k + "\" is set by Lattice for each login and cannot be configured");
+            }
+        }
         List<String> domains = s.strings("allowed_domains");
         List<String> users = s.strings("allowed_users");
         List<String> groups = s.strings("allowed_groups");

@@ -105,7 +105,10 @@ public final class OidcLogin implements Routes {
             if (!req.method().equals(HttpMethod.POST)) return page(HttpResponseStatus.METHOD_NOT_ALLOWED, OidcPages.failed("Use the button on the confirmation page."));
             return confirm(req, path.substring("/register/confirm/".length()));
         }
-        if (path.startsWith("/register/") && req.method().equals(HttpMethod.GET)) return start(path.substring("/register/".length()));
+        if (path.startsWith("/register/")) {
+            if (!req.method().equals(HttpMethod.GET)) return page(HttpResponseStatus.METHOD_NOT_ALLOWED, OidcPages.failed("Open this link in a browser."));
+            return start(path.substring("/register/".length()));
+        }
         if (path.equals("/oidc/callback") && req.method().equals(HttpMethod.GET)) return callback(req, q);
         return null;
     }

@@ -133,6 +133,7 @@ class OidcConfigTest {
             "client_id: x\\n  groups_claim: ''\\n | oidc.groups_claim: must not be empty (the default is groups)",
             "client_id: x\\n  client_secret_path: /nonexistent/secret\\n | oidc.client_secret_path: the file /nonexistent/secret does not exist",
             "client_id: x\\n  allowed_groups: {a: b}\\n | oidc.allowed_groups: invalid value a mapping (expected a list)",
+            "client_id: x\\n  extra_params: {state: fixed}\\n | oidc.extra_params: \"state\" is set by Lattice for each login and cannot be configured",
     })
     void refusals(String yaml, String message) {
         String text = "oidc:\n  issuer: https://sso.example\n  " + yaml.replace("\\n", "\n");
