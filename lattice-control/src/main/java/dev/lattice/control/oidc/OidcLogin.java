@@ -181,6 +181,8 @@ public final class OidcLogin implements Routes {
             log.info("OIDC: login of {} denied: {}", identity, denial.get().reason());
             return page(HttpResponseStatus.FORBIDDEN, OidcPages.denied(denial.get().reason()));
         }
+        // A registration that ran out meanwhile: say so before storing anything.
+        if (registrations.pending(s.authId()).isEmpty()) return page(HttpResponseStatus.GONE, OidcPages.expired());
         User user;
         try {
             user = upsertUser(claims);
