@@ -100,13 +100,18 @@ public final class OidcProvider {
 
     public OidcProvider(ControlConfig.Oidc cfg, URI serverUrl, Clock clock) {
         this.cfg = cfg;
-        String base = serverUrl.toString();
-        this.callback = URI.create((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + "/oidc/callback");
+        this.callback = callbackUrl(serverUrl);
         this.clock = clock;
     }
 
     public URI callbackUrl() {
         return callback;
+    }
+
+    /** Headscale's redirect URI: {@code server_url} (without a trailing slash) + {@code /oidc/callback}. */
+    public static URI callbackUrl(URI serverUrl) {
+        String base = serverUrl.toString();
+        return URI.create((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + "/oidc/callback");
     }
 
     public ControlConfig.Oidc config() {
