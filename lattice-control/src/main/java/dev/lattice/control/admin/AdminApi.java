@@ -73,6 +73,16 @@ public final class AdminApi {
     public static final User TAGGED_DEVICES = new User(TailcfgNodes.TAGGED_DEVICES_USER_ID, "tagged-devices",
             "Tagged Devices", "", "", null, null);
 
+    /** Whether {@code name} passes Headscale's user name rule (as {@code users create} checks it). */
+    public static boolean validUserName(String name) {
+        try {
+            AdminInput.userName(name);
+            return true;
+        } catch (AdminException e) {
+            return false;
+        }
+    }
+
     /** The policy text and when it was last changed ({@code updated} null when unknown). */
     public record PolicyText(String policy, Instant updated) {}
 

@@ -41,7 +41,7 @@ public final class AdminJson {
         o.put("email", nz(u.email()));
         o.put("providerId", nz(u.providerId()));
         o.put("provider", nz(u.provider()));
-        o.put("profilePicUrl", "");
+        o.put("profilePicUrl", nz(u.profilePicUrl()));
         return o;
     }
 

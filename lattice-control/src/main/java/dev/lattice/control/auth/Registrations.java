@@ -75,6 +75,13 @@ public final class Registrations {
         this.routes = new RouteApprovals(tailnet, policy);
     }
 
+    private volatile boolean atIdentityProvider;
+
+    /** Whether people complete interactive registrations by logging in at the identity provider (OIDC), for the log. */
+    public void loginAtIdentityProvider(boolean on) {
+        this.atIdentityProvider = on;
+    }
+
     /** Where outcomes are counted ({@code lattice_registrations_total}); none until set. */
     public void metrics(ControlMetrics m) {
         this.metrics = m;
@@ -244,9 +251,16 @@ public final class Registrations {
      */
     TailnetNode upsert(MachinePublicKey machineKey, RegisterRequest req, Long userId, NodeTags tags, Long authKeyId,
             boolean ephemeral, RegisterMethod method, Instant now, KeyUse spend) {
+        return upsert(machineKey, req, userId, tags, authKeyId, ephemeral, method, now, spend, null);
+    }
+
+    /** @param expiryOverride the node's key expiry instead of node.expiry's (an ID token's, with use_expiry_from_token) */
+    TailnetNode upsert(MachinePublicKey machineKey, RegisterRequest req, Long userId, NodeTags tags, Long authKeyId,
+            boolean ephemeral, RegisterMethod method, Instant now, KeyUse spend, Instant expiryOverride) {
         Hostinfo hi = req.hostinfo();
         Optional<String> reported = reportedHostname(hi);
-        Instant expiry = defaultExpiry == null || defaultExpiry.isZero() ? null : now.plus(defaultExpiry);
+        Instant expiry = expiryOverride != null ? expiryOverride
+                : defaultExpiry == null || defaultExpiry.isZero() ? null : now.plus(defaultExpiry);
         Optional<TailnetNode> existing = tailnet.byMachineKey(machineKey);
         if (existing.isPresent()) {
             // A re-registering node's name follows a changed hostname as on a map request (Headscale leaves the
@@ -299,8 +313,13 @@ public final class Registrations {
         expireOldPending(now);
         String url = serverUrl.resolve("/register/" + id).toString();
         count("auth_url");
-        log.info("interactive registration {} started for {}; complete it with: lattice-control auth register --auth-id {} --user USER",
-                id, req.hostinfo() == null ? "a node" : req.hostinfo().hostname(), id);
+        String host = req.hostinfo() == null ? "a node" : req.hostinfo().hostname();
+        if (atIdentityProvider) {
+            log.info("interactive registration {} started for {}; waiting for a login at the identity provider", id, host);
+        } else {
+            log.info("interactive registration {} started for {}; complete it with: lattice-control auth register --auth-id {} --user USER",
+                    id, host, id);
+        }
         return RegisterResponse.builder().authUrl(url).build();
     }
 
@@ -321,6 +340,20 @@ public final class Registrations {
      * @throws Tags.NotPermitted when the client advertises tags the user may not own (the client is told too)
      */
     public TailnetNode approve(String authId, User user) {
+        return complete(authId, user, RegisterMethod.CLI, null);
+    }
+
+    /**
+     * Completes an interactive registration for {@code user} as {@code method} ({@code CLI} for the admin's
+     * {@code auth register}, {@code OIDC} after a login at the identity provider), with the node's key expiring at
+     * {@code expiry} (null: node.expiry). A machine that already has a node keeps it, its addresses and name, and
+     * moves to {@code user} if another user logs in on it (as Headscale does).
+     *
+     * @throws IllegalArgumentException when no registration waits under {@code authId}
+     * @throws Tags.NotPermitted when the client advertises tags the user may not own (the client is told too)
+     */
+    public TailnetNode complete(String authId, User user, RegisterMethod method, Instant expiry) {
+        expireOldPending(tailnet.now());
         PendingRegistration p = pending.get(authId);
         if (p == null) throw new IllegalArgumentException("no pending registration with auth id " + authId);
         List<String> tags;
@@ -332,11 +365,12 @@ public final class Registrations {
             p.outcome().complete(RegisterResponse.builder().error(e.getMessage()).build());
             throw e;
         }
+        // Only one completion wins: a second (a replayed confirmation, an admin racing a login) finds nothing.
+        if (!pending.remove(authId, p)) throw new IllegalArgumentException("no pending registration with auth id " + authId);
         TailnetNode node = upsert(p.machineKey(), p.request(), user.id(), NodeTags.of(tags), null,
-                Boolean.TRUE.equals(p.request().ephemeral()), RegisterMethod.CLI, tailnet.now(), null);
-        pending.remove(authId);
+                Boolean.TRUE.equals(p.request().ephemeral()), method, tailnet.now(), null, expiry);
         p.outcome().complete(authorized(node));
-        log.info("registered node {} ({}) for user {} by auth id", node.id(), node.givenName(), user.name());
+        log.info("registered node {} ({}) for user {} by auth id ({})", node.id(), node.givenName(), user.name(), method.stored());
         count("approved");
         return node;
     }
@@ -379,6 +413,12 @@ public final class Registrations {
         return req;
     }
 
+    /** The registration waiting under {@code authId}, if any (not expired). */
+    public Optional<PendingRegistration> pending(String authId) {
+        expireOldPending(tailnet.now());
+        return Optional.ofNullable(pending.get(authId));
+    }
+
     /** Registrations waiting for an admin, for listing. */
     public List<PendingRegistration> pending() {
         expireOldPending(tailnet.now());
@@ -404,7 +444,7 @@ public final class Registrations {
                 var p = nodes.profile(u);
                 b.user(new dev.lattice.wire.tailcfg.User(u.id(), p.displayName(), null, u.created()));
                 b.login(new Login(u.id(), u.provider() == null || u.provider().isEmpty() ? null : u.provider(),
-                        p.loginName(), p.displayName(), null));
+                        p.loginName(), p.displayName(), p.profilePicUrl()));
             });
         }
         return b.build();

@@ -59,10 +59,14 @@ final class ServeCommand extends ControlCli.Sub implements Callable<Integer> {
                   %s preauthkeys create --user NAME
                   tailscale up --login-server %s --authkey <key>
                   (or with Lattice's agent: sudo %s & sudo %s up --login-server %s --authkey <key>)
-                or run 'tailscale up --login-server %s' and approve it with '%s auth register --auth-id ID --user NAME'.
+                %s
                 """, cfg.serverUrl(), IpPrefix.hostPort(server.httpAddress()), server.adminSocket().path(), cli, cli,
                 cfg.serverUrl(), launchers.command("latticed"), launchers.command("lattice"), cfg.serverUrl(),
-                cfg.serverUrl(), cli);
+                cfg.oidc().enabled()
+                        ? "or run 'tailscale up --login-server " + cfg.serverUrl() + "' and log in at " + cfg.oidc().issuer()
+                                + " (OpenID Connect; the provider's redirect URI is " + dev.lattice.control.oidc.OidcProvider.callbackUrl(cfg.serverUrl()) + ")."
+                        : "or run 'tailscale up --login-server " + cfg.serverUrl() + "' and approve it with '" + cli
+                                + " auth register --auth-id ID --user NAME'.");
         root.out.flush();
     }
 }

@@ -26,7 +26,7 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *
  * <p>Reading is strict: a key Headscale does not know fails with its full path and the nearest known key, e.g.
  * {@code dns.nameservers.globl: unknown key (did you mean global?)}; a bad value fails naming key and value.
- * Keys Headscale knows but Lattice does not act on (gRPC, OIDC, ACME, GORM tuning, ...) are accepted and listed
+ * Keys Headscale knows but Lattice does not act on (gRPC, ACME, GORM tuning, ...) are accepted and listed
  * in {@link #unsupportedKeys()} so the server can warn. Relative paths are resolved against the config file's
  * directory, as Headscale does; for {@link #defaults()} against the working directory.
  *
@@ -79,6 +79,7 @@ public record ControlConfig(
         boolean taildropEnabled,
         boolean autoUpdateEnabled,
         Limits limits,
+        Oidc oidc,
         List<String> unsupportedKeys,
         List<String> warnings) {
 
@@ -128,6 +129,45 @@ public record ControlConfig(
      * are exempt and their clients counted instead), and the time a request has to arrive whole.
      */
     public record Limits(int maxConnections, int maxConnectionsPerIp, Duration requestTimeout) {}
+
+    public enum PkceMethod { S256, PLAIN }
+
+    /**
+     * {@code oidc}: OpenID Connect login, on exactly when {@code issuer} is set (as in Headscale). The client secret is
+     * never printed ({@link #toString()}); {@code groupsClaim} is Lattice's own key (the claim holding the user's
+     * groups at the identity provider, {@code groups} by default).
+     */
+    public record Oidc(
+            URI issuer,
+            String clientId,
+            String clientSecret,
+            List<String> scope,
+            Map<String, String> extraParams,
+            List<String> allowedDomains,
+            List<String> allowedUsers,
+            List<String> allowedGroups,
+            boolean emailVerifiedRequired,
+            boolean useExpiryFromToken,
+            boolean onlyStartIfOidcIsAvailable,
+            boolean pkceEnabled,
+            PkceMethod pkceMethod,
+            String groupsClaim) {
+
+        public boolean enabled() {
+            return issuer != null;
+        }
+
+        @Override
+        public String toString() {
+            return "Oidc[issuer=" + issuer + ", clientId=" + clientId + ", clientSecret="
+                    + (clientSecret == null || clientSecret.isEmpty() ? "" : "<redacted>") + ", scope=" + scope
+                    + ", extraParams=" + extraParams + ", allowedDomains=" + allowedDomains + ", allowedUsers="
+                    + allowedUsers + ", allowedGroups=" + allowedGroups + ", emailVerifiedRequired=" + emailVerifiedRequired
+                    + ", useExpiryFromToken=" + useExpiryFromToken + ", onlyStartIfOidcIsAvailable="
+                    + onlyStartIfOidcIsAvailable + ", pkceEnabled=" + pkceEnabled + ", pkceMethod=" + pkceMethod
+                    + ", groupsClaim=" + groupsClaim + "]";
+        }
+    }
 
     public enum DatabaseType { SQLITE, POSTGRES }
 
@@ -307,9 +347,7 @@ public record ControlConfig(
         Limits limits = limits(top.section("limits"));
 
         top.unsupported("cli");
-        top.unsupportedSection("oidc", "enabled", "only_start_if_oidc_is_available", "issuer", "client_id",
-                "client_secret", "client_secret_path", "use_expiry_from_token", "scope", "email_verified_required",
-                "extra_params", "allowed_domains", "allowed_users", "allowed_groups", "pkce", "expiry");
+        Oidc oidc = OidcSection.read(top.section("oidc"), paths::of);
         top.unsupportedSection("tuning", "notifier_send_timeout", "batch_change_delay",
                 "node_mapsession_buffered_chan_size", "node_store_batch_size", "node_store_batch_timeout",
                 "batcher_workers", "register_cache_expiration", "register_cache_max_entries",
@@ -322,7 +360,7 @@ public record ControlConfig(
 
         return new ControlConfig(serverUrl, listen, metrics, List.copyOf(proxies), noiseKey, prefixes, derp,
                 node, database, tls, log, policy, dns, unixSocket, socketMode, socketModeSet, taildrop, autoUpdate, limits,
-                List.copyOf(report.unsupported), List.copyOf(report.warnings));
+                oidc, List.copyOf(report.unsupported), List.copyOf(report.warnings));
     }
 
     private static Limits limits(Section s) {

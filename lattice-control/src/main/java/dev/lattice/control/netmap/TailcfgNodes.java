@@ -176,6 +176,6 @@ public final class TailcfgNodes {
     public UserProfile profile(User u) {
         String display = u.displayName() == null || u.displayName().isEmpty() ? u.name() : u.displayName();
         String login = u.email() == null || u.email().isEmpty() ? u.name() : u.email();
-        return new UserProfile(u.id(), login, display, null, null);
+        return new UserProfile(u.id(), login, display, u.profilePicUrl().isEmpty() ? null : u.profilePicUrl(), null);
     }
 }

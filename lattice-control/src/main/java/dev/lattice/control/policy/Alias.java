@@ -18,8 +18,19 @@ public sealed interface Alias {
         }
     }
 
-    /** {@code alice@} or {@code alice@example.com}: the user's untagged devices. */
+    /** Lattice's group member naming a group at the identity provider: {@code oidc-group:eng}. */
+    String IDP_GROUP = "oidc-group:";
+
+    /**
+     * {@code alice@} or {@code alice@example.com}: the user's untagged devices. As a member of a {@code group:}, also
+     * {@code oidc-group:NAME}: every user whose identity provider put them in group NAME at their last login.
+     */
     record User(String token) implements Alias {
+        /** Whether this member names an identity provider's group rather than one user. */
+        public boolean isIdpGroup() {
+            return token.startsWith(IDP_GROUP);
+        }
+
         @Override
         public String toString() {
             return token;

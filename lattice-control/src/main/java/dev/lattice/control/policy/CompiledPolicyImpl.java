@@ -264,7 +264,7 @@ final class CompiledPolicyImpl implements CompiledPolicy {
                 }
                 case Alias.Group g -> {
                     for (Alias.User u : c.policy.groups().getOrDefault(g.name(), List.of())) {
-                        if (Objects.equals(c.resolveUser(u.token()), userId)) return true;
+                        if (c.memberUsers(u).contains(userId)) return true;
                     }
                 }
                 case Alias.AutoGroup ag when ag.is(Alias.MEMBER) -> {
@@ -309,7 +309,7 @@ final class CompiledPolicyImpl implements CompiledPolicy {
             boolean hit = switch (a) {
                 case Alias.User u -> !node.isTagged() && node.userId() != null && node.userId().equals(c.resolveUser(u.token()));
                 case Alias.Group g -> !node.isTagged() && node.userId() != null && c.policy.groups().getOrDefault(g.name(), List.of())
-                        .stream().anyMatch(u -> node.userId().equals(c.resolveUser(u.token())));
+                        .stream().anyMatch(u -> c.memberUsers(u).contains(node.userId()));
                 case Alias.Tag t -> node.tags().contains(t.name());
                 case Alias.AutoGroup ag -> ag.is(Alias.MEMBER) ? !node.isTagged() : ag.is(Alias.TAGGED) && node.isTagged();
                 default -> false;

@@ -185,6 +185,21 @@ public final class PolicyCompiler {
 
         // ---- resolution ----
 
+        /**
+         * The users a group member names: one user ({@link #resolveUser}), or for {@code oidc-group:NAME} every user
+         * whose identity provider groups (as of their last login) include NAME.
+         */
+        List<Long> memberUsers(Alias.User member) {
+            if (member.isIdpGroup()) {
+                String name = member.token().substring(Alias.IDP_GROUP.length());
+                List<Long> ids = new ArrayList<>();
+                for (User u : users) if (u.groups().contains(name)) ids.add(u.id());
+                return ids;
+            }
+            Long id = resolveUser(member.token());
+            return id == null ? List.of() : List.of(id);
+        }
+
         /** The user an alias token names: provider id, then email or name (unique), else none. */
         Long resolveUser(String token) {
             String t = token.endsWith("@") ? token.substring(0, token.length() - 1) : token;
@@ -221,7 +236,9 @@ public final class PolicyCompiler {
                     if (id != null) for (NodeInfo n : untaggedByUser.getOrDefault(id, List.of())) n.addTo(b);
                 }
                 case Alias.Group g -> {
-                    for (Alias.User u : policy.groups().getOrDefault(g.name(), List.of())) b.addAll(resolve(u));
+                    for (Alias.User u : policy.groups().getOrDefault(g.name(), List.of())) {
+                        for (Long id : memberUsers(u)) for (NodeInfo n : untaggedByUser.getOrDefault(id, List.of())) n.addTo(b);
+                    }
                 }
                 case Alias.Tag t -> {
                     for (NodeInfo n : nodes) if (n.node.tags().contains(t.name())) n.addTo(b);

@@ -108,7 +108,15 @@ public final class PolicyParser {
             for (Value v : arr(m.value()).items()) {
                 String t = str(v).text().trim();
                 if (t.startsWith("group:")) throw at(v, "group \"" + m.key() + "\" contains group \"" + t + "\": groups cannot contain groups");
-                if (t.indexOf('@') < 0) throw at(v, "group \"" + m.key() + "\": members must be users (user@ or user@domain), got \"" + t + "\"");
+                if (t.startsWith(Alias.IDP_GROUP)) {
+                    if (t.length() == Alias.IDP_GROUP.length()) throw at(v, "group \"" + m.key() + "\": \"" + t + "\" names no group");
+                    members.add(new Alias.User(t));
+                    continue;
+                }
+                if (t.indexOf('@') < 0) {
+                    throw at(v, "group \"" + m.key() + "\": members must be users (user@ or user@domain) or identity provider "
+                            + "groups (oidc-group:NAME), got \"" + t + "\"");
+                }
                 members.add(new Alias.User(t));
             }
             groups.put(m.key(), members);
@@ -453,6 +461,10 @@ public final class PolicyParser {
         if (s.startsWith("group:")) {
             if (!groups.containsKey(s)) throw at(at, "group \"" + s + "\" is not defined in groups");
             return new Alias.Group(s);
+        }
+        if (s.startsWith(Alias.IDP_GROUP)) {
+            throw at(at, "\"" + s + "\" can only be a member of a group: define one in groups, e.g. \"group:"
+                    + s.substring(Alias.IDP_GROUP.length()) + "\": [\"" + s + "\"], and use the group here");
         }
         if (s.startsWith("tag:")) {
             checkTagName(s, at.line(), at.column());

@@ -99,6 +99,8 @@ public final class ControlServer implements AutoCloseable {
     private final SetDnsRequests setDns;
     private final MachinePrivateKey noiseKey;
     private final FrontRoutes frontRoutes;
+    private final dev.lattice.control.oidc.OidcLogin oidcLogin; // null without oidc.issuer
+    private final dev.lattice.control.oidc.OidcProvider oidcProvider; // null without oidc.issuer
     private final BootstrapDns bootstrapDns; // null without the embedded DERP
     private final ControlMetrics metrics = new ControlMetrics();
     private final ScheduledExecutorService housekeeping =
@@ -140,6 +142,14 @@ public final class ControlServer implements AutoCloseable {
         // Headscale's /bootstrap-dns: the DERP map's host names, resolved off the request path.
         this.bootstrapDns = config.derp().server().enabled() ? new BootstrapDns(this::derpHostNames) : null;
         this.frontRoutes = new FrontRoutes(noiseKey.publicKey(), tailnet, bootstrapDns);
+        if (config.oidc().enabled()) {
+            this.oidcProvider = new dev.lattice.control.oidc.OidcProvider(config.oidc(), config.serverUrl(), clock);
+            this.oidcLogin = new dev.lattice.control.oidc.OidcLogin(oidcProvider, registrations, tailnet, config.serverUrl(), clock);
+            registrations.loginAtIdentityProvider(true);
+        } else {
+            this.oidcProvider = null;
+            this.oidcLogin = null;
+        }
         this.adminApi = new AdminApi(tailnet, registrations, nodes, policy); // admin
         this.setDns = new SetDnsRequests(tailnet, nodes, acmeChallenges, config.dns().certificates());
     }
@@ -167,6 +177,12 @@ public final class ControlServer implements AutoCloseable {
             throw e;
         }
         try {
+            s.discoverOidc();
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        try {
             s.policy.start();
         } catch (PolicyException | RuntimeException e) {
             s.close();
@@ -179,6 +195,24 @@ public final class ControlServer implements AutoCloseable {
             throw e;
         }
         return s;
+    }
+
+    /**
+     * Headscale's start: the identity provider's discovery document is fetched now; when that fails the server stops
+     * if {@code oidc.only_start_if_oidc_is_available} (Headscale's default), else it starts and tries again at the
+     * next login.
+     */
+    private void discoverOidc() {
+        if (oidcProvider == null) return;
+        try {
+            oidcProvider.discover();
+        } catch (dev.lattice.control.oidc.OidcProvider.Unavailable e) {
+            if (config.oidc().onlyStartIfOidcIsAvailable()) {
+                throw new dev.lattice.control.config.ConfigException("oidc: " + e.getMessage()
+                        + "; not starting because oidc.only_start_if_oidc_is_available is true");
+            }
+            log.warn("OIDC: {}; starting anyway (oidc.only_start_if_oidc_is_available is false), logins will retry", e.getMessage());
+        }
     }
 
     private void startListeners() throws Exception {
@@ -353,8 +387,10 @@ public final class ControlServer implements AutoCloseable {
     /** Front routes first, then the REST admin API under /api/v1 (API-key authenticated). */
     private Routes routes(Routes admin) {
         Routes front = frontRoutes;
+        Routes oidc = oidcLogin;
         return req -> {
-            var r = front.handle(req);
+            var r = oidc == null ? null : oidc.handle(req);
+            if (r == null) r = front.handle(req);
             return r != null ? r : admin.handle(req);
         };
     }

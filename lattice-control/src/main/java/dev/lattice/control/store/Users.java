@@ -8,7 +8,7 @@ import org.jdbi.v3.core.Handle;
 
 /** The {@code users} table. Names are unique. */
 public final class Users {
-    private static final String COLUMNS = "id, name, display_name, email, provider, provider_id, created_at";
+    private static final String COLUMNS = "id, name, display_name, email, provider, provider_id, created_at, profile_pic_url, idp_groups";
     private final Store store;
 
     Users(Store store) {
@@ -35,6 +35,57 @@ public final class Users {
                     .mapTo(Long.class).one();
             return get(h, id).orElseThrow();
         });
+    }
+
+    /** A user from an identity provider, by the identity there ({@link User#providerId()}). */
+    public Optional<User> byProviderId(String providerId) {
+        return store.read(h -> h.createQuery("SELECT " + COLUMNS + " FROM users WHERE provider_id = :p")
+                .bind("p", providerId).map((rs, ctx) -> map(rs)).findOne());
+    }
+
+    /**
+     * Creates or updates the user an identity provider vouched for (by {@code providerId}) from their claims, in one
+     * transaction: a new user takes the first of {@code names} no other user holds; an existing one keeps its name.
+     *
+     * @throws ConflictException when a new user has no free name
+     */
+    public User upsertFromProvider(String provider, String providerId, List<String> names, String displayName, String email,
+            String profilePicUrl, List<String> groups) {
+        return store.write("log in user " + providerId, h -> {
+            Optional<Long> existing = h.createQuery("SELECT id FROM users WHERE provider_id = :p").bind("p", providerId)
+                    .mapTo(Long.class).findOne();
+            long id;
+            if (existing.isPresent()) {
+                id = existing.get();
+                h.createUpdate("UPDATE users SET display_name = :dn, email = :email, provider = :provider,"
+                                + " profile_pic_url = :pic, idp_groups = :groups WHERE id = :id")
+                        .bind("dn", nz(displayName)).bind("email", nz(email)).bind("provider", provider)
+                        .bind("pic", nz(profilePicUrl)).bind("groups", JsonLists.encode(groups)).bind("id", id).execute();
+            } else {
+                String name = null;
+                for (String n : names) {
+                    if (n == null || n.isBlank()) continue;
+                    checkName(n);
+                    boolean taken = h.createQuery("SELECT COUNT(*) FROM users WHERE name = :n").bind("n", n).mapTo(Integer.class).one() > 0;
+                    if (!taken) {
+                        name = n;
+                        break;
+                    }
+                }
+                if (name == null) throw new ConflictException("no free user name for " + providerId + " (tried " + names + ")", null);
+                id = h.createQuery("INSERT INTO users (name, display_name, email, provider, provider_id, created_at,"
+                                + " profile_pic_url, idp_groups) VALUES (:name, :dn, :email, :provider, :pid, :created, :pic, :groups)"
+                                + " RETURNING id")
+                        .bind("name", name).bind("dn", nz(displayName)).bind("email", nz(email)).bind("provider", provider)
+                        .bind("pid", providerId).bind("created", Store.millis(store.now())).bind("pic", nz(profilePicUrl))
+                        .bind("groups", JsonLists.encode(groups)).mapTo(Long.class).one();
+            }
+            return get(h, id).orElseThrow();
+        });
+    }
+
+    private static String nz(String s) {
+        return s == null ? "" : s;
     }
 
     public Optional<User> get(long id) {
@@ -95,6 +146,7 @@ public final class Users {
 
     private static User map(ResultSet rs) throws SQLException {
         return new User(rs.getLong("id"), rs.getString("name"), rs.getString("display_name"), rs.getString("email"),
-                rs.getString("provider"), rs.getString("provider_id"), Store.instant(rs, "created_at"));
+                rs.getString("provider"), rs.getString("provider_id"), Store.instant(rs, "created_at"),
+                rs.getString("profile_pic_url"), JsonLists.decode(rs.getString("idp_groups"), "users.idp_groups"));
     }
 }

@@ -129,20 +129,20 @@ class HeadscaleExampleKeysTest {
             implemented("dns.extra_records_path", "/srv/extra-records.json"),
             implemented("unix_socket", "/srv/lattice.sock"),
             implemented("unix_socket_permission", "\"0700\""),
-            warned("oidc.only_start_if_oidc_is_available", "true"),
-            warned("oidc.issuer", "https://sso.example"),
-            warned("oidc.client_id", "lattice"),
-            warned("oidc.client_secret", "secret"),
-            warned("oidc.client_secret_path", "/srv/oidc-secret"),
-            warned("oidc.use_expiry_from_token", "true"),
-            warned("oidc.scope", "[openid]"),
-            warned("oidc.email_verified_required", "false"),
-            warned("oidc.extra_params", "{domain_hint: example.com}"),
-            warned("oidc.allowed_domains", "[example.com]"),
-            warned("oidc.allowed_users", "[alice@example.com]"),
-            warned("oidc.allowed_groups", "[/lattice]"),
-            warned("oidc.pkce.enabled", "true"),
-            warned("oidc.pkce.method", "plain"),
+            implemented("oidc.only_start_if_oidc_is_available", "false", "oidc.issuer", "https://sso.example", "oidc.client_id", "lattice"),
+            implemented("oidc.issuer", "https://sso.example", "oidc.client_id", "lattice"),
+            implemented("oidc.client_id", "lattice", "oidc.issuer", "https://sso.example"),
+            implemented("oidc.client_secret", "secret", "oidc.issuer", "https://sso.example", "oidc.client_id", "lattice"),
+            implemented("oidc.client_secret_path", "oidc-secret", "oidc.issuer", "https://sso.example", "oidc.client_id", "lattice"),
+            implemented("oidc.use_expiry_from_token", "true", "oidc.issuer", "https://sso.example", "oidc.client_id", "lattice"),
+            implemented("oidc.scope", "[openid]", "oidc.issuer", "https://sso.example", "oidc.client_id", "lattice"),
+            implemented("oidc.email_verified_required", "false", "oidc.issuer", "https://sso.example", "oidc.client_id", "lattice"),
+            implemented("oidc.extra_params", "{domain_hint: example.com}", "oidc.issuer", "https://sso.example", "oidc.client_id", "lattice"),
+            implemented("oidc.allowed_domains", "[example.com]", "oidc.issuer", "https://sso.example", "oidc.client_id", "lattice"),
+            implemented("oidc.allowed_users", "[alice@example.com]", "oidc.issuer", "https://sso.example", "oidc.client_id", "lattice"),
+            implemented("oidc.allowed_groups", "[/lattice]", "oidc.issuer", "https://sso.example", "oidc.client_id", "lattice"),
+            implemented("oidc.pkce.enabled", "true", "oidc.issuer", "https://sso.example", "oidc.client_id", "lattice"),
+            implemented("oidc.pkce.method", "plain", "oidc.issuer", "https://sso.example", "oidc.client_id", "lattice"),
             refused("logtail.enabled", "true"),
             implemented("taildrop.enabled", "false"),
             implemented("auto_update.enabled", "true"),
@@ -180,6 +180,7 @@ class HeadscaleExampleKeysTest {
 
     /** A valid config of our own on which each key is tried. */
     ObjectNode base() throws Exception {
+        java.nio.file.Files.writeString(dir.resolve("oidc-secret"), "from-a-file\n"); // for oidc.client_secret_path
         return (ObjectNode) YAML.readTree("""
                 server_url: http://127.0.0.1:8080
                 listen_addr: 127.0.0.1:8080
@@ -258,11 +259,18 @@ class HeadscaleExampleKeysTest {
 
     @Test
     void theExampleLoadsAndWarnsAboutWhatItAsksForButLatticeLacks() throws Exception {
-        ControlConfig c = ControlConfig.parse(YAML.writeValueAsString(example()), dir);
+        ObjectNode example = (ObjectNode) example();
+        // The example sets both client_secret and client_secret_path, which Headscale refuses too (mutually exclusive).
+        assertThatThrownBy(() -> ControlConfig.parse(YAML.writeValueAsString(example), dir)).isInstanceOf(ConfigException.class)
+                .hasMessage("oidc.client_secret_path: oidc.client_secret and oidc.client_secret_path are mutually exclusive");
+        ((ObjectNode) example.get("oidc")).remove("client_secret_path");
+        ControlConfig c = ControlConfig.parse(YAML.writeValueAsString(example), dir);
         List<String> expected = new ArrayList<>(List.of("grpc_listen_addr", "database.gorm.slow_threshold"));
-        TABLE.stream().filter(r -> r.key().startsWith("oidc.") || r.key().startsWith("tuning.")).forEach(r -> expected.add(r.key()));
+        TABLE.stream().filter(r -> r.key().startsWith("tuning.")).forEach(r -> expected.add(r.key()));
         for (String key : expected) assertThat(mentioned(c, key)).as(key).isTrue();
         assertThat(c.unsupportedKeys()).allSatisfy(k -> assertThat(expected).anySatisfy(e -> assertThat(k.equals(e) || k.startsWith(e + ".")).isTrue()));
         assertThat(c.warnings()).isEmpty();
+        assertThat(c.oidc().enabled()).isTrue();
+        assertThat(c.oidc().allowedGroups()).containsExactly("/headscale");
     }
 }

@@ -92,6 +92,33 @@ abstract class StoreContract {
     // --- users ---
 
     @Test
+    void usersFromAnIdentityProviderAreFoundByTheirIdentityAndFollowTheirClaims() {
+        store.users().create("alice", "Local Alice", "");
+        String id = "https://sso.example/realms/corp/1234";
+        // "alice" is taken by a local user: the email is the next name to try.
+        User u = store.users().upsertFromProvider("oidc", id, List.of("alice", "alice@example.com", "oidc-1a2b3c4d"),
+                "Alice Liddell", "alice@example.com", "https://example.com/a.png", List.of("eng", "ops"));
+        assertThat(u.name()).isEqualTo("alice@example.com");
+        assertThat(u.providerId()).isEqualTo(id);
+        assertThat(u.profilePicUrl()).isEqualTo("https://example.com/a.png");
+        assertThat(u.groups()).containsExactly("eng", "ops");
+        assertThat(store.users().byProviderId(id)).contains(u);
+
+        // The next login updates the claims but keeps the user (and its name).
+        User again = store.users().upsertFromProvider("oidc", id, List.of("alice2"), "Alice L.", "alice@example.com", "",
+                List.of("ops"));
+        assertThat(again.id()).isEqualTo(u.id());
+        assertThat(again.name()).isEqualTo("alice@example.com");
+        assertThat(again.displayName()).isEqualTo("Alice L.");
+        assertThat(again.groups()).containsExactly("ops");
+        assertThat(again.profilePicUrl()).isEmpty();
+        assertThat(store.users().list()).hasSize(2);
+
+        assertThatThrownBy(() -> store.users().upsertFromProvider("oidc", "https://sso.example/other", List.of("alice"), "", "",
+                "", List.of())).isInstanceOf(ConflictException.class);
+    }
+
+    @Test
     void usersAreCreatedListedRenamedAndFound() {
         User alice = store.users().create("alice", "Alice A", "alice@example.com");
         User bob = store.users().create("bob", "", "", "oidc", "sub-123");
