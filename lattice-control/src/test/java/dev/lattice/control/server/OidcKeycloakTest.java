@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lattice.control.oidc.Browser;
 import dev.lattice.control.oidc.Keycloak;
+import dev.lattice.control.store.RegisterMethod;
 import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.controlclient.ControlChannel;
@@ -138,7 +139,7 @@ class OidcKeycloakTest {
             assertThat(alice.groups()).containsExactlyInAnyOrder("lattice-users", "eng");
             TailnetNode n = node(m).orElseThrow();
             assertThat(n.userId()).isEqualTo(alice.id());
-            assertThat(n.registerMethod()).isEqualTo("oidc");
+            assertThat(n.registerMethod()).isEqualTo(RegisterMethod.OIDC);
             assertThat(n.expiry()).as("node.expiry 0 and use_expiry_from_token off: no expiry").isNull();
 
             // The confirmation cannot be replayed (its cookie was cleared, the registration is done): nothing changes.
