@@ -37,7 +37,7 @@ class AbuseTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        d = lab.server(DerpServerOptions.defaults().withHandshakeTimeout(Duration.ofMillis(500))
+        d = lab.server(DerpServerOptions.defaults().withHandshakeTimeout(Duration.ofSeconds(2))
                 .withWriteTimeout(Duration.ofMillis(500)).withWriteBufferHighWaterMark(16 * 1024));
         rb = new Recorder();
         a = lab.client(d, new Recorder());
@@ -142,8 +142,10 @@ class AbuseTest {
         }
         try (Socket silent = upgraded()) {
             long t0 = System.nanoTime();
-            assertThat(closedByPeer(silent)).isTrue(); // handshake timeout (500 ms here; 10 s by default)
-            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(3));
+            // the handshake timeout: 2 s here (a cold JVM on a busy machine must still connect the healthy
+            // clients within it), 10 s by default
+            assertThat(closedByPeer(silent)).isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isBetween(Duration.ofMillis(1500), Duration.ofSeconds(4));
         }
         healthyPairStillRelays();
     }
