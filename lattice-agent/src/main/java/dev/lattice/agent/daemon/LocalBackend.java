@@ -676,9 +676,12 @@ public final class LocalBackend implements Backend, AutoCloseable {
         Instant handshake = null;
         boolean active = false;
         if (!isSelf && n.key() != null) {
+            // null while the engine has not configured this peer yet (the netmap arrives first)
             var path = magicSock.pathOf(n.key());
-            curAddr = path.curAddr() == null ? "" : path.curAddr();
-            relay = path.relay() == null ? "" : path.relay();
+            if (path != null) {
+                curAddr = path.curAddr() == null ? "" : path.curAddr();
+                relay = path.relay() == null ? "" : path.relay();
+            }
             Peer wp = device.peer(n.key());
             if (wp != null) {
                 rx = wp.rxBytes();

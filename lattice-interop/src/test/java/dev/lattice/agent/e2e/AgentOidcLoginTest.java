@@ -92,7 +92,8 @@ class AgentOidcLoginTest {
             ExecResult login = browser(h2, "chromium", authUrl, "alice");
             assertThat(login.ok()).as(login::describe).isTrue();
             assertThat(login.stdout()).contains("LOGIN OK: Device registered");
-            assertThat(up.waitFor(Duration.ofSeconds(30))).as(() -> "lattice up finished:\n" + up.output()).hasValue(0);
+            assertThat(up.waitFor(Duration.ofSeconds(30)))
+                    .as(() -> "lattice up finished:\n" + up.output() + "\ndaemon log:\n" + laptop.daemon.tail(80)).hasValue(0);
 
             String users = server.admin("users", "list", "-o", "json");
             assertThat(users).contains("\"provider\": \"oidc\"").contains("alice@example.com").contains(keycloak.issuer() + "/");
