@@ -73,11 +73,17 @@ final class WebHandler implements HttpHandler {
             }
             ServeConfig.HttpHandler h = web.handlers().get(mount);
             if (h.text() != null && !h.text().isEmpty()) text(ex, 200, h.text());
-            else if (h.path() != null && !h.path().isEmpty()) file(ex, Path.of(h.path()), rest(mount, path));
+            else if (h.path() != null && !h.path().isEmpty()) file(ex, Path.of(h.path()), rest(mount, decoded(ex, path)));
             else proxy(ex, peer, URI.create(h.proxy()), rest(mount, path));
         } catch (IOException | RuntimeException e) {
             log.debug("serve: request failed: {}", e.toString());
         }
+    }
+
+    /** The request's path with %-escapes decoded (file names), or the raw one when it does not decode. */
+    private static String decoded(HttpExchange ex, String raw) {
+        String p = ex.getRequestURI().getPath();
+        return p == null ? raw : p;
     }
 
     /** The host the client asked for: the TLS server name, else the Host header without its port. */

@@ -62,6 +62,8 @@ class ServeListenersTest {
         backend = HttpServer.create(new InetSocketAddress(LO, 0), 8);
         backend.createContext("/", ex -> {
             StringBuilder b = new StringBuilder("path=" + ex.getRequestURI() + "\n");
+            byte[] in = ex.getRequestBody().readAllBytes();
+            if (in.length > 0) b.append("method=").append(ex.getRequestMethod()).append(" body=").append(new String(in, StandardCharsets.UTF_8)).append('\n');
             new TreeMap<>(ex.getRequestHeaders()).forEach((k, v) -> b.append(k.toLowerCase()).append('=').append(String.join(",", v)).append('\n'));
             byte[] out = b.toString().getBytes(StandardCharsets.UTF_8);
             ex.sendResponseHeaders(200, out.length);
@@ -218,6 +220,32 @@ class ServeListenersTest {
         try (Socket s = new Socket(LO, tcp)) {
             assertThat(exchange(s, "GET / HTTP/1.0\r\n\r\n")).isEmpty();
         }
+    }
+
+    @Test
+    void requestBodiesReachTheBackend() throws Exception {
+        configure();
+        try (Socket s = new Socket(LO, http)) {
+            String r = exchange(s, "POST /submit HTTP/1.1\r\nHost: " + NAME + "\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello=world");
+            assertThat(r).startsWith("HTTP/1.1 200").contains("method=POST body=hello=world\n");
+        }
+    }
+
+    @Test
+    void aDirectoryIsServedAndNothingAboveIt(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path site = java.nio.file.Files.createDirectories(dir.resolve("site"));
+        java.nio.file.Files.writeString(site.resolve("index.html"), "<h1>home</h1>");
+        java.nio.file.Files.writeString(dir.resolve("secret.txt"), "secret");
+        int port = freePort();
+        ServeConfig c = ServeConfig.parse(("{\"TCP\":{\"" + port + "\":{\"HTTP\":true}},\"Web\":{\"" + NAME + ":" + port
+                + "\":{\"Handlers\":{\"/files\":{\"Path\":\"" + site + "\"}}}}}").getBytes(StandardCharsets.UTF_8));
+        ServeValidation.validate(c);
+        serve.apply(c, List.of(LO));
+        assertThat(get(port, "/files/", "")).startsWith("HTTP/1.1 200").endsWith("<h1>home</h1>");
+        assertThat(get(port, "/files/index.html", "")).endsWith("<h1>home</h1>");
+        assertThat(get(port, "/files/../secret.txt", "")).startsWith("HTTP/1.1 403").doesNotEndWith("secret");
+        assertThat(get(port, "/files/%2e%2e/secret.txt", "")).startsWith("HTTP/1.1 403").doesNotEndWith("secret");
+        assertThat(get(port, "/other", "")).startsWith("HTTP/1.1 404");
     }
 
     @Test
