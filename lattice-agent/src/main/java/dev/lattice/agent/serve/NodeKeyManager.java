@@ -20,6 +20,8 @@ import org.slf4j.LoggerFactory;
  */
 final class NodeKeyManager extends X509ExtendedKeyManager {
     private static final Logger log = LoggerFactory.getLogger(NodeKeyManager.class);
+    /** Every handshake would log the same problem: once a minute is enough. */
+    private static final dev.lattice.guard.LogLimiter LOG = dev.lattice.guard.LogLimiter.perMinute(log);
     private static final String ALIAS = "node";
 
     private record Loaded(String certPem, X509Certificate[] chain, PrivateKey key) {}
@@ -41,7 +43,7 @@ final class NodeKeyManager extends X509ExtendedKeyManager {
     private String load() {
         String domain = env.certDomain();
         if (domain == null) {
-            log.warn("serve: TLS handshake refused: no certificate domain (the control server offers no certificates)");
+            LOG.warn("no-domain", "serve: TLS handshake refused: no certificate domain (the control server offers no certificates)");
             return null;
         }
         try {
@@ -58,7 +60,7 @@ final class NodeKeyManager extends X509ExtendedKeyManager {
             current = new Loaded(p.certPem(), chain, key);
             return ALIAS;
         } catch (Exception e) {
-            log.warn("serve: TLS handshake refused: certificate for {}: {}", domain, e.getMessage());
+            LOG.warn(domain, "serve: TLS handshake refused: certificate for {}: {}", domain, e.getMessage());
             return null;
         }
     }

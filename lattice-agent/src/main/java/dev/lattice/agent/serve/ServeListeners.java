@@ -69,10 +69,19 @@ public final class ServeListeners implements AutoCloseable {
     /**
      * Serves {@code c} on {@code addresses}: nothing happens when both are what is served already; otherwise all
      * listeners are closed and the new ones opened. A port that cannot be bound is logged and tried again shortly
-     * (the address may not be on the TUN yet).
+     * (the address may not be on the TUN yet), a few times.
      */
     public synchronized void apply(ServeConfig c, List<InetAddress> addresses) {
         if (closed || (c.equals(config) && addresses.equals(addrs) && !open.isEmpty())) return;
+        rebinds = 0;
+        openAll(c, addresses);
+    }
+
+    /** Binding again gives up after this many tries (something else holds the port): the next change retries. */
+    static final int MAX_REBINDS = 5;
+    private int rebinds;
+
+    private void openAll(ServeConfig c, List<InetAddress> addresses) {
         closeAll();
         config = c;
         addrs = List.copyOf(addresses);
@@ -89,7 +98,7 @@ public final class ServeListeners implements AutoCloseable {
                 }
             }
         }
-        if (failed) {
+        if (failed && rebinds++ < MAX_REBINDS) {
             int gen = generation;
             Thread.ofVirtual().name("serve-rebind").start(() -> {
                 try {
@@ -99,11 +108,7 @@ public final class ServeListeners implements AutoCloseable {
                 }
                 synchronized (this) {
                     if (gen != generation || closed) return;
-                    ServeConfig again = config;
-                    List<InetAddress> at = addrs;
-                    closeAll();
-                    config = ServeConfig.EMPTY; // force a fresh apply
-                    apply(again, at);
+                    openAll(config, addrs);
                 }
             });
         }

@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
  */
 final class WebHandler implements HttpHandler {
     private static final Logger log = LoggerFactory.getLogger(WebHandler.class);
+    /** A backend that is down would log once per request: once a minute per backend is enough. */
+    private static final dev.lattice.guard.LogLimiter LOG = dev.lattice.guard.LogLimiter.perMinute(log);
     /** Hop-by-hop headers (RFC 9110 7.6.1) and those the JDK client or server sets itself. */
     private static final Set<String> HOP = Set.of("connection", "keep-alive", "proxy-connection", "proxy-authenticate",
             "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "content-length", "expect", "host", "date");
@@ -182,7 +184,7 @@ final class WebHandler implements HttpHandler {
             text(ex, 502, "Bad Gateway\n");
             return;
         } catch (IOException | IllegalArgumentException e) {
-            log.info("serve: proxy to {} for {}: {}", base, peer.displayName(), e.toString());
+            LOG.info(base, "serve: proxy to {} for {}: {}", base, peer.displayName(), e.toString());
             text(ex, 502, "Bad Gateway\n");
             return;
         }

@@ -249,6 +249,21 @@ class ServeListenersTest {
     }
 
     @Test
+    void aPortHeldByAnotherProgramIsBoundOnceItIsFree() throws Exception {
+        int port = freePort();
+        ServeConfig c = ServeConfig.parse(("{\"TCP\":{\"" + port + "\":{\"HTTP\":true}},\"Web\":{\"" + NAME + ":" + port
+                + "\":{\"Handlers\":{\"/\":{\"Text\":\"up\"}}}}}").getBytes(StandardCharsets.UTF_8));
+        try (ServerSocket squatter = new ServerSocket(port, 1, LO)) {
+            serve.apply(c, List.of(LO));
+            assertThat(serve.listeners()).isZero();
+        }
+        long end = System.nanoTime() + 10_000_000_000L;
+        while (serve.listeners() == 0 && System.nanoTime() < end) Thread.sleep(100);
+        assertThat(serve.listeners()).isEqualTo(1);
+        assertThat(get(port, "/", "")).endsWith("up");
+    }
+
+    @Test
     void resettingClosesTheListeners() throws Exception {
         configure();
         serve.apply(ServeConfig.EMPTY, List.of(LO));
