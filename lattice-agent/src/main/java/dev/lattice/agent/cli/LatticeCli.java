@@ -44,7 +44,8 @@ import picocli.CommandLine.ParentCommand;
         description = "The Lattice node agent's command line (talks to latticed).",
         subcommands = {LatticeCli.Up.class, LatticeCli.Down.class, LatticeCli.SetCmd.class, LatticeCli.Logout.class,
             LatticeCli.StatusCmd.class, LatticeCli.Ping.class, LatticeCli.Netcheck.class, LatticeCli.Ip.class,
-            LatticeCli.Whois.class, LatticeCli.ExitNode.class, LatticeCli.Cert.class, LatticeCli.VersionCmd.class})
+            LatticeCli.Whois.class, LatticeCli.ExitNode.class, LatticeCli.Cert.class, LatticeCli.Serve.class,
+            LatticeCli.VersionCmd.class})
 public final class LatticeCli implements Callable<Integer> {
     @Mixin
     SocketOption socketOption;
@@ -712,6 +713,136 @@ public final class LatticeCli implements Callable<Integer> {
                 Files.deleteIfExists(tmp);
             }
             return true;
+        }
+    }
+
+    @Command(name = "serve", description = "Serve content and local servers on your tailnet",
+            subcommands = {Serve.StatusCmd.class, Serve.Reset.class},
+            footer = {"", "<target> is a port, localhost:PORT, http://127.0.0.1:PORT[/path], text:TEXT or an absolute directory",
+                "(for --tcp and --tls-terminated-tcp: a port or localhost:PORT). Add \"off\" after the flags to stop serving it.",
+                "Examples:", "  lattice serve --bg 3000", "  lattice serve --bg --http=80 text:hello",
+                "  lattice serve --bg --tcp=5432 5432", "  lattice serve --https=443 off"})
+    static final class Serve extends Sub {
+        @Option(names = "--bg", description = "run the command as a background process (default false)")
+        boolean bg;
+
+        @Option(names = "--https", paramLabel = "PORT", description = "expose an HTTPS server at the specified port (default mode; 443)")
+        Integer https;
+
+        @Option(names = "--http", paramLabel = "PORT", description = "expose an HTTP server at the specified port")
+        Integer http;
+
+        @Option(names = "--tcp", paramLabel = "PORT", description = "expose a TCP forwarder to forward raw TCP packets at the specified port")
+        Integer tcp;
+
+        @Option(names = "--tls-terminated-tcp", paramLabel = "PORT",
+                description = "expose a TCP forwarder to forward TLS-terminated TCP packets at the specified port")
+        Integer tlsTcp;
+
+        @Option(names = "--set-path", paramLabel = "PATH", description = "appends the specified path to the base URL for accessing the underlying service")
+        String setPath = "/";
+
+        @Parameters(arity = "0..2", paramLabel = "<target>")
+        List<String> args = List.of();
+
+        @Override
+        public Integer call() throws Exception {
+            if (args.isEmpty()) throw new UsageException("missing target (see 'lattice serve --help')");
+            int flags = (https != null ? 1 : 0) + (http != null ? 1 : 0) + (tcp != null ? 1 : 0) + (tlsTcp != null ? 1 : 0);
+            if (flags > 1) throw new UsageException("only one of --https, --http, --tcp or --tls-terminated-tcp can be given");
+            dev.lattice.agent.serve.ServeEdit.Kind kind;
+            int port;
+            if (http != null) { kind = dev.lattice.agent.serve.ServeEdit.Kind.HTTP; port = http; }
+            else if (tcp != null) { kind = dev.lattice.agent.serve.ServeEdit.Kind.TCP; port = tcp; }
+            else if (tlsTcp != null) { kind = dev.lattice.agent.serve.ServeEdit.Kind.TLS_TERMINATED_TCP; port = tlsTcp; }
+            else { kind = dev.lattice.agent.serve.ServeEdit.Kind.HTTPS; port = https == null ? 443 : https; }
+            if (port < 1 || port > 65535) throw new UsageException("invalid port " + port);
+            boolean off = args.getLast().equals("off");
+            if (args.size() == 2 && !off) throw new UsageException("too many arguments; want one target, or \"off\"");
+            LocalApiClient c = client();
+            String host = dnsName(c);
+            var cur = c.serveConfig();
+            dev.lattice.agent.serve.ServeConfig next;
+            try {
+                next = off ? dev.lattice.agent.serve.ServeEdit.remove(cur.config(), host, kind, port, setPath)
+                        : dev.lattice.agent.serve.ServeEdit.add(cur.config(), host, kind, port, setPath, args.getFirst());
+            } catch (IllegalArgumentException e) {
+                throw new CliException(e.getMessage());
+            }
+            c.setServeConfig(next, cur.etag());
+            if (off) return 0;
+            boolean web = kind == dev.lattice.agent.serve.ServeEdit.Kind.HTTPS || kind == dev.lattice.agent.serve.ServeEdit.Kind.HTTP;
+            out().println("Available within your tailnet:");
+            out().println();
+            if (web) {
+                String base = dev.lattice.agent.serve.ServeEdit.url(host, port, kind == dev.lattice.agent.serve.ServeEdit.Kind.HTTPS);
+                var h = next.web().get(host + ":" + port).handlers().get(setPath.startsWith("/") ? setPath : "/" + setPath);
+                out().println(base + (setPath.equals("/") ? "/" : setPath));
+                out().println("|-- " + (h.proxy() != null ? "proxy " + h.proxy() : h.text() != null ? "text \"" + h.text() + "\"" : "path " + h.path()));
+            } else {
+                out().println("|-- tcp://" + host + ":" + port);
+                out().println("|--> tcp://" + next.tcp().get(port).tcpForward());
+            }
+            out().println();
+            String offCmd = "lattice serve --" + kind.flag() + "=" + port + (setPath.equals("/") ? "" : " --set-path=" + setPath) + " off";
+            if (bg) {
+                out().println("Serve started and running in the background.");
+                out().println("To disable the proxy, run: " + offCmd);
+                out().flush();
+                return 0;
+            }
+            // Foreground, as tailscale's: serve until interrupted, then take it away again.
+            out().println("Press Ctrl+C to exit.");
+            out().flush();
+            final int p = port;
+            final var k = kind;
+            Thread undo = new Thread(() -> {
+                try {
+                    var now = c.serveConfig();
+                    c.setServeConfig(dev.lattice.agent.serve.ServeEdit.remove(now.config(), host, k, p, setPath), now.etag());
+                } catch (LocalApiException | IllegalArgumentException e) {
+                    err().println("could not remove the serve config: " + e.getMessage());
+                    err().flush();
+                }
+            });
+            Runtime.getRuntime().addShutdownHook(undo);
+            Thread.currentThread().join();
+            return 0;
+        }
+
+        /** The node's MagicDNS name without its trailing dot, which web handlers are keyed by. */
+        static String dnsName(LocalApiClient c) throws LocalApiException, CliException {
+            Status st = c.status();
+            String n = st.self() == null ? null : st.self().dnsName();
+            if (n == null || n.isEmpty()) throw new CliException("this node has no MagicDNS name yet (is latticed logged in? see 'lattice status')");
+            return n.endsWith(".") ? n.substring(0, n.length() - 1) : n;
+        }
+
+        @Command(name = "status", description = "View current serve configuration")
+        static final class StatusCmd extends Sub {
+            @Option(names = "--json", description = "output JSON")
+            boolean json;
+
+            @Override
+            public Integer call() throws Exception {
+                var cur = client().serveConfig().config();
+                if (json) {
+                    out().println(cur.isEmpty() ? "{}" : LocalApiJson.indented(LocalApiJson.mapper().readTree(cur.toJson())));
+                } else {
+                    out().print(dev.lattice.agent.serve.ServeEdit.status(cur));
+                }
+                out().flush();
+                return 0;
+            }
+        }
+
+        @Command(name = "reset", description = "Reset current serve config")
+        static final class Reset extends Sub {
+            @Override
+            public Integer call() throws Exception {
+                client().setServeConfig(dev.lattice.agent.serve.ServeConfig.EMPTY, "");
+                return 0;
+            }
         }
     }
 

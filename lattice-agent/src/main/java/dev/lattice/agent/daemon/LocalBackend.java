@@ -96,6 +96,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private final MagicDns magicDns;
     private final DnsConfigurator osDns;
     private final PeerApiServer peerApi;
+    private final dev.lattice.agent.serve.ServeStore serveStore;
+    private final dev.lattice.agent.serve.ServeListeners serve;
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
     private LocalApiServer api;
     private final java.util.concurrent.ScheduledExecutorService ticker =
@@ -167,6 +169,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
         tun.setDns(magicDns::handle);
         this.osDns = sys.resolvers().open(opts.stateDir());
         this.peerApi = newPeerApi();
+        this.serveStore = dev.lattice.agent.serve.ServeStore.open(opts.stateDir());
+        this.serve = new dev.lattice.agent.serve.ServeListeners(new ServeEnv());
         device.terminated().thenRun(() -> {
             if (!closed) {
                 log.error("TUN {} went away; stopping", opts.tun());
@@ -353,6 +357,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 prefs.usesExitNode(), prefs.exitNodeAllowLanAccess(), prefs.advertisedPrefixes(), !prefs.noSnat(), ifaces));
         setExitNode(ec.exitNode());
         updatePeerApi(nm);
+        serve.apply(serveStore.get(), List.copyOf(peerApi.ports().keySet()));
         try {
             if (useDns) {
                 osDns.apply(List.of(MAGIC_DNS_V4), dns.searchDomains());
@@ -805,6 +810,58 @@ public final class LocalBackend implements Backend, AutoCloseable {
         }
     }
 
+    // --- serve (issue 16) ----------------------------------------------------------------------------------
+
+    @Override
+    public dev.lattice.agent.serve.ServeConfig serveConfig() {
+        return serveStore.get();
+    }
+
+    @Override
+    public void setServeConfig(dev.lattice.agent.serve.ServeConfig config, String etag) throws BackendException {
+        synchronized (serveStore) {
+            dev.lattice.agent.serve.ServeConfig prev = serveStore.get();
+            if (etag != null && !etag.isEmpty() && !etag.equals(prev.etag())) {
+                throw new BackendException(412, "etag mismatch"); // tailscale's ErrETagMismatch
+            }
+            try {
+                dev.lattice.agent.serve.ServeValidation.validate(config);
+            } catch (IllegalArgumentException e) {
+                throw new BackendException(400, e.getMessage());
+            }
+            try {
+                serveStore.set(config);
+            } catch (IOException e) {
+                throw new BackendException(500, "saving serve config: " + e.getMessage());
+            }
+            serve.apply(config, List.copyOf(peerApi.ports().keySet()));
+        }
+    }
+
+    /** What the serve listeners ask of the daemon: whois through the netmap, and the node's certificate. */
+    private final class ServeEnv implements dev.lattice.agent.serve.ServeListeners.Env {
+        @Override
+        public dev.lattice.agent.peerapi.Peer whois(java.net.InetSocketAddress remote) {
+            return PeerApiServer.identify(netmap, remote);
+        }
+
+        @Override
+        public String certDomain() {
+            NetworkMap nm = netmap;
+            List<String> d = nm == null || nm.dns() == null ? null : nm.dns().certDomains();
+            return d == null || d.isEmpty() ? null : d.getFirst();
+        }
+
+        @Override
+        public dev.lattice.agent.cert.CertPair cert(String domain) throws IOException {
+            try {
+                return LocalBackend.this.cert(domain);
+            } catch (BackendException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+        }
+    }
+
     private static String goQuoted(List<String> l) {
         return l.stream().map(x -> "\"" + x + "\"").collect(java.util.stream.Collectors.joining(" ", "[", "]"));
     }
@@ -879,6 +936,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
         if (api != null) api.close();
         ControlClient c = control;
         if (c != null) c.close();
+        serve.close();
         peerApi.close();
         restoreDns();
         magicSock.close();
@@ -968,6 +1026,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
     }
 
     private void stopPeerApi() {
+        serve.stop();
         peerApi.stop();
         tun.setPeerApiPorts(Map.of());
         setServices(List.of());

@@ -53,4 +53,18 @@ public interface Backend {
     default void setDns(String name, String value) throws BackendException {
         throw new BackendException(501, "set-dns is not supported by this backend");
     }
+
+    /** What the node serves (tailscale's {@code ServeConfig}); empty when nothing. */
+    default dev.lattice.agent.serve.ServeConfig serveConfig() throws BackendException {
+        throw new BackendException(501, "serve is not supported by this backend");
+    }
+
+    /**
+     * Replaces the serve config, checked, stored and applied (tailscale's {@code SetServeConfig}).
+     *
+     * @param etag the ETag of the config this replaces, or "" to replace whatever is there; a mismatch is 412
+     */
+    default void setServeConfig(dev.lattice.agent.serve.ServeConfig config, String etag) throws BackendException {
+        throw new BackendException(501, "serve is not supported by this backend");
+    }
 }

@@ -128,6 +128,26 @@ public final class LocalApiClient {
         call("POST", "set-dns?name=" + enc(name) + "&value=" + enc(value), null, JsonNode.class, DEFAULT_TIMEOUT);
     }
 
+    /** The serve config and its ETag (tailscale's {@code GetServeConfig}). */
+    public record ServeConfigAndEtag(dev.lattice.agent.serve.ServeConfig config, String etag) {}
+
+    public ServeConfigAndEtag serveConfig() throws LocalApiException {
+        Raw r = exchange("GET", LocalApiRoutes.PREFIX + "serve-config", new byte[0], DEFAULT_TIMEOUT, null);
+        if (r.status() != 200) throw new LocalApiException(r.status(), errorText(r));
+        try {
+            return new ServeConfigAndEtag(dev.lattice.agent.serve.ServeConfig.parse(r.body()), r.etag());
+        } catch (IllegalArgumentException e) {
+            throw new LocalApiException(r.status(), "malformed answer from latticed to GET serve-config: " + e.getMessage());
+        }
+    }
+
+    /** Replaces the serve config if it is still the one {@code etag} names ("" or null: whatever it is). */
+    public void setServeConfig(dev.lattice.agent.serve.ServeConfig c, String etag) throws LocalApiException {
+        byte[] body = c.isEmpty() ? "null".getBytes(StandardCharsets.US_ASCII) : c.toJson();
+        Raw r = exchange("POST", LocalApiRoutes.PREFIX + "serve-config", body, DEFAULT_TIMEOUT, etag);
+        if (r.status() != 200) throw new LocalApiException(r.status(), errorText(r));
+    }
+
     private static String enc(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
     }
@@ -158,12 +178,20 @@ public final class LocalApiClient {
         return text.isEmpty() ? "HTTP " + r.status() : text;
     }
 
-    record Raw(int status, byte[] body) {}
+    record Raw(int status, byte[] body, String etag) {
+        Raw(int status, byte[] body) {
+            this(status, body, null);
+        }
+    }
 
     Raw exchange(String method, String target, byte[] body, Duration timeout) throws LocalApiException {
+        return exchange(method, target, body, timeout, null);
+    }
+
+    Raw exchange(String method, String target, byte[] body, Duration timeout, String ifMatch) throws LocalApiException {
         if (inProcess != null) {
-            LocalApiRoutes.Response r = inProcess.handle(method, target, body, false);
-            return new Raw(r.status(), r.body());
+            LocalApiRoutes.Response r = inProcess.handle(method, target, body, false, ifMatch);
+            return new Raw(r.status(), r.body(), r.etag());
         }
         SocketChannel ch;
         try {
@@ -185,7 +213,8 @@ public final class LocalApiClient {
         });
         try (ch) {
             String head = method + " " + target + " HTTP/1.1\r\nHost: local-latticed.sock\r\n"
-                    + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n";
+                    + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n"
+                    + (ifMatch == null || ifMatch.isEmpty() ? "" : "If-Match: " + ifMatch.replaceAll("[\\r\\n]", "") + "\r\n") + "\r\n";
             write(ch, head.getBytes(StandardCharsets.ISO_8859_1));
             write(ch, body);
             return parse(readAll(ch));
@@ -235,8 +264,10 @@ public final class LocalApiClient {
         }
         int bodyStart = end + 4;
         int len = raw.length - bodyStart;
+        String etag = null;
         for (int i = 1; i < lines.length; i++) {
             int c = lines[i].indexOf(':');
+            if (c > 0 && lines[i].substring(0, c).trim().equalsIgnoreCase("etag")) etag = lines[i].substring(c + 1).trim();
             if (c > 0 && lines[i].substring(0, c).trim().equalsIgnoreCase("content-length")) {
                 try {
                     int cl = Integer.parseInt(lines[i].substring(c + 1).trim());
@@ -249,7 +280,7 @@ public final class LocalApiClient {
         }
         byte[] body = new byte[len];
         System.arraycopy(raw, bodyStart, body, 0, len);
-        return new Raw(status, body);
+        return new Raw(status, body, etag);
     }
 
     private static int indexOf(byte[] hay, byte[] needle) {

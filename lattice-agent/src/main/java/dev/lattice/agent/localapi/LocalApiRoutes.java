@@ -40,6 +40,8 @@ import tools.jackson.databind.JsonNode;
  * GET  check-ip-forwarding[?routes=a,b] → {"Warning":"..."} ("" when fine; default routes: the exit routes)
  * GET  cert/DOMAIN?type=pair|cert|key → PEM text: key then chain, the chain, or the key (write; tailscale's)
  * POST set-dns?name=N&amp;value=V      → {}                 (write; the control server's answer as the error)
+ * GET  serve-config                 → ServeConfig (null when none), its ETag in the Etag header
+ * POST serve-config (ServeConfig)   → {}                 (write; If-Match: the ETag it replaces, else 412)
  * </pre>
  * "write" calls need {@code mayWrite} (the server decides it from the peer's credentials). Errors are
  * {@code {"error":"..."}} with the {@link BackendException}'s status.
@@ -68,14 +70,23 @@ public final class LocalApiRoutes {
         this.userMetrics = userMetrics;
     }
 
-    /** An answer: JSON unless said otherwise. */
-    public record Response(int status, byte[] body, String contentType) {
+    /** An answer: JSON unless said otherwise, with an ETag when it has one. */
+    public record Response(int status, byte[] body, String contentType, String etag) {
         public Response(int status, byte[] body) {
-            this(status, body, "application/json");
+            this(status, body, "application/json", null);
+        }
+
+        public Response(int status, byte[] body, String contentType) {
+            this(status, body, contentType, null);
         }
     }
 
     public Response handle(String method, String uri, byte[] body, boolean mayWrite) {
+        return handle(method, uri, body, mayWrite, null);
+    }
+
+    /** @param ifMatch the request's If-Match header, or null */
+    public Response handle(String method, String uri, byte[] body, boolean mayWrite, String ifMatch) {
         QueryStringDecoder q;
         try {
             q = new QueryStringDecoder(uri);
@@ -121,6 +132,7 @@ public final class LocalApiRoutes {
                     backend.setDns(required(params, "name"), required(params, "value"));
                     return ok(Map.of());
                 });
+                case "serve-config" -> serveConfig(method, mayWrite, body, ifMatch);
                 case "check-ip-forwarding" -> get(method, () -> {
                     List<String> routes = params.containsKey("routes")
                             ? List.of(params.get("routes").getLast().split(",", -1)).stream().filter(x -> !x.isEmpty()).toList()
@@ -150,6 +162,28 @@ public final class LocalApiRoutes {
             default -> pair.certPem();
         };
         return new Response(200, text.getBytes(java.nio.charset.StandardCharsets.US_ASCII), "text/plain");
+    }
+
+    /**
+     * tailscale's {@code serve-config}: GET answers the config (JSON {@code null} when none) with its ETag; POST
+     * replaces it, refused with 412 when If-Match names another config than the current one.
+     */
+    private Response serveConfig(String method, boolean mayWrite, byte[] body, String ifMatch) throws BackendException {
+        if (method.equals("GET")) {
+            dev.lattice.agent.serve.ServeConfig c = backend.serveConfig();
+            byte[] json = c.isEmpty() ? "null".getBytes(java.nio.charset.StandardCharsets.US_ASCII) : c.toJson();
+            return new Response(200, json, "application/json", c.etag());
+        }
+        if (!method.equals("POST")) return error(405, "method not allowed");
+        if (!mayWrite) return error(403, "serve config denied");
+        dev.lattice.agent.serve.ServeConfig c;
+        try {
+            c = dev.lattice.agent.serve.ServeConfig.parse(body);
+        } catch (IllegalArgumentException e) {
+            return error(400, e.getMessage());
+        }
+        backend.setServeConfig(c, ifMatch == null ? "" : ifMatch);
+        return ok(Map.of());
     }
 
     /** Stops pings still running past their deadline. */

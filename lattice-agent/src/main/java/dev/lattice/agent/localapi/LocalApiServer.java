@@ -263,11 +263,12 @@ public final class LocalApiServer implements AutoCloseable {
             String method = req.method().name();
             String uri = req.uri();
             byte[] body = ByteBufUtil.getBytes(req.content());
+            String ifMatch = req.headers().get(HttpHeaderNames.IF_MATCH);
             if (cli != null && method.equals("POST") && uri.equals(CliRoute.PATH)) {
                 CliRoute.serve(ctx, body, cli, cliClient, workers, r -> send(ctx, keepAlive, r));
                 return;
             }
-            workers.execute(() -> send(ctx, keepAlive, routes.handle(method, uri, body, mayWrite)));
+            workers.execute(() -> send(ctx, keepAlive, routes.handle(method, uri, body, mayWrite, ifMatch)));
         }
 
         private static void send(ChannelHandlerContext ctx, boolean keepAlive, LocalApiRoutes.Response r) {
@@ -275,6 +276,7 @@ public final class LocalApiServer implements AutoCloseable {
                     Unpooled.wrappedBuffer(r.body()));
             res.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
             res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
+            if (r.etag() != null) res.headers().set(HttpHeaderNames.ETAG, r.etag());
             HttpUtil.setKeepAlive(res, keepAlive);
             var f = ctx.writeAndFlush(res);
             if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);

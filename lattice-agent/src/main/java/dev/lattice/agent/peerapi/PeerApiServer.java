@@ -217,7 +217,7 @@ public final class PeerApiServer implements AutoCloseable {
     }
 
     /** The node that has {@code remote}'s address in {@code nm} (a peer, or ourselves), or null. */
-    static Peer identify(NetworkMap nm, InetSocketAddress remote) {
+    public static Peer identify(NetworkMap nm, InetSocketAddress remote) {
         if (nm == null || nm.self() == null) return null;
         InetAddress src = unmap(remote.getAddress());
         List<Node> all = new ArrayList<>(nm.peers().size() + 1);

@@ -169,4 +169,22 @@ public final class FakeBackend implements Backend {
     public static Instant ago(Duration d) {
         return Instant.now().minus(d);
     }
+
+    public dev.lattice.agent.serve.ServeConfig serve = dev.lattice.agent.serve.ServeConfig.EMPTY;
+
+    @Override
+    public synchronized dev.lattice.agent.serve.ServeConfig serveConfig() {
+        return serve;
+    }
+
+    @Override
+    public synchronized void setServeConfig(dev.lattice.agent.serve.ServeConfig c, String etag) throws BackendException {
+        if (etag != null && !etag.isEmpty() && !etag.equals(serve.etag())) throw new BackendException(412, "etag mismatch");
+        try {
+            dev.lattice.agent.serve.ServeValidation.validate(c);
+        } catch (IllegalArgumentException e) {
+            throw new BackendException(400, e.getMessage());
+        }
+        serve = c;
+    }
 }

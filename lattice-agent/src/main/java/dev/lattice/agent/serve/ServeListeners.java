@@ -1,0 +1,266 @@
+package dev.lattice.agent.serve;
+
+import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import dev.lattice.agent.peerapi.Peer;
+import dev.lattice.wire.ip.IpPrefix;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The listeners a {@link ServeConfig} asks for, on each of the node's tailnet addresses (so only the tailnet
+ * reaches them, through the TUN and its packet filter): HTTP and HTTPS servers whose requests go to the web
+ * handlers ({@link WebHandler}), and raw TCP forwards (with TLS terminated first when asked). HTTPS uses the
+ * node's certificate from latticed's certificate manager, fetched when the listener starts and read again at each
+ * handshake, so a renewal is picked up. Connections and requests run on virtual threads.
+ */
+public final class ServeListeners implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ServeListeners.class);
+
+    /** What the listeners need from latticed. */
+    public interface Env {
+        /** The tailnet node at {@code remote} (whois through the netmap), or null. */
+        Peer whois(InetSocketAddress remote);
+
+        /** The node's certificate domain (its MagicDNS name), or null when the control server offers none. */
+        String certDomain();
+
+        /** The node's certificate and key for {@code domain}, from the cache or the ACME CA. */
+        dev.lattice.agent.cert.CertPair cert(String domain) throws IOException;
+    }
+
+    static {
+        // Must run before the JDK's HTTP client is first used (it reads the property once): ServeListeners is made
+        // when latticed starts.
+        // A reverse proxy keeps the client's Host; the JDK's HTTP client refuses to set it unless told.
+        String p = System.getProperty("jdk.httpclient.allowRestrictedHeaders", "");
+        if (!p.toLowerCase(Locale.ROOT).contains("host")) {
+            System.setProperty("jdk.httpclient.allowRestrictedHeaders", p.isEmpty() ? "host" : p + ",host");
+        }
+    }
+
+    private final Env env;
+    private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
+    private final List<AutoCloseable> open = new ArrayList<>();
+    private ServeConfig config = ServeConfig.EMPTY;
+    private List<InetAddress> addrs = List.of();
+    private boolean closed;
+    private int generation;
+
+    public ServeListeners(Env env) {
+        this.env = Objects.requireNonNull(env, "env");
+    }
+
+    /**
+     * Serves {@code c} on {@code addresses}: nothing happens when both are what is served already; otherwise all
+     * listeners are closed and the new ones opened. A port that cannot be bound is logged and tried again shortly
+     * (the address may not be on the TUN yet), a few times.
+     */
+    public synchronized void apply(ServeConfig c, List<InetAddress> addresses) {
+        if (closed || (c.equals(config) && addresses.equals(addrs) && !open.isEmpty())) return;
+        rebinds = 0;
+        openAll(c, addresses);
+    }
+
+    /** Binding again gives up after this many tries (something else holds the port): the next change retries. */
+    static final int MAX_REBINDS = 5;
+    private int rebinds;
+
+    private void openAll(ServeConfig c, List<InetAddress> addresses) {
+        closeAll();
+        config = c;
+        addrs = List.copyOf(addresses);
+        generation++;
+        if (c.tcp().isEmpty() || addrs.isEmpty()) return;
+        boolean failed = false;
+        for (Map.Entry<Integer, ServeConfig.TcpPortHandler> e : c.tcp().entrySet()) {
+            for (InetAddress ip : addrs) {
+                try {
+                    open.add(listen(ip, e.getKey(), e.getValue()));
+                } catch (IOException ex) {
+                    failed = true;
+                    log.warn("serve: cannot listen on {}:{}: {}", IpPrefix.format(ip), e.getKey(), ex.getMessage());
+                }
+            }
+        }
+        if (failed && rebinds++ < MAX_REBINDS) {
+            int gen = generation;
+            Thread.ofVirtual().name("serve-rebind").start(() -> {
+                try {
+                    Thread.sleep(2000);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+                synchronized (this) {
+                    if (gen != generation || closed) return;
+                    openAll(config, addrs);
+                }
+            });
+        }
+        if (c.tcp().values().stream().anyMatch(ServeConfig.TcpPortHandler::https)) prefetchCert();
+    }
+
+    /** Closes every listener (down, logout); {@link #apply} opens them again. */
+    public synchronized void stop() {
+        closeAll();
+        config = ServeConfig.EMPTY;
+        addrs = List.of();
+        generation++;
+    }
+
+    /** The ports listened on now (tests, status). */
+    public synchronized int listeners() {
+        return open.size();
+    }
+
+    private AutoCloseable listen(InetAddress ip, int port, ServeConfig.TcpPortHandler h) throws IOException {
+        InetSocketAddress at = new InetSocketAddress(ip, port);
+        if (h.https() || h.http()) {
+            HttpServer s;
+            if (h.https()) {
+                HttpsServer hs = HttpsServer.create(at, 64);
+                hs.setHttpsConfigurator(new HttpsConfigurator(sslContext()));
+                s = hs;
+            } else {
+                s = HttpServer.create(at, 64);
+            }
+            s.createContext("/", new WebHandler(() -> config, port, h.https(), env));
+            s.setExecutor(workers);
+            s.start();
+            log.info("serve: {} on {}:{}", h.https() ? "https" : "http", IpPrefix.format(ip), port);
+            return () -> s.stop(0);
+        }
+        ServerSocket ss = new ServerSocket();
+        ss.setReuseAddress(true);
+        ss.bind(at, 64);
+        String target = h.tcpForward();
+        boolean tls = h.terminateTls() != null && !h.terminateTls().isEmpty();
+        SSLContext ctx = tls ? sslContext() : null;
+        workers.execute(() -> acceptLoop(ss, target, ctx));
+        log.info("serve: tcp {}:{} -> {}{}", IpPrefix.format(ip), port, target, tls ? " (TLS terminated)" : "");
+        return ss;
+    }
+
+    private void acceptLoop(ServerSocket ss, String target, SSLContext tls) {
+        while (!ss.isClosed()) {
+            Socket c;
+            try {
+                c = ss.accept();
+            } catch (IOException e) {
+                return; // closed
+            }
+            workers.execute(() -> forward(c, target, tls));
+        }
+    }
+
+    private void forward(Socket client, String target, SSLContext tls) {
+        Peer peer = env.whois((InetSocketAddress) client.getRemoteSocketAddress());
+        if (peer == null) {
+            closeQuietly(client);
+            return;
+        }
+        Socket in = client;
+        Socket out = new Socket();
+        try {
+            if (tls != null) {
+                SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(client, null, client.getPort(), true);
+                s.setUseClientMode(false);
+                s.startHandshake();
+                in = s;
+            }
+            int colon = target.lastIndexOf(':');
+            String host = target.substring(0, colon);
+            if (host.startsWith("[")) host = host.substring(1, host.length() - 1);
+            out.connect(new InetSocketAddress(host, Integer.parseInt(target.substring(colon + 1))), 10_000);
+        } catch (IOException e) {
+            log.debug("serve: forward to {} for {} failed: {}", target, peer.displayName(), e.getMessage());
+            closeQuietly(in);
+            closeQuietly(out);
+            return;
+        }
+        Socket a = in;
+        Thread up = Thread.ofVirtual().start(() -> pipe(a, out));
+        pipe(out, a);
+        try {
+            up.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        closeQuietly(a);
+        closeQuietly(out);
+    }
+
+    /** Copies {@code from} to {@code to} until EOF, then half-closes {@code to} (or closes it when it is TLS). */
+    private static void pipe(Socket from, Socket to) {
+        try {
+            from.getInputStream().transferTo(to.getOutputStream());
+            if (to instanceof SSLSocket) to.close();
+            else to.shutdownOutput();
+        } catch (IOException e) {
+            closeQuietly(from);
+            closeQuietly(to);
+        }
+    }
+
+    private SSLContext sslContext() throws IOException {
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(new javax.net.ssl.KeyManager[] {new NodeKeyManager(env)}, null, null);
+            return ctx;
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IOException("TLS setup: " + e.getMessage(), e);
+        }
+    }
+
+    private void prefetchCert() {
+        workers.execute(() -> {
+            String d = env.certDomain();
+            if (d == null) {
+                log.warn("serve: HTTPS needs a certificate, and the control server offers none (dns.certificates)");
+                return;
+            }
+            try {
+                env.cert(d);
+            } catch (IOException | RuntimeException e) {
+                log.warn("serve: certificate for {}: {}", d, e.getMessage());
+            }
+        });
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // closing anyway
+        }
+    }
+
+    private void closeAll() {
+        for (AutoCloseable c : open) closeQuietly(c);
+        open.clear();
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            closed = true;
+            closeAll();
+        }
+        workers.shutdownNow();
+    }
+}
