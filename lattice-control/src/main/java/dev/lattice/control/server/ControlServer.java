@@ -36,6 +36,7 @@ import dev.lattice.control.noise.ControlSession;
 import dev.lattice.control.noise.Ts2021Upgrader;
 import dev.lattice.control.policy.PolicyException;
 import dev.lattice.control.policy.PolicyManager;
+import dev.lattice.control.replica.SharedKeys;
 import dev.lattice.control.state.Housekeeping;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.Store;
@@ -112,7 +113,9 @@ public final class ControlServer implements AutoCloseable {
     private ControlServer(ControlConfig config, Store store, Clock clock, PolicyManager.Engine engine) {
         this.config = config;
         this.store = store;
-        this.noiseKey = KeyFiles.loadOrCreateMachineKey(config.noisePrivateKeyPath());
+        // On PostgreSQL the keys live in the database, so that every replica on it is the same server to clients.
+        this.noiseKey = store.isPostgres() ? SharedKeys.noiseKey(store, config.noisePrivateKeyPath())
+                : KeyFiles.loadOrCreateMachineKey(config.noisePrivateKeyPath());
         this.guard = new ConnectionGuard(limits(config));
         IpAllocator ips = IpAllocator.fromStore(config.prefixes(), store.nodes());
         this.tailnet = new Tailnet(store, ips, clock);
@@ -218,7 +221,8 @@ public final class ControlServer implements AutoCloseable {
     private void startListeners() throws Exception {
         ControlConfig.DerpServer d = config.derp().server();
         if (d.enabled()) {
-            NodePrivateKey derpKey = KeyFiles.loadOrCreateNodeKey(d.privateKeyPath());
+            NodePrivateKey derpKey = store.isPostgres() ? SharedKeys.derpKey(store, d.privateKeyPath())
+                    : KeyFiles.loadOrCreateNodeKey(d.privateKeyPath());
             DerpServerOptions opts = DerpServerOptions.defaults();
             if (d.verifyClients()) {
                 opts = opts.withVerifier((key, source) -> CompletableFuture.completedFuture(frontRoutes.admits(key)));

@@ -67,6 +67,7 @@ public final class Nodes {
                     .bind("created", Store.millis(now))
                     .bind("updated", Store.millis(now));
             long id = q.mapTo(Long.class).one();
+            store.changes().append(h, ChangeLog.Kind.NODE, id);
             return get(h, id).orElseThrow();
         });
     }
@@ -96,21 +97,28 @@ public final class Nodes {
                     + " updated_at = :updated WHERE id = :id");
             bindMutable(u, node).bind("updated", Store.millis(store.now())).bind("id", node.id());
             if (u.execute() == 0) throw new NotFoundException("no node with id " + node.id());
+            store.changes().append(h, ChangeLog.Kind.NODE, node.id());
             return get(h, node.id()).orElseThrow();
         });
     }
 
     /** The hot path of a map poll: only last_seen changes (updated_at does not, it tracks configuration). */
     public void touchLastSeen(long id, Instant when) {
-        store.write("mark node " + id + " seen", h -> h.createUpdate("UPDATE nodes SET last_seen = :t WHERE id = :id")
-                .bind("t", Store.millis(when)).bind("id", id).execute());
+        store.write("mark node " + id + " seen", h -> {
+            int n = h.createUpdate("UPDATE nodes SET last_seen = :t WHERE id = :id").bind("t", Store.millis(when)).bind("id", id).execute();
+            if (n > 0) store.changes().append(h, ChangeLog.Kind.NODE, id);
+            return n;
+        });
     }
 
     /** Deletes a node and returns it (so the caller can release its addresses), or empty if it did not exist. */
     public Optional<TailnetNode> delete(long id) {
         return store.write("delete node " + id, h -> {
             Optional<TailnetNode> n = get(h, id);
-            n.ifPresent(x -> h.createUpdate("DELETE FROM nodes WHERE id = :id").bind("id", id).execute());
+            if (n.isPresent()) {
+                h.createUpdate("DELETE FROM nodes WHERE id = :id").bind("id", id).execute();
+                store.changes().append(h, ChangeLog.Kind.NODE, id);
+            }
             return n;
         });
     }

@@ -55,6 +55,12 @@ public final class Store implements AutoCloseable {
     private final PreAuthKeys preAuthKeys;
     private final ApiKeys apiKeys;
     private final Policies policy;
+    private final ServerKeys serverKeys;
+    private final ChangeLog changes;
+    /** Identifies this process in the change log; new at every start. */
+    private final String replicaId = java.util.UUID.randomUUID().toString();
+    /** Opens a connection outside the pool (PostgreSQL: the change log's LISTEN); null on SQLite. */
+    private volatile ConnectionFactory dedicated;
 
     private Store(Jdbi writer, Jdbi reader, Clock clock, boolean postgres, AutoCloseable... pools) {
         this.writer = writer;
@@ -67,6 +73,14 @@ public final class Store implements AutoCloseable {
         this.preAuthKeys = new PreAuthKeys(this);
         this.apiKeys = new ApiKeys(this);
         this.policy = new Policies(this);
+        this.serverKeys = new ServerKeys(this);
+        this.changes = new ChangeLog(this);
+    }
+
+    /** Opens a database connection of its own (not from the pool). */
+    @FunctionalInterface
+    public interface ConnectionFactory {
+        java.sql.Connection open() throws SQLException;
     }
 
     /** Opens (creating and migrating as needed) the database the config names. */
@@ -171,7 +185,12 @@ public final class Store implements AutoCloseable {
             throw e;
         }
         Jdbi jdbi = Jdbi.create(ds);
-        return new Store(jdbi, jdbi, clock, true, ds);
+        Store store = new Store(jdbi, jdbi, clock, true, ds);
+        java.util.Properties props = new java.util.Properties();
+        if (user != null && !user.isEmpty()) props.setProperty("user", user);
+        if (password != null && !password.isEmpty()) props.setProperty("password", password);
+        store.dedicated = () -> java.sql.DriverManager.getConnection(jdbcUrl, props);
+        return store;
     }
 
     private static void migrate(javax.sql.DataSource ds, boolean postgres) {
@@ -208,6 +227,27 @@ public final class Store implements AutoCloseable {
 
     public Policies policy() {
         return policy;
+    }
+
+    /** The server's own keys, shared by the replicas of a PostgreSQL database. */
+    public ServerKeys serverKeys() {
+        return serverKeys;
+    }
+
+    /** The change log replicas read (written on PostgreSQL only). */
+    public ChangeLog changes() {
+        return changes;
+    }
+
+    /** A connection of its own for long-lived use (the change log's LISTEN); PostgreSQL only. */
+    public java.sql.Connection openDedicatedConnection() throws SQLException {
+        ConnectionFactory f = dedicated;
+        if (f == null) throw new IllegalStateException("dedicated connections are for PostgreSQL");
+        return f.open();
+    }
+
+    String replicaId() {
+        return replicaId;
     }
 
     public boolean isPostgres() {
