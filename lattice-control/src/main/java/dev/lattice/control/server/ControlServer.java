@@ -36,6 +36,7 @@ import dev.lattice.control.noise.ControlSession;
 import dev.lattice.control.noise.Ts2021Upgrader;
 import dev.lattice.control.policy.PolicyException;
 import dev.lattice.control.policy.PolicyManager;
+import dev.lattice.control.replica.ChangeFollower;
 import dev.lattice.control.replica.SharedKeys;
 import dev.lattice.control.state.Housekeeping;
 import dev.lattice.control.state.Tailnet;
@@ -109,6 +110,10 @@ public final class ControlServer implements AutoCloseable {
     // admin: the API and its local socket (lattice-control CLI)
     private final AdminApi adminApi;
     private AdminSocket adminSocket;
+    /** PostgreSQL: follows the other replicas' writes; null on SQLite. */
+    private final ChangeFollower changeFollower;
+    /** How often the change log is read without a notification (after a missed one, or a reconnect). */
+    static final java.time.Duration CHANGE_POLL = java.time.Duration.ofSeconds(2);
 
     private ControlServer(ControlConfig config, Store store, Clock clock, PolicyManager.Engine engine) {
         this.config = config;
@@ -117,6 +122,9 @@ public final class ControlServer implements AutoCloseable {
         this.noiseKey = store.isPostgres() ? SharedKeys.noiseKey(store, config.noisePrivateKeyPath())
                 : KeyFiles.loadOrCreateMachineKey(config.noisePrivateKeyPath());
         this.guard = new ConnectionGuard(limits(config));
+        // Replicas: the change log is read from the row that was newest before the tailnet was loaded, so no write
+        // of another replica falls between the two (one read twice is harmless).
+        long changesFrom = store.changes().enabled() ? store.changes().latest() : 0;
         IpAllocator ips = IpAllocator.fromStore(config.prefixes(), store.nodes());
         this.tailnet = new Tailnet(store, ips, clock);
         this.nodes = new TailcfgNodes(tailnet, config.dns().baseDomain(), config.taildropEnabled(), config.autoUpdateEnabled(),
@@ -155,6 +163,8 @@ public final class ControlServer implements AutoCloseable {
         }
         this.adminApi = new AdminApi(tailnet, registrations, nodes, policy); // admin
         this.setDns = new SetDnsRequests(tailnet, nodes, acmeChallenges, config.dns().certificates());
+        this.changeFollower = store.changes().enabled()
+                ? new ChangeFollower(store, tailnet, changesFrom, policy::reloadStored, CHANGE_POLL) : null;
     }
 
     /** Opens the store, loads keys, and starts listening. */
@@ -191,6 +201,7 @@ public final class ControlServer implements AutoCloseable {
             s.close();
             throw e;
         }
+        if (s.changeFollower != null) s.changeFollower.start();
         try {
             s.startListeners();
         } catch (Exception e) {
@@ -481,8 +492,14 @@ public final class ControlServer implements AutoCloseable {
         return derp;
     }
 
+    /** What follows the other replicas' writes (PostgreSQL), or null on SQLite. */
+    public ChangeFollower changeFollower() {
+        return changeFollower;
+    }
+
     @Override
     public void close() {
+        closeQuietly(changeFollower);
         closeQuietly(adminSocket); // admin
         closeQuietly(routeProbes);
         closeQuietly(http);

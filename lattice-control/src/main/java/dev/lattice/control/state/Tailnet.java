@@ -231,6 +231,39 @@ public final class Tailnet {
     }
 
     /**
+     * Another replica wrote node {@code id} (or deleted it): reads its row again and announces the difference to this
+     * replica's listeners as a local write would be announced. The read happens under the lock, so it cannot overtake
+     * a local write of the same node; a row equal to what is in memory announces nothing.
+     */
+    public void refresh(long id) {
+        Change change;
+        synchronized (this) {
+            Optional<TailnetNode> stored = store.nodes().get(id);
+            TailnetNode cur = nodes.get(id);
+            if (stored.isEmpty()) {
+                if (cur == null) return;
+                unindex(cur);
+                live.remove(id);
+                ips.release(cur);
+                change = new Change(Change.Kind.REMOVED, id);
+            } else {
+                TailnetNode n = stored.get();
+                if (n.equals(cur)) return;
+                if (cur != null) {
+                    unindex(cur);
+                    if (!java.util.Objects.equals(cur.ipv4(), n.ipv4())) ips.release(cur.ipv4());
+                    if (!java.util.Objects.equals(cur.ipv6(), n.ipv6())) ips.release(cur.ipv6());
+                }
+                if (n.ipv4() != null) ips.reserve(n.ipv4());
+                if (n.ipv6() != null) ips.reserve(n.ipv6());
+                index(n);
+                change = new Change(cur == null ? Change.Kind.ADDED : Change.Kind.UPDATED, id);
+            }
+        }
+        publish(List.of(change));
+    }
+
+    /**
      * A map stream opened: the node is online (peers hear it as a patch) until every {@link Presence} it was given
      * is closed. A handle per stream, not a bare counter: a close that runs before, after or twice around its open
      * (a stream that died while it was being set up) still leaves the count right.

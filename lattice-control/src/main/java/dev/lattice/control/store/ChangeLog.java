@@ -59,7 +59,7 @@ public final class ChangeLog {
     /** Appends a row within the write transaction {@code h} (nothing on SQLite). */
     void append(Handle h, Kind kind, Long nodeId) {
         if (!enabled()) return;
-        h.createQuery("SELECT pg_advisory_xact_lock(:k)").bind("k", APPEND_LOCK).mapTo(Object.class).one();
+        h.createQuery("SELECT 1 FROM pg_advisory_xact_lock(:k)").bind("k", APPEND_LOCK).mapTo(Integer.class).one();
         h.createUpdate("INSERT INTO changes (replica, kind, node_id, created_at) VALUES (:r, :k, :n, :t)")
                 .bind("r", store.replicaId()).bind("k", kind.stored()).bind("n", nodeId)
                 .bind("t", Store.millis(store.now())).execute();

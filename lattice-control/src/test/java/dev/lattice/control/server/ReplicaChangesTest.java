@@ -1,0 +1,174 @@
+package dev.lattice.control.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lattice.control.admin.AdminApi;
+import dev.lattice.control.store.PreAuthKey;
+import dev.lattice.control.store.NewKey;
+import dev.lattice.control.store.TailnetNode;
+import dev.lattice.control.store.User;
+import dev.lattice.wire.ip.IpPrefix;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two replicas on one PostgreSQL database keep one tailnet: what is written through either (a registration, a
+ * rename, a route approval, a delete, a user, the policy) reaches the other's in-memory tailnet and the map streams
+ * open on it within a second, through the change log and its notifications; a replica that missed notifications
+ * (its listener was down) catches up from the log when it is back.
+ */
+@Timeout(120)
+class ReplicaChangesTest {
+    static final Duration SECOND = Duration.ofSeconds(1);
+
+    @TempDir
+    Path dir;
+    PostgresReplicas pg;
+    ControlServer a;
+    ControlServer b;
+    EventLoopGroup group;
+    final List<TestMachine> machines = new ArrayList<>();
+    User alice;
+    String authKey;
+
+    @BeforeEach
+    void start() throws Exception {
+        pg = PostgresReplicas.create();
+        String policy = "policy:\n  mode: database\n";
+        a = ControlServer.start(pg.config(dir.resolve("a"), policy));
+        b = ControlServer.start(pg.config(dir.resolve("b"), policy));
+        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        alice = a.adminApi().createUser(new AdminApi.NewUser("alice", "Alice", "alice@example.com"));
+        NewKey<PreAuthKey> k = a.store().preAuthKeys().create(alice.id(), true, false, List.of(), Instant.now().plusSeconds(3600));
+        authKey = k.fullKey();
+    }
+
+    @AfterEach
+    void stop() {
+        machines.forEach(TestMachine::close);
+        if (group != null) group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        if (a != null) a.close();
+        if (b != null) b.close();
+        if (pg != null) pg.close();
+    }
+
+    TestMachine register(ControlServer on, String name) throws Exception {
+        TestMachine m = new TestMachine(group, on.config().serverUrl(), name);
+        machines.add(m);
+        assertThat(m.register(authKey).machineAuthorized()).isTrue();
+        return m;
+    }
+
+    static TailnetNode node(ControlServer s, TestMachine m) {
+        return s.tailnet().byNodeKey(m.nodeKey.publicKey()).orElseThrow();
+    }
+
+    /** Waits up to {@code timeout} for {@code p}; returns how long it took. */
+    static long within(Duration timeout, String what, BooleanSupplier p) throws InterruptedException {
+        long start = System.nanoTime();
+        long end = start + timeout.toNanos();
+        while (!p.getAsBoolean()) {
+            if (System.nanoTime() > end) throw new AssertionError(what + ": not within " + timeout);
+            Thread.sleep(5);
+        }
+        long ms = (System.nanoTime() - start) / 1_000_000;
+        System.out.println("[replicas] " + what + ": " + ms + " ms");
+        return ms;
+    }
+
+    @Test
+    void aUserCreatedOnOneReplicaIsKnownToTheOther() throws Exception {
+        within(SECOND, "user alice on B", () -> b.tailnet().user(alice.id()).isPresent());
+        a.adminApi().renameUser(alice.id(), "alicia");
+        within(SECOND, "rename of alice on B", () -> b.tailnet().user(alice.id()).map(User::name).orElse("").equals("alicia"));
+    }
+
+    @Test
+    void aNodeRegisteredOnAReachesBsTailnetAndItsMapStreams() throws Exception {
+        within(SECOND, "user alice on B", () -> b.tailnet().user(alice.id()).isPresent());
+        TestMachine onB = register(b, "on-b");
+        onB.openStream();
+        onB.awaitView(Duration.ofSeconds(5), v -> v.self != null);
+
+        TestMachine onA = register(a, "on-a");
+        long id = node(a, onA).id();
+        within(SECOND, "node registered on A in B's tailnet", () -> b.tailnet().node(id).isPresent());
+        assertThat(b.tailnet().node(id).orElseThrow()).isEqualTo(node(a, onA));
+        onB.awaitView(SECOND, v -> v.hasPeer("on-a"));
+        assertThat(onB.view.peer("on-a").addresses()).containsExactlyElementsOf(a.nodes().addresses(node(a, onA)));
+    }
+
+    @Test
+    void renameRouteApprovalAndDeleteOnBReachA() throws Exception {
+        TestMachine router = new TestMachine(group, a.config().serverUrl(), "router");
+        machines.add(router);
+        IpPrefix subnet = IpPrefix.parse("10.9.0.0/24");
+        router.hostinfoExtra = h -> h.withRoutableIps(List.of(subnet));
+        assertThat(router.register(authKey).machineAuthorized()).isTrue();
+        router.openStream(); // online: only an online router's route is primary
+        TestMachine watcher = register(a, "watcher");
+        watcher.openStream();
+        long id = node(a, router).id();
+        watcher.awaitView(Duration.ofSeconds(5), v -> v.hasPeer("router"));
+        within(SECOND, "router in B's tailnet", () -> b.tailnet().node(id).isPresent());
+
+        b.adminApi().renameNode(id, "gateway");
+        within(SECOND, "rename on B in A's tailnet", () -> node(a, router).givenName().equals("gateway"));
+        watcher.awaitView(SECOND, v -> v.hasPeer("gateway") && !v.hasPeer("router"));
+
+        b.adminApi().approveRoutes(id, List.of(subnet.toString()));
+        within(SECOND, "route approval on B in A's tailnet", () -> node(a, router).approvedRoutes().equals(List.of(subnet)));
+        watcher.awaitView(SECOND, v -> v.peer("gateway") != null && v.peer("gateway").primaryRoutes() != null
+                && v.peer("gateway").primaryRoutes().contains(subnet));
+
+        b.adminApi().deleteNode(id);
+        within(SECOND, "delete on B in A's tailnet", () -> a.tailnet().node(id).isEmpty());
+        watcher.awaitView(SECOND, v -> v.peer(id) == null);
+    }
+
+    @Test
+    void aPolicySetOnOneReplicaIsInForceOnTheOther() throws Exception {
+        String policy = "{\"acls\": [{\"action\": \"accept\", \"src\": [\"alice@\"], \"dst\": [\"alice@:22\"]}]}";
+        a.adminApi().setPolicy(policy);
+        within(SECOND, "policy set on A in force on B", () -> policy.equals(b.policy().current().text()));
+        assertThat(b.policy().compiled()).isPresent();
+    }
+
+    @Test
+    void aReplicaThatMissedNotificationsCatchesUpFromTheLog() throws Exception {
+        TestMachine m = register(a, "doomed");
+        long id = node(a, m).id();
+        within(SECOND, "node in B's tailnet", () -> b.tailnet().node(id).isPresent());
+
+        b.changeFollower().pause();
+        a.adminApi().renameNode(id, "renamed");
+        TestMachine late = register(a, "late");
+        long lateId = node(a, late).id();
+        // Longer than a notification takes and than the poll: a paused replica really hears nothing.
+        Thread.sleep(ControlServer.CHANGE_POLL.toMillis() + 500);
+        assertThat(b.tailnet().node(id).map(TailnetNode::givenName)).as("while paused").contains("doomed");
+        assertThat(b.tailnet().node(lateId)).as("while paused").isEmpty();
+
+        b.changeFollower().resume();
+        within(SECOND, "B caught up after its listener was back",
+                () -> b.tailnet().node(id).map(TailnetNode::givenName).equals(Optional.of("renamed"))
+                        && b.tailnet().node(lateId).isPresent());
+        long latest = a.store().changes().latest();
+        // The cursor moves after the rows are applied.
+        within(SECOND, "B's cursor at the end of the log", () -> b.changeFollower().lastSeen() == latest);
+    }
+}
