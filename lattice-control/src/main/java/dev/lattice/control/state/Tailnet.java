@@ -1,6 +1,7 @@
 package dev.lattice.control.state;
 
 import dev.lattice.control.ipalloc.IpAllocator;
+import dev.lattice.control.store.ConflictException;
 import dev.lattice.control.store.DnsLabels;
 import dev.lattice.control.store.KeyUse;
 import dev.lattice.control.store.Store;
@@ -9,6 +10,9 @@ import dev.lattice.control.store.User;
 import dev.lattice.crypto.key.MachinePublicKey;
 import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.wire.tailcfg.Hostinfo;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -155,13 +159,65 @@ public final class Tailnet {
      * it. If the store refuses, nothing changes here either.
      */
     public TailnetNode add(TailnetNode draft, KeyUse spend) {
-        TailnetNode n;
-        synchronized (this) {
-            n = store.nodes().create(draft.toBuilder().givenName(uniqueGivenName(draft.givenName(), 0)).build(), spend);
-            index(n);
+        List<InetAddress> mine = new ArrayList<>(); // addresses allocated here for a retry
+        for (int attempt = 1; ; attempt++) {
+            TailnetNode n;
+            try {
+                synchronized (this) {
+                    n = store.nodes().create(draft.toBuilder().givenName(uniqueGivenName(draft.givenName(), 0)).build(), spend);
+                    index(n);
+                }
+            } catch (ConflictException e) {
+                TailnetNode retry = attempt < MAX_ADD_ATTEMPTS ? afterConflict(draft, e, mine) : null;
+                if (retry == null) {
+                    for (InetAddress a : mine) ips.release(a);
+                    throw e;
+                }
+                draft = retry;
+                continue;
+            }
+            publish(List.of(new Change(Change.Kind.ADDED, n.id())));
+            return n;
         }
-        publish(List.of(new Change(Change.Kind.ADDED, n.id())));
-        return n;
+    }
+
+    /** Replicas on one database race for addresses and names; the loser of a race tries again this often. */
+    private static final int MAX_ADD_ATTEMPTS = 10;
+
+    /**
+     * The draft to try again after another replica took one of its addresses or its given name first (the database's
+     * unique constraints are the referee), or null when the conflict is not such a race. Only with replicas: on
+     * SQLite this server is the only writer and its memory is the truth.
+     */
+    private TailnetNode afterConflict(TailnetNode draft, ConflictException e, List<InetAddress> mine) {
+        if (!store.changes().enabled() || e.column() == null) return null;
+        switch (e.column()) {
+            case "ipv4", "ipv6" -> {
+                // This replica has not heard of some nodes yet: learn every address in use, then allocate again.
+                for (InetAddress a : store.nodes().allAddresses()) ips.reserve(a);
+                TailnetNode.Builder b = draft.toBuilder();
+                Inet4Address v4 = draft.ipv4();
+                Inet6Address v6 = draft.ipv6();
+                if (v4 != null && e.column().equals("ipv4")) {
+                    v4 = ips.allocateV4();
+                    mine.add(v4);
+                }
+                if (v6 != null && e.column().equals("ipv6")) {
+                    v6 = ips.allocateV6();
+                    mine.add(v6);
+                }
+                log.debug("address taken by another replica, trying {} {}", v4, v6);
+                return b.addresses(v4, v6).build();
+            }
+            case "given_name" -> {
+                // Learn the nodes that hold the label or a collision name of it; uniqueGivenName then picks another.
+                for (long id : store.nodes().idsByGivenNameLabel(draft.givenName())) refresh(id);
+                return draft;
+            }
+            default -> {
+                return null;
+            }
+        }
     }
 
     /**

@@ -131,6 +131,13 @@ public final class Nodes {
         return store.read(h -> one(h, "machine_key", key.toString()));
     }
 
+    /** The ids of the nodes whose given name is {@code label} or {@code label-SOMETHING} (the collision names). */
+    public List<Long> idsByGivenNameLabel(String label) {
+        String like = label.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "-%";
+        return store.read(h -> h.createQuery("SELECT id FROM nodes WHERE given_name = :l OR given_name LIKE :p ESCAPE '\\'")
+                .bind("l", label).bind("p", like).mapTo(Long.class).list());
+    }
+
     public Optional<TailnetNode> byNodeKey(NodePublicKey key) {
         return store.read(h -> one(h, "node_key", key.toString()));
     }

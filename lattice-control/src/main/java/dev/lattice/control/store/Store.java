@@ -329,7 +329,11 @@ public final class Store implements AutoCloseable {
             boolean unique = "23505".equals(state)
                     || s instanceof SQLiteException se && (se.getResultCode() == SQLiteErrorCode.SQLITE_CONSTRAINT_UNIQUE
                             || se.getResultCode() == SQLiteErrorCode.SQLITE_CONSTRAINT_PRIMARYKEY);
-            if (unique) return new ConflictException(what + ": " + conflictingColumn(msg) + " already in use", e);
+            if (unique) {
+                String column = conflictingColumn(msg);
+                return new ConflictException(what + ": " + (column == null ? "a unique value" : column.replace('_', ' '))
+                        + " already in use", e, column);
+            }
             boolean foreign = "23503".equals(state)
                     || s instanceof SQLiteException se && se.getResultCode() == SQLiteErrorCode.SQLITE_CONSTRAINT_FOREIGNKEY;
             if (foreign) return new NotFoundException(what + ": a referenced row (user or auth key) does not exist");
@@ -339,9 +343,9 @@ public final class Store implements AutoCloseable {
 
     private static String conflictingColumn(String msg) {
         for (String c : new String[] {"machine_key", "node_key", "given_name", "ipv4", "ipv6", "provider_id", "prefix", "name"}) {
-            if (msg.contains("." + c) || msg.contains("_" + c + "_unique")) return c.replace('_', ' ');
+            if (msg.contains("." + c) || msg.contains("_" + c + "_unique")) return c;
         }
-        return "a unique value";
+        return null;
     }
 
     private static SQLException sqlCause(Throwable t) {
