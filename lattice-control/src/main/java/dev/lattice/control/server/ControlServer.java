@@ -371,10 +371,6 @@ public final class ControlServer implements AutoCloseable {
         return b.build();
     }
 
-    /**
-     * Admin uploads larger than a stranger may send (a policy through {@code PUT /api/v1/policy}) are let in only
-     * after the API key in their head checked out (off the event loop), before their body is read.
-     */
     /** The {@code /machine/*} endpoints' work: registration ({@link Registrations}), map requests, set-dns. */
     private static MachineService machineService(Registrations registrations, MapRequests maps, SetDnsRequests setDns) {
         return new MachineService() {
@@ -395,6 +391,10 @@ public final class ControlServer implements AutoCloseable {
         };
     }
 
+    /**
+     * Admin uploads larger than a stranger may send (a policy through {@code PUT /api/v1/policy}) are let in only
+     * after the API key in their head checked out (off the event loop), before their body is read.
+     */
     private BodyLimiter.UploadGate uploads(LargeBodies large) {
         return head -> large.mayBeLarge(head) ? CompletableFuture.supplyAsync(() -> large.limit(head), workers) : null;
     }

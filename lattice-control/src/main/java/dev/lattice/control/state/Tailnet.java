@@ -67,7 +67,12 @@ public final class Tailnet {
             byGivenName.clear();
             users.clear();
             for (User u : store.users().list()) users.put(u.id(), u);
-            for (TailnetNode n : store.nodes().list()) index(n);
+            for (TailnetNode n : store.nodes().list()) {
+                index(n);
+                // Nodes another writer added meanwhile (a replica) hold their addresses here too.
+                if (n.ipv4() != null) ips.reserve(n.ipv4());
+                if (n.ipv6() != null) ips.reserve(n.ipv6());
+            }
             changes.add(Change.full());
         }
         publish(changes);
@@ -313,7 +318,9 @@ public final class Tailnet {
                 if (n.ipv4() != null) ips.reserve(n.ipv4());
                 if (n.ipv6() != null) ips.reserve(n.ipv6());
                 index(n);
-                change = new Change(cur == null ? Change.Kind.ADDED : Change.Kind.UPDATED, id);
+                // Only last seen changed (the node's last stream on another replica closed): a patch, as locally.
+                boolean patch = cur != null && n.toBuilder().lastSeen(cur.lastSeen()).updated(cur.updated()).build().equals(cur);
+                change = new Change(cur == null ? Change.Kind.ADDED : patch ? Change.Kind.PATCH : Change.Kind.UPDATED, id);
             }
         }
         publish(List.of(change));

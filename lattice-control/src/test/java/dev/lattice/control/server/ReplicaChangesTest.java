@@ -149,6 +149,55 @@ class ReplicaChangesTest {
     }
 
     @Test
+    void aStreamClosingOnAIsAPatchOnB() throws Exception {
+        TestMachine m = register(a, "brief");
+        long id = node(a, m).id();
+        within(SECOND, "node in B's tailnet", () -> b.tailnet().node(id).isPresent());
+        java.util.concurrent.LinkedBlockingQueue<dev.lattice.control.state.Change> heard = new java.util.concurrent.LinkedBlockingQueue<>();
+        b.tailnet().addListener(heard::addAll);
+        m.openStream();
+        m.awaitView(Duration.ofSeconds(5), v -> v.self != null);
+        // The map request changed the node (disco key, Hostinfo): B hears that as an update, then nothing.
+        within(SECOND, "the opened stream's node on B", () -> b.tailnet().node(id).equals(a.tailnet().node(id)));
+        assertThat(heard).extracting(dev.lattice.control.state.Change::kind).contains(dev.lattice.control.state.Change.Kind.UPDATED);
+        heard.clear();
+        m.stream.close();
+        within(SECOND, "last seen on B", () -> b.tailnet().node(id).orElseThrow().lastSeen() != null);
+        // Only last seen changed: B's sessions get a patch, not the whole node again.
+        assertThat(heard).extracting(dev.lattice.control.state.Change::kind).containsOnly(
+                dev.lattice.control.state.Change.Kind.PATCH);
+    }
+
+    @Test
+    void aReplicaWhoseListenerConnectionIsKilledReconnectsAndCatchesUp() throws Exception {
+        TestMachine m = register(a, "first");
+        long id = node(a, m).id();
+        within(SECOND, "node in B's tailnet", () -> b.tailnet().node(id).isPresent());
+        // Both replicas' LISTEN connections go (as when the database restarts or a proxy drops them).
+        pg.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+                + " AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()");
+        a.adminApi().renameNode(id, "after-the-cut");
+        within(Duration.ofSeconds(3), "rename after B's listener was killed",
+                () -> b.tailnet().node(id).map(TailnetNode::givenName).equals(Optional.of("after-the-cut")));
+    }
+
+    @Test
+    void aReplicaThatMissedPrunedRowsReloadsEverything() throws Exception {
+        TestMachine m = register(a, "old");
+        long id = node(a, m).id();
+        within(SECOND, "node in B's tailnet", () -> b.tailnet().node(id).isPresent());
+        b.changeFollower().pause();
+        a.adminApi().renameNode(id, "renamed-while-away");
+        a.store().changes().prune(Instant.now().plusSeconds(60)); // every row so far
+        TestMachine n = register(a, "new");
+        long newId = node(a, n).id();
+        b.changeFollower().resume();
+        within(SECOND, "B reloaded after missing pruned rows",
+                () -> b.tailnet().node(id).map(TailnetNode::givenName).equals(Optional.of("renamed-while-away"))
+                        && b.tailnet().node(newId).isPresent());
+    }
+
+    @Test
     void aReplicaThatMissedNotificationsCatchesUpFromTheLog() throws Exception {
         TestMachine m = register(a, "doomed");
         long id = node(a, m).id();
