@@ -2,6 +2,7 @@ package dev.lattice.control.state;
 
 import dev.lattice.control.ipalloc.IpAllocator;
 import dev.lattice.control.store.ConflictException;
+import dev.lattice.control.store.StaleNodeException;
 import dev.lattice.control.store.DnsLabels;
 import dev.lattice.control.store.KeyUse;
 import dev.lattice.control.store.Store;
@@ -173,7 +174,7 @@ public final class Tailnet {
                     index(n);
                 }
             } catch (ConflictException e) {
-                TailnetNode retry = attempt < MAX_ADD_ATTEMPTS ? afterConflict(draft, e, mine) : null;
+                TailnetNode retry = attempt < MAX_RACE_ATTEMPTS ? afterConflict(draft, e, mine) : null;
                 if (retry == null) {
                     for (InetAddress a : mine) ips.release(a);
                     throw e;
@@ -186,8 +187,8 @@ public final class Tailnet {
         }
     }
 
-    /** Replicas on one database race for addresses and names; the loser of a race tries again this often. */
-    private static final int MAX_ADD_ATTEMPTS = 10;
+    /** Replicas on one database race for addresses, names and rows; the loser of a race tries again this often. */
+    private static final int MAX_RACE_ATTEMPTS = 10;
 
     /**
      * The draft to try again after another replica took one of its addresses or its given name first (the database's
@@ -238,18 +239,28 @@ public final class Tailnet {
      * transaction that stores the node; with a key to spend the node is written even if unchanged.
      */
     public Optional<TailnetNode> update(long id, Change.Kind kind, UnaryOperator<TailnetNode> f, KeyUse spend) {
-        TailnetNode updated;
-        synchronized (this) {
-            TailnetNode cur = nodes.get(id);
-            if (cur == null) return Optional.empty();
-            TailnetNode next = f.apply(cur);
-            if (next.equals(cur) && spend == null) return Optional.of(cur);
-            updated = store.nodes().update(next, spend);
-            unindex(cur);
-            index(updated);
+        boolean replicas = store.changes().enabled();
+        for (int attempt = 1; ; attempt++) {
+            TailnetNode updated;
+            try {
+                synchronized (this) {
+                    TailnetNode cur = nodes.get(id);
+                    if (cur == null) return Optional.empty();
+                    TailnetNode next = f.apply(cur);
+                    if (next.equals(cur) && spend == null) return Optional.of(cur);
+                    // With replicas, only from the current row: another replica's change is never overwritten.
+                    updated = store.nodes().update(next, spend, replicas ? cur.updated() : null);
+                    unindex(cur);
+                    index(updated);
+                }
+            } catch (StaleNodeException e) {
+                if (attempt >= MAX_RACE_ATTEMPTS) throw e;
+                refresh(id); // this replica had not heard of the other's write yet: read it, apply f to it
+                continue;
+            }
+            publish(List.of(new Change(kind, id)));
+            return Optional.of(updated);
         }
-        publish(List.of(new Change(kind, id)));
-        return Optional.of(updated);
     }
 
     /**

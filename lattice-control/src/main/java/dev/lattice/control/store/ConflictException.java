@@ -1,7 +1,7 @@
 package dev.lattice.control.store;
 
 /** A write would break a uniqueness rule (user name, machine key, node key, given name, address, ...). */
-public final class ConflictException extends StoreException {
+public class ConflictException extends StoreException {
     private static final long serialVersionUID = 1L;
 
     private final String column;

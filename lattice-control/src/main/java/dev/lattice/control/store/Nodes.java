@@ -88,15 +88,33 @@ public final class Nodes {
      * @throws AuthKeyException with reason ALREADY_USED when the key was spent meanwhile; nothing is stored then
      */
     public TailnetNode update(TailnetNode node, KeyUse spend) {
+        return update(node, spend, null);
+    }
+
+    /**
+     * As {@link #update(TailnetNode, KeyUse)}, only if the row is still the one {@code expectedUpdated} (its
+     * {@link TailnetNode#updated()}) names: replicas on PostgreSQL write a node only from its current row. There
+     * every write moves updated_at forward (by a millisecond when the clock has not), so it is a version.
+     *
+     * @param expectedUpdated the row's updated_at as read, or null to write unconditionally
+     * @throws StaleNodeException when the row changed since (nothing is written)
+     */
+    public TailnetNode update(TailnetNode node, KeyUse spend, Instant expectedUpdated) {
         return store.write("update node " + node.id(), h -> {
             if (spend != null) PreAuthKeys.spend(h, spend);
+            String updated = store.isPostgres()
+                    ? "CASE WHEN updated_at >= :updated THEN updated_at + 1 ELSE :updated END" : ":updated";
             var u = h.createUpdate("UPDATE nodes SET node_key = :node_key, disco_key = :disco_key, hostname = :hostname,"
                     + " given_name = :given_name, user_id = :user_id, ipv4 = :ipv4, ipv6 = :ipv6, hostinfo = :hostinfo,"
                     + " endpoints = :endpoints, tags = :tags, approved_routes = :approved_routes, auth_key_id = :auth_key_id,"
                     + " ephemeral = :ephemeral, expiry = :expiry, last_seen = :last_seen, register_method = :register_method,"
-                    + " updated_at = :updated WHERE id = :id");
+                    + " updated_at = " + updated + " WHERE id = :id" + (expectedUpdated == null ? "" : " AND updated_at = :expected"));
             bindMutable(u, node).bind("updated", Store.millis(store.now())).bind("id", node.id());
-            if (u.execute() == 0) throw new NotFoundException("no node with id " + node.id());
+            if (expectedUpdated != null) u.bind("expected", Store.millis(expectedUpdated));
+            if (u.execute() == 0) {
+                if (expectedUpdated != null && get(h, node.id()).isPresent()) throw new StaleNodeException(node.id());
+                throw new NotFoundException("no node with id " + node.id());
+            }
             store.changes().append(h, ChangeLog.Kind.NODE, node.id());
             return get(h, node.id()).orElseThrow();
         });

@@ -198,6 +198,27 @@ class ReplicaChangesTest {
     }
 
     @Test
+    void aReplicaThatHasNotHeardOfAChangeYetDoesNotOverwriteIt() throws Exception {
+        TestMachine router = new TestMachine(group, a.config().serverUrl(), "router");
+        machines.add(router);
+        IpPrefix subnet = IpPrefix.parse("10.7.0.0/24");
+        router.hostinfoExtra = h -> h.withRoutableIps(List.of(subnet));
+        assertThat(router.register(authKey).machineAuthorized()).isTrue();
+        long id = node(a, router).id();
+        within(SECOND, "router in B's tailnet", () -> b.tailnet().node(id).isPresent());
+
+        b.changeFollower().pause(); // B lags behind A
+        a.adminApi().renameNode(id, "renamed-on-a");
+        b.adminApi().approveRoutes(id, List.of(subnet.toString())); // from B's stale copy of the node
+        TailnetNode stored = a.store().nodes().get(id).orElseThrow();
+        assertThat(stored.givenName()).as("A's rename survives B's write").isEqualTo("renamed-on-a");
+        assertThat(stored.approvedRoutes()).as("B's approval").containsExactly(subnet);
+        assertThat(b.tailnet().node(id)).as("B learnt the row while writing").contains(stored);
+        b.changeFollower().resume();
+        within(SECOND, "A has B's approval", () -> a.tailnet().node(id).equals(Optional.of(stored)));
+    }
+
+    @Test
     void aReplicaThatMissedNotificationsCatchesUpFromTheLog() throws Exception {
         TestMachine m = register(a, "doomed");
         long id = node(a, m).id();
