@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Replicas on one database hand out addresses and collision names race-free: concurrent registrations of machines
  * with one hostname, spread over two replicas, all succeed with distinct addresses and distinct given names (the
- * database's unique constraints referee; the replica that loses a race learns what is taken and tries again).
+ * database's unique constraints referee; the replica that loses a race learns what is taken and tries again); a
+ * single-use key spent on both at once registers one machine.
  */
 @Timeout(180)
 class ReplicaAllocationTest {
@@ -45,14 +46,42 @@ class ReplicaAllocationTest {
         if (pg != null) pg.close();
     }
 
+    void startTwo() throws Exception {
+        pg = PostgresReplicas.create();
+        servers.add(ControlServer.start(pg.config(dir.resolve("a"))));
+        servers.add(ControlServer.start(pg.config(dir.resolve("b"))));
+        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+    }
+
+    @Test
+    void aSingleUseKeyRegistersOneMachineHoweverManyReplicasItIsSpentOnAtOnce() throws Exception {
+        startTwo();
+        ControlServer a = servers.get(0);
+        User bob = a.store().users().create("bob", "Bob", "");
+        String key = a.store().preAuthKeys().create(bob.id(), false, false, List.of(), Instant.now().plusSeconds(3600)).fullKey();
+        for (int i = 0; i < 10; i++) machines.add(new TestMachine(group, servers.get(i % 2).config().serverUrl(), "m" + i));
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<Boolean>> done = new ArrayList<>();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (TestMachine m : machines) {
+                done.add(pool.submit(() -> {
+                    go.await();
+                    return Boolean.TRUE.equals(m.register(key).machineAuthorized());
+                }));
+            }
+            go.countDown();
+            int authorized = 0;
+            for (Future<Boolean> f : done) authorized += f.get(60, TimeUnit.SECONDS) ? 1 : 0;
+            assertThat(authorized).isEqualTo(1);
+        }
+        assertThat(a.store().nodes().list()).hasSize(1);
+    }
+
     @Test
     void concurrentRegistrationsOnTwoReplicasGetDistinctAddressesAndNames() throws Exception {
-        pg = PostgresReplicas.create();
-        ControlServer a = ControlServer.start(pg.config(dir.resolve("a")));
-        servers.add(a);
-        ControlServer b = ControlServer.start(pg.config(dir.resolve("b")));
-        servers.add(b);
-        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        startTwo();
+        ControlServer a = servers.get(0);
+        ControlServer b = servers.get(1);
         User alice = a.store().users().create("alice", "Alice", "");
         String key = a.store().preAuthKeys().create(alice.id(), true, false, List.of(), Instant.now().plusSeconds(3600)).fullKey();
         for (int i = 0; i < MACHINES; i++) {
