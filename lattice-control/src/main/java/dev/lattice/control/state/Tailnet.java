@@ -2,9 +2,9 @@ package dev.lattice.control.state;
 
 import dev.lattice.control.ipalloc.IpAllocator;
 import dev.lattice.control.store.ConflictException;
-import dev.lattice.control.store.StaleNodeException;
 import dev.lattice.control.store.DnsLabels;
 import dev.lattice.control.store.KeyUse;
+import dev.lattice.control.store.StaleNodeException;
 import dev.lattice.control.store.Store;
 import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;

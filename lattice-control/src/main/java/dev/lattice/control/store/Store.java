@@ -38,7 +38,9 @@ import org.sqlite.SQLiteException;
  * {@code IMMEDIATE} against other processes (e.g. an admin CLI). Reads use a small pool of query-only connections.
  * The database file and its companions are 0600 ({@link SqliteFiles}).
  *
- * <p><b>PostgreSQL</b>: one HikariCP pool for both, sized by {@code database.postgres.max_open_conns}.
+ * <p><b>PostgreSQL</b>: one HikariCP pool for both, sized by {@code database.postgres.max_open_conns}, plus one
+ * connection of its own per server for the change log's LISTEN. Several servers (replicas) may share the database:
+ * they share their keys ({@link #serverKeys()}) and each write is appended to {@link #changes()} for the others.
  */
 public final class Store implements AutoCloseable {
     private static final int SQLITE_READERS = 4;
