@@ -50,6 +50,16 @@ public final class KeyFiles {
         return loadOrCreate(path, NodePrivateKey::generate, NodePrivateKey::parse, NodePrivateKey::toText);
     }
 
+    /** The Noise key in {@code path} if the file exists (nothing is created). */
+    public static Optional<MachinePrivateKey> loadMachineKey(Path path) {
+        return read(path).map(c -> parse(path, c, MachinePrivateKey::parse));
+    }
+
+    /** The DERP key in {@code path} if the file exists (nothing is created). */
+    public static Optional<NodePrivateKey> loadNodeKey(Path path) {
+        return read(path).map(c -> parse(path, c, NodePrivateKey::parse));
+    }
+
     private static <K> K loadOrCreate(Path path, Supplier<K> generate, Function<String, K> parse, Function<K, String> text) {
         for (int attempt = 0; attempt < 3; attempt++) {
             Optional<String> existing = read(path);

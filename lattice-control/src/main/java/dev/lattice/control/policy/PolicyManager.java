@@ -254,6 +254,26 @@ public final class PolicyManager implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Database mode: another replica stored a policy (it ran the policy's tests there); compiles and applies it here.
+     * A text that does not compile against this replica's tailnet is logged and the previous policy stays.
+     */
+    public void reloadStored() {
+        if (mode != ControlConfig.PolicyMode.DATABASE) return;
+        Optional<StoredPolicy> stored = tailnet.store().policy().get();
+        if (stored.isEmpty()) return;
+        synchronized (compileLock) {
+            if (stored.get().data().equals(current.text())) return;
+            try {
+                install(new Current(stored.get().data(), compileLocked(stored.get().data(), false), stored.get().updated()));
+            } catch (PolicyException e) {
+                log.error("the policy another replica stored does not compile here, keeping the previous one: {}", e.getMessage());
+                return;
+            }
+        }
+        log.info("policy updated by another replica (database mode)");
+    }
+
     // ---- following the tailnet ----
 
     /** What of a node the policy can see; any difference means a recompile. */

@@ -36,6 +36,8 @@ import dev.lattice.control.noise.ControlSession;
 import dev.lattice.control.noise.Ts2021Upgrader;
 import dev.lattice.control.policy.PolicyException;
 import dev.lattice.control.policy.PolicyManager;
+import dev.lattice.control.replica.ChangeFollower;
+import dev.lattice.control.replica.SharedKeys;
 import dev.lattice.control.state.Housekeeping;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.Store;
@@ -108,12 +110,21 @@ public final class ControlServer implements AutoCloseable {
     // admin: the API and its local socket (lattice-control CLI)
     private final AdminApi adminApi;
     private AdminSocket adminSocket;
+    /** PostgreSQL: follows the other replicas' writes; null on SQLite. */
+    private final ChangeFollower changeFollower;
+    /** How often the change log is read without a notification (after a missed one, or a reconnect). */
+    static final java.time.Duration CHANGE_POLL = java.time.Duration.ofSeconds(2);
 
     private ControlServer(ControlConfig config, Store store, Clock clock, PolicyManager.Engine engine) {
         this.config = config;
         this.store = store;
-        this.noiseKey = KeyFiles.loadOrCreateMachineKey(config.noisePrivateKeyPath());
+        // On PostgreSQL the keys live in the database, so that every replica on it is the same server to clients.
+        this.noiseKey = store.isPostgres() ? SharedKeys.noiseKey(store, config.noisePrivateKeyPath())
+                : KeyFiles.loadOrCreateMachineKey(config.noisePrivateKeyPath());
         this.guard = new ConnectionGuard(limits(config));
+        // Replicas: the change log is read from the row that was newest before the tailnet was loaded, so no write
+        // of another replica falls between the two (one read twice is harmless).
+        long changesFrom = store.changes().enabled() ? store.changes().latest() : 0;
         IpAllocator ips = IpAllocator.fromStore(config.prefixes(), store.nodes());
         this.tailnet = new Tailnet(store, ips, clock);
         this.nodes = new TailcfgNodes(tailnet, config.dns().baseDomain(), config.taildropEnabled(), config.autoUpdateEnabled(),
@@ -152,6 +163,8 @@ public final class ControlServer implements AutoCloseable {
         }
         this.adminApi = new AdminApi(tailnet, registrations, nodes, policy); // admin
         this.setDns = new SetDnsRequests(tailnet, nodes, acmeChallenges, config.dns().certificates());
+        this.changeFollower = store.changes().enabled()
+                ? new ChangeFollower(store, tailnet, changesFrom, policy::reloadStored, CHANGE_POLL) : null;
     }
 
     /** Opens the store, loads keys, and starts listening. */
@@ -188,6 +201,7 @@ public final class ControlServer implements AutoCloseable {
             s.close();
             throw e;
         }
+        if (s.changeFollower != null) s.changeFollower.start();
         try {
             s.startListeners();
         } catch (Exception e) {
@@ -218,7 +232,8 @@ public final class ControlServer implements AutoCloseable {
     private void startListeners() throws Exception {
         ControlConfig.DerpServer d = config.derp().server();
         if (d.enabled()) {
-            NodePrivateKey derpKey = KeyFiles.loadOrCreateNodeKey(d.privateKeyPath());
+            NodePrivateKey derpKey = store.isPostgres() ? SharedKeys.derpKey(store, d.privateKeyPath())
+                    : KeyFiles.loadOrCreateNodeKey(d.privateKeyPath());
             DerpServerOptions opts = DerpServerOptions.defaults();
             if (d.verifyClients()) {
                 opts = opts.withVerifier((key, source) -> CompletableFuture.completedFuture(frontRoutes.admits(key)));
@@ -356,10 +371,6 @@ public final class ControlServer implements AutoCloseable {
         return b.build();
     }
 
-    /**
-     * Admin uploads larger than a stranger may send (a policy through {@code PUT /api/v1/policy}) are let in only
-     * after the API key in their head checked out (off the event loop), before their body is read.
-     */
     /** The {@code /machine/*} endpoints' work: registration ({@link Registrations}), map requests, set-dns. */
     private static MachineService machineService(Registrations registrations, MapRequests maps, SetDnsRequests setDns) {
         return new MachineService() {
@@ -380,6 +391,10 @@ public final class ControlServer implements AutoCloseable {
         };
     }
 
+    /**
+     * Admin uploads larger than a stranger may send (a policy through {@code PUT /api/v1/policy}) are let in only
+     * after the API key in their head checked out (off the event loop), before their body is read.
+     */
     private BodyLimiter.UploadGate uploads(LargeBodies large) {
         return head -> large.mayBeLarge(head) ? CompletableFuture.supplyAsync(() -> large.limit(head), workers) : null;
     }
@@ -477,8 +492,14 @@ public final class ControlServer implements AutoCloseable {
         return derp;
     }
 
+    /** What follows the other replicas' writes (PostgreSQL), or null on SQLite. */
+    public ChangeFollower changeFollower() {
+        return changeFollower;
+    }
+
     @Override
     public void close() {
+        closeQuietly(changeFollower);
         closeQuietly(adminSocket); // admin
         closeQuietly(routeProbes);
         closeQuietly(http);

@@ -1,14 +1,19 @@
 package dev.lattice.control.state;
 
 import dev.lattice.control.ipalloc.IpAllocator;
+import dev.lattice.control.store.ConflictException;
 import dev.lattice.control.store.DnsLabels;
 import dev.lattice.control.store.KeyUse;
+import dev.lattice.control.store.StaleNodeException;
 import dev.lattice.control.store.Store;
 import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.crypto.key.MachinePublicKey;
 import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.wire.tailcfg.Hostinfo;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -63,7 +68,12 @@ public final class Tailnet {
             byGivenName.clear();
             users.clear();
             for (User u : store.users().list()) users.put(u.id(), u);
-            for (TailnetNode n : store.nodes().list()) index(n);
+            for (TailnetNode n : store.nodes().list()) {
+                index(n);
+                // Nodes another writer added meanwhile (a replica) hold their addresses here too.
+                if (n.ipv4() != null) ips.reserve(n.ipv4());
+                if (n.ipv6() != null) ips.reserve(n.ipv6());
+            }
             changes.add(Change.full());
         }
         publish(changes);
@@ -155,13 +165,65 @@ public final class Tailnet {
      * it. If the store refuses, nothing changes here either.
      */
     public TailnetNode add(TailnetNode draft, KeyUse spend) {
-        TailnetNode n;
-        synchronized (this) {
-            n = store.nodes().create(draft.toBuilder().givenName(uniqueGivenName(draft.givenName(), 0)).build(), spend);
-            index(n);
+        List<InetAddress> mine = new ArrayList<>(); // addresses allocated here for a retry
+        for (int attempt = 1; ; attempt++) {
+            TailnetNode n;
+            try {
+                synchronized (this) {
+                    n = store.nodes().create(draft.toBuilder().givenName(uniqueGivenName(draft.givenName(), 0)).build(), spend);
+                    index(n);
+                }
+            } catch (ConflictException e) {
+                TailnetNode retry = attempt < MAX_RACE_ATTEMPTS ? afterConflict(draft, e, mine) : null;
+                if (retry == null) {
+                    for (InetAddress a : mine) ips.release(a);
+                    throw e;
+                }
+                draft = retry;
+                continue;
+            }
+            publish(List.of(new Change(Change.Kind.ADDED, n.id())));
+            return n;
         }
-        publish(List.of(new Change(Change.Kind.ADDED, n.id())));
-        return n;
+    }
+
+    /** Replicas on one database race for addresses, names and rows; the loser of a race tries again this often. */
+    private static final int MAX_RACE_ATTEMPTS = 10;
+
+    /**
+     * The draft to try again after another replica took one of its addresses or its given name first (the database's
+     * unique constraints are the referee), or null when the conflict is not such a race. Only with replicas: on
+     * SQLite this server is the only writer and its memory is the truth.
+     */
+    private TailnetNode afterConflict(TailnetNode draft, ConflictException e, List<InetAddress> mine) {
+        if (!store.changes().enabled() || e.column() == null) return null;
+        switch (e.column()) {
+            case "ipv4", "ipv6" -> {
+                // This replica has not heard of some nodes yet: learn every address in use, then allocate again.
+                for (InetAddress a : store.nodes().allAddresses()) ips.reserve(a);
+                TailnetNode.Builder b = draft.toBuilder();
+                Inet4Address v4 = draft.ipv4();
+                Inet6Address v6 = draft.ipv6();
+                if (v4 != null && e.column().equals("ipv4")) {
+                    v4 = ips.allocateV4();
+                    mine.add(v4);
+                }
+                if (v6 != null && e.column().equals("ipv6")) {
+                    v6 = ips.allocateV6();
+                    mine.add(v6);
+                }
+                log.debug("address taken by another replica, trying {} {}", v4, v6);
+                return b.addresses(v4, v6).build();
+            }
+            case "given_name" -> {
+                // Learn the nodes that hold the label or a collision name of it; uniqueGivenName then picks another.
+                for (long id : store.nodes().idsByGivenNameLabel(draft.givenName())) refresh(id);
+                return draft;
+            }
+            default -> {
+                return null;
+            }
+        }
     }
 
     /**
@@ -177,18 +239,28 @@ public final class Tailnet {
      * transaction that stores the node; with a key to spend the node is written even if unchanged.
      */
     public Optional<TailnetNode> update(long id, Change.Kind kind, UnaryOperator<TailnetNode> f, KeyUse spend) {
-        TailnetNode updated;
-        synchronized (this) {
-            TailnetNode cur = nodes.get(id);
-            if (cur == null) return Optional.empty();
-            TailnetNode next = f.apply(cur);
-            if (next.equals(cur) && spend == null) return Optional.of(cur);
-            updated = store.nodes().update(next, spend);
-            unindex(cur);
-            index(updated);
+        boolean replicas = store.changes().enabled();
+        for (int attempt = 1; ; attempt++) {
+            TailnetNode updated;
+            try {
+                synchronized (this) {
+                    TailnetNode cur = nodes.get(id);
+                    if (cur == null) return Optional.empty();
+                    TailnetNode next = f.apply(cur);
+                    if (next.equals(cur) && spend == null) return Optional.of(cur);
+                    // With replicas, only from the current row: another replica's change is never overwritten.
+                    updated = store.nodes().update(next, spend, replicas ? cur.updated() : null);
+                    unindex(cur);
+                    index(updated);
+                }
+            } catch (StaleNodeException e) {
+                if (attempt >= MAX_RACE_ATTEMPTS) throw e;
+                refresh(id); // this replica had not heard of the other's write yet: read it, apply f to it
+                continue;
+            }
+            publish(List.of(new Change(kind, id)));
+            return Optional.of(updated);
         }
-        publish(List.of(new Change(kind, id)));
-        return Optional.of(updated);
     }
 
     /**
@@ -228,6 +300,41 @@ public final class Tailnet {
         }
         publish(List.of(new Change(Change.Kind.REMOVED, id)));
         return true;
+    }
+
+    /**
+     * Another replica wrote node {@code id} (or deleted it): reads its row again and announces the difference to this
+     * replica's listeners as a local write would be announced. The read happens under the lock, so it cannot overtake
+     * a local write of the same node; a row equal to what is in memory announces nothing.
+     */
+    public void refresh(long id) {
+        Change change;
+        synchronized (this) {
+            Optional<TailnetNode> stored = store.nodes().get(id);
+            TailnetNode cur = nodes.get(id);
+            if (stored.isEmpty()) {
+                if (cur == null) return;
+                unindex(cur);
+                live.remove(id);
+                ips.release(cur);
+                change = new Change(Change.Kind.REMOVED, id);
+            } else {
+                TailnetNode n = stored.get();
+                if (n.equals(cur)) return;
+                if (cur != null) {
+                    unindex(cur);
+                    if (!java.util.Objects.equals(cur.ipv4(), n.ipv4())) ips.release(cur.ipv4());
+                    if (!java.util.Objects.equals(cur.ipv6(), n.ipv6())) ips.release(cur.ipv6());
+                }
+                if (n.ipv4() != null) ips.reserve(n.ipv4());
+                if (n.ipv6() != null) ips.reserve(n.ipv6());
+                index(n);
+                // Only last seen changed (the node's last stream on another replica closed): a patch, as locally.
+                boolean patch = cur != null && n.toBuilder().lastSeen(cur.lastSeen()).updated(cur.updated()).build().equals(cur);
+                change = new Change(cur == null ? Change.Kind.ADDED : patch ? Change.Kind.PATCH : Change.Kind.UPDATED, id);
+            }
+        }
+        publish(List.of(change));
     }
 
     /**

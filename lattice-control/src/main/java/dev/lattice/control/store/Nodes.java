@@ -67,6 +67,7 @@ public final class Nodes {
                     .bind("created", Store.millis(now))
                     .bind("updated", Store.millis(now));
             long id = q.mapTo(Long.class).one();
+            store.changes().append(h, ChangeLog.Kind.NODE, id);
             return get(h, id).orElseThrow();
         });
     }
@@ -87,30 +88,55 @@ public final class Nodes {
      * @throws AuthKeyException with reason ALREADY_USED when the key was spent meanwhile; nothing is stored then
      */
     public TailnetNode update(TailnetNode node, KeyUse spend) {
+        return update(node, spend, null);
+    }
+
+    /**
+     * As {@link #update(TailnetNode, KeyUse)}, only if the row is still the one {@code expectedUpdated} (its
+     * {@link TailnetNode#updated()}) names: replicas on PostgreSQL write a node only from its current row. There
+     * every write moves updated_at forward (by a millisecond when the clock has not), so it is a version.
+     *
+     * @param expectedUpdated the row's updated_at as read, or null to write unconditionally
+     * @throws StaleNodeException when the row changed since (nothing is written)
+     */
+    public TailnetNode update(TailnetNode node, KeyUse spend, Instant expectedUpdated) {
         return store.write("update node " + node.id(), h -> {
             if (spend != null) PreAuthKeys.spend(h, spend);
+            String updated = store.isPostgres()
+                    ? "CASE WHEN updated_at >= :updated THEN updated_at + 1 ELSE :updated END" : ":updated";
             var u = h.createUpdate("UPDATE nodes SET node_key = :node_key, disco_key = :disco_key, hostname = :hostname,"
                     + " given_name = :given_name, user_id = :user_id, ipv4 = :ipv4, ipv6 = :ipv6, hostinfo = :hostinfo,"
                     + " endpoints = :endpoints, tags = :tags, approved_routes = :approved_routes, auth_key_id = :auth_key_id,"
                     + " ephemeral = :ephemeral, expiry = :expiry, last_seen = :last_seen, register_method = :register_method,"
-                    + " updated_at = :updated WHERE id = :id");
+                    + " updated_at = " + updated + " WHERE id = :id" + (expectedUpdated == null ? "" : " AND updated_at = :expected"));
             bindMutable(u, node).bind("updated", Store.millis(store.now())).bind("id", node.id());
-            if (u.execute() == 0) throw new NotFoundException("no node with id " + node.id());
+            if (expectedUpdated != null) u.bind("expected", Store.millis(expectedUpdated));
+            if (u.execute() == 0) {
+                if (expectedUpdated != null && get(h, node.id()).isPresent()) throw new StaleNodeException(node.id());
+                throw new NotFoundException("no node with id " + node.id());
+            }
+            store.changes().append(h, ChangeLog.Kind.NODE, node.id());
             return get(h, node.id()).orElseThrow();
         });
     }
 
     /** The hot path of a map poll: only last_seen changes (updated_at does not, it tracks configuration). */
     public void touchLastSeen(long id, Instant when) {
-        store.write("mark node " + id + " seen", h -> h.createUpdate("UPDATE nodes SET last_seen = :t WHERE id = :id")
-                .bind("t", Store.millis(when)).bind("id", id).execute());
+        store.write("mark node " + id + " seen", h -> {
+            int n = h.createUpdate("UPDATE nodes SET last_seen = :t WHERE id = :id").bind("t", Store.millis(when)).bind("id", id).execute();
+            if (n > 0) store.changes().append(h, ChangeLog.Kind.NODE, id);
+            return n;
+        });
     }
 
     /** Deletes a node and returns it (so the caller can release its addresses), or empty if it did not exist. */
     public Optional<TailnetNode> delete(long id) {
         return store.write("delete node " + id, h -> {
             Optional<TailnetNode> n = get(h, id);
-            n.ifPresent(x -> h.createUpdate("DELETE FROM nodes WHERE id = :id").bind("id", id).execute());
+            if (n.isPresent()) {
+                h.createUpdate("DELETE FROM nodes WHERE id = :id").bind("id", id).execute();
+                store.changes().append(h, ChangeLog.Kind.NODE, id);
+            }
             return n;
         });
     }
@@ -121,6 +147,13 @@ public final class Nodes {
 
     public Optional<TailnetNode> byMachineKey(MachinePublicKey key) {
         return store.read(h -> one(h, "machine_key", key.toString()));
+    }
+
+    /** The ids of the nodes whose given name is {@code label} or {@code label-SOMETHING} (the collision names). */
+    public List<Long> idsByGivenNameLabel(String label) {
+        String like = label.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "-%";
+        return store.read(h -> h.createQuery("SELECT id FROM nodes WHERE given_name = :l OR given_name LIKE :p ESCAPE '\\'")
+                .bind("l", label).bind("p", like).mapTo(Long.class).list());
     }
 
     public Optional<TailnetNode> byNodeKey(NodePublicKey key) {

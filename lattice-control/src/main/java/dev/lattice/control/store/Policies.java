@@ -24,6 +24,7 @@ public final class Policies {
             long id = h.createQuery("INSERT INTO policies (data, updated_at) VALUES (:d, :t) RETURNING id")
                     .bind("d", data).bind("t", now).mapTo(Long.class).one();
             h.createUpdate("DELETE FROM policies WHERE id < :id").bind("id", id).execute();
+            store.changes().append(h, ChangeLog.Kind.POLICY, null);
             return new StoredPolicy(id, data, java.time.Instant.ofEpochMilli(now));
         });
     }

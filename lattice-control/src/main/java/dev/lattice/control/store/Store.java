@@ -38,7 +38,9 @@ import org.sqlite.SQLiteException;
  * {@code IMMEDIATE} against other processes (e.g. an admin CLI). Reads use a small pool of query-only connections.
  * The database file and its companions are 0600 ({@link SqliteFiles}).
  *
- * <p><b>PostgreSQL</b>: one HikariCP pool for both, sized by {@code database.postgres.max_open_conns}.
+ * <p><b>PostgreSQL</b>: one HikariCP pool for both, sized by {@code database.postgres.max_open_conns}, plus one
+ * connection of its own per server for the change log's LISTEN. Several servers (replicas) may share the database:
+ * they share their keys ({@link #serverKeys()}) and each write is appended to {@link #changes()} for the others.
  */
 public final class Store implements AutoCloseable {
     private static final int SQLITE_READERS = 4;
@@ -55,6 +57,12 @@ public final class Store implements AutoCloseable {
     private final PreAuthKeys preAuthKeys;
     private final ApiKeys apiKeys;
     private final Policies policy;
+    private final ServerKeys serverKeys;
+    private final ChangeLog changes;
+    /** Identifies this process in the change log; new at every start. */
+    private final String replicaId = java.util.UUID.randomUUID().toString();
+    /** Opens a connection outside the pool (PostgreSQL: the change log's LISTEN); null on SQLite. */
+    private volatile ConnectionFactory dedicated;
 
     private Store(Jdbi writer, Jdbi reader, Clock clock, boolean postgres, AutoCloseable... pools) {
         this.writer = writer;
@@ -67,6 +75,14 @@ public final class Store implements AutoCloseable {
         this.preAuthKeys = new PreAuthKeys(this);
         this.apiKeys = new ApiKeys(this);
         this.policy = new Policies(this);
+        this.serverKeys = new ServerKeys(this);
+        this.changes = new ChangeLog(this);
+    }
+
+    /** Opens a database connection of its own (not from the pool). */
+    @FunctionalInterface
+    public interface ConnectionFactory {
+        java.sql.Connection open() throws SQLException;
     }
 
     /** Opens (creating and migrating as needed) the database the config names. */
@@ -171,7 +187,12 @@ public final class Store implements AutoCloseable {
             throw e;
         }
         Jdbi jdbi = Jdbi.create(ds);
-        return new Store(jdbi, jdbi, clock, true, ds);
+        Store store = new Store(jdbi, jdbi, clock, true, ds);
+        java.util.Properties props = new java.util.Properties();
+        if (user != null && !user.isEmpty()) props.setProperty("user", user);
+        if (password != null && !password.isEmpty()) props.setProperty("password", password);
+        store.dedicated = () -> java.sql.DriverManager.getConnection(jdbcUrl, props);
+        return store;
     }
 
     private static void migrate(javax.sql.DataSource ds, boolean postgres) {
@@ -208,6 +229,27 @@ public final class Store implements AutoCloseable {
 
     public Policies policy() {
         return policy;
+    }
+
+    /** The server's own keys, shared by the replicas of a PostgreSQL database. */
+    public ServerKeys serverKeys() {
+        return serverKeys;
+    }
+
+    /** The change log replicas read (written on PostgreSQL only). */
+    public ChangeLog changes() {
+        return changes;
+    }
+
+    /** A connection of its own for long-lived use (the change log's LISTEN); PostgreSQL only. */
+    public java.sql.Connection openDedicatedConnection() throws SQLException {
+        ConnectionFactory f = dedicated;
+        if (f == null) throw new IllegalStateException("dedicated connections are for PostgreSQL");
+        return f.open();
+    }
+
+    String replicaId() {
+        return replicaId;
     }
 
     public boolean isPostgres() {
@@ -289,7 +331,11 @@ public final class Store implements AutoCloseable {
             boolean unique = "23505".equals(state)
                     || s instanceof SQLiteException se && (se.getResultCode() == SQLiteErrorCode.SQLITE_CONSTRAINT_UNIQUE
                             || se.getResultCode() == SQLiteErrorCode.SQLITE_CONSTRAINT_PRIMARYKEY);
-            if (unique) return new ConflictException(what + ": " + conflictingColumn(msg) + " already in use", e);
+            if (unique) {
+                String column = conflictingColumn(msg);
+                return new ConflictException(what + ": " + (column == null ? "a unique value" : column.replace('_', ' '))
+                        + " already in use", e, column);
+            }
             boolean foreign = "23503".equals(state)
                     || s instanceof SQLiteException se && se.getResultCode() == SQLiteErrorCode.SQLITE_CONSTRAINT_FOREIGNKEY;
             if (foreign) return new NotFoundException(what + ": a referenced row (user or auth key) does not exist");
@@ -299,9 +345,9 @@ public final class Store implements AutoCloseable {
 
     private static String conflictingColumn(String msg) {
         for (String c : new String[] {"machine_key", "node_key", "given_name", "ipv4", "ipv6", "provider_id", "prefix", "name"}) {
-            if (msg.contains("." + c) || msg.contains("_" + c + "_unique")) return c.replace('_', ' ');
+            if (msg.contains("." + c) || msg.contains("_" + c + "_unique")) return c;
         }
-        return "a unique value";
+        return null;
     }
 
     private static SQLException sqlCause(Throwable t) {

@@ -33,6 +33,7 @@ public final class Users {
                     .bind("pid", providerId)
                     .bind("created", Store.millis(store.now()))
                     .mapTo(Long.class).one();
+            store.changes().append(h, ChangeLog.Kind.USERS, null);
             return get(h, id).orElseThrow();
         });
     }
@@ -80,6 +81,7 @@ public final class Users {
                         .bind("pid", providerId).bind("created", Store.millis(store.now())).bind("pic", nz(profilePicUrl))
                         .bind("groups", JsonLists.encode(groups)).mapTo(Long.class).one();
             }
+            store.changes().append(h, ChangeLog.Kind.USERS, null);
             return get(h, id).orElseThrow();
         });
     }
@@ -106,6 +108,7 @@ public final class Users {
         return store.write("rename user " + id + " to \"" + newName + "\"", h -> {
             int n = h.createUpdate("UPDATE users SET name = :n WHERE id = :id").bind("n", newName).bind("id", id).execute();
             if (n == 0) throw new NotFoundException("no user with id " + id);
+            store.changes().append(h, ChangeLog.Kind.USERS, null);
             return get(h, id).orElseThrow();
         });
     }
@@ -121,9 +124,13 @@ public final class Users {
             if (u.isEmpty()) return false;
             int count = h.createQuery("SELECT COUNT(*) FROM nodes WHERE user_id = :id").bind("id", id).mapTo(Integer.class).one();
             if (count > 0 && !force) throw new UserHasNodesException(u.get().name(), count);
+            List<Long> nodeIds = h.createQuery("SELECT id FROM nodes WHERE user_id = :id").bind("id", id).mapTo(Long.class).list();
             h.createUpdate("DELETE FROM nodes WHERE user_id = :id").bind("id", id).execute();
             h.createUpdate("DELETE FROM pre_auth_keys WHERE user_id = :id").bind("id", id).execute();
-            return h.createUpdate("DELETE FROM users WHERE id = :id").bind("id", id).execute() == 1;
+            boolean deleted = h.createUpdate("DELETE FROM users WHERE id = :id").bind("id", id).execute() == 1;
+            for (long n : nodeIds) store.changes().append(h, ChangeLog.Kind.NODE, n);
+            store.changes().append(h, ChangeLog.Kind.USERS, null);
+            return deleted;
         });
     }
 
