@@ -701,17 +701,8 @@ public final class LatticeCli implements Callable<Integer> {
         /** As tailscale's writeIfChanged: the file is created with {@code mode}, and left alone when identical. */
         static boolean writeIfChanged(Path f, String content, String mode) throws IOException {
             if (Files.exists(f) && Files.readString(f).equals(content)) return false;
-            var perms = java.nio.file.attribute.PosixFilePermissions.fromString(mode);
-            Path dir = f.toAbsolutePath().getParent();
-            Path tmp = Files.createTempFile(dir, "." + f.getFileName(), ".tmp",
-                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(perms));
-            try {
-                Files.writeString(tmp, content);
-                Files.setPosixFilePermissions(tmp, perms);
-                Files.move(tmp, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            dev.lattice.agent.state.AtomicFile.write(f, content.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    java.nio.file.attribute.PosixFilePermissions.fromString(mode));
             return true;
         }
     }

@@ -1,15 +1,10 @@
 package dev.lattice.agent.serve;
 
+import dev.lattice.agent.state.AtomicFile;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Set;
 
 /**
  * The serve config on disk, {@code <statedir>/serve.json}: written to a 0600 temp file, fsynced, renamed over the
@@ -36,7 +31,7 @@ public final class ServeStore {
      */
     public static ServeStore open(Path stateDir) throws IOException {
         Path f = stateDir.resolve(FILE);
-        Files.deleteIfExists(stateDir.resolve(FILE + ".tmp"));
+        AtomicFile.removeLeftovers(f);
         ServeConfig c;
         try {
             if (Files.size(f) > MAX_SIZE) throw new IOException(f + " is larger than " + MAX_SIZE + " bytes");
@@ -57,22 +52,9 @@ public final class ServeStore {
     /** Saves {@code c} durably, then makes it current. */
     public synchronized void set(ServeConfig c) throws IOException {
         if (c.isEmpty()) {
-            Files.deleteIfExists(file);
+            AtomicFile.delete(file);
         } else {
-            Path tmp = dir.resolve(FILE + ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
-                ByteBuffer b = ByteBuffer.wrap(c.toJson());
-                while (b.hasRemaining()) ch.write(b);
-                ch.force(true);
-            } catch (IOException | RuntimeException e) {
-                Files.deleteIfExists(tmp);
-                throw e;
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        }
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
+            AtomicFile.write(file, c.toJson(), AtomicFile.OWNER_RW);
         }
         config = c;
     }

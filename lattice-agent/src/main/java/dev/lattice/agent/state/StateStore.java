@@ -6,18 +6,12 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.lattice.crypto.key.MachinePrivateKey;
 import dev.lattice.crypto.key.NodePrivateKey;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.SecureRandom;
-import java.util.HexFormat;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -41,7 +35,6 @@ public final class StateStore {
     private static final long MAX_SIZE = 1 << 20;
     private static final Logger log = LoggerFactory.getLogger(StateStore.class);
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Path dir;
     private final Path file;
@@ -103,31 +96,7 @@ public final class StateStore {
     }
 
     private void write(AgentState s) throws IOException {
-        byte[] bytes = encode(s);
-        Path tmp = dir.resolve(TEMP_PREFIX + HexFormat.of().formatHex(randomBytes()));
-        try {
-            // CREATE_NEW with the attribute: the file is 0600 from its first instant (umask can only narrow it).
-            try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-                    PosixFilePermissions.asFileAttribute(OWNER_RW))) {
-                ByteBuffer buf = ByteBuffer.wrap(bytes);
-                while (buf.hasRemaining()) ch.write(buf);
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
-        // the rename is durable only once the directory entry is
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        }
-    }
-
-    private static byte[] randomBytes() {
-        byte[] b = new byte[8];
-        RANDOM.nextBytes(b);
-        return b;
+        AtomicFile.write(file, encode(s), OWNER_RW);
     }
 
     private static void removeLeftoverTemps(Path dir) throws IOException {
