@@ -5,7 +5,8 @@
 #   build-packages.sh --jar lattice.jar --version 0.1.0-SNAPSHOT --out DIR [--java-home JDK]
 #
 # Packages, for the architecture of the build machine and its JDK (dpkg --print-architecture):
-#   lattice-runtime  /usr/lib/lattice: a jlink'd Java runtime (runtime-modules), lattice.jar and the launchers.
+#   lattice-runtime  /usr/lib/lattice: a jlink'd Java runtime (runtime-modules), lattice.jar, lattice-cli.jar and
+#                    the launchers.
 #                    Shared, so the 70 MB runtime is installed once however many roles a machine has.
 #   lattice-control  the control server: /usr/bin/lattice-control, its unit, /etc/lattice/config.yaml,
 #                    the lattice system user, state in /var/lib/lattice. Enabled and started at install.
@@ -28,6 +29,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -f "$jar" ] || { echo "build-packages: --jar $jar: no such file" >&2; exit 2; }
+# The CLI's quick path (bin/lattice runs it when present), made beside lattice.jar by the same build.
+cli_jar=$(dirname "$jar")/lattice-cli.jar
+[ -f "$cli_jar" ] || { echo "build-packages: $cli_jar: no such file (lattice-dist's cli-jar execution makes it)" >&2; exit 2; }
 [ -n "$version" ] && [ -n "$out" ] || { echo "build-packages: --version and --out are required" >&2; exit 2; }
 jlink=$java_home/bin/jlink
 [ -x "$jlink" ] || { echo "build-packages: no jlink in --java-home/JAVA_HOME ($java_home)" >&2; exit 2; }
@@ -80,6 +84,7 @@ rt=$(stage lattice-runtime)
 mkdir -p "$rt/usr/lib/lattice"
 cp -a "$work/runtime" "$rt/usr/lib/lattice/runtime"
 put lattice-runtime 0644 "$jar" /usr/lib/lattice/lattice.jar
+put lattice-runtime 0644 "$cli_jar" /usr/lib/lattice/lattice-cli.jar
 for f in lattice-launch lattice-control latticed lattice lattice-derper lattice-wg; do
   put lattice-runtime 0755 "$repo/bin/$f" "/usr/lib/lattice/bin/$f"
 done

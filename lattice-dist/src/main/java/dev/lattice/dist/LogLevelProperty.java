@@ -1,18 +1,23 @@
 package dev.lattice.dist;
 
-import ch.qos.logback.core.PropertyDefinerBase;
+import ch.qos.logback.classic.Level;
+import java.util.Locale;
 
 /** Maps wireguard-go's LOG_LEVEL (verbose, error, silent) onto a logback level. */
-public final class LogLevelProperty extends PropertyDefinerBase {
-    @Override
-    public String getPropertyValue() {
-        String v = System.getenv("LOG_LEVEL");
-        if (v == null) return "INFO";
-        return switch (v.toLowerCase(java.util.Locale.ROOT)) {
-            case "verbose", "debug" -> "DEBUG";
-            case "error" -> "ERROR";
-            case "silent" -> "OFF";
-            default -> "INFO";
+public final class LogLevelProperty {
+    private LogLevelProperty() {}
+
+    static Level level() {
+        return level(System.getenv("LOG_LEVEL"));
+    }
+
+    static Level level(String v) {
+        if (v == null) return Level.INFO;
+        return switch (v.toLowerCase(Locale.ROOT)) {
+            case "verbose", "debug" -> Level.DEBUG;
+            case "error" -> Level.ERROR;
+            case "silent" -> Level.OFF;
+            default -> Level.INFO;
         };
     }
 }

@@ -21,8 +21,6 @@ public final class Main {
             case "derper" -> System.exit(dev.lattice.derp.cli.DerperCommand.run(rest));
             case "latticed" -> System.exit(dev.lattice.agent.daemon.Latticed.run(rest));
             case "lattice" -> dev.lattice.agent.cli.CliMain.main(rest);
-            // bin/lattice-launch's training run for the CLI's AOT cache (not a user command)
-            case "lattice-aot-training" -> System.exit(dev.lattice.agent.cli.CliTraining.run());
             default -> {
                 System.err.println("unknown role: " + args[0]);
                 System.exit(2);

@@ -52,6 +52,8 @@ class DebInstallTest {
         assertThat(ok("control-version").output().strip()).isEqualTo("lattice-control " + Build.version());
         assertThat(ok("latticed-version").output()).isNotBlank();
         assertThat(ok("lattice-help").output()).contains("up");
+        // the CLI's quick path, from the packaged lattice-cli.jar
+        assertThat(ok("lattice-version").output().strip()).isEqualTo(Build.version());
         assertThat(ok("derper-help").output()).contains("--hostname");
         assertThat(ok("runtime-java-modules").output()).contains("java.base@").doesNotContain("java.desktop", "jdk.compiler");
     }

@@ -13,6 +13,7 @@ step install dpkg -i /debs/lattice-runtime_*.deb /debs/lattice-control_*.deb /de
 step control-version lattice-control --version
 step latticed-version latticed --version
 step lattice-help lattice --help
+step lattice-version lattice version
 step derper-help lattice-derper --help
 step runtime-java-modules /usr/lib/lattice/runtime/bin/java --list-modules
 step verify-units systemd-analyze verify /usr/lib/systemd/system/lattice-control.service \

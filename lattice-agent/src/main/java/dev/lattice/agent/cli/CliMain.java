@@ -42,14 +42,21 @@ public final class CliMain {
     }
 
     public static void main(String[] args) {
+        if (args.length == 1 && args[0].equals(CliTraining.ARG)) System.exit(CliTraining.run());
+        boolean[] fellBack = {false};
         int code = run(args, System.out, System.err, a -> {
+            fellBack[0] = true;
             PrintWriter out = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
             PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
             return LatticeCli.run(a, out, err);
         });
         System.out.flush();
         System.err.flush();
-        System.exit(code);
+        if (fellBack[0]) System.exit(code);
+        // The quick path registered no shutdown hooks and its output is flushed. System.exit would log the exit
+        // through System.Logger, whose lookup of a logging backend scans lattice.jar's services (opening the
+        // 16,000-entry jar only for that) and loads the JDK's logger classes.
+        Runtime.getRuntime().halt(code);
     }
 
     static int run(String[] args, OutputStream out, OutputStream err, Fallback fallback) {
@@ -87,6 +94,7 @@ public final class CliMain {
      * (an older daemon, or a connection that failed other than by the daemon being absent).
      */
     static Integer viaDaemon(Path socket, String[] args, OutputStream out, OutputStream err) throws IOException {
+        nameSelectorProvider();
         SocketChannel ch;
         try {
             ch = SocketChannel.open(UnixDomainSocketAddress.of(socket));
@@ -116,6 +124,19 @@ public final class CliMain {
             err.write(("local API POST " + CliRoute.PATH + " failed: " + e.getMessage() + "\n").getBytes(StandardCharsets.UTF_8));
             err.flush();
             return 1;
+        }
+    }
+
+    static final String SELECTOR_PROVIDER = "java.nio.channels.spi.SelectorProvider";
+
+    /**
+     * Names the JDK's own selector provider (unless one is named already), so that the first channel does not look
+     * for another in the class path's services: that lookup opens lattice.jar (16,000 entries) for nothing. Linux
+     * only, where latticed runs and this is the JDK's default anyway.
+     */
+    static void nameSelectorProvider() {
+        if (System.getProperty(SELECTOR_PROVIDER) == null && "Linux".equals(System.getProperty("os.name"))) {
+            System.setProperty(SELECTOR_PROVIDER, "sun.nio.ch.EPollSelectorProvider");
         }
     }
 

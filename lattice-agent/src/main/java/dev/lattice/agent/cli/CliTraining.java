@@ -20,13 +20,15 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
 /**
- * The training run for the CLI's AOT cache (JEP 483/514: {@code java -XX:AOTCacheOutput=... -jar lattice.jar
- * lattice-aot-training}, started by {@code bin/lattice-launch} in the background): {@link CliMain}'s quick path end
+ * The training run for the CLI's AOT cache (JEP 483/514: {@code java -XX:AOTCacheOutput=... -jar lattice-cli.jar
+ * --lattice-aot-training}, started by {@code bin/lattice-launch} in the background): {@link CliMain}'s quick path end
  * to end, {@code version} and {@code status} against a stand-in latticed on a private socket, so that the classes a
  * real call loads, links and initializes are the ones archived. Nothing outside a temporary directory is touched and
  * no real daemon is asked anything.
  */
 public final class CliTraining {
+    /** The command line that runs it, a hidden argument of {@link CliMain} (it is the same JVM, classpath and options). */
+    public static final String ARG = "--lattice-aot-training";
     static final String OUT = "100.64.0.1  training  -  linux  -\n";
 
     private CliTraining() {}

@@ -18,8 +18,11 @@ import java.util.concurrent.Executor;
  * connection through the tunnel.
  */
 final class Doh implements AutoCloseable {
-    private final HttpClient http;
+    private final Executor executor;
     private final Duration timeout;
+    /** Made on the first query: an HttpClient sets up the JDK's TLS stack (~300 classes), which most nodes never need. */
+    private HttpClient http;
+    private boolean closed;
 
     /** An HTTP status of 5xx: the server's way of saying SERVFAIL. */
     static final class ServerFailure extends IOException {
@@ -31,10 +34,23 @@ final class Doh implements AutoCloseable {
     }
 
     Doh(Executor executor, Duration timeout) {
+        this.executor = executor;
         this.timeout = timeout;
-        // HTTP/1.1 only: plain http with HTTP/2 would try an h2c upgrade, which peer APIs need not speak.
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).proxy(HttpClient.Builder.NO_PROXY)
-                .followRedirects(HttpClient.Redirect.NEVER).connectTimeout(timeout).executor(executor).build();
+    }
+
+    /** Whether the HTTP client exists yet (tests). */
+    synchronized boolean started() {
+        return http != null;
+    }
+
+    private synchronized HttpClient http() throws IOException {
+        if (closed) throw new IOException("DoH client closed");
+        if (http == null) {
+            // HTTP/1.1 only: plain http with HTTP/2 would try an h2c upgrade, which peer APIs need not speak.
+            http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).proxy(HttpClient.Builder.NO_PROXY)
+                    .followRedirects(HttpClient.Redirect.NEVER).connectTimeout(timeout).executor(executor).build();
+        }
+        return http;
     }
 
     /** The response to {@code query} from the DoH server at {@code url}. */
@@ -55,7 +71,7 @@ final class Doh implements AutoCloseable {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(query)).build();
         HttpResponse<InputStream> res;
         try {
-            res = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+            res = http().send(req, HttpResponse.BodyHandlers.ofInputStream());
         } catch (HttpConnectTimeoutException e) {
             throw e;
         } catch (InterruptedException e) {
@@ -90,7 +106,8 @@ final class Doh implements AutoCloseable {
     }
 
     @Override
-    public void close() {
-        http.shutdownNow();
+    public synchronized void close() {
+        closed = true;
+        if (http != null) http.shutdownNow();
     }
 }

@@ -54,6 +54,30 @@ class CliMainTest {
     }
 
     @Test
+    void theTrainingRunIsAHiddenArgumentOnTheQuickPath() throws Exception {
+        Run r = freshJvm(List.of(CliTraining.ARG));
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).isEmpty();
+        assertThat(r.classLog()).contains("dev.lattice.agent.cli.CliTraining ").doesNotContain("picocli.")
+                .doesNotContain("tools.jackson.").doesNotContain("io.netty.");
+    }
+
+    /** What the quick path does not load stays unopened: no service lookup scans the class path (lattice.jar). */
+    @Test
+    void theQuickPathLooksUpNoServices() throws Exception {
+        FakeBackend backend = new FakeBackend();
+        try (LocalApiServer server = LocalApiServer.start(dir.resolve("latticed.sock"), backend,
+                LocalApiServer.Options.defaults().withCli(QuickCli::accept))) {
+            for (List<String> args : List.of(List.of("--socket=" + server.path(), "status"), List.of("version"))) {
+                Run r = freshJvm(args);
+                assertThat(r.code()).as(args.toString()).isZero();
+                // ServiceLoader's class path lookup (System.exit's logger, SelectorProvider.provider())
+                assertThat(r.classLog()).as(args.toString()).doesNotContain("java.util.ServiceLoader$LazyClassPathLookupIterator ");
+            }
+        }
+    }
+
+    @Test
     void theFallbackStillLoadsPicocliForEverythingElse() throws Exception {
         Run r = freshJvm(List.of("status", "--help"));
         assertThat(r.code()).isZero();
