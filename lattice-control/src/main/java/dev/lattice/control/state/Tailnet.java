@@ -180,6 +180,15 @@ public final class Tailnet {
                     throw e;
                 }
                 draft = retry;
+                // Both replicas allocate the next free address, so a burst of joins on both collides again at once;
+                // a short random pause spreads the losers out.
+                try {
+                    Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextInt(1, 1 + 4 * attempt));
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    for (InetAddress a : mine) ips.release(a);
+                    throw e;
+                }
                 continue;
             }
             publish(List.of(new Change(Change.Kind.ADDED, n.id())));
@@ -187,8 +196,11 @@ public final class Tailnet {
         }
     }
 
-    /** Replicas on one database race for addresses, names and rows; the loser of a race tries again this often. */
-    private static final int MAX_RACE_ATTEMPTS = 10;
+    /**
+     * Replicas on one database race for addresses, names and rows; the loser of a race tries again this often (50
+     * joins at once over two replicas once needed more than 10 tries).
+     */
+    private static final int MAX_RACE_ATTEMPTS = 30;
 
     /**
      * The draft to try again after another replica took one of its addresses or its given name first (the database's
