@@ -16,7 +16,8 @@ import tools.jackson.databind.node.ObjectNode;
 final class UsersCommand {
     private UsersCommand() {}
 
-    static final String[] HEADER = {"ID", "Name", "Username", "Email", "Created"};
+    /** Headscale's columns, then the identity at the provider (issuer/subject) for users who log in through OIDC. */
+    static final String[] HEADER = {"ID", "Name", "Username", "Email", "Created", "Provider"};
 
     /** {@code --identifier ID} or {@code --name NAME}, exactly one. */
     static final class Which {
@@ -79,7 +80,7 @@ final class UsersCommand {
             else if (email != null && !email.isEmpty()) q.append("?email=").append(AdminClient.enc(email));
             output().list(client().get(q.toString()).get("users"), List.of(HEADER), u -> List.of(
                     Output.text(u, "id"), Output.text(u, "displayName"), Output.text(u, "name"), Output.text(u, "email"),
-                    Output.time(u, "createdAt", "")));
+                    Output.time(u, "createdAt", ""), Output.text(u, "providerId")));
             return 0;
         }
     }

@@ -142,7 +142,7 @@ class ControlCliEndToEndTest {
 
         Result table = cli("users", "list");
         assertThat(table.out().lines().toList()).hasSize(2);
-        assertThat(header(table.out())).containsExactly("ID", "Name", "Username", "Email", "Created");
+        assertThat(header(table.out())).containsExactly("ID", "Name", "Username", "Email", "Created", "Provider");
         assertThat(table.out()).contains("alice").contains("Alice A").contains("alice@example.com");
 
         JsonNode json = Tailcfg.json().readTree(cli("-o", "json", "users", "list").out());
@@ -436,6 +436,17 @@ class ControlCliEndToEndTest {
     /** JSON for a policy request body. */
     static String policyBody(String policy) {
         return Tailcfg.json().writeValueAsString(JsonNodeFactory.instance.objectNode().put("policy", policy));
+    }
+
+    @Test
+    void usersListShowsTheIdentityAtTheProviderForUsersWhoLogInThroughOidc() throws Exception {
+        server.store().users().create("dana", "Dana", "dana@example.com", "oidc", "https://idp.example.com/realms/x/4f2a");
+        server.tailnet().reload();
+        Result table = cli("users", "list");
+        assertThat(table.code()).isZero();
+        assertThat(header(table.out())).endsWith("Provider");
+        assertThat(table.out().lines().filter(l -> l.contains("dana")).findFirst().orElseThrow())
+                .contains("https://idp.example.com/realms/x/4f2a");
     }
 
     @Test
