@@ -2,13 +2,13 @@ package dev.lattice.agent.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.lattice.control.interop.CertLab;
 import dev.lattice.control.interop.ControlServerProcess;
 import dev.lattice.control.interop.Pebble;
 import dev.lattice.testlab.BackgroundProcess;
 import dev.lattice.testlab.ExecResult;
 import dev.lattice.testlab.Host;
 import dev.lattice.testlab.Lab;
-import dev.lattice.testlab.Switch;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,81 +50,66 @@ class AgentServeTest {
     void aPeerFetchesTheServedSiteOverVerifiedHttpsWithItsIdentity() throws Exception {
         Pebble.Install pebbleInstall = Pebble.install();
         TailnetNode.Binaries bins = TailnetNode.lattice();
-        try (Lab lab = new Lab()) {
-            Switch lan = lab.newSwitch("lan");
-            Host ctl = lab.host("ctl");
-            lan.connect(ctl);
-            ctl.addAddress("eth0", "10.79.0.1/24");
-            Host h1 = lab.host("h1");
-            lan.connect(h1);
-            h1.addAddress("eth0", "10.79.0.11/24");
-            Host h2 = lab.host("h2");
-            lan.connect(h2);
-            h2.addAddress("eth0", "10.79.0.12/24");
-            String dns = """
-                      certificates: true
-                      authoritative:
-                        listen_addr: 10.79.0.1:53
-                        ns: [ns1.example.net]
-                    """;
-            try (ControlServerProcess server = ControlServerProcess.start(ctl, "10.79.0.1", lab.workDir().resolve("ctl"), "", dns);
-                 Pebble pebble = Pebble.start(pebbleInstall, h1, lab.workDir().resolve("pebble"), "10.79.0.1:53")) {
-                server.admin("users", "create", "alice");
-                server.admin("users", "create", "bob");
-                String keyA = server.admin("preauthkeys", "create", "--user", "alice", "--expiration", "1h");
-                String keyB = server.admin("preauthkeys", "create", "--user", "bob", "--expiration", "1h");
-                String url = ControlServerProcess.serverUrl(server.ip);
-                Map<String, String> env = Map.of("TS_DEBUG_ACME_DIRECTORY_URL", Pebble.directoryUrl(),
-                        "SSL_CERT_FILE", pebbleInstall.minicaRoot().toString());
-                BackgroundProcess echo = h1.spawn("echo-http", Map.of(), List.of("/usr/bin/python3", "-c", ECHO));
-                try (TailnetNode a = TailnetNode.start(bins, h1, lab.workDir().resolve("h1"), env);
-                     TailnetNode b = TailnetNode.start(bins, h2, lab.workDir().resolve("h2"), env)) {
-                    assertThat(a.up(url, keyA, "h1").ok()).as(() -> "h1 up\n" + a.daemon.tail(60)).isTrue();
-                    assertThat(b.up(url, keyB, "h2").ok()).as(() -> "h2 up\n" + b.daemon.tail(60)).isTrue();
-                    String ipA = a.ipv4();
+        try (CertLab c = CertLab.start(pebbleInstall, 79, false)) {
+            Lab lab = c.lab;
+            Host h1 = c.h1, h2 = c.h2;
+            ControlServerProcess server = c.server;
+            Pebble pebble = c.pebble;
+            server.admin("users", "create", "alice");
+            server.admin("users", "create", "bob");
+            String keyA = server.admin("preauthkeys", "create", "--user", "alice", "--expiration", "1h");
+            String keyB = server.admin("preauthkeys", "create", "--user", "bob", "--expiration", "1h");
+            String url = ControlServerProcess.serverUrl(server.ip);
+            Map<String, String> env = Map.of("TS_DEBUG_ACME_DIRECTORY_URL", Pebble.directoryUrl(),
+                    "SSL_CERT_FILE", pebbleInstall.minicaRoot().toString());
+            BackgroundProcess echo = h1.spawn("echo-http", Map.of(), List.of("/usr/bin/python3", "-c", ECHO));
+            try (TailnetNode a = TailnetNode.start(bins, h1, lab.workDir().resolve("h1"), env);
+                 TailnetNode b = TailnetNode.start(bins, h2, lab.workDir().resolve("h2"), env)) {
+                assertThat(a.up(url, keyA, "h1").ok()).as(() -> "h1 up\n" + a.daemon.tail(60)).isTrue();
+                assertThat(b.up(url, keyB, "h2").ok()).as(() -> "h2 up\n" + b.daemon.tail(60)).isTrue();
+                String ipA = a.ipv4();
 
-                    ExecResult cert = a.cli(Duration.ofSeconds(120), "cert", "--cert-file", lab.workDir().resolve("h1/out.crt").toString(),
-                            "--key-file", lab.workDir().resolve("h1/out.key").toString(), "h1.tailnet.test");
-                    assertThat(cert.ok()).as(() -> cert.describe() + "\n" + a.daemon.tail(60)).isTrue();
+                ExecResult cert = a.cli(Duration.ofSeconds(120), "cert", "--cert-file", lab.workDir().resolve("h1/out.crt").toString(),
+                        "--key-file", lab.workDir().resolve("h1/out.key").toString(), "h1.tailnet.test");
+                assertThat(cert.ok()).as(() -> cert.describe() + "\n" + a.daemon.tail(60)).isTrue();
 
-                    ExecResult bad = a.cli(Duration.ofSeconds(20), "serve", "--bg", "example.com:8080");
-                    assertThat(bad.ok()).isFalse();
-                    assertThat(bad.stderr().strip()).contains("only localhost or 127.0.0.1").doesNotContain("\n");
+                ExecResult bad = a.cli(Duration.ofSeconds(20), "serve", "--bg", "example.com:8080");
+                assertThat(bad.ok()).isFalse();
+                assertThat(bad.stderr().strip()).contains("only localhost or 127.0.0.1").doesNotContain("\n");
 
-                    ExecResult serve = a.cli(Duration.ofSeconds(30), "serve", "--bg", "8080");
-                    assertThat(serve.ok()).as(serve::describe).isTrue();
-                    assertThat(serve.stdout()).contains("https://h1.tailnet.test/").contains("|-- proxy http://127.0.0.1:8080");
+                ExecResult serve = a.cli(Duration.ofSeconds(30), "serve", "--bg", "8080");
+                assertThat(serve.ok()).as(serve::describe).isTrue();
+                assertThat(serve.stdout()).contains("https://h1.tailnet.test/").contains("|-- proxy http://127.0.0.1:8080");
 
-                    Path root = lab.workDir().resolve("pebble-root.pem");
-                    X509Certificate r = pebble.root();
-                    Files.writeString(root, "-----BEGIN CERTIFICATE-----\n"
-                            + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(r.getEncoded())
-                            + "\n-----END CERTIFICATE-----\n");
-                    String page = fetch(h2, root, ipA, Duration.ofSeconds(60));
-                    assertThat(page).as(() -> page + "\nh1:\n" + a.daemon.tail(60)).contains("path=/hello?x=1\n")
-                            .contains("Tailscale-User-Login: bob")
-                            .contains("Tailscale-Headers-Info: https://tailscale.com/s/serve-headers")
-                            .contains("X-Forwarded-Proto: https")
-                            .contains("X-Forwarded-For: " + b.ipv4())
-                            .doesNotContain("mallory");
-                    System.out.println("[e2e] h2 fetched https://h1.tailnet.test/hello through lattice serve, verified against Pebble's root:\n"
-                            + page.lines().filter(l -> l.startsWith("Tailscale-")).reduce("", (x, y) -> x + "  " + y + "\n"));
+                Path root = lab.workDir().resolve("pebble-root.pem");
+                X509Certificate r = pebble.root();
+                Files.writeString(root, "-----BEGIN CERTIFICATE-----\n"
+                        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(r.getEncoded())
+                        + "\n-----END CERTIFICATE-----\n");
+                String page = fetch(h2, root, ipA, Duration.ofSeconds(60));
+                assertThat(page).as(() -> page + "\nh1:\n" + a.daemon.tail(60)).contains("path=/hello?x=1\n")
+                        .contains("Tailscale-User-Login: bob")
+                        .contains("Tailscale-Headers-Info: https://tailscale.com/s/serve-headers")
+                        .contains("X-Forwarded-Proto: https")
+                        .contains("X-Forwarded-For: " + b.ipv4())
+                        .doesNotContain("mallory");
+                System.out.println("[e2e] h2 fetched https://h1.tailnet.test/hello through lattice serve, verified against Pebble's root:\n"
+                        + page.lines().filter(l -> l.startsWith("Tailscale-")).reduce("", (x, y) -> x + "  " + y + "\n"));
 
-                    ExecResult status = a.cli(Duration.ofSeconds(20), "serve", "status");
-                    assertThat(status.stdout()).as(status::describe)
-                            .isEqualTo("https://h1.tailnet.test (tailnet only)\n|-- / proxy http://127.0.0.1:8080\n\n");
+                ExecResult status = a.cli(Duration.ofSeconds(20), "serve", "status");
+                assertThat(status.stdout()).as(status::describe)
+                        .isEqualTo("https://h1.tailnet.test (tailnet only)\n|-- / proxy http://127.0.0.1:8080\n\n");
 
-                    a.restartDaemon();
-                    a.await("running again", Duration.ofSeconds(60), n -> n.status().path("BackendState").asString().equals("Running"));
-                    assertThat(a.cli(Duration.ofSeconds(20), "serve", "status").stdout()).isEqualTo(status.stdout());
-                    String again = fetch(h2, root, ipA, Duration.ofSeconds(60));
-                    assertThat(again).contains("path=/hello?x=1\n").contains("Tailscale-User-Login: bob");
+                a.restartDaemon();
+                a.await("running again", Duration.ofSeconds(60), n -> n.status().path("BackendState").asString().equals("Running"));
+                assertThat(a.cli(Duration.ofSeconds(20), "serve", "status").stdout()).isEqualTo(status.stdout());
+                String again = fetch(h2, root, ipA, Duration.ofSeconds(60));
+                assertThat(again).contains("path=/hello?x=1\n").contains("Tailscale-User-Login: bob");
 
-                    assertThat(a.cli(Duration.ofSeconds(20), "serve", "--https=443", "off").ok()).isTrue();
-                    assertThat(a.cli(Duration.ofSeconds(20), "serve", "status").stdout()).isEqualTo("No serve config\n");
-                } finally {
-                    echo.stop(Duration.ofSeconds(5));
-                }
+                assertThat(a.cli(Duration.ofSeconds(20), "serve", "--https=443", "off").ok()).isTrue();
+                assertThat(a.cli(Duration.ofSeconds(20), "serve", "status").stdout()).isEqualTo("No serve config\n");
+            } finally {
+                echo.stop(Duration.ofSeconds(5));
             }
         }
     }
