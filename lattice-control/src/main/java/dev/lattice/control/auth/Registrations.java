@@ -28,11 +28,9 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -54,7 +52,7 @@ public final class Registrations {
     private final TailcfgNodes nodes;
     private final URI serverUrl;
     private final Duration defaultExpiry;
-    private final Map<String, PendingRegistration> pending = new ConcurrentHashMap<>();
+    private final PendingRegistry pending;
     private final Supplier<Optional<CompiledPolicy>> policy;
     private final RouteApprovals routes;
 
@@ -73,6 +71,8 @@ public final class Registrations {
         this.defaultExpiry = cfg.node().expiry();
         this.policy = policy;
         this.routes = new RouteApprovals(tailnet, policy);
+        this.pending = new PendingRegistry(tailnet.store().changes().enabled() ? tailnet.store().pendingRegistrations() : null,
+                PENDING_TTL);
     }
 
     private volatile boolean atIdentityProvider;
@@ -309,8 +309,7 @@ public final class Registrations {
 
     private RegisterResponse startInteractive(MachinePublicKey machineKey, RegisterRequest req, Instant now) {
         String id = newAuthId();
-        pending.put(id, new PendingRegistration(id, machineKey, req, now, new CompletableFuture<>()));
-        expireOldPending(now);
+        pending.add(new PendingRegistration(id, machineKey, req, now, new CompletableFuture<>()), now);
         String url = serverUrl.resolve("/register/" + id).toString();
         count("auth_url");
         String host = req.hostinfo() == null ? "a node" : req.hostinfo().hostname();
@@ -325,7 +324,7 @@ public final class Registrations {
 
     private CompletionStage<RegisterResponse> waitForFollowup(MachinePublicKey machineKey, RegisterRequest req) {
         String id = authIdOf(req.followup());
-        PendingRegistration p = id == null ? null : pending.get(id);
+        PendingRegistration p = id == null ? null : pending.waitHere(id, tailnet.now()).orElse(null);
         if (p == null || !p.machineKey().equals(machineKey)) {
             // Unknown or expired: start over with a fresh URL, as headscale does.
             return CompletableFuture.completedFuture(startInteractive(machineKey, req.toBuilder().followup(null).build(), tailnet.now()));
@@ -353,23 +352,28 @@ public final class Registrations {
      * @throws Tags.NotPermitted when the client advertises tags the user may not own (the client is told too)
      */
     public TailnetNode complete(String authId, User user, RegisterMethod method, Instant expiry) {
-        expireOldPending(tailnet.now());
-        PendingRegistration p = pending.get(authId);
+        PendingRegistration p = pending.find(authId, tailnet.now()).orElse(null);
         if (p == null) throw new IllegalArgumentException("no pending registration with auth id " + authId);
         List<String> tags;
         try {
             tags = Tags.forUser(policy.get(), user.id(), requestTags(p.request()));
         } catch (Tags.NotPermitted e) {
             // The client hears it too, as it would from headscale, and stops waiting.
-            pending.remove(authId);
-            p.outcome().complete(RegisterResponse.builder().error(e.getMessage()).build());
+            if (pending.claim(p)) pending.answer(p, RegisterResponse.builder().error(e.getMessage()).build(), null, e.getMessage());
             throw e;
         }
-        // Only one completion wins: a second (a replayed confirmation, an admin racing a login) finds nothing.
-        if (!pending.remove(authId, p)) throw new IllegalArgumentException("no pending registration with auth id " + authId);
-        TailnetNode node = upsert(p.machineKey(), p.request(), user.id(), NodeTags.of(tags), null,
-                Boolean.TRUE.equals(p.request().ephemeral()), method, tailnet.now(), null, expiry);
-        p.outcome().complete(authorized(node));
+        // Only one completion wins (on any replica): a second (a replayed confirmation, an admin racing a login) finds
+        // nothing.
+        if (!pending.claim(p)) throw new IllegalArgumentException("no pending registration with auth id " + authId);
+        TailnetNode node;
+        try {
+            node = upsert(p.machineKey(), p.request(), user.id(), NodeTags.of(tags), null,
+                    Boolean.TRUE.equals(p.request().ephemeral()), method, tailnet.now(), null, expiry);
+        } catch (RuntimeException e) {
+            pending.answer(p, RegisterResponse.builder().error("registration failed").build(), null, "registration failed");
+            throw e;
+        }
+        pending.answer(p, authorized(node), node.id(), null);
         log.info("registered node {} ({}) for user {} by auth id ({})", node.id(), node.givenName(), user.name(), method.stored());
         count("approved");
         return node;
@@ -377,8 +381,7 @@ public final class Registrations {
 
     /** Whether {@code authId} names a registration waiting for an admin. */
     public boolean isPending(String authId) {
-        expireOldPending(tailnet.now());
-        return pending.containsKey(authId);
+        return pending.find(authId, tailnet.now()).isPresent();
     }
 
     /**
@@ -386,9 +389,9 @@ public final class Registrations {
      * error, as every refusal here). Returns false when there is no such registration.
      */
     public boolean reject(String authId) {
-        PendingRegistration p = pending.remove(authId);
-        if (p == null) return false;
-        p.outcome().complete(RegisterResponse.builder().error("auth request rejected").build());
+        PendingRegistration p = pending.find(authId, tailnet.now()).orElse(null);
+        if (p == null || !pending.claim(p)) return false;
+        pending.answer(p, RegisterResponse.builder().error("auth request rejected").build(), null, "auth request rejected");
         count("refused");
         log.info("interactive registration {} rejected by an admin", authId);
         return true;
@@ -403,35 +406,53 @@ public final class Registrations {
      */
     public RegisterRequest debugPending(String authId, String hostname, List<IpPrefix> routes) {
         Instant now = tailnet.now();
-        expireOldPending(now);
         Hostinfo hi = Hostinfo.empty().withHostname(hostname).withOs("TestOS").withRoutableIps(routes);
         RegisterRequest req = RegisterRequest.builder().version(dev.lattice.wire.tailcfg.CapabilityVersion.CURRENT)
                 .nodeKey(dev.lattice.crypto.key.NodePrivateKey.generate().publicKey()).hostinfo(hi).build();
         PendingRegistration p = new PendingRegistration(authId, dev.lattice.crypto.key.MachinePrivateKey.generate().publicKey(), req, now,
                 new CompletableFuture<>());
-        if (pending.putIfAbsent(authId, p) != null) throw new IllegalStateException("auth id " + authId + " is already waiting");
+        if (pending.find(authId, now).isPresent() || !pending.add(p, now)) {
+            throw new IllegalStateException("auth id " + authId + " is already waiting");
+        }
         return req;
     }
 
     /** The registration waiting under {@code authId}, if any (not expired). */
     public Optional<PendingRegistration> pending(String authId) {
-        expireOldPending(tailnet.now());
-        return Optional.ofNullable(pending.get(authId));
+        return pending.find(authId, tailnet.now());
     }
 
     /** Registrations waiting for an admin, for listing. */
     public List<PendingRegistration> pending() {
-        expireOldPending(tailnet.now());
-        return List.copyOf(pending.values());
+        return pending.all(tailnet.now());
     }
 
     /** Finds a pending registration by the node key its client registered with (the legacy {@code nodes register --key}). */
     public Optional<PendingRegistration> pendingByNodeKey(NodePublicKey key) {
-        return pending.values().stream().filter(p -> key.equals(p.request().nodeKey())).findFirst();
+        return pending.all(tailnet.now()).stream().filter(p -> key.equals(p.request().nodeKey())).findFirst();
     }
 
-    private void expireOldPending(Instant now) {
-        pending.values().removeIf(p -> p.created().plus(PENDING_TTL).isBefore(now));
+    /**
+     * Replicas: another replica answered registrations (an admin's {@code nodes register} or a login served there).
+     * The clients waiting here get their answers: the node, read from the database first if this replica has not heard
+     * of it yet, or the error.
+     */
+    public void answeredElsewhere() {
+        for (PendingRegistration p : pending.waitingHere()) {
+            Optional<dev.lattice.control.store.PendingRegistrations.Row> row = pending.stored(p.authId());
+            if (row.isEmpty() || !row.get().answered()) continue;
+            pending.release(p);
+            if (row.get().error() != null) {
+                p.outcome().complete(RegisterResponse.builder().error(row.get().error()).build());
+                continue;
+            }
+            long id = row.get().nodeId();
+            tailnet.refresh(id);
+            Optional<TailnetNode> node = tailnet.node(id);
+            p.outcome().complete(node.map(this::authorized)
+                    .orElseGet(() -> RegisterResponse.builder().error("registration failed").build()));
+            log.info("interactive registration {} was completed on another replica: node {}", p.authId(), id);
+        }
     }
 
     RegisterResponse authorized(TailnetNode node) {

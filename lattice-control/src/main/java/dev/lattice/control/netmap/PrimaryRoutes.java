@@ -14,9 +14,12 @@ import java.util.function.Function;
 
 /**
  * High availability for subnet routers, as headscale's {@code electPrimaryRoutes}: when several nodes serve the same
- * subnet, only one, the primary, gets it in peers' AllowedIPs. The primary is an online node serving the prefix; it
- * stays primary while it is online (no flapping back), otherwise the lowest node id wins. A prefix nobody online
- * serves has no primary. Exit routes are not elected: every approved exit node offers them.
+ * subnet, only one, the primary, gets it in peers' AllowedIPs. The primary is the online node serving the prefix that
+ * has been online longest ({@link Tailnet#onlineSince}), the lowest id among equals. So a primary stays primary while
+ * it is online (a router that comes back does not flap back), as Headscale's; where Headscale fails over to the lowest
+ * id, this picks the standby online longest. The election is a function of the tailnet-wide online status alone, not of
+ * its history, so replicas sharing a database all elect the same primary. A prefix nobody online serves has no
+ * primary. Exit routes are not elected: every approved exit node offers them.
  *
  * <p>Re-elects on every tailnet change (online and offline arrive as patches) and announces the routers whose set of
  * primary prefixes changed, so map sessions send them again with their new AllowedIPs.
@@ -50,18 +53,18 @@ public final class PrimaryRoutes {
 
     /** Re-elects; returns the nodes that gained or lost a primary prefix. */
     synchronized Set<Long> elect() {
-        Map<IpPrefix, List<Long>> candidates = new HashMap<>();
-        for (TailnetNode n : tailnet.routers()) { // by id, so the first candidate is the lowest id
-            if (!tailnet.isOnline(n.id())) continue;
+        Map<IpPrefix, Long> next = new HashMap<>();
+        Map<Long, java.time.Instant> since = new HashMap<>();
+        for (TailnetNode n : tailnet.routers()) { // by id: among equal starts the first candidate is the lowest id
+            java.util.Optional<java.time.Instant> s = tailnet.onlineSince(n.id());
+            if (s.isEmpty()) continue;
+            since.put(n.id(), s.get());
             for (IpPrefix r : activeRoutes.apply(n)) {
-                if (r.bits() != 0) candidates.computeIfAbsent(r, k -> new java.util.ArrayList<>()).add(n.id());
+                if (r.bits() == 0) continue;
+                Long best = next.get(r);
+                if (best == null || s.get().isBefore(since.get(best))) next.put(r, n.id());
             }
         }
-        Map<IpPrefix, Long> next = new HashMap<>();
-        candidates.forEach((prefix, ids) -> {
-            Long cur = primary.get(prefix);
-            next.put(prefix, cur != null && ids.contains(cur) ? cur : ids.getFirst());
-        });
         Set<Long> affected = new TreeSet<>();
         for (var e : primary.entrySet()) if (!e.getValue().equals(next.get(e.getKey()))) affected.add(e.getValue());
         for (var e : next.entrySet()) if (!e.getValue().equals(primary.get(e.getKey()))) affected.add(e.getValue());

@@ -44,6 +44,8 @@ public final class ChangeFollower implements AutoCloseable {
     private volatile boolean parked; // the thread saw paused and does nothing until resumed
     private volatile Connection listening; // owned by the thread; aborted from outside to stop or pause
     private Instant lastPrune = Instant.EPOCH;
+    private volatile java.util.function.Consumer<Set<Long>> sessionsChanged = ids -> { };
+    private volatile Runnable registrationsAnswered = () -> { };
     private Thread thread;
 
     /**
@@ -58,6 +60,16 @@ public final class ChangeFollower implements AutoCloseable {
         this.policyChanged = policyChanged;
         this.poll = poll;
         this.lastSeen = from;
+    }
+
+    /** {@code c} hears the nodes whose sessions another replica changed (after those nodes were refreshed). */
+    public void onSessions(java.util.function.Consumer<Set<Long>> c) {
+        this.sessionsChanged = c;
+    }
+
+    /** {@code r} runs when another replica answered an interactive registration (after the nodes were refreshed). */
+    public void onRegistrations(Runnable r) {
+        this.registrationsAnswered = r;
     }
 
     public synchronized void start() {
@@ -142,6 +154,7 @@ public final class ChangeFollower implements AutoCloseable {
                         from + 1, oldest - 1);
                 tailnet.reload();
                 policyChanged.run();
+                registrationsAnswered.run();
                 lastSeen = latest;
                 continue;
             }
@@ -153,11 +166,16 @@ public final class ChangeFollower implements AutoCloseable {
         }
     }
 
-    /** Users first (a new node may belong to a new user), then nodes (each once), then the policy (it sees both). */
+    /**
+     * Users first (a new node may belong to a new user), then nodes (each once), then sessions and registrations
+     * (which name nodes), then the policy (it sees all).
+     */
     private void apply(List<ChangeLog.Entry> rows) {
         boolean users = false;
         boolean policy = false;
+        boolean registrations = false;
         Set<Long> nodes = new LinkedHashSet<>();
+        Set<Long> sessions = new LinkedHashSet<>();
         String self = changes.replicaId();
         for (ChangeLog.Entry e : rows) {
             if (self.equals(e.replica())) continue;
@@ -167,10 +185,16 @@ public final class ChangeFollower implements AutoCloseable {
                 case NODE -> {
                     if (e.nodeId() != null) nodes.add(e.nodeId());
                 }
+                case SESSIONS -> {
+                    if (e.nodeId() != null) sessions.add(e.nodeId());
+                }
+                case REGISTRATIONS -> registrations = true;
             }
         }
         if (users) tailnet.announceFull();
         for (long id : nodes) tailnet.refresh(id);
+        if (!sessions.isEmpty()) sessionsChanged.accept(sessions);
+        if (registrations) registrationsAnswered.run();
         if (policy) policyChanged.run();
     }
 

@@ -114,6 +114,11 @@ public final class ControlServer implements AutoCloseable {
     private final ChangeFollower changeFollower;
     /** How often the change log is read without a notification (after a missed one, or a reconnect). */
     static final java.time.Duration CHANGE_POLL = java.time.Duration.ofSeconds(2);
+    /** PostgreSQL: online status across the replicas; null on SQLite. */
+    private final dev.lattice.control.replica.TailnetPresence presence;
+    /** The replicas' heartbeat timing; tests shorten it (set before start). */
+    static volatile dev.lattice.control.replica.TailnetPresence.Timing presenceTiming =
+            dev.lattice.control.replica.TailnetPresence.Timing.DEFAULT;
 
     private ControlServer(ControlConfig config, Store store, Clock clock, PolicyManager.Engine engine) {
         this.config = config;
@@ -165,6 +170,12 @@ public final class ControlServer implements AutoCloseable {
         this.setDns = new SetDnsRequests(tailnet, nodes, acmeChallenges, config.dns().certificates());
         this.changeFollower = store.changes().enabled()
                 ? new ChangeFollower(store, tailnet, changesFrom, policy::reloadStored, CHANGE_POLL) : null;
+        this.presence = store.changes().enabled()
+                ? new dev.lattice.control.replica.TailnetPresence(store, tailnet, presenceTiming) : null;
+        if (changeFollower != null) {
+            changeFollower.onSessions(presence::sessionsChanged);
+            changeFollower.onRegistrations(registrations::answeredElsewhere);
+        }
     }
 
     /** Opens the store, loads keys, and starts listening. */
@@ -198,6 +209,12 @@ public final class ControlServer implements AutoCloseable {
         try {
             s.policy.start();
         } catch (PolicyException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        try {
+            if (s.presence != null) s.presence.start();
+        } catch (RuntimeException e) {
             s.close();
             throw e;
         }
@@ -254,8 +271,11 @@ public final class ControlServer implements AutoCloseable {
                 tailnet.announceDns();
             });
         }
-        housekeeping.scheduleWithFixedDelay(new Housekeeping(tailnet, config.node().ephemeralInactivityTimeout()), 5, 5,
-                TimeUnit.SECONDS);
+        // With replicas an ephemeral node is deleted only if the database agrees no replica holds its stream.
+        Housekeeping upkeep = presence == null ? new Housekeeping(tailnet, config.node().ephemeralInactivityTimeout())
+                : new Housekeeping(tailnet, config.node().ephemeralInactivityTimeout(),
+                        id -> !store.sessions().onlineAnywhere(id, presence.timing().lapse()));
+        housekeeping.scheduleWithFixedDelay(upkeep, 5, 5, TimeUnit.SECONDS);
         if (bootstrapDns != null) {
             housekeeping.scheduleWithFixedDelay(() -> workers.execute(bootstrapDns::refresh), 0, 10, TimeUnit.MINUTES);
         }
@@ -497,9 +517,15 @@ public final class ControlServer implements AutoCloseable {
         return changeFollower;
     }
 
+    /** Online status across the replicas (PostgreSQL), or null on SQLite. */
+    public dev.lattice.control.replica.TailnetPresence presence() {
+        return presence;
+    }
+
     @Override
     public void close() {
         closeQuietly(changeFollower);
+        closeQuietly(presence);
         closeQuietly(adminSocket); // admin
         closeQuietly(routeProbes);
         closeQuietly(http);

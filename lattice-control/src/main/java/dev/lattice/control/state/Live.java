@@ -1,6 +1,10 @@
 package dev.lattice.control.state;
 
-/** Runtime-only facts about a node: how many map streams it holds open (online while > 0). */
+import java.time.Instant;
+
+/** Runtime-only facts about a node on this replica: how many map streams it holds open (online while > 0), since when. */
 final class Live {
     int streams;
+    /** The start of the node's online period: set when its first stream here opened. */
+    Instant since;
 }

@@ -47,6 +47,10 @@ public final class Tailnet {
     private final Map<String, Long> byGivenName = new HashMap<>();
     private final Map<Long, User> users = new HashMap<>();
     private final Map<Long, Live> live = new HashMap<>();
+    /** Nodes streaming to other replicas (PostgreSQL), with the start of their online period; see {@link #remoteSessions}. */
+    private final Map<Long, Instant> remote = new HashMap<>();
+    /** Told when a node's first stream here opens or its last closes ({@code replica.SessionWriter} stores that). */
+    private volatile Runnable localPresenceChanged = () -> { };
     private final List<Consumer<List<Change>>> listeners = new CopyOnWriteArrayList<>();
 
     public Tailnet(Store store, IpAllocator ips, Clock clock) {
@@ -74,6 +78,7 @@ public final class Tailnet {
                 if (n.ipv4() != null) ips.reserve(n.ipv4());
                 if (n.ipv6() != null) ips.reserve(n.ipv6());
             }
+            remote.keySet().retainAll(nodes.keySet());
             changes.add(Change.full());
         }
         publish(changes);
@@ -144,9 +149,66 @@ public final class Tailnet {
         return List.copyOf(users.values());
     }
 
+    /** Whether the node holds a map stream on this replica or (PostgreSQL) on another live one. */
     public synchronized boolean isOnline(long nodeId) {
+        return isLocal(nodeId) || remote.containsKey(nodeId);
+    }
+
+    private boolean isLocal(long nodeId) {
         Live l = live.get(nodeId);
         return l != null && l.streams > 0;
+    }
+
+    /**
+     * When the node's current online period began, tailnet-wide (empty when offline). A node that moves to another
+     * replica while still online keeps its start, so every replica orders HA routers alike ({@code PrimaryRoutes}).
+     */
+    public synchronized Optional<Instant> onlineSince(long nodeId) {
+        Instant local = isLocal(nodeId) ? live.get(nodeId).since : null;
+        Instant other = remote.get(nodeId);
+        if (local == null) return Optional.ofNullable(other);
+        return Optional.of(other != null && other.isBefore(local) ? other : local);
+    }
+
+    /** The nodes streaming to this replica, each with the start of its online period. */
+    public synchronized Map<Long, Instant> localSessions() {
+        Map<Long, Instant> out = new HashMap<>();
+        live.forEach((id, l) -> {
+            if (l.streams > 0) out.put(id, l.since);
+        });
+        return out;
+    }
+
+    /** {@code r} runs (on the changing thread, so briefly) when a node's first stream here opens or its last closes. */
+    public void onLocalPresence(Runnable r) {
+        this.localPresenceChanged = r;
+    }
+
+    /**
+     * What other replicas hold: each node of {@code updates} streams to another live replica since its value, or (a
+     * null value) to none. Peers hear the nodes whose online status or period start changed, as patches.
+     */
+    public void remoteSessions(Map<Long, Instant> updates) {
+        List<Change> changes = new ArrayList<>();
+        synchronized (this) {
+            for (Map.Entry<Long, Instant> e : updates.entrySet()) {
+                long id = e.getKey();
+                if (!nodes.containsKey(id)) {
+                    remote.remove(id);
+                    continue;
+                }
+                Optional<Instant> before = onlineSince(id);
+                if (e.getValue() == null) remote.remove(id);
+                else remote.put(id, e.getValue());
+                if (!before.equals(onlineSince(id))) changes.add(new Change(Change.Kind.PATCH, id));
+            }
+        }
+        if (!changes.isEmpty()) publish(changes);
+    }
+
+    /** The nodes this replica believes stream to other replicas (tests, diagnostics). */
+    public synchronized java.util.Set<Long> remotelyOnline() {
+        return java.util.Set.copyOf(remote.keySet());
     }
 
     // ---- writes ----
@@ -269,6 +331,15 @@ public final class Tailnet {
                 if (attempt >= MAX_RACE_ATTEMPTS) throw e;
                 refresh(id); // this replica had not heard of the other's write yet: read it, apply f to it
                 continue;
+            } catch (ConflictException e) {
+                // Another replica gave the name f chose (a hostname change's collision name) to another node first:
+                // learn the nodes holding it and its collision names, and apply f again, which picks a free one.
+                if (!replicas || !"given_name".equals(e.column()) || attempt >= MAX_RACE_ATTEMPTS) throw e;
+                TailnetNode cur = node(id).orElse(null);
+                if (cur == null) throw e;
+                String label = f.apply(cur).givenName().replaceFirst("-[0-9]+$", "");
+                for (long other : store.nodes().idsByGivenNameLabel(label)) if (other != id) refresh(other);
+                continue;
             }
             publish(List.of(new Change(kind, id)));
             return Optional.of(updated);
@@ -308,6 +379,7 @@ public final class Tailnet {
             store.nodes().delete(id);
             unindex(cur);
             live.remove(id);
+            remote.remove(id);
             ips.release(cur);
         }
         publish(List.of(new Change(Change.Kind.REMOVED, id)));
@@ -328,6 +400,7 @@ public final class Tailnet {
                 if (cur == null) return;
                 unindex(cur);
                 live.remove(id);
+                remote.remove(id);
                 ips.release(cur);
                 change = new Change(Change.Kind.REMOVED, id);
             } else {
@@ -361,8 +434,13 @@ public final class Tailnet {
             Live l = live.computeIfAbsent(id, k -> new Live());
             p = new Presence(id, l);
             changed = l.streams++ == 0;
+            // Still online through another replica (it is moving here): its online period goes on.
+            if (changed) l.since = remote.getOrDefault(id, clock.instant());
         }
-        if (changed) publish(List.of(new Change(Change.Kind.PATCH, id)));
+        if (changed) {
+            localPresenceChanged.run();
+            publish(List.of(new Change(Change.Kind.PATCH, id)));
+        }
         return p;
     }
 
@@ -398,6 +476,7 @@ public final class Tailnet {
             offline = --p.of.streams == 0;
         }
         if (offline) {
+            localPresenceChanged.run();
             Instant now = clock.instant();
             try {
                 update(p.nodeId, Change.Kind.PATCH, n -> n.toBuilder().lastSeen(now).build());

@@ -26,7 +26,11 @@ public final class ChangeLog {
         /** Users changed (created, renamed, deleted, logged in). */
         USERS,
         /** The stored policy changed (policy.mode: database). */
-        POLICY;
+        POLICY,
+        /** The node's sessions changed (it came online or went offline on the writing replica): read them again. */
+        SESSIONS,
+        /** An interactive registration was completed or refused: a replica holding its waiting client answers it. */
+        REGISTRATIONS;
 
         String stored() {
             return name().toLowerCase(Locale.ROOT);
@@ -63,6 +67,17 @@ public final class ChangeLog {
         h.createUpdate("INSERT INTO changes (replica, kind, node_id, created_at) VALUES (:r, :k, :n, :t)")
                 .bind("r", store.replicaId()).bind("k", kind.stored()).bind("n", nodeId)
                 .bind("t", Store.millis(store.now())).execute();
+        h.execute("NOTIFY " + CHANNEL);
+    }
+
+    /** Appends a row per node, of one kind, within the write transaction {@code h} (nothing on SQLite). */
+    void appendAll(Handle h, Kind kind, java.util.Collection<Long> nodeIds) {
+        if (!enabled() || nodeIds.isEmpty()) return;
+        h.createQuery("SELECT 1 FROM pg_advisory_xact_lock(:k)").bind("k", APPEND_LOCK).mapTo(Integer.class).one();
+        var batch = h.prepareBatch("INSERT INTO changes (replica, kind, node_id, created_at) VALUES (:r, :k, :n, :t)");
+        long t = Store.millis(store.now());
+        for (Long id : nodeIds) batch.bind("r", store.replicaId()).bind("k", kind.stored()).bind("n", id).bind("t", t).add();
+        batch.execute();
         h.execute("NOTIFY " + CHANNEL);
     }
 

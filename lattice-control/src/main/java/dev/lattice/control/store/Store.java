@@ -59,6 +59,8 @@ public final class Store implements AutoCloseable {
     private final Policies policy;
     private final ServerKeys serverKeys;
     private final ChangeLog changes;
+    private final Sessions sessions;
+    private final PendingRegistrations pendingRegistrations;
     /** Identifies this process in the change log; new at every start. */
     private final String replicaId = java.util.UUID.randomUUID().toString();
     /** Opens a connection outside the pool (PostgreSQL: the change log's LISTEN); null on SQLite. */
@@ -77,6 +79,8 @@ public final class Store implements AutoCloseable {
         this.policy = new Policies(this);
         this.serverKeys = new ServerKeys(this);
         this.changes = new ChangeLog(this);
+        this.sessions = new Sessions(this);
+        this.pendingRegistrations = new PendingRegistrations(this);
     }
 
     /** Opens a database connection of its own (not from the pool). */
@@ -239,6 +243,16 @@ public final class Store implements AutoCloseable {
     /** The change log replicas read (written on PostgreSQL only). */
     public ChangeLog changes() {
         return changes;
+    }
+
+    /** Which nodes stream to which replica, and the replicas' heartbeats (PostgreSQL only). */
+    public Sessions sessions() {
+        return sessions;
+    }
+
+    /** Interactive registrations waiting for completion, shared by the replicas (PostgreSQL only). */
+    public PendingRegistrations pendingRegistrations() {
+        return pendingRegistrations;
     }
 
     /** A connection of its own for long-lived use (the change log's LISTEN); PostgreSQL only. */

@@ -26,7 +26,7 @@ import java.util.function.Predicate;
 
 /** A simulated Tailscale client speaking the real protocol: machine/node/disco keys and one ts2021 channel. */
 final class TestMachine implements AutoCloseable {
-    final MachinePrivateKey machineKey = MachinePrivateKey.generate();
+    final MachinePrivateKey machineKey;
     NodePrivateKey nodeKey = NodePrivateKey.generate();
     final DiscoPrivateKey discoKey = DiscoPrivateKey.generate();
     final String hostname;
@@ -46,6 +46,18 @@ final class TestMachine implements AutoCloseable {
 
     /** @param webSocket ts2021 inside a WebSocket, as tailscale's browser client dials */
     TestMachine(EventLoopGroup group, URI server, String hostname, int capVer, boolean webSocket) throws Exception {
+        this(group, server, hostname, capVer, webSocket, MachinePrivateKey.generate());
+    }
+
+    /** The same machine ({@code other}'s machine and node keys) on a channel of its own to {@code server}. */
+    TestMachine(EventLoopGroup group, URI server, TestMachine other) throws Exception {
+        this(group, server, other.hostname, CapabilityVersion.CURRENT, false, other.machineKey);
+        this.nodeKey = other.nodeKey;
+    }
+
+    private TestMachine(EventLoopGroup group, URI server, String hostname, int capVer, boolean webSocket,
+            MachinePrivateKey machineKey) throws Exception {
+        this.machineKey = machineKey;
         this.hostname = hostname;
         MachinePublicKey controlKey = ServerKey.fetch(server, capVer);
         this.channel = (webSocket ? ControlChannel.connectWebSocket(group, server, null, machineKey, controlKey, capVer)
@@ -104,6 +116,17 @@ final class TestMachine implements AutoCloseable {
             }
             if (m.peersChanged() != null) m.peersChanged().forEach(n -> peers.put(n.id(), n));
             if (m.peersRemoved() != null) m.peersRemoved().forEach(peers::remove);
+            if (m.peersChangedPatch() != null) {
+                // Online and last seen, as tailscale's mapSession applies a patch (what else a patch carries is not kept).
+                for (dev.lattice.wire.tailcfg.PeerChange c : m.peersChangedPatch()) {
+                    dev.lattice.wire.tailcfg.Node n = peers.get(c.nodeId());
+                    if (n == null) continue;
+                    var b = n.toBuilder();
+                    if (c.online() != null) b.online(c.online());
+                    if (c.lastSeen() != null) b.lastSeen(c.lastSeen());
+                    peers.put(n.id(), b.build());
+                }
+            }
             if (m.packetFilter() != null) filter = m.packetFilter();
         }
 

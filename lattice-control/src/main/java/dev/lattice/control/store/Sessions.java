@@ -1,0 +1,144 @@
+package dev.lattice.control.store;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.jdbi.v3.core.Handle;
+
+/**
+ * The {@code replicas} and {@code sessions} tables, PostgreSQL only: which nodes stream to which replica, and each
+ * replica's heartbeat. Heartbeats are in the database's clock, so replicas on machines whose clocks disagree still
+ * agree on which of them is alive. Every change of a session row appends a {@link ChangeLog.Kind#SESSIONS} row for
+ * its node in the same transaction.
+ */
+public final class Sessions {
+    /** The database's clock in epoch milliseconds. */
+    private static final String DB_NOW = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT";
+
+    /** A node streaming to another replica, since when (the start of its online period). */
+    public record Remote(long nodeId, String replica, Instant since) {}
+
+    private final Store store;
+
+    Sessions(Store store) {
+        this.store = store;
+    }
+
+    /**
+     * Marks this replica alive now. Returns false when its row was missing (first beat, or another replica took it
+     * for dead and removed it with its sessions): the caller must write all its sessions again.
+     */
+    public boolean beat() {
+        return store.write("replica heartbeat", h -> {
+            int n = h.createUpdate("UPDATE replicas SET heartbeat_at = " + DB_NOW + " WHERE id = :id")
+                    .bind("id", store.replicaId()).execute();
+            if (n > 0) return true;
+            h.createUpdate("INSERT INTO replicas (id, heartbeat_at) VALUES (:id, " + DB_NOW + ")")
+                    .bind("id", store.replicaId()).execute();
+            return false;
+        });
+    }
+
+    /**
+     * Writes this replica's session changes in one transaction: {@code upsert} node to since, {@code remove} nodes
+     * no longer streaming here.
+     */
+    public void write(Map<Long, Instant> upsert, Collection<Long> remove) {
+        if (upsert.isEmpty() && remove.isEmpty()) return;
+        store.write("write sessions", h -> {
+            if (!remove.isEmpty()) {
+                h.createUpdate("DELETE FROM sessions WHERE replica = :r AND node_id = ANY(:ids)")
+                        .bind("r", store.replicaId()).bind("ids", remove.toArray(Long[]::new)).execute();
+            }
+            if (!upsert.isEmpty()) {
+                var batch = h.prepareBatch("INSERT INTO sessions (node_id, replica, since) VALUES (:n, :r, :s)"
+                        + " ON CONFLICT (node_id, replica) DO UPDATE SET since = EXCLUDED.since");
+                upsert.forEach((id, since) -> batch.bind("n", id).bind("r", store.replicaId()).bind("s", Store.millis(since)).add());
+                batch.execute();
+            }
+            Set<Long> ids = new LinkedHashSet<>(upsert.keySet());
+            ids.addAll(remove);
+            store.changes().appendAll(h, ChangeLog.Kind.SESSIONS, ids);
+            return null;
+        });
+    }
+
+    /** Removes this replica and its sessions (a clean shutdown: the others need not wait for its heartbeat to lapse). */
+    public List<Long> leave() {
+        return store.write("replica leaves", h -> {
+            List<Long> ids = h.createQuery("DELETE FROM sessions WHERE replica = :r RETURNING node_id")
+                    .bind("r", store.replicaId()).mapTo(Long.class).list();
+            h.createUpdate("DELETE FROM replicas WHERE id = :r").bind("r", store.replicaId()).execute();
+            store.changes().appendAll(h, ChangeLog.Kind.SESSIONS, ids);
+            return ids;
+        });
+    }
+
+    /**
+     * The sessions other replicas hold whose heartbeat is younger than {@code lapse}; of the nodes {@code ids}, or of
+     * all nodes when null.
+     */
+    public List<Remote> others(Duration lapse, Collection<Long> ids) {
+        return store.read(h -> {
+            var q = h.createQuery("SELECT s.node_id, s.replica, s.since FROM sessions s JOIN replicas r ON r.id = s.replica"
+                    + " WHERE s.replica <> :me AND r.heartbeat_at >= " + DB_NOW + " - :lapse"
+                    + (ids == null ? "" : " AND s.node_id = ANY(:ids)"))
+                    .bind("me", store.replicaId()).bind("lapse", lapse.toMillis());
+            if (ids != null) q.bind("ids", ids.toArray(Long[]::new));
+            return q.map((rs, ctx) -> new Remote(rs.getLong("node_id"), rs.getString("replica"),
+                    Instant.ofEpochMilli(rs.getLong("since")))).list();
+        });
+    }
+
+    /** Whether node {@code id} streams to a live replica (this one included), as the database says. */
+    public boolean onlineAnywhere(long id, Duration lapse) {
+        return store.read(h -> h.createQuery("SELECT EXISTS (SELECT 1 FROM sessions s JOIN replicas r ON r.id = s.replica"
+                        + " WHERE s.node_id = :n AND r.heartbeat_at >= " + DB_NOW + " - :lapse)")
+                .bind("n", id).bind("lapse", lapse.toMillis()).mapTo(Boolean.class).one());
+    }
+
+    /**
+     * Removes the replicas whose heartbeat is older than {@code lapse} and every session of a replica that is not
+     * (or no longer) registered. A node left with no session gets the dead replica's last heartbeat as its last seen.
+     * Returns the nodes whose sessions went; usually nothing is dead and this is one read.
+     */
+    public List<Long> reap(Duration lapse) {
+        boolean any = store.read(h -> h.createQuery("SELECT EXISTS (SELECT 1 FROM replicas WHERE id <> :me AND heartbeat_at < "
+                        + DB_NOW + " - :lapse) OR EXISTS (SELECT 1 FROM sessions s WHERE NOT EXISTS"
+                        + " (SELECT 1 FROM replicas r WHERE r.id = s.replica))")
+                .bind("me", store.replicaId()).bind("lapse", lapse.toMillis()).mapTo(Boolean.class).one());
+        if (!any) return List.of();
+        return store.write("reap dead replicas", h -> reap(h, lapse));
+    }
+
+    private List<Long> reap(Handle h, Duration lapse) {
+        Map<String, Long> dead = new java.util.HashMap<>();
+        h.createQuery("DELETE FROM replicas WHERE id <> :me AND heartbeat_at < " + DB_NOW + " - :lapse RETURNING id, heartbeat_at")
+                .bind("me", store.replicaId()).bind("lapse", lapse.toMillis())
+                .map((rs, ctx) -> Map.entry(rs.getString("id"), rs.getLong("heartbeat_at")))
+                .list().forEach(e -> dead.put(e.getKey(), e.getValue()));
+        long now = h.createQuery("SELECT " + DB_NOW).mapTo(Long.class).one();
+        List<Long> gone = new ArrayList<>();
+        List<Long> seen = new ArrayList<>();
+        h.createQuery("DELETE FROM sessions s WHERE NOT EXISTS (SELECT 1 FROM replicas r WHERE r.id = s.replica)"
+                        + " RETURNING node_id, replica")
+                .map((rs, ctx) -> Map.entry(rs.getLong("node_id"), rs.getString("replica")))
+                .list().forEach(e -> {
+                    gone.add(e.getKey());
+                    // Last seen: the dead replica's last heartbeat (an orphan's replica is unknown: now).
+                    long at = dead.getOrDefault(e.getValue(), now);
+                    int n = h.createUpdate("UPDATE nodes SET last_seen = :t WHERE id = :id AND (last_seen IS NULL OR last_seen < :t)"
+                                    + " AND NOT EXISTS (SELECT 1 FROM sessions WHERE node_id = :id)")
+                            .bind("t", at).bind("id", e.getKey()).execute();
+                    if (n > 0) seen.add(e.getKey());
+                });
+        store.changes().appendAll(h, ChangeLog.Kind.NODE, seen);
+        store.changes().appendAll(h, ChangeLog.Kind.SESSIONS, gone);
+        return gone;
+    }
+}

@@ -1,0 +1,33 @@
+-- Online status and interactive registrations across the replicas of one PostgreSQL database. SQLite (one server
+-- per file) creates the tables too but never writes them.
+
+-- Each replica's heartbeat, in the database's clock (epoch milliseconds): a replica whose heartbeat lapses is taken
+-- for dead, and its sessions for gone.
+CREATE TABLE replicas (
+    id           TEXT    NOT NULL PRIMARY KEY,
+    heartbeat_at BIGINT  NOT NULL
+);
+
+-- The nodes streaming to each replica: a row while the node holds at least one map stream there. since: when the
+-- node's online period began (carried over when it moves to another replica while still online), which orders HA
+-- route primaries the same way on every replica. Written on a change only, in batches, never per map poll.
+CREATE TABLE sessions (
+    node_id  BIGINT  NOT NULL,
+    replica  TEXT    NOT NULL,
+    since    BIGINT  NOT NULL,
+    PRIMARY KEY (node_id, replica)
+);
+CREATE INDEX sessions_replica ON sessions (replica);
+
+-- Interactive registrations waiting for an admin or a login: the client may wait on one replica while the admin's
+-- `nodes register` or the OIDC callback is served by another. completed_at is set once, with node_id (registered)
+-- or error (refused, rejected).
+CREATE TABLE pending_registrations (
+    auth_id      TEXT    NOT NULL PRIMARY KEY,
+    machine_key  TEXT    NOT NULL,
+    request      TEXT    NOT NULL,
+    created_at   BIGINT  NOT NULL,
+    completed_at BIGINT,
+    node_id      BIGINT,
+    error        TEXT
+);

@@ -1,0 +1,243 @@
+package dev.lattice.control.server;
+
+import static dev.lattice.control.server.ReplicaChangesTest.within;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lattice.control.admin.AdminApi;
+import dev.lattice.control.replica.TailnetPresence;
+import dev.lattice.control.state.Change;
+import dev.lattice.control.store.NewKey;
+import dev.lattice.control.store.PreAuthKey;
+import dev.lattice.control.store.TailnetNode;
+import dev.lattice.control.store.User;
+import dev.lattice.wire.ip.IpPrefix;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Online status is the tailnet's, not a replica's: a node streaming to replica A is online, with its last seen, for
+ * viewers on replica B; it goes offline there when its stream on A ends, or when A dies (its heartbeat lapses); HA
+ * primaries are the same on every replica; and B's ephemeral-node cleanup leaves alone a node online on A.
+ */
+@Timeout(120)
+class ReplicaPresenceTest {
+    static final Duration SECOND = Duration.ofSeconds(1);
+    /** Short enough for a test: beat every 200 ms, dead after 1 s without one. */
+    static final TailnetPresence.Timing FAST =
+            new TailnetPresence.Timing(Duration.ofMillis(200), Duration.ofSeconds(1), Duration.ofMillis(50));
+
+    @TempDir
+    Path dir;
+    PostgresReplicas pg;
+    final List<ControlServer> replicas = new ArrayList<>();
+    ControlServer a;
+    ControlServer b;
+    EventLoopGroup group;
+    final List<TestMachine> machines = new ArrayList<>();
+    User alice;
+    String authKey;
+
+    @BeforeEach
+    void start() throws Exception {
+        ControlServer.presenceTiming = FAST;
+        pg = PostgresReplicas.create();
+        a = replica("a");
+        b = replica("b");
+        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        alice = a.adminApi().createUser(new AdminApi.NewUser("alice", "Alice", "alice@example.com"));
+        NewKey<PreAuthKey> k = a.store().preAuthKeys().create(alice.id(), true, false, List.of(), Instant.now().plusSeconds(3600));
+        authKey = k.fullKey();
+        within(SECOND, "user alice on B", () -> b.tailnet().user(alice.id()).isPresent());
+    }
+
+    ControlServer replica(String name) throws Exception {
+        ControlServer s = ControlServer.start(pg.config(dir.resolve(name)));
+        replicas.add(s);
+        return s;
+    }
+
+    @AfterEach
+    void stop() {
+        machines.forEach(TestMachine::close);
+        if (group != null) group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        replicas.forEach(ControlServer::close);
+        if (pg != null) pg.close();
+        ControlServer.presenceTiming = TailnetPresence.Timing.DEFAULT;
+    }
+
+    TestMachine register(ControlServer on, String name, String key) throws Exception {
+        TestMachine m = new TestMachine(group, on.config().serverUrl(), name);
+        machines.add(m);
+        assertThat(m.register(key).machineAuthorized()).isTrue();
+        return m;
+    }
+
+    TestMachine streaming(ControlServer on, String name) throws Exception {
+        TestMachine m = register(on, name, authKey);
+        m.openStream();
+        m.awaitView(Duration.ofSeconds(5), v -> v.self != null);
+        return m;
+    }
+
+    static long id(ControlServer s, TestMachine m) {
+        return s.tailnet().byNodeKey(m.nodeKey.publicKey()).orElseThrow().id();
+    }
+
+    @Test
+    void aNodeStreamingToAIsOnlineOnBAndGoesOfflineThereWhenItsStreamEnds() throws Exception {
+        TestMachine watcher = streaming(b, "watcher");
+        TestMachine laptop = register(a, "laptop", authKey);
+        long id = id(a, laptop);
+        watcher.awaitView(SECOND, v -> v.peer("laptop") != null);
+        assertThat(watcher.view.peer("laptop").online()).as("registered, never streamed").isNotEqualTo(Boolean.TRUE);
+
+        laptop.openStream();
+        within(SECOND, "online on B", () -> b.tailnet().isOnline(id));
+        watcher.awaitView(SECOND, v -> Boolean.TRUE.equals(v.peer("laptop").online()));
+        assertThat(watcher.view.peer("laptop").lastSeen()).as("no last seen while online").isNull();
+        // The reverse too: the watcher on B is online for the laptop on A.
+        laptop.awaitView(SECOND, v -> v.peer("watcher") != null && Boolean.TRUE.equals(v.peer("watcher").online()));
+
+        Instant closed = Instant.now();
+        laptop.stream.close();
+        within(SECOND, "offline on B", () -> !b.tailnet().isOnline(id));
+        watcher.awaitView(SECOND, v -> Boolean.FALSE.equals(v.peer("laptop").online()) && v.peer("laptop").lastSeen() != null);
+        assertThat(watcher.view.peer("laptop").lastSeen()).isBetween(closed.minusSeconds(1), Instant.now());
+    }
+
+    @Test
+    void aSecondStreamOfAnOnlineNodeWritesNoSessionRow() throws Exception {
+        TestMachine laptop = streaming(a, "laptop");
+        long id = id(a, laptop);
+        within(SECOND, "online on B", () -> b.tailnet().isOnline(id));
+        Thread.sleep(200); // the opening's session write is done
+        long before = sessionRows();
+        // A second stream of the same node (a client reconnecting before its old stream is noticed gone) and its end:
+        // the node was online throughout, so nothing is written.
+        TestMachine again = new TestMachine(group, a.config().serverUrl(), laptop);
+        machines.add(again);
+        again.openStream();
+        again.awaitView(Duration.ofSeconds(5), v -> v.self != null);
+        again.stream.close();
+        Thread.sleep(300);
+        assertThat(sessionRows()).as("session change-log rows").isEqualTo(before);
+        assertThat(b.tailnet().isOnline(id)).isTrue();
+    }
+
+    long sessionRows() {
+        return a.store().changes().after(0, 100_000).stream()
+                .filter(e -> e.kind() == dev.lattice.control.store.ChangeLog.Kind.SESSIONS).count();
+    }
+
+    @Test
+    void aDeadReplicasNodesGoOfflineEverywhereWhenItsHeartbeatLapses() throws Exception {
+        TestMachine watcher = streaming(b, "watcher");
+        TestMachine laptop = streaming(a, "laptop");
+        long id = id(a, laptop);
+        watcher.awaitView(SECOND, v -> v.peer("laptop") != null && Boolean.TRUE.equals(v.peer("laptop").online()));
+
+        Instant died = Instant.now();
+        a.presence().pauseHeartbeat(); // A hangs: its process and the laptop's stream live on, its heartbeat does not
+        // Dead after the lapse (1 s), seen at B's next beat (200 ms).
+        long ms = within(Duration.ofSeconds(3), "laptop offline on B after A's heartbeat lapsed", () -> !b.tailnet().isOnline(id));
+        assertThat(ms).isGreaterThanOrEqualTo(FAST.lapse().toMillis() - FAST.heartbeat().toMillis() * 2);
+        watcher.awaitView(SECOND, v -> Boolean.FALSE.equals(v.peer("laptop").online()) && v.peer("laptop").lastSeen() != null);
+        // Last seen: A's last heartbeat, just before it died (the database's clock, this machine's too).
+        assertThat(watcher.view.peer("laptop").lastSeen()).isBetween(died.minusSeconds(2), died.plusSeconds(1));
+        within(SECOND, "A's sessions removed from the database", () -> b.store().sessions().others(Duration.ofHours(1), null)
+                .stream().noneMatch(s -> s.nodeId() == id));
+    }
+
+    @Test
+    void aReplicaTakenForDeadThatBeatsAgainStoresItsSessionsAgain() throws Exception {
+        TestMachine laptop = streaming(a, "laptop");
+        long id = id(a, laptop);
+        within(SECOND, "online on B", () -> b.tailnet().isOnline(id));
+        // A is cut off from the database long enough for B to take it for dead and remove its sessions.
+        a.presence().pauseHeartbeat();
+        within(Duration.ofSeconds(3), "B takes the laptop for offline", () -> !b.tailnet().isOnline(id));
+        within(SECOND, "B removed A's sessions", () -> b.store().sessions().others(Duration.ofHours(1), null).isEmpty());
+        a.presence().resumeHeartbeat();
+        within(SECOND, "A beats again and writes its sessions: online on B", () -> b.tailnet().isOnline(id));
+    }
+
+    @Test
+    void haPrimariesAreTheSameOnEveryReplica() throws Exception {
+        IpPrefix lan = IpPrefix.parse("10.20.0.0/24");
+        TestMachine r1 = new TestMachine(group, a.config().serverUrl(), "r1");
+        TestMachine r2 = new TestMachine(group, b.config().serverUrl(), "r2");
+        machines.add(r1);
+        machines.add(r2);
+        for (TestMachine r : List.of(r1, r2)) {
+            r.hostinfoExtra = h -> h.withRoutableIps(List.of(lan));
+            assertThat(r.register(authKey).machineAuthorized()).isTrue();
+        }
+        long id1 = id(a, r1);
+        long id2 = id(b, r2);
+        a.adminApi().approveRoutes(id1, List.of(lan.toString()));
+        b.adminApi().approveRoutes(id2, List.of(lan.toString()));
+        within(SECOND, "both approvals on both replicas", () -> List.of(a, b).stream().allMatch(s ->
+                List.of(id1, id2).stream().allMatch(id -> s.tailnet().node(id).map(n -> !n.approvedRoutes().isEmpty()).orElse(false))));
+
+        // r2 (the higher id) comes online first, on B; then r1 on A. r2 has been online longer: primary on both.
+        r2.openStream();
+        within(SECOND, "r2 online on A", () -> a.tailnet().isOnline(id2));
+        Thread.sleep(20);
+        r1.openStream();
+        within(SECOND, "r1 online on B", () -> b.tailnet().isOnline(id1));
+        assertPrimary(lan, id2, a, b);
+        // A replica started now, which saw none of this happen, elects the same.
+        ControlServer c = replica("c");
+        within(SECOND, "c elects r2", () -> primaryOn(c, lan) == id2);
+
+        r2.stream.close();
+        within(SECOND, "r1 primary on every replica after r2 went", () -> List.of(a, b, c).stream().allMatch(s -> primaryOn(s, lan) == id1));
+        r2.openStream();
+        within(SECOND, "r2 back online on A", () -> a.tailnet().isOnline(id2) && c.tailnet().isOnline(id2));
+        assertPrimary(lan, id1, a, b, c); // no flapping back, anywhere
+    }
+
+    static void assertPrimary(IpPrefix lan, long id, ControlServer... on) {
+        for (ControlServer s : on) assertThat(primaryOn(s, lan)).as("primary on " + s.config().serverUrl()).isEqualTo(id);
+    }
+
+    /** The node whose served routes include {@code lan} on replica {@code s}, or -1. */
+    static long primaryOn(ControlServer s, IpPrefix lan) {
+        return s.tailnet().nodes().stream().filter(n -> s.nodes().servedRoutes(n).contains(lan)).mapToLong(TailnetNode::id)
+                .findFirst().orElse(-1);
+    }
+
+    @Test
+    void bDoesNotDeleteAnEphemeralNodeOnlineOnA() throws Exception {
+        String ephemeralKey = a.store().preAuthKeys().create(alice.id(), true, true, List.of(), Instant.now().plusSeconds(3600)).fullKey();
+        TestMachine eph = register(a, "short-lived", ephemeralKey);
+        long id = id(a, eph);
+        eph.openStream();
+        eph.awaitView(Duration.ofSeconds(5), v -> v.self != null);
+        within(SECOND, "online on B", () -> b.tailnet().isOnline(id));
+        // Last seen long ago: the node is past its inactivity timeout by that, and only being online keeps it.
+        Instant longAgo = Instant.now().minus(Duration.ofHours(1)).truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        a.tailnet().update(id, Change.Kind.PATCH, n -> n.toBuilder().lastSeen(longAgo).build());
+        within(SECOND, "last seen on B", () -> longAgo.equals(b.tailnet().node(id).orElseThrow().lastSeen()));
+        Thread.sleep(11_000); // two housekeeping rounds on each replica
+        assertThat(a.store().nodes().get(id)).as("the ephemeral node online on A").isPresent();
+
+        eph.stream.close();
+        within(SECOND, "offline on B", () -> !b.tailnet().isOnline(id));
+        within(SECOND, "the stream's end stored as last seen", () -> a.tailnet().node(id).orElseThrow().lastSeen().isAfter(longAgo));
+        a.tailnet().update(id, Change.Kind.PATCH, n -> n.toBuilder().lastSeen(longAgo).build());
+        within(Duration.ofSeconds(12), "offline everywhere and past its timeout: deleted", () -> a.store().nodes().get(id).isEmpty());
+    }
+}
