@@ -31,3 +31,14 @@ CREATE TABLE pending_registrations (
     node_id      BIGINT,
     error        TEXT
 );
+
+-- An OIDC login between the browser's pages, so that a balancer without stickiness may send each page to another
+-- replica: step 'started' (key: the state; from /register/ID to the callback) and 'confirming' (key: the auth id;
+-- from the callback to the confirmation button). Each is taken once, and is good for 15 minutes.
+CREATE TABLE oidc_logins (
+    step        TEXT    NOT NULL,
+    login_key   TEXT    NOT NULL,
+    login_value TEXT    NOT NULL,
+    created_at  BIGINT  NOT NULL,
+    PRIMARY KEY (step, login_key)
+);

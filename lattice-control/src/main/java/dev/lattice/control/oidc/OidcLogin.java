@@ -67,17 +67,12 @@ public final class OidcLogin implements Routes {
     private static final int STATE_PREFIX = 6;
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private record Started(String authId, OidcProvider.Request request, Instant created) {}
-
-    private record Confirmation(long userId, Instant nodeExpiry, String csrf, Instant created) {}
-
     private final OidcProvider provider;
     private final Registrations registrations;
     private final Tailnet tailnet;
     private final Clock clock;
     private final boolean secureCookies;
-    private final Map<String, Started> started = bounded();
-    private final Map<String, Confirmation> confirmations = bounded();
+    private final LoginSteps steps;
 
     public OidcLogin(OidcProvider provider, Registrations registrations, Tailnet tailnet, URI serverUrl, Clock clock) {
         this.provider = provider;
@@ -85,17 +80,9 @@ public final class OidcLogin implements Routes {
         this.tailnet = tailnet;
         this.clock = clock;
         this.secureCookies = "https".equals(serverUrl.getScheme());
-    }
-
-    private static <V> Map<String, V> bounded() {
-        return new LinkedHashMap<>(16, 0.75f, false) {
-            private static final long serialVersionUID = 1L;
-
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<String, V> eldest) {
-                return size() > MAX_LOGINS;
-            }
-        };
+        // Replicas: a balancer may send each of the browser's pages to another replica.
+        this.steps = tailnet.store().changes().enabled() ? new StoredLoginSteps(tailnet.store().oidcLogins(), LOGIN_TTL)
+                : new MemoryLoginSteps(LOGIN_TTL, MAX_LOGINS);
     }
 
     @Override
@@ -125,11 +112,7 @@ public final class OidcLogin implements Routes {
             return page(HttpResponseStatus.SERVICE_UNAVAILABLE, OidcPages.unavailable());
         }
         String state = auth.getValue().state().getValue();
-        Instant now = clock.instant();
-        synchronized (started) {
-            started.values().removeIf(s -> s.created().plus(LOGIN_TTL).isBefore(now));
-            started.put(state, new Started(authId, auth.getValue(), now));
-        }
+        steps.started(state, new LoginSteps.Started(authId, auth.getValue(), clock.instant()));
         FullHttpResponse r = HttpResponses.of(HttpResponseStatus.FOUND, null, new byte[0]);
         r.headers().set(HttpHeaderNames.LOCATION, auth.getKey().toString());
         r.headers().add(HttpHeaderNames.SET_COOKIE, cookie(stateCookie(state), state, "/oidc/callback", LOGIN_TTL,
@@ -158,11 +141,8 @@ public final class OidcLogin implements Routes {
             return page(HttpResponseStatus.FORBIDDEN, OidcPages.failed(
                     "This sign-in was not started in this browser, or took too long. Open the link your device printed in this browser."));
         }
-        Started s;
-        synchronized (started) {
-            s = started.remove(state);
-        }
-        if (s == null || s.created().plus(LOGIN_TTL).isBefore(clock.instant())) {
+        LoginSteps.Started s = steps.takeStarted(state, clock.instant()).orElse(null);
+        if (s == null) {
             return withCookie(page(HttpResponseStatus.GONE, OidcPages.expired()), expire(stateCookie(state), "/oidc/callback"));
         }
         OidcProvider.Login login;
@@ -195,11 +175,7 @@ public final class OidcLogin implements Routes {
         if (p.isEmpty()) return page(HttpResponseStatus.GONE, OidcPages.expired());
         Instant expiry = provider.config().useExpiryFromToken() ? login.tokenExpiry() : null;
         String csrf = random(32);
-        synchronized (confirmations) {
-            Instant now = clock.instant();
-            confirmations.values().removeIf(c -> c.created().plus(LOGIN_TTL).isBefore(now));
-            confirmations.put(s.authId(), new Confirmation(user.id(), expiry, csrf, now));
-        }
+        steps.confirming(s.authId(), new LoginSteps.Confirmation(user.id(), expiry, csrf, clock.instant()));
         var hi = p.get().request().hostinfo();
         String hostname = hi == null || hi.hostname() == null ? "(unnamed)" : hi.hostname();
         String os = hi == null || hi.os() == null ? "" : hi.os();
@@ -222,15 +198,7 @@ public final class OidcLogin implements Routes {
             badInput.warn("csrf", "OIDC: registration confirmation without a matching CSRF token");
             return page(HttpResponseStatus.FORBIDDEN, OidcPages.failed("This confirmation was not sent from the page Lattice showed in this browser."));
         }
-        Confirmation c;
-        synchronized (confirmations) {
-            c = confirmations.get(authId);
-            if (c == null || !constantTimeEquals(c.csrf(), formToken) || c.created().plus(LOGIN_TTL).isBefore(clock.instant())) {
-                c = null;
-            } else {
-                confirmations.remove(authId);
-            }
-        }
+        LoginSteps.Confirmation c = steps.takeConfirmation(authId, formToken, clock.instant()).orElse(null);
         if (c == null) return page(HttpResponseStatus.GONE, OidcPages.expired());
         Optional<User> user = tailnet.user(c.userId());
         Optional<PendingRegistration> p = registrations.pending(authId);

@@ -61,6 +61,7 @@ public final class Store implements AutoCloseable {
     private final ChangeLog changes;
     private final Sessions sessions;
     private final PendingRegistrations pendingRegistrations;
+    private final OidcLogins oidcLogins;
     /** Identifies this process in the change log; new at every start. */
     private final String replicaId = java.util.UUID.randomUUID().toString();
     /** Opens a connection outside the pool (PostgreSQL: the change log's LISTEN); null on SQLite. */
@@ -81,6 +82,7 @@ public final class Store implements AutoCloseable {
         this.changes = new ChangeLog(this);
         this.sessions = new Sessions(this);
         this.pendingRegistrations = new PendingRegistrations(this);
+        this.oidcLogins = new OidcLogins(this);
     }
 
     /** Opens a database connection of its own (not from the pool). */
@@ -253,6 +255,11 @@ public final class Store implements AutoCloseable {
     /** Interactive registrations waiting for completion, shared by the replicas (PostgreSQL only). */
     public PendingRegistrations pendingRegistrations() {
         return pendingRegistrations;
+    }
+
+    /** OIDC logins between the browser's pages, shared by the replicas (PostgreSQL only). */
+    public OidcLogins oidcLogins() {
+        return oidcLogins;
     }
 
     /** A connection of its own for long-lived use (the change log's LISTEN); PostgreSQL only. */

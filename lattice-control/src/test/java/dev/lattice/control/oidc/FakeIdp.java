@@ -27,17 +27,17 @@ import java.util.function.UnaryOperator;
  * keys, hand out an expired or misaddressed ID token, or be down. Serves discovery, a JWKS and a token endpoint; the
  * test decides what the next token is.
  */
-final class FakeIdp implements AutoCloseable {
+public final class FakeIdp implements AutoCloseable {
     final HttpServer http;
-    final URI issuer;
-    volatile RSAKey signing;
+    public final URI issuer;
+    public volatile RSAKey signing;
     volatile JWKSet published;
     volatile boolean up = true;
     /** What the next token endpoint call answers: an ID token (or a {@code !}-prefixed JSON error body). */
-    volatile String nextToken;
+    public volatile String nextToken;
     final AtomicInteger jwksFetches = new AtomicInteger();
 
-    FakeIdp() throws Exception {
+    public FakeIdp() throws Exception {
         http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         issuer = URI.create("http://127.0.0.1:" + http.getAddress().getPort() + "/realm");
         signing = newKey("k1");
@@ -74,7 +74,7 @@ final class FakeIdp implements AutoCloseable {
     }
 
     /** Claims a good token for {@code nonce} has; {@code edit} changes them. */
-    JWTClaimsSet claims(String nonce, UnaryOperator<JWTClaimsSet.Builder> edit) {
+    public JWTClaimsSet claims(String nonce, UnaryOperator<JWTClaimsSet.Builder> edit) {
         long now = System.currentTimeMillis();
         JWTClaimsSet.Builder b = new JWTClaimsSet.Builder().issuer(issuer.toString()).subject("user-1").audience("lattice")
                 .issueTime(new Date(now)).expirationTime(new Date(now + 300_000)).claim("nonce", nonce)
@@ -83,7 +83,7 @@ final class FakeIdp implements AutoCloseable {
         return edit.apply(b).build();
     }
 
-    String sign(JWTClaimsSet claims, RSAKey key) throws Exception {
+    public String sign(JWTClaimsSet claims, RSAKey key) throws Exception {
         SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).type(JOSEObjectType.JWT).build(), claims);
         jwt.sign(new RSASSASigner(key));
         return jwt.serialize();
