@@ -51,12 +51,22 @@ final class PendingRegistry {
         return Optional.of(p != null ? p : fromRow(row.get()));
     }
 
-    /** As {@link #find}, and holds it here: its client waits on this replica now (a follow-up request landed here). */
+    /**
+     * The registration {@code authId} whose follow-up request landed here, held here from now on: waiting, or (replicas)
+     * claimed by a completion still under way, whose answer comes as a change-log row. Empty when unknown, expired or
+     * answered already.
+     */
     Optional<PendingRegistration> waitHere(String authId, Instant now) {
-        return find(authId, now).map(p -> {
-            PendingRegistration held = here.putIfAbsent(authId, p);
-            return held != null ? held : p;
-        });
+        expire(now);
+        PendingRegistration p = here.get(authId);
+        if (shared != null) {
+            Optional<PendingRegistrations.Row> row = shared.get(authId, now.minus(ttl));
+            if (row.isEmpty() || row.get().answered()) return Optional.empty();
+            if (p == null) p = fromRow(row.get());
+        }
+        if (p == null) return Optional.empty();
+        PendingRegistration held = here.putIfAbsent(authId, p);
+        return Optional.of(held != null ? held : p);
     }
 
     /** Takes {@code p} for completion: true for exactly one caller across all replicas. */

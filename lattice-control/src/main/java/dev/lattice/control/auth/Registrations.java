@@ -325,6 +325,11 @@ public final class Registrations {
     private CompletionStage<RegisterResponse> waitForFollowup(MachinePublicKey machineKey, RegisterRequest req) {
         String id = authIdOf(req.followup());
         PendingRegistration p = id == null ? null : pending.waitHere(id, tailnet.now()).orElse(null);
+        if (p == null && id != null) {
+            // Replicas: registered by another replica a moment ago, before this one heard of the node.
+            Optional<TailnetNode> done = answeredNode(id, machineKey);
+            if (done.isPresent()) return CompletableFuture.completedFuture(authorized(done.get()));
+        }
         if (p == null || !p.machineKey().equals(machineKey)) {
             // Unknown or expired: start over with a fresh URL, as headscale does.
             return CompletableFuture.completedFuture(startInteractive(machineKey, req.toBuilder().followup(null).build(), tailnet.now()));
@@ -432,6 +437,14 @@ public final class Registrations {
         return pending.all(tailnet.now()).stream().filter(p -> key.equals(p.request().nodeKey())).findFirst();
     }
 
+    /** Replicas: the node a registration of {@code machineKey} stored as answered in the database got, if any. */
+    private Optional<TailnetNode> answeredNode(String authId, MachinePublicKey machineKey) {
+        Optional<dev.lattice.control.store.PendingRegistrations.Row> row = pending.stored(authId);
+        if (row.isEmpty() || row.get().nodeId() == null || !row.get().machineKey().equals(machineKey)) return Optional.empty();
+        tailnet.refresh(row.get().nodeId());
+        return tailnet.node(row.get().nodeId());
+    }
+
     /**
      * Replicas: another replica answered registrations (an admin's {@code nodes register} or a login served there).
      * The clients waiting here get their answers: the node, read from the database first if this replica has not heard
@@ -446,12 +459,10 @@ public final class Registrations {
                 p.outcome().complete(RegisterResponse.builder().error(row.get().error()).build());
                 continue;
             }
-            long id = row.get().nodeId();
-            tailnet.refresh(id);
-            Optional<TailnetNode> node = tailnet.node(id);
+            Optional<TailnetNode> node = answeredNode(p.authId(), p.machineKey());
             p.outcome().complete(node.map(this::authorized)
                     .orElseGet(() -> RegisterResponse.builder().error("registration failed").build()));
-            log.info("interactive registration {} was completed on another replica: node {}", p.authId(), id);
+            log.info("interactive registration {} was completed on another replica: node {}", p.authId(), row.get().nodeId());
         }
     }
 

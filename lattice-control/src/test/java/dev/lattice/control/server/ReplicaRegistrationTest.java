@@ -131,6 +131,21 @@ class ReplicaRegistrationTest {
     }
 
     @Test
+    void aFollowUpSentAfterBRegisteredItIsAnsweredByAReplicaThatHasNotHeardOfTheNodeYet() throws Exception {
+        TestMachine m = machine(a, "late");
+        RegisterResponse first = m.register(null);
+        String authId = first.authUrl().substring(first.authUrl().lastIndexOf('/') + 1);
+        a.changeFollower().pause(); // A will not hear of the node B registers
+        b.adminApi().authRegister(authId, "alice");
+        RegisterResponse r = m.registerRaw(RegisterRequest.builder().version(142).nodeKey(m.nodeKey.publicKey())
+                .hostinfo(m.hostinfo()).followup(first.authUrl()).build());
+        assertThat(r.authUrl()).as("not a new login URL").isNull();
+        assertThat(r.machineAuthorized()).isTrue();
+        assertThat(a.tailnet().byMachineKey(m.machineKey.publicKey())).as("A read the node").isPresent();
+        a.changeFollower().resume();
+    }
+
+    @Test
     void aRejectOnBTellsTheClientWaitingOnA() throws Exception {
         TestMachine m = machine(a, "intruder");
         Waiting w = begin(m, m);
