@@ -40,7 +40,9 @@ import org.sqlite.SQLiteException;
  *
  * <p><b>PostgreSQL</b>: one HikariCP pool for both, sized by {@code database.postgres.max_open_conns}, plus one
  * connection of its own per server for the change log's LISTEN. Several servers (replicas) may share the database:
- * they share their keys ({@link #serverKeys()}) and each write is appended to {@link #changes()} for the others.
+ * they share their keys ({@link #serverKeys()}), each write is appended to {@link #changes()} for the others, and
+ * they share which nodes are online ({@link #sessions()}), the interactive registrations waiting
+ * ({@link #pendingRegistrations()}) and OIDC logins between the browser's pages ({@link #oidcLogins()}).
  */
 public final class Store implements AutoCloseable {
     private static final int SQLITE_READERS = 4;
