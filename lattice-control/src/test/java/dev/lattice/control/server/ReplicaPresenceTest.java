@@ -136,6 +136,32 @@ class ReplicaPresenceTest {
         assertThat(b.tailnet().isOnline(id)).isTrue();
     }
 
+    @Test
+    void aBurstOfNodesComingOnlineIsWrittenInAFewBatches() throws Exception {
+        int n = 400;
+        List<Long> ids = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            var addrs = a.tailnet().ips().allocate();
+            ids.add(a.tailnet().add(TailnetNode.builder()
+                    .machineKey(dev.lattice.crypto.key.MachinePrivateKey.generate().publicKey())
+                    .nodeKey(dev.lattice.crypto.key.NodePrivateKey.generate().publicKey())
+                    .hostname("n" + i).givenName("n" + i).userId(alice.id()).addresses(addrs.v4(), addrs.v6()).build()).id());
+        }
+        within(Duration.ofSeconds(10), "the nodes on B", () -> ids.stream().allMatch(id -> b.tailnet().node(id).isPresent()));
+        long writesBefore = a.store().writeTransactions();
+        long start = System.nanoTime();
+        List<AutoCloseable> streams = new ArrayList<>();
+        for (long id : ids) streams.add(a.tailnet().streamOpened(id)); // as n map streams opening at once
+        within(Duration.ofSeconds(3), n + " nodes online on B", () -> ids.stream().allMatch(b.tailnet()::isOnline));
+        long ms = (System.nanoTime() - start) / 1_000_000;
+        long writes = a.store().writeTransactions() - writesBefore;
+        // Sessions in batches (every 50 ms), plus a heartbeat every 200 ms: a few dozen at most, not one per node.
+        System.out.println("[replicas] " + n + " nodes online: " + writes + " write transactions on A, " + ms + " ms to B");
+        assertThat(writes).isLessThan(n / 10);
+        for (AutoCloseable s : streams) s.close();
+        within(Duration.ofSeconds(3), n + " nodes offline on B", () -> ids.stream().noneMatch(b.tailnet()::isOnline));
+    }
+
     long sessionRows() {
         return a.store().changes().after(0, 100_000).stream()
                 .filter(e -> e.kind() == dev.lattice.control.store.ChangeLog.Kind.SESSIONS).count();
