@@ -432,9 +432,9 @@ public final class ControlServer implements AutoCloseable {
 
     private void registerMetrics() {
         metrics.gauge("lattice_nodes", "Registered nodes", () -> tailnet.nodes().size());
-        metrics.gauge("lattice_nodes_online", "Nodes with an open map stream",
+        metrics.gauge("lattice_nodes_online", "Nodes with an open map stream (on any replica)",
                 () -> tailnet.nodes().stream().filter(n -> tailnet.isOnline(n.id())).count());
-        metrics.gauge("lattice_map_sessions", "Open map streams", sessions::size);
+        metrics.gauge("lattice_map_sessions", "Open map streams (on this replica)", sessions::size);
         metrics.gauge("lattice_users", "Users", () -> tailnet.users().size());
         metrics.counter("lattice_db_write_transactions", "Database write transactions begun (committed or rolled back)",
                 store::writeTransactions);

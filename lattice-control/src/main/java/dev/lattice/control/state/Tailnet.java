@@ -337,8 +337,13 @@ public final class Tailnet {
                 if (!replicas || !"given_name".equals(e.column()) || attempt >= MAX_RACE_ATTEMPTS) throw e;
                 TailnetNode cur = node(id).orElse(null);
                 if (cur == null) throw e;
-                String label = f.apply(cur).givenName().replaceFirst("-[0-9]+$", "");
-                for (long other : store.nodes().idsByGivenNameLabel(label)) if (other != id) refresh(other);
+                String tried = f.apply(cur).givenName();
+                for (long other : store.nodes().idsByGivenNameLabel(tried.replaceFirst("-[0-9]+$", ""))) {
+                    if (other != id) refresh(other);
+                }
+                // A name f insists on (an admin's rename to a taken name) is a conflict, not a race to retry.
+                TailnetNode now = node(id).orElse(null);
+                if (now == null || f.apply(now).givenName().equals(tried)) throw e;
                 continue;
             }
             publish(List.of(new Change(kind, id)));

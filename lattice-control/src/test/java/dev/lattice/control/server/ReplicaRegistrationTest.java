@@ -195,6 +195,11 @@ class ReplicaRegistrationTest {
         assertThat(r.error()).isNull();
         assertThat(r.machineAuthorized()).isTrue();
         assertThat(b.store().nodes().get(secondId).orElseThrow().givenName()).isEqualTo("gamma-1");
+        // An admin's rename to the taken name is refused at once, not retried.
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> b.adminApi().renameNode(secondId, "gamma")).isInstanceOf(AdminException.class)
+                .hasMessageContaining("given name already in use");
+        assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(500);
         b.changeFollower().resume();
     }
 }
