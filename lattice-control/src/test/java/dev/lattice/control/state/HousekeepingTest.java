@@ -74,6 +74,25 @@ class HousekeepingTest {
         }
     }
 
+    @Test
+    void anEphemeralNodeIsKeptWhileTheDatabaseSaysAnotherReplicaHoldsItsStream() {
+        ManualClock clock = new ManualClock();
+        try (Store store = Store.openSqlite(dir.resolve("db.sqlite"), clock)) {
+            IpAllocator ips = IpAllocator.fromStore(ControlConfig.defaults().prefixes(), store.nodes());
+            Tailnet tailnet = new Tailnet(store, ips, clock);
+            long uid = store.users().create("u", null, null).id();
+            TailnetNode eph = tailnet.add(draft(ips, "eph", uid).ephemeral(true).registerMethod(RegisterMethod.AUTH_KEY).build());
+            java.util.Set<Long> onlineElsewhere = new java.util.HashSet<>(List.of(eph.id()));
+            Housekeeping hk = new Housekeeping(tailnet, Duration.ofMinutes(2), id -> !onlineElsewhere.contains(id));
+            clock.now = clock.now.plusSeconds(600);
+            hk.run();
+            assertThat(tailnet.node(eph.id())).as("offline here, online on another replica").isPresent();
+            onlineElsewhere.clear();
+            hk.run();
+            assertThat(tailnet.node(eph.id())).as("offline everywhere").isEmpty();
+        }
+    }
+
     private static TailnetNode.Builder draft(IpAllocator ips, String name, long uid) {
         IpAllocator.Addresses a = ips.allocate();
         return TailnetNode.builder()
