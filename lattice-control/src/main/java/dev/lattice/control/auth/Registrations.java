@@ -326,9 +326,9 @@ public final class Registrations {
         String id = authIdOf(req.followup());
         PendingRegistration p = id == null ? null : pending.waitHere(id, tailnet.now()).orElse(null);
         if (p == null && id != null) {
-            // Replicas: registered by another replica a moment ago, before this one heard of the node.
-            Optional<TailnetNode> done = answeredNode(id, machineKey);
-            if (done.isPresent()) return CompletableFuture.completedFuture(authorized(done.get()));
+            // Replicas: answered (on any replica) before the follow-up came; a node this replica may not know yet.
+            Optional<RegisterResponse> answer = storedAnswer(id, machineKey);
+            if (answer.isPresent()) return CompletableFuture.completedFuture(answer.get());
         }
         if (p == null || !p.machineKey().equals(machineKey)) {
             // Unknown or expired: start over with a fresh URL, as headscale does.
@@ -437,12 +437,17 @@ public final class Registrations {
         return pending.all(tailnet.now()).stream().filter(p -> key.equals(p.request().nodeKey())).findFirst();
     }
 
-    /** Replicas: the node a registration of {@code machineKey} stored as answered in the database got, if any. */
-    private Optional<TailnetNode> answeredNode(String authId, MachinePublicKey machineKey) {
+    /**
+     * Replicas: the answer the database holds for the registration {@code authId} of {@code machineKey}: its node
+     * (read first if this replica has not heard of it yet), or its error. Empty while it waits, or when unknown.
+     */
+    private Optional<RegisterResponse> storedAnswer(String authId, MachinePublicKey machineKey) {
         Optional<dev.lattice.control.store.PendingRegistrations.Row> row = pending.stored(authId);
-        if (row.isEmpty() || row.get().nodeId() == null || !row.get().machineKey().equals(machineKey)) return Optional.empty();
+        if (row.isEmpty() || !row.get().answered() || !row.get().machineKey().equals(machineKey)) return Optional.empty();
+        if (row.get().error() != null) return Optional.of(RegisterResponse.builder().error(row.get().error()).build());
         tailnet.refresh(row.get().nodeId());
-        return tailnet.node(row.get().nodeId());
+        return Optional.of(tailnet.node(row.get().nodeId()).map(this::authorized)
+                .orElseGet(() -> RegisterResponse.builder().error("registration failed").build()));
     }
 
     /**
@@ -452,17 +457,11 @@ public final class Registrations {
      */
     public void answeredElsewhere() {
         for (PendingRegistration p : pending.waitingHere()) {
-            Optional<dev.lattice.control.store.PendingRegistrations.Row> row = pending.stored(p.authId());
-            if (row.isEmpty() || !row.get().answered()) continue;
+            Optional<RegisterResponse> answer = storedAnswer(p.authId(), p.machineKey());
+            if (answer.isEmpty()) continue;
             pending.release(p);
-            if (row.get().error() != null) {
-                p.outcome().complete(RegisterResponse.builder().error(row.get().error()).build());
-                continue;
-            }
-            Optional<TailnetNode> node = answeredNode(p.authId(), p.machineKey());
-            p.outcome().complete(node.map(this::authorized)
-                    .orElseGet(() -> RegisterResponse.builder().error("registration failed").build()));
-            log.info("interactive registration {} was completed on another replica: node {}", p.authId(), row.get().nodeId());
+            p.outcome().complete(answer.get());
+            log.info("interactive registration {} was answered on another replica", p.authId());
         }
     }
 

@@ -200,7 +200,7 @@ public final class OidcLogin implements Routes {
         }
         LoginSteps.Confirmation c = steps.takeConfirmation(authId, formToken, clock.instant()).orElse(null);
         if (c == null) return page(HttpResponseStatus.GONE, OidcPages.expired());
-        Optional<User> user = tailnet.user(c.userId());
+        Optional<User> user = tailnet.userOrStored(c.userId()); // the callback may have created it on another replica
         Optional<PendingRegistration> p = registrations.pending(authId);
         if (user.isEmpty() || p.isEmpty()) return page(HttpResponseStatus.GONE, OidcPages.expired());
         boolean isNew = tailnet.byMachineKey(p.get().machineKey()).isEmpty();

@@ -145,6 +145,20 @@ public final class Tailnet {
         return id == null ? Optional.empty() : Optional.ofNullable(users.get(id));
     }
 
+    /**
+     * The user {@code id}, read from the store when this replica has not heard of it yet (another replica created it a
+     * moment ago: an OIDC login whose confirmation reaches this replica). Peers hear of it with the change log.
+     */
+    public Optional<User> userOrStored(long id) {
+        Optional<User> u = user(id);
+        if (u.isPresent()) return u;
+        Optional<User> stored = store.users().get(id);
+        synchronized (this) {
+            stored.ifPresent(s -> users.putIfAbsent(s.id(), s));
+        }
+        return stored;
+    }
+
     public synchronized List<User> users() {
         return List.copyOf(users.values());
     }

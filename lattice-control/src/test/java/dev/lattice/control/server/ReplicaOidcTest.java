@@ -95,12 +95,14 @@ class ReplicaOidcTest {
     void eachPageOfTheLoginMayBeServedByAnotherReplica() throws Exception {
         ReplicaRegistrationTest.Waiting w = waitingOnA("desktop");
         Browser browser = new Browser();
+        a.changeFollower().pause(); // A lags: it hears of nothing written on B until the end
         Browser.Page confirmPage = signIn(browser, w.authId(), a, b);
         assertThat(confirmPage.status()).as(confirmPage.body()).isEqualTo(200);
         Browser.Form form = confirmPage.form("/register/confirm/");
-        // The button's form posted to A instead.
+        // The button's form posted to A instead, which has not heard yet of the user B's callback created.
         Browser.Form toA = new Browser.Form(a.config().serverUrl().resolve(form.action().getPath()), form.fields());
         Browser.Page done = browser.submit(toA, Map.of());
+        a.changeFollower().resume();
         assertThat(done.body()).as(done.body()).contains("Device registered");
         assertThat(w.outcome().machineAuthorized()).isTrue();
         within(Duration.ofSeconds(1), "the node on B", () -> b.tailnet().nodes().size() == 1);

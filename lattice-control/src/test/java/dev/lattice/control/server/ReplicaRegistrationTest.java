@@ -156,6 +156,16 @@ class ReplicaRegistrationTest {
     }
 
     @Test
+    void aRejectOnBBeforeTheFollowUpReachesAIsStillItsAnswer() throws Exception {
+        TestMachine m = machine(a, "early");
+        RegisterResponse first = m.register(null);
+        assertThat(b.registrations().reject(first.authUrl().substring(first.authUrl().lastIndexOf('/') + 1))).isTrue();
+        RegisterResponse r = m.registerRaw(RegisterRequest.builder().version(142).nodeKey(m.nodeKey.publicKey())
+                .hostinfo(m.hostinfo()).followup(first.authUrl()).build());
+        assertThat(r.error()).as("not a new login URL: " + r.authUrl()).isEqualTo("auth request rejected");
+    }
+
+    @Test
     void aRegistrationCompletedOnBothReplicasAtOnceRegistersOnce() throws Exception {
         TestMachine m = machine(a, "contested");
         Waiting w = begin(m, m);
