@@ -163,6 +163,8 @@ class ReplicaChangesTest {
         heard.clear();
         m.stream.close();
         within(SECOND, "last seen on B", () -> b.tailnet().node(id).orElseThrow().lastSeen() != null);
+        // Listeners hear a change just after the node is stored in memory.
+        within(SECOND, "B's listeners heard it", () -> !heard.isEmpty());
         // Only last seen changed: B's sessions get a patch, not the whole node again.
         assertThat(heard).extracting(dev.lattice.control.state.Change::kind).containsOnly(
                 dev.lattice.control.state.Change.Kind.PATCH);
