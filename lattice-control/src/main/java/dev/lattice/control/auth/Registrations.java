@@ -471,7 +471,7 @@ public final class Registrations {
             b.user(new dev.lattice.wire.tailcfg.User(TailcfgNodes.TAGGED_DEVICES_USER_ID, "Tagged Devices", null, null));
             b.login(new Login(TailcfgNodes.TAGGED_DEVICES_USER_ID, null, "tagged-devices", "Tagged Devices", null));
         } else {
-            tailnet.user(node.userId()).ifPresent(u -> {
+            tailnet.userOrStored(node.userId()).ifPresent(u -> { // a user another replica created a moment ago too
                 var p = nodes.profile(u);
                 b.user(new dev.lattice.wire.tailcfg.User(u.id(), p.displayName(), null, u.created()));
                 b.login(new Login(u.id(), u.provider() == null || u.provider().isEmpty() ? null : u.provider(),
