@@ -59,6 +59,7 @@ public final class Store implements AutoCloseable {
     private final Policies policy;
     private final ServerKeys serverKeys;
     private final ChangeLog changes;
+    private final DerpReplicas derpReplicas;
     /** Identifies this process in the change log; new at every start. */
     private final String replicaId = java.util.UUID.randomUUID().toString();
     /** Opens a connection outside the pool (PostgreSQL: the change log's LISTEN); null on SQLite. */
@@ -77,6 +78,7 @@ public final class Store implements AutoCloseable {
         this.policy = new Policies(this);
         this.serverKeys = new ServerKeys(this);
         this.changes = new ChangeLog(this);
+        this.derpReplicas = new DerpReplicas(this);
     }
 
     /** Opens a database connection of its own (not from the pool). */
@@ -239,6 +241,11 @@ public final class Store implements AutoCloseable {
     /** The change log replicas read (written on PostgreSQL only). */
     public ChangeLog changes() {
         return changes;
+    }
+
+    /** The replicas' embedded DERP servers and their heartbeats (PostgreSQL only). */
+    public DerpReplicas derpReplicas() {
+        return derpReplicas;
     }
 
     /** A connection of its own for long-lived use (the change log's LISTEN); PostgreSQL only. */
