@@ -255,11 +255,15 @@ public final class MagicSock implements PathSelector, AutoCloseable {
 
     public void setDerpMap(DERPMap map) {
         this.derpMap = map;
-        // Regions that went away: drop their connections.
+        // Regions that went away, or whose node we would dial now is another (replicas of lattice-control list
+        // themselves first; after a failover the new one's map names it): drop their connections. The home region's
+        // is dialled again by the netcheck below, others when next used (as tailscale's derp-region-redefined).
         for (DerpConn c : List.copyOf(derps.values())) {
-            if (map == null || map.regions() == null || !map.regions().containsKey(c.region)) closeDerp(c.region);
+            DERPRegion r = map == null || map.regions() == null ? null : map.regions().get(c.region);
+            if (r == null || !c.client.url().equals(derpUrl(r))) closeDerp(c.region);
         }
         if (homeDerp != 0 && (map == null || map.regions() == null || !map.regions().containsKey(homeDerp))) homeDerp = 0;
+        if (homeDerp != 0 && !derps.containsKey(homeDerp)) ensureHome(homeDerp); // now, not after the netcheck
         requestNetcheck();
     }
 

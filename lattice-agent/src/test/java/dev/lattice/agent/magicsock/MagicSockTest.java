@@ -188,6 +188,33 @@ class MagicSockTest {
     }
 
     @Test
+    void whenTheRegionsFirstNodeChangesTheHomeConnectionMovesToIt() throws Exception {
+        // Replicas of lattice-control each list themselves first; a client that fails over to another replica gets a
+        // map naming that one first and must move there (the old one may be dead).
+        StandaloneDerper second = StandaloneDerper.start(new DerpServer(NodePrivateKey.generate()),
+                new InetSocketAddress("127.0.0.1", 0), null, group);
+        try {
+            startPair();
+            await("a homed on the first node", 5_000, () -> derper.server().isLocal(a.key.publicKey()));
+            DERPRegion r = derpMap.regions().get(REGION);
+            DERPNode first = r.nodes().getFirst();
+            DERPNode other = first.toBuilder().name("900b").derpPort(second.boundAddress().getPort()).build();
+            a.ms.setDerpMap(new DERPMap(null, Map.of(REGION, new DERPRegion(REGION, "test", "Test", null, null, null, null,
+                    List.of(other, first))), null));
+            await("a homed on the node now listed first", 5_000, () -> second.server().isLocal(a.key.publicKey())
+                    && !derper.server().isLocal(a.key.publicKey()) && a.ms.homeDerpConnected());
+            // The same map again (b's unchanged) keeps the connection.
+            long accepts = derper.server().stats().accepts();
+            b.ms.setDerpMap(derpMap);
+            Thread.sleep(300);
+            assertThat(derper.server().stats().accepts()).isEqualTo(accepts);
+            assertThat(derper.server().isLocal(b.key.publicKey())).isTrue();
+        } finally {
+            second.close();
+        }
+    }
+
+    @Test
     void netcheckOnTheDeviceSocketFindsTheStunMappedEndpointAndTheHomeRegion() throws Exception {
         startPair();
         int port = a.device.transport().port();
