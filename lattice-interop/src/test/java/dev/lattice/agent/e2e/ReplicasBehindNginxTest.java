@@ -43,6 +43,7 @@ import tools.jackson.databind.json.JsonMapper;
  * <li>{@code kill -9} of a replica: its nodes are back, through nginx on the other, within 10 s, and nothing is lost
  *     (users, nodes, keys, policy, routes); they ping each other again.</li>
  * </ul>
+ * With LATTICE_TAILSCALED and LATTICE_TAILSCALE set, h3 is the official tailscaled.
  * Which replica a node is on is read from its own side: its DERP connection goes to the replica whose map it follows
  * (each replica lists its own DERP server first). Online status is still per replica (another helper makes it
  * tailnet-wide), so this test never asks a replica whether a node streaming to the other is online.
@@ -60,6 +61,9 @@ class ReplicasBehindNginxTest {
         assumeTrue(nginx.isPresent(), "nginx not installed (.ci/run installs it): replicas-behind-nginx test skipped");
         assumeTrue(Lab.findCommand("python3").isPresent(), "python3 not installed: replicas-behind-nginx test skipped");
         TailnetNode.Binaries bins = TailnetNode.lattice();
+        // With the official binaries given, h3 is tailscaled: Tailscale's client with the replicas' region.
+        TailnetNode.Binaries h3Bins = officialIfGiven().orElse(bins);
+        System.out.println("[replicas] h3 runs " + (h3Bins == bins ? "latticed" : "the official tailscaled"));
         try (PostgresLab pg = PostgresLab.create(); Lab lab = new Lab()) {
             Switch lan = lab.newSwitch("lan");
             Host r1 = host(lab, lan, "r1", NET + "1"), r2 = host(lab, lan, "r2", NET + "2"), lb = host(lab, lan, "lb", LB);
@@ -91,7 +95,9 @@ class ReplicasBehindNginxTest {
                 String lbUrl = "http://" + LB + ":" + ControlServerProcess.PORT;
                 for (int i = 0; i < 3; i++) {
                     String name = "h" + (i + 1);
-                    TailnetNode n = TailnetNode.start(bins, hosts.get(i), lab.workDir().resolve(name));
+                    TailnetNode n = i == 2 && h3Bins != bins
+                            ? TailnetNode.start(h3Bins, hosts.get(i), lab.workDir().resolve(name), Map.of("TS_DEBUG_USE_DERP_HTTP", "1"))
+                            : TailnetNode.start(bins, hosts.get(i), lab.workDir().resolve(name));
                     nodes.add(n);
                     String[] extra = i == 2 ? new String[] {"--advertise-routes=" + ROUTE} : new String[0];
                     ExecResult up = n.up(lbUrl, key, name, extra);
@@ -212,6 +218,12 @@ class ReplicasBehindNginxTest {
             return new Snapshot(s.admin("-o", "json", "users", "list"), nodes, s.admin("-o", "json", "preauthkeys", "list"),
                     s.admin("policy", "get"), routes.toString());
         }
+    }
+
+    static Optional<TailnetNode.Binaries> officialIfGiven() {
+        String d = System.getenv("LATTICE_TAILSCALED"), c = System.getenv("LATTICE_TAILSCALE");
+        if (d == null || d.isBlank() || c == null || c.isBlank()) return Optional.empty();
+        return Optional.of(TailnetNode.official());
     }
 
     static Host host(Lab lab, Switch lan, String name, String ip) {
