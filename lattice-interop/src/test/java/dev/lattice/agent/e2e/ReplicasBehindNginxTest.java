@@ -41,7 +41,8 @@ import tools.jackson.databind.json.JsonMapper;
  * <li>a policy set through one replica reaches a node on the other within a second;</li>
  * <li>200 simulated clients registering at once through nginx, spread over both replicas, get distinct addresses;</li>
  * <li>{@code kill -9} of a replica: its nodes are back, through nginx on the other, within 10 s, and nothing is lost
- *     (users, nodes, keys, policy, routes); they ping each other again.</li>
+ *     (users, nodes, keys, policy, routes); they ping each other again; the dead replica's heartbeat lapses and it
+ *     leaves the survivor's mesh.</li>
  * </ul>
  * With LATTICE_TAILSCALED and LATTICE_TAILSCALE set, h3 is the official tailscaled.
  * Which replica a node is on is read from its own side: its DERP connection goes to the replica whose map it follows
@@ -190,6 +191,11 @@ class ReplicasBehindNginxTest {
                 assertThat(before.routes()).contains(ROUTE);
                 pingAll(hosts, ips, Duration.ofSeconds(30));
                 assertThat(derpMs).isNotNegative();
+                // The killed replica's heartbeat lapses: it leaves the survivor's mesh (and its DERP map) by itself.
+                awaitTrue("the killed replica out of the survivor's mesh", Duration.ofSeconds(20),
+                        () -> metric(survivorHost, "lattice_derp_mesh_peers") == 0);
+                System.out.printf("[replicas] the killed replica left the mesh %d ms after the kill%n",
+                        Duration.between(killed, Instant.now()).toMillis());
             } finally {
                 for (TailnetNode n : nodes) {
                     try {
