@@ -481,6 +481,7 @@ public record ControlConfig(
         // Lattice's: where clients and the other replicas reach this server's DERP (null: server_url). Replicas on one
         // PostgreSQL database each set their own, so the DERP map lists each as a node of the region.
         URI url = s.parsed("url", null, ControlConfig::serverUrl);
+        if (url != null && !enabled) s.warn("derp.server.url: has no effect while derp.server.enabled is false");
         s.finish();
 
         List<URI> urls = new ArrayList<>();

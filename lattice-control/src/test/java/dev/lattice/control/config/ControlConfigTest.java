@@ -297,6 +297,9 @@ class ControlConfigTest {
         var node = dev.lattice.control.netmap.DerpMaps.embeddedNode(c);
         assertThat(node.hostName()).isEqualTo("derp1.example.com");
         assertThat(node.derpPort()).isEqualTo(8443);
+        assertThat(c.warnings()).isEmpty();
+        assertThat(parse("derp:\n  server:\n    enabled: false\n    url: https://derp1.example.com\n").warnings())
+                .as("a key with no effect is said so").containsExactly("derp.server.url: has no effect while derp.server.enabled is false");
     }
 
     @Test
