@@ -52,7 +52,8 @@ public final class DerpMesh implements AutoCloseable {
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final ScheduledExecutorService timer =
             Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("derp-mesh").daemon().factory());
-    private final Map<URI, MeshPeer> peers = new HashMap<>(); // touched by the timer thread only (and close)
+    // Changed by the timer thread (and close) under this; read lock-free, so a scrape never waits for the database.
+    private final Map<URI, MeshPeer> peers = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile List<DERPNode> nodes;
     private boolean beaten; // this replica has written its row before
     private long lastWarn = System.nanoTime() - WARN_EVERY_NANOS;
@@ -88,12 +89,12 @@ public final class DerpMesh implements AutoCloseable {
     }
 
     /** The URLs of the replicas this one keeps a mesh link with. */
-    public synchronized List<URI> peers() {
+    public List<URI> peers() {
         return List.copyOf(peers.keySet());
     }
 
     /** Clients of other replicas reachable through the mesh links now. */
-    public synchronized int routes() {
+    public int routes() {
         return peers.values().stream().mapToInt(MeshPeer::routes).sum();
     }
 
