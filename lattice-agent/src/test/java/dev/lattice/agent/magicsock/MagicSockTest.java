@@ -215,6 +215,26 @@ class MagicSockTest {
     }
 
     @Test
+    void aRegionWhoseFirstNodeIsUnreachableIsReachedThroughItsNext() throws Exception {
+        // A lattice-control replica killed a moment ago is still listed (until its heartbeat lapses).
+        int dead;
+        try (java.net.ServerSocket ss = new java.net.ServerSocket(0)) {
+            dead = ss.getLocalPort();
+        }
+        DERPNode live = derpMap.regions().get(REGION).nodes().getFirst();
+        DERPNode gone = live.toBuilder().name("900z").derpPort(dead).build();
+        derpMap = new DERPMap(null, Map.of(REGION, new DERPRegion(REGION, "test", "Test", null, null, null, null,
+                List.of(gone, live))), null);
+        startPair();
+        await("both homed on the region's second node", 10_000,
+                () -> derper.server().isLocal(a.key.publicKey()) && derper.server().isLocal(b.key.publicKey()));
+        a.ms.setDerpMap(derpMap); // the same map again (every netmap carries it) keeps the working connection
+        Thread.sleep(300);
+        assertThat(derper.server().isLocal(a.key.publicKey())).isTrue();
+        assertThat(roundTrip(7)).as("a packet through the region").isTrue();
+    }
+
+    @Test
     void netcheckOnTheDeviceSocketFindsTheStunMappedEndpointAndTheHomeRegion() throws Exception {
         startPair();
         int port = a.device.transport().port();
