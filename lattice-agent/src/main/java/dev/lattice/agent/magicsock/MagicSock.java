@@ -168,14 +168,22 @@ public final class MagicSock implements PathSelector, AutoCloseable {
 
     private final class DerpConn {
         final int region;
+        /** Which of the region's dialable nodes (0 = the first) this connection goes to. */
+        final int node;
         final DerpClient client;
         volatile long lastUsed;
+        /** Failed attempts since the last success: at {@link #DERP_NODE_FAILURES} the next node is tried. */
+        final java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
 
-        DerpConn(int region, DerpClient client) {
+        DerpConn(int region, int node, DerpClient client) {
             this.region = region;
+            this.node = node;
             this.client = client;
         }
     }
+
+    /** Failed attempts on one node of a region before the next is tried (tailscale's derphttp tries them in order). */
+    static final int DERP_NODE_FAILURES = 2;
 
     public MagicSock(Device device, NodePrivateKey nodeKey, DiscoPrivateKey discoKey, EventLoopGroup group,
                      Listener listener) {
@@ -255,11 +263,16 @@ public final class MagicSock implements PathSelector, AutoCloseable {
 
     public void setDerpMap(DERPMap map) {
         this.derpMap = map;
-        // Regions that went away: drop their connections.
+        // Regions that went away, or whose node we would dial now is another (replicas of lattice-control list
+        // themselves first; after a failover the new one's map names it): drop their connections. The home region's
+        // is dialled again by the netcheck below, others when next used (as tailscale's derp-region-redefined).
         for (DerpConn c : List.copyOf(derps.values())) {
-            if (map == null || map.regions() == null || !map.regions().containsKey(c.region)) closeDerp(c.region);
+            DERPRegion r = map == null || map.regions() == null ? null : map.regions().get(c.region);
+            // A connection to a later node (the first failed) stays while that node is still where it was.
+            if (r == null || !c.client.url().equals(derpUrl(r, c.node))) closeDerp(c.region);
         }
         if (homeDerp != 0 && (map == null || map.regions() == null || !map.regions().containsKey(homeDerp))) homeDerp = 0;
+        if (homeDerp != 0 && !derps.containsKey(homeDerp)) ensureHome(homeDerp); // now, not after the netcheck
         requestNetcheck();
     }
 
@@ -698,11 +711,16 @@ public final class MagicSock implements PathSelector, AutoCloseable {
 
     /** The connection to {@code region}, dialled on first use (sends fail until it is up; WireGuard retries). */
     private DerpConn derp(int region) {
+        return derp(region, 0);
+    }
+
+    /** The region's connection, dialling its {@code node}-th dialable node if there is none. */
+    private DerpConn derp(int region, int node) {
         DerpConn c = derps.get(region);
         if (c != null || closed) return c;
         DERPMap m = derpMap;
         DERPRegion r = m == null || m.regions() == null ? null : m.regions().get(region);
-        URI url = r == null ? null : derpUrl(r);
+        URI url = r == null ? null : derpUrl(r, node);
         if (url == null) return null;
         synchronized (derps) {
             c = derps.get(region);
@@ -710,8 +728,8 @@ public final class MagicSock implements PathSelector, AutoCloseable {
             boolean insecure = r.nodes().stream().anyMatch(n -> Boolean.TRUE.equals(n.insecureForTests()));
             DerpClient client = new DerpClient(url, nodeKey, DerpClientOptions.defaults().withInsecureForTests(insecure)
                     .withDialer(options.derpDialer()),
-                    group, new DerpReceiver(region));
-            c = new DerpConn(region, client);
+                    group, new DerpReceiver(region, node));
+            c = new DerpConn(region, node, client);
             c.lastUsed = clock.nanoTime();
             derps.put(region, c);
             if (region == homeDerp) client.notePreferred(true);
@@ -721,9 +739,16 @@ public final class MagicSock implements PathSelector, AutoCloseable {
     }
 
     private URI derpUrl(DERPRegion r) {
+        return derpUrl(r, 0);
+    }
+
+    /** The URL of the region's {@code index}-th dialable node (not STUN-only, with a host), or null. */
+    private URI derpUrl(DERPRegion r, int index) {
         if (r.nodes() == null) return null;
+        int seen = 0;
         for (DERPNode n : r.nodes()) {
             if (Boolean.TRUE.equals(n.stunOnly()) || n.hostName() == null || n.hostName().isEmpty()) continue;
+            if (seen++ < index) continue;
             boolean http = derpHttp;
             int port = n.derpPort() == null || n.derpPort() == 0 ? (http ? 80 : 443) : n.derpPort();
             String host = n.hostName().indexOf(':') >= 0 ? "[" + n.hostName() + "]" : n.hostName();
@@ -740,9 +765,35 @@ public final class MagicSock implements PathSelector, AutoCloseable {
     /** Packets from one region's DERP server. */
     private final class DerpReceiver implements DerpClientListener {
         private final int region;
+        private final int node;
 
-        DerpReceiver(int region) {
+        DerpReceiver(int region, int node) {
             this.region = region;
+            this.node = node;
+        }
+
+        /**
+         * A node that keeps failing gives way to the region's next (after the last, the first again), as tailscale's
+         * derphttp client dials a region's nodes in order: a replica of lattice-control that died leaves the others.
+         */
+        @Override
+        public void onDisconnected(Throwable cause) {
+            DerpConn c = derps.get(region);
+            if (c == null || c.node != node || c.failures.incrementAndGet() < DERP_NODE_FAILURES || closed) return;
+            DERPMap m = derpMap;
+            DERPRegion r = m == null || m.regions() == null ? null : m.regions().get(region);
+            if (r == null || derpUrl(r, 1) == null) return; // one node: keep retrying it
+            int next = derpUrl(r, node + 1) != null ? node + 1 : 0;
+            timers.execute(() -> {
+                synchronized (derps) {
+                    if (derps.get(region) != c) return;
+                    closeDerp(region);
+                }
+                log.info("DERP region {}: {} unreachable ({}); trying the region's next node", region, c.client.url(),
+                        cause == null ? "closed" : cause.toString());
+                DerpConn n = derp(region, next);
+                if (n != null && region == homeDerp) n.client.notePreferred(true);
+            });
         }
 
         @Override
@@ -757,10 +808,9 @@ public final class MagicSock implements PathSelector, AutoCloseable {
 
         @Override
         public void onConnected(NodePublicKey serverKey, int generation) {
-            if (region == homeDerp) {
-                DerpConn c = derps.get(region);
-                if (c != null) c.client.notePreferred(true);
-            }
+            DerpConn c = derps.get(region);
+            if (c != null && c.node == node) c.failures.set(0);
+            if (region == homeDerp && c != null) c.client.notePreferred(true);
         }
     }
 

@@ -188,6 +188,53 @@ class MagicSockTest {
     }
 
     @Test
+    void whenTheRegionsFirstNodeChangesTheHomeConnectionMovesToIt() throws Exception {
+        // Replicas of lattice-control each list themselves first; a client that fails over to another replica gets a
+        // map naming that one first and must move there (the old one may be dead).
+        StandaloneDerper second = StandaloneDerper.start(new DerpServer(NodePrivateKey.generate()),
+                new InetSocketAddress("127.0.0.1", 0), null, group);
+        try {
+            startPair();
+            await("a homed on the first node", 5_000, () -> derper.server().isLocal(a.key.publicKey()));
+            DERPRegion r = derpMap.regions().get(REGION);
+            DERPNode first = r.nodes().getFirst();
+            DERPNode other = first.toBuilder().name("900b").derpPort(second.boundAddress().getPort()).build();
+            a.ms.setDerpMap(new DERPMap(null, Map.of(REGION, new DERPRegion(REGION, "test", "Test", null, null, null, null,
+                    List.of(other, first))), null));
+            await("a homed on the node now listed first", 5_000, () -> second.server().isLocal(a.key.publicKey())
+                    && !derper.server().isLocal(a.key.publicKey()) && a.ms.homeDerpConnected());
+            // The same map again (b's unchanged) keeps the connection.
+            long accepts = derper.server().stats().accepts();
+            b.ms.setDerpMap(derpMap);
+            Thread.sleep(300);
+            assertThat(derper.server().stats().accepts()).isEqualTo(accepts);
+            assertThat(derper.server().isLocal(b.key.publicKey())).isTrue();
+        } finally {
+            second.close();
+        }
+    }
+
+    @Test
+    void aRegionWhoseFirstNodeIsUnreachableIsReachedThroughItsNext() throws Exception {
+        // A lattice-control replica killed a moment ago is still listed (until its heartbeat lapses).
+        int dead;
+        try (java.net.ServerSocket ss = new java.net.ServerSocket(0)) {
+            dead = ss.getLocalPort();
+        }
+        DERPNode live = derpMap.regions().get(REGION).nodes().getFirst();
+        DERPNode gone = live.toBuilder().name("900z").derpPort(dead).build();
+        derpMap = new DERPMap(null, Map.of(REGION, new DERPRegion(REGION, "test", "Test", null, null, null, null,
+                List.of(gone, live))), null);
+        startPair();
+        await("both homed on the region's second node", 10_000,
+                () -> derper.server().isLocal(a.key.publicKey()) && derper.server().isLocal(b.key.publicKey()));
+        a.ms.setDerpMap(derpMap); // the same map again (every netmap carries it) keeps the working connection
+        Thread.sleep(300);
+        assertThat(derper.server().isLocal(a.key.publicKey())).isTrue();
+        assertThat(roundTrip(7)).as("a packet through the region").isTrue();
+    }
+
+    @Test
     void netcheckOnTheDeviceSocketFindsTheStunMappedEndpointAndTheHomeRegion() throws Exception {
         startPair();
         int port = a.device.transport().port();

@@ -42,7 +42,9 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *     file has a {@code prefixes} mapping, only the families it names are used.</li>
  * <li>Embedded DERP <b>enabled</b> (Headscale: disabled), region 999, code {@code lattice}, STUN
  *     {@code 0.0.0.0:3478}, key {@code ./lattice-data/derp_server_private.key}, added to the map automatically;
- *     {@code derp.urls} empty, so nothing talks to Tailscale Inc unless asked; update frequency 3h.</li>
+ *     {@code derp.urls} empty, so nothing talks to Tailscale Inc unless asked; update frequency 3h. Lattice's
+ *     {@code derp.server.url} (where clients and other replicas reach this server's DERP) defaults to
+ *     {@code server_url}.</li>
  * <li>{@code dns.magic_dns} true with {@code base_domain} {@code lattice.internal} (Headscale has no default and
  *     refuses to start). A leading or trailing dot is dropped: {@code .local} becomes {@code local}.
  *     {@code override_local_dns} defaults to true exactly when global nameservers are configured (Headscale: always
@@ -83,6 +85,12 @@ public record ControlConfig(
         List<String> unsupportedKeys,
         List<String> warnings) {
 
+    /** Where clients and the other replicas reach the embedded DERP server: {@code derp.server.url}, else server_url. */
+    public URI derpUrl() {
+        return derp.server().url() != null ? derp.server().url() : serverUrl;
+    }
+
+
     public static final IpPrefix TAILSCALE_V4 = IpPrefix.parse("100.64.0.0/10");
     public static final IpPrefix TAILSCALE_V6 = IpPrefix.parse("fd7a:115c:a1e0::/48");
 
@@ -102,7 +110,8 @@ public record ControlConfig(
             Path privateKeyPath,
             boolean automaticallyAddEmbeddedDerpRegion,
             Inet4Address ipv4,
-            Inet6Address ipv6) {}
+            Inet6Address ipv6,
+            URI url) {}
 
     public record Derp(DerpServer server, List<URI> urls, List<Path> paths, boolean autoUpdateEnabled, Duration updateFrequency) {}
 
@@ -469,6 +478,10 @@ public record ControlConfig(
             if (!(a instanceof Inet6Address a6) || t.indexOf(':') < 0) throw new IllegalArgumentException("not an IPv6 address");
             return a6;
         });
+        // Lattice's: where clients and the other replicas reach this server's DERP (null: server_url). Replicas on one
+        // PostgreSQL database each set their own, so the DERP map lists each as a node of the region.
+        URI url = s.parsed("url", null, ControlConfig::serverUrl);
+        if (url != null && !enabled) s.warn("derp.server.url: has no effect while derp.server.enabled is false");
         s.finish();
 
         List<URI> urls = new ArrayList<>();
@@ -488,7 +501,7 @@ public record ControlConfig(
         boolean autoUpdate = d.bool("auto_update_enabled", true);
         Duration freq = d.duration("update_frequency", Duration.ofHours(3));
         d.finish();
-        return new Derp(new DerpServer(enabled, regionId, code, name, verify, stunEnabled, stunAddr, key, autoAdd, ipv4, ipv6),
+        return new Derp(new DerpServer(enabled, regionId, code, name, verify, stunEnabled, stunAddr, key, autoAdd, ipv4, ipv6, url),
                 List.copyOf(urls), derpPaths, autoUpdate, freq);
     }
 

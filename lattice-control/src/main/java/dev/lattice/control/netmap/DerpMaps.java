@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.DeserializationFeature;
@@ -41,9 +42,17 @@ public final class DerpMaps {
 
     private final ControlConfig cfg;
     private final Map<Object, DERPMap> lastGood = new java.util.HashMap<>();
+    /** The embedded region's nodes: this server alone, or (replicas) every live replica, this one first. */
+    private volatile Supplier<List<DERPNode>> embeddedNodes;
 
     public DerpMaps(ControlConfig cfg) {
         this.cfg = cfg;
+        this.embeddedNodes = () -> List.of(embeddedNode(cfg));
+    }
+
+    /** Replicas: the embedded region lists these nodes (in this order) from the next {@link #load()} on. */
+    public void embeddedNodes(Supplier<List<DERPNode>> nodes) {
+        this.embeddedNodes = nodes;
     }
 
     /** Whether the map is to be loaded again every {@code update_frequency}: Headscale's condition. */
@@ -76,18 +85,21 @@ public final class DerpMaps {
         }
         ControlConfig.DerpServer s = cfg.derp().server();
         if (s.enabled() && s.automaticallyAddEmbeddedDerpRegion()) {
-            regions.put(s.regionId(), embeddedRegion(cfg));
+            regions.put(s.regionId(), embeddedRegion(cfg, embeddedNodes.get()));
         }
         return new DERPMap(null, regions, null);
     }
 
-    /** The embedded region: one node at the server URL's host and port, STUN on the configured port. */
-    public static DERPRegion embeddedRegion(ControlConfig cfg) {
+    /**
+     * This server's node of the embedded region: host and port from {@code derp.server.url} (default server_url),
+     * {@code ipv4}/{@code ipv6} as configured, STUN on the configured port. Named after the region, as Headscale's.
+     */
+    public static DERPNode embeddedNode(ControlConfig cfg) {
         ControlConfig.DerpServer s = cfg.derp().server();
-        URI u = cfg.serverUrl();
+        URI u = cfg.derpUrl();
         boolean https = "https".equalsIgnoreCase(u.getScheme());
         int port = u.getPort() > 0 ? u.getPort() : https ? 443 : 80;
-        DERPNode node = DERPNode.builder()
+        return DERPNode.builder()
                 .name(Integer.toString(s.regionId()))
                 .regionId(s.regionId())
                 .hostName(u.getHost())
@@ -96,7 +108,12 @@ public final class DerpMaps {
                 .stunPort(s.stunEnabled() && s.stunListenAddr() != null ? s.stunListenAddr().port() : -1)
                 .derpPort(port)
                 .build();
-        return new DERPRegion(s.regionId(), s.regionCode(), s.regionName(), null, null, null, null, List.of(node));
+    }
+
+    /** The embedded region with these nodes (this server's alone unless replicas mesh). */
+    public static DERPRegion embeddedRegion(ControlConfig cfg, List<DERPNode> nodes) {
+        ControlConfig.DerpServer s = cfg.derp().server();
+        return new DERPRegion(s.regionId(), s.regionCode(), s.regionName(), null, null, null, null, List.copyOf(nodes));
     }
 
     private static void merge(Map<Integer, DERPRegion> into, DERPMap m) {

@@ -37,6 +37,8 @@ import dev.lattice.control.noise.Ts2021Upgrader;
 import dev.lattice.control.policy.PolicyException;
 import dev.lattice.control.policy.PolicyManager;
 import dev.lattice.control.replica.ChangeFollower;
+import dev.lattice.control.replica.DerpIdentity;
+import dev.lattice.control.replica.DerpMesh;
 import dev.lattice.control.replica.SharedKeys;
 import dev.lattice.control.state.Housekeeping;
 import dev.lattice.control.state.Tailnet;
@@ -95,6 +97,7 @@ public final class ControlServer implements AutoCloseable {
     private ControlHttpServer metricsHttp;
     private RouteProbes routeProbes;
     private DerpServer derp;
+    private DerpMesh derpMesh; // PostgreSQL with the embedded DERP: the replicas' region
     private StunServer stun;
     private AuthoritativeDnsServer authoritativeDns;
     private final AcmeChallenges acmeChallenges = new AcmeChallenges();
@@ -249,9 +252,16 @@ public final class ControlServer implements AutoCloseable {
     private void startListeners() throws Exception {
         ControlConfig.DerpServer d = config.derp().server();
         if (d.enabled()) {
-            NodePrivateKey derpKey = store.isPostgres() ? SharedKeys.derpKey(store, d.privateKeyPath())
-                    : KeyFiles.loadOrCreateNodeKey(d.privateKeyPath());
+            NodePrivateKey derpKey;
             DerpServerOptions opts = DerpServerOptions.defaults();
+            if (store.isPostgres()) {
+                // Replicas: each its own server key and one mesh key, all derived from the key they share.
+                NodePrivateKey shared = SharedKeys.derpKey(store, d.privateKeyPath());
+                derpKey = DerpIdentity.serverKey(shared, config.derpUrl());
+                opts = opts.withMeshKey(DerpIdentity.meshKey(shared));
+            } else {
+                derpKey = KeyFiles.loadOrCreateNodeKey(d.privateKeyPath());
+            }
             if (d.verifyClients()) {
                 opts = opts.withVerifier((key, source) -> CompletableFuture.completedFuture(frontRoutes.admits(key)));
             }
@@ -318,6 +328,13 @@ public final class ControlServer implements AutoCloseable {
             routeProbes = new RouteProbes(tailnet, nodes, sessions, config.node().haProbes());
             routeProbes.start();
         }
+        if (derp != null && store.isPostgres()) {
+            // Once /derp answers: the others may link with this replica from its first heartbeat on.
+            derpMesh = new DerpMesh(store.derpReplicas(), derp, config.derpUrl(), DerpMaps.embeddedNode(config),
+                    () -> workers.execute(this::refreshDerpMapQuietly), DerpMesh.HEARTBEAT, DerpMesh.LAPSE);
+            derpMaps.embeddedNodes(derpMesh::nodes);
+            derpMesh.start();
+        }
         String addr = IpPrefix.hostPort(http.localAddress());
         log.atInfo().setMessage("lattice-control listening on {} (server_url {}){}").addArgument(addr).addArgument(config.serverUrl())
                 .addArgument(derp != null ? ", embedded DERP region " + d.regionId() + " at /derp" : "")
@@ -356,6 +373,14 @@ public final class ControlServer implements AutoCloseable {
         log.info("DERP map changed: regions {}", m.regions() == null ? "[]" : m.regions().keySet());
         tailnet.announceDerp();
         if (bootstrapDns != null) bootstrapDns.refresh();
+    }
+
+    private void refreshDerpMapQuietly() {
+        try {
+            refreshDerpMap();
+        } catch (RuntimeException e) {
+            log.warn("DERP map refresh failed: {}", e.toString());
+        }
     }
 
     private List<String> derpHostNames() {
@@ -439,6 +464,10 @@ public final class ControlServer implements AutoCloseable {
         metrics.counter("lattice_db_write_transactions", "Database write transactions begun (committed or rolled back)",
                 store::writeTransactions);
         if (derp != null) DerpMetrics.register(metrics.metrics(), derp);
+        if (derp != null && store.isPostgres()) {
+            metrics.gauge("lattice_derp_mesh_peers", "Replicas this one's DERP server is meshed with",
+                    () -> derpMesh == null ? 0 : derpMesh.peers().size());
+        }
         if (stun != null) DerpMetrics.register(metrics.metrics(), stun);
         GuardMetrics.register(metrics.metrics(), guard, "lattice_http");
     }
@@ -512,6 +541,11 @@ public final class ControlServer implements AutoCloseable {
         return derp;
     }
 
+    /** The replicas' DERP region and mesh links (PostgreSQL with the embedded DERP), or null. */
+    public DerpMesh derpMesh() {
+        return derpMesh;
+    }
+
     /** What follows the other replicas' writes (PostgreSQL), or null on SQLite. */
     public ChangeFollower changeFollower() {
         return changeFollower;
@@ -524,6 +558,7 @@ public final class ControlServer implements AutoCloseable {
 
     @Override
     public void close() {
+        closeQuietly(derpMesh); // first: its row goes, so the other replicas unlink at once
         closeQuietly(changeFollower);
         closeQuietly(presence);
         closeQuietly(adminSocket); // admin

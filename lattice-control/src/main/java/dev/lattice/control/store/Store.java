@@ -64,6 +64,7 @@ public final class Store implements AutoCloseable {
     private final Sessions sessions;
     private final PendingRegistrations pendingRegistrations;
     private final OidcLogins oidcLogins;
+    private final DerpReplicas derpReplicas;
     /** Identifies this process in the change log; new at every start. */
     private final String replicaId = java.util.UUID.randomUUID().toString();
     /** Opens a connection outside the pool (PostgreSQL: the change log's LISTEN); null on SQLite. */
@@ -85,6 +86,7 @@ public final class Store implements AutoCloseable {
         this.sessions = new Sessions(this);
         this.pendingRegistrations = new PendingRegistrations(this);
         this.oidcLogins = new OidcLogins(this);
+        this.derpReplicas = new DerpReplicas(this);
     }
 
     /** Opens a database connection of its own (not from the pool). */
@@ -262,6 +264,11 @@ public final class Store implements AutoCloseable {
     /** OIDC logins between the browser's pages, shared by the replicas (PostgreSQL only). */
     public OidcLogins oidcLogins() {
         return oidcLogins;
+    }
+
+    /** The replicas' embedded DERP servers and their heartbeats (PostgreSQL only). */
+    public DerpReplicas derpReplicas() {
+        return derpReplicas;
     }
 
     /** A connection of its own for long-lived use (the change log's LISTEN); PostgreSQL only. */

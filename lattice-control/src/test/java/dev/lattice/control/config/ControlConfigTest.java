@@ -70,6 +70,8 @@ class ControlConfigTest {
         assertThat(derp.ipv4().getHostAddress()).isEqualTo("203.0.113.7");
         assertThat(IpPrefix.format(derp.ipv6())).isEqualTo("2001:db8::7");
         assertThat(c.derp().urls()).isEmpty();
+        assertThat(derp.url()).isNull();
+        assertThat(c.derpUrl()).as("without derp.server.url the DERP is at server_url").isEqualTo(c.serverUrl());
         assertThat(c.dns().magicDns()).isTrue();
         assertThat(c.dns().baseDomain()).isEqualTo("local");
         assertThat(c.dns().globalNameservers()).containsExactly("9.9.9.9");
@@ -208,6 +210,7 @@ class ControlConfigTest {
             "database:\\n  sqlite:\\n    wal_autocheckpoint: lots\\n | database.sqlite.wal_autocheckpoint: invalid value \"lots\"",
             "derp:\\n  server:\\n    enabled: maybe\\n | derp.server.enabled: invalid value \"maybe\"",
             "derp:\\n  server:\\n    ipv4: 2001:db8::1\\n | derp.server.ipv4: invalid value \"2001:db8::1\"",
+            "derp:\\n  server:\\n    url: derp1.example.com\\n | derp.server.url: invalid value \"derp1.example.com\"",
             "dns:\\n  nameservers:\\n    global: [not-an-ip]\\n | dns.nameservers.global: invalid value \"not-an-ip\"",
             "dns:\\n  override_local_dns: true\\n | dns.override_local_dns: needs dns.nameservers.global",
             "dns:\\n  magic_dns: true\\n  base_domain: \"\"\\n | dns.base_domain: must be set",
@@ -284,6 +287,19 @@ class ControlConfigTest {
         assertThat(c.limits()).isEqualTo(new ControlConfig.Limits(5000, 1000, Duration.ofMinutes(1)));
         assertThat(parse("node:\n  routes:\n    ha:\n      probe_interval: 3s\n      probe_timeout: 2s\n").node().haProbes())
                 .isEqualTo(new ControlConfig.HaProbes(Duration.ofSeconds(3), Duration.ofSeconds(2)));
+    }
+
+    @Test
+    void theEmbeddedDerpServerMayBeReachedAtAUrlOfItsOwn() {
+        ControlConfig c = ControlConfig.parse("server_url: https://vpn.example.com\nderp:\n  server:\n"
+                + "    url: https://derp1.example.com:8443\n", Path.of("/tmp"));
+        assertThat(c.derpUrl()).isEqualTo(java.net.URI.create("https://derp1.example.com:8443"));
+        var node = dev.lattice.control.netmap.DerpMaps.embeddedNode(c);
+        assertThat(node.hostName()).isEqualTo("derp1.example.com");
+        assertThat(node.derpPort()).isEqualTo(8443);
+        assertThat(c.warnings()).isEmpty();
+        assertThat(parse("derp:\n  server:\n    enabled: false\n    url: https://derp1.example.com\n").warnings())
+                .as("a key with no effect is said so").containsExactly("derp.server.url: has no effect while derp.server.enabled is false");
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lattice.control.config.ConfigException;
+import dev.lattice.control.replica.DerpIdentity;
 import dev.lattice.controlclient.ServerKey;
 import dev.lattice.crypto.key.MachinePrivateKey;
 import dev.lattice.crypto.key.NodePrivateKey;
@@ -22,8 +23,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Replicas on one PostgreSQL database are one server to clients: they present the same Noise key at {@code /key}
- * and the same DERP identity, kept in the database and created once however many replicas start at the same time.
+ * Replicas on one PostgreSQL database are one server to clients: they present the same Noise key at {@code /key},
+ * and their DERP servers are one region: each server's key derived from the DERP key they share (kept in the
+ * database, created once however many replicas start at the same time) and its own URL, one mesh key for all.
  * A key file that exists seeds the database or must agree with it.
  */
 @Timeout(90)
@@ -51,7 +53,7 @@ class ReplicaIdentityTest {
     }
 
     @Test
-    void replicasStartedTogetherPresentOneNoiseKeyAndOneDerpKey() throws Exception {
+    void replicasStartedTogetherPresentOneNoiseKeyAndDerpKeysDerivedFromOne() throws Exception {
         List<Future<ControlServer>> starting = new ArrayList<>();
         List<ControlServer> started = new ArrayList<>();
         try (ExecutorService pool = Executors.newFixedThreadPool(3)) {
@@ -62,7 +64,8 @@ class ReplicaIdentityTest {
         for (ControlServer s : started) {
             assertThat(ServerKey.fetch(s.config().serverUrl(), CapabilityVersion.CURRENT))
                     .as("/key of %s", s.config().serverUrl()).isEqualTo(a.noiseKey().publicKey());
-            assertThat(s.derp().publicKey()).isEqualTo(a.derp().publicKey());
+            assertThat(s.derp().meshKey()).as("one mesh key").isEqualTo(a.derp().meshKey());
+            if (s != a) assertThat(s.derp().publicKey()).as("a DERP server of its own").isNotEqualTo(a.derp().publicKey());
         }
         assertThat(a.derp().publicKey()).isNotEqualTo(a.noiseKey().publicKey());
         // Nothing on disk: the database is where the keys are.
@@ -73,8 +76,10 @@ class ReplicaIdentityTest {
         // A restart keeps them.
         servers.remove(a);
         a.close();
-        ControlServer again = start("a");
+        ControlServer again = ControlServer.start(a.config());
+        servers.add(again);
         assertThat(again.noiseKey()).isEqualTo(started.get(1).noiseKey());
+        assertThat(again.derp().publicKey()).as("same URL, same DERP key").isEqualTo(a.derp().publicKey());
     }
 
     @Test
@@ -88,7 +93,9 @@ class ReplicaIdentityTest {
         assertThat(a.noiseKey()).isEqualTo(mine);
         ControlServer b = start("b");
         assertThat(b.noiseKey()).as("the second replica takes the key the first stored").isEqualTo(mine);
-        assertThat(b.derp().publicKey()).isEqualTo(myDerp.publicKey());
+        assertThat(b.derp().privateKey()).as("derived from the file's key and b's URL")
+                .isEqualTo(DerpIdentity.serverKey(myDerp, b.config().derpUrl()));
+        assertThat(b.derp().meshKey()).isEqualTo(DerpIdentity.meshKey(myDerp));
 
         Files.createDirectories(dir.resolve("c"));
         Files.writeString(dir.resolve("c/noise.key"), MachinePrivateKey.generate().toText());

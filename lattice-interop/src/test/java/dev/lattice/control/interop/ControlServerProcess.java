@@ -100,6 +100,21 @@ public final class ControlServerProcess implements AutoCloseable {
         return s;
     }
 
+    /**
+     * Starts the server on {@code ip} with a config of the caller's ({@code yaml}, written to {@code dir/config.yaml};
+     * it must listen on {@code ip}:{@link #PORT}) and waits until /health answers there.
+     */
+    public static ControlServerProcess startWithConfig(Host host, String ip, Path dir, String yaml) throws IOException {
+        Files.createDirectories(dir);
+        Path cfg = dir.resolve("config.yaml");
+        Files.writeString(cfg, yaml);
+        BackgroundProcess p = host.spawn("lattice-control", java.util.Map.of(),
+                List.of(launcher().toString(), "serve", "-c", cfg.toString()));
+        ControlServerProcess s = new ControlServerProcess(host, ip, dir, cfg, p);
+        s.awaitHealthy(Duration.ofSeconds(60));
+        return s;
+    }
+
     public void awaitHealthy(Duration timeout) {
         Instant end = Instant.now().plus(timeout);
         while (Instant.now().isBefore(end)) {
