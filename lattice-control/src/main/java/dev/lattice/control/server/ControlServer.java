@@ -83,6 +83,8 @@ public final class ControlServer implements AutoCloseable {
     private final Registrations registrations;
     private final TailcfgNodes nodes;
     private final PolicyManager policy;
+    /** {@code funnel}: null when off. */
+    private final dev.lattice.control.funnel.Funnel funnel;
     private final ExecutorService workers;
     /** The DNS config every node gets; replaced when the extra records file changes. */
     private volatile DNSConfig dnsConfig;
@@ -140,8 +142,9 @@ public final class ControlServer implements AutoCloseable {
         // Every new compilation goes to all map sessions; then advertised routes are checked against its
         // autoApprovers, off the compiling thread (approving a route changes a node, which recompiles).
         Registrations[] regs = new Registrations[1];
+        this.funnel = config.funnel() == null ? null : new dev.lattice.control.funnel.Funnel(config.funnel(), tailnet);
         this.policy = new PolicyManager(config.policy(), tailnet, engine, p -> {
-            sessions.setPolicy(p);
+            sessions.setPolicy(funnel == null ? p : funnel.wrap(p));
             if (regs[0] != null && !workers.isShutdown()) workers.execute(() -> regs[0].routes().applyAll());
         });
         this.registrations = new Registrations(tailnet, ips, nodes, config, policy::compiled);
@@ -163,6 +166,10 @@ public final class ControlServer implements AutoCloseable {
         }
         this.adminApi = new AdminApi(tailnet, registrations, nodes, policy); // admin
         this.setDns = new SetDnsRequests(tailnet, nodes, acmeChallenges, config.dns().certificates());
+        if (funnel != null) {
+            sessions.setPolicy(funnel.wrap(dev.lattice.control.netmap.PacketPolicy.ALLOW_ALL));
+            funnel.follow(sessions::setPolicy);
+        }
         this.changeFollower = store.changes().enabled()
                 ? new ChangeFollower(store, tailnet, changesFrom, policy::reloadStored, CHANGE_POLL) : null;
     }
@@ -315,7 +322,8 @@ public final class ControlServer implements AutoCloseable {
         ControlConfig.Authoritative a = config.dns().authoritative();
         if (a == null) return;
         Answerer answerer = new Answerer(config.dns().baseDomain(), a.ns(), a.hostmaster(), a.nodeRecords(),
-                tailnet.now().getEpochSecond() & 0xffffffffL, new TailnetZone(tailnet, acmeChallenges, setDns));
+                tailnet.now().getEpochSecond() & 0xffffffffL, new TailnetZone(tailnet, acmeChallenges, setDns,
+                        funnel == null ? n -> false : funnel::publishes, funnel == null ? java.util.List.of() : funnel.addresses()));
         authoritativeDns = AuthoritativeDnsServer.start(a.listenAddr().toSocketAddress(), answerer, a.queriesPerSecond(),
                 o -> metrics.dnsQueries.labelValues(o.label()).inc());
         String addr = IpPrefix.hostPort(authoritativeDns.localAddress());
