@@ -14,20 +14,20 @@ import java.util.Map;
 public final class ServeValidation {
     private ServeValidation() {}
 
-    /** As {@link #validate(ServeConfig, java.util.Set)} for a node with no capabilities (Funnel refused). */
+    /** The shape only: Funnel entries must name a served port, whatever the node may do (the CLI's edits). */
     public static void validate(ServeConfig c) {
-        validate(c, java.util.Set.of());
+        validate(c, null);
     }
 
     /**
-     * @param caps the node's own capabilities (its CapMap keys), for Funnel
+     * @param caps the node's own capabilities (its CapMap keys), for Funnel; null checks the shape only
      * @throws IllegalArgumentException with one line saying what is wrong
      */
     public static void validate(ServeConfig c, java.util.Set<String> caps) {
         for (Map.Entry<String, Boolean> e : c.allowFunnel().entrySet()) {
             if (!Boolean.TRUE.equals(e.getValue())) continue;
             int port = hostPort(e.getKey(), "AllowFunnel key");
-            String why = FunnelAccess.check(port, caps);
+            String why = caps == null ? null : FunnelAccess.check(port, caps);
             if (why != null) throw new IllegalArgumentException(why);
             ServeConfig.TcpPortHandler h = c.tcp().get(port);
             if (h == null) throw new IllegalArgumentException("AllowFunnel " + e.getKey() + ": TCP port " + port + " serves nothing");
