@@ -854,7 +854,6 @@ public final class LatticeCli implements Callable<Integer> {
     }
 
     @Command(name = "funnel", description = "Serve content and local servers on the internet",
-            subcommands = {Serve.StatusCmd.class, Serve.Reset.class},
             footer = {"", "Funnel is Serve reachable from the internet: through the tailnet's Funnel ingress, with TLS ending",
                 "on this node. It needs the \"funnel\" node attribute from the policy's nodeAttrs, and a port the control",
                 "server allows (443, 8443 and 10000 by default).",
