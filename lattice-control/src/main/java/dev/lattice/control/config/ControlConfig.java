@@ -49,6 +49,8 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *     true, then refuses to start without nameservers).</li>
  * <li>Lattice's {@code dns.certificates} false and {@code dns.authoritative} absent (no DNS server; with it,
  *     {@code hostmaster} {@code hostmaster.<base_domain>}, {@code node_records} false, {@code queries_per_second} 50).</li>
+ * <li>Lattice's {@code funnel} absent (no Funnel; with it, {@code ingress_tag} and {@code addresses} must be given,
+ *     {@code ports} {@code 443,8443,10000}).</li>
  * <li>{@code node.expiry} 0 (never); {@code node.ephemeral.inactivity_timeout} 120s (Headscale's code default; must
  *     exceed 65s); {@code node.routes.ha.probe_interval} 10s and {@code probe_timeout} 5s (Headscale's).</li>
  * <li>Lattice's own {@code limits}: {@code max_connections} 0 (from the file-descriptor limit),
