@@ -42,7 +42,7 @@ final class CompiledPolicyImpl implements CompiledPolicy {
     /** Node ids by compiled index, to answer in ids without touching each node. */
     private final int[] ids;
     /** Per compiled index: the attributes nodeAttrs give the node (null = none). */
-    private final List<String>[] attrs;
+    private final List<List<String>> attrs;
 
     CompiledPolicyImpl(Compilation c) {
         this.c = c;
@@ -55,9 +55,8 @@ final class CompiledPolicyImpl implements CompiledPolicy {
     }
 
     /** headscale's compileNodeAttrs: each entry's attrs go to every node in its targets, each attr once. */
-    @SuppressWarnings("unchecked")
-    private static List<String>[] compileNodeAttrs(Compilation c) {
-        List<String>[] out = new List[c.nodes.length];
+    private static List<List<String>> compileNodeAttrs(Compilation c) {
+        List<List<String>> out = new ArrayList<>(Collections.nCopies(c.nodes.length, (List<String>) null));
         for (Policy.NodeAttr na : c.policy.nodeAttrs()) {
             if (na.attrs().isEmpty()) continue;
             IpSet.Builder b = new IpSet.Builder();
@@ -65,20 +64,20 @@ final class CompiledPolicyImpl implements CompiledPolicy {
             IpSet targets = b.build();
             for (NodeInfo n : c.nodes) {
                 if (!n.in(targets)) continue;
-                List<String> l = out[n.index];
-                if (l == null) out[n.index] = l = new ArrayList<>();
+                List<String> l = out.get(n.index);
+                if (l == null) out.set(n.index, l = new ArrayList<>());
                 for (String attr : na.attrs()) if (!l.contains(attr)) l.add(attr);
             }
         }
-        for (int i = 0; i < out.length; i++) if (out[i] != null) out[i] = List.copyOf(out[i]);
+        for (int i = 0; i < out.size(); i++) if (out.get(i) != null) out.set(i, List.copyOf(out.get(i)));
         return out;
     }
 
     @Override
     public List<String> nodeAttrs(TailnetNode node) {
         int i = indexOf(node);
-        if (i < 0 || attrs[i] == null) return List.of();
-        return attrs[i];
+        List<String> a = i < 0 ? null : attrs.get(i);
+        return a == null ? List.of() : a;
     }
 
     private int indexOf(TailnetNode node) {
