@@ -140,6 +140,7 @@ public final class FunnelIngress implements AutoCloseable {
             int timeout = Math.toIntExact(options.handshakeTimeout().toMillis());
             client.setSoTimeout(timeout);
             client.setTcpNoDelay(true);
+            client.setKeepAlive(true); // a visitor that vanished without a FIN does not hold its slot for good
             byte[] buf = new byte[ClientHello.MAX_BYTES];
             int len = 0;
             ClientHello.Result r = ClientHello.Result.MORE;
@@ -167,6 +168,7 @@ public final class FunnelIngress implements AutoCloseable {
             node.connect(new InetSocketAddress(base.getHost().replace("[", "").replace("]", ""), base.getPort()), timeout);
             node.setSoTimeout(timeout);
             node.setTcpNoDelay(true);
+            node.setKeepAlive(true);
             String host = base.getRawAuthority();
             String req = "POST /v0/ingress HTTP/1.1\r\n"
                     + "Host: " + host + "\r\n"

@@ -505,6 +505,8 @@ public final class PeerApiServer implements AutoCloseable {
                     if (front.pipeline().get(n) != null) front.pipeline().remove(n);
                 }
                 front.pipeline().replace(self, "relay", new Relay(back));
+                // One ingress carries every visitor: its relays count in the total, not against its per-peer cap.
+                ConnectionGuard.promote(front);
                 back.pipeline().addLast(new Relay(front));
                 front.writeAndFlush(Unpooled.copiedBuffer("HTTP/1.1 101 Switching Protocols\r\n\r\n", StandardCharsets.US_ASCII))
                         .addListener((ChannelFutureListener) w -> {

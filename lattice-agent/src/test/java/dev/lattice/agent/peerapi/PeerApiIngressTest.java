@@ -56,6 +56,10 @@ class PeerApiIngressTest {
     }
 
     PeerApiServer started() throws IOException {
+        return started(PeerApiServer.Options.defaults());
+    }
+
+    PeerApiServer started(PeerApiServer.Options options) throws IOException {
         echo = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
         closeables.add(echo);
         Thread.ofVirtual().start(() -> {
@@ -74,7 +78,7 @@ class PeerApiIngressTest {
                 }
             }
         });
-        PeerApiServer s = new PeerApiServer(new PeerApiRoutes(), PeerApiIngressTest::netmap, PeerApiServer.Options.defaults());
+        PeerApiServer s = new PeerApiServer(new PeerApiRoutes(), PeerApiIngressTest::netmap, options);
         closeables.add(s);
         s.ingress(new Ingress() {
             @Override
@@ -129,6 +133,24 @@ class PeerApiIngressTest {
         long end = System.nanoTime() + 5_000_000_000L;
         while (released.isEmpty() && System.nanoTime() < end) Thread.sleep(20);
         assertThat(released).as("the client's name is forgotten when the connection ends").containsExactlyElementsOf(sources.keySet());
+    }
+
+    @Test
+    void relaysDoNotCountAgainstTheIngresssPerPeerCap() throws Exception {
+        PeerApiServer s = started(new PeerApiServer.Options(dev.lattice.guard.Limits.builder().maxAnonymousPerSource(2).build(),
+                java.time.Duration.ofSeconds(5)));
+        List<RawHttp> open = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            RawHttp c = from("127.0.0.2", s);
+            c.write(ingress(s, "POST", "203.0.113.9:" + (1000 + i), TARGET), new byte[0]);
+            assertThat(new String(c.socket.getInputStream().readNBytes(36), StandardCharsets.US_ASCII))
+                    .as("relay %d", i).isEqualTo("HTTP/1.1 101 Switching Protocols\r\n\r\n");
+            open.add(c);
+        }
+        for (RawHttp c : open) {
+            c.socket.getOutputStream().write('x');
+            assertThat(c.socket.getInputStream().read()).isEqualTo('x');
+        }
     }
 
     @ParameterizedTest(name = "{0}")
