@@ -112,7 +112,7 @@ class AgentFunnelTest {
                 BackgroundProcess echo = h1.spawn("echo-http", Map.of(), List.of("/usr/bin/python3", "-c", AgentServeTest.ECHO));
                 try (TailnetNode a = TailnetNode.start(h1Bins, h1, lab.workDir().resolve("h1"), acme);
                      TailnetNode in = TailnetNode.start(bins, ingressHost, lab.workDir().resolve("ingress"), Map.of(),
-                             List.of("--funnel-listen=:443"))) {
+                             List.of("--funnel-listen=:443", "--funnel-listen=:8443"))) {
                     assertThat(a.up(url, key, "h1").ok()).as(() -> "h1 up\n" + a.daemon.tail(60)).isTrue();
                     ExecResult inUp = in.up(url, key, "ingress", "--advertise-tags=tag:funnel-ingress");
                     assertThat(inUp.ok()).as(() -> inUp.describe() + "\n" + in.daemon.tail(60)).isTrue();
@@ -151,6 +151,31 @@ class AgentFunnelTest {
                             .doesNotContain("mallory");
                     System.out.println("[e2e] a stranger fetched https://h1.tailnet.test/hello through the Funnel ingress (h1: "
                             + (official ? "official tailscaled" : "latticed") + " behind NAT), verified against Pebble's root, in " + ms + " ms");
+
+                    // bulk: a 64 MiB file from a directory funneled on 8443, for a throughput figure
+                    Path site = lab.workDir().resolve("site");
+                    Files.createDirectories(site);
+                    byte[] chunk = new byte[1 << 20];
+                    new java.util.Random(1).nextBytes(chunk);
+                    try (var o = Files.newOutputStream(site.resolve("big.bin"))) {
+                        for (int i = 0; i < 64; i++) o.write(chunk);
+                    }
+                    ExecResult dir = a.cli(Duration.ofSeconds(30), "funnel", "--bg", "--https=8443", site.toString());
+                    assertThat(dir.ok()).as(dir::describe).isTrue();
+                    ExecResult bulk = null;
+                    for (int i = 0; i < 20 && (bulk == null || !bulk.ok()); i++) {
+                        if (i > 0) Lab.sleep(Duration.ofSeconds(1));
+                        bulk = outside.exec(Duration.ofSeconds(90), "curl", "-sS", "--fail", "--max-time", "80", "--cacert", root.toString(),
+                                "--resolve", "h1.tailnet.test:8443:" + ingressIp, "-o", "/dev/null", "-w", "%{size_download} %{speed_download}",
+                                "https://h1.tailnet.test:8443/big.bin");
+                    }
+                    ExecResult got = bulk;
+                    assertThat(got.ok()).as(got::describe).isTrue();
+                    String[] sizeSpeed = got.stdout().trim().split(" ");
+                    assertThat(Long.parseLong(sizeSpeed[0])).isEqualTo(64L << 20);
+                    System.out.printf("[e2e] 64 MiB through the Funnel ingress (h1: %s): %.1f MB/s%n",
+                            official ? "official tailscaled" : "latticed", Double.parseDouble(sizeSpeed[1]) / 1e6);
+                    assertThat(a.cli(Duration.ofSeconds(20), "funnel", "--https=8443", "off").ok()).isTrue();
 
                     // the ingress closes names that have no Funnel, without a certificate of any kind
                     for (String other : List.of("ingress.tailnet.test", "nobody.tailnet.test")) {
