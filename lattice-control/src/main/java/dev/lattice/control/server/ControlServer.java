@@ -145,6 +145,7 @@ public final class ControlServer implements AutoCloseable {
         this.funnel = config.funnel() == null ? null : new dev.lattice.control.funnel.Funnel(config.funnel(), tailnet);
         this.policy = new PolicyManager(config.policy(), tailnet, engine, p -> {
             sessions.setPolicy(funnel == null ? p : funnel.wrap(p));
+            if (funnel == null) warnFunnelWithoutIngress(p);
             if (regs[0] != null && !workers.isShutdown()) workers.execute(() -> regs[0].routes().applyAll());
         });
         this.registrations = new Registrations(tailnet, ips, nodes, config, policy::compiled);
@@ -172,6 +173,25 @@ public final class ControlServer implements AutoCloseable {
         }
         this.changeFollower = store.changes().enabled()
                 ? new ChangeFollower(store, tailnet, changesFrom, policy::reloadStored, CHANGE_POLL) : null;
+    }
+
+    private volatile boolean warnedFunnel;
+
+    /**
+     * The policy's nodeAttrs give {@code funnel} but the config has no {@code funnel} section: those nodes' Funnel
+     * would go nowhere (no ingress, no public names). Said once, when a policy first does it.
+     */
+    private void warnFunnelWithoutIngress(dev.lattice.control.netmap.PacketPolicy p) {
+        if (warnedFunnel) return;
+        for (dev.lattice.control.store.TailnetNode n : tailnet.nodes()) {
+            if (p.nodeAttrs(n).contains(dev.lattice.control.funnel.Funnel.ATTR_FUNNEL)) {
+                warnedFunnel = true;
+                log.warn("the policy gives node {} (and maybe others) the funnel attribute, but the config has no funnel section: "
+                        + "Funnel has no ingress and its names do not resolve; configure funnel.ingress_tag and funnel.addresses",
+                        n.givenName());
+                return;
+            }
+        }
     }
 
     /** Opens the store, loads keys, and starts listening. */
