@@ -53,6 +53,9 @@ public final class FunnelIngress implements AutoCloseable {
         }
     }
 
+    /** Reads a ClientHello may take to arrive. */
+    static final int MAX_READS = 64;
+
     private final Supplier<NetworkMap> netmap;
     private final Options options;
     private final List<ServerSocket> listeners = new ArrayList<>();
@@ -145,7 +148,10 @@ public final class FunnelIngress implements AutoCloseable {
             int len = 0;
             ClientHello.Result r = ClientHello.Result.MORE;
             InputStream in = client.getInputStream();
-            while (r.status() == ClientHello.Status.NEED_MORE && len < buf.length) {
+            int reads = 0;
+            // Each read parses the bytes so far again: a client trickling a byte at a time would cost quadratic CPU,
+            // so the hello must come in a few pieces (browsers send it in one or two segments).
+            while (r.status() == ClientHello.Status.NEED_MORE && len < buf.length && reads++ < MAX_READS) {
                 int n = in.read(buf, len, buf.length - len);
                 if (n < 0) break;
                 len += n;
