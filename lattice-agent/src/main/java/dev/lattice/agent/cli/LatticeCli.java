@@ -44,7 +44,7 @@ import picocli.CommandLine.ParentCommand;
         description = "The Lattice node agent's command line (talks to latticed).",
         subcommands = {LatticeCli.Up.class, LatticeCli.Down.class, LatticeCli.SetCmd.class, LatticeCli.Logout.class,
             LatticeCli.StatusCmd.class, LatticeCli.Ping.class, LatticeCli.Netcheck.class, LatticeCli.Ip.class,
-            LatticeCli.Whois.class, LatticeCli.ExitNode.class, LatticeCli.Cert.class, LatticeCli.Serve.class,
+            LatticeCli.Whois.class, LatticeCli.ExitNode.class, LatticeCli.Cert.class, LatticeCli.Serve.class, LatticeCli.Funnel.class,
             LatticeCli.VersionCmd.class})
 public final class LatticeCli implements Callable<Integer> {
     @Mixin
@@ -713,7 +713,12 @@ public final class LatticeCli implements Callable<Integer> {
                 "(for --tcp and --tls-terminated-tcp: a port or localhost:PORT). Add \"off\" after the flags to stop serving it.",
                 "Examples:", "  lattice serve --bg 3000", "  lattice serve --bg --http=80 text:hello",
                 "  lattice serve --bg --tcp=5432 5432", "  lattice serve --https=443 off"})
-    static final class Serve extends Sub {
+    static class Serve extends Sub {
+        /** {@code lattice funnel}: the same, served to the internet through the tailnet's Funnel ingress. */
+        boolean funnel() {
+            return false;
+        }
+
         @Option(names = "--bg", description = "run the command as a background process (default false)")
         boolean bg;
 
@@ -738,7 +743,9 @@ public final class LatticeCli implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            if (args.isEmpty()) throw new UsageException("missing target (see 'lattice serve --help')");
+            String sub = funnel() ? "funnel" : "serve";
+            if (args.isEmpty()) throw new UsageException("missing target (see 'lattice " + sub + " --help')");
+            if (funnel() && http != null) throw new UsageException("Funnel serves HTTPS, TCP or TLS-terminated TCP, not --http");
             int flags = (https != null ? 1 : 0) + (http != null ? 1 : 0) + (tcp != null ? 1 : 0) + (tlsTcp != null ? 1 : 0);
             if (flags > 1) throw new UsageException("only one of --https, --http, --tcp or --tls-terminated-tcp can be given");
             dev.lattice.agent.serve.ServeEdit.Kind kind;
@@ -760,10 +767,18 @@ public final class LatticeCli implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new CliException(e.getMessage());
             }
+            if (!off) {
+                // tailscale's applyFunnel: serve on a funneled port takes Funnel away, funnel turns it on
+                if (!funnel() && Boolean.TRUE.equals(next.allowFunnel().get(host + ":" + port))) {
+                    err().println("Removing Funnel for " + host + ":" + host + ":" + port);
+                    err().flush();
+                }
+                next = dev.lattice.agent.serve.ServeEdit.setFunnel(next, host, port, funnel());
+            }
             c.setServeConfig(next, cur.etag());
             if (off) return 0;
             boolean web = kind == dev.lattice.agent.serve.ServeEdit.Kind.HTTPS || kind == dev.lattice.agent.serve.ServeEdit.Kind.HTTP;
-            out().println("Available within your tailnet:");
+            out().println(funnel() ? "Available on the internet:" : "Available within your tailnet:");
             out().println();
             if (web) {
                 String base = dev.lattice.agent.serve.ServeEdit.url(host, port, kind == dev.lattice.agent.serve.ServeEdit.Kind.HTTPS);
@@ -775,9 +790,9 @@ public final class LatticeCli implements Callable<Integer> {
                 out().println("|--> tcp://" + next.tcp().get(port).tcpForward());
             }
             out().println();
-            String offCmd = "lattice serve --" + kind.flag() + "=" + port + (setPath.equals("/") ? "" : " --set-path=" + setPath) + " off";
+            String offCmd = "lattice " + sub + " --" + kind.flag() + "=" + port + (setPath.equals("/") ? "" : " --set-path=" + setPath) + " off";
             if (bg) {
-                out().println("Serve started and running in the background.");
+                out().println((funnel() ? "Funnel" : "Serve") + " started and running in the background.");
                 out().println("To disable the proxy, run: " + offCmd);
                 out().flush();
                 return 0;
@@ -790,7 +805,8 @@ public final class LatticeCli implements Callable<Integer> {
             Thread undo = new Thread(() -> {
                 try {
                     var now = c.serveConfig();
-                    c.setServeConfig(dev.lattice.agent.serve.ServeEdit.remove(now.config(), host, k, p, setPath), now.etag());
+                    var removed = dev.lattice.agent.serve.ServeEdit.remove(now.config(), host, k, p, setPath);
+                    c.setServeConfig(dev.lattice.agent.serve.ServeEdit.setFunnel(removed, host, p, false), now.etag());
                 } catch (LocalApiException | IllegalArgumentException e) {
                     err().println("could not remove the serve config: " + e.getMessage());
                     err().flush();
@@ -834,6 +850,21 @@ public final class LatticeCli implements Callable<Integer> {
                 client().setServeConfig(dev.lattice.agent.serve.ServeConfig.EMPTY, "");
                 return 0;
             }
+        }
+    }
+
+    @Command(name = "funnel", description = "Serve content and local servers on the internet",
+            footer = {"", "Funnel is Serve reachable from the internet: through the tailnet's Funnel ingress, with TLS ending",
+                "on this node. It needs the \"funnel\" node attribute from the policy's nodeAttrs, and a port the control",
+                "server allows (443, 8443 and 10000 by default).",
+                "<target> is a port, localhost:PORT, http://127.0.0.1:PORT[/path], text:TEXT or an absolute directory.",
+                "Add \"off\" after the flags to stop serving it.",
+                "Examples:", "  lattice funnel --bg 3000", "  lattice funnel --bg --https=8443 text:hello",
+                "  lattice funnel --https=443 off"})
+    static final class Funnel extends Serve {
+        @Override
+        boolean funnel() {
+            return true;
         }
     }
 

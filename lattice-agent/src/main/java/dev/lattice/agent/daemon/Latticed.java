@@ -36,6 +36,11 @@ public final class Latticed implements Callable<Integer> {
     @Option(names = "--verbose", description = "log verbosity: 0 info, 1+ debug")
     int verbose;
 
+    @Option(names = "--funnel-listen", paramLabel = "ADDR",
+            description = "run the Funnel ingress on this public TCP address (repeatable; e.g. :443): TLS is routed by its"
+                    + " server name to the tailnet node that has Funnel on. Tag this node as control's funnel.ingress_tag.")
+    java.util.List<String> funnelListen = new java.util.ArrayList<>();
+
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
@@ -63,6 +68,8 @@ public final class Latticed implements Callable<Integer> {
             throw new CommandLine.ParameterException(new CommandLine(this), ContainerLogin.USERSPACE + " is set, but latticed"
                     + " has no userspace networking: give it /dev/net/tun and NET_ADMIN, and unset " + ContainerLogin.USERSPACE);
         }
+        java.util.List<java.net.InetSocketAddress> funnel = new java.util.ArrayList<>();
+        for (String a : funnelListen) funnel.add(listenAddress(a));
         ContainerLogin login = ContainerLogin.fromEnv(env);
         DaemonOptions o = new DaemonOptions(stateDir, stateFile != null ? stateFile : stateDir.resolve("lattice.state"),
                 socket, tun, port);
@@ -73,7 +80,18 @@ public final class Latticed implements Callable<Integer> {
             System.err.println("latticed: " + e.getMessage());
             return 1;
         }
-        try (LocalBackend backend = started) {
+        dev.lattice.agent.funnel.FunnelIngress ingress = null;
+        if (!funnel.isEmpty()) {
+            try {
+                ingress = dev.lattice.agent.funnel.FunnelIngress.start(funnel, started::currentNetmap,
+                        dev.lattice.agent.funnel.FunnelIngress.Options.defaults());
+            } catch (java.io.IOException e) {
+                System.err.println("latticed: " + e.getMessage());
+                started.close();
+                return 1;
+            }
+        }
+        try (LocalBackend backend = started; dev.lattice.agent.funnel.FunnelIngress closeIngress = ingress) {
             // The local API answers once start() returns, so `lattice up` works: a Type=notify unit is ready.
             SystemdNotify systemd = SystemdNotify.fromEnvironment();
             systemd.ready("local API on " + socket);
@@ -105,6 +123,23 @@ public final class Latticed implements Callable<Integer> {
         for (String line : (out + "" + err).split("\\R")) if (!line.isBlank()) log.info("container mode: {}", line);
         if (code != 0) log.error("container mode: lattice up failed (exit {}); stopping", code);
         return code == 0;
+    }
+
+    /** {@code host:port}, {@code [v6]:port} or {@code :port} (every address). */
+    private java.net.InetSocketAddress listenAddress(String a) {
+        int colon = a.lastIndexOf(':');
+        try {
+            if (colon < 0) throw new IllegalArgumentException();
+            String host = a.substring(0, colon);
+            int p = Integer.parseInt(a.substring(colon + 1));
+            if (p < 1 || p > 65535) throw new IllegalArgumentException();
+            if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
+            if (host.isEmpty()) return new java.net.InetSocketAddress(p);
+            return new java.net.InetSocketAddress(dev.lattice.wire.ip.IpPrefix.parseAddress(host), p);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(new CommandLine(this),
+                    "--funnel-listen \"" + a + "\": want ADDRESS:PORT or :PORT (an IP address, not a name)");
+        }
     }
 
     private static void setDebug() {

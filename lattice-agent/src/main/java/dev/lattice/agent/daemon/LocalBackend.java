@@ -171,6 +171,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
         this.peerApi = newPeerApi();
         this.serveStore = dev.lattice.agent.serve.ServeStore.open(opts.stateDir());
         this.serve = new dev.lattice.agent.serve.ServeListeners(new ServeEnv());
+        peerApi.ingress(serve.ingress());
         device.terminated().thenRun(() -> {
             if (!closed) {
                 log.error("TUN {} went away; stopping", opts.tun());
@@ -304,7 +305,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
     }
 
     private dev.lattice.wire.tailcfg.Hostinfo hostinfo() {
-        return NodeHostinfo.build(VERSION, store.prefs(), sys.host().hostname(), services);
+        return NodeHostinfo.build(VERSION, store.prefs(), sys.host().hostname(), services, serveStore.get());
     }
 
     /**
@@ -825,7 +826,10 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 throw new BackendException(412, "etag mismatch"); // tailscale's ErrETagMismatch
             }
             try {
-                dev.lattice.agent.serve.ServeValidation.validate(config);
+                NetworkMap nm = netmap;
+                java.util.Set<String> caps = nm == null || nm.self() == null || nm.self().capMap() == null
+                        ? java.util.Set.of() : nm.self().capMap().keySet();
+                dev.lattice.agent.serve.ServeValidation.validate(config, caps);
             } catch (IllegalArgumentException e) {
                 throw new BackendException(400, e.getMessage());
             }
@@ -836,6 +840,9 @@ public final class LocalBackend implements Backend, AutoCloseable {
             }
             serve.apply(config, List.copyOf(peerApi.ports().keySet()));
         }
+        // Hostinfo.IngressEnabled / WireIngress follow the config (tailscale's maybeSentHostinfoIfChangedLocked).
+        ControlClient c = control;
+        if (c != null) c.updateHostinfo(hostinfo());
     }
 
     /** What the serve listeners ask of the daemon: whois through the netmap, and the node's certificate. */

@@ -19,6 +19,15 @@ final class NodeHostinfo {
      * @param services what the node serves to peers (empty: none)
      */
     static Hostinfo build(String version, Prefs prefs, String osHostname, List<Service> services) {
+        return build(version, prefs, osHostname, services, dev.lattice.agent.serve.ServeConfig.EMPTY);
+    }
+
+    /**
+     * @param serve the serve config: IngressEnabled when it has Funnel on for any port, WireIngress when it names
+     *     Funnel only switched off (tailscale's hasIngressEnabledLocked and shouldWireInactiveIngressLocked)
+     */
+    static Hostinfo build(String version, Prefs prefs, String osHostname, List<Service> services,
+            dev.lattice.agent.serve.ServeConfig serve) {
         String host = prefs.hostname() != null ? prefs.hostname() : osHostname;
         Hostinfo h = Hostinfo.empty().with("IPNVersion", version).with("OS", "linux").with("Hostname", host)
                 .with("GoArch", System.getProperty("os.arch"));
@@ -26,6 +35,9 @@ final class NodeHostinfo {
         if (!prefs.advertiseRoutes().isEmpty()) h = h.withRoutableIps(prefs.advertisedPrefixes());
         if (prefs.shieldsUp()) h = h.with("ShieldsUp", true);
         if (!services.isEmpty()) h = h.withServices(services);
+        boolean on = serve.allowFunnel().containsValue(Boolean.TRUE);
+        if (on) h = h.with("IngressEnabled", true);
+        else if (!serve.allowFunnel().isEmpty()) h = h.with("WireIngress", true);
         return h;
     }
 }

@@ -108,6 +108,7 @@ public final class PeerApiServer implements AutoCloseable {
     /** Listeners by tailnet address, in the netmap's order; guarded by this. */
     private final Map<InetAddress, Channel> listeners = new LinkedHashMap<>();
     private volatile Map<InetAddress, Integer> ports = Map.of();
+    private volatile Ingress ingress;
     private boolean closed;
 
     public PeerApiServer(PeerApiRoutes routes, Supplier<NetworkMap> netmap, Options options) {
@@ -121,6 +122,59 @@ public final class PeerApiServer implements AutoCloseable {
 
     public PeerApiRoutes routes() {
         return routes;
+    }
+
+    /** Where {@code /v0/ingress} hands Funnel connections; without one every ingress request is denied. */
+    public void ingress(Ingress i) {
+        this.ingress = i;
+    }
+
+    /** tailcfg.PeerCapabilityIngress: what a peer needs to send us Funnel connections. */
+    public static final String CAP_INGRESS = "https://tailscale.com/cap/ingress";
+
+    /**
+     * Why an ingress request is refused, as tailscale's {@code handleServeIngress} says it (status and text), or null:
+     * the peer lacks the ingress capability, the method is not POST, or the source or target header is missing or
+     * malformed.
+     */
+    static PeerApiResponse ingressRefusal(PeerApiRequest r) {
+        if (!canIngress(r)) return PeerApiResponse.error(403, "denied; no ingress cap");
+        if (!r.method().equals("POST")) return PeerApiResponse.error(405, "only POST allowed");
+        String src = r.header("Tailscale-Ingress-Src");
+        if (src == null || src.isEmpty()) return PeerApiResponse.error(400, "Tailscale-Ingress-Src header not set");
+        if (addrPort(src) == null) return PeerApiResponse.error(400, "Tailscale-Ingress-Src header invalid; want ip:port");
+        String target = r.header("Tailscale-Ingress-Target");
+        if (target == null || target.isEmpty()) return PeerApiResponse.error(400, "Tailscale-Ingress-Target header not set");
+        if (!splitsHostPort(target)) return PeerApiResponse.error(400, "Tailscale-Ingress-Target header invalid; want host:port");
+        return null;
+    }
+
+    /** Whether the filter's CapGrants give the sender {@link #CAP_INGRESS} towards us (tailscale's canIngress). */
+    static boolean canIngress(PeerApiRequest r) {
+        NetworkMap nm = r.netmap();
+        if (nm == null || nm.self() == null || nm.self().addresses() == null) return false;
+        List<InetAddress> self = new ArrayList<>();
+        for (IpPrefix a : nm.self().addresses()) if (PeerApiServices.single(a)) self.add(a.address());
+        return dev.lattice.agent.filter.CapGrants.of(nm.packetFilter(), unmap(r.peer().remote().getAddress()), self)
+                .contains(CAP_INGRESS);
+    }
+
+    /** Go's {@code netip.ParseAddrPort}: "ip:port" or "[ipv6]:port", addresses only. */
+    static InetSocketAddress addrPort(String s) {
+        InetAddress a = hostAddress(s);
+        if (a == null) return null;
+        return new InetSocketAddress(a, Integer.parseInt(s.substring(s.lastIndexOf(':') + 1)));
+    }
+
+    /** Go's {@code net.SplitHostPort} succeeds: one colon (or a bracketed host), nothing after the bracket but :port. */
+    static boolean splitsHostPort(String s) {
+        if (s.startsWith("[")) {
+            int close = s.indexOf(']');
+            return close > 0 && close + 1 < s.length() && s.charAt(close + 1) == ':' && s.indexOf(']', close + 1) < 0
+                    && s.indexOf('[', 1) < 0;
+        }
+        int colon = s.lastIndexOf(':');
+        return colon >= 0 && s.indexOf(':') == colon && s.indexOf('[') < 0 && s.indexOf(']') < 0;
     }
 
     /**
@@ -237,7 +291,7 @@ public final class PeerApiServer implements AutoCloseable {
     }
 
     /** An IPv4-mapped IPv6 address as the IPv4 address (tailscale's {@code netaddr.Unmap}). */
-    private static InetAddress unmap(InetAddress a) {
+    static InetAddress unmap(InetAddress a) {
         byte[] b = a.getAddress();
         if (b.length == 16) {
             boolean mapped = b[10] == (byte) 0xff && b[11] == (byte) 0xff;
@@ -383,6 +437,10 @@ public final class PeerApiServer implements AutoCloseable {
                 send(ctx, PeerApiResponse.error(403, "invalid peerapi request"), keepAlive);
                 return;
             }
+            if (r.path().equals("/v0/ingress")) {
+                ingress(ctx, r);
+                return;
+            }
             boolean browser = fromBrowser(r);
             dispatch(r).whenComplete((res, err) -> {
                 PeerApiResponse out = res;
@@ -393,6 +451,73 @@ public final class PeerApiServer implements AutoCloseable {
                 }
                 if (browser) out = securityHeaders(out);
                 send(ctx, out, keepAlive);
+            });
+        }
+
+        /**
+         * tailscale's {@code handleServeIngress}: once the request passes, the connection stops being HTTP. It is
+         * answered with a bare 101 and from then on carries the Funnel client's bytes (TLS), relayed to the serve
+         * listener of the target's port.
+         */
+        private void ingress(ChannelHandlerContext ctx, PeerApiRequest r) {
+            InetAddress from = r.peer().remote().getAddress();
+            PeerApiResponse refused = ingressRefusal(r);
+            if (refused != null) {
+                LOG.info(from, "ingress: refused from {}: {}", r.peer().displayName(),
+                        new String(refused.body(), StandardCharsets.UTF_8).strip());
+                send(ctx, refused, false);
+                return;
+            }
+            String target = r.header("Tailscale-Ingress-Target");
+            InetSocketAddress src = addrPort(r.header("Tailscale-Ingress-Src"));
+            Ingress in = ingress;
+            InetSocketAddress backend = in == null ? null : in.backend(target);
+            if (backend == null) {
+                LOG.info(from, "ingress: conn for unconfigured {} from {}; rejecting", printable(target), r.peer().displayName());
+                send(ctx, PeerApiResponse.error(403, "denied"), false);
+                return;
+            }
+            Channel front = ctx.channel();
+            front.config().setAutoRead(false);
+            io.netty.bootstrap.Bootstrap b = new io.netty.bootstrap.Bootstrap().group(front.eventLoop())
+                    .channel(epoll ? io.netty.channel.epoll.EpollSocketChannel.class : io.netty.channel.socket.nio.NioSocketChannel.class)
+                    .option(ChannelOption.AUTO_READ, false)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
+                    .handler(new io.netty.channel.ChannelInboundHandlerAdapter());
+            Dispatcher self = this;
+            b.connect(backend).addListener((ChannelFutureListener) f -> {
+                if (!f.isSuccess()) {
+                    LOG.info(from, "ingress: serve listener for {} unreachable: {}", printable(target), f.cause().toString());
+                    send(ctx, PeerApiResponse.error(403, "denied"), false);
+                    return;
+                }
+                Channel back = f.channel();
+                AutoCloseable reg = in.connected(((InetSocketAddress) back.localAddress()).getPort(), src);
+                back.closeFuture().addListener(x -> {
+                    try {
+                        reg.close();
+                    } catch (Exception ignored) {
+                        // nothing to undo
+                    }
+                });
+                for (String n : List.of("http-deadline", "aggregate", "body-limit", "http")) {
+                    if (front.pipeline().get(n) != null) front.pipeline().remove(n);
+                }
+                front.pipeline().replace(self, "relay", new Relay(back));
+                // One ingress carries every visitor: its relays count in the total, not against its per-peer cap.
+                ConnectionGuard.promote(front);
+                back.pipeline().addLast(new Relay(front));
+                front.writeAndFlush(Unpooled.copiedBuffer("HTTP/1.1 101 Switching Protocols\r\n\r\n", StandardCharsets.US_ASCII))
+                        .addListener((ChannelFutureListener) w -> {
+                            if (!w.isSuccess()) {
+                                front.close();
+                                back.close();
+                                return;
+                            }
+                            front.read();
+                            back.read();
+                        });
             });
         }
 

@@ -20,6 +20,8 @@ public final class IdentityHeaders {
     public static final String NAME = "Tailscale-User-Name";
     public static final String PROFILE_PIC = "Tailscale-User-Profile-Pic";
     public static final String HEADERS_INFO = "Tailscale-Headers-Info";
+    /** Set (to {@code ?1}) on requests that came through Funnel, which carry no identity. */
+    public static final String FUNNEL_REQUEST = "Tailscale-Funnel-Request";
     public static final String INFO_URL = "https://tailscale.com/s/serve-headers";
     /** Removed from every incoming request, lower case. */
     static final Set<String> STRIPPED = Set.of("tailscale-user-login", "tailscale-user-name", "tailscale-user-profile-pic",

@@ -15,7 +15,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * What the node serves, in tailscale's {@code ipn.ServeConfig} JSON shape: TCP ports and what each does, the web
- * handlers per {@code host:port}, and AllowFunnel (kept in the model for the wire shape; latticed refuses it).
+ * handlers per {@code host:port}, and AllowFunnel (the {@code host:port}s also published through Funnel).
  * Maps are sorted as Go sorts them so the encoding, and so the ETag, is stable. Unknown fields are refused when decoding
  * ({@link #parse}), not silently dropped.
  */

@@ -84,7 +84,21 @@ public final class ServeEdit {
             }
             tcp.remove(port);
         }
-        return new ServeConfig(tcp, web, c.allowFunnel());
+        Map<String, Boolean> funnel = new LinkedHashMap<>(c.allowFunnel());
+        // tailscale's RemoveWebHandler(cleanupFunnel) and RemoveTCPForwarding: a port that serves nothing is not funneled.
+        if (!tcp.containsKey(port)) funnel.remove(host + ":" + port);
+        return new ServeConfig(tcp, web, funnel);
+    }
+
+    /**
+     * {@code c} with Funnel on or off for {@code host:port} (tailscale's {@code SetFunnel}): on adds the AllowFunnel
+     * entry, off removes it.
+     */
+    public static ServeConfig setFunnel(ServeConfig c, String host, int port, boolean on) {
+        Map<String, Boolean> funnel = new LinkedHashMap<>(c.allowFunnel());
+        if (on) funnel.put(host + ":" + port, true);
+        else funnel.remove(host + ":" + port);
+        return new ServeConfig(c.tcp(), c.web(), funnel);
     }
 
     private static String conflict(int port, ServeConfig.TcpPortHandler had, Kind want) {
@@ -114,14 +128,19 @@ public final class ServeEdit {
             ServeConfig.TcpPortHandler h = e.getValue();
             if (h.tcpForward() != null && !h.tcpForward().isEmpty()) {
                 boolean tls = h.terminateTls() != null && !h.terminateTls().isEmpty();
+                boolean open = c.allowFunnel().entrySet().stream()
+                        .anyMatch(f -> Boolean.TRUE.equals(f.getValue()) && f.getKey().endsWith(":" + port));
+                String where = open ? "Funnel on" : "tailnet only";
                 b.append("|-- tcp://").append(tls ? h.terminateTls() : "").append(":").append(port)
-                        .append(tls ? " (TLS over TCP, tailnet only)" : " (tailnet only)").append('\n');
+                        .append(tls ? " (TLS over TCP, " + where + ")" : " (" + where + ")").append('\n');
                 b.append("|--> tcp://").append(h.tcpForward()).append("\n\n");
                 return;
             }
             c.web().forEach((hp, w) -> {
                 if (!hp.endsWith(":" + port)) return;
-                b.append(url(hp.substring(0, hp.length() - (":" + port).length()), port, h.https())).append(" (tailnet only)\n");
+                boolean open = Boolean.TRUE.equals(c.allowFunnel().get(hp));
+                b.append(url(hp.substring(0, hp.length() - (":" + port).length()), port, h.https()))
+                        .append(open ? " (Funnel on)\n" : " (tailnet only)\n");
                 w.handlers().forEach((mount, hh) -> {
                     b.append("|-- ").append(mount).append(' ');
                     if (hh.proxy() != null && !hh.proxy().isEmpty()) b.append("proxy ").append(hh.proxy());

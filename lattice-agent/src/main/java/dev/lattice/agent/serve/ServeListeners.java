@@ -59,6 +59,10 @@ public final class ServeListeners implements AutoCloseable {
     private final List<AutoCloseable> open = new ArrayList<>();
     private ServeConfig config = ServeConfig.EMPTY;
     private List<InetAddress> addrs = List.of();
+    /** Funnel: the loopback listener of each port with Funnel on, where the peer API's ingress hands connections. */
+    private volatile Map<Integer, InetSocketAddress> funnelBackends = Map.of();
+    /** Funnel: the internet client behind each loopback connection, by the connection's local (source) port. */
+    private final Map<Integer, InetSocketAddress> funnelSources = new java.util.concurrent.ConcurrentHashMap<>();
     private boolean closed;
     private int generation;
 
@@ -86,12 +90,25 @@ public final class ServeListeners implements AutoCloseable {
         config = c;
         addrs = List.copyOf(addresses);
         generation++;
+        funnelBackends = Map.of();
         if (c.tcp().isEmpty() || addrs.isEmpty()) return;
         boolean failed = false;
+        Map<Integer, InetSocketAddress> backends = new java.util.HashMap<>();
+        for (Map.Entry<Integer, ServeConfig.TcpPortHandler> e : c.tcp().entrySet()) {
+            if (!funnelOn(c, e.getKey())) continue;
+            try {
+                Listener l = listen(InetAddress.getLoopbackAddress(), 0, e.getKey(), e.getValue(), true);
+                open.add(l.closer());
+                backends.put(e.getKey(), l.address());
+            } catch (IOException ex) {
+                log.warn("funnel: cannot listen for port {}: {}", e.getKey(), ex.getMessage());
+            }
+        }
+        funnelBackends = Map.copyOf(backends);
         for (Map.Entry<Integer, ServeConfig.TcpPortHandler> e : c.tcp().entrySet()) {
             for (InetAddress ip : addrs) {
                 try {
-                    open.add(listen(ip, e.getKey(), e.getValue()));
+                    open.add(listen(ip, e.getKey(), e.getKey(), e.getValue(), false).closer());
                 } catch (IOException ex) {
                     failed = true;
                     log.warn("serve: cannot listen on {}:{}: {}", IpPrefix.format(ip), e.getKey(), ex.getMessage());
@@ -128,8 +145,59 @@ public final class ServeListeners implements AutoCloseable {
         return open.size();
     }
 
-    private AutoCloseable listen(InetAddress ip, int port, ServeConfig.TcpPortHandler h) throws IOException {
-        InetSocketAddress at = new InetSocketAddress(ip, port);
+    /** Whether any AllowFunnel entry for {@code port} is on (tailscale's {@code HasFunnelForTarget} per port). */
+    static boolean funnelOn(ServeConfig c, int port) {
+        for (Map.Entry<String, Boolean> e : c.allowFunnel().entrySet()) {
+            if (Boolean.TRUE.equals(e.getValue()) && e.getKey().endsWith(":" + port)) return true;
+        }
+        return false;
+    }
+
+    /**
+     * Where the peer API's {@code /v0/ingress} hands Funnel connections: the loopback listener of the target's port,
+     * when the serve config has AllowFunnel for exactly that {@code host:port}.
+     */
+    public dev.lattice.agent.peerapi.Ingress ingress() {
+        return new dev.lattice.agent.peerapi.Ingress() {
+            @Override
+            public InetSocketAddress backend(String target) {
+                ServeConfig c;
+                synchronized (ServeListeners.this) {
+                    c = config;
+                }
+                if (!Boolean.TRUE.equals(c.allowFunnel().get(target))) return null;
+                int colon = target.lastIndexOf(':');
+                try {
+                    return funnelBackends.get(Integer.parseInt(target.substring(colon + 1)));
+                } catch (NumberFormatException e) {
+                    return null;
+                }
+            }
+
+            @Override
+            public AutoCloseable connected(int localPort, InetSocketAddress src) {
+                funnelSources.put(localPort, src);
+                return () -> funnelSources.remove(localPort, src);
+            }
+        };
+    }
+
+    /** The Funnel client behind a loopback connection from {@code remote}, or null when the ingress did not hand it over. */
+    private InetSocketAddress funnelSource(InetSocketAddress remote) {
+        if (remote == null || !remote.getAddress().isLoopbackAddress()) return null;
+        return funnelSources.get(remote.getPort());
+    }
+
+    private record Listener(InetSocketAddress address, AutoCloseable closer) {}
+
+    /**
+     * @param bindPort the port bound ({@code 0} for a Funnel listener on loopback)
+     * @param port the served port (the web config's key)
+     * @param funnel a Funnel listener: its clients are the ones the ingress handed over, with no tailnet identity
+     */
+    private Listener listen(InetAddress ip, int bindPort, int port, ServeConfig.TcpPortHandler h, boolean funnel) throws IOException {
+        InetSocketAddress at = new InetSocketAddress(ip, bindPort);
+        String kind = funnel ? "funnel " : "";
         if (h.https() || h.http()) {
             HttpServer s;
             if (h.https()) {
@@ -139,11 +207,11 @@ public final class ServeListeners implements AutoCloseable {
             } else {
                 s = HttpServer.create(at, 64);
             }
-            s.createContext("/", new WebHandler(() -> config, port, h.https(), env));
+            s.createContext("/", new WebHandler(() -> config, port, h.https(), env, funnel ? this::funnelSource : null));
             s.setExecutor(workers);
             s.start();
-            log.info("serve: {} on {}:{}", h.https() ? "https" : "http", IpPrefix.format(ip), port);
-            return () -> s.stop(0);
+            log.info("serve: {}{} on {}:{}", kind, h.https() ? "https" : "http", IpPrefix.format(ip), s.getAddress().getPort());
+            return new Listener(s.getAddress(), () -> s.stop(0));
         }
         ServerSocket ss = new ServerSocket();
         ss.setReuseAddress(true);
@@ -151,12 +219,12 @@ public final class ServeListeners implements AutoCloseable {
         String target = h.tcpForward();
         boolean tls = h.terminateTls() != null && !h.terminateTls().isEmpty();
         SSLContext ctx = tls ? sslContext() : null;
-        workers.execute(() -> acceptLoop(ss, target, ctx));
-        log.info("serve: tcp {}:{} -> {}{}", IpPrefix.format(ip), port, target, tls ? " (TLS terminated)" : "");
-        return ss;
+        workers.execute(() -> acceptLoop(ss, target, ctx, funnel));
+        log.info("serve: {}tcp {}:{} -> {}{}", kind, IpPrefix.format(ip), ss.getLocalPort(), target, tls ? " (TLS terminated)" : "");
+        return new Listener((InetSocketAddress) ss.getLocalSocketAddress(), ss);
     }
 
-    private void acceptLoop(ServerSocket ss, String target, SSLContext tls) {
+    private void acceptLoop(ServerSocket ss, String target, SSLContext tls, boolean funnel) {
         while (!ss.isClosed()) {
             Socket c;
             try {
@@ -164,16 +232,18 @@ public final class ServeListeners implements AutoCloseable {
             } catch (IOException e) {
                 return; // closed
             }
-            workers.execute(() -> forward(c, target, tls));
+            workers.execute(() -> forward(c, target, tls, funnel));
         }
     }
 
-    private void forward(Socket client, String target, SSLContext tls) {
-        Peer peer = env.whois((InetSocketAddress) client.getRemoteSocketAddress());
-        if (peer == null) {
+    private void forward(Socket client, String target, SSLContext tls, boolean funnel) {
+        InetSocketAddress remote = (InetSocketAddress) client.getRemoteSocketAddress();
+        Peer peer = funnel ? null : env.whois(remote);
+        if (funnel ? funnelSource(remote) == null : peer == null) {
             closeQuietly(client);
             return;
         }
+        String who = peer == null ? "a Funnel client" : peer.displayName();
         Socket in = client;
         Socket out = new Socket();
         try {
@@ -188,7 +258,7 @@ public final class ServeListeners implements AutoCloseable {
             if (host.startsWith("[")) host = host.substring(1, host.length() - 1);
             out.connect(new InetSocketAddress(host, Integer.parseInt(target.substring(colon + 1))), 10_000);
         } catch (IOException e) {
-            log.debug("serve: forward to {} for {} failed: {}", target, peer.displayName(), e.getMessage());
+            log.debug("serve: forward to {} for {} failed: {}", target, who, e.getMessage());
             closeQuietly(in);
             closeQuietly(out);
             return;

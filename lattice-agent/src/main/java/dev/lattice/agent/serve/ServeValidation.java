@@ -8,15 +8,29 @@ import java.util.Map;
 
 /**
  * Checks a {@link ServeConfig} before latticed stores it, so what is stored can be served: each port does one thing,
- * each web handler has a port that speaks HTTP, each target parses. Funnel is refused (latticed has no ingress yet).
+ * each web handler has a port that speaks HTTP, each target parses, and Funnel only where the node may use it
+ * ({@link FunnelAccess}) and for a port that serves.
  */
 public final class ServeValidation {
     private ServeValidation() {}
 
-    /** @throws IllegalArgumentException with one line saying what is wrong */
+    /** The shape only: Funnel entries must name a served port, whatever the node may do (the CLI's edits). */
     public static void validate(ServeConfig c) {
+        validate(c, null);
+    }
+
+    /**
+     * @param caps the node's own capabilities (its CapMap keys), for Funnel; null checks the shape only
+     * @throws IllegalArgumentException with one line saying what is wrong
+     */
+    public static void validate(ServeConfig c, java.util.Set<String> caps) {
         for (Map.Entry<String, Boolean> e : c.allowFunnel().entrySet()) {
-            if (Boolean.TRUE.equals(e.getValue())) throw new IllegalArgumentException("Funnel is not supported by latticed (AllowFunnel " + e.getKey() + ")");
+            if (!Boolean.TRUE.equals(e.getValue())) continue;
+            int port = hostPort(e.getKey(), "AllowFunnel key");
+            String why = caps == null ? null : FunnelAccess.check(port, caps);
+            if (why != null) throw new IllegalArgumentException(why);
+            ServeConfig.TcpPortHandler h = c.tcp().get(port);
+            if (h == null) throw new IllegalArgumentException("AllowFunnel " + e.getKey() + ": TCP port " + port + " serves nothing");
         }
         for (Map.Entry<Integer, ServeConfig.TcpPortHandler> e : c.tcp().entrySet()) {
             int port = e.getKey();

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -50,21 +51,41 @@ final class WebHandler implements HttpHandler {
     private final int port;
     private final boolean tls;
     private final ServeListeners.Env env;
+    /** Funnel mode: the internet client behind a loopback connection from the peer API's ingress; null otherwise. */
+    private final java.util.function.Function<InetSocketAddress, InetSocketAddress> funnel;
 
     WebHandler(Supplier<ServeConfig> config, int port, boolean tls, ServeListeners.Env env) {
+        this(config, port, tls, env, null);
+    }
+
+    WebHandler(Supplier<ServeConfig> config, int port, boolean tls, ServeListeners.Env env,
+            java.util.function.Function<InetSocketAddress, InetSocketAddress> funnel) {
         this.config = config;
         this.port = port;
         this.tls = tls;
         this.env = env;
+        this.funnel = funnel;
     }
 
     @Override
     public void handle(HttpExchange ex) throws IOException {
         try (ex) {
-            Peer peer = env.whois(ex.getRemoteAddress());
-            if (peer == null) {
-                text(ex, 403, "not a node of this tailnet\n");
-                return;
+            Peer peer = null;
+            InetSocketAddress src;
+            if (funnel != null) {
+                // Funnel: no tailnet identity; only connections the ingress handed over are served.
+                src = funnel.apply(ex.getRemoteAddress());
+                if (src == null) {
+                    text(ex, 403, "not a Funnel connection\n");
+                    return;
+                }
+            } else {
+                peer = env.whois(ex.getRemoteAddress());
+                if (peer == null) {
+                    text(ex, 403, "not a node of this tailnet\n");
+                    return;
+                }
+                src = peer.remote();
             }
             ServeConfig.WebServerConfig web = lookup(config.get(), hostName(ex), port);
             String path = ex.getRequestURI().getRawPath();
@@ -76,7 +97,7 @@ final class WebHandler implements HttpHandler {
             ServeConfig.HttpHandler h = web.handlers().get(mount);
             if (h.text() != null && !h.text().isEmpty()) text(ex, 200, h.text());
             else if (h.path() != null && !h.path().isEmpty()) file(ex, Path.of(h.path()), rest(mount, decoded(ex, path)));
-            else proxy(ex, peer, URI.create(h.proxy()), rest(mount, path));
+            else proxy(ex, peer, src, URI.create(h.proxy()), rest(mount, path));
         } catch (IOException | RuntimeException e) {
             log.debug("serve: request failed: {}", e.toString());
         }
@@ -145,7 +166,8 @@ final class WebHandler implements HttpHandler {
         return URI.create(base.getScheme() + "://" + authority + p + (rawQuery == null ? "" : "?" + rawQuery));
     }
 
-    private void proxy(HttpExchange ex, Peer peer, URI base, String rest) throws IOException {
+    /** @param peer the tailnet node asking, null for a Funnel request from {@code src} on the internet */
+    private void proxy(HttpExchange ex, Peer peer, InetSocketAddress src, URI base, String rest) throws IOException {
         URI to = target(base, rest, ex.getRequestURI().getRawQuery());
         HttpRequest.Builder b = HttpRequest.newBuilder(to).timeout(Duration.ofMinutes(5));
         String host = ex.getRequestHeaders().getFirst("Host");
@@ -163,8 +185,9 @@ final class WebHandler implements HttpHandler {
         }
         b.header("X-Forwarded-Host", host == null ? "" : host);
         if (tls) b.header("X-Forwarded-Proto", "https");
-        b.header("X-Forwarded-For", IpPrefix.format(peer.remote().getAddress()));
-        IdentityHeaders.of(peer).forEach(b::header);
+        b.header("X-Forwarded-For", IpPrefix.format(src.getAddress()));
+        if (peer != null) IdentityHeaders.of(peer).forEach(b::header);
+        else b.header(IdentityHeaders.FUNNEL_REQUEST, "?1");
         String cl = ex.getRequestHeaders().getFirst("Content-Length");
         String te = ex.getRequestHeaders().getFirst("Transfer-Encoding");
         HttpRequest.BodyPublisher body;
@@ -184,7 +207,7 @@ final class WebHandler implements HttpHandler {
             text(ex, 502, "Bad Gateway\n");
             return;
         } catch (IOException | IllegalArgumentException e) {
-            LOG.info(base, "serve: proxy to {} for {}: {}", base, peer.displayName(), e.toString());
+            LOG.info(base, "serve: proxy to {} for {}: {}", base, peer == null ? "a Funnel client" : peer.displayName(), e.toString());
             text(ex, 502, "Bad Gateway\n");
             return;
         }

@@ -171,6 +171,8 @@ public final class FakeBackend implements Backend {
     }
 
     public dev.lattice.agent.serve.ServeConfig serve = dev.lattice.agent.serve.ServeConfig.EMPTY;
+    /** The node's capabilities for Funnel checks; null checks the config's shape only. */
+    public java.util.Set<String> caps;
 
     @Override
     public synchronized dev.lattice.agent.serve.ServeConfig serveConfig() {
@@ -181,7 +183,7 @@ public final class FakeBackend implements Backend {
     public synchronized void setServeConfig(dev.lattice.agent.serve.ServeConfig c, String etag) throws BackendException {
         if (etag != null && !etag.isEmpty() && !etag.equals(serve.etag())) throw new BackendException(412, "etag mismatch");
         try {
-            dev.lattice.agent.serve.ServeValidation.validate(c);
+            dev.lattice.agent.serve.ServeValidation.validate(c, caps);
         } catch (IllegalArgumentException e) {
             throw new BackendException(400, e.getMessage());
         }

@@ -53,7 +53,8 @@ class ServeConfigTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
-        "funnel|{\"TCP\":{\"443\":{\"HTTPS\":true}},\"AllowFunnel\":{\"a:443\":true}}|Funnel is not supported",
+        "funnel on an unserved port|{\"TCP\":{\"443\":{\"HTTPS\":true}},\"AllowFunnel\":{\"a:8443\":true}}|TCP port 8443 serves nothing",
+        "funnel key|{\"TCP\":{\"443\":{\"HTTPS\":true}},\"AllowFunnel\":{\"a\":true}}|AllowFunnel key \"a\" is not host:port",
         "two kinds|{\"TCP\":{\"443\":{\"HTTPS\":true,\"HTTP\":true}}}|want exactly one of HTTPS, HTTP or TCPForward",
         "no kind|{\"TCP\":{\"443\":{}}}|want exactly one of HTTPS, HTTP or TCPForward",
         "port 0|{\"TCP\":{\"0\":{\"HTTP\":true}}}|invalid TCP port 0",

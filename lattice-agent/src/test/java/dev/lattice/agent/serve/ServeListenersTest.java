@@ -167,6 +167,38 @@ class ServeListenersTest {
     }
 
     @Test
+    void funnelConnectionsComeOnlyFromTheIngressAndCarryNoIdentity() throws Exception {
+        http = freePort();
+        String be = "http://127.0.0.1:" + backend.getAddress().getPort();
+        String json = "{\"TCP\":{\"" + http + "\":{\"HTTP\":true}},\"Web\":{\"" + NAME + ":" + http
+                + "\":{\"Handlers\":{\"/\":{\"Proxy\":\"" + be + "\"}}}},\"AllowFunnel\":{\"" + NAME + ":" + http + "\":true}}";
+        ServeConfig c = ServeConfig.parse(json.getBytes(StandardCharsets.UTF_8));
+        ServeValidation.validate(c);
+        serve.apply(c, List.of(LO));
+        assertThat(serve.listeners()).as("the tailnet listener and the Funnel one").isEqualTo(2);
+        var ingress = serve.ingress();
+        InetSocketAddress at = ingress.backend(NAME + ":" + http);
+        assertThat(at).isNotNull();
+        assertThat(at.getAddress().isLoopbackAddress()).isTrue();
+        assertThat(ingress.backend("other.tail.example:" + http)).as("another name").isNull();
+        assertThat(ingress.backend(NAME + ":" + freePort())).as("another port").isNull();
+
+        String req = "GET /f HTTP/1.1\r\nHost: " + NAME + "\r\nTailscale-User-Login: mallory@example.com\r\nConnection: close\r\n\r\n";
+        try (Socket s = new Socket(LO, at.getPort())) {
+            assertThat(exchange(s, req)).as("a local process, not the ingress").startsWith("HTTP/1.1 403").contains("not a Funnel connection");
+        }
+        try (Socket s = new Socket(LO, at.getPort())) {
+            InetSocketAddress visitor = new InetSocketAddress(InetAddress.getByName("203.0.113.9"), 5555);
+            try (AutoCloseable reg = ingress.connected(s.getLocalPort(), visitor)) {
+                assertThat(exchange(s, req)).startsWith("HTTP/1.1 200").contains("path=/f\n")
+                        .contains("tailscale-funnel-request=?1\n")
+                        .contains("x-forwarded-for=203.0.113.9\n")
+                        .doesNotContain("tailscale-user-login").doesNotContain("mallory");
+            }
+        }
+    }
+
+    @Test
     void taggedPeersGetNoIdentityHeadersButSpoofedOnesAreStillRemoved() throws Exception {
         tagged = true;
         configure();

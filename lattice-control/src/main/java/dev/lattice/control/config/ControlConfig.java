@@ -51,6 +51,8 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *     true, then refuses to start without nameservers).</li>
  * <li>Lattice's {@code dns.certificates} false and {@code dns.authoritative} absent (no DNS server; with it,
  *     {@code hostmaster} {@code hostmaster.<base_domain>}, {@code node_records} false, {@code queries_per_second} 50).</li>
+ * <li>Lattice's {@code funnel} absent (no Funnel; with it, {@code ingress_tag} and {@code addresses} must be given,
+ *     {@code ports} {@code 443,8443,10000}).</li>
  * <li>{@code node.expiry} 0 (never); {@code node.ephemeral.inactivity_timeout} 120s (Headscale's code default; must
  *     exceed 65s); {@code node.routes.ha.probe_interval} 10s and {@code probe_timeout} 5s (Headscale's).</li>
  * <li>Lattice's own {@code limits}: {@code max_connections} 0 (from the file-descriptor limit),
@@ -82,6 +84,7 @@ public record ControlConfig(
         boolean autoUpdateEnabled,
         Limits limits,
         Oidc oidc,
+        Funnel funnel,
         List<String> unsupportedKeys,
         List<String> warnings) {
 
@@ -254,6 +257,14 @@ public record ControlConfig(
     public record Authoritative(ListenAddress listenAddr, List<String> ns, String hostmaster, boolean nodeRecords,
                                 int queriesPerSecond) {}
 
+    /**
+     * Lattice's {@code funnel}: Tailscale Funnel through an ingress node of this tailnet. Nodes tagged
+     * {@code ingressTag} are the ingress (latticed with {@code --funnel-listen}); nodes the policy's {@code nodeAttrs}
+     * give {@code funnel} may publish {@code ports} through it, and the authoritative DNS answers their names with
+     * {@code addresses} (the ingress's public addresses). Null when off.
+     */
+    public record Funnel(String ingressTag, List<InetAddress> addresses, String ports) {}
+
     private static final YAMLMapper YAML = YAMLMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
@@ -357,6 +368,7 @@ public record ControlConfig(
 
         top.unsupported("cli");
         Oidc oidc = OidcSection.read(top.section("oidc"), paths::of);
+        Funnel funnel = funnel(top, dns);
         top.unsupportedSection("tuning", "notifier_send_timeout", "batch_change_delay",
                 "node_mapsession_buffered_chan_size", "node_store_batch_size", "node_store_batch_timeout",
                 "batcher_workers", "register_cache_expiration", "register_cache_max_entries",
@@ -369,7 +381,36 @@ public record ControlConfig(
 
         return new ControlConfig(serverUrl, listen, metrics, List.copyOf(proxies), noiseKey, prefixes, derp,
                 node, database, tls, log, policy, dns, unixSocket, socketMode, socketModeSet, taildrop, autoUpdate, limits,
-                oidc, List.copyOf(report.unsupported), List.copyOf(report.warnings));
+                oidc, funnel, List.copyOf(report.unsupported), List.copyOf(report.warnings));
+    }
+
+    private static Funnel funnel(Section top, Dns dns) {
+        Section s = top.section("funnel");
+        if (!top.has("funnel")) {
+            s.finish();
+            return null;
+        }
+        String tag = s.string("ingress_tag", "");
+        if (!tag.startsWith("tag:") || tag.length() == 4) {
+            s.fail("ingress_tag", "must be a tag (e.g. tag:funnel-ingress): the nodes with it are the ingress");
+        }
+        List<InetAddress> addrs = new ArrayList<>();
+        for (String a : s.strings("addresses")) addrs.add(parseOr(s, "addresses", a, IpPrefix::parseAddress));
+        if (addrs.isEmpty()) s.fail("addresses", "must list the ingress's public addresses (the A/AAAA answers for Funnel names)");
+        String ports = s.string("ports", "443,8443,10000");
+        for (String p : ports.split(",", -1)) {
+            String[] range = p.split("-", -1);
+            try {
+                if (range.length > 2) throw new NumberFormatException();
+                int first = Integer.parseInt(range[0]), last = Integer.parseInt(range[range.length - 1]);
+                if (first < 1 || last > 65535 || first > last) throw new NumberFormatException();
+            } catch (NumberFormatException e) {
+                s.fail("ports", "invalid value \"" + ports + "\" (comma-separated ports or ranges, e.g. 443,8443,10000-10010)");
+            }
+        }
+        if (!dns.certificates()) s.fail("ingress_tag", "funnel needs dns.certificates (Funnel serves HTTPS with the node's certificate)");
+        s.finish();
+        return new Funnel(tag, List.copyOf(addrs), ports);
     }
 
     private static Limits limits(Section s) {

@@ -60,6 +60,8 @@ public final class MapSession {
     private List<FilterRule> sentFilter;
     private JsonNode sentSsh;
     private List<IpPrefix> sentSelfRoutes = List.of();
+    /** The node attributes (policy nodeAttrs) its self node was last sent with. */
+    private List<String> sentAttrs = List.of();
     private DNSConfig sentDns;
     private DERPMap sentDerp;
     private final Map<Long, List<IpPrefix>> sentRoutes = new HashMap<>();
@@ -95,6 +97,7 @@ public final class MapSession {
         sentFilter = r.packetFilter();
         sentSsh = r.sshPolicy();
         sentSelfRoutes = routesOf(r.node());
+        sentAttrs = owner.policy().nodeAttrs(me.get());
         sentDns = r.dnsConfig();
         sentDerp = r.derpMap();
         send(r);
@@ -211,6 +214,7 @@ public final class MapSession {
                 if (ssh == null && sentSsh != null) ssh = EMPTY_SSH;
                 if (ssh != null && !ssh.equals(sentSsh)) newSsh = ssh;
                 if (!owner.selfRoutes(me, pol).equals(sentSelfRoutes)) sendSelf = true;
+                if (!pol.nodeAttrs(me).equals(sentAttrs)) sendSelf = true;
             }
             for (long id : changed) {
                 Optional<TailnetNode> n = owner.tailnet().node(id);
@@ -242,6 +246,7 @@ public final class MapSession {
             if (sendSelf) {
                 dev.lattice.wire.tailcfg.Node selfNode = owner.selfNode(me, capVer, pol);
                 sentSelfRoutes = routesOf(selfNode);
+                sentAttrs = pol.nodeAttrs(me);
                 b.node(selfNode);
             }
             if (newFilter != null) {

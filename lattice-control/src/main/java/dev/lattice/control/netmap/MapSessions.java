@@ -209,7 +209,7 @@ public final class MapSessions implements AutoCloseable {
 
     /** The node's own view: with {@link #selfRoutes}. */
     dev.lattice.wire.tailcfg.Node selfNode(TailnetNode self, int capVer, PacketPolicy pol) {
-        return nodes.toTailcfg(self, true, capVer, selfRoutes(self, pol));
+        return nodes.toTailcfg(self, true, capVer, selfRoutes(self, pol), pol.nodeAttrs(self));
     }
 
     /** A node's routes in its own view: the subnet routes it may use itself (as headscale) and its exit routes. */

@@ -40,6 +40,14 @@ public interface PacketPolicy {
         return null;
     }
 
+    /**
+     * The node attributes the policy's {@code nodeAttrs} give {@code node} (e.g. {@code funnel}), in policy order, for
+     * its own CapMap. None by default.
+     */
+    default List<String> nodeAttrs(TailnetNode node) {
+        return List.of();
+    }
+
     /** tailcfg.FilterAllowAll: any source, any destination, any port, default protocols. */
     List<FilterRule> ALLOW_ALL_RULES = List.of(new FilterRule(List.of("*"), null,
             List.of(new NetPortRange("*", null, PortRange.ANY)), null, null));

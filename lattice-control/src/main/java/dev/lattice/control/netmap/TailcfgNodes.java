@@ -130,6 +130,12 @@ public final class TailcfgNodes {
      *     routes)
      */
     public dev.lattice.wire.tailcfg.Node toTailcfg(TailnetNode n, boolean self, int capVer, List<IpPrefix> routes) {
+        return toTailcfg(n, self, capVer, routes, List.of());
+    }
+
+    /** @param attrs node attributes from the policy's nodeAttrs, added to the self view's CapMap */
+    public dev.lattice.wire.tailcfg.Node toTailcfg(TailnetNode n, boolean self, int capVer, List<IpPrefix> routes,
+            List<String> attrs) {
         Instant now = tailnet.now();
         boolean expired = n.isExpired(now);
         boolean online = tailnet.isOnline(n.id());
@@ -168,6 +174,7 @@ public final class TailcfgNodes {
             if (fileSharing) caps.put(CAP_FILE_SHARING, List.of());
             if (https) caps.put(CAP_HTTPS, List.of());
             caps.put(ATTR_DEFAULT_AUTO_UPDATE, List.of(Tailcfg.json().getNodeFactory().booleanNode(defaultAutoUpdate)));
+            for (String a : attrs) caps.putIfAbsent(a, List.of());
             b.capMap(caps);
         }
         return b.build();

@@ -41,6 +41,8 @@ final class CompiledPolicyImpl implements CompiledPolicy {
     private final ConcurrentHashMap<Long, List<List<String>>> selfSources = new ConcurrentHashMap<>();
     /** Node ids by compiled index, to answer in ids without touching each node. */
     private final int[] ids;
+    /** Per compiled index: the attributes nodeAttrs give the node (null = none). */
+    private final List<List<String>> attrs;
 
     CompiledPolicyImpl(Compilation c) {
         this.c = c;
@@ -49,6 +51,33 @@ final class CompiledPolicyImpl implements CompiledPolicy {
         this.sshCompiler = new SshCompiler(c);
         this.ids = new int[c.nodes.length];
         for (int i = 0; i < ids.length; i++) ids[i] = Math.toIntExact(c.nodes[i].node.id());
+        this.attrs = compileNodeAttrs(c);
+    }
+
+    /** headscale's compileNodeAttrs: each entry's attrs go to every node in its targets, each attr once. */
+    private static List<List<String>> compileNodeAttrs(Compilation c) {
+        List<List<String>> out = new ArrayList<>(Collections.nCopies(c.nodes.length, (List<String>) null));
+        for (Policy.NodeAttr na : c.policy.nodeAttrs()) {
+            if (na.attrs().isEmpty()) continue;
+            IpSet.Builder b = new IpSet.Builder();
+            for (Alias a : na.target()) b.addAll(c.resolve(a));
+            IpSet targets = b.build();
+            for (NodeInfo n : c.nodes) {
+                if (!n.in(targets)) continue;
+                List<String> l = out.get(n.index);
+                if (l == null) out.set(n.index, l = new ArrayList<>());
+                for (String attr : na.attrs()) if (!l.contains(attr)) l.add(attr);
+            }
+        }
+        for (int i = 0; i < out.size(); i++) if (out.get(i) != null) out.set(i, List.copyOf(out.get(i)));
+        return out;
+    }
+
+    @Override
+    public List<String> nodeAttrs(TailnetNode node) {
+        int i = indexOf(node);
+        List<String> a = i < 0 ? null : attrs.get(i);
+        return a == null ? List.of() : a;
     }
 
     private int indexOf(TailnetNode node) {

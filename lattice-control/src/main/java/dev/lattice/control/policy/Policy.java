@@ -26,6 +26,7 @@ public record Policy(
         AutoApprovers autoApprovers,
         List<SshRule> ssh,
         List<Test> tests,
+        List<NodeAttr> nodeAttrs,
         String text) {
 
     public Policy {
@@ -36,6 +37,7 @@ public record Policy(
         grants = List.copyOf(grants);
         ssh = List.copyOf(ssh);
         tests = List.copyOf(tests);
+        nodeAttrs = List.copyOf(nodeAttrs);
         if (text == null) text = "";
     }
 
@@ -111,6 +113,17 @@ public record Policy(
             dst = List.copyOf(dst);
             users = List.copyOf(users);
             acceptEnv = List.copyOf(acceptEnv);
+        }
+    }
+
+    /**
+     * A {@code nodeAttrs} entry: every node {@code target} names gets each of {@code attrs} in its CapMap (headscale's
+     * {@code NodeAttrGrant}; e.g. {@code funnel}).
+     */
+    public record NodeAttr(List<Alias> target, List<String> attrs, Pos pos) {
+        public NodeAttr {
+            target = List.copyOf(target);
+            attrs = List.copyOf(attrs);
         }
     }
 

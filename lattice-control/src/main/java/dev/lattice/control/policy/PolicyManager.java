@@ -503,5 +503,15 @@ public final class PolicyManager implements AutoCloseable {
                 return null;
             }
         }
+
+        @Override
+        public List<String> nodeAttrs(TailnetNode node) {
+            try {
+                return p.nodeAttrs(node);
+            } catch (RuntimeException e) {
+                log.error("policy: node attributes of node {} failed; it gets none", node.id(), e);
+                return List.of();
+            }
+        }
     }
 }

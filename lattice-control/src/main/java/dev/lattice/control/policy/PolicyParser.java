@@ -35,7 +35,7 @@ public final class PolicyParser {
     private static final Pattern DURATION = Pattern.compile("(\\d+(\\.\\d+)?(h|m|s|ms))+");
 
     /** Tailscale sections we accept and do not act on (yet), so copied policies still load. */
-    private static final Set<String> IGNORED = Set.of("nodeattrs", "sshtests", "derpmap", "randomizeclientport",
+    private static final Set<String> IGNORED = Set.of("sshtests", "derpmap", "randomizeclientport",
             "disableipv4", "onecgnatroute", "postures", "defaultsrcposture", "ipsets", "attrconfig");
 
     /** Protocol names Tailscale accepts, with their IANA numbers. */
@@ -63,7 +63,7 @@ public final class PolicyParser {
         for (Member m : top.members().values()) {
             String k = m.key().toLowerCase(Locale.ROOT);
             if (IGNORED.contains(k)) continue;
-            if (!Set.of("groups", "hosts", "tagowners", "acls", "grants", "autoapprovers", "ssh", "tests").contains(k)) {
+            if (!Set.of("groups", "hosts", "tagowners", "acls", "grants", "autoapprovers", "ssh", "tests", "nodeattrs").contains(k)) {
                 throw new PolicyException("unknown section \"" + m.key() + "\"", m.line(), m.column());
             }
             if (sections.put(k, m) != null) throw new PolicyException("duplicate section \"" + m.key() + "\"", m.line(), m.column());
@@ -81,7 +81,39 @@ public final class PolicyParser {
         if (sections.containsKey("ssh")) for (Value v : arr(sections.get("ssh").value()).items()) ssh.add(ssh(obj(v)));
         List<Test> tests = new ArrayList<>();
         if (sections.containsKey("tests")) for (Value v : arr(sections.get("tests").value()).items()) tests.add(test(obj(v)));
-        return new Policy(groups, hosts, tagOwners, acls, grants, aa, ssh, tests, text);
+        List<Policy.NodeAttr> nodeAttrs = new ArrayList<>();
+        if (sections.containsKey("nodeattrs")) for (Value v : arr(sections.get("nodeattrs").value()).items()) nodeAttrs.add(nodeAttr(obj(v)));
+        return new Policy(groups, hosts, tagOwners, acls, grants, aa, ssh, tests, nodeAttrs, text);
+    }
+
+    /**
+     * {@code {"target": [...], "attr": [...]}} (headscale's NodeAttrGrant). Targets are users, groups, tags,
+     * autogroup:member/tagged, * or addresses, as in headscale. {@code ipPool} is refused: Lattice does not allocate from
+     * per-node pools, and a pool silently not used would hand out other addresses.
+     */
+    private Policy.NodeAttr nodeAttr(Obj o) throws PolicyException {
+        Map<String, Member> f = fields(o, "nodeAttrs entry", "target", "attr", "ippool", "app");
+        if (f.containsKey("ippool")) throw at(f.get("ippool").value(), "nodeAttrs \"ipPool\" is not supported");
+        if (f.containsKey("app")) throw at(f.get("app").value(), "nodeAttrs \"app\" is not supported");
+        List<Alias> targets = new ArrayList<>();
+        for (Value v : arr(require(o, f, "target").value()).items()) {
+            Alias a = alias(v, "nodeAttrs");
+            switch (a) {
+                case Alias.AutoGroup ag when !ag.is(Alias.MEMBER) && !ag.is(Alias.TAGGED) ->
+                        throw at(v, "nodeAttrs target must not be \"" + a + "\": only autogroup:member and autogroup:tagged");
+                default -> targets.add(a);
+            }
+        }
+        if (targets.isEmpty()) throw at(o, "nodeAttrs entry has an empty \"target\"");
+        List<String> attrs = new ArrayList<>();
+        if (f.containsKey("attr")) {
+            for (Value v : arr(f.get("attr").value()).items()) {
+                String a = str(v).text().trim();
+                if (a.isEmpty()) throw at(v, "empty nodeAttrs attr");
+                attrs.add(a);
+            }
+        }
+        return new Policy.NodeAttr(targets, attrs, new Pos(o.line(), o.column()));
     }
 
     private void hosts(Obj o) throws PolicyException {

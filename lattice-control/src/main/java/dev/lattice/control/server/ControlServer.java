@@ -85,6 +85,8 @@ public final class ControlServer implements AutoCloseable {
     private final Registrations registrations;
     private final TailcfgNodes nodes;
     private final PolicyManager policy;
+    /** {@code funnel}: null when off. */
+    private final dev.lattice.control.funnel.Funnel funnel;
     private final ExecutorService workers;
     /** The DNS config every node gets; replaced when the extra records file changes. */
     private volatile DNSConfig dnsConfig;
@@ -148,8 +150,10 @@ public final class ControlServer implements AutoCloseable {
         // Every new compilation goes to all map sessions; then advertised routes are checked against its
         // autoApprovers, off the compiling thread (approving a route changes a node, which recompiles).
         Registrations[] regs = new Registrations[1];
+        this.funnel = config.funnel() == null ? null : new dev.lattice.control.funnel.Funnel(config.funnel(), tailnet);
         this.policy = new PolicyManager(config.policy(), tailnet, engine, p -> {
-            sessions.setPolicy(p);
+            sessions.setPolicy(funnel == null ? p : funnel.wrap(p));
+            if (funnel == null) warnFunnelWithoutIngress(p);
             if (regs[0] != null && !workers.isShutdown()) workers.execute(() -> regs[0].routes().applyAll());
         });
         this.registrations = new Registrations(tailnet, ips, nodes, config, policy::compiled);
@@ -171,6 +175,10 @@ public final class ControlServer implements AutoCloseable {
         }
         this.adminApi = new AdminApi(tailnet, registrations, nodes, policy); // admin
         this.setDns = new SetDnsRequests(tailnet, nodes, acmeChallenges, config.dns().certificates());
+        if (funnel != null) {
+            sessions.setPolicy(funnel.wrap(dev.lattice.control.netmap.PacketPolicy.ALLOW_ALL));
+            funnel.follow(sessions::setPolicy);
+        }
         this.changeFollower = store.changes().enabled()
                 ? new ChangeFollower(store, tailnet, changesFrom, policy::reloadStored, CHANGE_POLL) : null;
         this.presence = store.changes().enabled()
@@ -178,6 +186,25 @@ public final class ControlServer implements AutoCloseable {
         if (changeFollower != null) {
             changeFollower.onSessions(presence::sessionsChanged);
             changeFollower.onRegistrations(registrations::answeredElsewhere);
+        }
+    }
+
+    private volatile boolean warnedFunnel;
+
+    /**
+     * The policy's nodeAttrs give {@code funnel} but the config has no {@code funnel} section: those nodes' Funnel
+     * would go nowhere (no ingress, no public names). Said once, when a policy first does it.
+     */
+    private void warnFunnelWithoutIngress(dev.lattice.control.netmap.PacketPolicy p) {
+        if (warnedFunnel) return;
+        for (dev.lattice.control.store.TailnetNode n : tailnet.nodes()) {
+            if (p.nodeAttrs(n).contains(dev.lattice.control.funnel.Funnel.ATTR_FUNNEL)) {
+                warnedFunnel = true;
+                log.warn("the policy gives node {} (and maybe others) the funnel attribute, but the config has no funnel section: "
+                        + "Funnel has no ingress and its names do not resolve; configure funnel.ingress_tag and funnel.addresses",
+                        n.givenName());
+                return;
+            }
         }
     }
 
@@ -352,7 +379,8 @@ public final class ControlServer implements AutoCloseable {
         ControlConfig.Authoritative a = config.dns().authoritative();
         if (a == null) return;
         Answerer answerer = new Answerer(config.dns().baseDomain(), a.ns(), a.hostmaster(), a.nodeRecords(),
-                tailnet.now().getEpochSecond() & 0xffffffffL, new TailnetZone(tailnet, acmeChallenges, setDns));
+                tailnet.now().getEpochSecond() & 0xffffffffL, new TailnetZone(tailnet, acmeChallenges, setDns,
+                        funnel == null ? n -> false : funnel::publishes, funnel == null ? java.util.List.of() : funnel.addresses()));
         authoritativeDns = AuthoritativeDnsServer.start(a.listenAddr().toSocketAddress(), answerer, a.queriesPerSecond(),
                 o -> metrics.dnsQueries.labelValues(o.label()).inc());
         String addr = IpPrefix.hostPort(authoritativeDns.localAddress());

@@ -46,6 +46,8 @@ final class TailnetNode implements AutoCloseable {
     final Path socket;
     final String tun;
     final Map<String, String> env;
+    /** More daemon flags (e.g. latticed's --funnel-listen). */
+    List<String> daemonArgs = List.of();
     volatile BackgroundProcess daemon;
 
     private TailnetNode(Binaries bins, Host host, Path dir, String tun, Map<String, String> env) {
@@ -83,8 +85,15 @@ final class TailnetNode implements AutoCloseable {
     }
 
     static TailnetNode start(Binaries bins, Host host, Path dir, Map<String, String> env) throws IOException {
+        return start(bins, host, dir, env, List.of());
+    }
+
+    /** @param daemonArgs flags added to the daemon's command line */
+    static TailnetNode start(Binaries bins, Host host, Path dir, Map<String, String> env, List<String> daemonArgs)
+            throws IOException {
         Files.createDirectories(dir);
         TailnetNode n = new TailnetNode(bins, host, dir, bins.kind() == Kind.LATTICE ? "lattice0" : "ts0", env);
+        n.daemonArgs = List.copyOf(daemonArgs);
         n.startDaemon();
         return n;
     }
@@ -96,6 +105,7 @@ final class TailnetNode implements AutoCloseable {
                 "--state=" + dir.resolve("daemon.state"), "--socket=" + socket, "--tun=" + tun, "--port=41641",
                 "--no-logs-no-support"));
         if (bins.kind() == Kind.LATTICE && "1".equals(System.getenv("LATTICE_E2E_VERBOSE"))) cmd.add("--verbose=1");
+        cmd.addAll(daemonArgs);
         daemon = host.spawn(bins.kind() == Kind.LATTICE ? "latticed" : "tailscaled", e, cmd);
         Instant end = Instant.now().plusSeconds(30);
         while (!Files.exists(socket) && Instant.now().isBefore(end)) {

@@ -133,8 +133,10 @@ public final class Answerer {
         }
         String first = label(qname, 0);
         if (depth == 1) {
-            Optional<List<InetAddress>> node = data.node(first);
-            if (node.isPresent() && nodeRecords) {
+            // A Funnel name is public: the internet reaches it at the ingress, whatever node_records says.
+            List<InetAddress> published = data.funnel(first);
+            Optional<List<InetAddress>> node = published.isEmpty() ? data.node(first) : Optional.of(published);
+            if (node.isPresent() && (nodeRecords || !published.isEmpty())) {
                 for (InetAddress a : node.get()) {
                     if (a instanceof Inet4Address v4 && (qtype == Type.A || qtype == Type.ANY)) {
                         r.addRecord(new ARecord(qname, DClass.IN, ADDRESS_TTL, v4), Section.ANSWER);

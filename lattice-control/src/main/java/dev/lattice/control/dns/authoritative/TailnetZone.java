@@ -25,10 +25,31 @@ public final class TailnetZone implements ZoneData {
     private final SetDnsRequests owners;
     private volatile Index index = new Index(null, Map.of());
 
+    private final java.util.function.Predicate<TailnetNode> funnel;
+    private final List<InetAddress> ingress;
+
     public TailnetZone(Tailnet tailnet, AcmeChallenges challenges, SetDnsRequests owners) {
+        this(tailnet, challenges, owners, n -> false, List.of());
+    }
+
+    /**
+     * @param funnel whether a node publishes through the Funnel ingress
+     * @param ingress the ingress's public addresses, its names' answers
+     */
+    public TailnetZone(Tailnet tailnet, AcmeChallenges challenges, SetDnsRequests owners,
+            java.util.function.Predicate<TailnetNode> funnel, List<InetAddress> ingress) {
         this.tailnet = tailnet;
         this.challenges = challenges;
         this.owners = owners;
+        this.funnel = funnel;
+        this.ingress = List.copyOf(ingress);
+    }
+
+    @Override
+    public List<InetAddress> funnel(String label) {
+        if (ingress.isEmpty()) return List.of();
+        TailnetNode n = index().byLabel().get(label);
+        return n != null && funnel.test(n) ? ingress : List.of();
     }
 
     @Override
