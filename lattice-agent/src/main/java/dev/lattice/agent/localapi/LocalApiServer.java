@@ -139,7 +139,6 @@ public final class LocalApiServer implements AutoCloseable {
         LocalApiRoutes routes = new LocalApiRoutes(backend, options.derpMap(), options.userMetrics());
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
-        LocalApiClient cliClient = new LocalApiClient(path, routes);
         try {
             Channel ch = new ServerBootstrap().group(group).channel(NioServerDomainSocketChannel.class)
                     .childHandler(new ChannelInitializer<Channel>() {
@@ -150,7 +149,8 @@ public final class LocalApiServer implements AutoCloseable {
                             c.pipeline().addLast(new ReadTimeoutHandler(600));
                             c.pipeline().addLast(new HttpServerCodec(8192, 16384, 16384));
                             c.pipeline().addLast(new HttpObjectAggregator(MAX_BODY));
-                            c.pipeline().addLast(new Handler(routes, workers, mayWrite, options.cli(), cliClient));
+                            c.pipeline().addLast(new Handler(routes, workers, mayWrite, options.cli(),
+                                    new LocalApiClient(path, routes, mayWrite)));
                         }
                     })
                     .bind(UnixDomainSocketAddress.of(bindAt)).sync().channel();
