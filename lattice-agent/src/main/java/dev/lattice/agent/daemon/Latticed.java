@@ -44,7 +44,25 @@ public final class Latticed implements Callable<Integer> {
     }
 
     public static int run(String... args) {
+        if (args.length == 1 && args[0].equals(Warmup.ARG)) return training();
         return new CommandLine(new Latticed()).execute(args);
+    }
+
+    /**
+     * The training run of latticed's AOT cache (bin/latticed, JEP 483/514/515): parses a command line as a start
+     * does, then runs {@link Warmup}, so the classes of a start and of a first {@code up} come from the cache.
+     */
+    static int training() {
+        try {
+            CommandLine.ParseResult r = new CommandLine(new Latticed()).parseArgs("--statedir=/nonexistent", "--port=0");
+            if (!r.hasMatchedOption("--port")) return 1;
+            Warmup.run();
+            org.slf4j.LoggerFactory.getLogger(Latticed.class).debug("training run done");
+            return 0;
+        } catch (Exception e) {
+            System.err.println("latticed: training run failed: " + e);
+            return 1;
+        }
     }
 
     public static void main(String[] args) {

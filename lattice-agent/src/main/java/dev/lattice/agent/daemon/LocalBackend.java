@@ -120,6 +120,13 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private volatile List<dev.lattice.wire.tailcfg.Service> services = List.of();
     private volatile EngineConfig.ExitNode exitNode;
     private final List<Consumer<Optional<EngineConfig.ExitNode>>> exitNodeListeners = new CopyOnWriteArrayList<>();
+    /**
+     * Milestones of the current {@code up} (System.nanoTime; 0: none), for one log line when it reaches Running:
+     * where an up's time went (login, first netmap, applying it).
+     */
+    private volatile long upStart;
+    private volatile long upLoggedIn;
+    private volatile long upFirstMap;
 
     private LocalBackend(DaemonOptions opts, AgentSystem sys) throws IOException {
         this.opts = opts;
@@ -203,6 +210,14 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 return nm == null ? null : nm.derpMap();
             }).withUserMetrics(b.userMetrics()).withCli(dev.lattice.agent.cli.QuickCli::accept));
             b.ticker.scheduleWithFixedDelay(b::tick, 2, 2, TimeUnit.SECONDS);
+            // The first up's cold code (JSON, netmap, handshake) runs now, while nobody waits for it.
+            Thread.ofVirtual().name("latticed-warmup").start(() -> {
+                try {
+                    Warmup.run();
+                } catch (Exception e) {
+                    log.debug("warm-up failed (the first up will be slower): {}", e.toString());
+                }
+            });
             var prefs = b.store.prefs();
             b.health.setWantRunning(prefs.wantRunning() && !prefs.loggedOut());
             if (prefs.controlUrl() == null || prefs.loggedOut()) {
@@ -238,7 +253,12 @@ public final class LocalBackend implements Backend, AutoCloseable {
             loginError = null;
             var prefs = store.prefs();
             health.loginResult(null);
-            if (starting) setState(BackendState.Starting, null);
+            if (starting) {
+                upStart = System.nanoTime();
+                upLoggedIn = 0;
+                upFirstMap = 0;
+                setState(BackendState.Starting, null);
+            }
             magicSock.setDerpHttp(derpHttp());
             var cfg = ControlClient.Config.of(java.net.URI.create(prefs.controlUrl()), store.state().machineKey(),
                     store.state().nodeKey(), magicSock.discoPublicKey(), this::hostinfo).withGroup(group)
@@ -254,6 +274,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
                     @Override
                     public void onLoginResult(String error) {
+                        if (error == null && upStart != 0 && upLoggedIn == 0) upLoggedIn = System.nanoTime();
                         health.loginResult(error);
                     }
 
@@ -264,6 +285,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
                     @Override
                     public void onNetworkMap(NetworkMap nm) {
+                        if (upStart != 0 && upFirstMap == 0) upFirstMap = System.nanoTime();
                         applyNetworkMap(nm);
                     }
 
@@ -329,6 +351,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
     private void applyNetworkMap(NetworkMap nm) {
         if (closed) return;
+        long applyStart = System.nanoTime();
         netmap = nm;
         var prefs = resolveExitNodeAndSave(nm);
         updateForwardingHealth(prefs);
@@ -368,7 +391,23 @@ public final class LocalBackend implements Backend, AutoCloseable {
         } catch (IOException e) {
             log.warn("could not point the host's DNS at MagicDNS: {}", e.getMessage());
         }
-        if (state == BackendState.Starting || state == BackendState.NeedsLogin) setState(BackendState.Running, null);
+        if (state == BackendState.Starting || state == BackendState.NeedsLogin) {
+            setState(BackendState.Running, null);
+            logUpTimes(applyStart);
+        }
+    }
+
+    private void logUpTimes(long applyStart) {
+        long start = upStart;
+        if (start == 0) return;
+        upStart = 0;
+        long now = System.nanoTime();
+        log.info("up: Running after {} ms (logged in after {} ms, first netmap {} ms, applied in {} ms)", ms(now - start),
+                upLoggedIn == 0 ? "?" : ms(upLoggedIn - start), upFirstMap == 0 ? "?" : ms(upFirstMap - start), ms(now - applyStart));
+    }
+
+    private static long ms(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos);
     }
 
     // --- Backend ------------------------------------------------------------------------------------
