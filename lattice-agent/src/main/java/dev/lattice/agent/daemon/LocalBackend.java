@@ -186,9 +186,13 @@ public final class LocalBackend implements Backend, AutoCloseable {
         });
     }
 
-    private dev.lattice.metrics.Metrics userMetrics() {
+    /** Made at the first scrape of {@code usermetrics} (Prometheus and its JVM collectors: ~200 classes). */
+    private dev.lattice.metrics.Metrics userMetrics;
+
+    private synchronized dev.lattice.metrics.Metrics userMetrics() {
+        if (userMetrics != null) return userMetrics;
         MagicSock.Stats s = magicSock.stats;
-        return UserMetrics.create(new UserMetrics.Sources(s.derpDataReceivedPackets::sum, s.derpDataReceivedBytes::sum,
+        return userMetrics = UserMetrics.create(new UserMetrics.Sources(s.derpDataReceivedPackets::sum, s.derpDataReceivedBytes::sum,
                 s.derpDataSentPackets::sum, s.derpDataSentBytes::sum, tun::droppedInbound,
                 () -> device.stats.sendFailed.sum() + device.stats.noEndpoint.sum(), magicSock::homeDerp,
                 () -> health.warnings().size(),
@@ -208,7 +212,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
             b.api = LocalApiServer.start(opts.socket(), b, LocalApiServer.Options.defaults().withDerpMap(() -> {
                 NetworkMap nm = b.netmap;
                 return nm == null ? null : nm.derpMap();
-            }).withUserMetrics(b.userMetrics()).withCli(dev.lattice.agent.cli.QuickCli::accept));
+            }).withUserMetrics(b::userMetrics).withCli(dev.lattice.agent.cli.QuickCli::accept));
             b.ticker.scheduleWithFixedDelay(b::tick, 2, 2, TimeUnit.SECONDS);
             // The first up's cold code (JSON, netmap, handshake) runs now, while nobody waits for it.
             Thread.ofVirtual().name("latticed-warmup").start(() -> {
