@@ -61,16 +61,26 @@ public final class QuickCli {
 
     /** The daemon's side of {@link CliRoute}: a command for {@code args}, or empty when they are not a quick command. */
     public static Optional<CliRoute.Command> accept(List<String> args) {
-        return accept(args, Clock.systemDefaultZone(), Duration.ofSeconds(1));
+        return accept(args, Clock.systemDefaultZone(), Duration.ofSeconds(1), IN_PROCESS_UP_POLL);
     }
 
     /** As {@link #accept(List)} with a clock and the interval of ping's pings and up's polls (tests). */
     static Optional<CliRoute.Command> accept(List<String> args, Clock clock, Duration interval) {
+        return accept(args, clock, interval, interval);
+    }
+
+    /**
+     * up's status polls in latticed: in process they cost no connection, so an approved browser login is noticed
+     * sooner than the CLI's own 500 ms polls would.
+     */
+    static final Duration IN_PROCESS_UP_POLL = Duration.ofMillis(100);
+
+    private static Optional<CliRoute.Command> accept(List<String> args, Clock clock, Duration pingInterval, Duration upPoll) {
         if (!(QuickArgs.parse(args) instanceof QuickArgs.Daemon d)) return Optional.empty();
         // The CLI reads key files itself and sends the key; a caller that sends a file name is not our CLI.
         if (d instanceof UpArgs u && AuthKeyArg.isFile(u.authKey())) return Optional.empty();
         return Optional.of((client, out, err) -> {
-            return new QuickCli(out, err, clock, interval, interval, false).run(d, client);
+            return new QuickCli(out, err, clock, pingInterval, upPoll, false).run(d, client);
         });
     }
 

@@ -107,6 +107,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private volatile boolean dnsApplied;
 
     private final Object lock = new Object();
+    /** Notified whenever state, authUrl or loginError change. */
+    private final Object stateChanged = new Object();
     private ControlClient control;
     private volatile BackendState state = BackendState.NoState;
     private final Health health = new Health(java.time.Clock.systemUTC());
@@ -299,6 +301,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
                             log.warn("control server refused the login: {}", error.getMessage());
                             loginError = error.getMessage();
                             health.loginResult(error.getMessage());
+                            signalStateChanged();
                         } else {
                             log.debug("control: {}", error.toString()); // the client logs its retries itself
                         }
@@ -351,6 +354,14 @@ public final class LocalBackend implements Backend, AutoCloseable {
         }
         state = s;
         authUrl = url;
+        signalStateChanged();
+    }
+
+    /** Wakes an up waiting for its outcome (state, auth URL or the server's refusal). */
+    private void signalStateChanged() {
+        synchronized (stateChanged) {
+            stateChanged.notifyAll();
+        }
     }
 
     private void applyNetworkMap(NetworkMap nm) {
@@ -438,9 +449,19 @@ public final class LocalBackend implements Backend, AutoCloseable {
             }
         }
         // Give control a moment so the common cases answer with their final state (Running, an auth URL, or the
-        // server's refusal).
+        // server's refusal), the moment it is known.
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < end && state != BackendState.Running && authUrl == null && loginError == null) sleep(50);
+        synchronized (stateChanged) {
+            long left;
+            while ((left = end - System.nanoTime()) > 0 && state != BackendState.Running && authUrl == null && loginError == null) {
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(stateChanged, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
         String refused = loginError;
         return new UpResult(refused != null ? BackendState.NeedsLogin : state, refused != null ? null : authUrl, refused);
     }
@@ -1027,14 +1048,6 @@ public final class LocalBackend implements Backend, AutoCloseable {
             osDns.restore();
         } catch (IOException e) {
             log.warn("restoring the host's resolv.conf failed: {}", e.getMessage());
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 
