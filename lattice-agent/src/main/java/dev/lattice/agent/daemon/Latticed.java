@@ -49,8 +49,9 @@ public final class Latticed implements Callable<Integer> {
     }
 
     /**
-     * The training run of latticed's AOT cache (bin/latticed, JEP 483/514/515): parses a command line as a start
-     * does, then runs {@link Warmup}, so the classes of a start and of a first {@code up} come from the cache.
+     * The training run of an AOT cache for latticed (JEP 483/514/515; off by default, see bin/latticed): parses a
+     * command line as a start does, then runs {@link Warmup}, so the classes of a start and of a first {@code up}
+     * would come from the cache.
      */
     static int training() {
         try {

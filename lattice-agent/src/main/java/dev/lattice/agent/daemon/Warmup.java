@@ -39,10 +39,11 @@ import java.util.TreeMap;
  * map JSON (Jackson builds a (de)serializer per type on first use, reflectively), the netmap, packet filter, DNS and
  * engine config built from a map response, and the local API's own JSON. Run cold, this took about a second of an
  * {@code up} on the development machine; run here, it is done while latticed waits for its first command.
- * Also the training run of latticed's AOT cache ({@link #ARG}). Touches no file, socket or network.
+ * Also the training run of an AOT cache for latticed ({@link #ARG}; off by default, see bin/latticed). Touches no
+ * file, socket or network.
  */
 public final class Warmup {
-    /** latticed's hidden argument for its AOT cache's training run (see bin/latticed). */
+    /** latticed's hidden argument for an AOT cache's training run (see bin/latticed). */
     public static final String ARG = "--lattice-aot-training";
     static final String MAPS = "warmup-map.jsonl";
 
