@@ -141,6 +141,19 @@ public final class CliMain {
         }
     }
 
+    /**
+     * Runs a plain {@code status} through latticed's socket at {@code socket}, output discarded: latticed calls it on
+     * itself once at start, so that the CLI route's code (the local API's HTTP handling, {@link CliRoute},
+     * {@link QuickCli}) is not run cold by the first real command. Failures are nobody's concern: it is only warm-up.
+     */
+    public static void warmDaemon(Path socket) {
+        try {
+            viaDaemon(socket, new String[] {"status"}, OutputStream.nullOutputStream(), OutputStream.nullOutputStream());
+        } catch (IOException e) {
+            // nothing to warm
+        }
+    }
+
     static final String SELECTOR_PROVIDER = "java.nio.channels.spi.SelectorProvider";
 
     /**

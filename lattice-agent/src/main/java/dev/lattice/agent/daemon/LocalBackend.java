@@ -127,6 +127,9 @@ public final class LocalBackend implements Backend, AutoCloseable {
      * where an up's time went (login, first netmap, applying it).
      */
     private volatile long upStart;
+    /** When the current up was asked for, and when its prefs were saved (System.nanoTime; 0: none). */
+    private volatile long upAsked;
+    private volatile long upSaved;
     private volatile long upLoggedIn;
     private volatile long upFirstMap;
 
@@ -216,10 +219,12 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 return nm == null ? null : nm.derpMap();
             }).withUserMetrics(b::userMetrics).withCli(dev.lattice.agent.cli.QuickCli::accept));
             b.ticker.scheduleWithFixedDelay(b::tick, 2, 2, TimeUnit.SECONDS);
-            // The first up's cold code (JSON, netmap, handshake) runs now, while nobody waits for it.
+            // The first up's cold code (JSON, netmap, handshake, the CLI route) runs now, while nobody waits for it.
+            Path socket = b.api.path();
             Thread.ofVirtual().name("latticed-warmup").start(() -> {
                 try {
                     Warmup.run();
+                    dev.lattice.agent.cli.CliMain.warmDaemon(socket);
                 } catch (Exception e) {
                     log.debug("warm-up failed (the first up will be slower): {}", e.toString());
                 }
@@ -417,7 +422,11 @@ public final class LocalBackend implements Backend, AutoCloseable {
         if (start == 0) return;
         upStart = 0;
         long now = System.nanoTime();
-        log.info("up: Running after {} ms (logged in after {} ms, first netmap {} ms, applied in {} ms)", ms(now - start),
+        long asked = upAsked;
+        String saved = asked == 0 || upSaved < asked || upSaved > start ? "?" : Long.toString(ms(upSaved - asked));
+        upAsked = 0;
+        log.info("up: Running after {} ms (prefs saved in {} ms, logged in after {} ms, first netmap {} ms, applied in {} ms)",
+                ms(now - (asked != 0 && asked <= start ? asked : start)), saved,
                 upLoggedIn == 0 ? "?" : ms(upLoggedIn - start), upFirstMap == 0 ? "?" : ms(upFirstMap - start), ms(now - applyStart));
     }
 
@@ -429,6 +438,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
     @Override
     public UpResult up(UpRequest req) throws BackendException {
+        long asked = System.nanoTime();
         if (req.loginServer() != null && !req.loginServer().matches("https?://.+")) {
             throw new BackendException(400, "--login-server must be an http:// or https:// URL, got " + req.loginServer());
         }
@@ -440,6 +450,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
             if (next.controlUrl() == null) throw new BackendException(400, "no --login-server given and none saved");
             boolean serverChanged = req.loginServer() != null && !req.loginServer().equals(store.prefs().controlUrl());
             save(next);
+            upAsked = asked;
+            upSaved = System.nanoTime();
             health.setWantRunning(true);
             boolean running = control != null && state == BackendState.Running && !serverChanged && req.authKey() == null;
             if (running) {

@@ -70,6 +70,18 @@ class CliMainTest {
         }
     }
 
+    /** latticed's warm-up of its own CLI route: a status it answers, nothing printed anywhere. */
+    @Test
+    void warmDaemonRunsAStatusThroughTheRoute() throws Exception {
+        FakeBackend backend = new FakeBackend();
+        try (LocalApiServer server = LocalApiServer.start(dir.resolve("latticed.sock"), backend,
+                LocalApiServer.Options.defaults().withCli(QuickCli::accept))) {
+            CliMain.warmDaemon(server.path());
+            assertThat(backend.calls).containsExactly("status");
+        }
+        CliMain.warmDaemon(dir.resolve("gone.sock")); // no daemon: no exception, nothing printed
+    }
+
     @Test
     void theTrainingRunIsAHiddenArgumentOnTheQuickPath() throws Exception {
         Run r = freshJvm(List.of(CliTraining.ARG));
