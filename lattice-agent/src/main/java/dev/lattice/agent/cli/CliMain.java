@@ -20,8 +20,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The {@code lattice} process. {@code version} is answered here; {@code status}, {@code ip} and {@code ping} in
- * their plain forms ({@link QuickArgs}) are run by latticed ({@link CliRoute}, {@link QuickCli}), whose output is
+ * The {@code lattice} process. {@code version} is answered here; {@code status}, {@code ip}, {@code ping} and
+ * {@code up} in their plain forms ({@link QuickArgs}) are run by latticed ({@link CliRoute}, {@link QuickCli}), whose output is
  * copied to ours; everything else, and anything latticed does not take, is {@link LatticeCli}'s.
  *
  * <p>Why: a JVM that loads picocli and Jackson to print a status took 0.5-1 s on the 2-core development machine
@@ -68,7 +68,21 @@ public final class CliMain {
                 return 0;
             }
             if (p instanceof QuickArgs.Daemon d) {
-                Integer code = viaDaemon(d.socket() != null ? d.socket() : DEFAULT_SOCKET, args, out, err);
+                String[] sent = args;
+                if (d instanceof QuickArgs.UpArgs u && AuthKeyArg.isFile(u.authKey())) {
+                    // Read here, with the user's permissions (latticed runs as root); the key goes to latticed over
+                    // the socket, as LatticeCli's own up request would carry it. A file that cannot be read is
+                    // LatticeCli's to report.
+                    String key;
+                    try {
+                        key = AuthKeyArg.resolve(u.authKey());
+                    } catch (CliException e) {
+                        key = null;
+                    }
+                    if (key == null || AuthKeyArg.isFile(key)) return fallback.run(args);
+                    sent = QuickArgs.withAuthKey(args, key);
+                }
+                Integer code = viaDaemon(d.socket() != null ? d.socket() : DEFAULT_SOCKET, sent, out, err);
                 if (code != null) return code;
             }
         } catch (IOException e) {
@@ -124,6 +138,19 @@ public final class CliMain {
             err.write(("local API POST " + CliRoute.PATH + " failed: " + e.getMessage() + "\n").getBytes(StandardCharsets.UTF_8));
             err.flush();
             return 1;
+        }
+    }
+
+    /**
+     * Runs a plain {@code status} through latticed's socket at {@code socket}, output discarded: latticed calls it on
+     * itself once at start, so that the CLI route's code (the local API's HTTP handling, {@link CliRoute},
+     * {@link QuickCli}) is not run cold by the first real command. Failures are nobody's concern: it is only warm-up.
+     */
+    public static void warmDaemon(Path socket) {
+        try {
+            viaDaemon(socket, new String[] {"status"}, OutputStream.nullOutputStream(), OutputStream.nullOutputStream());
+        } catch (IOException e) {
+            // nothing to warm
         }
     }
 

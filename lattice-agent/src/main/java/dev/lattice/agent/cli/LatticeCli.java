@@ -1,14 +1,9 @@
 package dev.lattice.agent.cli;
 
-import dev.lattice.agent.ipn.AdvertiseRoutes;
 import dev.lattice.agent.ipn.BackendState;
-import dev.lattice.agent.ipn.ExitNodes;
-import dev.lattice.agent.ipn.LoginWarning;
 import dev.lattice.agent.ipn.MaskedPrefs;
 import dev.lattice.agent.ipn.PeerStatus;
 import dev.lattice.agent.ipn.Status;
-import dev.lattice.agent.ipn.UpRequest;
-import dev.lattice.agent.ipn.UpResult;
 import dev.lattice.agent.ipn.WhoIsResponse;
 import dev.lattice.agent.localapi.LocalApiClient;
 import dev.lattice.agent.localapi.LocalApiException;
@@ -96,9 +91,9 @@ public final class LatticeCli implements Callable<Integer> {
         return code;
     }
 
-    /** The bodies of status, ip and ping, shared with latticed's quick path. */
+    /** The bodies of status, ip, ping and up, shared with latticed's quick path. */
     QuickCli commands() {
-        return new QuickCli(out, err, clock, pingInterval);
+        return new QuickCli(out, err, clock, pingInterval, upPollInterval, true);
     }
 
     /** Bare {@code lattice}: its help, as bare {@code tailscale} prints it. */
@@ -192,15 +187,12 @@ public final class LatticeCli implements Callable<Integer> {
 
         /** tailscale's warnf: "Warning: ..." on stdout. */
         void warn(String message) {
-            out().println("Warning: " + message);
-            out().flush();
+            RouteFlags.warn(out(), message);
         }
 
         /** tailscale's warnOnAdvertiseRoutes: the daemon's IP forwarding check of the routes about to be offered. */
         void warnOnAdvertiseRoutes(LocalApiClient c, List<String> routes) throws LocalApiException {
-            if (routes == null || routes.isEmpty()) return;
-            String w = c.checkIpForwarding(routes);
-            if (w != null) warn(w);
+            RouteFlags.warnOnAdvertiseRoutes(out(), c, routes);
         }
 
         static void sleep(Duration d) throws CliException {
@@ -260,84 +252,9 @@ public final class LatticeCli implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            String key = resolveAuthKey(authKey);
-            List<String> tags = tags(advertiseTags);
-            if (Boolean.TRUE.equals(routes.exitNodeAllowLanAccess) && (routes.exitNode == null || routes.exitNode.isEmpty())) {
-                throw new CliException("--exit-node-allow-lan-access can only be used with --exit-node");
-            }
-            LocalApiClient c = client();
-            Status st = c.status();
-            Prefs cur = reset ? Prefs.defaults() : c.prefs();
-            MaskedPrefs mp = routes.change(st, cur);
-            Prefs after = mp.applyTo(cur);
-            if (mp.advertiseRoutes() != null) warnOnAdvertiseRoutes(c, mp.advertiseRoutes());
-            RouteOptions.warnNoSnatExitNode(this, after);
-            UpRequest req = new UpRequest(loginServer, key, hostname, tags, acceptRoutes, acceptDns, reset,
-                    mp.advertiseRoutes(), mp.setsExitNode() ? mp.exitNodeIp() : null, mp.exitNodeAllowLanAccess(),
-                    mp.shieldsUp(), mp.noSnat());
-            UpResult r = c.up(req);
-            // Monotonic: a wall-clock step must not end or extend the wait.
-            long deadline = System.nanoTime() + timeout.toNanos();
-            BackendState state = r.state();
-            String url = r.authUrl();
-            String refused = r.errMessage();
-            String lastPrinted = null;
-            while (true) {
-                // The control server's refusal is final (tailscale: fatalf("backend error: %v\n", n.ErrMessage)).
-                if (refused != null) throw new CliException("backend error: " + refused);
-                if (state == BackendState.Running) {
-                    if (lastPrinted != null) err().println("Success.");
-                    return 0;
-                }
-                // With an auth key a pending URL is from an earlier interactive attempt: not ours to show (tailscale #1755).
-                if (url != null && !url.isEmpty() && key == null && !url.equals(lastPrinted)) {
-                    err().print("\nTo authenticate, visit:\n\n\t" + url + "\n\n");
-                    err().flush();
-                    lastPrinted = url;
-                }
-                if (!timeout.isZero() && System.nanoTime() - deadline >= 0) {
-                    throw new CliException("timeout waiting for Lattice service to enter a Running state; check health with \"lattice status\"");
-                }
-                sleep(root().upPollInterval);
-                Status now = c.status();
-                state = now.backendState();
-                url = now.authUrl();
-                if (state == BackendState.NeedsLogin) refused = LoginWarning.errorIn(now.health()).orElse(null);
-            }
-        }
-
-        static String resolveAuthKey(String v) throws CliException {
-            if (v == null || v.isEmpty()) return null;
-            if (!v.startsWith("file:")) return v;
-            Path p = Path.of(v.substring("file:".length()));
-            try {
-                String s = Files.readString(p).strip();
-                if (s.isEmpty()) throw new CliException("authkey file " + p + " is empty");
-                return s;
-            } catch (IOException e) {
-                throw new CliException("reading authkey from file: " + e.getMessage());
-            }
-        }
-
-        /** Comma-separated tags; "tag:" is added where omitted (tailscale does the same). */
-        static List<String> tags(String v) throws CliException {
-            if (v == null) return null;
-            List<String> out = new ArrayList<>();
-            for (String t : v.split(",", -1)) {
-                t = t.strip();
-                if (t.isEmpty()) {
-                    if (v.isBlank()) continue;
-                    throw new CliException("tag: empty tag in --advertise-tags=" + v);
-                }
-                if (!t.startsWith("tag:")) t = "tag:" + t;
-                String name = t.substring(4);
-                if (name.isEmpty() || !Character.isLetter(name.charAt(0)) || !name.chars().allMatch(
-                        ch -> ch < 128 && (Character.isLetterOrDigit(ch) || ch == '-'))) {
-                    throw new CliException("tag names must start with a letter and contain only letters, numbers and dashes: \"" + t + "\"");
-                }
-                out.add(t);
-            }
-            return out;
+            QuickArgs.UpArgs a = new QuickArgs.UpArgs(socket(), loginServer, authKey, hostname, advertiseTags, acceptRoutes,
+                    acceptDns, reset, timeout, routes.flags());
+            return root().commands().up(a, client());
         }
     }
 
@@ -367,34 +284,8 @@ public final class LatticeCli implements Callable<Integer> {
                 description = "source NAT traffic to local routes advertised with --advertise-routes (default true)")
         Boolean snatSubnetRoutes;
 
-        /** Whether the new routes depend on the current ones (only one of the two route flags given). */
-        boolean needsCurrentPrefs() {
-            return advertiseRoutes != null || advertiseExitNode != null;
-        }
-
-        /** The change these flags ask for, checked as tailscale's CLI checks it (routes, exit node by IP or name). */
-        MaskedPrefs change(Status st, Prefs cur) throws CliException {
-            MaskedPrefs mp = MaskedPrefs.NONE;
-            try {
-                if (needsCurrentPrefs()) {
-                    mp = mp.withAdvertiseRoutes(AdvertiseRoutes.forSet(advertiseExitNode != null, advertiseRoutes != null,
-                            cur, advertiseRoutes, Boolean.TRUE.equals(advertiseExitNode)));
-                }
-                if (exitNode != null) mp = mp.withExitNodeIp(exitNode.isEmpty() ? "" : ExitNodes.ipOfArg(exitNode, st));
-            } catch (IllegalArgumentException e) {
-                throw new CliException(e.getMessage());
-            }
-            if (exitNodeAllowLanAccess != null) mp = mp.withExitNodeAllowLanAccess(exitNodeAllowLanAccess);
-            if (shieldsUp != null) mp = mp.withShieldsUp(shieldsUp);
-            if (snatSubnetRoutes != null) mp = mp.withNoSnat(!snatSubnetRoutes);
-            return mp;
-        }
-
-        /** tailscale warns, and goes on: an exit node without source NAT only works with routes back to the tailnet. */
-        static void warnNoSnatExitNode(Sub cmd, Prefs after) {
-            if (after.noSnat() && after.advertisesExitNode()) {
-                cmd.warn("--snat-subnet-routes=false is set with --advertise-exit-node; internet traffic through this exit node may not work as expected");
-            }
+        RouteFlags flags() {
+            return new RouteFlags(advertiseRoutes, advertiseExitNode, exitNode, exitNodeAllowLanAccess, shieldsUp, snatSubnetRoutes);
         }
     }
 
@@ -425,7 +316,7 @@ public final class LatticeCli implements Callable<Integer> {
             LocalApiClient c = client();
             Status st = c.status();
             Prefs cur = c.prefs();
-            MaskedPrefs mp = routes.change(st, cur);
+            MaskedPrefs mp = routes.flags().change(st, cur);
             if (acceptRoutes != null) mp = mp.withAcceptRoutes(acceptRoutes);
             if (acceptDns != null) mp = mp.withAcceptDns(acceptDns);
             if (hostname != null) mp = mp.withHostname(hostname);
@@ -435,7 +326,7 @@ public final class LatticeCli implements Callable<Integer> {
                 return 0;
             }
             if (mp.advertiseRoutes() != null) warnOnAdvertiseRoutes(c, mp.advertiseRoutes());
-            RouteOptions.warnNoSnatExitNode(this, mp.applyTo(cur));
+            RouteFlags.warnNoSnatExitNode(out(), mp.applyTo(cur));
             c.editPrefs(mp);
             return 0;
         }

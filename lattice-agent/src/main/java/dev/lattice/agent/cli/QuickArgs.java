@@ -9,8 +9,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The command lines {@link QuickCli} runs: {@code status}, {@code ip}, {@code version}, {@code ping} in their plain
- * forms. A command line is accepted only when its meaning under {@link LatticeCli}'s picocli parser is certain: known
+ * The command lines {@link QuickCli} runs: {@code status}, {@code ip}, {@code version}, {@code ping} and {@code up} in
+ * their plain forms. A command line is accepted only when its meaning under {@link LatticeCli}'s picocli parser is certain: known
  * options in their usual spellings, each at most once, and the right number of operands. Everything else (other
  * commands, {@code --help}, clustered or abbreviated flags, every usage error) is {@link LatticeCli}'s to parse and
  * answer, so no error message is duplicated here. Loads no picocli and no Jackson: {@link CliMain} parses with it
@@ -23,7 +23,7 @@ final class QuickArgs {
     sealed interface Parsed permits Version, Daemon {}
 
     /** A command that reads the daemon's state: the daemon runs it ({@link QuickCli}). */
-    sealed interface Daemon extends Parsed permits StatusArgs, IpArgs, PingArgs {
+    sealed interface Daemon extends Parsed permits StatusArgs, IpArgs, PingArgs, UpArgs {
         Path socket();
     }
 
@@ -36,6 +36,28 @@ final class QuickArgs {
 
     record PingArgs(Path socket, int count, Duration timeout, boolean untilDirect, boolean verbose, String target)
             implements Daemon {}
+
+    /**
+     * {@code up}'s flags; null for one not given. {@code authKey} is as given ({@code file:PATH} included): the
+     * {@code lattice} process reads such a file and sends the key in its place ({@link #withAuthKey}).
+     */
+    record UpArgs(Path socket, String loginServer, String authKey, String hostname, String advertiseTags,
+            Boolean acceptRoutes, Boolean acceptDns, boolean reset, Duration timeout, RouteFlags routes) implements Daemon {
+        /** Without the key: a record's own toString would put it into whatever prints this. */
+        @Override
+        public String toString() {
+            return "UpArgs[loginServer=" + loginServer + ", authKey=" + (authKey == null ? "none" : "(hidden)") + ", hostname="
+                    + hostname + ", advertiseTags=" + advertiseTags + ", acceptRoutes=" + acceptRoutes + ", acceptDns=" + acceptDns
+                    + ", reset=" + reset + ", timeout=" + timeout + ", routes=" + routes + "]";
+        }
+    }
+
+    /** {@code up}'s options that take a value, in both spellings ({@code --opt v}, {@code --opt=v}). */
+    private static final String[] UP_VALUED = {"--login-server", "--authkey", "--hostname", "--advertise-tags", "--timeout",
+        "--advertise-routes", "--exit-node"};
+    /** {@code up}'s booleans with an optional {@code =true}/{@code =false}. */
+    private static final String[] UP_BOOLS = {"--accept-routes", "--accept-dns", "--advertise-exit-node",
+        "--exit-node-allow-lan-access", "--shields-up", "--snat-subnet-routes"};
 
     /** The command, or null when this command line is {@link LatticeCli}'s (not one of ours, unusual or wrong). */
     static Parsed parse(List<String> argv) {
@@ -62,6 +84,7 @@ final class QuickArgs {
             }
             int eq = a.indexOf('=');
             String flag = eq < 0 ? a : a.substring(0, eq);
+            if (name.equals("up") && flag.equals("--auth-key")) flag = "--authkey"; // one option, two names
             String value = eq < 0 ? null : a.substring(eq + 1);
             if (flag.equals("--socket")) {
                 if (o.socketGiven) return null;
@@ -83,6 +106,9 @@ final class QuickArgs {
                 case "ping" -> o.flag(flag, value, "--verbose")
                         || o.optionalBool(flag, value, nextIsBool, "--until-direct")
                         || o.valued(flag, value, args, i, "-c", "--timeout");
+                case "up" -> o.flag(flag, value, "--reset")
+                        || o.optionalBool(flag, value, nextIsBool, UP_BOOLS)
+                        || o.valued(flag, value, args, i, UP_VALUED);
                 default -> false;
             };
             if (!ok) return null;
@@ -103,11 +129,40 @@ final class QuickArgs {
                         ? new PingArgs(o.socket, o.count(), o.duration("--timeout", "5s"), o.bool("--until-direct", true),
                                 o.has("--verbose"), operands.getFirst())
                         : null;
+                case "up" -> operands.isEmpty()
+                        ? new UpArgs(o.socket, o.seen.get("--login-server"), o.seen.get("--authkey"), o.seen.get("--hostname"),
+                                o.seen.get("--advertise-tags"), o.optBool("--accept-routes"), o.optBool("--accept-dns"),
+                                o.has("--reset"), o.duration("--timeout", "0s"),
+                                new RouteFlags(o.seen.get("--advertise-routes"), o.optBool("--advertise-exit-node"),
+                                        o.seen.get("--exit-node"), o.optBool("--exit-node-allow-lan-access"),
+                                        o.optBool("--shields-up"), o.optBool("--snat-subnet-routes")))
+                        : null;
                 default -> null;
             };
         } catch (IllegalArgumentException e) {
             return null; // a value picocli would refuse (its message then)
         }
+    }
+
+    /**
+     * The command line {@code args} (as {@link #parse} took it, an {@code up} with an {@code --authkey}) with the key's
+     * value replaced by {@code key}: what the {@code lattice} process sends latticed after reading a key file.
+     */
+    static String[] withAuthKey(String[] args, String key) {
+        String[] out = args.clone();
+        for (int i = 0; i < out.length; i++) {
+            String a = out[i];
+            // Values never start with '-' here (parse leaves those to picocli), so a token that is the option is one.
+            if (a.equals("--authkey") || a.equals("--auth-key")) {
+                out[i + 1] = key;
+                return out;
+            }
+            if (a.startsWith("--authkey=") || a.startsWith("--auth-key=")) {
+                out[i] = "--authkey=" + key;
+                return out;
+            }
+        }
+        throw new IllegalArgumentException("no --authkey option");
     }
 
     /** The value of a {@code --socket} option at {@code args[i]}, or null when it is not that option or has none. */
@@ -167,6 +222,12 @@ final class QuickArgs {
 
         boolean has(String flag) {
             return seen.containsKey(flag);
+        }
+
+        /** A boolean given ({@code --flag} is true), or null when it was not. */
+        Boolean optBool(String flag) {
+            String v = seen.get(flag);
+            return v == null ? null : v.equals("true");
         }
 
         boolean bool(String flag, boolean dflt) {

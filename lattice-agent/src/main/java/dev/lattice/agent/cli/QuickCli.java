@@ -3,14 +3,20 @@ package dev.lattice.agent.cli;
 import dev.lattice.agent.cli.QuickArgs.IpArgs;
 import dev.lattice.agent.cli.QuickArgs.PingArgs;
 import dev.lattice.agent.cli.QuickArgs.StatusArgs;
+import dev.lattice.agent.cli.QuickArgs.UpArgs;
 import dev.lattice.agent.ipn.BackendState;
+import dev.lattice.agent.ipn.LoginWarning;
+import dev.lattice.agent.ipn.MaskedPrefs;
 import dev.lattice.agent.ipn.PeerStatus;
 import dev.lattice.agent.ipn.PingResult;
 import dev.lattice.agent.ipn.Status;
+import dev.lattice.agent.ipn.UpRequest;
+import dev.lattice.agent.ipn.UpResult;
 import dev.lattice.agent.localapi.CliRoute;
 import dev.lattice.agent.localapi.LocalApiClient;
 import dev.lattice.agent.localapi.LocalApiException;
 import dev.lattice.agent.localapi.LocalApiJson;
+import dev.lattice.agent.state.Prefs;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.time.Clock;
@@ -21,7 +27,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * The bodies of the quick commands ({@link QuickArgs}: {@code status}, {@code ip}, {@code ping}), written once:
+ * The bodies of the quick commands ({@link QuickArgs}: {@code status}, {@code ip}, {@code ping}, {@code up}), written once:
  * {@link LatticeCli}'s commands call them after picocli has parsed, and latticed calls them for {@link CliMain}
  * ({@link CliRoute}) over a {@link LocalApiClient} that reaches its routes in process. {@code QuickCliTest} runs
  * both paths on the same command lines.
@@ -32,28 +38,49 @@ public final class QuickCli {
     Clock clock = Clock.systemDefaultZone();
     /** Between tailscale ping's pings; tests shorten it. */
     Duration pingInterval = Duration.ofSeconds(1);
+    /** Between up's status polls while it waits for Running (a login in the browser); tests shorten it. */
+    Duration upPollInterval = Duration.ofMillis(500);
+    /**
+     * Whether {@code up --authkey=file:PATH} may read PATH: only in the {@code lattice} process. latticed runs as root
+     * and must never read a file for a caller (the CLI sends the key itself).
+     */
+    private final boolean readsFiles;
 
-    QuickCli(PrintWriter out, PrintWriter err) {
+    QuickCli(PrintWriter out, PrintWriter err, boolean readsFiles) {
         this.out = out;
         this.err = err;
+        this.readsFiles = readsFiles;
     }
 
-    QuickCli(PrintWriter out, PrintWriter err, Clock clock, Duration pingInterval) {
-        this(out, err);
+    QuickCli(PrintWriter out, PrintWriter err, Clock clock, Duration pingInterval, Duration upPollInterval, boolean readsFiles) {
+        this(out, err, readsFiles);
         this.clock = clock;
         this.pingInterval = pingInterval;
+        this.upPollInterval = upPollInterval;
     }
 
     /** The daemon's side of {@link CliRoute}: a command for {@code args}, or empty when they are not a quick command. */
     public static Optional<CliRoute.Command> accept(List<String> args) {
-        return accept(args, Clock.systemDefaultZone(), Duration.ofSeconds(1));
+        return accept(args, Clock.systemDefaultZone(), Duration.ofSeconds(1), IN_PROCESS_UP_POLL);
     }
 
-    /** As {@link #accept(List)} with a clock and a ping interval (tests). */
-    static Optional<CliRoute.Command> accept(List<String> args, Clock clock, Duration pingInterval) {
+    /** As {@link #accept(List)} with a clock and the interval of ping's pings and up's polls (tests). */
+    static Optional<CliRoute.Command> accept(List<String> args, Clock clock, Duration interval) {
+        return accept(args, clock, interval, interval);
+    }
+
+    /**
+     * up's status polls in latticed: in process they cost no connection, so an approved browser login is noticed
+     * sooner than the CLI's own 500 ms polls would.
+     */
+    static final Duration IN_PROCESS_UP_POLL = Duration.ofMillis(100);
+
+    private static Optional<CliRoute.Command> accept(List<String> args, Clock clock, Duration pingInterval, Duration upPoll) {
         if (!(QuickArgs.parse(args) instanceof QuickArgs.Daemon d)) return Optional.empty();
+        // The CLI reads key files itself and sends the key; a caller that sends a file name is not our CLI.
+        if (d instanceof UpArgs u && AuthKeyArg.isFile(u.authKey())) return Optional.empty();
         return Optional.of((client, out, err) -> {
-            return new QuickCli(out, err, clock, pingInterval).run(d, client);
+            return new QuickCli(out, err, clock, pingInterval, upPoll, false).run(d, client);
         });
     }
 
@@ -67,6 +94,7 @@ public final class QuickCli {
                 case StatusArgs s -> status(s, client);
                 case IpArgs a -> ip(a, client);
                 case PingArgs p -> ping(p, client);
+                case UpArgs u -> up(u, client);
             };
         } catch (CliException | LocalApiException e) {
             err.println(e.getMessage());
@@ -197,6 +225,80 @@ public final class QuickCli {
                 return 0;
             }
         }
+    }
+
+    /**
+     * tailscale's {@code up}: asks the daemon to log in with these settings, then waits for Running, printing the
+     * login URL when a user must visit one, until {@code --timeout} (zero: forever).
+     */
+    int up(UpArgs a, LocalApiClient c) throws LocalApiException, CliException {
+        if (!readsFiles && AuthKeyArg.isFile(a.authKey())) throw new CliException("--authkey=file: is read by the lattice CLI");
+        String key = AuthKeyArg.resolve(a.authKey());
+        List<String> tags = tags(a.advertiseTags());
+        RouteFlags routes = a.routes();
+        if (Boolean.TRUE.equals(routes.exitNodeAllowLanAccess()) && (routes.exitNode() == null || routes.exitNode().isEmpty())) {
+            throw new CliException("--exit-node-allow-lan-access can only be used with --exit-node");
+        }
+        Status st = c.status();
+        Prefs cur = a.reset() ? Prefs.defaults() : c.prefs();
+        MaskedPrefs mp = routes.change(st, cur);
+        Prefs after = mp.applyTo(cur);
+        if (mp.advertiseRoutes() != null) RouteFlags.warnOnAdvertiseRoutes(out, c, mp.advertiseRoutes());
+        RouteFlags.warnNoSnatExitNode(out, after);
+        UpRequest req = new UpRequest(a.loginServer(), key, a.hostname(), tags, a.acceptRoutes(), a.acceptDns(), a.reset(),
+                mp.advertiseRoutes(), mp.setsExitNode() ? mp.exitNodeIp() : null, mp.exitNodeAllowLanAccess(),
+                mp.shieldsUp(), mp.noSnat());
+        UpResult r = c.up(req);
+        // Monotonic: a wall-clock step must not end or extend the wait.
+        long deadline = System.nanoTime() + a.timeout().toNanos();
+        BackendState state = r.state();
+        String url = r.authUrl();
+        String refused = r.errMessage();
+        String lastPrinted = null;
+        while (true) {
+            // The control server's refusal is final (tailscale: fatalf("backend error: %v\n", n.ErrMessage)).
+            if (refused != null) throw new CliException("backend error: " + refused);
+            if (state == BackendState.Running) {
+                if (lastPrinted != null) err.println("Success.");
+                return 0;
+            }
+            // With an auth key a pending URL is from an earlier interactive attempt: not ours to show (tailscale #1755).
+            if (url != null && !url.isEmpty() && key == null && !url.equals(lastPrinted)) {
+                err.print("\nTo authenticate, visit:\n\n\t" + url + "\n\n");
+                lastPrinted = url;
+            }
+            // Also how latticed learns that the CLI went away (Ctrl-C while waiting for a login): the flush throws.
+            err.flush();
+            if (!a.timeout().isZero() && System.nanoTime() - deadline >= 0) {
+                throw new CliException("timeout waiting for Lattice service to enter a Running state; check health with \"lattice status\"");
+            }
+            sleep(upPollInterval);
+            Status now = c.status();
+            state = now.backendState();
+            url = now.authUrl();
+            if (state == BackendState.NeedsLogin) refused = LoginWarning.errorIn(now.health()).orElse(null);
+        }
+    }
+
+    /** Comma-separated tags; "tag:" is added where omitted (tailscale does the same). */
+    static List<String> tags(String v) throws CliException {
+        if (v == null) return null;
+        List<String> out = new ArrayList<>();
+        for (String t : v.split(",", -1)) {
+            t = t.strip();
+            if (t.isEmpty()) {
+                if (v.isBlank()) continue;
+                throw new CliException("tag: empty tag in --advertise-tags=" + v);
+            }
+            if (!t.startsWith("tag:")) t = "tag:" + t;
+            String name = t.substring(4);
+            if (name.isEmpty() || !Character.isLetter(name.charAt(0)) || !name.chars().allMatch(
+                    ch -> ch < 128 && (Character.isLetterOrDigit(ch) || ch == '-'))) {
+                throw new CliException("tag names must start with a letter and contain only letters, numbers and dashes: \"" + t + "\"");
+            }
+            out.add(t);
+        }
+        return out;
     }
 
     private static void sleep(Duration d) throws CliException {

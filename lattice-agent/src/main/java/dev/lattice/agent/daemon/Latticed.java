@@ -49,7 +49,26 @@ public final class Latticed implements Callable<Integer> {
     }
 
     public static int run(String... args) {
+        if (args.length == 1 && args[0].equals(Warmup.ARG)) return training();
         return new CommandLine(new Latticed()).execute(args);
+    }
+
+    /**
+     * The training run of an AOT cache for latticed (JEP 483/514/515; off by default, see bin/latticed): parses a
+     * command line as a start does, then runs {@link Warmup}, so the classes of a start and of a first {@code up}
+     * would come from the cache.
+     */
+    static int training() {
+        try {
+            CommandLine.ParseResult r = new CommandLine(new Latticed()).parseArgs("--statedir=/nonexistent", "--port=0");
+            if (!r.hasMatchedOption("--port")) return 1;
+            Warmup.run();
+            org.slf4j.LoggerFactory.getLogger(Latticed.class).debug("training run done");
+            return 0;
+        } catch (Exception e) {
+            System.err.println("latticed: training run failed: " + e);
+            return 1;
+        }
     }
 
     public static void main(String[] args) {

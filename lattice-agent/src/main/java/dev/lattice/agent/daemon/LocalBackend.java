@@ -107,6 +107,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private volatile boolean dnsApplied;
 
     private final Object lock = new Object();
+    /** Notified whenever state, authUrl or loginError change. */
+    private final Object stateChanged = new Object();
     private ControlClient control;
     private volatile BackendState state = BackendState.NoState;
     private final Health health = new Health(java.time.Clock.systemUTC());
@@ -120,6 +122,16 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private volatile List<dev.lattice.wire.tailcfg.Service> services = List.of();
     private volatile EngineConfig.ExitNode exitNode;
     private final List<Consumer<Optional<EngineConfig.ExitNode>>> exitNodeListeners = new CopyOnWriteArrayList<>();
+    /**
+     * Milestones of the current {@code up} (System.nanoTime; 0: none), for one log line when it reaches Running:
+     * where an up's time went (login, first netmap, applying it).
+     */
+    private volatile long upStart;
+    /** When the current up was asked for, and when its prefs were saved (System.nanoTime; 0: none). */
+    private volatile long upAsked;
+    private volatile long upSaved;
+    private volatile long upLoggedIn;
+    private volatile long upFirstMap;
 
     private LocalBackend(DaemonOptions opts, AgentSystem sys) throws IOException {
         this.opts = opts;
@@ -180,9 +192,13 @@ public final class LocalBackend implements Backend, AutoCloseable {
         });
     }
 
-    private dev.lattice.metrics.Metrics userMetrics() {
+    /** Made at the first scrape of {@code usermetrics} (Prometheus and its JVM collectors: ~200 classes). */
+    private dev.lattice.metrics.Metrics userMetrics;
+
+    private synchronized dev.lattice.metrics.Metrics userMetrics() {
+        if (userMetrics != null) return userMetrics;
         MagicSock.Stats s = magicSock.stats;
-        return UserMetrics.create(new UserMetrics.Sources(s.derpDataReceivedPackets::sum, s.derpDataReceivedBytes::sum,
+        return userMetrics = UserMetrics.create(new UserMetrics.Sources(s.derpDataReceivedPackets::sum, s.derpDataReceivedBytes::sum,
                 s.derpDataSentPackets::sum, s.derpDataSentBytes::sum, tun::droppedInbound,
                 () -> device.stats.sendFailed.sum() + device.stats.noEndpoint.sum(), magicSock::homeDerp,
                 () -> health.warnings().size(),
@@ -202,8 +218,18 @@ public final class LocalBackend implements Backend, AutoCloseable {
             b.api = LocalApiServer.start(opts.socket(), b, LocalApiServer.Options.defaults().withDerpMap(() -> {
                 NetworkMap nm = b.netmap;
                 return nm == null ? null : nm.derpMap();
-            }).withUserMetrics(b.userMetrics()).withCli(dev.lattice.agent.cli.QuickCli::accept));
+            }).withUserMetrics(b::userMetrics).withCli(dev.lattice.agent.cli.QuickCli::accept));
             b.ticker.scheduleWithFixedDelay(b::tick, 2, 2, TimeUnit.SECONDS);
+            // The first up's cold code (JSON, netmap, handshake, the CLI route) runs now, while nobody waits for it.
+            Path socket = b.api.path();
+            Thread.ofVirtual().name("latticed-warmup").start(() -> {
+                try {
+                    Warmup.run();
+                    dev.lattice.agent.cli.CliMain.warmDaemon(socket);
+                } catch (Exception e) {
+                    log.debug("warm-up failed (the first up will be slower): {}", e.toString());
+                }
+            });
             var prefs = b.store.prefs();
             b.health.setWantRunning(prefs.wantRunning() && !prefs.loggedOut());
             if (prefs.controlUrl() == null || prefs.loggedOut()) {
@@ -239,7 +265,12 @@ public final class LocalBackend implements Backend, AutoCloseable {
             loginError = null;
             var prefs = store.prefs();
             health.loginResult(null);
-            if (starting) setState(BackendState.Starting, null);
+            if (starting) {
+                upStart = System.nanoTime();
+                upLoggedIn = 0;
+                upFirstMap = 0;
+                setState(BackendState.Starting, null);
+            }
             magicSock.setDerpHttp(derpHttp());
             var cfg = ControlClient.Config.of(java.net.URI.create(prefs.controlUrl()), store.state().machineKey(),
                     store.state().nodeKey(), magicSock.discoPublicKey(), this::hostinfo).withGroup(group)
@@ -255,6 +286,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
                     @Override
                     public void onLoginResult(String error) {
+                        if (error == null && upStart != 0 && upLoggedIn == 0) upLoggedIn = System.nanoTime();
                         health.loginResult(error);
                     }
 
@@ -265,6 +297,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
                     @Override
                     public void onNetworkMap(NetworkMap nm) {
+                        if (upStart != 0 && upFirstMap == 0) upFirstMap = System.nanoTime();
                         applyNetworkMap(nm);
                     }
 
@@ -274,6 +307,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
                             log.warn("control server refused the login: {}", error.getMessage());
                             loginError = error.getMessage();
                             health.loginResult(error.getMessage());
+                            signalStateChanged();
                         } else {
                             log.debug("control: {}", error.toString()); // the client logs its retries itself
                         }
@@ -326,10 +360,19 @@ public final class LocalBackend implements Backend, AutoCloseable {
         }
         state = s;
         authUrl = url;
+        signalStateChanged();
+    }
+
+    /** Wakes an up waiting for its outcome (state, auth URL or the server's refusal). */
+    private void signalStateChanged() {
+        synchronized (stateChanged) {
+            stateChanged.notifyAll();
+        }
     }
 
     private void applyNetworkMap(NetworkMap nm) {
         if (closed) return;
+        long applyStart = System.nanoTime();
         netmap = nm;
         var prefs = resolveExitNodeAndSave(nm);
         updateForwardingHealth(prefs);
@@ -369,13 +412,34 @@ public final class LocalBackend implements Backend, AutoCloseable {
         } catch (IOException e) {
             log.warn("could not point the host's DNS at MagicDNS: {}", e.getMessage());
         }
-        if (state == BackendState.Starting || state == BackendState.NeedsLogin) setState(BackendState.Running, null);
+        if (state == BackendState.Starting || state == BackendState.NeedsLogin) {
+            setState(BackendState.Running, null);
+            logUpTimes(applyStart);
+        }
+    }
+
+    private void logUpTimes(long applyStart) {
+        long start = upStart;
+        if (start == 0) return;
+        upStart = 0;
+        long now = System.nanoTime();
+        long asked = upAsked;
+        String saved = asked == 0 || upSaved < asked || upSaved > start ? "?" : Long.toString(ms(upSaved - asked));
+        upAsked = 0;
+        log.info("up: Running after {} ms (prefs saved in {} ms, logged in after {} ms, first netmap {} ms, applied in {} ms)",
+                ms(now - (asked != 0 && asked <= start ? asked : start)), saved,
+                upLoggedIn == 0 ? "?" : ms(upLoggedIn - start), upFirstMap == 0 ? "?" : ms(upFirstMap - start), ms(now - applyStart));
+    }
+
+    private static long ms(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos);
     }
 
     // --- Backend ------------------------------------------------------------------------------------
 
     @Override
     public UpResult up(UpRequest req) throws BackendException {
+        long asked = System.nanoTime();
         if (req.loginServer() != null && !req.loginServer().matches("https?://.+")) {
             throw new BackendException(400, "--login-server must be an http:// or https:// URL, got " + req.loginServer());
         }
@@ -387,6 +451,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
             if (next.controlUrl() == null) throw new BackendException(400, "no --login-server given and none saved");
             boolean serverChanged = req.loginServer() != null && !req.loginServer().equals(store.prefs().controlUrl());
             save(next);
+            upAsked = asked;
+            upSaved = System.nanoTime();
             health.setWantRunning(true);
             boolean running = control != null && state == BackendState.Running && !serverChanged && req.authKey() == null;
             if (running) {
@@ -396,9 +462,19 @@ public final class LocalBackend implements Backend, AutoCloseable {
             }
         }
         // Give control a moment so the common cases answer with their final state (Running, an auth URL, or the
-        // server's refusal).
+        // server's refusal), the moment it is known.
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < end && state != BackendState.Running && authUrl == null && loginError == null) sleep(50);
+        synchronized (stateChanged) {
+            long left;
+            while ((left = end - System.nanoTime()) > 0 && state != BackendState.Running && authUrl == null && loginError == null) {
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(stateChanged, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
         String refused = loginError;
         return new UpResult(refused != null ? BackendState.NeedsLogin : state, refused != null ? null : authUrl, refused);
     }
@@ -991,14 +1067,6 @@ public final class LocalBackend implements Backend, AutoCloseable {
             osDns.restore();
         } catch (IOException e) {
             log.warn("restoring the host's resolv.conf failed: {}", e.getMessage());
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

@@ -31,6 +31,15 @@ public record UpRequest(
         this(loginServer, authKey, hostname, advertiseTags, acceptRoutes, acceptDns, reset, null, null, null, null, null);
     }
 
+    /** Without the auth key: a record's own toString would put it into whatever logs this. */
+    @Override
+    public String toString() {
+        return "UpRequest[loginServer=" + loginServer + ", authKey=" + (authKey == null ? "none" : "(hidden)") + ", hostname="
+                + hostname + ", advertiseTags=" + advertiseTags + ", acceptRoutes=" + acceptRoutes + ", acceptDns=" + acceptDns
+                + ", reset=" + reset + ", advertiseRoutes=" + advertiseRoutes + ", exitNodeIp=" + exitNodeIp
+                + ", exitNodeAllowLanAccess=" + exitNodeAllowLanAccess + ", shieldsUp=" + shieldsUp + ", noSnat=" + noSnat + "]";
+    }
+
     /** The prefs this up changes, other than the login server, tags and running state. */
     public MaskedPrefs prefsChange() {
         MaskedPrefs mp = new MaskedPrefs(acceptRoutes, acceptDns, hostname, advertiseRoutes, null, null,

@@ -23,7 +23,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 
 /**
- * {@code POST /localapi/v0/lattice-cli}: latticed runs one of the CLI's quick commands (status, ip, ping) for the
+ * {@code POST /localapi/v0/lattice-cli}: latticed runs one of the CLI's quick commands (status, ip, ping, up) for the
  * {@code lattice} process and streams what it prints. The CLI is then a small program that starts in a fraction of
  * the time a JVM needs to load picocli and Jackson (tailscale's CLI is a native binary; this keeps one codebase:
  * the daemon runs the CLI's own code, warm). Not part of tailscale's local API; official clients never call it.
@@ -31,8 +31,10 @@ import java.util.concurrent.ExecutorService;
  * <p>Request body: the command line's arguments, each followed by a NUL byte (UTF-8). Answer: 404 when the
  * arguments are not a quick command (the CLI then runs it itself), else 200 and, until the connection closes,
  * frames of one kind byte ({@link #STDOUT}, {@link #STDERR}, {@link #EXIT}), a 4-byte big-endian length and that
- * many bytes: output in the order it was printed, then the exit code (4 bytes). The command runs with read access
- * only (as a caller without write permission), so any user who may connect gets what the separate calls would give.
+ * many bytes: output in the order it was printed, then the exit code (4 bytes). The command runs with the caller's
+ * own access (its peer credentials), so any user who may connect gets what the separate calls would give: an
+ * {@code up} of a user who may not write is refused as its {@code POST up} would be. Arguments are never logged
+ * (an {@code up}'s carry its auth key).
  */
 public final class CliRoute {
     public static final String PATH = LocalApiRoutes.PREFIX + "lattice-cli";

@@ -38,16 +38,20 @@ public final class LocalApiClient {
     private final Path socket;
     /** Null: over the socket. Else the daemon's own routes, in process (its quick CLI commands, see {@link CliRoute}). */
     private final LocalApiRoutes inProcess;
+    /** In process: whether the caller may change state (up), as its peer credentials decided. */
+    private final boolean mayWrite;
 
     public LocalApiClient(Path socket) {
         this.socket = socket;
         this.inProcess = null;
+        this.mayWrite = false;
     }
 
-    /** A client of {@code routes} without a socket, as a caller that may not write. */
-    LocalApiClient(Path socket, LocalApiRoutes inProcess) {
+    /** A client of {@code routes} without a socket, with the access of the caller it acts for. */
+    LocalApiClient(Path socket, LocalApiRoutes inProcess, boolean mayWrite) {
         this.socket = socket;
         this.inProcess = inProcess;
+        this.mayWrite = mayWrite;
     }
 
     public Path socket() {
@@ -190,7 +194,7 @@ public final class LocalApiClient {
 
     Raw exchange(String method, String target, byte[] body, Duration timeout, String ifMatch) throws LocalApiException {
         if (inProcess != null) {
-            LocalApiRoutes.Response r = inProcess.handle(method, target, body, false, ifMatch);
+            LocalApiRoutes.Response r = inProcess.handle(method, target, body, mayWrite, ifMatch);
             return new Raw(r.status(), r.body(), r.etag());
         }
         SocketChannel ch;

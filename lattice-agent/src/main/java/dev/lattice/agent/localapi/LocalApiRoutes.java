@@ -56,15 +56,18 @@ public final class LocalApiRoutes {
 
     private final Backend backend;
     private final Supplier<DERPMap> derpMap;
-    private final Metrics userMetrics;
+    private final Supplier<Metrics> userMetrics;
     private final ExecutorService pings = Executors.newVirtualThreadPerTaskExecutor();
 
     public LocalApiRoutes(Backend backend, Supplier<DERPMap> derpMap) {
         this(backend, derpMap, null);
     }
 
-    /** @param userMetrics what {@code usermetrics} serves (null: 404) */
-    public LocalApiRoutes(Backend backend, Supplier<DERPMap> derpMap, Metrics userMetrics) {
+    /**
+     * @param userMetrics what {@code usermetrics} serves (null: 404), asked for at the first scrape: the Prometheus
+     *     registry and its JVM collectors are a few hundred classes an idle daemon need not load
+     */
+    public LocalApiRoutes(Backend backend, Supplier<DERPMap> derpMap, Supplier<Metrics> userMetrics) {
         this.backend = backend;
         this.derpMap = derpMap;
         this.userMetrics = userMetrics;
@@ -124,7 +127,7 @@ public final class LocalApiRoutes {
                     return m == null ? error(404, "no DERP map") : ok(m);
                 });
                 case "usermetrics" -> get(method, () -> userMetrics == null ? error(404, "no metrics")
-                        : new Response(200, userMetrics.scrape(), Metrics.CONTENT_TYPE));
+                        : new Response(200, userMetrics.get().scrape(), Metrics.CONTENT_TYPE));
                 case "prefs" -> method.equals("PATCH")
                         ? patch(mayWrite, name, () -> ok(backend.editPrefs(maskedPrefs(body))))
                         : get(method, () -> ok(backend.prefs()));

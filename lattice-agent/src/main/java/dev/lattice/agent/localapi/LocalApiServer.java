@@ -74,7 +74,7 @@ public final class LocalApiServer implements AutoCloseable {
      * @param mayWrite   whether a peer (null when its credentials are unknown) may call up/down/logout
      * @param derpMap    the current DERP map for {@code lattice netcheck} (may be null or return null)
      */
-    public record Options(int socketMode, Predicate<UnixDomainPrincipal> mayWrite, Supplier<DERPMap> derpMap, Metrics userMetrics,
+    public record Options(int socketMode, Predicate<UnixDomainPrincipal> mayWrite, Supplier<DERPMap> derpMap, Supplier<Metrics> userMetrics,
             CliRoute.Commands cli) {
         public static Options defaults() {
             return new Options(0666, LocalApiServer::rootOrSelf, null, null, null);
@@ -94,6 +94,11 @@ public final class LocalApiServer implements AutoCloseable {
 
         /** What {@code GET /localapi/v0/usermetrics} serves. */
         public Options withUserMetrics(Metrics m) {
+            return withUserMetrics(() -> m);
+        }
+
+        /** As {@link #withUserMetrics(Metrics)}, made at the first scrape (the supplier is asked each time: memoize it). */
+        public Options withUserMetrics(Supplier<Metrics> m) {
             return new Options(socketMode, mayWrite, derpMap, m, cli);
         }
 
@@ -139,7 +144,6 @@ public final class LocalApiServer implements AutoCloseable {
         LocalApiRoutes routes = new LocalApiRoutes(backend, options.derpMap(), options.userMetrics());
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
-        LocalApiClient cliClient = new LocalApiClient(path, routes);
         try {
             Channel ch = new ServerBootstrap().group(group).channel(NioServerDomainSocketChannel.class)
                     .childHandler(new ChannelInitializer<Channel>() {
@@ -150,7 +154,8 @@ public final class LocalApiServer implements AutoCloseable {
                             c.pipeline().addLast(new ReadTimeoutHandler(600));
                             c.pipeline().addLast(new HttpServerCodec(8192, 16384, 16384));
                             c.pipeline().addLast(new HttpObjectAggregator(MAX_BODY));
-                            c.pipeline().addLast(new Handler(routes, workers, mayWrite, options.cli(), cliClient));
+                            c.pipeline().addLast(new Handler(routes, workers, mayWrite, options.cli(),
+                                    new LocalApiClient(path, routes, mayWrite)));
                         }
                     })
                     .bind(UnixDomainSocketAddress.of(bindAt)).sync().channel();

@@ -215,6 +215,10 @@ public final class MagicSock implements PathSelector, AutoCloseable {
         if (device.transport() == null) throw new IllegalStateException("start the device first");
         device.setPathSelector(this);
         timers.scheduleWithFixedDelay(this::tick, 250, 250, TimeUnit.MILLISECONDS);
+        // The interfaces' addresses now, without waiting for a netcheck (which needs the DERP map of the first
+        // netmap, then STUN replies): the first map request already tells peers on the same LAN where we are, as
+        // tailscaled's first endpoints do.
+        updateEndpoints(null);
         scheduleNetcheck();
     }
 

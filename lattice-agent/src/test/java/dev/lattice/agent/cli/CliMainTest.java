@@ -53,6 +53,35 @@ class CliMainTest {
         }
     }
 
+    /** {@code up} too, with a key file read by the CLI: the daemon logs in, the CLI only copies its output. */
+    @Test
+    void upWithAKeyFileLoadsNoPicocliOrJackson() throws Exception {
+        FakeBackend backend = new FakeBackend();
+        java.nio.file.Path key = java.nio.file.Files.writeString(dir.resolve("key"), "tskey-auth-1\n");
+        try (LocalApiServer server = LocalApiServer.start(dir.resolve("latticed.sock"), backend,
+                LocalApiServer.Options.defaults().withCli(QuickCli::accept))) {
+            Run r = freshJvm(List.of("--socket=" + server.path(), "up", "--authkey=file:" + key, "--hostname=box"));
+            assertThat(r.code()).isZero();
+            assertThat(r.out()).isEmpty();
+            assertThat(backend.ups).hasSize(1);
+            assertThat(backend.ups.getFirst().authKey()).isEqualTo("tskey-auth-1");
+            assertThat(r.classLog()).contains("dev.lattice.agent.cli.CliMain ").doesNotContain("picocli.")
+                    .doesNotContain("tools.jackson.").doesNotContain("io.netty.").doesNotContain("ch.qos.logback.");
+        }
+    }
+
+    /** latticed's warm-up of its own CLI route: a status it answers, nothing printed anywhere. */
+    @Test
+    void warmDaemonRunsAStatusThroughTheRoute() throws Exception {
+        FakeBackend backend = new FakeBackend();
+        try (LocalApiServer server = LocalApiServer.start(dir.resolve("latticed.sock"), backend,
+                LocalApiServer.Options.defaults().withCli(QuickCli::accept))) {
+            CliMain.warmDaemon(server.path());
+            assertThat(backend.calls).containsExactly("status");
+        }
+        CliMain.warmDaemon(dir.resolve("gone.sock")); // no daemon: no exception, nothing printed
+    }
+
     @Test
     void theTrainingRunIsAHiddenArgumentOnTheQuickPath() throws Exception {
         Run r = freshJvm(List.of(CliTraining.ARG));

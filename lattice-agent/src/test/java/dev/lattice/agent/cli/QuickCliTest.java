@@ -4,11 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lattice.agent.ipn.BackendException;
 import dev.lattice.agent.ipn.BackendState;
+import dev.lattice.agent.ipn.MaskedPrefs;
 import dev.lattice.agent.ipn.PeerStatus;
 import dev.lattice.agent.ipn.PingResult;
+import dev.lattice.agent.ipn.UpRequest;
+import dev.lattice.agent.ipn.UpResult;
 import dev.lattice.agent.localapi.CliRoute;
 import dev.lattice.agent.localapi.FakeBackend;
 import dev.lattice.agent.localapi.LocalApiServer;
+import dev.lattice.agent.state.Prefs;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -17,6 +21,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -148,7 +153,32 @@ class QuickCliTest {
                 c("ping --timeout=0s", net, "ping", "--timeout=0s", "peer-a"),
                 c("ping logged out", b -> b.state = BackendState.NeedsLogin, "ping", "peer-a"),
                 c("version", none, "version"),
-                c("socket after the command", net, "status", "--socket=SOCKET"));
+                c("socket after the command", net, "status", "--socket=SOCKET"),
+                c("up with a key", b -> b.state = BackendState.NeedsLogin, "up", "--login-server=http://ctl", "--authkey=k",
+                        "--hostname=box", "--accept-dns=false"),
+                c("up --auth-key, spaced values, every flag", net, "up", "--login-server", "http://ctl", "--auth-key", "k",
+                        "--hostname", "box", "--advertise-tags", "a,tag:b", "--accept-routes", "--accept-dns=false", "--reset",
+                        "--timeout", "5s", "--advertise-routes", "10.1.0.0/24", "--advertise-exit-node", "--exit-node=",
+                        "--shields-up=false", "--snat-subnet-routes=false"),
+                c("up interactive", b -> {
+                    b.upResult = new UpResult(BackendState.NeedsLogin, "http://ctl/register/abc");
+                    b.pollsUntilRunning = 3;
+                }, "up", "--login-server=http://ctl"),
+                c("up interactive times out", b -> {
+                    b.upResult = new UpResult(BackendState.NeedsLogin, "http://ctl/register/abc");
+                    b.pollsUntilRunning = -1;
+                }, "up", "--timeout=30ms"),
+                c("up refused", b -> b.upResult = new UpResult(BackendState.NeedsLogin, null, "authkey expired"), "up", "--authkey=k"),
+                c("up bad key", none, "up", "--authkey=bad"),
+                c("up bad tag", none, "up", "--advertise-tags=tag:9x"),
+                c("up lan access without exit node", none, "up", "--exit-node-allow-lan-access"),
+                c("up unknown exit node", net, "up", "--exit-node=nobody"),
+                c("up routes with warnings", b -> {
+                    b.forwardingWarning = "IP forwarding is disabled";
+                    b.prefs = Prefs.defaults();
+                }, "up", "--advertise-routes=10.1.0.0/24", "--advertise-exit-node", "--snat-subnet-routes=false"),
+                c("up refused by the daemon", b -> b.upRefusal = "--login-server must be an http:// or https:// URL", "up",
+                        "--login-server=ftp://x"));
     }
 
     /** Command lines that are LatticeCli's: unusual spellings, other commands, every usage error. */
@@ -173,6 +203,13 @@ class QuickCliTest {
                 c("whois", net, "whois", "100.64.0.2"),
                 c("down", b -> b.state = BackendState.Running, "down"),
                 c("frobnicate", net, "frobnicate"),
+                c("up extra", net, "up", "extra"),
+                c("up --reset=true", net, "up", "--reset=true"),
+                c("up --accept-dns false", net, "up", "--accept-dns", "false"),
+                c("up two keys", net, "up", "--authkey=a", "--auth-key=b"),
+                c("up --timeout=5", net, "up", "--timeout=5"),
+                c("up --hostname -x", net, "up", "--hostname", "-x"),
+                c("up -h", net, "up", "-h"),
                 c("status --", net, "status", "--"));
     }
 
@@ -180,6 +217,7 @@ class QuickCliTest {
         LatticeCli cli = new LatticeCli();
         cli.clock = CLOCK;
         cli.pingInterval = Duration.ofMillis(1);
+        cli.upPollInterval = Duration.ofMillis(1);
         return LatticeCli.capture(cli, withSocket(args));
     }
 
@@ -194,6 +232,7 @@ class QuickCliTest {
             LatticeCli cli = new LatticeCli();
             cli.clock = CLOCK;
             cli.pingInterval = Duration.ofMillis(1);
+            cli.upPollInterval = Duration.ofMillis(1);
             PrintWriter o = new PrintWriter(out, true, StandardCharsets.UTF_8);
             PrintWriter e = new PrintWriter(err, true, StandardCharsets.UTF_8);
             return LatticeCli.run(cli, a, o, e);
@@ -220,10 +259,105 @@ class QuickCliTest {
     void latticedRunsTheQuickCommandsWithLatticeClisOutput(Case c) {
         c.setup().accept(backend);
         LatticeCli.Result expected = viaLatticeCli(c.args());
+        List<UpRequest> expectedUps = List.copyOf(backend.ups);
+        List<MaskedPrefs> expectedEdits = List.copyOf(backend.edits);
+        backend.ups.clear();
+        backend.edits.clear();
         c.setup().accept(backend);
         Run actual = viaCliMain(c.args());
         assertThat(actual.fellBack()).as("run without LatticeCli").isFalse();
         assertThat(actual.result()).isEqualTo(expected);
+        assertThat(backend.ups).as("the same up requests").isEqualTo(expectedUps);
+        assertThat(backend.edits).isEqualTo(expectedEdits);
+    }
+
+    @Test
+    void upReadsTheKeyFileInTheCliAndSendsTheKey() throws Exception {
+        Path key = Files.writeString(dir.resolve("key"), "tskey-auth-123\n");
+        Run r = viaCliMain(List.of("up", "--authkey=file:" + key, "--hostname=box"));
+        assertThat(r.fellBack()).isFalse();
+        assertThat(r.result()).isEqualTo(new LatticeCli.Result(0, "", ""));
+        assertThat(backend.ups.getLast().authKey()).isEqualTo("tskey-auth-123");
+        Run spaced = viaCliMain(List.of("up", "--auth-key", "file:" + key));
+        assertThat(spaced.fellBack()).isFalse();
+        assertThat(backend.ups.getLast().authKey()).isEqualTo("tskey-auth-123");
+
+        // A file the CLI cannot read is LatticeCli's to report, with its words.
+        List<String> missing = List.of("up", "--authkey=file:" + dir.resolve("missing"));
+        Run m = viaCliMain(missing);
+        assertThat(m.fellBack()).isTrue();
+        assertThat(m.result()).isEqualTo(viaLatticeCli(missing));
+        assertThat(m.result().err()).startsWith("reading authkey from file:");
+    }
+
+    @Test
+    void latticedNeverReadsAKeyFileForACaller() throws Exception {
+        // latticed runs as root: a caller naming a file it may not read itself must not get it read for it
+        Path key = Files.writeString(dir.resolve("root-only"), "secret-key\n");
+        assertThat(QuickCli.accept(List.of("up", "--authkey=file:" + key), CLOCK, Duration.ZERO)).isEmpty();
+        assertThat(QuickCli.accept(List.of("up", "--auth-key", "file:" + key), CLOCK, Duration.ZERO)).isEmpty();
+        assertThat(post(List.of("up", "--authkey=file:" + key))).startsWith("HTTP/1.1 404");
+        assertThat(backend.ups).isEmpty();
+    }
+
+    @Test
+    void upKeepsTheKeyOutOfToString() {
+        var p = (QuickArgs.UpArgs) QuickArgs.parse(List.of("up", "--authkey=tskey-auth-secret"));
+        assertThat(p.authKey()).isEqualTo("tskey-auth-secret");
+        assertThat(p.toString()).doesNotContain("tskey-auth-secret").contains("authKey=(hidden)");
+        assertThat(new UpRequest(null, "tskey-auth-secret", null, null, null, null, false).toString())
+                .doesNotContain("tskey-auth-secret");
+        assertThat(QuickArgs.withAuthKey(new String[] {"--socket=/s", "up", "--auth-key", "file:/k", "--reset"}, "K"))
+                .containsExactly("--socket=/s", "up", "--auth-key", "K", "--reset");
+        assertThat(QuickArgs.withAuthKey(new String[] {"up", "--hostname=h", "--auth-key=file:/k"}, "K"))
+                .containsExactly("up", "--hostname=h", "--authkey=K");
+    }
+
+    @Test
+    void upRunsWithTheCallersAccess() throws Exception {
+        // A user who may not write gets the refusal its own POST up would get, however it asks.
+        server.close();
+        server = LocalApiServer.start(dir.resolve("ro.sock"), backend, LocalApiServer.Options.defaults()
+                .withMayWrite(peer -> false).withCli(args -> QuickCli.accept(args, CLOCK, Duration.ofMillis(1))));
+        List<String> args = List.of("up", "--authkey=k");
+        LatticeCli.Result expected = viaLatticeCli(args);
+        Run r = viaCliMain(args);
+        assertThat(r.fellBack()).isFalse();
+        assertThat(r.result()).isEqualTo(expected);
+        assertThat(r.result().code()).isEqualTo(1);
+        assertThat(r.result().err()).contains("denied");
+        assertThat(backend.ups).isEmpty();
+    }
+
+    @Test
+    void anInteractiveUpStopsWaitingWhenTheCliGoesAway() throws Exception {
+        backend.upResult = new UpResult(BackendState.NeedsLogin, "http://ctl/register/abc");
+        backend.pollsUntilRunning = -1;
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(server.path()))) {
+            byte[] body = (String.join("\0", "up", "--login-server=http://ctl") + "\0").getBytes(StandardCharsets.UTF_8);
+            String head = "POST " + CliRoute.PATH + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length + "\r\n\r\n";
+            ch.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.ISO_8859_1)));
+            ch.write(ByteBuffer.wrap(body));
+            InputStream in = Channels.newInputStream(ch);
+            assertThat(CliMain.okStatus(in)).isTrue();
+            byte[] frame = in.readNBytes(5);
+            assertThat(frame[0]).as("the login URL").isEqualTo(CliRoute.STDERR);
+        }
+        int polls = waitUntilStable(() -> (int) backend.calls.stream().filter("status"::equals).count());
+        Thread.sleep(100);
+        assertThat(backend.calls.stream().filter("status"::equals).count()).as("no more status polls").isEqualTo(polls);
+    }
+
+    /** One raw request to the CLI route: the answer's status line. */
+    private String post(List<String> args) throws Exception {
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(server.path()))) {
+            byte[] body = (String.join("\0", args) + "\0").getBytes(StandardCharsets.UTF_8);
+            String head = "POST " + CliRoute.PATH + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length + "\r\n\r\n";
+            ch.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.ISO_8859_1)));
+            ch.write(ByteBuffer.wrap(body));
+            String answer = new String(Channels.newInputStream(ch).readNBytes(12), StandardCharsets.ISO_8859_1);
+            return answer;
+        }
     }
 
     @ParameterizedTest
@@ -280,20 +414,20 @@ class QuickCliTest {
             assertThat(frame[0]).isEqualTo(CliRoute.STDOUT);
         }
         // ping -c 0 pings forever; with the CLI gone the daemon stops at its next line of output
-        int left = waitUntilStable();
+        int left = waitUntilStable(() -> backend.pings.size());
         Thread.sleep(100);
         assertThat(backend.pings.size()).as("no more pings").isEqualTo(left).isGreaterThan(9_000);
     }
 
-    private int waitUntilStable() throws InterruptedException {
+    private static int waitUntilStable(java.util.function.IntSupplier count) throws InterruptedException {
         int last = -1;
         for (int i = 0; i < 100; i++) {
-            int now = backend.pings.size();
+            int now = count.getAsInt();
             if (now == last) return now;
             last = now;
             Thread.sleep(50);
         }
-        throw new AssertionError("the daemon kept pinging for a CLI that is gone");
+        throw new AssertionError("the daemon kept going for a CLI that is gone");
     }
 
     @Test
@@ -317,7 +451,12 @@ class QuickCliTest {
                 new Row(List.of("ping", "-c", "010", "h"), null),
                 new Row(List.of("ping", "--until-direct", "true", "h"), null),
                 new Row(List.of("ping", "--verbose=true", "h"), null),
-                new Row(List.of("version", "x"), null));
+                new Row(List.of("version", "x"), null),
+                new Row(List.of("up", "--auth-key", "k", "--accept-routes", "--exit-node", "", "--timeout=1s"),
+                        new QuickArgs.UpArgs(null, null, "k", null, null, true, null, false, Duration.ofSeconds(1),
+                                new RouteFlags(null, null, "", null, null, null))),
+                new Row(List.of("up", "--authkey=k", "--authkey=k"), null),
+                new Row(List.of("up", "--shields-up=maybe"), null));
         for (Row r : rows) assertThat(QuickArgs.parse(r.args())).as(r.args().toString()).isEqualTo(r.want());
     }
 

@@ -81,6 +81,25 @@ class LocalApiServerTest {
         assertThat(st.user().get("1").loginName()).isEqualTo("alice@example.com");
     }
 
+    /** Prometheus and its JVM collectors are loaded for the first scrape, not by an idle daemon. */
+    @Test
+    void userMetricsAreMadeAtTheFirstScrape() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger made = new java.util.concurrent.atomic.AtomicInteger();
+        dev.lattice.metrics.Metrics m = new dev.lattice.metrics.Metrics();
+        m.gauge("lazy_test", "a gauge", () -> 7);
+        try (LocalApiServer s = LocalApiServer.start(dir.resolve("m.sock"), backend,
+                LocalApiServer.Options.defaults().withUserMetrics(() -> {
+                    made.incrementAndGet();
+                    return m;
+                }))) {
+            exchange(s.path(), "GET /localapi/v0/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertThat(made).hasValue(0);
+            String r = exchange(s.path(), "GET /localapi/v0/usermetrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertThat(r).startsWith("HTTP/1.1 200 OK").contains("lazy_test 7");
+            assertThat(made).hasValue(1);
+        }
+    }
+
     @Test
     void upPassesTheRequestAndReturnsTheAuthUrl() throws Exception {
         backend.upResult = new UpResult(BackendState.NeedsLogin, "http://ctl/register/abc");

@@ -187,6 +187,35 @@ class MagicSockTest {
         return false;
     }
 
+    /** The first map request must tell peers on the same LAN where we are: no DERP map, no netcheck needed for that. */
+    @Test
+    void theInterfacesAddressesAreEndpointsFromTheStart() throws Exception {
+        MemoryTun tun = new MemoryTun("early", false);
+        Device device = new Device(tun, port -> new Filtered(UdpSocket.open(port)), Clock.SYSTEM);
+        NodePrivateKey key = NodePrivateKey.generate();
+        device.setPrivateKey(key);
+        device.start();
+        List<List<DiscoveredEndpoint>> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        MagicSock ms = new MagicSock(device, key, DiscoPrivateKey.generate(), group, new MagicSock.Listener() {
+            @Override
+            public void endpointsChanged(List<DiscoveredEndpoint> endpoints) {
+                told.add(endpoints);
+            }
+        }, MagicSock.Options.defaults().withIncludeLoopback(true), Clock.SYSTEM);
+        try {
+            assertThat(ms.endpoints()).isEmpty();
+            ms.start();
+            int port = device.transport().port();
+            assertThat(ms.endpoints()).as("before any DERP map or netcheck")
+                    .contains(new DiscoveredEndpoint(AddrPort.parse("127.0.0.1:" + port), EndpointType.LOCAL));
+            assertThat(told).hasSize(1);
+            assertThat(ms.lastNetcheck()).isNull();
+        } finally {
+            ms.close();
+            device.close();
+        }
+    }
+
     @Test
     void whenTheRegionsFirstNodeChangesTheHomeConnectionMovesToIt() throws Exception {
         // Replicas of lattice-control each list themselves first; a client that fails over to another replica gets a
