@@ -43,6 +43,8 @@ public final class Device implements AutoCloseable {
     static final int MAX_PACKET = 65535;
     /** How long packet threads block in a read before they look at {@link #isClosed()} again. */
     static final int POLL_MILLIS = 500;
+    /** Cipher calls run at start so the JIT compiles the packet crypto before the first transfer needs it. */
+    private static final int WARM_UP_ROUNDS = 12_000;
 
     record Identity(NodePrivateKey privateKey, NodePublicKey publicKey, Cookies.Checker checker) {}
 
@@ -105,6 +107,13 @@ public final class Device implements AutoCloseable {
         startThread("wg-tun-reader", send::readLoop);
         startThread("wg-udp-reader", receive::readLoop);
         startThread("wg-handshake", handshakes::loop);
+        Thread.ofPlatform().name("wg-warm-up-" + tun.name()).daemon(true).priority(Thread.MIN_PRIORITY).start(() -> {
+            try {
+                TransportCipher.warmUp(WARM_UP_ROUNDS);
+            } catch (RuntimeException e) {
+                log.warn("cipher warm-up failed", e);
+            }
+        });
         scheduler.scheduleWithFixedDelay(this::refreshMtu, 5, 5, TimeUnit.SECONDS);
         log.info("device {} up, listening on UDP port {}", tun.name(), listenPort);
     }
@@ -331,6 +340,8 @@ public final class Device implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        send.close();
+        receive.close();
         tun.close();
         terminated.complete(null);
     }

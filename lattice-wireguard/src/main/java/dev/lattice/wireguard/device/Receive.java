@@ -55,7 +55,12 @@ final class Receive {
         while (!device.isClosed()) {
             UdpTransport u = device.transport();
             if (u instanceof UdpSocket s && s.groEnabled()) {
-                if (batch == null) batch = new UdpSocket.Batch();
+                if (batch == null) {
+                    batch = new UdpSocket.Batch();
+                    int threads = Pipeline.defaultThreads();
+                    coalescer = gro;
+                    pipeline = new Pipeline<>("wg-decrypt-" + tun.name(), threads, 2 * threads + 2, ReceiveJob::new);
+                }
                 int n;
                 try {
                     n = s.receiveBatch(batch, src, segSize, POLL_MILLIS);
@@ -66,24 +71,35 @@ final class Receive {
                     break;
                 }
                 if (n < 0) continue;
+                ReceiveJob job = pipeline.take();
+                if (job == null) break; // closed
+                job.count = 0;
                 int seg = segSize[0] > 0 ? segSize[0] : n;
                 for (int off = 0; off < n; off += seg) {
                     int l = Math.min(seg, n - off);
+                    if (l >= WgMessage.TRANSPORT_HEADER_SIZE && batch.data.get(ValueLayout.JAVA_BYTE, off) == WgMessage.TYPE_TRANSPORT
+                            && job.count < ReceiveJob.MAX) {
+                        int k = job.count++;
+                        if (job.bufs[k] == null || job.bufs[k].length < l + 64) job.bufs[k] = new byte[Math.max(l + 64, 2048)];
+                        MemorySegment.copy(batch.data, ValueLayout.JAVA_BYTE, off, job.bufs[k], 0, l);
+                        job.lens[k] = l;
+                        continue;
+                    }
+                    // handshakes, cookies, disco: not transport data, so order with it does not matter
                     MemorySegment.copy(batch.data, ValueLayout.JAVA_BYTE, off, buf, 0, l);
                     try {
-                        receiveDatagram(buf, l, src, gro);
+                        receiveDatagram(buf, l, src, null);
                     } catch (RuntimeException e) {
                         stats.malformed.increment();
                         log.debug("dropped datagram after error", e);
                     }
                 }
-                if (gro != null) {
-                    try {
-                        flushCoalesced(gro);
-                    } catch (IOException e) {
-                        if (!device.isClosed()) log.debug("TUN write failed: {}", e.getMessage());
-                    }
+                if (job.count == 0) {
+                    pipeline.giveBack(job);
+                    continue;
                 }
+                System.arraycopy(src, 0, job.src, 0, src.length);
+                pipeline.submit(job);
                 continue;
             }
             int n;
@@ -104,7 +120,73 @@ final class Receive {
                 log.debug("dropped datagram after error", e);
             }
         }
+        if (pipeline != null) pipeline.close();
         if (batch != null) batch.close();
+    }
+
+    /**
+     * One UDP GRO batch's transport messages: sessions are found and packets decrypted on any core; the replay
+     * window, timers and TUN writes happen in arrival order.
+     */
+    private final class ReceiveJob extends Pipeline.Job {
+        static final int MAX = 128;
+        final byte[][] bufs = new byte[MAX][];
+        final int[] lens = new int[MAX];
+        final Keypair[] kps = new Keypair[MAX];
+        final long[] ctrs = new long[MAX];
+        /** Plaintext length of each message, -1 for one dropped (counted) or not decrypted. */
+        final int[] pts = new int[MAX];
+        final byte[] src = new byte[Endpoint.SOCKADDR_LEN];
+        int count;
+
+        @Override
+        int size() {
+            return count;
+        }
+
+        @Override
+        void crypt() {
+            for (int i = 0; i < count; i++) {
+                pts[i] = -1;
+                byte[] b = bufs[i];
+                Keypair kp = session(b, lens[i]);
+                kps[i] = kp;
+                if (kp == null) continue;
+                long ctr = WgMessage.getU64(b, WgMessage.TRANSPORT_OFFSET_COUNTER);
+                ctrs[i] = ctr;
+                pts[i] = open(kp, ctr, b, lens[i]);
+            }
+        }
+
+        @Override
+        void finish() {
+            TcpCoalescer gro = coalescer;
+            for (int i = 0; i < count; i++) {
+                Keypair kp = kps[i];
+                int pt = pts[i];
+                kps[i] = null; // no session kept alive by a pooled job
+                pts[i] = -1;
+                if (kp == null || pt < 0) continue;
+                int len = accept(kp, ctrs[i], bufs[i], lens[i], pt, src);
+                if (len > 0) deliver(bufs[i], len, gro);
+            }
+            if (gro != null) {
+                try {
+                    flushCoalesced(gro);
+                } catch (IOException e) {
+                    if (!device.isClosed()) log.debug("TUN write failed: {}", e.getMessage());
+                }
+            }
+        }
+    }
+
+    private Pipeline<ReceiveJob> pipeline;
+    /** The TCP coalescer of the in-order stage (null without TUN offloads). */
+    private TcpCoalescer coalescer;
+
+    void close() {
+        Pipeline<ReceiveJob> p = pipeline;
+        if (p != null) p.close();
     }
 
     /** One datagram at {@code buf[0..n)} from the socket address {@code src}; gro is null without offloads. */
@@ -126,28 +208,46 @@ final class Receive {
 
     /** Authenticates and decrypts a transport message in place; returns the IP packet length to deliver, or 0. */
     private int receiveTransport(byte[] buf, int n, byte[] src) {
+        Keypair kp = session(buf, n);
+        if (kp == null) return 0;
+        long ctr = WgMessage.getU64(buf, WgMessage.TRANSPORT_OFFSET_COUNTER);
+        int pt = open(kp, ctr, buf, n);
+        return pt < 0 ? 0 : accept(kp, ctr, buf, n, pt, src);
+    }
+
+    /** The session a transport message is for, if it is one still good for receiving; else counts and null. */
+    private Keypair session(byte[] buf, int n) {
         IndexTable.Entry e = device.indices.lookup(WgMessage.getU32(buf, WgMessage.TRANSPORT_OFFSET_RECEIVER));
         if (e == null || e.keypair() == null) {
             stats.unknownIndex.increment();
-            return 0;
+            return null;
         }
         Keypair kp = e.keypair();
-        Peer p = kp.peer;
-        long now = device.clock.nanoTime();
-        if (kp.ageNanos(now) >= REJECT_AFTER_TIME) {
+        if (kp.ageNanos(device.clock.nanoTime()) >= REJECT_AFTER_TIME) {
             stats.expiredKeypair.increment();
-            return 0;
+            return null;
         }
-        long ctr = WgMessage.getU64(buf, WgMessage.TRANSPORT_OFFSET_COUNTER);
+        return kp;
+    }
+
+    /** Decrypts in place (the part that may run on any core); the plaintext length, or -1 (counted). */
+    private int open(Keypair kp, long ctr, byte[] buf, int n) {
         if (Long.compareUnsigned(ctr, REJECT_AFTER_MESSAGES) >= 0) {
             stats.replayed.increment();
-            return 0;
+            return -1;
         }
         int pt = TransportCipher.get().open(kp.recvKey, ctr, buf, HEADROOM, n - HEADROOM);
-        if (pt < 0) {
-            stats.decryptFailed.increment();
-            return 0;
-        }
+        if (pt < 0) stats.decryptFailed.increment();
+        return pt;
+    }
+
+    /**
+     * What follows decryption, in arrival order: the replay window, roaming, session confirmation, timers and
+     * the source address check. Returns the IP packet length to deliver, or 0.
+     */
+    private int accept(Keypair kp, long ctr, byte[] buf, int n, int pt, byte[] src) {
+        Peer p = kp.peer;
+        long now = device.clock.nanoTime();
         boolean fresh;
         synchronized (kp.replay) { // the UDP reader and DERP deliver concurrently
             fresh = kp.replay.validate(ctr, REJECT_AFTER_MESSAGES);

@@ -133,15 +133,66 @@ final class Send {
         return len + (padded - lastUnit);
     }
 
-    // --- with TUN offloads: TSO super-packets, UDP GSO ---------------------------------------------------
+    // --- with TUN offloads: TSO super-packets, UDP GSO, encryption on all cores ---------------------------
+
+    /**
+     * One TUN read's packets for one peer (a TSO super-packet split into segments, or a single packet): counters
+     * are taken in read order by the reader, encryption runs on any core, the GSO send in read order.
+     */
+    private final class SendJob extends Pipeline.Job {
+        final byte[][] segs = new byte[MAX_SEGMENTS][];
+        final int[] lens = new int[MAX_SEGMENTS];
+        final long[] ctrs = new long[MAX_SEGMENTS];
+        /** Encrypted length of each segment, -1 for one not encrypted (staged, or crypt failed). */
+        final int[] wire = new int[MAX_SEGMENTS];
+        int count;
+        Peer peer;
+        Keypair kp;
+        Endpoint ep;
+        UdpSocket sock;
+        long now;
+        long lastCtr;
+
+        /** Makes room for {@code n} segments of {@code cap} bytes each. */
+        void ensure(int n, int cap) {
+            for (int i = 0; i < n; i++) if (segs[i] == null || segs[i].length < cap) segs[i] = new byte[Math.max(cap, 2048)];
+        }
+
+        @Override
+        int size() {
+            return count;
+        }
+
+        @Override
+        void crypt() {
+            for (int i = 0; i < count; i++) {
+                if (lens[i] >= 0) wire[i] = encrypt(kp, ctrs[i], segs[i], lens[i]);
+            }
+        }
+
+        @Override
+        void finish() {
+            try {
+                sendEncrypted(this);
+            } finally {
+                peer = null;
+                kp = null;
+                ep = null;
+            }
+        }
+    }
+
+    private Pipeline<SendJob> pipeline;
+    /** The GSO send buffer of the in-order stage (one job finishes at a time). */
+    private UdpSocket.Batch gsoBatch;
 
     private void readLoopOffload() {
         int vnet = VirtioNetHdr.SIZE;
         byte[] buf = new byte[HEADROOM + MAX_PACKET + 64];
-        byte[][] segs = new byte[MAX_SEGMENTS][];
-        int[] lens = new int[MAX_SEGMENTS];
-        int segCap = 0;
-        try (UdpSocket.Batch batch = new UdpSocket.Batch()) {
+        int threads = Pipeline.defaultThreads();
+        gsoBatch = new UdpSocket.Batch();
+        pipeline = new Pipeline<>("wg-encrypt-" + tun.name(), threads, 2 * threads + 2, SendJob::new);
+        try {
             while (!device.isClosed()) {
                 int n;
                 try {
@@ -153,39 +204,59 @@ final class Send {
                 if (n <= vnet) continue;
                 int len = n - vnet;
                 VirtioNetHdr h = VirtioNetHdr.parse(buf, HEADROOM - vnet);
+                SendJob job = pipeline.take();
+                if (job == null) return; // closed
+                boolean submitted = false;
                 try {
                     if (h.gsoType() == VirtioNetHdr.GSO_NONE) {
                         if ((h.flags() & VirtioNetHdr.F_NEEDS_CSUM) != 0) TcpSegmenter.completeChecksum(h, buf, HEADROOM, len);
-                        sendFromTun(buf, len);
-                        continue;
+                        job.ensure(1, HEADROOM + len + 32);
+                        System.arraycopy(buf, HEADROOM, job.segs[0], HEADROOM, len);
+                        job.lens[0] = len;
+                        job.count = 1;
+                    } else {
+                        // Room for the most segments the split can make: headers of at least 40 bytes; the
+                        // kernel's hdr_len is only a hint, so each segment gets room for the largest headers.
+                        int gso = h.gsoSize();
+                        if (gso <= 0) throw new TcpSegmenter.MalformedException("zero gso_size");
+                        job.ensure(Math.min(MAX_SEGMENTS, Math.max(1, (len - 40 + gso - 1) / gso)),
+                                HEADROOM + Math.max(h.hdrLen(), 120) + gso + 96);
+                        job.count = TcpSegmenter.split(h, buf, HEADROOM, len, job.segs, HEADROOM, job.lens);
                     }
-                    int need = HEADROOM + h.hdrLen() + h.gsoSize() + 96;
-                    if (need > segCap) {
-                        segCap = Math.max(need, 2048);
-                        for (int i = 0; i < MAX_SEGMENTS; i++) segs[i] = new byte[segCap];
-                    }
-                    int count = TcpSegmenter.split(h, buf, HEADROOM, len, segs, HEADROOM, lens);
-                    sendSegments(segs, lens, count, batch);
+                    submitted = prepare(job);
+                    if (submitted) pipeline.submit(job);
                 } catch (TcpSegmenter.MalformedException e) {
                     stats.malformed.increment();
+                } finally {
+                    if (!submitted) pipeline.giveBack(job);
                 }
             }
+        } finally {
+            pipeline.close();
         }
     }
 
-    /** Sends TSO segments of one flow: one peer lookup, then encrypted back to back in one GSO send. */
-    private void sendSegments(byte[][] segs, int[] lens, int count, UdpSocket.Batch batch) {
-        byte[] first = segs[0];
-        int v = IpPacket.version(first, HEADROOM, lens[0]);
+    /**
+     * Finds the peer and session for a job's packets and takes their counters; false if the packets went
+     * another way (no route, staged for a handshake, a relayed path), which happens here, in order.
+     */
+    private boolean prepare(SendJob job) {
+        byte[] first = job.segs[0];
+        int count = job.count;
+        int v = IpPacket.version(first, HEADROOM, job.lens[0]);
+        if (v == 0) {
+            stats.malformed.add(count);
+            return false;
+        }
         Peer p = device.allowedIps().lookup(first, HEADROOM + IpPacket.dstOffset(v), v == 6);
         if (p == null) {
             stats.noRoute.add(count);
-            return;
+            return false;
         }
         Endpoint ep = p.endpoint;
         if (ep == null) {
             stats.noEndpoint.add(count);
-            return;
+            return false;
         }
         if (ep.isVirtual()) {
             PathSelector s = device.pathSelector();
@@ -195,27 +266,47 @@ final class Send {
         Keypair kp = p.current;
         UdpTransport u = device.transport();
         if (ep == null || !p.staged.isEmpty() || !Peer.usableForSend(kp, now) || !(u instanceof UdpSocket sock)) {
-            for (int i = 0; i < count; i++) sendFromTun(segs[i], lens[i]);
-            return;
+            pipeline.awaitIdle(); // what was read before goes out before these
+            for (int i = 0; i < count; i++) sendFromTun(job.segs[i], job.lens[i]);
+            return false;
         }
+        for (int i = 0; i < count; i++) {
+            long ctr = kp.sendCounter.getAndIncrement();
+            job.wire[i] = -1;
+            if (Long.compareUnsigned(ctr, REJECT_AFTER_MESSAGES) >= 0) {
+                p.stagePacket(Arrays.copyOf(job.segs[i], HEADROOM + job.lens[i] + 32));
+                job.lens[i] = -1;
+                continue;
+            }
+            job.ctrs[i] = ctr;
+            job.lastCtr = ctr;
+        }
+        job.peer = p;
+        job.kp = kp;
+        job.ep = ep;
+        job.sock = sock;
+        job.now = now;
+        return true;
+    }
+
+    /** The in-order stage: sends a job's encrypted segments back to back in as few GSO sends as it can. */
+    private void sendEncrypted(SendJob job) {
+        UdpSocket.Batch batch = gsoBatch;
+        UdpSocket sock = job.sock;
+        Endpoint ep = job.ep;
+        Peer p = job.peer;
         int filled = 0;
         int stride = 0;
         long sent = 0;
-        long lastCtr = 0;
-        for (int i = 0; i < count; i++) {
-            long ctr = kp.sendCounter.getAndIncrement();
-            if (Long.compareUnsigned(ctr, REJECT_AFTER_MESSAGES) >= 0) {
-                p.stagePacket(Arrays.copyOf(segs[i], HEADROOM + lens[i] + 32));
-                continue;
-            }
-            lastCtr = ctr;
-            int wire = encrypt(kp, ctr, segs[i], lens[i]);
+        for (int i = 0; i < job.count; i++) {
+            int wire = job.wire[i];
+            if (wire < 0) continue;
             if (filled > 0 && (wire > stride || filled + wire > UdpSocket.MAX_GSO_BYTES)) {
                 if (!sock.sendSegments(batch, filled, stride, ep)) stats.sendFailed.increment();
                 filled = 0;
             }
             if (filled == 0) stride = wire;
-            MemorySegment.copy(segs[i], 0, batch.data, ValueLayout.JAVA_BYTE, filled, wire);
+            MemorySegment.copy(job.segs[i], 0, batch.data, ValueLayout.JAVA_BYTE, filled, wire);
             filled += wire;
             sent += wire;
             if (wire < stride) { // a short datagram must be the last of a GSO send
@@ -229,6 +320,11 @@ final class Send {
         p.timers.anyAuthenticatedPacketSent();
         p.timers.dataSent();
         if (!p.staged.isEmpty()) device.scheduler.execute(p::sendStagedPackets);
-        keepKeyFreshSending(p, kp, lastCtr, now);
+        keepKeyFreshSending(p, job.kp, job.lastCtr, job.now);
+    }
+
+    void close() {
+        UdpSocket.Batch b = gsoBatch;
+        if (b != null) b.close();
     }
 }
