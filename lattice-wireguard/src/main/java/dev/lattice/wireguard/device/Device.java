@@ -30,10 +30,12 @@ import org.slf4j.LoggerFactory;
  * {@link Send} (TUN to peer), {@link Receive} (peer to TUN), {@link Handshakes} (Noise and its queue),
  * {@link IndexTable} (receiver indices), and per peer {@link Peer} with its {@link Timers}.
  *
- * <p>Threads: a TUN reader encrypts and sends outbound packets inline; a UDP reader decrypts inbound
- * transport packets inline and hands handshake messages to a handshake thread through a bounded queue (its
- * fill level is the "under load" signal); one scheduler thread runs the protocol timers. Packet buffers are
- * allocated once per thread; the only per-packet work is the cipher.
+ * <p>Threads: a TUN reader takes outbound packets and a UDP reader inbound ones; handshake messages go to a
+ * handshake thread through a bounded queue (its fill level is the "under load" signal); one scheduler thread
+ * runs the protocol timers. With TUN offloads (TSO/GRO), each read's batch goes through a {@link Pipeline}:
+ * encrypted or decrypted on worker threads when the machine has more than 2 CPUs, sent or written to the TUN
+ * in read order. Packet buffers are allocated once and reused; the only per-packet allocation is the JDK
+ * cipher's own.
  */
 public final class Device implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Device.class);
@@ -43,8 +45,6 @@ public final class Device implements AutoCloseable {
     static final int MAX_PACKET = 65535;
     /** How long packet threads block in a read before they look at {@link #isClosed()} again. */
     static final int POLL_MILLIS = 500;
-    /** Cipher calls run at start so the JIT compiles the packet crypto before the first transfer needs it. */
-    private static final int WARM_UP_ROUNDS = 12_000;
 
     record Identity(NodePrivateKey privateKey, NodePublicKey publicKey, Cookies.Checker checker) {}
 
@@ -109,9 +109,9 @@ public final class Device implements AutoCloseable {
         startThread("wg-handshake", handshakes::loop);
         Thread.ofPlatform().name("wg-warm-up-" + tun.name()).daemon(true).priority(Thread.MIN_PRIORITY).start(() -> {
             try {
-                TransportCipher.warmUp(WARM_UP_ROUNDS);
+                WarmUp.run();
             } catch (RuntimeException e) {
-                log.warn("cipher warm-up failed", e);
+                log.warn("data path warm-up failed", e);
             }
         });
         scheduler.scheduleWithFixedDelay(this::refreshMtu, 5, 5, TimeUnit.SECONDS);

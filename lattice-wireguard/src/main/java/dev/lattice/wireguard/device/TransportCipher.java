@@ -33,8 +33,7 @@ final class TransportCipher {
     /**
      * Runs the cipher on throwaway data until the JIT has compiled it (and its ChaCha20 and Poly1305
      * intrinsics are in use), so the first seconds of a transfer do not run the cipher interpreted: a fresh JVM
-     * needs some 10,000 calls for that, which is the first 15 MB of traffic. Costs about a tenth of a second of
-     * CPU once, at device start, on a low-priority thread.
+     * needs some thousands of calls for that. See {@link WarmUp}.
      */
     static void warmUp(int rounds) {
         SecretKeySpec key = new SecretKeySpec(new byte[32], "ChaCha20");
