@@ -33,9 +33,8 @@ import org.slf4j.LoggerFactory;
  * <p>Threads: a TUN reader takes outbound packets and a UDP reader inbound ones; handshake messages go to a
  * handshake thread through a bounded queue (its fill level is the "under load" signal); one scheduler thread
  * runs the protocol timers. With TUN offloads (TSO/GRO), each read's batch goes through a {@link Pipeline}:
- * encrypted or decrypted on worker threads when the machine has more than 2 CPUs, sent or written to the TUN
- * in read order. Packet buffers are allocated once and reused; the only per-packet allocation is the JDK
- * cipher's own.
+ * encrypted or decrypted on worker threads (one per CPU), sent or written to the TUN in read order. Packet
+ * buffers are allocated once and reused; the only per-packet allocation is the JDK cipher's own.
  */
 public final class Device implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Device.class);

@@ -56,11 +56,11 @@ final class Pipeline<J extends Pipeline.Job> implements AutoCloseable {
     }
 
     /**
-     * Worker threads for a device: one per CPU, as wireguard-go runs one crypto goroutine per CPU, but none on
-     * a machine of two CPUs or fewer. There the reader threads, the kernel's network stack and the applications
-     * already keep every CPU busy at full speed, and a hand-off per batch only adds wake-ups: on a 2-CPU VM the
-     * pipeline cost about 40% more CPU per byte than running each batch on its reader thread. The system
-     * property {@code lattice.wireguard.cryptoThreads} overrides the choice (0: no workers), for benchmarks.
+     * Worker threads for a device: one per CPU, as wireguard-go runs one crypto goroutine per CPU; none on a
+     * single CPU, where a hand-off cannot win anything. On a 2-CPU VM shared with other work, four runs of
+     * lattice-wg pairs side by side gave the workers 1.7-4x the throughput of running each batch on its reader
+     * thread in three of them (0.95x in one), at about the same CPU per byte. The system property
+     * {@code lattice.wireguard.cryptoThreads} overrides the choice (0: no workers), for benchmarks.
      */
     static int defaultThreads() {
         String p = System.getProperty("lattice.wireguard.cryptoThreads");
@@ -72,7 +72,7 @@ final class Pipeline<J extends Pipeline.Job> implements AutoCloseable {
             }
         }
         int cpus = Runtime.getRuntime().availableProcessors();
-        return cpus <= 2 ? 0 : Math.min(8, cpus);
+        return cpus <= 1 ? 0 : Math.min(8, cpus);
     }
 
     /** A free job for the producer to fill; waits while all jobs are in flight. Null once closed. */
