@@ -100,6 +100,7 @@ start_daemon() {
   WG_PROCESS_FOREGROUND=1 ip netns exec "$ns" "$bin" -f "$dev" >"$logf" 2>&1 &
   pid=$!
   PIDS+=("$pid")
+  DAEMONS+=("$pid")
   for i in $(seq 300); do
     if ip -n "$ns" link show "$dev" >/dev/null 2>&1 && [ -S "/var/run/wireguard/$dev.sock" ]; then return 0; fi
     kill -0 "$pid" 2>/dev/null || { log "$bin exited: $(tail -3 "$logf" | tr '\n' ' ')"; return 1; }
@@ -109,9 +110,27 @@ start_daemon() {
   return 1
 }
 
+# daemon_cpu: CPU seconds (user + system, all threads) the pair's two daemons have used so far. The throughput
+# of a loaded machine swings from run to run; CPU per byte moved does much less, so it is the steadier figure.
+DAEMONS=()
+daemon_cpu() {
+  local p t=0 v
+  for p in "${DAEMONS[@]}"; do
+    v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || v=0
+    t=$((t + ${v:-0}))
+  done
+  awk -v t="$t" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+
+# transfer_bytes: bytes A's device has received plus sent so far (its own counters)
+transfer_bytes() {
+  ip netns exec "$NS_A" wg show "$DEV_A" transfer 2>/dev/null | awk '{ t += $2 + $3 } END { printf "%.0f", t }'
+}
+
 # setup BIN_A BIN_B: namespaces, veth, daemons, keys, wg config, tunnel addresses
 setup() {
   local bin_a=$1 bin_b=$2 ka kb pa pb
+  DAEMONS=()
   ip netns add "$NS_A" && ip netns add "$NS_B" || return 1
   ip -n "$NS_A" link set lo up && ip -n "$NS_B" link set lo up
   ip link add eth0 netns "$NS_A" type veth peer name eth0 netns "$NS_B" || return 1
@@ -171,29 +190,33 @@ iperf() {
 RESULTS=()
 measure() {
   PAIR=$1
-  local name=$2 bin_a=$3 bin_b=$4 ab ba rtt
+  local name=$2 bin_a=$3 bin_b=$4 ab ba rtt cpu0 cpu1 bytes0 bytes1 cpg
   for b in "$bin_a" "$bin_b"; do
     if [ -z "$b" ] || [ ! -x "$b" ]; then
       log "$name: binary '${b:-<unset>}' not available, skipped"
-      RESULTS+=("$name|skipped|skipped|skipped"); return
+      RESULTS+=("$name|skipped|skipped|skipped|skipped"); return
     fi
   done
   log "$name: setting up"
   if ! setup "$bin_a" "$bin_b"; then
-    RESULTS+=("$name|FAILED|FAILED|FAILED"); teardown; return
+    RESULTS+=("$name|FAILED|FAILED|FAILED|FAILED"); teardown; return
   fi
   if [ "$WARMUP" -gt 0 ]; then
     log "$name: warm-up ${WARMUP}s"
     iperf "$NS_B" 10.77.0.2 "$NS_A" "$WARMUP"
   fi
+  cpu0=$(daemon_cpu) bytes0=$(transfer_bytes)
   log "$name: A->B ${DURATION}s"
   iperf "$NS_B" 10.77.0.2 "$NS_A" "$DURATION"; ab=$RESULT
   log "$name: B->A ${DURATION}s"
   iperf "$NS_A" 10.77.0.1 "$NS_B" "$DURATION"; ba=$RESULT
+  cpu1=$(daemon_cpu) bytes1=$(transfer_bytes)
+  cpg=$(awk -v c="$cpu1" -v c0="$cpu0" -v b="$bytes1" -v b0="$bytes0" \
+    'BEGIN { d = b - b0; if (d > 0) printf "%.2f", (c - c0) / (d / 1073741824); else print "n/a" }')
   log "$name: ping x$PINGS"
   bg_wait "$WORK/ping.out" ip netns exec "$NS_A" ping -q -c "$PINGS" -i 0.05 -W 2 10.77.0.2
   rtt=$(awk -F'/' '/^rtt|^round-trip/ { print $5 }' "$WORK/ping.out")
-  RESULTS+=("$name|$ab|$ba|${rtt:-FAIL}")
+  RESULTS+=("$name|$ab|$ba|${rtt:-FAIL}|$cpg")
   # sanity check that the traffic really went through the daemons: their own byte counters
   ip netns exec "$NS_A" wg show "$DEV_A" transfer 2>/dev/null \
     | awk -v n="$name" '{ printf "[bench] %s: wg show transfer on A: rx %.0f MiB, tx %.0f MiB\n", n, $2/1048576, $3/1048576 }' >&2
@@ -220,17 +243,17 @@ done
 # table; ratio = (A->B + B->A) of the pair / the same for wireguard-go <-> wireguard-go
 base=""
 for r in "${RESULTS[@]}"; do
-  IFS='|' read -r name ab ba rtt <<<"$r"
+  IFS='|' read -r name ab ba rtt _ <<<"$r"
   if [ "$name" = "wireguard-go <-> wireguard-go" ] && [[ $ab =~ ^[0-9.]+$ ]] && [[ $ba =~ ^[0-9.]+$ ]]; then
     base=$(awk -v a="$ab" -v b="$ba" 'BEGIN { print a + b }')
   fi
 done
-printf '%-32s %12s %12s %9s %16s\n' "pair" "A->B Mbit/s" "B->A Mbit/s" "RTT ms" "vs wireguard-go"
+printf '%-32s %12s %12s %9s %16s %14s\n' "pair" "A->B Mbit/s" "B->A Mbit/s" "RTT ms" "vs wireguard-go" "CPU s/GiB"
 for r in "${RESULTS[@]}"; do
-  IFS='|' read -r name ab ba rtt <<<"$r"
+  IFS='|' read -r name ab ba rtt cpg <<<"$r"
   ratio="n/a"
   if [ -n "$base" ] && [[ $ab =~ ^[0-9.]+$ ]] && [[ $ba =~ ^[0-9.]+$ ]]; then
     ratio=$(awk -v a="$ab" -v b="$ba" -v base="$base" 'BEGIN { printf "%.2fx", (a + b) / base }')
   fi
-  printf '%-32s %12s %12s %9s %16s\n' "$name" "$ab" "$ba" "$rtt" "$ratio"
+  printf '%-32s %12s %12s %9s %16s %14s\n' "$name" "$ab" "$ba" "$rtt" "$ratio" "$cpg"
 done

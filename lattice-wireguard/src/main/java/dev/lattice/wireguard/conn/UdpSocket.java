@@ -97,7 +97,8 @@ public final class UdpSocket implements UdpTransport {
      * address structs that sendmsg/recvmsg need.
      */
     public static final class Batch implements AutoCloseable {
-        private final Arena arena = Arena.ofConfined();
+        // Shared: the data path fills a batch on one thread and may send it from another (the in-order stage).
+        private final Arena arena = Arena.ofShared();
         public final MemorySegment data = arena.allocate(65536 + 4096, 64);
         private final MemorySegment msg = arena.allocate(56, 8);
         private final MemorySegment iov = arena.allocate(16, 8);

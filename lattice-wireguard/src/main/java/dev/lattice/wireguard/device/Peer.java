@@ -1,25 +1,23 @@
 package dev.lattice.wireguard.device;
 
-import dev.lattice.wireguard.conn.PathSelector;
-
-import static dev.lattice.wireguard.device.Protocol.KEEPALIVE_TIMEOUT;
-import static dev.lattice.wireguard.device.Protocol.MAX_TIMER_HANDSHAKES;
 import static dev.lattice.wireguard.device.Protocol.REJECT_AFTER_MESSAGES;
 import static dev.lattice.wireguard.device.Protocol.REJECT_AFTER_TIME;
 import static dev.lattice.wireguard.device.Protocol.REKEY_TIMEOUT;
-import static dev.lattice.wireguard.device.Protocol.jitter;
 
 import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.crypto.key.PresharedKey;
 import dev.lattice.crypto.noise.HandshakeState;
+import dev.lattice.wire.ip.IpPacket;
 import dev.lattice.wireguard.conn.Endpoint;
+import dev.lattice.wireguard.conn.PathSelector;
+import dev.lattice.wireguard.conn.UdpTransport;
+import java.util.Arrays;
 import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One configured peer: its keys, endpoint, sessions (previous / current / next keypair), packets waiting
- * for a handshake, statistics, and the five protocol timers of wireguard-go's {@code timers.go}.
+ * One configured peer (wireguard-go's {@code peer.go}): its keys, endpoint, sessions (previous / current / next
+ * keypair), packets waiting for a handshake, statistics, and its {@link Timers}.
  */
 public final class Peer {
     static final int MAX_STAGED = 128;
@@ -54,27 +52,14 @@ public final class Peer {
     final AtomicLong txBytes = new AtomicLong();
     volatile long lastHandshakeEpochNanos;
 
-    final PeerTimer retransmitHandshake;
-    final PeerTimer sendKeepalive;
-    final PeerTimer newHandshake;
-    final PeerTimer zeroKeyMaterial;
-    final PeerTimer persistentKeepalive;
-    final AtomicInteger handshakeAttempts = new AtomicInteger();
-    volatile boolean needAnotherKeepalive;
-    volatile boolean sentLastMinuteHandshake;
+    final Timers timers;
 
     Peer(Device device, NodePublicKey publicKey) {
         this.device = device;
         this.publicKey = publicKey;
         this.cookies = new Cookies.Generator(publicKey, device.clock);
         this.lastSentHandshake = device.clock.nanoTime() - REKEY_TIMEOUT - 1_000_000_000L;
-        var s = device.timers;
-        var c = device.clock;
-        retransmitHandshake = new PeerTimer(s, c, this::expiredRetransmitHandshake);
-        sendKeepalive = new PeerTimer(s, c, this::expiredSendKeepalive);
-        newHandshake = new PeerTimer(s, c, this::expiredNewHandshake);
-        zeroKeyMaterial = new PeerTimer(s, c, this::expiredZeroKeyMaterial);
-        persistentKeepalive = new PeerTimer(s, c, this::expiredPersistentKeepalive);
+        this.timers = new Timers(this, device);
     }
 
     public NodePublicKey publicKey() {
@@ -137,17 +122,17 @@ public final class Peer {
                 if (nxt != null) {
                     next = null;
                     previous = nxt;
-                    device.deleteKeypair(cur);
+                    device.indices.deleteKeypair(cur);
                 } else {
                     previous = cur;
                 }
-                device.deleteKeypair(prev);
+                device.indices.deleteKeypair(prev);
                 current = kp;
             } else {
                 next = kp;
-                device.deleteKeypair(nxt);
+                device.indices.deleteKeypair(nxt);
                 previous = null;
-                device.deleteKeypair(prev);
+                device.indices.deleteKeypair(prev);
             }
         }
     }
@@ -159,7 +144,7 @@ public final class Peer {
             if (next != kp) return false;
             Keypair old = previous;
             previous = current;
-            device.deleteKeypair(old);
+            device.indices.deleteKeypair(old);
             current = kp;
             next = null;
             return true;
@@ -180,16 +165,16 @@ public final class Peer {
 
     void clearPendingHandshake() {
         if (pendingInitiation != null) {
-            device.removeIndex(pendingIndex);
+            device.indices.remove(pendingIndex);
             pendingInitiation = null;
         }
     }
 
     void zeroAndFlushAll() {
         synchronized (keypairLock) {
-            device.deleteKeypair(previous);
-            device.deleteKeypair(current);
-            device.deleteKeypair(next);
+            device.indices.deleteKeypair(previous);
+            device.indices.deleteKeypair(current);
+            device.indices.deleteKeypair(next);
             previous = current = next = null;
         }
         synchronized (handshakeLock) {
@@ -200,11 +185,7 @@ public final class Peer {
 
     void stop() {
         running = false;
-        retransmitHandshake.del();
-        sendKeepalive.del();
-        newHandshake.del();
-        zeroKeyMaterial.del();
-        persistentKeepalive.del();
+        timers.stop();
         zeroAndFlushAll();
     }
 
@@ -230,7 +211,7 @@ public final class Peer {
             long now = device.clock.nanoTime();
             Keypair kp = current;
             if (!usableForSend(kp, now)) {
-                device.sendHandshakeInitiation(this, false);
+                device.handshakes.sendInitiation(this, false);
                 return;
             }
             byte[] p;
@@ -241,89 +222,45 @@ public final class Peer {
                     staged.offer(p);
                     break;
                 }
-                byte[] out = p.length >= Device.HEADROOM + len + 32 ? p : java.util.Arrays.copyOf(p, Device.HEADROOM + len + 32);
-                device.encryptAndSend(this, kp, ctr, out, len);
+                byte[] out = p.length >= Device.HEADROOM + len + 32 ? p : Arrays.copyOf(p, Device.HEADROOM + len + 32);
+                device.send.encryptAndSend(this, kp, ctr, out, len);
             }
         }
     }
 
+    /**
+     * Sends one datagram to this peer (wireguard-go's SendBuffers): straight to its endpoint, or, for a virtual
+     * endpoint, where the path selector says. Counts and returns false when it could not be sent.
+     */
+    boolean sendBuffer(byte[] buf, int off, int len) {
+        Endpoint ep = endpoint;
+        UdpTransport u = device.transport();
+        DeviceStats stats = device.stats;
+        if (ep == null || u == null) {
+            stats.noEndpoint.increment();
+            return false;
+        }
+        if (ep.isVirtual()) {
+            PathSelector s = device.pathSelector();
+            if (s == null) {
+                stats.noEndpoint.increment();
+                return false;
+            }
+            ep = s.directPath(publicKey);
+            if (ep == null) {
+                if (s.sendIndirect(publicKey, buf, off, len)) return true;
+                stats.sendFailed.increment();
+                return false;
+            }
+        }
+        if (u.send(buf, off, len, ep)) return true;
+        stats.sendFailed.increment();
+        return false;
+    }
+
     private static int packetLength(byte[] p) {
-        int len = dev.lattice.wire.ip.IpPacket.totalLength(p, Device.HEADROOM, p.length - Device.HEADROOM);
+        int len = IpPacket.totalLength(p, Device.HEADROOM, p.length - Device.HEADROOM);
         return len < 0 ? 0 : Math.min(len, p.length - Device.HEADROOM);
-    }
-
-    // --- timers (wireguard-go timers.go) -------------------------------------------------------------
-
-    void timersDataSent() {
-        if (timersActive() && !newHandshake.isPending()) {
-            newHandshake.mod(KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + jitter());
-        }
-    }
-
-    void timersDataReceived() {
-        if (timersActive()) {
-            if (!sendKeepalive.isPending()) sendKeepalive.mod(KEEPALIVE_TIMEOUT);
-            else needAnotherKeepalive = true;
-        }
-    }
-
-    void timersAnyAuthenticatedPacketSent() {
-        if (timersActive() && sendKeepalive.isPending()) sendKeepalive.del();
-    }
-
-    void timersAnyAuthenticatedPacketReceived() {
-        if (timersActive() && newHandshake.isPending()) newHandshake.del();
-    }
-
-    void timersHandshakeInitiated() {
-        if (timersActive()) retransmitHandshake.mod(REKEY_TIMEOUT + jitter());
-    }
-
-    void timersHandshakeComplete() {
-        if (timersActive()) retransmitHandshake.del();
-        handshakeAttempts.set(0);
-        sentLastMinuteHandshake = false;
-        lastHandshakeEpochNanos = device.clock.epochNanos();
-    }
-
-    void timersSessionDerived() {
-        if (timersActive()) zeroKeyMaterial.mod(REJECT_AFTER_TIME * 3);
-    }
-
-    void timersAnyAuthenticatedPacketTraversal() {
-        int ka = persistentKeepaliveSeconds;
-        if (ka > 0 && timersActive()) persistentKeepalive.mod(ka * 1_000_000_000L);
-    }
-
-    private void expiredRetransmitHandshake() {
-        if (handshakeAttempts.get() > MAX_TIMER_HANDSHAKES) {
-            if (timersActive()) sendKeepalive.del();
-            staged.clear();
-            if (timersActive() && !zeroKeyMaterial.isPending()) zeroKeyMaterial.mod(REJECT_AFTER_TIME * 3);
-        } else {
-            handshakeAttempts.incrementAndGet();
-            device.sendHandshakeInitiation(this, true);
-        }
-    }
-
-    private void expiredSendKeepalive() {
-        sendKeepalive();
-        if (needAnotherKeepalive) {
-            needAnotherKeepalive = false;
-            if (timersActive()) sendKeepalive.mod(KEEPALIVE_TIMEOUT);
-        }
-    }
-
-    private void expiredNewHandshake() {
-        device.sendHandshakeInitiation(this, false);
-    }
-
-    private void expiredZeroKeyMaterial() {
-        zeroAndFlushAll();
-    }
-
-    private void expiredPersistentKeepalive() {
-        if (persistentKeepaliveSeconds > 0) sendKeepalive();
     }
 
     @Override

@@ -240,7 +240,7 @@ class DeviceTest {
 
     @Test
     void underLoadTheResponderDemandsACookieAndTheInitiatorRetriesWithIt() throws Exception {
-        b.underLoadThreshold = 0; // every handshake counts as load
+        b.handshakes.underLoadThreshold = 0; // every handshake counts as load
         startLinked();
         tunA.outbound.add(ipv4("10.0.0.1", "10.0.0.2", 1));
         // First initiation gets a cookie reply; the retransmit 5 s later carries mac2 and succeeds.
@@ -250,10 +250,10 @@ class DeviceTest {
 
     @Test
     void paddingFollowsWireguardGo() {
-        assertThat(Device.paddedLength(0, 1420)).isZero();
-        assertThat(Device.paddedLength(1, 1420)).isEqualTo(16);
-        assertThat(Device.paddedLength(1419, 1420)).isEqualTo(1420);
-        assertThat(Device.paddedLength(1420, 1420)).isEqualTo(1420);
-        assertThat(Device.paddedLength(100, 0)).isEqualTo(112);
+        assertThat(Send.paddedLength(0, 1420)).isZero();
+        assertThat(Send.paddedLength(1, 1420)).isEqualTo(16);
+        assertThat(Send.paddedLength(1419, 1420)).isEqualTo(1420);
+        assertThat(Send.paddedLength(1420, 1420)).isEqualTo(1420);
+        assertThat(Send.paddedLength(100, 0)).isEqualTo(112);
     }
 }

@@ -1,0 +1,64 @@
+package dev.lattice.wireguard.device;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lattice.crypto.ChaChaPoly;
+import java.util.Arrays;
+import java.util.Random;
+import javax.crypto.spec.SecretKeySpec;
+import org.junit.jupiter.api.Test;
+
+/** The transport cipher against an independent implementation (BouncyCastle), with WireGuard's nonce layout. */
+class TransportCipherTest {
+    private static final int OFF = Device.HEADROOM;
+
+    @Test
+    void sealsAsBouncyCastleDoesWithTheCounterLittleEndianInTheNonce() throws Exception {
+        Random rnd = new Random(8439);
+        TransportCipher c = TransportCipher.get();
+        for (int round = 0; round < 300; round++) {
+            byte[] key = new byte[32];
+            rnd.nextBytes(key);
+            long ctr = round < 3 ? new long[] {0, 1, -(1L << 13) - 2}[round] : rnd.nextLong() >>> 4;
+            int len = round % 10 == 0 ? 0 : rnd.nextInt(1500); // 0: a keepalive
+            byte[] plain = new byte[len];
+            rnd.nextBytes(plain);
+            byte[] buf = new byte[OFF + len + 16];
+            System.arraycopy(plain, 0, buf, OFF, len);
+
+            int ct = c.seal(new SecretKeySpec(key, "ChaCha20"), ctr, buf, OFF, len);
+
+            assertThat(ct).isEqualTo(len + 16);
+            byte[] expected = ChaChaPoly.seal(key, ChaChaPoly.nonceLE(ctr), null, plain);
+            assertThat(Arrays.copyOfRange(buf, OFF, OFF + ct)).as("round %d", round).isEqualTo(expected);
+            assertThat(c.open(new SecretKeySpec(key, "ChaCha20"), ctr, buf, OFF, ct)).isEqualTo(len);
+            assertThat(Arrays.copyOfRange(buf, OFF, OFF + len)).isEqualTo(plain);
+        }
+    }
+
+    @Test
+    void aFlippedBitAWrongCounterOrAWrongKeyFailsToOpen() {
+        byte[] key = new byte[32];
+        Arrays.fill(key, (byte) 7);
+        SecretKeySpec k = new SecretKeySpec(key, "ChaCha20");
+        TransportCipher c = TransportCipher.get();
+        byte[] sealed = new byte[OFF + 100 + 16];
+        int ct = c.seal(k, 42, sealed, OFF, 100);
+
+        for (int bit : new int[] {0, 8 * 50 + 3, 8 * (ct - 1)}) { // first byte, middle, last tag byte
+            byte[] b = sealed.clone();
+            b[OFF + bit / 8] ^= (byte) (1 << (bit % 8));
+            assertThat(c.open(k, 42, b, OFF, ct)).as("bit %d", bit).isEqualTo(-1);
+        }
+        assertThat(c.open(k, 43, sealed.clone(), OFF, ct)).isEqualTo(-1);
+        byte[] other = key.clone();
+        other[31] ^= 1;
+        assertThat(c.open(new SecretKeySpec(other, "ChaCha20"), 42, sealed.clone(), OFF, ct)).isEqualTo(-1);
+        assertThat(c.open(k, 42, sealed.clone(), OFF, ct)).isEqualTo(100);
+    }
+
+    @Test
+    void warmUpRoundTrips() {
+        TransportCipher.warmUp(50); // it checks every round trip and throws if one fails
+    }
+}
