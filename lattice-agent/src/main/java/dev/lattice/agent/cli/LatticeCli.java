@@ -836,7 +836,21 @@ public final class LatticeCli implements Callable<Integer> {
                 if (json) {
                     out().println(cur.isEmpty() ? "{}" : LocalApiJson.indented(LocalApiJson.mapper().readTree(cur.toJson())));
                 } else {
-                    out().print(dev.lattice.agent.serve.ServeEdit.status(cur));
+                    // tailscale's runServeStatus: the Funnel section, the trees, then warnings on stderr
+                    out().print(StatusFormat.funnel(cur));
+                    if (cur.tcp().isEmpty() && cur.web().isEmpty()) {
+                        out().print("No serve config\n");
+                    } else {
+                        Status st = client().status();
+                        String dns = st.self() == null ? null : st.self().dnsName();
+                        out().print(dev.lattice.agent.serve.ServeEdit.status(cur, dns,
+                                st.tailscaleIps() == null ? List.of() : st.tailscaleIps()));
+                        String warn = dev.lattice.agent.serve.ServeEdit.funnelWarning(cur);
+                        if (!warn.isEmpty()) {
+                            err().print(warn);
+                            err().flush();
+                        }
+                    }
                 }
                 out().flush();
                 return 0;

@@ -55,7 +55,25 @@ class ServeCliTest {
         assertThat(run("serve", "--bg", "--http=80", "text:hello").code()).isZero();
         assertThat(run("serve", "--bg", "--tcp=5432", "localhost:5432").code()).isZero();
         assertThat(run("serve", "status").out()).isEqualTo(
-                "http://me.tail.example (tailnet only)\n|-- / text \"hello\"\n\n|-- tcp://:5432 (tailnet only)\n|--> tcp://localhost:5432\n\n");
+                """
+                |-- tcp://me.tail.example:5432 (tailnet only)
+                |-- tcp://100.64.0.1:5432
+                |-- tcp://[fd7a:115c:a1e0::1]:5432
+                |--> tcp://localhost:5432
+
+                http://me (tailnet only)
+                http://me.tail.example (tailnet only)
+                |-- / text  "hello"
+
+                """);
+        // mounts by length, padded; text cut at 20 characters as tailscale cuts it
+        assertThat(run("serve", "--bg", "--http=80", "--set-path=/docs", "text:a text longer than twenty").code()).isZero();
+        assertThat(run("serve", "status").out()).endsWith("""
+                http://me.tail.example (tailnet only)
+                |-- /     text  "hello"
+                |-- /docs text  "a text longer tha..."
+
+                """);
         String json = run("serve", "status", "--json").out();
         assertThat(json).contains("\"TCP\": {").contains("\"HTTP\": true").contains("\"TCPForward\": \"localhost:5432\"");
     }

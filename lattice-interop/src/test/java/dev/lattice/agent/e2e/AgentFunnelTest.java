@@ -126,8 +126,9 @@ class AgentFunnelTest {
                     assertThat(funnel.ok()).as(() -> funnel.describe() + "\n" + a.daemon.tail(40)).isTrue();
                     assertThat(funnel.stdout()).startsWith("Available on the internet:").contains("https://h1.tailnet.test/");
                     String status = a.cli(Duration.ofSeconds(20), "funnel", "status").stdout();
-                    if (official) assertThat(status).contains("https://h1.tailnet.test (Funnel on)\n|-- / proxy http://127.0.0.1:8080");
-                    else assertThat(status).isEqualTo("https://h1.tailnet.test (Funnel on)\n|-- / proxy http://127.0.0.1:8080\n\n");
+                    // the same text from tailscale and lattice: the "# Funnel on:" section, then the tree
+                    assertThat(status).isEqualTo("\n# Funnel on:\n#     - https://h1.tailnet.test\n\n"
+                            + "https://h1.tailnet.test (Funnel on)\n|-- / proxy http://127.0.0.1:8080\n\n");
                     in.await("h1 is the ingress's peer", Duration.ofSeconds(30), n -> n.peerHostNames().contains("h1"));
 
                     // public DNS: the Funnel name is the ingress; other names do not exist
