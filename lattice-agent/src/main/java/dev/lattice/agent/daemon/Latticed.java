@@ -85,6 +85,7 @@ public final class Latticed implements Callable<Integer> {
             try {
                 ingress = dev.lattice.agent.funnel.FunnelIngress.start(funnel, started::currentNetmap,
                         dev.lattice.agent.funnel.FunnelIngress.Options.defaults());
+                ingress.registerMetrics(started.metrics().registry());
             } catch (java.io.IOException e) {
                 System.err.println("latticed: " + e.getMessage());
                 started.close();

@@ -180,6 +180,13 @@ public final class LocalBackend implements Backend, AutoCloseable {
         });
     }
 
+    /** What {@code usermetrics} serves; latticed adds the Funnel ingress's counters when it runs one. */
+    private dev.lattice.metrics.Metrics metrics;
+
+    public dev.lattice.metrics.Metrics metrics() {
+        return metrics;
+    }
+
     private dev.lattice.metrics.Metrics userMetrics() {
         MagicSock.Stats s = magicSock.stats;
         return UserMetrics.create(new UserMetrics.Sources(s.derpDataReceivedPackets::sum, s.derpDataReceivedBytes::sum,
@@ -199,10 +206,11 @@ public final class LocalBackend implements Backend, AutoCloseable {
     public static LocalBackend start(DaemonOptions opts, AgentSystem sys) throws IOException {
         LocalBackend b = new LocalBackend(opts, sys);
         try {
+            b.metrics = b.userMetrics();
             b.api = LocalApiServer.start(opts.socket(), b, LocalApiServer.Options.defaults().withDerpMap(() -> {
                 NetworkMap nm = b.netmap;
                 return nm == null ? null : nm.derpMap();
-            }).withUserMetrics(b.userMetrics()).withCli(dev.lattice.agent.cli.QuickCli::accept));
+            }).withUserMetrics(b.metrics).withCli(dev.lattice.agent.cli.QuickCli::accept));
             b.ticker.scheduleWithFixedDelay(b::tick, 2, 2, TimeUnit.SECONDS);
             var prefs = b.store.prefs();
             b.health.setWantRunning(prefs.wantRunning() && !prefs.loggedOut());
