@@ -74,6 +74,12 @@ class AgentFunnelTest {
         run(TailnetNode.official());
     }
 
+    /** A sample's value in Prometheus text. */
+    static double counter(String text, String sample) {
+        return text.lines().filter(l -> l.startsWith(sample + " ")).mapToDouble(l -> Double.parseDouble(l.substring(sample.length() + 1)))
+                .findFirst().orElseThrow(() -> new AssertionError("no " + sample + " in:\n" + text));
+    }
+
     void run(TailnetNode.Binaries h1Bins) throws Exception {
         Pebble.Install pebbleInstall = Pebble.install();
         TailnetNode.Binaries bins = TailnetNode.lattice();
@@ -184,6 +190,17 @@ class AgentFunnelTest {
                         assertThat(closed.ok()).as(closed::describe).isFalse();
                         assertThat(closed.stderr()).as(closed::describe).doesNotContain("certificate");
                     }
+
+                    // the ingress's metrics count what it did: the page and the file handed over, the other names closed
+                    ExecResult metrics = ingressHost.exec(Duration.ofSeconds(20), "curl", "-sS", "--unix-socket",
+                            in.socket.toString(), "http://local-tailscaled.sock/localapi/v0/usermetrics");
+                    assertThat(metrics.ok()).as(metrics::describe).isTrue();
+                    assertThat(counter(metrics.stdout(), "latticed_funnel_ingress_connections_total{result=\"accepted\"}"))
+                            .as(metrics.stdout()).isGreaterThanOrEqualTo(2);
+                    assertThat(counter(metrics.stdout(), "latticed_funnel_ingress_connections_total{result=\"no_funnel\"}"))
+                            .isGreaterThanOrEqualTo(2);
+                    assertThat(counter(metrics.stdout(), "latticed_funnel_ingress_bytes_total{direction=\"to_visitors\"}"))
+                            .isGreaterThan(64L << 20);
 
                     // Funnel off: h1 refuses, the ingress loses it, the name is gone
                     assertThat(a.cli(Duration.ofSeconds(20), "funnel", "--https=443", "off").ok()).isTrue();
