@@ -172,6 +172,19 @@ class AgentServeTest {
                 ExecResult status = a.cli(Duration.ofSeconds(20), "serve", "status");
                 assertThat(status.stdout()).as(status::describe)
                         .isEqualTo("https://h1.tailnet.test (tailnet only)\n|-- / proxy http://127.0.0.1:8080\n\n");
+                // with a TCP forward as well: the same commands on latticed h2 print the same text, names and addresses aside
+                for (TailnetNode n : List.of(a, b)) {
+                    ExecResult tcp = n.cli(Duration.ofSeconds(30), "serve", "--bg", "--tcp=5432", "5432");
+                    assertThat(tcp.ok()).as(tcp::describe).isTrue();
+                }
+                assertThat(b.cli(Duration.ofSeconds(30), "serve", "--bg", "8080").ok()).isTrue();
+                String theirs = a.cli(Duration.ofSeconds(20), "serve", "status").stdout();
+                String ours = b.cli(Duration.ofSeconds(20), "serve", "status").stdout()
+                        .replace("h2.tailnet.test", "h1.tailnet.test").replace(ipB + ":", ipA + ":")
+                        .replace("[" + ip6(b) + "]", "[" + ip6(a) + "]");
+                assertThat(theirs).startsWith("|-- tcp://h1.tailnet.test:5432 (tailnet only)\n|-- tcp://" + ipA + ":5432\n");
+                assertThat(ours).isEqualTo(theirs);
+                System.out.println("[interop] serve status, official and lattice alike:\n" + theirs);
                 System.out.println("[interop] latticed h2 fetched https://h1.tailnet.test/hello through official tailscale serve "
                         + "(certificate issued on the first handshake, " + ms + " ms), verified against Pebble's root:\n"
                         + page.lines().filter(l -> l.startsWith("Tailscale-")).reduce("", (x, y) -> x + "  " + y + "\n"));
@@ -179,6 +192,12 @@ class AgentServeTest {
                 echo.stop(Duration.ofSeconds(5));
             }
         }
+    }
+
+    static String ip6(TailnetNode n) {
+        ExecResult r = n.cli(Duration.ofSeconds(15), "ip", "-6");
+        assertThat(r.ok()).as(r::describe).isTrue();
+        return r.stdout().strip();
     }
 
     static String pem(X509Certificate cert) throws java.security.cert.CertificateEncodingException {
