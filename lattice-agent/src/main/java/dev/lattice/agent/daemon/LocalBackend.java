@@ -861,6 +861,11 @@ public final class LocalBackend implements Backend, AutoCloseable {
         }
 
         @Override
+        public java.util.Map<String, List<tools.jackson.databind.JsonNode>> peerCaps(java.net.InetSocketAddress remote) {
+            return PeerApiServer.peerCaps(netmap, remote.getAddress());
+        }
+
+        @Override
         public String certDomain() {
             NetworkMap nm = netmap;
             List<String> d = nm == null || nm.dns() == null ? null : nm.dns().certDomains();

@@ -42,6 +42,14 @@ public final class ServeListeners implements AutoCloseable {
 
         /** The node's certificate and key for {@code domain}, from the cache or the ACME CA. */
         dev.lattice.agent.cert.CertPair cert(String domain) throws IOException;
+
+        /**
+         * The capabilities the packet filter's grants give the tailnet node at {@code remote} towards this node, with
+         * their values (tailscale's {@code PeerCaps}); for {@code Tailscale-App-Capabilities}.
+         */
+        default Map<String, List<tools.jackson.databind.JsonNode>> peerCaps(InetSocketAddress remote) {
+            return Map.of();
+        }
     }
 
     static {
