@@ -208,6 +208,41 @@ public final class ServeEdit {
         return b.toString();
     }
 
+    /** tailscale's validAppCap: {@code {domain}/{name}}, FQDN label characters, slashes allowed in the name. */
+    private static final java.util.regex.Pattern APP_CAP =
+            java.util.regex.Pattern.compile("^([\\p{L}\\p{N}-]+\\.)+[\\p{L}\\p{N}-]+/[\\p{L}\\p{N}-/]+$");
+
+    /**
+     * The capabilities of {@code --accept-app-caps} values (comma-separated lists), checked as tailscale checks them.
+     * @throws IllegalArgumentException naming the first malformed one
+     */
+    public static List<String> appCaps(List<String> flags) {
+        List<String> out = new java.util.ArrayList<>();
+        for (String f : flags) {
+            if (f.isEmpty()) continue;
+            for (String c : f.split(",", -1)) {
+                c = c.strip();
+                if (!APP_CAP.matcher(c).matches()) {
+                    throw new IllegalArgumentException("\"" + c + "\" does not match the form {domain}/{name}, where domain must be a fully qualified domain name");
+                }
+                out.add(c);
+            }
+        }
+        return out;
+    }
+
+    /** {@code c} with the proxy handler at {@code host:port} {@code mount} accepting {@code caps} (tailscale sets them on proxies only). */
+    public static ServeConfig withAppCaps(ServeConfig c, String host, int port, String mount, List<String> caps) {
+        ServeConfig.WebServerConfig w = c.web().get(host + ":" + port);
+        ServeConfig.HttpHandler h = w == null ? null : w.handlers().get(mount);
+        if (h == null || h.proxy() == null || h.proxy().isEmpty()) return c;
+        Map<String, ServeConfig.HttpHandler> handlers = new LinkedHashMap<>(w.handlers());
+        handlers.put(mount, new ServeConfig.HttpHandler(h.path(), h.proxy(), h.text(), caps));
+        Map<String, ServeConfig.WebServerConfig> web = new LinkedHashMap<>(c.web());
+        web.put(host + ":" + port, new ServeConfig.WebServerConfig(handlers));
+        return new ServeConfig(c.tcp(), web, c.allowFunnel());
+    }
+
     /** Go's net.JoinHostPort. */
     static String hostPort(String host, int port) {
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;

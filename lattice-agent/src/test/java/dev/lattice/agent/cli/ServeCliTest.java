@@ -49,6 +49,21 @@ class ServeCliTest {
                 .contains("To disable the proxy, run: lattice serve --https=443 off");
     }
 
+    /** tailscale's serve_v2_test accept-app-caps cases: stored on the proxy handler, malformed names refused. */
+    @Test
+    void acceptAppCapsAreStoredOnTheProxyAsTailscaleStoresThem() {
+        var r = run("serve", "--bg", "--accept-app-caps=example.com/cap/foo,example.com/cap/bar", "3000");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(new String(backend.serve.toJson(), StandardCharsets.UTF_8)).isEqualTo(
+                "{\"TCP\":{\"443\":{\"HTTPS\":true}},\"Web\":{\"me.tail.example:443\":{\"Handlers\":{\"/\":{\"Proxy\":"
+                        + "\"http://127.0.0.1:3000\",\"AcceptAppCaps\":[\"example.com/cap/foo\",\"example.com/cap/bar\"]}}}}}");
+        var before = backend.serve;
+        var bad = run("serve", "--bg", "--accept-app-caps=example.com/cap/fine,NOTFINE", "3000");
+        assertThat(bad.code()).isNotZero();
+        assertThat(bad.err()).contains("\"NOTFINE\" does not match the form {domain}/{name}");
+        assertThat(backend.serve).isEqualTo(before);
+    }
+
     @Test
     void statusShowsWhatIsServedAndJsonIsTheConfig() {
         assertThat(run("serve", "status").out()).isEqualTo("No serve config\n");
