@@ -629,6 +629,10 @@ public final class LatticeCli implements Callable<Integer> {
         @Option(names = "--set-path", paramLabel = "PATH", description = "appends the specified path to the base URL for accessing the underlying service")
         String setPath = "/";
 
+        @Option(names = "--accept-app-caps", paramLabel = "CAPS",
+                description = "App capabilities to forward to the server (specify multiple capabilities with a comma-separated list)")
+        List<String> acceptAppCaps = List.of();
+
         @Parameters(arity = "0..2", paramLabel = "<target>")
         List<String> args = List.of();
 
@@ -648,6 +652,12 @@ public final class LatticeCli implements Callable<Integer> {
             if (port < 1 || port > 65535) throw new UsageException("invalid port " + port);
             boolean off = args.getLast().equals("off");
             if (args.size() == 2 && !off) throw new UsageException("too many arguments; want one target, or \"off\"");
+            List<String> caps;
+            try {
+                caps = dev.lattice.agent.serve.ServeEdit.appCaps(acceptAppCaps);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
             LocalApiClient c = client();
             String host = dnsName(c);
             var cur = c.serveConfig();
@@ -655,6 +665,9 @@ public final class LatticeCli implements Callable<Integer> {
             try {
                 next = off ? dev.lattice.agent.serve.ServeEdit.remove(cur.config(), host, kind, port, setPath)
                         : dev.lattice.agent.serve.ServeEdit.add(cur.config(), host, kind, port, setPath, args.getFirst());
+                if (!off && !caps.isEmpty()) {
+                    next = dev.lattice.agent.serve.ServeEdit.withAppCaps(next, host, port, setPath.startsWith("/") ? setPath : "/" + setPath, caps);
+                }
             } catch (IllegalArgumentException e) {
                 throw new CliException(e.getMessage());
             }
@@ -727,7 +740,21 @@ public final class LatticeCli implements Callable<Integer> {
                 if (json) {
                     out().println(cur.isEmpty() ? "{}" : LocalApiJson.indented(LocalApiJson.mapper().readTree(cur.toJson())));
                 } else {
-                    out().print(dev.lattice.agent.serve.ServeEdit.status(cur));
+                    // tailscale's runServeStatus: the Funnel section, the trees, then warnings on stderr
+                    out().print(StatusFormat.funnel(cur));
+                    if (cur.tcp().isEmpty() && cur.web().isEmpty()) {
+                        out().print("No serve config\n");
+                    } else {
+                        Status st = client().status();
+                        String dns = st.self() == null ? null : st.self().dnsName();
+                        out().print(dev.lattice.agent.serve.ServeEdit.status(cur, dns,
+                                st.tailscaleIps() == null ? List.of() : st.tailscaleIps()));
+                        String warn = dev.lattice.agent.serve.ServeEdit.funnelWarning(cur);
+                        if (!warn.isEmpty()) {
+                            err().print(warn);
+                            err().flush();
+                        }
+                    }
                 }
                 out().flush();
                 return 0;

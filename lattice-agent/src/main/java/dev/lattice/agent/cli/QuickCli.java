@@ -134,6 +134,11 @@ public final class QuickCli {
             return 1;
         }
         out.print(StatusFormat.table(st, a.self(), a.peers(), a.active(), a.header(), clock.instant()));
+        try {
+            out.print(StatusFormat.funnel(client.serveConfig().config()));
+        } catch (LocalApiException | RuntimeException e) {
+            out.print(StatusFormat.funnelUnknown(e.getMessage()));
+        }
         return 0;
     }
 

@@ -42,6 +42,38 @@ final class StatusFormat {
         return out;
     }
 
+    /**
+     * tailscale's {@code printFunnelStatus} (cli/funnel.go), printed after the table: nothing when no AllowFunnel
+     * entry is on, else each funneled {@code host:port} as a URL ({@code tcp://} with the port for a TCP forward,
+     * {@code https://} with the port unless 443). tailscale ranges over a Go map (any order); ours is sorted.
+     */
+    static String funnel(dev.lattice.agent.serve.ServeConfig sc) {
+        if (!sc.allowFunnel().containsValue(Boolean.TRUE)) return "";
+        StringBuilder sb = new StringBuilder("\n# Funnel on:\n");
+        sc.allowFunnel().forEach((hp, on) -> {
+            if (!Boolean.TRUE.equals(on)) return;
+            int colon = hp.lastIndexOf(':');
+            String sni = colon < 0 ? hp : hp.substring(0, colon), port = colon < 0 ? "" : hp.substring(colon + 1);
+            if (sni.startsWith("[") && sni.endsWith("]")) sni = sni.substring(1, sni.length() - 1);
+            int p;
+            try {
+                p = Integer.parseInt(port);
+            } catch (NumberFormatException e) {
+                p = 0;
+            }
+            dev.lattice.agent.serve.ServeConfig.TcpPortHandler h = sc.tcp().get(p);
+            boolean tcp = h != null && h.tcpForward() != null && !h.tcpForward().isEmpty();
+            String url = (tcp ? "tcp://" : "https://") + sni + (tcp || p != 443 ? ":" + port : "");
+            sb.append("#     - ").append(url).append('\n');
+        });
+        return sb.append('\n').toString();
+    }
+
+    /** What tailscale prints when the serve config cannot be read. */
+    static String funnelUnknown(String error) {
+        return "\n# Funnel:\n#     - Unable to get Funnel status: " + error + "\n";
+    }
+
     static String health(Status st) {
         StringBuilder sb = new StringBuilder("# Health check:\n");
         for (String m : st.health()) sb.append("#     - ").append(m).append('\n');

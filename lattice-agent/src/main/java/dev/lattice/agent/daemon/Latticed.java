@@ -102,8 +102,10 @@ public final class Latticed implements Callable<Integer> {
         dev.lattice.agent.funnel.FunnelIngress ingress = null;
         if (!funnel.isEmpty()) {
             try {
-                ingress = dev.lattice.agent.funnel.FunnelIngress.start(funnel, started::currentNetmap,
+                var running = dev.lattice.agent.funnel.FunnelIngress.start(funnel, started::currentNetmap,
                         dev.lattice.agent.funnel.FunnelIngress.Options.defaults());
+                ingress = running;
+                started.addUserMetrics(m -> running.registerMetrics(m.registry()));
             } catch (java.io.IOException e) {
                 System.err.println("latticed: " + e.getMessage());
                 started.close();

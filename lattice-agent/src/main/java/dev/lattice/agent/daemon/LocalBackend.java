@@ -194,11 +194,27 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
     /** Made at the first scrape of {@code usermetrics} (Prometheus and its JVM collectors: ~200 classes). */
     private dev.lattice.metrics.Metrics userMetrics;
+    /** Added to the user metrics when they are made (latticed's Funnel ingress counters). */
+    private final java.util.List<java.util.function.Consumer<dev.lattice.metrics.Metrics>> metricsAdditions =
+            new java.util.ArrayList<>();
+
+    /** Runs {@code add} on the user metrics: now if they exist, else when the first scrape makes them. */
+    public synchronized void addUserMetrics(java.util.function.Consumer<dev.lattice.metrics.Metrics> add) {
+        if (userMetrics != null) add.accept(userMetrics);
+        else metricsAdditions.add(add);
+    }
 
     private synchronized dev.lattice.metrics.Metrics userMetrics() {
         if (userMetrics != null) return userMetrics;
+        userMetrics = newUserMetrics();
+        metricsAdditions.forEach(add -> add.accept(userMetrics));
+        metricsAdditions.clear();
+        return userMetrics;
+    }
+
+    private dev.lattice.metrics.Metrics newUserMetrics() {
         MagicSock.Stats s = magicSock.stats;
-        return userMetrics = UserMetrics.create(new UserMetrics.Sources(s.derpDataReceivedPackets::sum, s.derpDataReceivedBytes::sum,
+        return UserMetrics.create(new UserMetrics.Sources(s.derpDataReceivedPackets::sum, s.derpDataReceivedBytes::sum,
                 s.derpDataSentPackets::sum, s.derpDataSentBytes::sum, tun::droppedInbound,
                 () -> device.stats.sendFailed.sum() + device.stats.noEndpoint.sum(), magicSock::homeDerp,
                 () -> health.warnings().size(),
@@ -926,6 +942,11 @@ public final class LocalBackend implements Backend, AutoCloseable {
         @Override
         public dev.lattice.agent.peerapi.Peer whois(java.net.InetSocketAddress remote) {
             return PeerApiServer.identify(netmap, remote);
+        }
+
+        @Override
+        public java.util.Map<String, List<tools.jackson.databind.JsonNode>> peerCaps(java.net.InetSocketAddress remote) {
+            return PeerApiServer.peerCaps(netmap, remote.getAddress());
         }
 
         @Override

@@ -30,6 +30,30 @@ public final class CapGrants {
         return out;
     }
 
+    /**
+     * The capabilities {@code src} holds towards any of {@code self} with their values, the values of every
+     * matching grant appended in rule order (tailscale's {@code CapsWithValues}); a capability with no values maps
+     * to an empty list.
+     */
+    public static java.util.Map<String, List<tools.jackson.databind.JsonNode>> withValues(List<FilterRule> rules, InetAddress src,
+            List<InetAddress> self) {
+        java.util.Map<String, List<tools.jackson.databind.JsonNode>> out = new java.util.LinkedHashMap<>();
+        for (FilterRule r : rules) {
+            if (r.capGrant() == null || r.capGrant().isEmpty() || !matchesAny(r.srcIps(), src)) continue;
+            for (CapGrant g : r.capGrant()) {
+                if (g == null || g.dsts() == null || !coversAny(g.dsts(), self)) continue;
+                if (g.capMap() != null) {
+                    g.capMap().forEach((k, v) -> {
+                        List<tools.jackson.databind.JsonNode> l = out.computeIfAbsent(k, x -> new java.util.ArrayList<>());
+                        if (v != null) l.addAll(v);
+                    });
+                }
+                if (g.caps() != null) for (String c : g.caps()) out.computeIfAbsent(c, x -> new java.util.ArrayList<>());
+            }
+        }
+        return out;
+    }
+
     private static boolean matchesAny(List<String> srcs, InetAddress a) {
         if (srcs == null) return false;
         for (String s : srcs) {

@@ -62,6 +62,75 @@ public final class FunnelIngress implements AutoCloseable {
     private final Semaphore slots;
     private final Map<String, AtomicInteger> perSource = new ConcurrentHashMap<>();
     private volatile boolean closed;
+    private final Stats stats = new Stats();
+
+    /** How a visitor's connection ended up: handed to a node, or why it was closed. */
+    public enum Result {
+        /** Handed to the node's peer API. */
+        ACCEPTED("accepted"),
+        /** Over the per-source or total connection cap. */
+        TOO_MANY("too_many"),
+        /** Not a TLS ClientHello, or not one in time. */
+        NOT_TLS("not_tls"),
+        /** A ClientHello without a server name. */
+        NO_NAME("no_name"),
+        /** No node of that name has Funnel on. */
+        NO_FUNNEL("no_funnel"),
+        /** The node did not take it (its answer was not 101). */
+        NODE_REFUSED("node_refused"),
+        /** The node could not be reached. */
+        NODE_UNREACHABLE("node_unreachable");
+
+        /** The metric's {@code result} label. */
+        public final String label;
+
+        Result(String label) {
+            this.label = label;
+        }
+    }
+
+    /** Counters for latticed's metrics: connections by result, and bytes relayed each way once handed over. */
+    public static final class Stats {
+        private final java.util.EnumMap<Result, java.util.concurrent.atomic.LongAdder> connections = new java.util.EnumMap<>(Result.class);
+        /** Bytes from visitors to nodes, and from nodes back to visitors. */
+        public final java.util.concurrent.atomic.LongAdder bytesFromVisitors = new java.util.concurrent.atomic.LongAdder(),
+                bytesToVisitors = new java.util.concurrent.atomic.LongAdder();
+
+        Stats() {
+            for (Result r : Result.values()) connections.put(r, new java.util.concurrent.atomic.LongAdder());
+        }
+
+        void count(Result r) {
+            connections.get(r).increment();
+        }
+
+        public long connections(Result r) {
+            return connections.get(r).sum();
+        }
+    }
+
+    /** The ingress's counters (read at scrape time). */
+    public Stats stats() {
+        return stats;
+    }
+
+    /**
+     * Registers {@code latticed_funnel_ingress_connections_total{result}} and
+     * {@code latticed_funnel_ingress_bytes_total{direction}} on {@code registry}.
+     */
+    public void registerMetrics(io.prometheus.metrics.model.registry.PrometheusRegistry registry) {
+        io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name("latticed_funnel_ingress_connections")
+                .help("Funnel ingress connections from the internet, by what became of them").labelNames("result")
+                .callback(cb -> {
+                    for (Result r : Result.values()) cb.call(stats.connections(r), r.label);
+                }).register(registry);
+        io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name("latticed_funnel_ingress_bytes")
+                .help("Bytes the Funnel ingress relayed between visitors and nodes").labelNames("direction")
+                .callback(cb -> {
+                    cb.call(stats.bytesFromVisitors.sum(), "from_visitors");
+                    cb.call(stats.bytesToVisitors.sum(), "to_visitors");
+                }).register(registry);
+    }
 
     private FunnelIngress(Supplier<NetworkMap> netmap, Options options) {
         this.netmap = Objects.requireNonNull(netmap);
@@ -110,6 +179,7 @@ public final class FunnelIngress implements AutoCloseable {
             AtomicInteger n = perSource.computeIfAbsent(key, k -> new AtomicInteger());
             if (n.incrementAndGet() > options.maxPerSource() || !slots.tryAcquire()) {
                 release(key, n);
+                stats.count(Result.TOO_MANY);
                 LOG.info(remote.getAddress(), "funnel ingress: too many connections from {}; closed", IpPrefix.format(remote.getAddress()));
                 closeQuietly(c);
                 continue;
@@ -151,13 +221,19 @@ public final class FunnelIngress implements AutoCloseable {
             int reads = 0;
             // Each read parses the bytes so far again: a client trickling a byte at a time would cost quadratic CPU,
             // so the hello must come in a few pieces (browsers send it in one or two segments).
-            while (r.status() == ClientHello.Status.NEED_MORE && len < buf.length && reads++ < MAX_READS) {
-                int n = in.read(buf, len, buf.length - len);
-                if (n < 0) break;
-                len += n;
-                r = ClientHello.parse(buf, len);
+            try {
+                while (r.status() == ClientHello.Status.NEED_MORE && len < buf.length && reads++ < MAX_READS) {
+                    int n = in.read(buf, len, buf.length - len);
+                    if (n < 0) break;
+                    len += n;
+                    r = ClientHello.parse(buf, len);
+                }
+            } catch (java.net.SocketTimeoutException e) {
+                stats.count(Result.NOT_TLS);
+                throw e;
             }
             if (r.status() != ClientHello.Status.FOUND) {
+                stats.count(r.status() == ClientHello.Status.NO_SNI ? Result.NO_NAME : Result.NOT_TLS);
                 LOG.info(src.getAddress(), "funnel ingress: from {}: {}; closed", IpPrefix.format(src.getAddress()),
                         r.status() == ClientHello.Status.NO_SNI ? "no server name" : "not a TLS ClientHello");
                 return;
@@ -167,11 +243,17 @@ public final class FunnelIngress implements AutoCloseable {
             Node peer = route(nm, name);
             URI base = peer == null ? null : PeerApiServices.base(nm, peer).orElse(null);
             if (base == null) {
+                stats.count(Result.NO_FUNNEL);
                 LOG.info(src.getAddress(), "funnel ingress: no node has Funnel on for {}; closed", name);
                 return;
             }
             node = new Socket();
-            node.connect(new InetSocketAddress(base.getHost().replace("[", "").replace("]", ""), base.getPort()), timeout);
+            try {
+                node.connect(new InetSocketAddress(base.getHost().replace("[", "").replace("]", ""), base.getPort()), timeout);
+            } catch (IOException e) {
+                stats.count(Result.NODE_UNREACHABLE);
+                throw e;
+            }
             node.setSoTimeout(timeout);
             node.setTcpNoDelay(true);
             node.setKeepAlive(true);
@@ -186,17 +268,20 @@ public final class FunnelIngress implements AutoCloseable {
             nodeOut.flush();
             int status = responseStatus(node.getInputStream());
             if (status != 101) {
+                stats.count(Result.NODE_REFUSED);
                 LOG.info(src.getAddress(), "funnel ingress: {} refused the connection for {} (HTTP {}); closed",
                         peer.name(), name, status);
                 return;
             }
+            stats.count(Result.ACCEPTED);
             nodeOut.write(buf, 0, len);
             nodeOut.flush();
+            stats.bytesFromVisitors.add(len);
             client.setSoTimeout(0);
             node.setSoTimeout(0);
             Socket n = node;
-            Thread up = Thread.ofVirtual().start(() -> pipe(client, n));
-            pipe(n, client);
+            Thread up = Thread.ofVirtual().start(() -> pipe(client, n, stats.bytesFromVisitors));
+            pipe(n, client, stats.bytesToVisitors);
             up.join();
         } catch (IOException e) {
             log.debug("funnel ingress: connection from {}: {}", IpPrefix.format(src.getAddress()), e.toString());
@@ -257,9 +342,15 @@ public final class FunnelIngress implements AutoCloseable {
     }
 
     /** Copies until EOF, then half-closes the other side so the reverse direction can finish. */
-    private static void pipe(Socket from, Socket to) {
+    private static void pipe(Socket from, Socket to, java.util.concurrent.atomic.LongAdder counted) {
         try {
-            from.getInputStream().transferTo(to.getOutputStream());
+            InputStream in = from.getInputStream();
+            OutputStream out = to.getOutputStream();
+            byte[] b = new byte[16384];
+            for (int n; (n = in.read(b)) >= 0; ) {
+                out.write(b, 0, n);
+                counted.add(n);
+            }
             to.shutdownOutput();
         } catch (IOException e) {
             closeQuietly(from);

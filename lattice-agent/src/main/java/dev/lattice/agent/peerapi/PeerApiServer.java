@@ -159,6 +159,14 @@ public final class PeerApiServer implements AutoCloseable {
                 .contains(CAP_INGRESS);
     }
 
+    /** What the filter's CapGrants give {@code src} towards this node, with values (tailscale's PeerCaps). */
+    public static java.util.Map<String, List<tools.jackson.databind.JsonNode>> peerCaps(NetworkMap nm, InetAddress src) {
+        if (nm == null || nm.self() == null || nm.self().addresses() == null || src == null) return java.util.Map.of();
+        List<InetAddress> self = new ArrayList<>();
+        for (IpPrefix a : nm.self().addresses()) if (PeerApiServices.single(a)) self.add(a.address());
+        return dev.lattice.agent.filter.CapGrants.withValues(nm.packetFilter(), unmap(src), self);
+    }
+
     /** Go's {@code netip.ParseAddrPort}: "ip:port" or "[ipv6]:port", addresses only. */
     static InetSocketAddress addrPort(String s) {
         InetAddress a = hostAddress(s);

@@ -22,6 +22,8 @@ public final class IdentityHeaders {
     public static final String HEADERS_INFO = "Tailscale-Headers-Info";
     /** Set (to {@code ?1}) on requests that came through Funnel, which carry no identity. */
     public static final String FUNNEL_REQUEST = "Tailscale-Funnel-Request";
+    /** The peer's capabilities a handler accepts (AcceptAppCaps), as JSON. */
+    public static final String APP_CAPABILITIES = "Tailscale-App-Capabilities";
     public static final String INFO_URL = "https://tailscale.com/s/serve-headers";
     /** Removed from every incoming request, lower case. */
     static final Set<String> STRIPPED = Set.of("tailscale-user-login", "tailscale-user-name", "tailscale-user-profile-pic",

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import tools.jackson.core.JacksonException;
@@ -71,7 +72,17 @@ public record ServeConfig(
     public record HttpHandler(
             @JsonProperty("Path") @JsonInclude(JsonInclude.Include.NON_EMPTY) String path,
             @JsonProperty("Proxy") @JsonInclude(JsonInclude.Include.NON_EMPTY) String proxy,
-            @JsonProperty("Text") @JsonInclude(JsonInclude.Include.NON_EMPTY) String text) {
+            @JsonProperty("Text") @JsonInclude(JsonInclude.Include.NON_EMPTY) String text,
+            // the peer capabilities a proxied request carries in Tailscale-App-Capabilities
+            @JsonProperty("AcceptAppCaps") @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> acceptAppCaps) {
+        public HttpHandler {
+            acceptAppCaps = acceptAppCaps == null ? List.of() : List.copyOf(acceptAppCaps);
+        }
+
+        public HttpHandler(String path, String proxy, String text) {
+            this(path, proxy, text, null);
+        }
+
         public static HttpHandler ofProxy(String url) {
             return new HttpHandler(null, url, null);
         }

@@ -42,6 +42,14 @@ public final class ServeListeners implements AutoCloseable {
 
         /** The node's certificate and key for {@code domain}, from the cache or the ACME CA. */
         dev.lattice.agent.cert.CertPair cert(String domain) throws IOException;
+
+        /**
+         * The capabilities the packet filter's grants give the tailnet node at {@code remote} towards this node, with
+         * their values (tailscale's {@code PeerCaps}); for {@code Tailscale-App-Capabilities}.
+         */
+        default Map<String, List<tools.jackson.databind.JsonNode>> peerCaps(InetSocketAddress remote) {
+            return Map.of();
+        }
     }
 
     static {
@@ -51,6 +59,24 @@ public final class ServeListeners implements AutoCloseable {
         String p = System.getProperty("jdk.httpclient.allowRestrictedHeaders", "");
         if (!p.toLowerCase(Locale.ROOT).contains("host")) {
             System.setProperty("jdk.httpclient.allowRestrictedHeaders", p.isEmpty() ? "host" : p + ",host");
+        }
+    }
+
+    /**
+     * A request (head and body) must arrive whole within this many seconds, or its connection is closed: without
+     * it the JDK's server lets a peer that trickles a header byte now and then hold a connection (and a thread)
+     * forever. Keep-alive connections idle for 30 s are closed already (the JDK's idle interval), and so are new
+     * connections that send nothing for that long. tailscale's serve sets no limits at all (v1.102.3); this is
+     * the counterpart of lattice-control's {@code limits.request_timeout}. The system property
+     * {@code lattice.serve.request_timeout_seconds} changes it (tests).
+     */
+    static final long REQUEST_TIMEOUT_SECONDS = Long.getLong("lattice.serve.request_timeout_seconds", 60);
+
+    static {
+        // The JDK's HTTP server reads its limits once, from system properties, when the first server is made:
+        // only serve uses it in latticed, and this runs before serve makes one. An operator's own setting wins.
+        if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+            System.setProperty("sun.net.httpserver.maxReqTime", Long.toString(REQUEST_TIMEOUT_SECONDS));
         }
     }
 

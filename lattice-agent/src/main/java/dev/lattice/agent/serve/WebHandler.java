@@ -97,7 +97,7 @@ final class WebHandler implements HttpHandler {
             ServeConfig.HttpHandler h = web.handlers().get(mount);
             if (h.text() != null && !h.text().isEmpty()) text(ex, 200, h.text());
             else if (h.path() != null && !h.path().isEmpty()) file(ex, Path.of(h.path()), rest(mount, decoded(ex, path)));
-            else proxy(ex, peer, src, URI.create(h.proxy()), rest(mount, path));
+            else proxy(ex, peer, src, URI.create(h.proxy()), rest(mount, path), h.acceptAppCaps());
         } catch (IOException | RuntimeException e) {
             log.debug("serve: request failed: {}", e.toString());
         }
@@ -166,8 +166,25 @@ final class WebHandler implements HttpHandler {
         return URI.create(base.getScheme() + "://" + authority + p + (rawQuery == null ? "" : "?" + rawQuery));
     }
 
+    /**
+     * tailscale's {@code addAppCapabilitiesHeader}: the accepted capabilities the peer holds, with their values, as a
+     * JSON object with sorted keys (a capability without values is null, as Go marshals a nil slice).
+     */
+    private String appCapabilities(Peer peer, List<String> accept) {
+        Map<String, List<tools.jackson.databind.JsonNode>> caps = env.peerCaps(peer.remote());
+        tools.jackson.databind.node.ObjectNode o = tools.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        for (String c : new java.util.TreeSet<>(accept)) {
+            if (!caps.containsKey(c)) continue;
+            List<tools.jackson.databind.JsonNode> v = caps.get(c);
+            if (v == null || v.isEmpty()) o.putNull(c);
+            else o.putArray(c).addAll(v);
+        }
+        return IdentityHeaders.encode(o.toString());
+    }
+
     /** @param peer the tailnet node asking, null for a Funnel request from {@code src} on the internet */
-    private void proxy(HttpExchange ex, Peer peer, InetSocketAddress src, URI base, String rest) throws IOException {
+    private void proxy(HttpExchange ex, Peer peer, InetSocketAddress src, URI base, String rest, List<String> acceptAppCaps)
+            throws IOException {
         URI to = target(base, rest, ex.getRequestURI().getRawQuery());
         HttpRequest.Builder b = HttpRequest.newBuilder(to).timeout(Duration.ofMinutes(5));
         String host = ex.getRequestHeaders().getFirst("Host");
@@ -188,6 +205,7 @@ final class WebHandler implements HttpHandler {
         b.header("X-Forwarded-For", IpPrefix.format(src.getAddress()));
         if (peer != null) IdentityHeaders.of(peer).forEach(b::header);
         else b.header(IdentityHeaders.FUNNEL_REQUEST, "?1");
+        if (peer != null && !acceptAppCaps.isEmpty()) b.header(IdentityHeaders.APP_CAPABILITIES, appCapabilities(peer, acceptAppCaps));
         String cl = ex.getRequestHeaders().getFirst("Content-Length");
         String te = ex.getRequestHeaders().getFirst("Transfer-Encoding");
         HttpRequest.BodyPublisher body;

@@ -54,7 +54,9 @@ class FunnelCliTest {
         assertThat(r.out()).startsWith("Available on the internet:\n\nhttps://me.tail.example/\n|-- proxy http://127.0.0.1:3000")
                 .contains("Funnel started and running in the background.")
                 .contains("To disable the proxy, run: lattice funnel --https=443 off");
-        assertThat(run("funnel", "status").out()).isEqualTo("https://me.tail.example (Funnel on)\n|-- / proxy http://127.0.0.1:3000\n\n");
+        // tailscale's runServeStatus: the "# Funnel on:" section, then the tree
+        assertThat(run("funnel", "status").out()).isEqualTo("\n# Funnel on:\n#     - https://me.tail.example\n\n"
+                + "https://me.tail.example (Funnel on)\n|-- / proxy http://127.0.0.1:3000\n\n");
         assertThat(run("serve", "status").out()).as("the same config").contains("(Funnel on)");
     }
 

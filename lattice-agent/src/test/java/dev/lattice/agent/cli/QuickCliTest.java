@@ -372,6 +372,37 @@ class QuickCliTest {
         assertThat(QuickCli.accept(c.args(), CLOCK, Duration.ZERO)).as("latticed does not take it either").isEmpty();
     }
 
+    /** tailscale's "# Funnel on:" section after the table: one URL per funneled host:port, none when Funnel is off. */
+    @Test
+    void statusEndsWithTheFunnelSectionWhenFunnelIsOn() {
+        tailnet(backend);
+        String plain = viaCliMain(List.of("status")).result().out();
+        assertThat(plain).doesNotContain("Funnel");
+        backend.serve = dev.lattice.agent.serve.ServeConfig.parse("""
+                {"TCP":{"443":{"HTTPS":true},"8443":{"HTTPS":true},"10000":{"TCPForward":"127.0.0.1:22"},"80":{"HTTP":true}},
+                 "Web":{"me.tail.example:443":{"Handlers":{"/":{"Text":"hi"}}},"me.tail.example:8443":{"Handlers":{"/":{"Text":"hi"}}},
+                        "me.tail.example:80":{"Handlers":{"/":{"Text":"hi"}}}},
+                 "AllowFunnel":{"me.tail.example:443":true,"me.tail.example:8443":true,"me.tail.example:10000":true,
+                                "me.tail.example:80":false}}
+                """.getBytes(StandardCharsets.UTF_8));
+        Run quick = viaCliMain(List.of("status"));
+        assertThat(quick.fellBack()).isFalse();
+        assertThat(quick.result().out()).isEqualTo(plain + """
+
+                # Funnel on:
+                #     - tcp://me.tail.example:10000
+                #     - https://me.tail.example
+                #     - https://me.tail.example:8443
+
+                """);
+        assertThat(viaLatticeCli(List.of("status")).out()).isEqualTo(quick.result().out());
+        backend.serve = dev.lattice.agent.serve.ServeConfig.parse("""
+                {"TCP":{"443":{"HTTPS":true}},"Web":{"me.tail.example:443":{"Handlers":{"/":{"Text":"hi"}}}},
+                 "AllowFunnel":{"me.tail.example:443":false}}
+                """.getBytes(StandardCharsets.UTF_8));
+        assertThat(viaCliMain(List.of("status")).result().out()).isEqualTo(plain);
+    }
+
     @Test
     void aMissingDaemonIsTheSameOneLine() {
         Path none = dir.resolve("nothing-here.sock");

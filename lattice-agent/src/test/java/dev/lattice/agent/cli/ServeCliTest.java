@@ -49,13 +49,46 @@ class ServeCliTest {
                 .contains("To disable the proxy, run: lattice serve --https=443 off");
     }
 
+    /** tailscale's serve_v2_test accept-app-caps cases: stored on the proxy handler, malformed names refused. */
+    @Test
+    void acceptAppCapsAreStoredOnTheProxyAsTailscaleStoresThem() {
+        var r = run("serve", "--bg", "--accept-app-caps=example.com/cap/foo,example.com/cap/bar", "3000");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(new String(backend.serve.toJson(), StandardCharsets.UTF_8)).isEqualTo(
+                "{\"TCP\":{\"443\":{\"HTTPS\":true}},\"Web\":{\"me.tail.example:443\":{\"Handlers\":{\"/\":{\"Proxy\":"
+                        + "\"http://127.0.0.1:3000\",\"AcceptAppCaps\":[\"example.com/cap/foo\",\"example.com/cap/bar\"]}}}}}");
+        var before = backend.serve;
+        var bad = run("serve", "--bg", "--accept-app-caps=example.com/cap/fine,NOTFINE", "3000");
+        assertThat(bad.code()).isNotZero();
+        assertThat(bad.err()).contains("\"NOTFINE\" does not match the form {domain}/{name}");
+        assertThat(backend.serve).isEqualTo(before);
+    }
+
     @Test
     void statusShowsWhatIsServedAndJsonIsTheConfig() {
         assertThat(run("serve", "status").out()).isEqualTo("No serve config\n");
         assertThat(run("serve", "--bg", "--http=80", "text:hello").code()).isZero();
         assertThat(run("serve", "--bg", "--tcp=5432", "localhost:5432").code()).isZero();
         assertThat(run("serve", "status").out()).isEqualTo(
-                "http://me.tail.example (tailnet only)\n|-- / text \"hello\"\n\n|-- tcp://:5432 (tailnet only)\n|--> tcp://localhost:5432\n\n");
+                """
+                |-- tcp://me.tail.example:5432 (tailnet only)
+                |-- tcp://100.64.0.1:5432
+                |-- tcp://[fd7a:115c:a1e0::1]:5432
+                |--> tcp://localhost:5432
+
+                http://me (tailnet only)
+                http://me.tail.example (tailnet only)
+                |-- / text  "hello"
+
+                """);
+        // mounts by length, padded; text cut at 20 characters as tailscale cuts it
+        assertThat(run("serve", "--bg", "--http=80", "--set-path=/docs", "text:a text longer than twenty").code()).isZero();
+        assertThat(run("serve", "status").out()).endsWith("""
+                http://me.tail.example (tailnet only)
+                |-- /     text  "hello"
+                |-- /docs text  "a text longer tha..."
+
+                """);
         String json = run("serve", "status", "--json").out();
         assertThat(json).contains("\"TCP\": {").contains("\"HTTP\": true").contains("\"TCPForward\": \"localhost:5432\"");
     }

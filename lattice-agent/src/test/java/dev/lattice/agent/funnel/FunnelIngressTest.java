@@ -129,6 +129,18 @@ class FunnelIngressTest {
         assertThat(s.getInputStream().readNBytes(want.length)).isEqualTo(want);
         assertThat(targets).containsExactly("me.tail.example:" + f.addresses().getFirst().getPort());
         assertThat(visitors).containsExactly(new InetSocketAddress(InetAddress.getByName("127.0.0.5"), s.getLocalPort()));
+        assertThat(f.stats().connections(FunnelIngress.Result.ACCEPTED)).isEqualTo(1);
+        // counted right after each write, so a moment after the echo arrives
+        await(() -> f.stats().bytesFromVisitors.sum() == want.length);
+        await(() -> f.stats().bytesToVisitors.sum() == want.length); // the backend echoes
+        io.prometheus.metrics.model.registry.PrometheusRegistry reg = new io.prometheus.metrics.model.registry.PrometheusRegistry();
+        f.registerMetrics(reg);
+        java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+        io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter.create().write(text, reg.scrape());
+        assertThat(text.toString(StandardCharsets.UTF_8))
+                .contains("latticed_funnel_ingress_connections_total{result=\"accepted\"} 1.0")
+                .contains("latticed_funnel_ingress_connections_total{result=\"no_funnel\"} 0.0")
+                .contains("latticed_funnel_ingress_bytes_total{direction=\"from_visitors\"} " + want.length + ".0");
     }
 
     @Test
@@ -148,6 +160,18 @@ class FunnelIngressTest {
         }
         assertThat(visitors).isEmpty();
         assertThat(targets).isEmpty();
+        FunnelIngress.Stats st = f.stats();
+        await(() -> st.connections(FunnelIngress.Result.NOT_TLS) == 1);
+        assertThat(st.connections(FunnelIngress.Result.NO_FUNNEL)).isEqualTo(2);
+        assertThat(st.connections(FunnelIngress.Result.NO_NAME)).isEqualTo(1);
+        assertThat(st.connections(FunnelIngress.Result.ACCEPTED)).isZero();
+        assertThat(st.bytesFromVisitors.sum()).isZero();
+    }
+
+    /** Counters are bumped just before the close a test waits for; this waits for the bump to be seen. */
+    static void await(java.util.function.BooleanSupplier cond) throws InterruptedException {
+        for (int i = 0; i < 200 && !cond.getAsBoolean(); i++) Thread.sleep(10);
+        assertThat(cond.getAsBoolean()).isTrue();
     }
 
     @Test
@@ -177,6 +201,7 @@ class FunnelIngressTest {
         long t0 = System.nanoTime();
         assertThat(s.getInputStream().read()).isEqualTo(-1);
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+        await(() -> f.stats().connections(FunnelIngress.Result.NOT_TLS) == 1);
     }
 
     @Test
@@ -184,6 +209,7 @@ class FunnelIngressTest {
         FunnelIngress f = start(new FunnelIngress.Options(Duration.ofSeconds(5), 16, 2));
         Socket a = visit(f), b = visit(f), c = visit(f);
         assertThat(c.getInputStream().read()).as("the third from one address").isEqualTo(-1);
+        await(() -> f.stats().connections(FunnelIngress.Result.TOO_MANY) == 1);
         byte[] hello = ClientHelloTest.hello("me.tail.example", "TLSv1.3");
         a.getOutputStream().write(hello);
         assertThat(a.getInputStream().readNBytes(hello.length)).isEqualTo(hello);

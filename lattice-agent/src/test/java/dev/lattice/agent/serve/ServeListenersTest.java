@@ -54,6 +54,7 @@ class ServeListenersTest {
     ServeListeners serve;
     volatile boolean known = true;
     volatile boolean tagged = false;
+    volatile java.util.Map<String, List<tools.jackson.databind.JsonNode>> caps = java.util.Map.of();
     X509Certificate cert;
     CertPair pair;
 
@@ -94,6 +95,11 @@ class ServeListenersTest {
                         .tags(tagged ? List.of("tag:ci") : null)
                         .addresses(List.of(IpPrefix.parse("100.64.0.2/32"))).build();
                 return new Peer(node, new UserProfile(7L, "alice@example.com", "Zoë", "https://pics/alice.png", null), remote, false);
+            }
+
+            @Override
+            public java.util.Map<String, List<tools.jackson.databind.JsonNode>> peerCaps(InetSocketAddress remote) {
+                return caps;
             }
 
             @Override
@@ -204,6 +210,27 @@ class ServeListenersTest {
         configure();
         String r = get(http, "/", "Tailscale-User-Login: mallory@example.com\r\n");
         assertThat(r).startsWith("HTTP/1.1 200").doesNotContain("tailscale-user-login").doesNotContain("mallory");
+    }
+
+    /** tailscale's addAppCapabilitiesHeader: the accepted capabilities the peer holds, with their values, as JSON. */
+    @Test
+    void acceptedAppCapabilitiesReachTheBackendAsJson() throws Exception {
+        var json = tools.jackson.databind.json.JsonMapper.shared();
+        caps = java.util.Map.of("example.com/cap/mon", List.of(json.readTree("{\"dashboards\":[\"*\"]}"), json.readTree("2")),
+                "example.com/cap/admin", List.of(), "example.com/cap/other", List.of(json.readTree("true")));
+        int port = freePort();
+        String be = "http://127.0.0.1:" + backend.getAddress().getPort();
+        ServeConfig c = ServeConfig.parse(("{\"TCP\":{\"" + port + "\":{\"HTTP\":true}},\"Web\":{\"" + NAME + ":" + port
+                + "\":{\"Handlers\":{\"/\":{\"Proxy\":\"" + be + "\",\"AcceptAppCaps\":[\"example.com/cap/mon\",\"example.com/cap/admin\","
+                + "\"example.com/cap/absent\"]},\"/plain\":{\"Proxy\":\"" + be + "\"}}}}}").getBytes(StandardCharsets.UTF_8));
+        ServeValidation.validate(c);
+        assertThat(new String(c.toJson(), StandardCharsets.UTF_8)).contains("\"AcceptAppCaps\":[\"example.com/cap/mon\"");
+        serve.apply(c, List.of(LO));
+        String spoof = "Tailscale-App-Capabilities: {\"example.com/cap/other\":[true]}\r\n";
+        assertThat(get(port, "/", spoof)).startsWith("HTTP/1.1 200")
+                .contains("\ntailscale-app-capabilities={\"example.com/cap/admin\":null,\"example.com/cap/mon\":[{\"dashboards\":[\"*\"]},2]}\n")
+                .doesNotContain("cap/other");
+        assertThat(get(port, "/plain", spoof)).startsWith("HTTP/1.1 200").doesNotContain("tailscale-app-capabilities");
     }
 
     @Test

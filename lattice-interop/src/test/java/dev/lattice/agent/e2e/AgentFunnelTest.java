@@ -74,6 +74,12 @@ class AgentFunnelTest {
         run(TailnetNode.official());
     }
 
+    /** A sample's value in Prometheus text. */
+    static double counter(String text, String sample) {
+        return text.lines().filter(l -> l.startsWith(sample + " ")).mapToDouble(l -> Double.parseDouble(l.substring(sample.length() + 1)))
+                .findFirst().orElseThrow(() -> new AssertionError("no " + sample + " in:\n" + text));
+    }
+
     void run(TailnetNode.Binaries h1Bins) throws Exception {
         Pebble.Install pebbleInstall = Pebble.install();
         TailnetNode.Binaries bins = TailnetNode.lattice();
@@ -126,8 +132,9 @@ class AgentFunnelTest {
                     assertThat(funnel.ok()).as(() -> funnel.describe() + "\n" + a.daemon.tail(40)).isTrue();
                     assertThat(funnel.stdout()).startsWith("Available on the internet:").contains("https://h1.tailnet.test/");
                     String status = a.cli(Duration.ofSeconds(20), "funnel", "status").stdout();
-                    if (official) assertThat(status).contains("https://h1.tailnet.test (Funnel on)\n|-- / proxy http://127.0.0.1:8080");
-                    else assertThat(status).isEqualTo("https://h1.tailnet.test (Funnel on)\n|-- / proxy http://127.0.0.1:8080\n\n");
+                    // the same text from tailscale and lattice: the "# Funnel on:" section, then the tree
+                    assertThat(status).isEqualTo("\n# Funnel on:\n#     - https://h1.tailnet.test\n\n"
+                            + "https://h1.tailnet.test (Funnel on)\n|-- / proxy http://127.0.0.1:8080\n\n");
                     in.await("h1 is the ingress's peer", Duration.ofSeconds(30), n -> n.peerHostNames().contains("h1"));
 
                     // public DNS: the Funnel name is the ingress; other names do not exist
@@ -183,6 +190,17 @@ class AgentFunnelTest {
                         assertThat(closed.ok()).as(closed::describe).isFalse();
                         assertThat(closed.stderr()).as(closed::describe).doesNotContain("certificate");
                     }
+
+                    // the ingress's metrics count what it did: the page and the file handed over, the other names closed
+                    ExecResult metrics = ingressHost.exec(Duration.ofSeconds(20), "curl", "-sS", "--unix-socket",
+                            in.socket.toString(), "http://local-tailscaled.sock/localapi/v0/usermetrics");
+                    assertThat(metrics.ok()).as(metrics::describe).isTrue();
+                    assertThat(counter(metrics.stdout(), "latticed_funnel_ingress_connections_total{result=\"accepted\"}"))
+                            .as(metrics.stdout()).isGreaterThanOrEqualTo(2);
+                    assertThat(counter(metrics.stdout(), "latticed_funnel_ingress_connections_total{result=\"no_funnel\"}"))
+                            .isGreaterThanOrEqualTo(2);
+                    assertThat(counter(metrics.stdout(), "latticed_funnel_ingress_bytes_total{direction=\"to_visitors\"}"))
+                            .isGreaterThan(64L << 20);
 
                     // Funnel off: h1 refuses, the ingress loses it, the name is gone
                     assertThat(a.cli(Duration.ofSeconds(20), "funnel", "--https=443", "off").ok()).isTrue();
