@@ -43,6 +43,15 @@ public final class MapSink {
 
     /** Sends an already serialized MapResponse (shared by many sessions). */
     public boolean sendJson(byte[] json) {
+        return sendFramed(() -> MapStreamFraming.frame(json, zstd));
+    }
+
+    /** Sends a message encoded once for many streams: its frame is made once per kind (zstd or not), not per stream. */
+    public boolean send(EncodedMapResponse msg) {
+        return sendFramed(() -> msg.frame(zstd));
+    }
+
+    private boolean sendFramed(java.util.function.Supplier<byte[]> frame) {
         if (closed.get() || !stream.isActive()) return false;
         if (stalled()) {
             // Everything we write is buffered here until the client reads: one that stopped reading would hold an
@@ -50,7 +59,7 @@ public final class MapSink {
             stream.close();
             return false;
         }
-        byte[] framed = MapStreamFraming.frame(json, zstd);
+        byte[] framed = frame.get();
         sendHeaders();
         stream.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(framed)));
         return true;

@@ -47,7 +47,10 @@ public final class MapSession {
     private final Set<Long> changed = new LinkedHashSet<>();
     private final Set<Long> patched = new LinkedHashSet<>();
     private final Set<Long> removed = new LinkedHashSet<>();
-    private ScheduledFuture<?> flush;
+    /** Something is pending for the next flush. */
+    private boolean dirty;
+    /** The number of the last change published before this session opened: its full map has those. */
+    private volatile long heardUpTo;
     private ScheduledFuture<?> keepAlive;
     /** The stream closed: nothing is built or scheduled for it any more. */
     private boolean ended;
@@ -73,6 +76,14 @@ public final class MapSession {
 
     public long nodeId() {
         return nodeId;
+    }
+
+    long heardUpTo() {
+        return heardUpTo;
+    }
+
+    void heardUpTo(long n) {
+        heardUpTo = n;
     }
 
     MapSink sink() {
@@ -133,15 +144,20 @@ public final class MapSession {
                 }
             }
         }
-        if (flush == null) {
+        if (!dirty) {
+            dirty = true;
             pendingSince = System.nanoTime();
-            flush = owner.timers().schedule(this::flush, MapSessions.COALESCE.toMillis(), TimeUnit.MILLISECONDS);
         }
     }
 
-    private synchronized void flush() {
-        flush = null;
-        if (!sink.isOpen()) return;
+    /**
+     * Sends what is pending as one delta (or a full map, if one was asked for). A delta of peers alone is encoded
+     * once per tick for all sessions that get the same one ({@code shared}).
+     */
+    synchronized void flush(SharedDeltas shared) {
+        if (!dirty) return;
+        dirty = false;
+        if (ended || !sink.isOpen()) return;
         try {
             if (full) {
                 full = false;
@@ -225,7 +241,7 @@ public final class MapSession {
             }
             for (long id : patched) {
                 if (changed.contains(id) || !known.get(bit(id))) continue;
-                owner.tailnet().node(id).ifPresent(n -> patches.add(patch(n)));
+                owner.tailnet().node(id).ifPresent(n -> patches.add(owner.patch(n)));
             }
             for (long id : removed) {
                 if (forget(id)) peersRemoved.add(id);
@@ -264,7 +280,14 @@ public final class MapSession {
             if (!peersRemoved.isEmpty()) b.peersRemoved(peersRemoved);
             if (!patches.isEmpty()) b.peersChangedPatch(patches);
             if (!profiles.isEmpty()) b.userProfiles(new ArrayList<>(profiles.values()));
-            send(b.build());
+            boolean peersOnly = !sendSelf && newFilter == null && newSsh == null && newDns == null && newDerp == null;
+            if (peersOnly && shared != null) {
+                sink.send(shared.get(new SharedDeltas.Key(peersChanged, peersRemoved, patches,
+                        List.copyOf(profiles.values())), b::build));
+                rearmKeepAlive();
+            } else {
+                send(b.build());
+            }
             ControlMetrics m = owner.metricsOrNull();
             if (m != null) {
                 m.mapResponses.labelValues("delta").inc();
@@ -306,18 +329,6 @@ public final class MapSession {
 
 
 
-    private PeerChange patch(TailnetNode n) {
-        boolean online = owner.tailnet().isOnline(n.id());
-        return PeerChange.builder()
-                .nodeId(n.id())
-                .derpRegion(TailcfgNodes.homeDerp(n))
-                .endpoints(n.endpoints())
-                .discoKey(n.discoKey())
-                .online(online)
-                .lastSeen(online ? null : n.lastSeen())
-                .build();
-    }
-
     private void send(MapResponse r) {
         sink.send(r);
         rearmKeepAlive();
@@ -347,7 +358,6 @@ public final class MapSession {
     /** The stream closed: cancels the pending flush and keep-alive, and schedules none after. */
     synchronized void cancelTimers() {
         ended = true;
-        if (flush != null) flush.cancel(false);
         if (keepAlive != null) keepAlive.cancel(false);
     }
 }
