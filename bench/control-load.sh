@@ -96,11 +96,14 @@ unix_socket_permissions: "0770"
 YAML
 }
 
-wait_health() { for _ in $(seq 100); do curl -sf "http://127.0.0.1:$1/health" >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "server on $1 not healthy" >&2; return 1; }
+wait_health() { for _ in $(seq 300); do curl -sf "http://127.0.0.1:$1/health" >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "server on $1 not healthy" >&2; return 1; }
 
 
 # lattice-control's java pid for config $1 (bin/lattice-control is a launcher script).
 server_pid() { for _ in $(seq 50); do pgrep -f "lattice.jar control serve -c $1" | head -1 && return 0; sleep 0.1; done; return 1; }
+
+# Stops the servers listed in $1 and waits until they are gone (the next run takes the same ports).
+stop_servers() { while read -r p; do kill "$p" 2>/dev/null || true; while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done < "$1"; : > "$1"; }
 
 # A restart script for StormBench: stops the servers in $dir/pids and starts them again on the same database.
 restart_script() { # dir kind config...
@@ -125,8 +128,8 @@ restart_script() { # dir kind config...
 }
 
 storm_header() {
-  echo "| server | N | storm s | storm CPU ms | full maps | add p50 ms | add p99 ms | patch p50 ms | patch p99 ms | heap MiB | RSS MiB |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| server | N | storm s | storm CPU ms | full maps | add p50 ms | add p99 ms | patch p50 ms | patch p99 ms | heap MiB | RSS MiB | peak RSS MiB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 }
 
 storm_lattice() { # n replicas
@@ -152,7 +155,7 @@ storm_lattice() { # n replicas
   step="the storm against lattice-control, N=$n, $r replica(s)"
   local label=lattice-control; [ "$r" -gt 1 ] && label="lattice-control ×$r"
   "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.StormBench "$label" "$n" "$key" "$urls" "$d/pids" "$d/restart.sh"
-  while read -r p; do kill "$p" 2>/dev/null || true; done < "$d/pids"; : > "$d/pids"
+  stop_servers "$d/pids"
 }
 
 storm_headscale() { # n
@@ -169,8 +172,8 @@ storm_headscale() { # n
   step="the storm against headscale, N=$n"
   # Headscale may not survive a storm: its row says what it managed, and the run goes on.
   "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.StormBench "headscale" "$n" "$key" http://127.0.0.1:28080 "$d/pids" "$d/restart.sh" \
-    || echo "| headscale | $n | did not finish (exit $?) | | | | | | | | |"
-  while read -r p; do kill "$p" 2>/dev/null || true; done < "$d/pids"; : > "$d/pids"
+    || echo "| headscale | $n | did not finish (exit $?) | | | | | | | | | |"
+  stop_servers "$d/pids"
 }
 
 if [ "$mode" = replicas ]; then

@@ -93,7 +93,7 @@ public final class StormBench {
                         return null;
                     } catch (Exception e) {
                         if (attempt >= 10) throw e;
-                        retries.incrementAndGet();
+                        if (retries.incrementAndGet() <= 3) System.err.println(label + ": reconnecting after " + e);
                         s.disconnect();
                         Thread.sleep(200L * attempt);
                     }
@@ -119,6 +119,8 @@ public final class StormBench {
         Thread.sleep(3000); // let the storm settle
         long heap = 0; // -1 if any server is not a JVM
         long rss = 0;
+        long peak = 0;
+        for (long pid : pids) peak += ProcStats.peakRssBytes(pid); // before the forced GC: what the storm took
         for (long pid : pids) {
             ProcStats.gc(pid);
             long h = ProcStats.heapUsedBytes(pid);
@@ -141,10 +143,10 @@ public final class StormBench {
                 () -> probe.lite(probe.mapRequest().stream(false).omitPeers(true)
                         .endpoints(List.of(AddrPort.parse("192.0.2.55:41641"))).build()));
 
-        System.out.printf("| %s | %d | %.1f | %d | %d | %d | %d | %d | %d | %s | %.0f |%n", label, n, stormSec, stormCpu,
+        System.out.printf("| %s | %d | %.1f | %d | %d | %d | %d | %d | %d | %s | %.0f | %.0f |%n", label, n, stormSec, stormCpu,
                 n - failed - partial, ControlLoadBench.pct(add, 50), ControlLoadBench.pct(add, 99),
                 ControlLoadBench.pct(patch, 50), ControlLoadBench.pct(patch, 99),
-                heap < 0 ? "–" : String.format("%.0f", heap / 1048576.0), rss / 1048576.0);
+                heap < 0 ? "–" : String.format("%.0f", heap / 1048576.0), rss / 1048576.0, peak / 1048576.0);
         probe.close();
         for (SimNode s : nodes) s.close();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);

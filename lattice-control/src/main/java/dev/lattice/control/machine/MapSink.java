@@ -48,10 +48,32 @@ public final class MapSink {
 
     /** Sends a message encoded once for many streams: its frame is made once per kind (zstd or not), not per stream. */
     public boolean send(EncodedMapResponse msg) {
-        return sendFramed(() -> msg.frame(zstd));
+        return sendFramed(() -> msg.frame(zstd), null);
+    }
+
+    /**
+     * As {@link #send(EncodedMapResponse)}, running {@code written} exactly once when the message has left for the
+     * connection, failed, or was not sent at all.
+     */
+    public boolean send(EncodedMapResponse msg, Runnable written) {
+        return sendFramed(() -> msg.frame(zstd), written);
     }
 
     private boolean sendFramed(java.util.function.Supplier<byte[]> frame) {
+        return sendFramed(frame, null);
+    }
+
+    private boolean sendFramed(java.util.function.Supplier<byte[]> frame, Runnable written) {
+        boolean sent = false;
+        try {
+            sent = write(frame, written);
+            return sent;
+        } finally {
+            if (!sent && written != null) written.run();
+        }
+    }
+
+    private boolean write(java.util.function.Supplier<byte[]> frame, Runnable written) {
         if (closed.get() || !stream.isActive()) return false;
         if (stalled()) {
             // Everything we write is buffered here until the client reads: one that stopped reading would hold an
@@ -61,7 +83,8 @@ public final class MapSink {
         }
         byte[] framed = frame.get();
         sendHeaders();
-        stream.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(framed)));
+        var f = stream.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(framed)));
+        if (written != null) f.addListener(x -> written.run());
         return true;
     }
 

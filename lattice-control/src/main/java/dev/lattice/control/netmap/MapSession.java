@@ -1,5 +1,6 @@
 package dev.lattice.control.netmap;
 
+import dev.lattice.control.machine.EncodedMapResponse;
 import dev.lattice.control.machine.MapSink;
 import dev.lattice.control.metrics.ControlMetrics;
 import dev.lattice.control.state.Change;
@@ -91,26 +92,43 @@ public final class MapSession {
     }
 
     synchronized void sendFull() {
-        // A stream reset right behind its request is gone before its session opens: no map to build, and no
-        // keep-alive left holding the session for a minute (a client cycling streams would pile them up).
-        if (ended) return;
-        Optional<TailnetNode> me = owner.tailnet().node(nodeId);
-        if (me.isEmpty()) {
-            sink.finish();
-            return;
+        sendFull(null, null);
+    }
+
+    /**
+     * Sends the full map; {@code written} (if not null) runs exactly once when it has been written or was not sent,
+     * and {@code built} learns its size.
+     */
+    synchronized void sendFull(Runnable written, java.util.function.IntConsumer built) {
+        try {
+            // A stream reset right behind its request is gone before its session opens: no map to build, and no
+            // keep-alive left holding the session for a minute (a client cycling streams would pile them up).
+            if (ended) return;
+            Optional<TailnetNode> me = owner.tailnet().node(nodeId);
+            if (me.isEmpty()) {
+                sink.finish();
+                return;
+            }
+            MapResponse r = owner.fullResponse(me.get(), capVer);
+            known.clear();
+            sentRoutes.clear();
+            if (r.peers() != null) r.peers().forEach(this::remember);
+            sentFilter = r.packetFilter();
+            sentSsh = r.sshPolicy();
+            sentSelfRoutes = routesOf(r.node());
+            sentDns = r.dnsConfig();
+            sentDerp = r.derpMap();
+            EncodedMapResponse encoded = new EncodedMapResponse(r);
+            if (built != null) built.accept(encoded.json().length);
+            Runnable w = written;
+            written = null; // the sink runs it from here on
+            sink.send(encoded, w == null ? () -> {} : w);
+            rearmKeepAlive();
+            ControlMetrics m = owner.metricsOrNull();
+            if (m != null) m.mapResponses.labelValues("full").inc();
+        } finally {
+            if (written != null) written.run();
         }
-        MapResponse r = owner.fullResponse(me.get(), capVer);
-        known.clear();
-        sentRoutes.clear();
-        if (r.peers() != null) r.peers().forEach(this::remember);
-        sentFilter = r.packetFilter();
-        sentSsh = r.sshPolicy();
-        sentSelfRoutes = routesOf(r.node());
-        sentDns = r.dnsConfig();
-        sentDerp = r.derpMap();
-        send(r);
-        ControlMetrics m = owner.metricsOrNull();
-        if (m != null) m.mapResponses.labelValues("full").inc();
     }
 
     synchronized void enqueue(List<Change> changes) {

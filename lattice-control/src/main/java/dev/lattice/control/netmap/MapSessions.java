@@ -53,6 +53,7 @@ public final class MapSessions implements AutoCloseable {
     private final Map<MapSession, Boolean> sessions = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.LongAdder flushes = new java.util.concurrent.atomic.LongAdder();
     private final PeerViews peerViews;
+    private final FullMapBudget fullMaps = FullMapBudget.forHeap();
     private final boolean share;
     /** Deltas encoded for sharing so far (each went to one or more sessions). */
     private final java.util.concurrent.atomic.LongAdder sharedEncodings = new java.util.concurrent.atomic.LongAdder();
@@ -130,7 +131,9 @@ public final class MapSessions implements AutoCloseable {
             s.cancelTimers();
             presence.close();
         });
-        s.sendFull();
+        // Waits (on the request's virtual thread, holding no lock) for room among the full maps in flight.
+        int held = fullMaps.acquire();
+        s.sendFull(() -> fullMaps.release(held), fullMaps::observe);
         return s;
     }
 
@@ -155,6 +158,11 @@ public final class MapSessions implements AutoCloseable {
             ticking = true;
         }
         schedule(COALESCE.toNanos());
+    }
+
+    /** KiB of the full-map budget free now (tests watch it come back). */
+    int fullMapBudgetFree() {
+        return fullMaps.availableKib();
     }
 
     long sharedEncodings() {
