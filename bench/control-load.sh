@@ -10,7 +10,8 @@
 #             dropped after), clients split between them
 # Builds what it needs from this checkout alone (nothing has to be installed in ~/.m2); Maven options go in
 # MAVEN_ARGS (e.g. MAVEN_ARGS=-o to stay offline). LATTICE_SERVER_OPTS adds JVM options to lattice-control in
-# the storm modes (e.g. -XX:StartFlightRecording=filename=/tmp/storm.jfr to profile the storm).
+# the storm modes (e.g. -XX:StartFlightRecording=filename=/tmp/storm.jfr to profile the storm);
+# LATTICE_STORM_TIMEOUT (seconds, default 1800) ends a headscale storm that does not finish.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mvnw=${LATTICE_MVNW:-$root/mvnw}
@@ -171,7 +172,7 @@ storm_headscale() { # n
   restart_script "$d" headscale "$d/config.yaml"
   step="the storm against headscale, N=$n"
   # Headscale may not survive a storm: its row says what it managed, and the run goes on.
-  "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.StormBench "headscale" "$n" "$key" http://127.0.0.1:28080 "$d/pids" "$d/restart.sh" \
+  timeout "${LATTICE_STORM_TIMEOUT:-1800}" "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.StormBench "headscale" "$n" "$key" http://127.0.0.1:28080 "$d/pids" "$d/restart.sh" \
     || echo "| headscale | $n | did not finish (exit $?) | | | | | | | | | |"
   stop_servers "$d/pids"
 }

@@ -39,8 +39,13 @@ final class SimNode implements AutoCloseable {
     }
 
     void connect(EventLoopGroup group, URI server, MachinePublicKey controlKey) throws Exception {
+        connect(group, server, controlKey, 30);
+    }
+
+    /** With a longer wait for the handshake: in a storm the server (and this generator) are saturated. */
+    void connect(EventLoopGroup group, URI server, MachinePublicKey controlKey, int timeoutSeconds) throws Exception {
         channel = ControlChannel.connect(group, server, null, machineKey, controlKey, CapabilityVersion.CURRENT)
-                .get(30, TimeUnit.SECONDS);
+                .get(timeoutSeconds, TimeUnit.SECONDS);
     }
 
     Hostinfo hostinfo() {

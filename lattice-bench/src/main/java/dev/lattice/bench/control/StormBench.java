@@ -87,15 +87,22 @@ public final class StormBench {
             fs.add(pool.submit(() -> {
                 for (int attempt = 1; ; attempt++) {
                     try {
-                        s.connect(group, url, controlKey);
+                        s.connect(group, url, controlKey, 120);
                         s.openStream();
                         s.gotFullMap.get(300, TimeUnit.SECONDS);
                         return null;
                     } catch (Exception e) {
                         if (attempt >= 10) throw e;
-                        if (retries.incrementAndGet() <= 3) System.err.println(label + ": reconnecting after " + e);
+                        if (retries.incrementAndGet() <= 3) {
+                            StackTraceElement at = java.util.Arrays.stream(e.getStackTrace())
+                                    .filter(f -> f.getClassName().startsWith("dev.lattice.bench")).findFirst().orElse(null);
+                            System.err.println(label + ": reconnecting after " + e + " at " + at);
+                        }
                         s.disconnect();
-                        Thread.sleep(200L * attempt);
+                        // As tailscaled's control client: exponential backoff with jitter (1 s, 2 s, 4 s... at most
+                        // 30 s), so the retries of a storm do not become a storm of their own.
+                        long backoff = Math.min(30_000L, 1000L << Math.min(attempt - 1, 5));
+                        Thread.sleep(backoff / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(backoff));
                     }
                 }
             }));
