@@ -28,13 +28,18 @@ import org.slf4j.LoggerFactory;
  * All open map streams, and the fan-out of tailnet changes to them. Changes are collected for a short coalescing
  * window, then one tick hands the batch to every session and each sends what changed for it as one delta. A burst of
  * changes (a restart storm: N nodes coming online) costs one message per session per tick, not one per change; the
- * window grows to the length of the last tick while ticks are long, so fan-out never takes more than about half the
- * time. Sessions that get the same delta (usually all but the nodes that changed) share one encoding of it.
+ * window grows to the length of the last tick (up to {@link #MAX_WINDOW}) while ticks are long, so fan-out leaves
+ * the server time for the rest. Sessions that get the same delta (usually all but the nodes that changed) share one encoding of it.
  */
 public final class MapSessions implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MapSessions.class);
     /** Changes arriving within this window go out together. */
     static final Duration COALESCE = Duration.ofMillis(25);
+    /**
+     * The longest a long tick stretches the next window: changes pile up during a long tick anyway, and a window as
+     * long as a storm's tick (seconds on a loaded machine) held the first change after the storm for as long.
+     */
+    static final Duration MAX_WINDOW = Duration.ofMillis(250);
     /** headscale: 50 s plus up to 9 s of jitter; clients give up after 120 s of silence. */
     static final Duration KEEPALIVE = Duration.ofSeconds(50);
     /**
@@ -225,7 +230,7 @@ public final class MapSessions implements AutoCloseable {
                     return;
                 }
             }
-            schedule(Math.max(COALESCE.toNanos(), took));
+            schedule(Math.max(COALESCE.toNanos(), Math.min(took, MAX_WINDOW.toNanos())));
         }
     }
 

@@ -14,8 +14,10 @@ import java.util.function.Supplier;
  * changed, patched and removed, and JSON plus zstd for each of them was most of the cost of a change.
  *
  * <p>Only deltas made of peers alone are shared (no self node, filter, SSH policy, DNS or DERP map, which are
- * per node or rare). Peers compare by identity: {@link PeerViews} hands every viewer that gets the same view the same
- * instance, and two equal peers built apart just miss, which costs an encoding, never a wrong message.
+ * per node or rare). Peers and patches compare by identity: {@link PeerViews} hands every viewer that gets the same
+ * view the same instance, and two equal ones built apart just miss, which costs an encoding, never a wrong message.
+ * (Hashing the content instead cost a restart storm seconds per tick: thousands of patches in each of thousands of
+ * sessions.)
  */
 final class SharedDeltas {
     private final ConcurrentHashMap<Key, EncodedMapResponse> encoded = new ConcurrentHashMap<>();
@@ -33,16 +35,22 @@ final class SharedDeltas {
     record Key(List<Node> changed, List<Long> removed, List<PeerChange> patches, List<UserProfile> profiles) {
         @Override
         public boolean equals(Object o) {
-            if (!(o instanceof Key k) || k.changed.size() != changed.size()) return false;
-            for (int i = 0; i < changed.size(); i++) if (changed.get(i) != k.changed.get(i)) return false;
-            return removed.equals(k.removed) && patches.equals(k.patches) && profiles.equals(k.profiles);
+            return o instanceof Key k && same(changed, k.changed) && same(patches, k.patches) && removed.equals(k.removed)
+                    && profiles.equals(k.profiles);
         }
 
         @Override
         public int hashCode() {
             int h = 1;
             for (Node n : changed) h = 31 * h + System.identityHashCode(n);
-            return 31 * (31 * (31 * h + removed.hashCode()) + patches.hashCode()) + profiles.hashCode();
+            for (PeerChange c : patches) h = 31 * h + System.identityHashCode(c);
+            return 31 * (31 * h + removed.hashCode()) + profiles.hashCode();
+        }
+
+        private static boolean same(List<?> a, List<?> b) {
+            if (a.size() != b.size()) return false;
+            for (int i = 0; i < a.size(); i++) if (a.get(i) != b.get(i)) return false;
+            return true;
         }
     }
 }
