@@ -1,21 +1,39 @@
 #!/usr/bin/env bash
 # Control-server load benchmark: N simulated nodes (Java clients speaking ts2021 + zstd map streams) against
 # lattice-control and, in the same run, headscale (if $LATTICE_HEADSCALE names a binary). Prints one table row per
-# server and N. Everything listens on 127.0.0.1. Usage: bench/control-load.sh [N ...]   (default: 100 1000)
+# server and N. Everything listens on 127.0.0.1.
+# Usage: bench/control-load.sh [join|storm|replicas] [N ...]   (default: join 100 1000)
+#   join      N nodes join 32 at a time, then one joins and patches (SQLite)
+#   storm     N registered nodes, the server restarts, all N reconnect at once (SQLite; headscale too)
+#   replicas  the storm with two lattice-control replicas on PostgreSQL ($LATTICE_PG_URL, a JDBC URL such as
+#             jdbc:postgresql://127.0.0.1:5432/postgres?user=u&password=p; a database is created per run and
+#             dropped after), clients split between them
 # Builds what it needs from this checkout alone (nothing has to be installed in ~/.m2); Maven options go in
-# MAVEN_ARGS (e.g. MAVEN_ARGS=-o to stay offline).
+# MAVEN_ARGS (e.g. MAVEN_ARGS=-o to stay offline). LATTICE_SERVER_OPTS adds JVM options to lattice-control in
+# the storm modes (e.g. -XX:StartFlightRecording=filename=/tmp/storm.jfr to profile the storm);
+# LATTICE_STORM_TIMEOUT (seconds, default 1800) ends a headscale storm that does not finish.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mvnw=${LATTICE_MVNW:-$root/mvnw}
 # Under set -e a failing step would end the script without a word: say which one.
 step=starting
 trap 'rc=$?; echo "control-load.sh: $step failed (exit $rc)" >&2; exit $rc' ERR
+mode=join
+case "${1:-}" in join|storm|replicas) mode=$1; shift ;; esac
 ns=("$@"); [ ${#ns[@]} -gt 0 ] || ns=(100 1000)
 JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}; export JAVA_HOME
 java=$JAVA_HOME/bin/java
 work=$(mktemp -d /tmp/lattice-control-load.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+dbs=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # Servers a restart script started are not our children: their pids are in the run directories.
+  for f in "$work"/*/pids; do [ -f "$f" ] && while read -r p; do kill "$p" 2>/dev/null || true; done < "$f"; done
+  wait 2>/dev/null || true
+  for db in "${dbs[@]}"; do psql "$pg_admin" -qc "drop database if exists $db" >/dev/null 2>&1 || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 # One invocation, so the reactor hands out the jars it just built from this checkout: a separate
@@ -41,7 +59,14 @@ regions:
 YAML
 }
 
-config() { # dir port
+# The database section: SQLite in the run directory, or PostgreSQL database $3 when given.
+database() { # dir [pg database]
+  if [ -z "${2:-}" ]; then printf 'database:\n  type: sqlite\n  sqlite:\n    path: %s/db.sqlite\n' "$1"; return; fi
+  printf 'database:\n  type: postgres\n  postgres:\n    host: %s\n    port: %s\n    name: %s\n    user: %s\n    pass: %s\n' \
+    "$pg_host" "$pg_port" "$2" "$pg_user" "$pg_pass"
+}
+
+config() { # dir port [pg database]
   derpmap "$1/derp.yaml"
   cat > "$1/config.yaml" <<YAML
 server_url: http://127.0.0.1:$2
@@ -53,10 +78,7 @@ noise:
 prefixes:
   v4: 100.64.0.0/10
   v6: fd7a:115c:a1e0::/48
-database:
-  type: sqlite
-  sqlite:
-    path: $1/db.sqlite
+$(database "$1" "${3:-}")
 derp:
   server:
     enabled: false
@@ -75,7 +97,103 @@ unix_socket_permissions: "0770"
 YAML
 }
 
-wait_health() { for _ in $(seq 100); do curl -sf "http://127.0.0.1:$1/health" >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "server on $1 not healthy" >&2; return 1; }
+wait_health() { for _ in $(seq 300); do curl -sf "http://127.0.0.1:$1/health" >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "server on $1 not healthy" >&2; return 1; }
+
+
+# lattice-control's java pid for config $1 (bin/lattice-control is a launcher script).
+server_pid() { for _ in $(seq 50); do pgrep -f "lattice.jar control serve -c $1" | head -1 && return 0; sleep 0.1; done; return 1; }
+
+# Stops the servers listed in $1 and waits until they are gone (the next run takes the same ports).
+stop_servers() { while read -r p; do kill "$p" 2>/dev/null || true; while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done < "$1"; : > "$1"; }
+
+# A restart script for StormBench: stops the servers in $dir/pids and starts them again on the same database.
+restart_script() { # dir kind config...
+  local dir=$1 kind=$2; shift 2
+  {
+    echo 'set -e'
+    echo "while read -r p; do kill \"\$p\" 2>/dev/null || true; while kill -0 \"\$p\" 2>/dev/null; do sleep 0.1; done; done < $dir/pids"
+    echo ": > $dir/pids"
+    for c in "$@"; do
+      local port; port=$(sed -n 's/^listen_addr: 127.0.0.1://p' "$c")
+      if [ "$kind" = lattice ]; then
+        echo "LATTICE_JAVA_OPTS=\"-Xmx2g ${LATTICE_SERVER_OPTS:-}\" nohup $root/bin/lattice-control serve -c $c >> ${c%/*}/server.log 2>&1 &"
+        echo "for _ in \$(seq 100); do p=\$(pgrep -f 'lattice.jar control serve -c $c' | head -1) && [ -n \"\$p\" ] && break; sleep 0.1; done"
+        echo "echo \$p >> $dir/pids"
+      else
+        echo "nohup $LATTICE_HEADSCALE -c $c serve >> ${c%/*}/server.log 2>&1 &"
+        echo "echo \$! >> $dir/pids"
+      fi
+      echo "for _ in \$(seq 300); do curl -sf http://127.0.0.1:$port/health >/dev/null 2>&1 && break; sleep 0.2; done"
+    done
+  } > "$dir/restart.sh"
+}
+
+storm_header() {
+  echo "| server | N | storm s | storm CPU ms | full maps | add p50 ms | add p99 ms | patch p50 ms | patch p99 ms | heap MiB | RSS MiB | peak RSS MiB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+}
+
+storm_lattice() { # n replicas
+  local n=$1 r=$2 d=$work/storm-lattice-$1-$2 db="" urls="" cfgs=() i
+  mkdir -p "$d"; : > "$d/pids"
+  if [ "$r" -gt 1 ]; then db=lattice_storm_$$_$n; psql "$pg_admin" -qc "create database $db" >/dev/null; dbs+=("$db"); fi
+  for i in $(seq 0 $((r - 1))); do
+    mkdir -p "$d/$i"; config "$d/$i" $((18080 + 10 * i)) "$db"; cfgs+=("$d/$i/config.yaml")
+    # All simulated nodes come from 127.0.0.1, and a storm opens N connections at once: above the default cap of
+    # 256 not yet authenticated connections per address (a real storm comes from N addresses).
+    printf 'limits:\n  max_connections_per_ip: 1000000\n' >> "$d/$i/config.yaml"
+    urls=${urls:+$urls,}http://127.0.0.1:$((18080 + 10 * i))
+  done
+  step="starting lattice-control for the storm, N=$n, $r replica(s) (logs: $d/*/server.log)"
+  for c in "${cfgs[@]}"; do
+    LATTICE_JAVA_OPTS="-Xmx2g ${LATTICE_SERVER_OPTS:-}" "$root/bin/lattice-control" serve -c "$c" > "${c%/*}/server.log" 2>&1 &
+    pids+=("$!"); wait_health "$(sed -n 's/^listen_addr: 127.0.0.1://p' "$c")"; server_pid "$c" >> "$d/pids"
+  done
+  step="creating the bench user and key on lattice-control"
+  "$root/bin/lattice-control" -c "${cfgs[0]}" users create bench >/dev/null
+  key=$("$root/bin/lattice-control" -c "${cfgs[0]}" preauthkeys create --user bench --reusable --expiration 2h)
+  restart_script "$d" lattice "${cfgs[@]}"
+  step="the storm against lattice-control, N=$n, $r replica(s)"
+  local label=lattice-control; [ "$r" -gt 1 ] && label="lattice-control ×$r"
+  "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.StormBench "$label" "$n" "$key" "$urls" "$d/pids" "$d/restart.sh"
+  stop_servers "$d/pids"
+}
+
+storm_headscale() { # n
+  local n=$1 d=$work/storm-headscale-$1
+  mkdir -p "$d"; config "$d" 28080; : > "$d/pids"
+  step="starting headscale for the storm, N=$n (log: $d/server.log)"
+  "$LATTICE_HEADSCALE" -c "$d/config.yaml" serve > "$d/server.log" 2>&1 &
+  pids+=("$!"); echo "$!" > "$d/pids"; wait_health 28080
+  step="creating the bench user and key on headscale"
+  "$LATTICE_HEADSCALE" -c "$d/config.yaml" users create bench >/dev/null
+  uid=$("$LATTICE_HEADSCALE" -c "$d/config.yaml" users list -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+  key=$("$LATTICE_HEADSCALE" -c "$d/config.yaml" preauthkeys create --user "$uid" --reusable --expiration 2h | tail -1)
+  restart_script "$d" headscale "$d/config.yaml"
+  step="the storm against headscale, N=$n"
+  # Headscale may not survive a storm: its row says what it managed, and the run goes on.
+  timeout "${LATTICE_STORM_TIMEOUT:-1800}" "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.StormBench "headscale" "$n" "$key" http://127.0.0.1:28080 "$d/pids" "$d/restart.sh" \
+    || echo "| headscale | $n | did not finish (exit $?) | | | | | | | | | |"
+  stop_servers "$d/pids"
+}
+
+if [ "$mode" = replicas ]; then
+  step="reading \$LATTICE_PG_URL (a jdbc:postgresql:// URL with user and password)"
+  pg=${LATTICE_PG_URL:?replicas mode needs LATTICE_PG_URL}
+  pg_host=$(sed -E 's|^jdbc:postgresql://([^:/]+).*|\1|' <<<"$pg")
+  pg_port=$(sed -nE 's|^jdbc:postgresql://[^:/]+:([0-9]+).*|\1|p' <<<"$pg"); pg_port=${pg_port:-5432}
+  pg_user=$(sed -nE 's|.*[?&]user=([^&]+).*|\1|p' <<<"$pg")
+  pg_pass=$(sed -nE 's|.*[?&]password=([^&]+).*|\1|p' <<<"$pg")
+  pg_admin="postgresql://$pg_user:$pg_pass@$pg_host:$pg_port/$(sed -E 's|^jdbc:postgresql://[^/]+/([^?]*).*|\1|' <<<"$pg")"
+fi
+if [ "$mode" = storm ] || [ "$mode" = replicas ]; then
+  storm_header
+  for n in "${ns[@]}"; do
+    if [ "$mode" = replicas ]; then storm_lattice "$n" 2; else storm_lattice "$n" 1; fi
+    if [ -n "${LATTICE_HEADSCALE:-}" ]; then storm_headscale "$n"; fi
+  done
+  exit 0
+fi
 
 echo "| server | N | join s | join CPU ms | add p50 ms | add p99 ms | add max ms | patch p50 ms | patch max ms | heap MiB | RSS MiB | patch CPU ms |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"

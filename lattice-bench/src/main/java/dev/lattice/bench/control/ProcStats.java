@@ -16,8 +16,17 @@ final class ProcStats {
     }
 
     static long rssBytes(long pid) throws IOException {
+        return status(pid, "VmRSS:");
+    }
+
+    /** The most RSS the process ever had (its high-water mark). */
+    static long peakRssBytes(long pid) throws IOException {
+        return status(pid, "VmHWM:");
+    }
+
+    private static long status(long pid, String field) throws IOException {
         for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (l.startsWith("VmRSS:")) return Long.parseLong(l.replaceAll("\\D+", "")) * 1024;
+            if (l.startsWith(field)) return Long.parseLong(l.replaceAll("\\D+", "")) * 1024;
         }
         return -1;
     }

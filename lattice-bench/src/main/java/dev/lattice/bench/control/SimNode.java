@@ -27,7 +27,9 @@ final class SimNode implements AutoCloseable {
     final MachinePrivateKey machineKey = MachinePrivateKey.generate();
     final NodePrivateKey nodeKey = NodePrivateKey.generate();
     final DiscoPrivateKey discoKey = DiscoPrivateKey.generate();
-    final CompletableFuture<Void> gotFullMap = new CompletableFuture<>();
+    CompletableFuture<Void> gotFullMap = new CompletableFuture<>();
+    /** Peers in the first (full) map of the current stream; -1 before it. */
+    volatile int fullPeers = -1;
     volatile BiConsumer<SimNode, MapResponse> listener = (n, m) -> {};
     ControlChannel channel;
     MapStream stream;
@@ -37,8 +39,13 @@ final class SimNode implements AutoCloseable {
     }
 
     void connect(EventLoopGroup group, URI server, MachinePublicKey controlKey) throws Exception {
+        connect(group, server, controlKey, 30);
+    }
+
+    /** With a longer wait for the handshake: in a storm the server (and this generator) are saturated. */
+    void connect(EventLoopGroup group, URI server, MachinePublicKey controlKey, int timeoutSeconds) throws Exception {
         channel = ControlChannel.connect(group, server, null, machineKey, controlKey, CapabilityVersion.CURRENT)
-                .get(30, TimeUnit.SECONDS);
+                .get(timeoutSeconds, TimeUnit.SECONDS);
     }
 
     Hostinfo hostinfo() {
@@ -63,10 +70,38 @@ final class SimNode implements AutoCloseable {
     void openStream() throws Exception {
         stream = channel.stream("/machine/map", Tailcfg.json().writeValueAsBytes(mapRequest().stream(true).build()), true,
                 json -> {
-                    MapResponse m = Tailcfg.json().readValue(json, MapResponse.class);
-                    if (m.node() != null) gotFullMap.complete(null);
-                    listener.accept(this, m);
+                    if (!gotFullMap.isDone()) {
+                        // The first message of a stream is the full map. Counted, not parsed: in a storm of N nodes
+                        // the load generator shares the machine with the server, and parsing N maps of N peers
+                        // would take it more CPU than the server spends on them.
+                        fullPeers = countPeers(json);
+                        gotFullMap.complete(null);
+                        return;
+                    }
+                    listener.accept(this, Tailcfg.json().readValue(json, MapResponse.class));
                 }).get(30, TimeUnit.SECONDS);
+    }
+
+    private static final byte[] STABLE_ID = "\"StableID\":".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /** Nodes in a map message but its own: each node (self and peers) has exactly one StableID key, at its top level. */
+    static int countPeers(byte[] json) {
+        int count = 0;
+        outer:
+        for (int i = 0; i + STABLE_ID.length <= json.length; i++) {
+            for (int j = 0; j < STABLE_ID.length; j++) if (json[i + j] != STABLE_ID[j]) continue outer;
+            count++;
+        }
+        return count - 1;
+    }
+
+    /** Drops the connection (as a server restart would) so that {@link #connect} and {@link #openStream} start over. */
+    void disconnect() {
+        close();
+        channel = null;
+        stream = null;
+        gotFullMap = new CompletableFuture<>();
+        fullPeers = -1;
     }
 
     int lite(MapRequest req) throws Exception {

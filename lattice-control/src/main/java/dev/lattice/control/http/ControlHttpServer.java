@@ -58,7 +58,9 @@ public final class ControlHttpServer implements AutoCloseable {
         ProxyHeaders proxyHeaders = new ProxyHeaders(guard.limits().trustedProxy);
         try {
             ServerBootstrap b = new ServerBootstrap().group(group).channel(NettyTransport.serverChannel())
-                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    // A restart storm is every node connecting at once: a short accept queue drops their SYNs, and each
+                    // waits out TCP's retransmit (1 s, 3 s, 7 s...). As Go's listeners: the kernel's cap (somaxconn).
+                    .option(ChannelOption.SO_BACKLOG, 65535)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {

@@ -43,6 +43,37 @@ public final class MapSink {
 
     /** Sends an already serialized MapResponse (shared by many sessions). */
     public boolean sendJson(byte[] json) {
+        return sendFramed(() -> MapStreamFraming.frame(json, zstd));
+    }
+
+    /** Sends a message encoded once for many streams: its frame is made once per kind (zstd or not), not per stream. */
+    public boolean send(EncodedMapResponse msg) {
+        return sendFramed(() -> msg.frame(zstd), null);
+    }
+
+    /**
+     * As {@link #send(EncodedMapResponse)}, running {@code written} exactly once when the message has left for the
+     * connection, failed, or was not sent at all.
+     */
+    public boolean send(EncodedMapResponse msg, Runnable written) {
+        return sendFramed(() -> msg.frame(zstd), written);
+    }
+
+    private boolean sendFramed(java.util.function.Supplier<byte[]> frame) {
+        return sendFramed(frame, null);
+    }
+
+    private boolean sendFramed(java.util.function.Supplier<byte[]> frame, Runnable written) {
+        boolean sent = false;
+        try {
+            sent = write(frame, written);
+            return sent;
+        } finally {
+            if (!sent && written != null) written.run();
+        }
+    }
+
+    private boolean write(java.util.function.Supplier<byte[]> frame, Runnable written) {
         if (closed.get() || !stream.isActive()) return false;
         if (stalled()) {
             // Everything we write is buffered here until the client reads: one that stopped reading would hold an
@@ -50,9 +81,10 @@ public final class MapSink {
             stream.close();
             return false;
         }
-        byte[] framed = MapStreamFraming.frame(json, zstd);
+        byte[] framed = frame.get();
         sendHeaders();
-        stream.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(framed)));
+        var f = stream.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(framed)));
+        if (written != null) f.addListener(x -> written.run());
         return true;
     }
 

@@ -1,5 +1,6 @@
 package dev.lattice.control.netmap;
 
+import dev.lattice.control.machine.EncodedMapResponse;
 import dev.lattice.control.machine.MapSink;
 import dev.lattice.control.metrics.ControlMetrics;
 import dev.lattice.control.state.Change;
@@ -47,7 +48,10 @@ public final class MapSession {
     private final Set<Long> changed = new LinkedHashSet<>();
     private final Set<Long> patched = new LinkedHashSet<>();
     private final Set<Long> removed = new LinkedHashSet<>();
-    private ScheduledFuture<?> flush;
+    /** Something is pending for the next flush. */
+    private boolean dirty;
+    /** The number of the last change published before this session opened: its full map has those. */
+    private volatile long heardUpTo;
     private ScheduledFuture<?> keepAlive;
     /** The stream closed: nothing is built or scheduled for it any more. */
     private boolean ended;
@@ -77,32 +81,57 @@ public final class MapSession {
         return nodeId;
     }
 
+    long heardUpTo() {
+        return heardUpTo;
+    }
+
+    void heardUpTo(long n) {
+        heardUpTo = n;
+    }
+
     MapSink sink() {
         return sink;
     }
 
     synchronized void sendFull() {
-        // A stream reset right behind its request is gone before its session opens: no map to build, and no
-        // keep-alive left holding the session for a minute (a client cycling streams would pile them up).
-        if (ended) return;
-        Optional<TailnetNode> me = owner.tailnet().node(nodeId);
-        if (me.isEmpty()) {
-            sink.finish();
-            return;
+        sendFull(null, null);
+    }
+
+    /**
+     * Sends the full map; {@code written} (if not null) runs exactly once when it has been written or was not sent,
+     * and {@code built} learns its size.
+     */
+    synchronized void sendFull(Runnable written, java.util.function.IntConsumer built) {
+        try {
+            // A stream reset right behind its request is gone before its session opens: no map to build, and no
+            // keep-alive left holding the session for a minute (a client cycling streams would pile them up).
+            if (ended) return;
+            Optional<TailnetNode> me = owner.tailnet().node(nodeId);
+            if (me.isEmpty()) {
+                sink.finish();
+                return;
+            }
+            MapResponse r = owner.fullResponse(me.get(), capVer);
+            known.clear();
+            sentRoutes.clear();
+            if (r.peers() != null) r.peers().forEach(this::remember);
+            sentFilter = r.packetFilter();
+            sentSsh = r.sshPolicy();
+            sentSelfRoutes = routesOf(r.node());
+            sentAttrs = owner.policy().nodeAttrs(me.get());
+            sentDns = r.dnsConfig();
+            sentDerp = r.derpMap();
+            EncodedMapResponse encoded = new EncodedMapResponse(r);
+            if (built != null) built.accept(encoded.json().length);
+            Runnable w = written;
+            written = null; // the sink runs it from here on
+            sink.send(encoded, w == null ? () -> {} : w);
+            rearmKeepAlive();
+            ControlMetrics m = owner.metricsOrNull();
+            if (m != null) m.mapResponses.labelValues("full").inc();
+        } finally {
+            if (written != null) written.run();
         }
-        MapResponse r = owner.fullResponse(me.get(), capVer);
-        known.clear();
-        sentRoutes.clear();
-        if (r.peers() != null) r.peers().forEach(this::remember);
-        sentFilter = r.packetFilter();
-        sentSsh = r.sshPolicy();
-        sentSelfRoutes = routesOf(r.node());
-        sentAttrs = owner.policy().nodeAttrs(me.get());
-        sentDns = r.dnsConfig();
-        sentDerp = r.derpMap();
-        send(r);
-        ControlMetrics m = owner.metricsOrNull();
-        if (m != null) m.mapResponses.labelValues("full").inc();
     }
 
     synchronized void enqueue(List<Change> changes) {
@@ -136,15 +165,20 @@ public final class MapSession {
                 }
             }
         }
-        if (flush == null) {
+        if (!dirty) {
+            dirty = true;
             pendingSince = System.nanoTime();
-            flush = owner.timers().schedule(this::flush, MapSessions.COALESCE.toMillis(), TimeUnit.MILLISECONDS);
         }
     }
 
-    private synchronized void flush() {
-        flush = null;
-        if (!sink.isOpen()) return;
+    /**
+     * Sends what is pending as one delta (or a full map, if one was asked for). A delta of peers alone is encoded
+     * once per tick for all sessions that get the same one ({@code shared}).
+     */
+    synchronized void flush(SharedDeltas shared) {
+        if (!dirty) return;
+        dirty = false;
+        if (ended || !sink.isOpen()) return;
         try {
             if (full) {
                 full = false;
@@ -229,7 +263,7 @@ public final class MapSession {
             }
             for (long id : patched) {
                 if (changed.contains(id) || !known.get(bit(id))) continue;
-                owner.tailnet().node(id).ifPresent(n -> patches.add(patch(n)));
+                owner.tailnet().node(id).ifPresent(n -> patches.add(owner.patch(n)));
             }
             for (long id : removed) {
                 if (forget(id)) peersRemoved.add(id);
@@ -269,7 +303,14 @@ public final class MapSession {
             if (!peersRemoved.isEmpty()) b.peersRemoved(peersRemoved);
             if (!patches.isEmpty()) b.peersChangedPatch(patches);
             if (!profiles.isEmpty()) b.userProfiles(new ArrayList<>(profiles.values()));
-            send(b.build());
+            boolean peersOnly = !sendSelf && newFilter == null && newSsh == null && newDns == null && newDerp == null;
+            if (peersOnly && shared != null) {
+                sink.send(shared.get(new SharedDeltas.Key(peersChanged, peersRemoved, patches,
+                        List.copyOf(profiles.values())), b::build));
+                rearmKeepAlive();
+            } else {
+                send(b.build());
+            }
             ControlMetrics m = owner.metricsOrNull();
             if (m != null) {
                 m.mapResponses.labelValues("delta").inc();
@@ -311,18 +352,6 @@ public final class MapSession {
 
 
 
-    private PeerChange patch(TailnetNode n) {
-        boolean online = owner.tailnet().isOnline(n.id());
-        return PeerChange.builder()
-                .nodeId(n.id())
-                .derpRegion(TailcfgNodes.homeDerp(n))
-                .endpoints(n.endpoints())
-                .discoKey(n.discoKey())
-                .online(online)
-                .lastSeen(online ? null : n.lastSeen())
-                .build();
-    }
-
     private void send(MapResponse r) {
         sink.send(r);
         rearmKeepAlive();
@@ -352,7 +381,6 @@ public final class MapSession {
     /** The stream closed: cancels the pending flush and keep-alive, and schedules none after. */
     synchronized void cancelTimers() {
         ended = true;
-        if (flush != null) flush.cancel(false);
         if (keepAlive != null) keepAlive.cancel(false);
     }
 }

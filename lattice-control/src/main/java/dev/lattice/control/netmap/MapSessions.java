@@ -25,14 +25,21 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * All open map streams, and the fan-out of tailnet changes to them. Each change marks the affected sessions dirty;
- * a session flushes its accumulated changes as one delta after a short coalescing delay, so a burst of changes
- * costs one message per session and a slow client never holds up the others.
+ * All open map streams, and the fan-out of tailnet changes to them. Changes are collected for a short coalescing
+ * window, then one tick hands the batch to every session and each sends what changed for it as one delta. A burst of
+ * changes (a restart storm: N nodes coming online) costs one message per session per tick, not one per change; the
+ * window grows to the length of the last tick (up to {@link #MAX_WINDOW}) while ticks are long, so fan-out leaves
+ * the server time for the rest. Sessions that get the same delta (usually all but the nodes that changed) share one encoding of it.
  */
 public final class MapSessions implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MapSessions.class);
     /** Changes arriving within this window go out together. */
     static final Duration COALESCE = Duration.ofMillis(25);
+    /**
+     * The longest a long tick stretches the next window: changes pile up during a long tick anyway, and a window as
+     * long as a storm's tick (seconds on a loaded machine) held the first change after the storm for as long.
+     */
+    static final Duration MAX_WINDOW = Duration.ofMillis(250);
     /** headscale: 50 s plus up to 9 s of jitter; clients give up after 120 s of silence. */
     static final Duration KEEPALIVE = Duration.ofSeconds(50);
     /**
@@ -50,15 +57,36 @@ public final class MapSessions implements AutoCloseable {
     private final ScheduledExecutorService timers;
     private final Map<MapSession, Boolean> sessions = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.LongAdder flushes = new java.util.concurrent.atomic.LongAdder();
+    private final PeerViews peerViews;
+    private final FullMapBudget fullMaps = FullMapBudget.forHeap();
+    private final boolean share;
+    /** Deltas encoded for sharing so far (each went to one or more sessions). */
+    private final java.util.concurrent.atomic.LongAdder sharedEncodings = new java.util.concurrent.atomic.LongAdder();
+    /** Changes since the last tick, and whether a tick is scheduled or running; guarded by itself. */
+    private final List<Change> pending = new ArrayList<>();
+    private boolean ticking;
+    /** Changes published so far; a session hears only those after the count when it opened. Guarded by pending. */
+    private long published;
 
     public MapSessions(Tailnet tailnet, TailcfgNodes nodes, Supplier<DERPMap> derpMap, Supplier<DNSConfig> dnsConfig,
             String domain) {
+        this(tailnet, nodes, derpMap, dnsConfig, domain, true);
+    }
+
+    /**
+     * @param share whether peers and deltas are built and encoded once for all sessions; false builds each for each
+     *     session, as before they were shared (tests compare the two byte for byte)
+     */
+    MapSessions(Tailnet tailnet, TailcfgNodes nodes, Supplier<DERPMap> derpMap, Supplier<DNSConfig> dnsConfig,
+            String domain, boolean share) {
+        this.share = share;
         this.tailnet = tailnet;
         this.nodes = nodes;
         this.derpMap = derpMap;
         this.dnsConfig = dnsConfig;
         this.domain = domain;
         this.timers = Executors.newScheduledThreadPool(2, Thread.ofPlatform().name("map-fanout-", 0).daemon().factory());
+        this.peerViews = new PeerViews(tailnet, nodes, share);
         tailnet.addListener(this::onChanges);
     }
 
@@ -99,13 +127,18 @@ public final class MapSessions implements AutoCloseable {
         // The presence comes first and the close hook after: if the stream is already gone, the hook runs now and
         // takes the presence back, instead of a close that ran too early leaving the node online for good.
         Tailnet.Presence presence = tailnet.streamOpened(nodeId);
+        synchronized (pending) {
+            s.heardUpTo(published);
+        }
         sessions.put(s, Boolean.TRUE);
         sink.onClose(() -> {
             sessions.remove(s);
             s.cancelTimers();
             presence.close();
         });
-        s.sendFull();
+        // Waits (on the request's virtual thread, holding no lock) for room among the full maps in flight.
+        int held = fullMaps.acquire();
+        s.sendFull(() -> fullMaps.release(held), fullMaps::observe);
         return s;
     }
 
@@ -122,7 +155,83 @@ public final class MapSessions implements AutoCloseable {
     }
 
     private void onChanges(List<Change> changes) {
-        for (MapSession s : sessions.keySet()) s.enqueue(changes);
+        for (Change c : changes) if (c.kind() == Change.Kind.REMOVED) peerViews.forget(c.nodeId());
+        synchronized (pending) {
+            pending.addAll(changes);
+            published += changes.size();
+            if (ticking) return; // the running or scheduled tick takes them
+            ticking = true;
+        }
+        schedule(COALESCE.toNanos());
+    }
+
+    /** KiB of the full-map budget free now (tests watch it come back). */
+    int fullMapBudgetFree() {
+        return fullMaps.availableKib();
+    }
+
+    long sharedEncodings() {
+        return sharedEncodings.sum();
+    }
+
+    /** Whether changes are waiting for a tick or a tick is running (tests wait for it to end). */
+    boolean ticking() {
+        synchronized (pending) {
+            return ticking;
+        }
+    }
+
+    private void schedule(long delayNanos) {
+        try {
+            timers.schedule(this::tick, delayNanos, TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed: nothing streams any more
+        }
+    }
+
+    /**
+     * Hands the changes collected so far to every session and flushes them all. Ticks never overlap, so every
+     * session sees the batches in order; the next one waits at least as long as this one took.
+     */
+    private void tick() {
+        long start = System.nanoTime();
+        List<Change> batch;
+        long first; // the number of the batch's first change
+        synchronized (pending) {
+            batch = List.copyOf(pending);
+            first = published - batch.size() + 1;
+            pending.clear();
+        }
+        try {
+            List<MapSession> all = new ArrayList<>(sessions.keySet());
+            for (MapSession s : all) {
+                // A session opened meanwhile has the earlier changes in its full map already (as before ticks).
+                int skip = (int) Math.min(batch.size(), Math.max(0, s.heardUpTo() - first + 1));
+                if (skip < batch.size()) s.enqueue(skip == 0 ? batch : batch.subList(skip, batch.size()));
+            }
+            SharedDeltas shared = share ? new SharedDeltas() : null;
+            // Two halves on the two fan-out threads: encoding deltas for the nodes that changed is the work here.
+            int half = all.size() / 2;
+            java.util.concurrent.Future<?> other = half == 0 ? null : timers.submit(() -> {
+                for (MapSession s : all.subList(0, half)) s.flush(shared);
+            });
+            for (MapSession s : all.subList(half, all.size())) s.flush(shared);
+            if (other != null) other.get();
+            if (shared != null) sharedEncodings.add(shared.size());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException | java.util.concurrent.ExecutionException e) {
+            log.warn("map fan-out failed", e);
+        } finally {
+            long took = System.nanoTime() - start;
+            synchronized (pending) {
+                if (pending.isEmpty()) {
+                    ticking = false;
+                    return;
+                }
+            }
+            schedule(Math.max(COALESCE.toNanos(), Math.min(took, MAX_WINDOW.toNanos())));
+        }
     }
 
     ScheduledExecutorService timers() {
@@ -189,7 +298,12 @@ public final class MapSessions implements AutoCloseable {
 
     /** {@code peer} as {@code viewer} sees it: with only the routes {@link #routesFor} gives. */
     dev.lattice.wire.tailcfg.Node peerNode(TailnetNode viewer, TailnetNode peer, int capVer, PacketPolicy pol) {
-        return nodes.toTailcfg(peer, false, capVer, routesFor(viewer, peer, pol));
+        return peerViews.peer(peer, capVer, routesFor(viewer, peer, pol));
+    }
+
+    /** {@code peer}'s PeersChangedPatch entry, the same for every viewer. */
+    dev.lattice.wire.tailcfg.PeerChange patch(TailnetNode peer) {
+        return peerViews.patch(peer);
     }
 
     /**

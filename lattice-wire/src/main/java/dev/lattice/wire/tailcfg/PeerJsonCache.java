@@ -11,18 +11,41 @@ import tools.jackson.databind.ValueSerializer;
  * most of the tailnet, the same for every viewer but for routes, and encoding it again for each viewer was most of
  * the cost of a full map. Keyed by value (records compare by content), so a changed node is encoded afresh; the
  * cache starts over when it is full rather than tracking ages, which only costs re-encoding.
+ *
+ * <p>A server that hands every viewer the same Node instance (lattice-control's peer views) is looked up by identity
+ * first: hashing a whole node, Hostinfo and all, for each of N peers in each of N full maps was a cost of its own.
  */
 public final class PeerJsonCache extends ValueSerializer<Node> {
     static final int MAX_ENTRIES = 1 << 15;
     private static final ConcurrentHashMap<Node, SerializedString> ENCODED = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<Same, SerializedString> BY_INSTANCE = new ConcurrentHashMap<>();
+
+    /** A node compared by identity. */
+    private record Same(Node node) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Same s && s.node == node;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(node);
+        }
+    }
 
     @Override
     public void serialize(Node value, JsonGenerator g, SerializationContext ctxt) {
-        SerializedString raw = ENCODED.get(value);
+        Same same = new Same(value);
+        SerializedString raw = BY_INSTANCE.get(same);
         if (raw == null) {
-            raw = new SerializedString(Tailcfg.json().writeValueAsString(value));
-            if (ENCODED.size() >= MAX_ENTRIES) ENCODED.clear();
-            ENCODED.put(value, raw);
+            raw = ENCODED.get(value);
+            if (raw == null) {
+                raw = new SerializedString(Tailcfg.json().writeValueAsString(value));
+                if (ENCODED.size() >= MAX_ENTRIES) ENCODED.clear();
+                ENCODED.put(value, raw);
+            }
+            if (BY_INSTANCE.size() >= MAX_ENTRIES) BY_INSTANCE.clear();
+            BY_INSTANCE.put(same, raw);
         }
         g.writeRawValue(raw);
     }
