@@ -15,9 +15,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Stores which nodes stream to this replica ({@link Sessions}), so the other replicas see them online, and keeps this
- * replica's heartbeat. Writes only what changed since the last write, and only after a node's first stream here
- * opened or its last closed: a map poll writes nothing, and a burst of connections (a restart storm) is one
+ * Stores which nodes stream to this replica ({@link Sessions}), so the other replicas see them online. Writes only
+ * what changed since the last write, and only after a node's first stream here opened or its last closed: a map poll writes nothing, and a burst of connections (a restart storm) is one
  * transaction per {@code delay}. A node that reconnects within the delay writes nothing at all.
  */
 final class SessionWriter {
@@ -42,13 +41,13 @@ final class SessionWriter {
         if (scheduled.compareAndSet(false, true)) timer.schedule(this::flush, delay.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Beats; a replica the others took for dead (its row and sessions removed) writes all its sessions again. */
-    void beat() {
-        if (!sessions.beat()) {
+    /** The others took this replica for dead (its row and sessions removed): write all its sessions again. */
+    void rejoined() {
+        timer.execute(() -> {
             if (!stored.isEmpty()) log.warn("this replica was taken for dead by another (no heartbeat for a while); its sessions are stored again");
             stored = Map.of();
             changed();
-        }
+        });
     }
 
     private void flush() {
@@ -69,12 +68,4 @@ final class SessionWriter {
         }
     }
 
-    /** A clean shutdown: this replica's sessions go at once instead of when its heartbeat lapses. */
-    void leave() {
-        try {
-            sessions.leave();
-        } catch (RuntimeException e) {
-            log.warn("could not remove this replica's sessions: {}", e.toString());
-        }
-    }
 }

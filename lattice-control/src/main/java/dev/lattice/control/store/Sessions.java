@@ -11,14 +11,12 @@ import java.util.Set;
 import org.jdbi.v3.core.Handle;
 
 /**
- * The {@code replicas} and {@code sessions} tables, PostgreSQL only: which nodes stream to which replica, and each
- * replica's heartbeat. Heartbeats are in the database's clock, so replicas on machines whose clocks disagree still
- * agree on which of them is alive. Every change of a session row appends a {@link ChangeLog.Kind#SESSIONS} row for
- * its node in the same transaction.
+ * The {@code sessions} table, PostgreSQL only: which nodes stream to which replica. A session counts while its
+ * replica's heartbeat ({@link Replicas}) is younger than the lapse. Every change of a session row appends a
+ * {@link ChangeLog.Kind#SESSIONS} row for its node in the same transaction.
  */
 public final class Sessions {
-    /** The database's clock in epoch milliseconds. */
-    private static final String DB_NOW = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT";
+    private static final String DB_NOW = Replicas.DB_NOW;
 
     /** A node streaming to another replica, since when (the start of its online period). */
     public record Remote(long nodeId, String replica, Instant since) {}
@@ -27,21 +25,6 @@ public final class Sessions {
 
     Sessions(Store store) {
         this.store = store;
-    }
-
-    /**
-     * Marks this replica alive now. Returns false when its row was missing (first beat, or another replica took it
-     * for dead and removed it with its sessions): the caller must write all its sessions again.
-     */
-    public boolean beat() {
-        return store.write("replica heartbeat", h -> {
-            int n = h.createUpdate("UPDATE replicas SET heartbeat_at = " + DB_NOW + " WHERE id = :id")
-                    .bind("id", store.replicaId()).execute();
-            if (n > 0) return true;
-            h.createUpdate("INSERT INTO replicas (id, heartbeat_at) VALUES (:id, " + DB_NOW + ")")
-                    .bind("id", store.replicaId()).execute();
-            return false;
-        });
     }
 
     /**
@@ -65,17 +48,6 @@ public final class Sessions {
             ids.addAll(remove);
             store.changes().appendAll(h, ChangeLog.Kind.SESSIONS, ids);
             return null;
-        });
-    }
-
-    /** Removes this replica and its sessions (a clean shutdown: the others need not wait for its heartbeat to lapse). */
-    public List<Long> leave() {
-        return store.write("replica leaves", h -> {
-            List<Long> ids = h.createQuery("DELETE FROM sessions WHERE replica = :r RETURNING node_id")
-                    .bind("r", store.replicaId()).mapTo(Long.class).list();
-            h.createUpdate("DELETE FROM replicas WHERE id = :r").bind("r", store.replicaId()).execute();
-            store.changes().appendAll(h, ChangeLog.Kind.SESSIONS, ids);
-            return ids;
         });
     }
 
@@ -132,9 +104,13 @@ public final class Sessions {
                     gone.add(e.getKey());
                     // Last seen: the dead replica's last heartbeat (an orphan's replica is unknown: now).
                     long at = dead.getOrDefault(e.getValue(), now);
-                    int n = h.createUpdate("UPDATE nodes SET last_seen = :t WHERE id = :id AND (last_seen IS NULL OR last_seen < :t)"
+                    // updated_at moves too: a lagging replica's compare-and-set from the older row must fail, not
+                    // write back the older last seen.
+                    int n = h.createUpdate("UPDATE nodes SET last_seen = :t,"
+                                    + " updated_at = CASE WHEN updated_at >= :now THEN updated_at + 1 ELSE :now END"
+                                    + " WHERE id = :id AND (last_seen IS NULL OR last_seen < :t)"
                                     + " AND NOT EXISTS (SELECT 1 FROM sessions WHERE node_id = :id)")
-                            .bind("t", at).bind("id", e.getKey()).execute();
+                            .bind("t", at).bind("now", now).bind("id", e.getKey()).execute();
                     if (n > 0) seen.add(e.getKey());
                 });
         store.changes().appendAll(h, ChangeLog.Kind.NODE, seen);

@@ -175,7 +175,7 @@ class ReplicaPresenceTest {
         watcher.awaitView(SECOND, v -> v.peer("laptop") != null && Boolean.TRUE.equals(v.peer("laptop").online()));
 
         Instant died = Instant.now();
-        a.presence().pauseHeartbeat(); // A hangs: its process and the laptop's stream live on, its heartbeat does not
+        a.heartbeat().pause(); // A hangs: its process and the laptop's stream live on, its heartbeat does not
         // Dead after the lapse (1 s), seen at B's next beat (200 ms).
         long ms = within(Duration.ofSeconds(3), "laptop offline on B after A's heartbeat lapsed", () -> !b.tailnet().isOnline(id));
         assertThat(ms).isGreaterThanOrEqualTo(FAST.lapse().toMillis() - FAST.heartbeat().toMillis() * 2);
@@ -192,10 +192,10 @@ class ReplicaPresenceTest {
         long id = id(a, laptop);
         within(SECOND, "online on B", () -> b.tailnet().isOnline(id));
         // A is cut off from the database long enough for B to take it for dead and remove its sessions.
-        a.presence().pauseHeartbeat();
+        a.heartbeat().pause();
         within(Duration.ofSeconds(3), "B takes the laptop for offline", () -> !b.tailnet().isOnline(id));
         within(SECOND, "B removed A's sessions", () -> b.store().sessions().others(Duration.ofHours(1), null).isEmpty());
-        a.presence().resumeHeartbeat();
+        a.heartbeat().resume();
         within(SECOND, "A beats again and writes its sessions: online on B", () -> b.tailnet().isOnline(id));
     }
 
