@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Stores which nodes stream to this replica ({@link Sessions}), so the other replicas see them online. Writes only
  * what changed since the last write, and only after a node's first stream here opened or its last closed: a map poll writes nothing, and a burst of connections (a restart storm) is one
- * transaction per {@code delay}. A node that reconnects within the delay writes nothing at all.
+ * transaction per {@code delay}. A node that reconnects within the delay writes nothing at all. The last seen of nodes
+ * whose last stream here closed goes in the same transaction ({@link Tailnet#deferLastSeen}).
  */
 final class SessionWriter {
     private static final Logger log = LoggerFactory.getLogger(SessionWriter.class);
@@ -28,6 +29,7 @@ final class SessionWriter {
     private final Duration delay;
     private final AtomicBoolean scheduled = new AtomicBoolean();
     private Map<Long, Instant> stored = Map.of(); // what the table holds for this replica; on the timer thread only
+    private final Map<Long, Instant> lastSeen = new HashMap<>(); // drained, not yet stored; on the timer thread only
 
     SessionWriter(Sessions sessions, Tailnet tailnet, ScheduledExecutorService timer, Duration delay) {
         this.sessions = sessions;
@@ -50,8 +52,14 @@ final class SessionWriter {
         });
     }
 
+    /** Writes now, on the caller's thread (a shutdown, once the timer has stopped). */
+    void flushNow() {
+        flush();
+    }
+
     private void flush() {
         scheduled.set(false);
+        lastSeen.putAll(tailnet.drainLastSeen());
         Map<Long, Instant> now = tailnet.localSessions();
         Map<Long, Instant> upsert = new HashMap<>();
         now.forEach((id, since) -> {
@@ -60,7 +68,8 @@ final class SessionWriter {
         List<Long> remove = new ArrayList<>();
         for (Long id : stored.keySet()) if (!now.containsKey(id)) remove.add(id);
         try {
-            sessions.write(upsert, remove);
+            tailnet.lastSeenStored(sessions.write(upsert, remove, lastSeen));
+            lastSeen.clear();
             stored = now;
         } catch (RuntimeException e) {
             log.warn("could not store this replica's sessions ({} changed): {}; trying again", upsert.size() + remove.size(), e.toString());

@@ -48,6 +48,7 @@ public final class TailnetPresence implements AutoCloseable {
     /** Reads the others' sessions and follows this replica's; after the heartbeat's first beat, before any map stream. */
     public void start() {
         remote.syncAll();
+        tailnet.deferLastSeen(true);
         tailnet.onLocalPresence(writer::changed);
         heartbeat.afterBeat(this::beaten);
     }
@@ -73,11 +74,17 @@ public final class TailnetPresence implements AutoCloseable {
     public void close() {
         closed = true;
         tailnet.onLocalPresence(() -> { });
+        tailnet.deferLastSeen(false);
         timer.shutdownNow();
         try {
             timer.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        try {
+            writer.flushNow(); // the last seen of streams closed just before
+        } catch (RuntimeException e) {
+            // logged by the writer
         }
     }
 }

@@ -29,11 +29,26 @@ public final class Sessions {
 
     /**
      * Writes this replica's session changes in one transaction: {@code upsert} node to since, {@code remove} nodes
-     * no longer streaming here.
+     * no longer streaming here, and {@code lastSeen} of nodes whose last stream here closed (where it moves last seen
+     * forward; updated_at moves too, so a lagging replica's compare-and-set fails rather than restore an older one).
+     * Returns the new updated_at of the nodes whose last seen was written.
      */
-    public void write(Map<Long, Instant> upsert, Collection<Long> remove) {
-        if (upsert.isEmpty() && remove.isEmpty()) return;
-        store.write("write sessions", h -> {
+    public Map<Long, Instant> write(Map<Long, Instant> upsert, Collection<Long> remove, Map<Long, Instant> lastSeen) {
+        if (upsert.isEmpty() && remove.isEmpty() && lastSeen.isEmpty()) return Map.of();
+        return store.write("write sessions", h -> {
+            Map<Long, Instant> updated = new java.util.HashMap<>();
+            if (!lastSeen.isEmpty()) {
+                List<Long> ids = new ArrayList<>(lastSeen.keySet());
+                h.createQuery("UPDATE nodes n SET last_seen = v.t,"
+                                + " updated_at = CASE WHEN n.updated_at >= :now THEN n.updated_at + 1 ELSE :now END"
+                                + " FROM unnest(:ids, :ts) AS v(id, t)"
+                                + " WHERE n.id = v.id AND (n.last_seen IS NULL OR n.last_seen < v.t) RETURNING n.id, n.updated_at")
+                        .bind("now", Store.millis(store.now())).bind("ids", ids.toArray(Long[]::new))
+                        .bind("ts", ids.stream().map(id -> Store.millis(lastSeen.get(id))).toArray(Long[]::new))
+                        .map((rs, ctx) -> Map.entry(rs.getLong(1), Instant.ofEpochMilli(rs.getLong(2))))
+                        .list().forEach(e -> updated.put(e.getKey(), e.getValue()));
+                store.changes().appendAll(h, ChangeLog.Kind.NODE, updated.keySet());
+            }
             if (!remove.isEmpty()) {
                 h.createUpdate("DELETE FROM sessions WHERE replica = :r AND node_id = ANY(:ids)")
                         .bind("r", store.replicaId()).bind("ids", remove.toArray(Long[]::new)).execute();
@@ -47,7 +62,7 @@ public final class Sessions {
             Set<Long> ids = new LinkedHashSet<>(upsert.keySet());
             ids.addAll(remove);
             store.changes().appendAll(h, ChangeLog.Kind.SESSIONS, ids);
-            return null;
+            return updated;
         });
     }
 

@@ -158,8 +158,16 @@ class ReplicaPresenceTest {
         // Sessions in batches (every 50 ms), plus a heartbeat every 200 ms: a few dozen at most, not one per node.
         System.out.println("[replicas] " + n + " nodes online: " + writes + " write transactions on A, " + ms + " ms to B");
         assertThat(writes).isLessThan(n / 10);
+        // And offline: the sessions' removal and the last seen of every node go in the same batches.
+        long closeWritesBefore = a.store().writeTransactions();
         for (AutoCloseable s : streams) s.close();
         within(Duration.ofSeconds(3), n + " nodes offline on B", () -> ids.stream().noneMatch(b.tailnet()::isOnline));
+        within(Duration.ofSeconds(3), n + " nodes' last seen on B",
+                () -> ids.stream().allMatch(id -> b.tailnet().node(id).map(TailnetNode::lastSeen).orElse(null) != null));
+        long closeWrites = a.store().writeTransactions() - closeWritesBefore;
+        System.out.println("[replicas] " + n + " nodes offline: " + closeWrites + " write transactions on A");
+        assertThat(closeWrites).as("one per batch, not one per node's last seen").isLessThan(n / 10);
+        assertThat(a.store().nodes().get(ids.getFirst()).orElseThrow().lastSeen()).as("stored").isNotNull();
     }
 
     long sessionRows() {
