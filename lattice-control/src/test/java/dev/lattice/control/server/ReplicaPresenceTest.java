@@ -195,6 +195,28 @@ class ReplicaPresenceTest {
     }
 
     @Test
+    void aNodeThatMovedOffADeadReplicaStaysOnlineWhenTheDeadOnesSessionsLapse() throws Exception {
+        TestMachine watcher = streaming(b, "watcher");
+        TestMachine laptop = streaming(a, "laptop");
+        long id = id(a, laptop);
+        within(SECOND, "online on B", () -> b.tailnet().isOnline(id));
+        Instant since = b.tailnet().onlineSince(id).orElseThrow();
+
+        a.heartbeat().pause(); // A is killed: its session row stays until its heartbeat lapses
+        TestMachine moved = new TestMachine(group, b.config().serverUrl(), laptop); // the client reconnects to B
+        machines.add(moved);
+        moved.openStream();
+        moved.awaitView(Duration.ofSeconds(5), v -> v.self != null);
+        within(Duration.ofSeconds(3), "A's sessions reaped", () -> b.store().sessions().others(Duration.ofHours(1), null)
+                .stream().noneMatch(s -> s.nodeId() == id));
+        Thread.sleep(FAST.heartbeat().toMillis() * 2); // B's next syncs
+        assertThat(b.tailnet().isOnline(id)).as("online on B's own stream").isTrue();
+        assertThat(b.tailnet().onlineSince(id)).as("its online period goes on").contains(since);
+        assertThat(b.store().nodes().get(id).orElseThrow().lastSeen()).as("no last seen written while online").isNull();
+        assertThat(watcher.view.peer("laptop").online()).as("online for B's watcher").isEqualTo(Boolean.TRUE);
+    }
+
+    @Test
     void aReplicaTakenForDeadThatBeatsAgainStoresItsSessionsAgain() throws Exception {
         TestMachine laptop = streaming(a, "laptop");
         long id = id(a, laptop);
