@@ -182,6 +182,7 @@ class ReplicaPresenceTest {
         long id = id(a, laptop);
         watcher.awaitView(SECOND, v -> v.peer("laptop") != null && Boolean.TRUE.equals(v.peer("laptop").online()));
 
+        TailnetNode asRead = a.store().nodes().get(id).orElseThrow(); // what a lagging replica still holds
         Instant died = Instant.now();
         a.heartbeat().pause(); // A hangs: its process and the laptop's stream live on, its heartbeat does not
         // Dead after the lapse (1 s), seen at B's next beat (200 ms).
@@ -192,6 +193,12 @@ class ReplicaPresenceTest {
         assertThat(watcher.view.peer("laptop").lastSeen()).isBetween(died.minusSeconds(2), died.plusSeconds(1));
         within(SECOND, "A's sessions removed from the database", () -> b.store().sessions().others(Duration.ofHours(1), null)
                 .stream().noneMatch(s -> s.nodeId() == id));
+        // The last seen written for the dead replica moved the row's version: a write from the older row (a replica
+        // that has not heard of it) is refused instead of putting the older last seen back.
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> a.store().nodes().update(
+                        asRead.toBuilder().givenName("renamed").build(), null, asRead.updated()))
+                .isInstanceOf(dev.lattice.control.store.StaleNodeException.class);
+        assertThat(b.store().nodes().get(id).orElseThrow().lastSeen()).isNotNull();
     }
 
     @Test
