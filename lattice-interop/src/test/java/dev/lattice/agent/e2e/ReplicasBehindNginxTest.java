@@ -173,7 +173,7 @@ class ReplicasBehindNginxTest {
                 // Online status is the tailnet's: every node, on r1 or r2, is online in both replicas' lists.
                 homes = homes(hosts);
                 Map<String, String> homesNow = homes;
-                long wideMs = awaitMillis("every node online in both replicas' nodes list", Duration.ofSeconds(5),
+                long wideMs = awaitMillis("every node online in both replicas' nodes list", Duration.ofSeconds(15),
                         () -> allOnline(a, 3) && allOnline(b, 3));
                 System.out.printf("[replicas] every node online in both replicas' lists (homes %s) after %d ms%n", homesNow, wideMs);
 
