@@ -1,11 +1,17 @@
 -- Online status and interactive registrations across the replicas of one PostgreSQL database. SQLite (one server
 -- per file) creates the tables too but never writes them.
 
--- Each replica's heartbeat, in the database's clock (epoch milliseconds): a replica whose heartbeat lapses is taken
--- for dead, and its sessions for gone.
+-- Each replica's heartbeat, in the database's clock (epoch milliseconds), one writer per replica every 2 s. Two
+-- lapses read it: a replica not heard from for 8 s leaves the DERP region (clients stop dialling a dead server
+-- quickly), one not heard from for 20 s is taken for dead and its sessions for gone (a replica stalled for a few
+-- seconds does not flap every node it holds offline).
+-- derp_url, derp_node: its embedded DERP server (derp.server.url, and its tailcfg.DERPNode as JSON), or null when
+-- it has none; the live rows with one are the DERP region's nodes, and each replica meshes with the others.
 CREATE TABLE replicas (
     id           TEXT    NOT NULL PRIMARY KEY,
-    heartbeat_at BIGINT  NOT NULL
+    heartbeat_at BIGINT  NOT NULL,
+    derp_url     TEXT,
+    derp_node    TEXT
 );
 
 -- The nodes streaming to each replica: a row while the node holds at least one map stream there. since: when the

@@ -1,6 +1,6 @@
 package dev.lattice.control.replica;
 
-import dev.lattice.control.store.DerpReplicas;
+import dev.lattice.control.store.Replicas;
 import dev.lattice.derp.client.DerpClientOptions;
 import dev.lattice.derp.mesh.MeshPeer;
 import dev.lattice.derp.server.DerpServer;
@@ -16,16 +16,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The embedded DERP servers of the replicas on one PostgreSQL database, made one region. Every {@code heartbeat}
- * this replica writes its row in {@link DerpReplicas} (its URL and DERP node, on the database's clock) and reads the
- * rows of the live ones; with each other live replica it keeps a mesh link ({@link MeshPeer}, Tailscale's derper
+ * The embedded DERP servers of the replicas on one PostgreSQL database, made one region. This replica's
+ * {@link ReplicaHeartbeat} carries its URL and DERP node into its row in {@link Replicas}; after each beat this reads
+ * the rows of the live ones; with each other live replica it keeps a mesh link ({@link MeshPeer}, Tailscale's derper
  * {@code --mesh-with}), so a packet for a client homed on another replica is forwarded there. A replica whose
  * heartbeat is older than {@code lapse} drops out: its link is closed and it leaves the region's nodes.
  *
@@ -35,27 +33,26 @@ import org.slf4j.LoggerFactory;
  */
 public final class DerpMesh implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DerpMesh.class);
-    /** How often the row is written and the others read. */
-    public static final Duration HEARTBEAT = Duration.ofSeconds(2);
-    /** A replica not heard from for this long is out of the region. */
+    /**
+     * A replica not heard from for this long is out of the region: with a 2 s heartbeat a dead replica leaves the
+     * map within 10 s, shorter than the sessions' lapse, since a listed dead server costs every client failed dials.
+     */
     public static final Duration LAPSE = Duration.ofSeconds(8);
     private static final long WARN_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
 
-    private final DerpReplicas table;
+    private final Replicas table;
+    private final ReplicaHeartbeat heartbeat;
     private final DerpServer server;
     private final URI ownUrl;
     private final DERPNode ownNode;
     private final String ownJson;
     private final Runnable nodesChanged;
-    private final Duration heartbeat;
     private final Duration lapse;
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-    private final ScheduledExecutorService timer =
-            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("derp-mesh").daemon().factory());
     // Changed by the timer thread (and close) under this; read lock-free, so a scrape never waits for the database.
     private final Map<URI, MeshPeer> peers = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile List<DERPNode> nodes;
-    private boolean beaten; // this replica has written its row before
+    private final long startedNanos = System.nanoTime();
     private long lastWarn = System.nanoTime() - WARN_EVERY_NANOS;
     private volatile boolean closed;
 
@@ -64,22 +61,23 @@ public final class DerpMesh implements AutoCloseable {
      * @param ownNode this replica's node of the region, as a lone server would list it
      * @param nodesChanged told (on the mesh thread) when {@link #nodes()} changed
      */
-    public DerpMesh(DerpReplicas table, DerpServer server, URI ownUrl, DERPNode ownNode, Runnable nodesChanged,
-            Duration heartbeat, Duration lapse) {
+    public DerpMesh(Replicas table, ReplicaHeartbeat heartbeat, DerpServer server, URI ownUrl, DERPNode ownNode,
+            Runnable nodesChanged, Duration lapse) {
         this.table = Objects.requireNonNull(table, "table");
+        this.heartbeat = Objects.requireNonNull(heartbeat, "heartbeat");
         this.server = Objects.requireNonNull(server, "server");
         if (server.meshKey() == null) throw new IllegalArgumentException("the DERP server has no mesh key");
         this.ownUrl = ownUrl.normalize();
         this.ownNode = ownNode;
         this.ownJson = Tailcfg.json().writeValueAsString(ownNode);
         this.nodesChanged = nodesChanged;
-        this.heartbeat = heartbeat;
         this.lapse = lapse;
         this.nodes = List.of(ownNode);
     }
 
     public DerpMesh start() {
-        timer.scheduleWithFixedDelay(this::tickQuietly, 0, heartbeat.toMillis(), TimeUnit.MILLISECONDS);
+        heartbeat.afterBeat(rejoined -> tickQuietly());
+        heartbeat.advertiseDerp(new Replicas.Derp(ownUrl, ownJson)); // beats at once: the others may link from now on
         return this;
     }
 
@@ -104,24 +102,28 @@ public final class DerpMesh implements AutoCloseable {
         } catch (RuntimeException e) {
             // The database is away: keep the links and nodes as they were; the others' rows will lapse on their side
             // as ours does on theirs, and the next heartbeat that gets through puts everything right.
-            log.warn("DERP mesh: heartbeat failed: {}", e.toString());
+            log.warn("DERP mesh: reading the replicas failed: {}", e.toString());
         }
     }
 
     synchronized void tick() {
         if (closed) return;
-        String before = table.heartbeat(ownUrl, ownJson);
-        if (beaten && before != null && !before.equals(table.replicaId()) && System.nanoTime() - lastWarn > WARN_EVERY_NANOS) {
-            lastWarn = System.nanoTime();
-            log.warn("DERP mesh: another replica ({}) also registers derp.server.url {}; give each replica its own"
-                    + " (its own address), or clients on the two cannot reach each other through DERP", before, ownUrl);
-        }
-        beaten = true;
-        List<DerpReplicas.Entry> live = table.live(lapse);
-        Map<URI, DerpReplicas.Entry> wanted = new HashMap<>();
-        for (DerpReplicas.Entry e : live) {
-            if (e.url().normalize().equals(ownUrl)) continue;
-            wanted.put(e.url().normalize(), e);
+        List<Replicas.DerpEntry> live = table.liveDerp(lapse);
+        Map<URI, Replicas.DerpEntry> wanted = new HashMap<>();
+        for (Replicas.DerpEntry e : live) {
+            URI u = e.derp().url().normalize();
+            if (u.equals(ownUrl)) {
+                // A row of this URL that is not this replica's and still beats after a lapse (an earlier process at
+                // this address has lapsed by then) is a second live replica at one address.
+                if (!e.replica().equals(table.replicaId()) && System.nanoTime() - startedNanos > lapse.toNanos()
+                        && System.nanoTime() - lastWarn > WARN_EVERY_NANOS) {
+                    lastWarn = System.nanoTime();
+                    log.warn("DERP mesh: another replica ({}) also registers derp.server.url {}; give each replica its own"
+                            + " (its own address), or clients on the two cannot reach each other through DERP", e.replica(), ownUrl);
+                }
+                continue;
+            }
+            wanted.putIfAbsent(u, e);
         }
         for (var it = peers.entrySet().iterator(); it.hasNext(); ) {
             var p = it.next();
@@ -143,15 +145,15 @@ public final class DerpMesh implements AutoCloseable {
     }
 
     /** This node first, then the others; each named after its place among all in URL order. */
-    private List<DERPNode> name(List<DerpReplicas.Entry> live) {
+    private List<DERPNode> name(List<Replicas.DerpEntry> live) {
         List<URI> order = new ArrayList<>();
         Map<URI, DERPNode> byUrl = new HashMap<>();
         byUrl.put(ownUrl, ownNode);
-        for (DerpReplicas.Entry e : live) {
-            URI u = e.url().normalize();
-            if (u.equals(ownUrl)) continue;
+        for (Replicas.DerpEntry e : live) {
+            URI u = e.derp().url().normalize();
+            if (u.equals(ownUrl) || byUrl.containsKey(u)) continue;
             try {
-                byUrl.put(u, Tailcfg.json().readValue(e.nodeJson(), DERPNode.class));
+                byUrl.put(u, Tailcfg.json().readValue(e.derp().nodeJson(), DERPNode.class));
             } catch (RuntimeException ex) {
                 log.warn("DERP mesh: replica {} stored a node that does not parse; leaving it out of the map: {}", u, ex.toString());
             }
@@ -174,22 +176,17 @@ public final class DerpMesh implements AutoCloseable {
         return i < 26 ? String.valueOf((char) ('a' + i)) : suffix(i / 26 - 1) + (char) ('a' + i % 26);
     }
 
-    /** Leaves the region: the row is deleted (the others unlink at their next heartbeat) and the links closed. */
+    /** Leaves the region: the heartbeat writes no DERP server any more (the others unlink at their next read) and the links close. */
     @Override
     public void close() {
         synchronized (this) {
             if (closed) return;
             closed = true;
         }
-        timer.shutdownNow();
+        heartbeat.advertiseDerp(null);
         synchronized (this) {
             peers.values().forEach(MeshPeer::close);
             peers.clear();
-        }
-        try {
-            if (beaten) table.remove(ownUrl);
-        } catch (RuntimeException e) {
-            log.debug("DERP mesh: could not remove this replica's row: {}", e.toString());
         }
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }

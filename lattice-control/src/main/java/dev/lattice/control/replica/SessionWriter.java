@@ -15,10 +15,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Stores which nodes stream to this replica ({@link Sessions}), so the other replicas see them online, and keeps this
- * replica's heartbeat. Writes only what changed since the last write, and only after a node's first stream here
- * opened or its last closed: a map poll writes nothing, and a burst of connections (a restart storm) is one
- * transaction per {@code delay}. A node that reconnects within the delay writes nothing at all.
+ * Stores which nodes stream to this replica ({@link Sessions}), so the other replicas see them online. Writes only
+ * what changed since the last write, and only after a node's first stream here opened or its last closed: a map poll writes nothing, and a burst of connections (a restart storm) is one
+ * transaction per {@code delay}. A node that reconnects within the delay writes nothing at all. The last seen of nodes
+ * whose last stream here closed goes in the same transaction ({@link Tailnet#deferLastSeen}).
  */
 final class SessionWriter {
     private static final Logger log = LoggerFactory.getLogger(SessionWriter.class);
@@ -29,6 +29,7 @@ final class SessionWriter {
     private final Duration delay;
     private final AtomicBoolean scheduled = new AtomicBoolean();
     private Map<Long, Instant> stored = Map.of(); // what the table holds for this replica; on the timer thread only
+    private final Map<Long, Instant> lastSeen = new HashMap<>(); // drained, not yet stored; on the timer thread only
 
     SessionWriter(Sessions sessions, Tailnet tailnet, ScheduledExecutorService timer, Duration delay) {
         this.sessions = sessions;
@@ -42,17 +43,23 @@ final class SessionWriter {
         if (scheduled.compareAndSet(false, true)) timer.schedule(this::flush, delay.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Beats; a replica the others took for dead (its row and sessions removed) writes all its sessions again. */
-    void beat() {
-        if (!sessions.beat()) {
+    /** The others took this replica for dead (its row and sessions removed): write all its sessions again. */
+    void rejoined() {
+        timer.execute(() -> {
             if (!stored.isEmpty()) log.warn("this replica was taken for dead by another (no heartbeat for a while); its sessions are stored again");
             stored = Map.of();
             changed();
-        }
+        });
+    }
+
+    /** Writes now, on the caller's thread (a shutdown, once the timer has stopped). */
+    void flushNow() {
+        flush();
     }
 
     private void flush() {
         scheduled.set(false);
+        lastSeen.putAll(tailnet.drainLastSeen());
         Map<Long, Instant> now = tailnet.localSessions();
         Map<Long, Instant> upsert = new HashMap<>();
         now.forEach((id, since) -> {
@@ -61,7 +68,8 @@ final class SessionWriter {
         List<Long> remove = new ArrayList<>();
         for (Long id : stored.keySet()) if (!now.containsKey(id)) remove.add(id);
         try {
-            sessions.write(upsert, remove);
+            tailnet.lastSeenStored(sessions.write(upsert, remove, lastSeen));
+            lastSeen.clear();
             stored = now;
         } catch (RuntimeException e) {
             log.warn("could not store this replica's sessions ({} changed): {}; trying again", upsert.size() + remove.size(), e.toString());
@@ -69,12 +77,4 @@ final class SessionWriter {
         }
     }
 
-    /** A clean shutdown: this replica's sessions go at once instead of when its heartbeat lapses. */
-    void leave() {
-        try {
-            sessions.leave();
-        } catch (RuntimeException e) {
-            log.warn("could not remove this replica's sessions: {}", e.toString());
-        }
-    }
 }

@@ -7,60 +7,57 @@ import java.util.Collection;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * Online status across the replicas of one PostgreSQL database: this replica's sessions and heartbeat go to the
- * database ({@link SessionWriter}), the others' come back into its tailnet ({@link RemoteSessions}), on a thread of
- * its own. A node streaming to any live replica is online on all; when its stream ends it goes offline everywhere
- * within a notification, and when its replica dies, within {@link Timing#lapse()} plus a heartbeat.
+ * Online status across the replicas of one PostgreSQL database: this replica's sessions go to the database
+ * ({@link SessionWriter}, on a thread of its own), the others' come back into its tailnet ({@link RemoteSessions},
+ * after each {@link ReplicaHeartbeat beat}). A node streaming to any live replica is online on all; when its stream
+ * ends it goes offline everywhere within a notification, and when its replica dies, within {@link Timing#lapse()}
+ * plus a heartbeat.
  */
 public final class TailnetPresence implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(TailnetPresence.class);
-
     /**
-     * @param heartbeat how often this replica beats, and reads every other replica's sessions
-     * @param lapse a replica whose last beat is older than this is dead (well under the 74 s in which a node whose
-     *     link is cut goes offline)
+     * @param heartbeat how often each replica beats ({@link ReplicaHeartbeat}), and this one reads every other
+     *     replica's sessions
+     * @param lapse a replica whose last beat is older than this is dead and its sessions gone: well under the 74 s in
+     *     which a node whose link is cut goes offline, and long enough that a replica stalled for a few seconds
+     *     (a collection, a slow database) does not flap all its nodes offline; {@link DerpMesh#LAPSE} is shorter
      * @param flush how long session changes gather before they are written together
      */
     public record Timing(Duration heartbeat, Duration lapse, Duration flush) {
-        public static final Timing DEFAULT = new Timing(Duration.ofSeconds(5), Duration.ofSeconds(20), Duration.ofMillis(50));
+        public static final Timing DEFAULT = new Timing(Duration.ofSeconds(2), Duration.ofSeconds(20), Duration.ofMillis(50));
     }
 
     private final Tailnet tailnet;
+    private final ReplicaHeartbeat heartbeat;
     private final Timing timing;
     private final ScheduledExecutorService timer =
-            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("replica-presence").daemon().factory());
+            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("replica-sessions").daemon().factory());
     private final SessionWriter writer;
     private final RemoteSessions remote;
-    private volatile boolean beating = true;
+    private volatile boolean closed;
 
-    public TailnetPresence(Store store, Tailnet tailnet, Timing timing) {
+    public TailnetPresence(Store store, Tailnet tailnet, ReplicaHeartbeat heartbeat, Timing timing) {
         this.tailnet = tailnet;
+        this.heartbeat = heartbeat;
         this.timing = timing;
         this.writer = new SessionWriter(store.sessions(), tailnet, timer, timing.flush());
         this.remote = new RemoteSessions(store.sessions(), tailnet, timing.lapse());
     }
 
-    /** Registers this replica, reads the others' sessions, and starts beating; before any map stream opens. */
+    /** Reads the others' sessions and follows this replica's; after the heartbeat's first beat, before any map stream. */
     public void start() {
-        writer.beat();
         remote.syncAll();
+        tailnet.deferLastSeen(true);
         tailnet.onLocalPresence(writer::changed);
-        long every = timing.heartbeat().toMillis();
-        timer.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
+        heartbeat.afterBeat(this::beaten);
     }
 
-    private void tick() {
-        try {
-            if (beating) writer.beat();
-            remote.reap();
-            remote.syncAll();
-        } catch (RuntimeException e) {
-            log.warn("replica heartbeat: {}", e.toString());
-        }
+    private void beaten(boolean rejoined) {
+        if (closed) return;
+        if (rejoined) writer.rejoined();
+        remote.reap();
+        remote.syncAll();
     }
 
     public Timing timing() {
@@ -72,25 +69,22 @@ public final class TailnetPresence implements AutoCloseable {
         remote.sync(nodes);
     }
 
-    /** Stops beating while the process lives on: to the others this replica dies (tests). */
-    public void pauseHeartbeat() {
-        beating = false;
-    }
-
-    /** Beats again after {@link #pauseHeartbeat()}: a replica taken for dead meanwhile stores its sessions again. */
-    public void resumeHeartbeat() {
-        beating = true;
-    }
-
+    /** Stops following; the heartbeat's close removes this replica's sessions. */
     @Override
     public void close() {
+        closed = true;
         tailnet.onLocalPresence(() -> { });
+        tailnet.deferLastSeen(false);
         timer.shutdownNow();
         try {
             timer.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (beating) writer.leave(); // a replica "dead" in a test stays dead
+        try {
+            writer.flushNow(); // the last seen of streams closed just before
+        } catch (RuntimeException e) {
+            // logged by the writer
+        }
     }
 }

@@ -120,6 +120,7 @@ public final class ControlServer implements AutoCloseable {
     /** How often the change log is read without a notification (after a missed one, or a reconnect). */
     static final java.time.Duration CHANGE_POLL = java.time.Duration.ofSeconds(2);
     /** PostgreSQL: online status across the replicas; null on SQLite. */
+    private final dev.lattice.control.replica.ReplicaHeartbeat heartbeat; // PostgreSQL: this replica's row
     private final dev.lattice.control.replica.TailnetPresence presence;
     /** The replicas' heartbeat timing; tests shorten it (set before start). */
     static volatile dev.lattice.control.replica.TailnetPresence.Timing presenceTiming =
@@ -181,8 +182,10 @@ public final class ControlServer implements AutoCloseable {
         }
         this.changeFollower = store.changes().enabled()
                 ? new ChangeFollower(store, tailnet, changesFrom, policy::reloadStored, CHANGE_POLL) : null;
-        this.presence = store.changes().enabled()
-                ? new dev.lattice.control.replica.TailnetPresence(store, tailnet, presenceTiming) : null;
+        this.heartbeat = store.changes().enabled()
+                ? new dev.lattice.control.replica.ReplicaHeartbeat(store.replicas(), presenceTiming.heartbeat()) : null;
+        this.presence = heartbeat != null
+                ? new dev.lattice.control.replica.TailnetPresence(store, tailnet, heartbeat, presenceTiming) : null;
         if (changeFollower != null) {
             changeFollower.onSessions(presence::sessionsChanged);
             changeFollower.onRegistrations(registrations::answeredElsewhere);
@@ -243,6 +246,7 @@ public final class ControlServer implements AutoCloseable {
             throw e;
         }
         try {
+            if (s.heartbeat != null) s.heartbeat.start();
             if (s.presence != null) s.presence.start();
         } catch (RuntimeException e) {
             s.close();
@@ -357,8 +361,8 @@ public final class ControlServer implements AutoCloseable {
         }
         if (derp != null && store.isPostgres()) {
             // Once /derp answers: the others may link with this replica from its first heartbeat on.
-            derpMesh = new DerpMesh(store.derpReplicas(), derp, config.derpUrl(), DerpMaps.embeddedNode(config),
-                    () -> workers.execute(this::refreshDerpMapQuietly), DerpMesh.HEARTBEAT, DerpMesh.LAPSE);
+            derpMesh = new DerpMesh(store.replicas(), heartbeat, derp, config.derpUrl(), DerpMaps.embeddedNode(config),
+                    () -> workers.execute(this::refreshDerpMapQuietly), DerpMesh.LAPSE);
             derpMaps.embeddedNodes(derpMesh::nodes);
             derpMesh.start();
         }
@@ -579,6 +583,11 @@ public final class ControlServer implements AutoCloseable {
         return changeFollower;
     }
 
+    /** This replica's heartbeat (PostgreSQL), or null on SQLite. */
+    public dev.lattice.control.replica.ReplicaHeartbeat heartbeat() {
+        return heartbeat;
+    }
+
     /** Online status across the replicas (PostgreSQL), or null on SQLite. */
     public dev.lattice.control.replica.TailnetPresence presence() {
         return presence;
@@ -586,9 +595,10 @@ public final class ControlServer implements AutoCloseable {
 
     @Override
     public void close() {
-        closeQuietly(derpMesh); // first: its row goes, so the other replicas unlink at once
+        closeQuietly(derpMesh); // first: its DERP server leaves its row, so the other replicas unlink at once
         closeQuietly(changeFollower);
         closeQuietly(presence);
+        closeQuietly(heartbeat); // its row and sessions go
         closeQuietly(adminSocket); // admin
         closeQuietly(routeProbes);
         closeQuietly(http);

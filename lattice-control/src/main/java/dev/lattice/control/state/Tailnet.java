@@ -51,6 +51,10 @@ public final class Tailnet {
     private final Map<Long, Instant> remote = new HashMap<>();
     /** Told when a node's first stream here opens or its last closes ({@code replica.SessionWriter} stores that). */
     private volatile Runnable localPresenceChanged = () -> { };
+    // Replicas: a closed stream's last seen waits here for the session writer, which stores it with the sessions'
+    // change in one transaction, instead of a transaction of its own per stream.
+    private volatile boolean deferLastSeen;
+    private final Map<Long, Instant> lastSeenPending = new HashMap<>(); // guarded by this
     private final List<Consumer<List<Change>>> listeners = new CopyOnWriteArrayList<>();
 
     public Tailnet(Store store, IpAllocator ips, Clock clock) {
@@ -191,6 +195,35 @@ public final class Tailnet {
             if (l.streams > 0) out.put(id, l.since);
         });
         return out;
+    }
+
+    /**
+     * With {@code on}, a node's last seen when its last stream here closes is set in memory (peers hear it at once)
+     * and kept for {@link #drainLastSeen}, whose caller stores it; without, it is stored at once, in a transaction of
+     * its own.
+     */
+    public void deferLastSeen(boolean on) {
+        deferLastSeen = on;
+    }
+
+    /** The last-seen times set since the last drain, to be stored. */
+    public synchronized Map<Long, Instant> drainLastSeen() {
+        Map<Long, Instant> out = Map.copyOf(lastSeenPending);
+        lastSeenPending.clear();
+        return out;
+    }
+
+    /**
+     * The drained last-seen times were stored, moving the rows' updated_at to {@code updated}: this replica's nodes
+     * carry it, so their next compare-and-set matches (nodes changed since keep their newer version).
+     */
+    public synchronized void lastSeenStored(Map<Long, Instant> updated) {
+        updated.forEach((id, at) -> {
+            TailnetNode cur = nodes.get(id);
+            if (cur == null || (cur.updated() != null && !cur.updated().isBefore(at))) return;
+            unindex(cur);
+            index(cur.toBuilder().updated(at).build());
+        });
     }
 
     /** {@code r} runs (on the changing thread, so briefly) when a node's first stream here opens or its last closes. */
@@ -494,7 +527,19 @@ public final class Tailnet {
             if (live.get(p.nodeId) != p.of) return;
             offline = --p.of.streams == 0;
         }
-        if (offline) {
+        if (offline && deferLastSeen) {
+            Instant now = clock.instant();
+            synchronized (this) {
+                TailnetNode cur = nodes.get(p.nodeId);
+                if (cur != null) {
+                    unindex(cur);
+                    index(cur.toBuilder().lastSeen(now).build());
+                    lastSeenPending.put(p.nodeId, now);
+                }
+            }
+            localPresenceChanged.run();
+            publish(List.of(new Change(Change.Kind.PATCH, p.nodeId)));
+        } else if (offline) {
             localPresenceChanged.run();
             Instant now = clock.instant();
             try {

@@ -11,14 +11,12 @@ import java.util.Set;
 import org.jdbi.v3.core.Handle;
 
 /**
- * The {@code replicas} and {@code sessions} tables, PostgreSQL only: which nodes stream to which replica, and each
- * replica's heartbeat. Heartbeats are in the database's clock, so replicas on machines whose clocks disagree still
- * agree on which of them is alive. Every change of a session row appends a {@link ChangeLog.Kind#SESSIONS} row for
- * its node in the same transaction.
+ * The {@code sessions} table, PostgreSQL only: which nodes stream to which replica. A session counts while its
+ * replica's heartbeat ({@link Replicas}) is younger than the lapse. Every change of a session row appends a
+ * {@link ChangeLog.Kind#SESSIONS} row for its node in the same transaction.
  */
 public final class Sessions {
-    /** The database's clock in epoch milliseconds. */
-    private static final String DB_NOW = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT";
+    private static final String DB_NOW = Replicas.DB_NOW;
 
     /** A node streaming to another replica, since when (the start of its online period). */
     public record Remote(long nodeId, String replica, Instant since) {}
@@ -30,27 +28,27 @@ public final class Sessions {
     }
 
     /**
-     * Marks this replica alive now. Returns false when its row was missing (first beat, or another replica took it
-     * for dead and removed it with its sessions): the caller must write all its sessions again.
-     */
-    public boolean beat() {
-        return store.write("replica heartbeat", h -> {
-            int n = h.createUpdate("UPDATE replicas SET heartbeat_at = " + DB_NOW + " WHERE id = :id")
-                    .bind("id", store.replicaId()).execute();
-            if (n > 0) return true;
-            h.createUpdate("INSERT INTO replicas (id, heartbeat_at) VALUES (:id, " + DB_NOW + ")")
-                    .bind("id", store.replicaId()).execute();
-            return false;
-        });
-    }
-
-    /**
      * Writes this replica's session changes in one transaction: {@code upsert} node to since, {@code remove} nodes
-     * no longer streaming here.
+     * no longer streaming here, and {@code lastSeen} of nodes whose last stream here closed (where it moves last seen
+     * forward; updated_at moves too, so a lagging replica's compare-and-set fails rather than restore an older one).
+     * Returns the new updated_at of the nodes whose last seen was written.
      */
-    public void write(Map<Long, Instant> upsert, Collection<Long> remove) {
-        if (upsert.isEmpty() && remove.isEmpty()) return;
-        store.write("write sessions", h -> {
+    public Map<Long, Instant> write(Map<Long, Instant> upsert, Collection<Long> remove, Map<Long, Instant> lastSeen) {
+        if (upsert.isEmpty() && remove.isEmpty() && lastSeen.isEmpty()) return Map.of();
+        return store.write("write sessions", h -> {
+            Map<Long, Instant> updated = new java.util.HashMap<>();
+            if (!lastSeen.isEmpty()) {
+                List<Long> ids = new ArrayList<>(lastSeen.keySet());
+                h.createQuery("UPDATE nodes n SET last_seen = v.t,"
+                                + " updated_at = CASE WHEN n.updated_at >= :now THEN n.updated_at + 1 ELSE :now END"
+                                + " FROM unnest(:ids, :ts) AS v(id, t)"
+                                + " WHERE n.id = v.id AND (n.last_seen IS NULL OR n.last_seen < v.t) RETURNING n.id, n.updated_at")
+                        .bind("now", Store.millis(store.now())).bind("ids", ids.toArray(Long[]::new))
+                        .bind("ts", ids.stream().map(id -> Store.millis(lastSeen.get(id))).toArray(Long[]::new))
+                        .map((rs, ctx) -> Map.entry(rs.getLong(1), Instant.ofEpochMilli(rs.getLong(2))))
+                        .list().forEach(e -> updated.put(e.getKey(), e.getValue()));
+                store.changes().appendAll(h, ChangeLog.Kind.NODE, updated.keySet());
+            }
             if (!remove.isEmpty()) {
                 h.createUpdate("DELETE FROM sessions WHERE replica = :r AND node_id = ANY(:ids)")
                         .bind("r", store.replicaId()).bind("ids", remove.toArray(Long[]::new)).execute();
@@ -64,18 +62,7 @@ public final class Sessions {
             Set<Long> ids = new LinkedHashSet<>(upsert.keySet());
             ids.addAll(remove);
             store.changes().appendAll(h, ChangeLog.Kind.SESSIONS, ids);
-            return null;
-        });
-    }
-
-    /** Removes this replica and its sessions (a clean shutdown: the others need not wait for its heartbeat to lapse). */
-    public List<Long> leave() {
-        return store.write("replica leaves", h -> {
-            List<Long> ids = h.createQuery("DELETE FROM sessions WHERE replica = :r RETURNING node_id")
-                    .bind("r", store.replicaId()).mapTo(Long.class).list();
-            h.createUpdate("DELETE FROM replicas WHERE id = :r").bind("r", store.replicaId()).execute();
-            store.changes().appendAll(h, ChangeLog.Kind.SESSIONS, ids);
-            return ids;
+            return updated;
         });
     }
 
@@ -132,9 +119,13 @@ public final class Sessions {
                     gone.add(e.getKey());
                     // Last seen: the dead replica's last heartbeat (an orphan's replica is unknown: now).
                     long at = dead.getOrDefault(e.getValue(), now);
-                    int n = h.createUpdate("UPDATE nodes SET last_seen = :t WHERE id = :id AND (last_seen IS NULL OR last_seen < :t)"
+                    // updated_at moves too: a lagging replica's compare-and-set from the older row must fail, not
+                    // write back the older last seen.
+                    int n = h.createUpdate("UPDATE nodes SET last_seen = :t,"
+                                    + " updated_at = CASE WHEN updated_at >= :now THEN updated_at + 1 ELSE :now END"
+                                    + " WHERE id = :id AND (last_seen IS NULL OR last_seen < :t)"
                                     + " AND NOT EXISTS (SELECT 1 FROM sessions WHERE node_id = :id)")
-                            .bind("t", at).bind("id", e.getKey()).execute();
+                            .bind("t", at).bind("now", now).bind("id", e.getKey()).execute();
                     if (n > 0) seen.add(e.getKey());
                 });
         store.changes().appendAll(h, ChangeLog.Kind.NODE, seen);

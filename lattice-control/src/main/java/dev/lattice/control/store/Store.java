@@ -64,7 +64,7 @@ public final class Store implements AutoCloseable {
     private final Sessions sessions;
     private final PendingRegistrations pendingRegistrations;
     private final OidcLogins oidcLogins;
-    private final DerpReplicas derpReplicas;
+    private final Replicas replicas;
     /** Identifies this process in the change log; new at every start. */
     private final String replicaId = java.util.UUID.randomUUID().toString();
     /** Opens a connection outside the pool (PostgreSQL: the change log's LISTEN); null on SQLite. */
@@ -86,7 +86,7 @@ public final class Store implements AutoCloseable {
         this.sessions = new Sessions(this);
         this.pendingRegistrations = new PendingRegistrations(this);
         this.oidcLogins = new OidcLogins(this);
-        this.derpReplicas = new DerpReplicas(this);
+        this.replicas = new Replicas(this);
     }
 
     /** Opens a database connection of its own (not from the pool). */
@@ -251,7 +251,7 @@ public final class Store implements AutoCloseable {
         return changes;
     }
 
-    /** Which nodes stream to which replica, and the replicas' heartbeats (PostgreSQL only). */
+    /** Which nodes stream to which replica (PostgreSQL only). */
     public Sessions sessions() {
         return sessions;
     }
@@ -266,9 +266,9 @@ public final class Store implements AutoCloseable {
         return oidcLogins;
     }
 
-    /** The replicas' embedded DERP servers and their heartbeats (PostgreSQL only). */
-    public DerpReplicas derpReplicas() {
-        return derpReplicas;
+    /** The replicas' heartbeats and embedded DERP servers (PostgreSQL only). */
+    public Replicas replicas() {
+        return replicas;
     }
 
     /** A connection of its own for long-lived use (the change log's LISTEN); PostgreSQL only. */

@@ -133,7 +133,7 @@ class DerpMeshReplicaTest {
         String json = dev.lattice.wire.tailcfg.Tailcfg.json().writeValueAsString(
                 DERPNode.builder().name("999").regionId(999).hostName("127.0.0.1").derpPort(ghost.getPort()).build());
         try (Store other = Store.open(pg.config(dir.resolve("ghost")).database())) {
-            other.derpReplicas().heartbeat(ghost, json);
+            other.replicas().beat(new dev.lattice.control.store.Replicas.Derp(ghost, json));
         }
         long t0 = System.nanoTime();
         await("the ghost in a's map", Duration.ofSeconds(5), () -> region(a).size() == 3);

@@ -158,8 +158,16 @@ class ReplicaPresenceTest {
         // Sessions in batches (every 50 ms), plus a heartbeat every 200 ms: a few dozen at most, not one per node.
         System.out.println("[replicas] " + n + " nodes online: " + writes + " write transactions on A, " + ms + " ms to B");
         assertThat(writes).isLessThan(n / 10);
+        // And offline: the sessions' removal and the last seen of every node go in the same batches.
+        long closeWritesBefore = a.store().writeTransactions();
         for (AutoCloseable s : streams) s.close();
         within(Duration.ofSeconds(3), n + " nodes offline on B", () -> ids.stream().noneMatch(b.tailnet()::isOnline));
+        within(Duration.ofSeconds(3), n + " nodes' last seen on B",
+                () -> ids.stream().allMatch(id -> b.tailnet().node(id).map(TailnetNode::lastSeen).orElse(null) != null));
+        long closeWrites = a.store().writeTransactions() - closeWritesBefore;
+        System.out.println("[replicas] " + n + " nodes offline: " + closeWrites + " write transactions on A");
+        assertThat(closeWrites).as("one per batch, not one per node's last seen").isLessThan(n / 10);
+        assertThat(a.store().nodes().get(ids.getFirst()).orElseThrow().lastSeen()).as("stored").isNotNull();
     }
 
     long sessionRows() {
@@ -174,8 +182,9 @@ class ReplicaPresenceTest {
         long id = id(a, laptop);
         watcher.awaitView(SECOND, v -> v.peer("laptop") != null && Boolean.TRUE.equals(v.peer("laptop").online()));
 
+        TailnetNode asRead = a.store().nodes().get(id).orElseThrow(); // what a lagging replica still holds
         Instant died = Instant.now();
-        a.presence().pauseHeartbeat(); // A hangs: its process and the laptop's stream live on, its heartbeat does not
+        a.heartbeat().pause(); // A hangs: its process and the laptop's stream live on, its heartbeat does not
         // Dead after the lapse (1 s), seen at B's next beat (200 ms).
         long ms = within(Duration.ofSeconds(3), "laptop offline on B after A's heartbeat lapsed", () -> !b.tailnet().isOnline(id));
         assertThat(ms).isGreaterThanOrEqualTo(FAST.lapse().toMillis() - FAST.heartbeat().toMillis() * 2);
@@ -184,6 +193,34 @@ class ReplicaPresenceTest {
         assertThat(watcher.view.peer("laptop").lastSeen()).isBetween(died.minusSeconds(2), died.plusSeconds(1));
         within(SECOND, "A's sessions removed from the database", () -> b.store().sessions().others(Duration.ofHours(1), null)
                 .stream().noneMatch(s -> s.nodeId() == id));
+        // The last seen written for the dead replica moved the row's version: a write from the older row (a replica
+        // that has not heard of it) is refused instead of putting the older last seen back.
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> a.store().nodes().update(
+                        asRead.toBuilder().givenName("renamed").build(), null, asRead.updated()))
+                .isInstanceOf(dev.lattice.control.store.StaleNodeException.class);
+        assertThat(b.store().nodes().get(id).orElseThrow().lastSeen()).isNotNull();
+    }
+
+    @Test
+    void aNodeThatMovedOffADeadReplicaStaysOnlineWhenTheDeadOnesSessionsLapse() throws Exception {
+        TestMachine watcher = streaming(b, "watcher");
+        TestMachine laptop = streaming(a, "laptop");
+        long id = id(a, laptop);
+        within(SECOND, "online on B", () -> b.tailnet().isOnline(id));
+        Instant since = b.tailnet().onlineSince(id).orElseThrow();
+
+        a.heartbeat().pause(); // A is killed: its session row stays until its heartbeat lapses
+        TestMachine moved = new TestMachine(group, b.config().serverUrl(), laptop); // the client reconnects to B
+        machines.add(moved);
+        moved.openStream();
+        moved.awaitView(Duration.ofSeconds(5), v -> v.self != null);
+        within(Duration.ofSeconds(3), "A's sessions reaped", () -> b.store().sessions().others(Duration.ofHours(1), null)
+                .stream().noneMatch(s -> s.nodeId() == id));
+        Thread.sleep(FAST.heartbeat().toMillis() * 2); // B's next syncs
+        assertThat(b.tailnet().isOnline(id)).as("online on B's own stream").isTrue();
+        assertThat(b.tailnet().onlineSince(id)).as("its online period goes on").contains(since);
+        assertThat(b.store().nodes().get(id).orElseThrow().lastSeen()).as("no last seen written while online").isNull();
+        assertThat(watcher.view.peer("laptop").online()).as("online for B's watcher").isEqualTo(Boolean.TRUE);
     }
 
     @Test
@@ -192,10 +229,10 @@ class ReplicaPresenceTest {
         long id = id(a, laptop);
         within(SECOND, "online on B", () -> b.tailnet().isOnline(id));
         // A is cut off from the database long enough for B to take it for dead and remove its sessions.
-        a.presence().pauseHeartbeat();
+        a.heartbeat().pause();
         within(Duration.ofSeconds(3), "B takes the laptop for offline", () -> !b.tailnet().isOnline(id));
         within(SECOND, "B removed A's sessions", () -> b.store().sessions().others(Duration.ofHours(1), null).isEmpty());
-        a.presence().resumeHeartbeat();
+        a.heartbeat().resume();
         within(SECOND, "A beats again and writes its sessions: online on B", () -> b.tailnet().isOnline(id));
     }
 

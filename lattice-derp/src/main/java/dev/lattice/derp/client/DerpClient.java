@@ -270,11 +270,12 @@ public final class DerpClient implements AutoCloseable {
 
     @Override
     public void close() {
+        Channel ch;
         synchronized (lock) {
             closed = true;
             if (attempt != null) attempt.completeExceptionally(new IllegalStateException("DERP client closed"));
+            ch = channel; // admitted before this, or the admission sees closed and drops the connection
         }
-        Channel ch = channel;
         if (ch != null) ch.close().syncUninterruptibly();
     }
 
@@ -425,10 +426,16 @@ public final class DerpClient implements AutoCloseable {
                 case DerpFrame.ServerInfoFrame si -> {
                     ServerInfo.open(si.sealed(), serverKey, privateKey);
                     if (!admitted) {
-                        admitted = true;
-                        channel = ctx.channel();
-                        ready = true;
                         synchronized (lock) {
+                            // Closed while this connection was being set up (a failover's map named another node):
+                            // it must not outlive the client as a second, orphaned connection to the server.
+                            if (closed) {
+                                ctx.close();
+                                return;
+                            }
+                            admitted = true;
+                            channel = ctx.channel();
+                            ready = true;
                             backoff = options.minBackoff();
                         }
                         int gen = generation.incrementAndGet();

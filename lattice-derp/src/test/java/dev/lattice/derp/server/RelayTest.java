@@ -69,6 +69,18 @@ class RelayTest {
     }
 
     @Test
+    void aClientClosedWhileConnectingLeavesNoConnection() throws Exception {
+        StandaloneDerper d = lab.server(DerpServerOptions.defaults());
+        for (int i = 0; i < 20; i++) {
+            DerpClient c = lab.client(d, new Recorder());
+            c.connect();
+            c.close(); // before the server's ServerInfo: the connection in flight must go too
+        }
+        Thread.sleep(1000); // any orphan would be admitted by now
+        assertThat(d.server().stats().currentClients()).as("clients left connected").isZero();
+    }
+
+    @Test
     void pingGetsPongAndUnknownDestinationIsDroppedAndCounted() throws Exception {
         StandaloneDerper d = lab.server(DerpServerOptions.defaults());
         Recorder ra = new Recorder();

@@ -40,14 +40,16 @@ import tools.jackson.databind.json.JsonMapper;
  *     relays through the DERP mesh;</li>
  * <li>a policy set through one replica reaches a node on the other within a second;</li>
  * <li>200 simulated clients registering at once through nginx, spread over both replicas, get distinct addresses;</li>
- * <li>{@code kill -9} of a replica: its nodes are back, through nginx on the other, within 10 s, and nothing is lost
- *     (users, nodes, keys, policy, routes); they ping each other again; the dead replica's heartbeat lapses and it
- *     leaves the survivor's mesh.</li>
+ * <li>online status is the tailnet's: every node is online in both replicas' {@code nodes list}, whichever it streams
+ *     to;</li>
+ * <li>{@code kill -9} of a replica: its nodes are back, through nginx on the other, within 10 s, online in the
+ *     survivor's {@code nodes list} and in a peer's {@code status --json}, and nothing is lost (users, nodes, keys,
+ *     policy, routes); they ping each other again; the dead replica's heartbeat lapses and it leaves the survivor's
+ *     mesh.</li>
  * </ul>
  * With LATTICE_TAILSCALED and LATTICE_TAILSCALE set, h3 is the official tailscaled.
  * Which replica a node is on is read from its own side: its DERP connection goes to the replica whose map it follows
- * (each replica lists its own DERP server first). Online status is still per replica (another helper makes it
- * tailnet-wide), so this test never asks a replica whether a node streaming to the other is online.
+ * (each replica lists its own DERP server first).
  */
 @Tag("netns")
 @Timeout(360)
@@ -168,14 +170,24 @@ class ReplicasBehindNginxTest {
                 }
                 assertThat(addresses).hasSize(2 * 203);
 
-                // kill -9 the replica holding the most of our nodes; the other takes them all within 10 s.
+                // Online status is the tailnet's: every node, on r1 or r2, is online in both replicas' lists.
                 homes = homes(hosts);
+                Map<String, String> homesNow = homes;
+                long wideMs = awaitMillis("every node online in both replicas' nodes list", Duration.ofSeconds(15),
+                        () -> allOnline(a, 3) && allOnline(b, 3));
+                System.out.printf("[replicas] every node online in both replicas' lists (homes %s) after %d ms%n", homesNow, wideMs);
+
+                // kill -9 the replica holding the most of our nodes; the other takes them all within 10 s.
                 String victimIp = homes.values().stream().filter((NET + "1")::equals).count() >= 2 ? NET + "1" : NET + "2";
                 String survivorIp = victimIp.equals(NET + "1") ? NET + "2" : NET + "1";
                 ControlServerProcess victim = replicas.get(victimIp), survivor = replicas.get(survivorIp);
                 Host survivorHost = victimIp.equals(NET + "1") ? r2 : r1;
                 Snapshot before = Snapshot.of(survivor);
                 long onVictim = homes.values().stream().filter(victimIp::equals).count();
+                int moved = indexHomedOn(homes, hosts, victimIp);
+                int viewer = homes.values().stream().anyMatch(survivorIp::equals) ? indexHomedOn(homes, hosts, survivorIp)
+                        : (moved + 1) % hosts.size();
+                String movedName = "h" + (moved + 1);
                 Instant killed = Instant.now();
                 victim.process.kill();
                 long backMs = awaitMillis("all three map streams on the surviving replica", Duration.ofSeconds(30),
@@ -183,8 +195,24 @@ class ReplicasBehindNginxTest {
                 System.out.printf("[replicas] kill -9 of %s (%d of our nodes on it): all back on %s in %d ms%n",
                         victimIp, onVictim, survivorIp, backMs);
                 assertThat(backMs).as("failover (ms)").isLessThanOrEqualTo(10_000);
-                long derpMs = awaitMillis("all three homed on the survivor's DERP", Duration.ofSeconds(30),
-                        () -> homes(hosts).values().stream().allMatch(survivorIp::equals));
+                // Online again, on its own stream to the survivor: in the survivor's list and in a peer's status.
+                String movedIp = ips.get(moved);
+                awaitTrue(movedName + " online on the survivor and to h" + (viewer + 1), Duration.ofSeconds(10),
+                        () -> allOnline(survivor, 3) && peerOnline(nodes.get(viewer), movedIp));
+                long onlineMs = Duration.between(killed, Instant.now()).toMillis();
+                System.out.printf("[replicas] %s (was on the killed replica) online in the survivor's list and in h%d's status"
+                        + " %d ms after the kill%n", movedName, viewer + 1, onlineMs);
+                assertThat(onlineMs).as("online again after the kill (ms)").isLessThanOrEqualTo(10_000);
+                long derpMs;
+                try {
+                    derpMs = awaitMillis("all three homed on the survivor's DERP", Duration.ofSeconds(30),
+                            () -> homes(hosts).values().stream().allMatch(survivorIp::equals));
+                } catch (AssertionError e) {
+                    StringBuilder ss = new StringBuilder();
+                    for (Host h : hosts) ss.append(h.name()).append(":\n").append(h.exec(Duration.ofSeconds(5), "ss", "-Htn").stdout());
+                    throw new AssertionError(e.getMessage() + "; homes " + homes(hosts) + "\n" + ss
+                            + "\nh1:\n" + nodes.get(0).daemon.tail(40), e);
+                }
                 System.out.printf("[replicas] and their DERP connections on it %d ms after the kill%n",
                         Duration.between(killed, Instant.now()).toMillis());
                 assertThat(Snapshot.of(survivor)).as("nothing lost").isEqualTo(before);
@@ -196,6 +224,10 @@ class ReplicasBehindNginxTest {
                         () -> metric(survivorHost, "lattice_derp_mesh_peers") == 0);
                 System.out.printf("[replicas] the killed replica left the mesh %d ms after the kill%n",
                         Duration.between(killed, Instant.now()).toMillis());
+                // Still online once the killed replica is out of the region (that its sessions' lapse, 20 s, leaves
+                // them online on the survivor's own is ReplicaPresenceTest's, not worth 15 s more here).
+                assertThat(allOnline(survivor, 3)).as("all online on the survivor: " + survivor.admin("nodes", "list")).isTrue();
+                assertThat(peerOnline(nodes.get(viewer), movedIp)).as(movedName + " online to h" + (viewer + 1)).isTrue();
             } finally {
                 for (TailnetNode n : nodes) {
                     try {
@@ -404,6 +436,24 @@ class ReplicasBehindNginxTest {
             if (name.equals(n.path("given_name").asString())) return n.path("id").asString();
         }
         throw new AssertionError("no node " + name);
+    }
+
+    /** Whether the {@code n} nodes h1…hn are all online in {@code s}'s {@code nodes list}. */
+    static boolean allOnline(ControlServerProcess s, int n) {
+        int online = 0;
+        for (JsonNode node : json(s.admin("-o", "json", "nodes", "list"))) {
+            String name = node.path("given_name").asString();
+            for (int i = 1; i <= n; i++) if (name.equals("h" + i) && node.path("online").asBoolean()) online++;
+        }
+        return online == n;
+    }
+
+    /** Whether {@code viewer}'s status shows the peer with tailnet address {@code ip} online. */
+    static boolean peerOnline(TailnetNode viewer, String ip) {
+        for (JsonNode p : viewer.status().path("Peer")) {
+            for (JsonNode a : p.path("TailscaleIPs")) if (ip.equals(a.asString())) return p.path("Online").asBoolean();
+        }
+        return false;
     }
 
     static JsonNode json(String text) {
