@@ -12,7 +12,7 @@ import org.slf4j.helpers.LegacyAbstractLogger;
 import org.slf4j.helpers.MessageFormatter;
 
 /** One line per event on stderr in {@link LogConfigurator#PATTERN}'s format, the throwable's trace after it. */
-final class StderrLogger extends LegacyAbstractLogger {
+public final class StderrLogger extends LegacyAbstractLogger {
     private static final long serialVersionUID = 1L;
     static final int OFF = Integer.MAX_VALUE;
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSXXX", Locale.ROOT);
