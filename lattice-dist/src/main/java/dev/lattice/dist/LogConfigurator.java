@@ -20,8 +20,7 @@ import ch.qos.logback.core.spi.ContextAwareBase;
 @ConfiguratorRank(ConfiguratorRank.CUSTOM_NORMAL_PRIORITY)
 public final class LogConfigurator extends ContextAwareBase implements Configurator {
     static final String PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0}: %msg%n";
-    /** Libraries that speak up only when something is wrong. */
-    static final String[] QUIET = {"io.netty", "com.zaxxer.hikari", "org.flywaydb"};
+    static final String[] QUIET = LogLevelProperty.QUIET;
 
     @Override
     public ExecutionStatus configure(LoggerContext ctx) {

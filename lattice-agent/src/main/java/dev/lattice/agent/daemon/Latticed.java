@@ -165,6 +165,14 @@ public final class Latticed implements Callable<Integer> {
 
     private static void setDebug() {
         org.slf4j.Logger root = org.slf4j.LoggerFactory.getLogger("dev.lattice");
+        try { // latticed's own backend (lattice-dist's StderrLogger): a level by name
+            root.getClass().getMethod("setLevel", String.class).invoke(root, "DEBUG");
+            return;
+        } catch (NoSuchMethodException e) {
+            // logback, or another backend
+        } catch (ReflectiveOperationException e) {
+            return;
+        }
         try {
             Class<?> level = Class.forName("ch.qos.logback.classic.Level");
             root.getClass().getMethod("setLevel", level).invoke(root, level.getField("DEBUG").get(null));
