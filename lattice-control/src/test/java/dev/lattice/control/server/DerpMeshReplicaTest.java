@@ -15,8 +15,6 @@ import dev.lattice.derp.client.DerpClientOptions;
 import dev.lattice.wire.tailcfg.DERPNode;
 import dev.lattice.wire.tailcfg.DERPRegion;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Path;
@@ -42,25 +40,22 @@ import org.junit.jupiter.api.io.TempDir;
 class DerpMeshReplicaTest {
     @TempDir
     Path dir;
-    PostgresReplicas pg;
+    ReplicaPair r;
     ControlServer a;
     ControlServer b;
     EventLoopGroup group;
 
     @BeforeEach
     void start() throws Exception {
-        pg = PostgresReplicas.create();
-        a = ControlServer.start(pg.config(dir.resolve("a")));
-        b = ControlServer.start(pg.config(dir.resolve("b")));
-        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        r = ReplicaPair.start(dir);
+        a = r.a;
+        b = r.b;
+        group = r.group;
     }
 
     @AfterEach
     void stop() {
-        if (group != null) group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        if (a != null) a.close();
-        if (b != null) b.close();
-        if (pg != null) pg.close();
+        if (r != null) r.close();
     }
 
     static List<DERPNode> region(ControlServer s) {
@@ -132,7 +127,7 @@ class DerpMeshReplicaTest {
         }
         String json = dev.lattice.wire.tailcfg.Tailcfg.json().writeValueAsString(
                 DERPNode.builder().name("999").regionId(999).hostName("127.0.0.1").derpPort(ghost.getPort()).build());
-        try (Store other = Store.open(pg.config(dir.resolve("ghost")).database())) {
+        try (Store other = Store.open(r.pg.config(dir.resolve("ghost")).database())) {
             other.replicas().beat(new dev.lattice.control.store.Replicas.Derp(ghost, json));
         }
         long t0 = System.nanoTime();

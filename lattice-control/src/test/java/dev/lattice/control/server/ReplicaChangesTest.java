@@ -2,22 +2,14 @@ package dev.lattice.control.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lattice.control.admin.AdminApi;
-import dev.lattice.control.store.PreAuthKey;
-import dev.lattice.control.store.NewKey;
 import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -37,40 +29,28 @@ class ReplicaChangesTest {
 
     @TempDir
     Path dir;
-    PostgresReplicas pg;
+    ReplicaPair r;
     ControlServer a;
     ControlServer b;
-    EventLoopGroup group;
-    final List<TestMachine> machines = new ArrayList<>();
     User alice;
     String authKey;
 
     @BeforeEach
     void start() throws Exception {
-        pg = PostgresReplicas.create();
-        String policy = "policy:\n  mode: database\n";
-        a = ControlServer.start(pg.config(dir.resolve("a"), policy));
-        b = ControlServer.start(pg.config(dir.resolve("b"), policy));
-        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-        alice = a.adminApi().createUser(new AdminApi.NewUser("alice", "Alice", "alice@example.com"));
-        NewKey<PreAuthKey> k = a.store().preAuthKeys().create(alice.id(), true, false, List.of(), Instant.now().plusSeconds(3600));
-        authKey = k.fullKey();
+        r = ReplicaPair.start(dir, "policy:\n  mode: database\n");
+        a = r.a;
+        b = r.b;
+        alice = r.alice();
+        authKey = r.authKey(alice);
     }
 
     @AfterEach
     void stop() {
-        machines.forEach(TestMachine::close);
-        if (group != null) group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        if (a != null) a.close();
-        if (b != null) b.close();
-        if (pg != null) pg.close();
+        if (r != null) r.close();
     }
 
     TestMachine register(ControlServer on, String name) throws Exception {
-        TestMachine m = new TestMachine(group, on.config().serverUrl(), name);
-        machines.add(m);
-        assertThat(m.register(authKey).machineAuthorized()).isTrue();
-        return m;
+        return r.register(on, name, authKey);
     }
 
     static TailnetNode node(ControlServer s, TestMachine m) {
@@ -114,8 +94,7 @@ class ReplicaChangesTest {
 
     @Test
     void renameRouteApprovalAndDeleteOnBReachA() throws Exception {
-        TestMachine router = new TestMachine(group, a.config().serverUrl(), "router");
-        machines.add(router);
+        TestMachine router = r.machine(a, "router");
         IpPrefix subnet = IpPrefix.parse("10.9.0.0/24");
         router.hostinfoExtra = h -> h.withRoutableIps(List.of(subnet));
         assertThat(router.register(authKey).machineAuthorized()).isTrue();
@@ -177,7 +156,7 @@ class ReplicaChangesTest {
         long id = node(a, m).id();
         within(SECOND, "node in B's tailnet", () -> b.tailnet().node(id).isPresent());
         // Both replicas' LISTEN connections go (as when the database restarts or a proxy drops them).
-        pg.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+        r.pg.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
                 + " AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()");
         a.adminApi().renameNode(id, "after-the-cut");
         within(Duration.ofSeconds(3), "rename after B's listener was killed",
@@ -202,8 +181,7 @@ class ReplicaChangesTest {
 
     @Test
     void aReplicaThatHasNotHeardOfAChangeYetDoesNotOverwriteIt() throws Exception {
-        TestMachine router = new TestMachine(group, a.config().serverUrl(), "router");
-        machines.add(router);
+        TestMachine router = r.machine(a, "router");
         IpPrefix subnet = IpPrefix.parse("10.7.0.0/24");
         router.hostinfoExtra = h -> h.withRoutableIps(List.of(subnet));
         assertThat(router.register(authKey).machineAuthorized()).isTrue();

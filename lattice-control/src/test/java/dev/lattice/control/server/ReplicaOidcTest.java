@@ -7,17 +7,12 @@ import dev.lattice.control.oidc.Browser;
 import dev.lattice.control.oidc.FakeIdp;
 import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.tailcfg.RegisterResponse;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -32,36 +27,27 @@ import org.junit.jupiter.api.io.TempDir;
 class ReplicaOidcTest {
     @TempDir
     Path dir;
-    PostgresReplicas pg;
     FakeIdp idp;
+    ReplicaPair r;
     ControlServer a;
     ControlServer b;
-    EventLoopGroup group;
-    final List<TestMachine> machines = new ArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
-        pg = PostgresReplicas.create();
         idp = new FakeIdp();
-        String oidc = "oidc:\n  issuer: " + idp.issuer + "\n  client_id: lattice\n  client_secret: s3cr3t-value\n";
-        a = ControlServer.start(pg.config(dir.resolve("a"), oidc));
-        b = ControlServer.start(pg.config(dir.resolve("b"), oidc));
-        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        r = ReplicaPair.start(dir, "oidc:\n  issuer: " + idp.issuer + "\n  client_id: lattice\n  client_secret: s3cr3t-value\n");
+        a = r.a;
+        b = r.b;
     }
 
     @AfterEach
     void stop() {
-        machines.forEach(TestMachine::close);
-        if (group != null) group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        if (a != null) a.close();
-        if (b != null) b.close();
+        if (r != null) r.close();
         if (idp != null) idp.close();
-        if (pg != null) pg.close();
     }
 
     ReplicaRegistrationTest.Waiting waitingOnA(String name) throws Exception {
-        TestMachine m = new TestMachine(group, a.config().serverUrl(), name);
-        machines.add(m);
+        TestMachine m = r.machine(a, name);
         return ReplicaRegistrationTest.begin(m, m);
     }
 

@@ -3,23 +3,16 @@ package dev.lattice.control.server;
 import static dev.lattice.control.server.ReplicaChangesTest.within;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lattice.control.admin.AdminApi;
 import dev.lattice.control.replica.TailnetPresence;
 import dev.lattice.control.state.Change;
-import dev.lattice.control.store.NewKey;
-import dev.lattice.control.store.PreAuthKey;
 import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -40,48 +33,31 @@ class ReplicaPresenceTest {
 
     @TempDir
     Path dir;
-    PostgresReplicas pg;
-    final List<ControlServer> replicas = new ArrayList<>();
+    ReplicaPair r;
     ControlServer a;
     ControlServer b;
-    EventLoopGroup group;
-    final List<TestMachine> machines = new ArrayList<>();
     User alice;
     String authKey;
 
     @BeforeEach
     void start() throws Exception {
         ControlServer.presenceTiming = FAST;
-        pg = PostgresReplicas.create();
-        a = replica("a");
-        b = replica("b");
-        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-        alice = a.adminApi().createUser(new AdminApi.NewUser("alice", "Alice", "alice@example.com"));
-        NewKey<PreAuthKey> k = a.store().preAuthKeys().create(alice.id(), true, false, List.of(), Instant.now().plusSeconds(3600));
-        authKey = k.fullKey();
+        r = ReplicaPair.start(dir);
+        a = r.a;
+        b = r.b;
+        alice = r.alice();
+        authKey = r.authKey(alice);
         within(SECOND, "user alice on B", () -> b.tailnet().user(alice.id()).isPresent());
-    }
-
-    ControlServer replica(String name) throws Exception {
-        ControlServer s = ControlServer.start(pg.config(dir.resolve(name)));
-        replicas.add(s);
-        return s;
     }
 
     @AfterEach
     void stop() {
-        machines.forEach(TestMachine::close);
-        if (group != null) group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        replicas.forEach(ControlServer::close);
-        if (pg != null) pg.close();
+        if (r != null) r.close();
         ControlServer.presenceTiming = TailnetPresence.Timing.DEFAULT;
     }
 
     TestMachine register(ControlServer on, String name, String key) throws Exception {
-        TestMachine m = new TestMachine(group, on.config().serverUrl(), name);
-        machines.add(m);
-        assertThat(m.register(key).machineAuthorized()).isTrue();
-        return m;
+        return r.register(on, name, key);
     }
 
     TestMachine streaming(ControlServer on, String name) throws Exception {
@@ -126,8 +102,7 @@ class ReplicaPresenceTest {
         long before = sessionRows();
         // A second stream of the same node (a client reconnecting before its old stream is noticed gone) and its end:
         // the node was online throughout, so nothing is written.
-        TestMachine again = new TestMachine(group, a.config().serverUrl(), laptop);
-        machines.add(again);
+        TestMachine again = r.track(new TestMachine(r.group, a.config().serverUrl(), laptop));
         again.openStream();
         again.awaitView(Duration.ofSeconds(5), v -> v.self != null);
         again.stream.close();
@@ -210,8 +185,7 @@ class ReplicaPresenceTest {
         Instant since = b.tailnet().onlineSince(id).orElseThrow();
 
         a.heartbeat().pause(); // A is killed: its session row stays until its heartbeat lapses
-        TestMachine moved = new TestMachine(group, b.config().serverUrl(), laptop); // the client reconnects to B
-        machines.add(moved);
+        TestMachine moved = r.track(new TestMachine(r.group, b.config().serverUrl(), laptop)); // the client reconnects to B
         moved.openStream();
         moved.awaitView(Duration.ofSeconds(5), v -> v.self != null);
         within(Duration.ofSeconds(3), "A's sessions reaped", () -> b.store().sessions().others(Duration.ofHours(1), null)
@@ -239,10 +213,8 @@ class ReplicaPresenceTest {
     @Test
     void haPrimariesAreTheSameOnEveryReplica() throws Exception {
         IpPrefix lan = IpPrefix.parse("10.20.0.0/24");
-        TestMachine r1 = new TestMachine(group, a.config().serverUrl(), "r1");
-        TestMachine r2 = new TestMachine(group, b.config().serverUrl(), "r2");
-        machines.add(r1);
-        machines.add(r2);
+        TestMachine r1 = r.machine(a, "r1");
+        TestMachine r2 = r.machine(b, "r2");
         for (TestMachine r : List.of(r1, r2)) {
             r.hostinfoExtra = h -> h.withRoutableIps(List.of(lan));
             assertThat(r.register(authKey).machineAuthorized()).isTrue();
@@ -262,7 +234,7 @@ class ReplicaPresenceTest {
         within(SECOND, "r1 online on B", () -> b.tailnet().isOnline(id1));
         assertPrimary(lan, id2, a, b);
         // A replica started now, which saw none of this happen, elects the same.
-        ControlServer c = replica("c");
+        ControlServer c = r.replica("c");
         within(SECOND, "c elects r2", () -> primaryOn(c, lan) == id2);
 
         r2.stream.close();

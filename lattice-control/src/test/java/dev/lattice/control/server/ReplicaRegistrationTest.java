@@ -13,14 +13,10 @@ import dev.lattice.controlclient.ControlChannel;
 import dev.lattice.wire.tailcfg.RegisterRequest;
 import dev.lattice.wire.tailcfg.RegisterResponse;
 import dev.lattice.wire.tailcfg.Tailcfg;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.codec.http.HttpMethod;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -42,36 +38,27 @@ class ReplicaRegistrationTest {
 
     @TempDir
     Path dir;
-    PostgresReplicas pg;
+    ReplicaPair r;
     ControlServer a;
     ControlServer b;
-    EventLoopGroup group;
-    final List<TestMachine> machines = new ArrayList<>();
     User alice;
 
     @BeforeEach
     void start() throws Exception {
-        pg = PostgresReplicas.create();
-        a = ControlServer.start(pg.config(dir.resolve("a")));
-        b = ControlServer.start(pg.config(dir.resolve("b")));
-        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-        alice = a.adminApi().createUser(new AdminApi.NewUser("alice", "Alice", "alice@example.com"));
+        r = ReplicaPair.start(dir);
+        a = r.a;
+        b = r.b;
+        alice = r.alice();
         within(SECOND, "user alice on B", () -> b.tailnet().user(alice.id()).isPresent());
     }
 
     @AfterEach
     void stop() {
-        machines.forEach(TestMachine::close);
-        if (group != null) group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        if (a != null) a.close();
-        if (b != null) b.close();
-        if (pg != null) pg.close();
+        if (r != null) r.close();
     }
 
     TestMachine machine(ControlServer on, String name) throws Exception {
-        TestMachine m = new TestMachine(group, on.config().serverUrl(), name);
-        machines.add(m);
-        return m;
+        return r.machine(on, name);
     }
 
     /** A client waiting on its interactive registration: the URL it printed, and its held follow-up request. */
@@ -121,8 +108,7 @@ class ReplicaRegistrationTest {
     @Test
     void aFollowUpThatLandsOnBIsAnsweredWhenAnAdminOnARegistersIt() throws Exception {
         TestMachine m = machine(a, "desktop");
-        TestMachine sameMachineViaB = new TestMachine(group, b.config().serverUrl(), m);
-        machines.add(sameMachineViaB);
+        TestMachine sameMachineViaB = r.track(new TestMachine(r.group, b.config().serverUrl(), m));
         Waiting w = begin(m, sameMachineViaB);
         Thread.sleep(100);
         assertThat(w.followup()).as("B holds the follow-up: the registration is known there").isNotDone();
