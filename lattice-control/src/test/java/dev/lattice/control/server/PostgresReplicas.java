@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.lattice.control.config.ControlConfig;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,20 +19,40 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * Test fixture: a database of its own on the throwaway PostgreSQL cluster CI starts ({@code LATTICE_TEST_POSTGRES_URL},
  * see {@code .ci/run}; tests are skipped without it), and configs for several replicas on it, each with its own
- * directory, ports and admin socket. {@link #close()} drops the database.
+ * directory, ports and admin socket. {@link #close()} drops the database. Public for lattice-interop's PostgresLab,
+ * which reaches the same database from lab hosts.
  */
-final class PostgresReplicas implements AutoCloseable {
+public final class PostgresReplicas implements AutoCloseable {
     private static final String URL = System.getenv("LATTICE_TEST_POSTGRES_URL");
-    final String database = "lt_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+    public final String database = "lt_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
 
     private PostgresReplicas() {}
 
     /** A fresh database, or the test is skipped when no PostgreSQL is configured. */
     static PostgresReplicas create() {
-        assumeTrue(URL != null && !URL.isBlank(), "LATTICE_TEST_POSTGRES_URL is not set; PostgreSQL replica tests skipped");
+        return create("PostgreSQL replica tests skipped");
+    }
+
+    /** A fresh database, or the test is skipped (saying {@code skipped}) when no PostgreSQL is configured. */
+    public static PostgresReplicas create(String skipped) {
+        assumeTrue(URL != null && !URL.isBlank(), "LATTICE_TEST_POSTGRES_URL is not set; " + skipped);
         PostgresReplicas p = new PostgresReplicas();
         p.exec("CREATE DATABASE " + p.database);
         return p;
+    }
+
+    /** Where the cluster listens. */
+    public InetSocketAddress cluster() {
+        URI u = URI.create(URL.substring("jdbc:".length()));
+        return InetSocketAddress.createUnresolved(u.getHost(), u.getPort());
+    }
+
+    public String user() {
+        return query().get("user");
+    }
+
+    public String password() {
+        return query().get("password");
     }
 
     /** A replica's config: TestServer's (embedded DERP on) with the database section pointing here. */
@@ -44,10 +65,9 @@ final class PostgresReplicas implements AutoCloseable {
         String sqlite = "database:\n  type: sqlite\n  sqlite:\n    path: " + dir + "/db.sqlite\n";
         String yaml = TestServer.yaml(dir, TestServer.freePort(), true);
         if (!yaml.contains(sqlite)) throw new IllegalStateException("TestServer's database section changed:\n" + yaml);
-        Map<String, String> q = query();
-        URI u = URI.create(URL.substring("jdbc:".length()));
-        String pg = "database:\n  type: postgres\n  postgres:\n    host: " + u.getHost() + "\n    port: " + u.getPort()
-                + "\n    name: " + database + "\n    user: " + q.get("user") + "\n    pass: \"" + q.get("password")
+        InetSocketAddress c = cluster();
+        String pg = "database:\n  type: postgres\n  postgres:\n    host: " + c.getHostString() + "\n    port: " + c.getPort()
+                + "\n    name: " + database + "\n    user: " + user() + "\n    pass: \"" + password()
                 + "\"\n    max_open_conns: 4\n    max_idle_conns: 1\n";
         return ControlConfig.parse(yaml.replace(sqlite, pg) + extraYaml, dir);
     }

@@ -1,27 +1,19 @@
 package dev.lattice.control.interop;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
+import dev.lattice.control.server.PostgresReplicas;
 import dev.lattice.testlab.BackgroundProcess;
 import dev.lattice.testlab.Host;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
-import java.net.URI;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
-import java.sql.Statement;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A database of its own on CI's throwaway PostgreSQL ({@code LATTICE_TEST_POSTGRES_URL}; the test is skipped without
@@ -31,7 +23,6 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@link #close()} stops the bridge and drops the database.
  */
 public final class PostgresLab implements AutoCloseable {
-    private static final String URL = System.getenv("LATTICE_TEST_POSTGRES_URL");
     public static final int PORT = 5432;
     private static final String FORWARDER = """
             import socket, sys, threading
@@ -55,18 +46,18 @@ public final class PostgresLab implements AutoCloseable {
                 threading.Thread(target=pipe, args=(u, c), daemon=True).start()
             """;
 
-    public final String database = "lt_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
-    private final Map<String, String> query;
+    public final String database;
+    private final PostgresReplicas db;
     private final InetSocketAddress cluster;
     private final Path dir;
     private final Path socket;
     private final ServerSocketChannel bridge;
     private volatile boolean closed;
 
-    private PostgresLab() throws IOException {
-        this.query = query();
-        URI u = URI.create(URL.substring("jdbc:".length()));
-        this.cluster = new InetSocketAddress(u.getHost(), u.getPort());
+    private PostgresLab(PostgresReplicas db) throws IOException {
+        this.db = db;
+        this.database = db.database;
+        this.cluster = new InetSocketAddress(db.cluster().getHostString(), db.cluster().getPort());
         // Short: a unix socket path has at most 107 bytes.
         this.dir = Files.createTempDirectory("ltpg");
         this.socket = dir.resolve("pg.sock");
@@ -77,16 +68,14 @@ public final class PostgresLab implements AutoCloseable {
 
     /** A fresh database and the bridge, or the test is skipped when no PostgreSQL is configured. */
     public static PostgresLab create() throws IOException {
-        assumeTrue(URL != null && !URL.isBlank(), "LATTICE_TEST_POSTGRES_URL is not set (.ci/run starts a throwaway "
-                + "PostgreSQL): replicas-on-PostgreSQL lab test skipped");
-        PostgresLab p = new PostgresLab();
+        PostgresReplicas db = PostgresReplicas.create(
+                "a throwaway PostgreSQL (.ci/run starts one) is needed: replicas-on-PostgreSQL lab test skipped");
         try {
-            p.exec("CREATE DATABASE " + p.database);
-        } catch (RuntimeException e) {
-            p.close();
+            return new PostgresLab(db);
+        } catch (IOException | RuntimeException e) {
+            db.close();
             throw e;
         }
-        return p;
     }
 
     /** Starts the forwarder in {@code h}: the database is then at 127.0.0.1:{@link #PORT} there. */
@@ -102,7 +91,7 @@ public final class PostgresLab implements AutoCloseable {
     /** The {@code database} section of a lattice-control config for a host with the forwarder. */
     public String databaseYaml() {
         return "database:\n  type: postgres\n  postgres:\n    host: 127.0.0.1\n    port: " + PORT + "\n    name: " + database
-                + "\n    user: " + query.get("user") + "\n    pass: \"" + query.get("password") + "\"\n"
+                + "\n    user: " + db.user() + "\n    pass: \"" + db.password() + "\"\n"
                 + "    max_open_conns: 8\n    max_idle_conns: 2\n";
     }
 
@@ -145,25 +134,6 @@ public final class PostgresLab implements AutoCloseable {
         }
     }
 
-    private static Map<String, String> query() {
-        Map<String, String> m = new HashMap<>();
-        int q = URL.indexOf('?');
-        if (q < 0) return m;
-        for (String kv : URL.substring(q + 1).split("&")) {
-            int e = kv.indexOf('=');
-            if (e > 0) m.put(kv.substring(0, e), kv.substring(e + 1));
-        }
-        return m;
-    }
-
-    private void exec(String sql) {
-        try (Connection c = DriverManager.getConnection(URL); Statement s = c.createStatement()) {
-            s.execute(sql);
-        } catch (SQLException e) {
-            throw new IllegalStateException(sql + ": " + e.getMessage(), e);
-        }
-    }
-
     @Override
     public void close() {
         closed = true;
@@ -173,7 +143,7 @@ public final class PostgresLab implements AutoCloseable {
             // closing
         }
         try {
-            exec("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
+            db.close();
         } finally {
             try {
                 Files.deleteIfExists(socket);
