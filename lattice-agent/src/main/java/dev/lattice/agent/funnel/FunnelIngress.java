@@ -2,6 +2,7 @@ package dev.lattice.agent.funnel;
 
 import dev.lattice.agent.netmap.NetworkMap;
 import dev.lattice.agent.peerapi.PeerApiServices;
+import dev.lattice.guard.ConnectionSlots;
 import dev.lattice.guard.LogLimiter;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.Node;
@@ -18,11 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,8 +56,8 @@ public final class FunnelIngress implements AutoCloseable {
     private final Supplier<NetworkMap> netmap;
     private final Options options;
     private final List<ServerSocket> listeners = new ArrayList<>();
-    private final Semaphore slots;
-    private final Map<String, AtomicInteger> perSource = new ConcurrentHashMap<>();
+    /** Keyed by {@link #sourceKey}. */
+    private final ConnectionSlots<String> slots;
     private volatile boolean closed;
     private final Stats stats = new Stats();
 
@@ -135,7 +132,7 @@ public final class FunnelIngress implements AutoCloseable {
     private FunnelIngress(Supplier<NetworkMap> netmap, Options options) {
         this.netmap = Objects.requireNonNull(netmap);
         this.options = options;
-        this.slots = new Semaphore(options.maxConnections());
+        this.slots = new ConnectionSlots<>(options.maxConnections(), options.maxPerSource());
     }
 
     /** Listens on each of {@code addrs} now (a port taken is an error: the caller should not start half an ingress). */
@@ -176,9 +173,7 @@ public final class FunnelIngress implements AutoCloseable {
             }
             InetSocketAddress remote = (InetSocketAddress) c.getRemoteSocketAddress();
             String key = sourceKey(remote.getAddress());
-            AtomicInteger n = perSource.computeIfAbsent(key, k -> new AtomicInteger());
-            if (n.incrementAndGet() > options.maxPerSource() || !slots.tryAcquire()) {
-                release(key, n);
+            if (!slots.tryAcquire(key)) {
                 stats.count(Result.TOO_MANY);
                 LOG.info(remote.getAddress(), "funnel ingress: too many connections from {}; closed", IpPrefix.format(remote.getAddress()));
                 closeQuietly(c);
@@ -188,15 +183,10 @@ public final class FunnelIngress implements AutoCloseable {
                 try {
                     serve(c, port);
                 } finally {
-                    slots.release();
-                    release(key, n);
+                    slots.release(key);
                 }
             });
         }
-    }
-
-    private void release(String key, AtomicInteger n) {
-        if (n.decrementAndGet() <= 0) perSource.remove(key, n);
     }
 
     /** An IPv4 address, or an IPv6 address's /64 (one host usually has a whole /64). */

@@ -1,5 +1,6 @@
 package dev.lattice.control.dns.authoritative;
 
+import dev.lattice.guard.ConnectionSlots;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -11,7 +12,6 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
-import java.util.concurrent.Semaphore;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,9 +33,7 @@ public final class AuthoritativeDnsServer implements AutoCloseable {
     private final Consumer<Outcome> counter;
     private final DatagramSocket udp;
     private final ServerSocket tcp;
-    private final Semaphore tcpSlots = new Semaphore(MAX_TCP_CONNECTIONS);
-    private final java.util.concurrent.ConcurrentHashMap<InetAddress, Integer> tcpPerSource =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConnectionSlots<InetAddress> tcpSlots = new ConnectionSlots<>(MAX_TCP_CONNECTIONS, MAX_TCP_PER_SOURCE);
     private volatile boolean closed;
 
     private AuthoritativeDnsServer(Answerer answerer, int queriesPerSecond, Consumer<Outcome> counter, DatagramSocket udp,
@@ -125,12 +123,7 @@ public final class AuthoritativeDnsServer implements AutoCloseable {
                 continue;
             }
             InetAddress source = c.getInetAddress();
-            if (!takeSourceSlot(source)) {
-                closeQuietly(c);
-                continue;
-            }
-            if (!tcpSlots.tryAcquire()) {
-                releaseSourceSlot(source);
+            if (!tcpSlots.tryAcquire(source)) {
                 closeQuietly(c);
                 continue;
             }
@@ -140,26 +133,10 @@ public final class AuthoritativeDnsServer implements AutoCloseable {
                 } catch (IOException e) {
                     // the client went away or sent garbage; nothing to tell anyone
                 } finally {
-                    tcpSlots.release();
-                    releaseSourceSlot(source);
+                    tcpSlots.release(source);
                 }
             });
         }
-    }
-
-    private boolean takeSourceSlot(InetAddress a) {
-        boolean[] ok = {false};
-        tcpPerSource.compute(a, (k, n) -> {
-            int have = n == null ? 0 : n;
-            if (have >= MAX_TCP_PER_SOURCE) return n;
-            ok[0] = true;
-            return have + 1;
-        });
-        return ok[0];
-    }
-
-    private void releaseSourceSlot(InetAddress a) {
-        tcpPerSource.computeIfPresent(a, (k, n) -> n <= 1 ? null : n - 1);
     }
 
     /** RFC 7766: two-byte length, message; several queries per connection, answered in order. */
