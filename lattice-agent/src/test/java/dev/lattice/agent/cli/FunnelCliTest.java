@@ -3,7 +3,6 @@ package dev.lattice.agent.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lattice.agent.localapi.FakeBackend;
-import dev.lattice.agent.localapi.LocalApiServer;
 import dev.lattice.agent.serve.ServeConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -18,26 +17,23 @@ class FunnelCliTest {
     static final Set<String> FUNNEL_CAPS = Set.of("https", "funnel", "https://tailscale.com/cap/funnel-ports?ports=443,8443,10000");
     @TempDir
     Path dir;
+    FakeDaemon daemon;
     FakeBackend backend;
-    LocalApiServer server;
 
     @BeforeEach
     void start() throws Exception {
-        backend = new FakeBackend();
+        daemon = new FakeDaemon(dir);
+        backend = daemon.backend;
         backend.caps = FUNNEL_CAPS;
-        server = LocalApiServer.start(dir.resolve("latticed.sock"), backend, LocalApiServer.Options.defaults());
     }
 
     @AfterEach
     void stop() {
-        server.close();
+        daemon.close();
     }
 
     LatticeCli.Result run(String... args) {
-        String[] all = new String[args.length + 1];
-        all[0] = "--socket=" + server.path();
-        System.arraycopy(args, 0, all, 1, args.length);
-        return LatticeCli.capture(new LatticeCli(), all);
+        return daemon.run(args);
     }
 
     private String stored() {

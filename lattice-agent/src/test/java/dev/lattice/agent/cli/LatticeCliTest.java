@@ -35,22 +35,22 @@ class LatticeCliTest {
 
     @TempDir
     Path dir;
+    FakeDaemon daemon;
     FakeBackend backend;
-    LocalApiServer server;
 
     @BeforeEach
     void start() throws Exception {
-        backend = new FakeBackend();
-        server = LocalApiServer.start(dir.resolve("latticed.sock"), backend, LocalApiServer.Options.defaults()
+        daemon = new FakeDaemon(dir, LocalApiServer.Options.defaults()
                 .withDerpMap(() -> new DERPMap(null, Map.of(
                         900, new DERPRegion(900, "lab", "Lab Relay", null, null, null, null, List.of()),
                         901, new DERPRegion(901, "far", "Far Away", null, null, null, null, List.of()),
                         902, new DERPRegion(902, "dead", "Unreachable", null, null, null, null, List.of())), null)));
+        backend = daemon.backend;
     }
 
     @AfterEach
     void stop() {
-        server.close();
+        daemon.close();
     }
 
     LatticeCli.Result run(String... args) {
@@ -58,10 +58,7 @@ class LatticeCliTest {
         cli.clock = Clock.fixed(NOW, ZoneOffset.UTC);
         cli.pingInterval = Duration.ofMillis(1);
         cli.upPollInterval = Duration.ofMillis(5);
-        String[] all = new String[args.length + 1];
-        all[0] = "--socket=" + server.path();
-        System.arraycopy(args, 0, all, 1, args.length);
-        return LatticeCli.capture(cli, all);
+        return daemon.run(cli, args);
     }
 
     static PeerStatus with(PeerStatus p, String curAddr, String relay, long tx, long rx, boolean online, boolean active, Instant lastSeen) {

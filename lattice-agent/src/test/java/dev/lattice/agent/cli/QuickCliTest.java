@@ -14,6 +14,7 @@ import dev.lattice.agent.localapi.FakeBackend;
 import dev.lattice.agent.localapi.LocalApiServer;
 import dev.lattice.agent.state.Prefs;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.net.UnixDomainSocketAddress;
@@ -334,10 +335,7 @@ class QuickCliTest {
         backend.upResult = new UpResult(BackendState.NeedsLogin, "http://ctl/register/abc");
         backend.pollsUntilRunning = -1;
         try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(server.path()))) {
-            byte[] body = (String.join("\0", "up", "--login-server=http://ctl") + "\0").getBytes(StandardCharsets.UTF_8);
-            String head = "POST " + CliRoute.PATH + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length + "\r\n\r\n";
-            ch.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.ISO_8859_1)));
-            ch.write(ByteBuffer.wrap(body));
+            send(ch, List.of("up", "--login-server=http://ctl"));
             InputStream in = Channels.newInputStream(ch);
             assertThat(CliMain.okStatus(in)).isTrue();
             byte[] frame = in.readNBytes(5);
@@ -348,13 +346,18 @@ class QuickCliTest {
         assertThat(backend.calls.stream().filter("status"::equals).count()).as("no more status polls").isEqualTo(polls);
     }
 
+    /** Sends a raw request to the CLI route: {@code args}, each ended by NUL. */
+    private static void send(SocketChannel ch, List<String> args) throws IOException {
+        byte[] body = (String.join("\0", args) + "\0").getBytes(StandardCharsets.UTF_8);
+        String head = "POST " + CliRoute.PATH + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length + "\r\n\r\n";
+        ch.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.ISO_8859_1)));
+        ch.write(ByteBuffer.wrap(body));
+    }
+
     /** One raw request to the CLI route: the answer's status line. */
     private String post(List<String> args) throws Exception {
         try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(server.path()))) {
-            byte[] body = (String.join("\0", args) + "\0").getBytes(StandardCharsets.UTF_8);
-            String head = "POST " + CliRoute.PATH + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length + "\r\n\r\n";
-            ch.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.ISO_8859_1)));
-            ch.write(ByteBuffer.wrap(body));
+            send(ch, args);
             String answer = new String(Channels.newInputStream(ch).readNBytes(12), StandardCharsets.ISO_8859_1);
             return answer;
         }
@@ -435,10 +438,7 @@ class QuickCliTest {
         tailnet(backend);
         for (int i = 0; i < 10_000; i++) backend.pings.add(derpPong("100.64.0.5"));
         try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(server.path()))) {
-            byte[] body = (String.join("\0", "ping", "-c", "0", "100.64.0.5") + "\0").getBytes(StandardCharsets.UTF_8);
-            String head = "POST " + CliRoute.PATH + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length + "\r\n\r\n";
-            ch.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.ISO_8859_1)));
-            ch.write(ByteBuffer.wrap(body));
+            send(ch, List.of("ping", "-c", "0", "100.64.0.5"));
             InputStream in = Channels.newInputStream(ch);
             assertThat(CliMain.okStatus(in)).isTrue();
             byte[] frame = in.readNBytes(5);

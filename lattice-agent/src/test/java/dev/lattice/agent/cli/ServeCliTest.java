@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.lattice.agent.localapi.FakeBackend;
 import dev.lattice.agent.localapi.LocalApiClient;
 import dev.lattice.agent.localapi.LocalApiException;
-import dev.lattice.agent.localapi.LocalApiServer;
 import dev.lattice.agent.serve.ServeConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -18,25 +17,22 @@ import org.junit.jupiter.api.io.TempDir;
 class ServeCliTest {
     @TempDir
     Path dir;
+    FakeDaemon daemon;
     FakeBackend backend;
-    LocalApiServer server;
 
     @BeforeEach
     void start() throws Exception {
-        backend = new FakeBackend();
-        server = LocalApiServer.start(dir.resolve("latticed.sock"), backend, LocalApiServer.Options.defaults());
+        daemon = new FakeDaemon(dir);
+        backend = daemon.backend;
     }
 
     @AfterEach
     void stop() {
-        server.close();
+        daemon.close();
     }
 
     LatticeCli.Result run(String... args) {
-        String[] all = new String[args.length + 1];
-        all[0] = "--socket=" + server.path();
-        System.arraycopy(args, 0, all, 1, args.length);
-        return LatticeCli.capture(new LatticeCli(), all);
+        return daemon.run(args);
     }
 
     @Test
@@ -133,7 +129,7 @@ class ServeCliTest {
 
     @Test
     void theLocalApiRefusesAStaleEtag() throws Exception {
-        LocalApiClient c = new LocalApiClient(server.path());
+        LocalApiClient c = new LocalApiClient(daemon.server.path());
         var before = c.serveConfig();
         assertThat(before.config()).isEqualTo(ServeConfig.EMPTY);
         assertThat(before.etag()).hasSize(64);
