@@ -6,6 +6,7 @@ import dev.lattice.agent.netmap.NetworkMap;
 import dev.lattice.agent.peerapi.Ingress;
 import dev.lattice.agent.peerapi.PeerApiRoutes;
 import dev.lattice.agent.peerapi.PeerApiServer;
+import dev.lattice.agent.testing.EchoServer;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.CapGrant;
 import dev.lattice.wire.tailcfg.FilterRule;
@@ -53,24 +54,8 @@ class FunnelIngressTest {
 
     /** The peer API of "me" on 127.0.0.1 whose Funnel backend echoes, and an ingress that knows it as a peer. */
     FunnelIngress start(FunnelIngress.Options options) throws IOException {
-        ServerSocket echo = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
+        ServerSocket echo = EchoServer.start();
         closeables.add(echo);
-        Thread.ofVirtual().start(() -> {
-            while (!echo.isClosed()) {
-                try {
-                    Socket s = echo.accept();
-                    Thread.ofVirtual().start(() -> {
-                        try (s) {
-                            s.getInputStream().transferTo(s.getOutputStream());
-                        } catch (IOException ignored) {
-                            // closed
-                        }
-                    });
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        });
         FilterRule grant = new FilterRule(List.of("127.0.0.1"), null, null, null, List.of(new CapGrant(
                 List.of(IpPrefix.parse("127.0.0.1/32")), null, Map.of(PeerApiServer.CAP_INGRESS, List.of()))));
         NetworkMap nodeSide = new NetworkMap(node(1, "me.tail.example.", "127.0.0.1/32", null), List.of(), null, null,

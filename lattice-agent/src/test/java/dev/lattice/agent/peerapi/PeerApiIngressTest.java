@@ -3,6 +3,7 @@ package dev.lattice.agent.peerapi;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lattice.agent.netmap.NetworkMap;
+import dev.lattice.agent.testing.EchoServer;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.CapGrant;
 import dev.lattice.wire.tailcfg.FilterRule;
@@ -11,7 +12,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -60,24 +60,8 @@ class PeerApiIngressTest {
     }
 
     PeerApiServer started(PeerApiServer.Options options) throws IOException {
-        echo = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
+        echo = EchoServer.start();
         closeables.add(echo);
-        Thread.ofVirtual().start(() -> {
-            while (!echo.isClosed()) {
-                try {
-                    Socket s = echo.accept();
-                    Thread.ofVirtual().start(() -> {
-                        try (s) {
-                            s.getInputStream().transferTo(s.getOutputStream());
-                        } catch (IOException ignored) {
-                            // closed
-                        }
-                    });
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        });
         PeerApiServer s = new PeerApiServer(new PeerApiRoutes(), PeerApiIngressTest::netmap, options);
         closeables.add(s);
         s.ingress(new Ingress() {
