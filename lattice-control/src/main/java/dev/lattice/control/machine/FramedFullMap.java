@@ -12,13 +12,13 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A full map's zstd body as concatenated zstd frames: one made for this session holding everything up to and
- * including the first peer, one per further peer compressed once per peer view and shared by every session (its
- * JSON with the separating comma in front), and one for the rest. In a restart storm of N nodes each full map was
- * compressed whole, N² peer encodings through zstd; now each peer is compressed once. The decoders accept
- * concatenated frames (tailscale's zstdframe → klauspost DecodeAll, {@link MapStreamFraming#decompress}), and the
- * decompressed bytes are the message's JSON exactly.
+ * including the first peer, one per run of further peers by ID ({@link #GROUP}) compressed once per set of peer
+ * views and shared by every session (each peer's JSON with the separating comma in front), and one for the rest. In a
+ * restart storm of N nodes each full map was compressed whole, N² peer encodings through zstd; now each run is
+ * compressed about once. The decoders accept concatenated frames (tailscale's zstdframe → klauspost DecodeAll,
+ * {@link MapStreamFraming#decompress}), and the decompressed bytes are the message's JSON exactly.
  *
- * <p>Peers compressed alone compress worse than in a whole map; a map whose frames would not fit the client's 4 MiB
+ * <p>Runs compress worse than a whole map; a map whose frames would not fit the client's 4 MiB
  * message limit (with room to spare) is compressed whole instead.
  */
 final class FramedFullMap {
@@ -26,18 +26,29 @@ final class FramedFullMap {
     static final int MAX_FRAMED = MapStreamFraming.MAX_MESSAGE_LEN - (MapStreamFraming.MAX_MESSAGE_LEN >> 3);
     static final int MAX_ENTRIES = 1 << 15;
     private static final byte[] PEERS_EMPTY = "\"Peers\":[]".getBytes(StandardCharsets.UTF_8);
-    private static final ConcurrentHashMap<Same, byte[]> COMPRESSED = new ConcurrentHashMap<>();
+    /**
+     * Peers are compressed in runs by ID (IDs {@code k·GROUP} to {@code (k+1)·GROUP − 1}), not one by one: a peer
+     * alone compresses to ~3.5× what it takes in a whole map, which would pass the client's 4 MiB limit near 7,500
+     * peers; runs keep most of the whole map's ratio. Runs by ID rather than by position are the same for viewers
+     * whose lists differ only in themselves.
+     */
+    static final int GROUP = 16;
+    private static final ConcurrentHashMap<Group, byte[]> COMPRESSED = new ConcurrentHashMap<>();
 
-    /** A peer view compared by identity, as {@link PeerJsonCache} looks it up first. */
-    private record Same(Node node) {
+    /** Consecutive peer views compared by identity, as {@link PeerJsonCache} looks them up first. */
+    private record Group(Node[] members) {
         @Override
         public boolean equals(Object o) {
-            return o instanceof Same s && s.node == node;
+            if (!(o instanceof Group g) || g.members.length != members.length) return false;
+            for (int i = 0; i < members.length; i++) if (g.members[i] != members[i]) return false;
+            return true;
         }
 
         @Override
         public int hashCode() {
-            return System.identityHashCode(node);
+            int h = 1;
+            for (Node n : members) h = 31 * h + System.identityHashCode(n);
+            return h;
         }
     }
 
@@ -59,33 +70,50 @@ final class FramedFullMap {
         byte[] first = PeerJsonCache.utf8(peers.get(0));
         long peerBytes = first.length;
         for (int i = 1; i < peers.size(); i++) peerBytes += 1 + PeerJsonCache.utf8(peers.get(i)).length;
-        if (headLen + peerBytes + tailLen != json.length) return null;
+        if (headLen + peerBytes + tailLen != json.length || json[headLen - 1] != '[' || json[json.length - tailLen] != ']') {
+            return null;
+        }
 
+        Long self = msg.node() != null ? msg.node().id() : null;
         ByteArrayOutputStream out = new ByteArrayOutputStream(peers.size() * 256);
         out.writeBytes(MapStreamFraming.compress(java.util.Arrays.copyOf(json, headLen + first.length)));
-        for (int i = 1; i < peers.size(); i++) {
-            out.writeBytes(compressed(peers.get(i)));
+        for (int i = 1; i < peers.size(); ) {
+            Long id = peers.get(i).id();
+            if (id == null) return null;
+            long bucket = Math.floorDiv(id, GROUP);
+            int end = i + 1;
+            while (end < peers.size() && peers.get(end).id() != null && Math.floorDiv(peers.get(end).id(), GROUP) == bucket) end++;
+            Node[] members = peers.subList(i, end).toArray(Node[]::new);
+            // The viewer's own bucket lacks the viewer: only this session sends it, so it is not worth keeping.
+            boolean shared = self == null || Math.floorDiv(self, GROUP) != bucket;
+            out.writeBytes(shared ? compressed(members) : compress(members));
             if (out.size() > MAX_FRAMED) return null;
+            i = end;
         }
         out.writeBytes(MapStreamFraming.compress(java.util.Arrays.copyOfRange(json, json.length - tailLen, json.length)));
         return out.size() > MAX_FRAMED ? null : out.toByteArray();
     }
 
-    /** {@code ","} + the peer's JSON, compressed once per peer view. */
-    static byte[] compressed(Node peer) {
-        Same key = new Same(peer);
+    /** {@code ","} + each peer's JSON, compressed once per run of peer views. */
+    static byte[] compressed(Node... members) {
+        Group key = new Group(members);
         byte[] z = COMPRESSED.get(key);
         if (z == null) {
-            byte[] j = PeerJsonCache.utf8(peer);
-            byte[] withComma = new byte[j.length + 1];
-            withComma[0] = ',';
-            System.arraycopy(j, 0, withComma, 1, j.length);
-            z = MapStreamFraming.compress(withComma);
+            z = compress(members);
             // Starting over when full, like PeerJsonCache: only costs compressing again.
             if (COMPRESSED.size() >= MAX_ENTRIES) COMPRESSED.clear();
             COMPRESSED.put(key, z);
         }
         return z;
+    }
+
+    private static byte[] compress(Node[] members) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream(members.length * 800);
+        for (Node n : members) {
+            b.write(',');
+            b.writeBytes(PeerJsonCache.utf8(n));
+        }
+        return MapStreamFraming.compress(b.toByteArray());
     }
 
     private static int indexOf(byte[] hay, byte[] needle) {
