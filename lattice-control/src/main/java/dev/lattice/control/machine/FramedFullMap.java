@@ -37,7 +37,7 @@ final class FramedFullMap {
      * whose lists differ only in themselves.
      */
     static final int GROUP = 16;
-    private static final ConcurrentHashMap<Group, byte[]> COMPRESSED = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<Group, Run> COMPRESSED = new ConcurrentHashMap<>();
 
     /** Consecutive peer views compared by identity, as {@link PeerJsonCache} looks them up first. */
     private record Group(Node[] members) {
@@ -71,12 +71,9 @@ final class FramedFullMap {
         if (at < 0) return null;
         int headLen = at + PEERS_EMPTY.length - 1; // through '['
         int tailLen = bare.length - headLen; // from ']'
+        if (headLen + tailLen >= json.length || json[headLen - 1] != '[' || json[json.length - tailLen] != ']') return null;
         byte[] first = PeerJsonCache.utf8(peers.get(0));
-        long peerBytes = first.length;
-        for (int i = 1; i < peers.size(); i++) peerBytes += 1 + PeerJsonCache.utf8(peers.get(i)).length;
-        if (headLen + peerBytes + tailLen != json.length || json[headLen - 1] != '[' || json[json.length - tailLen] != ']') {
-            return null;
-        }
+        long peerBytes = first.length; // checked against the JSON at the end: the peers sit exactly where expected
 
         Long self = msg.node() != null ? msg.node().id() : null;
         ByteArrayOutputStream out = new ByteArrayOutputStream(peers.size() * 256);
@@ -90,18 +87,24 @@ final class FramedFullMap {
             Node[] members = peers.subList(i, end).toArray(Node[]::new);
             // The viewer's own bucket lacks the viewer: only this session sends it, so it is not worth keeping.
             boolean shared = self == null || Math.floorDiv(self, GROUP) != bucket;
-            out.writeBytes(shared ? compressed(members) : compress(members));
+            Run run = shared ? compressed(members) : compress(members);
+            out.writeBytes(run.zstd);
+            peerBytes += run.rawLength;
             if (out.size() > MAX_FRAMED) return null;
             i = end;
         }
         out.writeBytes(MapStreamFraming.compress(java.util.Arrays.copyOfRange(json, json.length - tailLen, json.length)));
-        return out.size() > MAX_FRAMED ? null : out.toByteArray();
+        if (out.size() > MAX_FRAMED || headLen + peerBytes + tailLen != json.length) return null;
+        return out.toByteArray();
     }
 
+    /** A run's frame and the length of the JSON it holds. */
+    record Run(byte[] zstd, int rawLength) {}
+
     /** {@code ","} + each peer's JSON, compressed once per run of peer views. */
-    static byte[] compressed(Node... members) {
+    static Run compressed(Node... members) {
         Group key = new Group(members);
-        byte[] z = COMPRESSED.get(key);
+        Run z = COMPRESSED.get(key);
         if (z == null) {
             z = compress(members);
             // Starting over when full, like PeerJsonCache: only costs compressing again.
@@ -111,13 +114,13 @@ final class FramedFullMap {
         return z;
     }
 
-    private static byte[] compress(Node[] members) {
+    private static Run compress(Node[] members) {
         ByteArrayOutputStream b = new ByteArrayOutputStream(members.length * 800);
         for (Node n : members) {
             b.write(',');
             b.writeBytes(PeerJsonCache.utf8(n));
         }
-        return MapStreamFraming.compress(b.toByteArray());
+        return new Run(MapStreamFraming.compress(b.toByteArray()), b.size());
     }
 
     private static int indexOf(byte[] hay, byte[] needle) {

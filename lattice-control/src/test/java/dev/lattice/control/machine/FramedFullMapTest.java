@@ -91,9 +91,18 @@ class FramedFullMapTest {
                 Tailcfg.json().writeValueAsBytes(MapResponse.builder().node(peer(7)).peers(shared).build()));
         byte[] b = FramedFullMap.body(MapResponse.builder().node(peer(8)).peers(shared).build(),
                 Tailcfg.json().writeValueAsBytes(MapResponse.builder().node(peer(8)).peers(shared).build()));
-        byte[] pf = FramedFullMap.compressed(p);
+        byte[] pf = FramedFullMap.compressed(p).zstd();
         assertThat(indexOf(a, pf)).isPositive();
         assertThat(indexOf(b, pf)).isPositive();
+    }
+
+    @Test
+    void jsonThatDoesNotMatchTheMessagesLayoutIsNotFramed() {
+        MapResponse r = fullMap(5);
+        MapResponse other = fullMap(6);
+        assertThat(FramedFullMap.body(r, Tailcfg.json().writeValueAsBytes(other))).isNull();
+        assertThat(FramedFullMap.body(r, "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8))).isNull();
+        assertThat(FramedFullMap.body(r, Tailcfg.json().writeValueAsBytes(r))).isNotNull();
     }
 
     @Test
@@ -116,7 +125,7 @@ class FramedFullMapTest {
         MapResponse r = fullMap(10_000);
         EncodedMapResponse e = new EncodedMapResponse(r);
         long alone = 0;
-        for (Node p : r.peers()) alone += FramedFullMap.compressed(p).length;
+        for (Node p : r.peers()) alone += FramedFullMap.compressed(p).zstd().length;
         byte[] whole = MapStreamFraming.compress(e.json());
         byte[] framed = FramedFullMap.body(r, e.json());
         System.out.printf("10,000 peers: JSON %d B (%d B/peer); peers alone %d B (%d B/peer); runs of %d %d B (%d B/peer);"
