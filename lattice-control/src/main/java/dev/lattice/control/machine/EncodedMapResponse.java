@@ -6,16 +6,20 @@ import dev.lattice.wire.ts2021.MapStreamFraming;
 
 /**
  * One MapResponse encoded once for every stream that gets the same content: its JSON, and its frame (compressed or
- * not) made the first time a stream of that kind needs it. The bytes are what {@link MapSink#send(MapResponse)}
- * would write for the same message, so sharing them changes nothing on the wire.
+ * not) made the first time a stream of that kind needs it. The JSON is what {@link MapSink#send(MapResponse)} would
+ * write for the same message, so sharing it changes nothing on the wire; a zstd body of a message with peers is
+ * built from cached per-peer frames ({@link FramedFullMap}) and decompresses to the same JSON.
  */
 public final class EncodedMapResponse {
     private final byte[] json;
+    /** Kept for a full map, whose zstd body is made of cached per-peer frames ({@link FramedFullMap}). */
+    private final MapResponse fullMap;
     private volatile byte[] zstdFrame;
     private volatile byte[] plainFrame;
 
     public EncodedMapResponse(MapResponse msg) {
         this.json = Tailcfg.json().writeValueAsBytes(msg);
+        this.fullMap = msg.peers() != null && msg.peers().size() >= 2 ? msg : null;
     }
 
     /** The JSON (not to be modified). */
@@ -27,7 +31,8 @@ public final class EncodedMapResponse {
     byte[] frame(boolean zstd) {
         byte[] f = zstd ? zstdFrame : plainFrame;
         if (f == null) {
-            f = MapStreamFraming.frame(json, zstd);
+            byte[] framed = zstd && fullMap != null ? FramedFullMap.body(fullMap, json) : null;
+            f = framed != null ? MapStreamFraming.prefixed(framed) : MapStreamFraming.frame(json, zstd);
             if (zstd) zstdFrame = f;
             else plainFrame = f;
         }

@@ -139,6 +139,15 @@ class SharedFanOutTest {
                     assertThat(java.util.Arrays.equals(a.get(i), b.get(i))).as("frame %d to node %d", i, id).isTrue();
                 }
             }
+            // Full maps went out as concatenated frames (cached peer runs), not the whole-message body, and decompress
+            // to JSON that parses as the full map with every peer (FramedFullMapTest checks the bytes against the JSON).
+            for (long id : viaShared.keySet()) {
+                byte[] full = viaShared.get(id).frames().get(0);
+                byte[] decoded = MapStreamFraming.decompress(java.util.Arrays.copyOfRange(full, 4, full.length));
+                assertThat(full).as("full map to node %d", id).isNotEqualTo(MapStreamFraming.frame(decoded, true));
+                MapResponse m = Tailcfg.json().readValue(decoded, MapResponse.class);
+                assertThat(m.peers()).as("full map to node %d", id).hasSizeGreaterThanOrEqualTo(5);
+            }
             // The legacy client's peers carried the legacy DERP field, the others' did not: views per generation.
             assertThat(json(viaShared.get(nodes.get(3).id()).frames().get(0))).contains("\"DERP\":\"127.3.3.40:900\"");
             assertThat(json(viaShared.get(nodes.get(0).id()).frames().get(0))).doesNotContain("\"DERP\":");

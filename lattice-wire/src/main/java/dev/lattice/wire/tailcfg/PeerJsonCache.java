@@ -35,6 +35,18 @@ public final class PeerJsonCache extends ValueSerializer<Node> {
 
     @Override
     public void serialize(Node value, JsonGenerator g, SerializationContext ctxt) {
+        g.writeRawValue(encoded(value));
+    }
+
+    /**
+     * The UTF-8 JSON this serializer writes for {@code value} (not to be modified): lets a server compress each peer
+     * once and send a full map as concatenated zstd frames of exactly these bytes.
+     */
+    public static byte[] utf8(Node value) {
+        return encoded(value).asUnquotedUTF8();
+    }
+
+    private static SerializedString encoded(Node value) {
         Same same = new Same(value);
         SerializedString raw = BY_INSTANCE.get(same);
         if (raw == null) {
@@ -47,7 +59,7 @@ public final class PeerJsonCache extends ValueSerializer<Node> {
             if (BY_INSTANCE.size() >= MAX_ENTRIES) BY_INSTANCE.clear();
             BY_INSTANCE.put(same, raw);
         }
-        g.writeRawValue(raw);
+        return raw;
     }
 
     static int size() {

@@ -23,7 +23,11 @@ public final class MapStreamFraming {
 
     /** One framed message: length prefix + (compressed) body. */
     public static byte[] frame(byte[] json, boolean zstd) {
-        byte[] body = zstd ? compress(json) : json;
+        return prefixed(zstd ? compress(json) : json);
+    }
+
+    /** A message body (already compressed if it is to be) with its length prefix. */
+    public static byte[] prefixed(byte[] body) {
         byte[] out = new byte[4 + body.length];
         out[0] = (byte) body.length;
         out[1] = (byte) (body.length >>> 8);
@@ -46,15 +50,33 @@ public final class MapStreamFraming {
         return java.util.Arrays.copyOf(out, n);
     }
 
+    /**
+     * The JSON of a compressed message body, which may be several zstd frames one after another: the decoder tailscale
+     * uses (klauspost's DecodeAll) decodes them all, and lattice-control sends a full map's cached peers as frames of
+     * their own. Refuses output beyond 8 × {@link #MAX_MESSAGE_LEN}.
+     */
     public static byte[] decompress(byte[] in) throws ControlProtocolException {
         ZstdDecompressor d = DECOMPRESSOR.get();
+        long cap = MAX_MESSAGE_LEN * 8L;
         try {
+            // One frame that states its size (what whole-message compression makes) decodes in one go; the
+            // decompressor loops over later frames too, so it fails for lack of room if there are more.
             long size = d.getDecompressedSize(in, 0, in.length);
-            if (size < 0 || size > MAX_MESSAGE_LEN * 8L) throw new ControlProtocolException("zstd frame without a usable size");
-            byte[] out = new byte[(int) size];
-            int n = d.decompress(in, 0, in.length, out, 0, out.length);
-            return n == out.length ? out : java.util.Arrays.copyOf(out, n);
-        } catch (RuntimeException e) {
+            if (size >= 0 && size <= cap) {
+                byte[] out = new byte[(int) size];
+                try {
+                    int n = d.decompress(in, 0, in.length, out, 0, out.length);
+                    return n == out.length ? out : java.util.Arrays.copyOf(out, n);
+                } catch (RuntimeException more) {
+                    // more frames than the first (or a bad one): the streaming decoder below tells which
+                }
+            }
+            try (var z = new io.airlift.compress.v3.zstd.ZstdInputStream(new java.io.ByteArrayInputStream(in))) {
+                byte[] out = z.readNBytes((int) cap + 1);
+                if (out.length > cap) throw new ControlProtocolException("zstd message decompresses beyond " + cap + " bytes");
+                return out;
+            }
+        } catch (java.io.IOException | RuntimeException e) {
             throw new ControlProtocolException("bad zstd frame", e);
         }
     }

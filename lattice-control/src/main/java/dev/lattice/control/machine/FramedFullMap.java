@@ -1,0 +1,134 @@
+package dev.lattice.control.machine;
+
+import dev.lattice.wire.tailcfg.MapResponse;
+import dev.lattice.wire.tailcfg.Node;
+import dev.lattice.wire.tailcfg.PeerJsonCache;
+import dev.lattice.wire.tailcfg.Tailcfg;
+import dev.lattice.wire.ts2021.MapStreamFraming;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A full map's zstd body as concatenated zstd frames: one made for this session holding everything up to and
+ * including the first peer, one per run of further peers by ID ({@link #GROUP}) compressed once per set of peer
+ * views and shared by every session (each peer's JSON with the separating comma in front), and one for the rest. In a
+ * restart storm of N nodes each full map was compressed whole, N² peer encodings through zstd; now each run is
+ * compressed about once. The decoders accept concatenated frames (tailscale's zstdframe → klauspost DecodeAll,
+ * {@link MapStreamFraming#decompress}), and the decompressed bytes are the message's JSON exactly.
+ *
+ * <p>Runs compress worse than a whole map; a map whose frames would not fit the client's 4 MiB
+ * message limit (with room to spare) is compressed whole instead.
+ */
+final class FramedFullMap {
+    /** Above this the framed body is given up for whole-message compression (the client refuses > 4 MiB). */
+    static final int MAX_FRAMED = MapStreamFraming.MAX_MESSAGE_LEN - (MapStreamFraming.MAX_MESSAGE_LEN >> 3);
+    /**
+     * Runs kept (~16 × 164 bytes each): 8,192 cover 10,000 nodes' runs for both capability generations several times
+     * over, and bound what stale runs (of views since replaced) hold to ~20 MiB.
+     */
+    static final int MAX_ENTRIES = 1 << 13;
+    private static final byte[] PEERS_EMPTY = "\"Peers\":[]".getBytes(StandardCharsets.UTF_8);
+    /**
+     * Peers are compressed in runs by ID (IDs {@code k·GROUP} to {@code (k+1)·GROUP − 1}), not one by one: a peer
+     * alone compresses to ~3.5× what it takes in a whole map, which would pass the client's 4 MiB limit near 7,500
+     * peers; runs keep most of the whole map's ratio. Runs by ID rather than by position are the same for viewers
+     * whose lists differ only in themselves.
+     */
+    static final int GROUP = 16;
+    private static final ConcurrentHashMap<Group, Run> COMPRESSED = new ConcurrentHashMap<>();
+
+    /** Consecutive peer views compared by identity, as {@link PeerJsonCache} looks them up first. */
+    private record Group(Node[] members) {
+        @Override
+        public boolean equals(Object o) {
+            if (!(o instanceof Group g) || g.members.length != members.length) return false;
+            for (int i = 0; i < members.length; i++) if (g.members[i] != members[i]) return false;
+            return true;
+        }
+
+        @Override
+        public int hashCode() {
+            int h = 1;
+            for (Node n : members) h = 31 * h + System.identityHashCode(n);
+            return h;
+        }
+    }
+
+    private FramedFullMap() {}
+
+    /**
+     * The zstd body of {@code msg}, whose JSON is {@code json}, as concatenated frames; null when it has fewer than two
+     * peers, the JSON is not laid out as expected, or the frames would be too large (the caller compresses whole).
+     */
+    static byte[] body(MapResponse msg, byte[] json) {
+        List<Node> peers = msg.peers();
+        if (peers == null || peers.size() < 2) return null;
+        // Everything but the peers, to learn where they sit in the full JSON: the same bytes before and after.
+        byte[] bare = Tailcfg.json().writeValueAsBytes(msg.toBuilder().peers(List.of()).build());
+        int at = indexOf(bare, PEERS_EMPTY);
+        if (at < 0) return null;
+        int headLen = at + PEERS_EMPTY.length - 1; // through '['
+        int tailLen = bare.length - headLen; // from ']'
+        if (headLen + tailLen >= json.length || json[headLen - 1] != '[' || json[json.length - tailLen] != ']') return null;
+        byte[] first = PeerJsonCache.utf8(peers.get(0));
+        long peerBytes = first.length; // checked against the JSON at the end: the peers sit exactly where expected
+
+        Long self = msg.node() != null ? msg.node().id() : null;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(peers.size() * 256);
+        out.writeBytes(MapStreamFraming.compress(java.util.Arrays.copyOf(json, headLen + first.length)));
+        for (int i = 1; i < peers.size(); ) {
+            Long id = peers.get(i).id();
+            if (id == null) return null;
+            long bucket = Math.floorDiv(id, GROUP);
+            int end = i + 1;
+            while (end < peers.size() && peers.get(end).id() != null && Math.floorDiv(peers.get(end).id(), GROUP) == bucket) end++;
+            Node[] members = peers.subList(i, end).toArray(Node[]::new);
+            // The viewer's own bucket lacks the viewer: only this session sends it, so it is not worth keeping.
+            boolean shared = self == null || Math.floorDiv(self, GROUP) != bucket;
+            Run run = shared ? compressed(members) : compress(members);
+            out.writeBytes(run.zstd);
+            peerBytes += run.rawLength;
+            if (out.size() > MAX_FRAMED) return null;
+            i = end;
+        }
+        out.writeBytes(MapStreamFraming.compress(java.util.Arrays.copyOfRange(json, json.length - tailLen, json.length)));
+        if (out.size() > MAX_FRAMED || headLen + peerBytes + tailLen != json.length) return null;
+        return out.toByteArray();
+    }
+
+    /** A run's frame and the length of the JSON it holds. */
+    record Run(byte[] zstd, int rawLength) {}
+
+    /** {@code ","} + each peer's JSON, compressed once per run of peer views. */
+    static Run compressed(Node... members) {
+        Group key = new Group(members);
+        Run z = COMPRESSED.get(key);
+        if (z == null) {
+            z = compress(members);
+            // Starting over when full, like PeerJsonCache: only costs compressing again.
+            if (COMPRESSED.size() >= MAX_ENTRIES) COMPRESSED.clear();
+            COMPRESSED.put(key, z);
+        }
+        return z;
+    }
+
+    private static Run compress(Node[] members) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream(members.length * 800);
+        for (Node n : members) {
+            b.write(',');
+            b.writeBytes(PeerJsonCache.utf8(n));
+        }
+        return new Run(MapStreamFraming.compress(b.toByteArray()), b.size());
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int k = 0; k < needle.length; k++) if (hay[i + k] != needle[k]) continue outer;
+            return i;
+        }
+        return -1;
+    }
+}
