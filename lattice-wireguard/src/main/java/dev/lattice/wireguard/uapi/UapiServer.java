@@ -117,7 +117,9 @@ public final class UapiServer implements AutoCloseable {
             throw e;
         }
         this.watcher = ws;
-        this.acceptThread = Thread.ofVirtual().name("uapi-accept-" + name).unstarted(this::acceptLoop);
+        // A platform thread: a connection accepted just as close() runs is closed by this thread, which must not wait
+        // for a virtual-thread carrier that busy CPU-bound work holds (CI saw such a client left open for 5 s).
+        this.acceptThread = Thread.ofPlatform().daemon(true).name("uapi-accept-" + name).unstarted(this::acceptLoop);
     }
 
     /** {@code /var/run/wireguard/<ifname>.sock}, after checking {@code ifname} is a valid Linux interface name. */
@@ -444,8 +446,9 @@ public final class UapiServer implements AutoCloseable {
      */
     private static void closeConnection(SocketChannel c) {
         try {
-            c.shutdownInput();
+            // Output first: once input is shut, the connection's thread sees end of stream and would answer a set.
             c.shutdownOutput();
+            c.shutdownInput();
         } catch (IOException e) {
             // already closed or reset
         }

@@ -337,7 +337,7 @@ class UapiServerTest {
             try (UapiTestClient c = new UapiTestClient(socket)) {
                 c.send("set=1\nlisten_port=1\n"); // transaction left open
                 server.close();
-                assertThat(c.closedByServer(SHORT)).isTrue();
+                assertThat(c.closedByServer(SHORT.multipliedBy(2))).isTrue();
             }
         }
 
