@@ -44,12 +44,23 @@ public record ExecResult(List<String> command, int exitCode, String stdout, Stri
         return stdout + (stdout.endsWith("\n") ? "" : "\n") + stderr;
     }
 
-    /** A multi-line description: command, status, and (truncated) output. */
+    /**
+     * A multi-line description: command, status, and (truncated) output. Arguments longer than {@value #LONG_ARG}
+     * characters (a test JVM's classpath) are shortened: CI keeps only the start of a failure's message, and a 10 KB
+     * classpath there used to hide the output that said what went wrong.
+     */
     public String describe() {
         String status = timedOut ? "timed out after " + elapsed.toMillis() + " ms" : "exit " + exitCode;
-        return "`" + String.join(" ", command) + "` -> " + status + " (" + elapsed.toMillis() + " ms)"
+        StringBuilder argv = new StringBuilder();
+        for (String arg : command) {
+            if (!argv.isEmpty()) argv.append(' ');
+            argv.append(arg.length() > LONG_ARG ? arg.substring(0, 40) + "...(" + arg.length() + " chars)" : arg);
+        }
+        return "`" + argv + "` -> " + status + " (" + elapsed.toMillis() + " ms)"
                 + section("stdout", stdout) + section("stderr", stderr);
     }
+
+    static final int LONG_ARG = 200;
 
     private static String section(String name, String text) {
         if (text.isBlank()) {

@@ -133,7 +133,7 @@ class AgentOidcLoginTest {
     /** Runs {@link OidcBrowserLogin} in {@code host}'s network namespace, as its own JVM (this one cannot reach it). */
     static ExecResult browser(Host host, String mode, String authUrl, String user) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return host.exec(Duration.ofSeconds(120), null, Map.of("HOME", System.getProperty("java.io.tmpdir")),
+        return host.exec(Duration.ofSeconds(200), null, Map.of("HOME", System.getProperty("java.io.tmpdir")),
                 List.of(java, "-cp", System.getProperty("java.class.path"), OidcBrowserLogin.class.getName(), mode, authUrl, user, user + "-pw"));
     }
 }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.openqa.selenium.By;
+import org.openqa.selenium.SessionNotCreatedException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -63,17 +64,18 @@ public final class OidcBrowserLogin {
         // Root in a network namespace: no sandbox; no GPU or /dev/shm to rely on.
         o.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
                 "--user-data-dir=" + profile);
-        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File(CHROMEDRIVER.toString()))
-                .usingAnyFreePort().build();
-        WebDriver d = new ChromeDriver(service, o);
+        WebDriver d = startChromium(o);
         try {
+            step("chromium started; opening " + url);
             d.get(url);
             WebElement name = await(() -> first(d, By.name("username")), "Keycloak's login form", d);
+            step("Keycloak's login form at " + d.getCurrentUrl());
             name.sendKeys(user);
             d.findElement(By.name("password")).sendKeys(password);
             d.findElement(By.name("password")).submit();
             WebElement button = await(() -> first(d, By.cssSelector("form[action^='/register/confirm/'] button[type=submit]")),
                     "Lattice's confirmation page", d);
+            step("Lattice's confirmation page at " + d.getCurrentUrl());
             button.click();
             WebElement h1 = await(() -> {
                 WebElement h = first(d, By.tagName("h1"));
@@ -85,13 +87,37 @@ public final class OidcBrowserLogin {
         }
     }
 
+    /**
+     * Starts chromium under chromedriver, once more if the first start fails: on a loaded CI machine chromium
+     * sometimes dies before chromedriver sees its DevTools port ("session not created"), which says nothing about
+     * the login under test.
+     */
+    private static WebDriver startChromium(ChromeOptions o) {
+        for (int attempt = 1; ; attempt++) {
+            ChromeDriverService service = new ChromeDriverService.Builder()
+                    .usingDriverExecutable(new File(CHROMEDRIVER.toString())).usingAnyFreePort().build();
+            try {
+                return new ChromeDriver(service, o);
+            } catch (SessionNotCreatedException e) {
+                service.stop();
+                if (attempt == 2) throw e;
+                step("chromium did not start (" + e.getMessage().lines().findFirst().orElse("") + "); trying again");
+            }
+        }
+    }
+
+    /** Progress on stderr, so a failure's output tells how far the login got and how long each page took. */
+    private static void step(String what) {
+        System.err.println(Instant.now() + " " + what);
+    }
+
     private static WebElement first(WebDriver d, By by) {
         List<WebElement> l = d.findElements(by);
         return l.isEmpty() ? null : l.getFirst();
     }
 
     private static WebElement await(Supplier<WebElement> what, String description, WebDriver d) throws InterruptedException {
-        Instant end = Instant.now().plus(Duration.ofSeconds(30));
+        Instant end = Instant.now().plus(Duration.ofSeconds(60));
         while (Instant.now().isBefore(end)) {
             WebElement e = what.get();
             if (e != null) return e;
