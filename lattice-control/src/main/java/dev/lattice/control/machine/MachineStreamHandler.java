@@ -2,6 +2,7 @@ package dev.lattice.control.machine;
 
 import dev.lattice.control.http.HttpResponses;
 import dev.lattice.control.noise.ControlSession;
+import dev.lattice.control.store.ConflictException;
 import dev.lattice.wire.tailcfg.CapabilityVersion;
 import dev.lattice.wire.tailcfg.MapRequest;
 import dev.lattice.wire.tailcfg.RegisterRequest;
@@ -55,14 +56,7 @@ public final class MachineStreamHandler extends SimpleChannelInboundHandler<Full
                             if (err != null) {
                                 Throwable c = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
                                         ? err.getCause() : err;
-                                if (c instanceof HttpError he) {
-                                    respond(ctx, he.status(), he.getMessage());
-                                } else {
-                                    if (failures.warn(session.remote(), "register for {} failed: {}", session.machineKey(), c.toString())) {
-                                        log.debug("register for {} failed", session.machineKey(), c);
-                                    }
-                                    respond(ctx, 500, "internal error");
-                                }
+                                fail(ctx, "POST", path, c);
                                 return;
                             }
                             // A machine the tailnet knows is no stranger: its connection leaves the per-address cap.
@@ -95,15 +89,30 @@ public final class MachineStreamHandler extends SimpleChannelInboundHandler<Full
                             respond(ctx, 501, "not implemented by this control server");
                     default -> respond(ctx, 404, "not found");
                 }
-            } catch (HttpError e) {
-                respond(ctx, e.status(), e.getMessage());
             } catch (RuntimeException e) {
-                if (failures.warn(session.remote(), "{} {} from {} failed: {}", method, path, session.machineKey(), e.toString())) {
-                    log.debug("{} {} from {} failed", method, path, session.machineKey(), e);
-                }
-                respond(ctx, 500, "internal error");
+                fail(ctx, method.name(), path, e);
             }
         });
+    }
+
+    /**
+     * The client's answer for a failed request: an {@link HttpError}'s own status; 409 with the store's message
+     * (which names a column, never a value) when the request lost to a unique constraint, e.g. a node key another
+     * machine holds, so the client sees why instead of a bare 500; 500 for anything else, our bug or a database
+     * outage, logged (rate-limited) with its trace at debug.
+     */
+    private void fail(ChannelHandlerContext ctx, String method, String path, Throwable c) {
+        if (c instanceof HttpError he) {
+            respond(ctx, he.status(), he.getMessage());
+        } else if (c instanceof ConflictException ce) {
+            log.debug("{} {} from {}: {}", method, path, session.machineKey(), ce.getMessage());
+            respond(ctx, 409, ce.getMessage());
+        } else {
+            if (failures.warn(session.remote(), "{} {} from {} failed: {}", method, path, session.machineKey(), c.toString())) {
+                log.debug("{} {} from {} failed", method, path, session.machineKey(), c);
+            }
+            respond(ctx, 500, "internal error");
+        }
     }
 
     /** Headscale refuses clients older than its minimum capability version on both endpoints, before anything else. */
