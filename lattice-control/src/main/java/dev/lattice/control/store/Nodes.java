@@ -120,15 +120,6 @@ public final class Nodes {
         });
     }
 
-    /** The hot path of a map poll: only last_seen changes (updated_at does not, it tracks configuration). */
-    public void touchLastSeen(long id, Instant when) {
-        store.write("mark node " + id + " seen", h -> {
-            int n = h.createUpdate("UPDATE nodes SET last_seen = :t WHERE id = :id").bind("t", Store.millis(when)).bind("id", id).execute();
-            if (n > 0) store.changes().append(h, ChangeLog.Kind.NODE, id);
-            return n;
-        });
-    }
-
     /** Deletes a node and returns it (so the caller can release its addresses), or empty if it did not exist. */
     public Optional<TailnetNode> delete(long id) {
         return store.write("delete node " + id, h -> {

@@ -237,9 +237,6 @@ abstract class StoreContract {
         assertThat(store.nodes().byNodeKey(n.nodeKey())).isEmpty();
         assertThat(store.nodes().listByUser(bob.id())).containsExactly(stored);
 
-        store.nodes().touchLastSeen(n.id(), T0.plusSeconds(99));
-        assertThat(store.nodes().get(n.id()).orElseThrow().lastSeen()).isEqualTo(T0.plusSeconds(99));
-
         TailnetNode cleared = store.nodes().update(stored.toBuilder().discoKey(null).expiry(null).userId(null)
                 .tags(NodeTags.of("tag:only")).build());
         assertThat(cleared.discoKey()).isNull();
