@@ -1,5 +1,6 @@
 package dev.lattice.control.store;
 
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.sql.Connection;
@@ -9,6 +10,7 @@ import java.sql.Statement;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * The store contract on PostgreSQL. Runs when {@code LATTICE_TEST_POSTGRES_URL} holds a JDBC URL with user and
@@ -47,6 +49,19 @@ class PostgresStoreTest extends StoreContract {
     @Override
     Store reopen(MutableClock clock) {
         return open(clock);
+    }
+
+    @Test
+    void aSchemaUpgradeWaitsUntilNoOtherReplicaRuns() throws SQLException {
+        store.replicas().beat(null);
+        try (Connection c = DriverManager.getConnection(schemaUrl())) {
+            assertThatThrownBy(() -> Store.refuseIfOtherReplicasRun(c, "4")).isInstanceOf(StoreException.class)
+                    .hasMessageContaining("1 replica(s) on it still run the old one: " + store.replicas().replicaId())
+                    .hasMessageContaining("stop every replica");
+
+            store.replicas().leave();
+            Store.refuseIfOtherReplicasRun(c, "4");
+        }
     }
 
     private static void exec(String sql) {

@@ -89,6 +89,23 @@ abstract class StoreContract {
                 .addresses(v4("100.64.0." + n), v6("fd7a:115c:a1e0::" + Integer.toHexString(n))).build());
     }
 
+    // --- schema ---
+
+    @Test
+    void aDatabaseANewerReleaseUpgradedIsRefusedAndLeftAsItIs() {
+        store.users().create("alice", "", "");
+        store.write("a newer release's migration", h -> h.execute("INSERT INTO flyway_schema_history (installed_rank, version,"
+                + " description, type, script, checksum, installed_by, installed_on, execution_time, success)"
+                + " VALUES (99, '99', 'from the future', 'SQL', 'V99__from_the_future.sql', 0, 'test', CURRENT_TIMESTAMP, 0, TRUE)"));
+        store.close();
+        store = null;
+
+        for (int attempt = 0; attempt < 2; attempt++) {
+            assertThatThrownBy(() -> reopen(clock)).isInstanceOf(StoreException.class)
+                    .hasMessageContaining("schema is at version 99, newer than this lattice-control knows (up to 4)");
+        }
+    }
+
     // --- users ---
 
     @Test
