@@ -69,6 +69,13 @@ public final class AdminApi {
         this.policy = policy;
     }
 
+    private volatile dev.lattice.control.sshcheck.SshActions sshChecks;
+
+    /** Where {@code auth approve} and {@code auth reject} find Tailscale SSH checks (none until set). */
+    public void sshChecks(dev.lattice.control.sshcheck.SshActions checks) {
+        this.sshChecks = checks;
+    }
+
     /** Headscale's user for tagged nodes, as its API shows them (they belong to the tailnet, not a user). */
     public static final User TAGGED_DEVICES = new User(TailcfgNodes.TAGGED_DEVICES_USER_ID, "tagged-devices",
             "Tagged Devices", "", "", null, null);
@@ -248,12 +255,14 @@ public final class AdminApi {
     }
 
     /**
-     * Headscale's {@code auth approve}: finishes a pending auth session without a user. Lattice's only sessions are
-     * node registrations, which need a user, so a waiting registration is answered with the command that completes
-     * it ({@code auth register}); SSH check sessions, the other kind Headscale has, do not exist here.
+     * Headscale's {@code auth approve}: finishes a pending auth session without a user. A Tailscale SSH check is let
+     * through; a waiting registration needs a user, so it is answered with the command that completes it
+     * ({@code auth register}).
      */
     public void authApprove(String authId) {
         String id = authId(authId);
+        var checks = sshChecks;
+        if (checks != null && checks.decide(id, true, "admin")) return;
         if (registrations.isPending(id)) {
             throw new AdminException(AdminException.Code.FAILED_PRECONDITION, "auth id " + id
                     + " is a node registration: complete it with 'auth register --auth-id " + id + " --user USER'");
@@ -261,9 +270,14 @@ public final class AdminApi {
         throw AdminException.notFound("no pending auth session for auth_id " + id);
     }
 
-    /** Headscale's {@code auth reject}: the waiting registration's client gets "auth request rejected". */
+    /**
+     * Headscale's {@code auth reject}: the waiting registration's client gets "auth request rejected"; a waiting SSH
+     * check is refused.
+     */
     public void authReject(String authId) {
         String id = authId(authId);
+        var checks = sshChecks;
+        if (checks != null && checks.decide(id, false, "admin")) return;
         if (!registrations.reject(id)) throw AdminException.notFound("no pending auth session for auth_id " + id);
     }
 

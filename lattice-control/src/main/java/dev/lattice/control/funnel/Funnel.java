@@ -221,6 +221,11 @@ public final class Funnel {
         }
 
         @Override
+        public java.util.Optional<java.time.Duration> sshCheckPeriod(TailnetNode src, TailnetNode dst) {
+            return base.sshCheckPeriod(src, dst);
+        }
+
+        @Override
         public List<String> nodeAttrs(TailnetNode node) {
             List<String> attrs = base.nodeAttrs(node);
             if (!attrs.contains(ATTR_FUNNEL) || attrs.contains(portsAttr)) return attrs;

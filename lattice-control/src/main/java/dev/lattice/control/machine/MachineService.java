@@ -27,4 +27,14 @@ public interface MachineService {
      * @throws HttpError when the request is refused, with the status and message the client gets
      */
     void setDns(ControlSession session, SetDNSRequest request);
+
+    /**
+     * {@code GET /machine/ssh/action/SRC/to/DST}: the next tailcfg.SSHAction for a Tailscale SSH connection that met
+     * a {@code check} rule; {@code authId} is null on the first request. May block while the check waits.
+     *
+     * @throws HttpError when the request is refused
+     */
+    default Object sshAction(ControlSession session, long src, long dst, String authId) throws InterruptedException {
+        throw new HttpError(501, "not implemented by this control server");
+    }
 }

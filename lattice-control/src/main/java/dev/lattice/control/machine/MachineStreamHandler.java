@@ -41,12 +41,17 @@ public final class MachineStreamHandler extends SimpleChannelInboundHandler<Full
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-        String path = new QueryStringDecoder(req.uri()).path();
+        QueryStringDecoder query = new QueryStringDecoder(req.uri());
+        String path = query.path();
         byte[] body = new byte[req.content().readableBytes()];
         req.content().readBytes(body);
         HttpMethod method = req.method();
         workers.execute(() -> {
             try {
+                if (path.startsWith(SSH_ACTION)) {
+                    sshAction(ctx, method, path, query);
+                    return;
+                }
                 switch (path) {
                     case "/machine/register" -> {
                         requirePost(method);
@@ -112,6 +117,24 @@ public final class MachineStreamHandler extends SimpleChannelInboundHandler<Full
                 log.debug("{} {} from {} failed", method, path, session.machineKey(), c);
             }
             respond(ctx, 500, "internal error");
+        }
+    }
+
+    private static final String SSH_ACTION = "/machine/ssh/action/";
+    private static final java.util.regex.Pattern SSH_PAIR = java.util.regex.Pattern.compile("(\\d{1,18})/to/(\\d{1,18})");
+
+    /** {@code GET /machine/ssh/action/SRC/to/DST[?auth_id=ID]}, as Headscale routes it. */
+    private void sshAction(ChannelHandlerContext ctx, HttpMethod method, String path, QueryStringDecoder q) {
+        if (!HttpMethod.GET.equals(method)) throw new HttpError(405, "method not allowed");
+        java.util.regex.Matcher m = SSH_PAIR.matcher(path.substring(SSH_ACTION.length()));
+        if (!m.matches()) throw new HttpError(400, "Invalid src_node_id or dst_node_id");
+        java.util.List<String> id = q.parameters().get("auth_id");
+        try {
+            respondJson(ctx, service.sshAction(session, Long.parseLong(m.group(1)), Long.parseLong(m.group(2)),
+                    id == null || id.isEmpty() ? null : id.getFirst()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            ctx.close();
         }
     }
 

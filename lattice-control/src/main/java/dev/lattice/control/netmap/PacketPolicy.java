@@ -35,6 +35,14 @@ public interface PacketPolicy {
         return routes;
     }
 
+    /**
+     * The check period of the first SSH {@code check} rule that covers connections from {@code src} to {@code dst}
+     * (zero: check every connection), or empty when none does.
+     */
+    default java.util.Optional<java.time.Duration> sshCheckPeriod(TailnetNode src, TailnetNode dst) {
+        return java.util.Optional.empty();
+    }
+
     /** tailcfg.SSHPolicy for {@code node}; null = none (Tailscale SSH refuses everyone). */
     default tools.jackson.databind.JsonNode sshPolicyFor(TailnetNode node) {
         return null;

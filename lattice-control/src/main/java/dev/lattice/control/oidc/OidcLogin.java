@@ -6,6 +6,7 @@ import dev.lattice.control.auth.Registrations;
 import dev.lattice.control.auth.Tags;
 import dev.lattice.control.http.HttpResponses;
 import dev.lattice.control.http.Routes;
+import dev.lattice.control.sshcheck.SshActions;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.RegisterMethod;
 import dev.lattice.control.store.TailnetNode;
@@ -73,6 +74,7 @@ public final class OidcLogin implements Routes {
     private final Clock clock;
     private final boolean secureCookies;
     private final LoginSteps steps;
+    private volatile SshActions sshChecks;
 
     public OidcLogin(OidcProvider provider, Registrations registrations, Tailnet tailnet, URI serverUrl, Clock clock) {
         this.provider = provider;
@@ -83,6 +85,11 @@ public final class OidcLogin implements Routes {
         // Replicas: a balancer may send each of the browser's pages to another replica.
         this.steps = tailnet.store().changes().enabled() ? new StoredLoginSteps(tailnet.store().oidcLogins(), LOGIN_TTL)
                 : new MemoryLoginSteps(LOGIN_TTL, MAX_LOGINS);
+    }
+
+    /** Tailscale SSH checks, whose {@code /auth/ID} login this serves too (none until set). */
+    public void sshChecks(SshActions checks) {
+        this.sshChecks = checks;
     }
 
     @Override
@@ -97,13 +104,26 @@ public final class OidcLogin implements Routes {
             if (!req.method().equals(HttpMethod.GET)) return page(HttpResponseStatus.METHOD_NOT_ALLOWED, OidcPages.failed("Open this link in a browser."));
             return start(path.substring("/register/".length()));
         }
+        if (path.startsWith("/auth/") && sshChecks != null) {
+            if (!req.method().equals(HttpMethod.GET)) return page(HttpResponseStatus.METHOD_NOT_ALLOWED, OidcPages.failed("Open this link in a browser."));
+            String id = path.substring("/auth/".length());
+            if (sshChecks.waiting(id).isEmpty()) return page(HttpResponseStatus.GONE, OidcPages.sshExpired());
+            return redirectToProvider(SSH_CHECK + id);
+        }
         if (path.equals("/oidc/callback") && req.method().equals(HttpMethod.GET)) return callback(req, q);
         return null;
     }
 
+    /** Marks a login started at {@code /auth/ID} (a Tailscale SSH check) among those started at {@code /register/ID}. */
+    private static final String SSH_CHECK = "ssh-check:";
+
     private FullHttpResponse start(String authId) {
         if (!AUTH_ID.matcher(authId).matches()) return page(HttpResponseStatus.BAD_REQUEST, OidcPages.failed("This registration link is malformed."));
         if (registrations.pending(authId).isEmpty()) return page(HttpResponseStatus.GONE, OidcPages.expired());
+        return redirectToProvider(authId);
+    }
+
+    private FullHttpResponse redirectToProvider(String authId) {
         Map.Entry<URI, OidcProvider.Request> auth;
         try {
             auth = provider.authorization();
@@ -162,6 +182,7 @@ public final class OidcLogin implements Routes {
             log.info("OIDC: login of {} denied: {}", identity, denial.get().reason());
             return page(HttpResponseStatus.FORBIDDEN, OidcPages.denied(denial.get().reason()));
         }
+        if (s.authId().startsWith(SSH_CHECK)) return sshCheckPassed(s.authId().substring(SSH_CHECK.length()), claims, state);
         // A registration that ran out meanwhile: say so before storing anything.
         if (registrations.pending(s.authId()).isEmpty()) return page(HttpResponseStatus.GONE, OidcPages.expired());
         User user;
@@ -185,6 +206,32 @@ public final class OidcLogin implements Routes {
         FullHttpResponse r = page(HttpResponseStatus.OK, OidcPages.confirm(action, CONFIRM_FIELD, csrf, display(user), hostname, os, shortKey));
         r.headers().add(HttpHeaderNames.SET_COOKIE, expire(stateCookie(state), "/oidc/callback"));
         r.headers().add(HttpHeaderNames.SET_COOKIE, cookie(CONFIRM_FIELD, csrf, action, LOGIN_TTL, CookieHeaderNames.SameSite.Strict));
+        return r;
+    }
+
+    /**
+     * The end of an SSH check's login (Headscale's SSH-check callback): no confirmation page, since nothing is
+     * registered; the check passes only if the person who logged in owns the connection's source node.
+     */
+    private FullHttpResponse sshCheckPassed(String authId, OidcClaims claims, String state) {
+        SshActions checks = sshChecks;
+        if (checks == null || checks.waiting(authId).isEmpty()) return page(HttpResponseStatus.GONE, OidcPages.sshExpired());
+        User user;
+        try {
+            user = upsertUser(claims);
+        } catch (StoreException e) {
+            log.warn("OIDC: cannot store user {}: {}", claims.identifier(), e.getMessage());
+            return page(HttpResponseStatus.INTERNAL_SERVER_ERROR, OidcPages.failed("Your account could not be stored. Tell the network's administrator."));
+        }
+        FullHttpResponse r = switch (checks.passByLogin(authId, user)) {
+            case PASSED -> page(HttpResponseStatus.OK, OidcPages.sshPassed(display(user)));
+            case NOT_OWNER -> page(HttpResponseStatus.FORBIDDEN, OidcPages.sshRefused(
+                    "You are signed in as " + display(user) + ", but the device you connect from belongs to someone else."));
+            case NO_OWNER -> page(HttpResponseStatus.FORBIDDEN, OidcPages.sshRefused(
+                    "The device you connect from is tagged: it belongs to no person who could sign in for it."));
+            case EXPIRED -> page(HttpResponseStatus.GONE, OidcPages.sshExpired());
+        };
+        r.headers().add(HttpHeaderNames.SET_COOKIE, expire(stateCookie(state), "/oidc/callback"));
         return r;
     }
 

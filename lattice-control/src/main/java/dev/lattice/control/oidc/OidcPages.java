@@ -62,6 +62,20 @@ final class OidcPages {
                 "<p>The identity provider could not be reached. Please try again in a minute by reloading this page.</p>");
     }
 
+    static String sshPassed(String user) {
+        return page("SSH check passed", "SSH check passed", "<p>Signed in as <b>" + esc(user)
+                + "</b>. You can close this window: your SSH connection continues on its own.</p>");
+    }
+
+    static String sshRefused(String why) {
+        return page("SSH check refused", "SSH check refused", "<p>" + esc(why) + "</p><p>The SSH connection stays closed.</p>");
+    }
+
+    static String sshExpired() {
+        return page("SSH check expired", "This SSH check has expired or was already decided",
+                "<p>Connect again with SSH and open the new link it shows, in this browser.</p>");
+    }
+
     static String esc(String s) {
         if (s == null) return "";
         StringBuilder b = new StringBuilder(s.length());

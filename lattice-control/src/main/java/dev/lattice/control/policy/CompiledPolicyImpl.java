@@ -86,6 +86,13 @@ final class CompiledPolicyImpl implements CompiledPolicy {
     }
 
     @Override
+    public java.util.Optional<java.time.Duration> sshCheckPeriod(TailnetNode src, TailnetNode dst) {
+        int s = indexOf(src), d = indexOf(dst);
+        if (s < 0 || d < 0) return java.util.Optional.empty();
+        return sshCompiler.checkPeriod(c.nodes[s], c.nodes[d]);
+    }
+
+    @Override
     public List<FilterRule> filterFor(TailnetNode node) {
         int i = indexOf(node);
         if (i < 0) return List.of(); // not compiled in: deny until the next compile

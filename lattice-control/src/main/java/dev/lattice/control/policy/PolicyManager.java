@@ -505,6 +505,16 @@ public final class PolicyManager implements AutoCloseable {
         }
 
         @Override
+        public java.util.Optional<java.time.Duration> sshCheckPeriod(TailnetNode src, TailnetNode dst) {
+            try {
+                return p.sshCheckPeriod(src, dst);
+            } catch (RuntimeException e) {
+                log.error("policy: SSH check period for node {} to node {} failed; no rule matches", src.id(), dst.id(), e);
+                return java.util.Optional.empty();
+            }
+        }
+
+        @Override
         public List<String> nodeAttrs(TailnetNode node) {
             try {
                 return p.nodeAttrs(node);

@@ -32,6 +32,8 @@ import java.util.regex.Pattern;
  */
 public final class PolicyParser {
     private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9_.-]{0,252})?");
+    /** Headscale's (and Tailscale's) longest SSH check period. */
+    private static final java.time.Duration MAX_CHECK_PERIOD = java.time.Duration.ofHours(168);
     private static final Pattern DURATION = Pattern.compile("(\\d+(\\.\\d+)?(h|m|s|ms))+");
 
     /** Tailscale sections we accept and do not act on (yet), so copied policies still load. */
@@ -320,6 +322,9 @@ public final class PolicyParser {
             period = str(pv).text().trim();
             if (!act.equals("check")) throw at(pv, "checkPeriod is only valid with action \"check\"");
             if (!period.equals("always") && !DURATION.matcher(period).matches()) throw at(pv, "invalid checkPeriod \"" + period + "\"");
+            if (!period.equals("always") && dev.lattice.control.config.GoDuration.parse(period).compareTo(MAX_CHECK_PERIOD) > 0) {
+                throw at(pv, "checkPeriod " + period + " is above the max (168h)");
+            }
         }
         List<String> env = new ArrayList<>();
         if (f.containsKey("acceptenv")) {

@@ -4,9 +4,12 @@ import dev.lattice.control.policy.Policy.SshRule;
 import dev.lattice.control.policy.PolicyCompiler.Compilation;
 import dev.lattice.control.policy.PolicyCompiler.NodeInfo;
 import dev.lattice.control.store.User;
+import dev.lattice.control.config.GoDuration;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ArrayNode;
@@ -91,6 +94,39 @@ final class SshCompiler {
         checks.forEach(rules::add);
         accepts.forEach(rules::add);
         return policy;
+    }
+
+    /**
+     * Headscale's {@code SSHCheckParams}: the check period of the first {@code check} rule whose sources hold
+     * {@code src} and whose destinations hold {@code dst} (autogroup:self: both untagged and of one user); empty when
+     * no check rule covers the pair. Read from the policy, never from the URL the client fetched.
+     */
+    Optional<Duration> checkPeriod(NodeInfo src, NodeInfo dst) {
+        for (SshRule rule : c.policy.ssh()) {
+            if (!rule.action().equals("check")) continue;
+            IpSet.Builder sb = new IpSet.Builder();
+            for (Alias a : rule.src()) sb.addAll(c.resolve(a));
+            if (!src.in(sb.build())) continue;
+            for (Alias d : rule.dst()) {
+                if (d instanceof Alias.AutoGroup ag && ag.is(Alias.SELF)) {
+                    Long owner = src.node.userId();
+                    if (!src.tagged() && !dst.tagged() && owner != null && owner.equals(dst.node.userId())) return Optional.of(period(rule));
+                } else if (dst.in(c.resolve(d))) {
+                    return Optional.of(period(rule));
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Tailscale's default when a check rule names no period. */
+    static final Duration DEFAULT_CHECK_PERIOD = Duration.ofHours(12);
+
+    /** A rule's period: 12 h when unset, zero for {@code always} (every connection is checked). */
+    static Duration period(SshRule rule) {
+        if (rule.checkPeriod() == null) return DEFAULT_CHECK_PERIOD;
+        if (rule.checkPeriod().equals("always")) return Duration.ZERO;
+        return GoDuration.parse(rule.checkPeriod());
     }
 
     private void emit(List<ObjectNode> out, List<String> principals, Map<String, String> users, ObjectNode action,

@@ -107,6 +107,7 @@ public final class ControlServer implements AutoCloseable {
     private final MachinePrivateKey noiseKey;
     private final FrontRoutes frontRoutes;
     private final dev.lattice.control.oidc.OidcLogin oidcLogin; // null without oidc.issuer
+    private final dev.lattice.control.sshcheck.SshActions sshActions;
     private final dev.lattice.control.oidc.OidcProvider oidcProvider; // null without oidc.issuer
     private final BootstrapDns bootstrapDns; // null without the embedded DERP
     private final ControlMetrics metrics = new ControlMetrics();
@@ -165,16 +166,19 @@ public final class ControlServer implements AutoCloseable {
         regs[0] = registrations;
         // Headscale's /bootstrap-dns: the DERP map's host names, resolved off the request path.
         this.bootstrapDns = config.derp().server().enabled() ? new BootstrapDns(this::derpHostNames) : null;
+        this.sshActions = new dev.lattice.control.sshcheck.SshActions(tailnet, policy::packetPolicy, config.serverUrl(), clock);
         this.frontRoutes = new FrontRoutes(noiseKey.publicKey(), tailnet, bootstrapDns);
         if (config.oidc().enabled()) {
             this.oidcProvider = new dev.lattice.control.oidc.OidcProvider(config.oidc(), config.serverUrl(), clock);
             this.oidcLogin = new dev.lattice.control.oidc.OidcLogin(oidcProvider, registrations, tailnet, config.serverUrl(), clock);
+            oidcLogin.sshChecks(sshActions);
             registrations.loginAtIdentityProvider(true);
         } else {
             this.oidcProvider = null;
             this.oidcLogin = null;
         }
         this.adminApi = new AdminApi(tailnet, registrations, nodes, policy); // admin
+        adminApi.sshChecks(sshActions);
         this.setDns = new SetDnsRequests(tailnet, nodes, acmeChallenges, config.dns().certificates());
         if (funnel != null) {
             sessions.setPolicy(funnel.wrap(dev.lattice.control.netmap.PacketPolicy.ALLOW_ALL));
@@ -341,7 +345,8 @@ public final class ControlServer implements AutoCloseable {
             housekeeping.scheduleWithFixedDelay(() -> acmeChallenges.purge(tailnet.now()), 1, 1, TimeUnit.MINUTES);
         }
         startAuthoritativeDns();
-        MachineService machine = machineService(registrations, new MapRequests(tailnet, registrations.routes(), sessions), setDns);
+        MachineService machine = machineService(registrations, new MapRequests(tailnet, registrations.routes(), sessions), setDns,
+                sshActions);
         Ts2021Upgrader upgrader = new Ts2021Upgrader(noiseKey, CapabilityVersion.MINIMUM_SUPPORTED, guard.limits(),
                 session -> new MachineStreamHandler(session, machine, workers), metrics::request);
         AdminRoutes adminRoutes = new AdminRoutes(adminApi);
@@ -449,7 +454,8 @@ public final class ControlServer implements AutoCloseable {
     }
 
     /** The {@code /machine/*} endpoints' work: registration ({@link Registrations}), map requests, set-dns. */
-    private static MachineService machineService(Registrations registrations, MapRequests maps, SetDnsRequests setDns) {
+    private static MachineService machineService(Registrations registrations, MapRequests maps, SetDnsRequests setDns,
+                                                 dev.lattice.control.sshcheck.SshActions sshActions) {
         return new MachineService() {
             @Override
             public CompletionStage<RegisterResponse> register(ControlSession session, RegisterRequest request) {
@@ -464,6 +470,11 @@ public final class ControlServer implements AutoCloseable {
             @Override
             public void setDns(ControlSession session, SetDNSRequest request) {
                 setDns.setDns(session.machineKey(), request);
+            }
+
+            @Override
+            public Object sshAction(ControlSession session, long src, long dst, String authId) throws InterruptedException {
+                return sshActions.action(session.machineKey(), src, dst, authId);
             }
         };
     }

@@ -95,6 +95,21 @@ final class FrontRoutes implements Routes {
                     """.formatted(id);
             return HttpResponses.of(HttpResponseStatus.OK, "text/html; charset=utf-8", html.getBytes(StandardCharsets.UTF_8));
         }
+        if (path.startsWith("/auth/")) {
+            // Headscale's AuthWeb page: without OIDC, an admin decides a Tailscale SSH check.
+            String id = path.substring("/auth/".length());
+            if (!AUTH_ID.matcher(id).matches()) return HttpResponses.text(HttpResponseStatus.BAD_REQUEST, "invalid auth id");
+            String html = """
+                    <!DOCTYPE html><html><head><meta charset="utf-8"><title>Lattice: SSH check</title></head>
+                    <body style="font-family:sans-serif;max-width:40em;margin:3em auto">
+                    <h1>SSH check</h1>
+                    <p>An administrator lets this SSH connection in on the control server with:</p>
+                    <pre>lattice-control auth approve --auth-id %s</pre>
+                    <p>or refuses it with <code>lattice-control auth reject --auth-id %s</code>.</p>
+                    </body></html>
+                    """.formatted(id, id);
+            return HttpResponses.of(HttpResponseStatus.OK, "text/html; charset=utf-8", html.getBytes(StandardCharsets.UTF_8));
+        }
         if (path.equals("/verify") && req.method().equals(HttpMethod.POST)) {
             // derper --verify-client-url: tailcfg.DERPAdmitClientRequest → {"Allow": bool}
             boolean allow = false;

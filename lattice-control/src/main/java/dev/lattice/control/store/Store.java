@@ -70,6 +70,7 @@ public final class Store implements AutoCloseable {
     private final PendingRegistrations pendingRegistrations;
     private final OidcLogins oidcLogins;
     private final Replicas replicas;
+    private final SshChecks sshChecks;
     /** Identifies this process in the change log; new at every start. */
     private final String replicaId = java.util.UUID.randomUUID().toString();
     /** Opens a connection outside the pool (PostgreSQL: the change log's LISTEN); null on SQLite. */
@@ -92,6 +93,7 @@ public final class Store implements AutoCloseable {
         this.pendingRegistrations = new PendingRegistrations(this);
         this.oidcLogins = new OidcLogins(this);
         this.replicas = new Replicas(this);
+        this.sshChecks = new SshChecks(this);
     }
 
     /** Opens a database connection of its own (not from the pool). */
@@ -321,6 +323,11 @@ public final class Store implements AutoCloseable {
     /** The replicas' heartbeats and embedded DERP servers (PostgreSQL only). */
     public Replicas replicas() {
         return replicas;
+    }
+
+    /** Tailscale SSH checks waiting for a verdict, and when each pair last passed one. */
+    public SshChecks sshChecks() {
+        return sshChecks;
     }
 
     /** A connection of its own for long-lived use (the change log's LISTEN); PostgreSQL only. */

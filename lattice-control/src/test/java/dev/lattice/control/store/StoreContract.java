@@ -102,7 +102,7 @@ abstract class StoreContract {
 
         for (int attempt = 0; attempt < 2; attempt++) {
             assertThatThrownBy(() -> reopen(clock)).isInstanceOf(StoreException.class)
-                    .hasMessageContaining("schema is at version 99, newer than this lattice-control knows (up to 4)");
+                    .hasMessageContaining("schema is at version 99, newer than this lattice-control knows (up to 5)");
         }
     }
 
