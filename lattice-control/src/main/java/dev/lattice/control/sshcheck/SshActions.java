@@ -42,6 +42,8 @@ public final class SshActions {
     /** How long a follow-up waits for the verdict before it is told to ask again. */
     static final Duration HOLD = Duration.ofSeconds(25);
     private static final Duration POLL = Duration.ofMillis(200);
+    /** Checks that may wait at once for one destination node. */
+    static final int MAX_WAITING = 64;
     public static final Pattern AUTH_ID = Pattern.compile("[A-Za-z0-9]{24}");
     private static final String ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -152,8 +154,12 @@ public final class SshActions {
     }
 
     private ObjectNode holdAndDelegate(long src, long dst) {
-        String id = newAuthId();
         Instant now = clock.instant();
+        // Each first request stores a row for 15 minutes: a node that asks in a loop must not fill the database.
+        if (checks.waitingFor(dst, now.minus(TTL)) >= MAX_WAITING) {
+            throw new HttpError(429, "too many SSH checks waiting for this node; try again later");
+        }
+        String id = newAuthId();
         checks.create(id, src, dst, now, now.minus(TTL));
         log.info("SSH check {} from node {} to node {}: waiting for the login at {}", id, src, dst, authUrl(id));
         return hold(url(id), "# Lattice SSH requires an additional check.\n# To authenticate, visit: " + authUrl(id)

@@ -27,6 +27,12 @@ public final class SshChecks {
         });
     }
 
+    /** How many checks for destination {@code dst} created at or after {@code notBefore} still wait. */
+    public int waitingFor(long dst, Instant notBefore) {
+        return store.read(h -> h.createQuery("SELECT COUNT(*) FROM ssh_checks WHERE dst_node = :d AND created_at >= :t"
+                        + " AND verdict IS NULL").bind("d", dst).bind("t", Store.millis(notBefore)).mapTo(Integer.class).one());
+    }
+
     /** The check {@code authId} if it was created at or after {@code notBefore}. */
     public Optional<Check> get(String authId, Instant notBefore) {
         return store.read(h -> h.createQuery("SELECT auth_id, src_node, dst_node, created_at, verdict FROM ssh_checks"

@@ -167,6 +167,13 @@ class SshCheckProtocolTest {
                     .get(10, TimeUnit.SECONDS).status()).isEqualTo(405);
             assertThat(ask(t.target(), src, dst, id)).as("the check itself still waits").isNotDone();
 
+            int refused = 0;
+            for (int i = 0; i < 70 && refused == 0; i++) {
+                int status = ask(t.target(), src, dst, null).get(10, TimeUnit.SECONDS).status();
+                if (status == 429) refused = i;
+            }
+            assertThat(refused).as("a node asking in a loop is stopped at 64 waiting checks").isBetween(60, 64);
+
             Browser.Page page = new Browser().get(server.config().serverUrl().resolve("/auth/" + id));
             assertThat(page.body()).as("without OIDC the page names the admin's command")
                     .contains("lattice-control auth approve --auth-id " + id);
