@@ -62,6 +62,37 @@ class PolicyParserTest {
         assertThat(p.tests().getFirst().deny()).containsExactly(new Dest(new Alias.Host("db"), List.of(new PortRange(22, 22))));
     }
 
+    /** Grants with {@code app}: capability names sorted, values kept as written (HuJSON comments and commas gone). */
+    @Test
+    void parsesAppGrants() throws Exception {
+        Policy p = PolicyParser.parse("""
+                {"tagOwners": {"tag:server": []},
+                 "grants": [
+                  {"src": ["*"], "dst": ["*"], "app": {
+                    // Tailscale's own capabilities a policy may grant
+                    "tailscale.com/cap/drive": [{"shares": ["*"], "access": "rw"},],
+                    "tailscale.com/cap/relay": [], "tailscale.com/cap/webui": [{}], "tailscale.com/cap/kubernetes": [{}],
+                    "tailscale.com/cap/tsidp": [{"n": 1.5, "big": 123456789012345678901234567890, "neg": -7, "t": true, "z": null}],
+                    "my-company.internal/cap/access": null,
+                    "example.com/a/b/c/d/e/f": ["x"],
+                  }},
+                  {"src": ["autogroup:member"], "dst": ["tag:server"], "ip": ["tcp:443"], "app": {"example.com/cap/test": [{}]}},
+                 ]}
+                """);
+        Policy.Grant g = p.grants().getFirst();
+        assertThat(g.ip()).isEmpty();
+        assertThat(g.app().keySet()).containsExactly("example.com/a/b/c/d/e/f", "my-company.internal/cap/access", "tailscale.com/cap/drive",
+                "tailscale.com/cap/kubernetes", "tailscale.com/cap/relay", "tailscale.com/cap/tsidp", "tailscale.com/cap/webui");
+        assertThat(g.app().get("my-company.internal/cap/access")).isNull();
+        assertThat(g.app().get("tailscale.com/cap/relay")).isEmpty();
+        assertThat(g.app().get("tailscale.com/cap/drive").toString()).isEqualTo("[{\"shares\":[\"*\"],\"access\":\"rw\"}]");
+        assertThat(g.app().get("tailscale.com/cap/tsidp").toString())
+                .isEqualTo("[{\"n\":1.5,\"big\":123456789012345678901234567890,\"neg\":-7,\"t\":true,\"z\":null}]");
+        Policy.Grant both = p.grants().get(1);
+        assertThat(both.ip()).hasSize(1);
+        assertThat(both.app()).containsOnlyKeys("example.com/cap/test");
+    }
+
     @Test
     void emptyObjectIsAValidPolicyWithNoRules() throws Exception {
         Policy p = PolicyParser.parse("{}");
@@ -121,6 +152,32 @@ class PolicyParserTest {
                 Arguments.of("{\"tests\":[{\"src\":\"a@\",\"accept\":[\"1.2.3.4:1-2\"]}]}", "\"1.2", "must name one port"),
                 Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"]}]}", "{\"src", "ip and app can not both be empty"),
                 Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"ip\":[\"tcp:1:2\"]}]}", "\"tcp", "expected protocol:ports"),
+                // Grants with app, with headscale v0.29.2's messages (Tailscale's, per the captured grant-a2, a5, h1, k9, k10, v01, v04, v05).
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":{\"https://tailscale.com/cap/ingress\":[{}]}}]}", "\"https:",
+                        "capability name must have the form {domain}/{path}"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":{\"example.com/ok\":[],\n \"tailscale.com/cap/relay-target\":[{}]}}]}",
+                        "\"tailscale.com/cap/relay-target", "grant app \"tailscale.com/cap/relay-target\": capability name must not be in the tailscale.com domain"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":{\"tailscale.com/cap/ingress\":[{}]}}]}", "\"tailscale.com/cap/ingress",
+                        "capability name must not be in the tailscale.com domain"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":{\"tailscale.com/cap/funnel\":[{}]}}]}", "\"tailscale.com/cap/funnel",
+                        "capability name must not be in the tailscale.com domain"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\", \"autogroup:internet\"],\"ip\":[\"*\"],\"app\":{\"example.com/cap/x\":[{}]}}]}",
+                        "\"autogroup:internet", "cannot use app grants with autogroup:internet"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":{}}]}", "{}}", "grant: ip and app can not both be empty"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"ip\":[],\"app\":{}}]}", "[],", "grant: ip and app can not both be empty"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"0.0.0.0/0\"],\"app\":{\"example.com/cap/x\":[{}]}}]}", "\"0.0.0.0/0",
+                        "dst \"0.0.0.0/0\": to allow all IP addresses, use \"*\" or \"autogroup:internet\""),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"::/0\"],\"ip\":[\"*\"]}]}", "\"::/0",
+                        "dst \"::/0\": to allow all IP addresses, use \"*\" or \"autogroup:internet\""),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":{\"example.com/cap/x\":{\"a\":1}}}]}", "{\"a\"",
+                        "expected an array, got an object"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":[]}]}", "[]}", "expected an object, got an array"),
+                Arguments.of("{\"grants\":[{\"src\":[\"autogroup:self\"],\"dst\":[\"*\"],\"app\":{\"example.com/cap/x\":[{}]}}]}", "\"autogroup:self",
+                        "\"autogroup:self\" not valid on the src side of a rule"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"autogroup:self\"],\"app\":{\"example.com/cap/x\":[{}]}}]}", "\"*\"],\"dst",
+                        "autogroup:self can only be used with users, groups, or supported autogroups"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"via\":[\"tag:x\"],\"app\":{\"example.com/cap/x\":[{}]}}]}", "[\"tag:x",
+                        "grant \"via\" is not supported yet"),
                 Arguments.of("{\"ssh\":[{\"action\":\"accept\",\"src\":[\"*\"],\"dst\":[\"autogroup:self\"],\"users\":[\"root\"]}]}", "\"*",
                         "SSH source must be"),
                 Arguments.of("{\"ssh\":[{\"action\":\"accept\",\"src\":[\"autogroup:member\"],\"dst\":[\"autogroup:self\"],\"users\":[]}]}", "[]",
