@@ -283,7 +283,7 @@ public final class PolicyParser {
     }
 
     /** The JSON tree of a HuJSON value (comments and trailing commas are gone; key order stays). */
-    private static JsonNode json(Value v) {
+    private static JsonNode json(Value v) throws PolicyException {
         JsonNodeFactory f = JsonNodeFactory.instance;
         return switch (v) {
             case Obj o -> {
@@ -297,18 +297,23 @@ public final class PolicyParser {
                 yield n;
             }
             case Str s -> f.stringNode(s.text());
-            case Num n -> number(n.text());
+            case Num n -> number(n);
             case HuJson.Bool b -> f.booleanNode(b.value());
             case HuJson.Null x -> f.nullNode();
         };
     }
 
-    private static JsonNode number(String text) {
+    private static JsonNode number(Num n) throws PolicyException {
         JsonNodeFactory f = JsonNodeFactory.instance;
-        boolean integral = text.chars().allMatch(c -> c == '-' || (c >= '0' && c <= '9'));
-        if (!integral) return f.numberNode(new BigDecimal(text));
-        BigInteger b = new BigInteger(text);
-        return b.bitLength() < 64 ? f.numberNode(b.longValue()) : f.numberNode(b);
+        String text = n.text();
+        try {
+            boolean integral = text.chars().allMatch(c -> c == '-' || (c >= '0' && c <= '9'));
+            if (!integral) return f.numberNode(new BigDecimal(text));
+            BigInteger b = new BigInteger(text);
+            return b.bitLength() < 64 ? f.numberNode(b.longValue()) : f.numberNode(b);
+        } catch (NumberFormatException e) { // e.g. an exponent beyond what a number can hold
+            throw at(n, "number " + text + " is out of range");
+        }
     }
 
     private ProtoPorts protoPorts(Value v) throws PolicyException {

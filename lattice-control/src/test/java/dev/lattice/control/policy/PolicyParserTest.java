@@ -172,6 +172,8 @@ class PolicyParserTest {
                 Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":{\"example.com/cap/x\":{\"a\":1}}}]}", "{\"a\"",
                         "expected an array, got an object"),
                 Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":[]}]}", "[]}", "expected an object, got an array"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":{\"example.com/cap/x\":[{\"n\":1e9999999999}]}}]}", "1e9",
+                        "number 1e9999999999 is out of range"),
                 Arguments.of("{\"grants\":[{\"src\":[\"autogroup:self\"],\"dst\":[\"*\"],\"app\":{\"example.com/cap/x\":[{}]}}]}", "\"autogroup:self",
                         "\"autogroup:self\" not valid on the src side of a rule"),
                 Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"autogroup:self\"],\"app\":{\"example.com/cap/x\":[{}]}}]}", "\"*\"],\"dst",
@@ -219,6 +221,7 @@ class PolicyParserTest {
                 {"groups": {"group:eng": ["alice@"]}, "hosts": {"db": "100.64.0.9"},
                  "tagOwners": {"tag:web": ["group:eng"]},
                  "acls": [{"action": "accept", "src": ["group:eng", "tag:web"], "proto": "tcp", "dst": ["db:22,80-90", "tag:web:*"]}],
+                 "grants": [{"src": ["group:eng"], "dst": ["tag:web"], "app": {"example.com/cap/x": [{"a": [1, 2.5e3, true, null]}]}}],
                  "tests": [{"src": "alice@", "accept": ["db:22"]}]}
                 """;
         Random r = new Random(seed);
