@@ -526,6 +526,8 @@ public final class PolicyParser {
             int first, last;
             if (dash < 0) {
                 first = last = port(p, at);
+                // As Tailscale (captured grant-k23) and headscale: port 0 alone is a mistake; 0-N and * are ranges.
+                if (first == 0) throw at(at, "port range \"" + p + "\": first port must be >0, or use '*' for wildcard");
             } else {
                 first = port(p.substring(0, dash), at);
                 last = port(p.substring(dash + 1), at);
