@@ -233,6 +233,52 @@ class ServeListenersTest {
         assertThat(get(port, "/plain", spoof)).startsWith("HTTP/1.1 200").doesNotContain("tailscale-app-capabilities");
     }
 
+    /**
+     * End to end but for the network: the capabilities come from a lattice-control policy with {@code app} grants,
+     * compiled into this node's packet filter, sent as JSON, and read back as latticed reads its netmap.
+     */
+    @Test
+    void appCapabilitiesGrantedByTheControlPolicyReachTheBackend() throws Exception {
+        dev.lattice.control.store.User alice = new dev.lattice.control.store.User(7, "alice", "alice", "alice@example.com", "", null, null);
+        dev.lattice.control.store.TailnetNode server = tailnetNode(1, null, "tag:server"), laptop = tailnetNode(2, 7L);
+        var policy = dev.lattice.control.policy.PolicyParser.parse("""
+                {"tagOwners": {"tag:server": ["alice@"]},
+                 "grants": [
+                   {"src": ["alice@"], "dst": ["tag:server"], "ip": ["tcp:443"],
+                    "app": {"example.com/cap/mon": [{"dashboards": ["*"]}, 2], "example.com/cap/other": [true]}},
+                   {"src": ["*"], "dst": ["tag:server"], "app": {"example.com/cap/admin": []}},
+                   {"src": ["tag:server"], "dst": ["alice@"], "app": {"example.com/cap/reverse": [1]}},
+                 ]}
+                """).check(List.of(server, laptop), List.of(alice));
+        var wire = dev.lattice.wire.tailcfg.Tailcfg.json();
+        List<dev.lattice.wire.tailcfg.FilterRule> filter = wire.readValue(wire.writeValueAsBytes(policy.filterFor(server)),
+                new tools.jackson.core.type.TypeReference<List<dev.lattice.wire.tailcfg.FilterRule>>() {});
+        caps = dev.lattice.agent.filter.CapGrants.withValues(filter, InetAddress.getByName("100.64.0.2"),
+                List.of(InetAddress.getByName("100.64.0.1"), InetAddress.getByName("fd7a:115c:a1e0::1")));
+        assertThat(caps).containsOnlyKeys("example.com/cap/mon", "example.com/cap/other", "example.com/cap/admin");
+        int port = freePort();
+        String be = "http://127.0.0.1:" + backend.getAddress().getPort();
+        ServeConfig c = ServeConfig.parse(("{\"TCP\":{\"" + port + "\":{\"HTTP\":true}},\"Web\":{\"" + NAME + ":" + port
+                + "\":{\"Handlers\":{\"/\":{\"Proxy\":\"" + be + "\",\"AcceptAppCaps\":[\"example.com/cap/mon\",\"example.com/cap/admin\","
+                + "\"example.com/cap/reverse\"]}}}}}").getBytes(StandardCharsets.UTF_8));
+        ServeValidation.validate(c);
+        serve.apply(c, List.of(LO));
+        assertThat(get(port, "/", "")).startsWith("HTTP/1.1 200")
+                .contains("\ntailscale-app-capabilities={\"example.com/cap/admin\":null,\"example.com/cap/mon\":[{\"dashboards\":[\"*\"]},2]}\n")
+                .doesNotContain("cap/other").doesNotContain("cap/reverse");
+    }
+
+    /** A control-plane node at 100.64.0.id / fd7a:115c:a1e0::id, as lattice-control's policy tests make them. */
+    static dev.lattice.control.store.TailnetNode tailnetNode(long id, Long userId, String... tags) throws Exception {
+        String hex = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(("node " + id).getBytes(StandardCharsets.UTF_8)));
+        return dev.lattice.control.store.TailnetNode.builder().id(id)
+                .machineKey(dev.lattice.crypto.key.MachinePublicKey.fromHex(hex)).nodeKey(dev.lattice.crypto.key.NodePublicKey.fromHex(hex))
+                .hostname("n" + id).givenName("n" + id).userId(userId)
+                .addresses((java.net.Inet4Address) InetAddress.ofLiteral("100.64.0." + id), (java.net.Inet6Address) InetAddress.ofLiteral("fd7a:115c:a1e0::" + id))
+                .tags(dev.lattice.control.store.NodeTags.of(tags)).build();
+    }
+
     @Test
     void textAndLongestMountWin() throws Exception {
         configure();

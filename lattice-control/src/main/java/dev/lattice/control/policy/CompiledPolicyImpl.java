@@ -9,6 +9,7 @@ import dev.lattice.control.policy.PolicyCompiler.Piece;
 import dev.lattice.control.policy.PolicyCompiler.SelfPiece;
 import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.CapGrant;
 import dev.lattice.wire.tailcfg.FilterRule;
 import dev.lattice.wire.tailcfg.NetPortRange;
 import dev.lattice.wire.tailcfg.PortRange;
@@ -110,29 +111,41 @@ final class CompiledPolicyImpl implements CompiledPolicy {
         final List<String> src;
         final List<Integer> proto;
         final List<NetPortRange> dsts = new ArrayList<>();
+        final List<CapGrant> caps; // a CapGrant rule (never merged), else null
 
-        Merged(long rank, List<String> src, List<Integer> proto) {
+        Merged(long rank, List<String> src, List<Integer> proto, List<CapGrant> caps) {
             this.rank = rank;
             this.src = src;
             this.proto = proto;
+            this.caps = caps;
         }
     }
 
-    /** One emitted piece for this node: global (with its matching entries) or autogroup:self. */
-    private record Item(long seq, String key, List<String> src, List<Integer> proto, List<NetPortRange> dsts) {}
+    /**
+     * One emitted piece for this node: global (with its matching entries) or autogroup:self. A CapGrant piece has
+     * {@code caps} (and no dsts) and a key of its own.
+     */
+    private record Item(long seq, String key, List<String> src, List<Integer> proto, List<NetPortRange> dsts, List<CapGrant> caps) {}
 
     private List<FilterRule> build(NodeInfo node) {
         List<Item> items = new ArrayList<>();
         int[] m = c.nodeMatches[node.index];
         for (int k = 0; k < m.length; ) {
             Piece p = c.pieces.get(m[k]);
+            if (p.isCap()) {
+                int from = k;
+                while (k < m.length && c.pieces.get(m[k]) == p) k += 2;
+                List<CapGrant> caps = capGrants(p, m, from, k, node);
+                if (!caps.isEmpty()) items.add(new Item(p.seq(), p.key(), p.srcIps(), null, List.of(), caps));
+                continue;
+            }
             List<NetPortRange> dsts = new ArrayList<>();
             while (k < m.length && c.pieces.get(m[k]) == p) {
                 DstEntry d = p.dsts().get(m[k + 1]);
                 dsts.add(new NetPortRange(d.ip(), null, d.ports()));
                 k += 2;
             }
-            items.add(new Item(p.seq(), p.key(), p.srcIps(), p.proto(), dsts));
+            items.add(new Item(p.seq(), p.key(), p.srcIps(), p.proto(), dsts, null));
         }
         items.addAll(selfItems(node));
         if (items.isEmpty()) return List.of();
@@ -141,14 +154,56 @@ final class CompiledPolicyImpl implements CompiledPolicy {
         for (Item it : items) {
             // A key's place is its first occurrence among all pieces, matching this node or not (merge, then reduce).
             long rank = Math.min(c.keyFirstSeq.getOrDefault(it.key(), Long.MAX_VALUE), it.seq());
-            Merged mr = merged.computeIfAbsent(it.key(), k -> new Merged(rank, it.src(), it.proto()));
+            Merged mr = merged.computeIfAbsent(it.key(), k -> new Merged(rank, it.src(), it.proto(), it.caps()));
             mr.dsts.addAll(it.dsts());
         }
         List<Merged> ordered = new ArrayList<>(merged.values());
         ordered.sort(Comparator.comparingLong(x -> x.rank));
         List<FilterRule> out = new ArrayList<>(ordered.size());
-        for (Merged mr : ordered) out.add(new FilterRule(mr.src, null, List.copyOf(mr.dsts), mr.proto, null));
+        for (Merged mr : ordered) {
+            out.add(mr.caps != null ? new FilterRule(mr.src, null, null, null, mr.caps)
+                    : new FilterRule(mr.src, null, List.copyOf(mr.dsts), mr.proto, null));
+        }
         return List.copyOf(out);
+    }
+
+    /**
+     * The CapGrants of a CapGrant piece this node receives (headscale's reduceCapGrantRule), from its matching entries
+     * {@code m[from..to)}: per destination alias, each prefix holding one of the node's addresses narrowed to that
+     * address, and each prefix overlapping one of its approved subnet routes as it is; sorted as Go sorts prefixes,
+     * without repeats. Entries are in CapGrant order, so each CapGrant's are adjacent.
+     */
+    private static List<CapGrant> capGrants(Piece p, int[] m, int from, int to, NodeInfo node) {
+        List<CapGrant> out = new ArrayList<>(1);
+        for (int k = from; k < to; ) {
+            int cap = p.dsts().get(m[k + 1]).cap();
+            List<IpPrefix> dsts = new ArrayList<>(2);
+            for (; k < to && p.dsts().get(m[k + 1]).cap() == cap; k += 2) narrow(p.dsts().get(m[k + 1]).prefix(), node, dsts);
+            if (dsts.isEmpty()) continue;
+            dsts.sort(CompiledPolicyImpl::comparePrefixes);
+            List<IpPrefix> unique = new ArrayList<>(dsts.size());
+            for (IpPrefix d : dsts) if (unique.isEmpty() || !unique.getLast().equals(d)) unique.add(d);
+            out.add(new CapGrant(List.copyOf(unique), null, p.capMap()));
+        }
+        return out;
+    }
+
+    /** Adds what of {@code dst} concerns {@code node}: its own addresses inside, or all of it if it overlaps a subnet route. */
+    private static void narrow(IpPrefix dst, NodeInfo node, List<IpPrefix> out) {
+        TailnetNode n = node.node;
+        if (n.ipv4() != null && dst.contains(n.ipv4())) out.add(new IpPrefix(n.ipv4(), 32));
+        if (n.ipv6() != null && dst.contains(n.ipv6())) out.add(new IpPrefix(n.ipv6(), 128));
+        for (IpPrefix route : node.subnetRoutes) {
+            if (route.isIPv4() == dst.isIPv4() && (route.contains(dst.address()) || dst.contains(route.address()))) out.add(dst);
+        }
+    }
+
+    /** Go's netip.Prefix.Compare: IPv4 first, then by address, then by length. */
+    static int comparePrefixes(IpPrefix a, IpPrefix b) {
+        byte[] x = a.bytes(), y = b.bytes();
+        if (x.length != y.length) return Integer.compare(x.length, y.length);
+        int c = java.util.Arrays.compareUnsigned(x, y);
+        return c != 0 ? c : Integer.compare(a.bits(), b.bits());
     }
 
     /** autogroup:self for this node: from its user's devices in the sources, to this node's own addresses. */
@@ -160,12 +215,37 @@ final class CompiledPolicyImpl implements CompiledPolicy {
             List<String> src = sources.get(i);
             if (src == null) continue;
             SelfPiece sp = c.selfPieces.get(i);
+            if (sp.isCap()) {
+                selfCapItems(node, sp, src, out);
+                continue;
+            }
             List<NetPortRange> dsts = new ArrayList<>();
             for (PortRange port : sp.ports()) for (String ip : node.ipStrings()) dsts.add(new NetPortRange(ip, null, port));
             String key = String.join(",", src) + "|" + (sp.proto() == null ? "" : sp.proto().toString());
-            out.add(new Item(sp.seq(), key, src, sp.proto(), dsts));
+            out.add(new Item(sp.seq(), key, src, sp.proto(), dsts, null));
         }
         return out;
+    }
+
+    /**
+     * autogroup:self with {@code app} (headscale's compileAutogroupSelf, then reduced to this node): the capabilities
+     * on this node's addresses from its user's devices among the sources; the companions, from all of the user's
+     * devices, when this node is itself among the sources.
+     */
+    private void selfCapItems(NodeInfo node, SelfPiece sp, List<String> src, List<Item> out) {
+        List<IpPrefix> own = new ArrayList<>(2);
+        if (node.node.ipv4() != null) own.add(new IpPrefix(node.node.ipv4(), 32));
+        if (node.node.ipv6() != null) own.add(new IpPrefix(node.node.ipv6(), 128));
+        if (own.isEmpty()) return;
+        own = List.copyOf(own);
+        out.add(new Item(sp.seq(), "cap#self#" + sp.seq(), src, null, List.of(), List.of(new CapGrant(own, null, sp.capMap()))));
+        if (sp.companions().isEmpty() || sp.sources().stream().noneMatch(node::in)) return;
+        List<String> devices = new ArrayList<>();
+        for (NodeInfo o : c.untaggedByUser.getOrDefault(node.node.userId(), List.of())) devices.addAll(o.ipStrings());
+        for (int j = 0; j < sp.companions().size(); j++) {
+            long seq = sp.seq() + 1 + j;
+            out.add(new Item(seq, "cap#self#" + seq, List.copyOf(devices), null, List.of(), List.of(new CapGrant(own, null, sp.companions().get(j)))));
+        }
     }
 
     /** For each self piece, the addresses of the user's untagged devices among its sources; null if there are none. */
@@ -259,14 +339,14 @@ final class CompiledPolicyImpl implements CompiledPolicy {
 
     private boolean allowsOne(IpSet src, IpSet dstSet, int port, List<Integer> requested) {
         for (Piece p : c.pieces) {
-            if (!overlaps(p.srcSet(), src) || !protoMatches(p.proto(), requested)) continue;
+            if (p.isCap() || !overlaps(p.srcSet(), src) || !protoMatches(p.proto(), requested)) continue;
             for (DstEntry d : p.dsts()) {
                 if (port < d.ports().first() || port > d.ports().last()) continue;
                 if (d.wildcard() || overlaps(d.set(), dstSet)) return true;
             }
         }
         for (SelfPiece sp : c.selfPieces) {
-            if (!protoMatches(sp.proto(), requested)) continue;
+            if (sp.isCap() || !protoMatches(sp.proto(), requested)) continue;
             if (sp.ports().stream().noneMatch(r -> port >= r.first() && port <= r.last())) continue;
             for (List<NodeInfo> own : c.untaggedByUser.values()) {
                 boolean dstHit = own.stream().anyMatch(o -> o.in(dstSet));

@@ -4,8 +4,11 @@ import dev.lattice.control.store.TailnetNode;
 import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.PortRange;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import tools.jackson.databind.JsonNode;
 
 /**
  * A parsed, validated policy file (see {@link PolicyParser}). Every section is present (empty when absent);
@@ -84,12 +87,17 @@ public record Policy(
         }
     }
 
-    /** {@code {"src":[...],"dst":[...],"ip":[...]}} ({@code app} capability grants are not compiled yet). */
-    public record Grant(List<Alias> src, List<Alias> dst, List<ProtoPorts> ip, Pos pos) {
+    /**
+     * {@code {"src":[...],"dst":[...],"ip":[...],"app":{...}}}: network access ({@code ip}) and application
+     * capabilities ({@code app}, tailcfg.PeerCapMap: capability name → JSON values, sorted by name; a value list may be
+     * null when the policy wrote {@code null}). At least one of the two is non-empty.
+     */
+    public record Grant(List<Alias> src, List<Alias> dst, List<ProtoPorts> ip, Map<String, List<JsonNode>> app, Pos pos) {
         public Grant {
             src = List.copyOf(src);
             dst = List.copyOf(dst);
             ip = List.copyOf(ip);
+            app = app == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(app));
         }
     }
 

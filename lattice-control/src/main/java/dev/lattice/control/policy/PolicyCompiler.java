@@ -10,10 +10,12 @@ import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.PortRange;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -111,15 +113,45 @@ public final class PolicyCompiler {
         }
     }
 
-    /** One destination of a rule piece, with what it matches precomputed. */
-    record DstEntry(String ip, PortRange ports, IpSet set, boolean wildcard, boolean internetOnly) {}
+    /**
+     * One destination of a rule piece, with what it matches precomputed. In a CapGrant piece {@code prefix} is the
+     * destination prefix and {@code cap} the index of the CapGrant (one per destination alias) it belongs to.
+     */
+    record DstEntry(String ip, PortRange ports, IpSet set, boolean wildcard, boolean internetOnly, IpPrefix prefix, int cap) {
+        DstEntry(String ip, PortRange ports, IpSet set, boolean wildcard, boolean internetOnly) {
+            this(ip, ports, set, wildcard, internetOnly, null, -1);
+        }
+    }
 
     /**
-     * A rule before merging: one (grant, ip-protocol) pair. {@code seq} orders pieces the way headscale emits
-     * them; {@code key} is the merge key (SrcIPs and IPProto).
+     * A rule before merging: one (grant, ip-protocol) pair, or a grant's {@code app} capabilities ({@code capMap}
+     * non-null: a CapGrant rule, never merged), or one of their companion rules. {@code seq} orders pieces the way
+     * headscale emits them; {@code key} is the merge key (SrcIPs and IPProto).
      */
     record Piece(long seq, String key, List<String> srcIps, IpSet srcSet, List<Integer> proto, List<DstEntry> dsts, int srcGroup,
-            Matcher matcher) {}
+            Matcher matcher, Map<String, List<JsonNode>> capMap) {
+        boolean isCap() {
+            return capMap != null;
+        }
+    }
+
+    /**
+     * Capabilities whose grant also grants a companion in the other direction, with a null value (headscale's
+     * companionCaps, as Tailscale does): who may use a drive share learns who shares, a relay learns its clients.
+     * Sorted by the original capability, the order of the companion rules.
+     */
+    static final List<Map.Entry<String, String>> COMPANIONS = List.of(
+            Map.entry("tailscale.com/cap/drive", "tailscale.com/cap/drive-sharer"),
+            Map.entry("tailscale.com/cap/relay", "tailscale.com/cap/relay-target"));
+
+    /** The companion rules' CapMaps for {@code app}, in order (empty for most grants). */
+    static List<Map<String, List<JsonNode>>> companions(Map<String, List<JsonNode>> app) {
+        List<Map<String, List<JsonNode>>> out = new ArrayList<>(0);
+        for (Map.Entry<String, String> e : COMPANIONS) {
+            if (app.containsKey(e.getKey())) out.add(Collections.singletonMap(e.getValue(), null));
+        }
+        return out;
+    }
 
     /**
      * A rule as headscale's {@code matcher.Match} sees it: every address its SrcIPs and destination IPs name, ports and
@@ -127,8 +159,20 @@ public final class PolicyCompiler {
      */
     record Matcher(IpSet srcs, IpSet dsts) {}
 
-    /** An autogroup:self destination, expanded per node. */
-    record SelfPiece(long seq, List<IpSet> sources, List<Integer> proto, List<PortRange> ports) {}
+    /**
+     * An autogroup:self destination, expanded per node: a protocol and its ports, or ({@code capMap} non-null) the
+     * grant's app capabilities with their companions' CapMaps.
+     */
+    record SelfPiece(long seq, List<IpSet> sources, List<Integer> proto, List<PortRange> ports,
+            Map<String, List<JsonNode>> capMap, List<Map<String, List<JsonNode>>> companions) {
+        SelfPiece(long seq, List<IpSet> sources, List<Integer> proto, List<PortRange> ports) {
+            this(seq, sources, proto, ports, null, List.of());
+        }
+
+        boolean isCap() {
+            return capMap != null;
+        }
+    }
 
     static final class Compilation {
         final Policy policy;
@@ -272,7 +316,7 @@ public final class PolicyCompiler {
 
         void run() {
             int grantIndex = 0;
-            for (Grant g : policy.grants()) addGrant(grantIndex++, g.src(), g.dst(), g.ip());
+            for (Grant g : policy.grants()) addGrant(grantIndex++, g.src(), g.dst(), g.ip(), g.app());
             for (Acl acl : policy.acls()) {
                 // One grant per destination; with any non-autogroup destination, self destinations go last.
                 boolean hasNonAutogroup = acl.dst().stream().anyMatch(d -> !(d.alias() instanceof Alias.AutoGroup));
@@ -284,7 +328,7 @@ public final class PolicyCompiler {
                     ordered.addAll(acl.dst());
                 }
                 for (Dest d : ordered) {
-                    addGrant(grantIndex++, acl.src(), List.of(d.alias()), List.of(new ProtoPorts(acl.proto(), d.ports())));
+                    addGrant(grantIndex++, acl.src(), List.of(d.alias()), List.of(new ProtoPorts(acl.proto(), d.ports())), Map.of());
                 }
             }
             index();
@@ -294,7 +338,7 @@ public final class PolicyCompiler {
             return a instanceof Alias.AutoGroup ag && ag.is(Alias.SELF);
         }
 
-        private void addGrant(int grantIndex, List<Alias> src, List<Alias> dst, List<ProtoPorts> ip) {
+        private void addGrant(int grantIndex, List<Alias> src, List<Alias> dst, List<ProtoPorts> ip, Map<String, List<JsonNode>> app) {
             if (src.isEmpty() || dst.isEmpty()) return;
             List<IpSet> resolved = new ArrayList<>();
             List<IpSet> nonWildcard = new ArrayList<>();
@@ -352,29 +396,85 @@ public final class PolicyCompiler {
                         Matcher matcher = new Matcher(matchSrc, dstAll.build());
                         long seq = ((long) grantIndex * 2) << 20 | ipIndex;
                         String key = srcKey + "|" + (pp.proto().numbers() == null ? "" : pp.proto().numbers().toString());
-                        int group = srcGroups.computeIfAbsent(srcKey, k -> {
-                            BitSet b = new BitSet(nodes.length);
-                            for (NodeInfo n : nodes) if (n.in(matchSrc)) b.set(n.index);
-                            // A subnet router sends on behalf of its subnets (headscale #3157).
-                            for (NodeInfo r : routers) {
-                                for (IpPrefix route : r.subnetRoutes) if (matchSrc.overlaps(route)) b.set(r.index);
-                            }
-                            srcGroupNodes.add(b);
-                            return srcGroupNodes.size() - 1;
-                        });
-                        pieces.add(new Piece(seq, key, srcIps, srcSet, pp.proto().numbers(), entries, group, matcher));
+                        int group = srcGroup(srcKey, matchSrc);
+                        pieces.add(new Piece(seq, key, srcIps, srcSet, pp.proto().numbers(), entries, group, matcher, null));
                         keyFirstSeq.putIfAbsent(key, seq);
                     }
                     ipIndex++;
                 }
             }
+            if (!other.isEmpty() && !app.isEmpty()) addAppPieces(((long) grantIndex * 2) << 20 | ip.size(), resolved, srcIps, srcSet, matchSrc, other, app);
             if (hasSelf && !srcSet.isEmpty()) {
                 int ipIndex = 0;
                 for (ProtoPorts pp : ip) {
                     long seq = ((long) grantIndex * 2 + 1) << 20 | ipIndex++;
                     selfPieces.add(new SelfPiece(seq, resolved, pp.proto().numbers(), pp.ports()));
                 }
+                if (!app.isEmpty()) {
+                    selfPieces.add(new SelfPiece(((long) grantIndex * 2 + 1) << 20 | ip.size(), resolved, null, null, app, companions(app)));
+                }
             }
+        }
+
+        /** The index of the source group of rules whose SrcIPs are {@code srcKey}: the nodes that send as them. */
+        private int srcGroup(String srcKey, IpSet matchSrc) {
+            return srcGroups.computeIfAbsent(srcKey, k -> {
+                BitSet b = new BitSet(nodes.length);
+                for (NodeInfo n : nodes) if (n.in(matchSrc)) b.set(n.index);
+                // A subnet router sends on behalf of its subnets (headscale #3157).
+                for (NodeInfo r : routers) {
+                    for (IpPrefix route : r.subnetRoutes) if (matchSrc.overlaps(route)) b.set(r.index);
+                }
+                srcGroupNodes.add(b);
+                return srcGroupNodes.size() - 1;
+            });
+        }
+
+        /**
+         * A grant's {@code app} (headscale's compileOtherDests): one CapGrant rule from the sources (SrcIPs as for
+         * {@code ip}, an empty list when they resolve to nothing, as Tailscale sends) with a CapGrant per destination
+         * alias, then the companion rules in the other direction, from the destinations ({@code *} with the approved
+         * subnets) to the sources. Each node later keeps the CapGrants naming it, narrowed to its own addresses.
+         */
+        private void addAppPieces(long seq, List<IpSet> resolvedSrcs, List<String> srcIps, IpSet srcSet, IpSet matchSrc,
+                List<Alias> dst, Map<String, List<JsonNode>> app) {
+            List<DstEntry> entries = new ArrayList<>();
+            IpSet.Builder dstAll = new IpSet.Builder();
+            List<String> dstStrings = new ArrayList<>();
+            boolean dstWildcard = false;
+            for (int cap = 0; cap < dst.size(); cap++) {
+                Alias d = dst.get(cap);
+                IpSet ds = resolve(d); // * is the tailnet's ranges here, not "*"
+                dstWildcard |= d instanceof Alias.Wildcard;
+                dstAll.addAll(ds);
+                dstStrings.addAll(setStrings.computeIfAbsent(ds, IpSet::strings));
+                capEntries(entries, ds, cap);
+            }
+            IpSet dstSet = dstAll.build();
+            String srcKey = String.join(",", srcIps);
+            pieces.add(new Piece(seq, "cap#" + seq, srcIps, srcSet, null, entries, srcGroup(srcKey, matchSrc),
+                    new Matcher(matchSrc, dstSet), app));
+            List<Map<String, List<JsonNode>>> companions = companions(app);
+            if (companions.isEmpty()) return;
+            if (dstWildcard) dstStrings.addAll(approvedSubnets);
+            List<String> compSrc = srcLists.computeIfAbsent(List.copyOf(dstStrings), l -> l);
+            IpSet compSrcSet = dstWildcard ? dstSet.union(approvedSubnetSet) : dstSet;
+            // The companion's destinations are the sources, alias by alias (headscale concatenates their prefixes).
+            List<DstEntry> compEntries = new ArrayList<>();
+            for (IpSet s : resolvedSrcs) capEntries(compEntries, s, 0);
+            int group = srcGroup(String.join(",", compSrc), compSrcSet);
+            for (int i = 0; i < companions.size(); i++) {
+                long cseq = seq + 1 + i;
+                pieces.add(new Piece(cseq, "cap#" + cseq, compSrc, compSrcSet, null, compEntries, group,
+                        new Matcher(compSrcSet, srcSet), companions.get(i)));
+            }
+        }
+
+        /** One entry per prefix of {@code set}, each a single range as the index needs. */
+        private static void capEntries(List<DstEntry> out, IpSet set, int cap) {
+            List<String> ps = set.prefixStrings();
+            List<IpSet> sets = set.prefixSets();
+            for (int i = 0; i < ps.size(); i++) out.add(new DstEntry(ps.get(i), null, sets.get(i), false, false, IpPrefix.parse(ps.get(i)), cap));
         }
 
         /** For every destination entry, the nodes it matches: an index from nodes to entries, and reachability. */

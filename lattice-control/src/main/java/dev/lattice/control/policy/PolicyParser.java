@@ -17,13 +17,21 @@ import dev.lattice.control.policy.Policy.SshRule;
 import dev.lattice.control.policy.Policy.Test;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.PortRange;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Parses and validates a Tailscale policy file (HuJSON). Every error names its line and column and what is wrong;
@@ -39,6 +47,13 @@ public final class PolicyParser {
     /** Tailscale sections we accept and do not act on (yet), so copied policies still load. */
     private static final Set<String> IGNORED = Set.of("sshtests", "derpmap", "randomizeclientport",
             "disableipv4", "onecgnatroute", "postures", "defaultsrcposture", "ipsets", "attrconfig");
+
+    /**
+     * The tailscale.com capabilities a policy may grant (headscale's tailscaleCapAllowlist); the companions
+     * (drive-sharer, relay-target) and the server's own (ingress, funnel) are not among them.
+     */
+    private static final Set<String> USER_TAILSCALE_CAPS = Set.of("tailscale.com/cap/drive", "tailscale.com/cap/relay",
+            "tailscale.com/cap/webui", "tailscale.com/cap/kubernetes", "tailscale.com/cap/tsidp");
 
     /** Protocol names Tailscale accepts, with their IANA numbers. */
     private static final Map<String, Integer> PROTOCOLS = Map.ofEntries(
@@ -211,22 +226,96 @@ public final class PolicyParser {
 
     private Grant grant(Obj o) throws PolicyException {
         Map<String, Member> f = fields(o, "grant", "src", "dst", "ip", "app", "via", "srcposture");
-        if (f.containsKey("app")) throw at(f.get("app").value(), "grant \"app\" capabilities are not supported yet");
         if (f.containsKey("via")) throw at(f.get("via").value(), "grant \"via\" is not supported yet");
         if (f.containsKey("srcposture")) throw at(f.get("srcposture").value(), "grant \"srcPosture\" is not supported");
         List<Alias> srcs = sources(arr(require(o, f, "src").value()), "grant");
         List<Alias> dsts = new ArrayList<>();
-        for (Value v : arr(require(o, f, "dst").value()).items()) {
+        List<Value> dstValues = arr(require(o, f, "dst").value()).items();
+        for (Value v : dstValues) {
             Alias a = alias(v, "grant");
             checkDestination(a, v);
+            // As Tailscale: a default route is not "everything"; * and autogroup:internet say which is meant.
+            if (a instanceof Alias.Prefix p && p.prefix().bits() == 0) {
+                throw at(v, "dst \"" + p.prefix() + "\": to allow all IP addresses, use \"*\" or \"autogroup:internet\"");
+            }
             dsts.add(a);
         }
         if (dsts.stream().anyMatch(PolicyParser::isSelf)) checkSelfSources(arr(require(o, f, "src").value()), srcs, false);
-        if (!f.containsKey("ip")) throw at(o, "grant: ip and app can not both be empty");
         List<ProtoPorts> ip = new ArrayList<>();
-        for (Value v : arr(f.get("ip").value()).items()) ip.add(protoPorts(v));
-        if (ip.isEmpty()) throw at(f.get("ip").value(), "grant: ip and app can not both be empty");
-        return new Grant(srcs, dsts, ip, new Pos(o.line(), o.column()));
+        if (f.containsKey("ip")) for (Value v : arr(f.get("ip").value()).items()) ip.add(protoPorts(v));
+        Map<String, List<JsonNode>> app = f.containsKey("app") ? app(obj(f.get("app").value())) : Map.of();
+        if (ip.isEmpty() && app.isEmpty()) {
+            Value where = f.containsKey("ip") ? f.get("ip").value() : f.containsKey("app") ? f.get("app").value() : o;
+            throw at(where, "grant: ip and app can not both be empty");
+        }
+        if (!app.isEmpty()) {
+            for (int i = 0; i < dsts.size(); i++) {
+                if (dsts.get(i) instanceof Alias.AutoGroup ag && ag.is(Alias.INTERNET)) {
+                    throw at(dstValues.get(i), "cannot use app grants with autogroup:internet");
+                }
+            }
+        }
+        return new Grant(srcs, dsts, ip, app, new Pos(o.line(), o.column()));
+    }
+
+    /**
+     * A grant's {@code app}: capability name → list of JSON values (tailcfg.PeerCapMap), sorted by name as Go writes a
+     * map. Values are kept as written (a cap's {@code null} stays null) and reach clients unchanged.
+     */
+    private static Map<String, List<JsonNode>> app(Obj o) throws PolicyException {
+        TreeMap<String, List<JsonNode>> out = new TreeMap<>();
+        for (Member m : o.members().values()) {
+            String name = m.key();
+            // headscale's validateCapabilityName: Tailscale's own caps are granted by the server, except this allowlist.
+            if (name.contains("://")) {
+                throw new PolicyException("grant app \"" + name + "\": capability name must have the form {domain}/{path}", m.line(), m.column());
+            }
+            if (name.startsWith("tailscale.com/") && !USER_TAILSCALE_CAPS.contains(name)) {
+                throw new PolicyException("grant app \"" + name + "\": capability name must not be in the tailscale.com domain", m.line(), m.column());
+            }
+            if (m.value() instanceof HuJson.Null) {
+                out.put(name, null);
+                continue;
+            }
+            List<JsonNode> values = new ArrayList<>();
+            for (Value v : arr(m.value()).items()) values.add(json(v));
+            out.put(name, List.copyOf(values));
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    /** The JSON tree of a HuJSON value (comments and trailing commas are gone; key order stays). */
+    private static JsonNode json(Value v) throws PolicyException {
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        return switch (v) {
+            case Obj o -> {
+                ObjectNode n = f.objectNode();
+                for (Member m : o.members().values()) n.set(m.key(), json(m.value()));
+                yield n;
+            }
+            case Arr a -> {
+                ArrayNode n = f.arrayNode();
+                for (Value item : a.items()) n.add(json(item));
+                yield n;
+            }
+            case Str s -> f.stringNode(s.text());
+            case Num n -> number(n);
+            case HuJson.Bool b -> f.booleanNode(b.value());
+            case HuJson.Null x -> f.nullNode();
+        };
+    }
+
+    private static JsonNode number(Num n) throws PolicyException {
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        String text = n.text();
+        try {
+            boolean integral = text.chars().allMatch(c -> c == '-' || (c >= '0' && c <= '9'));
+            if (!integral) return f.numberNode(new BigDecimal(text));
+            BigInteger b = new BigInteger(text);
+            return b.bitLength() < 64 ? f.numberNode(b.longValue()) : f.numberNode(b);
+        } catch (NumberFormatException e) { // e.g. an exponent beyond what a number can hold
+            throw at(n, "number " + text + " is out of range");
+        }
     }
 
     private ProtoPorts protoPorts(Value v) throws PolicyException {
@@ -442,6 +531,8 @@ public final class PolicyParser {
             int first, last;
             if (dash < 0) {
                 first = last = port(p, at);
+                // As Tailscale (captured grant-k23) and headscale: port 0 alone is a mistake; 0-N and * are ranges.
+                if (first == 0) throw at(at, "port range \"" + p + "\": first port must be >0, or use '*' for wildcard");
             } else {
                 first = port(p.substring(0, dash), at);
                 last = port(p.substring(dash + 1), at);

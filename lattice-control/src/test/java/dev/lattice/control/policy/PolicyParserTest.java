@@ -62,6 +62,37 @@ class PolicyParserTest {
         assertThat(p.tests().getFirst().deny()).containsExactly(new Dest(new Alias.Host("db"), List.of(new PortRange(22, 22))));
     }
 
+    /** Grants with {@code app}: capability names sorted, values kept as written (HuJSON comments and commas gone). */
+    @Test
+    void parsesAppGrants() throws Exception {
+        Policy p = PolicyParser.parse("""
+                {"tagOwners": {"tag:server": []},
+                 "grants": [
+                  {"src": ["*"], "dst": ["*"], "app": {
+                    // Tailscale's own capabilities a policy may grant
+                    "tailscale.com/cap/drive": [{"shares": ["*"], "access": "rw"},],
+                    "tailscale.com/cap/relay": [], "tailscale.com/cap/webui": [{}], "tailscale.com/cap/kubernetes": [{}],
+                    "tailscale.com/cap/tsidp": [{"n": 1.5, "big": 123456789012345678901234567890, "neg": -7, "t": true, "z": null}],
+                    "my-company.internal/cap/access": null,
+                    "example.com/a/b/c/d/e/f": ["x"],
+                  }},
+                  {"src": ["autogroup:member"], "dst": ["tag:server"], "ip": ["tcp:443"], "app": {"example.com/cap/test": [{}]}},
+                 ]}
+                """);
+        Policy.Grant g = p.grants().getFirst();
+        assertThat(g.ip()).isEmpty();
+        assertThat(g.app().keySet()).containsExactly("example.com/a/b/c/d/e/f", "my-company.internal/cap/access", "tailscale.com/cap/drive",
+                "tailscale.com/cap/kubernetes", "tailscale.com/cap/relay", "tailscale.com/cap/tsidp", "tailscale.com/cap/webui");
+        assertThat(g.app().get("my-company.internal/cap/access")).isNull();
+        assertThat(g.app().get("tailscale.com/cap/relay")).isEmpty();
+        assertThat(g.app().get("tailscale.com/cap/drive").toString()).isEqualTo("[{\"shares\":[\"*\"],\"access\":\"rw\"}]");
+        assertThat(g.app().get("tailscale.com/cap/tsidp").toString())
+                .isEqualTo("[{\"n\":1.5,\"big\":123456789012345678901234567890,\"neg\":-7,\"t\":true,\"z\":null}]");
+        Policy.Grant both = p.grants().get(1);
+        assertThat(both.ip()).hasSize(1);
+        assertThat(both.app()).containsOnlyKeys("example.com/cap/test");
+    }
+
     @Test
     void emptyObjectIsAValidPolicyWithNoRules() throws Exception {
         Policy p = PolicyParser.parse("{}");
@@ -97,6 +128,9 @@ class PolicyParserTest {
                 Arguments.of(acl.formatted("\"*\"", "\"*:90-80\""), "\"*:90", "bad port range \"90-80\""),
                 Arguments.of(acl.formatted("\"*\"", "\"*:70000\""), "\"*:7", "port 70000 is out of range"),
                 Arguments.of(acl.formatted("\"*\"", "\"*:http\""), "\"*:h", "\"http\" is not a port number"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"ip\":[\"tcp:0\"]}]}", "\"tcp:0",
+                        "port range \"0\": first port must be >0, or use '*' for wildcard"),
+                Arguments.of(acl.formatted("\"*\"", "\"*:22,0\""), "\"*:22", "port range \"0\": first port must be >0"),
                 Arguments.of(acl.formatted("\"*\"", "\"*\""), "\"*\"]}", "must have ports"),
                 Arguments.of(acl.formatted("\"1.2.3.4/40\"", "\"*:*\""), "\"1.2", "prefix length too large"),
                 Arguments.of(acl.formatted("\"bad alias!\"", "\"*:*\""), "\"bad", "invalid alias \"bad alias!\""),
@@ -121,6 +155,34 @@ class PolicyParserTest {
                 Arguments.of("{\"tests\":[{\"src\":\"a@\",\"accept\":[\"1.2.3.4:1-2\"]}]}", "\"1.2", "must name one port"),
                 Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"]}]}", "{\"src", "ip and app can not both be empty"),
                 Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"ip\":[\"tcp:1:2\"]}]}", "\"tcp", "expected protocol:ports"),
+                // Grants with app, with headscale v0.29.2's messages (Tailscale's, per the captured grant-a2, a5, h1, k9, k10, v01, v04, v05).
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":{\"https://tailscale.com/cap/ingress\":[{}]}}]}", "\"https:",
+                        "capability name must have the form {domain}/{path}"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":{\"example.com/ok\":[],\n \"tailscale.com/cap/relay-target\":[{}]}}]}",
+                        "\"tailscale.com/cap/relay-target", "grant app \"tailscale.com/cap/relay-target\": capability name must not be in the tailscale.com domain"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":{\"tailscale.com/cap/ingress\":[{}]}}]}", "\"tailscale.com/cap/ingress",
+                        "capability name must not be in the tailscale.com domain"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":{\"tailscale.com/cap/funnel\":[{}]}}]}", "\"tailscale.com/cap/funnel",
+                        "capability name must not be in the tailscale.com domain"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\", \"autogroup:internet\"],\"ip\":[\"*\"],\"app\":{\"example.com/cap/x\":[{}]}}]}",
+                        "\"autogroup:internet", "cannot use app grants with autogroup:internet"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":{}}]}", "{}}", "grant: ip and app can not both be empty"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"ip\":[],\"app\":{}}]}", "[],", "grant: ip and app can not both be empty"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"0.0.0.0/0\"],\"app\":{\"example.com/cap/x\":[{}]}}]}", "\"0.0.0.0/0",
+                        "dst \"0.0.0.0/0\": to allow all IP addresses, use \"*\" or \"autogroup:internet\""),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"::/0\"],\"ip\":[\"*\"]}]}", "\"::/0",
+                        "dst \"::/0\": to allow all IP addresses, use \"*\" or \"autogroup:internet\""),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":{\"example.com/cap/x\":{\"a\":1}}}]}", "{\"a\"",
+                        "expected an array, got an object"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":[]}]}", "[]}", "expected an object, got an array"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"app\":{\"example.com/cap/x\":[{\"n\":1e9999999999}]}}]}", "1e9",
+                        "number 1e9999999999 is out of range"),
+                Arguments.of("{\"grants\":[{\"src\":[\"autogroup:self\"],\"dst\":[\"*\"],\"app\":{\"example.com/cap/x\":[{}]}}]}", "\"autogroup:self",
+                        "\"autogroup:self\" not valid on the src side of a rule"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"autogroup:self\"],\"app\":{\"example.com/cap/x\":[{}]}}]}", "\"*\"],\"dst",
+                        "autogroup:self can only be used with users, groups, or supported autogroups"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"via\":[\"tag:x\"],\"app\":{\"example.com/cap/x\":[{}]}}]}", "[\"tag:x",
+                        "grant \"via\" is not supported yet"),
                 Arguments.of("{\"ssh\":[{\"action\":\"accept\",\"src\":[\"*\"],\"dst\":[\"autogroup:self\"],\"users\":[\"root\"]}]}", "\"*",
                         "SSH source must be"),
                 Arguments.of("{\"ssh\":[{\"action\":\"accept\",\"src\":[\"autogroup:member\"],\"dst\":[\"autogroup:self\"],\"users\":[]}]}", "[]",
@@ -162,6 +224,7 @@ class PolicyParserTest {
                 {"groups": {"group:eng": ["alice@"]}, "hosts": {"db": "100.64.0.9"},
                  "tagOwners": {"tag:web": ["group:eng"]},
                  "acls": [{"action": "accept", "src": ["group:eng", "tag:web"], "proto": "tcp", "dst": ["db:22,80-90", "tag:web:*"]}],
+                 "grants": [{"src": ["group:eng"], "dst": ["tag:web"], "app": {"example.com/cap/x": [{"a": [1, 2.5e3, true, null]}]}}],
                  "tests": [{"src": "alice@", "accept": ["db:22"]}]}
                 """;
         Random r = new Random(seed);

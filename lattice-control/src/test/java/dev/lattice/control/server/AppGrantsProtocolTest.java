@@ -1,0 +1,94 @@
+package dev.lattice.control.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lattice.control.config.ControlConfig;
+import dev.lattice.control.store.TailnetNode;
+import dev.lattice.control.store.User;
+import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.FilterRule;
+import dev.lattice.wire.tailcfg.Tailcfg;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Grants with {@code app} over ts2021: the destination's packet filter carries the CapGrant, the sources the
+ * drive-sharer companion, an app-only grant makes them peers, and a policy without it takes all of that away.
+ */
+@Timeout(60)
+class AppGrantsProtocolTest {
+    private static final Duration WAIT = Duration.ofSeconds(5);
+    static final String POLICY = """
+            {
+              "tagOwners": {"tag:files": ["alice@"]},
+              "grants": [{"src": ["autogroup:member"], "dst": ["tag:files"],
+                          "app": {"tailscale.com/cap/drive": [{"shares": ["*"], "access": "rw"}]}}],
+            }
+            """;
+
+    @TempDir
+    Path dir;
+    ControlServer server;
+    final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+
+    @AfterEach
+    void stop() {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        if (server != null) server.close();
+    }
+
+    @Test
+    void appGrantsReachTheFiltersAndMakePeersUntilThePolicyDropsThem() throws Exception {
+        server = ControlServer.start(ControlConfig.parse(TestServer.yaml(dir, TestServer.freePort(), false)
+                + "policy:\n  mode: database\n", dir));
+        User alice = server.store().users().create("alice", "Alice", "alice@example.com");
+        server.tailnet().announceFull();
+        server.adminApi().setPolicy(POLICY);
+        String key = server.store().preAuthKeys().create(alice.id(), true, false, List.of(), Instant.now().plusSeconds(600)).fullKey();
+        var url = server.config().serverUrl();
+        try (TestMachine files = new TestMachine(group, url, "files");
+             TestMachine laptop = new TestMachine(group, url, "laptop")) {
+            files.hostinfoExtra = h -> h.withRequestTags(List.of("tag:files"));
+            for (TestMachine m : List.of(files, laptop)) {
+                assertThat(m.register(key).error()).isNull();
+                m.openStream();
+            }
+            TailnetNode f = node("files"), l = node("laptop");
+            files.awaitView(WAIT, v -> v.hasPeer("laptop") && v.filter.size() == 1);
+            laptop.awaitView(WAIT, v -> v.hasPeer("files") && v.filter.size() == 1);
+
+            String grant = Tailcfg.json().writeValueAsString(files.view.filter.getFirst());
+            assertThat(grant).isEqualTo("{\"SrcIPs\":[" + ips(l) + "],\"CapGrant\":[{\"Dsts\":[" + own(f)
+                    + "],\"CapMap\":{\"tailscale.com/cap/drive\":[{\"shares\":[\"*\"],\"access\":\"rw\"}]}}]}");
+            FilterRule companion = laptop.view.filter.getFirst();
+            assertThat(Tailcfg.json().writeValueAsString(companion)).isEqualTo("{\"SrcIPs\":[" + ips(f) + "],\"CapGrant\":[{\"Dsts\":["
+                    + own(l) + "],\"CapMap\":{\"tailscale.com/cap/drive-sharer\":null}}]}");
+
+            server.adminApi().setPolicy("{\"tagOwners\": {\"tag:files\": [\"alice@\"]}, \"grants\": []}");
+            files.awaitView(WAIT, v -> !v.hasPeer("laptop") && v.filter.isEmpty());
+            laptop.awaitView(WAIT, v -> !v.hasPeer("files") && v.filter.isEmpty());
+        }
+    }
+
+    private static String ips(TailnetNode n) {
+        return "\"" + IpPrefix.format(n.ipv4()) + "\",\"" + IpPrefix.format(n.ipv6()) + "\"";
+    }
+
+    private static String own(TailnetNode n) {
+        return "\"" + new IpPrefix(n.ipv4(), 32) + "\",\"" + new IpPrefix(n.ipv6(), 128) + "\"";
+    }
+
+    private TailnetNode node(String name) {
+        return server.tailnet().nodes().stream().filter(n -> n.hostname().equals(name)).findFirst().orElseThrow();
+    }
+}
