@@ -93,6 +93,12 @@ public final class PolicyParser {
         if (sections.containsKey("acls")) for (Value v : arr(sections.get("acls").value()).items()) acls.add(acl(obj(v)));
         List<Grant> grants = new ArrayList<>();
         if (sections.containsKey("grants")) for (Value v : arr(sections.get("grants").value()).items()) grants.add(grant(obj(v)));
+        if (!sections.containsKey("acls") && !sections.containsKey("grants")) {
+            // Neither section: Tailscale's default, everyone reaches everything (what its control sends for a policy of
+            // only tagOwners, ssh or nodeAttrs; headscale: FilterAllowAll). An empty "acls": [] still denies all.
+            acls.add(new Acl(List.of(Alias.WILDCARD), List.of(new Policy.Dest(Alias.WILDCARD, List.of(PortRange.ANY))),
+                    Policy.Proto.DEFAULT, new Pos(top.line(), top.column())));
+        }
         AutoApprovers aa = sections.containsKey("autoapprovers") ? autoApprovers(obj(sections.get("autoapprovers").value())) : AutoApprovers.NONE;
         List<SshRule> ssh = new ArrayList<>();
         if (sections.containsKey("ssh")) for (Value v : arr(sections.get("ssh").value()).items()) ssh.add(ssh(obj(v)));

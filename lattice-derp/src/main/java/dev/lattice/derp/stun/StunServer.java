@@ -95,10 +95,12 @@ public final class StunServer implements AutoCloseable {
                 ignored.increment();
                 continue;
             }
+            // Counted before the send: a client may have the answer (and a test read the count) before send returns.
+            answered.increment();
             try {
                 channel.send(ByteBuffer.wrap(reply), from);
-                answered.increment();
             } catch (IOException e) {
+                answered.decrement();
                 if (closed) return;
                 log.debug("STUN send to {}: {}", from, e.toString());
             }
