@@ -128,9 +128,12 @@ class PolicyCompilerTest {
         assertThat(self.canSee(LAPTOP, PHONE)).isTrue();
         assertThat(self.canSee(LAPTOP, BOB)).isFalse();
         assertThat(self.canSee(LAPTOP, SERVER)).isFalse();
-        CompiledPolicy empty = compile("");
-        assertThat(empty.canSee(LAPTOP, PHONE)).isFalse();
+        CompiledPolicy empty = compile("\"acls\":[]");
+        assertThat(empty.canSee(LAPTOP, PHONE)).as("an empty acls list denies all").isFalse();
         assertThat(empty.filterFor(LAPTOP)).isEmpty();
+        CompiledPolicy none = compile("");
+        assertThat(none.canSee(LAPTOP, BOB)).as("no acls and no grants at all: Tailscale's default, allow all").isTrue();
+        assertThat(text(none.filterFor(BOB))).containsExactly("src=" + WILDCARD_SRC.replace("]", ", 10.0.0.0/24]") + " dst=[*:*]");
     }
 
     @Test

@@ -94,10 +94,15 @@ class PolicyParserTest {
     }
 
     @Test
-    void emptyObjectIsAValidPolicyWithNoRules() throws Exception {
+    void aPolicyWithoutAclsOrGrantsAllowsEverythingAsTailscalesDefault() throws Exception {
         Policy p = PolicyParser.parse("{}");
-        assertThat(p.acls()).isEmpty();
+        assertThat(p.acls()).singleElement().satisfies(a -> {
+            assertThat(a.src()).containsExactly(Alias.WILDCARD);
+            assertThat(a.dst()).containsExactly(new Policy.Dest(Alias.WILDCARD, List.of(PortRange.ANY)));
+        });
         assertThat(p.grants()).isEmpty();
+        assertThat(PolicyParser.parse("{\"acls\": []}").acls()).as("an empty list is a choice: deny all").isEmpty();
+        assertThat(PolicyParser.parse("{\"grants\": []}").acls()).as("grants alone replace the default too").isEmpty();
     }
 
     @ParameterizedTest
