@@ -40,7 +40,7 @@ import tools.jackson.databind.json.JsonMapper;
  * Our policy compiler against what Tailscale's own control server sent: Headscale v0.29.2 keeps hundreds of captures
  * (policy, users and nodes in, each node's packet filter and peers out, or the API's refusal) under
  * {@code hscontrol/policy/v2/testdata}. Each capture's policy is compiled for its topology and every node's filter and
- * peer list compared with Tailscale's; a policy Tailscale refused must be refused. The captures are read from a
+ * peer list (and SSH policy, where captured) compared with Tailscale's; a policy Tailscale refused must be refused. The captures are read from a
  * Headscale source tree named by {@code LATTICE_HEADSCALE_SRC} (skipped visibly without it; never copied into this
  * repository). Known differences are listed with their reason; anything else fails, and so does a listed one that
  * now matches (take it off the list).
@@ -53,6 +53,7 @@ class TailscaleCapturesTest {
     static final Map<String, String> KNOWN = new TreeMap<>(Map.of(
             "grant-k20", "a passkey user (in Tailscale's topology only): Headscale skips these too",
             "grant-k21", "a passkey user (in Tailscale's topology only): Headscale skips these too",
+            "ssh-d10", "a user:*@domain source (Tailscale's domain wildcard) matches nobody here; Headscale skips this capture too",
             "nodeattrs-interaction-h3-policy-uses-everything",
             "the same addresses: Tailscale lists two adjacent node addresses one by one where we write a range"));
 
@@ -174,6 +175,13 @@ class TailscaleCapturesTest {
                     : Tailcfg.json().readValue(rules.toString(), new TypeReference<List<FilterRule>>() {});
             String w = canonical(want), g = canonical(compiled.filterFor(self));
             if (!w.equals(g)) diff.append("\n  ").append(e.getKey()).append(" filter\n    want ").append(w).append("\n    got  ").append(g);
+            JsonNode ssh = e.getValue().path("netmap").path("SSHPolicy");
+            if (!ssh.isMissingNode() && !ssh.isNull()) {
+                String wantSsh = sshCanonical(ssh), gotSsh = sshCanonical(compiled.sshPolicyFor(self));
+                if (!wantSsh.equals(gotSsh)) {
+                    diff.append("\n  ").append(e.getKey()).append(" SSH policy\n    want ").append(wantSsh).append("\n    got  ").append(gotSsh);
+                }
+            }
             JsonNode peers = e.getValue().path("netmap").path("Peers");
             if (!peers.isMissingNode() && !peers.isNull()) {
                 TreeSet<String> wantPeers = new TreeSet<>(), gotPeers = new TreeSet<>();
@@ -203,6 +211,29 @@ class TailscaleCapturesTest {
                 }
             }
             out.add(b.toString());
+        }
+        return out.toString();
+    }
+
+    /**
+     * An SSH policy's rules in order, principals sorted, the hold URL without its server (Tailscale's is
+     * login.tailscale.com); no policy is no rules.
+     */
+    static String sshCanonical(JsonNode policy) {
+        List<String> out = new ArrayList<>();
+        if (policy != null && policy.has("rules")) {
+            for (JsonNode r : policy.get("rules")) {
+                TreeSet<String> principals = new TreeSet<>();
+                for (JsonNode p : r.path("principals")) principals.add(p.toString());
+                TreeMap<String, String> users = new TreeMap<>();
+                r.path("sshUsers").properties().forEach(u -> users.put(u.getKey(), u.getValue().asString()));
+                TreeMap<String, String> action = new TreeMap<>();
+                r.path("action").properties().forEach(a -> action.put(a.getKey(), a.getKey().equals("holdAndDelegate")
+                        ? a.getValue().asString().replaceFirst("^[a-z]+://[^/]*", "") : a.getValue().toString()));
+                List<String> env = new ArrayList<>();
+                for (JsonNode v : r.path("acceptEnv")) env.add(v.asString());
+                out.add("principals=" + principals + " users=" + users + " action=" + action + (env.isEmpty() ? "" : " env=" + env));
+            }
         }
         return out.toString();
     }
