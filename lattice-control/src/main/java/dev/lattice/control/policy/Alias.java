@@ -22,10 +22,21 @@ public sealed interface Alias {
     String IDP_GROUP = "oidc-group:";
 
     /**
-     * {@code alice@} or {@code alice@example.com}: the user's untagged devices. As a member of a {@code group:}, also
+     * {@code alice@} or {@code alice@example.com} (also written {@code user:alice@example.com}): the user's untagged
+     * devices; {@code user:*@example.com}: those of every user whose email is at the domain. As a member of a {@code group:}, also
      * {@code oidc-group:NAME}: every user whose identity provider put them in group NAME at their last login.
      */
     record User(String token) implements Alias {
+        /** Tailscale's {@code user:*@example.com}: every user whose email is at the domain. */
+        public boolean isDomainWildcard() {
+            return token.startsWith("*@");
+        }
+
+        /** The domain of {@code *@domain}. */
+        public String domain() {
+            return token.substring(token.indexOf('@') + 1);
+        }
+
         /** Whether this member names an identity provider's group rather than one user. */
         public boolean isIdpGroup() {
             return token.startsWith(IDP_GROUP);

@@ -20,7 +20,6 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import tools.jackson.databind.JsonNode;
@@ -376,7 +375,7 @@ final class CompiledPolicyImpl implements CompiledPolicy {
         for (Alias o : owners) {
             switch (o) {
                 case Alias.User u -> {
-                    if (Objects.equals(c.resolveUser(u.token()), userId)) return true;
+                    if (c.memberUsers(u).contains(userId)) return true;
                 }
                 case Alias.Group g -> {
                     for (Alias.User u : c.policy.groups().getOrDefault(g.name(), List.of())) {
@@ -423,7 +422,7 @@ final class CompiledPolicyImpl implements CompiledPolicy {
     private boolean approves(List<Alias> approvers, TailnetNode node) {
         for (Alias a : approvers) {
             boolean hit = switch (a) {
-                case Alias.User u -> !node.isTagged() && node.userId() != null && node.userId().equals(c.resolveUser(u.token()));
+                case Alias.User u -> !node.isTagged() && node.userId() != null && c.memberUsers(u).contains(node.userId());
                 case Alias.Group g -> !node.isTagged() && node.userId() != null && c.policy.groups().getOrDefault(g.name(), List.of())
                         .stream().anyMatch(u -> c.memberUsers(u).contains(node.userId()));
                 case Alias.Tag t -> node.tags().contains(t.name());

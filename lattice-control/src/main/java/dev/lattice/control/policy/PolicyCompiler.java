@@ -234,6 +234,15 @@ public final class PolicyCompiler {
          * whose identity provider groups (as of their last login) include NAME.
          */
         List<Long> memberUsers(Alias.User member) {
+            if (member.isDomainWildcard()) {
+                // Tailscale's user:*@example.com: every user whose email is at that domain.
+                String at = "@" + member.domain().toLowerCase(java.util.Locale.ROOT);
+                List<Long> ids = new ArrayList<>();
+                for (User u : users) {
+                    if (u.email() != null && u.email().toLowerCase(java.util.Locale.ROOT).endsWith(at)) ids.add(u.id());
+                }
+                return ids;
+            }
             if (member.isIdpGroup()) {
                 String name = member.token().substring(Alias.IDP_GROUP.length());
                 List<Long> ids = new ArrayList<>();
@@ -276,8 +285,7 @@ public final class PolicyCompiler {
                     return TAILNET;
                 }
                 case Alias.User u -> {
-                    Long id = resolveUser(u.token());
-                    if (id != null) for (NodeInfo n : untaggedByUser.getOrDefault(id, List.of())) n.addTo(b);
+                    for (Long id : memberUsers(u)) for (NodeInfo n : untaggedByUser.getOrDefault(id, List.of())) n.addTo(b);
                 }
                 case Alias.Group g -> {
                     for (Alias.User u : policy.groups().getOrDefault(g.name(), List.of())) {

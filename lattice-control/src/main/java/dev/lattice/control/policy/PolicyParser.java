@@ -605,8 +605,12 @@ public final class PolicyParser {
             if (!tagOwners.containsKey(s)) throw at(at, "tag \"" + s + "\" is not defined in tagOwners");
             return new Alias.Tag(s);
         }
+        if (s.startsWith("user:") && s.indexOf('@') > 0) s = s.substring("user:".length()); // Tailscale's explicit form
         if (s.indexOf('@') >= 0) {
             if (s.indexOf('@') == 0 || s.indexOf('@') != s.lastIndexOf('@')) throw at(at, "invalid user \"" + s + "\"");
+            if (s.indexOf('*') >= 0 && !(s.startsWith("*@") && s.indexOf('*', 1) < 0 && s.length() > 2)) {
+                throw at(at, "invalid user \"" + s + "\": the only wildcard is user:*@<domain>");
+            }
             return new Alias.User(s);
         }
         if (isAddress(s)) {

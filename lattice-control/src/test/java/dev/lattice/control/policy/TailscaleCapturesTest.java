@@ -51,9 +51,6 @@ class TailscaleCapturesTest {
 
     /** Captures we do not match, and why. */
     static final Map<String, String> KNOWN = new TreeMap<>(Map.of(
-            "grant-k20", "a passkey user (in Tailscale's topology only): Headscale skips these too",
-            "grant-k21", "a passkey user (in Tailscale's topology only): Headscale skips these too",
-            "ssh-d10", "a user:*@domain source (Tailscale's domain wildcard) matches nobody here; Headscale skips this capture too",
             "nodeattrs-interaction-h3-policy-uses-everything",
             "the same addresses: Tailscale lists two adjacent node addresses one by one where we write a range"));
 
