@@ -206,6 +206,30 @@ class SshCheckProtocolTest {
         }
     }
 
+    @Test
+    void aCheckWaitingOnReplicaAIsDecidedByAnAdminOnReplicaB() throws Exception {
+        try (ReplicaPair r = ReplicaPair.start(dir, "policy:\n  mode: database\n")) {
+            User alice = r.alice();
+            r.a.adminApi().setPolicy(POLICY);
+            String key = r.authKey(alice);
+            TestMachine laptop = r.register(r.a, "laptop", key);
+            TestMachine target = r.machine(r.a, "target");
+            target.hostinfoExtra = h -> h.withRequestTags(List.of("tag:server"));
+            assertThat(target.register(key).machineAuthorized()).isTrue();
+            server = r.a; // holds() reads the server URL from here
+            long src = r.a.tailnet().nodes().stream().filter(n -> n.hostname().equals("laptop")).findFirst().orElseThrow().id();
+            long dst = r.a.tailnet().nodes().stream().filter(n -> n.hostname().equals("target")).findFirst().orElseThrow().id();
+            String id = holds(new Tailnet(laptop, target, r.a.tailnet().node(src).orElseThrow(), r.a.tailnet().node(dst).orElseThrow()));
+            CompletableFuture<ControlChannel.Response> followUp = ask(target, src, dst, id);
+
+            r.b.adminApi().authApprove(id);
+
+            assertThat(action(followUp).get("accept").asBoolean()).isTrue();
+        } finally {
+            server = null; // the pair closes its replicas
+        }
+    }
+
     Tailnet startWithOwner(String oidc, String providerId) throws Exception {
         // The owner must exist before the server registers the laptop for them: made as the OIDC login makes users.
         server = ControlServer.start(ControlConfig.parse(TestServer.yaml(dir, TestServer.freePort(), false)
