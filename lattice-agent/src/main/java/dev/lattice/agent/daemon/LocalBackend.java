@@ -129,6 +129,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private volatile long upStart;
     /** When the current up was asked for, and when its prefs were saved (System.nanoTime; 0: none). */
     private volatile long upAsked;
+    /** Set by the first real login (an up, or a restart that reconnects): the warm-up leaves that path to it. */
+    private volatile boolean controlStarted;
     private volatile long upSaved;
     private volatile long upLoggedIn;
     private volatile long upFirstMap;
@@ -236,14 +238,16 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 return nm == null ? null : nm.derpMap();
             }).withUserMetrics(b::userMetrics).withCli(dev.lattice.agent.cli.QuickCli::accept));
             b.ticker.scheduleWithFixedDelay(b::tick, 2, 2, TimeUnit.SECONDS);
-            // The first up's cold code (JSON, netmap, handshake, the CLI route) runs now, while nobody waits for it.
+            // The first up's cold code (JSON, netmap, the control login, the CLI route) runs now, while nobody waits for it.
             Path socket = b.api.path();
             Thread.ofVirtual().name("latticed-warmup").start(() -> {
                 try {
                     long t0 = System.nanoTime();
                     Warmup.run();
                     long t1 = System.nanoTime();
-                    ControlWarmup.run(b.group, sys.sockets().dialer());
+                    // A real login (an up that came meanwhile, a restart that reconnects) runs that path itself: a
+                    // made-up one beside it would only take CPU from it.
+                    if (!b.controlStarted) ControlWarmup.run(b.group, sys.sockets().dialer());
                     long t2 = System.nanoTime();
                     dev.lattice.agent.cli.CliMain.warmDaemon(socket);
                     log.debug("warm-up done in {} ms (code {} ms, control login {} ms, CLI route {} ms)",
@@ -282,6 +286,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
     /** @param starting whether to say Starting now (after up) or keep the state until control answers (restore) */
     private void startControl(String authKey, boolean starting) {
+        controlStarted = true;
         synchronized (lock) {
             if (control != null) control.close();
             loginError = null;
