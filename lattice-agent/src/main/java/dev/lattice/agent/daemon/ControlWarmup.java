@@ -86,6 +86,11 @@ final class ControlWarmup {
                     .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
             try {
                 int port = ((InetSocketAddress) server.localAddress()).getPort();
+                // Loopback unusable (a namespace whose lo is down): fail here, quietly, before a client would log a
+                // failed control login that never was one.
+                try (java.net.Socket probe = new java.net.Socket()) {
+                    probe.connect(server.localAddress(), 1_000);
+                }
                 CompletableFuture<NetworkMap> first = new CompletableFuture<>();
                 var cfg = ControlClient.Config.of(URI.create("http://127.0.0.1:" + port), MachinePrivateKey.generate(),
                                 NodePrivateKey.generate(), DiscoPrivateKey.generate().publicKey(),

@@ -247,7 +247,13 @@ public final class LocalBackend implements Backend, AutoCloseable {
                     long t1 = System.nanoTime();
                     // A real login (an up that came meanwhile, a restart that reconnects) runs that path itself: a
                     // made-up one beside it would only take CPU from it.
-                    if (!b.controlStarted) ControlWarmup.run(b.group, sys.sockets().dialer());
+                    if (!b.controlStarted) {
+                        try {
+                            ControlWarmup.run(b.group, sys.sockets().dialer());
+                        } catch (Exception e) {
+                            log.debug("control login warm-up failed (the first up will be slower): {}", e.toString());
+                        }
+                    }
                     long t2 = System.nanoTime();
                     dev.lattice.agent.cli.CliMain.warmDaemon(socket);
                     log.debug("warm-up done in {} ms (code {} ms, control login {} ms, CLI route {} ms)",
