@@ -3,7 +3,7 @@
 # on one LAN in the same run: CLI call times, `up`, up -> direct, idle RSS with 1 and N peers, cold and warm
 # tunnel throughput. Prints one markdown table (stdout) with lattice/official ratios. See bench/README.md.
 #
-#   sudo bench/agent-footprint.sh [-n CALLS] [-c SECONDS] [-t SECONDS] [-w SECONDS] [-i SECONDS] [-N PEERS] [-r] [-k]
+#   sudo bench/agent-footprint.sh [-n CALLS] [-c SECONDS] [-t SECONDS] [-w SECONDS] [-i SECONDS] [-N PEERS] [-r] [-k] [-U] [-S SECONDS]
 #
 # The lab (namespaces lt-f<id>-*): one switch (bridge br0, 10.201.0.0/24) with
 #   srv-l 10.201.0.2   lattice-control for the lattice pair      la 10.201.0.11  lb 10.201.0.12   latticed
@@ -14,7 +14,7 @@ set -uo pipefail
 
 usage() {
   cat <<USAGE
-usage: $0 [-n CALLS] [-c SECONDS] [-t SECONDS] [-w SECONDS] [-i SECONDS] [-N PEERS] [-r] [-k]
+usage: $0 [-n CALLS] [-c SECONDS] [-t SECONDS] [-w SECONDS] [-i SECONDS] [-N PEERS] [-r] [-k] [-U] [-S SECONDS]
   -n CALLS    CLI calls per command, median reported (default 20)
   -c SECONDS  cold transfer right after the direct path is up, both directions at once (default 5)
   -t SECONDS  warm transfer per direction (default 10), after an unmeasured warm-up of -w SECONDS (default 5)
@@ -22,6 +22,11 @@ usage: $0 [-n CALLS] [-c SECONDS] [-t SECONDS] [-w SECONDS] [-i SECONDS] [-N PEE
   -N PEERS    peers for the second RSS reading: PEERS-1 made-up nodes are added (default 100)
   -r          official pair first where pairs take turns (default: lattice first)
   -k          keep the logs and state directories (the directory is printed)
+  -S SECONDS  wait this long after starting the daemons before the first \`up\` (default 0: at once, so the first
+              pair's A shares the CPU with every daemon's and both servers' start-up, the other pair's does not; -r
+              swaps who pays that)
+  -U          only \`up\`, up -> direct and the cold transfer (no CLI calls, warm transfer or RSS readings): a
+              quick before/after for the start path
 environment:
   LATTICED, LATTICE_CLI   latticed and its CLI (default: <repo>/bin/latticed, <repo>/bin/lattice)
   LATTICE_TAILSCALED, LATTICE_TAILSCALE   official tailscaled and tailscale (required)
@@ -31,8 +36,8 @@ environment:
 USAGE
 }
 
-CALLS=20 COLD=5 WARM=10 WARMUP=5 IDLE=20 PEERS=100 REVERSE=0 KEEP=0
-while getopts "n:c:t:w:i:N:rkh" opt; do
+CALLS=20 COLD=5 WARM=10 WARMUP=5 IDLE=20 PEERS=100 REVERSE=0 KEEP=0 UPONLY=0 SETTLE=0
+while getopts "n:c:t:w:i:N:rkUS:h" opt; do
   case $opt in
     n) CALLS=$OPTARG ;;
     c) COLD=$OPTARG ;;
@@ -42,6 +47,8 @@ while getopts "n:c:t:w:i:N:rkh" opt; do
     N) PEERS=$OPTARG ;;
     r) REVERSE=1 ;;
     k) KEEP=1 ;;
+    U) UPONLY=1 ;;
+    S) SETTLE=$OPTARG ;;
     h) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -49,7 +56,7 @@ done
 for n in "$CALLS" "$COLD" "$WARM" "$PEERS"; do
   [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] || { echo "not a whole number >= 1: $n" >&2; exit 2; }
 done
-for n in "$WARMUP" "$IDLE"; do [[ $n =~ ^[0-9]+$ ]] || { echo "not a whole number: $n" >&2; exit 2; }; done
+for n in "$WARMUP" "$IDLE" "$SETTLE"; do [[ $n =~ ^[0-9]+$ ]] || { echo "not a whole number: $n" >&2; exit 2; }; done
 [ "$PEERS" -ge 2 ] || { echo "-N must be at least 2" >&2; exit 2; }
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -385,17 +392,20 @@ wait_control l && wait_control o || exit 1
 for h in la lb oa ob; do start_daemon "$h" || exit 1; done
 log "daemons: latticed ${DPID[la]} ${DPID[lb]}, tailscaled ${DPID[oa]} ${DPID[ob]}"
 
+if [ "$SETTLE" -gt 0 ]; then log "settling ${SETTLE}s before the first up"; sleep "$SETTLE"; fi
 order=(l o); [ "$REVERSE" = 1 ] && order=(o l)
 for k in "${order[@]}"; do up_pair "$k" || exit 1; done
 # idle with one peer, before any traffic (no data has gone through the tunnels yet: their data paths stay cold)
-rss_reading rss0
+[ "$UPONLY" = 1 ] || rss_reading rss0
 for k in "${order[@]}"; do cold_pair "$k"; done
-cli_calls
-for k in "${order[@]}"; do warm_pair "$k"; done
-rss_reading rss1
-for k in "${order[@]}"; do add_peers "$k" $((PEERS - 2)) || exit 1; done
-for h in la oa; do wait_peers "$h" $((PEERS - 1)); done
-rss_reading rssN
+if [ "$UPONLY" = 0 ]; then
+  cli_calls
+  for k in "${order[@]}"; do warm_pair "$k"; done
+  rss_reading rss1
+  for k in "${order[@]}"; do add_peers "$k" $((PEERS - 2)) || exit 1; done
+  for h in la oa; do wait_peers "$h" $((PEERS - 1)); done
+  rss_reading rssN
+fi
 
 # ---------------------------------------------------------------- the table
 
@@ -405,7 +415,10 @@ ratio() { # L O
     awk -v l="$1" -v o="$2" 'BEGIN { printf "%.2fx", l / o }'
   else echo "n/a"; fi
 }
-row() { echo "| $1 | ${R[l,$2]:-?} | ${R[o,$2]:-?} | $(ratio "${R[l,$2]:-}" "${R[o,$2]:-}") |"; }
+row() { # LABEL METRIC: nothing for a metric this run did not measure (-U)
+  [ -z "${R[l,$2]:-}${R[o,$2]:-}" ] && return
+  echo "| $1 | ${R[l,$2]:-?} | ${R[o,$2]:-?} | $(ratio "${R[l,$2]:-}" "${R[o,$2]:-}") |"
+}
 echo "| metric | latticed / lattice | tailscaled / tailscale | lattice / official |"
 echo "|---|---|---|---|"
 row "\`status\` s (median of $CALLS)" status

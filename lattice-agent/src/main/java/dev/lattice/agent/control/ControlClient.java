@@ -193,6 +193,7 @@ public final class ControlClient implements AutoCloseable {
     private volatile List<Integer> endpointTypes = List.of();
     private volatile Hostinfo hostinfoOverride;
     private volatile int preferredDerp;
+    private long keyFetched; // the loop thread's, for the debug log of where a login's time went
 
     private ControlClient(Config cfg, Listener listener, String authKey) throws IOException {
         this.cfg = cfg;
@@ -376,9 +377,15 @@ public final class ControlClient implements AutoCloseable {
         while (!isClosed()) {
             try {
                 if (awaitLoginRequest()) continue;
+                long t0 = System.nanoTime();
                 ControlChannel ch = connect();
                 if (!publishChannel(ch)) break;
+                long t1 = System.nanoTime();
                 if (!registered && !register(ch)) continue;
+                if (log.isDebugEnabled()) {
+                    log.debug("control: connected in {} ms (key {} ms), registered in {} ms", (t1 - t0) / 1_000_000,
+                            (keyFetched - t0) / 1_000_000, (System.nanoTime() - t1) / 1_000_000);
+                }
                 if (mapSession(ch)) backoffMs = 0;
             } catch (InterruptedException e) {
                 if (isClosed()) break;
@@ -443,6 +450,7 @@ public final class ControlClient implements AutoCloseable {
         try {
             controlKey = cfg.dialer() == null ? ServerKey.fetch(cfg.serverUrl(), CapabilityVersion.CURRENT)
                     : ServerKey.fetch(group, cfg.serverUrl(), CapabilityVersion.CURRENT, ssl, cfg.dialer());
+            keyFetched = System.nanoTime();
         } catch (IOException e) {
             // As tailscale words it: "fetch control key: <what failed>".
             throw new IOException("fetch control key: GET " + cfg.serverUrl().resolve("/key?v=" + CapabilityVersion.CURRENT)
@@ -556,6 +564,7 @@ public final class ControlClient implements AutoCloseable {
      */
     private boolean mapSession(ControlChannel ch) throws Exception {
         LinkedBlockingQueue<StreamEvent> events = new LinkedBlockingQueue<>();
+        long t0 = System.nanoTime();
         byte[] body = Tailcfg.json().writeValueAsBytes(mapRequest(true).build());
         MapStream s = ch.stream("/machine/map", body, true, new MapStream.Listener() {
             @Override
@@ -583,6 +592,7 @@ public final class ControlClient implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+        log.debug("control: map stream open in {} ms", (System.nanoTime() - t0) / 1_000_000);
         NetworkMapBuilder builder = new NetworkMapBuilder(cfg.clock());
         try {
             return pollMap(events, builder);
@@ -614,10 +624,12 @@ public final class ControlClient implements AutoCloseable {
                     lastHeard = System.nanoTime();
                     if (!any) listener.onMapPoll(true);
                     any = true;
+                    long t0 = System.nanoTime();
                     MapResponse resp = Tailcfg.json().readValue(m.json(), MapResponse.class);
                     NetworkMap nm = builder.apply(resp);
                     if (nm != null) {
                         netmap = nm;
+                        if (log.isDebugEnabled()) log.debug("control: map message ({} bytes) parsed in {} ms", m.json().length, (System.nanoTime() - t0) / 1_000_000);
                         listener.onNetworkMap(nm);
                         stateFromMap(nm);
                     }

@@ -54,15 +54,26 @@ public final class Latticed implements Callable<Integer> {
     }
 
     /**
-     * The training run of an AOT cache for latticed (JEP 483/514/515; off by default, see bin/latticed): parses a
-     * command line as a start does, then runs {@link Warmup}, so the classes of a start and of a first {@code up}
-     * would come from the cache.
+     * The training run of latticed's AOT cache (JEP 483/514/515; see bin/latticed): parses a
+     * command line as a start does, then runs {@link Warmup} and {@link ControlWarmup}, so the classes of a start and
+     * of a first {@code up} come from the cache, with their profiles.
      */
     static int training() {
         try {
             CommandLine.ParseResult r = new CommandLine(new Latticed()).parseArgs("--statedir=/nonexistent", "--port=0");
             if (!r.hasMatchedOption("--port")) return 1;
             Warmup.run();
+            // The control login's network code (Netty's HTTP/1 and HTTP/2 client, the Noise records), on the
+            // transport latticed uses; where that cannot be made (not root: no SO_MARK), the cache goes without.
+            var sockets = dev.lattice.agent.system.AgentSystem.Sockets.linux();
+            var group = new io.netty.channel.MultiThreadIoEventLoopGroup(1, sockets.ioHandler());
+            try {
+                ControlWarmup.run(group, sockets.dialer());
+            } catch (Exception e) {
+                org.slf4j.LoggerFactory.getLogger(Latticed.class).debug("training run: no control login: {}", e.toString());
+            } finally {
+                group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).awaitUninterruptibly(2_000);
+            }
             org.slf4j.LoggerFactory.getLogger(Latticed.class).debug("training run done");
             return 0;
         } catch (Exception e) {

@@ -129,6 +129,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private volatile long upStart;
     /** When the current up was asked for, and when its prefs were saved (System.nanoTime; 0: none). */
     private volatile long upAsked;
+    /** Set by the first real login (an up, or a restart that reconnects): the warm-up leaves that path to it. */
+    private volatile boolean controlStarted;
     private volatile long upSaved;
     private volatile long upLoggedIn;
     private volatile long upFirstMap;
@@ -236,12 +238,26 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 return nm == null ? null : nm.derpMap();
             }).withUserMetrics(b::userMetrics).withCli(dev.lattice.agent.cli.QuickCli::accept));
             b.ticker.scheduleWithFixedDelay(b::tick, 2, 2, TimeUnit.SECONDS);
-            // The first up's cold code (JSON, netmap, handshake, the CLI route) runs now, while nobody waits for it.
+            // The first up's cold code (JSON, netmap, the control login, the CLI route) runs now, while nobody waits for it.
             Path socket = b.api.path();
             Thread.ofVirtual().name("latticed-warmup").start(() -> {
                 try {
+                    long t0 = System.nanoTime();
                     Warmup.run();
+                    long t1 = System.nanoTime();
+                    // A real login (an up that came meanwhile, a restart that reconnects) runs that path itself: a
+                    // made-up one beside it would only take CPU from it.
+                    if (!b.controlStarted) {
+                        try {
+                            ControlWarmup.run(b.group, sys.sockets().dialer());
+                        } catch (Exception e) {
+                            log.debug("control login warm-up failed (the first up will be slower): {}", e.toString());
+                        }
+                    }
+                    long t2 = System.nanoTime();
                     dev.lattice.agent.cli.CliMain.warmDaemon(socket);
+                    log.debug("warm-up done in {} ms (code {} ms, control login {} ms, CLI route {} ms)",
+                            ms(System.nanoTime() - t0), ms(t1 - t0), ms(t2 - t1), ms(System.nanoTime() - t2));
                 } catch (Exception e) {
                     log.debug("warm-up failed (the first up will be slower): {}", e.toString());
                 }
@@ -276,6 +292,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
     /** @param starting whether to say Starting now (after up) or keep the state until control answers (restore) */
     private void startControl(String authKey, boolean starting) {
+        controlStarted = true;
         synchronized (lock) {
             if (control != null) control.close();
             loginError = null;
@@ -392,10 +409,13 @@ public final class LocalBackend implements Backend, AutoCloseable {
         netmap = nm;
         var prefs = resolveExitNodeAndSave(nm);
         updateForwardingHealth(prefs);
+        long tPrefs = System.nanoTime();
         magicSock.setDerpMap(nm.derpMap());
+        long tDerp = System.nanoTime();
         // A peer whose disco key changed restarted and lost its WireGuard session: start a fresh one at once rather
         // than after ours times out (tailscale's ResetDevicePeer).
         for (NodePublicKey k : magicSock.setPeers(nm.peers())) device.resetSession(k);
+        long tPeers = System.nanoTime();
         List<IpPrefix> self = nm.self() == null || nm.self().addresses() == null ? List.of() : nm.self().addresses();
         List<HostEnv.Interface> ifaces = hostInterfaces();
         // Traffic may be for us, for the subnets we offer, or (as an exit node) for the internet; shields up lets
@@ -413,11 +433,14 @@ public final class LocalBackend implements Backend, AutoCloseable {
             log.debug("reading the host's nameservers: {}", e.getMessage());
         }
         magicDns.setConfig(dns);
+        long tDns = System.nanoTime();
         EngineConfig ec = engine.apply(nm, new EngineConfig.Options(prefs.acceptRoutes(), prefs.exitNodeId(),
                 prefs.usesExitNode(), prefs.exitNodeAllowLanAccess(), prefs.advertisedPrefixes(), !prefs.noSnat(), ifaces));
         setExitNode(ec.exitNode());
+        long tEngine = System.nanoTime();
         updatePeerApi(nm);
         serve.apply(serveStore.get(), List.copyOf(peerApi.ports().keySet()));
+        long tPeerApi = System.nanoTime();
         try {
             if (useDns) {
                 osDns.apply(List.of(MAGIC_DNS_V4), dns.searchDomains());
@@ -427,6 +450,12 @@ public final class LocalBackend implements Backend, AutoCloseable {
             }
         } catch (IOException e) {
             log.warn("could not point the host's DNS at MagicDNS: {}", e.getMessage());
+        }
+        if (log.isDebugEnabled()) {
+            long end = System.nanoTime();
+            log.debug("netmap applied in {} ms: prefs {}, DERP map {}, peers {}, filter and MagicDNS {}, engine {}, peer API {}, host DNS {}",
+                    ms(end - applyStart), ms(tPrefs - applyStart), ms(tDerp - tPrefs), ms(tPeers - tDerp), ms(tDns - tPeers),
+                    ms(tEngine - tDns), ms(tPeerApi - tEngine), ms(end - tPeerApi));
         }
         if (state == BackendState.Starting || state == BackendState.NeedsLogin) {
             setState(BackendState.Running, null);

@@ -112,7 +112,9 @@ public final class LinuxRouter implements Router {
         // prerouting chain restores, so it finds their way in the main table, not the tunnel's.
         Result r = cmd.run(List.of("sysctl", "-q", "-w", "net.ipv4.conf.all.src_valid_mark=1"), null);
         if (!r.ok()) log.warn("sysctl net.ipv4.conf.all.src_valid_mark=1 failed: {}", r.output().strip());
-        writeNft(false);
+        // With SNAT as the prefs have it by default: the first config then needs no nft run of its own (a process
+        // on the path of a first `up`). Until a config comes there is no peer, so nothing from the tunnel to NAT.
+        writeNft(RouterConfig.DEFAULT_SNAT);
     }
 
     /**

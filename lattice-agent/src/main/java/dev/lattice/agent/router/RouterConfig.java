@@ -17,6 +17,8 @@ import java.util.List;
 public record RouterConfig(List<IpPrefix> localAddrs, List<IpPrefix> routes, List<IpPrefix> localRoutes,
                            List<IpPrefix> subnetRoutes, boolean snatSubnetRoutes) {
     public static final RouterConfig EMPTY = new RouterConfig(List.of(), List.of());
+    /** What the prefs ask for unless told otherwise (tailscale's NoSNAT is false by default). */
+    public static final boolean DEFAULT_SNAT = true;
 
     public RouterConfig {
         localAddrs = List.copyOf(localAddrs);

@@ -64,7 +64,19 @@ class LinuxRouterTest {
                 "sysctl -q -w net.ipv4.conf.all.src_valid_mark=1",
                 "nft -f -");
         assertThat(l).noneMatch(x -> x.contains("route") && x.contains("main") && !x.contains("rule"));
-        assertThat(r.last("nft -f").stdin()).isEqualTo(LinuxRouter.nftRuleset("lattice0", false));
+        assertThat(r.last("nft -f").stdin()).isEqualTo(LinuxRouter.nftRuleset("lattice0", RouterConfig.DEFAULT_SNAT));
+    }
+
+    @Test
+    void aFirstConfigWithTheDefaultSnatRunsOnlyTheIpBatch() throws IOException {
+        Recorder r = new Recorder();
+        LinuxRouter router = new LinuxRouter("lattice0", 1280, r);
+        int calls = r.calls.size();
+        // a process less on the path of a first up: the table written at start already has the default's SNAT
+        router.set(new RouterConfig(p("100.64.0.1/32"), p("100.64.0.2/32"), List.of(), List.of(), RouterConfig.DEFAULT_SNAT));
+        assertThat(r.calls.subList(calls, r.calls.size())).extracting(Call::line).containsExactly("ip -force -batch -");
+        router.set(new RouterConfig(p("100.64.0.1/32"), p("100.64.0.2/32"), List.of(), List.of(), !RouterConfig.DEFAULT_SNAT));
+        assertThat(r.last("nft -f").stdin()).isEqualTo(LinuxRouter.nftRuleset("lattice0", !RouterConfig.DEFAULT_SNAT));
     }
 
     @Test
