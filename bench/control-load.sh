@@ -13,8 +13,8 @@
 #             LATTICE_RSS_VARIANTS="label=JVM options;..." adds more lattice-controls to compare JVM settings, and
 #             LATTICE_RSS_OUT=DIR saves the NMT summary of any of them run with -XX:NativeMemoryTracking=summary
 # Builds what it needs from this checkout alone (nothing has to be installed in ~/.m2); Maven options go in
-# MAVEN_ARGS (e.g. MAVEN_ARGS=-o to stay offline). LATTICE_SERVER_OPTS adds JVM options to lattice-control in
-# the storm modes (e.g. -XX:StartFlightRecording=filename=/tmp/storm.jfr to profile the storm);
+# MAVEN_ARGS (e.g. MAVEN_ARGS=-o to stay offline). LATTICE_SERVER_OPTS adds JVM options to lattice-control (in
+# every mode; e.g. -XX:StartFlightRecording=filename=/tmp/storm.jfr to profile the storm);
 # LATTICE_STORM_TIMEOUT (seconds, default 1800) ends a headscale storm that does not finish.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -262,7 +262,7 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for n in "${ns[@]}"; do
   d=$work/lattice-$n; mkdir -p "$d"; config "$d" "$lport"
   step="starting lattice-control for N=$n (log: $d/server.log)"
-  LATTICE_JAVA_OPTS="-Xmx2g" "$root/bin/lattice-control" serve -c "$d/config.yaml" > "$d/server.log" 2>&1 &
+  LATTICE_JAVA_OPTS="-Xmx2g ${LATTICE_SERVER_OPTS:-}" "$root/bin/lattice-control" serve -c "$d/config.yaml" > "$d/server.log" 2>&1 &
   pid=$!; pids+=("$pid"); wait_health "$lport"
   step="creating the bench user and key on lattice-control"
   spid=$(pgrep -f "lattice.jar control serve -c $d/config.yaml" | head -1)
