@@ -341,10 +341,11 @@ done
 for k in "${KINDS[@]}"; do
   ip netns exec "${NS[${k}a]}" ping -i 1 -W 2 "${IP4[${k}b]}" >"$OUT/$k-ping.txt" 2>&1 &
   PING[$k]=$!; PIDS+=($!)
-  burst_loop "$k" & PIDS+=($!)
-  status_loop "$k" & PIDS+=($!)
+  burst_loop "$k" & PIDS+=($!); disown $!
+  status_loop "$k" & PIDS+=($!); disown $!
 done
-churn_loop & PIDS+=($!)
+# (disowned: the loops end by a signal, and bash would print "Terminated" for each into the table)
+churn_loop & PIDS+=($!); disown $!
 sleep 60
 snapshots start
 "$JDK/bin/jcmd" "${DPID[lb]}" VM.native_memory baseline >/dev/null 2>&1
