@@ -2,15 +2,19 @@
 # Control-server load benchmark: N simulated nodes (Java clients speaking ts2021 + zstd map streams) against
 # lattice-control and, in the same run, headscale (if $LATTICE_HEADSCALE names a binary). Prints one table row per
 # server and N. Everything listens on 127.0.0.1.
-# Usage: bench/control-load.sh [join|storm|replicas] [N ...]   (default: join 100 1000)
+# Usage: bench/control-load.sh [join|storm|replicas|rss] [N ...]   (default: join 100 1000)
 #   join      N nodes join 32 at a time, then one joins and patches (SQLite)
 #   storm     N registered nodes, the server restarts, all N reconnect at once (SQLite; headscale too)
 #   replicas  the storm with two lattice-control replicas on PostgreSQL ($LATTICE_PG_URL, a JDBC URL such as
 #             jdbc:postgresql://127.0.0.1:5432/postgres?user=u&password=p; a database is created per run and
 #             dropped after), clients split between them
+#   rss       N nodes with open map streams on lattice-control (its launcher's default JVM settings) and headscale at
+#             once; after LATTICE_RSS_HOLD seconds (30) both servers' RSS, threads and heap, read at the same moment;
+#             LATTICE_RSS_VARIANTS="label=JVM options;..." adds more lattice-controls to compare JVM settings, and
+#             LATTICE_RSS_OUT=DIR saves the NMT summary of any of them run with -XX:NativeMemoryTracking=summary
 # Builds what it needs from this checkout alone (nothing has to be installed in ~/.m2); Maven options go in
-# MAVEN_ARGS (e.g. MAVEN_ARGS=-o to stay offline). LATTICE_SERVER_OPTS adds JVM options to lattice-control in
-# the storm modes (e.g. -XX:StartFlightRecording=filename=/tmp/storm.jfr to profile the storm);
+# MAVEN_ARGS (e.g. MAVEN_ARGS=-o to stay offline). LATTICE_SERVER_OPTS adds JVM options to lattice-control (in
+# every mode; e.g. -XX:StartFlightRecording=filename=/tmp/storm.jfr to profile the storm);
 # LATTICE_STORM_TIMEOUT (seconds, default 1800) ends a headscale storm that does not finish.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,7 +23,7 @@ mvnw=${LATTICE_MVNW:-$root/mvnw}
 step=starting
 trap 'rc=$?; echo "control-load.sh: $step failed (exit $rc)" >&2; exit $rc' ERR
 mode=join
-case "${1:-}" in join|storm|replicas) mode=$1; shift ;; esac
+case "${1:-}" in join|storm|replicas|rss) mode=$1; shift ;; esac
 ns=("$@"); [ ${#ns[@]} -gt 0 ] || ns=(100 1000)
 JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}; export JAVA_HOME
 java=$JAVA_HOME/bin/java
@@ -43,6 +47,11 @@ step="building lattice.jar and the load generator ($mvnw package dependency:buil
   -Dmdep.outputFile=target/bench.cp >&2)
 bench_cp="$root/lattice-bench/target/classes:$(cat "$root/lattice-bench/target/bench.cp")"
 
+# Servers listen on LATTICE_BENCH_PORT (default 18080; replicas and rss variants on +10, +20, ...; headscale on
+# +10000), each with metrics on +1 and gRPC on +2: two benches at once need different ports.
+lport=${LATTICE_BENCH_PORT:-18080}; hport=$((lport + 10000))
+# wait_health would take another bench's server on the same port for ours: config refuses a port in use.
+port_free() { if curl -s -m 1 "http://127.0.0.1:$1/" >/dev/null 2>&1 || [ $? -ne 7 ]; then echo "control-load.sh: port $1 is in use (another bench? set LATTICE_BENCH_PORT)" >&2; return 1; fi; }
 derpmap() { cat > "$1" <<'YAML'
 regions:
   900:
@@ -67,6 +76,7 @@ database() { # dir [pg database]
 }
 
 config() { # dir port [pg database]
+  port_free "$2" || return 1
   derpmap "$1/derp.yaml"
   cat > "$1/config.yaml" <<YAML
 server_url: http://127.0.0.1:$2
@@ -138,11 +148,11 @@ storm_lattice() { # n replicas
   mkdir -p "$d"; : > "$d/pids"
   if [ "$r" -gt 1 ]; then db=lattice_storm_$$_$n; psql "$pg_admin" -qc "create database $db" >/dev/null; dbs+=("$db"); fi
   for i in $(seq 0 $((r - 1))); do
-    mkdir -p "$d/$i"; config "$d/$i" $((18080 + 10 * i)) "$db"; cfgs+=("$d/$i/config.yaml")
+    mkdir -p "$d/$i"; config "$d/$i" $((lport + 10 * i)) "$db"; cfgs+=("$d/$i/config.yaml")
     # All simulated nodes come from 127.0.0.1, and a storm opens N connections at once: above the default cap of
     # 256 not yet authenticated connections per address (a real storm comes from N addresses).
     printf 'limits:\n  max_connections_per_ip: 1000000\n' >> "$d/$i/config.yaml"
-    urls=${urls:+$urls,}http://127.0.0.1:$((18080 + 10 * i))
+    urls=${urls:+$urls,}http://127.0.0.1:$((lport + 10 * i))
   done
   step="starting lattice-control for the storm, N=$n, $r replica(s) (logs: $d/*/server.log)"
   for c in "${cfgs[@]}"; do
@@ -161,10 +171,10 @@ storm_lattice() { # n replicas
 
 storm_headscale() { # n
   local n=$1 d=$work/storm-headscale-$1
-  mkdir -p "$d"; config "$d" 28080; : > "$d/pids"
+  mkdir -p "$d"; config "$d" $hport; : > "$d/pids"
   step="starting headscale for the storm, N=$n (log: $d/server.log)"
   "$LATTICE_HEADSCALE" -c "$d/config.yaml" serve > "$d/server.log" 2>&1 &
-  pids+=("$!"); echo "$!" > "$d/pids"; wait_health 28080
+  pids+=("$!"); echo "$!" > "$d/pids"; wait_health $hport
   step="creating the bench user and key on headscale"
   "$LATTICE_HEADSCALE" -c "$d/config.yaml" users create bench >/dev/null
   uid=$("$LATTICE_HEADSCALE" -c "$d/config.yaml" users list -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
@@ -172,10 +182,62 @@ storm_headscale() { # n
   restart_script "$d" headscale "$d/config.yaml"
   step="the storm against headscale, N=$n"
   # Headscale may not survive a storm: its row says what it managed, and the run goes on.
-  timeout "${LATTICE_STORM_TIMEOUT:-1800}" "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.StormBench "headscale" "$n" "$key" http://127.0.0.1:28080 "$d/pids" "$d/restart.sh" \
+  timeout "${LATTICE_STORM_TIMEOUT:-1800}" "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.StormBench "headscale" "$n" "$key" http://127.0.0.1:$hport "$d/pids" "$d/restart.sh" \
     || echo "| headscale | $n | did not finish (exit $?) | | | | | | | | | |"
   stop_servers "$d/pids"
 }
+
+# rss N: lattice-control (the launcher's own JVM settings, plus LATTICE_SERVER_OPTS) and headscale side by side, N
+# nodes with open map streams on each, both read at the same moment after LATTICE_RSS_HOLD seconds (default 30).
+if [ "$mode" = rss ]; then
+  echo "| server | N | RSS MiB | peak RSS MiB | heap in use MiB | heap after GC MiB | threads |"
+  echo "|---|---|---|---|---|---|---|"
+  # LATTICE_RSS_VARIANTS="label=JVM options;label=JVM options": more lattice-controls beside the default one,
+  # each with its own options (e.g. to compare collectors or heap sizes in the same run); leading NAME=VALUE words
+  # are set in that server's environment
+  IFS=';' read -ra variants <<<"lattice-control=${LATTICE_SERVER_OPTS:-};${LATTICE_RSS_VARIANTS:-}"
+  for n in "${ns[@]}"; do
+    targets=(); lpids=(); i=0
+    for v in "${variants[@]}"; do
+      [ -n "$v" ] || continue
+      label=${v%%=*}; opts=${v#*=}; port=$((lport + 10 * i))
+      # leading NAME=VALUE words are the environment (MALLOC_ARENA_MAX=16 -Xms1g)
+      envs=(); while [[ $opts =~ ^[A-Z_]+=[^\ ]*( |$) ]]; do envs+=("${opts%% *}"); [[ $opts == *" "* ]] && opts=${opts#* } || opts=""; done
+      d=$work/rss-$i-$n; mkdir -p "$d"; config "$d" "$port"
+      step="starting $label for rss N=$n (options: ${envs[*]} ${opts:-none}; log: $d/server.log)"
+      env "${envs[@]}" LATTICE_JAVA_OPTS="$opts" "$root/bin/lattice-control" serve -c "$d/config.yaml" > "$d/server.log" 2>&1 &
+      lpids+=("$!"); pids+=("$!"); wait_health "$port"
+      spid=$(server_pid "$d/config.yaml")
+      "$root/bin/lattice-control" -c "$d/config.yaml" users create bench >/dev/null
+      key=$("$root/bin/lattice-control" -c "$d/config.yaml" preauthkeys create --user bench --reusable --expiration 2h)
+      targets+=("$label=http://127.0.0.1:$port,$key,$spid")
+      i=$((i + 1))
+    done
+    hpid=""
+    if [ -n "${LATTICE_HEADSCALE:-}" ]; then
+      d=$work/rss-headscale-$n; mkdir -p "$d"; config "$d" $hport
+      step="starting headscale for rss N=$n (log: $d/server.log)"
+      "$LATTICE_HEADSCALE" -c "$d/config.yaml" serve > "$d/server.log" 2>&1 &
+      hpid=$!; pids+=("$hpid"); wait_health $hport
+      "$LATTICE_HEADSCALE" -c "$d/config.yaml" users create bench >/dev/null
+      uid=$("$LATTICE_HEADSCALE" -c "$d/config.yaml" users list -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+      hkey=$("$LATTICE_HEADSCALE" -c "$d/config.yaml" preauthkeys create --user "$uid" --reusable --expiration 2h | tail -1)
+      targets+=("headscale=http://127.0.0.1:$hport,$hkey,$hpid,http://127.0.0.1:$((hport + 1))/metrics")
+    else
+      echo "control-load.sh: LATTICE_HEADSCALE not set: lattice-control alone" >&2
+    fi
+    step="N=$n nodes with open map streams on each server"
+    echo "control-load.sh: load $(cut -d' ' -f1-3 /proc/loadavg) before the join" >&2
+    rows=$("$java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xmx1g -cp "$bench_cp" dev.lattice.bench.control.RssBench "$n" "${LATTICE_RSS_HOLD:-30}" "${targets[@]}")
+    echo "$rows"
+    awk -F'|' '{ gsub(/ /, "", $2); r[$2] = $4; o[++k] = $2 }
+      END { if (r["headscale"] > 0) for (j = 1; j <= k; j++) if (o[j] != "headscale")
+        printf "| %s / headscale | | %.2fx | | | | |\n", o[j], r[o[j]] / r["headscale"] }' <<<"$rows"
+    echo "control-load.sh: load $(cut -d' ' -f1-3 /proc/loadavg) after the reading" >&2
+    kill "${lpids[@]}" $hpid 2>/dev/null || true; wait "${lpids[@]}" $hpid 2>/dev/null || true
+  done
+  exit 0
+fi
 
 if [ "$mode" = replicas ]; then
   step="reading \$LATTICE_PG_URL (a jdbc:postgresql:// URL with user and password)"
@@ -198,29 +260,29 @@ fi
 echo "| server | N | join s | join CPU ms | add p50 ms | add p99 ms | add max ms | patch p50 ms | patch max ms | heap MiB | RSS MiB | patch CPU ms |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for n in "${ns[@]}"; do
-  d=$work/lattice-$n; mkdir -p "$d"; config "$d" 18080
+  d=$work/lattice-$n; mkdir -p "$d"; config "$d" "$lport"
   step="starting lattice-control for N=$n (log: $d/server.log)"
-  LATTICE_JAVA_OPTS="-Xmx2g" "$root/bin/lattice-control" serve -c "$d/config.yaml" > "$d/server.log" 2>&1 &
-  pid=$!; pids+=("$pid"); wait_health 18080
+  LATTICE_JAVA_OPTS="-Xmx2g ${LATTICE_SERVER_OPTS:-}" "$root/bin/lattice-control" serve -c "$d/config.yaml" > "$d/server.log" 2>&1 &
+  pid=$!; pids+=("$pid"); wait_health "$lport"
   step="creating the bench user and key on lattice-control"
   spid=$(pgrep -f "lattice.jar control serve -c $d/config.yaml" | head -1)
   "$root/bin/lattice-control" -c "$d/config.yaml" users create bench >/dev/null
   key=$("$root/bin/lattice-control" -c "$d/config.yaml" preauthkeys create --user bench --reusable --expiration 2h)
   step="the load generator against lattice-control, N=$n"
-  "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.ControlLoadBench http://127.0.0.1:18080 "$key" "$spid" "$n" lattice-control
+  "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.ControlLoadBench http://127.0.0.1:$lport "$key" "$spid" "$n" lattice-control
   kill "$pid"; wait "$pid" 2>/dev/null || true
 
   if [ -n "${LATTICE_HEADSCALE:-}" ]; then
-    d=$work/headscale-$n; mkdir -p "$d"; config "$d" 28080
+    d=$work/headscale-$n; mkdir -p "$d"; config "$d" $hport
     step="starting headscale for N=$n (log: $d/server.log)"
     "$LATTICE_HEADSCALE" -c "$d/config.yaml" serve > "$d/server.log" 2>&1 &
-    pid=$!; pids+=("$pid"); wait_health 28080
+    pid=$!; pids+=("$pid"); wait_health $hport
     step="creating the bench user and key on headscale"
     "$LATTICE_HEADSCALE" -c "$d/config.yaml" users create bench >/dev/null
     uid=$("$LATTICE_HEADSCALE" -c "$d/config.yaml" users list -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
     key=$("$LATTICE_HEADSCALE" -c "$d/config.yaml" preauthkeys create --user "$uid" --reusable --expiration 2h | tail -1)
     step="the load generator against headscale, N=$n"
-    "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.ControlLoadBench http://127.0.0.1:28080 "$key" "$pid" "$n" headscale
+    "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.ControlLoadBench http://127.0.0.1:$hport "$key" "$pid" "$n" headscale
     kill "$pid"; wait "$pid" 2>/dev/null || true
   fi
 done

@@ -43,8 +43,23 @@ final class ProcStats {
     static long heapUsedBytes(long pid) throws Exception {
         if (!isJava(pid)) return -1;
         String out = run(jcmd(), Long.toString(pid), "GC.heap_info");
-        var m = java.util.regex.Pattern.compile("used (\\d+)K").matcher(out);
-        return m.find() ? Long.parseLong(m.group(1)) * 1024 : -1;
+        // one line per generation (Serial: DefNew and Tenured; G1: one for the heap), not indented; the indented
+        // lines are their spaces, and Metaspace is not heap
+        var used = java.util.regex.Pattern.compile("used (\\d+)K");
+        long sum = -1;
+        for (String l : out.split("\n")) {
+            if (l.isEmpty() || l.startsWith(" ") || l.contains("Metaspace") || l.contains("class space")) continue;
+            var m = used.matcher(l);
+            if (m.find()) sum = Math.max(sum, 0) + Long.parseLong(m.group(1)) * 1024;
+        }
+        return sum;
+    }
+
+    /** A JVM's Native Memory Tracking summary, or null when it is not a JVM or runs without NMT. */
+    static String nativeMemory(long pid) throws Exception {
+        if (!isJava(pid)) return null;
+        String out = run(jcmd(), Long.toString(pid), "VM.native_memory", "summary");
+        return out.contains("Total: reserved") ? out : null;
     }
 
     private static String jcmd() {
