@@ -37,17 +37,10 @@ public final class MapSession {
     private final int capVer;
     private final MapSink sink;
 
-    // Pending changes, guarded by this.
-    private boolean full;
-    private boolean self;
-    private boolean policy;
-    private boolean dns;
-    private boolean derp;
+    // Pending changes, guarded by this: the tick's batch, shared with every other session (null: none).
+    private ChangeBatch pending;
     /** When the first change of the batch being coalesced arrived (System.nanoTime). */
     private long pendingSince;
-    private final Set<Long> changed = new LinkedHashSet<>();
-    private final Set<Long> patched = new LinkedHashSet<>();
-    private final Set<Long> removed = new LinkedHashSet<>();
     /** Something is pending for the next flush. */
     private boolean dirty;
     /** The number of the last change published before this session opened: its full map has those. */
@@ -122,7 +115,7 @@ public final class MapSession {
             sentDns = r.dnsConfig();
             sentDerp = r.derpMap();
             EncodedMapResponse encoded = new EncodedMapResponse(r);
-            if (built != null) built.accept(encoded.json().length);
+            if (built != null) built.accept(encoded.length(sink.zstd()));
             Runnable w = written;
             written = null; // the sink runs it from here on
             sink.send(encoded, w == null ? () -> {} : w);
@@ -134,37 +127,14 @@ public final class MapSession {
         }
     }
 
-    synchronized void enqueue(List<Change> changes) {
+    synchronized void enqueue(ChangeBatch batch) {
         if (ended) return;
-        for (Change c : changes) {
-            switch (c.kind()) {
-                case FULL -> full = true;
-                case POLICY -> policy = true;
-                case DNS -> dns = true;
-                case DERP -> derp = true;
-                case REMOVED -> {
-                    if (c.nodeId() == nodeId) {
-                        // Deleted while connected: end the stream; the client will find itself unregistered.
-                        sink.finish();
-                        return;
-                    }
-                    removed.add(c.nodeId());
-                    changed.remove(c.nodeId());
-                    patched.remove(c.nodeId());
-                }
-                case ADDED, UPDATED -> {
-                    if (c.nodeId() == nodeId) self = true;
-                    else {
-                        changed.add(c.nodeId());
-                        removed.remove(c.nodeId());
-                    }
-                }
-                case PATCH -> {
-                    if (c.nodeId() == nodeId) self = true;
-                    else patched.add(c.nodeId());
-                }
-            }
+        if (batch.removedAtAll().contains(nodeId)) {
+            // Deleted while connected: end the stream; the client will find itself unregistered.
+            sink.finish();
+            return;
         }
+        pending = pending == null ? batch : pending.then(batch);
         if (!dirty) {
             dirty = true;
             pendingSince = System.nanoTime();
@@ -178,20 +148,19 @@ public final class MapSession {
     synchronized void flush(SharedDeltas shared) {
         if (!dirty) return;
         dirty = false;
-        if (ended || !sink.isOpen()) return;
+        ChangeBatch batch = pending;
+        pending = null;
+        if (ended || !sink.isOpen() || batch == null) return;
         try {
-            if (full) {
-                full = false;
-                policy = false;
-                dns = false;
-                derp = false;
-                self = false;
-                changed.clear();
-                patched.clear();
-                removed.clear();
+            if (batch.full()) {
                 sendFull();
                 return;
             }
+            // The batch's sets are shared: this session's own node is skipped in them, and the policy below adds to
+            // a copy of its own.
+            Set<Long> changed = batch.changed();
+            Set<Long> patched = batch.patched();
+            Set<Long> removed = batch.removed();
             Optional<TailnetNode> meOpt = owner.tailnet().node(nodeId);
             if (meOpt.isEmpty()) {
                 sink.finish();
@@ -205,23 +174,21 @@ public final class MapSession {
             Map<Long, UserProfile> profiles = new LinkedHashMap<>();
             List<FilterRule> newFilter = null;
             JsonNode newSsh = null;
-            boolean sendSelf = self;
+            boolean sendSelf = batch.touched().contains(nodeId);
             DNSConfig newDns = null;
-            if (dns || sendSelf) {
-                dns = false;
+            if (batch.dns() || sendSelf) {
                 // A client replaces its whole DNS config with any it is sent, so a delta carries all of it. The node's
                 // own changes count too: a rename changes its CertDomains.
                 DNSConfig d = owner.dnsConfigFor(me);
                 if (d != null && !d.equals(sentDns)) newDns = d;
             }
             DERPMap newDerp = null;
-            if (derp) {
-                derp = false;
+            if (batch.derp()) {
                 DERPMap m = owner.derpMap();
                 if (m != null && !m.equals(sentDerp)) newDerp = m;
             }
-            if (policy) {
-                policy = false;
+            if (batch.policy()) {
+                changed = new LinkedHashSet<>(changed);
                 // Peers that appear or go, and known peers whose usable routes changed for this viewer.
                 List<TailnetNode> all = owner.tailnet().nodes();
                 BitSet visible = pol.visiblePeers(me, all);
@@ -235,10 +202,11 @@ public final class MapSession {
                 for (long id : sentRoutes.keySet()) recheck.set(bit(id));
                 recheck.and(known);
                 recheck.and(visible);
+                Set<Long> more = changed;
                 for (int i = recheck.nextSetBit(0); i >= 0; i = recheck.nextSetBit(i + 1)) {
                     long id = i;
                     owner.tailnet().node(id).ifPresent(n -> {
-                        if (!owner.routesFor(me, n, pol).equals(sentRoutes.getOrDefault(id, List.of()))) changed.add(id);
+                        if (!owner.routesFor(me, n, pol).equals(sentRoutes.getOrDefault(id, List.of()))) more.add(id);
                     });
                 }
                 List<FilterRule> f = pol.filterFor(me);
@@ -251,6 +219,7 @@ public final class MapSession {
                 if (!pol.nodeAttrs(me).equals(sentAttrs)) sendSelf = true;
             }
             for (long id : changed) {
+                if (id == nodeId) continue;
                 Optional<TailnetNode> n = owner.tailnet().node(id);
                 if (n.isPresent() && pol.canSee(me, n.get())) {
                     dev.lattice.wire.tailcfg.Node tn = owner.peerNode(me, n.get(), capVer, pol);
@@ -262,16 +231,12 @@ public final class MapSession {
                 }
             }
             for (long id : patched) {
-                if (changed.contains(id) || !known.get(bit(id))) continue;
+                if (id == nodeId || changed.contains(id) || !known.get(bit(id))) continue;
                 owner.tailnet().node(id).ifPresent(n -> patches.add(owner.patch(n)));
             }
             for (long id : removed) {
-                if (forget(id)) peersRemoved.add(id);
+                if (id != nodeId && forget(id)) peersRemoved.add(id);
             }
-            self = false;
-            changed.clear();
-            patched.clear();
-            removed.clear();
             if (peersChanged.isEmpty() && peersRemoved.isEmpty() && patches.isEmpty() && !sendSelf && newFilter == null
                     && newSsh == null && newDns == null && newDerp == null) {
                 return;
