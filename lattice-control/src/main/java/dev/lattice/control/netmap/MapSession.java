@@ -156,6 +156,16 @@ public final class MapSession {
                 sendFull();
                 return;
             }
+            if (shared != null && batch.onlyPatches() && !batch.touched().contains(nodeId) && batch.knowsAllPatched(known)) {
+                // What the general path below would send, with the entries looked up once for all sessions.
+                List<PeerChange> patches = batch.sharedPatches(id -> owner.tailnet().node(id).map(owner::patch));
+                if (patches.isEmpty()) return;
+                sink.send(shared.get(new SharedDeltas.Key(List.of(), List.of(), patches, List.of()),
+                        () -> MapResponse.builder().peersChangedPatch(patches).build()));
+                rearmKeepAlive();
+                countDelta();
+                return;
+            }
             // The batch's sets are shared: this session's own node is skipped in them, and the policy below adds to
             // a copy of its own.
             Set<Long> changed = batch.changed();
@@ -276,16 +286,20 @@ public final class MapSession {
             } else {
                 send(b.build());
             }
-            ControlMetrics m = owner.metricsOrNull();
-            if (m != null) {
-                m.mapResponses.labelValues("delta").inc();
-                m.mapUpdateLatency.observe((System.nanoTime() - pendingSince) / 1e9);
-            }
+            countDelta();
         } catch (RuntimeException e) {
             MapSessions.log().warn("map update for node {} failed; closing its stream", nodeId, e);
             sink.finish();
         } finally {
             owner.flushed();
+        }
+    }
+
+    private void countDelta() {
+        ControlMetrics m = owner.metricsOrNull();
+        if (m != null) {
+            m.mapResponses.labelValues("delta").inc();
+            m.mapUpdateLatency.observe((System.nanoTime() - pendingSince) / 1e9);
         }
     }
 
