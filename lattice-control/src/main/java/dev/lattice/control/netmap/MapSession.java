@@ -45,9 +45,9 @@ public final class MapSession {
     private boolean dirty;
     /** The number of the last change published before this session opened: its full map has those. */
     private volatile long heardUpTo;
-    private ScheduledFuture<?> keepAlive;
+    private volatile ScheduledFuture<?> keepAlive;
     /** The stream closed: nothing is built or scheduled for it any more. */
-    private boolean ended;
+    private volatile boolean ended;
     /**
      * Peers this session has been told about, so visibility changes become adds and removes. A bit per node id:
      * a set of boxed ids per session made memory grow with N² (700 MiB of heap at 3,000 nodes).
@@ -341,6 +341,8 @@ public final class MapSession {
         if (keepAlive != null) keepAlive.cancel(false);
         long delay = MapSessions.KEEPALIVE.toMillis() + ThreadLocalRandom.current().nextLong(9000);
         keepAlive = owner.timers().schedule(this::sendKeepAlive, delay, TimeUnit.MILLISECONDS);
+        // cancelTimers takes no lock: if it ran meanwhile, it may have missed this one.
+        if (ended) keepAlive.cancel(false);
     }
 
     private synchronized void sendKeepAlive() {
@@ -357,9 +359,13 @@ public final class MapSession {
         rearmKeepAlive();
     }
 
-    /** The stream closed: cancels the pending flush and keep-alive, and schedules none after. */
-    synchronized void cancelTimers() {
+    /**
+     * The stream closed: cancels the pending flush and keep-alive, and schedules none after. Without the session's
+     * lock: it runs on the connection's event loop, which must not wait for a full map being built under that lock.
+     */
+    void cancelTimers() {
         ended = true;
-        if (keepAlive != null) keepAlive.cancel(false);
+        ScheduledFuture<?> k = keepAlive;
+        if (k != null) k.cancel(false);
     }
 }
