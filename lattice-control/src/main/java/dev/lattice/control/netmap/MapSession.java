@@ -29,7 +29,7 @@ import tools.jackson.databind.JsonNode;
 
 /** One node's open map stream: pending changes, the coalescing flush and the keep-alive timer. */
 public final class MapSession {
-    private static final MapResponse KEEPALIVE_MSG = MapResponse.builder().keepAlive(true).build();
+    static final MapResponse KEEPALIVE_MSG = MapResponse.builder().keepAlive(true).build();
     private static final JsonNode EMPTY_SSH = Tailcfg.json().createObjectNode().set("rules", Tailcfg.json().createArrayNode());
 
     private final MapSessions owner;

@@ -148,7 +148,18 @@ public final class MapSessions implements AutoCloseable {
         sink.start();
         // Waits (on the request's virtual thread, holding no lock) for room among the full maps in flight.
         int nodes = tailnet.nodes().size();
-        int held = fullMaps.acquire(nodes, sink::isOpen);
+        // A client hears nothing while it waits: tailscale's gives a map request up after 120 s of silence (its
+        // watchdog, which keep-alives reset, also before the first map), so a long wait gets keep-alives as a stream.
+        long[] lastHeard = {System.nanoTime()};
+        int held = fullMaps.acquire(nodes, () -> {
+            if (!sink.isOpen()) return false;
+            long now = System.nanoTime();
+            if (now - lastHeard[0] >= KEEPALIVE.toNanos()) {
+                sink.send(MapSession.KEEPALIVE_MSG);
+                lastHeard[0] = now;
+            }
+            return true;
+        });
         if (held < 0) return s; // the client went away while waiting
         s.sendFull(() -> fullMaps.release(held), bytes -> fullMaps.observe(bytes, nodes));
         return s;
