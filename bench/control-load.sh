@@ -27,9 +27,19 @@ work=$(mktemp -d /tmp/lattice-control-load.XXXXXX)
 pids=()
 dbs=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  local all=("${pids[@]}")
   # Servers a restart script started are not our children: their pids are in the run directories.
-  for f in "$work"/*/pids; do [ -f "$f" ] && while read -r p; do kill "$p" 2>/dev/null || true; done < "$f"; done
+  for f in "$work"/*/pids; do [ -f "$f" ] && while read -r p; do all+=("$p"); done < "$f"; done
+  for p in "${all[@]}"; do kill "$p" 2>/dev/null || true; done
+  # A server that does not stop within 10 s (one overloaded by a failed storm once kept running for minutes after
+  # its bench ended, and took the CPU of the next) is killed.
+  for _ in $(seq 100); do
+    local alive=0
+    for p in "${all[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for p in "${all[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   for db in "${dbs[@]}"; do psql "$pg_admin" -qc "drop database if exists $db" >/dev/null 2>&1 || true; done
   rm -rf "$work"
