@@ -76,39 +76,37 @@ class SlowClientsMemoryTest {
 
     private static void storm(MapSessions sessions, ExecutorService pool, List<TailnetNode> nodes,
             List<RecordingSinks.Held> streams, AtomicLong queued, long budget) throws Exception {
-        {
-            // The storm: 60 streams open at once (each open waits on its own thread, as a request does).
-            List<Future<?>> opens = new ArrayList<>();
-            for (int i = 0; i < 60; i++) {
-                RecordingSinks.Held h = RecordingSinks.held(queued);
-                streams.add(h);
-                long id = nodes.get(i).id();
-                opens.add(pool.submit(() -> sessions.open(id, CapabilityVersion.CURRENT, h.sink())));
-            }
-            Thread.sleep(1500);
-            int sent = streams.stream().mapToInt(h -> h.messages().get()).sum();
-            long oneMap = streams.stream().mapToLong(h -> h.held().get()).max().orElseThrow();
-            assertThat(oneMap).as("a full map of 400 nodes").isGreaterThan(20_000);
-            assertThat(queued.get()).as("bytes of full maps queued for clients that do not read (%d maps)", sent)
-                    .isLessThanOrEqualTo(budget + oneMap);
-            assertThat(sent).as("maps that went out before any client read").isLessThan(60);
-
-            // A stream still waiting whose client goes away stops waiting, and never gets a map.
-            RecordingSinks.Held gone = streams.stream().filter(h -> h.messages().get() == 0).findFirst().orElseThrow();
-            gone.channel().close();
-
-            // The clients read: every other stream gets its full map, and the room comes back.
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (streams.stream().filter(h -> h != gone).anyMatch(h -> h.messages().get() == 0)) {
-                assertThat(System.nanoTime()).as("every stream got its map").isLessThan(deadline);
-                for (RecordingSinks.Held h : streams) h.drain();
-                assertThat(queued.get()).isLessThanOrEqualTo(budget + oneMap);
-                Thread.sleep(20);
-            }
-            for (Future<?> f : opens) f.get(10, TimeUnit.SECONDS);
-            for (RecordingSinks.Held h : streams) h.drain();
-            assertThat(gone.messages().get()).isZero();
-            assertThat(sessions.fullMapBudgetFree()).isEqualTo((int) (budget / 1024));
+        // The storm: 60 streams open at once (each open waits on its own thread, as a request does).
+        List<Future<?>> opens = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            RecordingSinks.Held h = RecordingSinks.held(queued);
+            streams.add(h);
+            long id = nodes.get(i).id();
+            opens.add(pool.submit(() -> sessions.open(id, CapabilityVersion.CURRENT, h.sink())));
         }
+        Thread.sleep(1500);
+        int sent = streams.stream().mapToInt(h -> h.messages().get()).sum();
+        long oneMap = streams.stream().mapToLong(h -> h.held().get()).max().orElseThrow();
+        assertThat(oneMap).as("a full map of 400 nodes").isGreaterThan(20_000);
+        assertThat(queued.get()).as("bytes of full maps queued for clients that do not read (%d maps)", sent)
+                .isLessThanOrEqualTo(budget + oneMap);
+        assertThat(sent).as("maps that went out before any client read").isLessThan(60);
+
+        // A stream still waiting whose client goes away stops waiting, and never gets a map.
+        RecordingSinks.Held gone = streams.stream().filter(h -> h.messages().get() == 0).findFirst().orElseThrow();
+        gone.channel().close();
+
+        // The clients read: every other stream gets its full map, and the room comes back.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (streams.stream().filter(h -> h != gone).anyMatch(h -> h.messages().get() == 0)) {
+            assertThat(System.nanoTime()).as("every stream got its map").isLessThan(deadline);
+            for (RecordingSinks.Held h : streams) h.drain();
+            assertThat(queued.get()).isLessThanOrEqualTo(budget + oneMap);
+            Thread.sleep(20);
+        }
+        for (Future<?> f : opens) f.get(10, TimeUnit.SECONDS);
+        for (RecordingSinks.Held h : streams) h.drain();
+        assertThat(gone.messages().get()).isZero();
+        assertThat(sessions.fullMapBudgetFree()).isEqualTo((int) (budget / 1024));
     }
 }
