@@ -31,9 +31,19 @@ work=$(mktemp -d /tmp/lattice-control-load.XXXXXX)
 pids=()
 dbs=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  local all=("${pids[@]}")
   # Servers a restart script started are not our children: their pids are in the run directories.
-  for f in "$work"/*/pids; do [ -f "$f" ] && while read -r p; do kill "$p" 2>/dev/null || true; done < "$f"; done
+  for f in "$work"/*/pids; do [ -f "$f" ] && while read -r p; do all+=("$p"); done < "$f"; done
+  for p in "${all[@]}"; do kill "$p" 2>/dev/null || true; done
+  # A server that does not stop within 10 s (one overloaded by a failed storm once kept running for minutes after
+  # its bench ended, and took the CPU of the next) is killed.
+  for _ in $(seq 100); do
+    local alive=0
+    for p in "${all[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for p in "${all[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   for db in "${dbs[@]}"; do psql "$pg_admin" -qc "drop database if exists $db" >/dev/null 2>&1 || true; done
   rm -rf "$work"
@@ -47,8 +57,8 @@ step="building lattice.jar and the load generator ($mvnw package dependency:buil
   -Dmdep.outputFile=target/bench.cp >&2)
 bench_cp="$root/lattice-bench/target/classes:$(cat "$root/lattice-bench/target/bench.cp")"
 
-# Servers listen on LATTICE_BENCH_PORT (default 18080; replicas and rss variants on +10, +20, ...; headscale on
-# +10000), each with metrics on +1 and gRPC on +2: two benches at once need different ports.
+# The rss mode's servers listen on LATTICE_BENCH_PORT (default 18080; variants on +10, +20, ...; headscale on
+# +10000), each with metrics on +1 and gRPC on +2; the other modes take free ports (free_port below).
 lport=${LATTICE_BENCH_PORT:-18080}; hport=$((lport + 10000))
 # wait_health would take another bench's server on the same port for ours: config refuses a port in use.
 port_free() { if curl -s -m 1 "http://127.0.0.1:$1/" >/dev/null 2>&1 || [ $? -ne 7 ]; then echo "control-load.sh: port $1 is in use (another bench? set LATTICE_BENCH_PORT)" >&2; return 1; fi; }
@@ -75,14 +85,37 @@ database() { # dir [pg database]
     "$pg_host" "$pg_port" "$2" "$pg_user" "$pg_pass"
 }
 
+# A port nothing is bound to now: two benches at once must not meet on fixed ports, where the second server fails
+# to bind and its load generator talks to the first one's server without a word. Taken below the kernel's ephemeral
+# range, so that the storm's thousands of client connections cannot be holding it when a server restarts on it.
+free_port() {
+  python3 - <<'PY'
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    port = random.randrange(10000, low)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        print(port)
+        break
+    except OSError:
+        pass
+    finally:
+        s.close()
+else:
+    raise SystemExit("no free port below " + str(low))
+PY
+}
+
 config() { # dir port [pg database]
   port_free "$2" || return 1
   derpmap "$1/derp.yaml"
   cat > "$1/config.yaml" <<YAML
 server_url: http://127.0.0.1:$2
 listen_addr: 127.0.0.1:$2
-metrics_listen_addr: 127.0.0.1:$(( $2 + 1 ))
-grpc_listen_addr: 127.0.0.1:$(( $2 + 2 ))
+metrics_listen_addr: 127.0.0.1:$(free_port)
+grpc_listen_addr: 127.0.0.1:$(free_port)
 noise:
   private_key_path: $1/noise_private.key
 prefixes:
@@ -148,11 +181,12 @@ storm_lattice() { # n replicas
   mkdir -p "$d"; : > "$d/pids"
   if [ "$r" -gt 1 ]; then db=lattice_storm_$$_$n; psql "$pg_admin" -qc "create database $db" >/dev/null; dbs+=("$db"); fi
   for i in $(seq 0 $((r - 1))); do
-    mkdir -p "$d/$i"; config "$d/$i" $((lport + 10 * i)) "$db"; cfgs+=("$d/$i/config.yaml")
+    port=$(free_port)
+    mkdir -p "$d/$i"; config "$d/$i" "$port" "$db"; cfgs+=("$d/$i/config.yaml")
     # All simulated nodes come from 127.0.0.1, and a storm opens N connections at once: above the default cap of
     # 256 not yet authenticated connections per address (a real storm comes from N addresses).
     printf 'limits:\n  max_connections_per_ip: 1000000\n' >> "$d/$i/config.yaml"
-    urls=${urls:+$urls,}http://127.0.0.1:$((lport + 10 * i))
+    urls=${urls:+$urls,}http://127.0.0.1:$port
   done
   step="starting lattice-control for the storm, N=$n, $r replica(s) (logs: $d/*/server.log)"
   for c in "${cfgs[@]}"; do
@@ -170,11 +204,11 @@ storm_lattice() { # n replicas
 }
 
 storm_headscale() { # n
-  local n=$1 d=$work/storm-headscale-$1
-  mkdir -p "$d"; config "$d" $hport; : > "$d/pids"
+  local n=$1 d=$work/storm-headscale-$1 port; port=$(free_port)
+  mkdir -p "$d"; config "$d" "$port"; : > "$d/pids"
   step="starting headscale for the storm, N=$n (log: $d/server.log)"
   "$LATTICE_HEADSCALE" -c "$d/config.yaml" serve > "$d/server.log" 2>&1 &
-  pids+=("$!"); echo "$!" > "$d/pids"; wait_health $hport
+  pids+=("$!"); echo "$!" > "$d/pids"; wait_health "$port"
   step="creating the bench user and key on headscale"
   "$LATTICE_HEADSCALE" -c "$d/config.yaml" users create bench >/dev/null
   uid=$("$LATTICE_HEADSCALE" -c "$d/config.yaml" users list -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
@@ -182,7 +216,7 @@ storm_headscale() { # n
   restart_script "$d" headscale "$d/config.yaml"
   step="the storm against headscale, N=$n"
   # Headscale may not survive a storm: its row says what it managed, and the run goes on.
-  timeout "${LATTICE_STORM_TIMEOUT:-1800}" "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.StormBench "headscale" "$n" "$key" http://127.0.0.1:$hport "$d/pids" "$d/restart.sh" \
+  timeout "${LATTICE_STORM_TIMEOUT:-1800}" "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.StormBench "headscale" "$n" "$key" "http://127.0.0.1:$port" "$d/pids" "$d/restart.sh" \
     || echo "| headscale | $n | did not finish (exit $?) | | | | | | | | | |"
   stop_servers "$d/pids"
 }
@@ -260,29 +294,29 @@ fi
 echo "| server | N | join s | join CPU ms | add p50 ms | add p99 ms | add max ms | patch p50 ms | patch max ms | heap MiB | RSS MiB | patch CPU ms |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for n in "${ns[@]}"; do
-  d=$work/lattice-$n; mkdir -p "$d"; config "$d" "$lport"
+  port=$(free_port); d=$work/lattice-$n; mkdir -p "$d"; config "$d" "$port"
   step="starting lattice-control for N=$n (log: $d/server.log)"
   LATTICE_JAVA_OPTS="-Xmx2g ${LATTICE_SERVER_OPTS:-}" "$root/bin/lattice-control" serve -c "$d/config.yaml" > "$d/server.log" 2>&1 &
-  pid=$!; pids+=("$pid"); wait_health "$lport"
+  pid=$!; pids+=("$pid"); wait_health "$port"
   step="creating the bench user and key on lattice-control"
   spid=$(pgrep -f "lattice.jar control serve -c $d/config.yaml" | head -1)
   "$root/bin/lattice-control" -c "$d/config.yaml" users create bench >/dev/null
   key=$("$root/bin/lattice-control" -c "$d/config.yaml" preauthkeys create --user bench --reusable --expiration 2h)
   step="the load generator against lattice-control, N=$n"
-  "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.ControlLoadBench http://127.0.0.1:$lport "$key" "$spid" "$n" lattice-control
+  "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.ControlLoadBench "http://127.0.0.1:$port" "$key" "$spid" "$n" lattice-control
   kill "$pid"; wait "$pid" 2>/dev/null || true
 
   if [ -n "${LATTICE_HEADSCALE:-}" ]; then
-    d=$work/headscale-$n; mkdir -p "$d"; config "$d" $hport
+    port=$(free_port); d=$work/headscale-$n; mkdir -p "$d"; config "$d" "$port"
     step="starting headscale for N=$n (log: $d/server.log)"
     "$LATTICE_HEADSCALE" -c "$d/config.yaml" serve > "$d/server.log" 2>&1 &
-    pid=$!; pids+=("$pid"); wait_health $hport
+    pid=$!; pids+=("$pid"); wait_health "$port"
     step="creating the bench user and key on headscale"
     "$LATTICE_HEADSCALE" -c "$d/config.yaml" users create bench >/dev/null
     uid=$("$LATTICE_HEADSCALE" -c "$d/config.yaml" users list -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
     key=$("$LATTICE_HEADSCALE" -c "$d/config.yaml" preauthkeys create --user "$uid" --reusable --expiration 2h | tail -1)
     step="the load generator against headscale, N=$n"
-    "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.ControlLoadBench http://127.0.0.1:$hport "$key" "$pid" "$n" headscale
+    "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.ControlLoadBench "http://127.0.0.1:$port" "$key" "$pid" "$n" headscale
     kill "$pid"; wait "$pid" 2>/dev/null || true
   fi
 done

@@ -16,7 +16,11 @@ import dev.lattice.wire.tailcfg.RegisterResponseAuth;
 import dev.lattice.wire.tailcfg.Tailcfg;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpMethod;
+import dev.lattice.wire.ts2021.ControlProtocolException;
+import dev.lattice.wire.ts2021.MapStreamFraming;
 import java.net.URI;
+import java.util.Arrays;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
@@ -68,31 +72,89 @@ final class SimNode implements AutoCloseable {
     }
 
     void openStream() throws Exception {
-        stream = channel.stream("/machine/map", Tailcfg.json().writeValueAsBytes(mapRequest().stream(true).build()), true,
-                json -> {
+        // The bodies as they come (zstd), decompressed here: the full map is counted frame by frame.
+        stream = channel.stream("/machine/map", Tailcfg.json().writeValueAsBytes(mapRequest().stream(true).build()), false,
+                body -> {
+                    // Keep-alives may come before the full map (the server makes a stream wait for room in a storm).
+                    if (body.length < 64 && isKeepAlive(decompress(body))) return;
                     if (!gotFullMap.isDone()) {
                         // The first message of a stream is the full map. Counted, not parsed: in a storm of N nodes
                         // the load generator shares the machine with the server, and parsing N maps of N peers
                         // would take it more CPU than the server spends on them.
-                        fullPeers = countPeers(json);
+                        fullPeers = countPeersCompressed(body);
                         gotFullMap.complete(null);
                         return;
                     }
-                    listener.accept(this, Tailcfg.json().readValue(json, MapResponse.class));
+                    listener.accept(this, Tailcfg.json().readValue(decompress(body), MapResponse.class));
                 }).get(30, TimeUnit.SECONDS);
+    }
+
+    private static boolean isKeepAlive(byte[] json) {
+        return new String(json, java.nio.charset.StandardCharsets.UTF_8).equals("{\"KeepAlive\":true}");
+    }
+
+    private static byte[] decompress(byte[] body) {
+        try {
+            return MapStreamFraming.decompress(body);
+        } catch (ControlProtocolException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * StableIDs per distinct zstd frame, shared by all simulated nodes. lattice-control sends a full map as frames of
+     * which most are the same bytes for every node (runs of peers); decompressing them once per distinct frame rather
+     * than once per node keeps the generator's share of the machine small (at 10,000 nodes a storm's maps are 76 GB
+     * of JSON). Equal compressed bytes decompress to equal JSON, so the count is the same.
+     */
+    private static final ConcurrentHashMap<Frame, Integer> FRAME_PEERS = new ConcurrentHashMap<>();
+
+    private record Frame(byte[] bytes, int hash) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Frame f && f.hash == hash && Arrays.equals(f.bytes, bytes);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
+
+    /** Nodes in a compressed map message but its own, counted frame by frame (see {@link #countPeers}). */
+    static int countPeersCompressed(byte[] body) {
+        int count = 0;
+        for (int at = 0; at < body.length; ) {
+            int end = ZstdFrames.end(body, at);
+            byte[] f = Arrays.copyOfRange(body, at, end);
+            // A StableID key never spans two frames: lattice-control cuts frames between peers.
+            boolean edge = at == 0 || end == body.length; // the head (own node) and tail: this node's alone
+            if (edge) {
+                count += stableIds(decompress(f));
+            } else {
+                if (FRAME_PEERS.size() > 200_000) FRAME_PEERS.clear();
+                count += FRAME_PEERS.computeIfAbsent(new Frame(f, Arrays.hashCode(f)), k -> stableIds(decompress(k.bytes)));
+            }
+            at = end;
+        }
+        return count - 1;
     }
 
     private static final byte[] STABLE_ID = "\"StableID\":".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     /** Nodes in a map message but its own: each node (self and peers) has exactly one StableID key, at its top level. */
     static int countPeers(byte[] json) {
+        return stableIds(json) - 1;
+    }
+
+    private static int stableIds(byte[] json) {
         int count = 0;
         outer:
         for (int i = 0; i + STABLE_ID.length <= json.length; i++) {
             for (int j = 0; j < STABLE_ID.length; j++) if (json[i + j] != STABLE_ID[j]) continue outer;
             count++;
         }
-        return count - 1;
+        return count;
     }
 
     /** Drops the connection (as a server restart would) so that {@link #connect} and {@link #openStream} start over. */

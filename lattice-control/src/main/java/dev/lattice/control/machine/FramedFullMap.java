@@ -59,25 +59,32 @@ final class FramedFullMap {
     private FramedFullMap() {}
 
     /**
-     * The zstd body of {@code msg}, whose JSON is {@code json}, as concatenated frames; null when it has fewer than two
-     * peers, the JSON is not laid out as expected, or the frames would be too large (the caller compresses whole).
+     * The zstd body of {@code msg} as concatenated frames, built without the message's whole JSON: the head (everything
+     * before the peers, and the first peer) and the tail (after the peers) come from the message without peers, and
+     * the peers between them are the cached runs, the very arrays other sessions send (not copies). Null when it has
+     * fewer than two peers, a peer has no ID, or the frames would be too large (the caller compresses whole).
+     *
+     * <p>This relies on the peers being written exactly as {@link PeerJsonCache} encodes them, comma-separated between
+     * the brackets of {@code "Peers":[]}; {@link #body(MapResponse, byte[])} checks that against a JSON, and the tests
+     * check it for every shape of map they build.
      */
-    static byte[] body(MapResponse msg, byte[] json) {
+    static Pieces pieces(MapResponse msg) {
         List<Node> peers = msg.peers();
         if (peers == null || peers.size() < 2) return null;
-        // Everything but the peers, to learn where they sit in the full JSON: the same bytes before and after.
+        // Everything but the peers: the same bytes before and after the peers as in the whole JSON.
         byte[] bare = Tailcfg.json().writeValueAsBytes(msg.toBuilder().peers(List.of()).build());
         int at = indexOf(bare, PEERS_EMPTY);
         if (at < 0) return null;
         int headLen = at + PEERS_EMPTY.length - 1; // through '['
-        int tailLen = bare.length - headLen; // from ']'
-        if (headLen + tailLen >= json.length || json[headLen - 1] != '[' || json[json.length - tailLen] != ']') return null;
         byte[] first = PeerJsonCache.utf8(peers.get(0));
-        long peerBytes = first.length; // checked against the JSON at the end: the peers sit exactly where expected
+        byte[] head = java.util.Arrays.copyOf(bare, headLen + first.length);
+        System.arraycopy(first, 0, head, headLen, first.length);
 
         Long self = msg.node() != null ? msg.node().id() : null;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(peers.size() * 256);
-        out.writeBytes(MapStreamFraming.compress(java.util.Arrays.copyOf(json, headLen + first.length)));
+        List<byte[]> frames = new java.util.ArrayList<>(2 + peers.size() / GROUP * 2 + 2);
+        frames.add(MapStreamFraming.compress(head));
+        long size = frames.getFirst().length;
+        long jsonLength = head.length + (bare.length - headLen);
         for (int i = 1; i < peers.size(); ) {
             Long id = peers.get(i).id();
             if (id == null) return null;
@@ -88,14 +95,51 @@ final class FramedFullMap {
             // The viewer's own bucket lacks the viewer: only this session sends it, so it is not worth keeping.
             boolean shared = self == null || Math.floorDiv(self, GROUP) != bucket;
             Run run = shared ? compressed(members) : compress(members);
-            out.writeBytes(run.zstd);
-            peerBytes += run.rawLength;
-            if (out.size() > MAX_FRAMED) return null;
+            frames.add(run.zstd);
+            size += run.zstd.length;
+            jsonLength += run.rawLength;
+            if (size > MAX_FRAMED) return null;
             i = end;
         }
-        out.writeBytes(MapStreamFraming.compress(java.util.Arrays.copyOfRange(json, json.length - tailLen, json.length)));
-        if (out.size() > MAX_FRAMED || headLen + peerBytes + tailLen != json.length) return null;
-        return out.toByteArray();
+        byte[] tail = MapStreamFraming.compress(java.util.Arrays.copyOfRange(bare, headLen, bare.length));
+        frames.add(tail);
+        size += tail.length;
+        if (size > MAX_FRAMED) return null;
+        return new Pieces(List.copyOf(frames), (int) size, jsonLength);
+    }
+
+    /**
+     * A framed body: its frames in order (shared ones by reference, not to be modified), their total length, and the
+     * length of the JSON they decompress to.
+     */
+    record Pieces(List<byte[]> frames, int length, long jsonLength) {
+        /** The frames copied into one array. */
+        byte[] concatenated() {
+            byte[] out = new byte[length];
+            int at = 0;
+            for (byte[] f : frames) {
+                System.arraycopy(f, 0, out, at, f.length);
+                at += f.length;
+            }
+            return out;
+        }
+    }
+
+    /**
+     * As {@link #pieces}, in one array, after checking that the frames hold exactly {@code json}'s layout (the peers
+     * where {@code json} has them): null if not.
+     */
+    static byte[] body(MapResponse msg, byte[] json) {
+        Pieces p = pieces(msg);
+        if (p == null || p.jsonLength != json.length) return null;
+        byte[] bare = Tailcfg.json().writeValueAsBytes(msg.toBuilder().peers(List.of()).build());
+        int headLen = indexOf(bare, PEERS_EMPTY) + PEERS_EMPTY.length - 1;
+        int tailLen = bare.length - headLen;
+        if (!java.util.Arrays.equals(bare, 0, headLen, json, 0, headLen)
+                || !java.util.Arrays.equals(bare, headLen, bare.length, json, json.length - tailLen, json.length)) {
+            return null;
+        }
+        return p.concatenated();
     }
 
     /** A run's frame and the length of the JSON it holds. */

@@ -43,12 +43,12 @@ public final class MapSink {
 
     /** Sends an already serialized MapResponse (shared by many sessions). */
     public boolean sendJson(byte[] json) {
-        return sendFramed(() -> MapStreamFraming.frame(json, zstd));
+        return sendFramed(() -> Unpooled.wrappedBuffer(MapStreamFraming.frame(json, zstd)));
     }
 
     /** Sends a message encoded once for many streams: its frame is made once per kind (zstd or not), not per stream. */
     public boolean send(EncodedMapResponse msg) {
-        return sendFramed(() -> msg.frame(zstd), null);
+        return sendFramed(() -> msg.buffer(zstd), null);
     }
 
     /**
@@ -56,14 +56,19 @@ public final class MapSink {
      * connection, failed, or was not sent at all.
      */
     public boolean send(EncodedMapResponse msg, Runnable written) {
-        return sendFramed(() -> msg.frame(zstd), written);
+        return sendFramed(() -> msg.buffer(zstd), written);
     }
 
-    private boolean sendFramed(java.util.function.Supplier<byte[]> frame) {
+    /** Whether this stream asked for zstd (what {@link EncodedMapResponse#length} of a message sent here is). */
+    public boolean zstd() {
+        return zstd;
+    }
+
+    private boolean sendFramed(java.util.function.Supplier<io.netty.buffer.ByteBuf> frame) {
         return sendFramed(frame, null);
     }
 
-    private boolean sendFramed(java.util.function.Supplier<byte[]> frame, Runnable written) {
+    private boolean sendFramed(java.util.function.Supplier<io.netty.buffer.ByteBuf> frame, Runnable written) {
         boolean sent = false;
         try {
             sent = write(frame, written);
@@ -73,7 +78,7 @@ public final class MapSink {
         }
     }
 
-    private boolean write(java.util.function.Supplier<byte[]> frame, Runnable written) {
+    private boolean write(java.util.function.Supplier<io.netty.buffer.ByteBuf> frame, Runnable written) {
         if (closed.get() || !stream.isActive()) return false;
         if (stalled()) {
             // Everything we write is buffered here until the client reads: one that stopped reading would hold an
@@ -81,9 +86,11 @@ public final class MapSink {
             stream.close();
             return false;
         }
-        byte[] framed = frame.get();
+        // A buffer over the message's arrays (a full map's shared peer frames by reference): a stream that reads
+        // slowly holds its own head and tail, not a copy of the whole map.
+        io.netty.buffer.ByteBuf framed = frame.get();
         sendHeaders();
-        var f = stream.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(framed)));
+        var f = stream.writeAndFlush(new DefaultHttpContent(framed));
         if (written != null) f.addListener(x -> written.run());
         return true;
     }
@@ -154,6 +161,13 @@ public final class MapSink {
         Http2Watch w = Http2Watch.of(stream);
         if (w == null) return CompletableFuture.failedFuture(new IllegalStateException("not an HTTP/2 stream"));
         return w.ping(timeout);
+    }
+
+    /** Sends the response headers now, before any message (a no-op once they have gone). */
+    public void start() {
+        if (closed.get() || !stream.isActive()) return;
+        sendHeaders();
+        stream.flush();
     }
 
     private void sendHeaders() {

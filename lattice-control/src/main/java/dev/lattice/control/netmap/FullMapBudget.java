@@ -2,51 +2,65 @@ package dev.lattice.control.netmap;
 
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /**
- * Bounds the full maps that new streams are being sent at once, counted in bytes of JSON. In a restart storm every
- * node asks for a map of every node at the same moment: building them all at once, and queueing them all for clients
- * that read more slowly than the server writes, held N² bytes (gigabytes at 10,000 nodes). A stream waits for room
- * before its map is built, and the room comes back when the map has been written to its connection.
+ * Bounds the full maps that new streams are being sent at once, counted in the bytes of their frames as they go to
+ * the connection. In a restart storm every node asks for a map of every node at the same moment, and clients read
+ * more slowly than the server writes: queueing them all held N² bytes (at 10,000 nodes a 2 GiB heap ran out within
+ * two minutes). A stream waits for room before its map is built, and the room comes back when the map has been
+ * written to its connection, or could not be.
  *
- * <p>A client that never reads holds its share until its stream is given up, so the wait is bounded: after
- * {@link #WAIT_MILLIS} the map goes out anyway, as it did before there was a budget.
+ * <p>There is no way around the wait: a map that went out anyway after a while (as this once did after 10 s) put
+ * back exactly the unbounded queue, as soon as a storm lasted longer than the wait. A stream whose client is gone
+ * stops waiting; a client that stops reading holds its share until its stream is given up (the map sink's write
+ * deadline, or the keep-alive PING that is never answered), so it delays others, and cannot grow the heap.
  */
 final class FullMapBudget {
-    static final long WAIT_MILLIS = 10_000;
+    /** How often a waiting stream checks that its client is still there. */
+    static final long POLL_MILLIS = 250;
+
+    /**
+     * Before any map was built: more than a peer takes in a zstd map of cached runs (~150 bytes). A fixed guess per map
+     * let the first wave of a storm, every stream at once, through as maps of that size.
+     */
+    static final int FIRST_GUESS_PER_PEER = 256;
 
     private final Semaphore kib;
     private final int totalKib;
-    /** The size of the last full map, as the guess for the next one (maps of one tailnet are much alike). */
-    private volatile int estimateKib = 16;
+    /** Bytes per node of the last full map, as the guess for the next one (maps of one tailnet are much alike). */
+    private volatile int perNode = FIRST_GUESS_PER_PEER;
 
-    private final long waitMillis;
-
-    /** @param bytes how much JSON of full maps may be in flight */
+    /** @param bytes how many bytes of full maps may be on their way to clients at once */
     FullMapBudget(long bytes) {
-        this(bytes, WAIT_MILLIS);
-    }
-
-    /** @param waitMillis how long a map waits for room before it goes out anyway */
-    FullMapBudget(long bytes, long waitMillis) {
-        this.waitMillis = waitMillis;
         this.totalKib = (int) Math.max(1024, Math.min(Integer.MAX_VALUE, bytes / 1024));
-        this.kib = new Semaphore(totalKib);
+        // Fair: in a storm the first streams to ask get their maps first, none waits for ever behind later ones.
+        this.kib = new Semaphore(totalKib, true);
     }
 
-    /** The default: a quarter of the heap. */
+    /**
+     * The default: a quarter of the heap. A map is counted with all its frames, though most are shared by every
+     * stream (what a stream really holds is less): the bound holds even when nothing is shared.
+     */
     static FullMapBudget forHeap() {
         return new FullMapBudget(Runtime.getRuntime().maxMemory() / 4);
     }
 
-    /** Waits for room for one map; returns what was taken, to {@link #release} once it is written (0: none). */
-    int acquire() {
-        int want = Math.min(estimateKib, totalKib);
+    /**
+     * Waits for room for one map of a tailnet of {@code nodes} while {@code wanted} (the stream is still open); returns
+     * what was taken, to
+     * {@link #release} once the map is written, or -1 if the stream went away first (nothing taken).
+     */
+    int acquire(int nodes, BooleanSupplier wanted) {
+        int want = (int) Math.min(totalKib, (long) perNode * (nodes + 1) / 1024 + 1);
         try {
-            return kib.tryAcquire(want, waitMillis, TimeUnit.MILLISECONDS) ? want : 0;
+            while (!kib.tryAcquire(want, POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+                if (!wanted.getAsBoolean()) return -1;
+            }
+            return want;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return 0;
+            return -1;
         }
     }
 
@@ -54,12 +68,16 @@ final class FullMapBudget {
         if (taken > 0) kib.release(taken);
     }
 
-    /** A map of {@code jsonBytes} was built. */
-    void observe(int jsonBytes) {
-        estimateKib = Math.max(1, jsonBytes / 1024 + 1);
+    /** A map of {@code bytes} (as written to the connection) was built in a tailnet of {@code nodes}. */
+    void observe(int bytes, int nodes) {
+        perNode = Math.max(1, bytes / Math.max(1, nodes) + 1);
     }
 
     int availableKib() {
         return kib.availablePermits();
+    }
+
+    int totalKib() {
+        return totalKib;
     }
 }

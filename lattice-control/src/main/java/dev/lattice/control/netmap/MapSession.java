@@ -29,7 +29,7 @@ import tools.jackson.databind.JsonNode;
 
 /** One node's open map stream: pending changes, the coalescing flush and the keep-alive timer. */
 public final class MapSession {
-    private static final MapResponse KEEPALIVE_MSG = MapResponse.builder().keepAlive(true).build();
+    static final MapResponse KEEPALIVE_MSG = MapResponse.builder().keepAlive(true).build();
     private static final JsonNode EMPTY_SSH = Tailcfg.json().createObjectNode().set("rules", Tailcfg.json().createArrayNode());
 
     private final MapSessions owner;
@@ -37,24 +37,17 @@ public final class MapSession {
     private final int capVer;
     private final MapSink sink;
 
-    // Pending changes, guarded by this.
-    private boolean full;
-    private boolean self;
-    private boolean policy;
-    private boolean dns;
-    private boolean derp;
+    // Pending changes, guarded by this: the tick's batch, shared with every other session (null: none).
+    private ChangeBatch pending;
     /** When the first change of the batch being coalesced arrived (System.nanoTime). */
     private long pendingSince;
-    private final Set<Long> changed = new LinkedHashSet<>();
-    private final Set<Long> patched = new LinkedHashSet<>();
-    private final Set<Long> removed = new LinkedHashSet<>();
     /** Something is pending for the next flush. */
     private boolean dirty;
     /** The number of the last change published before this session opened: its full map has those. */
     private volatile long heardUpTo;
-    private ScheduledFuture<?> keepAlive;
+    private volatile ScheduledFuture<?> keepAlive;
     /** The stream closed: nothing is built or scheduled for it any more. */
-    private boolean ended;
+    private volatile boolean ended;
     /**
      * Peers this session has been told about, so visibility changes become adds and removes. A bit per node id:
      * a set of boxed ids per session made memory grow with N² (700 MiB of heap at 3,000 nodes).
@@ -122,7 +115,7 @@ public final class MapSession {
             sentDns = r.dnsConfig();
             sentDerp = r.derpMap();
             EncodedMapResponse encoded = new EncodedMapResponse(r);
-            if (built != null) built.accept(encoded.json().length);
+            if (built != null) built.accept(encoded.length(sink.zstd()));
             Runnable w = written;
             written = null; // the sink runs it from here on
             sink.send(encoded, w == null ? () -> {} : w);
@@ -134,37 +127,14 @@ public final class MapSession {
         }
     }
 
-    synchronized void enqueue(List<Change> changes) {
+    synchronized void enqueue(ChangeBatch batch) {
         if (ended) return;
-        for (Change c : changes) {
-            switch (c.kind()) {
-                case FULL -> full = true;
-                case POLICY -> policy = true;
-                case DNS -> dns = true;
-                case DERP -> derp = true;
-                case REMOVED -> {
-                    if (c.nodeId() == nodeId) {
-                        // Deleted while connected: end the stream; the client will find itself unregistered.
-                        sink.finish();
-                        return;
-                    }
-                    removed.add(c.nodeId());
-                    changed.remove(c.nodeId());
-                    patched.remove(c.nodeId());
-                }
-                case ADDED, UPDATED -> {
-                    if (c.nodeId() == nodeId) self = true;
-                    else {
-                        changed.add(c.nodeId());
-                        removed.remove(c.nodeId());
-                    }
-                }
-                case PATCH -> {
-                    if (c.nodeId() == nodeId) self = true;
-                    else patched.add(c.nodeId());
-                }
-            }
+        if (batch.removedAtAll().contains(nodeId)) {
+            // Deleted while connected: end the stream; the client will find itself unregistered.
+            sink.finish();
+            return;
         }
+        pending = pending == null ? batch : pending.then(batch);
         if (!dirty) {
             dirty = true;
             pendingSince = System.nanoTime();
@@ -178,20 +148,29 @@ public final class MapSession {
     synchronized void flush(SharedDeltas shared) {
         if (!dirty) return;
         dirty = false;
-        if (ended || !sink.isOpen()) return;
+        ChangeBatch batch = pending;
+        pending = null;
+        if (ended || !sink.isOpen() || batch == null) return;
         try {
-            if (full) {
-                full = false;
-                policy = false;
-                dns = false;
-                derp = false;
-                self = false;
-                changed.clear();
-                patched.clear();
-                removed.clear();
+            if (batch.full()) {
                 sendFull();
                 return;
             }
+            if (shared != null && batch.onlyPatches() && !batch.touched().contains(nodeId) && batch.knowsAllPatched(known)) {
+                // What the general path below would send, with the entries looked up once for all sessions.
+                List<PeerChange> patches = batch.sharedPatches(id -> owner.tailnet().node(id).map(owner::patch));
+                if (patches.isEmpty()) return;
+                sink.send(shared.get(new SharedDeltas.Key(List.of(), List.of(), patches, List.of()),
+                        () -> MapResponse.builder().peersChangedPatch(patches).build()));
+                rearmKeepAlive();
+                countDelta();
+                return;
+            }
+            // The batch's sets are shared: this session's own node is skipped in them, and the policy below adds to
+            // a copy of its own.
+            Set<Long> changed = batch.changed();
+            Set<Long> patched = batch.patched();
+            Set<Long> removed = batch.removed();
             Optional<TailnetNode> meOpt = owner.tailnet().node(nodeId);
             if (meOpt.isEmpty()) {
                 sink.finish();
@@ -205,23 +184,21 @@ public final class MapSession {
             Map<Long, UserProfile> profiles = new LinkedHashMap<>();
             List<FilterRule> newFilter = null;
             JsonNode newSsh = null;
-            boolean sendSelf = self;
+            boolean sendSelf = batch.touched().contains(nodeId);
             DNSConfig newDns = null;
-            if (dns || sendSelf) {
-                dns = false;
+            if (batch.dns() || sendSelf) {
                 // A client replaces its whole DNS config with any it is sent, so a delta carries all of it. The node's
                 // own changes count too: a rename changes its CertDomains.
                 DNSConfig d = owner.dnsConfigFor(me);
                 if (d != null && !d.equals(sentDns)) newDns = d;
             }
             DERPMap newDerp = null;
-            if (derp) {
-                derp = false;
+            if (batch.derp()) {
                 DERPMap m = owner.derpMap();
                 if (m != null && !m.equals(sentDerp)) newDerp = m;
             }
-            if (policy) {
-                policy = false;
+            if (batch.policy()) {
+                changed = new LinkedHashSet<>(changed);
                 // Peers that appear or go, and known peers whose usable routes changed for this viewer.
                 List<TailnetNode> all = owner.tailnet().nodes();
                 BitSet visible = pol.visiblePeers(me, all);
@@ -235,10 +212,11 @@ public final class MapSession {
                 for (long id : sentRoutes.keySet()) recheck.set(bit(id));
                 recheck.and(known);
                 recheck.and(visible);
+                Set<Long> more = changed;
                 for (int i = recheck.nextSetBit(0); i >= 0; i = recheck.nextSetBit(i + 1)) {
                     long id = i;
                     owner.tailnet().node(id).ifPresent(n -> {
-                        if (!owner.routesFor(me, n, pol).equals(sentRoutes.getOrDefault(id, List.of()))) changed.add(id);
+                        if (!owner.routesFor(me, n, pol).equals(sentRoutes.getOrDefault(id, List.of()))) more.add(id);
                     });
                 }
                 List<FilterRule> f = pol.filterFor(me);
@@ -251,6 +229,7 @@ public final class MapSession {
                 if (!pol.nodeAttrs(me).equals(sentAttrs)) sendSelf = true;
             }
             for (long id : changed) {
+                if (id == nodeId) continue;
                 Optional<TailnetNode> n = owner.tailnet().node(id);
                 if (n.isPresent() && pol.canSee(me, n.get())) {
                     dev.lattice.wire.tailcfg.Node tn = owner.peerNode(me, n.get(), capVer, pol);
@@ -262,16 +241,12 @@ public final class MapSession {
                 }
             }
             for (long id : patched) {
-                if (changed.contains(id) || !known.get(bit(id))) continue;
+                if (id == nodeId || changed.contains(id) || !known.get(bit(id))) continue;
                 owner.tailnet().node(id).ifPresent(n -> patches.add(owner.patch(n)));
             }
             for (long id : removed) {
-                if (forget(id)) peersRemoved.add(id);
+                if (id != nodeId && forget(id)) peersRemoved.add(id);
             }
-            self = false;
-            changed.clear();
-            patched.clear();
-            removed.clear();
             if (peersChanged.isEmpty() && peersRemoved.isEmpty() && patches.isEmpty() && !sendSelf && newFilter == null
                     && newSsh == null && newDns == null && newDerp == null) {
                 return;
@@ -311,16 +286,20 @@ public final class MapSession {
             } else {
                 send(b.build());
             }
-            ControlMetrics m = owner.metricsOrNull();
-            if (m != null) {
-                m.mapResponses.labelValues("delta").inc();
-                m.mapUpdateLatency.observe((System.nanoTime() - pendingSince) / 1e9);
-            }
+            countDelta();
         } catch (RuntimeException e) {
             MapSessions.log().warn("map update for node {} failed; closing its stream", nodeId, e);
             sink.finish();
         } finally {
             owner.flushed();
+        }
+    }
+
+    private void countDelta() {
+        ControlMetrics m = owner.metricsOrNull();
+        if (m != null) {
+            m.mapResponses.labelValues("delta").inc();
+            m.mapUpdateLatency.observe((System.nanoTime() - pendingSince) / 1e9);
         }
     }
 
@@ -362,6 +341,8 @@ public final class MapSession {
         if (keepAlive != null) keepAlive.cancel(false);
         long delay = MapSessions.KEEPALIVE.toMillis() + ThreadLocalRandom.current().nextLong(9000);
         keepAlive = owner.timers().schedule(this::sendKeepAlive, delay, TimeUnit.MILLISECONDS);
+        // cancelTimers takes no lock: if it ran meanwhile, it may have missed this one.
+        if (ended) keepAlive.cancel(false);
     }
 
     private synchronized void sendKeepAlive() {
@@ -378,9 +359,13 @@ public final class MapSession {
         rearmKeepAlive();
     }
 
-    /** The stream closed: cancels the pending flush and keep-alive, and schedules none after. */
-    synchronized void cancelTimers() {
+    /**
+     * The stream closed: cancels the pending flush and keep-alive, and schedules none after. Without the session's
+     * lock: it runs on the connection's event loop, which must not wait for a full map being built under that lock.
+     */
+    void cancelTimers() {
         ended = true;
-        if (keepAlive != null) keepAlive.cancel(false);
+        ScheduledFuture<?> k = keepAlive;
+        if (k != null) k.cancel(false);
     }
 }

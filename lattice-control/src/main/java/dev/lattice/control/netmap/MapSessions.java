@@ -58,7 +58,7 @@ public final class MapSessions implements AutoCloseable {
     private final Map<MapSession, Boolean> sessions = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.LongAdder flushes = new java.util.concurrent.atomic.LongAdder();
     private final PeerViews peerViews;
-    private final FullMapBudget fullMaps = FullMapBudget.forHeap();
+    private final FullMapBudget fullMaps;
     private final boolean share;
     /** Deltas encoded for sharing so far (each went to one or more sessions). */
     private final java.util.concurrent.atomic.LongAdder sharedEncodings = new java.util.concurrent.atomic.LongAdder();
@@ -79,6 +79,13 @@ public final class MapSessions implements AutoCloseable {
      */
     MapSessions(Tailnet tailnet, TailcfgNodes nodes, Supplier<DERPMap> derpMap, Supplier<DNSConfig> dnsConfig,
             String domain, boolean share) {
+        this(tailnet, nodes, derpMap, dnsConfig, domain, share, FullMapBudget.forHeap());
+    }
+
+    /** @param fullMaps how many bytes of full maps may be on their way to clients at once */
+    MapSessions(Tailnet tailnet, TailcfgNodes nodes, Supplier<DERPMap> derpMap, Supplier<DNSConfig> dnsConfig,
+            String domain, boolean share, FullMapBudget fullMaps) {
+        this.fullMaps = fullMaps;
         this.share = share;
         this.tailnet = tailnet;
         this.nodes = nodes;
@@ -136,9 +143,25 @@ public final class MapSessions implements AutoCloseable {
             s.cancelTimers();
             presence.close();
         });
+        // The response starts now: a client waiting for room among the full maps in flight sees its stream open
+        // (tailscale's client gives up on a map request whose headers do not come), and its map follows.
+        sink.start();
         // Waits (on the request's virtual thread, holding no lock) for room among the full maps in flight.
-        int held = fullMaps.acquire();
-        s.sendFull(() -> fullMaps.release(held), fullMaps::observe);
+        int nodes = tailnet.nodes().size();
+        // A client hears nothing while it waits: tailscale's gives a map request up after 120 s of silence (its
+        // watchdog, which keep-alives reset, also before the first map), so a long wait gets keep-alives as a stream.
+        long[] lastHeard = {System.nanoTime()};
+        int held = fullMaps.acquire(nodes, () -> {
+            if (!sink.isOpen()) return false;
+            long now = System.nanoTime();
+            if (now - lastHeard[0] >= KEEPALIVE.toNanos()) {
+                sink.send(MapSession.KEEPALIVE_MSG);
+                lastHeard[0] = now;
+            }
+            return true;
+        });
+        if (held < 0) return s; // the client went away while waiting
+        s.sendFull(() -> fullMaps.release(held), bytes -> fullMaps.observe(bytes, nodes));
         return s;
     }
 
@@ -204,10 +227,14 @@ public final class MapSessions implements AutoCloseable {
         }
         try {
             List<MapSession> all = new ArrayList<>(sessions.keySet());
+            // Made once and shared: per session, the same thousands of IDs of a storm's tick cost N² memory.
+            Map<Integer, ChangeBatch> batches = new java.util.HashMap<>();
             for (MapSession s : all) {
                 // A session opened meanwhile has the earlier changes in its full map already (as before ticks).
                 int skip = (int) Math.min(batch.size(), Math.max(0, s.heardUpTo() - first + 1));
-                if (skip < batch.size()) s.enqueue(skip == 0 ? batch : batch.subList(skip, batch.size()));
+                if (skip < batch.size()) {
+                    s.enqueue(batches.computeIfAbsent(skip, k -> ChangeBatch.of(batch.subList(k, batch.size()))));
+                }
             }
             SharedDeltas shared = share ? new SharedDeltas() : null;
             // Two halves on the two fan-out threads: encoding deltas for the nodes that changed is the work here.

@@ -49,6 +49,12 @@ public final class Tailnet {
     private final Map<Long, Live> live = new HashMap<>();
     /** Nodes streaming to other replicas (PostgreSQL), with the start of their online period; see {@link #remoteSessions}. */
     private final Map<Long, Instant> remote = new HashMap<>();
+    /**
+     * The nodes online (here or on another replica), readable without the lock: every full map asks for each of its N
+     * peers, and at 10,000 nodes a restart storm's map builders queued on the lock by the hundred while the event
+     * loops waited behind them to close streams. Updated under the lock with {@code live} and {@code remote}.
+     */
+    private final java.util.Set<Long> online = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Told when a node's first stream here opens or its last closes ({@code replica.SessionWriter} stores that). */
     private volatile Runnable localPresenceChanged = () -> { };
     // Replicas: a closed stream's last seen waits here for the session writer, which stores it with the sessions'
@@ -83,6 +89,7 @@ public final class Tailnet {
                 if (n.ipv6() != null) ips.reserve(n.ipv6());
             }
             remote.keySet().retainAll(nodes.keySet());
+            online.removeIf(id -> !isLocal(id) && !remote.containsKey(id));
             changes.add(Change.full());
         }
         publish(changes);
@@ -168,8 +175,14 @@ public final class Tailnet {
     }
 
     /** Whether the node holds a map stream on this replica or (PostgreSQL) on another live one. */
-    public synchronized boolean isOnline(long nodeId) {
-        return isLocal(nodeId) || remote.containsKey(nodeId);
+    public boolean isOnline(long nodeId) {
+        return online.contains(nodeId);
+    }
+
+    /** Brings {@link #online} up to date for {@code id}; called under the lock after {@code live} or {@code remote} changed. */
+    private void refreshOnline(long id) {
+        if (isLocal(id) || remote.containsKey(id)) online.add(id);
+        else online.remove(id);
     }
 
     private boolean isLocal(long nodeId) {
@@ -242,11 +255,13 @@ public final class Tailnet {
                 long id = e.getKey();
                 if (!nodes.containsKey(id)) {
                     remote.remove(id);
+                    refreshOnline(id);
                     continue;
                 }
                 Optional<Instant> before = onlineSince(id);
                 if (e.getValue() == null) remote.remove(id);
                 else remote.put(id, e.getValue());
+                refreshOnline(id);
                 if (!before.equals(onlineSince(id))) changes.add(new Change(Change.Kind.PATCH, id));
             }
         }
@@ -432,6 +447,7 @@ public final class Tailnet {
             unindex(cur);
             live.remove(id);
             remote.remove(id);
+            online.remove(id);
             ips.release(cur);
         }
         publish(List.of(new Change(Change.Kind.REMOVED, id)));
@@ -453,6 +469,7 @@ public final class Tailnet {
                 unindex(cur);
                 live.remove(id);
                 remote.remove(id);
+                online.remove(id);
                 ips.release(cur);
                 change = new Change(Change.Kind.REMOVED, id);
             } else {
@@ -488,6 +505,7 @@ public final class Tailnet {
             changed = l.streams++ == 0;
             // Still online through another replica (it is moving here): its online period goes on.
             if (changed) l.since = remote.getOrDefault(id, clock.instant());
+            refreshOnline(id);
         }
         if (changed) {
             localPresenceChanged.run();
@@ -526,6 +544,7 @@ public final class Tailnet {
             // The node was deleted (and maybe re-created) since: its old streams count for nothing.
             if (live.get(p.nodeId) != p.of) return;
             offline = --p.of.streams == 0;
+            refreshOnline(p.nodeId);
         }
         if (offline && deferLastSeen) {
             Instant now = clock.instant();

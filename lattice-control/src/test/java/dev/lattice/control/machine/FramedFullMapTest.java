@@ -87,13 +87,33 @@ class FramedFullMapTest {
         assertThat(FramedFullMap.compressed(p)).isSameAs(FramedFullMap.compressed(p));
         // Two sessions' maps differ in their head (own node) but share the peer frames byte for byte.
         List<Node> shared = List.of(peer(2), p, peer(3));
-        byte[] a = FramedFullMap.body(MapResponse.builder().node(peer(7)).peers(shared).build(),
-                Tailcfg.json().writeValueAsBytes(MapResponse.builder().node(peer(7)).peers(shared).build()));
-        byte[] b = FramedFullMap.body(MapResponse.builder().node(peer(8)).peers(shared).build(),
-                Tailcfg.json().writeValueAsBytes(MapResponse.builder().node(peer(8)).peers(shared).build()));
+        MapResponse ma = MapResponse.builder().node(peer(7)).peers(shared).build();
+        MapResponse mb = MapResponse.builder().node(peer(8)).peers(shared).build();
+        byte[] a = FramedFullMap.body(ma, Tailcfg.json().writeValueAsBytes(ma));
+        byte[] b = FramedFullMap.body(mb, Tailcfg.json().writeValueAsBytes(mb));
         byte[] pf = FramedFullMap.compressed(p).zstd();
         assertThat(indexOf(a, pf)).isPositive();
         assertThat(indexOf(b, pf)).isPositive();
+    }
+
+    @Test
+    void aFullMapsBufferSharesThePeerFramesInsteadOfCopyingThem() {
+        List<Node> ps = new ArrayList<>();
+        for (int i = 100; i < 164; i++) ps.add(peer(i));
+        MapResponse a = MapResponse.builder().node(peer(1)).peers(ps).build();
+        MapResponse b = MapResponse.builder().node(peer(2)).peers(ps).build();
+        FramedFullMap.Pieces pa = FramedFullMap.pieces(a), pb = FramedFullMap.pieces(b);
+        // Runs of IDs 112–127, 128–143 and 144–159 (neither viewer's own) are the same arrays in both maps.
+        long same = pa.frames().stream().filter(f -> pb.frames().stream().anyMatch(g -> g == f)).count();
+        assertThat(same).isGreaterThanOrEqualTo(3);
+        EncodedMapResponse e = new EncodedMapResponse(a);
+        io.netty.buffer.ByteBuf buf = e.buffer(true);
+        try {
+            assertThat(io.netty.buffer.ByteBufUtil.getBytes(buf)).isEqualTo(e.frame(true));
+            assertThat(e.length(true)).isEqualTo(buf.readableBytes());
+        } finally {
+            buf.release();
+        }
     }
 
     @Test
