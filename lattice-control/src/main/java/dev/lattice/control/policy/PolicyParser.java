@@ -127,7 +127,7 @@ public final class PolicyParser {
                 default -> targets.add(a);
             }
         }
-        if (targets.isEmpty()) throw at(o, "nodeAttrs entry has an empty \"target\"");
+        // An empty target list is accepted, as Tailscale does: the entry applies to nobody.
         List<String> attrs = new ArrayList<>();
         if (f.containsKey("attr")) {
             for (Value v : arr(f.get("attr").value()).items()) {
@@ -202,7 +202,8 @@ public final class PolicyParser {
 
     private static void checkTagName(String tag, int line, int col) throws PolicyException {
         if (!tag.startsWith("tag:")) throw new PolicyException("tag names must start with \"tag:\", got \"" + tag + "\"", line, col);
-        if (tag.length() == 4 || !Character.isLetter(tag.charAt(4))) {
+        char first = tag.length() > 4 ? tag.charAt(4) : ' ';
+        if ((first < 'a' || first > 'z') && (first < 'A' || first > 'Z')) { // ASCII, as Tailscale and Headscale
             throw new PolicyException("tag names must start with a letter after \"tag:\", got \"" + tag + "\"", line, col);
         }
     }
@@ -375,12 +376,13 @@ public final class PolicyParser {
     private SshRule ssh(Obj o) throws PolicyException {
         Map<String, Member> f = fields(o, "SSH rule", "action", "src", "dst", "users", "checkperiod", "acceptenv");
         Member action = require(o, f, "action");
-        String act = str(action.value()).text();
+        String act = str(action.value()).text().trim(); // Tailscale takes " accept"
         if (!act.equals("accept") && !act.equals("check")) {
             throw at(action.value(), "invalid SSH action \"" + act + "\", must be \"accept\" or \"check\"");
         }
+        // A rule without src or dst is accepted by Tailscale and applies to nobody.
         List<Alias> srcs = new ArrayList<>();
-        for (Value v : arr(require(o, f, "src").value()).items()) {
+        for (Value v : f.containsKey("src") ? arr(f.get("src").value()).items() : List.<Value>of()) {
             Alias a = alias(v, "SSH");
             switch (a) {
                 case Alias.User u -> srcs.add(u);
@@ -391,10 +393,11 @@ public final class PolicyParser {
             }
         }
         List<Alias> dsts = new ArrayList<>();
-        for (Value v : arr(require(o, f, "dst").value()).items()) {
+        for (Value v : f.containsKey("dst") ? arr(f.get("dst").value()).items() : List.<Value>of()) {
             Alias a = alias(v, "SSH");
             switch (a) {
                 case Alias.Wildcard w -> throw at(v, "wildcard (*) is not supported as SSH destination");
+                case Alias.Host h -> throw at(v, "invalid dst \"" + h + "\": an SSH destination names nodes, not hosts");
                 case Alias.AutoGroup ag when !(ag.is(Alias.SELF) || ag.is(Alias.MEMBER) || ag.is(Alias.TAGGED)) ->
                         throw at(v, "\"" + ag + "\" is not supported as SSH destination");
                 default -> dsts.add(a);
@@ -404,15 +407,14 @@ public final class PolicyParser {
         for (Value v : arr(require(o, f, "users").value()).items()) {
             String u = str(v).text().trim();
             if (u.isEmpty()) throw at(v, "SSH user must not be empty");
-            if (u.startsWith("autogroup:") && !u.equals(Alias.NONROOT)) throw at(v, "SSH user \"" + u + "\" is not valid");
-            if (u.startsWith("localpart:") && !u.matches("localpart:\\*@[^@]+")) {
-                throw at(v, "invalid localpart format, must be localpart:*@<domain>");
-            }
+            if (u.equals("*")) throw at(v, "user \"*\" is not valid");
+            // Anything but autogroup:nonroot and localpart:*@domain is a local user name, as Tailscale sends it
+            // (even "autogroup:member" or a malformed "localpart:foo@example.com").
             users.add(u);
         }
         if (users.isEmpty()) throw at(f.get("users").value(), "SSH rule: users must be specified");
         String period = null;
-        if (f.containsKey("checkperiod")) {
+        if (f.containsKey("checkperiod") && !(f.get("checkperiod").value() instanceof HuJson.Null)) {
             Value pv = f.get("checkperiod").value();
             period = str(pv).text().trim();
             if (!act.equals("check")) throw at(pv, "checkPeriod is only valid with action \"check\"");
@@ -422,7 +424,7 @@ public final class PolicyParser {
             }
         }
         List<String> env = new ArrayList<>();
-        if (f.containsKey("acceptenv")) {
+        if (f.containsKey("acceptenv") && !(f.get("acceptenv").value() instanceof HuJson.Null)) {
             for (Value v : arr(f.get("acceptenv").value()).items()) {
                 String e = str(v).text();
                 if (e.isEmpty()) throw at(v, "acceptEnv values cannot be empty");

@@ -42,7 +42,7 @@ final class SshCompiler {
             if (nonRoot) base.put("*", "=");
             base.put("root", rule.users().contains("root") ? "root" : "");
             for (String u : rule.users()) {
-                if (!u.equals("root") && !u.startsWith("autogroup:") && !u.startsWith("localpart:")) base.put(u, u);
+                if (!u.equals("root") && !u.equals(Alias.NONROOT) && !isLocalpartWildcard(u)) base.put(u, u);
             }
             Map<Long, String> localparts = localparts(rule);
 
@@ -163,11 +163,15 @@ final class SshCompiler {
         return a;
     }
 
+    static boolean isLocalpartWildcard(String user) {
+        return user.matches("localpart:\\*@[^@]+");
+    }
+
     /** localpart:*@domain entries: user id → the local part of their email in that domain. */
     private Map<Long, String> localparts(SshRule rule) {
         Map<Long, String> out = new TreeMap<>();
         for (String entry : rule.users()) {
-            if (!entry.startsWith("localpart:*@")) continue;
+            if (!isLocalpartWildcard(entry)) continue;
             String domain = entry.substring("localpart:*@".length());
             for (User u : c.users) {
                 String email = u.email();

@@ -53,7 +53,6 @@ class NodeAttrsTest {
     @CsvSource(delimiter = '|', value = {
             "[{\"target\": [\"tag:nope\"], \"attr\": [\"funnel\"]}]        | tag \"tag:nope\" is not defined",
             "[{\"target\": [\"autogroup:self\"], \"attr\": [\"funnel\"]}]  | only autogroup:member and autogroup:tagged",
-            "[{\"target\": [], \"attr\": [\"funnel\"]}]                    | empty \"target\"",
             "[{\"attr\": [\"funnel\"]}]                                    | target",
             "[{\"target\": [\"*\"], \"attr\": [\"\"]}]                     | empty nodeAttrs attr",
             "[{\"target\": [\"*\"], \"ipPool\": [\"100.80.0.0/16\"]}]      | \"ipPool\" is not supported",
