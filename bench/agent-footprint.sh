@@ -68,6 +68,8 @@ for cmd in ip iperf3 ss curl awk timeout sort; do
 done
 
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 LATTICED=${LATTICED:-$REPO/bin/latticed}
 LATTICE_CLI=${LATTICE_CLI:-$REPO/bin/lattice}
 TAILSCALED=${LATTICE_TAILSCALED:-}
@@ -118,18 +120,6 @@ trap 'exit 130' INT TERM HUP
 
 # ---------------------------------------------------------------- the lab
 
-build_lab() {
-  local h i=0
-  ip netns add "$NS_SW" && ip -n "$NS_SW" link set lo up || return 1
-  ip -n "$NS_SW" link add br0 type bridge && ip -n "$NS_SW" link set br0 up || return 1
-  for h in "${!NS[@]}"; do
-    ip netns add "${NS[$h]}" && ip -n "${NS[$h]}" link set lo up || return 1
-    ip link add eth0 netns "${NS[$h]}" type veth peer name "p$i" netns "$NS_SW" || return 1
-    ip -n "$NS_SW" link set "p$i" master br0 && ip -n "$NS_SW" link set "p$i" up &&
-      ip -n "${NS[$h]}" addr add "${ADDR[$h]}/24" dev eth0 && ip -n "${NS[$h]}" link set eth0 up || return 1
-    i=$((i + 1))
-  done
-}
 
 # ---------------------------------------------------------------- control servers (one per pair)
 
@@ -138,41 +128,7 @@ start_control() {
   local k=$1 d=$WORK/control-$1 srv=srv-$1
   local ip=${ADDR[$srv]}
   mkdir -p "$d"
-  cat >"$d/config.yaml" <<YAML
-server_url: http://$ip:8080
-listen_addr: $ip:8080
-metrics_listen_addr: 127.0.0.1:9090
-noise:
-  private_key_path: $d/noise_private.key
-prefixes:
-  v4: 100.64.0.0/10
-  v6: fd7a:115c:a1e0::/48
-database:
-  type: sqlite
-  sqlite:
-    path: $d/db.sqlite
-derp:
-  server:
-    enabled: true
-    region_id: 999
-    region_code: lattice
-    region_name: Lattice bench DERP
-    verify_clients: true
-    stun_listen_addr: 0.0.0.0:3478
-    private_key_path: $d/derp_server_private.key
-    automatically_add_embedded_derp_region: true
-    ipv4: $ip
-  urls: []
-dns:
-  magic_dns: false
-  base_domain: tailnet.test
-  nameservers:
-    global: []
-log:
-  level: info
-unix_socket: $d/control.sock
-unix_socket_permissions: "0770"
-YAML
+  control_config "$d" "$ip" "Lattice bench DERP"
   LATTICE_JAR=$CONTROL_JAR ip netns exec "${NS[$srv]}" "$CONTROL" serve -c "$d/config.yaml" >"$WORK/control-$k.log" 2>&1 &
   CPID[$k]=$!
   PIDS+=("${CPID[$k]}")
@@ -386,7 +342,7 @@ wait_peers() { # HOST WANT
 log "lab $P-*; $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 log "latticed: $LATTICED, lattice: $LATTICE_CLI${LATTICE_JAR:+ (LATTICE_JAR=$LATTICE_JAR)}"
 log "tailscaled: $TAILSCALED ($("$TAILSCALED" --version 2>/dev/null | head -1))"
-build_lab || { log "cannot build the lab"; exit 1; }
+lab_build || { log "cannot build the lab"; exit 1; }
 start_control l; start_control o
 wait_control l && wait_control o || exit 1
 for h in la lb oa ob; do start_daemon "$h" || exit 1; done

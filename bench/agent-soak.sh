@@ -70,6 +70,8 @@ for cmd in ip iperf3 ping ss curl awk timeout; do
 done
 
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 LATTICED=${LATTICED:-$REPO/bin/latticed}
 LATTICE_CLI=${LATTICE_CLI:-$REPO/bin/lattice}
 CONTROL=${LATTICE_CONTROL:-$REPO/bin/lattice-control}
@@ -129,57 +131,11 @@ trap 'exit 130' INT TERM HUP
 
 # ---------------------------------------------------------------- the lab, the server, the daemons
 
-build_lab() {
-  local h i=0
-  ip netns add "$NS_SW" && ip -n "$NS_SW" link set lo up || return 1
-  ip -n "$NS_SW" link add br0 type bridge && ip -n "$NS_SW" link set br0 up || return 1
-  for h in "${!NS[@]}"; do
-    ip netns add "${NS[$h]}" && ip -n "${NS[$h]}" link set lo up || return 1
-    ip link add eth0 netns "${NS[$h]}" type veth peer name "p$i" netns "$NS_SW" || return 1
-    ip -n "$NS_SW" link set "p$i" master br0 && ip -n "$NS_SW" link set "p$i" up &&
-      ip -n "${NS[$h]}" addr add "${ADDR[$h]}/24" dev eth0 && ip -n "${NS[$h]}" link set eth0 up || return 1
-    i=$((i + 1))
-  done
-}
 
 start_control() {
   local d=$WORK/control ip=${ADDR[srv]} i
   mkdir -p "$d"
-  cat >"$d/config.yaml" <<YAML
-server_url: http://$ip:8080
-listen_addr: $ip:8080
-metrics_listen_addr: 127.0.0.1:9090
-noise:
-  private_key_path: $d/noise_private.key
-prefixes:
-  v4: 100.64.0.0/10
-  v6: fd7a:115c:a1e0::/48
-database:
-  type: sqlite
-  sqlite:
-    path: $d/db.sqlite
-derp:
-  server:
-    enabled: true
-    region_id: 999
-    region_code: lattice
-    region_name: Lattice soak DERP
-    verify_clients: true
-    stun_listen_addr: 0.0.0.0:3478
-    private_key_path: $d/derp_server_private.key
-    automatically_add_embedded_derp_region: true
-    ipv4: $ip
-  urls: []
-dns:
-  magic_dns: false
-  base_domain: tailnet.test
-  nameservers:
-    global: []
-log:
-  level: info
-unix_socket: $d/control.sock
-unix_socket_permissions: "0770"
-YAML
+  control_config "$d" "$ip" "Lattice soak DERP"
   ip netns exec "${NS[srv]}" "$CONTROL" serve -c "$d/config.yaml" >"$OUT/control.log" 2>&1 &
   CTL_PID=$!
   PIDS+=("$CTL_PID")
@@ -322,7 +278,7 @@ snapshots() {
 log "lab $P-*; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); ${DURATION} min, sample every ${SAMPLE} s; out $OUT"
 log "latticed: $LATTICED${LATTICE_JAR:+ (LATTICE_JAR=$LATTICE_JAR)}"
 [ "$OFFICIAL" = 1 ] && log "tailscaled: $TAILSCALED ($("$TAILSCALED" --version 2>/dev/null | head -1))"
-build_lab || { log "cannot build the lab"; exit 1; }
+lab_build || { log "cannot build the lab"; exit 1; }
 start_control || exit 1
 for h in "${HOSTS[@]}"; do start_daemon "$h" || exit 1; done
 admin POST user '{"name":"soak"}' >/dev/null || exit 1
