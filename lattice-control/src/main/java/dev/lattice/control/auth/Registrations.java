@@ -496,7 +496,8 @@ public final class Registrations {
         return id.isEmpty() || id.length() > 64 ? null : id;
     }
 
-    private static String newAuthId() {
+    /** A fresh auth id: 24 characters of an alphabet without look-alikes, as registrations and SSH checks use. */
+    public static String newAuthId() {
         StringBuilder sb = new StringBuilder(24);
         for (int i = 0; i < 24; i++) sb.append(ALPHABET.charAt(RANDOM.nextInt(ALPHABET.length())));
         return sb.toString();

@@ -1,5 +1,6 @@
 package dev.lattice.control.sshcheck;
 
+import dev.lattice.control.auth.Registrations;
 import dev.lattice.control.machine.HttpError;
 import dev.lattice.control.netmap.PacketPolicy;
 import dev.lattice.control.state.Tailnet;
@@ -9,7 +10,6 @@ import dev.lattice.control.store.User;
 import dev.lattice.crypto.key.MachinePublicKey;
 import dev.lattice.wire.tailcfg.Tailcfg;
 import java.net.URI;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -45,8 +45,6 @@ public final class SshActions {
     /** Checks that may wait at once for one destination node. */
     static final int MAX_WAITING = 64;
     public static final Pattern AUTH_ID = Pattern.compile("[A-Za-z0-9]{24}");
-    private static final String ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     /** What a login at {@code /auth/ID} did to the check. */
     public enum Outcome { PASSED, NOT_OWNER, NO_OWNER, EXPIRED }
@@ -159,7 +157,7 @@ public final class SshActions {
         if (checks.waitingFor(dst, now.minus(TTL)) >= MAX_WAITING) {
             throw new HttpError(429, "too many SSH checks waiting for this node; try again later");
         }
-        String id = newAuthId();
+        String id = Registrations.newAuthId();
         checks.create(id, src, dst, now, now.minus(TTL));
         log.info("SSH check {} from node {} to node {}: waiting for the login at {}", id, src, dst, authUrl(id));
         return hold(url(id), "# Lattice SSH requires an additional check.\n# To authenticate, visit: " + authUrl(id)
@@ -199,11 +197,5 @@ public final class SshActions {
         a.put("allowLocalPortForwarding", true);
         a.put("allowRemotePortForwarding", true);
         return a;
-    }
-
-    private static String newAuthId() {
-        StringBuilder sb = new StringBuilder(24);
-        for (int i = 0; i < 24; i++) sb.append(ALPHABET.charAt(RANDOM.nextInt(ALPHABET.length())));
-        return sb.toString();
     }
 }
