@@ -9,6 +9,8 @@
 #   sudo XOPTS="-Xmn4m" TAG=xmn bench/agent-idle-memory.sh  # extra JVM options for both daemons (LATTICE_JAVA_OPTS)
 set -uo pipefail
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 PEERS=${1:-0} IDLE=${2:-20} OUT=${OUT:-/tmp}
 JCMD=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/jcmd
 ID=$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n'); P=lt-m$ID
@@ -19,46 +21,9 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; sleep 2; for 
   for ns in "${NS[@]}" $P-sw; do ip netns pids "$ns" 2>/dev/null | xargs -r kill -9; ip netns del "$ns" 2>/dev/null; done
   rm -rf "$WORK"; }
 trap cleanup EXIT
-ip netns add $P-sw; ip -n $P-sw link set lo up; ip -n $P-sw link add br0 type bridge; ip -n $P-sw link set br0 up
-i=0; for h in srv la lb; do ip netns add ${NS[$h]}; ip -n ${NS[$h]} link set lo up
-  ip link add eth0 netns ${NS[$h]} type veth peer name p$i netns $P-sw; ip -n $P-sw link set p$i master br0; ip -n $P-sw link set p$i up
-  ip -n ${NS[$h]} addr add ${ADDR[$h]}/24 dev eth0; ip -n ${NS[$h]} link set eth0 up; i=$((i+1)); done
+NS_SW=$P-sw; lab_build || { log "cannot build the lab"; exit 1; }
 d=$WORK/control; mkdir -p $d; ip=${ADDR[srv]}
-cat >$d/config.yaml <<YAML
-server_url: http://$ip:8080
-listen_addr: $ip:8080
-metrics_listen_addr: 127.0.0.1:9090
-noise:
-  private_key_path: $d/noise_private.key
-prefixes:
-  v4: 100.64.0.0/10
-  v6: fd7a:115c:a1e0::/48
-database:
-  type: sqlite
-  sqlite:
-    path: $d/db.sqlite
-derp:
-  server:
-    enabled: true
-    region_id: 999
-    region_code: lattice
-    region_name: bench
-    verify_clients: true
-    stun_listen_addr: 0.0.0.0:3478
-    private_key_path: $d/derp_server_private.key
-    automatically_add_embedded_derp_region: true
-    ipv4: $ip
-  urls: []
-dns:
-  magic_dns: false
-  base_domain: tailnet.test
-  nameservers:
-    global: []
-log:
-  level: info
-unix_socket: $d/control.sock
-unix_socket_permissions: "0770"
-YAML
+control_config "$d" "$ip" bench
 ip netns exec ${NS[srv]} $REPO/bin/lattice-control serve -c $d/config.yaml >$WORK/control.log 2>&1 & PIDS+=($!)
 admin() { curl -sS -m 30 --unix-socket $d/control.sock -X "$1" -H 'Content-Type: application/json' ${3:+--data "$3"} "http://local/api/v1/$2"; }
 for i in $(seq 240); do ip netns exec ${NS[srv]} curl -sf -m 2 http://$ip:8080/health >/dev/null 2>&1 && break; sleep 0.5; done
