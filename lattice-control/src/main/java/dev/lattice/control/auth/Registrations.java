@@ -7,6 +7,7 @@ import dev.lattice.control.policy.CompiledPolicy;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.AuthKeyException;
+import dev.lattice.control.store.ConflictException;
 import dev.lattice.control.store.DnsLabels;
 import dev.lattice.control.store.KeyUse;
 import dev.lattice.control.store.NodeTags;
@@ -102,13 +103,39 @@ public final class Registrations {
      */
     public CompletionStage<RegisterResponse> register(MachinePublicKey machineKey, RegisterRequest req) {
         try {
-            return handle(machineKey, req);
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    return handle(machineKey, req);
+                } catch (ConflictException e) {
+                    if (attempt >= 3 || !learnOwnRace(machineKey, e)) throw e;
+                }
+            }
         } catch (Refusal e) {
             count("refused");
             log.atInfo().setMessage("registration of {} refused: {}").addArgument(machineKey).addArgument(e.getMessage())
                     .addKeyValue("machine_key", machineKey.toString()).addKeyValue("reason", e.getMessage()).log();
             return CompletableFuture.completedFuture(RegisterResponse.builder().error(e.getMessage()).build());
         }
+    }
+
+    /**
+     * A machine that sends its registration several times at once (a client retrying on a slow answer, or rotating
+     * its node key while the first is in flight) races itself: each request sees no node, the first stores one and
+     * the others lose to the machine (or node) key's unique constraint. Learns the node the winner stored (on this
+     * replica it is already known; another replica's is read) so that the retry re-registers it like any later
+     * request would; false when the conflict is not this machine's own node.
+     */
+    private boolean learnOwnRace(MachinePublicKey machineKey, ConflictException e) {
+        Optional<TailnetNode> stored = tailnet.store().nodes().byMachineKey(machineKey);
+        if (stored.isEmpty()) return false;
+        if (tailnet.byMachineKey(machineKey).isEmpty()) {
+            // Stored by another replica (whose row may also have won the given name or an address first).
+            tailnet.refresh(stored.get().id());
+        } else if (!"machine_key".equals(e.column()) && !"node_key".equals(e.column())) {
+            return false; // known here already: a conflict of another kind, not this race
+        }
+        log.debug("registration of {} raced its own earlier request; registering again", machineKey);
+        return true;
     }
 
     private CompletionStage<RegisterResponse> handle(MachinePublicKey machineKey, RegisterRequest req) {

@@ -293,4 +293,27 @@ class AuthKeyRegistrationTest {
             }
         }
     }
+
+    @Test
+    void aRegistrationThatLosesToItsOwnEarlierRequestRegistersTheNodeThatRequestStored() throws Exception {
+        // The moment the race decides: the machine's first request has stored its node, but the second one looked
+        // before that and found none (here: the row is written behind the tailnet's back, as another replica's
+        // would be). The second must re-register that node, not answer 409 or store a second one.
+        NewKey<PreAuthKey> k = reusable();
+        try (TestMachine m = machine("late")) {
+            TailnetNode stored = server.store().nodes().create(TailnetNode.builder()
+                    .machineKey(m.machineKey.publicKey()).nodeKey(m.nodeKey.publicKey())
+                    .hostname("late").givenName("late").userId(alice.id())
+                    .addresses((java.net.Inet4Address) java.net.InetAddress.getByName("100.64.9.9"), null)
+                    .authKeyId(k.key().id()).build());
+            ControlChannel.Response r = m.post("/machine/register", request(m, k.fullKey()));
+            assertThat(r.status()).as(new String(r.body(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo(200);
+            RegisterResponse resp = Tailcfg.json().readValue(r.body(), RegisterResponse.class);
+            assertThat(resp.machineAuthorized()).as(resp.error()).isTrue();
+            assertThat(server.store().nodes().list()).filteredOn(n -> n.hostname().equals("late")).singleElement()
+                    .satisfies(n -> assertThat(n.id()).isEqualTo(stored.id()));
+            assertThat(server.tailnet().byMachineKey(m.machineKey.publicKey())).get()
+                    .satisfies(n -> assertThat(n.ipv4()).isEqualTo(stored.ipv4()));
+        }
+    }
 }
