@@ -127,10 +127,10 @@ public final class Latticed implements Callable<Integer> {
             // The local API answers once start() returns, so `lattice up` works: a Type=notify unit is ready.
             SystemdNotify systemd = SystemdNotify.fromEnvironment();
             systemd.ready("local API on " + socket);
-            Thread hook = new Thread(() -> {
+            Thread hook = new Thread(() -> dev.lattice.systemd.StopDeadline.run(() -> {
                 systemd.stopping();
                 backend.close();
-            }, "latticed-shutdown");
+            }, org.slf4j.LoggerFactory.getLogger(Latticed.class)::warn), "latticed-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             if (login != null && !containerLogin(login)) {
                 backend.close();

@@ -2,6 +2,7 @@ package dev.lattice.control.cli;
 
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.server.ControlServer;
+import dev.lattice.systemd.StopDeadline;
 import dev.lattice.systemd.SystemdNotify;
 import dev.lattice.wire.ip.IpPrefix;
 import java.util.concurrent.Callable;
@@ -27,11 +28,12 @@ final class ServeCommand extends ControlCli.Sub implements Callable<Integer> {
         }
         SystemdNotify systemd = SystemdNotify.fromEnvironment();
         CountDownLatch stopped = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
+        // An overloaded server once kept running for minutes after SIGTERM: the stop is bounded.
+        Thread hook = new Thread(() -> StopDeadline.run(() -> {
             systemd.stopping();
             server.close();
             stopped.countDown();
-        }, "lattice-control-shutdown");
+        }, org.slf4j.LoggerFactory.getLogger(ServeCommand.class)::warn), "lattice-control-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         // With JSON logs every line a collector sees must be JSON: the hint (several lines of text) is left out.
         if (cfg.log().format() == ControlConfig.LogFormat.TEXT) printJoinHelp(root, cfg, server);
