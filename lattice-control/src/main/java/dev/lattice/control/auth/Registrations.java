@@ -126,11 +126,14 @@ public final class Registrations {
      * request would; false when the conflict is not this machine's own node.
      */
     private boolean learnOwnRace(MachinePublicKey machineKey, ConflictException e) {
-        Optional<TailnetNode> stored = tailnet.store().nodes().byMachineKey(machineKey);
+        List<TailnetNode> stored = tailnet.store().nodes().byMachineKey(machineKey);
         if (stored.isEmpty()) return false;
-        if (tailnet.byMachineKey(machineKey).isEmpty()) {
+        java.util.Set<Long> known = new java.util.HashSet<>();
+        for (TailnetNode n : tailnet.byMachineKey(machineKey)) known.add(n.id());
+        List<TailnetNode> unknown = stored.stream().filter(n -> !known.contains(n.id())).toList();
+        if (!unknown.isEmpty()) {
             // Stored by another replica (whose row may also have won the given name or an address first).
-            tailnet.refresh(stored.get().id());
+            for (TailnetNode n : unknown) tailnet.refresh(n.id());
         } else if (!"machine_key".equals(e.column()) && !"node_key".equals(e.column())) {
             return false; // known here already: a conflict of another kind, not this race
         }
@@ -162,18 +165,8 @@ public final class Registrations {
                 }
                 return CompletableFuture.completedFuture(logout(node, machineKey, req, now));
             }
-            // Node key rotation: the old key is known, the machine matches and the node is still valid.
-            if (req.oldNodeKey() != null && !req.oldNodeKey().isZero() && req.followup() == null) {
-                Optional<TailnetNode> old = tailnet.byNodeKey(req.oldNodeKey());
-                if (old.isPresent() && old.get().machineKey().equals(machineKey) && !old.get().isExpired(now)) {
-                    TailnetNode rotated = tailnet.update(old.get().id(), Change.Kind.UPDATED,
-                            x -> x.toBuilder().nodeKey(req.nodeKey()).build())
-                            .orElseThrow();
-                    log.info("node {} ({}) rotated its node key", rotated.id(), rotated.givenName());
-                    count("rotated");
-                    return CompletableFuture.completedFuture(authorized(rotated));
-                }
-            }
+            // A new node key with the old one named (tailscale's regen: `up --force-reauth`, `login`) is a new login,
+            // not a silent rotation: the person may be switching accounts. Headscale has no such shortcut either.
         }
 
         if (req.followup() != null && !req.followup().isEmpty()) return waitForFollowup(machineKey, req);
@@ -224,11 +217,15 @@ public final class Registrations {
                 throw new Refusal("node key already in use by another machine");
             }
             boolean ephemeral = key.ephemeral() || Boolean.TRUE.equals(req.ephemeral());
-            Optional<TailnetNode> existing = tailnet.byMachineKey(machineKey);
+            Optional<TailnetNode> existing = existingForKey(machineKey, key);
+            if (holder.isPresent() && (existing.isEmpty() || existing.get().id() != holder.get().id())) {
+                // Another user's node on this machine has this node key: a new node cannot take it from that one.
+                throw new Refusal("node key already in use by another node of this machine");
+            }
             if (existing.isPresent() && isReRegistration(existing.get(), key, req, now)) {
                 // Tags and ownership stay as they are (headscale applies a key's tags only at the first registration).
                 TailnetNode n = existing.get();
-                TailnetNode node = upsert(machineKey, req, n.userId(), n.tags(), key.id(), ephemeral,
+                TailnetNode node = upsert(machineKey, req, existing, n.userId(), n.tags(), key.id(), ephemeral,
                         RegisterMethod.AUTH_KEY, now, null);
                 log.info("node {} ({}) re-registered with its pre-auth key", node.id(), node.givenName());
                 count("registered");
@@ -241,7 +238,7 @@ public final class Registrations {
             } catch (Tags.NotPermitted e) {
                 throw new Refusal(e.getMessage());
             }
-            TailnetNode node = upsert(machineKey, req, key.userId(), NodeTags.of(tags), key.id(), ephemeral,
+            TailnetNode node = upsert(machineKey, req, existing, key.userId(), NodeTags.of(tags), key.id(), ephemeral,
                     RegisterMethod.AUTH_KEY, now, KeyUse.of(key).orElse(null));
             log.atInfo().setMessage("registered node {} ({}) with a pre-auth key{}").addArgument(node.id())
                     .addArgument(node.givenName()).addArgument(ephemeral ? " (ephemeral)" : "")
@@ -256,6 +253,39 @@ public final class Registrations {
                 case ALREADY_USED -> "authkey already used";
             });
         }
+    }
+
+    /**
+     * The node of this machine that a registration with {@code key} re-registers, as Headscale v0.29's
+     * {@code findExistingNodeForPAK}: a user's key finds that user's node, else the machine's tagged node (an admin
+     * may have tagged it since); a key without a user (tags only) finds the tagged node, else the one user-owned node
+     * it converts. None: the registration makes a new node, even if other users have nodes on the machine (fast user
+     * switching; Headscale does not move a node between users).
+     *
+     * @throws Refusal when a key without a user would have to pick one of several users' nodes to convert
+     */
+    private Optional<TailnetNode> existingForKey(MachinePublicKey machineKey, PreAuthKey key) {
+        List<TailnetNode> all = tailnet.byMachineKey(machineKey);
+        Optional<TailnetNode> tagged = all.stream().filter(TailnetNode::isTagged).findFirst();
+        if (key.userId() != null) {
+            Optional<TailnetNode> own = all.stream().filter(n -> !n.isTagged() && key.userId().equals(n.userId())).findFirst();
+            return own.isPresent() ? own : tagged;
+        }
+        if (tagged.isPresent()) return tagged;
+        List<TailnetNode> owned = all.stream().filter(n -> !n.isTagged()).toList();
+        if (owned.size() > 1) throw new Refusal("machine key maps to ambiguous node ownership");
+        return owned.stream().findFirst();
+    }
+
+    /**
+     * The node of this machine that an interactive login of {@code userId} re-registers (Headscale's
+     * {@code HandleNodeFromAuthPath}): the user's own node, else the machine's tagged node (which the login converts
+     * back to the user's); empty when the user has none there, and the login makes a new node.
+     */
+    public Optional<TailnetNode> existingForUser(MachinePublicKey machineKey, long userId) {
+        List<TailnetNode> all = tailnet.byMachineKey(machineKey);
+        Optional<TailnetNode> own = all.stream().filter(n -> !n.isTagged() && n.userId() != null && n.userId() == userId).findFirst();
+        return own.isPresent() ? own : all.stream().filter(TailnetNode::isTagged).findFirst();
     }
 
     /**
@@ -276,19 +306,19 @@ public final class Registrations {
      *
      * @throws AuthKeyException ALREADY_USED when another registration spent the key first; nothing is stored then
      */
-    TailnetNode upsert(MachinePublicKey machineKey, RegisterRequest req, Long userId, NodeTags tags, Long authKeyId,
-            boolean ephemeral, RegisterMethod method, Instant now, KeyUse spend) {
-        return upsert(machineKey, req, userId, tags, authKeyId, ephemeral, method, now, spend, null);
+    TailnetNode upsert(MachinePublicKey machineKey, RegisterRequest req, Optional<TailnetNode> existing, Long userId,
+            NodeTags tags, Long authKeyId, boolean ephemeral, RegisterMethod method, Instant now, KeyUse spend) {
+        return upsert(machineKey, req, existing, userId, tags, authKeyId, ephemeral, method, now, spend, null);
     }
 
     /** @param expiryOverride the node's key expiry instead of node.expiry's (an ID token's, with use_expiry_from_token) */
-    TailnetNode upsert(MachinePublicKey machineKey, RegisterRequest req, Long userId, NodeTags tags, Long authKeyId,
-            boolean ephemeral, RegisterMethod method, Instant now, KeyUse spend, Instant expiryOverride) {
+    TailnetNode upsert(MachinePublicKey machineKey, RegisterRequest req, Optional<TailnetNode> existing, Long userId,
+            NodeTags tags, Long authKeyId, boolean ephemeral, RegisterMethod method, Instant now, KeyUse spend,
+            Instant expiryOverride) {
         Hostinfo hi = req.hostinfo();
         Optional<String> reported = reportedHostname(hi);
         Instant expiry = expiryOverride != null ? expiryOverride
                 : defaultExpiry == null || defaultExpiry.isZero() ? null : now.plus(defaultExpiry);
-        Optional<TailnetNode> existing = tailnet.byMachineKey(machineKey);
         if (existing.isPresent()) {
             // A re-registering node's name follows a changed hostname as on a map request (Headscale leaves the
             // given name alone here, which strands it on the old hostname: no later change counts as auto-derived).
@@ -377,8 +407,9 @@ public final class Registrations {
     /**
      * Completes an interactive registration for {@code user} as {@code method} ({@code CLI} for the admin's
      * {@code auth register}, {@code OIDC} after a login at the identity provider), with the node's key expiring at
-     * {@code expiry} (null: node.expiry). A machine that already has a node keeps it, its addresses and name, and
-     * moves to {@code user} if another user logs in on it (as Headscale does).
+     * {@code expiry} (null: node.expiry). A machine where the user already has a node keeps it, its addresses and
+     * name; another user logging in on the machine gets a node of their own, and the first user's node stays (as
+     * Headscale v0.29 does: Tailscale's fast user switching keeps a node per account).
      *
      * @throws IllegalArgumentException when no registration waits under {@code authId}
      * @throws Tags.NotPermitted when the client advertises tags the user may not own (the client is told too)
@@ -399,8 +430,8 @@ public final class Registrations {
         if (!pending.claim(p)) throw new IllegalArgumentException("no pending registration with auth id " + authId);
         TailnetNode node;
         try {
-            node = upsert(p.machineKey(), p.request(), user.id(), NodeTags.of(tags), null,
-                    Boolean.TRUE.equals(p.request().ephemeral()), method, tailnet.now(), null, expiry);
+            node = upsert(p.machineKey(), p.request(), existingForUser(p.machineKey(), user.id()), user.id(),
+                    NodeTags.of(tags), null, Boolean.TRUE.equals(p.request().ephemeral()), method, tailnet.now(), null, expiry);
         } catch (RuntimeException e) {
             pending.answer(p, RegisterResponse.builder().error("registration failed").build(), null, "registration failed");
             throw e;

@@ -23,7 +23,7 @@ public final class ControlMetrics {
     private final Metrics metrics = new Metrics().withJvm();
     private final PrometheusRegistry registry = metrics.registry();
 
-    /** Register requests by how they ended: registered, approved, auth_url, refused, logout, refresh, rotated. */
+    /** Register requests by how they ended: registered, approved, auth_url, refused, logout, refresh. */
     public final Counter registrations = Counter.builder().name("lattice_registrations_total")
             .help("Register requests and admin approvals, by result").labelNames("result").register(registry);
     public final Counter mapSessionsOpened = Counter.builder().name("lattice_map_sessions_opened_total")
@@ -54,7 +54,7 @@ public final class ControlMetrics {
 
     {
         // Every known label value from the start, so a scrape shows the series before the first event (rate() needs it).
-        for (String r : new String[] {"registered", "approved", "auth_url", "refused", "logout", "refresh", "rotated"}) {
+        for (String r : new String[] {"registered", "approved", "auth_url", "refused", "logout", "refresh"}) {
             registrations.labelValues(r);
         }
         mapResponses.labelValues("full");

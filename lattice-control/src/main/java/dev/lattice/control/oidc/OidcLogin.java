@@ -250,7 +250,7 @@ public final class OidcLogin implements Routes {
         Optional<User> user = tailnet.userOrStored(c.userId()); // the callback may have created it on another replica
         Optional<PendingRegistration> p = registrations.pending(authId);
         if (user.isEmpty() || p.isEmpty()) return page(HttpResponseStatus.GONE, OidcPages.expired());
-        boolean isNew = tailnet.byMachineKey(p.get().machineKey()).isEmpty();
+        boolean isNew = registrations.existingForUser(p.get().machineKey(), user.get().id()).isEmpty();
         TailnetNode node;
         try {
             node = registrations.complete(authId, user.get(), RegisterMethod.OIDC, c.nodeExpiry());

@@ -43,7 +43,8 @@ public final class Tailnet {
     private List<TailnetNode> sorted; // nodes() cache, guarded by this; null after any write
     private List<TailnetNode> routers; // routers() cache, likewise
     private final Map<NodePublicKey, Long> byNodeKey = new HashMap<>();
-    private final Map<MachinePublicKey, Long> byMachineKey = new HashMap<>();
+    /** A machine holds one node per user (and at most one tagged node): a few ids, in id order. */
+    private final Map<MachinePublicKey, List<Long>> byMachineKey = new HashMap<>();
     private final Map<String, Long> byGivenName = new HashMap<>();
     private final Map<Long, User> users = new HashMap<>();
     private final Map<Long, Live> live = new HashMap<>();
@@ -126,9 +127,10 @@ public final class Tailnet {
         return id == null ? Optional.empty() : Optional.of(nodes.get(id));
     }
 
-    public synchronized Optional<TailnetNode> byMachineKey(MachinePublicKey k) {
-        Long id = byMachineKey.get(k);
-        return id == null ? Optional.empty() : Optional.of(nodes.get(id));
+    /** The machine's nodes (one per user who logged in on it, as in Headscale), in id order. */
+    public synchronized List<TailnetNode> byMachineKey(MachinePublicKey k) {
+        List<Long> ids = byMachineKey.get(k);
+        return ids == null ? List.of() : ids.stream().map(nodes::get).toList();
     }
 
     /** All nodes sorted by id (the order Peers must have), unmodifiable; a snapshot shared until the next write, as every map flush reads it. */
@@ -599,7 +601,11 @@ public final class Tailnet {
         routers = null;
         nodes.put(n.id(), n);
         byNodeKey.put(n.nodeKey(), n.id());
-        byMachineKey.put(n.machineKey(), n.id());
+        List<Long> ids = byMachineKey.computeIfAbsent(n.machineKey(), k -> new ArrayList<>(1));
+        if (!ids.contains(n.id())) {
+            ids.add(n.id());
+            ids.sort(null);
+        }
         byGivenName.put(n.givenName(), n.id());
     }
 
@@ -608,7 +614,11 @@ public final class Tailnet {
         routers = null;
         nodes.remove(n.id());
         byNodeKey.remove(n.nodeKey(), n.id());
-        byMachineKey.remove(n.machineKey(), n.id());
+        List<Long> ids = byMachineKey.get(n.machineKey());
+        if (ids != null) {
+            ids.remove(n.id());
+            if (ids.isEmpty()) byMachineKey.remove(n.machineKey());
+        }
         byGivenName.remove(n.givenName(), n.id());
     }
 

@@ -136,8 +136,10 @@ public final class Nodes {
         return store.read(h -> get(h, id));
     }
 
-    public Optional<TailnetNode> byMachineKey(MachinePublicKey key) {
-        return store.read(h -> one(h, "machine_key", key.toString()));
+    /** The machine's nodes (one per user, as in Headscale, and at most one tagged), in id order. */
+    public List<TailnetNode> byMachineKey(MachinePublicKey key) {
+        return store.read(h -> h.createQuery("SELECT " + COLUMNS + " FROM nodes WHERE machine_key = :v ORDER BY id")
+                .bind("v", key.toString()).map((rs, ctx) -> map(rs)).list());
     }
 
     /** The ids of the nodes whose given name is {@code label} or {@code label-SOMETHING} (the collision names). */

@@ -52,7 +52,7 @@ class AuthKeyRegistrationTest {
 
     @BeforeEach
     void start() throws Exception {
-        server = ControlServer.start(TestServer.config(dir, ""));
+        server = ControlServer.start(TestServer.config(dir, "policy:\n  mode: database\n"));
         url = server.config().serverUrl();
         group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         alice = server.store().users().create("alice", "Alice", "alice@example.com");
@@ -194,6 +194,84 @@ class AuthKeyRegistrationTest {
         }
     }
 
+    // ---- one node per user on a machine (Headscale v0.29; tailscale's fast user switching) ----
+
+    @Test
+    void anotherUsersKeyOnTheSameMachineMakesANodeOfTheirOwnAndTheFirstUsersNodeStays() throws Exception {
+        User bob = server.store().users().create("bob", "Bob", "bob@example.com");
+        NewKey<PreAuthKey> bobsKey = server.store().preAuthKeys().create(bob.id(), true, false, List.of(), Instant.now().plusSeconds(3600));
+        try (TestMachine m = machine("shared")) {
+            NewKey<PreAuthKey> alicesKey = reusable();
+            assertThat(m.register(alicesKey.fullKey()).machineAuthorized()).isTrue();
+            TailnetNode alices = server.tailnet().byNodeKey(m.nodeKey.publicKey()).orElseThrow();
+            NodePrivateKey alicesNodeKey = m.nodeKey;
+
+            m.nodeKey = NodePrivateKey.generate(); // bob's profile on the same device
+            RegisterResponse r = m.register(bobsKey.fullKey());
+            assertThat(r.machineAuthorized()).isTrue();
+            assertThat(r.user().id()).isEqualTo(bob.id());
+            TailnetNode bobs = server.tailnet().byNodeKey(m.nodeKey.publicKey()).orElseThrow();
+            assertThat(bobs.id()).isNotEqualTo(alices.id());
+            assertThat(bobs.ipv4()).isNotEqualTo(alices.ipv4());
+            assertThat(bobs.givenName()).isEqualTo("shared-1");
+            assertThat(server.tailnet().node(alices.id())).contains(alices);
+
+            // Switching back: alice's profile re-registers her node, not bob's.
+            m.nodeKey = alicesNodeKey;
+            assertThat(m.register(alicesKey.fullKey()).user().id()).isEqualTo(alice.id());
+            assertThat(server.tailnet().byMachineKey(m.machineKey.publicKey())).extracting(TailnetNode::id, TailnetNode::userId)
+                    .containsExactly(org.assertj.core.groups.Tuple.tuple(alices.id(), alice.id()),
+                            org.assertj.core.groups.Tuple.tuple(bobs.id(), bob.id()));
+
+            // Bob's key cannot take alice's node key over for a node of his.
+            assertThat(refusal(m, request(m, bobsKey.fullKey())))
+                    .isEqualTo("node key already in use by another node of this machine");
+        }
+    }
+
+    @Test
+    void aKeyWithoutAUserConvertsTheMachinesOneUserNodeButDoesNotChooseAmongSeveral() throws Exception {
+        server.adminApi().setPolicy("{\"tagOwners\": {\"tag:server\": [\"alice@\"]}}");
+        NewKey<PreAuthKey> tagsOnly = server.store().preAuthKeys().create(null, true, false, List.of("tag:server"),
+                Instant.now().plusSeconds(3600));
+        try (TestMachine one = machine("one")) {
+            assertThat(one.register(reusable().fullKey()).machineAuthorized()).isTrue();
+            long id = server.tailnet().byNodeKey(one.nodeKey.publicKey()).orElseThrow().id();
+            one.nodeKey = NodePrivateKey.generate();
+            assertThat(one.register(tagsOnly.fullKey()).machineAuthorized()).isTrue();
+            assertThat(server.tailnet().byMachineKey(one.machineKey.publicKey())).singleElement().satisfies(n -> {
+                assertThat(n.id()).isEqualTo(id);
+                assertThat(n.tags().names()).containsExactly("tag:server");
+            });
+        }
+        User bob = server.store().users().create("bob", "Bob", "bob@example.com");
+        try (TestMachine two = machine("two")) {
+            assertThat(two.register(reusable().fullKey()).machineAuthorized()).isTrue();
+            two.nodeKey = NodePrivateKey.generate();
+            assertThat(two.register(server.store().preAuthKeys().create(bob.id(), false, false, List.of(),
+                    Instant.now().plusSeconds(3600)).fullKey()).machineAuthorized()).isTrue();
+            two.nodeKey = NodePrivateKey.generate();
+            assertThat(refusal(two, request(two, tagsOnly.fullKey()))).isEqualTo("machine key maps to ambiguous node ownership");
+        }
+    }
+
+    @Test
+    void aNewNodeKeyNamingTheOldOneIsANewLoginNotASilentRotation() throws Exception {
+        try (TestMachine m = machine("reauth")) {
+            assertThat(m.register(reusable().fullKey()).machineAuthorized()).isTrue();
+            TailnetNode before = server.tailnet().byNodeKey(m.nodeKey.publicKey()).orElseThrow();
+            // tailscale up --force-reauth: a new node key, the old one named, no auth key
+            RegisterRequest reauth = request(m, null).toBuilder().nodeKey(NodePrivateKey.generate().publicKey())
+                    .oldNodeKey(m.nodeKey.publicKey()).build();
+            ControlChannel.Response r = m.post("/machine/register", reauth);
+            assertThat(r.status()).isEqualTo(200);
+            RegisterResponse resp = Tailcfg.json().readValue(r.body(), RegisterResponse.class);
+            assertThat(resp.machineAuthorized()).isNotEqualTo(Boolean.TRUE);
+            assertThat(resp.authUrl()).as("a login, as Headscale answers it").contains("/register/");
+            assertThat(server.tailnet().node(before.id())).contains(before);
+        }
+    }
+
     // ---- retries and races ----
 
     @Test
@@ -312,7 +390,7 @@ class AuthKeyRegistrationTest {
             assertThat(resp.machineAuthorized()).as(resp.error()).isTrue();
             assertThat(server.store().nodes().list()).filteredOn(n -> n.hostname().equals("late")).singleElement()
                     .satisfies(n -> assertThat(n.id()).isEqualTo(stored.id()));
-            assertThat(server.tailnet().byMachineKey(m.machineKey.publicKey())).get()
+            assertThat(server.tailnet().byMachineKey(m.machineKey.publicKey())).singleElement()
                     .satisfies(n -> assertThat(n.ipv4()).isEqualTo(stored.ipv4()));
         }
     }

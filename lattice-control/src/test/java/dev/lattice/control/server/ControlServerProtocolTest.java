@@ -196,8 +196,8 @@ class ControlServerProtocolTest {
         try (TestMachine a = new TestMachine(group, url, "Joe's Mac mini"); TestMachine b = new TestMachine(group, url, "Joe's Mac mini")) {
             a.register(key);
             b.register(key);
-            var aNode = server.tailnet().byMachineKey(a.machineKey.publicKey()).orElseThrow();
-            var bNode = server.tailnet().byMachineKey(b.machineKey.publicKey()).orElseThrow();
+            var aNode = server.tailnet().byMachineKey(a.machineKey.publicKey()).getFirst();
+            var bNode = server.tailnet().byMachineKey(b.machineKey.publicKey()).getFirst();
             assertThat(aNode.givenName()).isEqualTo("joes-mac-mini");
             assertThat(aNode.hostname()).isEqualTo("Joe's Mac mini");
             assertThat(bNode.givenName()).isEqualTo("joes-mac-mini-1");

@@ -102,8 +102,9 @@ class OidcKeycloakTest {
         return b.submit(page.form("/register/confirm/"), Map.of());
     }
 
+    /** The node the machine's current node key belongs to. */
     Optional<TailnetNode> node(TestMachine m) {
-        return server.tailnet().byMachineKey(m.machineKey.publicKey());
+        return server.tailnet().byNodeKey(m.nodeKey.publicKey());
     }
 
     User user(String name) {
@@ -279,17 +280,23 @@ class OidcKeycloakTest {
             assertThat(again.nodeKey()).isEqualTo(m.nodeKey.publicKey());
             assertThat(again.userId()).isEqualTo(user("alice").id());
 
-            // Bob logs in on the same machine: the node moves to him, keeping its addresses.
+            // Bob logs in on the same machine (tailscale's fast user switching): a node of his own; Alice's stays hers.
             m.nodeKey = NodePrivateKey.generate();
             w = begin(m);
             Browser bobBrowser = new Browser();
-            confirm(bobBrowser, login(bobBrowser, w.authUrl(), "bob"));
+            Browser.Page bobDone = confirm(bobBrowser, login(bobBrowser, w.authUrl(), "bob"));
+            assertThat(bobDone.body()).doesNotContain("reauthenticated");
             assertThat(w.outcome().user().id()).isEqualTo(user("bob").id());
-            TailnetNode moved = node(m).orElseThrow();
-            assertThat(moved.id()).isEqualTo(first.id());
-            assertThat(moved.ipv4()).isEqualTo(first.ipv4());
-            assertThat(moved.userId()).isEqualTo(user("bob").id());
-            assertThat(server.tailnet().nodes()).hasSize(1);
+            TailnetNode bobs = node(m).orElseThrow();
+            assertThat(bobs.id()).isNotEqualTo(first.id());
+            assertThat(bobs.ipv4()).isNotEqualTo(first.ipv4());
+            assertThat(bobs.userId()).isEqualTo(user("bob").id());
+            assertThat(server.tailnet().node(first.id())).get().satisfies(a -> {
+                assertThat(a.userId()).isEqualTo(user("alice").id());
+                assertThat(a.nodeKey()).isEqualTo(again.nodeKey());
+            });
+            assertThat(server.tailnet().byMachineKey(m.machineKey.publicKey())).extracting(TailnetNode::id)
+                    .containsExactly(first.id(), bobs.id());
         }
     }
 

@@ -102,8 +102,23 @@ abstract class StoreContract {
 
         for (int attempt = 0; attempt < 2; attempt++) {
             assertThatThrownBy(() -> reopen(clock)).isInstanceOf(StoreException.class)
-                    .hasMessageContaining("schema is at version 99, newer than this lattice-control knows (up to 5)");
+                    .hasMessageContaining("schema is at version 99, newer than this lattice-control knows (up to 6)");
         }
+    }
+
+    @Test
+    void aMachineHoldsOneNodePerUserAndAnyNumberOfTaggedOnes() {
+        long alice = store.users().create("alice", "", "").id();
+        long bob = store.users().create("bob", "", "").id();
+        MachinePublicKey mk = machineKey();
+        TailnetNode a = store.nodes().create(draft("laptop", alice).machineKey(mk).build());
+        TailnetNode b = store.nodes().create(draft("laptop-1", bob).machineKey(mk).build());
+        assertThatThrownBy(() -> store.nodes().create(draft("laptop-2", alice).machineKey(mk).build()))
+                .isInstanceOfSatisfying(ConflictException.class, e -> assertThat(e.column()).isEqualTo("machine_key"));
+        // Tagged nodes have no user; keeping one per machine is the registrations' job (the database cannot say it).
+        TailnetNode t = store.nodes().create(draft("laptop-3", null).machineKey(mk).tags(NodeTags.of(List.of("tag:server"))).build());
+        assertThat(store.nodes().byMachineKey(mk)).extracting(TailnetNode::id).containsExactly(a.id(), b.id(), t.id());
+        assertThat(store.nodes().byMachineKey(machineKey())).isEmpty();
     }
 
     // --- users ---
