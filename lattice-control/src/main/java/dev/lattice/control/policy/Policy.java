@@ -29,6 +29,7 @@ public record Policy(
         AutoApprovers autoApprovers,
         List<SshRule> ssh,
         List<Test> tests,
+        List<SshTest> sshTests,
         List<NodeAttr> nodeAttrs,
         String text) {
 
@@ -40,6 +41,7 @@ public record Policy(
         grants = List.copyOf(grants);
         ssh = List.copyOf(ssh);
         tests = List.copyOf(tests);
+        sshTests = List.copyOf(sshTests);
         nodeAttrs = List.copyOf(nodeAttrs);
         if (text == null) text = "";
     }
@@ -140,6 +142,20 @@ public record Policy(
         public Test {
             accept = List.copyOf(accept);
             deny = List.copyOf(deny);
+        }
+    }
+
+    /**
+     * An {@code sshTests} entry (Headscale v0.29's, Tailscale's): from {@code src}, every {@code accept} login user
+     * reaches every {@code dst} through an accept or check SSH rule, no {@code deny} user reaches any, and every
+     * {@code check} user reaches every dst through a check rule.
+     */
+    public record SshTest(Alias src, List<Alias> dst, List<String> accept, List<String> deny, List<String> check, Pos pos) {
+        public SshTest {
+            dst = List.copyOf(dst);
+            accept = List.copyOf(accept);
+            deny = List.copyOf(deny);
+            check = List.copyOf(check);
         }
     }
 

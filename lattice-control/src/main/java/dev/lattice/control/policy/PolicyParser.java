@@ -45,7 +45,7 @@ public final class PolicyParser {
     private static final Pattern DURATION = Pattern.compile("(\\d+(\\.\\d+)?(h|m|s|ms))+");
 
     /** Tailscale sections we accept and do not act on (yet), so copied policies still load. */
-    private static final Set<String> IGNORED = Set.of("sshtests", "derpmap", "randomizeclientport",
+    private static final Set<String> IGNORED = Set.of("derpmap", "randomizeclientport",
             "disableipv4", "onecgnatroute", "postures", "defaultsrcposture", "ipsets", "attrconfig");
 
     /**
@@ -80,7 +80,7 @@ public final class PolicyParser {
         for (Member m : top.members().values()) {
             String k = m.key().toLowerCase(Locale.ROOT);
             if (IGNORED.contains(k)) continue;
-            if (!Set.of("groups", "hosts", "tagowners", "acls", "grants", "autoapprovers", "ssh", "tests", "nodeattrs").contains(k)) {
+            if (!Set.of("groups", "hosts", "tagowners", "acls", "grants", "autoapprovers", "ssh", "tests", "sshtests", "nodeattrs").contains(k)) {
                 throw new PolicyException("unknown section \"" + m.key() + "\"", m.line(), m.column());
             }
             if (sections.put(k, m) != null) throw new PolicyException("duplicate section \"" + m.key() + "\"", m.line(), m.column());
@@ -104,9 +104,13 @@ public final class PolicyParser {
         if (sections.containsKey("ssh")) for (Value v : arr(sections.get("ssh").value()).items()) ssh.add(ssh(obj(v)));
         List<Test> tests = new ArrayList<>();
         if (sections.containsKey("tests")) for (Value v : arr(sections.get("tests").value()).items()) tests.add(test(obj(v)));
+        List<Policy.SshTest> sshTests = new ArrayList<>();
+        if (sections.containsKey("sshtests")) {
+            for (Value v : arr(sections.get("sshtests").value()).items()) sshTests.add(sshTest(obj(v)));
+        }
         List<Policy.NodeAttr> nodeAttrs = new ArrayList<>();
         if (sections.containsKey("nodeattrs")) for (Value v : arr(sections.get("nodeattrs").value()).items()) nodeAttrs.add(nodeAttr(obj(v)));
-        return new Policy(groups, hosts, tagOwners, acls, grants, aa, ssh, tests, nodeAttrs, text);
+        return new Policy(groups, hosts, tagOwners, acls, grants, aa, ssh, tests, sshTests, nodeAttrs, text);
     }
 
     /**
@@ -451,6 +455,44 @@ public final class PolicyParser {
         if (f.containsKey("deny")) for (Value v : arr(f.get("deny").value()).items()) deny.add(testDest(v));
         if (accept.isEmpty() && deny.isEmpty()) throw at(o, "test entry must have at least one of \"accept\" or \"deny\"");
         return new Test(src, proto, accept, deny, new Pos(o.line(), o.column()));
+    }
+
+    /**
+     * An {@code sshTests} entry, validated as Headscale v0.29.2's {@code validateSSHTests}: a source, at least one
+     * destination, and each destination one SSH-reachable host (no CIDR wider than an address, no
+     * autogroup:internet, no unknown tag, which also catches a {@code tag:x:22} port suffix). Users are login names.
+     */
+    private Policy.SshTest sshTest(Obj o) throws PolicyException {
+        Map<String, Member> f = fields(o, "SSH test", "src", "dst", "accept", "deny", "check");
+        Value sv = f.containsKey("src") ? f.get("src").value() : null;
+        if (sv == null || str(sv).text().isBlank()) throw at(sv == null ? o : sv, "SSH tests entry must have a non-empty src");
+        Alias src = alias(sv, "SSH test");
+        List<Alias> dst = new ArrayList<>();
+        for (Value v : f.containsKey("dst") ? arr(f.get("dst").value()).items() : List.<Value>of()) {
+            String text = str(v).text().trim();
+            if (text.startsWith("tag:") && !tagOwners.containsKey(text)) {
+                throw at(v, "SSH tests dst contains unknown tag \"" + text + "\"");
+            }
+            Alias a = alias(v, "SSH test");
+            boolean wide = switch (a) {
+                case Alias.Prefix p -> p.prefix().bits() < (p.prefix().isIPv4() ? 32 : 128);
+                case Alias.Host h -> hosts.get(h.name()).bits() < (hosts.get(h.name()).isIPv4() ? 32 : 128);
+                case Alias.AutoGroup ag -> ag.is(Alias.INTERNET);
+                default -> false;
+            };
+            if (wide) throw at(v, "SSH tests dst contains disallowed element \"" + text + "\"");
+            dst.add(a);
+        }
+        if (dst.isEmpty()) throw at(o, "SSH tests entry must have at least one dst");
+        return new Policy.SshTest(src, dst, loginUsers(f.get("accept")), loginUsers(f.get("deny")), loginUsers(f.get("check")),
+                new Pos(o.line(), o.column()));
+    }
+
+    private static List<String> loginUsers(Member m) throws PolicyException {
+        List<String> out = new ArrayList<>();
+        if (m == null || m.value() instanceof HuJson.Null) return out;
+        for (Value v : arr(m.value()).items()) out.add(str(v).text().trim());
+        return out;
     }
 
     private Dest testDest(Value v) throws PolicyException {
