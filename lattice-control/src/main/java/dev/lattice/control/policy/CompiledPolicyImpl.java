@@ -351,11 +351,7 @@ final class CompiledPolicyImpl implements CompiledPolicy {
             for (IpPrefix d : g.dst()) {
                 for (IpPrefix included : List.copyOf(include)) {
                     if (!overlap(d, included)) continue;
-                    long primary = 0;
-                    for (NodeInfo n : c.nodes) {
-                        if (n.subnetRoutes.contains(included) && g.via().stream().anyMatch(t -> n.node.tags().contains(t))
-                                && (primary == 0 || n.node.id() < primary)) primary = n.node.id();
-                    }
+                    long primary = viaPrimary.computeIfAbsent(new GrantRoute(i, included), k -> viaPrimary(g, k.route()));
                     if (primary != 0 && pi.node.id() != primary) {
                         include.removeIf(included::equals);
                         if (!exclude.contains(included)) exclude.add(included);
@@ -373,6 +369,21 @@ final class CompiledPolicyImpl implements CompiledPolicy {
         }
         return new ViaRoutes(include, exclude, usePrimary);
     }
+
+    /** The via group's primary for {@code route}: the lowest id among the nodes with one of the grant's tags serving it. */
+    private long viaPrimary(PolicyCompiler.GrantRoutes g, IpPrefix route) {
+        long primary = 0;
+        for (NodeInfo n : c.nodes) {
+            if (n.subnetRoutes.contains(route) && g.via().stream().anyMatch(t -> n.node.tags().contains(t))
+                    && (primary == 0 || n.node.id() < primary)) primary = n.node.id();
+        }
+        return primary;
+    }
+
+    private record GrantRoute(int grant, IpPrefix route) {}
+
+    /** Per (grant, route): {@link #viaPrimary}, the same for every viewer, so computed once, not once per pair. */
+    private final ConcurrentHashMap<GrantRoute, Long> viaPrimary = new ConcurrentHashMap<>();
 
     /** netip.Prefix.Overlaps: same family and one contains the other's start. */
     static boolean overlap(IpPrefix a, IpPrefix b) {
@@ -415,7 +426,8 @@ final class CompiledPolicyImpl implements CompiledPolicy {
 
     private boolean allowsOne(IpSet src, IpSet dstSet, int port, List<Integer> requested) {
         for (Piece p : c.pieces) {
-            if (p.isCap() || !overlaps(p.srcSet(), src) || !protoMatches(p.proto(), requested)) continue;
+            // Via rules do not count, as in headscale (its policy tests read the global filter, which has none).
+            if (p.isCap() || p.isVia() || !overlaps(p.srcSet(), src) || !protoMatches(p.proto(), requested)) continue;
             for (DstEntry d : p.dsts()) {
                 if (port < d.ports().first() || port > d.ports().last()) continue;
                 if (d.wildcard() || overlaps(d.set(), dstSet)) return true;

@@ -173,6 +173,17 @@ class ViaGrantTest {
         assertThat(c.filterFor(exit).getFirst().dstPorts()).extracting(d -> d.ip()).contains("8.0.0.0/7").doesNotContain("10.0.0.0/8");
     }
 
+    /** Policy tests read the rules everyone gets, as headscale's: a via grant alone does not pass an accept test. */
+    @Test
+    void policyTestsDoNotCountViaRules() throws PolicyException {
+        TailnetNode router = routes(node(5, null, "tag:router"), "10.0.0.0/24");
+        String policy = "{" + OWNERS + "\"grants\":[" + via("\"alice@\"", "\"10.0.0.0/24\"", "\"tag:router\"") + "%s],"
+                + "\"tests\":[{\"src\":\"alice@\",\"accept\":[\"10.0.0.1:22\"]}]}";
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> PolicyParser.parse(policy.formatted("")).check(List.of(ALICE, router), USERS))
+                .isInstanceOf(PolicyException.class).hasMessageContaining("expected ALLOWED, got DENIED");
+        PolicyParser.parse(policy.formatted("," + grant("\"alice@\"", "\"10.0.0.0/24\""))).check(List.of(ALICE, router), USERS);
+    }
+
     /** A via grant with app only makes no rule (nothing to filter) but the router is still a peer. */
     @Test
     void appOnlyViaMakesNoRuleButAPeer() throws PolicyException {
