@@ -325,6 +325,8 @@ final class CompiledPolicyImpl implements CompiledPolicy {
         int v = indexOf(viewer), p = indexOf(peer);
         if (v < 0 || p < 0) return ViaRoutes.NONE;
         NodeInfo vi = c.nodes[v], pi = c.nodes[p];
+        // Only a router can be steered to or from: most peers of a full map are answered here.
+        if (pi.subnetRoutes.isEmpty() && !pi.exitNode) return ViaRoutes.NONE;
         List<PolicyCompiler.GrantRoutes> grants = c.grantRoutes;
         boolean[] matches = viewerGrants.computeIfAbsent(v, k -> {
             boolean[] m = new boolean[grants.size()];

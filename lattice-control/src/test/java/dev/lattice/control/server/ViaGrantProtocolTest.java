@@ -22,8 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Grants with {@code via} over ts2021 (Tailscale's crossed steering, via-grant-v29): two routers serve the same subnet;
  * group A is steered through router X and group B through router Y. Each client sees both routers but the subnet on
- * its own router only, whichever of the two is the HA primary; swapping the grants moves the subnet in the clients'
- * netmaps by deltas.
+ * its own router only, whichever of the two is the HA primary; swapping the grants, or a router withdrawing the subnet,
+ * moves it in the clients' netmaps by deltas.
  */
 @Timeout(60)
 class ViaGrantProtocolTest {
@@ -94,6 +94,15 @@ class ViaGrantProtocolTest {
             server.adminApi().setPolicy(policy("tag:router-y", "tag:router-x"));
             a.awaitView(WAIT, v -> routes(v, "router-y").equals(List.of(SUBNET)) && routes(v, "router-x").isEmpty());
             b.awaitView(WAIT, v -> routes(v, "router-x").equals(List.of(SUBNET)) && routes(v, "router-y").isEmpty());
+
+            // A's router stops serving the subnet: A has it nowhere (x is not A's router), B keeps it; then back.
+            y.hostinfoExtra = h -> h.withRequestTags(List.of("tag:router-y"));
+            assertThat(y.post("/machine/map", y.mapRequest().stream(false).omitPeers(true).build()).status()).isEqualTo(200);
+            a.awaitView(WAIT, v -> routes(v, "router-y").isEmpty() && routes(v, "router-x").isEmpty());
+            b.awaitView(WAIT, v -> routes(v, "router-x").equals(List.of(SUBNET)));
+            y.hostinfoExtra = h -> h.withRequestTags(List.of("tag:router-y")).withRoutableIps(List.of(SUBNET));
+            assertThat(y.post("/machine/map", y.mapRequest().stream(false).omitPeers(true).build()).status()).isEqualTo(200);
+            a.awaitView(WAIT, v -> routes(v, "router-y").equals(List.of(SUBNET)) && routes(v, "router-x").isEmpty());
         }
     }
 
