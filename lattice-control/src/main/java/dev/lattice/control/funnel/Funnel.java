@@ -221,6 +221,16 @@ public final class Funnel {
         }
 
         @Override
+        public dev.lattice.control.netmap.ViaRoutes viaRoutes(TailnetNode viewer, TailnetNode peer) {
+            return base.viaRoutes(viewer, peer);
+        }
+
+        @Override
+        public boolean hasVia() {
+            return base.hasVia();
+        }
+
+        @Override
         public java.util.Optional<java.time.Duration> sshCheckPeriod(TailnetNode src, TailnetNode dst) {
             return base.sshCheckPeriod(src, dst);
         }

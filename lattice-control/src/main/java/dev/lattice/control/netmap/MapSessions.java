@@ -333,19 +333,11 @@ public final class MapSessions implements AutoCloseable {
         return peerViews.patch(peer);
     }
 
-    /**
-     * The routes {@code peer} serves that {@code viewer} gets: those the policy lets it use, and (headscale's
-     * co-router rule) any subnet the viewer serves itself, so a standby router knows who is primary.
-     */
+    /** The routes {@code peer} carries in {@code viewer}'s netmap ({@link PeerRoutes}). */
     List<IpPrefix> routesFor(TailnetNode viewer, TailnetNode peer, PacketPolicy pol) {
         List<IpPrefix> served = nodes.servedRoutes(peer);
-        if (served.isEmpty()) return served;
-        List<IpPrefix> usable = pol.reduceRoutes(viewer, served);
-        if (usable.size() == served.size() || viewer.approvedRoutes().isEmpty()) return usable;
-        List<IpPrefix> mine = nodes.activeRoutes(viewer);
-        List<IpPrefix> out = new ArrayList<>();
-        for (IpPrefix r : served) if (usable.contains(r) || (r.bits() != 0 && mine.contains(r))) out.add(r);
-        return out;
+        if (served.isEmpty() && !pol.hasVia()) return served;
+        return PeerRoutes.of(viewer, peer, served, viewer.approvedRoutes().isEmpty() ? List.of() : nodes.activeRoutes(viewer), pol);
     }
 
     /** The node's own view: with {@link #selfRoutes}. */

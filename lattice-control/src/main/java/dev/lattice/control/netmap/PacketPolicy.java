@@ -36,6 +36,19 @@ public interface PacketPolicy {
     }
 
     /**
+     * What {@code via} grants do to {@code peer}'s routes in {@code viewer}'s netmap (headscale's
+     * {@code ViaRoutesForPeer}); {@link ViaRoutes#NONE} without via grants.
+     */
+    default ViaRoutes viaRoutes(TailnetNode viewer, TailnetNode peer) {
+        return ViaRoutes.NONE;
+    }
+
+    /** Whether any grant has {@code via}: then a peer's routes may differ from viewer to viewer beyond {@link #reduceRoutes}. */
+    default boolean hasVia() {
+        return false;
+    }
+
+    /**
      * The check period of the first SSH {@code check} rule that covers connections from {@code src} to {@code dst}
      * (zero: check every connection), or empty when none does.
      */

@@ -17,8 +17,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>A view is reused only while it was built from the same stored node (by identity: the tailnet replaces the
  * record on every write), with the same online and expired state (read from what was built, so a change racing the
- * build can only cause a rebuild), routes and client generation. One entry per peer and generation: viewers that
- * get other routes (co-routers, policies that reduce routes) rebuild it, which costs what it cost before.
+ * build can only cause a rebuild), routes and client generation. A peer's routes can differ by viewer (co-routers,
+ * policies that reduce routes, via grants steering groups to different routers), so each peer and generation keeps
+ * up to {@link #VARIANTS} views, one per set of routes, most recently built first: viewers in different groups share
+ * their group's view instead of rebuilding the peer for each other. Without such differences there is one.
  */
 final class PeerViews {
     private record View(TailnetNode of, boolean online, boolean expired, List<IpPrefix> routes, Node node) {}
@@ -27,8 +29,10 @@ final class PeerViews {
 
     private final Tailnet tailnet;
     private final TailcfgNodes nodes;
-    /** Keyed by node id × 2 + (1 for clients that still need the legacy DERP field). */
-    private final ConcurrentHashMap<Long, View> views = new ConcurrentHashMap<>();
+    /** Route variants kept per peer and generation. */
+    static final int VARIANTS = 4;
+    /** Keyed by node id × 2 + (1 for clients that still need the legacy DERP field); each an immutable array. */
+    private final ConcurrentHashMap<Long, View[]> views = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Patch> patches = new ConcurrentHashMap<>();
 
     private final boolean reuse;
@@ -43,13 +47,26 @@ final class PeerViews {
     /** {@code peer} for a viewer of capability version {@code capVer} that gets {@code routes}. */
     Node peer(TailnetNode peer, int capVer, List<IpPrefix> routes) {
         long key = peer.id() * 2 + (capVer < CapabilityVersion.HOME_DERP ? 1 : 0);
-        View v = reuse ? views.get(key) : null;
-        if (v != null && v.of == peer && v.online == tailnet.isOnline(peer.id())
-                && v.expired == peer.isExpired(tailnet.now()) && v.routes.equals(routes)) {
-            return v.node;
+        View[] vs = reuse ? views.get(key) : null;
+        boolean online = tailnet.isOnline(peer.id()), expired = peer.isExpired(tailnet.now());
+        if (vs != null) {
+            for (View v : vs) {
+                if (v.of == peer && v.online == online && v.expired == expired && v.routes.equals(routes)) return v.node;
+            }
         }
         Node n = nodes.toTailcfg(peer, false, capVer, routes);
-        views.put(key, new View(peer, Boolean.TRUE.equals(n.online()), n.expired() != null, List.copyOf(routes), n));
+        View built = new View(peer, Boolean.TRUE.equals(n.online()), n.expired() != null, List.copyOf(routes), n);
+        // Keep the other variants still current for this version of the node; a concurrent put may drop one (rebuilt later).
+        View[] next = new View[Math.min(VARIANTS, (vs == null ? 0 : vs.length) + 1)];
+        int k = 0;
+        next[k++] = built;
+        if (vs != null) {
+            for (View v : vs) {
+                if (k == next.length) break;
+                if (v.of == peer && v.online == built.online && v.expired == built.expired) next[k++] = v;
+            }
+        }
+        views.put(key, k == next.length ? next : java.util.Arrays.copyOf(next, k));
         return n;
     }
 

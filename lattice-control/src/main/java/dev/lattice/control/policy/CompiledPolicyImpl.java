@@ -7,6 +7,7 @@ import dev.lattice.control.policy.PolicyCompiler.DstEntry;
 import dev.lattice.control.policy.PolicyCompiler.NodeInfo;
 import dev.lattice.control.policy.PolicyCompiler.Piece;
 import dev.lattice.control.policy.PolicyCompiler.SelfPiece;
+import dev.lattice.control.netmap.ViaRoutes;
 import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.CapGrant;
@@ -305,6 +306,95 @@ final class CompiledPolicyImpl implements CompiledPolicy {
         return false;
     }
 
+    @Override
+    public boolean hasVia() {
+        return c.hasVia;
+    }
+
+    /**
+     * headscale's {@code ViaRoutesForPeer}, in its three passes. (1) For every via grant whose sources hold the viewer,
+     * the peer's approved subnet routes that overlap the grant's destinations (and its exit routes when they name
+     * autogroup:internet) are included if the peer carries a via tag, else excluded. (2) Among several routers with a
+     * grant's via tags serving one route, only the lowest id keeps it; the others' move to excluded. (3) A regular
+     * grant of the viewer's covering an included route defers it to HA primary election; covering an excluded one
+     * lifts the exclusion.
+     */
+    @Override
+    public ViaRoutes viaRoutes(TailnetNode viewer, TailnetNode peer) {
+        if (!c.hasVia || viewer.id() == peer.id()) return ViaRoutes.NONE;
+        int v = indexOf(viewer), p = indexOf(peer);
+        if (v < 0 || p < 0) return ViaRoutes.NONE;
+        NodeInfo vi = c.nodes[v], pi = c.nodes[p];
+        // Only a router can be steered to or from: most peers of a full map are answered here.
+        if (pi.subnetRoutes.isEmpty() && !pi.exitNode) return ViaRoutes.NONE;
+        List<PolicyCompiler.GrantRoutes> grants = c.grantRoutes;
+        boolean[] matches = viewerGrants.computeIfAbsent(v, k -> {
+            boolean[] m = new boolean[grants.size()];
+            for (int i = 0; i < m.length; i++) m[i] = vi.in(grants.get(i).src());
+            return m;
+        });
+        List<IpPrefix> include = new ArrayList<>(), exclude = new ArrayList<>(), usePrimary = new ArrayList<>();
+        List<IpPrefix> exitRoutes = pi.exitNode ? pi.node.approvedRoutes().stream()
+                .filter(r -> r.bits() == 0 && pi.node.announcedRoutes().contains(r)).toList() : List.of();
+        for (int i = 0; i < grants.size(); i++) {
+            PolicyCompiler.GrantRoutes g = grants.get(i);
+            if (g.via().isEmpty() || !matches[i]) continue;
+            List<IpPrefix> matched = new ArrayList<>();
+            for (IpPrefix d : g.dst()) for (IpPrefix r : pi.subnetRoutes) if (overlap(d, r)) matched.add(r);
+            if (g.internet() && pi.exitNode) matched.addAll(exitRoutes);
+            if (matched.isEmpty()) continue;
+            boolean peerHasVia = g.via().stream().anyMatch(t -> pi.node.tags().contains(t));
+            (peerHasVia ? include : exclude).addAll(matched);
+        }
+        if (include.isEmpty() && exclude.isEmpty()) return ViaRoutes.NONE;
+        for (int i = 0; i < grants.size(); i++) {
+            PolicyCompiler.GrantRoutes g = grants.get(i);
+            if (g.via().isEmpty() || !matches[i]) continue;
+            for (IpPrefix d : g.dst()) {
+                for (IpPrefix included : List.copyOf(include)) {
+                    if (!overlap(d, included)) continue;
+                    long primary = viaPrimary.computeIfAbsent(new GrantRoute(i, included), k -> viaPrimary(g, k.route()));
+                    if (primary != 0 && pi.node.id() != primary) {
+                        include.removeIf(included::equals);
+                        if (!exclude.contains(included)) exclude.add(included);
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < grants.size(); i++) {
+            PolicyCompiler.GrantRoutes g = grants.get(i);
+            if (!g.via().isEmpty() || !matches[i]) continue;
+            for (IpPrefix d : g.dst()) {
+                for (IpPrefix r : include) if (overlap(d, r) && !usePrimary.contains(r)) usePrimary.add(r);
+                exclude.removeIf(r -> overlap(d, r));
+            }
+        }
+        return new ViaRoutes(include, exclude, usePrimary);
+    }
+
+    /** The via group's primary for {@code route}: the lowest id among the nodes with one of the grant's tags serving it. */
+    private long viaPrimary(PolicyCompiler.GrantRoutes g, IpPrefix route) {
+        long primary = 0;
+        for (NodeInfo n : c.nodes) {
+            if (n.subnetRoutes.contains(route) && g.via().stream().anyMatch(t -> n.node.tags().contains(t))
+                    && (primary == 0 || n.node.id() < primary)) primary = n.node.id();
+        }
+        return primary;
+    }
+
+    private record GrantRoute(int grant, IpPrefix route) {}
+
+    /** Per (grant, route): {@link #viaPrimary}, the same for every viewer, so computed once, not once per pair. */
+    private final ConcurrentHashMap<GrantRoute, Long> viaPrimary = new ConcurrentHashMap<>();
+
+    /** netip.Prefix.Overlaps: same family and one contains the other's start. */
+    static boolean overlap(IpPrefix a, IpPrefix b) {
+        return a.isIPv4() == b.isIPv4() && (a.contains(b.address()) || b.contains(a.address()));
+    }
+
+    /** Per viewer (compiled index): which grants' sources hold it, for {@link #viaRoutes}. */
+    private final ConcurrentHashMap<Integer, boolean[]> viewerGrants = new ConcurrentHashMap<>();
+
     /** From the reachability rows: no per-pair lookups. Nodes that joined after this compile are not visible. */
     @Override
     public BitSet visiblePeers(TailnetNode viewer, List<TailnetNode> all) {
@@ -338,7 +428,8 @@ final class CompiledPolicyImpl implements CompiledPolicy {
 
     private boolean allowsOne(IpSet src, IpSet dstSet, int port, List<Integer> requested) {
         for (Piece p : c.pieces) {
-            if (p.isCap() || !overlaps(p.srcSet(), src) || !protoMatches(p.proto(), requested)) continue;
+            // Via rules do not count, as in headscale (its policy tests read the global filter, which has none).
+            if (p.isCap() || p.isVia() || !overlaps(p.srcSet(), src) || !protoMatches(p.proto(), requested)) continue;
             for (DstEntry d : p.dsts()) {
                 if (port < d.ports().first() || port > d.ports().last()) continue;
                 if (d.wildcard() || overlaps(d.set(), dstSet)) return true;

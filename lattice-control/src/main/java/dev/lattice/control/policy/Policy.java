@@ -92,14 +92,21 @@ public record Policy(
     /**
      * {@code {"src":[...],"dst":[...],"ip":[...],"app":{...}}}: network access ({@code ip}) and application
      * capabilities ({@code app}, tailcfg.PeerCapMap: capability name → JSON values, sorted by name; a value list may be
-     * null when the policy wrote {@code null}). At least one of the two is non-empty.
+     * null when the policy wrote {@code null}). At least one of the two is non-empty. {@code via} (tags, empty for
+     * most grants) steers the sources to the destinations through routers carrying one of those tags only.
      */
-    public record Grant(List<Alias> src, List<Alias> dst, List<ProtoPorts> ip, Map<String, List<JsonNode>> app, Pos pos) {
+    public record Grant(List<Alias> src, List<Alias> dst, List<ProtoPorts> ip, Map<String, List<JsonNode>> app,
+            List<String> via, Pos pos) {
         public Grant {
             src = List.copyOf(src);
             dst = List.copyOf(dst);
             ip = List.copyOf(ip);
             app = app == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(app));
+            via = via == null ? List.of() : List.copyOf(via);
+        }
+
+        public Grant(List<Alias> src, List<Alias> dst, List<ProtoPorts> ip, Map<String, List<JsonNode>> app, Pos pos) {
+            this(src, dst, ip, app, List.of(), pos);
         }
     }
 

@@ -130,11 +130,34 @@ public final class PolicyCompiler {
      * headscale emits them; {@code key} is the merge key (SrcIPs and IPProto).
      */
     record Piece(long seq, String key, List<String> srcIps, IpSet srcSet, List<Integer> proto, List<DstEntry> dsts, int srcGroup,
-            Matcher matcher, Map<String, List<JsonNode>> capMap) {
+            Matcher matcher, Map<String, List<JsonNode>> capMap, BitSet viaNodes) {
+        Piece(long seq, String key, List<String> srcIps, IpSet srcSet, List<Integer> proto, List<DstEntry> dsts, int srcGroup,
+                Matcher matcher, Map<String, List<JsonNode>> capMap) {
+            this(seq, key, srcIps, srcSet, proto, dsts, srcGroup, matcher, capMap, null);
+        }
+
         boolean isCap() {
             return capMap != null;
         }
+
+        /**
+         * A {@code via} grant's rule (headscale's compileViaForNode): it exists only on the nodes carrying one of the
+         * grant's via tags ({@code viaNodes}), and there only for the destinations their subnet routes overlap (or, for
+         * autogroup:internet, entries flagged {@code internetOnly}, when they are exit nodes).
+         */
+        boolean isVia() {
+            return viaNodes != null;
+        }
     }
+
+    /**
+     * What {@code ViaRoutesForPeer} needs of every grant (ACLs split per destination as for rules): its sources, the
+     * prefixes its destinations resolve to (autogroup:internet apart), and its via tags (empty for a regular grant).
+     */
+    record GrantRoutes(IpSet src, List<IpPrefix> dst, boolean internet, List<String> via) {}
+
+    /** A via grant without {@code ip}: its sources (a source group) see the via routers serving its destinations. */
+    record ViaReach(int srcGroup, BitSet viaNodes, List<IpSet> dsts, boolean internet) {}
 
     /**
      * Capabilities whose grant also grants a companion in the other direction, with a null value (headscale's
@@ -201,6 +224,11 @@ public final class PolicyCompiler {
         int[][] nodeMatches; // per node: pairs (piece, entry) in piece order
         BitSet[] pieceDstNodes; // per piece: nodes in its destinations, by address or by subnet route
         BitSet[] reach;
+        /** Via grants with {@code app} only: peers without rules. */
+        final List<ViaReach> viaReach = new ArrayList<>();
+        /** Every grant in rule order, for via steering; empty when the policy has no via grant. */
+        final List<GrantRoutes> grantRoutes = new ArrayList<>();
+        boolean hasVia;
 
         Compilation(Policy policy, List<TailnetNode> nodeList, List<User> users, String serverUrl) {
             this.policy = policy;
@@ -325,7 +353,12 @@ public final class PolicyCompiler {
 
         void run() {
             int grantIndex = 0;
-            for (Grant g : policy.grants()) addGrant(grantIndex++, g.src(), g.dst(), g.ip(), g.app());
+            hasVia = policy.grants().stream().anyMatch(g -> !g.via().isEmpty());
+            for (Grant g : policy.grants()) {
+                if (hasVia) grantRoutes.add(grantRoutes(g.src(), g.dst(), g.via()));
+                if (g.via().isEmpty()) addGrant(grantIndex++, g.src(), g.dst(), g.ip(), g.app());
+                else addViaGrant(grantIndex++, g.src(), g.dst(), g.ip(), g.app(), g.via());
+            }
             for (Acl acl : policy.acls()) {
                 // One grant per destination; with any non-autogroup destination, self destinations go last.
                 boolean hasNonAutogroup = acl.dst().stream().anyMatch(d -> !(d.alias() instanceof Alias.AutoGroup));
@@ -337,6 +370,7 @@ public final class PolicyCompiler {
                     ordered.addAll(acl.dst());
                 }
                 for (Dest d : ordered) {
+                    if (hasVia) grantRoutes.add(grantRoutes(acl.src(), List.of(d.alias()), List.of()));
                     addGrant(grantIndex++, acl.src(), List.of(d.alias()), List.of(new ProtoPorts(acl.proto(), d.ports())), Map.of());
                 }
             }
@@ -421,6 +455,97 @@ public final class PolicyCompiler {
                 }
                 if (!app.isEmpty()) {
                     selfPieces.add(new SelfPiece(((long) grantIndex * 2 + 1) << 20 | ip.size(), resolved, null, null, app, companions(app)));
+                }
+            }
+        }
+
+        /** headscale's resolveViaDestinations, with the grant's merged sources and via tags. */
+        private GrantRoutes grantRoutes(List<Alias> src, List<Alias> dst, List<String> via) {
+            IpSet.Builder s = new IpSet.Builder();
+            for (Alias a : src) s.addAll(resolve(a));
+            List<IpPrefix> prefixes = new ArrayList<>();
+            boolean internet = false;
+            for (Alias d : dst) {
+                if (d instanceof Alias.AutoGroup ag && ag.is(Alias.INTERNET)) {
+                    internet = true;
+                    continue;
+                }
+                for (String p : resolve(d).prefixStrings()) prefixes.add(IpPrefix.parse(p));
+            }
+            return new GrantRoutes(s.build(), List.copyOf(prefixes), internet, via);
+        }
+
+        /**
+         * A grant with {@code via} (headscale's compileOneViaGrant): no rule for everyone, but one per protocol on each
+         * node carrying a via tag, from the sources (SrcIPs as for other grants, without the extra entries of non-*
+         * sources beside *) to the destination prefixes its approved subnet routes overlap, and to the internet when
+         * it is an exit node and the destinations name autogroup:internet. {@code app} alone makes no rule.
+         */
+        private void addViaGrant(int grantIndex, List<Alias> src, List<Alias> dst, List<ProtoPorts> ip,
+                Map<String, List<JsonNode>> app, List<String> via) {
+            if (src.isEmpty() || dst.isEmpty()) return;
+            IpSet.Builder merged = new IpSet.Builder();
+            boolean wildcard = false, dangerAll = false;
+            for (Alias a : src) {
+                merged.addAll(resolve(a));
+                if (a instanceof Alias.Wildcard) wildcard = true;
+                if (a instanceof Alias.AutoGroup ag && ag.is(Alias.DANGER_ALL)) dangerAll = true;
+            }
+            IpSet srcSet = merged.build();
+            if (srcSet.isEmpty()) return;
+            IpSet matchSrc = dangerAll ? ALL : wildcard ? srcSet.union(approvedSubnetSet) : srcSet;
+            List<String> srcIps;
+            if (dangerAll) {
+                srcIps = List.of("*");
+            } else {
+                List<String> l = new ArrayList<>(setStrings.computeIfAbsent(srcSet, IpSet::strings));
+                if (wildcard) l.addAll(approvedSubnets);
+                srcIps = srcLists.computeIfAbsent(List.copyOf(l), x -> x);
+            }
+            BitSet viaNodes = new BitSet(nodes.length);
+            for (NodeInfo n : nodes) for (String t : via) if (n.node.tags().contains(t)) viaNodes.set(n.index);
+            List<IpSet> subnetDsts = new ArrayList<>();
+            List<String> subnetStrings = new ArrayList<>();
+            boolean internet = false;
+            for (Alias d : dst) {
+                if (d instanceof Alias.AutoGroup ag && ag.is(Alias.INTERNET)) {
+                    internet = true;
+                    continue;
+                }
+                IpSet ds = resolve(d);
+                subnetStrings.addAll(ds.prefixStrings());
+                subnetDsts.addAll(ds.prefixSets());
+            }
+            String srcKey = String.join(",", srcIps);
+            int group = srcGroup(srcKey, matchSrc);
+            if (ip.isEmpty()) {
+                // app alone: no rule (headscale makes none either), but Tailscale still shows the sources the via
+                // routers that serve the destinations, and those routers the sources (grant-k12).
+                if (!app.isEmpty()) viaReach.add(new ViaReach(group, viaNodes, List.copyOf(subnetDsts), internet));
+                return;
+            }
+            int ipIndex = 0;
+            for (ProtoPorts pp : ip) {
+                List<DstEntry> entries = new ArrayList<>();
+                IpSet.Builder dstAll = new IpSet.Builder();
+                for (int i = 0; i < subnetDsts.size(); i++) {
+                    for (PortRange port : pp.ports()) entries.add(new DstEntry(subnetStrings.get(i), port, subnetDsts.get(i), false, false));
+                    dstAll.addAll(subnetDsts.get(i));
+                }
+                if (internet) {
+                    List<String> ps = INTERNET.prefixStrings();
+                    List<IpSet> sets = INTERNET.prefixSets();
+                    for (int i = 0; i < ps.size(); i++) {
+                        for (PortRange port : pp.ports()) entries.add(new DstEntry(ps.get(i), port, sets.get(i), false, true));
+                    }
+                    dstAll.addAll(INTERNET);
+                }
+                long seq = ((long) grantIndex * 2) << 20 | ipIndex++;
+                String key = srcKey + "|" + (pp.proto().numbers() == null ? "" : pp.proto().numbers().toString());
+                // The key's place is not registered globally: the rule exists only on the via nodes it matches.
+                if (!entries.isEmpty()) {
+                    pieces.add(new Piece(seq, key, srcIps, srcSet, pp.proto().numbers(), entries, group,
+                            new Matcher(matchSrc, dstAll.build()), null, viaNodes));
                 }
             }
         }
@@ -512,6 +637,22 @@ public final class PolicyCompiler {
                 Piece piece = pieces.get(p);
                 BitSet dst = groupDst[piece.srcGroup()];
                 BitSet pieceDst = pieceDstNodes[p] = new BitSet(n);
+                if (piece.isVia()) {
+                    BitSet via = piece.viaNodes();
+                    for (int e = 0; e < piece.dsts().size(); e++) {
+                        DstEntry d = piece.dsts().get(e);
+                        seen.clear();
+                        for (int i = via.nextSetBit(0); i >= 0; i = via.nextSetBit(i + 1)) {
+                            NodeInfo r = nodes[i];
+                            boolean hit = d.internetOnly() ? r.exitNode : r.subnetRoutes.stream().anyMatch(d.set()::overlaps);
+                            if (hit) seen.set(i);
+                        }
+                        for (int i = seen.nextSetBit(0); i >= 0; i = seen.nextSetBit(i + 1)) matches[i].add(p, e);
+                        pieceDst.or(seen);
+                        dst.or(seen);
+                    }
+                    continue;
+                }
                 for (int e = 0; e < piece.dsts().size(); e++) {
                     DstEntry d = piece.dsts().get(e);
                     if (d.wildcard()) {
@@ -538,6 +679,15 @@ public final class PolicyCompiler {
                     }
                     for (int i = seen.nextSetBit(0); i >= 0; i = seen.nextSetBit(i + 1)) matches[i].add(p, e);
                     dst.or(seen);
+                }
+            }
+            for (ViaReach v : viaReach) {
+                BitSet via = v.viaNodes();
+                for (int i = via.nextSetBit(0); i >= 0; i = via.nextSetBit(i + 1)) {
+                    NodeInfo r = nodes[i];
+                    if ((v.internet() && r.exitNode) || v.dsts().stream().anyMatch(d -> r.subnetRoutes.stream().anyMatch(d::overlaps))) {
+                        groupDst[v.srcGroup()].set(i);
+                    }
                 }
             }
             nodeMatches = new int[n][];
@@ -594,6 +744,16 @@ public final class PolicyCompiler {
             for (int i = 0; i < pieces.size(); i++) {
                 Piece p = pieces.get(i);
                 Matcher m = p.matcher();
+                if (p.isVia()) {
+                    // The rule is on the via routers it matched only: they use the route by it, nobody else does.
+                    if (m.dsts().overlaps(route)) {
+                        BitSet senders = (BitSet) srcGroupNodes.get(p.srcGroup()).clone();
+                        senders.and(pieceDstNodes[i]);
+                        users.or(senders);
+                    }
+                    if (m.srcs().overlaps(route)) users.or(pieceDstNodes[i]);
+                    continue;
+                }
                 // Senders: the rule's sources, and subnet routers whose subnets are among them.
                 if (!groupsDone.get(p.srcGroup()) && m.dsts().overlaps(route)) {
                     users.or(srcGroupNodes.get(p.srcGroup()));

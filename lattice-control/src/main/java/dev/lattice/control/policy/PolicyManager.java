@@ -495,6 +495,21 @@ public final class PolicyManager implements AutoCloseable {
         }
 
         @Override
+        public dev.lattice.control.netmap.ViaRoutes viaRoutes(TailnetNode viewer, TailnetNode peer) {
+            try {
+                return p.viaRoutes(viewer, peer);
+            } catch (RuntimeException e) {
+                log.error("policy: via routes of node {} for node {} failed; none steered", peer.id(), viewer.id(), e);
+                return dev.lattice.control.netmap.ViaRoutes.NONE;
+            }
+        }
+
+        @Override
+        public boolean hasVia() {
+            return p.hasVia();
+        }
+
+        @Override
         public JsonNode sshPolicyFor(TailnetNode node) {
             try {
                 return p.sshPolicyFor(node);

@@ -237,7 +237,6 @@ public final class PolicyParser {
 
     private Grant grant(Obj o) throws PolicyException {
         Map<String, Member> f = fields(o, "grant", "src", "dst", "ip", "app", "via", "srcposture");
-        if (f.containsKey("via")) throw at(f.get("via").value(), "grant \"via\" is not supported yet");
         if (f.containsKey("srcposture")) throw at(f.get("srcposture").value(), "grant \"srcPosture\" is not supported");
         List<Alias> srcs = sources(arr(require(o, f, "src").value()), "grant");
         List<Alias> dsts = new ArrayList<>();
@@ -266,7 +265,24 @@ public final class PolicyParser {
                 }
             }
         }
-        return new Grant(srcs, dsts, ip, app, new Pos(o.line(), o.column()));
+        List<String> via = f.containsKey("via") ? via(arr(f.get("via").value())) : List.of();
+        return new Grant(srcs, dsts, ip, app, via, new Pos(o.line(), o.column()));
+    }
+
+    /**
+     * A grant's {@code via}: the tags of the routers its sources must use for its destinations (Headscale's wording for
+     * its errors, which is Tailscale's: only tags, and only tags defined in tagOwners).
+     */
+    private List<String> via(Arr a) throws PolicyException {
+        List<String> tags = new ArrayList<>();
+        for (Value v : a.items()) {
+            if (!(v instanceof Str s) || !s.text().trim().startsWith("tag:")) throw at(v, "via can only be a tag");
+            String tag = s.text().trim();
+            checkTagName(tag, v.line(), v.column());
+            if (!tagOwners.containsKey(tag)) throw at(v, "tag \"" + tag + "\" not found");
+            if (!tags.contains(tag)) tags.add(tag);
+        }
+        return tags;
     }
 
     /**

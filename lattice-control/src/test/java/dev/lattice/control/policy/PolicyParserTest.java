@@ -93,6 +93,22 @@ class PolicyParserTest {
         assertThat(both.app()).containsOnlyKeys("example.com/cap/test");
     }
 
+    /** {@code via}: the router tags a grant steers its sources through, each once, in order. */
+    @Test
+    void parsesViaGrants() throws Exception {
+        Policy p = PolicyParser.parse("""
+                {"tagOwners": {"tag:router-a": [], "tag:router-b": []},
+                 "grants": [
+                  {"src": ["*"], "dst": ["10.44.0.0/16", "autogroup:internet"], "ip": ["*"], "via": ["tag:router-b", "tag:router-a", "tag:router-b"]},
+                  {"src": ["*"], "dst": ["10.44.0.0/16"], "app": {"example.com/cap/subnet-access": [{}]}, "via": ["tag:router-a"]},
+                  {"src": ["*"], "dst": ["*"], "ip": ["*"]},
+                 ]}
+                """);
+        assertThat(p.grants().get(0).via()).containsExactly("tag:router-b", "tag:router-a");
+        assertThat(p.grants().get(1).via()).containsExactly("tag:router-a");
+        assertThat(p.grants().get(2).via()).isEmpty();
+    }
+
     @Test
     void aPolicyWithoutAclsOrGrantsAllowsEverythingAsTailscalesDefault() throws Exception {
         Policy p = PolicyParser.parse("{}");
@@ -186,8 +202,19 @@ class PolicyParserTest {
                         "\"autogroup:self\" not valid on the src side of a rule"),
                 Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"autogroup:self\"],\"app\":{\"example.com/cap/x\":[{}]}}]}", "\"*\"],\"dst",
                         "autogroup:self can only be used with users, groups, or supported autogroups"),
-                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"*\"],\"via\":[\"tag:x\"],\"app\":{\"example.com/cap/x\":[{}]}}]}", "[\"tag:x",
-                        "grant \"via\" is not supported yet"),
+                // via: Tailscale's messages (grant-i4, grant-k30)
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"10.33.0.0/16\"],\"ip\":[\"*\"],\"via\":[\"autogroup:tagged\"]}]}",
+                        "\"autogroup:tagged", "via can only be a tag"),
+                Arguments.of("{\"tagOwners\":{\"tag:router\":[]},\"grants\":[{\"src\":[\"*\"],\"dst\":[\"10.33.0.0/16\"],\"ip\":[\"*\"],"
+                        + "\"via\":[\"tag:router\",\"tag:nonexistent\"]}]}", "\"tag:nonexistent", "tag \"tag:nonexistent\" not found"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"10.33.0.0/16\"],\"ip\":[\"*\"],\"via\":[\"alice@example.com\"]}]}",
+                        "\"alice", "via can only be a tag"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"10.33.0.0/16\"],\"ip\":[\"*\"],\"via\":[7]}]}", "7]",
+                        "via can only be a tag"),
+                Arguments.of("{\"grants\":[{\"src\":[\"*\"],\"dst\":[\"10.33.0.0/16\"],\"ip\":[\"*\"],\"via\":\"tag:x\"}]}", "\"tag:x",
+                        "expected an array"),
+                Arguments.of("{\"tagOwners\":{\"tag:exit\":[]},\"grants\":[{\"src\":[\"*\"],\"dst\":[\"0.0.0.0/0\"],\"ip\":[\"*\"],\"via\":[\"tag:exit\"]}]}",
+                        "\"0.0.0.0/0", "to allow all IP addresses, use \"*\" or \"autogroup:internet\""),
                 Arguments.of("{\"ssh\":[{\"action\":\"accept\",\"src\":[\"*\"],\"dst\":[\"autogroup:self\"],\"users\":[\"root\"]}]}", "\"*",
                         "SSH source must be"),
                 Arguments.of("{\"ssh\":[{\"action\":\"accept\",\"src\":[\"autogroup:member\"],\"dst\":[\"autogroup:self\"],\"users\":[]}]}", "[]",
