@@ -223,9 +223,11 @@ class RelayTest {
                     byte[] p = new byte[100 + (id * 37 + i) % 900];
                     java.util.Arrays.fill(p, (byte) id); // every byte says which thread sent it
                     p[0] = (byte) id;
-                    long giveUp = System.nanoTime() + 2_000_000_000L;
+                    // Generous: on a loaded machine the reader may not drain the socket for seconds (a run here at load
+                    // 20 gave up after 2 s with 600 sends left); a dead connection stops at once and fails below.
+                    long giveUp = System.nanoTime() + 30_000_000_000L;
                     while (!a.send(b.publicKey(), p)) { // socket buffer full: retry; a dead connection: stop
-                        if (System.nanoTime() > giveUp) return;
+                        if (System.nanoTime() > giveUp || !a.isConnected()) return;
                         Thread.onSpinWait();
                     }
                     accepted.incrementAndGet();
