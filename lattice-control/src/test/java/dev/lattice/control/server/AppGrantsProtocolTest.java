@@ -2,9 +2,7 @@ package dev.lattice.control.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.store.TailnetNode;
-import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.FilterRule;
 import dev.lattice.wire.tailcfg.Tailcfg;
@@ -13,7 +11,6 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -38,24 +35,22 @@ class AppGrantsProtocolTest {
 
     @TempDir
     Path dir;
+    PolicyTailnet tailnet;
     ControlServer server;
     final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
 
     @AfterEach
     void stop() {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        if (server != null) server.close();
+        if (tailnet != null) tailnet.close();
     }
 
     @Test
     void appGrantsReachTheFiltersAndMakePeersUntilThePolicyDropsThem() throws Exception {
-        server = ControlServer.start(ControlConfig.parse(TestServer.yaml(dir, TestServer.freePort(), false)
-                + "policy:\n  mode: database\n", dir));
-        User alice = server.store().users().create("alice", "Alice", "alice@example.com");
-        server.tailnet().announceFull();
-        server.adminApi().setPolicy(POLICY);
-        String key = server.store().preAuthKeys().create(alice.id(), true, false, List.of(), Instant.now().plusSeconds(600)).fullKey();
-        var url = server.config().serverUrl();
+        tailnet = PolicyTailnet.start(dir, POLICY);
+        server = tailnet.server();
+        String key = tailnet.aliceKey();
+        var url = tailnet.url();
         try (TestMachine files = new TestMachine(group, url, "files");
              TestMachine laptop = new TestMachine(group, url, "laptop")) {
             files.hostinfoExtra = h -> h.withRequestTags(List.of("tag:files"));

@@ -71,12 +71,9 @@ class SshCheckProtocolTest {
     }
 
     Tailnet start(String extraYaml, User owner, String tag) throws Exception {
-        server = ControlServer.start(ControlConfig.parse(TestServer.yaml(dir, TestServer.freePort(), false)
-                + "policy:\n  mode: database\n" + extraYaml, dir));
-        User alice = server.store().users().create("alice", "Alice", "alice@example.com");
-        server.tailnet().announceFull();
-        server.adminApi().setPolicy(POLICY);
-        String aliceKey = server.store().preAuthKeys().create(alice.id(), true, false, List.of(), Instant.now().plusSeconds(600)).fullKey();
+        PolicyTailnet started = PolicyTailnet.start(dir, POLICY, extraYaml);
+        server = started.server(); // closed after the test
+        String aliceKey = started.aliceKey();
         String ownerKey = owner == null ? aliceKey
                 : server.store().preAuthKeys().create(owner.id(), true, false, List.of(), Instant.now().plusSeconds(600)).fullKey();
         URI url = server.config().serverUrl();

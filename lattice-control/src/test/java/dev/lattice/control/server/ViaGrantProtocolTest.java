@@ -2,8 +2,6 @@ package dev.lattice.control.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lattice.control.config.ControlConfig;
-import dev.lattice.control.store.User;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.Node;
 import io.netty.channel.EventLoopGroup;
@@ -11,7 +9,6 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -46,24 +43,22 @@ class ViaGrantProtocolTest {
 
     @TempDir
     Path dir;
+    PolicyTailnet tailnet;
     ControlServer server;
     final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
 
     @AfterEach
     void stop() {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        if (server != null) server.close();
+        if (tailnet != null) tailnet.close();
     }
 
     @Test
     void eachGroupSeesTheSubnetOnItsOwnRouterOnly() throws Exception {
-        server = ControlServer.start(ControlConfig.parse(TestServer.yaml(dir, TestServer.freePort(), false)
-                + "policy:\n  mode: database\n", dir));
-        User alice = server.store().users().create("alice", "Alice", "alice@example.com");
-        server.tailnet().announceFull();
-        server.adminApi().setPolicy(policy("tag:router-x", "tag:router-y"));
-        String key = server.store().preAuthKeys().create(alice.id(), true, false, List.of(), Instant.now().plusSeconds(600)).fullKey();
-        var url = server.config().serverUrl();
+        tailnet = PolicyTailnet.start(dir, policy("tag:router-x", "tag:router-y"));
+        server = tailnet.server();
+        String key = tailnet.aliceKey();
+        var url = tailnet.url();
         try (TestMachine x = new TestMachine(group, url, "router-x");
              TestMachine y = new TestMachine(group, url, "router-y");
              TestMachine a = new TestMachine(group, url, "client-a");
