@@ -300,8 +300,9 @@ public final class Registrations {
     }
 
     /**
-     * Creates the node, or re-registers the machine's existing node (same machine key) so that its addresses and
-     * name stay the same across logins. {@code spend} (a single-use key, or null) is marked used by the same
+     * Re-registers {@code existing} (the machine's node this login is for, see {@link #existingForKey} and
+     * {@link #existingForUser}) so that its addresses and name stay the same across logins, or creates a new node of
+     * the machine when it is empty. {@code spend} (a single-use key, or null) is marked used by the same
      * transaction that stores the node.
      *
      * @throws AuthKeyException ALREADY_USED when another registration spent the key first; nothing is stored then
