@@ -318,7 +318,10 @@ public final class MapSession {
     private void remember(dev.lattice.wire.tailcfg.Node peer) {
         known.set(bit(peer.id()));
         List<IpPrefix> routes = routesOf(peer);
-        if (routes.isEmpty()) sentRoutes.remove(peer.id());
+        // Checked first: a full map remembers every peer, nearly all without routes, and the map is nearly always empty.
+        if (routes.isEmpty()) {
+            if (!sentRoutes.isEmpty()) sentRoutes.remove(peer.id());
+        }
         else sentRoutes.put(peer.id(), routes);
     }
 
