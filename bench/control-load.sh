@@ -43,7 +43,7 @@ if [ "$mode" = storm ] && [ -z "${LATTICE_BENCH_IN_NETNS:-}" ] && [ "${LATTICE_B
   rc=0; LATTICE_BENCH_IN_NETNS=1 ip netns exec "$netns" "$0" "$mode" "${ns[@]}" || rc=$?
   exit $rc
 fi
-if [ "$mode" = storm ]; then
+if [ "$mode" = storm ] && [ -z "${LATTICE_BENCH_IN_NETNS:-}" ]; then
   echo "network: this host's loopback, accept backlog min(65535, somaxconn $(cat /proc/sys/net/core/somaxconn)), SYN backlog $(cat /proc/sys/net/ipv4/tcp_max_syn_backlog); all clients connect at once"
 fi
 JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}; export JAVA_HOME

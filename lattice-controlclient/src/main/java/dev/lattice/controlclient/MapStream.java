@@ -64,12 +64,7 @@ public final class MapStream implements AutoCloseable {
                         byte[] hdr = new byte[4];
                         buf.getBytes(buf.readerIndex(), hdr);
                         int len = MapStreamFraming.length(hdr, 0);
-                        if (buf.readableBytes() < 4 + len) {
-                            // Room for the whole message at once (≤ 4 MiB, MapStreamFraming checked), rather than
-                            // doubling and copying a full map's megabytes several times on the way.
-                            buf.ensureWritable(4 + len - buf.readableBytes());
-                            break;
-                        }
+                        if (buf.readableBytes() < 4 + len) break;
                         buf.skipBytes(4);
                         byte[] body = new byte[len];
                         buf.readBytes(body);

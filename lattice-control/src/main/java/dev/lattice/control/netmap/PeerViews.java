@@ -45,7 +45,8 @@ final class PeerViews {
         long key = peer.id() * 2 + (capVer < CapabilityVersion.HOME_DERP ? 1 : 0);
         View v = reuse ? views.get(key) : null;
         if (v != null && v.of == peer && v.online == tailnet.isOnline(peer.id())
-                && v.expired == peer.isExpired(tailnet.now()) && v.routes.equals(routes)) {
+                // The clock only for a node that can expire: a full map asks this of every peer.
+                && v.expired == (peer.expiry() != null && peer.isExpired(tailnet.now())) && v.routes.equals(routes)) {
             return v.node;
         }
         Node n = nodes.toTailcfg(peer, false, capVer, routes);
