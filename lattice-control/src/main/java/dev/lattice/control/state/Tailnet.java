@@ -234,8 +234,7 @@ public final class Tailnet {
         updated.forEach((id, at) -> {
             TailnetNode cur = nodes.get(id);
             if (cur == null || (cur.updated() != null && !cur.updated().isBefore(at))) return;
-            unindex(cur);
-            index(cur.toBuilder().updated(at).build());
+            reindex(cur, cur.toBuilder().updated(at).build());
         });
     }
 
@@ -386,8 +385,7 @@ public final class Tailnet {
                     if (next.equals(cur) && spend == null) return Optional.of(cur);
                     // With replicas, only from the current row: another replica's change is never overwritten.
                     updated = store.nodes().update(next, spend, replicas ? cur.updated() : null);
-                    unindex(cur);
-                    index(updated);
+                    reindex(cur, updated);
                 }
             } catch (StaleNodeException e) {
                 if (attempt >= MAX_RACE_ATTEMPTS) throw e;
@@ -551,8 +549,7 @@ public final class Tailnet {
             synchronized (this) {
                 TailnetNode cur = nodes.get(p.nodeId);
                 if (cur != null) {
-                    unindex(cur);
-                    index(cur.toBuilder().lastSeen(now).build());
+                    reindex(cur, cur.toBuilder().lastSeen(now).build());
                     lastSeenPending.put(p.nodeId, now);
                 }
             }
@@ -601,6 +598,39 @@ public final class Tailnet {
         byNodeKey.put(n.nodeKey(), n.id());
         byMachineKey.put(n.machineKey(), n.id());
         byGivenName.put(n.givenName(), n.id());
+    }
+
+    /**
+     * {@code cur} replaced by {@code updated}, the same node: the sorted list is patched rather than dropped (its
+     * order is by ID, which did not change). In a restart storm every reconnect updates its node, and every full map
+     * read the list: each sorted 10,000 nodes again.
+     */
+    private void reindex(TailnetNode cur, TailnetNode updated) {
+        List<TailnetNode> s = sorted;
+        List<TailnetNode> r = routers;
+        unindex(cur);
+        index(updated);
+        if (cur.id() != updated.id()) return;
+        if (s != null) {
+            TailnetNode[] a = s.toArray(TailnetNode[]::new);
+            int lo = 0, hi = a.length - 1, at = -1;
+            while (lo <= hi) {
+                int mid = (lo + hi) >>> 1;
+                long id = a[mid].id();
+                if (id < cur.id()) lo = mid + 1;
+                else if (id > cur.id()) hi = mid - 1;
+                else {
+                    at = mid;
+                    break;
+                }
+            }
+            if (at >= 0) {
+                a[at] = updated;
+                sorted = java.util.Collections.unmodifiableList(java.util.Arrays.asList(a));
+            }
+        }
+        // Routers are the nodes with approved routes: neither version being one leaves the list as it was.
+        if (r != null && cur.approvedRoutes().isEmpty() && updated.approvedRoutes().isEmpty()) routers = r;
     }
 
     private void unindex(TailnetNode n) {
