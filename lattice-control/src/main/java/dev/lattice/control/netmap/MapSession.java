@@ -104,10 +104,9 @@ public final class MapSession {
                 sink.finish();
                 return;
             }
-            MapResponse r = owner.fullResponse(me.get(), capVer);
             known.clear();
             sentRoutes.clear();
-            if (r.peers() != null) r.peers().forEach(this::remember);
+            MapResponse r = owner.fullResponse(me.get(), capVer, known, sentRoutes);
             sentFilter = r.packetFilter();
             sentSsh = r.sshPolicy();
             sentSelfRoutes = routesOf(r.node());

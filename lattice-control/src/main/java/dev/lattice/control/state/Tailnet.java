@@ -54,7 +54,7 @@ public final class Tailnet {
      * peers, and at 10,000 nodes a restart storm's map builders queued on the lock by the hundred while the event
      * loops waited behind them to close streams. Updated under the lock with {@code live} and {@code remote}.
      */
-    private final java.util.Set<Long> online = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final OnlineIds online = new OnlineIds();
     /** Told when a node's first stream here opens or its last closes ({@code replica.SessionWriter} stores that). */
     private volatile Runnable localPresenceChanged = () -> { };
     // Replicas: a closed stream's last seen waits here for the session writer, which stores it with the sessions'
