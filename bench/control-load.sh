@@ -15,7 +15,9 @@
 # Builds what it needs from this checkout alone (nothing has to be installed in ~/.m2); Maven options go in
 # MAVEN_ARGS (e.g. MAVEN_ARGS=-o to stay offline). LATTICE_SERVER_OPTS adds JVM options to lattice-control (in
 # every mode; e.g. -XX:StartFlightRecording=filename=/tmp/storm.jfr to profile the storm);
-# LATTICE_STORM_TIMEOUT (seconds, default 1800) ends a headscale storm that does not finish.
+# LATTICE_GENERATOR_OPTS adds JVM options to the storm's load generator (a JFR recording of its own CPU, say);
+# LATTICE_STORM_TIMEOUT (seconds, default 1800) ends a headscale storm that does not finish. As root the storm runs in
+# a network namespace of its own with larger accept backlogs (see below); LATTICE_BENCH_NETNS=0 keeps it on the host.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mvnw=${LATTICE_MVNW:-$root/mvnw}
@@ -25,6 +27,26 @@ trap 'rc=$?; echo "control-load.sh: $step failed (exit $rc)" >&2; exit $rc' ERR
 mode=join
 case "${1:-}" in join|storm|replicas|rss) mode=$1; shift ;; esac
 ns=("$@"); [ ${#ns[@]} -gt 0 ] || ns=(100 1000)
+# The storm opens N connections within milliseconds. The kernel's accept queue holds at most net.core.somaxconn of
+# them (4,096 on the machine this was written on, whatever the server asks); the rest wait for SYN retransmits
+# (1, 3, 7 s...) and the bench's clients gave up after their 10 s connect timeout (1,532 reconnects at 10,000). A
+# server meant for 10,000 devices raises that limit; the bench does it in a network namespace of its own (as root:
+# net.core.somaxconn and net.ipv4.tcp_max_syn_backlog are per namespace), leaving the host's sysctls alone, and the
+# clients still all connect at once. LATTICE_BENCH_NETNS=0 runs on the host's loopback (and its limits) instead.
+if [ "$mode" = storm ] && [ -z "${LATTICE_BENCH_IN_NETNS:-}" ] && [ "${LATTICE_BENCH_NETNS:-1}" = 1 ] && [ "$(id -u)" = 0 ] \
+    && command -v ip >/dev/null; then
+  netns=lattice-storm-$$
+  ip netns add "$netns"
+  trap 'ip netns del "$netns" 2>/dev/null || true' EXIT
+  ip netns exec "$netns" ip link set lo up
+  ip netns exec "$netns" sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535
+  echo "network: namespace $netns of its own, accept backlog 65535 (somaxconn and tcp_max_syn_backlog there; the host's unchanged); all clients connect at once"
+  rc=0; LATTICE_BENCH_IN_NETNS=1 ip netns exec "$netns" "$0" "$mode" "${ns[@]}" || rc=$?
+  exit $rc
+fi
+if [ "$mode" = storm ] && [ -z "${LATTICE_BENCH_IN_NETNS:-}" ]; then
+  echo "network: this host's loopback, accept backlog min(65535, somaxconn $(cat /proc/sys/net/core/somaxconn)), SYN backlog $(cat /proc/sys/net/ipv4/tcp_max_syn_backlog); all clients connect at once"
+fi
 JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}; export JAVA_HOME
 java=$JAVA_HOME/bin/java
 work=$(mktemp -d /tmp/lattice-control-load.XXXXXX)
@@ -53,8 +75,11 @@ trap cleanup EXIT
 # One invocation, so the reactor hands out the jars it just built from this checkout: a separate
 # dependency:build-classpath would take Lattice's modules from ~/.m2 (missing on a fresh clone, or stale).
 step="building lattice.jar and the load generator ($mvnw package dependency:build-classpath)"
-(cd "$root" && "$mvnw" -q -B package dependency:build-classpath -DskipTests -pl lattice-dist,lattice-bench -am \
-  -Dmdep.outputFile=target/bench.cp >&2)
+# LATTICE_BENCH_PREBUILT=1 runs what the last build left (to compare two checkouts turn by turn without rebuilding).
+if [ -z "${LATTICE_BENCH_PREBUILT:-}" ] || [ ! -f "$root/lattice-bench/target/bench.cp" ]; then
+  (cd "$root" && "$mvnw" -q -B package dependency:build-classpath -DskipTests -pl lattice-dist,lattice-bench -am \
+    -Dmdep.outputFile=target/bench.cp >&2)
+fi
 bench_cp="$root/lattice-bench/target/classes:$(cat "$root/lattice-bench/target/bench.cp")"
 
 # The rss mode's servers listen on LATTICE_BENCH_PORT (default 18080; variants on +10, +20, ...; headscale on
@@ -199,7 +224,7 @@ storm_lattice() { # n replicas
   restart_script "$d" lattice "${cfgs[@]}"
   step="the storm against lattice-control, N=$n, $r replica(s)"
   local label=lattice-control; [ "$r" -gt 1 ] && label="lattice-control ×$r"
-  "$java" --enable-native-access=ALL-UNNAMED -Xmx4g -cp "$bench_cp" dev.lattice.bench.control.StormBench "$label" "$n" "$key" "$urls" "$d/pids" "$d/restart.sh"
+  "$java" --enable-native-access=ALL-UNNAMED -Xmx4g ${LATTICE_GENERATOR_OPTS:-} -cp "$bench_cp" dev.lattice.bench.control.StormBench "$label" "$n" "$key" "$urls" "$d/pids" "$d/restart.sh"
   stop_servers "$d/pids"
 }
 

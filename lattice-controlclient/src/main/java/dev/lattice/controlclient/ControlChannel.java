@@ -29,6 +29,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
@@ -45,6 +46,19 @@ import java.util.concurrent.CompletableFuture;
  * over encrypted records. Requests are multiplexed on the one connection.
  */
 public final class ControlChannel implements AutoCloseable {
+    /**
+     * DATA frames up to 1 MiB, as tailscale's HTTP/2 client (Go's transport) announces, and a 512 KiB window per stream
+     * (Netty widens the connection's window to match). Netty's defaults (16 KiB frames, a 64 KiB window) had the server
+     * cut a 1.5 MB netmap into ~90 frames and wait for ~45 window updates on the way. Go's 4 MiB window is not taken:
+     * a map smaller than the window leaves the server as fast as the socket takes it whether or not the client keeps
+     * up, and the storm bench's 10,000 clients in one JVM then held thousands of half-read maps (out of memory at
+     * 4 GiB); a window smaller than a map keeps the server's full-map budget in charge of how many are on their way.
+     */
+    static final Http2Settings CLIENT_SETTINGS = Http2Settings.defaultSettings()
+            .pushEnabled(false)
+            .initialWindowSize(512 << 10)
+            .maxFrameSize(1 << 20);
+
     private final Channel channel;
     private final ControlHandshake.Established established;
     private final CompletableFuture<byte[]> early;
@@ -395,7 +409,7 @@ public final class ControlChannel implements AutoCloseable {
             var p = ctx.pipeline();
             p.addAfter(ctx.name(), "ts2021-records", new NoiseRecordCodec(est.rx(), est.tx()));
             p.addAfter("ts2021-records", "ts2021-early", new EarlyPayloadReader(early));
-            p.addAfter("ts2021-early", "h2", Http2FrameCodecBuilder.forClient().build());
+            p.addAfter("ts2021-early", "h2", Http2FrameCodecBuilder.forClient().initialSettings(CLIENT_SETTINGS).build());
             p.addAfter("h2", "h2-streams", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
             result.complete(new ControlChannel(ctx.channel(), est, early));
             p.remove(this); // remaining bytes go on to the record codec

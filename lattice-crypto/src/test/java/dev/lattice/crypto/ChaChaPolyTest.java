@@ -85,4 +85,35 @@ class ChaChaPolyTest {
         assertThatThrownBy(() -> ChaChaPoly.seal(new byte[16], NONCE, null, PLAINTEXT)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> ChaChaPoly.seal(KEY, new byte[8], null, PLAINTEXT)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void sealIntoAndOpenIntoWorkInPlaceAtOffsetsAndMatchSealAndOpen() throws AeadException {
+        byte[] nonce = ChaChaPoly.nonceBE(7);
+        byte[] in = new byte[5 + PLAINTEXT.length + 3];
+        System.arraycopy(PLAINTEXT, 0, in, 5, PLAINTEXT.length);
+        byte[] out = new byte[11 + PLAINTEXT.length + ChaChaPoly.TAG_LEN + 2];
+        assertThat(ChaChaPoly.sealInto(KEY, nonce, in, 5, PLAINTEXT.length, out, 11)).isEqualTo(PLAINTEXT.length + 16);
+        byte[] sealed = ChaChaPoly.seal(KEY, nonce, null, PLAINTEXT);
+        assertThat(java.util.Arrays.copyOfRange(out, 11, 11 + sealed.length)).isEqualTo(sealed);
+        assertThat(out[10]).isZero();
+        assertThat(out[out.length - 1]).isZero();
+
+        byte[] back = new byte[2 + PLAINTEXT.length];
+        assertThat(ChaChaPoly.openInto(KEY, nonce, out, 11, sealed.length, back, 2)).isEqualTo(PLAINTEXT.length);
+        assertThat(java.util.Arrays.copyOfRange(back, 2, back.length)).isEqualTo(PLAINTEXT);
+    }
+
+    @Test
+    void openIntoWritesNothingWhenTheTagIsWrong() {
+        byte[] nonce = ChaChaPoly.nonceBE(8);
+        byte[] sealed = ChaChaPoly.seal(KEY, nonce, null, PLAINTEXT);
+        sealed[sealed.length - 1] ^= 1;
+        byte[] out = new byte[PLAINTEXT.length];
+        assertThatThrownBy(() -> ChaChaPoly.openInto(KEY, nonce, sealed, 0, sealed.length, out, 0))
+                .isInstanceOf(AeadException.class);
+        assertThat(out).containsOnly(0);
+        assertThatThrownBy(() -> ChaChaPoly.openInto(KEY, nonce, sealed, 0, 15, out, 0)).isInstanceOf(AeadException.class);
+        assertThatThrownBy(() -> ChaChaPoly.sealInto(KEY, nonce, PLAINTEXT, 0, PLAINTEXT.length, new byte[PLAINTEXT.length + 15], 0))
+                .isInstanceOf(IndexOutOfBoundsException.class);
+    }
 }

@@ -124,7 +124,7 @@ public final class ControlLoadBench {
             System.err.println("only " + at.size() + " of " + nodes.size() + " nodes saw the change within 120 s");
         }
         long[] lat = at.values().stream().mapToLong(t -> (t - start) / 1_000_000).sorted().toArray();
-        for (SimNode s : nodes) s.listener = (x, y) -> {};
+        for (SimNode s : nodes) s.listener = SimNode.NOBODY;
         return lat.length == 0 ? new long[] {-1} : lat;
     }
 

@@ -34,7 +34,9 @@ final class SimNode implements AutoCloseable {
     CompletableFuture<Void> gotFullMap = new CompletableFuture<>();
     /** Peers in the first (full) map of the current stream; -1 before it. */
     volatile int fullPeers = -1;
-    volatile BiConsumer<SimNode, MapResponse> listener = (n, m) -> {};
+    /** Nobody listening: later messages are not parsed (see {@link #openStream}). */
+    static final BiConsumer<SimNode, MapResponse> NOBODY = (n, m) -> {};
+    volatile BiConsumer<SimNode, MapResponse> listener = NOBODY;
     ControlChannel channel;
     MapStream stream;
 
@@ -85,7 +87,10 @@ final class SimNode implements AutoCloseable {
                         gotFullMap.complete(null);
                         return;
                     }
-                    listener.accept(this, Tailcfg.json().readValue(decompress(body), MapResponse.class));
+                    // During a storm every reconnect reaches every open stream as a delta; parsing each of them
+                    // in every simulated node was a quarter of the generator's CPU, and nobody reads them then.
+                    BiConsumer<SimNode, MapResponse> l = listener;
+                    if (l != NOBODY) l.accept(this, Tailcfg.json().readValue(decompress(body), MapResponse.class));
                 }).get(30, TimeUnit.SECONDS);
     }
 
@@ -105,14 +110,27 @@ final class SimNode implements AutoCloseable {
      * StableIDs per distinct zstd frame, shared by all simulated nodes. lattice-control sends a full map as frames of
      * which most are the same bytes for every node (runs of peers); decompressing them once per distinct frame rather
      * than once per node keeps the generator's share of the machine small (at 10,000 nodes a storm's maps are 76 GB
-     * of JSON). Equal compressed bytes decompress to equal JSON, so the count is the same.
+     * of JSON). Equal compressed bytes decompress to equal JSON, so the count is the same. A frame is looked up in
+     * place (hashed from a few of its bytes, then compared whole), not copied out of the message first.
      */
     private static final ConcurrentHashMap<Frame, Integer> FRAME_PEERS = new ConcurrentHashMap<>();
 
-    private record Frame(byte[] bytes, int hash) {
+    /** A frame's bytes {@code [from, to)} of {@code bytes}: stored ones are copies, lookups point into a message. */
+    private record Frame(byte[] bytes, int from, int to, int hash) {
+        static Frame of(byte[] b, int from, int to) {
+            // Length and a few bytes past the header: different runs differ there; equals compares all of it.
+            int h = to - from;
+            for (int i = from + 16; i < Math.min(to, from + 80); i++) h = 31 * h + b[i];
+            return new Frame(b, from, to, h);
+        }
+
+        Frame copy() {
+            return new Frame(Arrays.copyOfRange(bytes, from, to), 0, to - from, hash);
+        }
+
         @Override
         public boolean equals(Object o) {
-            return o instanceof Frame f && f.hash == hash && Arrays.equals(f.bytes, bytes);
+            return o instanceof Frame f && f.hash == hash && Arrays.equals(f.bytes, f.from, f.to, bytes, from, to);
         }
 
         @Override
@@ -126,14 +144,20 @@ final class SimNode implements AutoCloseable {
         int count = 0;
         for (int at = 0; at < body.length; ) {
             int end = ZstdFrames.end(body, at);
-            byte[] f = Arrays.copyOfRange(body, at, end);
             // A StableID key never spans two frames: lattice-control cuts frames between peers.
             boolean edge = at == 0 || end == body.length; // the head (own node) and tail: this node's alone
             if (edge) {
-                count += stableIds(decompress(f));
+                count += stableIds(decompress(Arrays.copyOfRange(body, at, end)));
             } else {
-                if (FRAME_PEERS.size() > 200_000) FRAME_PEERS.clear();
-                count += FRAME_PEERS.computeIfAbsent(new Frame(f, Arrays.hashCode(f)), k -> stableIds(decompress(k.bytes)));
+                Frame f = Frame.of(body, at, end);
+                Integer known = FRAME_PEERS.get(f);
+                if (known == null) {
+                    Frame c = f.copy();
+                    known = stableIds(decompress(c.bytes()));
+                    if (FRAME_PEERS.size() > 200_000) FRAME_PEERS.clear();
+                    FRAME_PEERS.put(c, known);
+                }
+                count += known;
             }
             at = end;
         }

@@ -78,6 +78,7 @@ public final class StormBench {
 
         // 2) The storm: everyone at once. A node whose connection fails retries, as a client with backoff would.
         long cpu0 = cpu(pids);
+        long own0 = ownCpuMillis();
         long t0 = System.nanoTime();
         AtomicInteger retries = new AtomicInteger();
         fs.clear();
@@ -117,6 +118,9 @@ public final class StormBench {
         }
         double stormSec = (System.nanoTime() - t0) / 1e9;
         long stormCpu = cpu(pids) - cpu0;
+        // The generator shares the machine: what it took of it during the storm, and how busy the machine was.
+        System.err.printf("%s: storm of %d: generator CPU %d ms, load average %s%n", label, n, ownCpuMillis() - own0,
+                Files.readString(Path.of("/proc/loadavg")).trim());
         int partial = 0;
         for (SimNode s : nodes) if (s.fullPeers >= 0 && s.fullPeers < n - 1) partial++;
         if (failed > 0 || partial > 0 || retries.get() > 0) {
@@ -159,6 +163,11 @@ public final class StormBench {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         pool.shutdownNow();
         System.exit(0);
+    }
+
+    private static long ownCpuMillis() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime() / 1_000_000;
     }
 
     private static long cpu(long[] pids) throws Exception {

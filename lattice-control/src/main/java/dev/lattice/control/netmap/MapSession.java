@@ -104,10 +104,9 @@ public final class MapSession {
                 sink.finish();
                 return;
             }
-            MapResponse r = owner.fullResponse(me.get(), capVer);
             known.clear();
             sentRoutes.clear();
-            if (r.peers() != null) r.peers().forEach(this::remember);
+            MapResponse r = owner.fullResponse(me.get(), capVer, known, sentRoutes);
             sentFilter = r.packetFilter();
             sentSsh = r.sshPolicy();
             sentSelfRoutes = routesOf(r.node());
@@ -318,7 +317,10 @@ public final class MapSession {
     private void remember(dev.lattice.wire.tailcfg.Node peer) {
         known.set(bit(peer.id()));
         List<IpPrefix> routes = routesOf(peer);
-        if (routes.isEmpty()) sentRoutes.remove(peer.id());
+        // Checked first: a full map remembers every peer, nearly all without routes, and the map is nearly always empty.
+        if (routes.isEmpty()) {
+            if (!sentRoutes.isEmpty()) sentRoutes.remove(peer.id());
+        }
         else sentRoutes.put(peer.id(), routes);
     }
 

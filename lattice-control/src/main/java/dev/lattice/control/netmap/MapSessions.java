@@ -297,16 +297,36 @@ public final class MapSessions implements AutoCloseable {
 
     /** The complete netmap for a node: self, DERP map, DNS, peers, profiles, filter. */
     MapResponse fullResponse(TailnetNode self, int capVer) {
+        return fullResponse(self, capVer, null, null);
+    }
+
+    /**
+     * As {@link #fullResponse(TailnetNode, int)}; {@code sent} (if not null) also gets the IDs of the peers in it and
+     * {@code sentRoutes} the routes of those sent with any, as the loop that builds the peers has them at hand (read
+     * back from the 10,000 peer views of a map afterwards, they cost as much again in cache misses).
+     */
+    MapResponse fullResponse(TailnetNode self, int capVer, java.util.BitSet sent, Map<Long, List<IpPrefix>> sentRoutes) {
         List<TailnetNode> all = tailnet.nodes();
         List<dev.lattice.wire.tailcfg.Node> peers = new ArrayList<>();
         Map<Long, UserProfile> profiles = new LinkedHashMap<>();
         addProfile(profiles, self);
+        long lastUser = nodes.userId(self);
         PacketPolicy pol = policy;
         java.util.BitSet visible = pol.visiblePeers(self, all);
         for (TailnetNode n : all) {
             if (n.id() == self.id() || !visible.get(Math.toIntExact(n.id()))) continue;
-            peers.add(peerNode(self, n, capVer, pol));
-            addProfile(profiles, n);
+            List<IpPrefix> routes = routesFor(self, n, pol);
+            peers.add(peerViews.peer(n, capVer, routes));
+            if (sent != null) {
+                sent.set(Math.toIntExact(n.id()));
+                if (!routes.isEmpty()) sentRoutes.put(n.id(), List.copyOf(routes));
+            }
+            // Most peers share their user with the one before: no profile lookup (and no boxed ID) for them.
+            long user = nodes.userId(n);
+            if (user != lastUser) {
+                addProfile(profiles, n);
+                lastUser = user;
+            }
         }
         return MapResponse.builder()
                 .node(selfNode(self, capVer, pol))

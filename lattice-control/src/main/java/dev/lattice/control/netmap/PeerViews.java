@@ -48,7 +48,8 @@ final class PeerViews {
     Node peer(TailnetNode peer, int capVer, List<IpPrefix> routes) {
         long key = peer.id() * 2 + (capVer < CapabilityVersion.HOME_DERP ? 1 : 0);
         View[] vs = reuse ? views.get(key) : null;
-        boolean online = tailnet.isOnline(peer.id()), expired = peer.isExpired(tailnet.now());
+        // The clock only for a node that can expire: a full map asks this of every peer.
+        boolean online = tailnet.isOnline(peer.id()), expired = peer.expiry() != null && peer.isExpired(tailnet.now());
         if (vs != null) {
             for (View v : vs) {
                 if (v.of == peer && v.online == online && v.expired == expired && v.routes.equals(routes)) return v.node;

@@ -55,7 +55,7 @@ public final class Tailnet {
      * peers, and at 10,000 nodes a restart storm's map builders queued on the lock by the hundred while the event
      * loops waited behind them to close streams. Updated under the lock with {@code live} and {@code remote}.
      */
-    private final java.util.Set<Long> online = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final OnlineIds online = new OnlineIds();
     /** Told when a node's first stream here opens or its last closes ({@code replica.SessionWriter} stores that). */
     private volatile Runnable localPresenceChanged = () -> { };
     // Replicas: a closed stream's last seen waits here for the session writer, which stores it with the sessions'
@@ -236,8 +236,7 @@ public final class Tailnet {
         updated.forEach((id, at) -> {
             TailnetNode cur = nodes.get(id);
             if (cur == null || (cur.updated() != null && !cur.updated().isBefore(at))) return;
-            unindex(cur);
-            index(cur.toBuilder().updated(at).build());
+            reindex(cur, cur.toBuilder().updated(at).build());
         });
     }
 
@@ -388,8 +387,7 @@ public final class Tailnet {
                     if (next.equals(cur) && spend == null) return Optional.of(cur);
                     // With replicas, only from the current row: another replica's change is never overwritten.
                     updated = store.nodes().update(next, spend, replicas ? cur.updated() : null);
-                    unindex(cur);
-                    index(updated);
+                    reindex(cur, updated);
                 }
             } catch (StaleNodeException e) {
                 if (attempt >= MAX_RACE_ATTEMPTS) throw e;
@@ -553,8 +551,7 @@ public final class Tailnet {
             synchronized (this) {
                 TailnetNode cur = nodes.get(p.nodeId);
                 if (cur != null) {
-                    unindex(cur);
-                    index(cur.toBuilder().lastSeen(now).build());
+                    reindex(cur, cur.toBuilder().lastSeen(now).build());
                     lastSeenPending.put(p.nodeId, now);
                 }
             }
@@ -607,6 +604,39 @@ public final class Tailnet {
             ids.sort(null);
         }
         byGivenName.put(n.givenName(), n.id());
+    }
+
+    /**
+     * {@code cur} replaced by {@code updated}, the same node: the sorted list is patched rather than dropped (its
+     * order is by ID, which did not change). In a restart storm every reconnect updates its node, and every full map
+     * read the list: each sorted 10,000 nodes again.
+     */
+    private void reindex(TailnetNode cur, TailnetNode updated) {
+        List<TailnetNode> s = sorted;
+        List<TailnetNode> r = routers;
+        unindex(cur);
+        index(updated);
+        if (cur.id() != updated.id()) return;
+        if (s != null) {
+            TailnetNode[] a = s.toArray(TailnetNode[]::new);
+            int lo = 0, hi = a.length - 1, at = -1;
+            while (lo <= hi) {
+                int mid = (lo + hi) >>> 1;
+                long id = a[mid].id();
+                if (id < cur.id()) lo = mid + 1;
+                else if (id > cur.id()) hi = mid - 1;
+                else {
+                    at = mid;
+                    break;
+                }
+            }
+            if (at >= 0) {
+                a[at] = updated;
+                sorted = java.util.Collections.unmodifiableList(java.util.Arrays.asList(a));
+            }
+        }
+        // Routers are the nodes with approved routes: neither version being one leaves the list as it was.
+        if (r != null && cur.approvedRoutes().isEmpty() && updated.approvedRoutes().isEmpty()) routers = r;
     }
 
     private void unindex(TailnetNode n) {

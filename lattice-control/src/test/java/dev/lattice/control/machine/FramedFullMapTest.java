@@ -97,22 +97,33 @@ class FramedFullMapTest {
     }
 
     @Test
-    void aFullMapsBufferSharesThePeerFramesInsteadOfCopyingThem() {
+    void aFullMapsBufferSharesThePeerFramesInsteadOfCopyingThem() throws Exception {
         List<Node> ps = new ArrayList<>();
-        for (int i = 100; i < 164; i++) ps.add(peer(i));
-        MapResponse a = MapResponse.builder().node(peer(1)).peers(ps).build();
-        MapResponse b = MapResponse.builder().node(peer(2)).peers(ps).build();
-        FramedFullMap.Pieces pa = FramedFullMap.pieces(a), pb = FramedFullMap.pieces(b);
-        // Runs of IDs 112–127, 128–143 and 144–159 (neither viewer's own) are the same arrays in both maps.
-        long same = pa.frames().stream().filter(f -> pb.frames().stream().anyMatch(g -> g == f)).count();
-        assertThat(same).isGreaterThanOrEqualTo(3);
-        EncodedMapResponse e = new EncodedMapResponse(a);
-        io.netty.buffer.ByteBuf buf = e.buffer(true);
-        try {
-            assertThat(io.netty.buffer.ByteBufUtil.getBytes(buf)).isEqualTo(e.frame(true));
-            assertThat(e.length(true)).isEqualTo(buf.readableBytes());
-        } finally {
-            buf.release();
+        for (int i = 64; i < 192; i++) ps.add(peer(i));
+        // Viewers 70 and 100 sit in the run of IDs 64–127, viewer 300 in none of these runs.
+        MapResponse a = MapResponse.builder().node(peer(70)).peers(ps.stream().filter(p -> p.id() != 70).toList()).build();
+        MapResponse b = MapResponse.builder().node(peer(100)).peers(ps.stream().filter(p -> p.id() != 100).toList()).build();
+        MapResponse c = MapResponse.builder().node(peer(300)).peers(ps).build();
+        FramedFullMap.Pieces pa = FramedFullMap.pieces(a), pb = FramedFullMap.pieces(b), pc = FramedFullMap.pieces(c);
+        // c: head (with peer 64), the run 65–127, the run 128–191, tail. a and b: the run of 64–127 holding them
+        // comes as runs of 16 (65–79, 80–95, 96–111, 112–127), then 128–191 as one run.
+        assertThat(pc.frames()).hasSize(4);
+        assertThat(pa.frames()).hasSize(7);
+        assertThat(pb.frames()).hasSize(7);
+        // Shared arrays: a and b both send 80–95, 112–127 and 128–191 (not 65–79 nor 96–111: one of them is in each);
+        // all three send the same 128–191.
+        assertThat(pa.frames().stream().filter(f -> pb.frames().stream().anyMatch(g -> g == f)).count()).isEqualTo(3);
+        assertThat(pa.frames().stream().filter(f -> pc.frames().stream().anyMatch(g -> g == f)).count()).isEqualTo(1);
+        for (MapResponse m : List.of(a, b, c)) {
+            EncodedMapResponse e = new EncodedMapResponse(m);
+            assertThat(MapStreamFraming.decompress(body(e.frame(true)))).isEqualTo(Tailcfg.json().writeValueAsBytes(m));
+            io.netty.buffer.ByteBuf buf = e.buffer(true);
+            try {
+                assertThat(io.netty.buffer.ByteBufUtil.getBytes(buf)).isEqualTo(e.frame(true));
+                assertThat(e.length(true)).isEqualTo(buf.readableBytes());
+            } finally {
+                buf.release();
+            }
         }
     }
 

@@ -51,4 +51,54 @@ class FullMapBudgetTest {
         int taken = b.acquire(10_000, () -> true);
         assertThat((long) taken * 1024).isGreaterThanOrEqualTo(10_000L * 150);
     }
+
+    @Test
+    void thousandsOfWaitingStreamsGetRoomInTheOrderTheyAsked() throws Exception {
+        FullMapBudget b = new FullMapBudget(1 << 20);
+        b.observe(2 << 20, 1000);
+        int all = b.acquire(1000, () -> true); // everything taken: every stream below queues
+        b.observe(600 * 1024, 1000); // ~600 KiB a map: one at a time
+        int n = 2000;
+        java.util.List<Integer> order = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        java.util.List<Thread> threads = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int id = i;
+            Thread t = Thread.ofVirtual().start(() -> {
+                int held = b.acquire(1000, () -> true);
+                order.add(id);
+                b.release(held);
+            });
+            threads.add(t);
+            // Each asks after the one before is queued, so that the order asked is known.
+            while (t.getState() != Thread.State.TIMED_WAITING) Thread.onSpinWait();
+        }
+        assertThat(order).as("all waiting").isEmpty();
+        b.release(all);
+        for (Thread t : threads) t.join(10_000);
+        assertThat(order).hasSize(n);
+        for (int i = 0; i < n; i++) assertThat(order.get(i)).as("position %d", i).isEqualTo(i);
+        assertThat(b.availableKib()).isEqualTo(1024);
+    }
+
+    @Test
+    void aStreamGoingAwayAtTheHeadOfTheQueueLetsTheNextOneThrough() throws Exception {
+        FullMapBudget b = new FullMapBudget(1 << 20);
+        b.observe(700 * 1024, 1000);
+        int first = b.acquire(1000, () -> true); // ~700 KiB taken, ~324 left
+        AtomicBoolean headOpen = new AtomicBoolean(true);
+        b.observe(1000 * 1024, 1000); // the next stream asks for ~1,000 KiB: it waits
+        CompletableFuture<Integer> head = CompletableFuture.supplyAsync(() -> b.acquire(1000, headOpen::get));
+        Thread.sleep(200);
+        b.observe(200 * 1024, 1000); // and the one after it for ~200 KiB, which would fit
+        CompletableFuture<Integer> next = CompletableFuture.supplyAsync(() -> b.acquire(1000, () -> true));
+        Thread.sleep(200);
+        // It waits behind the head all the same: first come, first served.
+        assertThat(next).isNotDone();
+        headOpen.set(false);
+        assertThat(head.get(5, TimeUnit.SECONDS)).isEqualTo(-1);
+        assertThat(next.get(5, TimeUnit.SECONDS)).as("through once the head is gone").isPositive();
+        b.release(next.get());
+        b.release(first);
+        assertThat(b.availableKib()).isEqualTo(1024);
+    }
 }

@@ -30,6 +30,28 @@ public final class CipherState {
         return ct;
     }
 
+    /**
+     * As {@link #encryptWithAd} without associated data, from {@code in[off, off + len)} into {@code out} at
+     * {@code outOff}; returns the bytes written ({@code len} + the 16-byte tag).
+     */
+    public int encryptInto(byte[] in, int off, int len, byte[] out, int outOff) {
+        checkNonce();
+        int written = ChaChaPoly.sealInto(key, encoding.nonce(n), in, off, len, out, outOff);
+        n++;
+        return written;
+    }
+
+    /**
+     * As {@link #decryptWithAd} without associated data, from {@code in[off, off + len)} into {@code out} at
+     * {@code outOff}; returns the plaintext's length. The nonce moves on only on success.
+     */
+    public int decryptInto(byte[] in, int off, int len, byte[] out, int outOff) throws AeadException {
+        checkNonce();
+        int written = ChaChaPoly.openInto(key, encoding.nonce(n), in, off, len, out, outOff);
+        n++;
+        return written;
+    }
+
     /** Decrypts with the current nonce and increments it only on success (spec §5.1). */
     public byte[] decryptWithAd(byte[] ad, byte[] ciphertext) throws AeadException {
         checkNonce();

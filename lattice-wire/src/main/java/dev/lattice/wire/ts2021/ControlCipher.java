@@ -21,15 +21,30 @@ public final class ControlCipher {
      * included.
      */
     public byte[] sealRecord(byte[] plaintext, int off, int len) {
-        if (len > ControlMessages.MAX_PLAINTEXT_LEN) throw new IllegalArgumentException("record plaintext too long: " + len);
-        byte[] pt = off == 0 && len == plaintext.length ? plaintext : java.util.Arrays.copyOfRange(plaintext, off, off + len);
-        byte[] ct = state.encryptWithAd(null, pt);
-        byte[] out = new byte[ControlMessages.HEADER_LEN + ct.length];
-        out[0] = ControlMessages.TYPE_RECORD;
-        out[1] = (byte) (ct.length >>> 8);
-        out[2] = (byte) ct.length;
-        System.arraycopy(ct, 0, out, ControlMessages.HEADER_LEN, ct.length);
+        byte[] out = new byte[recordLength(len)];
+        sealRecordInto(plaintext, off, len, out, 0);
         return out;
+    }
+
+    /** The length of the record that {@code plaintextLen} bytes (at most the maximum) become: header, bytes, tag. */
+    public static int recordLength(int plaintextLen) {
+        return ControlMessages.HEADER_LEN + plaintextLen + ControlMessages.TAG_LEN;
+    }
+
+    /**
+     * Seals {@code len} bytes (at most {@link ControlMessages#MAX_PLAINTEXT_LEN}) at {@code plaintext[off]} into one
+     * complete record written to {@code out} at {@code outOff} (header, ciphertext, tag: {@link #recordLength} bytes,
+     * which it returns), without copying the plaintext or the ciphertext.
+     */
+    public int sealRecordInto(byte[] plaintext, int off, int len, byte[] out, int outOff) {
+        if (len > ControlMessages.MAX_PLAINTEXT_LEN) throw new IllegalArgumentException("record plaintext too long: " + len);
+        int ctLen = len + ControlMessages.TAG_LEN;
+        java.util.Objects.checkFromIndexSize(outOff, ControlMessages.HEADER_LEN + ctLen, out.length);
+        out[outOff] = ControlMessages.TYPE_RECORD;
+        out[outOff + 1] = (byte) (ctLen >>> 8);
+        out[outOff + 2] = (byte) ctLen;
+        state.encryptInto(plaintext, off, len, out, outOff + ControlMessages.HEADER_LEN);
+        return ControlMessages.HEADER_LEN + ctLen;
     }
 
     /** Seals any amount of plaintext as consecutive records (the stream is what matters, not record boundaries). */
@@ -51,6 +66,21 @@ public final class ControlCipher {
         }
         try {
             return state.decryptWithAd(null, ciphertext);
+        } catch (AeadException e) {
+            throw new ControlProtocolException("record failed authentication", e);
+        }
+    }
+
+    /**
+     * Opens the ciphertext of one record ({@code len} bytes at {@code ciphertext[off]}, after its 3-byte header) into
+     * {@code out} at {@code outOff}; returns the plaintext's length ({@code len} − 16).
+     */
+    public int openRecordInto(byte[] ciphertext, int off, int len, byte[] out, int outOff) throws ControlProtocolException {
+        if (len < ControlMessages.TAG_LEN || len > ControlMessages.MAX_CIPHERTEXT_LEN) {
+            throw new ControlProtocolException("record of invalid length " + len);
+        }
+        try {
+            return state.decryptInto(ciphertext, off, len, out, outOff);
         } catch (AeadException e) {
             throw new ControlProtocolException("record failed authentication", e);
         }
