@@ -129,7 +129,7 @@ final class ControlWarmup {
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (String line : new String(all, StandardCharsets.UTF_8).split("\n")) {
-            if (!line.isBlank()) out.writeBytes(MapStreamFraming.frame(line.getBytes(StandardCharsets.UTF_8), true));
+            if (!line.isBlank()) out.writeBytes(MapStreamFraming.frameWithoutNative(line.getBytes(StandardCharsets.UTF_8)));
         }
         return out.toByteArray();
     }
