@@ -9,6 +9,7 @@
 #   sudo XOPTS="-Xmn4m" TAG=xmn bench/agent-idle-memory.sh  # extra JVM options for both daemons (LATTICE_JAVA_OPTS)
 #   sudo IPERF=5 bench/agent-idle-memory.sh 0 20          # also iperf3 A -> B over the tunnel after the ping: IPERF seconds
 #                                                         # unmeasured, then IPERF measured; prints Mbit/s and GCs
+#   sudo FULLGC=1 bench/agent-idle-memory.sh 0 20         # a full GC half-way through the idle time (a long-lived daemon's heap)
 set -uo pipefail
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 # shellcheck source=bench/lib.sh
@@ -51,7 +52,13 @@ fi
 if [ "$PEERS" -gt 0 ]; then
   for i in $(seq $PEERS); do id=sim$i$ID; admin POST debug/node "{\"user\":\"bench\",\"key\":\"$id\",\"name\":\"sim-$i\"}" >/dev/null; admin POST auth/register "{\"user\":\"bench\",\"authId\":\"$id\"}" >/dev/null; done
 fi
-sleep $IDLE
+if [ -n "${FULLGC:-}" ]; then
+  # a full collection half-way through the idle time, as a daemon that runs for hours has had: the old generation
+  # is then sized by the free ratios, no longer by -Xms
+  sleep $((IDLE / 2)); for h in la lb; do $JCMD ${DPID[$h]} GC.run >/dev/null 2>&1; done; sleep $((IDLE - IDLE / 2))
+else
+  sleep $IDLE
+fi
 for h in la lb; do pid=${DPID[$h]}
   echo "$h pid $pid RSS $(awk '/^VmRSS:/{printf "%.1f",$2/1024}' /proc/$pid/status) MiB threads $(ls /proc/$pid/task | wc -l)"
 done
