@@ -7,6 +7,9 @@
 #   sudo bench/agent-idle-memory.sh 0 20                  # 1 peer
 #   sudo bench/agent-idle-memory.sh 99 20                 # 100 peers
 #   sudo XOPTS="-Xmn4m" TAG=xmn bench/agent-idle-memory.sh  # extra JVM options for both daemons (LATTICE_JAVA_OPTS)
+#   sudo IPERF=5 bench/agent-idle-memory.sh 0 20          # also iperf3 A -> B over the tunnel after the ping: IPERF seconds
+#                                                         # unmeasured, then IPERF measured; prints Mbit/s and GCs
+#   sudo FULLGC=1 bench/agent-idle-memory.sh 0 20         # a full GC half-way through the idle time (a long-lived daemon's heap)
 set -uo pipefail
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 # shellcheck source=bench/lib.sh
@@ -37,10 +40,25 @@ key=$(admin POST preauthkey "{\"user\":\"bench\",\"reusable\":true,\"expiration\
 for h in la lb; do ip netns exec ${NS[$h]} $REPO/bin/lattice --socket=$WORK/$h/sock up --login-server=http://$ip:8080 --authkey=$key --hostname=$h --accept-dns=false >$WORK/$h-up.out 2>&1 || log "$h up failed: $(tail -2 $WORK/$h-up.out)"; done
 ipb=$(ip netns exec ${NS[lb]} $REPO/bin/lattice --socket=$WORK/lb/sock ip -4 2>/dev/null)
 ip netns exec ${NS[la]} $REPO/bin/lattice --socket=$WORK/la/sock ping -c 3 "$ipb" >/dev/null 2>&1 || log "ping failed"
+if [ "${IPERF:-0}" -gt 0 ]; then
+  jstat_gc() { ${JCMD%/jcmd}/jstat -gc "$1" | awk 'NR==2{print "young " $(NF-6) " full " $(NF-4)}'; }
+  ip netns exec ${NS[lb]} iperf3 -s -B "$ipb" -p 5201 >/dev/null 2>&1 & PIDS+=($!)
+  for i in $(seq 100); do [ -n "$(ip netns exec ${NS[lb]} ss -Hltn 'sport = :5201')" ] && break; sleep 0.05; done
+  ip netns exec ${NS[la]} iperf3 -c "$ipb" -p 5201 -t "$IPERF" >/dev/null 2>&1
+  ga=$(jstat_gc ${DPID[la]}); gb=$(jstat_gc ${DPID[lb]})
+  mb=$(timeout $((IPERF + 30)) ip netns exec ${NS[la]} iperf3 -c "$ipb" -p 5201 -t "$IPERF" -f m 2>&1 | awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") v = $(i-1) } END { print (v == "" ? "FAIL" : v) }')
+  echo "iperf A -> B ${IPERF} s warm: $mb Mbit/s; GCs before -> after: A $ga -> $(jstat_gc ${DPID[la]}), B $gb -> $(jstat_gc ${DPID[lb]})"
+fi
 if [ "$PEERS" -gt 0 ]; then
   for i in $(seq $PEERS); do id=sim$i$ID; admin POST debug/node "{\"user\":\"bench\",\"key\":\"$id\",\"name\":\"sim-$i\"}" >/dev/null; admin POST auth/register "{\"user\":\"bench\",\"authId\":\"$id\"}" >/dev/null; done
 fi
-sleep $IDLE
+if [ -n "${FULLGC:-}" ]; then
+  # a full collection half-way through the idle time, as a daemon that runs for hours has had: the old generation
+  # is then sized by the free ratios, no longer by -Xms
+  sleep $((IDLE / 2)); for h in la lb; do $JCMD ${DPID[$h]} GC.run >/dev/null 2>&1; done; sleep $((IDLE - IDLE / 2))
+else
+  sleep $IDLE
+fi
 for h in la lb; do pid=${DPID[$h]}
   echo "$h pid $pid RSS $(awk '/^VmRSS:/{printf "%.1f",$2/1024}' /proc/$pid/status) MiB threads $(ls /proc/$pid/task | wc -l)"
 done

@@ -1,7 +1,10 @@
 package dev.lattice.guard;
 
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Predicate;
@@ -75,10 +78,36 @@ public final class Limits {
         return b;
     }
 
-    /** The process's file-descriptor limit, or -1 when the platform does not tell. */
+    /**
+     * The process's file-descriptor limit, or -1 when the platform does not tell. On Linux from
+     * {@code /proc/self/limits}: the platform MXBean would load java.lang.management and JMX (~100 classes and a
+     * notification thread) into every process that builds limits, latticed's peer API among them.
+     */
     static long fileDescriptorLimit() {
+        try {
+            long fds = openFilesSoftLimit(Files.readString(Path.of("/proc/self/limits")));
+            if (fds != -1) return fds;
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or no /proc: ask the JVM
+        }
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean u) {
             return u.getMaxFileDescriptorCount();
+        }
+        return -1;
+    }
+
+    /** The soft "Max open files" of a {@code /proc/<pid>/limits} text; {@link Long#MAX_VALUE} for unlimited, -1 if absent. */
+    static long openFilesSoftLimit(String procLimits) {
+        for (String line : procLimits.split("\n")) {
+            if (!line.startsWith("Max open files")) continue;
+            String[] f = line.substring("Max open files".length()).trim().split("\\s+");
+            if (f.length == 0 || f[0].isEmpty()) return -1;
+            if (f[0].equals("unlimited")) return Long.MAX_VALUE;
+            try {
+                return Long.parseLong(f[0]);
+            } catch (NumberFormatException e) {
+                return -1;
+            }
         }
         return -1;
     }

@@ -29,6 +29,29 @@ class LimitsTest {
     }
 
     @Test
+    void theDescriptorLimitIsTheSoftLimitOfProcLimits() {
+        String limits = """
+                Limit                     Soft Limit           Hard Limit           Units    \s
+                Max cpu time              unlimited            unlimited            seconds  \s
+                Max open files            20000                524288               files    \s
+                Max locked memory         8388608              8388608              bytes    \s
+                """;
+        assertThat(Limits.openFilesSoftLimit(limits)).isEqualTo(20000);
+        assertThat(Limits.openFilesSoftLimit(limits.replace("20000 ", "unlimited"))).isEqualTo(Long.MAX_VALUE);
+        assertThat(Limits.openFilesSoftLimit("Limit  Soft Limit\nMax cpu time  unlimited  unlimited  seconds\n")).isEqualTo(-1);
+        assertThat(Limits.openFilesSoftLimit("Max open files            many                 many                 files\n"))
+                .isEqualTo(-1);
+    }
+
+    @Test
+    void onLinuxTheDescriptorLimitMatchesTheJvms() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/self/limits")));
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(os instanceof com.sun.management.UnixOperatingSystemMXBean);
+        assertThat(Limits.fileDescriptorLimit()).isEqualTo(((com.sun.management.UnixOperatingSystemMXBean) os).getMaxFileDescriptorCount());
+    }
+
+    @Test
     void toBuilderKeepsEverything() {
         Limits a = Limits.builder().maxConnections(7).maxAnonymousPerSource(3).requestTimeout(Duration.ofSeconds(5))
                 .anonymousIdleTimeout(Duration.ofSeconds(6)).idleTimeout(Duration.ofSeconds(70)).maxAnonymousBody(10)

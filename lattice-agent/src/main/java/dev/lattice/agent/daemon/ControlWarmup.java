@@ -20,9 +20,11 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.IoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
@@ -69,54 +71,53 @@ final class ControlWarmup {
 
     /** Logs a made-up node in and waits for its first netmap; throws if that did not happen within {@link #TIMEOUT}. */
     static NetworkMap run(EventLoopGroup group, Consumer<Bootstrap> dialer) throws Exception {
-        EventLoopGroup serverGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        // The server on the daemon's own event loop and transport: a group and selector of its own loaded Netty's
+        // NIO transport (~50 classes) beside the epoll one the daemon uses, and a thread, for this once.
+        Class<? extends ServerChannel> serverChannel = group instanceof IoEventLoopGroup g && g.isIoType(EpollIoHandler.class)
+                ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         ControlClient client = null;
+        MachinePrivateKey controlKey = MachinePrivateKey.generate();
+        byte[] maps = framedMaps();
+        Channel server = new ServerBootstrap().group(group).channel(serverChannel)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("http", new HttpServerCodec());
+                        ch.pipeline().addLast("http-agg", new HttpObjectAggregator(64 << 10));
+                        ch.pipeline().addLast("route", new Http1(controlKey, maps));
+                    }
+                })
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
         try {
-            MachinePrivateKey controlKey = MachinePrivateKey.generate();
-            byte[] maps = framedMaps();
-            Channel server = new ServerBootstrap().group(serverGroup).channel(NioServerSocketChannel.class)
-                    .childHandler(new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast("http", new HttpServerCodec());
-                            ch.pipeline().addLast("http-agg", new HttpObjectAggregator(64 << 10));
-                            ch.pipeline().addLast("route", new Http1(controlKey, maps));
-                        }
-                    })
-                    .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
-            try {
-                int port = ((InetSocketAddress) server.localAddress()).getPort();
-                // Loopback unusable (a namespace whose lo is down): fail here, quietly, before a client would log a
-                // failed control login that never was one.
-                try (java.net.Socket probe = new java.net.Socket()) {
-                    probe.connect(server.localAddress(), 1_000);
-                }
-                CompletableFuture<NetworkMap> first = new CompletableFuture<>();
-                var cfg = ControlClient.Config.of(URI.create("http://127.0.0.1:" + port), MachinePrivateKey.generate(),
-                                NodePrivateKey.generate(), DiscoPrivateKey.generate().publicKey(),
-                                () -> NodeHostinfo.build(LocalBackend.VERSION, Prefs.defaults(), "warmup", List.of()))
-                        .withGroup(group).withDialer(dialer).withMaxBackoff(Duration.ofSeconds(1));
-                client = ControlClient.start(cfg, new ControlClient.Listener() {
-                    @Override
-                    public void onState(BackendState state, String authUrl) {}
-
-                    @Override
-                    public void onNetworkMap(NetworkMap map) {
-                        first.complete(map);
-                    }
-
-                    @Override
-                    public void onError(Throwable error) {
-                        first.completeExceptionally(error);
-                    }
-                }, "warmup-key");
-                return first.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            } finally {
-                if (client != null) client.close();
-                server.close().awaitUninterruptibly(1_000);
+            int port = ((InetSocketAddress) server.localAddress()).getPort();
+            // Loopback unusable (a namespace whose lo is down): fail here, quietly, before a client would log a
+            // failed control login that never was one.
+            try (java.net.Socket probe = new java.net.Socket()) {
+                probe.connect(server.localAddress(), 1_000);
             }
+            CompletableFuture<NetworkMap> first = new CompletableFuture<>();
+            var cfg = ControlClient.Config.of(URI.create("http://127.0.0.1:" + port), MachinePrivateKey.generate(),
+                            NodePrivateKey.generate(), DiscoPrivateKey.generate().publicKey(),
+                            () -> NodeHostinfo.build(LocalBackend.VERSION, Prefs.defaults(), "warmup", List.of()))
+                    .withGroup(group).withDialer(dialer).withMaxBackoff(Duration.ofSeconds(1));
+            client = ControlClient.start(cfg, new ControlClient.Listener() {
+                @Override
+                public void onState(BackendState state, String authUrl) {}
+
+                @Override
+                public void onNetworkMap(NetworkMap map) {
+                    first.complete(map);
+                }
+
+                @Override
+                public void onError(Throwable error) {
+                    first.completeExceptionally(error);
+                }
+            }, "warmup-key");
+            return first.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } finally {
-            serverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            if (client != null) client.close();
+            server.close().awaitUninterruptibly(1_000);
         }
     }
 
@@ -129,7 +130,7 @@ final class ControlWarmup {
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (String line : new String(all, StandardCharsets.UTF_8).split("\n")) {
-            if (!line.isBlank()) out.writeBytes(MapStreamFraming.frame(line.getBytes(StandardCharsets.UTF_8), true));
+            if (!line.isBlank()) out.writeBytes(MapStreamFraming.frameWithoutNative(line.getBytes(StandardCharsets.UTF_8)));
         }
         return out.toByteArray();
     }

@@ -50,7 +50,75 @@ public final class Latticed implements Callable<Integer> {
 
     public static int run(String... args) {
         if (args.length == 1 && args[0].equals(Warmup.ARG)) return training();
+        Latticed quick = quickParse(System.getenv(), args);
+        if (quick != null) {
+            try {
+                return quick.call();
+            } catch (CommandLine.ParameterException e) {
+                // the same checks under picocli, which prints them as usage errors
+            } catch (Exception e) { // as picocli's execute() answers a failed call: the stack trace, exit code 1
+                e.printStackTrace();
+                return 1;
+            }
+        }
         return new CommandLine(new Latticed()).execute(args);
+    }
+
+    /**
+     * The options of an ordinary start ({@code --name=value} or {@code --name value} of the options above), parsed
+     * without picocli, or null for anything else (help, version, unknown or malformed options), which picocli then
+     * parses and answers as before. picocli and its command model are ~200 classes (~1.5 MiB of class metadata and
+     * AOT cache) that a running daemon never needs again; it stays for the command line's errors and help.
+     * {@code LatticedArgsTest} checks that both parse every accepted command line alike.
+     */
+    static Latticed quickParse(Map<String, String> env, String... args) {
+        String stateDirEnv = env.get("LATTICE_STATE_DIR");
+        String socketEnv = env.get("LATTICE_SOCKET");
+        if (stateDirEnv != null && stateDirEnv.isEmpty() || socketEnv != null && socketEnv.isEmpty()) return null;
+        Latticed d = new Latticed();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        d.stateDir = Path.of(stateDirEnv != null ? stateDirEnv : "/var/lib/lattice");
+        d.socket = Path.of(socketEnv != null ? socketEnv : "/var/run/lattice/latticed.sock");
+        d.tun = "lattice0";
+        d.port = 41641;
+        try {
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                if (a.startsWith("@")) return null; // an argument file: picocli's to expand
+                if (a.equals("--no-logs-no-support")) {
+                    if (!seen.add(a)) return null;
+                    d.noLogs = true;
+                    continue;
+                }
+                int eq = a.indexOf('=');
+                String name = eq < 0 ? a : a.substring(0, eq);
+                String value;
+                if (eq >= 0) {
+                    value = a.substring(eq + 1);
+                } else if (i + 1 < args.length && !args[i + 1].startsWith("-")) {
+                    value = args[++i];
+                } else {
+                    return null;
+                }
+                if (value.isEmpty() || value.startsWith("@")) return null;
+                if (!name.equals("--funnel-listen") && !seen.add(name)) return null; // picocli refuses a repeat
+                switch (name) {
+                    case "--statedir" -> d.stateDir = Path.of(value);
+                    case "--state" -> d.stateFile = Path.of(value);
+                    case "--socket" -> d.socket = Path.of(value);
+                    case "--tun" -> d.tun = value;
+                    case "--port" -> d.port = Integer.parseInt(value);
+                    case "--verbose" -> d.verbose = Integer.parseInt(value);
+                    case "--funnel-listen" -> d.funnelListen.add(value);
+                    default -> {
+                        return null;
+                    }
+                }
+            }
+        } catch (RuntimeException e) { // a number or path that does not parse: picocli says what is wrong
+            return null;
+        }
+        return d;
     }
 
     /**
@@ -60,8 +128,8 @@ public final class Latticed implements Callable<Integer> {
      */
     static int training() {
         try {
-            CommandLine.ParseResult r = new CommandLine(new Latticed()).parseArgs("--statedir=/nonexistent", "--port=0");
-            if (!r.hasMatchedOption("--port")) return 1;
+            Latticed parsed = quickParse(Map.of(), "--statedir=/nonexistent", "--port=0");
+            if (parsed == null || parsed.port != 0) return 1;
             Warmup.run();
             // The control login's network code (Netty's HTTP/1 and HTTP/2 client, the Noise records), on the
             // transport latticed uses; where that cannot be made (not root: no SO_MARK), the cache goes without.

@@ -93,7 +93,7 @@ public final class Warmup {
         NetworkMap nm = null;
         for (String line : new String(all, StandardCharsets.UTF_8).split("\n")) {
             if (line.isBlank()) continue;
-            byte[] framed = MapStreamFraming.frame(line.getBytes(StandardCharsets.UTF_8), true);
+            byte[] framed = MapStreamFraming.frameWithoutNative(line.getBytes(StandardCharsets.UTF_8));
             byte[] json = MapStreamFraming.decompress(java.util.Arrays.copyOfRange(framed, 4, framed.length));
             NetworkMap next = builder.apply(Tailcfg.json().readValue(json, MapResponse.class));
             if (next != null) nm = next;

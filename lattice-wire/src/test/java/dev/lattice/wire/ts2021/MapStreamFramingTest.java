@@ -23,6 +23,22 @@ class MapStreamFramingTest {
         assertThat(MapStreamFraming.decompress(java.util.Arrays.copyOfRange(framed, 4, framed.length))).isEqualTo(in);
     }
     @Test
+    void aFrameMadeWithoutTheNativeLibraryIsAnOrdinaryFrame() throws Exception {
+        StringBuilder json = new StringBuilder("{\"Peers\":[");
+        for (int i = 0; i < 500; i++) json.append("{\"ID\":").append(i).append("},");
+        byte[] in = json.append("{}]}").toString().getBytes(StandardCharsets.UTF_8);
+        byte[] framed = MapStreamFraming.frameWithoutNative(in);
+        assertThat(MapStreamFraming.length(framed, 0)).isEqualTo(framed.length - 4).isLessThan(in.length / 4);
+        byte[] body = java.util.Arrays.copyOfRange(framed, 4, framed.length);
+        assertThat(MapStreamFraming.decompress(body)).isEqualTo(in);
+        // and what the native encoder makes decodes with it as a frame of its own among them
+        byte[] both = concat(List.of(body, MapStreamFraming.compress(in)));
+        assertThat(MapStreamFraming.decompress(both)).isEqualTo(concat(List.of(in, in)));
+        byte[] skippable = {0x50, 0x2A, 0x4D, 0x18, 3, 0, 0, 0, 7, 7, 7}; // RFC 8878 3.1.2: ignored by decoders
+        assertThat(MapStreamFraming.decompress(concat(List.of(body, skippable, body)))).isEqualTo(concat(List.of(in, in)));
+    }
+
+    @Test
     void aBodyOfOneFrameDecompressesAsBefore() throws Exception {
         byte[] json = "{\"Node\":{\"ID\":1},\"Peers\":[]}".getBytes(StandardCharsets.UTF_8);
         assertThat(MapStreamFraming.decompress(MapStreamFraming.compress(json))).isEqualTo(json);
