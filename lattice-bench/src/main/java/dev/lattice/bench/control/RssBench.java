@@ -28,7 +28,17 @@ import java.util.concurrent.TimeUnit;
 public final class RssBench {
     record Target(String label, URI url, String key, long pid, String metrics, List<SimNode> nodes) {}
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        // The event loops' threads are not daemons: a failure must end the process, or the script waits forever.
+        try {
+            run(args);
+        } catch (Throwable e) {
+            e.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         int n = Integer.parseInt(args[0]);
         int hold = Integer.parseInt(args[1]);
         List<Target> targets = new ArrayList<>();

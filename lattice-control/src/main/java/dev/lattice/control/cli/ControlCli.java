@@ -76,26 +76,56 @@ public final class ControlCli implements Callable<Integer> {
     }
 
     public static int run(String[] args, PrintStream out, PrintStream err, InputStream in) {
+        Path serveConfig = plainServe(args);
+        if (serveConfig != null) {
+            // The server's own command line, without picocli: its ~190 classes and the whole command tree would
+            // otherwise stay loaded for the server's life. Anything but these plain forms goes through picocli.
+            ControlCli root = new ControlCli(out, err, in);
+            if (!serveConfig.toString().isEmpty()) root.configFile = serveConfig;
+            try {
+                return ServeCommand.serve(root);
+            } catch (Exception ex) {
+                return failed(ex, "lattice-control serve", err);
+            }
+        }
         CommandLine cl = commandLine(out, err, in);
         cl.setParameterExceptionHandler((ex, a) -> {
             err.println(Usage.problem(ex));
             return Usage.EXIT;
         });
-        cl.setExecutionExceptionHandler((ex, c, parsed) -> {
-            if (ex instanceof UsageException) {
-                err.println(oneLine(ex.getMessage()) + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
-                return Usage.EXIT;
-            }
-            if (ex instanceof CliException) {
-                err.println(oneLine(ex.getMessage()));
-            } else if (ex instanceof ConfigException) {
-                err.println("config: " + oneLine(ex.getMessage()));
-            } else {
-                err.println("error: " + oneLine(String.valueOf(ex.getMessage())) + " (" + ex.getClass().getSimpleName() + ")");
-            }
-            return 1;
-        });
+        cl.setExecutionExceptionHandler((ex, c, parsed) -> failed(ex, c.getCommandSpec().qualifiedName(), err));
         return cl.execute(args);
+    }
+
+    /**
+     * {@code serve}, {@code serve -c FILE}, {@code -c FILE serve} (or {@code --config}): the config file, an empty
+     * path for none; null for any other command line (help, other options, other commands).
+     */
+    static Path plainServe(String[] args) {
+        if (args.length == 1 && args[0].equals("serve")) return Path.of("");
+        if (args.length != 3) return null;
+        int serve = args[0].equals("serve") ? 0 : args[2].equals("serve") ? 2 : -1;
+        if (serve < 0) return null;
+        int opt = serve == 0 ? 1 : 0;
+        String file = args[opt + 1];
+        if (!(args[opt].equals("-c") || args[opt].equals("--config")) || file.isEmpty() || file.startsWith("-")) return null;
+        return Path.of(file);
+    }
+
+    /** A command that failed: one line on stderr, and its exit code. */
+    private static int failed(Exception ex, String command, PrintStream err) {
+        if (ex instanceof UsageException) {
+            err.println(oneLine(ex.getMessage()) + " (see '" + command + " --help')");
+            return Usage.EXIT;
+        }
+        if (ex instanceof CliException) {
+            err.println(oneLine(ex.getMessage()));
+        } else if (ex instanceof ConfigException) {
+            err.println("config: " + oneLine(ex.getMessage()));
+        } else {
+            err.println("error: " + oneLine(String.valueOf(ex.getMessage())) + " (" + ex.getClass().getSimpleName() + ")");
+        }
+        return 1;
     }
 
     /** The whole command tree, each command with its own {@code -h, --help}. */

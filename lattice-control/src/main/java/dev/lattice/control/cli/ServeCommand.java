@@ -18,7 +18,11 @@ import picocli.CommandLine.Command;
 final class ServeCommand extends ControlCli.Sub implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
-        ControlCli root = root();
+        return serve(root());
+    }
+
+    /** Runs the server with {@code root}'s config until it is stopped; also called without picocli (ControlCli.run). */
+    static int serve(ControlCli root) throws Exception {
         ControlConfig cfg = root.config();
         ControlServer server;
         try {

@@ -42,7 +42,7 @@ class SqliteStoreTest extends StoreContract {
         cfg.enforceForeignKeys(true);
         org.sqlite.SQLiteDataSource ds = new org.sqlite.SQLiteDataSource(cfg);
         ds.setUrl("jdbc:sqlite:" + file);
-        Store.migrations(ds, false).target("5").load().migrate();
+        FlywayMigration.configure(ds, false).target("5").load().migrate();
         String mk = MachinePrivateKey.generate().publicKey().toString();
         try (var c = ds.getConnection(); var st = c.createStatement()) {
             st.execute("INSERT INTO users (name, created_at) VALUES ('alice', 0)");
