@@ -59,7 +59,7 @@ public final class PolicyCompiler {
         Compilation c = new Compilation(policy, nodes, users, serverUrl == null ? "" : serverUrl);
         c.run();
         c.runTests();
-        c.runSshTests();
+        SshTests.run(c);
         return c.result();
     }
 
@@ -784,131 +784,6 @@ public final class PolicyCompiler {
                     }
                 }
             }
-        }
-
-        /**
-         * The {@code sshTests}, as Headscale v0.29.2's {@code runSSHPolicyTest} evaluates them against each
-         * destination's compiled SSH policy: every source address must agree (one that is let in where the test
-         * wants it kept out fails the pair), an accept needs any rule, a check a check rule. The first failure throws.
-         */
-        void runSshTests() throws PolicyException {
-            if (policy.sshTests().isEmpty()) return;
-            CompiledPolicyImpl result = result();
-            for (Policy.SshTest t : policy.sshTests()) {
-                String where = "sshTest at " + t.pos() + " (src " + t.src() + ")";
-                PolicyException fail = null;
-                List<String> srcAddrs = sshTestSources(t.src());
-                if (srcAddrs.isEmpty()) fail = new PolicyException(where + ": source \"" + t.src() + "\" resolved to no IP addresses");
-                else if (t.accept().isEmpty() && t.deny().isEmpty() && t.check().isEmpty()) {
-                    fail = new PolicyException(where + ": no accept, deny, or check assertions specified");
-                }
-                if (fail != null) throw new PolicyException(fail.getMessage(), t.pos().line(), t.pos().column());
-                Long srcUser = t.src() instanceof Alias.User u && memberUsers(u).size() == 1 ? memberUsers(u).getFirst() : null;
-                List<NodeInfo> dsts = new ArrayList<>();
-                for (Alias d : t.dst()) {
-                    List<NodeInfo> hit = new ArrayList<>();
-                    if (d instanceof Alias.AutoGroup ag && ag.is(Alias.SELF)) {
-                        if (srcUser != null) hit.addAll(untaggedByUser.getOrDefault(srcUser, List.of()));
-                    } else {
-                        IpSet set = resolve(d);
-                        for (NodeInfo n : nodes) if (n.in(set)) hit.add(n);
-                    }
-                    if (hit.isEmpty()) {
-                        throw new PolicyException(where + ": dst alias \"" + d + "\" resolved to no nodes", t.pos().line(), t.pos().column());
-                    }
-                    for (NodeInfo n : hit) if (!dsts.contains(n)) dsts.add(n);
-                }
-                for (NodeInfo dst : dsts) {
-                    JsonNode sshPolicy = result.sshPolicyFor(dst.node);
-                    for (String user : t.accept()) {
-                        for (String a : srcAddrs) {
-                            if (!sshReach(sshPolicy, a, user)[0]) {
-                                throw new PolicyException(where + ": " + t.src() + "/" + display(user) + " -> " + dst.node.hostname()
-                                        + ": expected ALLOWED, got DENIED", t.pos().line(), t.pos().column());
-                            }
-                        }
-                    }
-                    for (String user : t.deny()) {
-                        for (String a : srcAddrs) {
-                            if (sshReach(sshPolicy, a, user)[0]) {
-                                throw new PolicyException(where + ": " + t.src() + "/" + display(user) + " -> " + dst.node.hostname()
-                                        + ": expected DENIED, got ALLOWED", t.pos().line(), t.pos().column());
-                            }
-                        }
-                    }
-                    for (String user : t.check()) {
-                        for (String a : srcAddrs) {
-                            boolean[] r = sshReach(sshPolicy, a, user);
-                            if (!r[1]) {
-                                throw new PolicyException(where + ": " + t.src() + "/" + display(user) + " -> " + dst.node.hostname()
-                                        + ": expected ALLOWED via check, got " + (r[0] ? "ALLOWED via accept" : "DENIED"),
-                                        t.pos().line(), t.pos().column());
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        /** The addresses an SSH test's source stands for: an address literal itself, else its nodes' addresses. */
-        private List<String> sshTestSources(Alias src) {
-            List<String> out = new ArrayList<>();
-            IpPrefix single = switch (src) {
-                case Alias.Prefix p when p.prefix().bits() == (p.prefix().isIPv4() ? 32 : 128) -> p.prefix();
-                case Alias.Host h when policy.hosts().get(h.name()).bits() == (policy.hosts().get(h.name()).isIPv4() ? 32 : 128) ->
-                        policy.hosts().get(h.name());
-                default -> null;
-            };
-            if (single != null) {
-                out.add(single.address().getHostAddress());
-                return out;
-            }
-            IpSet set = resolve(src);
-            for (NodeInfo n : nodes) {
-                if (!n.in(set)) continue;
-                if (n.node.ipv4() != null && set.contains(n.node.ipv4())) out.add(n.node.ipv4().getHostAddress());
-                if (n.node.ipv6() != null && set.contains(n.node.ipv6())) out.add(IpPrefix.format(n.node.ipv6()));
-            }
-            return out;
-        }
-
-        private static String display(String user) {
-            return user.isEmpty() ? "\"\"" : user;
-        }
-
-        /**
-         * {accept, check}: whether a rule of the SSH policy lets {@code addr} log in as {@code user}, and whether one
-         * of those is a check rule (Headscale's {@code reachability} over the same wire shape).
-         */
-        static boolean[] sshReach(JsonNode sshPolicy, String addr, String user) {
-            boolean accept = false, check = false;
-            if (sshPolicy == null || user.isEmpty()) return new boolean[] {false, false};
-            for (JsonNode rule : sshPolicy.path("rules")) {
-                boolean principal = false;
-                for (JsonNode p : rule.path("principals")) {
-                    if (sameAddress(p.path("nodeIP").asString(""), addr)) principal = true;
-                }
-                if (!principal || !sshUserAllowed(rule.path("sshUsers"), user) || rule.path("action").isMissingNode()) continue;
-                accept = true;
-                if (!rule.path("action").path("holdAndDelegate").asString("").isEmpty()) check = true;
-            }
-            return new boolean[] {accept, check};
-        }
-
-        private static boolean sameAddress(String a, String b) {
-            if (a.isEmpty()) return false;
-            try {
-                return java.net.InetAddress.ofLiteral(a).equals(java.net.InetAddress.ofLiteral(b));
-            } catch (IllegalArgumentException e) {
-                return false;
-            }
-        }
-
-        /** Headscale's {@code sshUserMapAllows}: a named user maps to itself (or "" to deny), {@code *} to "=" for non-root. */
-        private static boolean sshUserAllowed(JsonNode users, String user) {
-            if (users.has(user)) return !users.get(user).asString("").isEmpty();
-            if (user.equals("root")) return false;
-            return users.has("*") && !users.get("*").asString("").isEmpty();
         }
 
         static String destText(Dest d) {
