@@ -2,15 +2,10 @@ package dev.lattice.control.state;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lattice.control.config.ControlConfig;
-import dev.lattice.control.ipalloc.IpAllocator;
 import dev.lattice.control.store.Store;
 import dev.lattice.control.store.TailnetNode;
-import dev.lattice.crypto.key.MachinePrivateKey;
-import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.wire.ip.IpPrefix;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -26,31 +21,26 @@ import org.junit.jupiter.api.io.TempDir;
 class TailnetNodesListTest {
     @TempDir
     Path dir;
+    SqliteTailnet fixture;
     Store store;
     Tailnet tailnet;
     long uid;
 
     @BeforeEach
     void open() {
-        store = Store.openSqlite(dir.resolve("db.sqlite"), Clock.systemUTC());
-        tailnet = new Tailnet(store, IpAllocator.fromStore(ControlConfig.defaults().prefixes(), store.nodes()), Clock.systemUTC());
-        uid = store.users().create("alice", "", "").id();
-        tailnet.announceFull();
+        fixture = new SqliteTailnet(dir);
+        store = fixture.store;
+        tailnet = fixture.tailnet;
+        uid = fixture.alice;
     }
 
     @AfterEach
     void close() {
-        store.close();
+        fixture.close();
     }
 
     private TailnetNode add(String hostname) {
-        return tailnet.add(TailnetNode.builder()
-                .machineKey(MachinePrivateKey.generate().publicKey())
-                .nodeKey(NodePrivateKey.generate().publicKey())
-                .hostname(hostname)
-                .givenName(hostname)
-                .userId(uid)
-                .build());
+        return fixture.add(hostname, hostname);
     }
 
     /** What nodes() must be: every node as the tailnet holds it now, by ID. */
