@@ -6,13 +6,9 @@ import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.FilterRule;
 import dev.lattice.wire.tailcfg.Tailcfg;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -37,11 +33,9 @@ class AppGrantsProtocolTest {
     Path dir;
     PolicyTailnet tailnet;
     ControlServer server;
-    final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
 
     @AfterEach
     void stop() {
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         if (tailnet != null) tailnet.close();
     }
 
@@ -50,9 +44,8 @@ class AppGrantsProtocolTest {
         tailnet = PolicyTailnet.start(dir, POLICY);
         server = tailnet.server();
         String key = tailnet.aliceKey();
-        var url = tailnet.url();
-        try (TestMachine files = new TestMachine(group, url, "files");
-             TestMachine laptop = new TestMachine(group, url, "laptop")) {
+        try (TestMachine files = tailnet.machine("files");
+             TestMachine laptop = tailnet.machine("laptop")) {
             files.hostinfoExtra = h -> h.withRequestTags(List.of("tag:files"));
             for (TestMachine m : List.of(files, laptop)) {
                 assertThat(m.register(key).error()).isNull();

@@ -4,13 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.tailcfg.Node;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -45,11 +41,9 @@ class ViaGrantProtocolTest {
     Path dir;
     PolicyTailnet tailnet;
     ControlServer server;
-    final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
 
     @AfterEach
     void stop() {
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         if (tailnet != null) tailnet.close();
     }
 
@@ -58,11 +52,10 @@ class ViaGrantProtocolTest {
         tailnet = PolicyTailnet.start(dir, policy("tag:router-x", "tag:router-y"));
         server = tailnet.server();
         String key = tailnet.aliceKey();
-        var url = tailnet.url();
-        try (TestMachine x = new TestMachine(group, url, "router-x");
-             TestMachine y = new TestMachine(group, url, "router-y");
-             TestMachine a = new TestMachine(group, url, "client-a");
-             TestMachine b = new TestMachine(group, url, "client-b")) {
+        try (TestMachine x = tailnet.machine("router-x");
+             TestMachine y = tailnet.machine("router-y");
+             TestMachine a = tailnet.machine("client-a");
+             TestMachine b = tailnet.machine("client-b")) {
             x.hostinfoExtra = h -> h.withRequestTags(List.of("tag:router-x")).withRoutableIps(List.of(SUBNET));
             y.hostinfoExtra = h -> h.withRequestTags(List.of("tag:router-y")).withRoutableIps(List.of(SUBNET));
             a.hostinfoExtra = h -> h.withRequestTags(List.of("tag:group-a"));

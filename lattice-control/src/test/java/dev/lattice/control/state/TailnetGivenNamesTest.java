@@ -30,14 +30,12 @@ class TailnetGivenNamesTest {
     SqliteTailnet fixture;
     Store store;
     Tailnet tailnet;
-    long uid;
 
     @BeforeEach
     void open() {
         fixture = new SqliteTailnet(dir);
         store = fixture.store;
         tailnet = fixture.tailnet;
-        uid = fixture.alice;
     }
 
     @AfterEach

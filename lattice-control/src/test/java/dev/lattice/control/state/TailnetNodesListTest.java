@@ -2,7 +2,6 @@ package dev.lattice.control.state;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lattice.control.store.Store;
 import dev.lattice.control.store.TailnetNode;
 import dev.lattice.wire.ip.IpPrefix;
 import java.nio.file.Path;
@@ -22,16 +21,12 @@ class TailnetNodesListTest {
     @TempDir
     Path dir;
     SqliteTailnet fixture;
-    Store store;
     Tailnet tailnet;
-    long uid;
 
     @BeforeEach
     void open() {
         fixture = new SqliteTailnet(dir);
-        store = fixture.store;
         tailnet = fixture.tailnet;
-        uid = fixture.alice;
     }
 
     @AfterEach
