@@ -69,6 +69,8 @@ for cmd in ip nft iperf3 curl awk timeout python3; do
 done
 
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 LATTICED=${LATTICED:-$REPO/bin/latticed}
 LATTICE_CLI=${LATTICE_CLI:-$REPO/bin/lattice}
 TAILSCALED=${LATTICE_TAILSCALED:-}
@@ -149,41 +151,7 @@ build_lab() {
 start_control() {
   local d=$WORK/control i
   mkdir -p "$d"
-  cat >"$CONFIG" <<YAML
-server_url: $URL
-listen_addr: 203.0.113.1:8080
-metrics_listen_addr: 127.0.0.1:9090
-noise:
-  private_key_path: $d/noise_private.key
-prefixes:
-  v4: 100.64.0.0/10
-  v6: fd7a:115c:a1e0::/48
-database:
-  type: sqlite
-  sqlite:
-    path: $d/db.sqlite
-derp:
-  server:
-    enabled: true
-    region_id: 999
-    region_code: lattice
-    region_name: Lattice bench DERP
-    verify_clients: true
-    stun_listen_addr: 0.0.0.0:3478
-    private_key_path: $d/derp_server_private.key
-    automatically_add_embedded_derp_region: true
-    ipv4: 203.0.113.1
-  urls: []
-dns:
-  magic_dns: false
-  base_domain: tailnet.test
-  nameservers:
-    global: []
-log:
-  level: info
-unix_socket: $d/control.sock
-unix_socket_permissions: "0770"
-YAML
+  control_config "$d" 203.0.113.1 "Lattice bench DERP" || return 1 # writes $CONFIG
   ip netns exec "$P-ctl" "$CONTROL" serve -c "$CONFIG" >"$WORK/control.log" 2>&1 &
   CONTROL_PID=$!
   for i in $(seq 240); do
