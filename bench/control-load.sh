@@ -202,7 +202,7 @@ storm_header() {
 }
 
 storm_lattice() { # n replicas
-  local n=$1 r=$2 d=$work/storm-lattice-$1-$2 db="" urls="" cfgs=() i
+  local n=$1 r=$2 d=$work/storm-lattice-$1-$2 db="" urls="" metrics="" cfgs=() i
   mkdir -p "$d"; : > "$d/pids"
   if [ "$r" -gt 1 ]; then db=lattice_storm_$$_$n; psql "$pg_admin" -qc "create database $db" >/dev/null; dbs+=("$db"); fi
   for i in $(seq 0 $((r - 1))); do
@@ -212,6 +212,7 @@ storm_lattice() { # n replicas
     # 256 not yet authenticated connections per address (a real storm comes from N addresses).
     printf 'limits:\n  max_connections_per_ip: 1000000\n' >> "$d/$i/config.yaml"
     urls=${urls:+$urls,}http://127.0.0.1:$port
+    metrics=${metrics:+$metrics,}http://$(sed -n 's/^metrics_listen_addr: //p' "$d/$i/config.yaml")/metrics
   done
   step="starting lattice-control for the storm, N=$n, $r replica(s) (logs: $d/*/server.log)"
   for c in "${cfgs[@]}"; do
@@ -224,7 +225,7 @@ storm_lattice() { # n replicas
   restart_script "$d" lattice "${cfgs[@]}"
   step="the storm against lattice-control, N=$n, $r replica(s)"
   local label=lattice-control; [ "$r" -gt 1 ] && label="lattice-control ×$r"
-  "$java" --enable-native-access=ALL-UNNAMED -Xmx4g ${LATTICE_GENERATOR_OPTS:-} -cp "$bench_cp" dev.lattice.bench.control.StormBench "$label" "$n" "$key" "$urls" "$d/pids" "$d/restart.sh"
+  LATTICE_STORM_METRICS=$metrics "$java" --enable-native-access=ALL-UNNAMED -Xmx4g ${LATTICE_GENERATOR_OPTS:-} -cp "$bench_cp" dev.lattice.bench.control.StormBench "$label" "$n" "$key" "$urls" "$d/pids" "$d/restart.sh"
   stop_servers "$d/pids"
 }
 

@@ -79,6 +79,9 @@ public final class StormBench {
         // 2) The storm: everyone at once. A node whose connection fails retries, as a client with backoff would.
         long cpu0 = cpu(pids);
         long own0 = ownCpuMillis();
+        List<URI> metrics = System.getenv().getOrDefault("LATTICE_STORM_METRICS", "").isBlank() ? List.of()
+                : Arrays.stream(System.getenv("LATTICE_STORM_METRICS").split(",")).map(URI::create).toList();
+        long[] messages0 = mapResponses(metrics);
         long t0 = System.nanoTime();
         AtomicInteger retries = new AtomicInteger();
         fs.clear();
@@ -121,6 +124,12 @@ public final class StormBench {
         // The generator shares the machine: what it took of it during the storm, and how busy the machine was.
         System.err.printf("%s: storm of %d: generator CPU %d ms, load average %s%n", label, n, ownCpuMillis() - own0,
                 Files.readString(Path.of("/proc/loadavg")).trim());
+        if (!metrics.isEmpty()) {
+            // Each message costs the server a write and a seal and its client a read: deltas in a storm are not free.
+            long[] messages = mapResponses(metrics);
+            System.err.printf("%s: during the storm the server sent %d full maps and %d deltas (%.1f per node)%n", label,
+                    messages[0] - messages0[0], messages[1] - messages0[1], (messages[1] - messages0[1]) / (double) n);
+        }
         int partial = 0;
         for (SimNode s : nodes) if (s.fullPeers >= 0 && s.fullPeers < n - 1) partial++;
         if (failed > 0 || partial > 0 || retries.get() > 0) {
@@ -163,6 +172,24 @@ public final class StormBench {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         pool.shutdownNow();
         System.exit(0);
+    }
+
+    /** Full maps and deltas sent so far by the servers whose Prometheus endpoints these are (summed). */
+    private static long[] mapResponses(List<URI> metrics) throws Exception {
+        long[] out = new long[2];
+        try (var http = java.net.http.HttpClient.newHttpClient()) {
+            for (URI u : metrics) {
+                String body = http.send(java.net.http.HttpRequest.newBuilder(u).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                for (String line : body.split("\n")) {
+                    if (!line.startsWith("lattice_map_responses_total{")) continue;
+                    long v = (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                    if (line.contains("kind=\"full\"")) out[0] += v;
+                    else if (line.contains("kind=\"delta\"")) out[1] += v;
+                }
+            }
+        }
+        return out;
     }
 
     private static long ownCpuMillis() {

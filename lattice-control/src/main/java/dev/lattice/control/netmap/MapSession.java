@@ -23,7 +23,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import tools.jackson.databind.JsonNode;
 
@@ -45,7 +44,12 @@ public final class MapSession {
     private boolean dirty;
     /** The number of the last change published before this session opened: its full map has those. */
     private volatile long heardUpTo;
+    /** The pending keep-alive check (one per session at any time, from the first message on). */
     private volatile ScheduledFuture<?> keepAlive;
+    /** When the client was last sent anything (System.nanoTime). */
+    private volatile long lastSent;
+    /** How long it may stay silent before a keep-alive: the period plus this round's jitter. */
+    private volatile long quietNanos;
     /** The stream closed: nothing is built or scheduled for it any more. */
     private volatile boolean ended;
     /**
@@ -68,6 +72,7 @@ public final class MapSession {
         this.nodeId = nodeId;
         this.capVer = capVer;
         this.sink = sink;
+        this.quietNanos = owner.keepAliveQuietNanos();
     }
 
     public long nodeId() {
@@ -338,18 +343,37 @@ public final class MapSession {
         rearmKeepAlive();
     }
 
-    private synchronized void rearmKeepAlive() {
+    /**
+     * Notes that the client heard from us now. The keep-alive check is not moved: one timer per session looks at
+     * when the client last heard something and sleeps on until it could be due (moving the timer at every message
+     * cost a restart storm two cancelled tasks and a heap sift per message: millions of them queued at 10,000 nodes).
+     */
+    private void rearmKeepAlive() {
+        lastSent = System.nanoTime();
+        if (keepAlive == null && !ended) {
+            synchronized (this) {
+                if (keepAlive == null) scheduleKeepAliveCheck(quietNanos);
+            }
+        }
+    }
+
+    private synchronized void scheduleKeepAliveCheck(long delayNanos) {
         if (ended) return;
-        if (keepAlive != null) keepAlive.cancel(false);
-        long delay = MapSessions.KEEPALIVE.toMillis() + ThreadLocalRandom.current().nextLong(9000);
-        keepAlive = owner.timers().schedule(this::sendKeepAlive, delay, TimeUnit.MILLISECONDS);
+        keepAlive = owner.timers().schedule(this::keepAliveDue, delayNanos, TimeUnit.NANOSECONDS);
         // cancelTimers takes no lock: if it ran meanwhile, it may have missed this one.
         if (ended) keepAlive.cancel(false);
     }
 
-    private synchronized void sendKeepAlive() {
-        if (!sink.isOpen()) return;
+    private synchronized void keepAliveDue() {
+        if (ended || !sink.isOpen()) return;
+        long silent = System.nanoTime() - lastSent;
+        if (silent < quietNanos) {
+            scheduleKeepAliveCheck(quietNanos - silent);
+            return;
+        }
         sink.send(KEEPALIVE_MSG);
+        lastSent = System.nanoTime();
+        quietNanos = owner.keepAliveQuietNanos();
         // Acknowledged at the transport: a client whose link was cut answers nothing, and its stream ends (and the
         // node goes offline) within the keep-alive period plus this, not when TCP gives up a quarter of an hour later.
         sink.ping(MapSessions.KEEPALIVE_ACK_TIMEOUT).whenComplete((rtt, err) -> {
@@ -358,7 +382,7 @@ public final class MapSession {
                         nodeId, MapSessions.KEEPALIVE_ACK_TIMEOUT.toMillis());
             }
         });
-        rearmKeepAlive();
+        scheduleKeepAliveCheck(quietNanos);
     }
 
     /**

@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -28,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * All open map streams, and the fan-out of tailnet changes to them. Changes are collected for a short coalescing
  * window, then one tick hands the batch to every session and each sends what changed for it as one delta. A burst of
  * changes (a restart storm: N nodes coming online) costs one message per session per tick, not one per change; the
- * window grows to the length of the last tick (up to {@link #MAX_WINDOW}) while ticks are long, so fan-out leaves
- * the server time for the rest. Sessions that get the same delta (usually all but the nodes that changed) share one encoding of it.
+ * window grows to the length of the last tick (up to {@link #MAX_WINDOW}) while ticks are long, and ticks are spaced
+ * by the number of sessions ({@link #SPACING_PER_SESSION_NANOS}), so fan-out leaves the server and its clients time for
+ * the rest. Sessions that get the same delta (usually all but the nodes that changed) share one encoding of it.
  */
 public final class MapSessions implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MapSessions.class);
@@ -40,6 +42,15 @@ public final class MapSessions implements AutoCloseable {
      * long as a storm's tick (seconds on a loaded machine) held the first change after the storm for as long.
      */
     static final Duration MAX_WINDOW = Duration.ofMillis(250);
+    /**
+     * Ticks are at least this far apart per open session (10,000 sessions: one a second at most). Each tick costs
+     * every session a message (write, seal, the client's read), so in a restart storm, where nodes come online all
+     * the time, 10,000 sessions at four ticks a second were 40,000 messages a second of nothing but online patches.
+     * The first change after a quiet spell still goes out after {@link #COALESCE}.
+     */
+    static final long SPACING_PER_SESSION_NANOS = 100_000;
+    /** The longest {@link #SPACING_PER_SESSION_NANOS} spaces ticks, however many sessions. */
+    static final Duration MAX_SPACING = Duration.ofSeconds(1);
     /** headscale: 50 s plus up to 9 s of jitter; clients give up after 120 s of silence. */
     static final Duration KEEPALIVE = Duration.ofSeconds(50);
     /**
@@ -67,6 +78,8 @@ public final class MapSessions implements AutoCloseable {
     private boolean ticking;
     /** Changes published so far; a session hears only those after the count when it opened. Guarded by pending. */
     private long published;
+    /** When the last tick started (System.nanoTime); guarded by pending. */
+    private long lastTickStart = System.nanoTime() - MAX_SPACING.toNanos();
 
     public MapSessions(Tailnet tailnet, TailcfgNodes nodes, Supplier<DERPMap> derpMap, Supplier<DNSConfig> dnsConfig,
             String domain) {
@@ -112,6 +125,20 @@ public final class MapSessions implements AutoCloseable {
     }
 
     private volatile ControlMetrics metrics;
+    /** The keep-alive period and the most jitter added to it (as headscale: 50 s plus up to 9 s); tests shorten them. */
+    private volatile long keepAliveNanos = KEEPALIVE.toNanos();
+    private volatile long keepAliveJitterNanos = Duration.ofSeconds(9).toNanos();
+
+    void keepAlive(Duration period, Duration jitter) {
+        keepAliveNanos = period.toNanos();
+        keepAliveJitterNanos = jitter.toNanos();
+    }
+
+    /** How long a session may stay silent before it gets a keep-alive: the period plus a new jitter each time. */
+    long keepAliveQuietNanos() {
+        long j = keepAliveJitterNanos;
+        return keepAliveNanos + (j > 0 ? ThreadLocalRandom.current().nextLong(j) : 0);
+    }
 
     /** Where sessions, messages and update latencies are counted; none until set. */
     public void metrics(ControlMetrics m) {
@@ -179,13 +206,30 @@ public final class MapSessions implements AutoCloseable {
 
     private void onChanges(List<Change> changes) {
         for (Change c : changes) if (c.kind() == Change.Kind.REMOVED) peerViews.forget(c.nodeId());
+        long delay;
         synchronized (pending) {
             pending.addAll(changes);
             published += changes.size();
             if (ticking) return; // the running or scheduled tick takes them
             ticking = true;
+            delay = nextTickDelayNanos(lastTickStart, 0, System.nanoTime(), sessions.size());
         }
-        schedule(COALESCE.toNanos());
+        schedule(delay);
+    }
+
+    /** How far apart ticks are kept with {@code sessions} open ({@link #SPACING_PER_SESSION_NANOS}). */
+    static long spacingNanos(int sessions) {
+        return Math.min(MAX_SPACING.toNanos(), sessions * SPACING_PER_SESSION_NANOS);
+    }
+
+    /**
+     * When the tick after one that started at {@code start} and took {@code took} may run, from {@code now}: after
+     * a window as long as it took (between {@link #COALESCE} and {@link #MAX_WINDOW}), and no sooner than the
+     * spacing for {@code sessions} after its start.
+     */
+    static long nextTickDelayNanos(long start, long took, long now, int sessions) {
+        long window = Math.max(COALESCE.toNanos(), Math.min(took, MAX_WINDOW.toNanos()));
+        return Math.max(window, start + spacingNanos(sessions) - now);
     }
 
     /** KiB of the full-map budget free now (tests watch it come back). */
@@ -224,6 +268,7 @@ public final class MapSessions implements AutoCloseable {
             batch = List.copyOf(pending);
             first = published - batch.size() + 1;
             pending.clear();
+            lastTickStart = start;
         }
         try {
             List<MapSession> all = new ArrayList<>(sessions.keySet());
@@ -250,14 +295,14 @@ public final class MapSessions implements AutoCloseable {
         } catch (RuntimeException | java.util.concurrent.ExecutionException e) {
             log.warn("map fan-out failed", e);
         } finally {
-            long took = System.nanoTime() - start;
+            long now = System.nanoTime();
             synchronized (pending) {
                 if (pending.isEmpty()) {
                     ticking = false;
                     return;
                 }
             }
-            schedule(Math.max(COALESCE.toNanos(), Math.min(took, MAX_WINDOW.toNanos())));
+            schedule(nextTickDelayNanos(start, now - start, now, sessions.size()));
         }
     }
 
