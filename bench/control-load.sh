@@ -16,6 +16,7 @@
 # MAVEN_ARGS (e.g. MAVEN_ARGS=-o to stay offline). LATTICE_SERVER_OPTS adds JVM options to lattice-control (in
 # every mode; e.g. -XX:StartFlightRecording=filename=/tmp/storm.jfr to profile the storm);
 # LATTICE_GENERATOR_OPTS adds JVM options to the storm's load generator (a JFR recording of its own CPU, say);
+# LATTICE_STORM_ADD_JFR=DIR records JFR profiles (server and generator) of the storm's one change alone, into DIR;
 # LATTICE_STORM_TIMEOUT (seconds, default 1800) ends a headscale storm that does not finish. As root the storm runs in
 # a network namespace of its own with larger accept backlogs (see below); LATTICE_BENCH_NETNS=0 keeps it on the host.
 set -euo pipefail

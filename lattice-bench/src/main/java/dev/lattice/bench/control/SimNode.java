@@ -23,7 +23,6 @@ import java.util.Arrays;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
 
 /** A simulated node speaking the real protocol: ts2021 channel, register with a key, zstd map stream. */
 final class SimNode implements AutoCloseable {
@@ -34,9 +33,14 @@ final class SimNode implements AutoCloseable {
     CompletableFuture<Void> gotFullMap = new CompletableFuture<>();
     /** Peers in the first (full) map of the current stream; -1 before it. */
     volatile int fullPeers = -1;
-    /** Nobody listening: later messages are not parsed (see {@link #openStream}). */
-    static final BiConsumer<SimNode, MapResponse> NOBODY = (n, m) -> {};
-    volatile BiConsumer<SimNode, MapResponse> listener = NOBODY;
+    /** Hears a later message of the stream: when its last byte arrived, and its body as sent (zstd). */
+    interface Listener {
+        void message(SimNode node, long arrivedNanos, byte[] body);
+    }
+
+    /** Nobody listening: later messages are not even decompressed (see {@link #openStream}). */
+    static final Listener NOBODY = (n, t, b) -> {};
+    volatile Listener listener = NOBODY;
     ControlChannel channel;
     MapStream stream;
 
@@ -89,13 +93,18 @@ final class SimNode implements AutoCloseable {
                     }
                     // During a storm every reconnect reaches every open stream as a delta; parsing each of them
                     // in every simulated node was a quarter of the generator's CPU, and nobody reads them then.
-                    BiConsumer<SimNode, MapResponse> l = listener;
-                    if (l != NOBODY) l.accept(this, Tailcfg.json().readValue(decompress(body), MapResponse.class));
+                    Listener l = listener;
+                    if (l != NOBODY) l.message(this, System.nanoTime(), body);
                 }).get(30, TimeUnit.SECONDS);
     }
 
     private static boolean isKeepAlive(byte[] json) {
         return new String(json, java.nio.charset.StandardCharsets.UTF_8).equals("{\"KeepAlive\":true}");
+    }
+
+    /** A message body as {@link Listener} gets it, decoded. */
+    static MapResponse parse(byte[] body) {
+        return Tailcfg.json().readValue(decompress(body), MapResponse.class);
     }
 
     private static byte[] decompress(byte[] body) {

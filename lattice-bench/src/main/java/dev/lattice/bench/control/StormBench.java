@@ -127,8 +127,9 @@ public final class StormBench {
         if (!metrics.isEmpty()) {
             // Each message costs the server a write and a seal and its client a read: deltas in a storm are not free.
             long[] messages = mapResponses(metrics);
-            System.err.printf("%s: during the storm the server sent %d full maps and %d deltas (%.1f per node)%n", label,
-                    messages[0] - messages0[0], messages[1] - messages0[1], (messages[1] - messages0[1]) / (double) n);
+            System.err.printf("%s: during the storm the server sent %d full maps and %d deltas (%.1f per node); %d streams open after it%n",
+                    label, messages[0] - messages0[0], messages[1] - messages0[1], (messages[1] - messages0[1]) / (double) n,
+                    messages[2]);
         }
         int partial = 0;
         for (SimNode s : nodes) if (s.fullPeers >= 0 && s.fullPeers < n - 1) partial++;
@@ -152,11 +153,24 @@ public final class StormBench {
         List<SimNode> streaming = nodes.stream().filter(s -> s.gotFullMap.isDone() && !s.gotFullMap.isCompletedExceptionally()).toList();
         SimNode probe = new SimNode("probe");
         probe.connect(group, urls.get(0), controlKey);
+        String addJfr = System.getenv("LATTICE_STORM_ADD_JFR"); // a directory: profiles of the add alone
+        jdk.jfr.Recording own = null;
+        if (addJfr != null && !addJfr.isBlank()) {
+            for (long pid : pids) jcmd(pid, "JFR.start", "name=add", "settings=profile", "filename=" + addJfr + "/server-add-" + pid + ".jfr");
+            own = new jdk.jfr.Recording(jdk.jfr.Configuration.getConfiguration("profile"));
+            own.start();
+        }
         long[] add = ControlLoadBench.waitAll(streaming,
                 m -> ControlLoadBench.hasProbe(m.peersChanged()) || ControlLoadBench.hasProbe(m.peers()), () -> {
                     probe.register(key);
                     probe.openStream();
                 });
+        if (own != null) {
+            for (long pid : pids) jcmd(pid, "JFR.stop", "name=add");
+            own.stop();
+            own.dump(Path.of(addJfr, "generator-add.jfr"));
+            own.close();
+        }
         long[] patch = ControlLoadBench.waitAll(streaming, m -> (m.peersChangedPatch() != null
                 && m.peersChangedPatch().stream().anyMatch(c -> c.endpoints() != null && !c.endpoints().isEmpty()))
                 || ControlLoadBench.probeWithEndpoints(m.peersChanged()) || ControlLoadBench.probeWithEndpoints(m.peers()),
@@ -174,14 +188,15 @@ public final class StormBench {
         System.exit(0);
     }
 
-    /** Full maps and deltas sent so far by the servers whose Prometheus endpoints these are (summed). */
+    /** Full maps and deltas sent so far, and map streams open now, on the servers whose Prometheus endpoints these are. */
     private static long[] mapResponses(List<URI> metrics) throws Exception {
-        long[] out = new long[2];
+        long[] out = new long[3];
         try (var http = java.net.http.HttpClient.newHttpClient()) {
             for (URI u : metrics) {
                 String body = http.send(java.net.http.HttpRequest.newBuilder(u).build(),
                         java.net.http.HttpResponse.BodyHandlers.ofString()).body();
                 for (String line : body.split("\n")) {
+                    if (line.startsWith("lattice_map_sessions ")) out[2] += (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
                     if (!line.startsWith("lattice_map_responses_total{")) continue;
                     long v = (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
                     if (line.contains("kind=\"full\"")) out[0] += v;
@@ -190,6 +205,13 @@ public final class StormBench {
             }
         }
         return out;
+    }
+
+    private static void jcmd(long pid, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), Long.toString(pid)));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (p.waitFor() != 0) throw new IllegalStateException("jcmd " + String.join(" ", args) + " failed");
     }
 
     private static long ownCpuMillis() {

@@ -53,6 +53,11 @@ public final class MapSession {
     /** The stream closed: nothing is built or scheduled for it any more. */
     private volatile boolean ended;
     /**
+     * Its full map has been sent. Until then (a stream waiting for room among the full maps in flight) changes are not
+     * sent: the map, built when room comes, has them all, and a client must not get a delta before its first map.
+     */
+    private boolean fullSent; // guarded by this
+    /**
      * Peers this session has been told about, so visibility changes become adds and removes. A bit per node id:
      * a set of boxed ids per session made memory grow with N² (700 MiB of heap at 3,000 nodes).
      */
@@ -118,6 +123,7 @@ public final class MapSession {
             sentAttrs = owner.policy().nodeAttrs(me.get());
             sentDns = r.dnsConfig();
             sentDerp = r.derpMap();
+            fullSent = true;
             EncodedMapResponse encoded = new EncodedMapResponse(r);
             if (built != null) built.accept(encoded.length(sink.zstd()));
             Runnable w = written;
@@ -155,6 +161,7 @@ public final class MapSession {
         ChangeBatch batch = pending;
         pending = null;
         if (ended || !sink.isOpen() || batch == null) return;
+        if (!fullSent) return; // the full map, still to come, has these changes
         try {
             if (batch.full()) {
                 sendFull();

@@ -11,7 +11,9 @@ import dev.lattice.control.store.TailnetNode;
 import dev.lattice.crypto.key.MachinePrivateKey;
 import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.wire.tailcfg.CapabilityVersion;
+import dev.lattice.wire.tailcfg.MapResponse;
 import java.nio.file.Path;
+import java.util.List;
 import java.time.Clock;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -67,6 +69,53 @@ class MapSessionLifecycleTest {
                 assertThat(sessions.size()).isZero();
                 assertThat(messages.sum()).isZero();
                 assertThat(pendingTimers(sessions)).as("timers scheduled for a stream that was gone").isZero();
+            }
+        }
+    }
+
+    @Test
+    void aStreamWaitingForRoomForItsFullMapGetsNoDeltaBeforeIt() throws Exception {
+        try (Store store = Store.openSqlite(dir.resolve("db.sqlite"), Clock.systemUTC())) {
+            IpAllocator ips = IpAllocator.fromStore(ControlConfig.defaults().prefixes(), store.nodes());
+            Tailnet tailnet = new Tailnet(store, ips, Clock.systemUTC());
+            long uid = store.users().create("u", null, null).id();
+            java.util.function.Function<String, TailnetNode> add = name -> {
+                IpAllocator.Addresses a = ips.allocate();
+                return tailnet.add(TailnetNode.builder()
+                        .machineKey(MachinePrivateKey.generate().publicKey())
+                        .nodeKey(NodePrivateKey.generate().publicKey())
+                        .hostname(name).givenName(name).userId(uid).addresses(a.v4(), a.v6())
+                        .build());
+            };
+            TailnetNode n = add.apply("n");
+            TailnetNode other = add.apply("other");
+            FullMapBudget budget = new FullMapBudget(1 << 20);
+            try (MapSessions sessions = new MapSessions(tailnet, new TailcfgNodes(tailnet, "example.test"), () -> null,
+                    () -> null, "example.test", true, budget)) {
+                // All the room is taken (by the maps of a storm, say): n's stream waits for some.
+                int held = budget.acquire(1 << 30, () -> true);
+                assertThat(budget.availableKib()).isZero();
+                dev.lattice.control.machine.MapSinks.Recording stream = dev.lattice.control.machine.MapSinks.recording();
+                Thread opening = Thread.ofVirtual().start(() -> sessions.open(n.id(), CapabilityVersion.CURRENT, stream.sink()));
+                long deadline = System.nanoTime() + 5_000_000_000L;
+                while (sessions.size() == 0 && System.nanoTime() < deadline) Thread.sleep(10);
+                assertThat(sessions.size()).as("the session is open, waiting").isEqualTo(1);
+
+                // Meanwhile a node joins and another comes online: changes a tick hands to the waiting session too.
+                TailnetNode late = add.apply("late");
+                Tailnet.Presence p = tailnet.streamOpened(other.id());
+                Thread.sleep(300); // ticks run
+                assertThat(stream.messages()).as("nothing before the full map").isEmpty();
+
+                budget.release(held);
+                opening.join(5_000);
+                List<MapResponse> got = stream.messages();
+                assertThat(got).as("the full map comes first, with the changes in it").isNotEmpty();
+                assertThat(got.getFirst().peers()).extracting(dev.lattice.wire.tailcfg.Node::id)
+                        .containsExactlyInAnyOrder(other.id(), late.id());
+                assertThat(got.getFirst().peers()).filteredOn(x -> x.id() == other.id())
+                        .allMatch(x -> Boolean.TRUE.equals(x.online()));
+                p.close();
             }
         }
     }
