@@ -5,8 +5,6 @@ import dev.lattice.crypto.key.MachinePublicKey;
 import dev.lattice.wire.tailcfg.AddrPort;
 import dev.lattice.wire.tailcfg.MapResponse;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +34,7 @@ public final class ControlLoadBench {
         long pid = Long.parseLong(args[2]);
         int n = Integer.parseInt(args[3]);
         String label = args.length > 4 ? args[4] : "server";
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        EventLoopGroup group = SimNode.eventLoops(2);
         MachinePublicKey controlKey = ServerKey.fetch(url, 142);
         List<SimNode> nodes = new ArrayList<>();
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();

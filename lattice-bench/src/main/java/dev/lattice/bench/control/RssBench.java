@@ -3,8 +3,6 @@ package dev.lattice.bench.control;
 import dev.lattice.controlclient.ServerKey;
 import dev.lattice.crypto.key.MachinePublicKey;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,7 +46,7 @@ public final class RssBench {
             targets.add(new Target(lv[0], URI.create(f[0]), f[1], Long.parseLong(f[2]), f.length > 3 ? f[3] : null,
                     new ArrayList<>()));
         }
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        EventLoopGroup group = SimNode.eventLoops(2);
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
         for (Target t : targets) {
             MachinePublicKey controlKey = ServerKey.fetch(t.url(), 142);

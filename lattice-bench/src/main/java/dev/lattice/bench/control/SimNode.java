@@ -44,6 +44,15 @@ final class SimNode implements AutoCloseable {
     ControlChannel channel;
     MapStream stream;
 
+    /** Epoll where Netty's native transport loads: the generator shares the machine with the server it measures. */
+    static final boolean EPOLL = io.netty.channel.epoll.Epoll.isAvailable();
+
+    /** Event loops for simulated nodes: epoll's if available (see {@link #EPOLL}), else NIO's. */
+    static EventLoopGroup eventLoops(int threads) {
+        return new io.netty.channel.MultiThreadIoEventLoopGroup(threads, EPOLL ? io.netty.channel.epoll.EpollIoHandler.newFactory()
+                : io.netty.channel.nio.NioIoHandler.newFactory());
+    }
+
     SimNode(String name) {
         this.name = name;
     }
@@ -54,7 +63,9 @@ final class SimNode implements AutoCloseable {
 
     /** With a longer wait for the handshake: in a storm the server (and this generator) are saturated. */
     void connect(EventLoopGroup group, URI server, MachinePublicKey controlKey, int timeoutSeconds) throws Exception {
-        channel = ControlChannel.connect(group, server, null, machineKey, controlKey, CapabilityVersion.CURRENT)
+        channel = ControlChannel.connect(group, server, null, machineKey, controlKey, CapabilityVersion.CURRENT, null,
+                        b -> b.channel(EPOLL ? io.netty.channel.epoll.EpollSocketChannel.class
+                                : io.netty.channel.socket.nio.NioSocketChannel.class))
                 .get(timeoutSeconds, TimeUnit.SECONDS);
     }
 

@@ -4,8 +4,6 @@ import dev.lattice.controlclient.ServerKey;
 import dev.lattice.crypto.key.MachinePublicKey;
 import dev.lattice.wire.tailcfg.AddrPort;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +38,7 @@ public final class StormBench {
         List<URI> urls = Arrays.stream(args[3].split(",")).map(URI::create).toList();
         Path pidFile = Path.of(args[4]);
         String restart = args[5];
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        EventLoopGroup group = SimNode.eventLoops(2);
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
         MachinePublicKey controlKey = ServerKey.fetch(urls.get(0), 142);
 
