@@ -175,6 +175,11 @@ public final class StormBench {
                 () -> probe.lite(probe.mapRequest().stream(false).omitPeers(true)
                         .endpoints(List.of(AddrPort.parse("192.0.2.55:41641"))).build()));
 
+        if (!metrics.isEmpty() && (add.length < streaming.size() || patch.length < streaming.size())) {
+            // A change that did not reach every stream: were the streams still there?
+            System.err.printf("%s: %d streams open at the server after the add and patch (%d had their full maps)%n", label,
+                    mapResponses(metrics)[2], streaming.size());
+        }
         System.out.printf("| %s | %d | %.1f | %d | %d | %d | %d | %d | %d | %s | %.0f | %.0f |%n", label, n, stormSec, stormCpu,
                 n - failed - partial, ControlLoadBench.pct(add, 50), ControlLoadBench.pct(add, 99),
                 ControlLoadBench.pct(patch, 50), ControlLoadBench.pct(patch, 99),
