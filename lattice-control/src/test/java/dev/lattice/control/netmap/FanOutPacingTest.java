@@ -2,18 +2,13 @@ package dev.lattice.control.netmap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lattice.control.config.ControlConfig;
-import dev.lattice.control.ipalloc.IpAllocator;
 import dev.lattice.control.machine.MapSinks;
+import dev.lattice.control.state.SqliteTailnet;
 import dev.lattice.control.state.Tailnet;
-import dev.lattice.control.store.Store;
 import dev.lattice.control.store.TailnetNode;
-import dev.lattice.crypto.key.MachinePrivateKey;
-import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.wire.tailcfg.CapabilityVersion;
 import dev.lattice.wire.tailcfg.MapResponse;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,88 +50,73 @@ class FanOutPacingTest {
 
     @Test
     void underEndlessChangesEachOfManySessionsGetsAboutOneMessagePerSpacing() throws Exception {
-        try (Store store = Store.openSqlite(dir.resolve("db.sqlite"), Clock.systemUTC())) {
-            Fixture f = new Fixture(store);
-            TailnetNode viewer = f.node("viewer");
-            TailnetNode flapping = f.node("flapping");
-            try (MapSessions sessions = new MapSessions(f.tailnet, new TailcfgNodes(f.tailnet, "example.test"), () -> null,
-                    () -> null, "example.test")) {
-                // 3,000 streams (of one node: sessions are per stream) space ticks 300 ms apart.
-                List<MapSinks.Recording> streams = new ArrayList<>();
-                for (int i = 0; i < 3_000; i++) {
-                    MapSinks.Recording r = MapSinks.recording();
-                    sessions.open(viewer.id(), CapabilityVersion.CURRENT, r.sink());
-                    streams.add(r);
-                }
-                awaitQuiet(sessions);
-                streams.forEach(MapSinks.Recording::clear);
+        try (Fixture f = new Fixture(dir)) {
+            MapSessions sessions = f.sessions;
+            // 3,000 streams (of one node: sessions are per stream) space ticks 300 ms apart.
+            List<MapSinks.Recording> streams = new ArrayList<>();
+            for (int i = 0; i < 3_000; i++) {
+                MapSinks.Recording r = MapSinks.recording();
+                sessions.open(f.viewer.id(), CapabilityVersion.CURRENT, r.sink());
+                streams.add(r);
+            }
+            awaitQuiet(sessions);
+            streams.forEach(MapSinks.Recording::clear);
 
-                // A node going on- and offline every 5 ms for 1.5 s: ~300 changes.
-                long end = System.nanoTime() + 1_500 * MS;
-                int changes = 0;
-                while (System.nanoTime() < end) {
-                    f.tailnet.streamOpened(flapping.id()).close();
-                    changes += 2;
-                    Thread.sleep(5);
-                }
-                awaitQuiet(sessions);
-                for (MapSinks.Recording r : List.of(streams.getFirst(), streams.get(1_500), streams.getLast())) {
-                    List<MapResponse> got = r.messages();
-                    // 1.5 s / 300 ms = 5 ticks, plus the first one and the one after the last change; with only the
-                    // 25 ms window it was one per ~25 ms, i.e. dozens.
-                    assertThat(got).as("messages for %d changes", changes).hasSizeBetween(1, 8)
-                            .allMatch(m -> m.peersChangedPatch() != null && !m.peersChangedPatch().isEmpty());
-                }
+            // A node going on- and offline every 5 ms for 1.5 s: ~300 changes.
+            long end = System.nanoTime() + 1_500 * MS;
+            int changes = 0;
+            while (System.nanoTime() < end) {
+                f.tailnet.streamOpened(f.flapping.id()).close();
+                changes += 2;
+                Thread.sleep(5);
+            }
+            awaitQuiet(sessions);
+            for (MapSinks.Recording r : List.of(streams.getFirst(), streams.get(1_500), streams.getLast())) {
+                List<MapResponse> got = r.messages();
+                // 1.5 s / 300 ms = 5 ticks, plus the first one and the one after the last change; with only the
+                // 25 ms window it was one per ~25 ms, i.e. dozens.
+                assertThat(got).as("messages for %d changes", changes).hasSizeBetween(1, 8)
+                        .allMatch(m -> m.peersChangedPatch() != null && !m.peersChangedPatch().isEmpty());
             }
         }
     }
 
     @Test
     void keepAlivesGoOnlyToSilentSessionsFromOneTimerEach() throws Exception {
-        try (Store store = Store.openSqlite(dir.resolve("db.sqlite"), Clock.systemUTC())) {
-            Fixture f = new Fixture(store);
-            TailnetNode viewer = f.node("viewer");
-            TailnetNode flapping = f.node("flapping");
-            try (MapSessions sessions = new MapSessions(f.tailnet, new TailcfgNodes(f.tailnet, "example.test"), () -> null,
-                    () -> null, "example.test")) {
-                sessions.keepAlive(Duration.ofMillis(600), Duration.ZERO);
-                MapSinks.Recording quiet = MapSinks.recording();
-                sessions.open(viewer.id(), CapabilityVersion.CURRENT, quiet.sink());
-                awaitQuiet(sessions);
-                quiet.clear();
-                Thread.sleep(2_000);
-                assertThat(quiet.messages()).as("a silent session: a keep-alive every 600 ms").hasSizeBetween(2, 4)
-                        .allMatch(m -> Boolean.TRUE.equals(m.keepAlive()));
+        try (Fixture f = new Fixture(dir)) {
+            MapSessions sessions = f.sessions;
+            sessions.keepAlive(Duration.ofMillis(600), Duration.ZERO);
+            MapSinks.Recording quiet = MapSinks.recording();
+            sessions.open(f.viewer.id(), CapabilityVersion.CURRENT, quiet.sink());
+            awaitQuiet(sessions);
+            quiet.clear();
+            Thread.sleep(2_000);
+            assertThat(quiet.messages()).as("a silent session: a keep-alive every 600 ms").hasSizeBetween(2, 4)
+                    .allMatch(m -> Boolean.TRUE.equals(m.keepAlive()));
 
-                // Changes every 100 ms: the session is never silent for 600 ms, so it gets no keep-alive.
-                quiet.clear();
-                for (int i = 0; i < 10; i++) {
-                    f.tailnet.streamOpened(flapping.id()).close();
-                    Thread.sleep(100);
-                }
-                assertThat(quiet.messages()).as("a session that hears changes").isNotEmpty()
-                        .noneMatch(m -> Boolean.TRUE.equals(m.keepAlive()));
+            // Changes every 100 ms: the session is never silent for 600 ms, so it gets no keep-alive.
+            quiet.clear();
+            for (int i = 0; i < 10; i++) {
+                f.tailnet.streamOpened(f.flapping.id()).close();
+                Thread.sleep(100);
             }
+            assertThat(quiet.messages()).as("a session that hears changes").isNotEmpty()
+                    .noneMatch(m -> Boolean.TRUE.equals(m.keepAlive()));
         }
     }
 
     @Test
     void thousandsOfMessagesLeaveOneKeepAliveTimerPerSession() throws Exception {
-        try (Store store = Store.openSqlite(dir.resolve("db.sqlite"), Clock.systemUTC())) {
-            Fixture f = new Fixture(store);
-            TailnetNode viewer = f.node("viewer");
-            TailnetNode flapping = f.node("flapping");
-            try (MapSessions sessions = new MapSessions(f.tailnet, new TailcfgNodes(f.tailnet, "example.test"), () -> null,
-                    () -> null, "example.test")) {
-                for (int i = 0; i < 10; i++) sessions.open(viewer.id(), CapabilityVersion.CURRENT, MapSinks.recording().sink());
-                for (int i = 0; i < 200; i++) {
-                    f.tailnet.streamOpened(flapping.id()).close();
-                    awaitQuiet(sessions); // each change its own tick: 200 messages to each session
-                }
-                // Moving the keep-alive at every message left each move's cancelled task queued for its 50 s.
-                var queue = ((ScheduledThreadPoolExecutor) sessions.timers()).getQueue();
-                assertThat(queue).as("timers queued after 2,000 messages to 10 sessions").hasSizeLessThanOrEqualTo(10);
+        try (Fixture f = new Fixture(dir)) {
+            MapSessions sessions = f.sessions;
+            for (int i = 0; i < 10; i++) sessions.open(f.viewer.id(), CapabilityVersion.CURRENT, MapSinks.recording().sink());
+            for (int i = 0; i < 200; i++) {
+                f.tailnet.streamOpened(f.flapping.id()).close();
+                awaitQuiet(sessions); // each change its own tick: 200 messages to each session
             }
+            // Moving the keep-alive at every message left each move's cancelled task queued for its 50 s.
+            var queue = ((ScheduledThreadPoolExecutor) sessions.timers()).getQueue();
+            assertThat(queue).as("timers queued after 2,000 messages to 10 sessions").hasSizeLessThanOrEqualTo(10);
         }
     }
 
@@ -148,29 +128,26 @@ class FanOutPacingTest {
         assertThat(sessions.ticking()).as("fan-out done").isFalse();
     }
 
-    private static final class Fixture {
-        final Store store;
-        final IpAllocator ips;
+    /** A tailnet of two nodes, one viewing, one going on- and offline, and the map sessions of its streams. */
+    private static final class Fixture implements AutoCloseable {
+        final SqliteTailnet net;
+        final TailnetNode viewer;
+        final TailnetNode flapping;
+        final MapSessions sessions;
         final Tailnet tailnet;
-        final long uid;
 
-        Fixture(Store store) {
-            this.store = store;
-            this.ips = IpAllocator.fromStore(ControlConfig.defaults().prefixes(), store.nodes());
-            this.tailnet = new Tailnet(store, ips, Clock.systemUTC());
-            this.uid = store.users().create("u", null, null).id();
+        Fixture(Path dir) {
+            net = new SqliteTailnet(dir);
+            tailnet = net.tailnet;
+            viewer = net.addWithAddresses("viewer");
+            flapping = net.addWithAddresses("flapping");
+            sessions = new MapSessions(tailnet, new TailcfgNodes(tailnet, "example.test"), () -> null, () -> null, "example.test");
         }
 
-        TailnetNode node(String name) {
-            IpAllocator.Addresses a = ips.allocate();
-            return tailnet.add(TailnetNode.builder()
-                    .machineKey(MachinePrivateKey.generate().publicKey())
-                    .nodeKey(NodePrivateKey.generate().publicKey())
-                    .hostname(name)
-                    .givenName(name)
-                    .userId(uid)
-                    .addresses(a.v4(), a.v6())
-                    .build());
+        @Override
+        public void close() {
+            sessions.close();
+            net.close();
         }
     }
 }

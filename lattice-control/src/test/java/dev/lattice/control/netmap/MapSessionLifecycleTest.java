@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.lattice.control.config.ControlConfig;
 import dev.lattice.control.ipalloc.IpAllocator;
 import dev.lattice.control.machine.CountingSinks;
+import dev.lattice.control.machine.MapSinks;
+import dev.lattice.control.state.SqliteTailnet;
 import dev.lattice.control.state.Tailnet;
 import dev.lattice.control.store.Store;
 import dev.lattice.control.store.TailnetNode;
@@ -75,34 +77,24 @@ class MapSessionLifecycleTest {
 
     @Test
     void aStreamWaitingForRoomForItsFullMapGetsNoDeltaBeforeIt() throws Exception {
-        try (Store store = Store.openSqlite(dir.resolve("db.sqlite"), Clock.systemUTC())) {
-            IpAllocator ips = IpAllocator.fromStore(ControlConfig.defaults().prefixes(), store.nodes());
-            Tailnet tailnet = new Tailnet(store, ips, Clock.systemUTC());
-            long uid = store.users().create("u", null, null).id();
-            java.util.function.Function<String, TailnetNode> add = name -> {
-                IpAllocator.Addresses a = ips.allocate();
-                return tailnet.add(TailnetNode.builder()
-                        .machineKey(MachinePrivateKey.generate().publicKey())
-                        .nodeKey(NodePrivateKey.generate().publicKey())
-                        .hostname(name).givenName(name).userId(uid).addresses(a.v4(), a.v6())
-                        .build());
-            };
-            TailnetNode n = add.apply("n");
-            TailnetNode other = add.apply("other");
+        try (SqliteTailnet net = new SqliteTailnet(dir)) {
+            Tailnet tailnet = net.tailnet;
+            TailnetNode n = net.addWithAddresses("n");
+            TailnetNode other = net.addWithAddresses("other");
             FullMapBudget budget = new FullMapBudget(1 << 20);
             try (MapSessions sessions = new MapSessions(tailnet, new TailcfgNodes(tailnet, "example.test"), () -> null,
                     () -> null, "example.test", true, budget)) {
                 // All the room is taken (by the maps of a storm, say): n's stream waits for some.
                 int held = budget.acquire(1 << 30, () -> true);
                 assertThat(budget.availableKib()).isZero();
-                dev.lattice.control.machine.MapSinks.Recording stream = dev.lattice.control.machine.MapSinks.recording();
+                MapSinks.Recording stream = MapSinks.recording();
                 Thread opening = Thread.ofVirtual().start(() -> sessions.open(n.id(), CapabilityVersion.CURRENT, stream.sink()));
                 long deadline = System.nanoTime() + 5_000_000_000L;
                 while (sessions.size() == 0 && System.nanoTime() < deadline) Thread.sleep(10);
                 assertThat(sessions.size()).as("the session is open, waiting").isEqualTo(1);
 
                 // Meanwhile a node joins and another comes online: changes a tick hands to the waiting session too.
-                TailnetNode late = add.apply("late");
+                TailnetNode late = net.addWithAddresses("late");
                 Tailnet.Presence p = tailnet.streamOpened(other.id());
                 Thread.sleep(300); // ticks run
                 assertThat(stream.messages()).as("nothing before the full map").isEmpty();

@@ -10,14 +10,16 @@ import java.nio.file.Path;
 import java.time.Clock;
 
 /** Test fixture: a {@link Tailnet} over a SQLite store in {@code dir}, with one user (alice) whose nodes {@link #add} makes. */
-final class SqliteTailnet implements AutoCloseable {
-    final Store store;
-    final Tailnet tailnet;
-    final long alice;
+public final class SqliteTailnet implements AutoCloseable {
+    public final Store store;
+    public final Tailnet tailnet;
+    public final long alice;
+    private final IpAllocator ips;
 
-    SqliteTailnet(Path dir) {
+    public SqliteTailnet(Path dir) {
         store = Store.openSqlite(dir.resolve("db.sqlite"), Clock.systemUTC());
-        tailnet = new Tailnet(store, IpAllocator.fromStore(ControlConfig.defaults().prefixes(), store.nodes()), Clock.systemUTC());
+        ips = IpAllocator.fromStore(ControlConfig.defaults().prefixes(), store.nodes());
+        tailnet = new Tailnet(store, ips, Clock.systemUTC());
         alice = store.users().create("alice", "", "").id();
         tailnet.announceFull();
     }
@@ -30,6 +32,19 @@ final class SqliteTailnet implements AutoCloseable {
                 .hostname(hostname)
                 .givenName(givenName)
                 .userId(alice)
+                .build());
+    }
+
+    /** As {@link #add}, named {@code name}, with addresses from the tailnet's pool (as netmaps need). */
+    public TailnetNode addWithAddresses(String name) {
+        IpAllocator.Addresses a = ips.allocate();
+        return tailnet.add(TailnetNode.builder()
+                .machineKey(MachinePrivateKey.generate().publicKey())
+                .nodeKey(NodePrivateKey.generate().publicKey())
+                .hostname(name)
+                .givenName(name)
+                .userId(alice)
+                .addresses(a.v4(), a.v6())
                 .build());
     }
 
