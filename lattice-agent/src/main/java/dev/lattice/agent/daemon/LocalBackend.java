@@ -152,6 +152,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
         this.device = new Device(tun, sys.udp(), sys.clock());
         device.setListenPort(opts.port());
         device.setPrivateKey(store.state().nodeKey());
+        device.setWarmUp(Device.WarmUpLevel.LOOPBACK); // the first transfer runs compiled code
         device.start();
         if (sys.sockets().udpMark() != 0) {
             try {

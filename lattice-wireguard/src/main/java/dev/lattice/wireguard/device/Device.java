@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * handshake thread through a bounded queue (its fill level is the "under load" signal); one scheduler thread
  * runs the protocol timers. With TUN offloads (TSO/GRO), each read's batch goes through a {@link Pipeline}:
  * encrypted or decrypted on worker threads (one per CPU), sent or written to the TUN in read order. Packet
- * buffers are allocated once and reused; the only per-packet allocation is the JDK cipher's own.
+ * buffers are allocated once and reused; the only per-packet allocation is the JDK cipher's own (full-size packets, see
+ * {@link TransportCipher}).
  */
 public final class Device implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Device.class);
@@ -71,6 +72,20 @@ public final class Device implements AutoCloseable {
     private volatile int mtu = DEFAULT_MTU;
     private volatile boolean up;
     private volatile boolean closed;
+    private volatile WarmUpLevel warmUp = WarmUpLevel.COMPUTE;
+
+    /** What {@link #start} warms up in the background (see {@link WarmUp} and {@link LoopbackWarmUp}). */
+    public enum WarmUpLevel {
+        /** Nothing (the throwaway devices of the loopback warm-up). */
+        NONE,
+        /** The cipher and the TSO/GRO compute on made-up packets: the default. */
+        COMPUTE,
+        /**
+         * As COMPUTE, then, with TUN offloads, a short bulk transfer between two throwaway devices over loopback
+         * (UDP sockets on free ports, ~1 s of CPU): for daemons, whose first transfer should not run cold code.
+         */
+        LOOPBACK
+    }
 
     public Device(TunDevice tun, UdpTransport.Factory udpFactory, Clock clock) {
         this.tun = tun;
@@ -86,6 +101,11 @@ public final class Device implements AutoCloseable {
         this.handshakes = new Handshakes(this);
         this.send = new Send(this, tun);
         this.receive = new Receive(this, tun);
+    }
+
+    /** Sets what {@link #start} warms up; call before it. */
+    public void setWarmUp(WarmUpLevel level) {
+        this.warmUp = java.util.Objects.requireNonNull(level, "level");
     }
 
     /** Binds the UDP socket and starts the packet threads. */
@@ -106,13 +126,21 @@ public final class Device implements AutoCloseable {
         startThread("wg-tun-reader", send::readLoop);
         startThread("wg-udp-reader", receive::readLoop);
         startThread("wg-handshake", handshakes::loop);
-        Thread.ofPlatform().name("wg-warm-up-" + tun.name()).daemon(true).priority(Thread.MIN_PRIORITY).start(() -> {
-            try {
-                WarmUp.run();
-            } catch (RuntimeException e) {
-                log.warn("data path warm-up failed", e);
-            }
-        });
+        if (warmUp != WarmUpLevel.NONE) {
+            boolean loopback = warmUp == WarmUpLevel.LOOPBACK && tun.vnetHdr();
+            Thread.ofPlatform().name("wg-warm-up-" + tun.name()).daemon(true).priority(Thread.MIN_PRIORITY).start(() -> {
+                try {
+                    WarmUp.run();
+                    if (loopback && !closed) {
+                        long t0 = System.nanoTime();
+                        long n = LoopbackWarmUp.run();
+                        log.debug("data path warm-up: {} bytes each way over loopback in {} ms", n, (System.nanoTime() - t0) / 1_000_000);
+                    }
+                } catch (Exception e) {
+                    log.warn("data path warm-up failed", e);
+                }
+            });
+        }
         scheduler.scheduleWithFixedDelay(this::refreshMtu, 5, 5, TimeUnit.SECONDS);
         log.info("device {} up, listening on UDP port {}", tun.name(), listenPort);
     }
