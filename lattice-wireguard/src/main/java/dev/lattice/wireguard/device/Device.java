@@ -82,7 +82,7 @@ public final class Device implements AutoCloseable {
         COMPUTE,
         /**
          * As COMPUTE, then, with TUN offloads, a short bulk transfer between two throwaway devices over loopback
-         * (UDP sockets on free ports, ~1 s of CPU): for daemons, whose first transfer should not run cold code.
+         * ({@link #warmUpLoopback}): for a daemon with no other warm-ups, whose first transfer should not run cold code.
          */
         LOOPBACK
     }
@@ -101,6 +101,15 @@ public final class Device implements AutoCloseable {
         this.handshakes = new Handshakes(this);
         this.send = new Send(this, tun);
         this.receive = new Receive(this, tun);
+    }
+
+    /**
+     * Runs {@link LoopbackWarmUp} now, on the calling thread (up to ~5 s; UDP sockets on free ports and threads of two
+     * throwaway devices, all closed at the end), for a daemon that runs its start-up warm-ups in an order of its own;
+     * {@code minRounds} 0 for the default. Returns the bytes moved each way.
+     */
+    public static long warmUpLoopback(int minRounds) throws IOException, InterruptedException {
+        return minRounds <= 0 ? LoopbackWarmUp.run() : LoopbackWarmUp.run(minRounds, LoopbackWarmUp.DEADLINE_NANOS);
     }
 
     /** Sets what {@link #start} warms up; call before it. */
@@ -142,7 +151,8 @@ public final class Device implements AutoCloseable {
             });
         }
         scheduler.scheduleWithFixedDelay(this::refreshMtu, 5, 5, TimeUnit.SECONDS);
-        log.info("device {} up, listening on UDP port {}", tun.name(), listenPort);
+        if (warmUp == WarmUpLevel.NONE) log.debug("device {} up, listening on UDP port {}", tun.name(), listenPort);
+        else log.info("device {} up, listening on UDP port {}", tun.name(), listenPort);
     }
 
     private void startThread(String name, Runnable body) {

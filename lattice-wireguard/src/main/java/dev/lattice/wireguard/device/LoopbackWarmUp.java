@@ -12,23 +12,42 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Runs a bulk transfer both ways between two throwaway devices on the loopback interface at start, so that the
- * whole offload data path is compiled before the first real transfer: TUN read, TSO split, counters, the crypto
- * pipeline, UDP GSO send, GRO receive, decryption, replay window, the TCP merge and the TUN write (and the FFM
- * downcalls among them). {@link WarmUp} alone compiles the compute but not the code around it, and a fresh
- * latticed took 3-4 s to reach full speed in its first transfer. Each device has its own keys made here, a
- * made-up TUN and a UDP socket on a free port, and everything is closed at the end. Bounded by {@link #BUDGET}
- * super-packets a side and {@link #DEADLINE_NANOS}; runs on the warm-up thread at low priority.
+ * whole offload data path is compiled by C2 before the first real transfer: TUN read, TSO split, counters, the
+ * crypto pipeline, UDP GSO send, GRO receive, decryption, replay window, the TCP merge and the TUN write (and the
+ * FFM downcalls among them). {@link WarmUp} alone compiles the compute but not the code around it, and a fresh
+ * latticed took 3-4 s of its first transfer to reach full speed, its C2 compiles competing with the traffic for
+ * the CPU. Each device has its own keys made here, a made-up TUN and a UDP socket on a free port, and everything
+ * is closed at the end.
+ *
+ * <p>The transfer goes in rounds of {@link #ROUND} super-packets a side until two rounds in a row are no faster than
+ * the best before them (the code has stopped getting faster: compiled), at least {@link #MIN_ROUNDS}, at most until
+ * {@link #DEADLINE_NANOS}. Per-packet methods need some 10,000 calls before C2 takes them (5 rounds), per-burst ones
+ * (a TUN read's split, its send) some 600 calls and 15,000 loop turns. Run it after the rest of start-up's warm-ups: while C2's queue is long,
+ * C1 compiles methods at its tier 2, whose code stays until that queue is short again, and a warm-up run then
+ * leaves the data path there.
  */
 final class LoopbackWarmUp {
-    /** TSO super-packets each side sends: ~45 segments each, some 10k packets a side, past C2's thresholds. */
-    static final int BUDGET = 300;
-    static final long DEADLINE_NANOS = 3_000_000_000L;
+    /**
+     * TSO super-packets each side sends per round, of {@link #SUPER_PACKET} bytes: 12 segments each, where a bulk
+     * transfer's have up to 47. The code is the same, and the pipeline's jobs grow buffers only for the segments they
+     * carry: with full-size super-packets the two devices' jobs held ~5 MB, which the serial collector promoted and
+     * kept as a larger heap for the daemon's life.
+     */
+    static final int ROUND = 200;
+    static final int SUPER_PACKET = 16_000;
+    static final int MIN_ROUNDS = 5;
+    static final long DEADLINE_NANOS = 5_000_000_000L;
 
     private LoopbackWarmUp() {}
 
     /** Returns the bytes the side that got fewer had written to its made-up TUN (0 if the devices never shook hands). */
     static long run() throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + DEADLINE_NANOS;
+        return run(MIN_ROUNDS, DEADLINE_NANOS);
+    }
+
+    /** As {@link #run()} with at least {@code minRounds} rounds, all within {@code deadlineNanos}. */
+    static long run(int minRounds, long deadlineNanos) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + deadlineNanos;
         NodePrivateKey ka = NodePrivateKey.generate();
         NodePrivateKey kb = NodePrivateKey.generate();
         FlowTun ta = new FlowTun("warm-a", 1, 2);
@@ -56,15 +75,29 @@ final class LoopbackWarmUp {
             if (pb.current == null || pa.current == null) return 0;
             ta.flowing = true;
             tb.flowing = true;
-            while ((ta.left > 0 || tb.left > 0) && System.nanoTime() < deadline) Thread.sleep(10);
+            long best = Long.MAX_VALUE;
+            int slower = 0;
+            for (int round = 1; System.nanoTime() < deadline; round++) {
+                long t0 = System.nanoTime();
+                ta.left = ROUND;
+                tb.left = ROUND;
+                while ((ta.left > 0 || tb.left > 0) && System.nanoTime() < deadline) Thread.sleep(1);
+                long took = System.nanoTime() - t0;
+                slower = took >= best ? slower + 1 : 0;
+                best = Math.min(best, took);
+                if (round >= minRounds && slower >= 2) break;
+            }
+            ta.left = 0;
+            tb.left = 0;
             Thread.sleep(20); // what is in flight lands
             return Math.min(ta.delivered.get(), tb.delivered.get());
         }
     }
 
     /**
-     * A made-up offload TUN: reads give {@link #BUDGET} TSO super-packets of a TCP flow to the peer's address, every
-     * fourth read a bare ACK instead (a single packet, no offload); written bytes are counted and dropped.
+     * A made-up offload TUN: while {@link #left} is positive, reads give TSO super-packets of a TCP flow to the peer's
+     * address (counting {@code left} down), every fourth read a bare ACK instead (a single packet, no offload);
+     * written bytes are counted and dropped.
      */
     static final class FlowTun implements TunDevice {
         private static final int MSS = 1380;
@@ -74,13 +107,13 @@ final class LoopbackWarmUp {
         final AtomicLong delivered = new AtomicLong();
         volatile boolean handshakePacket;
         volatile boolean flowing;
-        volatile int left = BUDGET; // written by the TUN reader only
+        volatile int left; // set by the warm-up, counted down by the TUN reader
         private int reads;
 
         FlowTun(String name, int self, int peer) {
             this.name = name;
             this.superPacket = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 40, MSS, 20, 16),
-                    WarmUp.tcpPacket(self, peer, 64_000));
+                    WarmUp.tcpPacket(self, peer, SUPER_PACKET));
             this.ack = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_NONE, 0, 0, 20, 16),
                     WarmUp.tcpPacket(self, peer, 0));
         }

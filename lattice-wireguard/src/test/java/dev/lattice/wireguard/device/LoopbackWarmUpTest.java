@@ -20,14 +20,15 @@ class LoopbackWarmUpTest {
     }
 
     @Test
-    void theMadeUpTunStopsAfterItsBudget() {
+    void theMadeUpTunStopsAfterItsRound() {
         LoopbackWarmUp.FlowTun t = new LoopbackWarmUp.FlowTun("t", 1, 2);
-        byte[] buf = new byte[70_000];
+        byte[] buf = new byte[20_000];
         assertThat(t.read(buf, 0, buf.length, 1)).as("nothing before the flow starts").isZero();
         t.flowing = true;
+        t.left = LoopbackWarmUp.ROUND;
         int supers = 0;
-        for (int i = 0; i < 2 * LoopbackWarmUp.BUDGET; i++) if (t.read(buf, 0, buf.length, 1) > 60_000) supers++;
-        assertThat(supers).isEqualTo(LoopbackWarmUp.BUDGET);
+        for (int i = 0; i < 2 * LoopbackWarmUp.ROUND; i++) if (t.read(buf, 0, buf.length, 1) > LoopbackWarmUp.SUPER_PACKET) supers++;
+        assertThat(supers).isEqualTo(LoopbackWarmUp.ROUND);
         assertThat(t.read(buf, 0, buf.length, 1)).isZero();
     }
 }
