@@ -258,7 +258,10 @@ public final class LocalBackend implements Backend, AutoCloseable {
                     dev.lattice.agent.cli.CliMain.warmDaemon(socket);
                     long t3 = System.nanoTime();
                     // Last, when C2's queue is short again: a first transfer then runs compiled code (see Device).
-                    if (b.rawTun.vnetHdr()) Device.warmUpLoopback(0);
+                    if (b.rawTun.vnetHdr()) {
+                        long n = b.device.warmUpLoopback();
+                        log.info("data path warm-up: {} MB each way over loopback in {} ms", n >> 20, ms(System.nanoTime() - t3));
+                    }
                     log.debug("warm-up done in {} ms (code {} ms, control login {} ms, CLI route {} ms, data path {} ms)",
                             ms(System.nanoTime() - t0), ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(System.nanoTime() - t3));
                 } catch (Exception e) {

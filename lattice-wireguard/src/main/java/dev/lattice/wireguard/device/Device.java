@@ -82,7 +82,7 @@ public final class Device implements AutoCloseable {
         COMPUTE,
         /**
          * As COMPUTE, then, with TUN offloads, a short bulk transfer between two throwaway devices over loopback
-         * ({@link #warmUpLoopback}): for a daemon with no other warm-ups, whose first transfer should not run cold code.
+         * (as {@link #warmUpLoopback}): for a daemon with no other warm-ups, whose first transfer should not run cold code.
          */
         LOOPBACK
     }
@@ -105,11 +105,21 @@ public final class Device implements AutoCloseable {
 
     /**
      * Runs {@link LoopbackWarmUp} now, on the calling thread (up to ~5 s; UDP sockets on free ports and threads of two
-     * throwaway devices, all closed at the end), for a daemon that runs its start-up warm-ups in an order of its own;
-     * {@code minRounds} 0 for the default. Returns the bytes moved each way.
+     * throwaway devices, all closed at the end), for a daemon that runs its start-up warm-ups in an order of its own.
+     * It stops early once this device has carried a megabyte of transport data since the call (a real transfer,
+     * which would only share the CPU with it). Returns the bytes moved each way.
      */
-    public static long warmUpLoopback(int minRounds) throws IOException, InterruptedException {
-        return minRounds <= 0 ? LoopbackWarmUp.run() : LoopbackWarmUp.run(minRounds, LoopbackWarmUp.DEADLINE_NANOS);
+    public long warmUpLoopback() throws IOException, InterruptedException {
+        long start = transportBytes();
+        return LoopbackWarmUp.run(LoopbackWarmUp.MIN_ROUNDS, LoopbackWarmUp.DEADLINE_NANOS,
+                () -> transportBytes() - start > 1 << 20);
+    }
+
+    /** Transport bytes sent and received with all peers. */
+    long transportBytes() {
+        long n = 0;
+        for (Peer p : peers.values()) n += p.rxBytes.get() + p.txBytes.get();
+        return n;
     }
 
     /** Sets what {@link #start} warms up; call before it. */
@@ -142,7 +152,7 @@ public final class Device implements AutoCloseable {
                     WarmUp.run();
                     if (loopback && !closed) {
                         long t0 = System.nanoTime();
-                        long n = LoopbackWarmUp.run();
+                        long n = warmUpLoopback();
                         log.debug("data path warm-up: {} bytes each way over loopback in {} ms", n, (System.nanoTime() - t0) / 1_000_000);
                     }
                 } catch (Exception e) {

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 
 /**
  * Runs a bulk transfer both ways between two throwaway devices on the loopback interface at start, so that the
@@ -42,11 +43,14 @@ final class LoopbackWarmUp {
 
     /** Returns the bytes the side that got fewer had written to its made-up TUN (0 if the devices never shook hands). */
     static long run() throws IOException, InterruptedException {
-        return run(MIN_ROUNDS, DEADLINE_NANOS);
+        return run(MIN_ROUNDS, DEADLINE_NANOS, () -> false);
     }
 
-    /** As {@link #run()} with at least {@code minRounds} rounds, all within {@code deadlineNanos}. */
-    static long run(int minRounds, long deadlineNanos) throws IOException, InterruptedException {
+    /**
+     * As {@link #run()} with at least {@code minRounds} rounds, all within {@code deadlineNanos}, stopping early as soon
+     * as {@code stop} says so (real traffic started: a warm-up then only takes CPU from it).
+     */
+    static long run(int minRounds, long deadlineNanos, BooleanSupplier stop) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + deadlineNanos;
         NodePrivateKey ka = NodePrivateKey.generate();
         NodePrivateKey kb = NodePrivateKey.generate();
@@ -77,11 +81,11 @@ final class LoopbackWarmUp {
             tb.flowing = true;
             long best = Long.MAX_VALUE;
             int slower = 0;
-            for (int round = 1; System.nanoTime() < deadline; round++) {
+            for (int round = 1; System.nanoTime() < deadline && !stop.getAsBoolean(); round++) {
                 long t0 = System.nanoTime();
                 ta.left = ROUND;
                 tb.left = ROUND;
-                while ((ta.left > 0 || tb.left > 0) && System.nanoTime() < deadline) Thread.sleep(1);
+                while ((ta.left > 0 || tb.left > 0) && System.nanoTime() < deadline && !stop.getAsBoolean()) Thread.sleep(1);
                 long took = System.nanoTime() - t0;
                 slower = took >= best ? slower + 1 : 0;
                 best = Math.min(best, took);
