@@ -71,7 +71,6 @@ final class WgCommand {
             return 1;
         }
         Device device = new Device(tun, UdpSocket::open, Clock.SYSTEM);
-        device.setWarmUp(Device.WarmUpLevel.LOOPBACK); // the first transfer runs compiled code
         UapiServer uapi;
         try {
             device.start();
