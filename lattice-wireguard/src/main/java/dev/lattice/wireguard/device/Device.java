@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * handshake thread through a bounded queue (its fill level is the "under load" signal); one scheduler thread
  * runs the protocol timers. With TUN offloads (TSO/GRO), each read's batch goes through a {@link Pipeline}:
  * encrypted or decrypted on worker threads (one per CPU), sent or written to the TUN in read order. Packet
- * buffers are allocated once and reused; the only per-packet allocation is the JDK cipher's own.
+ * buffers are allocated once and reused; the only per-packet allocation is the JDK cipher's own (full-size packets, see
+ * {@link TransportCipher}).
  */
 public final class Device implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Device.class);
@@ -71,6 +72,20 @@ public final class Device implements AutoCloseable {
     private volatile int mtu = DEFAULT_MTU;
     private volatile boolean up;
     private volatile boolean closed;
+    private volatile WarmUpLevel warmUp = WarmUpLevel.COMPUTE;
+
+    /** What {@link #start} warms up in the background (see {@link WarmUp} and {@link LoopbackWarmUp}). */
+    public enum WarmUpLevel {
+        /** Nothing (the throwaway devices of the loopback warm-up). */
+        NONE,
+        /** The cipher and the TSO/GRO compute on made-up packets: the default. */
+        COMPUTE,
+        /**
+         * As COMPUTE, then, with TUN offloads, a short bulk transfer between two throwaway devices over loopback
+         * (as {@link #warmUpLoopback}): for a daemon with no other warm-ups, whose first transfer should not run cold code.
+         */
+        LOOPBACK
+    }
 
     public Device(TunDevice tun, UdpTransport.Factory udpFactory, Clock clock) {
         this.tun = tun;
@@ -86,6 +101,30 @@ public final class Device implements AutoCloseable {
         this.handshakes = new Handshakes(this);
         this.send = new Send(this, tun);
         this.receive = new Receive(this, tun);
+    }
+
+    /**
+     * Runs {@link LoopbackWarmUp} now, on the calling thread (up to ~5 s; UDP sockets on free ports and threads of two
+     * throwaway devices, all closed at the end), for a daemon that runs its start-up warm-ups in an order of its own.
+     * It stops early once this device has carried a megabyte of transport data since the call (a real transfer,
+     * which would only share the CPU with it). Returns the bytes moved each way.
+     */
+    public long warmUpLoopback() throws IOException, InterruptedException {
+        long start = transportBytes();
+        return LoopbackWarmUp.run(LoopbackWarmUp.MIN_ROUNDS, LoopbackWarmUp.DEADLINE_NANOS,
+                () -> transportBytes() - start > 1 << 20);
+    }
+
+    /** Transport bytes sent and received with all peers. */
+    long transportBytes() {
+        long n = 0;
+        for (Peer p : peers.values()) n += p.rxBytes.get() + p.txBytes.get();
+        return n;
+    }
+
+    /** Sets what {@link #start} warms up; call before it. */
+    public void setWarmUp(WarmUpLevel level) {
+        this.warmUp = java.util.Objects.requireNonNull(level, "level");
     }
 
     /** Binds the UDP socket and starts the packet threads. */
@@ -106,15 +145,24 @@ public final class Device implements AutoCloseable {
         startThread("wg-tun-reader", send::readLoop);
         startThread("wg-udp-reader", receive::readLoop);
         startThread("wg-handshake", handshakes::loop);
-        Thread.ofPlatform().name("wg-warm-up-" + tun.name()).daemon(true).priority(Thread.MIN_PRIORITY).start(() -> {
-            try {
-                WarmUp.run();
-            } catch (RuntimeException e) {
-                log.warn("data path warm-up failed", e);
-            }
-        });
+        if (warmUp != WarmUpLevel.NONE) {
+            boolean loopback = warmUp == WarmUpLevel.LOOPBACK && tun.vnetHdr();
+            Thread.ofPlatform().name("wg-warm-up-" + tun.name()).daemon(true).priority(Thread.MIN_PRIORITY).start(() -> {
+                try {
+                    WarmUp.run();
+                    if (loopback && !closed) {
+                        long t0 = System.nanoTime();
+                        long n = warmUpLoopback();
+                        log.debug("data path warm-up: {} bytes each way over loopback in {} ms", n, (System.nanoTime() - t0) / 1_000_000);
+                    }
+                } catch (Exception e) {
+                    log.warn("data path warm-up failed", e);
+                }
+            });
+        }
         scheduler.scheduleWithFixedDelay(this::refreshMtu, 5, 5, TimeUnit.SECONDS);
-        log.info("device {} up, listening on UDP port {}", tun.name(), listenPort);
+        if (warmUp == WarmUpLevel.NONE) log.debug("device {} up, listening on UDP port {}", tun.name(), listenPort);
+        else log.info("device {} up, listening on UDP port {}", tun.name(), listenPort);
     }
 
     private void startThread(String name, Runnable body) {

@@ -2,7 +2,6 @@ package dev.lattice.wireguard.device;
 
 import dev.lattice.wireguard.replay.ReplayFilter;
 import java.util.concurrent.atomic.AtomicLong;
-import javax.crypto.spec.SecretKeySpec;
 
 /** One session's transport keys with its send counter and receive replay window. */
 final class Keypair {
@@ -11,8 +10,8 @@ final class Keypair {
     final long createdNanos;
     final int localIndex;
     final int remoteIndex;
-    final SecretKeySpec sendKey;
-    final SecretKeySpec recvKey;
+    final TransportKey sendKey;
+    final TransportKey recvKey;
     final AtomicLong sendCounter = new AtomicLong();
     /** Touched only by the receive thread. */
     final ReplayFilter replay = new ReplayFilter();
@@ -23,8 +22,8 @@ final class Keypair {
         this.createdNanos = createdNanos;
         this.localIndex = localIndex;
         this.remoteIndex = remoteIndex;
-        this.sendKey = new SecretKeySpec(send, "ChaCha20");
-        this.recvKey = new SecretKeySpec(recv, "ChaCha20");
+        this.sendKey = new TransportKey(send);
+        this.recvKey = new TransportKey(recv);
     }
 
     long ageNanos(long now) {

@@ -25,7 +25,7 @@ final class WarmUp {
     /** Splits a 64 KB TCP super-packet into segments and merges them back, as a bulk transfer does. */
     static int offload(int rounds) {
         int mss = 1380;
-        byte[] sp = superPacket(64_000);
+        byte[] sp = tcpPacket(1, 2, 64_000);
         VirtioNetHdr h = new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 40, mss, 20, 16);
         byte[][] segs = new byte[64][Device.HEADROOM + 40 + mss + 96];
         int[] lens = new int[64];
@@ -50,8 +50,11 @@ final class WarmUp {
         return merged;
     }
 
-    /** An IPv4 TCP ACK carrying {@code payload} bytes, 10.0.0.1:49152 to 10.0.0.2:5201, as a TSO TUN gives it. */
-    private static byte[] superPacket(int payload) {
+    /**
+     * An IPv4 TCP ACK carrying {@code payload} bytes, 10.255.0.{@code self}:49152 to 10.255.0.{@code peer}:5201, as a TSO
+     * TUN gives it (checksums left to the offload).
+     */
+    static byte[] tcpPacket(int self, int peer, int payload) {
         byte[] p = new byte[40 + payload];
         p[0] = 0x45;
         p[2] = (byte) (p.length >>> 8);
@@ -60,9 +63,11 @@ final class WarmUp {
         p[8] = 64;
         p[9] = 6;
         p[12] = 10;
-        p[15] = 1;
+        p[13] = (byte) 255;
+        p[15] = (byte) self;
         p[16] = 10;
-        p[19] = 2;
+        p[17] = (byte) 255;
+        p[19] = (byte) peer;
         p[20] = (byte) 0xc0;
         p[22] = 0x14;
         p[23] = 0x51;

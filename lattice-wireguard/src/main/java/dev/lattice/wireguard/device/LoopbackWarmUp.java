@@ -1,0 +1,187 @@
+package dev.lattice.wireguard.device;
+
+import dev.lattice.crypto.key.NodePrivateKey;
+import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.ip.VirtioNetHdr;
+import dev.lattice.wireguard.conn.UdpSocket;
+import dev.lattice.wireguard.tun.TunDevice;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Runs a bulk transfer both ways between two throwaway devices on the loopback interface at start, so that the
+ * whole offload data path is compiled by C2 before the first real transfer: TUN read, TSO split, counters, the
+ * crypto pipeline, UDP GSO send, GRO receive, decryption, replay window, the TCP merge and the TUN write (and the
+ * FFM downcalls among them). {@link WarmUp} alone compiles the compute but not the code around it, and a fresh
+ * latticed took 3-4 s of its first transfer to reach full speed, its C2 compiles competing with the traffic for
+ * the CPU. Each device has its own keys made here, a made-up TUN and a UDP socket on a free port, and everything
+ * is closed at the end.
+ *
+ * <p>The transfer goes in rounds of {@link #ROUND} super-packets a side until two rounds in a row are no faster than
+ * the best before them (the code has stopped getting faster: compiled), at least {@link #MIN_ROUNDS}, at most until
+ * {@link #DEADLINE_NANOS}. Per-packet methods need some 10,000 calls before C2 takes them (5 rounds), per-burst ones
+ * (a TUN read's split, its send) some 600 calls and 15,000 loop turns. Run it after the rest of start-up's warm-ups: while C2's queue is long,
+ * C1 compiles methods at its tier 2, whose code stays until that queue is short again, and a warm-up run then
+ * leaves the data path there.
+ */
+final class LoopbackWarmUp {
+    /**
+     * TSO super-packets each side sends per round, of {@link #SUPER_PACKET} bytes: 12 segments each, where a bulk
+     * transfer's have up to 47. The code is the same, and the pipeline's jobs grow buffers only for the segments they
+     * carry: with full-size super-packets the two devices' jobs held ~5 MB, which the serial collector promoted and
+     * kept as a larger heap for the daemon's life.
+     */
+    static final int ROUND = 200;
+    static final int SUPER_PACKET = 16_000;
+    static final int MIN_ROUNDS = 5;
+    static final long DEADLINE_NANOS = 5_000_000_000L;
+
+    private LoopbackWarmUp() {}
+
+    /** Returns the bytes the side that got fewer had written to its made-up TUN (0 if the devices never shook hands). */
+    static long run() throws IOException, InterruptedException {
+        return run(MIN_ROUNDS, DEADLINE_NANOS, () -> false);
+    }
+
+    /**
+     * As {@link #run()} with at least {@code minRounds} rounds, all within {@code deadlineNanos}, stopping early as soon
+     * as {@code stop} says so (real traffic started: a warm-up then only takes CPU from it).
+     */
+    static long run(int minRounds, long deadlineNanos, BooleanSupplier stop) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + deadlineNanos;
+        NodePrivateKey ka = NodePrivateKey.generate();
+        NodePrivateKey kb = NodePrivateKey.generate();
+        FlowTun ta = new FlowTun("warm-a", 1, 2);
+        FlowTun tb = new FlowTun("warm-b", 2, 1);
+        try (Device a = new Device(ta, UdpSocket::open, Clock.SYSTEM);
+                Device b = new Device(tb, UdpSocket::open, Clock.SYSTEM)) {
+            a.setWarmUp(Device.WarmUpLevel.NONE);
+            b.setWarmUp(Device.WarmUpLevel.NONE);
+            a.setListenPort(0);
+            b.setListenPort(0);
+            a.setPrivateKey(ka);
+            b.setPrivateKey(kb);
+            a.start();
+            b.start();
+            InetAddress lo = InetAddress.getLoopbackAddress();
+            Peer pb = a.addPeer(kb.publicKey());
+            a.allowedIps().insert(IpPrefix.parse("10.255.0.2/32"), pb);
+            a.setEndpoint(pb, new InetSocketAddress(lo, b.listenPort()));
+            Peer pa = b.addPeer(ka.publicKey());
+            b.allowedIps().insert(IpPrefix.parse("10.255.0.1/32"), pa);
+            b.setEndpoint(pa, new InetSocketAddress(lo, a.listenPort()));
+
+            ta.handshakePacket = true; // one small packet makes A start the handshake
+            while ((pb.current == null || pa.current == null) && System.nanoTime() < deadline) Thread.sleep(5);
+            if (pb.current == null || pa.current == null) return 0;
+            ta.flowing = true;
+            tb.flowing = true;
+            long best = Long.MAX_VALUE;
+            int slower = 0;
+            for (int round = 1; System.nanoTime() < deadline && !stop.getAsBoolean(); round++) {
+                long t0 = System.nanoTime();
+                ta.left = ROUND;
+                tb.left = ROUND;
+                while ((ta.left > 0 || tb.left > 0) && System.nanoTime() < deadline && !stop.getAsBoolean()) Thread.sleep(1);
+                long took = System.nanoTime() - t0;
+                slower = took >= best ? slower + 1 : 0;
+                best = Math.min(best, took);
+                if (round >= minRounds && slower >= 2) break;
+            }
+            ta.left = 0;
+            tb.left = 0;
+            Thread.sleep(20); // what is in flight lands
+            return Math.min(ta.delivered.get(), tb.delivered.get());
+        }
+    }
+
+    /**
+     * A made-up offload TUN: while {@link #left} is positive, reads give TSO super-packets of a TCP flow to the peer's
+     * address (counting {@code left} down), every fourth read a bare ACK instead (a single packet, no offload);
+     * written bytes are counted and dropped.
+     */
+    static final class FlowTun implements TunDevice {
+        private static final int MSS = 1380;
+        private final String name;
+        private final byte[] superPacket;
+        private final byte[] ack;
+        final AtomicLong delivered = new AtomicLong();
+        volatile boolean handshakePacket;
+        volatile boolean flowing;
+        volatile int left; // set by the warm-up, counted down by the TUN reader
+        private int reads;
+
+        FlowTun(String name, int self, int peer) {
+            this.name = name;
+            this.superPacket = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 40, MSS, 20, 16),
+                    WarmUp.tcpPacket(self, peer, SUPER_PACKET));
+            this.ack = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_NONE, 0, 0, 20, 16),
+                    WarmUp.tcpPacket(self, peer, 0));
+        }
+
+        private static byte[] withHeader(VirtioNetHdr h, byte[] p) {
+            byte[] b = new byte[VirtioNetHdr.SIZE + p.length];
+            b[0] = (byte) h.flags();
+            b[1] = (byte) h.gsoType();
+            putU16(b, 2, h.hdrLen());
+            putU16(b, 4, h.gsoSize());
+            putU16(b, 6, h.csumStart());
+            putU16(b, 8, h.csumOffset());
+            System.arraycopy(p, 0, b, VirtioNetHdr.SIZE, p.length);
+            return b;
+        }
+
+        private static void putU16(byte[] b, int off, int v) {
+            b[off] = (byte) v;
+            b[off + 1] = (byte) (v >>> 8);
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public int mtu() {
+            return Device.DEFAULT_MTU;
+        }
+
+        @Override
+        public boolean vnetHdr() {
+            return true;
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int max, int timeoutMillis) {
+            byte[] p = null;
+            if (flowing && left > 0) {
+                p = (reads++ & 3) == 3 ? ack : superPacket;
+                if (p == superPacket) left--;
+            } else if (handshakePacket) {
+                handshakePacket = false;
+                p = ack;
+            }
+            if (p == null || p.length > max) {
+                try {
+                    Thread.sleep(Math.max(1, Math.min(timeoutMillis, 5)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return 0;
+            }
+            System.arraycopy(p, 0, buf, off, p.length);
+            return p.length;
+        }
+
+        @Override
+        public void write(byte[] buf, int off, int len) {
+            delivered.addAndGet(len);
+        }
+
+        @Override
+        public void close() {}
+    }
+}

@@ -1,0 +1,34 @@
+package dev.lattice.wireguard.device;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+/** The loopback warm-up really moves bulk data both ways through two devices' offload paths, and ends. */
+class LoopbackWarmUpTest {
+    @Test
+    void aBulkTransferFlowsBothWaysOverLoopbackAndStops() throws Exception {
+        int before = Thread.activeCount();
+        long t0 = System.nanoTime();
+        long bytes = LoopbackWarmUp.run();
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        // Loopback UDP may drop under load (no SO_RCVBUFFORCE without root), so not every byte: but megabytes.
+        assertThat(bytes).as("bytes the quieter side got").isGreaterThan(1_000_000);
+        assertThat(ms).isLessThan(LoopbackWarmUp.DEADLINE_NANOS / 1_000_000 + 3_000);
+        Thread.sleep(600); // pipeline workers poll for 500 ms before they see the close
+        assertThat(Thread.activeCount()).as("threads left behind").isLessThanOrEqualTo(before + 1);
+    }
+
+    @Test
+    void theMadeUpTunStopsAfterItsRound() {
+        LoopbackWarmUp.FlowTun t = new LoopbackWarmUp.FlowTun("t", 1, 2);
+        byte[] buf = new byte[20_000];
+        assertThat(t.read(buf, 0, buf.length, 1)).as("nothing before the flow starts").isZero();
+        t.flowing = true;
+        t.left = LoopbackWarmUp.ROUND;
+        int supers = 0;
+        for (int i = 0; i < 2 * LoopbackWarmUp.ROUND; i++) if (t.read(buf, 0, buf.length, 1) > LoopbackWarmUp.SUPER_PACKET) supers++;
+        assertThat(supers).isEqualTo(LoopbackWarmUp.ROUND);
+        assertThat(t.read(buf, 0, buf.length, 1)).isZero();
+    }
+}
