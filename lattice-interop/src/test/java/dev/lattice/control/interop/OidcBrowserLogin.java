@@ -77,11 +77,13 @@ public final class OidcBrowserLogin {
                     "Lattice's confirmation page", d);
             step("Lattice's confirmation page at " + d.getCurrentUrl());
             button.click();
-            WebElement h1 = await(() -> {
+            // The heading's text, read as it is found: the confirmation page's own h1 can be found just before the
+            // click's navigation replaces it, and reading it after that is a stale element.
+            return await(() -> {
                 WebElement h = first(d, By.tagName("h1"));
-                return h != null && h.getText().startsWith("Device") ? h : null;
+                String text = h == null ? null : h.getText();
+                return text != null && text.startsWith("Device") ? text : null;
             }, "Lattice's result page", d);
-            return h1.getText();
         } finally {
             d.quit();
         }
@@ -116,11 +118,19 @@ public final class OidcBrowserLogin {
         return l.isEmpty() ? null : l.getFirst();
     }
 
-    private static WebElement await(Supplier<WebElement> what, String description, WebDriver d) throws InterruptedException {
+    /**
+     * What {@code what} finds, asked every 200 ms for up to a minute. An element that goes stale while it is read (its
+     * page navigated away meanwhile) counts as not found yet.
+     */
+    private static <T> T await(Supplier<T> what, String description, WebDriver d) throws InterruptedException {
         Instant end = Instant.now().plus(Duration.ofSeconds(60));
         while (Instant.now().isBefore(end)) {
-            WebElement e = what.get();
-            if (e != null) return e;
+            try {
+                T e = what.get();
+                if (e != null) return e;
+            } catch (org.openqa.selenium.StaleElementReferenceException navigated) {
+                // the next round looks at the new page
+            }
             Thread.sleep(200);
         }
         throw new AssertionError("no " + description + " at " + d.getCurrentUrl() + ":\n" + d.getPageSource());
