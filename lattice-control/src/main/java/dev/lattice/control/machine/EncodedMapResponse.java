@@ -20,12 +20,23 @@ import java.util.List;
 public final class EncodedMapResponse {
     /** Kept for a full map, whose zstd body is made of cached per-peer frames ({@link FramedFullMap}). */
     private final MapResponse fullMap;
+    /** Which of the full map's peers are shared runs with frames of their own. */
+    private final List<PeerRun.At> runs;
     private volatile byte[] json;
     /** The zstd body's frames after the length prefix, the prefix first; shared frames by reference. */
     private volatile List<byte[]> zstdPieces;
     private volatile byte[] plainFrame;
 
     public EncodedMapResponse(MapResponse msg) {
+        this(msg, List.of());
+    }
+
+    /**
+     * @param runs which of a full map's peers are {@link PeerRun}s (in order, not overlapping, each where the
+     *     message's peers hold it): their frames are the runs' own
+     */
+    public EncodedMapResponse(MapResponse msg, List<PeerRun.At> runs) {
+        this.runs = runs;
         this.fullMap = msg.peers() != null && msg.peers().size() >= 2 ? msg : null;
         // Deltas are small and shared: encoded now, once. A full map's JSON waits until something needs it.
         if (fullMap == null) this.json = Tailcfg.json().writeValueAsBytes(msg);
@@ -78,7 +89,7 @@ public final class EncodedMapResponse {
     private List<byte[]> zstdPieces() {
         List<byte[]> p = zstdPieces;
         if (p == null) {
-            FramedFullMap.Pieces framed = fullMap != null ? FramedFullMap.pieces(fullMap) : null;
+            FramedFullMap.Pieces framed = fullMap != null ? FramedFullMap.pieces(fullMap, runs) : null;
             if (framed != null) {
                 byte[][] all = new byte[framed.frames().size() + 1][];
                 int len = framed.length();

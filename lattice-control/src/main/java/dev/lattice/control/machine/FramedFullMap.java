@@ -77,6 +77,14 @@ final class FramedFullMap {
      * check it for every shape of map they build.
      */
     static Pieces pieces(MapResponse msg) {
+        return pieces(msg, List.of());
+    }
+
+    /**
+     * As {@link #pieces(MapResponse)}, where {@code runs} (in order, not overlapping) say which of the peers are
+     * {@link PeerRun}s: those come as the runs' own frames, without a look at their peers.
+     */
+    static Pieces pieces(MapResponse msg, List<PeerRun.At> runs) {
         List<Node> peers = msg.peers();
         if (peers == null || peers.size() < 2) return null;
         // Everything but the peers: the same bytes before and after the peers as in the whole JSON.
@@ -84,16 +92,42 @@ final class FramedFullMap {
         int at = indexOf(bare, PEERS_EMPTY);
         if (at < 0) return null;
         int headLen = at + PEERS_EMPTY.length - 1; // through '['
-        byte[] first = PeerJsonCache.utf8(peers.get(0));
-        byte[] head = java.util.Arrays.copyOf(bare, headLen + first.length);
-        System.arraycopy(first, 0, head, headLen, first.length);
+        int r = 0;
+        PeerRun.At next = runs.isEmpty() ? null : runs.getFirst();
+        byte[] head;
+        int i;
+        if (next != null && next.start() == 0) {
+            head = java.util.Arrays.copyOf(bare, headLen); // the run opens the peers, without a comma
+            i = 0;
+        } else {
+            byte[] first = PeerJsonCache.utf8(peers.get(0));
+            head = java.util.Arrays.copyOf(bare, headLen + first.length);
+            System.arraycopy(first, 0, head, headLen, first.length);
+            i = 1;
+        }
 
         Long self = msg.node() != null ? msg.node().id() : null;
         List<byte[]> frames = new java.util.ArrayList<>(2 + peers.size() / GROUP * 2 + 2);
         frames.add(MapStreamFraming.compress(head));
         long size = frames.getFirst().length;
         long jsonLength = head.length + (bare.length - headLen);
-        for (int i = 1; i < peers.size(); ) {
+        while (i < peers.size()) {
+            if (next != null && next.start() == i) {
+                PeerRun run = next.run();
+                if (i + run.size() > peers.size() || peers.get(i) != run.members().getFirst()) {
+                    throw new IllegalArgumentException("run at " + i + " is not among the peers");
+                }
+                Run z = run.framed(i == 0);
+                frames.add(z.zstd);
+                size += z.zstd.length;
+                jsonLength += z.rawLength;
+                if (size > MAX_FRAMED) return null;
+                i += run.size();
+                next = ++r < runs.size() ? runs.get(r) : null;
+                continue;
+            }
+            if (next != null && next.start() < i) throw new IllegalArgumentException("runs out of order at " + i);
+            int limit = next != null ? next.start() : peers.size();
             Long id = peers.get(i).id();
             if (id == null) return null;
             // Runs by ID; near the viewer smaller ones (SELF_GROUP).
@@ -103,17 +137,18 @@ final class FramedFullMap {
             // in each of 10,000 maps was the hottest line of a storm's map building.
             long lo = bucket * group, hi = lo + group;
             int end = i + 1;
-            for (Long next; end < peers.size() && (next = peers.get(end).id()) != null && next >= lo && next < hi; ) end++;
+            for (Long nextId; end < limit && (nextId = peers.get(end).id()) != null && nextId >= lo && nextId < hi; ) end++;
             Node[] members = peers.subList(i, end).toArray(Node[]::new);
             // The viewer's own bucket lacks the viewer: only this session sends it, so it is not worth keeping.
             boolean shared = self == null || Math.floorDiv(self, group) != bucket;
-            Run run = shared ? compressed(members) : compress(members);
+            Run run = shared ? compressed(members) : compress(members, true);
             frames.add(run.zstd);
             size += run.zstd.length;
             jsonLength += run.rawLength;
             if (size > MAX_FRAMED) return null;
             i = end;
         }
+        if (next != null) throw new IllegalArgumentException("run at " + next.start() + " past the peers");
         byte[] tail = MapStreamFraming.compress(java.util.Arrays.copyOfRange(bare, headLen, bare.length));
         frames.add(tail);
         size += tail.length;
@@ -143,7 +178,12 @@ final class FramedFullMap {
      * where {@code json} has them): null if not.
      */
     static byte[] body(MapResponse msg, byte[] json) {
-        Pieces p = pieces(msg);
+        return body(msg, List.of(), json);
+    }
+
+    /** As {@link #body(MapResponse, byte[])} with {@code runs} as in {@link #pieces(MapResponse, List)}. */
+    static byte[] body(MapResponse msg, List<PeerRun.At> runs, byte[] json) {
+        Pieces p = pieces(msg, runs);
         if (p == null || p.jsonLength != json.length) return null;
         byte[] bare = Tailcfg.json().writeValueAsBytes(msg.toBuilder().peers(List.of()).build());
         int headLen = indexOf(bare, PEERS_EMPTY) + PEERS_EMPTY.length - 1;
@@ -163,7 +203,7 @@ final class FramedFullMap {
         Group key = new Group(members);
         Run z = COMPRESSED.get(key);
         if (z == null) {
-            z = compress(members);
+            z = compress(members, true);
             // Starting over when full, like PeerJsonCache: only costs compressing again.
             if (COMPRESSED.size() >= MAX_ENTRIES) COMPRESSED.clear();
             COMPRESSED.put(key, z);
@@ -171,11 +211,12 @@ final class FramedFullMap {
         return z;
     }
 
-    private static Run compress(Node[] members) {
+    /** Each peer's JSON with a comma in front of each ({@code leadingComma}) or only between them. */
+    static Run compress(Node[] members, boolean leadingComma) {
         ByteArrayOutputStream b = new ByteArrayOutputStream(members.length * 800);
-        for (Node n : members) {
-            b.write(',');
-            b.writeBytes(PeerJsonCache.utf8(n));
+        for (int i = 0; i < members.length; i++) {
+            if (leadingComma || i > 0) b.write(',');
+            b.writeBytes(PeerJsonCache.utf8(members[i]));
         }
         return new Run(MapStreamFraming.compress(b.toByteArray()), b.size());
     }

@@ -116,7 +116,8 @@ public final class MapSession {
             }
             known.clear();
             sentRoutes.clear();
-            MapResponse r = owner.fullResponse(me.get(), capVer, known, sentRoutes);
+            MapSessions.FullMap full = owner.fullMap(me.get(), capVer, known, sentRoutes);
+            MapResponse r = full.msg();
             sentFilter = r.packetFilter();
             sentSsh = r.sshPolicy();
             sentSelfRoutes = routesOf(r.node());
@@ -124,7 +125,7 @@ public final class MapSession {
             sentDns = r.dnsConfig();
             sentDerp = r.derpMap();
             fullSent = true;
-            EncodedMapResponse encoded = new EncodedMapResponse(r);
+            EncodedMapResponse encoded = new EncodedMapResponse(r, full.runs());
             if (built != null) built.accept(encoded.length(sink.zstd()));
             Runnable w = written;
             written = null; // the sink runs it from here on

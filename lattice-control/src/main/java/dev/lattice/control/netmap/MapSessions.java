@@ -1,6 +1,8 @@
 package dev.lattice.control.netmap;
 
+import dev.lattice.control.machine.EncodedMapResponse;
 import dev.lattice.control.machine.MapSink;
+import dev.lattice.control.machine.PeerRun;
 import dev.lattice.control.metrics.ControlMetrics;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
@@ -69,6 +71,7 @@ public final class MapSessions implements AutoCloseable {
     private final Map<MapSession, Boolean> sessions = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.LongAdder flushes = new java.util.concurrent.atomic.LongAdder();
     private final PeerViews peerViews;
+    private final PeerRuns peerRuns;
     private final FullMapBudget fullMaps;
     private final boolean share;
     /** Deltas encoded for sharing so far (each went to one or more sessions). */
@@ -107,6 +110,7 @@ public final class MapSessions implements AutoCloseable {
         this.domain = domain;
         this.timers = Executors.newScheduledThreadPool(2, Thread.ofPlatform().name("map-fanout-", 0).daemon().factory());
         this.peerViews = new PeerViews(tailnet, nodes, share);
+        this.peerRuns = new PeerRuns(tailnet, peerViews, nodes);
         tailnet.addListener(this::onChanges);
     }
 
@@ -205,7 +209,12 @@ public final class MapSessions implements AutoCloseable {
     }
 
     private void onChanges(List<Change> changes) {
-        for (Change c : changes) if (c.kind() == Change.Kind.REMOVED) peerViews.forget(c.nodeId());
+        for (Change c : changes) {
+            if (c.kind() == Change.Kind.REMOVED) {
+                peerViews.forget(c.nodeId());
+                peerRuns.forget(c.nodeId());
+            }
+        }
         long delay;
         synchronized (pending) {
             pending.addAll(changes);
@@ -351,29 +360,70 @@ public final class MapSessions implements AutoCloseable {
      * back from the 10,000 peer views of a map afterwards, they cost as much again in cache misses).
      */
     MapResponse fullResponse(TailnetNode self, int capVer, java.util.BitSet sent, Map<Long, List<IpPrefix>> sentRoutes) {
+        return fullMap(self, capVer, sent, sentRoutes).msg();
+    }
+
+    /** A full map and which of its peers came as shared runs ({@link PeerRuns}), for {@link EncodedMapResponse}. */
+    record FullMap(MapResponse msg, List<PeerRun.At> runs) {}
+
+    /** As {@link #fullResponse(TailnetNode, int, java.util.BitSet, Map)}, with the runs its peers came in. */
+    FullMap fullMap(TailnetNode self, int capVer, java.util.BitSet sent, Map<Long, List<IpPrefix>> sentRoutes) {
         List<TailnetNode> all = tailnet.nodes();
-        List<dev.lattice.wire.tailcfg.Node> peers = new ArrayList<>();
         Map<Long, UserProfile> profiles = new LinkedHashMap<>();
         addProfile(profiles, self);
         long lastUser = nodes.userId(self);
         PacketPolicy pol = policy;
         java.util.BitSet visible = pol.visiblePeers(self, all);
-        for (TailnetNode n : all) {
-            if (n.id() == self.id() || !visible.get(Math.toIntExact(n.id()))) continue;
-            List<IpPrefix> routes = routesFor(self, n, pol);
-            peers.add(peerViews.peer(n, capVer, routes));
-            if (sent != null) {
-                sent.set(Math.toIntExact(n.id()));
-                if (!routes.isEmpty()) sentRoutes.put(n.id(), List.copyOf(routes));
+        List<dev.lattice.wire.tailcfg.Node> peers = new ArrayList<>(visible.cardinality());
+        List<PeerRun.At> runs = new ArrayList<>();
+        // Runs only where every viewer outside a range gets the same routes from it (none: no via grants to vary them).
+        boolean byRuns = share && !pol.hasVia();
+        long[] visibleWords = byRuns ? visible.toLongArray() : null;
+        java.time.Instant now = byRuns ? tailnet.now() : null;
+        long selfRange = self.id() / PeerRuns.SIZE;
+        for (int i = 0; i < all.size(); ) {
+            long range = all.get(i).id() / PeerRuns.SIZE;
+            if (byRuns && range != selfRange) {
+                long words = range < visibleWords.length ? visibleWords[(int) range] : 0;
+                PeerRuns.Entry e = peerRuns.get(all, i, words, capVer, now);
+                if (e != null) {
+                    if (e.run() != null) {
+                        runs.add(new PeerRun.At(peers.size(), e.run()));
+                        peers.addAll(e.run().members());
+                        if (sent != null) {
+                            for (long m = e.visible(); m != 0; m &= m - 1) {
+                                sent.set(Math.toIntExact(range * PeerRuns.SIZE + Long.numberOfTrailingZeros(m)));
+                            }
+                        }
+                        for (long user : e.users()) {
+                            if (user != lastUser) {
+                                addProfile(profiles, user);
+                                lastUser = user;
+                            }
+                        }
+                    }
+                    i += e.size();
+                    continue;
+                }
             }
-            // Most peers share their user with the one before: no profile lookup (and no boxed ID) for them.
-            long user = nodes.userId(n);
-            if (user != lastUser) {
-                addProfile(profiles, n);
-                lastUser = user;
+            // One by one, to the end of the range.
+            for (TailnetNode n; i < all.size() && (n = all.get(i)).id() / PeerRuns.SIZE == range; i++) {
+                if (n.id() == self.id() || !visible.get(Math.toIntExact(n.id()))) continue;
+                List<IpPrefix> routes = routesFor(self, n, pol);
+                peers.add(peerViews.peer(n, capVer, routes));
+                if (sent != null) {
+                    sent.set(Math.toIntExact(n.id()));
+                    if (!routes.isEmpty()) sentRoutes.put(n.id(), List.copyOf(routes));
+                }
+                // Most peers share their user with the one before: no profile lookup (and no boxed ID) for them.
+                long user = nodes.userId(n);
+                if (user != lastUser) {
+                    addProfile(profiles, user);
+                    lastUser = user;
+                }
             }
         }
-        return MapResponse.builder()
+        MapResponse msg = MapResponse.builder()
                 .node(selfNode(self, capVer, pol))
                 .derpMap(derpMap.get())
                 .domain(domain)
@@ -386,6 +436,7 @@ public final class MapSessions implements AutoCloseable {
                 .peers(peers)
                 .controlTime(tailnet.now())
                 .build();
+        return new FullMap(msg, runs);
     }
 
     /** {@code peer} as {@code viewer} sees it: with only the routes {@link #routesFor} gives. */
@@ -420,7 +471,10 @@ public final class MapSessions implements AutoCloseable {
     }
 
     void addProfile(Map<Long, UserProfile> profiles, TailnetNode n) {
-        long uid = nodes.userId(n);
+        addProfile(profiles, nodes.userId(n));
+    }
+
+    private void addProfile(Map<Long, UserProfile> profiles, long uid) {
         if (profiles.containsKey(uid)) return;
         if (uid == TailcfgNodes.TAGGED_DEVICES_USER_ID) {
             profiles.put(uid, TailcfgNodes.TAGGED_DEVICES);

@@ -17,6 +17,12 @@ final class OnlineIds {
         return id >= 0 && word < b.length && (b[(int) word] & (1L << id)) != 0;
     }
 
+    /** The bits of IDs {@code 64·w} to {@code 64·w + 63} (bit {@code id % 64}). */
+    long word(long w) {
+        long[] b = bits;
+        return w >= 0 && w < b.length ? b[(int) w] : 0;
+    }
+
     /** Under the tailnet's lock. */
     void add(long id) {
         set(id, true);

@@ -181,6 +181,11 @@ public final class Tailnet {
         return online.contains(nodeId);
     }
 
+    /** Which of the nodes with IDs {@code 64·w} to {@code 64·w + 63} are online, as {@link #isOnline}: bit {@code id % 64}. */
+    public long onlineWord(long w) {
+        return online.word(w);
+    }
+
     /** Brings {@link #online} up to date for {@code id}; called under the lock after {@code live} or {@code remote} changed. */
     private void refreshOnline(long id) {
         if (isLocal(id) || remote.containsKey(id)) online.add(id);

@@ -16,6 +16,11 @@ public final class RecordingSinks {
     private RecordingSinks() {}
 
     /** A sink, its channel (close it to end the stream) and the frames written so far, in order. */
+    /** The zstd frame (length prefix first) a stream with zstd is sent for {@code m}. */
+    public static byte[] zstdFrame(EncodedMapResponse m) {
+        return m.frame(true);
+    }
+
     public record Stream(MapSink sink, EmbeddedChannel channel, List<byte[]> frames) {}
 
     public static Stream stream() {
