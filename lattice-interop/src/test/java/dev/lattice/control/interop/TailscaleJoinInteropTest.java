@@ -16,7 +16,9 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Official Tailscale clients against lattice-control: three hosts and the server on one LAN (network namespaces on
  * a bridge). Two clients join with a pre-auth key and see and ping each other; a third joins later and the first
- * two see it without restarting. Skipped (visibly) unless {@code LATTICE_TAILSCALED} and {@code LATTICE_TAILSCALE}
+ * two see it without restarting. 130 made-up nodes registered first put the clients' IDs past two ranges of 64: their
+ * full maps carry those as shared runs of peers ({@code netmap.PeerRuns}), the first opening the peers, and the
+ * official client must read every peer of them. Skipped (visibly) unless {@code LATTICE_TAILSCALED} and {@code LATTICE_TAILSCALE}
  * name official binaries.
  */
 @Tag("netns")
@@ -43,6 +45,9 @@ class TailscaleJoinInteropTest {
                 String key = server.admin("preauthkeys", "create", "--user", "alice", "--reusable", "--expiration", "1h");
                 assertThat(key).as("preauthkeys create prints just the key").doesNotContain("\n").isNotBlank();
 
+                ExecResult made = storm(ctl, ControlServerProcess.serverUrl(server.ip), key, MADE_UP);
+                assertThat(made.exitCode()).as(() -> "made-up nodes: " + made.describe()).isZero();
+
                 List<OfficialTailscale> nodes = new ArrayList<>();
                 try {
                     for (int i = 0; i < 2; i++) nodes.add(joined(bins, hosts.get(i), lab, server, key, "h" + (i + 1)));
@@ -50,6 +55,9 @@ class TailscaleJoinInteropTest {
                     a.await("h2 in h1's status", Duration.ofSeconds(30), t -> t.peerHostNames().contains("h2"));
                     b.await("h1 in h2's status", Duration.ofSeconds(30), t -> t.peerHostNames().contains("h1"));
                     assertThat(a.ipv4()).startsWith("100.");
+                    List<String> seen = a.peerHostNames();
+                    assertThat(seen).as("h1's peers: the made-up nodes (runs of IDs 1-63 and 64-127) and h2")
+                            .hasSize(MADE_UP + 1).contains("storm-0", "storm-" + (MADE_UP - 1), "h2");
                     pingBothWays(a, b);
 
                     OfficialTailscale c = joined(bins, hosts.get(2), lab, server, key, "h3");
@@ -63,6 +71,15 @@ class TailscaleJoinInteropTest {
                 }
             }
         }
+    }
+
+    /** Made-up nodes registered before the official clients: IDs 1–130, two ranges of 64 and a bit. */
+    private static final int MADE_UP = 130;
+
+    private static ExecResult storm(Host h, String url, String key, int n) {
+        String jvm = ProcessHandle.current().info().command().orElse("java");
+        return h.exec(Duration.ofSeconds(180), null, java.util.Map.of(), List.of(jvm, "-cp",
+                System.getProperty("java.class.path"), RegistrationStorm.class.getName(), url, key, Integer.toString(n)));
     }
 
     private static OfficialTailscale joined(OfficialTailscale.Binaries bins, Host h, Lab lab, ControlServerProcess server,
