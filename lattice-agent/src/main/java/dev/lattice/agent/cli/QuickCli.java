@@ -244,7 +244,9 @@ public final class QuickCli {
         if (Boolean.TRUE.equals(routes.exitNodeAllowLanAccess()) && (routes.exitNode() == null || routes.exitNode().isEmpty())) {
             throw new CliException("--exit-node-allow-lan-access can only be used with --exit-node");
         }
-        Status st = c.status();
+        // The status (every peer, as JSON) only for an exit node named by address or name: on a large tailnet it is
+        // the biggest thing an up asks for before logging in.
+        Status st = routes.needsStatus() ? c.status() : null;
         Prefs cur = a.reset() ? Prefs.defaults() : c.prefs();
         MaskedPrefs mp = routes.change(st, cur);
         Prefs after = mp.applyTo(cur);

@@ -24,7 +24,15 @@ record RouteFlags(String advertiseRoutes, Boolean advertiseExitNode, String exit
         return advertiseRoutes != null || advertiseExitNode != null;
     }
 
-    /** The change these flags ask for, checked as tailscale's CLI checks it (routes, exit node by IP or name). */
+    /** Whether {@link #change} reads the status: only to find an exit node given by address or name. */
+    boolean needsStatus() {
+        return exitNode != null && !exitNode.isEmpty();
+    }
+
+    /**
+     * The change these flags ask for, checked as tailscale's CLI checks it (routes, exit node by IP or name);
+     * {@code st} may be null when {@link #needsStatus} is false.
+     */
     MaskedPrefs change(Status st, Prefs cur) throws CliException {
         MaskedPrefs mp = MaskedPrefs.NONE;
         try {

@@ -53,8 +53,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Whenever the channel or stream dies it reconnects with exponential backoff (jittered, capped at
  * {@link Config#maxBackoff()}); the last network map stays valid meanwhile, so the data plane keeps working while
- * control is down. Endpoint, Hostinfo and preferred-DERP changes are coalesced for {@link #LITE_UPDATE_DELAY} and
- * sent as a lite map update ({@code Stream:false, OmitPeers:true}); every new stream also carries them.
+ * control is down. Endpoint, Hostinfo and preferred-DERP changes are sent at once as a lite map update
+ * ({@code Stream:false, OmitPeers:true}), as tailscale's {@code updateRoutine} does: changes made while one is on its
+ * way go together in the next; every new stream also carries them.
  *
  * <p>Threads: one virtual thread runs the login/map loop and calls the {@link Listener} (never a Netty event loop);
  * another sends lite updates. Keys are never logged.
@@ -65,7 +66,6 @@ public final class ControlClient implements AutoCloseable {
     static final Instant LOGOUT_EXPIRY = Instant.parse("1970-01-01T00:02:03Z");
     /** Reconnect when the stream is silent this long; the server sends keep-alives every ~50 s. */
     static final Duration STREAM_SILENCE_LIMIT = Duration.ofSeconds(120);
-    static final Duration LITE_UPDATE_DELAY = Duration.ofMillis(250);
     /** Longer than the server's hold on a follow-up register (2 min in headscale and lattice-control). */
     static final Duration FOLLOWUP_TIMEOUT = Duration.ofMinutes(3);
     static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
@@ -714,7 +714,9 @@ public final class ControlClient implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
-            if (!sleepUnlessClosed(LITE_UPDATE_DELAY.toMillis())) return; // coalesce bursts
+            // No wait to gather a burst (there was 250 ms): a peer behind a NAT learns our STUN address only from
+            // this update, and every millisecond of it delays the first direct path. Changes that come while this one
+            // is sent are gathered by updatePending into the next.
             lock.lock();
             try {
                 updatePending = false;

@@ -864,7 +864,11 @@ public final class LocalBackend implements Backend, AutoCloseable {
         if (peer == null) throw new BackendException(404, "no matching peer for " + target);
         String ip = peer.addresses() == null || peer.addresses().isEmpty() ? "" : IpPrefix.format(peer.addresses().getFirst().address());
         try {
+            long start = System.nanoTime();
             PingResult r = magicSock.ping(peer.key(), timeout).get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+            if (log.isDebugEnabled()) {
+                log.debug("ping {}: {} in {} ms", ip, r.err() != null ? r.err() : "pong via " + r.via(), ms(System.nanoTime() - start));
+            }
             return new PingResult(ip, ip, shortName(peer.name()), r.err(), r.latencySeconds(), r.endpoint(),
                     r.derpRegionId(), r.derpRegionCode());
         } catch (TimeoutException e) {

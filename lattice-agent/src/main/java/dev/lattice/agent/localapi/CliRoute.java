@@ -21,6 +21,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code POST /localapi/v0/lattice-cli}: latticed runs one of the CLI's quick commands (status, ip, ping, up) for the
@@ -37,6 +40,7 @@ import java.util.concurrent.ExecutorService;
  * (an {@code up}'s carry its auth key).
  */
 public final class CliRoute {
+    private static final Logger log = LoggerFactory.getLogger(CliRoute.class);
     public static final String PATH = LocalApiRoutes.PREFIX + "lattice-cli";
     public static final byte STDOUT = 'o';
     public static final byte STDERR = 'e';
@@ -77,6 +81,7 @@ public final class CliRoute {
     /** Answers one request on the event loop's context; the command itself runs on {@code workers}. */
     static void serve(ChannelHandlerContext ctx, byte[] body, Commands commands, LocalApiClient client,
             ExecutorService workers, Responder fallback) {
+        long start = System.nanoTime();
         List<String> args = args(body);
         Optional<Command> cmd = args == null ? Optional.empty() : commands.accept(args);
         if (cmd.isEmpty()) {
@@ -104,10 +109,20 @@ public final class CliRoute {
                 ctx.close();
                 throw e;
             }
+            // Only the command's name: an up's arguments carry its auth key.
+            if (log.isDebugEnabled()) {
+                log.debug("CLI {}: ran in {} ms, exit {}", commandName(args), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), code);
+            }
             ByteBuf exit = Unpooled.buffer(9).writeByte(EXIT).writeInt(4).writeInt(code);
             ctx.write(new DefaultHttpContent(exit));
             ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
         });
+    }
+
+    /** The first argument that is not an option: the command's name (never a value, which may be a secret). */
+    static String commandName(List<String> args) {
+        for (String a : args) if (!a.startsWith("-")) return a.length() <= 16 && a.chars().allMatch(Character::isLetter) ? a : "?";
+        return "?";
     }
 
     /** Sends a complete (non-streamed) answer. */

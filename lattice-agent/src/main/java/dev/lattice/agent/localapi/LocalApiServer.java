@@ -273,7 +273,17 @@ public final class LocalApiServer implements AutoCloseable {
                 CliRoute.serve(ctx, body, cli, cliClient, workers, r -> send(ctx, keepAlive, r));
                 return;
             }
-            workers.execute(() -> send(ctx, keepAlive, routes.handle(method, uri, body, mayWrite, ifMatch)));
+            long start = System.nanoTime();
+            workers.execute(() -> {
+                LocalApiRoutes.Response r = routes.handle(method, uri, body, mayWrite, ifMatch);
+                send(ctx, keepAlive, r);
+                if (log.isDebugEnabled()) {
+                    // the path only: a query may carry values not for the log
+                    int q = uri.indexOf('?');
+                    log.debug("local API {} {}: {} in {} ms", method, q < 0 ? uri : uri.substring(0, q), r.status(),
+                            java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+                }
+            });
         }
 
         private static void send(ChannelHandlerContext ctx, boolean keepAlive, LocalApiRoutes.Response r) {

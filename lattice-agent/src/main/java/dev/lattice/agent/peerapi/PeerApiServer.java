@@ -15,6 +15,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
@@ -196,8 +197,24 @@ public final class PeerApiServer implements AutoCloseable {
         Map<InetAddress, Integer> before = ports;
         closeListeners();
         Map<InetAddress, Integer> now = new LinkedHashMap<>();
+        // Every address's first (stable) port at once: each bind is a round trip to the event loop, and these are on
+        // the way of a first `up` (its netmap is applied, then Running). Only an address whose port was taken tries on.
+        Map<InetAddress, ChannelFuture> first = new LinkedHashMap<>();
+        for (InetAddress ip : addrs) first.put(ip, bootstrap().bind(new InetSocketAddress(ip, PeerApiServices.stablePort(ip, 0))));
         for (InetAddress ip : addrs) {
-            Channel ch = bind(ip);
+            Channel ch;
+            try {
+                ch = first.get(ip).sync().channel();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                // as a failed bind: left out, and its channel closed should the bind still succeed
+                first.get(ip).addListener(f -> {
+                    if (f.isSuccess()) ((ChannelFuture) f).channel().close();
+                });
+                continue;
+            } catch (Exception e) {
+                ch = bind(ip, 1); // taken (or the address is not ours): the next port
+            }
             if (ch == null) continue;
             listeners.put(ip, ch);
             int port = ((InetSocketAddress) ch.localAddress()).getPort();
@@ -232,9 +249,10 @@ public final class PeerApiServer implements AutoCloseable {
         return guard.openConnections();
     }
 
-    private Channel bind(InetAddress ip) {
+    /** Binds {@code ip} on its stable ports from the {@code from}-th try on, then on any port; null if none. */
+    private Channel bind(InetAddress ip, int from) {
         Exception last = null;
-        for (int attempt = 0; attempt <= PeerApiServices.STABLE_TRIES; attempt++) {
+        for (int attempt = from; attempt <= PeerApiServices.STABLE_TRIES; attempt++) {
             int port = attempt < PeerApiServices.STABLE_TRIES ? PeerApiServices.stablePort(ip, attempt) : 0;
             try {
                 return bootstrap().bind(new InetSocketAddress(ip, port)).sync().channel();

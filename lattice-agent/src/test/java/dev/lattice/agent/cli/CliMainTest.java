@@ -70,6 +70,24 @@ class CliMainTest {
         }
     }
 
+    /**
+     * up's and ping's default timeouts ("0s", "5s") are read without BigDecimal: its class initialisation took ~7-13 ms
+     * of every `lattice up` on the development machine, and no AOT cache holds it.
+     */
+    @Test
+    void upAndPingReadTheirDurationsWithoutBigDecimal() throws Exception {
+        FakeBackend backend = new FakeBackend();
+        try (LocalApiServer server = LocalApiServer.start(dir.resolve("latticed.sock"), backend,
+                LocalApiServer.Options.defaults().withCli(QuickCli::accept))) {
+            for (List<String> args : List.of(List.of("--socket=" + server.path(), "up", "--authkey=tskey-auth-1", "--timeout=30s"),
+                    List.of("--socket=" + server.path(), "ping", "-c", "1", "100.64.0.2"))) {
+                Run r = freshJvm(args);
+                assertThat(r.classLog()).as(args.toString()).contains("dev.lattice.agent.cli.GoDuration ")
+                        .doesNotContain("java.math.BigDecimal ");
+            }
+        }
+    }
+
     /** latticed's warm-up of its own CLI route: a status it answers, nothing printed anywhere. */
     @Test
     void warmDaemonRunsAStatusThroughTheRoute() throws Exception {

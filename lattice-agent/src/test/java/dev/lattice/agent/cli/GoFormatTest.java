@@ -36,6 +36,30 @@ class GoFormatTest {
         assertThatThrownBy(() -> GoDuration.parse(text)).isInstanceOf(IllegalArgumentException.class);
     }
 
+    /** Whole numbers take long arithmetic, fractions BigDecimal: both must read a value alike, to the last nanosecond. */
+    @ParameterizedTest
+    @MethodSource("seeds")
+    void aWholeNumberReadsAsTheSameFractionWould(long nanos) {
+        assertThat(GoDuration.parse(nanos + "ns")).isEqualTo(GoDuration.parse(nanos + ".0ns")).isEqualTo(Duration.ofNanos(nanos));
+        long s = nanos / 1_000_000_000L;
+        assertThat(GoDuration.parse("-" + s + "s" + (nanos % 1000) + "ns"))
+                .isEqualTo(GoDuration.parse("-" + s + ".0s" + (nanos % 1000) + "ns"));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"9223372036854775807ns, 9223372036854775807", "2562047h, 9223369200000000000",
+        "-9223372036854775807ns, -9223372036854775807", "+3m, 180000000000"})
+    void wholeNumbersUpToGosLimit(String text, long nanos) {
+        assertThat(GoDuration.parse(text)).isEqualTo(Duration.ofNanos(nanos));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {"9223372036854775808ns", "2562048h", "2562047h1h", "99999999999999999999s", "5s3",
+        "s5", "5sms", "9223372036854775807.1ns"})
+    void wholeNumbersBeyondGosLimitOrMalformedAreRefused(String text) {
+        assertThatThrownBy(() -> GoDuration.parse(text)).isInstanceOf(IllegalArgumentException.class);
+    }
+
     static Stream<Long> seeds() {
         Random r = new Random(42);
         return IntStream.range(0, 200).mapToObj(i -> r.nextLong(0, 400_000_000_000_000L) >> r.nextInt(40));

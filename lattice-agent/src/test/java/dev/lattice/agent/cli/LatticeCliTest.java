@@ -177,7 +177,7 @@ class LatticeCliTest {
         var r = run("up", "--authkey=k", "--timeout=5s");
         assertThat(r).as("tailscale: backend error: <ErrMessage>, exit 1").isEqualTo(
                 new LatticeCli.Result(1, "", "backend error: authkey expired\n"));
-        assertThat(backend.calls).as("no status polls after a refusal").containsExactly("status", "prefs", "up");
+        assertThat(backend.calls).as("no status polls after a refusal").containsExactly("prefs", "up");
 
         // A refusal that comes after up answered (control was unreachable at first) shows in status's health.
         backend.upResult = new UpResult(BackendState.NeedsLogin, null);

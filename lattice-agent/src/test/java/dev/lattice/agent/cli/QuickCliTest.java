@@ -272,6 +272,22 @@ class QuickCliTest {
         assertThat(backend.edits).isEqualTo(expectedEdits);
     }
 
+    /** An up asks for the status (every peer) only to find an exit node given by name or address. */
+    @Test
+    void upAsksForTheStatusOnlyForAnExitNode() {
+        backend.pollsUntilRunning = -1;
+        backend.upResult = new UpResult(BackendState.Running, null);
+        Run plain = viaCliMain(List.of("up", "--login-server=http://ctl", "--authkey=k", "--hostname=box"));
+        assertThat(plain.fellBack()).isFalse();
+        assertThat(plain.result().code()).isZero();
+        assertThat(backend.calls).containsExactly("prefs", "up");
+
+        backend.calls.clear();
+        Run exit = viaCliMain(List.of("up", "--exit-node=nobody"));
+        assertThat(exit.result().code()).isEqualTo(1);
+        assertThat(backend.calls).containsExactly("status", "prefs");
+    }
+
     @Test
     void upReadsTheKeyFileInTheCliAndSendsTheKey() throws Exception {
         Path key = Files.writeString(dir.resolve("key"), "tskey-auth-123\n");

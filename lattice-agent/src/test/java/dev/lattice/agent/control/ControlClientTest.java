@@ -221,6 +221,30 @@ class ControlClientTest {
         assertThat(a.errors).isEmpty();
     }
 
+    /**
+     * As tailscale's updateRoutine: a new endpoint goes to control at once (a peer behind a NAT learns our STUN address
+     * only this way), not after a wait to gather a burst (it was 250 ms). The quickest of three changes, so that one
+     * stall of a loaded machine does not decide it; each takes the server's 25 ms batching window and a's poll.
+     */
+    @Test
+    void anEndpointChangeReachesThePeersWithoutAWait() throws Exception {
+        String key = preAuthKey();
+        Agent a = agent("a").start(key);
+        Agent b = agent("b").start(key);
+        a.awaitMap(m -> peer(m, "b") != null);
+        b.awaitState(BackendState.Running);
+        long quickest = Long.MAX_VALUE;
+        for (int i = 1; i <= 3; i++) {
+            AddrPort ep = AddrPort.parse("192.0.2." + i + ":41641");
+            long t0 = System.nanoTime();
+            b.client.updateEndpoints(List.of(ep), List.of(2));
+            a.awaitMap(m -> peer(m, "b") != null && peer(m, "b").endpoints() != null && peer(m, "b").endpoints().contains(ep));
+            quickest = Math.min(quickest, System.nanoTime() - t0);
+        }
+        assertThat(java.time.Duration.ofNanos(quickest)).isLessThan(java.time.Duration.ofMillis(200));
+        assertThat(a.errors).isEmpty();
+    }
+
     @Test
     void setDnsPublishesTheNodesOwnChallengeAndReportsTheServersRefusal() throws Exception {
         server.close();
