@@ -16,6 +16,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The record layer as the wire sees it: whatever the writes, every record but the last of a flush is full (4,096 bytes
@@ -39,7 +41,13 @@ class NoiseRecordCodecTest {
 
     /** One side of a connection: it seals with K1 and opens K2, the other the opposite. */
     private static EmbeddedChannel side(boolean first) {
-        return new EmbeddedChannel(first ? new NoiseRecordCodec(cipher(K2), cipher(K1)) : new NoiseRecordCodec(cipher(K1), cipher(K2)));
+        return side(first, false);
+    }
+
+    /** @param pooled the codec seals and opens into the channel allocator's buffers (a server's) */
+    private static EmbeddedChannel side(boolean first, boolean pooled) {
+        return new EmbeddedChannel(first ? new NoiseRecordCodec(cipher(K2), cipher(K1), pooled)
+                : new NoiseRecordCodec(cipher(K1), cipher(K2), pooled));
     }
 
     private static byte[] random(int n, int seed) {
@@ -75,7 +83,11 @@ class NoiseRecordCodecTest {
 
     /** The plaintext the other side reads from {@code wire}, fed in pieces of the given sizes (cycled). */
     private static byte[] read(byte[] wire, int... pieces) {
-        EmbeddedChannel other = side(false);
+        return read(wire, false, pieces);
+    }
+
+    private static byte[] read(byte[] wire, boolean pooled, int... pieces) {
+        EmbeddedChannel other = side(false, pooled);
         int at = 0;
         for (int i = 0; at < wire.length; i++) {
             int n = Math.min(pieces[i % pieces.length], wire.length - at);
@@ -93,8 +105,9 @@ class NoiseRecordCodecTest {
         return out.toByteArray();
     }
 
-    @Test
-    void writesOfAnySizeBecomeFullRecordsAtExactBoundaries() {
+    @ParameterizedTest(name = "pooled buffers: {0}")
+    @ValueSource(booleans = {false, true})
+    void writesOfAnySizeBecomeFullRecordsAtExactBoundaries(boolean pooled) {
         // Each row: the sizes written before one flush (an HTTP/2 DATA frame is a 9-byte header, then its payload).
         int[][] rows = {
                 {1}, {FULL - 1}, {FULL}, {FULL + 1}, {2 * FULL}, {2 * FULL + 1},
@@ -103,7 +116,7 @@ class NoiseRecordCodecTest {
                 {0, 5, 0}, {1 << 20},
         };
         for (int[] row : rows) {
-            EmbeddedChannel ch = side(true);
+            EmbeddedChannel ch = side(true, pooled);
             ByteArrayOutputStream sent = new ByteArrayOutputStream();
             List<ChannelFuture> writes = new ArrayList<>();
             int seed = 0;
@@ -130,15 +143,16 @@ class NoiseRecordCodecTest {
                 assertThat(lens.getLast()).as("%s: the last record", what)
                         .isEqualTo(total - (lens.size() - 1) * FULL + ControlMessages.TAG_LEN);
             }
-            assertThat(read(wire, 4096)).as("%s: read back", what).isEqualTo(sent.toByteArray());
+            assertThat(read(wire, pooled, 4096)).as("%s: read back", what).isEqualTo(sent.toByteArray());
             ch.finishAndReleaseAll();
         }
     }
 
-    @Test
-    void aMegabyteMapReadsBackByteIdenticalHoweverTheSocketCutsIt() {
+    @ParameterizedTest(name = "pooled buffers: {0}")
+    @ValueSource(booleans = {false, true})
+    void aMegabyteMapReadsBackByteIdenticalHoweverTheSocketCutsIt(boolean pooled) {
         byte[] map = random(1_450_000, 42);
-        EmbeddedChannel ch = side(true);
+        EmbeddedChannel ch = side(true, pooled);
         // As HTTP/2 writes it: 9-byte frame headers and 16 KiB payloads, several flushes.
         ByteArrayOutputStream sent = new ByteArrayOutputStream();
         for (int at = 0, i = 0; at < map.length; i++) {
@@ -158,10 +172,10 @@ class NoiseRecordCodecTest {
         for (int[] pieces : new int[][] {{1}, {3}, {4096}, {4095, 1}, {4097}, {65536}, {7, 8191, 3, 100000}}) {
             if (pieces[0] == 1 && pieces.length == 1) {
                 byte[] head = Arrays.copyOf(wire, 3 * 4096); // byte by byte: the first three records only
-                assertThat(read(head, 1)).isEqualTo(Arrays.copyOf(sent.toByteArray(), 3 * FULL));
+                assertThat(read(head, pooled, 1)).isEqualTo(Arrays.copyOf(sent.toByteArray(), 3 * FULL));
                 continue;
             }
-            assertThat(read(wire, pieces)).as("pieces %s", Arrays.toString(pieces)).isEqualTo(sent.toByteArray());
+            assertThat(read(wire, pooled, pieces)).as("pieces %s", Arrays.toString(pieces)).isEqualTo(sent.toByteArray());
         }
         ch.finishAndReleaseAll();
     }

@@ -201,7 +201,7 @@ public final class Ts2021Upgrader {
         ChannelPipeline p = ch.pipeline();
         // Until the client's first record arrives (the HTTP/2 preface), a silent connection is dropped.
         p.addLast(NoiseRecordCodec.HANDSHAKE_TIMEOUT_NAME, new ReadTimeoutHandler(HANDSHAKE_TIMEOUT_SECONDS));
-        p.addLast("ts2021-records", new NoiseRecordCodec(est.rx(), est.tx()));
+        p.addLast("ts2021-records", new NoiseRecordCodec(est.rx(), est.tx(), true));
         // A client needs a handful of streams (the map poll, lite updates, register, c2n); Go's default of 250,
         // each buffering a body, let one stranger hold a gigabyte.
         p.addLast("h2", Http2FrameCodecBuilder.forServer()
