@@ -226,6 +226,22 @@ public final class MapSessions implements AutoCloseable {
         schedule(delay);
     }
 
+    /** The most distinct batches one tick makes for sessions that opened at different points of it. */
+    static final int SUFFIXES = 4;
+
+    /**
+     * Where the batch a session gets starts, for a session whose full map has the first {@code skip} of a tick's
+     * {@code size} changes: at most {@link #SUFFIXES} starting points per tick, at or before {@code skip}. Each
+     * session its own suffix was thousands of distinct batches of thousands of boxed IDs in one tick of a restart
+     * storm (sessions open all through it): 6 million set entries at once, and a 2 GiB heap ran out. A session may now
+     * get again up to a quarter of the tick's changes that its map already has; deltas carry the nodes as they are
+     * when sent, which a client takes as it took the map.
+     */
+    static int suffixStart(int skip, int size) {
+        int step = Math.max(1, (size + SUFFIXES - 1) / SUFFIXES);
+        return skip / step * step;
+    }
+
     /** How far apart ticks are kept with {@code sessions} open ({@link #SPACING_PER_SESSION_NANOS}). */
     static long spacingNanos(int sessions) {
         return Math.min(MAX_SPACING.toNanos(), sessions * SPACING_PER_SESSION_NANOS);
@@ -287,7 +303,8 @@ public final class MapSessions implements AutoCloseable {
                 // A session opened meanwhile has the earlier changes in its full map already (as before ticks).
                 int skip = (int) Math.min(batch.size(), Math.max(0, s.heardUpTo() - first + 1));
                 if (skip < batch.size()) {
-                    s.enqueue(batches.computeIfAbsent(skip, k -> ChangeBatch.of(batch.subList(k, batch.size()))));
+                    int from = suffixStart(skip, batch.size());
+                    s.enqueue(batches.computeIfAbsent(from, k -> ChangeBatch.of(batch.subList(k, batch.size()))));
                 }
             }
             SharedDeltas shared = share ? new SharedDeltas() : null;

@@ -29,6 +29,23 @@ class FanOutPacingTest {
     Path dir;
 
     @Test
+    void sessionsOpenedAllThroughATickShareAFewBatchesNotOneEach() {
+        // A storm's tick: 5,000 changes, a session opened after each of them (its map has the changes before).
+        int size = 5_000;
+        java.util.Set<Integer> starts = new java.util.TreeSet<>();
+        for (int skip = 0; skip < size; skip++) {
+            int from = MapSessions.suffixStart(skip, size);
+            assertThat(from).as("the batch for skip %d starts at or before it", skip).isBetween(0, skip);
+            assertThat(skip - from).as("changes sent again to skip %d", skip).isLessThanOrEqualTo(size / MapSessions.SUFFIXES);
+            starts.add(from);
+        }
+        assertThat(starts).as("distinct batches in the tick").hasSizeLessThanOrEqualTo(MapSessions.SUFFIXES)
+                .contains(0);
+        // Small ticks keep exact suffixes.
+        for (int skip = 0; skip < 3; skip++) assertThat(MapSessions.suffixStart(skip, 3)).isEqualTo(skip);
+    }
+
+    @Test
     void theNextTickWaitsForItsWindowAndForTheSpacingOfTheOpenSessions() {
         long now = 1_000_000 * MS;
         record Row(String what, int sessions, long startedAgo, long took, long expectedMs) {}
