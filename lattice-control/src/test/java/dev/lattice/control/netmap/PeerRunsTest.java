@@ -9,6 +9,7 @@ import dev.lattice.control.machine.PeerRun;
 import dev.lattice.control.machine.RecordingSinks;
 import dev.lattice.control.state.Change;
 import dev.lattice.control.state.Tailnet;
+import dev.lattice.control.store.MutableClock;
 import dev.lattice.control.store.Store;
 import dev.lattice.control.store.TailnetNode;
 import dev.lattice.crypto.key.DiscoPrivateKey;
@@ -26,8 +27,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -50,23 +49,7 @@ class PeerRunsTest {
     private Tailnet tailnet;
     private IpAllocator ips;
     private final Map<Long, Long> users = new HashMap<>();
-    private Instant now = Instant.parse("2026-01-02T03:04:05Z");
-    private final Clock clock = new Clock() {
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    };
+    private final MutableClock clock = new MutableClock(Instant.parse("2026-01-02T03:04:05Z"));
 
     private TailnetNode node(int i, long user) {
         IpAllocator.Addresses a = ips.allocate();
@@ -182,9 +165,9 @@ class PeerRunsTest {
             assertSameMaps(byRuns, byPeer, viewers);
 
             // An expiry ahead, then passed without any write.
-            tailnet.update(150, Change.Kind.UPDATED, n -> n.toBuilder().expiry(now.plusSeconds(60)).build());
+            tailnet.update(150, Change.Kind.UPDATED, n -> n.toBuilder().expiry(clock.instant().plusSeconds(60)).build());
             assertSameMaps(byRuns, byPeer, viewers);
-            now = now.plus(Duration.ofMinutes(2));
+            clock.advance(Duration.ofMinutes(2));
             assertSameMaps(byRuns, byPeer, viewers);
             assertThat(Tailcfg.json().readValue(json(byRuns.fullMap(v200, CapabilityVersion.CURRENT, null, null).msg()),
                     MapResponse.class).peers().stream().filter(p -> p.id() == 150).findFirst().orElseThrow().expired())
