@@ -1,6 +1,7 @@
 package dev.lattice.bench.micro;
 
 import dev.lattice.crypto.ChaChaPolyInPlace;
+import dev.lattice.crypto.IntrinsicChaChaPoly;
 import java.security.GeneralSecurityException;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -21,8 +22,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * A WireGuard transport message's seal and open, in place, as the data path does them: the JDK's ChaCha20-Poly1305
- * (initialised per packet, as {@code Cipher} requires) against {@link ChaChaPolyInPlace}. 64 bytes is a TCP ACK,
- * 1424 a full segment at WireGuard's 1420 MTU (padded to 16). Open copies the sealed message back first (both
+ * (initialised per packet, as {@code Cipher} requires) against {@link ChaChaPolyInPlace} (scalar Java) and
+ * {@link IntrinsicChaChaPoly} (the JDK's kernels without its Cipher). 64 bytes is a TCP ACK, 1424 a full segment at
+ * WireGuard's 1420 MTU (padded to 16). The fork opens what lattice.jar's manifest opens. Open copies the sealed message back first (both
  * sides), since it decrypts in place.
  *
  * <pre>java -cp "$(cat lattice-bench/target/classpath)" org.openjdk.jmh.Main TransportAeadBench -prof gc</pre>
@@ -32,9 +34,11 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-XX:+UseSerialGC", "-Xms16m"})
+@Fork(value = 1, jvmArgsAppend = {"-XX:+UseSerialGC", "-Xms16m",
+        "--add-opens=java.base/com.sun.crypto.provider=ALL-UNNAMED", "--add-opens=java.base/sun.security.util.math=ALL-UNNAMED",
+        "--add-opens=java.base/sun.security.util.math.intpoly=ALL-UNNAMED"})
 public class TransportAeadBench {
-    @Param({"64", "1424"})
+    @Param({"64", "256", "512", "1424"})
     int len;
 
     private final byte[] buf = new byte[2048];
@@ -47,6 +51,7 @@ public class TransportAeadBench {
     private Cipher dec;
     private final byte[] nonce = new byte[12];
     private final ChaChaPolyInPlace ours = new ChaChaPolyInPlace();
+    private IntrinsicChaChaPoly intrinsic;
 
     @Setup
     public void setup() throws GeneralSecurityException {
@@ -56,6 +61,8 @@ public class TransportAeadBench {
         rnd.nextBytes(buf);
         jdkKey = new SecretKeySpec(key, "ChaCha20");
         ourKey = ChaChaPolyInPlace.key(key);
+        if (!IntrinsicChaChaPoly.available()) throw new IllegalStateException(IntrinsicChaChaPoly.unavailableReason());
+        intrinsic = new IntrinsicChaChaPoly();
         enc = Cipher.getInstance("ChaCha20-Poly1305");
         dec = Cipher.getInstance("ChaCha20-Poly1305");
         sealedOurs = new byte[len + 16];
@@ -91,6 +98,19 @@ public class TransportAeadBench {
     public int openOurs() {
         System.arraycopy(sealedOurs, 0, buf, 0, len + 16);
         int n = ours.open(ourKey, 7, buf, 0, len + 16);
+        if (n != len) throw new IllegalStateException("open failed");
+        return n;
+    }
+
+    @Benchmark
+    public int sealIntrinsic() {
+        return intrinsic.seal(ourKey, ++counter, buf, 0, len);
+    }
+
+    @Benchmark
+    public int openIntrinsic() {
+        System.arraycopy(sealedOurs, 0, buf, 0, len + 16);
+        int n = intrinsic.open(ourKey, 7, buf, 0, len + 16);
         if (n != len) throw new IllegalStateException("open failed");
         return n;
     }

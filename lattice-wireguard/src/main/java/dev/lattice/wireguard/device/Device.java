@@ -1,5 +1,6 @@
 package dev.lattice.wireguard.device;
 
+import dev.lattice.crypto.IntrinsicChaChaPoly;
 import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.crypto.key.PresharedKey;
@@ -163,6 +164,11 @@ public final class Device implements AutoCloseable {
         scheduler.scheduleWithFixedDelay(this::refreshMtu, 5, 5, TimeUnit.SECONDS);
         if (warmUp == WarmUpLevel.NONE) log.debug("device {} up, listening on UDP port {}", tun.name(), listenPort);
         else log.info("device {} up, listening on UDP port {}", tun.name(), listenPort);
+        if (warmUp != WarmUpLevel.NONE) {
+            // Slower, not wrong: a JVM started without lattice.jar's manifest (its Add-Opens) seals with the JDK's cipher.
+            if (IntrinsicChaChaPoly.available()) log.debug("full-size packets: {}", TransportCipher.largePackets());
+            else log.warn("full-size packets: {}", TransportCipher.largePackets());
+        }
     }
 
     private void startThread(String name, Runnable body) {

@@ -1,17 +1,19 @@
 package dev.lattice.wireguard.device;
 
 import dev.lattice.crypto.ChaChaPolyInPlace;
+import dev.lattice.crypto.IntrinsicChaChaPoly;
 import java.security.GeneralSecurityException;
 import javax.crypto.Cipher;
 import javax.crypto.spec.IvParameterSpec;
 
 /**
- * ChaCha20-Poly1305 for transport data, in place on the packet buffer. Two implementations by size, with the same
- * bytes: up to {@link #SMALL} bytes (ACKs, keepalives, pings, DNS) {@link ChaChaPolyInPlace}, which allocates
- * nothing and costs 2-2.5x less than the JDK's cipher there (its {@code Cipher.init} per packet builds a Poly1305
- * and copies keys, ~800 ns and 2.2 KB); above it the JDK's cipher, whose vectorised ChaCha20 and Poly1305
- * intrinsics make a full-size packet 3x cheaper than our scalar rounds (lattice-bench's TransportAeadBench).
- * Neither object is thread-safe, so each thread keeps its own.
+ * ChaCha20-Poly1305 for transport data, in place on the packet buffer. Implementations by size, all with the same
+ * bytes: up to {@link #SMALL} bytes (ACKs, keepalives, pings, DNS) {@link ChaChaPolyInPlace}, scalar Java that
+ * allocates nothing and needs no set-up; above it {@link IntrinsicChaChaPoly}, the JDK's vectorised ChaCha20 and
+ * Poly1305 kernels called without the JDK's {@code Cipher}, whose {@code init} per packet (~800 ns and 2.2 KB of
+ * garbage: it builds a Poly1305 and copies and compares keys) cost more than the kernels' work on a full-size packet.
+ * Where the JDK's internals cannot be reached (a JVM started without lattice.jar's opens), the JDK's cipher, as
+ * before (lattice-bench's TransportAeadBench has all three). Not thread-safe, so each thread keeps its own.
  */
 final class TransportCipher {
     private static final ThreadLocal<TransportCipher> PER_THREAD = ThreadLocal.withInitial(TransportCipher::new);
@@ -19,18 +21,37 @@ final class TransportCipher {
     /** Plaintext (seal) or ciphertext-with-tag (open) lengths up to this go to {@link ChaChaPolyInPlace}. */
     static final int SMALL = 256;
 
+    /** For packets above {@link #SMALL}; null where the JDK's kernels cannot be reached, and then the JDK's cipher. */
+    private final IntrinsicChaChaPoly large;
     private final Cipher enc;
     private final Cipher dec;
     private final ChaChaPolyInPlace small = new ChaChaPolyInPlace();
     private final byte[] nonce = new byte[12];
 
     private TransportCipher() {
+        this(IntrinsicChaChaPoly.available());
+    }
+
+    /** {@code intrinsic} false: the JDK's cipher above {@link #SMALL} (tests of the fallback). */
+    TransportCipher(boolean intrinsic) {
+        if (intrinsic) {
+            large = new IntrinsicChaChaPoly();
+            enc = dec = null;
+            return;
+        }
+        large = null;
         try {
             enc = Cipher.getInstance("ChaCha20-Poly1305");
             dec = Cipher.getInstance("ChaCha20-Poly1305");
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("ChaCha20-Poly1305 unavailable in this JDK", e);
         }
+    }
+
+    /** Which implementation seals and opens full-size packets here, for the daemon's start-up log. */
+    static String largePackets() {
+        return IntrinsicChaChaPoly.available() ? "the JDK's ChaCha20/Poly1305 kernels (no Cipher set-up per packet)"
+                : "the JDK's cipher (" + IntrinsicChaChaPoly.unavailableReason() + ")";
     }
 
     static TransportCipher get() {
@@ -61,6 +82,7 @@ final class TransportCipher {
     /** Encrypts {@code b[off..off+len)} in place and appends the 16-byte tag; returns len + 16. */
     int seal(TransportKey key, long counter, byte[] b, int off, int len) {
         if (len <= SMALL) return small.seal(key.words, counter, b, off, len);
+        if (large != null) return large.seal(key.words, counter, b, off, len);
         try {
             enc.init(Cipher.ENCRYPT_MODE, key.jdk, nonce(counter));
             return enc.doFinal(b, off, len, b, off);
@@ -72,6 +94,7 @@ final class TransportCipher {
     /** Decrypts ciphertext+tag in place; returns the plaintext length, or -1 if authentication fails. */
     int open(TransportKey key, long counter, byte[] b, int off, int len) {
         if (len <= SMALL + ChaChaPolyInPlace.TAG_LEN) return small.open(key.words, counter, b, off, len);
+        if (large != null) return large.open(key.words, counter, b, off, len);
         try {
             dec.init(Cipher.DECRYPT_MODE, key.jdk, nonce(counter));
             return dec.doFinal(b, off, len, b, off);

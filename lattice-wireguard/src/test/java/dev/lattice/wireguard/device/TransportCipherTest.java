@@ -6,15 +6,22 @@ import dev.lattice.crypto.ChaChaPoly;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** The transport cipher against an independent implementation (BouncyCastle), with WireGuard's nonce layout. */
+/**
+ * The transport cipher against an independent implementation (BouncyCastle), with WireGuard's nonce layout; above
+ * the size switch both with the JDK's kernels ({@code intrinsic}, what the launchers run) and with the JDK's cipher
+ * (the fallback without lattice.jar's opens).
+ */
 class TransportCipherTest {
     private static final int OFF = Device.HEADROOM;
 
-    @Test
-    void sealsAsBouncyCastleDoesWithTheCounterLittleEndianInTheNonce() throws Exception {
+    @ParameterizedTest(name = "intrinsic={0}")
+    @ValueSource(booleans = {true, false})
+    void sealsAsBouncyCastleDoesWithTheCounterLittleEndianInTheNonce(boolean intrinsic) throws Exception {
         Random rnd = new Random(8439);
-        TransportCipher c = TransportCipher.get();
+        TransportCipher c = new TransportCipher(intrinsic);
         for (int round = 0; round < 300; round++) {
             byte[] key = new byte[32];
             rnd.nextBytes(key);
@@ -36,16 +43,17 @@ class TransportCipherTest {
         }
     }
 
-    @Test
-    void aFlippedBitAWrongCounterOrAWrongKeyFailsToOpen() {
+    @ParameterizedTest(name = "{0} bytes")
+    @ValueSource(ints = {100, 1000})
+    void aFlippedBitAWrongCounterOrAWrongKeyFailsToOpen(int len) {
         byte[] key = new byte[32];
         Arrays.fill(key, (byte) 7);
         TransportKey k = new TransportKey(key);
         TransportCipher c = TransportCipher.get();
-        byte[] sealed = new byte[OFF + 100 + 16];
-        int ct = c.seal(k, 42, sealed, OFF, 100);
+        byte[] sealed = new byte[OFF + len + 16];
+        int ct = c.seal(k, 42, sealed, OFF, len);
 
-        for (int bit : new int[] {0, 8 * 50 + 3, 8 * (ct - 1)}) { // first byte, middle, last tag byte
+        for (int bit : new int[] {0, 8 * (len / 2) + 3, 8 * (ct - 1)}) { // first byte, middle, last tag byte
             byte[] b = sealed.clone();
             b[OFF + bit / 8] ^= (byte) (1 << (bit % 8));
             assertThat(c.open(k, 42, b, OFF, ct)).as("bit %d", bit).isEqualTo(-1);
@@ -54,13 +62,14 @@ class TransportCipherTest {
         byte[] other = key.clone();
         other[31] ^= 1;
         assertThat(c.open(new TransportKey(other), 42, sealed.clone(), OFF, ct)).isEqualTo(-1);
-        assertThat(c.open(k, 42, sealed.clone(), OFF, ct)).isEqualTo(100);
+        assertThat(c.open(k, 42, sealed.clone(), OFF, ct)).isEqualTo(len);
     }
 
-    @Test
-    void aTamperedPacketFailsOnEitherSideOfTheSizeSwitch() {
+    @ParameterizedTest(name = "intrinsic={0}")
+    @ValueSource(booleans = {true, false})
+    void aTamperedPacketFailsOnEitherSideOfTheSizeSwitch(boolean intrinsic) {
         TransportKey k = new TransportKey(new byte[32]);
-        TransportCipher c = TransportCipher.get();
+        TransportCipher c = new TransportCipher(intrinsic);
         for (int len : new int[] {0, 64, TransportCipher.SMALL - 1, TransportCipher.SMALL, TransportCipher.SMALL + 1, 1424}) {
             byte[] sealed = new byte[OFF + len + 16];
             int ct = c.seal(k, len, sealed, OFF, len); // a counter of its own: the JDK refuses a repeated nonce
@@ -69,6 +78,12 @@ class TransportCipherTest {
             assertThat(c.open(k, len, b, OFF, ct)).as("%d bytes", len).isEqualTo(-1);
             assertThat(c.open(k, len, sealed, OFF, ct)).as("%d bytes", len).isEqualTo(len);
         }
+    }
+
+    /** The tests' JVM has lattice.jar's opens: the data path runs on the JDK's kernels, not its cipher. */
+    @Test
+    void fullSizePacketsUseTheJdksKernels() {
+        assertThat(TransportCipher.largePackets()).startsWith("the JDK's ChaCha20/Poly1305 kernels");
     }
 
     @Test
