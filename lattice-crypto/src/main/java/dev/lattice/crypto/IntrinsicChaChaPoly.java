@@ -254,12 +254,26 @@ public final class IntrinsicChaChaPoly {
                 k = 0;
             }
             int n = Math.min(len - p, made - k);
-            int i = 0;
-            for (; i + 8 <= n; i += 8) LONG.set(out, outOff + p + i, (long) LONG.get(in, off + p + i) ^ (long) LONG.get(ks, k + i));
-            for (; i < n; i++) out[outOff + p + i] = (byte) (in[off + p + i] ^ ks[k + i]);
+            xorBytes(in, off + p, out, outOff + p, ks, k, n);
             p += n;
             k += n;
         }
+    }
+
+    private static void xorBytes(byte[] in, int inOff, byte[] out, int outOff, byte[] k, int kOff, int n) {
+        int i = 0;
+        for (; i + 32 <= n; i += 32) {
+            long a0 = (long) LONG.get(in, inOff + i), a1 = (long) LONG.get(in, inOff + i + 8);
+            long a2 = (long) LONG.get(in, inOff + i + 16), a3 = (long) LONG.get(in, inOff + i + 24);
+            long k0 = (long) LONG.get(k, kOff + i), k1 = (long) LONG.get(k, kOff + i + 8);
+            long k2 = (long) LONG.get(k, kOff + i + 16), k3 = (long) LONG.get(k, kOff + i + 24);
+            LONG.set(out, outOff + i, a0 ^ k0);
+            LONG.set(out, outOff + i + 8, a1 ^ k1);
+            LONG.set(out, outOff + i + 16, a2 ^ k2);
+            LONG.set(out, outOff + i + 24, a3 ^ k3);
+        }
+        for (; i + 8 <= n; i += 8) LONG.set(out, outOff + i, (long) LONG.get(in, inOff + i) ^ (long) LONG.get(k, kOff + i));
+        for (; i < n; i++) out[outOff + i] = (byte) (in[inOff + i] ^ k[kOff + i]);
     }
 
     /** The tag of ciphertext {@code b[off..off+len)} with no associated data into {@link #tag}. */

@@ -27,7 +27,7 @@ class TransportCipherTest {
             rnd.nextBytes(key);
             long ctr = round < 3 ? new long[] {0, 1, -(1L << 13) - 2}[round] : rnd.nextLong() >>> 4;
             // 0: a keepalive; both sides of the size at which the implementation changes
-            int len = round % 10 == 0 ? 0 : round % 10 == 1 ? TransportCipher.SMALL + rnd.nextInt(-2, 3) : rnd.nextInt(1500);
+            int len = round % 10 == 0 ? 0 : round % 10 == 1 ? c.smallMax() + rnd.nextInt(-2, 3) : rnd.nextInt(1500);
             byte[] plain = new byte[len];
             rnd.nextBytes(plain);
             byte[] buf = new byte[OFF + len + 16];
@@ -70,7 +70,7 @@ class TransportCipherTest {
     void aTamperedPacketFailsOnEitherSideOfTheSizeSwitch(boolean intrinsic) {
         TransportKey k = new TransportKey(new byte[32]);
         TransportCipher c = new TransportCipher(intrinsic);
-        for (int len : new int[] {0, 64, TransportCipher.SMALL - 1, TransportCipher.SMALL, TransportCipher.SMALL + 1, 1424}) {
+        for (int len : new int[] {0, 64, c.smallMax() - 1, c.smallMax(), c.smallMax() + 1, 300, 1424}) {
             byte[] sealed = new byte[OFF + len + 16];
             int ct = c.seal(k, len, sealed, OFF, len); // a counter of its own: the JDK refuses a repeated nonce
             byte[] b = sealed.clone();
