@@ -44,7 +44,10 @@ import dev.lattice.crypto.key.DiscoPrivateKey;
 import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.tailcfg.FilterRule;
+import dev.lattice.wire.tailcfg.NetPortRange;
 import dev.lattice.wire.tailcfg.Node;
+import dev.lattice.wire.tailcfg.PortRange;
 import dev.lattice.wire.tailcfg.UserProfile;
 import dev.lattice.wireguard.device.Device;
 import dev.lattice.wireguard.device.Peer;
@@ -259,7 +262,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
                     long t3 = System.nanoTime();
                     // Last, when C2's queue is short again: a first transfer then runs compiled code (see Device).
                     if (b.rawTun.vnetHdr()) {
-                        long n = b.device.warmUpLoopback();
+                        long n = b.device.warmUpLoopback(LocalBackend::warmUpTun);
                         log.info("data path warm-up: {} MB each way over loopback in {} ms", n >> 20, ms(System.nanoTime() - t3));
                     }
                     log.debug("warm-up done in {} ms (code {} ms, control login {} ms, CLI route {} ms, data path {} ms)",
@@ -480,6 +483,21 @@ public final class LocalBackend implements Backend, AutoCloseable {
         log.info("up: Running after {} ms (prefs saved in {} ms, logged in after {} ms, first netmap {} ms, applied in {} ms)",
                 ms(now - (asked != 0 && asked <= start ? asked : start)), saved,
                 upLoggedIn == 0 ? "?" : ms(upLoggedIn - start), upFirstMap == 0 ? "?" : ms(upFirstMap - start), ms(now - applyStart));
+    }
+
+    /**
+     * The data path warm-up's TUN as this daemon's own is: behind a {@link FilteringTun} with a packet filter, so the
+     * filter's per-packet code (outbound tracking, inbound checks) is compiled before the first real transfer rather
+     * than during it, and the device's calls into its TUN see the type real traffic brings. The warm-up's packets are
+     * established TCP between its two made-up addresses, which a filter passes as tailscale's does; the rule would
+     * admit their SYNs too.
+     */
+    static TunDevice warmUpTun(TunDevice tun) {
+        List<String> addrs = dev.lattice.wireguard.device.Device.WARM_UP_ADDRESSES;
+        FilterRule all = new FilterRule(addrs, null, List.of(new NetPortRange("*", null, new PortRange(0, 65535))), null, null);
+        FilteringTun f = new FilteringTun(tun);
+        f.setFilter(PacketFilter.compile(List.of(all), addrs.stream().map(IpPrefix::parse).toList()));
+        return f;
     }
 
     private static long ms(long nanos) {

@@ -111,10 +111,22 @@ public final class Device implements AutoCloseable {
      * which would only share the CPU with it). Returns the bytes moved each way.
      */
     public long warmUpLoopback() throws IOException, InterruptedException {
+        return warmUpLoopback(java.util.function.UnaryOperator.identity());
+    }
+
+    /**
+     * As {@link #warmUpLoopback()}, with the throwaway devices' TUNs wrapped by {@code wrap} as this device's is (so the
+     * wrapper's code is compiled before real traffic, and the calls into it see its type); see {@link LoopbackWarmUp}.
+     * The throwaway devices' addresses are {@link #WARM_UP_ADDRESSES}, which the wrapper must let through.
+     */
+    public long warmUpLoopback(java.util.function.UnaryOperator<TunDevice> wrap) throws IOException, InterruptedException {
         long start = transportBytes();
         return LoopbackWarmUp.run(LoopbackWarmUp.MIN_ROUNDS, LoopbackWarmUp.DEADLINE_NANOS,
-                () -> transportBytes() - start > 1 << 20);
+                () -> transportBytes() - start > 1 << 20, wrap);
     }
+
+    /** The addresses of {@link #warmUpLoopback}'s two made-up peers (a TCP flow each way between them). */
+    public static final List<String> WARM_UP_ADDRESSES = List.of("10.255.0.1/32", "10.255.0.2/32");
 
     /** Transport bytes sent and received with all peers. */
     long transportBytes() {

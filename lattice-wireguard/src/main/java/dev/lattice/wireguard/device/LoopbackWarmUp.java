@@ -10,6 +10,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
 
 /**
  * Runs a bulk transfer both ways between two throwaway devices on the loopback interface at start, so that the
@@ -43,21 +44,25 @@ final class LoopbackWarmUp {
 
     /** Returns the bytes the side that got fewer had written to its made-up TUN (0 if the devices never shook hands). */
     static long run() throws IOException, InterruptedException {
-        return run(MIN_ROUNDS, DEADLINE_NANOS, () -> false);
+        return run(MIN_ROUNDS, DEADLINE_NANOS, () -> false, UnaryOperator.identity());
     }
 
     /**
      * As {@link #run()} with at least {@code minRounds} rounds, all within {@code deadlineNanos}, stopping early as soon
-     * as {@code stop} says so (real traffic started: a warm-up then only takes CPU from it).
+     * as {@code stop} says so (real traffic started: a warm-up then only takes CPU from it). Each device's made-up TUN
+     * is given to {@code wrap} first: a daemon whose device reads and writes through a wrapper of its own (latticed's
+     * packet filter) passes one, so that the wrapper is compiled too and the device's calls into it see the type
+     * they will see with real traffic.
      */
-    static long run(int minRounds, long deadlineNanos, BooleanSupplier stop) throws IOException, InterruptedException {
+    static long run(int minRounds, long deadlineNanos, BooleanSupplier stop, UnaryOperator<TunDevice> wrap)
+            throws IOException, InterruptedException {
         long deadline = System.nanoTime() + deadlineNanos;
         NodePrivateKey ka = NodePrivateKey.generate();
         NodePrivateKey kb = NodePrivateKey.generate();
         FlowTun ta = new FlowTun("warm-a", 1, 2);
         FlowTun tb = new FlowTun("warm-b", 2, 1);
-        try (Device a = new Device(ta, UdpSocket::open, Clock.SYSTEM);
-                Device b = new Device(tb, UdpSocket::open, Clock.SYSTEM)) {
+        try (Device a = new Device(wrap.apply(ta), UdpSocket::open, Clock.SYSTEM);
+                Device b = new Device(wrap.apply(tb), UdpSocket::open, Clock.SYSTEM)) {
             a.setWarmUp(Device.WarmUpLevel.NONE);
             b.setWarmUp(Device.WarmUpLevel.NONE);
             a.setListenPort(0);
@@ -68,10 +73,10 @@ final class LoopbackWarmUp {
             b.start();
             InetAddress lo = InetAddress.getLoopbackAddress();
             Peer pb = a.addPeer(kb.publicKey());
-            a.allowedIps().insert(IpPrefix.parse("10.255.0.2/32"), pb);
+            a.allowedIps().insert(IpPrefix.parse(Device.WARM_UP_ADDRESSES.get(1)), pb);
             a.setEndpoint(pb, new InetSocketAddress(lo, b.listenPort()));
             Peer pa = b.addPeer(ka.publicKey());
-            b.allowedIps().insert(IpPrefix.parse("10.255.0.1/32"), pa);
+            b.allowedIps().insert(IpPrefix.parse(Device.WARM_UP_ADDRESSES.get(0)), pa);
             b.setEndpoint(pa, new InetSocketAddress(lo, a.listenPort()));
 
             ta.handshakePacket = true; // one small packet makes A start the handshake
