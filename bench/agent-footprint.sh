@@ -235,6 +235,8 @@ cold_pair() {
   R[$k,cold_ab]=$(awk '/TX-C/ && /receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") v = $(i-1) } END { print (v == "" ? "FAIL" : v) }' "$WORK/$k-cold.out")
   R[$k,cold_ba]=$(awk '/RX-C/ && /receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") v = $(i-1) } END { print (v == "" ? "FAIL" : v) }' "$WORK/$k-cold.out")
   log "$k: cold ${COLD}s both ways: A->B ${R[$k,cold_ab]}, B->A ${R[$k,cold_ba]} Mbit/s"
+  # Second by second, both directions summed: where a cold start's ramp shows (iperf3's interval lines)
+  log "$k: cold per second, both ways summed: $(awk '/(TX|RX)-C/ && !/sender|receiver/ { for (i = 1; i <= NF; i++) { if ($i ~ /^[0-9.]+-[0-9.]+$/) { split($i, t, "-"); s = int(t[1]) } if ($i == "Mbits/sec") v = $(i-1) } sum[s] += v; if (s > m) m = s } END { for (i = 0; i <= m; i++) printf "%d ", sum[i] }' "$WORK/$k-cold.out")Mbit/s"
 }
 declare -A IPA=() IPB=()
 
