@@ -106,13 +106,17 @@ final class LoopbackWarmUp {
     /**
      * A made-up offload TUN: while {@link #left} is positive, reads give TSO super-packets of a TCP flow to the peer's
      * address (counting {@code left} down), every fourth read a bare ACK instead (a single packet, no offload);
-     * written bytes are counted and dropped.
+     * written bytes are counted and dropped. Half of the packets have the shape of Linux's bulk TCP (timestamps, PSH,
+     * and an odd length): with one shape only, C2 compiled the data path without the branches the other takes, and a
+     * first real transfer deoptimised it (checksum tails, the merge's header checks, the filter's parsing).
      */
     static final class FlowTun implements TunDevice {
         private static final int MSS = 1380;
         private final String name;
         private final byte[] superPacket;
+        private final byte[] superPacketLikeLinux;
         private final byte[] ack;
+        private final byte[] ackLikeLinux;
         final AtomicLong delivered = new AtomicLong();
         volatile boolean handshakePacket;
         volatile boolean flowing;
@@ -125,6 +129,10 @@ final class LoopbackWarmUp {
                     WarmUp.tcpPacket(self, peer, SUPER_PACKET));
             this.ack = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_NONE, 0, 0, 20, 16),
                     WarmUp.tcpPacket(self, peer, 0));
+            this.superPacketLikeLinux = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 52, MSS - 12, 20, 16),
+                    WarmUp.tcpPacket(self, peer, SUPER_PACKET - 3, true));
+            this.ackLikeLinux = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_NONE, 0, 0, 20, 16),
+                    WarmUp.tcpPacket(self, peer, 0, true));
         }
 
         private static byte[] withHeader(VirtioNetHdr h, byte[] p) {
@@ -163,8 +171,14 @@ final class LoopbackWarmUp {
         public int read(byte[] buf, int off, int max, int timeoutMillis) {
             byte[] p = null;
             if (flowing && left > 0) {
-                p = (reads++ & 3) == 3 ? ack : superPacket;
-                if (p == superPacket) left--;
+                int r = reads++;
+                boolean linux = ((r >>> 2) & 1) == 1;
+                if ((r & 3) == 3) {
+                    p = linux ? ackLikeLinux : ack;
+                } else {
+                    p = linux ? superPacketLikeLinux : superPacket;
+                    left--;
+                }
             } else if (handshakePacket) {
                 handshakePacket = false;
                 p = ack;

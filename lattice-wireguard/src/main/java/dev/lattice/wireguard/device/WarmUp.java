@@ -55,7 +55,17 @@ final class WarmUp {
      * TUN gives it (checksums left to the offload).
      */
     static byte[] tcpPacket(int self, int peer, int payload) {
-        byte[] p = new byte[40 + payload];
+        return tcpPacket(self, peer, payload, false);
+    }
+
+    /**
+     * As {@link #tcpPacket(int, int, int)}; {@code likeLinux}: as Linux's TCP sends bulk data, with the timestamp
+     * option (a 32-byte TCP header) and PSH set, the shape real transfers have, so that a warm-up taking both shapes
+     * leaves no branch of the header parsing, the segmenter and the merge untaken.
+     */
+    static byte[] tcpPacket(int self, int peer, int payload, boolean likeLinux) {
+        int tcph = likeLinux ? 32 : 20;
+        byte[] p = new byte[20 + tcph + payload];
         p[0] = 0x45;
         p[2] = (byte) (p.length >>> 8);
         p[3] = (byte) p.length;
@@ -71,10 +81,18 @@ final class WarmUp {
         p[20] = (byte) 0xc0;
         p[22] = 0x14;
         p[23] = 0x51;
-        p[32] = 0x50; // data offset 5 words
-        p[33] = 0x10; // ACK
+        p[32] = (byte) ((tcph / 4) << 4); // data offset in words
+        p[33] = (byte) (likeLinux ? 0x18 : 0x10); // PSH|ACK, or ACK
         p[34] = (byte) 0xff;
-        for (int i = 40; i < p.length; i++) p[i] = (byte) (i * 31);
+        if (likeLinux) { // NOP, NOP, timestamps (kind 8, length 10, TSval, TSecr)
+            p[40] = 1;
+            p[41] = 1;
+            p[42] = 8;
+            p[43] = 10;
+            p[47] = 7;
+            p[51] = 3;
+        }
+        for (int i = 20 + tcph; i < p.length; i++) p[i] = (byte) (i * 31);
         return p;
     }
 }
