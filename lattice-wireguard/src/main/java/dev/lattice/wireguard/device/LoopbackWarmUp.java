@@ -108,7 +108,7 @@ final class LoopbackWarmUp {
      * address (counting {@code left} down), every fourth read a bare ACK instead (a single packet, no offload);
      * written bytes are counted and dropped. Half of the packets have the shape of Linux's bulk TCP (timestamps, PSH,
      * and an odd length): with one shape only, C2 compiled the data path without the branches the other takes, and a
-     * first real transfer deoptimised it (checksum tails, the merge's header checks, the filter's parsing).
+     * first real transfer deoptimised it (the TCP merge's header checks; other traps remain, see bench/README.md).
      */
     static final class FlowTun implements TunDevice {
         private static final int MSS = 1380;
