@@ -104,8 +104,9 @@ public final class ChaChaPolyInPlace {
         return ct;
     }
 
-    private static void checkKey(int[] key) {
-        if (key == null || key.length != 8) throw new IllegalArgumentException("expanded key must be 8 words (see key())");
+    /** The expanded-key check both in-place AEADs of this package share (they take the same {@link #key} words). */
+    static void checkKey(int[] key) {
+        if (key == null || key.length != 8) throw new IllegalArgumentException("expanded key must be 8 words (see ChaChaPolyInPlace.key)");
     }
 
     private static void checkNonce(byte[] nonce) {

@@ -5,11 +5,14 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.security.Key;
 import java.security.spec.AlgorithmParameterSpec;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
+import javax.crypto.Cipher;
+import javax.crypto.spec.IvParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
@@ -163,7 +166,7 @@ public final class IntrinsicChaChaPoly {
 
     /** As {@link #seal}, from {@code in[off..off+len)} into {@code out} at {@code outOff} (ciphertext, then tag). */
     public int sealInto(int[] key, long counter, byte[] in, int off, int len, byte[] out, int outOff) {
-        checkKey(key);
+        ChaChaPolyInPlace.checkKey(key);
         Objects.checkFromIndexSize(off, len, in.length);
         Objects.checkFromIndexSize(outOff, len + TAG_LEN, out.length);
         if (in == out && off != outOff && Math.abs(off - outOff) < len) { // overlapping: move it, then seal in place
@@ -183,7 +186,7 @@ public final class IntrinsicChaChaPoly {
      * the plaintext length, or -1 if the tag is wrong, in which case nothing has been written to {@code out}.
      */
     public int openInto(int[] key, long counter, byte[] in, int off, int len, byte[] out, int outOff) {
-        checkKey(key);
+        ChaChaPolyInPlace.checkKey(key);
         if (len < TAG_LEN) return -1;
         Objects.checkFromIndexSize(off, len, in.length);
         int ct = len - TAG_LEN;
@@ -200,10 +203,6 @@ public final class IntrinsicChaChaPoly {
         }
         xor(in, off, out, outOff, ct, made);
         return ct;
-    }
-
-    private static void checkKey(int[] key) {
-        if (key == null || key.length != 8) throw new IllegalArgumentException("expanded key must be 8 words (see ChaChaPolyInPlace.key)");
     }
 
     /**
@@ -356,11 +355,11 @@ public final class IntrinsicChaChaPoly {
             HexFormat hex = HexFormat.of();
             byte[] key = hex.parseHex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
             byte[] msg = "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it."
-                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                    .getBytes(StandardCharsets.US_ASCII);
             byte[] nonce = new byte[12];
             LONG.set(nonce, 4, 0x4746454443424140L);
-            javax.crypto.Cipher jdk = javax.crypto.Cipher.getInstance("ChaCha20-Poly1305");
-            jdk.init(javax.crypto.Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "ChaCha20"), new javax.crypto.spec.IvParameterSpec(nonce));
+            Cipher jdk = Cipher.getInstance("ChaCha20-Poly1305");
+            jdk.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "ChaCha20"), new IvParameterSpec(nonce));
             byte[] want = jdk.doFinal(msg);
             byte[] buf = Arrays.copyOf(msg, msg.length + TAG_LEN);
             IntrinsicChaChaPoly c = new IntrinsicChaChaPoly();
