@@ -1,9 +1,10 @@
 package dev.lattice.guard;
 
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -18,6 +19,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Sits between an HTTP codec (HTTP/1 or an HTTP/2 stream's object codec) and the aggregator, and keeps request
@@ -28,6 +30,12 @@ import java.util.concurrent.CompletionStage;
  *
  * <p>An {@link UploadGate} may grant a larger body to an authenticated request (an admin uploading a policy): it
  * decides from the request head, before a byte of the body is accepted; meanwhile the connection stops reading.
+ *
+ * <p>A refused request's connection is closed the way Go's {@code net/http} closes one whose body it did not read:
+ * the answer is sent, then the write side is shut and whatever the client still sends is read and dropped for at
+ * most {@link #LINGER_MILLIS} before the socket closes. Closing a socket with unread bytes makes the kernel send a
+ * reset, and a reset that reaches the client before it read the answer takes the answer with it: the client would
+ * see its connection fail instead of the 401 or 413.
  */
 public final class BodyLimiter extends ChannelInboundHandlerAdapter {
     /** Decides on large uploads from the request head alone. */
@@ -40,6 +48,9 @@ public final class BodyLimiter extends ChannelInboundHandlerAdapter {
         CompletionStage<Integer> limitFor(HttpRequest head);
     }
 
+    /** How long a refused connection keeps draining what its client still sends (Go's rstAvoidanceDelay). */
+    static final long LINGER_MILLIS = 500;
+
     private final int unguardedMax;
     private final UploadGate gate;
     private ConnectionGuard.Conn conn;
@@ -48,6 +59,8 @@ public final class BodyLimiter extends ChannelInboundHandlerAdapter {
     private long received;
     private long reserved;
     private boolean rejected;
+    /** Answered and closing: everything that still arrives is dropped. */
+    private boolean closing;
     /** Contents that arrived while the gate was deciding; at most one socket read's worth. */
     private ArrayDeque<Object> held;
 
@@ -63,6 +76,10 @@ public final class BodyLimiter extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (closing) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
         if (held != null) {
             held.add(msg);
             return;
@@ -154,14 +171,33 @@ public final class BodyLimiter extends ChannelInboundHandlerAdapter {
     private void reject(ChannelHandlerContext ctx, Object msg, HttpResponseStatus status, String text) {
         ReferenceCountUtil.release(msg);
         giveBack();
-        if (rejected) return;
+        if (rejected || closing) return;
         rejected = true;
+        closing = true;
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
                 Unpooled.copiedBuffer(text + "\n", StandardCharsets.UTF_8));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes())
                 .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        ctx.writeAndFlush(r).addListener(f -> closeLingering(ctx.channel()));
+    }
+
+    /** Shuts the write side, drains the read side for {@link #LINGER_MILLIS}, then closes (see the class comment). */
+    private static void closeLingering(Channel ch) {
+        if (!(ch instanceof DuplexChannel duplex) || !ch.isActive()) {
+            // An HTTP/2 stream (its reset is a frame, not the socket's) or a connection already gone.
+            ch.close();
+            return;
+        }
+        duplex.shutdownOutput().addListener(f -> {
+            if (!f.isSuccess()) {
+                ch.close();
+                return;
+            }
+            ch.config().setAutoRead(true);
+            ch.read();
+            ch.eventLoop().schedule(() -> ch.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
+        });
     }
 
     private void giveBack() {

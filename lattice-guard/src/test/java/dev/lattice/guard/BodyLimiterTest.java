@@ -2,9 +2,17 @@ package dev.lattice.guard;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
@@ -14,16 +22,24 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
@@ -413,6 +429,63 @@ class BodyLimiterTest {
 
             assertThat(forwarded(ch)).isEmpty();
             assertThat(guard.bodyBytesInFlight()).isZero();
+        }
+    }
+
+    /**
+     * On a real socket a refused client that is still sending its body gets the answer, not a reset: the server
+     * reads and drops the rest of the body before it closes (with unread bytes, closing would send a reset).
+     */
+    @Nested
+    class OnRealSockets {
+        EventLoopGroup group;
+        Channel server;
+
+        @BeforeEach
+        void start() throws InterruptedException {
+            group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+            BodyLimiter.UploadGate refuseUploads =
+                    head -> head.method().equals(HttpMethod.PUT) ? CompletableFuture.completedFuture(0) : null;
+            server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ch.pipeline().addLast(new HttpRequestDecoder(), new HttpResponseEncoder(),
+                                    new BodyLimiter(ANON, refuseUploads));
+                        }
+                    })
+                    .bind(InetAddress.getLoopbackAddress(), 0).sync().channel();
+        }
+
+        @AfterEach
+        void stop() {
+            server.close().syncUninterruptibly();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+
+        /** Sends a request with a 16 MiB body (more than loopback's socket buffers hold), then reads the answer. */
+        String sendWholeBodyThenRead(String method) throws IOException {
+            int size = 16 << 20;
+            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), ((InetSocketAddress) server.localAddress()).getPort())) {
+                s.setSoTimeout(10_000);
+                OutputStream out = s.getOutputStream();
+                out.write((method + " /api/v1/policy HTTP/1.1\r\nHost: h\r\nContent-Length: " + size + "\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                byte[] block = new byte[64 << 10];
+                for (int sent = 0; sent < size; sent += block.length) out.write(block);
+                out.flush();
+                return new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            }
+        }
+
+        @Test
+        void aBodyOverTheLimitIsAnswered413EvenWhileTheClientKeepsSending() throws IOException {
+            assertThat(sendWholeBodyThenRead("POST")).startsWith("HTTP/1.1 413 ").contains("connection: close");
+        }
+
+        @Test
+        void aRefusedUploadIsAnswered401EvenWhileTheClientKeepsSending() throws IOException {
+            assertThat(sendWholeBodyThenRead("PUT")).startsWith("HTTP/1.1 401 ").endsWith("Unauthorized\n");
         }
     }
 }
