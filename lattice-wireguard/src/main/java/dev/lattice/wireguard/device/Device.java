@@ -105,7 +105,7 @@ public final class Device implements AutoCloseable {
     }
 
     /**
-     * Runs {@link LoopbackWarmUp} now, on the calling thread (up to ~5 s; UDP sockets on free ports and threads of two
+     * Runs {@link LoopbackWarmUp} now, on the calling thread (up to ~8 s; UDP sockets on free ports and threads of two
      * throwaway devices, all closed at the end), for a daemon that runs its start-up warm-ups in an order of its own.
      * It stops early once this device has carried a megabyte of transport data since the call (a real transfer,
      * which would only share the CPU with it). Returns the bytes moved each way.

@@ -21,12 +21,16 @@ import java.util.function.UnaryOperator;
  * the CPU. Each device has its own keys made here, a made-up TUN and a UDP socket on a free port, and everything
  * is closed at the end.
  *
- * <p>The transfer goes in rounds of {@link #ROUND} super-packets a side until two rounds in a row are no faster than
- * the best before them (the code has stopped getting faster: compiled), at least {@link #MIN_ROUNDS}, at most until
- * {@link #DEADLINE_NANOS}. Per-packet methods need some 10,000 calls before C2 takes them (5 rounds), per-burst ones
- * (a TUN read's split, its send) some 600 calls and 15,000 loop turns. Run it after the rest of start-up's warm-ups: while C2's queue is long,
- * C1 compiles methods at its tier 2, whose code stays until that queue is short again, and a warm-up run then
- * leaves the data path there.
+ * <p>The transfer goes in rounds of {@link #ROUND} super-packets a side, at least {@link #MIN_ROUNDS}, until the JIT's
+ * compiler threads have been quiet for {@link #QUIET_WINDOW_NANOS} ({@link CompilerActivity}: everything the traffic
+ * made hot is compiled), at most until {@link #DEADLINE_NANOS}. Per-packet methods need some 10,000 calls before C2
+ * takes them (5 rounds), per-burst ones (a TUN read's split, its send) some 600 calls and 15,000 loop turns, and
+ * more while C2's queue is long (HotSpot raises its thresholds with the queue). Where the compilers' time cannot be
+ * read, the rounds stop when two in a row are no faster than the best before them. That alone stopped too early:
+ * behind the other start-up warm-ups' methods, C2 had not yet taken the data path, whose C1 code ran at a steady
+ * (slow) speed, and a first transfer then ran at half speed for its first second while C2 caught up. Run it after
+ * the rest of start-up's warm-ups: while C2's queue is long, C1 compiles methods at its tier 2, whose code stays
+ * until that queue is short again.
  */
 final class LoopbackWarmUp {
     /**
@@ -38,7 +42,11 @@ final class LoopbackWarmUp {
     static final int ROUND = 200;
     static final int SUPER_PACKET = 16_000;
     static final int MIN_ROUNDS = 5;
-    static final long DEADLINE_NANOS = 5_000_000_000L;
+    static final long DEADLINE_NANOS = 8_000_000_000L;
+    /** How long the compilers must have been (nearly) idle for the warm-up to end. */
+    static final long QUIET_WINDOW_NANOS = 300_000_000L;
+    /** The share of that window they may still have used: a stray compile of a method made hot elsewhere. */
+    static final double QUIET_BUSY_SHARE = 0.1;
 
     private LoopbackWarmUp() {}
 
@@ -56,6 +64,12 @@ final class LoopbackWarmUp {
      */
     static long run(int minRounds, long deadlineNanos, BooleanSupplier stop, UnaryOperator<TunDevice> wrap)
             throws IOException, InterruptedException {
+        return run(minRounds, deadlineNanos, stop, wrap,
+                new CompilerActivity(CompilerActivity::ticks, QUIET_WINDOW_NANOS, QUIET_BUSY_SHARE));
+    }
+
+    static long run(int minRounds, long deadlineNanos, BooleanSupplier stop, UnaryOperator<TunDevice> wrap,
+            CompilerActivity compilers) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + deadlineNanos;
         NodePrivateKey ka = NodePrivateKey.generate();
         NodePrivateKey kb = NodePrivateKey.generate();
@@ -84,6 +98,7 @@ final class LoopbackWarmUp {
             if (pb.current == null || pa.current == null) return 0;
             ta.flowing = true;
             tb.flowing = true;
+            boolean byCompilers = compilers.measurable();
             long best = Long.MAX_VALUE;
             int slower = 0;
             for (int round = 1; System.nanoTime() < deadline && !stop.getAsBoolean(); round++) {
@@ -91,10 +106,12 @@ final class LoopbackWarmUp {
                 ta.left = ROUND;
                 tb.left = ROUND;
                 while ((ta.left > 0 || tb.left > 0) && System.nanoTime() < deadline && !stop.getAsBoolean()) Thread.sleep(1);
-                long took = System.nanoTime() - t0;
+                long now = System.nanoTime();
+                long took = now - t0;
                 slower = took >= best ? slower + 1 : 0;
                 best = Math.min(best, took);
-                if (round >= minRounds && slower >= 2) break;
+                boolean quiet = byCompilers ? compilers.quiet(now) : slower >= 2;
+                if (round >= minRounds && quiet) break;
             }
             ta.left = 0;
             tb.left = 0;

@@ -2,6 +2,8 @@ package dev.lattice.wireguard.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
 /** The loopback warm-up really moves bulk data both ways through two devices' offload paths, and ends. */
@@ -30,5 +32,25 @@ class LoopbackWarmUpTest {
         for (int i = 0; i < 2 * LoopbackWarmUp.ROUND; i++) if (t.read(buf, 0, buf.length, 1) > LoopbackWarmUp.SUPER_PACKET) supers++;
         assertThat(supers).isEqualTo(LoopbackWarmUp.ROUND);
         assertThat(t.read(buf, 0, buf.length, 1)).isZero();
+    }
+
+    @Test
+    void itGoesOnWhileTheCompilersAreBusy() throws Exception {
+        // Busy (a tick more than the whole window at each look) for the first 20 looks, then quiet.
+        AtomicInteger looks = new AtomicInteger();
+        CompilerActivity compilers = new CompilerActivity(() -> Math.min(looks.incrementAndGet(), 20) * 1_000L, 0, 0.1);
+        long bytes = LoopbackWarmUp.run(1, LoopbackWarmUp.DEADLINE_NANOS, () -> false, UnaryOperator.identity(), compilers);
+        assertThat(bytes).isGreaterThan(1_000_000);
+        assertThat(looks.get()).as("looks at the compilers before it stopped").isGreaterThan(20);
+    }
+
+    @Test
+    void whileTheyStayBusyItStopsAtItsDeadline() throws Exception {
+        AtomicInteger looks = new AtomicInteger();
+        CompilerActivity compilers = new CompilerActivity(() -> looks.incrementAndGet() * 1_000L, 0, 0.1);
+        long t0 = System.nanoTime();
+        LoopbackWarmUp.run(1, 1_500_000_000L, () -> false, UnaryOperator.identity(), compilers);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertThat(ms).isBetween(1_400L, 4_500L);
     }
 }
