@@ -25,7 +25,9 @@ import java.util.function.UnaryOperator;
  * compiler threads have been quiet for {@link #QUIET_WINDOW_NANOS} ({@link CompilerActivity}: everything the traffic
  * made hot is compiled), at most until {@link #DEADLINE_NANOS}. Per-packet methods need some 10,000 calls before C2
  * takes them (5 rounds), per-burst ones (a TUN read's split, its send) some 600 calls and 15,000 loop turns, and
- * more while C2's queue is long (HotSpot raises its thresholds with the queue). Where the compilers' time cannot be
+ * more while C2's queue is long (HotSpot raises its thresholds with the queue); after those rounds the warm-up
+ * rests between rounds ({@link #REST_PER_ROUND}), leaving the CPU to C2 and to whatever else the machine is
+ * starting: at full speed until the end it took the CPU of a whole 2-core machine for seconds. Where the compilers' time cannot be
  * read, the rounds stop when two in a row are no faster than the best before them. That alone stopped too early:
  * behind the other start-up warm-ups' methods, C2 had not yet taken the data path, whose C1 code ran at a steady
  * (slow) speed, and a first transfer then ran at half speed for its first second while C2 caught up. Run it after
@@ -43,6 +45,8 @@ final class LoopbackWarmUp {
     static final int SUPER_PACKET = 16_000;
     static final int MIN_ROUNDS = 5;
     static final long DEADLINE_NANOS = 8_000_000_000L;
+    /** After the first rounds, each round is followed by a pause this many times as long as it took. */
+    static final int REST_PER_ROUND = 3;
     /** How long the compilers must have been (nearly) idle for the warm-up to end. */
     static final long QUIET_WINDOW_NANOS = 300_000_000L;
     /** The share of that window they may still have used: a stray compile of a method made hot elsewhere. */
@@ -112,6 +116,9 @@ final class LoopbackWarmUp {
                 best = Math.min(best, took);
                 boolean quiet = byCompilers ? compilers.quiet(now) : slower >= 2;
                 if (round >= minRounds && quiet) break;
+                // Past the first rounds the counts that make C2 take a method are there; what is left is C2's own
+                // work, which full-speed rounds would take the CPU from (and from an `up` running meanwhile).
+                if (round >= minRounds && byCompilers) Thread.sleep(Math.max(1, took * REST_PER_ROUND / 1_000_000));
             }
             ta.left = 0;
             tb.left = 0;
