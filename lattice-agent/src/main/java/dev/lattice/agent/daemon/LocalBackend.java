@@ -26,6 +26,7 @@ import dev.lattice.agent.ipn.WhoIsResponse;
 import dev.lattice.agent.localapi.LocalApiServer;
 import dev.lattice.agent.magicsock.DiscoveredEndpoint;
 import dev.lattice.agent.magicsock.MagicSock;
+import dev.lattice.agent.magicsock.WarmUpLink;
 import dev.lattice.agent.netcheck.Netcheck;
 import dev.lattice.agent.netmap.NetworkMap;
 import dev.lattice.agent.peerapi.DnsProxyPolicy;
@@ -262,7 +263,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
                     long t3 = System.nanoTime();
                     // Last, when C2's queue is short again: a first transfer then runs compiled code (see Device).
                     if (b.rawTun.vnetHdr()) {
-                        long n = b.device.warmUpLoopback(LocalBackend::warmUpTun);
+                        long n = b.device.warmUpLoopback(LocalBackend::warmUpTun, new WarmUpLink(b.group));
                         log.info("data path warm-up: {} MB each way over loopback in {} ms", n >> 20, ms(System.nanoTime() - t3));
                     }
                     log.debug("warm-up done in {} ms (code {} ms, control login {} ms, CLI route {} ms, data path {} ms)",
@@ -486,9 +487,9 @@ public final class LocalBackend implements Backend, AutoCloseable {
     }
 
     /**
-     * The data path warm-up's TUN as this daemon's own is: behind a {@link FilteringTun} with a packet filter, so the
-     * filter's per-packet code (outbound tracking, inbound checks) is compiled before the first real transfer rather
-     * than during it, and the device's calls into its TUN see the type real traffic brings. The warm-up's packets are
+     * The data path warm-up's TUN as this daemon's own is: behind a {@link FilteringTun} with a packet filter and a
+     * MagicDNS handler, so the filter's per-packet code (outbound tracking, inbound checks, DNS interception) is
+     * compiled before the first real transfer rather than during it, and the device's calls into its TUN see the type real traffic brings. The warm-up's packets are
      * established TCP between its two made-up addresses, which a filter passes as tailscale's does; the rule would
      * admit their SYNs too.
      */
@@ -497,6 +498,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
         FilterRule all = new FilterRule(addrs, null, List.of(new NetPortRange("*", null, new PortRange(0, 65535))), null, null);
         FilteringTun f = new FilteringTun(tun);
         f.setFilter(PacketFilter.compile(List.of(all), addrs.stream().map(IpPrefix::parse).toList()));
+        // MagicDNS interception looks at every packet the host sends, as on the real TUN (none of these is DNS).
+        f.setDns(query -> CompletableFuture.completedFuture(null));
         return f;
     }
 

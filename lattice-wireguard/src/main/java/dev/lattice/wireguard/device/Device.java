@@ -120,9 +120,39 @@ public final class Device implements AutoCloseable {
      * The throwaway devices' addresses are {@link #WARM_UP_ADDRESSES}, which the wrapper must let through.
      */
     public long warmUpLoopback(java.util.function.UnaryOperator<TunDevice> wrap) throws IOException, InterruptedException {
+        return warmUpLoopback(wrap, WarmUpLink.DIRECT);
+    }
+
+    /**
+     * As {@link #warmUpLoopback(java.util.function.UnaryOperator)}, with the two throwaway devices reaching each other
+     * through {@code link}: a daemon whose peers are reached through a {@link PathSelector} of its own (latticed's
+     * magic socket) makes them use one too, so that the per-packet code of its paths is compiled before real traffic.
+     */
+    public long warmUpLoopback(java.util.function.UnaryOperator<TunDevice> wrap, WarmUpLink link)
+            throws IOException, InterruptedException {
         long start = transportBytes();
         return LoopbackWarmUp.run(LoopbackWarmUp.MIN_ROUNDS, LoopbackWarmUp.DEADLINE_NANOS,
-                () -> transportBytes() - start > 1 << 20, wrap);
+                () -> transportBytes() - start > 1 << 20, wrap, link,
+                new CompilerActivity(CompilerActivity::ticks, LoopbackWarmUp.QUIET_WINDOW_NANOS, LoopbackWarmUp.QUIET_BUSY_SHARE));
+    }
+
+    /** How the loopback warm-up's two started devices, each with the other as its one peer, reach each other. */
+    @FunctionalInterface
+    public interface WarmUpLink {
+        /** Each peer's endpoint is the other device's UDP socket on the loopback address. */
+        WarmUpLink DIRECT = (a, ka, peerB, b, kb, peerA) -> {
+            java.net.InetAddress lo = java.net.InetAddress.getLoopbackAddress();
+            a.setEndpoint(peerB, new InetSocketAddress(lo, b.listenPort()));
+            b.setEndpoint(peerA, new InetSocketAddress(lo, a.listenPort()));
+            return () -> {};
+        };
+
+        /**
+         * Makes {@code peerB} (on {@code a}, whose key is {@code ka}) and {@code peerA} (on {@code b}) reachable, and
+         * returns what to close before the devices are.
+         */
+        AutoCloseable link(Device a, NodePrivateKey ka, Peer peerB, Device b, NodePrivateKey kb, Peer peerA)
+                throws IOException, InterruptedException;
     }
 
     /** The addresses of {@link #warmUpLoopback}'s two made-up peers (a TCP flow each way between them). */
@@ -186,6 +216,7 @@ public final class Device implements AutoCloseable {
     private void startThread(String name, Runnable body) {
         Thread t = Thread.ofPlatform().name(name + "-" + tun.name()).daemon(true).start(() -> {
             try {
+                TransportCipher.get(); // before the packets, as a pipeline worker's (see Pipeline.workLoop)
                 body.run();
             } catch (RuntimeException e) {
                 if (!closed) log.error("{} died", name, e);

@@ -142,6 +142,10 @@ final class Pipeline<J extends Pipeline.Job> implements AutoCloseable {
     }
 
     private void workLoop() {
+        // This thread's cipher is made now, not inside its first job: C2 compiles the crypto path with the per-thread
+        // lookup's "first time" branch never taken (every earlier thread had its cipher), and a new thread taking it
+        // there deoptimised the compiled send and receive code at a first transfer.
+        TransportCipher.get();
         while (!closed) {
             J job;
             try {
