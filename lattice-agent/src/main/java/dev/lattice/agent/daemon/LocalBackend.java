@@ -489,9 +489,9 @@ public final class LocalBackend implements Backend, AutoCloseable {
     /**
      * The data path warm-up's TUN as this daemon's own is: behind a {@link FilteringTun} with a packet filter and a
      * MagicDNS handler, so the filter's per-packet code (outbound tracking, inbound checks, DNS interception) is
-     * compiled before the first real transfer rather than during it, and the device's calls into its TUN see the type real traffic brings. The warm-up's packets are
-     * established TCP between its two made-up addresses, which a filter passes as tailscale's does; the rule would
-     * admit their SYNs too.
+     * compiled before the first real transfer rather than during it, and the device's calls into its TUN see the type
+     * real traffic brings. The warm-up's packets are established TCP between its two made-up addresses, which a filter
+     * passes as tailscale's does; the rule would admit their SYNs too.
      */
     static TunDevice warmUpTun(TunDevice tun) {
         List<String> addrs = dev.lattice.wireguard.device.Device.WARM_UP_ADDRESSES;

@@ -12,6 +12,7 @@ import dev.lattice.wireguard.device.Peer;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetAddress;
 import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Links the data path warm-up's two throwaway devices as latticed's device reaches its peers: each gets a
@@ -27,7 +28,7 @@ public final class WarmUpLink implements Device.WarmUpLink {
 
     private final EventLoopGroup group;
     /** Disco pongs the magic sockets of the links closed so far got: paths proven over loopback. */
-    private final java.util.concurrent.atomic.LongAdder pongs = new java.util.concurrent.atomic.LongAdder();
+    private final LongAdder pongs = new LongAdder();
 
     /** @param group the event loops the magic sockets would dial DERP on (they have no DERP map, so never do) */
     public WarmUpLink(EventLoopGroup group) {

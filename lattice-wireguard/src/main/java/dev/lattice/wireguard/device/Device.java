@@ -12,6 +12,7 @@ import dev.lattice.wireguard.conn.UdpSocket;
 import dev.lattice.wireguard.conn.UdpTransport;
 import dev.lattice.wireguard.tun.TunDevice;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -132,8 +133,7 @@ public final class Device implements AutoCloseable {
             throws IOException, InterruptedException {
         long start = transportBytes();
         return LoopbackWarmUp.run(LoopbackWarmUp.MIN_ROUNDS, LoopbackWarmUp.DEADLINE_NANOS,
-                () -> transportBytes() - start > 1 << 20, wrap, link,
-                new CompilerActivity(CompilerActivity::ticks, LoopbackWarmUp.QUIET_WINDOW_NANOS, LoopbackWarmUp.QUIET_BUSY_SHARE));
+                () -> transportBytes() - start > 1 << 20, wrap, link);
     }
 
     /** How the loopback warm-up's two started devices, each with the other as its one peer, reach each other. */
@@ -141,7 +141,7 @@ public final class Device implements AutoCloseable {
     public interface WarmUpLink {
         /** Each peer's endpoint is the other device's UDP socket on the loopback address. */
         WarmUpLink DIRECT = (a, ka, peerB, b, kb, peerA) -> {
-            java.net.InetAddress lo = java.net.InetAddress.getLoopbackAddress();
+            InetAddress lo = InetAddress.getLoopbackAddress();
             a.setEndpoint(peerB, new InetSocketAddress(lo, b.listenPort()));
             b.setEndpoint(peerA, new InetSocketAddress(lo, a.listenPort()));
             return () -> {};

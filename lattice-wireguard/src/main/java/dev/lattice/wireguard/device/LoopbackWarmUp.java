@@ -25,8 +25,9 @@ import java.util.function.UnaryOperator;
  * takes them (5 rounds), per-burst ones (a TUN read's split, its send) some 600 calls and 15,000 loop turns, and
  * more while C2's queue is long (HotSpot raises its thresholds with the queue); after those rounds the warm-up
  * rests between rounds ({@link #REST_PER_ROUND}), leaving the CPU to C2 and to whatever else the machine is
- * starting: at full speed until the end it took the CPU of a whole 2-core machine for seconds. Where the compilers' time cannot be
- * read, the rounds stop when two in a row are no faster than the best before them. That alone stopped too early:
+ * starting: at full speed until the end it took the CPU of a whole 2-core machine for seconds. Where the compilers'
+ * time cannot be read, the rounds stop when two in a row are no faster than the best before them. That alone stopped
+ * too early:
  * behind the other start-up warm-ups' methods, C2 had not yet taken the data path, whose C1 code ran at a steady
  * (slow) speed, and a first transfer then ran at half speed for its first second while C2 caught up. Run it after
  * the rest of start-up's warm-ups: while C2's queue is long, C1 compiles methods at its tier 2, whose code stays
@@ -54,7 +55,7 @@ final class LoopbackWarmUp {
 
     /** Returns the bytes the side that got fewer had written to its made-up TUN (0 if the devices never shook hands). */
     static long run() throws IOException, InterruptedException {
-        return run(MIN_ROUNDS, DEADLINE_NANOS, () -> false, UnaryOperator.identity());
+        return run(MIN_ROUNDS, DEADLINE_NANOS, () -> false, UnaryOperator.identity(), Device.WarmUpLink.DIRECT);
     }
 
     /**
@@ -62,11 +63,11 @@ final class LoopbackWarmUp {
      * as {@code stop} says so (real traffic started: a warm-up then only takes CPU from it). Each device's made-up TUN
      * is given to {@code wrap} first: a daemon whose device reads and writes through a wrapper of its own (latticed's
      * packet filter) passes one, so that the wrapper is compiled too and the device's calls into it see the type
-     * they will see with real traffic.
+     * they will see with real traffic. The two devices reach each other through {@code link}.
      */
-    static long run(int minRounds, long deadlineNanos, BooleanSupplier stop, UnaryOperator<TunDevice> wrap)
-            throws IOException, InterruptedException {
-        return run(minRounds, deadlineNanos, stop, wrap, Device.WarmUpLink.DIRECT,
+    static long run(int minRounds, long deadlineNanos, BooleanSupplier stop, UnaryOperator<TunDevice> wrap,
+            Device.WarmUpLink link) throws IOException, InterruptedException {
+        return run(minRounds, deadlineNanos, stop, wrap, link,
                 new CompilerActivity(CompilerActivity::ticks, QUIET_WINDOW_NANOS, QUIET_BUSY_SHARE));
     }
 
