@@ -190,6 +190,12 @@ peer_count() { # HOST: peers in the daemon's status
   localapi "$1" GET status 2>/dev/null | tr -d '\n ' | grep -oE '"PublicKey":"nodekey:[0-9a-f]+"' | sort -u | wc -l
 }
 
+# jit_ticks PID: CPU ticks (10 ms) used so far by the process's JIT compiler threads (HotSpot names them
+# "C1/C2 CompilerThre..."); 0 for a process without them
+jit_ticks() {
+  cat /proc/"$1"/task/*/stat 2>/dev/null | awk '/\((C1|C2) CompilerThre/ { sub(/^.*\) /, ""); n += $12 + $13 } END { print n + 0 }'
+}
+
 rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
 
 declare -A R=()   # R[kind,metric]
@@ -230,8 +236,14 @@ up_pair() {
 
 # cold_pair KIND: the first bulk traffic through the pair's new tunnel, both directions at once
 cold_pair() {
-  local k=$1
+  local k=$1 jit0 jit1
+  jit0=$(( $(jit_ticks "${DPID[${k}a]}") + $(jit_ticks "${DPID[${k}b]}") ))
+  ( sleep 1; echo $(( $(jit_ticks "${DPID[${k}a]}") + $(jit_ticks "${DPID[${k}b]}") )) >"$WORK/$k-jit1" ) &
   iperf "$k" "$COLD" --bidir >"$WORK/$k-cold.out"
+  jit1=$(cat "$WORK/$k-jit1" 2>/dev/null || echo "$jit0")
+  # A JVM's compilers still at work when the traffic starts take CPU from it and run its first second on slower
+  # code: their CPU in that second is a steadier reading of a cold start than the throughput (0 for a Go daemon)
+  log "$k: JIT compiler CPU in the first second of traffic, both daemons: $(( (jit1 - jit0) * 10 )) ms"
   R[$k,cold_ab]=$(awk '/TX-C/ && /receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") v = $(i-1) } END { print (v == "" ? "FAIL" : v) }' "$WORK/$k-cold.out")
   R[$k,cold_ba]=$(awk '/RX-C/ && /receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") v = $(i-1) } END { print (v == "" ? "FAIL" : v) }' "$WORK/$k-cold.out")
   log "$k: cold ${COLD}s both ways: A->B ${R[$k,cold_ab]}, B->A ${R[$k,cold_ba]} Mbit/s"

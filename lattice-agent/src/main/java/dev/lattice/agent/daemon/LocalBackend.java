@@ -263,7 +263,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
                     long t3 = System.nanoTime();
                     // Last, when C2's queue is short again: a first transfer then runs compiled code (see Device).
                     if (b.rawTun.vnetHdr()) {
-                        long n = b.device.warmUpLoopback(LocalBackend::warmUpTun, new WarmUpLink(b.group));
+                        long n = b.device.warmUpLoopback(LocalBackend::warmUpTun, new WarmUpLink(b.group),
+                                () -> b.state == BackendState.Starting);
                         log.info("data path warm-up: {} MB each way over loopback in {} ms", n >> 20, ms(System.nanoTime() - t3));
                     }
                     log.debug("warm-up done in {} ms (code {} ms, control login {} ms, CLI route {} ms, data path {} ms)",

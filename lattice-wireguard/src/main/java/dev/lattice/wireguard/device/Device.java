@@ -131,9 +131,19 @@ public final class Device implements AutoCloseable {
      */
     public long warmUpLoopback(java.util.function.UnaryOperator<TunDevice> wrap, WarmUpLink link)
             throws IOException, InterruptedException {
+        return warmUpLoopback(wrap, link, () -> false);
+    }
+
+    /**
+     * As {@link #warmUpLoopback(java.util.function.UnaryOperator, WarmUpLink)}, holding its rounds while {@code pause}
+     * says so: latticed holds them while an `up` logs in and applies its first netmap, whose CPU the warm-up would
+     * otherwise take (on two cores, `up` took up to twice as long beside it).
+     */
+    public long warmUpLoopback(java.util.function.UnaryOperator<TunDevice> wrap, WarmUpLink link,
+            java.util.function.BooleanSupplier pause) throws IOException, InterruptedException {
         long start = transportBytes();
         return LoopbackWarmUp.run(LoopbackWarmUp.MIN_ROUNDS, LoopbackWarmUp.DEADLINE_NANOS,
-                () -> transportBytes() - start > 1 << 20, wrap, link);
+                () -> transportBytes() - start > 1 << 20, pause, wrap, link);
     }
 
     /** How the loopback warm-up's two started devices, each with the other as its one peer, reach each other. */

@@ -4,6 +4,7 @@ import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.ip.VirtioNetHdr;
 import dev.lattice.wireguard.conn.UdpSocket;
+import dev.lattice.wireguard.tun.LinuxTun;
 import dev.lattice.wireguard.tun.TunDevice;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -16,37 +17,51 @@ import java.util.function.UnaryOperator;
  * crypto pipeline, UDP GSO send, GRO receive, decryption, replay window, the TCP merge and the TUN write (and the
  * FFM downcalls among them). {@link WarmUp} alone compiles the compute but not the code around it, and a fresh
  * latticed took 3-4 s of its first transfer to reach full speed, its C2 compiles competing with the traffic for
- * the CPU. Each device has its own keys made here, a made-up TUN and a UDP socket on a free port, and everything
- * is closed at the end.
+ * the CPU. Each device has its own keys made here, a made-up TUN ({@link Flow}: the real TUN's code over a socket
+ * pair) and a UDP socket on a free port, and everything is closed at the end.
  *
  * <p>The transfer goes in rounds of {@link #ROUND} super-packets a side, at least {@link #MIN_ROUNDS}, until the JIT's
- * compiler threads have been quiet for {@link #QUIET_WINDOW_NANOS} ({@link CompilerActivity}: everything the traffic
- * made hot is compiled), at most until {@link #DEADLINE_NANOS}. Per-packet methods need some 10,000 calls before C2
- * takes them (5 rounds), per-burst ones (a TUN read's split, its send) some 600 calls and 15,000 loop turns, and
- * more while C2's queue is long (HotSpot raises its thresholds with the queue); after those rounds the warm-up
- * rests between rounds ({@link #REST_PER_ROUND}), leaving the CPU to C2 and to whatever else the machine is
- * starting: at full speed until the end it took the CPU of a whole 2-core machine for seconds. Where the compilers'
- * time cannot be read, the rounds stop when two in a row are no faster than the best before them. That alone stopped
- * too early:
- * behind the other start-up warm-ups' methods, C2 had not yet taken the data path, whose C1 code ran at a steady
- * (slow) speed, and a first transfer then ran at half speed for its first second while C2 caught up. Run it after
- * the rest of start-up's warm-ups: while C2's queue is long, C1 compiles methods at its tier 2, whose code stays
- * until that queue is short again.
+ * compiler threads have been quiet for a window of {@link #QUIET_WINDOW_NANOS} ({@link CompilerActivity}: the
+ * start-up's queue of compiles has drained) and then {@link #QUIET_ROUNDS} rounds more, at most until
+ * {@link #DEADLINE_NANOS}. Quiet compilers alone do not say that the data path is compiled: a method waits in C1's
+ * profiling code (tier 3) until it has been called some 5,000 times there, or 600 times with 15,000 loop turns, and
+ * meanwhile the compilers have nothing to do; while C2's queue is long C1 even compiles at its tier 2, with no
+ * profile, and only once the queue is short at tier 3, whose counts then start from nothing. On a loaded start the
+ * warm-up had ended at its first quiet window after 21-30 MB with the receive path still in C1's code, and C2
+ * compiled 41 of its methods in the first second of the first transfer. Waiting for the compilers to stay quiet
+ * through those calls does not work either: a starting daemon's other work keeps them busy now and then. After the
+ * first rounds the warm-up rests between rounds ({@link #REST_PER_ROUND}), leaving the CPU to C2 and to whatever else
+ * the machine is starting: at full speed until the end it took the CPU of a whole 2-core machine for seconds. Where
+ * the compilers' time cannot be read, the rounds stop when two in a row are no faster than the best before them. Run
+ * it after the rest of start-up's warm-ups.
  */
 final class LoopbackWarmUp {
     /**
-     * TSO super-packets each side sends per round, of {@link #SUPER_PACKET} bytes: 12 segments each, where a bulk
-     * transfer's have up to 47. The code is the same, and the pipeline's jobs grow buffers only for the segments they
-     * carry: with full-size super-packets the two devices' jobs held ~5 MB, which the serial collector promoted and
-     * kept as a larger heap for the daemon's life.
+     * TSO super-packets each side sends per round, half of {@link #SUPER_PACKET} bytes (12 segments each, where a
+     * bulk transfer's have up to 47) and half of two segments: per-burst methods get their calls for less crypto. The
+     * code is the same, and the pipeline's jobs grow buffers only for the segments they carry: with full-size
+     * super-packets only the two devices' jobs held ~5 MB, which the serial collector promoted and kept as a larger
+     * heap for the daemon's life; one in {@link #LARGE_EVERY} is full-size, for the branches only those take.
      */
     static final int ROUND = 200;
     static final int SUPER_PACKET = 16_000;
+    static final int SMALL_SUPER_PACKET = 2 * Flow.MSS;
+    /**
+     * One super-packet in {@link #LARGE_EVERY} is of Linux's largest size (47 segments): a send job then holds more
+     * than one GSO send can carry (64 KB) and must split it, a branch the smaller ones never take; a first real
+     * transfer took it with its first super-packet and deoptimised the send path.
+     */
+    static final int LARGE_SUPER_PACKET = 47 * (Flow.MSS - 12) - 3;
+    static final int LARGE_EVERY = 32;
+    /** Rounds after the compilers were first quiet: over 5,000 calls of each per-burst method (a TUN read, its burst). */
+    static final int QUIET_ROUNDS = 25;
     static final int MIN_ROUNDS = 5;
-    static final long DEADLINE_NANOS = 8_000_000_000L;
+    static final long DEADLINE_NANOS = 10_000_000_000L;
     /** After the first rounds, each round is followed by a pause this many times as long as it took. */
     static final int REST_PER_ROUND = 3;
-    /** How long the compilers must have been (nearly) idle for the warm-up to end. */
+    /** The longest a pause may hold the warm-up (a login that hangs must not keep its devices open). */
+    static final long MAX_PAUSE_NANOS = 10_000_000_000L;
+    /** How long the compilers must have been (nearly) idle for the last rounds to begin. */
     static final long QUIET_WINDOW_NANOS = 300_000_000L;
     /** The share of that window they may still have used: a stray compile of a method made hot elsewhere. */
     static final double QUIET_BUSY_SHARE = 0.1;
@@ -55,7 +70,7 @@ final class LoopbackWarmUp {
 
     /** Returns the bytes the side that got fewer had written to its made-up TUN (0 if the devices never shook hands). */
     static long run() throws IOException, InterruptedException {
-        return run(MIN_ROUNDS, DEADLINE_NANOS, () -> false, UnaryOperator.identity(), Device.WarmUpLink.DIRECT);
+        return run(MIN_ROUNDS, DEADLINE_NANOS, () -> false, () -> false, UnaryOperator.identity(), Device.WarmUpLink.DIRECT);
     }
 
     /**
@@ -63,57 +78,76 @@ final class LoopbackWarmUp {
      * as {@code stop} says so (real traffic started: a warm-up then only takes CPU from it). Each device's made-up TUN
      * is given to {@code wrap} first: a daemon whose device reads and writes through a wrapper of its own (latticed's
      * packet filter) passes one, so that the wrapper is compiled too and the device's calls into it see the type
-     * they will see with real traffic. The two devices reach each other through {@code link}.
+     * they will see with real traffic. The two devices reach each other through {@code link}. While {@code pause}
+     * says so (latticed: an `up` is logging in and applying its first netmap) no round starts, and the deadline waits.
      */
-    static long run(int minRounds, long deadlineNanos, BooleanSupplier stop, UnaryOperator<TunDevice> wrap,
-            Device.WarmUpLink link) throws IOException, InterruptedException {
-        return run(minRounds, deadlineNanos, stop, wrap, link,
-                new CompilerActivity(CompilerActivity::ticks, QUIET_WINDOW_NANOS, QUIET_BUSY_SHARE));
+    static long run(int minRounds, long deadlineNanos, BooleanSupplier stop, BooleanSupplier pause,
+            UnaryOperator<TunDevice> wrap, Device.WarmUpLink link) throws IOException, InterruptedException {
+        return run(minRounds, deadlineNanos, stop, pause, wrap, link,
+                new CompilerActivity(CompilerActivity::ticks, QUIET_WINDOW_NANOS, QUIET_BUSY_SHARE)).bytes();
     }
 
-    static long run(int minRounds, long deadlineNanos, BooleanSupplier stop, UnaryOperator<TunDevice> wrap,
-            Device.WarmUpLink link, CompilerActivity compilers) throws IOException, InterruptedException {
+    /** What a warm-up did: the bytes of {@link #run()}, and its rounds. */
+    record Outcome(long bytes, int rounds) {}
+
+    static Outcome run(int minRounds, long deadlineNanos, BooleanSupplier stop, BooleanSupplier pause,
+            UnaryOperator<TunDevice> wrap, Device.WarmUpLink link, CompilerActivity compilers)
+            throws IOException, InterruptedException {
         long deadline = System.nanoTime() + deadlineNanos;
         NodePrivateKey ka = NodePrivateKey.generate();
         NodePrivateKey kb = NodePrivateKey.generate();
-        FlowTun ta = new FlowTun("warm-a", 1, 2);
-        FlowTun tb = new FlowTun("warm-b", 2, 1);
-        try (Device a = new Device(wrap.apply(ta), UdpSocket::open, Clock.SYSTEM);
-                Device b = new Device(wrap.apply(tb), UdpSocket::open, Clock.SYSTEM)) {
-            a.setWarmUp(Device.WarmUpLevel.NONE);
-            b.setWarmUp(Device.WarmUpLevel.NONE);
-            a.setListenPort(0);
-            b.setListenPort(0);
-            a.setPrivateKey(ka);
-            b.setPrivateKey(kb);
-            a.start();
-            b.start();
-            Peer pb = a.addPeer(kb.publicKey());
-            a.allowedIps().insert(IpPrefix.parse(Device.WARM_UP_ADDRESSES.get(1)), pb);
-            Peer pa = b.addPeer(ka.publicKey());
-            b.allowedIps().insert(IpPrefix.parse(Device.WARM_UP_ADDRESSES.get(0)), pa);
-            try (AutoCloseable linked = link.link(a, ka, pb, b, kb, pa)) {
-                return flow(pb, ta, pa, tb, minRounds, deadline, stop, compilers);
-            } catch (IOException | InterruptedException | RuntimeException e) {
-                throw e;
-            } catch (Exception e) {
-                throw new IOException("closing the warm-up's link: " + e.getMessage(), e);
+        try (Flow ta = new Flow("warm-a", 1, 2); Flow tb = new Flow("warm-b", 2, 1)) {
+            try (Device a = new Device(wrap.apply(ta.deviceEnd), UdpSocket::open, Clock.SYSTEM);
+                    Device b = new Device(wrap.apply(tb.deviceEnd), UdpSocket::open, Clock.SYSTEM)) {
+                a.setWarmUp(Device.WarmUpLevel.NONE);
+                b.setWarmUp(Device.WarmUpLevel.NONE);
+                a.setListenPort(0);
+                b.setListenPort(0);
+                a.setPrivateKey(ka);
+                b.setPrivateKey(kb);
+                a.start();
+                b.start();
+                Peer pb = a.addPeer(kb.publicKey());
+                a.allowedIps().insert(IpPrefix.parse(Device.WARM_UP_ADDRESSES.get(1)), pb);
+                Peer pa = b.addPeer(ka.publicKey());
+                b.allowedIps().insert(IpPrefix.parse(Device.WARM_UP_ADDRESSES.get(0)), pa);
+                ta.start();
+                tb.start();
+                try (AutoCloseable linked = link.link(a, ka, pb, b, kb, pa)) {
+                    return flow(pb, ta, pa, tb, minRounds, deadline, stop, pause, compilers);
+                } catch (IOException | InterruptedException | RuntimeException e) {
+                    throw e;
+                } catch (Exception e) {
+                    throw new IOException("closing the warm-up's link: " + e.getMessage(), e);
+                } finally {
+                    // before the devices close their ends: the kernel side's threads then never read a closed pair
+                    ta.stop();
+                    tb.stop();
+                }
             }
         }
     }
 
     /** The transfer itself, once the devices can reach each other; see the class comment. */
-    private static long flow(Peer pb, FlowTun ta, Peer pa, FlowTun tb, int minRounds, long deadline,
-            BooleanSupplier stop, CompilerActivity compilers) throws InterruptedException {
+    private static Outcome flow(Peer pb, Flow ta, Peer pa, Flow tb, int minRounds, long deadline,
+            BooleanSupplier stop, BooleanSupplier pause, CompilerActivity compilers) throws InterruptedException {
         ta.handshakePacket = true; // one small packet makes A start the handshake
         while ((pb.current == null || pa.current == null) && System.nanoTime() < deadline) Thread.sleep(5);
-        if (pb.current == null || pa.current == null) return 0;
+        if (pb.current == null || pa.current == null) return new Outcome(0, 0);
         ta.flowing = true;
         tb.flowing = true;
         boolean byCompilers = compilers.measurable();
         long best = Long.MAX_VALUE;
         int slower = 0;
-        for (int round = 1; System.nanoTime() < deadline && !stop.getAsBoolean(); round++) {
+        int quietAt = 0; // the round after which the compilers were first seen quiet
+        int round = 0;
+        while (System.nanoTime() < deadline && !stop.getAsBoolean()) {
+            round++;
+            if (pause.getAsBoolean()) {
+                long p0 = System.nanoTime();
+                while (pause.getAsBoolean() && !stop.getAsBoolean() && System.nanoTime() - p0 < MAX_PAUSE_NANOS) Thread.sleep(5);
+                deadline += System.nanoTime() - p0; // the pause is not the warm-up's time
+            }
             long t0 = System.nanoTime();
             ta.left = ROUND;
             tb.left = ROUND;
@@ -122,8 +156,14 @@ final class LoopbackWarmUp {
             long took = now - t0;
             slower = took >= best ? slower + 1 : 0;
             best = Math.min(best, took);
-            boolean quiet = byCompilers ? compilers.quiet(now) : slower >= 2;
-            if (round >= minRounds && quiet) break;
+            boolean done;
+            if (byCompilers) {
+                if (quietAt == 0 && round >= minRounds && compilers.quiet(now)) quietAt = round;
+                done = quietAt > 0 && round - quietAt >= QUIET_ROUNDS;
+            } else {
+                done = round >= minRounds && slower >= 2;
+            }
+            if (done) break;
             // Past the first rounds the counts that make C2 take a method are there; what is left is C2's own
             // work, which full-speed rounds would take the CPU from (and from an `up` running meanwhile).
             if (round >= minRounds && byCompilers) Thread.sleep(Math.max(1, took * REST_PER_ROUND / 1_000_000));
@@ -131,32 +171,44 @@ final class LoopbackWarmUp {
         ta.left = 0;
         tb.left = 0;
         Thread.sleep(20); // what is in flight lands
-        return Math.min(ta.delivered.get(), tb.delivered.get());
+        return new Outcome(Math.min(ta.delivered.get(), tb.delivered.get()), round);
     }
 
     /**
-     * A made-up offload TUN: while {@link #left} is positive, reads give TSO super-packets of a TCP flow to the peer's
-     * address (counting {@code left} down), every fourth read a bare ACK instead (a single packet, no offload), and
-     * now and then an IPv6 packet with nowhere to go ({@link #routerSolicitation()});
-     * written bytes are counted and dropped. Half of the packets have the shape of Linux's bulk TCP (timestamps, PSH,
-     * and an odd length): with one shape only, C2 compiled the data path without the branches the other takes, and a
-     * first real transfer deoptimised it (the TCP merge's header checks; other traps remain, see bench/README.md).
+     * A made-up offload TUN: the kernel's side of a {@link LinuxTun#socketPair socket pair} whose other end
+     * ({@link #deviceEnd}) a warm-up device reads and writes as its TUN, with the real TUN's code. While {@link #left}
+     * is positive, a thread of its own writes TSO super-packets of a TCP flow (large and small ones) to the peer's address (counting
+     * {@code left} down), every fourth packet a bare ACK instead (a single packet, no offload), and now and then an
+     * IPv6 packet with nowhere to go ({@link #routerSolicitation()}); another thread counts and drops what the device
+     * writes. Half of the packets have the shape of Linux's bulk TCP (timestamps, PSH, and an odd length): with one
+     * shape only, C2 compiled the data path without the branches the other takes, and a first real transfer
+     * deoptimised it (the TCP merge's header checks). With a made-up {@code TunDevice} in place of the pair, the
+     * device's calls into its TUN met a class in the warm-up that a real device never has, and the first real
+     * packets deoptimised them (and all that C2 had inlined around them).
      */
-    static final class FlowTun implements TunDevice {
-        private static final int MSS = 1380;
+    static final class Flow implements AutoCloseable {
+        static final int MSS = 1380;
+        final LinuxTun deviceEnd;
+        private final LinuxTun kernelEnd;
         private final String name;
         private final byte[] superPacket;
         private final byte[] superPacketLikeLinux;
+        private final byte[] smallSuperPacket;
+        private final byte[] smallSuperPacketLikeLinux;
+        private final byte[] largeSuperPacketLikeLinux;
         private final byte[] ack;
         private final byte[] ackLikeLinux;
         private final byte[] routerSolicitation;
         final AtomicLong delivered = new AtomicLong();
         volatile boolean handshakePacket;
         volatile boolean flowing;
-        volatile int left; // set by the warm-up, counted down by the TUN reader
-        private int reads;
+        volatile int left; // set by the warm-up, counted down by the writer
+        private volatile boolean stopped;
+        private Thread writer;
+        private Thread reader;
+        private int packets;
 
-        FlowTun(String name, int self, int peer) {
+        Flow(String name, int self, int peer) throws IOException {
             this.name = name;
             this.superPacket = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 40, MSS, 20, 16),
                     WarmUp.tcpPacket(self, peer, SUPER_PACKET));
@@ -164,9 +216,96 @@ final class LoopbackWarmUp {
                     WarmUp.tcpPacket(self, peer, 0));
             this.superPacketLikeLinux = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 52, MSS - 12, 20, 16),
                     WarmUp.tcpPacket(self, peer, SUPER_PACKET - 3, true));
+            this.smallSuperPacket = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 40, MSS, 20, 16),
+                    WarmUp.tcpPacket(self, peer, SMALL_SUPER_PACKET));
+            this.smallSuperPacketLikeLinux = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 52, MSS - 12, 20, 16),
+                    WarmUp.tcpPacket(self, peer, SMALL_SUPER_PACKET - 27, true));
+            this.largeSuperPacketLikeLinux = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 52, MSS - 12, 20, 16),
+                    WarmUp.tcpPacket(self, peer, LARGE_SUPER_PACKET, true));
             this.ackLikeLinux = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_NONE, 0, 0, 20, 16),
                     WarmUp.tcpPacket(self, peer, 0, true));
             this.routerSolicitation = withHeader(new VirtioNetHdr(0, VirtioNetHdr.GSO_NONE, 0, 0, 0, 0), routerSolicitation());
+            LinuxTun[] pair = LinuxTun.socketPair(name, Device.DEFAULT_MTU, true);
+            this.deviceEnd = pair[0];
+            this.kernelEnd = pair[1];
+        }
+
+        /** Starts the kernel side's writer and reader. */
+        void start() {
+            writer = Thread.ofPlatform().daemon().name(name + "-kernel-tx").start(this::writeLoop);
+            reader = Thread.ofPlatform().daemon().name(name + "-kernel-rx").start(this::readLoop);
+        }
+
+        /** The next packet the kernel side sends the device, or null for none now. */
+        byte[] next() {
+            if (flowing && left > 0) {
+                int r = packets++;
+                boolean linux = ((r >>> 2) & 1) == 1;
+                if ((r & 63) == 62) return routerSolicitation;
+                if ((r & 3) == 3) return linux ? ackLikeLinux : ack;
+                left--;
+                if (left % LARGE_EVERY == 0) return largeSuperPacketLikeLinux;
+                if (((r >>> 3) & 1) == 1) return linux ? smallSuperPacketLikeLinux : smallSuperPacket;
+                return linux ? superPacketLikeLinux : superPacket;
+            }
+            if (handshakePacket) {
+                handshakePacket = false;
+                return ack;
+            }
+            return null;
+        }
+
+        private void writeLoop() {
+            try {
+                while (!stopped) {
+                    byte[] p = next();
+                    if (p == null) {
+                        Thread.sleep(1);
+                    } else {
+                        kernelEnd.write(p, 0, p.length);
+                    }
+                }
+            } catch (IOException | InterruptedException e) {
+                // the device closed its end, or the warm-up ended
+            }
+        }
+
+        private void readLoop() {
+            byte[] buf = new byte[VirtioNetHdr.SIZE + 65_535];
+            try {
+                while (!stopped) {
+                    int n = kernelEnd.read(buf, 0, buf.length, 5);
+                    if (n > 0) delivered.addAndGet(n);
+                }
+            } catch (IOException e) {
+                // the device closed its end
+            }
+        }
+
+        /** Ends the kernel side's threads (the device's end stays open until its device closes it). */
+        void stop() {
+            stopped = true;
+            boolean interrupted = false;
+            for (Thread t : new Thread[] {writer, reader}) {
+                while (t != null && t.isAlive()) {
+                    try {
+                        t.join();
+                    } catch (InterruptedException e) {
+                        interrupted = true; // both must end before the pair's fds may close
+                    }
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+
+        @Override
+        public void close() {
+            try {
+                stop();
+            } finally {
+                kernelEnd.close();
+                deviceEnd.close();
+            }
         }
 
         /**
@@ -206,58 +345,5 @@ final class LoopbackWarmUp {
             b[off] = (byte) v;
             b[off + 1] = (byte) (v >>> 8);
         }
-
-        @Override
-        public String name() {
-            return name;
-        }
-
-        @Override
-        public int mtu() {
-            return Device.DEFAULT_MTU;
-        }
-
-        @Override
-        public boolean vnetHdr() {
-            return true;
-        }
-
-        @Override
-        public int read(byte[] buf, int off, int max, int timeoutMillis) {
-            byte[] p = null;
-            if (flowing && left > 0) {
-                int r = reads++;
-                boolean linux = ((r >>> 2) & 1) == 1;
-                if ((r & 63) == 62) {
-                    p = routerSolicitation;
-                } else if ((r & 3) == 3) {
-                    p = linux ? ackLikeLinux : ack;
-                } else {
-                    p = linux ? superPacketLikeLinux : superPacket;
-                    left--;
-                }
-            } else if (handshakePacket) {
-                handshakePacket = false;
-                p = ack;
-            }
-            if (p == null || p.length > max) {
-                try {
-                    Thread.sleep(Math.max(1, Math.min(timeoutMillis, 5)));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return 0;
-            }
-            System.arraycopy(p, 0, buf, off, p.length);
-            return p.length;
-        }
-
-        @Override
-        public void write(byte[] buf, int off, int len) {
-            delivered.addAndGet(len);
-        }
-
-        @Override
-        public void close() {}
     }
 }

@@ -53,6 +53,8 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
     private static final MethodHandle SOCKET = bind("socket",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), CAPTURE_ERRNO);
+    private static final MethodHandle SOCKETPAIR = bind("socketpair",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), CAPTURE_ERRNO);
     private static final MethodHandle BIND = bind("bind",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
     private static final MethodHandle SETSOCKOPT = bind("setsockopt",
@@ -171,6 +173,20 @@ public final class Libc {
             int fd = (int) SOCKET.invokeExact(ERRNO_STATE.get(), domain, type, protocol);
             if (fd < 0) throw error("socket");
             return fd;
+        } catch (IOException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException(t);
+        }
+    }
+
+    /** A pair of connected sockets ({@code socketpair(2)}): their two fds. */
+    public static int[] socketpair(int domain, int type, int protocol) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment sv = a.allocate(JAVA_INT, 2);
+            int r = (int) SOCKETPAIR.invokeExact(ERRNO_STATE.get(), domain, type, protocol, sv);
+            if (r < 0) throw error("socketpair");
+            return new int[] {sv.getAtIndex(JAVA_INT, 0), sv.getAtIndex(JAVA_INT, 1)};
         } catch (IOException e) {
             throw e;
         } catch (Throwable t) {

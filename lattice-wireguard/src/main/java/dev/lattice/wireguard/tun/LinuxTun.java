@@ -27,8 +27,10 @@ public final class LinuxTun implements TunDevice {
     private static final int TUN_F_TSO6 = 0x04;
     private static final int IFNAMSIZ = 16;
     private static final int IFREQ_SIZE = 40;
+    private static final int AF_UNIX = 1;
     private static final int AF_INET = 2;
     private static final int SOCK_DGRAM = 2;
+    private static final int SOCK_SEQPACKET = 5;
 
     private final int fd;
     private final String name;
@@ -36,12 +38,15 @@ public final class LinuxTun implements TunDevice {
     private final MemorySegment readPoll = arena.allocate(8);
     private final MemorySegment writePoll = arena.allocate(8);
     private final boolean vnetHdr;
+    /** A socket's stand-in MTU; 0 for a real interface, whose MTU the kernel holds. */
+    private volatile int socketMtu;
     private volatile boolean closed;
 
-    private LinuxTun(int fd, String name, boolean vnetHdr) {
+    private LinuxTun(int fd, String name, boolean vnetHdr, int socketMtu) {
         this.fd = fd;
         this.name = name;
         this.vnetHdr = vnetHdr;
+        this.socketMtu = socketMtu;
     }
 
     /** Creates (or attaches to) the TUN interface {@code name} and sets its MTU; no offloads. */
@@ -75,10 +80,24 @@ public final class LinuxTun implements TunDevice {
                 // Keep the vnet header (the flag is set) but with no offloads: every header then says "none".
                 Libc.ioctl(fd, TUNSETOFFLOAD, MemorySegment.ofAddress(0));
             }
-            LinuxTun tun = new LinuxTun(fd, actual, vnet);
+            LinuxTun tun = new LinuxTun(fd, actual, vnet, 0);
             if (mtu > 0) tun.setMtu(mtu);
             return tun;
         }
+    }
+
+    /**
+     * Two ends of a {@code SOCK_SEQPACKET} socket pair, each read and written as this class reads and writes a TUN:
+     * one message per packet, non-blocking, waits in poll(). No interface, no privileges: the start-up warm-up gives
+     * the first end to its throwaway devices and plays the kernel on the second, so that the devices run the real
+     * TUN's code (its downcalls, and this class at the call sites where a real device will meet it).
+     * {@link #mtu()} answers {@code mtu}; {@code vnetHdr} says whether packets carry a virtio_net_hdr.
+     */
+    public static LinuxTun[] socketPair(String name, int mtu, boolean vnetHdr) throws IOException {
+        int[] fds = Libc.socketpair(AF_UNIX, SOCK_SEQPACKET | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
+        return new LinuxTun[] {
+            new LinuxTun(fds[0], name, vnetHdr, mtu), new LinuxTun(fds[1], name + "-kernel", vnetHdr, mtu)
+        };
     }
 
     private static final java.lang.foreign.ValueLayout.OfByte JAVA_BYTE_LAYOUT = java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -96,11 +115,16 @@ public final class LinuxTun implements TunDevice {
     /** The interface MTU as the kernel has it now (a user may change it with {@code ip link}). */
     @Override
     public int mtu() throws IOException {
-        return mtuIoctl(SIOCGIFMTU, 0);
+        int m = socketMtu;
+        return m > 0 ? m : mtuIoctl(SIOCGIFMTU, 0);
     }
 
     public void setMtu(int mtu) throws IOException {
-        mtuIoctl(SIOCSIFMTU, mtu);
+        if (socketMtu > 0) {
+            socketMtu = mtu;
+        } else {
+            mtuIoctl(SIOCSIFMTU, mtu);
+        }
     }
 
     private int mtuIoctl(long request, int value) throws IOException {
@@ -145,6 +169,7 @@ public final class LinuxTun implements TunDevice {
             int e = Libc.errno();
             if (e == Libc.EINTR) continue;
             if (e != Libc.EAGAIN) throw Libc.error("write " + name);
+            if (closed) throw new IOException("TUN " + name + " closed");
             Libc.poll(writePoll, fd, Libc.POLLOUT, 100);
         }
     }
