@@ -177,10 +177,10 @@ final class LoopbackWarmUp {
     /**
      * A made-up offload TUN: the kernel's side of a {@link LinuxTun#socketPair socket pair} whose other end
      * ({@link #deviceEnd}) a warm-up device reads and writes as its TUN, with the real TUN's code. While {@link #left}
-     * is positive, a thread of its own writes TSO super-packets of a TCP flow (large and small ones) to the peer's address (counting
-     * {@code left} down), every fourth packet a bare ACK instead (a single packet, no offload), and now and then an
-     * IPv6 packet with nowhere to go ({@link #routerSolicitation()}); another thread counts and drops what the device
-     * writes. Half of the packets have the shape of Linux's bulk TCP (timestamps, PSH, and an odd length): with one
+     * is positive, a thread of its own writes TSO super-packets of a TCP flow (of three sizes) to the peer's address
+     * (counting {@code left} down), every fourth packet a bare ACK instead (a single packet, no offload), and now and
+     * then an IPv6 packet with nowhere to go ({@link #routerSolicitation()}); another thread counts and drops what the
+     * device writes. Half of the packets have the shape of Linux's bulk TCP (timestamps, PSH, and an odd length): with one
      * shape only, C2 compiled the data path without the branches the other takes, and a first real transfer
      * deoptimised it (the TCP merge's header checks). With a made-up {@code TunDevice} in place of the pair, the
      * device's calls into its TUN met a class in the warm-up that a real device never has, and the first real
