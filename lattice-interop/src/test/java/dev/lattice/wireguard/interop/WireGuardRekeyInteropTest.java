@@ -16,6 +16,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * WireGuard rekeys a session after REKEY_AFTER_TIME = 120 s. For each {@link WgPair#rekey() pair}, A pings
@@ -24,10 +26,12 @@ import org.junit.jupiter.api.TestFactory;
  * end with data in every one-second interval.
  *
  * <p>The pairs run concurrently (in separate labs), started when the factory is called, so the whole class
- * takes about 140 s however many pairs there are; each pair is reported as its own dynamic test.
+ * takes about 140 s however many pairs there are; each pair is reported as its own dynamic test. The class runs
+ * beside the module's other test classes (junit-platform.properties): it waits for a timer, at 20 Mbit/s.
  */
 @Tag("netns")
 @Tag("slow")
+@Execution(value = ExecutionMode.CONCURRENT, reason = "140 s of waiting for the rekey timer at a light load")
 class WireGuardRekeyInteropTest {
     static final int TRANSFER_SECONDS = 135;
 
