@@ -7,7 +7,9 @@ import dev.lattice.wireguard.conn.UdpSocket;
 import dev.lattice.wireguard.tun.LinuxTun;
 import dev.lattice.wireguard.tun.TunDevice;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 
@@ -131,7 +133,7 @@ final class LoopbackWarmUp {
     /** The transfer itself, once the devices can reach each other; see the class comment. */
     private static Outcome flow(Peer pb, Flow ta, Peer pa, Flow tb, int minRounds, long deadline,
             BooleanSupplier stop, BooleanSupplier pause, CompilerActivity compilers) throws InterruptedException {
-        ta.handshakePacket = true; // one small packet makes A start the handshake
+        ta.handshake(); // one small packet makes A start the handshake
         while ((pb.current == null || pa.current == null) && System.nanoTime() < deadline) Thread.sleep(5);
         if (pb.current == null || pa.current == null) return new Outcome(0, 0);
         ta.flowing = true;
@@ -149,8 +151,8 @@ final class LoopbackWarmUp {
                 deadline += System.nanoTime() - p0; // the pause is not the warm-up's time
             }
             long t0 = System.nanoTime();
-            ta.left = ROUND;
-            tb.left = ROUND;
+            ta.round(ROUND);
+            tb.round(ROUND);
             while ((ta.left > 0 || tb.left > 0) && System.nanoTime() < deadline && !stop.getAsBoolean()) Thread.sleep(1);
             long now = System.nanoTime();
             long took = now - t0;
@@ -188,6 +190,7 @@ final class LoopbackWarmUp {
      */
     static final class Flow implements AutoCloseable {
         static final int MSS = 1380;
+        static final long STOP_WAIT_NANOS = 2_000_000_000L;
         final LinuxTun deviceEnd;
         private final LinuxTun kernelEnd;
         private final String name;
@@ -210,30 +213,48 @@ final class LoopbackWarmUp {
 
         Flow(String name, int self, int peer) throws IOException {
             this.name = name;
-            this.superPacket = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 40, MSS, 20, 16),
-                    WarmUp.tcpPacket(self, peer, SUPER_PACKET));
-            this.ack = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_NONE, 0, 0, 20, 16),
-                    WarmUp.tcpPacket(self, peer, 0));
-            this.superPacketLikeLinux = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 52, MSS - 12, 20, 16),
-                    WarmUp.tcpPacket(self, peer, SUPER_PACKET - 3, true));
-            this.smallSuperPacket = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 40, MSS, 20, 16),
-                    WarmUp.tcpPacket(self, peer, SMALL_SUPER_PACKET));
-            this.smallSuperPacketLikeLinux = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 52, MSS - 12, 20, 16),
-                    WarmUp.tcpPacket(self, peer, SMALL_SUPER_PACKET - 27, true));
-            this.largeSuperPacketLikeLinux = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 52, MSS - 12, 20, 16),
-                    WarmUp.tcpPacket(self, peer, LARGE_SUPER_PACKET, true));
-            this.ackLikeLinux = withHeader(new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_NONE, 0, 0, 20, 16),
-                    WarmUp.tcpPacket(self, peer, 0, true));
+            this.superPacket = tcp(self, peer, SUPER_PACKET, false, true);
+            this.superPacketLikeLinux = tcp(self, peer, SUPER_PACKET - 3, true, true);
+            this.smallSuperPacket = tcp(self, peer, SMALL_SUPER_PACKET, false, true);
+            this.smallSuperPacketLikeLinux = tcp(self, peer, SMALL_SUPER_PACKET - 27, true, true);
+            this.largeSuperPacketLikeLinux = tcp(self, peer, LARGE_SUPER_PACKET, true, true);
+            this.ack = tcp(self, peer, 0, false, false);
+            this.ackLikeLinux = tcp(self, peer, 0, true, false);
             this.routerSolicitation = withHeader(new VirtioNetHdr(0, VirtioNetHdr.GSO_NONE, 0, 0, 0, 0), routerSolicitation());
             LinuxTun[] pair = LinuxTun.socketPair(name, Device.DEFAULT_MTU, true);
             this.deviceEnd = pair[0];
             this.kernelEnd = pair[1];
         }
 
+        /**
+         * A TCP packet from {@code self} to {@code peer} with {@code payload} bytes, behind the virtio_net_hdr the kernel
+         * would give it: a TSO super-packet ({@code gso}) of {@link #MSS}-sized segments, or a single packet, both with
+         * the checksum left to the device. {@code likeLinux}: see {@link WarmUp#tcpPacket(int, int, int, boolean)}.
+         */
+        private static byte[] tcp(int self, int peer, int payload, boolean likeLinux, boolean gso) {
+            int headers = likeLinux ? 52 : 40;
+            VirtioNetHdr h = gso
+                    ? new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, headers, MSS - (headers - 40), 20, 16)
+                    : new VirtioNetHdr(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_NONE, 0, 0, 20, 16);
+            return withHeader(h, WarmUp.tcpPacket(self, peer, payload, likeLinux));
+        }
+
         /** Starts the kernel side's writer and reader. */
         void start() {
             writer = Thread.ofPlatform().daemon().name(name + "-kernel-tx").start(this::writeLoop);
             reader = Thread.ofPlatform().daemon().name(name + "-kernel-rx").start(this::readLoop);
+        }
+
+        /** Lets the writer send {@code superPackets} super-packets (with their acks), as one round. */
+        void round(int superPackets) {
+            left = superPackets;
+            LockSupport.unpark(writer);
+        }
+
+        /** Lets the writer send one small packet, which makes the device start a handshake. */
+        void handshake() {
+            handshakePacket = true;
+            LockSupport.unpark(writer);
         }
 
         /** The next packet the kernel side sends the device, or null for none now. */
@@ -260,12 +281,13 @@ final class LoopbackWarmUp {
                 while (!stopped) {
                     byte[] p = next();
                     if (p == null) {
-                        Thread.sleep(1);
+                        // woken by the next round (or stop); the bound is only a safety net
+                        LockSupport.parkNanos(this, 50_000_000L);
                     } else {
                         kernelEnd.write(p, 0, p.length);
                     }
                 }
-            } catch (IOException | InterruptedException e) {
+            } catch (IOException e) {
                 // the device closed its end, or the warm-up ended
             }
         }
@@ -282,29 +304,37 @@ final class LoopbackWarmUp {
             }
         }
 
-        /** Ends the kernel side's threads (the device's end stays open until its device closes it). */
-        void stop() {
+        /**
+         * Ends the kernel side's threads, waiting for them at most {@link #STOP_WAIT_NANOS}; returns whether they ended.
+         * The device's end stays open until its device closes it: a writer still in a write (its device's reader died,
+         * so nothing reads) fails once that end is closed, and the next call finds it ended.
+         */
+        boolean stop() {
             stopped = true;
+            LockSupport.unpark(writer);
+            long until = System.nanoTime() + STOP_WAIT_NANOS;
             boolean interrupted = false;
             for (Thread t : new Thread[] {writer, reader}) {
-                while (t != null && t.isAlive()) {
+                long wait;
+                while (t != null && t.isAlive() && (wait = until - System.nanoTime()) > 0) {
                     try {
-                        t.join();
+                        t.join(Duration.ofNanos(wait));
                     } catch (InterruptedException e) {
                         interrupted = true; // both must end before the pair's fds may close
                     }
                 }
             }
             if (interrupted) Thread.currentThread().interrupt();
+            return (writer == null || !writer.isAlive()) && (reader == null || !reader.isAlive());
         }
 
+        /** Closes both ends; the kernel's only once its threads have ended (a closed fd's number may be reused). */
         @Override
         public void close() {
             try {
-                stop();
-            } finally {
-                kernelEnd.close();
                 deviceEnd.close();
+            } finally {
+                if (stop()) kernelEnd.close();
             }
         }
 

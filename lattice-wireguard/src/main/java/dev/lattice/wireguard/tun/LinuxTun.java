@@ -94,6 +94,7 @@ public final class LinuxTun implements TunDevice {
      * {@link #mtu()} answers {@code mtu}; {@code vnetHdr} says whether packets carry a virtio_net_hdr.
      */
     public static LinuxTun[] socketPair(String name, int mtu, boolean vnetHdr) throws IOException {
+        if (mtu <= 0) throw new IllegalArgumentException("MTU must be positive: " + mtu);
         int[] fds = Libc.socketpair(AF_UNIX, SOCK_SEQPACKET | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
         return new LinuxTun[] {
             new LinuxTun(fds[0], name, vnetHdr, mtu), new LinuxTun(fds[1], name + "-kernel", vnetHdr, mtu)
@@ -120,6 +121,7 @@ public final class LinuxTun implements TunDevice {
     }
 
     public void setMtu(int mtu) throws IOException {
+        if (mtu <= 0) throw new IllegalArgumentException("MTU must be positive: " + mtu);
         if (socketMtu > 0) {
             socketMtu = mtu;
         } else {
@@ -164,12 +166,13 @@ public final class LinuxTun implements TunDevice {
     @Override
     public void write(byte[] buf, int off, int len) throws IOException {
         while (true) {
+            // checked first, as read does: a closed fd's number may already belong to another file
+            if (closed) throw new IOException("TUN " + name + " closed");
             int n = Libc.write(fd, buf, off, len);
             if (n >= 0) return;
             int e = Libc.errno();
             if (e == Libc.EINTR) continue;
             if (e != Libc.EAGAIN) throw Libc.error("write " + name);
-            if (closed) throw new IOException("TUN " + name + " closed");
             Libc.poll(writePoll, fd, Libc.POLLOUT, 100);
         }
     }

@@ -55,7 +55,7 @@ class LoopbackWarmUpTest {
             assertThat(t.deviceEnd.vnetHdr()).isTrue();
             t.start();
             t.flowing = true;
-            t.left = 3;
+            t.round(3);
             byte[] buf = new byte[70_000];
             int supers = 0;
             for (int i = 0; i < 20 && supers < 3; i++) {
@@ -67,6 +67,21 @@ class LoopbackWarmUpTest {
             long until = System.nanoTime() + 2_000_000_000L;
             while (t.delivered.get() < 1_000 && System.nanoTime() < until) Thread.sleep(5);
             assertThat(t.delivered.get()).as("what the device wrote, counted by the kernel side").isEqualTo(1_000);
+        }
+    }
+
+    @Test
+    void stoppingDoesNotHangOnADeviceThatStoppedReading() throws Exception {
+        try (LoopbackWarmUp.Flow t = new LoopbackWarmUp.Flow("t", 1, 2)) {
+            t.start();
+            t.flowing = true;
+            t.round(LoopbackWarmUp.ROUND); // far more than the pair's buffer holds: the writer blocks in a write
+            Thread.sleep(300);
+            long t0 = System.nanoTime();
+            assertThat(t.stop()).as("the writer is still in its write").isFalse();
+            assertThat(System.nanoTime() - t0).isLessThan(LoopbackWarmUp.Flow.STOP_WAIT_NANOS + 1_000_000_000L);
+            t.deviceEnd.close(); // as its device's close does
+            assertThat(t.stop()).as("the write failed on the closed end").isTrue();
         }
     }
 
