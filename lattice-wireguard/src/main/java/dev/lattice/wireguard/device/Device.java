@@ -75,6 +75,8 @@ public final class Device implements AutoCloseable {
     private volatile boolean up;
     private volatile boolean closed;
     private volatile WarmUpLevel warmUp = WarmUpLevel.COMPUTE;
+    /** Every how many batches the packet pipelines renew a job ({@link Pipeline#Pipeline(String, int, int, java.util.function.Supplier, int)}); set before {@link #start}. */
+    volatile int jobRenewal = Pipeline.NEVER;
 
     /** What {@link #start} warms up in the background (see {@link WarmUp} and {@link LoopbackWarmUp}). */
     public enum WarmUpLevel {
@@ -437,8 +439,13 @@ public final class Device implements AutoCloseable {
         up = false;
         for (Peer p : peers.values()) p.stop();
         scheduler.shutdownNow();
-        UdpTransport u = udp;
-        if (u != null) u.close();
+        // Every thread is told first and all wait out their polls together: one after another, a close took a second.
+        // The readers leave by their loops' ordinary ends and the socket closes after them: a closed fd's number may
+        // already be another file's, and a reader that met the closed socket took a branch no packet takes, which
+        // deoptimised the shared compiled receive path when the start-up warm-up closed its devices during a first
+        // transfer.
+        send.shutdown();
+        receive.shutdown();
         for (Thread t : threads) {
             try {
                 t.join(2000);
@@ -446,6 +453,8 @@ public final class Device implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        UdpTransport u = udp;
+        if (u != null) u.close();
         send.close();
         receive.close();
         tun.close();

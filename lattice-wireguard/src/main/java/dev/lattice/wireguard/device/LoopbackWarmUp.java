@@ -3,15 +3,20 @@ package dev.lattice.wireguard.device;
 import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.ip.VirtioNetHdr;
+import dev.lattice.wire.wireguard.WgMessage;
+import dev.lattice.wireguard.conn.Endpoint;
 import dev.lattice.wireguard.conn.UdpSocket;
 import dev.lattice.wireguard.tun.LinuxTun;
 import dev.lattice.wireguard.tun.TunDevice;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs a bulk transfer both ways between two throwaway devices on the loopback interface at start, so that the
@@ -38,6 +43,8 @@ import java.util.function.UnaryOperator;
  * it after the rest of start-up's warm-ups.
  */
 final class LoopbackWarmUp {
+    private static final Logger log = LoggerFactory.getLogger(LoopbackWarmUp.class);
+
     /**
      * TSO super-packets each side sends per round, half of {@link #SUPER_PACKET} bytes (12 segments each, where a
      * bulk transfer's have up to 47) and half of two segments: per-burst methods get their calls for less crypto. The
@@ -55,14 +62,42 @@ final class LoopbackWarmUp {
      */
     static final int LARGE_SUPER_PACKET = 47 * (Flow.MSS - 12) - 3;
     static final int LARGE_EVERY = 32;
-    /** Rounds after the compilers were first quiet: over 5,000 calls of each per-burst method (a TUN read, its burst). */
-    static final int QUIET_ROUNDS = 25;
+    /**
+     * Rounds after the compilers were first quiet: a round is some 540 TUN reads (each device's 200 super-packets, their
+     * acks), so each per-burst method (a TUN read, its burst) gets some 8,000 calls, past C2's 5,000 with room for a
+     * method that C1 recompiles for its profile only then (tier 2 to 3, whose counts start from nothing).
+     */
+    static final int QUIET_ROUNDS = 15;
     static final int MIN_ROUNDS = 5;
     static final long DEADLINE_NANOS = 10_000_000_000L;
-    /** After the first rounds, each round is followed by a pause this many times as long as it took. */
+    /**
+     * After the first rounds, each round is followed by a pause this many times as long as it took, until the compilers
+     * were first quiet, and {@link #REST_AFTER_QUIET} times after that: their start-up queue has drained by then, and
+     * with three times to the end a warm-up took 9-12 s on a loaded 2-core machine, so that a first transfer soon after
+     * an `up` still met it (and its devices' close, whose rarely taken branches deoptimised shared code).
+     */
     static final int REST_PER_ROUND = 3;
+    static final int REST_AFTER_QUIET = 1;
     /** The longest a pause may hold the warm-up (a login that hangs must not keep its devices open). */
     static final long MAX_PAUSE_NANOS = 10_000_000_000L;
+    /**
+     * Every how many batches the devices' pipelines renew a job, so that new jobs' branches are compiled too
+     * ({@link Pipeline#Pipeline(String, int, int, java.util.function.Supplier, int)}): about once a round in each.
+     */
+    static final int RENEW_JOBS_EVERY = 256;
+    /**
+     * Every how many rounds one device (the two in turn) starts a new handshake while the flow runs: the session
+     * switch under traffic (the responder's first packet on its new session, the old session's index deleted while
+     * packets for it are in flight), which a real device meets at its first transfer's handshake and every two
+     * minutes after, and which the warm-up's one handshake before its flow never showed C2.
+     */
+    static final int REKEY_EVERY = 4;
+    /**
+     * One rest, when the compilers are first quiet, is this long: longer than the packet threads' polls
+     * ({@link Device#POLL_MILLIS}), so that each of them sees a poll time out, as a real device's do whenever it idles,
+     * and C2 compiles the timeouts' branches now rather than at a real device's first idle moment in a transfer.
+     */
+    static final long IDLE_NANOS = (Device.POLL_MILLIS + 150) * 1_000_000L;
     /** How long the compilers must have been (nearly) idle for the last rounds to begin. */
     static final long QUIET_WINDOW_NANOS = 300_000_000L;
     /** The share of that window they may still have used: a stray compile of a method made hot elsewhere. */
@@ -89,8 +124,11 @@ final class LoopbackWarmUp {
                 new CompilerActivity(CompilerActivity::ticks, QUIET_WINDOW_NANOS, QUIET_BUSY_SHARE)).bytes();
     }
 
-    /** What a warm-up did: the bytes of {@link #run()}, and its rounds. */
-    record Outcome(long bytes, int rounds) {}
+    /**
+     * What a warm-up did: the bytes of {@link #run()}, its rounds, the sessions device A sent on (the first and those
+     * of the handshakes during the flow), and the datagrams both devices dropped as replays and for unknown indices.
+     */
+    record Outcome(long bytes, int rounds, int sessions, long replayed, long unknownIndex) {}
 
     static Outcome run(int minRounds, long deadlineNanos, BooleanSupplier stop, BooleanSupplier pause,
             UnaryOperator<TunDevice> wrap, Device.WarmUpLink link, CompilerActivity compilers)
@@ -99,10 +137,13 @@ final class LoopbackWarmUp {
         NodePrivateKey ka = NodePrivateKey.generate();
         NodePrivateKey kb = NodePrivateKey.generate();
         try (Flow ta = new Flow("warm-a", 1, 2); Flow tb = new Flow("warm-b", 2, 1)) {
-            try (Device a = new Device(wrap.apply(ta.deviceEnd), UdpSocket::open, Clock.SYSTEM);
-                    Device b = new Device(wrap.apply(tb.deviceEnd), UdpSocket::open, Clock.SYSTEM)) {
+            try (Devices both = new Devices(wrap.apply(ta.deviceEnd), wrap.apply(tb.deviceEnd))) {
+                Device a = both.a;
+                Device b = both.b;
                 a.setWarmUp(Device.WarmUpLevel.NONE);
                 b.setWarmUp(Device.WarmUpLevel.NONE);
+                a.jobRenewal = RENEW_JOBS_EVERY;
+                b.jobRenewal = RENEW_JOBS_EVERY;
                 a.setListenPort(0);
                 b.setListenPort(0);
                 a.setPrivateKey(ka);
@@ -130,12 +171,50 @@ final class LoopbackWarmUp {
         }
     }
 
+    /**
+     * The two throwaway devices, closed together: a device's close waits up to half a second for its threads' polls,
+     * and the warm-up's end often comes with the first real traffic (it is what stops it).
+     */
+    private static final class Devices implements AutoCloseable {
+        final Device a;
+        final Device b;
+
+        Devices(TunDevice ta, TunDevice tb) {
+            a = new Device(ta, UdpSocket::open, Clock.SYSTEM);
+            Device d;
+            try {
+                d = new Device(tb, UdpSocket::open, Clock.SYSTEM);
+            } catch (RuntimeException e) {
+                a.close();
+                throw e;
+            }
+            b = d;
+        }
+
+        @Override
+        public void close() {
+            Thread other = Thread.ofVirtual().name("warm-up close").start(a::close);
+            b.close();
+            boolean interrupted = false;
+            while (other.isAlive()) {
+                try {
+                    other.join();
+                } catch (InterruptedException e) {
+                    interrupted = true; // the flows' fds close after this, so both devices must be done with them
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
     /** The transfer itself, once the devices can reach each other; see the class comment. */
     private static Outcome flow(Peer pb, Flow ta, Peer pa, Flow tb, int minRounds, long deadline,
             BooleanSupplier stop, BooleanSupplier pause, CompilerActivity compilers) throws InterruptedException {
         ta.handshake(); // one small packet makes A start the handshake
         while ((pb.current == null || pa.current == null) && System.nanoTime() < deadline) Thread.sleep(5);
-        if (pb.current == null || pa.current == null) return new Outcome(0, 0);
+        if (pb.current == null || pa.current == null) return new Outcome(0, 0, 0, 0, 0);
+        Keypair session = pb.current;
+        int sessions = 1;
         ta.flowing = true;
         tb.flowing = true;
         boolean byCompilers = compilers.measurable();
@@ -143,6 +222,7 @@ final class LoopbackWarmUp {
         int slower = 0;
         int quietAt = 0; // the round after which the compilers were first seen quiet
         int round = 0;
+        long roundsNanos = 0;
         while (System.nanoTime() < deadline && !stop.getAsBoolean()) {
             round++;
             if (pause.getAsBoolean()) {
@@ -154,13 +234,24 @@ final class LoopbackWarmUp {
             ta.round(ROUND);
             tb.round(ROUND);
             while ((ta.left > 0 || tb.left > 0) && System.nanoTime() < deadline && !stop.getAsBoolean()) Thread.sleep(1);
+            strayDatagrams(pb, pa);
+            strayDatagrams(pa, pb);
+            if (round % REKEY_EVERY == 0) newSession(round / REKEY_EVERY, pb, pa);
+            if (pb.current != session) {
+                session = pb.current;
+                sessions++;
+            }
             long now = System.nanoTime();
             long took = now - t0;
+            roundsNanos += took;
             slower = took >= best ? slower + 1 : 0;
             best = Math.min(best, took);
             boolean done;
             if (byCompilers) {
-                if (quietAt == 0 && round >= minRounds && compilers.quiet(now)) quietAt = round;
+                if (quietAt == 0 && round >= minRounds && compilers.quiet(now)) {
+                    quietAt = round;
+                    Thread.sleep(IDLE_NANOS / 1_000_000);
+                }
                 done = quietAt > 0 && round - quietAt >= QUIET_ROUNDS;
             } else {
                 done = round >= minRounds && slower >= 2;
@@ -168,20 +259,68 @@ final class LoopbackWarmUp {
             if (done) break;
             // Past the first rounds the counts that make C2 take a method are there; what is left is C2's own
             // work, which full-speed rounds would take the CPU from (and from an `up` running meanwhile).
-            if (round >= minRounds && byCompilers) Thread.sleep(Math.max(1, took * REST_PER_ROUND / 1_000_000));
+            if (round >= minRounds && byCompilers) {
+                Thread.sleep(Math.max(1, took * (quietAt > 0 ? REST_AFTER_QUIET : REST_PER_ROUND) / 1_000_000));
+            }
         }
         ta.left = 0;
         tb.left = 0;
         Thread.sleep(20); // what is in flight lands
-        return new Outcome(Math.min(ta.delivered.get(), tb.delivered.get()), round);
+        log.debug("loopback warm-up: {} rounds of {} ms on average, the compilers first quiet after round {}, {}", round,
+                round == 0 ? 0 : roundsNanos / round / 1_000_000, quietAt,
+                stop.getAsBoolean() ? "stopped by real traffic" : System.nanoTime() >= deadline ? "at its deadline" : "done");
+        DeviceStats sa = pb.device.stats, sb = pa.device.stats;
+        return new Outcome(Math.min(ta.delivered.get(), tb.delivered.get()), round, sessions,
+                sa.replayed.sum() + sb.replayed.sum(), sa.unknownIndex.sum() + sb.unknownIndex.sum());
+    }
+
+    /**
+     * Datagrams a real device meets in its first transfer and the warm-up's in-order loopback never showed C2 (which
+     * then compiled the replay window and the index lookup without their branches), handed to {@code onReceiver}'s
+     * device as DERP's are: a keepalive on {@code onSender}'s current session with a counter a few past the sender's
+     * next, which the receiver takes, so that the data packets of the counters it skipped come after it (out of
+     * order, as around a switch between DERP and a direct path) and then one with its counter (a replay); and a
+     * transport message for an index nobody has.
+     */
+    static void strayDatagrams(Peer onSender, Peer onReceiver) {
+        Keypair kp = onSender.current;
+        Endpoint ep = onReceiver.endpoint;
+        if (kp == null || ep == null) return;
+        Receive receive = onReceiver.device.receive;
+        byte[] src = ep.sockaddr().clone(); // the peer's own path: no roaming
+        long ctr = kp.sendCounter.get() + 3;
+        byte[] ahead = new byte[Device.HEADROOM + WgMessage.TAG_SIZE];
+        WgMessage.putTransportHeader(ahead, 0, kp.remoteIndex, ctr);
+        int n = Device.HEADROOM + TransportCipher.get().seal(kp.sendKey, ctr, ahead, Device.HEADROOM, 0);
+        receive.receiveDatagram(ahead, n, src, null);
+        byte[] stray = new byte[Device.HEADROOM + WgMessage.TAG_SIZE];
+        WgMessage.putTransportHeader(stray, 0, ThreadLocalRandom.current().nextInt(), 0);
+        receive.receiveDatagram(stray, stray.length, src, null);
+    }
+
+    /**
+     * The {@code n}-th new session of the flow (see {@link #REKEY_EVERY}), in four ways in turn: A's device, then B's,
+     * starts a handshake (a rekey: the old session goes on until the new one is confirmed), then A's, then B's,
+     * sessions expire, so that the next packets find none to send on, wait for a handshake and go after it (as the
+     * first packets of a first transfer do: its handshake comes with them).
+     */
+    static void newSession(int n, Peer pb, Peer pa) {
+        Peer p = n % 2 == 0 ? pb : pa;
+        if (n % 4 < 2) {
+            Device d = p.device;
+            d.scheduler.execute(() -> d.handshakes.sendInitiation(p, true)); // a retry: no 5-s rate limit
+        } else {
+            p.expireCurrentKeypairs();
+        }
     }
 
     /**
      * A made-up offload TUN: the kernel's side of a {@link LinuxTun#socketPair socket pair} whose other end
      * ({@link #deviceEnd}) a warm-up device reads and writes as its TUN, with the real TUN's code. While {@link #left}
      * is positive, a thread of its own writes TSO super-packets of a TCP flow (of three sizes) to the peer's address
-     * (counting {@code left} down), every fourth packet a bare ACK instead (a single packet, no offload), and now and
-     * then an IPv6 packet with nowhere to go ({@link #routerSolicitation()}); another thread counts and drops what the
+     * (counting {@code left} down), every fourth packet a bare ACK instead (a single packet, no offload), one in sixteen
+     * a small single data packet ({@link #SINGLE_PAYLOAD}), and now and then a SYN and an IPv6 packet with nowhere to go
+     * ({@link #routerSolicitation()}); another thread counts and drops what the
      * device writes. Half of the packets have the shape of Linux's bulk TCP (timestamps, PSH, and an odd length): with one
      * shape only, C2 compiled the data path without the branches the other takes, and a first real transfer
      * deoptimised it (the TCP merge's header checks). With a made-up {@code TunDevice} in place of the pair, the
@@ -190,6 +329,12 @@ final class LoopbackWarmUp {
      */
     static final class Flow implements AutoCloseable {
         static final int MSS = 1380;
+        /**
+         * The payload of the flow's single data packets (a small write: one segment, PSH set in Linux's shape): the TCP
+         * merge on the receiving side then starts runs with PSH set and flushes runs of one, as it does for
+         * interactive traffic and at the ends of bulk writes.
+         */
+        static final int SINGLE_PAYLOAD = 300;
         static final long STOP_WAIT_NANOS = 2_000_000_000L;
         final LinuxTun deviceEnd;
         private final LinuxTun kernelEnd;
@@ -202,6 +347,9 @@ final class LoopbackWarmUp {
         private final byte[] ack;
         private final byte[] ackLikeLinux;
         private final byte[] routerSolicitation;
+        private final byte[] syn;
+        private final byte[] single;
+        private final byte[] singleLikeLinux;
         final AtomicLong delivered = new AtomicLong();
         volatile boolean handshakePacket;
         volatile boolean flowing;
@@ -221,6 +369,10 @@ final class LoopbackWarmUp {
             this.ack = tcp(self, peer, 0, false, false);
             this.ackLikeLinux = tcp(self, peer, 0, true, false);
             this.routerSolicitation = withHeader(new VirtioNetHdr(0, VirtioNetHdr.GSO_NONE, 0, 0, 0, 0), routerSolicitation());
+            this.syn = tcp(self, peer, 0, false, false);
+            syn[VirtioNetHdr.SIZE + 33] = 0x02; // SYN: a new connection, which the packet filter checks against its rules
+            this.single = tcp(self, peer, SINGLE_PAYLOAD, false, false);
+            this.singleLikeLinux = tcp(self, peer, SINGLE_PAYLOAD, true, false);
             LinuxTun[] pair = LinuxTun.socketPair(name, Device.DEFAULT_MTU, true);
             this.deviceEnd = pair[0];
             this.kernelEnd = pair[1];
@@ -263,6 +415,8 @@ final class LoopbackWarmUp {
                 int r = packets++;
                 boolean linux = ((r >>> 2) & 1) == 1;
                 if ((r & 63) == 62) return routerSolicitation;
+                if ((r & 63) == 30) return syn;
+                if ((r & 15) == 6) return ((r >>> 4) & 1) == 1 ? singleLikeLinux : single; // bit 2 is always set here
                 if ((r & 3) == 3) return linux ? ackLikeLinux : ack;
                 left--;
                 if (left % LARGE_EVERY == 0) return largeSuperPacketLikeLinux;

@@ -1,5 +1,6 @@
 package dev.lattice.wireguard.device;
 
+import dev.lattice.wireguard.sys.Libc;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,6 +38,9 @@ final class Pipeline<J extends Pipeline.Job> implements AutoCloseable {
 
         /** The in-order part; runs after the crypt of this job and the finish of every job submitted before it. */
         abstract void finish();
+
+        /** Drops the buffers the job grew, as if it were new (see {@link Pipeline#Pipeline(String, int, int, Supplier, int)}). */
+        void renew() {}
     }
 
     private final ArrayBlockingQueue<J> free;
@@ -45,8 +49,28 @@ final class Pipeline<J extends Pipeline.Job> implements AutoCloseable {
     private final ReentrantLock finishing = new ReentrantLock();
     private final List<Thread> workers = new ArrayList<>();
     private volatile boolean closed;
+    private final int renewEvery;
+    private int untilRenew; // the producer's own
 
     Pipeline(String name, int threads, int jobs, Supplier<J> newJob) {
+        this(name, threads, jobs, newJob, NEVER);
+    }
+
+    /** A renewal interval that a device never reaches in practice (2^31 batches). */
+    static final int NEVER = Integer.MAX_VALUE;
+
+    /**
+     * As {@link #Pipeline(String, int, int, Supplier)}, with every {@code renewEvery}-th job {@link #take}n {@link
+     * Job#renew renewed}. The start-up warm-up's devices renew now and then: a job fills its buffers lazily, so the
+     * producers' "no buffer yet" branches are taken only by new jobs, and a warm-up whose jobs all had their buffers by
+     * the time the code was profiled left those branches out of the compiled code, for a real device's new jobs to
+     * deoptimise it at the first packets of a first transfer. A real device renews never ({@link #NEVER}); counting
+     * down in both keeps the check itself a branch that C2 saw both ways.
+     */
+    Pipeline(String name, int threads, int jobs, Supplier<J> newJob, int renewEvery) {
+        if (renewEvery <= 0) throw new IllegalArgumentException("renewEvery must be positive: " + renewEvery);
+        this.renewEvery = renewEvery;
+        this.untilRenew = renewEvery;
         free = new ArrayBlockingQueue<>(jobs);
         work = new ArrayBlockingQueue<>(jobs);
         for (int i = 0; i < jobs; i++) free.add(newJob.get());
@@ -80,7 +104,13 @@ final class Pipeline<J extends Pipeline.Job> implements AutoCloseable {
         while (!closed) {
             try {
                 J j = free.poll(100, TimeUnit.MILLISECONDS);
-                if (j != null) return j;
+                if (j != null) {
+                    if (--untilRenew == 0) {
+                        untilRenew = renewEvery;
+                        j.renew();
+                    }
+                    return j;
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return null;
@@ -146,6 +176,7 @@ final class Pipeline<J extends Pipeline.Job> implements AutoCloseable {
         // lookup's "first time" branch never taken (every earlier thread had its cipher), and a new thread taking it
         // there deoptimised the compiled send and receive code at a first transfer.
         TransportCipher.get();
+        Libc.prepareThread(); // the same for the errno buffer of its sends and TUN writes
         while (!closed) {
             J job;
             try {
@@ -200,6 +231,11 @@ final class Pipeline<J extends Pipeline.Job> implements AutoCloseable {
         } catch (RuntimeException e) {
             if (!closed) log.debug("packet batch failed in finish", e);
         }
+    }
+
+    /** Tells the workers to end (each at its next look, within half a second) and the producer that none is free. */
+    void shutdown() {
+        closed = true;
     }
 
     @Override

@@ -59,7 +59,8 @@ final class Receive {
                     batch = new UdpSocket.Batch();
                     int threads = Pipeline.defaultThreads();
                     coalescer = gro;
-                    pipeline = new Pipeline<>("wg-decrypt-" + tun.name(), threads, 2 * threads + 2, ReceiveJob::new);
+                    pipeline = new Pipeline<>("wg-decrypt-" + tun.name(), threads, 2 * threads + 2, ReceiveJob::new,
+                            device.jobRenewal);
                 }
                 int n;
                 try {
@@ -145,6 +146,11 @@ final class Receive {
         }
 
         @Override
+        void renew() {
+            Arrays.fill(bufs, null);
+        }
+
+        @Override
         void crypt() {
             for (int i = 0; i < count; i++) {
                 pts[i] = -1;
@@ -183,6 +189,12 @@ final class Receive {
     private Pipeline<ReceiveJob> pipeline;
     /** The TCP coalescer of the in-order stage (null without TUN offloads). */
     private TcpCoalescer coalescer;
+
+    /** Tells the pipeline's workers to end, so that they do it while the UDP reader does (see {@link Device#close}). */
+    void shutdown() {
+        Pipeline<ReceiveJob> p = pipeline;
+        if (p != null) p.shutdown();
+    }
 
     void close() {
         Pipeline<ReceiveJob> p = pipeline;

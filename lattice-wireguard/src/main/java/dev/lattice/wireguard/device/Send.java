@@ -164,6 +164,11 @@ final class Send {
         }
 
         @Override
+        void renew() {
+            Arrays.fill(segs, null);
+        }
+
+        @Override
         void crypt() {
             for (int i = 0; i < count; i++) {
                 if (lens[i] >= 0) wire[i] = encrypt(kp, ctrs[i], segs[i], lens[i]);
@@ -191,7 +196,7 @@ final class Send {
         byte[] buf = new byte[HEADROOM + MAX_PACKET + 64];
         int threads = Pipeline.defaultThreads();
         gsoBatch = new UdpSocket.Batch();
-        pipeline = new Pipeline<>("wg-encrypt-" + tun.name(), threads, 2 * threads + 2, SendJob::new);
+        pipeline = new Pipeline<>("wg-encrypt-" + tun.name(), threads, 2 * threads + 2, SendJob::new, device.jobRenewal);
         try {
             while (!device.isClosed()) {
                 int n;
@@ -321,6 +326,12 @@ final class Send {
         p.timers.dataSent();
         if (!p.staged.isEmpty()) device.scheduler.execute(p::sendStagedPackets);
         keepKeyFreshSending(p, job.kp, job.lastCtr, job.now);
+    }
+
+    /** Tells the pipeline's workers to end, so that they do it while the TUN reader does (see {@link Device#close}). */
+    void shutdown() {
+        Pipeline<SendJob> p = pipeline;
+        if (p != null) p.shutdown();
     }
 
     void close() {

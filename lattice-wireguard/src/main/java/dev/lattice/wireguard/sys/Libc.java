@@ -84,6 +84,15 @@ public final class Libc {
         return LINKER.downcallHandle(sym, fd, options);
     }
 
+    /**
+     * Gives this thread its errno buffer now. A packet thread calls it when it starts: made at its first system call
+     * instead, inside compiled packet code, the per-thread lookup's "first time" branch (which C2 had never seen
+     * taken) deoptimised that code at a first transfer.
+     */
+    public static void prepareThread() {
+        ERRNO_STATE.get();
+    }
+
     /** The errno captured by this thread's last call. */
     public static int errno() {
         return (int) ERRNO.get(ERRNO_STATE.get(), 0L);

@@ -32,17 +32,24 @@ class LoopbackWarmUpTest {
             assertThat(t.next()).as("nothing before the flow starts").isNull();
             t.flowing = true;
             t.left = LoopbackWarmUp.ROUND;
-            int supers = 0, small = 0, ipv6 = 0;
+            int supers = 0, small = 0, ipv6 = 0, syns = 0, singles = 0, pushes = 0;
             for (int i = 0; i < 2 * LoopbackWarmUp.ROUND; i++) {
                 byte[] p = t.next();
                 if (p == null) continue;
                 if (p[1] == VirtioNetHdr.GSO_TCPV4) supers++;
                 if (p[1] == VirtioNetHdr.GSO_TCPV4 && p.length < LoopbackWarmUp.SUPER_PACKET) small++;
                 if ((p[VirtioNetHdr.SIZE] & 0xf0) == 0x60) ipv6++;
+                if ((p[VirtioNetHdr.SIZE] & 0xf0) == 0x40 && p[VirtioNetHdr.SIZE + 33] == 0x02) syns++;
+                if (p[1] == VirtioNetHdr.GSO_NONE && p.length == VirtioNetHdr.SIZE + 40 + LoopbackWarmUp.Flow.SINGLE_PAYLOAD) singles++;
+                if (p[1] == VirtioNetHdr.GSO_NONE && p.length == VirtioNetHdr.SIZE + 52 + LoopbackWarmUp.Flow.SINGLE_PAYLOAD
+                        && (p[VirtioNetHdr.SIZE + 33] & 0x08) != 0) pushes++;
             }
             assertThat(supers).isEqualTo(LoopbackWarmUp.ROUND);
             assertThat(small).as("small super-packets: calls per burst for less crypto").isBetween(LoopbackWarmUp.ROUND / 3, LoopbackWarmUp.ROUND * 2 / 3);
             assertThat(ipv6).as("IPv6 packets with nowhere to go, as the kernel sends on a real TUN").isPositive();
+            assertThat(syns).as("SYNs: new connections for the packet filter's rules").isPositive();
+            assertThat(singles).as("single data packets without PSH").isPositive();
+            assertThat(pushes).as("single data packets with PSH, as a small write").isPositive();
             assertThat(t.next()).isNull();
         }
     }
@@ -105,6 +112,18 @@ class LoopbackWarmUpTest {
         LoopbackWarmUp.Outcome o = LoopbackWarmUp.run(1, LoopbackWarmUp.DEADLINE_NANOS, () -> false, () -> false, UnaryOperator.identity(),
                 Device.WarmUpLink.DIRECT, compilers);
         assertThat(o.rounds()).as("the first look only opens a window").isEqualTo(2 + LoopbackWarmUp.QUIET_ROUNDS);
+    }
+
+    @Test
+    void theFlowMeetsWhatAFirstRealTransferMeets() throws Exception {
+        CompilerActivity compilers = new CompilerActivity(() -> 0L, 0, 0.1);
+        LoopbackWarmUp.Outcome o = LoopbackWarmUp.run(1, LoopbackWarmUp.DEADLINE_NANOS, () -> false, () -> false, UnaryOperator.identity(),
+                Device.WarmUpLink.DIRECT, compilers);
+        assertThat(o.rounds()).isGreaterThanOrEqualTo(2 * LoopbackWarmUp.REKEY_EVERY);
+        assertThat(o.sessions()).as("new sessions while the flow ran (each device initiates in turn)").isGreaterThanOrEqualTo(2);
+        assertThat(o.replayed()).as("packets out of order and replays, after a keepalive from ahead").isPositive();
+        assertThat(o.unknownIndex()).as("transport messages for an index nobody has").isPositive();
+        assertThat(o.bytes()).as("the flow went on through all of it").isGreaterThan(1_000_000);
     }
 
     @Test
