@@ -91,9 +91,10 @@ final class LoopbackWarmUp {
      * packets for it are in flight), which a real device meets at its first transfer's handshake and every two
      * minutes after, and which the warm-up's one handshake before its flow never showed C2.
      */
-    static final int REKEY_EVERY = 4;
+    static final int REKEY_EVERY = 3;
     /**
-     * One rest, when the compilers are first quiet, is this long: longer than the packet threads' polls
+     * One rest, after the first rounds (the code is in C1's profiling tier or C2's by then), is this long: longer than
+     * the packet threads' polls
      * ({@link Device#POLL_MILLIS}), so that each of them sees a poll time out, as a real device's do whenever it idles,
      * and C2 compiles the timeouts' branches now rather than at a real device's first idle moment in a transfer.
      */
@@ -237,8 +238,9 @@ final class LoopbackWarmUp {
             strayDatagrams(pb, pa);
             strayDatagrams(pa, pb);
             if (round % REKEY_EVERY == 0) newSession(round / REKEY_EVERY, pb, pa);
-            if (pb.current != session) {
-                session = pb.current;
+            Keypair cur = pb.current;
+            if (cur != null && cur != session) {
+                session = cur;
                 sessions++;
             }
             long now = System.nanoTime();
@@ -248,15 +250,13 @@ final class LoopbackWarmUp {
             best = Math.min(best, took);
             boolean done;
             if (byCompilers) {
-                if (quietAt == 0 && round >= minRounds && compilers.quiet(now)) {
-                    quietAt = round;
-                    Thread.sleep(IDLE_NANOS / 1_000_000);
-                }
+                if (quietAt == 0 && round >= minRounds && compilers.quiet(now)) quietAt = round;
                 done = quietAt > 0 && round - quietAt >= QUIET_ROUNDS;
             } else {
                 done = round >= minRounds && slower >= 2;
             }
             if (done) break;
+            if (round == minRounds) Thread.sleep(IDLE_NANOS / 1_000_000);
             // Past the first rounds the counts that make C2 take a method are there; what is left is C2's own
             // work, which full-speed rounds would take the CPU from (and from an `up` running meanwhile).
             if (round >= minRounds && byCompilers) {
@@ -299,18 +299,24 @@ final class LoopbackWarmUp {
     }
 
     /**
-     * The {@code n}-th new session of the flow (see {@link #REKEY_EVERY}), in four ways in turn: A's device, then B's,
-     * starts a handshake (a rekey: the old session goes on until the new one is confirmed), then A's, then B's,
-     * sessions expire, so that the next packets find none to send on, wait for a handshake and go after it (as the
-     * first packets of a first transfer do: its handshake comes with them).
+     * The {@code n}-th new session of the flow (see {@link #REKEY_EVERY}), in three ways, each by A's device and then
+     * B's: it starts a handshake (a rekey: the old session goes on until the new one is confirmed); its sessions
+     * expire, so that the next packets find none fit to send on, wait for a handshake and go after it; it forgets its
+     * sessions, so that the next packets find none at all (as a first transfer's first packets do: its handshake
+     * comes with them), and the other side's packets meet an index it no longer has.
      */
     static void newSession(int n, Peer pb, Peer pa) {
         Peer p = n % 2 == 0 ? pb : pa;
-        if (n % 4 < 2) {
-            Device d = p.device;
-            d.scheduler.execute(() -> d.handshakes.sendInitiation(p, true)); // a retry: no 5-s rate limit
-        } else {
-            p.expireCurrentKeypairs();
+        switch (n / 2 % 3) {
+            case 0 -> {
+                Device d = p.device;
+                d.scheduler.execute(() -> d.handshakes.sendInitiation(p, true)); // a retry: no 5-s rate limit
+            }
+            case 1 -> p.expireCurrentKeypairs();
+            default -> {
+                p.zeroAndFlushAll();
+                p.expireCurrentKeypairs(); // lets the next packet start a handshake at once
+            }
         }
     }
 

@@ -191,9 +191,18 @@ final class Pipeline<J extends Pipeline.Job> implements AutoCloseable {
         }
     }
 
-    /** Finishes jobs from the head of the order while they are done; whoever holds the lock does it for all. */
+    /**
+     * Finishes jobs from the head of the order while they are done; whoever holds the lock does it for all. A job
+     * that got done while the holder held the lock, after its last look (its worker's tryLock failed meanwhile), is
+     * seen by the holder's look after unlocking. That case is rare and depends on timing: written as its own branch
+     * ("if done, go round again"), C2 compiled it as never taken, and its first occurrence at a real transfer
+     * deoptimised this method and both jobs' finish code inlined into it (the GSO send, the TUN writes), some 300 ms of
+     * recompiles in that transfer's first second. So it sets the loop's own condition, whose branch goes both ways in
+     * every call.
+     */
     private void finishReady() {
-        while (true) {
+        boolean again = true;
+        while (again) {
             if (!finishing.tryLock()) return; // the holder will see our job: it re-checks after unlocking
             try {
                 while (true) {
@@ -211,7 +220,7 @@ final class Pipeline<J extends Pipeline.Job> implements AutoCloseable {
             }
             synchronized (order) {
                 J head = order.peekFirst();
-                if (head == null || !head.done) return;
+                again = head != null ? head.done : false; // no branch on 'done' itself: see above
             }
         }
     }

@@ -44,85 +44,100 @@ final class Receive {
         this.stats = device.stats;
     }
 
-    /** The UDP reader thread's body. */
+    // The UDP reader thread's own.
+    private final byte[] datagram = new byte[MAX_PACKET + 64];
+    private final byte[] source = new byte[Endpoint.SOCKADDR_LEN];
+    private final int[] sourceLen = new int[1];
+    private final int[] segSize = new int[1];
+    private UdpSocket.Batch batch;
+
+    /**
+     * The UDP reader thread's body. Each turn is a method of its own ({@link #receiveBatch}, {@link #receiveOne}):
+     * with the turn's loop over a batch inside this loop, a new device's reader, idling in the outer loop, had C2
+     * compile the whole (OSR at the outer loop's head, some 150-250 ms of C2) at its first transfer, as the start-up
+     * warm-up's readers had only ever entered compiled code at the inner loop's head.
+     */
     void readLoop() {
-        byte[] buf = new byte[MAX_PACKET + 64];
-        byte[] src = new byte[Endpoint.SOCKADDR_LEN];
-        int[] srcLen = new int[1];
-        int[] segSize = new int[1];
-        UdpSocket.Batch batch = null;
-        TcpCoalescer gro = tun.vnetHdr() ? new TcpCoalescer() : null;
         while (!device.isClosed()) {
             UdpTransport u = device.transport();
-            if (u instanceof UdpSocket s && s.groEnabled()) {
-                if (batch == null) {
-                    batch = new UdpSocket.Batch();
-                    int threads = Pipeline.defaultThreads();
-                    coalescer = gro;
-                    pipeline = new Pipeline<>("wg-decrypt-" + tun.name(), threads, 2 * threads + 2, ReceiveJob::new,
-                            device.jobRenewal);
-                }
-                int n;
-                try {
-                    n = s.receiveBatch(batch, src, segSize, POLL_MILLIS);
-                } catch (IOException e) {
-                    if (device.isClosed()) break;
-                    if (u != device.transport()) continue;
-                    log.warn("UDP receive failed: {}", e.getMessage());
-                    break;
-                }
-                if (n < 0) continue;
-                ReceiveJob job = pipeline.take();
-                if (job == null) break; // closed
-                job.count = 0;
-                int seg = segSize[0] > 0 ? segSize[0] : n;
-                for (int off = 0; off < n; off += seg) {
-                    int l = Math.min(seg, n - off);
-                    if (l >= WgMessage.TRANSPORT_HEADER_SIZE && batch.data.get(ValueLayout.JAVA_BYTE, off) == WgMessage.TYPE_TRANSPORT
-                            && job.count < ReceiveJob.MAX) {
-                        int k = job.count++;
-                        if (job.bufs[k] == null || job.bufs[k].length < l + 64) job.bufs[k] = new byte[Math.max(l + 64, 2048)];
-                        MemorySegment.copy(batch.data, ValueLayout.JAVA_BYTE, off, job.bufs[k], 0, l);
-                        job.lens[k] = l;
-                        continue;
-                    }
-                    // handshakes, cookies, disco: not transport data, so order with it does not matter
-                    MemorySegment.copy(batch.data, ValueLayout.JAVA_BYTE, off, buf, 0, l);
-                    try {
-                        receiveDatagram(buf, l, src, null);
-                    } catch (RuntimeException e) {
-                        stats.malformed.increment();
-                        log.debug("dropped datagram after error", e);
-                    }
-                }
-                if (job.count == 0) {
-                    pipeline.giveBack(job);
-                    continue;
-                }
-                System.arraycopy(src, 0, job.src, 0, src.length);
-                pipeline.submit(job);
+            boolean more = u instanceof UdpSocket s && s.groEnabled() ? receiveBatch(s) : receiveOne(u);
+            if (!more) break;
+        }
+        if (pipeline != null) pipeline.close();
+        if (batch != null) batch.close();
+    }
+
+    /** One wait for a UDP GRO batch and what it holds; false when the reader must end. */
+    private boolean receiveBatch(UdpSocket s) {
+        if (batch == null) {
+            batch = new UdpSocket.Batch();
+            int threads = Pipeline.defaultThreads();
+            coalescer = tun.vnetHdr() ? new TcpCoalescer() : null;
+            pipeline = new Pipeline<>("wg-decrypt-" + tun.name(), threads, 2 * threads + 2, ReceiveJob::new,
+                    device.jobRenewal);
+        }
+        int n;
+        try {
+            n = s.receiveBatch(batch, source, segSize, POLL_MILLIS);
+        } catch (IOException e) {
+            if (device.isClosed()) return false;
+            if (s != device.transport()) return true; // rebound to a new port
+            log.warn("UDP receive failed: {}", e.getMessage());
+            return false;
+        }
+        if (n < 0) return true;
+        ReceiveJob job = pipeline.take();
+        if (job == null) return false; // closed
+        job.count = 0;
+        int seg = segSize[0] > 0 ? segSize[0] : n;
+        for (int off = 0; off < n; off += seg) {
+            int l = Math.min(seg, n - off);
+            if (l >= WgMessage.TRANSPORT_HEADER_SIZE && batch.data.get(ValueLayout.JAVA_BYTE, off) == WgMessage.TYPE_TRANSPORT
+                    && job.count < ReceiveJob.MAX) {
+                int k = job.count++;
+                if (job.bufs[k] == null || job.bufs[k].length < l + 64) job.bufs[k] = new byte[Math.max(l + 64, 2048)];
+                MemorySegment.copy(batch.data, ValueLayout.JAVA_BYTE, off, job.bufs[k], 0, l);
+                job.lens[k] = l;
                 continue;
             }
-            int n;
+            // handshakes, cookies, disco: not transport data, so order with it does not matter
+            MemorySegment.copy(batch.data, ValueLayout.JAVA_BYTE, off, datagram, 0, l);
             try {
-                n = u.receive(buf, 0, MAX_PACKET, src, srcLen, POLL_MILLIS);
-            } catch (IOException e) {
-                if (device.isClosed()) return;
-                if (u != device.transport()) continue; // rebound to a new port
-                log.warn("UDP receive failed: {}", e.getMessage());
-                return;
-            }
-            if (n < 0) continue;
-            try {
-                receiveDatagram(buf, n, src, null);
+                receiveDatagram(datagram, l, source, null);
             } catch (RuntimeException e) {
-                // A bug must not take the device down on one bad datagram.
                 stats.malformed.increment();
                 log.debug("dropped datagram after error", e);
             }
         }
-        if (pipeline != null) pipeline.close();
-        if (batch != null) batch.close();
+        if (job.count == 0) {
+            pipeline.giveBack(job);
+            return true;
+        }
+        System.arraycopy(source, 0, job.src, 0, source.length);
+        pipeline.submit(job);
+        return true;
+    }
+
+    /** One wait for a single datagram (no UDP GRO) and its handling; false when the reader must end. */
+    private boolean receiveOne(UdpTransport u) {
+        int n;
+        try {
+            n = u.receive(datagram, 0, MAX_PACKET, source, sourceLen, POLL_MILLIS);
+        } catch (IOException e) {
+            if (device.isClosed()) return false;
+            if (u != device.transport()) return true; // rebound to a new port
+            log.warn("UDP receive failed: {}", e.getMessage());
+            return false;
+        }
+        if (n < 0) return true;
+        try {
+            receiveDatagram(datagram, n, source, null);
+        } catch (RuntimeException e) {
+            // A bug must not take the device down on one bad datagram.
+            stats.malformed.increment();
+            log.debug("dropped datagram after error", e);
+        }
+        return true;
     }
 
     /**
