@@ -82,9 +82,11 @@ final class LoopbackWarmUp {
     static final long MAX_PAUSE_NANOS = 10_000_000_000L;
     /**
      * Every how many batches the devices' pipelines renew a job, so that new jobs' branches are compiled too
-     * ({@link Pipeline#Pipeline(String, int, int, java.util.function.Supplier, int)}): about once a round in each.
+     * ({@link Pipeline#Pipeline(String, int, int, java.util.function.Supplier, int)}): every fourth round or so in each.
+     * A renewed job grows its buffers again (up to some 90 KB), and every 256 batches the serial collector's heap grew
+     * by some 10 MB for the daemon's life.
      */
-    static final int RENEW_JOBS_EVERY = 256;
+    static final int RENEW_JOBS_EVERY = 2048;
     /**
      * Every how many rounds one device (the two in turn) starts a new handshake while the flow runs: the session
      * switch under traffic (the responder's first packet on its new session, the old session's index deleted while
@@ -99,6 +101,8 @@ final class LoopbackWarmUp {
      * and C2 compiles the timeouts' branches now rather than at a real device's first idle moment in a transfer.
      */
     static final long IDLE_NANOS = (Device.POLL_MILLIS + 150) * 1_000_000L;
+    /** How long the {@link #rehearseClose() rehearsal's} device lives: its close comes a few rounds into the flow. */
+    static final long REHEARSAL_NANOS = 2_000_000_000L;
     /** How long the compilers must have been (nearly) idle for the last rounds to begin. */
     static final long QUIET_WINDOW_NANOS = 300_000_000L;
     /** The share of that window they may still have used: a stray compile of a method made hot elsewhere. */
@@ -137,6 +141,7 @@ final class LoopbackWarmUp {
         long deadline = System.nanoTime() + deadlineNanos;
         NodePrivateKey ka = NodePrivateKey.generate();
         NodePrivateKey kb = NodePrivateKey.generate();
+        Thread rehearsal = Thread.ofVirtual().name("warm-up close rehearsal").start(LoopbackWarmUp::rehearseClose);
         try (Flow ta = new Flow("warm-a", 1, 2); Flow tb = new Flow("warm-b", 2, 1)) {
             try (Devices both = new Devices(wrap.apply(ta.deviceEnd), wrap.apply(tb.deviceEnd))) {
                 Device a = both.a;
@@ -169,6 +174,37 @@ final class LoopbackWarmUp {
                     tb.stop();
                 }
             }
+        } finally {
+            rehearsal.join();
+        }
+    }
+
+    /**
+     * Starts a third throwaway device with a peer and closes it after {@link #REHEARSAL_NANOS}, while the flow runs. A
+     * device's close takes branches of the JDK's thread pools and locks that nothing else takes (its scheduler's
+     * workers interrupted, their waits cut short), and the C2 code of those methods, shared by every thread of the
+     * daemon, was deoptimised by the warm-up's own close at its end: often during a first transfer (which is what
+     * stops the warm-up), whose first second then recompiled them (50-150 ms of C2). Closed early, the branches are in
+     * the profile by the end.
+     */
+    static void rehearseClose() {
+        try {
+            LinuxTun[] pair = LinuxTun.socketPair("warm-r", Device.DEFAULT_MTU, true);
+            try (Device d = new Device(pair[0], UdpSocket::open, Clock.SYSTEM)) {
+                d.setWarmUp(Device.WarmUpLevel.NONE);
+                d.setListenPort(0);
+                d.setPrivateKey(NodePrivateKey.generate());
+                d.start();
+                Peer p = d.addPeer(NodePrivateKey.generate().publicKey());
+                p.timers.handshakeInitiated(); // a pending timer for the close to cancel
+                Thread.sleep(REHEARSAL_NANOS / 1_000_000);
+            } finally {
+                pair[1].close();
+            }
+        } catch (IOException | RuntimeException e) {
+            log.debug("warm-up close rehearsal failed: {}", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
