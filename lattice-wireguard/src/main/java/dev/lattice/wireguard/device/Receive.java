@@ -80,10 +80,7 @@ final class Receive {
         try {
             n = s.receiveBatch(batch, source, segSize, POLL_MILLIS);
         } catch (IOException e) {
-            if (device.isClosed()) return false;
-            if (s != device.transport()) return true; // rebound to a new port
-            log.warn("UDP receive failed: {}", e.getMessage());
-            return false;
+            return goesOnAfter(e, s);
         }
         if (n < 0) return true;
         ReceiveJob job = pipeline.take();
@@ -118,16 +115,21 @@ final class Receive {
         return true;
     }
 
+    /** Whether the reader goes on after a failed receive on {@code u}: only if the device moved to a new socket. */
+    private boolean goesOnAfter(IOException e, UdpTransport u) {
+        if (device.isClosed()) return false;
+        if (u != device.transport()) return true; // rebound to a new port
+        log.warn("UDP receive failed: {}", e.getMessage());
+        return false;
+    }
+
     /** One wait for a single datagram (no UDP GRO) and its handling; false when the reader must end. */
     private boolean receiveOne(UdpTransport u) {
         int n;
         try {
             n = u.receive(datagram, 0, MAX_PACKET, source, sourceLen, POLL_MILLIS);
         } catch (IOException e) {
-            if (device.isClosed()) return false;
-            if (u != device.transport()) return true; // rebound to a new port
-            log.warn("UDP receive failed: {}", e.getMessage());
-            return false;
+            return goesOnAfter(e, u);
         }
         if (n < 0) return true;
         try {
