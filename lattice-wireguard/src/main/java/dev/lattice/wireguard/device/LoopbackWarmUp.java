@@ -71,13 +71,11 @@ final class LoopbackWarmUp {
     static final int MIN_ROUNDS = 5;
     static final long DEADLINE_NANOS = 10_000_000_000L;
     /**
-     * After the first rounds, each round is followed by a pause this many times as long as it took, until the compilers
-     * were first quiet, and {@link #REST_AFTER_QUIET} times after that: their start-up queue has drained by then, and
-     * with three times to the end a warm-up took 9-12 s on a loaded 2-core machine, so that a first transfer soon after
-     * an `up` still met it (and its devices' close, whose rarely taken branches deoptimised shared code).
+     * After the first rounds, each round is followed by a pause this many times as long as it took. Once a round's length
+     * after the compilers were first quiet (ending sooner) made a daemon that was already up take the CPU from the
+     * other's `up` (its CLI's start and login): B's `up` 0.5-0.9 s against 0.3-0.5.
      */
     static final int REST_PER_ROUND = 3;
-    static final int REST_AFTER_QUIET = 1;
     /** The longest a pause may hold the warm-up (a login that hangs must not keep its devices open). */
     static final long MAX_PAUSE_NANOS = 10_000_000_000L;
     /**
@@ -295,9 +293,7 @@ final class LoopbackWarmUp {
             if (round == minRounds) Thread.sleep(IDLE_NANOS / 1_000_000);
             // Past the first rounds the counts that make C2 take a method are there; what is left is C2's own
             // work, which full-speed rounds would take the CPU from (and from an `up` running meanwhile).
-            if (round >= minRounds && byCompilers) {
-                Thread.sleep(Math.max(1, took * (quietAt > 0 ? REST_AFTER_QUIET : REST_PER_ROUND) / 1_000_000));
-            }
+            if (round >= minRounds && byCompilers) Thread.sleep(Math.max(1, took * REST_PER_ROUND / 1_000_000));
         }
         ta.left = 0;
         tb.left = 0;
