@@ -358,12 +358,12 @@ final class LoopbackWarmUp {
      * is positive, a thread of its own writes TSO super-packets of a TCP flow (of three sizes) to the peer's address
      * (counting {@code left} down), every fourth packet a bare ACK instead (a single packet, no offload), one in sixteen
      * a small single data packet ({@link #SINGLE_PAYLOAD}), and now and then a SYN and an IPv6 packet with nowhere to go
-     * ({@link #routerSolicitation()}); another thread counts and drops what the
-     * device writes. Half of the packets have the shape of Linux's bulk TCP (timestamps, PSH, and an odd length): with one
-     * shape only, C2 compiled the data path without the branches the other takes, and a first real transfer
-     * deoptimised it (the TCP merge's header checks). With a made-up {@code TunDevice} in place of the pair, the
-     * device's calls into its TUN met a class in the warm-up that a real device never has, and the first real
-     * packets deoptimised them (and all that C2 had inlined around them).
+     * ({@link #routerSolicitation()}); another thread counts and drops what the device writes. Half of the packets have
+     * the shape of Linux's bulk TCP (timestamps, PSH, and an odd length): with one shape only, C2 compiled the data
+     * path without the branches the other takes, and a first real transfer deoptimised it (the TCP merge's header
+     * checks). With a made-up {@code TunDevice} in place of the pair, the device's calls into its TUN met a class in
+     * the warm-up that a real device never has, and the first real packets deoptimised them (and all that C2 had
+     * inlined around them).
      */
     static final class Flow implements AutoCloseable {
         static final int MSS = 1380;
