@@ -75,7 +75,10 @@ public final class Device implements AutoCloseable {
     private volatile boolean up;
     private volatile boolean closed;
     private volatile WarmUpLevel warmUp = WarmUpLevel.COMPUTE;
-    /** Every how many batches the packet pipelines renew a job ({@link Pipeline#Pipeline(String, int, int, java.util.function.Supplier, int)}); set before {@link #start}. */
+    /**
+     * Every how many batches the packet pipelines renew a job (see {@link Pipeline}'s constructor); set before
+     * {@link #start}.
+     */
     volatile int jobRenewal = Pipeline.NEVER;
 
     /** What {@link #start} warms up in the background (see {@link WarmUp} and {@link LoopbackWarmUp}). */

@@ -249,7 +249,7 @@ final class Pipeline<J extends Pipeline.Job> implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
+        shutdown();
         for (Thread t : workers) {
             try {
                 t.join(2000);
