@@ -255,9 +255,10 @@ public final class QuickCli {
         UpRequest req = new UpRequest(a.loginServer(), key, a.hostname(), tags, a.acceptRoutes(), a.acceptDns(), a.reset(),
                 mp.advertiseRoutes(), mp.setsExitNode() ? mp.exitNodeIp() : null, mp.exitNodeAllowLanAccess(),
                 mp.shieldsUp(), mp.noSnat());
-        UpResult r = c.up(req);
-        // Monotonic: a wall-clock step must not end or extend the wait.
+        // Monotonic: a wall-clock step must not end or extend the wait. It includes the daemon's own (tailscale's
+        // timer runs from its Start call, which does not wait at all).
         long deadline = System.nanoTime() + a.timeout().toNanos();
+        UpResult r = a.timeout().isZero() ? c.up(req) : c.up(req, a.timeout());
         BackendState state = r.state();
         String url = r.authUrl();
         String refused = r.errMessage();

@@ -49,6 +49,7 @@ import dev.lattice.wire.tailcfg.FilterRule;
 import dev.lattice.wire.tailcfg.NetPortRange;
 import dev.lattice.wire.tailcfg.Node;
 import dev.lattice.wire.tailcfg.PortRange;
+import dev.lattice.wire.tailcfg.Tailcfg;
 import dev.lattice.wire.tailcfg.UserProfile;
 import dev.lattice.wireguard.device.Device;
 import dev.lattice.wireguard.device.Peer;
@@ -107,6 +108,13 @@ public final class LocalBackend implements Backend, AutoCloseable {
     private final java.util.concurrent.ScheduledExecutorService ticker =
             java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
                     r -> Thread.ofPlatform().daemon().name("latticed-ticker").unstarted(r));
+    /**
+     * Opens and closes the peer API's and Serve's listeners, in order, off the netmap's path: a first bind and the
+     * Hostinfo update it sends are 10-30 ms of cold code that an {@code up} need not wait for (tailscaled binds its
+     * peer API in microseconds). down and logout wait for their close, so nothing listens once they return.
+     */
+    private final java.util.concurrent.ExecutorService listeners =
+            java.util.concurrent.Executors.newSingleThreadExecutor(Thread.ofVirtual().name("latticed-listeners").factory());
     private java.util.Set<InetAddress> hostAddrs;
     private volatile boolean dnsApplied;
 
@@ -253,7 +261,8 @@ public final class LocalBackend implements Backend, AutoCloseable {
                     // made-up one beside it would only take CPU from it.
                     if (!b.controlStarted) {
                         try {
-                            ControlWarmup.run(b.group, sys.sockets().dialer());
+                            NetworkMap nm = ControlWarmup.run(b.group, sys.sockets().dialer());
+                            if (!b.controlStarted) b.warmApply(nm);
                         } catch (Exception e) {
                             log.debug("control login warm-up failed (the first up will be slower): {}", e.toString());
                         }
@@ -449,8 +458,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
                 prefs.usesExitNode(), prefs.exitNodeAllowLanAccess(), prefs.advertisedPrefixes(), !prefs.noSnat(), ifaces));
         setExitNode(ec.exitNode());
         long tEngine = System.nanoTime();
-        updatePeerApi(nm);
-        serve.apply(serveStore.get(), List.copyOf(peerApi.ports().keySet()));
+        openListeners(nm);
         long tPeerApi = System.nanoTime();
         try {
             if (useDns) {
@@ -472,6 +480,25 @@ public final class LocalBackend implements Backend, AutoCloseable {
             setState(BackendState.Running, null);
             logUpTimes(applyStart);
         }
+    }
+
+    /**
+     * What applying a first netmap reads and computes, on the warm-up's made-up one: the prefs an up asks for, the
+     * host's interfaces and nameservers, the packet filter, the MagicDNS and engine configs, a Hostinfo with the peer
+     * API's services. Cold, these were 10-40 ms of a first up's apply. Changes nothing on the host or the device.
+     */
+    void warmApply(NetworkMap nm) throws IOException, BackendException {
+        Prefs prefs = checked(Prefs.defaults(), new UpRequest("http://127.0.0.1:1", null, "warmup", List.of(), false, false,
+                false, List.of(), null, null, null, null).prefsChange());
+        List<HostEnv.Interface> ifaces = hostInterfaces();
+        List<IpPrefix> self = nm.self().addresses();
+        PacketFilter.compile(nm.packetFilter(), LocalNets.of(self, prefs.advertisedPrefixes(), ifaces), null);
+        MagicDns.reverseNames(MagicDnsConfig.from(nm, ExitNodeDns.NONE).withDefaultUpstream(osDns.originalNameservers()));
+        EngineConfig.from(nm, new EngineConfig.Options(prefs.acceptRoutes(), prefs.exitNodeId(), prefs.usesExitNode(),
+                prefs.exitNodeAllowLanAccess(), prefs.advertisedPrefixes(), !prefs.noSnat(), ifaces), java.time.Instant.now());
+        List<dev.lattice.wire.tailcfg.Service> services = List.of(new dev.lattice.wire.tailcfg.Service("peerapi4", 1, null),
+                new dev.lattice.wire.tailcfg.Service("peerapi6", 1, null));
+        Tailcfg.json().writeValueAsBytes(NodeHostinfo.build(VERSION, prefs, sys.host().hostname(), services, serveStore.get()));
     }
 
     private void logUpTimes(long applyStart) {
@@ -510,8 +537,16 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
     // --- Backend ------------------------------------------------------------------------------------
 
+    /** How long an up waits for its outcome (Running, an auth URL, a refusal) before it answers with the state it has. */
+    static final Duration UP_WAIT = Duration.ofSeconds(10);
+
     @Override
     public UpResult up(UpRequest req) throws BackendException {
+        return up(req, UP_WAIT);
+    }
+
+    @Override
+    public UpResult up(UpRequest req, Duration wait) throws BackendException {
         long asked = System.nanoTime();
         if (req.loginServer() != null && !req.loginServer().matches("https?://.+")) {
             throw new BackendException(400, "--login-server must be an http:// or https:// URL, got " + req.loginServer());
@@ -536,7 +571,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
         }
         // Give control a moment so the common cases answer with their final state (Running, an auth URL, or the
         // server's refusal), the moment it is known.
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long end = System.nanoTime() + Math.min(wait.toNanos(), UP_WAIT.toNanos());
         synchronized (stateChanged) {
             long left;
             while ((left = end - System.nanoTime()) > 0 && state != BackendState.Running && authUrl == null && loginError == null) {
@@ -742,7 +777,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
             control = null;
             netmap = null;
             engine.clear();
-            stopPeerApi();
+            closeListeners();
             setExitNode(null);
             magicSock.setPeers(List.of());
             restoreDns();
@@ -772,7 +807,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
             health.setWantRunning(false);
             netmap = null;
             engine.clear();
-            stopPeerApi();
+            closeListeners();
             setExitNode(null);
             magicSock.setPeers(List.of());
             restoreDns();
@@ -1098,6 +1133,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
         }
         log.info("latticed stopping");
         ticker.shutdownNow();
+        listeners.shutdownNow();
         if (api != null) api.close();
         ControlClient c = control;
         if (c != null) c.close();
@@ -1172,6 +1208,30 @@ public final class LocalBackend implements Backend, AutoCloseable {
      * Listens on our tailnet addresses from {@code nm}; tells the TUN's filter and (through Hostinfo.Services,
      * tailscale's hostInfoWithServicesLocked) control when the ports change.
      */
+    /** The peer API and Serve on {@code nm}'s addresses, on {@link #listeners}; skipped when a newer netmap came meanwhile. */
+    private void openListeners(NetworkMap nm) {
+        listeners.execute(() -> {
+            if (closed || netmap != nm) return; // a newer netmap's turn follows, or we went down
+            try {
+                updatePeerApi(nm);
+                serve.apply(serveStore.get(), List.copyOf(peerApi.ports().keySet()));
+            } catch (RuntimeException e) {
+                log.warn("opening the peer API failed: {}", e.toString());
+            }
+        });
+    }
+
+    /** Closes the peer API and Serve after whatever {@link #listeners} still has to do, and waits for it. */
+    private void closeListeners() {
+        try {
+            listeners.submit(this::stopPeerApi).get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException | java.util.concurrent.RejectedExecutionException e) {
+            log.warn("closing the peer API failed: {}", e.toString());
+        }
+    }
+
     private void updatePeerApi(NetworkMap nm) {
         List<InetAddress> addrs = new ArrayList<>();
         if (nm.self() != null && nm.self().addresses() != null) {

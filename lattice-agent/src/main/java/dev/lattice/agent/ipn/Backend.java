@@ -11,6 +11,14 @@ public interface Backend {
     /** Applies the preferences and starts (or restarts) the connection; returns at once with the state and, for interactive login, the auth URL. */
     UpResult up(UpRequest request) throws BackendException;
 
+    /**
+     * As {@link #up(UpRequest)}, waiting at most {@code wait} for the outcome (an {@code up --timeout} shorter than the
+     * backend's own wait).
+     */
+    default UpResult up(UpRequest request, Duration wait) throws BackendException {
+        return up(request);
+    }
+
     /** Disconnects from the tailnet but keeps the node's identity (tailscale down). */
     void down() throws BackendException;
 

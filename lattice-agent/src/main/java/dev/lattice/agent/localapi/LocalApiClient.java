@@ -66,6 +66,11 @@ public final class LocalApiClient {
         return call("POST", "up", request, UpResult.class, DEFAULT_TIMEOUT);
     }
 
+    /** As {@link #up(UpRequest)}, latticed answering within {@code wait} (at most its own 10 s) with the state it has. */
+    public UpResult up(UpRequest request, Duration wait) throws LocalApiException {
+        return call("POST", "up?wait=" + wait.toMillis(), request, UpResult.class, DEFAULT_TIMEOUT);
+    }
+
     public void down() throws LocalApiException {
         call("POST", "down", null, JsonNode.class, DEFAULT_TIMEOUT);
     }

@@ -109,7 +109,8 @@ public final class LocalApiRoutes {
             }
             return switch (name) {
                 case "status" -> get(method, () -> ok(backend.status()));
-                case "up" -> write(method, mayWrite, name, () -> ok(backend.up(upRequest(body))));
+                case "up" -> write(method, mayWrite, name, () -> ok(params.containsKey("wait")
+                        ? backend.up(upRequest(body), upWait(params)) : backend.up(upRequest(body))));
                 case "down" -> write(method, mayWrite, name, () -> {
                     backend.down();
                     return ok(Map.of());
@@ -263,6 +264,18 @@ public final class LocalApiRoutes {
         List<String> v = params.get(name);
         if (v == null || v.isEmpty() || v.getLast().isEmpty()) throw new BackendException(400, "missing '" + name + "' parameter");
         return v.getLast();
+    }
+
+    /** {@code up}'s {@code wait} parameter: how long it may wait for its outcome, in milliseconds (not tailscale's). */
+    static Duration upWait(Map<String, List<String>> params) throws BackendException {
+        List<String> v = params.get("wait");
+        try {
+            long ms = Long.parseLong(v.getLast());
+            if (ms >= 0) return Duration.ofMillis(ms);
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new BackendException(400, "invalid 'wait' parameter: want milliseconds");
     }
 
     static Duration timeout(Map<String, List<String>> params) throws BackendException {

@@ -164,6 +164,9 @@ class LatticeCliTest {
         var slow = run("up", "--auth-key=k", "--timeout=50ms");
         assertThat(slow.code()).isEqualTo(1);
         assertThat(slow.err()).isEqualTo("timeout waiting for Lattice service to enter a Running state; check health with \"lattice status\"\n");
+        // The timeout bounds latticed's own wait for the login too, not only the polls after it; without one,
+        // latticed's default applies.
+        assertThat(backend.upWaits).containsExactly(java.time.Duration.ofMillis(50));
 
         var bad = run("up", "--authkey=bad");
         assertThat(bad).isEqualTo(new LatticeCli.Result(1, "", "invalid key: bad\n"));

@@ -357,9 +357,16 @@ class QuickCliTest {
             byte[] frame = in.readNBytes(5);
             assertThat(frame[0]).as("the login URL").isEqualTo(CliRoute.STDERR);
         }
-        int polls = waitUntilStable(() -> (int) backend.calls.stream().filter("status"::equals).count());
+        int polls = waitUntilStable(this::statusCalls);
         Thread.sleep(100);
-        assertThat(backend.calls.stream().filter("status"::equals).count()).as("no more status polls").isEqualTo(polls);
+        assertThat(statusCalls()).as("no more status polls").isEqualTo(polls);
+    }
+
+    /** The backend's status calls so far, read under its lock (a poll may be adding one). */
+    private int statusCalls() {
+        synchronized (backend) {
+            return (int) backend.calls.stream().filter("status"::equals).count();
+        }
     }
 
     /** Sends a raw request to the CLI route: {@code args}, each ended by NUL. */

@@ -116,6 +116,29 @@ class LocalBackendTest {
     }
 
     @Test
+    void warmingUpAFirstNetmapsApplyChangesNothingOnTheHost() throws Exception {
+        Host a = host("alpha");
+        var nm = Warmup.maps();
+        assertThat(dev.lattice.agent.dns.MagicDns.reverseNames(dev.lattice.agent.dns.MagicDnsConfig.from(nm)))
+                .as("names for MagicDNS's reverse table to warm up with").isNotEmpty();
+        a.backend().warmApply(nm);
+        assertThat(a.router().applied).isEmpty();
+        assertThat(a.resolver().nameservers).isEmpty();
+        assertThat(a.backend().peerApiPorts()).isEmpty();
+        assertThat(a.backend().status().backendState()).isEqualTo(BackendState.NeedsLogin);
+    }
+
+    @Test
+    void aDownRightAfterAnUpLeavesNothingListening() throws Exception {
+        Host a = host("alpha");
+        assertThat(a.backend().up(up(control.url(), control.preAuthKey())).state()).isEqualTo(BackendState.Running);
+        a.backend().down();
+        assertThat(a.backend().peerApiPorts()).isEmpty();
+        Thread.sleep(300);
+        assertThat(a.backend().peerApiPorts()).as("no listener opened after the down").isEmpty();
+    }
+
+    @Test
     void twoBackendsSeeEachOtherAndPingDirectlyOverLoopback() throws Exception {
         Host a = host("alpha");
         Host b = host("bravo");

@@ -54,6 +54,15 @@ public final class FakeBackend implements Backend {
                 0, 0, null, null, null, true, false, false, false, null, false);
     }
 
+    /** The waits of ups that named one ({@code up --timeout}). */
+    public final List<java.time.Duration> upWaits = new ArrayList<>();
+
+    @Override
+    public synchronized UpResult up(UpRequest request, java.time.Duration wait) throws BackendException {
+        upWaits.add(wait);
+        return up(request);
+    }
+
     @Override
     public synchronized UpResult up(UpRequest request) throws BackendException {
         calls.add("up");

@@ -133,6 +133,10 @@ class LocalApiServerTest {
                 .startsWith("HTTP/1.1 400").endsWith("{\"error\":\"malformed JSON body\"}");
         assertThat(exchange(server.path(), "POST /localapi/v0/ping?ip=1.2.3.4&timeout=abc HTTP/1.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"))
                 .startsWith("HTTP/1.1 400").contains("timeout");
+        for (String wait : List.of("abc", "-1", "")) {
+            assertThat(exchange(server.path(), "POST /localapi/v0/up?wait=" + wait + " HTTP/1.1\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}"))
+                    .startsWith("HTTP/1.1 400").endsWith("{\"error\":\"invalid 'wait' parameter: want milliseconds\"}");
+        }
         assertThat(exchange(server.path(), "GET /localapi/v0/whois HTTP/1.1\r\nConnection: close\r\n\r\n"))
                 .startsWith("HTTP/1.1 400").endsWith("{\"error\":\"missing 'addr' parameter\"}");
         assertThat(exchange(server.path(), "garbage\r\n\r\n")).startsWith("HTTP/1.1 400");
