@@ -1204,10 +1204,6 @@ public final class LocalBackend implements Backend, AutoCloseable {
         return new PeerApiServer(routes, () -> netmap, PeerApiServer.Options.defaults());
     }
 
-    /**
-     * Listens on our tailnet addresses from {@code nm}; tells the TUN's filter and (through Hostinfo.Services,
-     * tailscale's hostInfoWithServicesLocked) control when the ports change.
-     */
     /** The peer API and Serve on {@code nm}'s addresses, on {@link #listeners}; skipped when a newer netmap came meanwhile. */
     private void openListeners(NetworkMap nm) {
         listeners.execute(() -> {
@@ -1232,6 +1228,10 @@ public final class LocalBackend implements Backend, AutoCloseable {
         }
     }
 
+    /**
+     * Listens on our tailnet addresses from {@code nm}; tells the TUN's filter and (through Hostinfo.Services,
+     * tailscale's hostInfoWithServicesLocked) control when the ports change.
+     */
     private void updatePeerApi(NetworkMap nm) {
         List<InetAddress> addrs = new ArrayList<>();
         if (nm.self() != null && nm.self().addresses() != null) {
