@@ -243,6 +243,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
 
     /** As {@link #start(DaemonOptions)}, on {@code sys} (tests give fakes of the host's parts). */
     public static LocalBackend start(DaemonOptions opts, AgentSystem sys) throws IOException {
+        LocalApiServer.refuseLive(opts.socket());
         LocalBackend b = new LocalBackend(opts, sys);
         try {
             b.api = LocalApiServer.start(opts.socket(), b, LocalApiServer.Options.defaults().withDerpMap(() -> {

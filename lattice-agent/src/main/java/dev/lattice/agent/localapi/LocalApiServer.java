@@ -223,15 +223,23 @@ public final class LocalApiServer implements AutoCloseable {
             return;
         }
         if (!a.isOther()) throw new IOException(path + " exists and is not a socket; refusing to replace it");
+        refuseLive(path);
+        Files.deleteIfExists(path);
+    }
+
+    /**
+     * Throws when a process accepts connections on {@code path}: another latticed. latticed asks before it touches the
+     * host, so that a second one started by mistake fails without first taking the running one's routes and rules.
+     */
+    public static void refuseLive(Path path) throws IOException {
         boolean live;
         try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             c.connect(UnixDomainSocketAddress.of(path));
             live = true;
         } catch (IOException e) {
-            live = false; // nobody listens: left over from a killed daemon
+            live = false; // nobody listens (or no socket at all): left over from a killed daemon
         }
         if (live) throw new IOException("another latticed is already listening on " + path);
-        Files.deleteIfExists(path);
     }
 
     static Set<PosixFilePermission> perms(int mode) {

@@ -129,6 +129,24 @@ class LocalBackendTest {
     }
 
     @Test
+    void aSecondLatticedOnTheSameSocketFailsBeforeTouchingTheHost() throws Exception {
+        host("alpha");
+        var opened = new java.util.concurrent.atomic.AtomicInteger();
+        AgentSystem sys = AgentSystem.linux().withTuns((n, mtu) -> {
+            opened.incrementAndGet();
+            return new MemoryTun(n, false);
+        }).withRouters((t, mtu) -> {
+            opened.incrementAndGet();
+            return new FakeRouter();
+        });
+        Path state = dir.resolve("second");
+        assertThatThrownBy(() -> LocalBackend.start(new DaemonOptions(state, state.resolve("lattice.state"),
+                dir.resolve("alpha").resolve("sock"), "lt-second", 0), sys))
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining("another latticed is already listening on");
+        assertThat(opened).as("TUNs and routers opened").hasValue(0);
+    }
+
+    @Test
     void aDownRightAfterAnUpLeavesNothingListening() throws Exception {
         Host a = host("alpha");
         assertThat(a.backend().up(up(control.url(), control.preAuthKey())).state()).isEqualTo(BackendState.Running);
