@@ -3,7 +3,7 @@
 # on one LAN in the same run: CLI call times, `up`, up -> direct, idle RSS with 1 and N peers, cold and warm
 # tunnel throughput. Prints one markdown table (stdout) with lattice/official ratios. See bench/README.md.
 #
-#   sudo bench/agent-footprint.sh [-n CALLS] [-c SECONDS] [-t SECONDS] [-w SECONDS] [-i SECONDS] [-N PEERS] [-r] [-k] [-U] [-S SECONDS]
+#   sudo bench/agent-footprint.sh [-n CALLS] [-c SECONDS] [-t SECONDS] [-w SECONDS] [-i SECONDS] [-N PEERS] [-r] [-k] [-U] [-S SECONDS] [-J]
 #
 # The lab (namespaces lt-f<id>-*): one switch (bridge br0, 10.201.0.0/24) with
 #   srv-l 10.201.0.2   lattice-control for the lattice pair      la 10.201.0.11  lb 10.201.0.12   latticed
@@ -14,7 +14,7 @@ set -uo pipefail
 
 usage() {
   cat <<USAGE
-usage: $0 [-n CALLS] [-c SECONDS] [-t SECONDS] [-w SECONDS] [-i SECONDS] [-N PEERS] [-r] [-k] [-U] [-S SECONDS]
+usage: $0 [-n CALLS] [-c SECONDS] [-t SECONDS] [-w SECONDS] [-i SECONDS] [-N PEERS] [-r] [-k] [-U] [-S SECONDS] [-J]
   -n CALLS    CLI calls per command, median reported (default 20)
   -c SECONDS  cold transfer right after the direct path is up, both directions at once (default 5)
   -t SECONDS  warm transfer per direction (default 10), after an unmeasured warm-up of -w SECONDS (default 5)
@@ -27,6 +27,9 @@ usage: $0 [-n CALLS] [-c SECONDS] [-t SECONDS] [-w SECONDS] [-i SECONDS] [-N PEE
               swaps who pays that)
   -U          only \`up\`, up -> direct and the cold transfer (no CLI calls, warm transfer or RSS readings): a
               quick before/after for the start path
+  -J          both latticed log their JIT's work (-XX:+LogCompilation); printed at the end: the compile time and the
+              uncommon traps of the cold transfer's first second (bench/jit-window.py, needs python3). The options
+              key latticed's AOT cache: the first run with -J has none and trains one; measure with the second.
 environment:
   LATTICED, LATTICE_CLI   latticed and its CLI (default: <repo>/bin/latticed, <repo>/bin/lattice)
   LATTICE_TAILSCALED, LATTICE_TAILSCALE   official tailscaled and tailscale (required)
@@ -36,8 +39,8 @@ environment:
 USAGE
 }
 
-CALLS=20 COLD=5 WARM=10 WARMUP=5 IDLE=20 PEERS=100 REVERSE=0 KEEP=0 UPONLY=0 SETTLE=0
-while getopts "n:c:t:w:i:N:rkUS:h" opt; do
+CALLS=20 COLD=5 WARM=10 WARMUP=5 IDLE=20 PEERS=100 REVERSE=0 KEEP=0 UPONLY=0 SETTLE=0 JITLOG=0
+while getopts "n:c:t:w:i:N:rkUS:Jh" opt; do
   case $opt in
     n) CALLS=$OPTARG ;;
     c) COLD=$OPTARG ;;
@@ -49,6 +52,7 @@ while getopts "n:c:t:w:i:N:rkUS:h" opt; do
     k) KEEP=1 ;;
     U) UPONLY=1 ;;
     S) SETTLE=$OPTARG ;;
+    J) JITLOG=1 ;;
     h) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -105,8 +109,14 @@ stop_pids() {
 }
 
 cleanup() {
-  local ns
+  local ns h
   stop_pids "${PIDS[@]}"
+  # HotSpot merges its compiler threads' logs into the file only as the JVM exits
+  if [ "$JITLOG" = 1 ] && [ -s "$WORK/l-cold.t0" ]; then
+    for h in la lb; do
+      python3 "$REPO/bench/jit-window.py" "$WORK/jit-$h-pid${DPID[$h]}.log" "$(cat "$WORK/l-cold.t0")" 2>&1 | sed "s/^/[footprint] $h: /" >&2
+    done
+  fi
   for ns in "${NS[@]}" "$NS_SW"; do
     if ip netns list | awk '{print $1}' | grep -qx "$ns"; then
       ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
@@ -157,8 +167,10 @@ admin() {
 start_daemon() {
   local h=$1 d=$WORK/$1 bin=$LATTICED tun=lattice0 extra=() i
   mkdir -p "$d"
+  local jopts=${LATTICE_JAVA_OPTS:-}
   case $h in o*) bin=$TAILSCALED tun=tailscale0 extra=(--no-logs-no-support) ;; esac
-  TS_NO_LOGS_NO_SUPPORT=true TS_DEBUG_USE_DERP_HTTP=1 ip netns exec "${NS[$h]}" "$bin" --statedir="$d" \
+  [ "$JITLOG" = 1 ] && jopts="$jopts -XX:+UnlockDiagnosticVMOptions -XX:+LogCompilation -XX:LogFile=$WORK/jit-$h-%p.log"
+  LATTICE_JAVA_OPTS=$jopts TS_NO_LOGS_NO_SUPPORT=true TS_DEBUG_USE_DERP_HTTP=1 ip netns exec "${NS[$h]}" "$bin" --statedir="$d" \
     --socket="$d/sock" --tun="$tun" --port=41641 "${extra[@]}" >"$WORK/$h.log" 2>&1 &
   DPID[$h]=$!
   PIDS+=("${DPID[$h]}")
@@ -240,6 +252,7 @@ cold_pair() {
   jit0=$(( $(jit_ticks "${DPID[${k}a]}") + $(jit_ticks "${DPID[${k}b]}") ))
   ( sleep 1; echo $(( $(jit_ticks "${DPID[${k}a]}") + $(jit_ticks "${DPID[${k}b]}") )) >"$WORK/$k-jit1" ) &
   iperf "$k" "$COLD" --bidir >"$WORK/$k-cold.out"
+  mv -f "$WORK/$k-iperf.t0" "$WORK/$k-cold.t0" 2>/dev/null
   jit1=$(cat "$WORK/$k-jit1" 2>/dev/null || echo "$jit0")
   # A JVM's compilers still at work when the traffic starts take CPU from it and run its first second on slower
   # code: their CPU in that second is a steadier reading of a cold start than the throughput (0 for a Go daemon)
@@ -261,6 +274,7 @@ iperf() {
     [ -n "$(ip netns exec "${NS[${k}b]}" ss -Hltn 'sport = :5201')" ] && break
     sleep 0.05
   done
+  date +%s.%N >"$WORK/$k-iperf.t0" # the transfer's start, for -J
   timeout $((secs + 30)) ip netns exec "${NS[${k}a]}" iperf3 -c "${IPB[$k]}" -p 5201 -t "$secs" -f m --connect-timeout 5000 "$@" 2>&1
   stop_pids "$spid"
 }
