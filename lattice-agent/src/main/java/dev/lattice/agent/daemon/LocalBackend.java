@@ -455,8 +455,7 @@ public final class LocalBackend implements Backend, AutoCloseable {
         }
         magicDns.setConfig(dns);
         long tDns = System.nanoTime();
-        EngineConfig ec = engine.apply(nm, new EngineConfig.Options(prefs.acceptRoutes(), prefs.exitNodeId(),
-                prefs.usesExitNode(), prefs.exitNodeAllowLanAccess(), prefs.advertisedPrefixes(), !prefs.noSnat(), ifaces));
+        EngineConfig ec = engine.apply(nm, engineOptions(prefs, ifaces));
         setExitNode(ec.exitNode());
         long tEngine = System.nanoTime();
         openListeners(nm);
@@ -495,11 +494,16 @@ public final class LocalBackend implements Backend, AutoCloseable {
         List<IpPrefix> self = nm.self().addresses();
         PacketFilter.compile(nm.packetFilter(), LocalNets.of(self, prefs.advertisedPrefixes(), ifaces), null);
         MagicDns.reverseNames(MagicDnsConfig.from(nm, ExitNodeDns.NONE).withDefaultUpstream(osDns.originalNameservers()));
-        EngineConfig.from(nm, new EngineConfig.Options(prefs.acceptRoutes(), prefs.exitNodeId(), prefs.usesExitNode(),
-                prefs.exitNodeAllowLanAccess(), prefs.advertisedPrefixes(), !prefs.noSnat(), ifaces), java.time.Instant.now());
+        EngineConfig.from(nm, engineOptions(prefs, ifaces), java.time.Instant.now());
         List<dev.lattice.wire.tailcfg.Service> services = List.of(new dev.lattice.wire.tailcfg.Service("peerapi4", 1, null),
                 new dev.lattice.wire.tailcfg.Service("peerapi6", 1, null));
         Tailcfg.json().writeValueAsBytes(NodeHostinfo.build(VERSION, prefs, sys.host().hostname(), services, serveStore.get()));
+    }
+
+    /** What the prefs and the host's interfaces ask of the data plane (one place for the apply and its warm-up). */
+    private static EngineConfig.Options engineOptions(Prefs prefs, List<HostEnv.Interface> ifaces) {
+        return new EngineConfig.Options(prefs.acceptRoutes(), prefs.exitNodeId(), prefs.usesExitNode(),
+                prefs.exitNodeAllowLanAccess(), prefs.advertisedPrefixes(), !prefs.noSnat(), ifaces);
     }
 
     private void logUpTimes(long applyStart) {
