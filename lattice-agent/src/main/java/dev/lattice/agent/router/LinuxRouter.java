@@ -1,22 +1,24 @@
 package dev.lattice.agent.router;
 
+import dev.lattice.agent.router.Netlink.Change;
+import dev.lattice.agent.router.Netlink.Change.Kind;
 import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.netlink.NetlinkMessage.Ack;
+import dev.lattice.wire.netlink.Rtnl;
+import dev.lattice.wireguard.sys.Libc;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The Linux router, laid out as tailscaled's ({@code wgengine/router/osrouter/router_linux.go}) so admins find what
- * they know, and driven with iproute2 and nftables:
+ * they know, and driven as tailscaled does, with rtnetlink ({@link Netlink}) and nftables:
  * <ul>
  * <li>Routes into the interface go into routing table 52, never the main table. Policy rules send the host's
  *     traffic there first (pref 5270), except packets marked {@link #BYPASS_MARK}: the daemon's own sockets
@@ -35,8 +37,8 @@ import org.slf4j.LoggerFactory;
  * the host's main table (its default route) is never changed: with the daemon gone, table 52 routes vanish with
  * the interface and the rules fall through to the main table.
  *
- * <p>Routes and addresses change by difference in one {@code ip -batch} run per change, so thousands of per-peer
- * routes cost one process, not thousands.
+ * <p>Routes and addresses change by difference, each change one netlink request and a change's requests sent together,
+ * so thousands of per-peer routes cost a few datagrams, and no process.
  */
 public final class LinuxRouter implements Router {
     private static final Logger log = LoggerFactory.getLogger(LinuxRouter.class);
@@ -54,17 +56,29 @@ public final class LinuxRouter implements Router {
     static final String CHROMEOS_VM_RANGE = "100.115.92.0/23";
     static final String CGNAT = "100.64.0.0/10";
 
-    /** One policy rule: pref offset, and what it does. */
-    record Rule(int pref, boolean marked, String action) {}
+    /** One policy rule: its pref, the mark it matches ({@code fwmask} 0: none), and where it sends packets. */
+    public record Rule(int pref, int fwmark, int fwmask, int table, int action) {
+        /** {@code pref 5210 fwmark 0x80000/0xff0000 table main} as {@code ip rule} takes it; a delete names no mark. */
+        String ipArgs(boolean add) {
+            String mark = add && fwmask != 0 ? " fwmark " + hex(fwmark) + "/" + hex(fwmask) : "";
+            String to = action == Rtnl.FR_ACT_UNREACHABLE ? "type unreachable"
+                    : "table " + switch (table) {
+                        case Rtnl.RT_TABLE_MAIN -> "main";
+                        case Rtnl.RT_TABLE_DEFAULT -> "default";
+                        default -> Integer.toString(table);
+                    };
+            return "pref " + pref + mark + " " + to;
+        }
+    }
 
     /** tailscale's baseIPRules. */
     static final List<Rule> RULES = List.of(
-            new Rule(10, true, "table main"),
-            new Rule(30, true, "table default"),
-            new Rule(50, true, "type unreachable"),
-            new Rule(70, false, "table " + TABLE));
+            new Rule(PREF_BASE + 10, BYPASS_MARK, MARK_MASK, Rtnl.RT_TABLE_MAIN, Rtnl.FR_ACT_TO_TBL),
+            new Rule(PREF_BASE + 30, BYPASS_MARK, MARK_MASK, Rtnl.RT_TABLE_DEFAULT, Rtnl.FR_ACT_TO_TBL),
+            new Rule(PREF_BASE + 50, BYPASS_MARK, MARK_MASK, 0, Rtnl.FR_ACT_UNREACHABLE),
+            new Rule(PREF_BASE + 70, 0, 0, TABLE, Rtnl.FR_ACT_TO_TBL));
 
-    /** Runs a command ({@code argv[0]} looked up in PATH) with {@code stdin} (or none); never throws for an exit code. */
+    /** Runs a command ({@code argv[0]} looked up in PATH) with {@code stdin} (or none); never throws for an exit code: nft, sysctl. */
     @FunctionalInterface
     public interface Commands {
         Result run(List<String> argv, String stdin) throws IOException;
@@ -83,8 +97,9 @@ public final class LinuxRouter implements Router {
     }
 
     private final String dev;
+    private final Netlink nl;
     private final Commands cmd;
-    private final boolean v6;
+    private boolean v6;
     private boolean nftWorks = true;
     private final Set<IpPrefix> addrs = new LinkedHashSet<>();
     private final Set<IpPrefix> routes = new LinkedHashSet<>();
@@ -93,21 +108,32 @@ public final class LinuxRouter implements Router {
     private boolean closed;
 
     public LinuxRouter(String dev, int mtu) throws IOException {
-        this(dev, mtu, Commands.local());
+        this(dev, mtu, NetlinkSocket.open(), Commands.local());
     }
 
-    public LinuxRouter(String dev, int mtu, Commands cmd) throws IOException {
+    /** A router that owns {@code nl} (closed with it) and runs {@code cmd}'s nft and sysctl. */
+    public LinuxRouter(String dev, int mtu, Netlink nl, Commands cmd) throws IOException {
         this.dev = dev;
+        this.nl = nl;
         this.cmd = cmd;
-        if (cleanUp(cmd)) log.info("removed the rules and nftables table a previous run left");
-        run(List.of("ip", "link", "set", "dev", dev, "mtu", Integer.toString(mtu), "up"));
+        try {
+            start(mtu);
+        } catch (IOException | RuntimeException e) {
+            nl.close();
+            throw e;
+        }
+    }
+
+    private void start(int mtu) throws IOException {
+        if (cleanUp(nl, cmd)) log.info("removed the rules and nftables table a previous run left");
+        nl.linkUp(dev, mtu);
         addRules(false);
         boolean v6ok = ipv6Usable();
         if (v6ok && !addRules(true)) {
             log.warn("IPv6 policy routing unavailable: IPv6 tailnet routes are not installed");
             v6ok = false;
         }
-        this.v6 = v6ok;
+        v6 = v6ok;
         // As tailscaled: a strict reverse-path filter then checks replies to our marked sockets with the mark the
         // prerouting chain restores, so it finds their way in the main table, not the tunnel's.
         Result r = cmd.run(List.of("sysctl", "-q", "-w", "net.ipv4.conf.all.src_valid_mark=1"), null);
@@ -121,36 +147,32 @@ public final class LinuxRouter implements Router {
      * Removes what a previous run left: our policy rules, table 52 and our nftables table. Safe to call when nothing
      * is there; never touches anything else. Returns whether there were rules or the table to remove.
      */
-    public static boolean cleanUp(Commands cmd) throws IOException {
+    static boolean cleanUp(Netlink nl, Commands cmd) throws IOException {
         boolean found = false;
-        for (String fam : List.of("-4", "-6")) {
+        for (boolean ipv6 : new boolean[] {false, true}) {
             for (Rule r : RULES) {
                 // A rule may be there more than once (crashes between adds): delete until none is left.
                 for (int i = 0; i < 8; i++) {
-                    if (!cmd.run(ruleCommand(fam, "del", r, false), null).ok()) break;
+                    if (nl.rule(false, ipv6, r) != 0) break;
                     found = true;
                 }
             }
-            cmd.run(List.of("ip", fam, "route", "flush", "table", Integer.toString(TABLE)), null);
+            nl.flushTable(ipv6, TABLE);
         }
         return cmd.run(List.of("nft", "delete", "table", "inet", NFT_TABLE), null).ok() || found;
     }
 
     /** {@code ip -4 rule add pref 5210 fwmark 0x80000/0xff0000 table main}, or its delete (by pref and action only). */
-    static List<String> ruleCommand(String fam, String verb, Rule r, boolean withMark) {
-        List<String> c = new ArrayList<>(List.of("ip", fam, "rule", verb, "pref", Integer.toString(PREF_BASE + r.pref())));
-        if (withMark && r.marked()) c.addAll(List.of("fwmark", hex(BYPASS_MARK) + "/" + hex(MARK_MASK)));
-        c.addAll(List.of(r.action().split(" ")));
-        return c;
+    static String ruleLine(boolean add, boolean ipv6, Rule r) {
+        return "ip " + (ipv6 ? "-6" : "-4") + " rule " + (add ? "add " : "del ") + r.ipArgs(add);
     }
 
     private boolean addRules(boolean ipv6) throws IOException {
-        String fam = ipv6 ? "-6" : "-4";
         for (Rule r : RULES) {
-            Result res = cmd.run(ruleCommand(fam, "add", r, true), null);
-            if (!res.ok()) {
+            int errno = nl.rule(true, ipv6, r);
+            if (errno != 0) {
                 if (ipv6) return false;
-                throw new IOException(String.join(" ", ruleCommand(fam, "add", r, true)) + " failed: " + res.output().strip());
+                throw new IOException(ruleLine(true, false, r) + " failed: " + Libc.strerror(errno));
             }
         }
         return true;
@@ -171,26 +193,22 @@ public final class LinuxRouter implements Router {
         List<Op> ops = new ArrayList<>();
         // Add before delete (tailscale's cidrDiff): an interface is never left without an address meanwhile.
         for (IpPrefix a : wantAddrs) {
-            if (addrs.contains(a)) continue;
-            // nodad: the address is ours by assignment, duplicate detection would only delay IPv6 by seconds.
-            ops.add(new Op("address replace " + a + " dev " + dev + (a.isIPv4() ? "" : " nodad"), () -> addrs.add(a), true));
+            if (!addrs.contains(a)) ops.add(new Op(change(Kind.ADDRESS, true, a), () -> addrs.add(a)));
         }
         for (IpPrefix t : wantThrow) {
-            if (throwRoutes.contains(t)) continue;
-            ops.add(new Op("route replace throw " + t + " table " + TABLE, () -> throwRoutes.add(t), true));
+            if (!throwRoutes.contains(t)) ops.add(new Op(change(Kind.THROW, true, t), () -> throwRoutes.add(t)));
         }
         for (IpPrefix r : wantRoutes) {
-            if (routes.contains(r)) continue;
-            ops.add(new Op("route replace " + r + " dev " + dev + " table " + TABLE, () -> routes.add(r), true));
+            if (!routes.contains(r)) ops.add(new Op(change(Kind.ROUTE, true, r), () -> routes.add(r)));
         }
         for (IpPrefix r : List.copyOf(routes)) {
-            if (!wantRoutes.contains(r)) ops.add(new Op("route del " + r + " dev " + dev + " table " + TABLE, () -> routes.remove(r), false));
+            if (!wantRoutes.contains(r)) ops.add(new Op(change(Kind.ROUTE, false, r), () -> routes.remove(r)));
         }
         for (IpPrefix t : List.copyOf(throwRoutes)) {
-            if (!wantThrow.contains(t)) ops.add(new Op("route del throw " + t + " table " + TABLE, () -> throwRoutes.remove(t), false));
+            if (!wantThrow.contains(t)) ops.add(new Op(change(Kind.THROW, false, t), () -> throwRoutes.remove(t)));
         }
         for (IpPrefix a : List.copyOf(addrs)) {
-            if (!wantAddrs.contains(a)) ops.add(new Op("address del " + a + " dev " + dev, () -> addrs.remove(a), false));
+            if (!wantAddrs.contains(a)) ops.add(new Op(change(Kind.ADDRESS, false, a), () -> addrs.remove(a)));
         }
         List<String> failures = batch(ops);
         boolean wantSnat = config.snatSubnetRoutes();
@@ -200,45 +218,29 @@ public final class LinuxRouter implements Router {
         }
     }
 
-    /** One line of an {@code ip -batch}, and what it changes in our bookkeeping once it succeeded. */
-    private record Op(String line, Runnable done, boolean add) {}
-
-    private static final Pattern FAILED = Pattern.compile("Command failed -:(\\d+)");
-
-    /** Runs {@code ops} in one {@code ip -force -batch -}; returns the failures (a missing route being deleted is none). */
-    private List<String> batch(List<Op> ops) throws IOException {
-        if (ops.isEmpty()) return List.of();
-        StringBuilder in = new StringBuilder();
-        for (Op o : ops) in.append(o.line()).append('\n');
-        Result r = cmd.run(List.of("ip", "-force", "-batch", "-"), in.toString());
-        Set<Integer> failed = new HashSet<>();
-        if (!r.ok()) {
-            Matcher m = FAILED.matcher(r.output());
-            while (m.find()) failed.add(Integer.parseInt(m.group(1)));
-            if (failed.isEmpty()) throw new IOException("ip -batch failed: " + r.output().strip());
-        }
-        List<String> failures = new ArrayList<>();
-        String[] lines = r.output().split("\n");
-        for (int i = 0; i < ops.size(); i++) {
-            Op o = ops.get(i);
-            if (!failed.contains(i + 1)) {
-                o.done().run();
-            } else if (!o.add()) {
-                o.done().run(); // already gone (tailscale ignores ESRCH on delete the same way)
-            } else {
-                failures.add(o.line() + ": " + errorFor(lines, i + 1));
-            }
-        }
-        if (!failures.isEmpty()) log.warn("ip: {}", failures);
-        return failures;
+    private Change change(Kind kind, boolean add, IpPrefix p) {
+        return new Change(kind, add, p, dev, TABLE);
     }
 
-    /** The message ip printed just before "Command failed -:N". */
-    private static String errorFor(String[] lines, int n) {
-        for (int i = 0; i < lines.length; i++) {
-            if (lines[i].strip().equals("Command failed -:" + n) && i > 0) return lines[i - 1].strip();
+    /** One change, and what it changes in our bookkeeping once it succeeded. */
+    private record Op(Change change, Runnable done) {}
+
+    /** Sends {@code ops} at once; returns the failures (a missing route or address being deleted is none). */
+    private List<String> batch(List<Op> ops) throws IOException {
+        if (ops.isEmpty()) return List.of();
+        List<Ack> acks = nl.apply(ops.stream().map(Op::change).toList());
+        List<String> failures = new ArrayList<>();
+        for (int i = 0; i < ops.size(); i++) {
+            Op o = ops.get(i);
+            Ack a = acks.get(i);
+            if (a.ok() || !o.change().add()) {
+                o.done().run(); // a delete of what is already gone: tailscale ignores ESRCH the same way
+            } else {
+                failures.add(o.change() + ": " + NetlinkSocket.describe(a));
+            }
         }
-        return "failed";
+        if (!failures.isEmpty()) log.warn("route and address changes failed: {}", failures);
+        return failures;
     }
 
     private Set<IpPrefix> usable(List<IpPrefix> ps) {
@@ -304,13 +306,19 @@ public final class LinuxRouter implements Router {
         if (closed) return;
         closed = true;
         List<Op> ops = new ArrayList<>();
-        for (IpPrefix r : routes) ops.add(new Op("route del " + r + " dev " + dev + " table " + TABLE, () -> {}, false));
-        for (IpPrefix a : addrs) ops.add(new Op("address del " + a + " dev " + dev, () -> {}, false));
+        for (IpPrefix r : routes) ops.add(new Op(change(Kind.ROUTE, false, r), () -> {}));
+        for (IpPrefix a : addrs) ops.add(new Op(change(Kind.ADDRESS, false, a), () -> {}));
         try {
             batch(ops);
-            cleanUp(cmd);
+            cleanUp(nl, cmd);
         } catch (IOException e) {
             log.warn("cleaning up routes and rules: {}", e.getMessage());
+        } finally {
+            try {
+                nl.close();
+            } catch (IOException e) {
+                log.debug("closing netlink: {}", e.getMessage());
+            }
         }
         routes.clear();
         throwRoutes.clear();
@@ -320,11 +328,6 @@ public final class LinuxRouter implements Router {
     /** What is installed now (for tests and status). */
     public synchronized Set<IpPrefix> installedRoutes() {
         return Set.copyOf(routes);
-    }
-
-    private void run(List<String> argv) throws IOException {
-        Result r = cmd.run(argv, null);
-        if (!r.ok()) throw new IOException(String.join(" ", argv) + " failed: " + r.output().strip());
     }
 
     static String hex(int v) {

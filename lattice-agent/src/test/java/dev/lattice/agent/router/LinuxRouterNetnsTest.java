@@ -1,6 +1,8 @@
 package dev.lattice.agent.router;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lattice.testlab.ExecResult;
 import dev.lattice.testlab.Host;
@@ -8,6 +10,12 @@ import dev.lattice.testlab.Lab;
 import dev.lattice.testlab.Link;
 import dev.lattice.testlab.Support;
 import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.netlink.NetlinkMessage.Ack;
+import dev.lattice.wireguard.sys.Libc;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.invoke.MethodHandle;
+import java.util.concurrent.CompletableFuture;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,6 +41,31 @@ class LinuxRouterNetnsTest {
         Assumptions.assumeTrue(s.available(), () -> "netns lab unavailable, skipped: " + s.reason());
     }
 
+    private static final int CLONE_NEWNET = 0x40000000;
+    private static final MethodHandle SETNS = Linker.nativeLinker().downcallHandle(
+            Linker.nativeLinker().defaultLookup().find("setns").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+
+    /**
+     * A netlink socket in {@code h}'s namespace: made on a thread of its own that enters the namespace and ends (a
+     * socket stays in the namespace it was made in; the test's other threads never leave theirs).
+     */
+    static NetlinkSocket netlinkIn(Host h) throws Exception {
+        CompletableFuture<NetlinkSocket> made = new CompletableFuture<>();
+        Thread t = Thread.ofPlatform().name("netns-" + h.netns()).start(() -> {
+            try {
+                int ns = Libc.open("/run/netns/" + h.netns(), Libc.O_CLOEXEC);
+                int r = (int) SETNS.invokeExact(ns, CLONE_NEWNET);
+                Libc.close(ns);
+                if (r != 0) throw new IllegalStateException("setns into " + h.netns() + " failed");
+                made.complete(NetlinkSocket.open());
+            } catch (Throwable e) {
+                made.completeExceptionally(e);
+            }
+        });
+        t.join();
+        return made.get();
+    }
+
     /** Runs the router's commands in {@code h}'s namespace. */
     static LinuxRouter.Commands in(Host h) {
         return (argv, stdin) -> {
@@ -54,6 +87,28 @@ class LinuxRouterNetnsTest {
     }
 
     @Test
+    void theKernelsRefusalsComeBackWithItsOwnWords() throws Exception {
+        try (Lab lab = new Lab()) {
+            Host h = lab.host("h");
+            NetlinkSocket nl = netlinkIn(h);
+            h.execChecked("ip", "tuntap", "add", "lt1", "mode", "tun"); // down
+            List<Ack> acks = nl.apply(List.of(
+                    new Netlink.Change(Netlink.Change.Kind.ROUTE, true, IpPrefix.parse("10.7.0.0/16"), "lt1", 52),
+                    new Netlink.Change(Netlink.Change.Kind.ROUTE, false, IpPrefix.parse("10.8.0.0/16"), "lt1", 52),
+                    new Netlink.Change(Netlink.Change.Kind.ADDRESS, true, IpPrefix.parse("100.64.0.9/32"), "lt1", 52)));
+            assertThat(acks.get(0).errno()).as("a route through a link that is down").isEqualTo(100); // ENETDOWN
+            String ipSays = h.exec("ip", "route", "add", "10.7.0.0/16", "dev", "lt1", "table", "52").stderr().strip();
+            assertThat(NetlinkSocket.describe(acks.get(0))).as("what ip says to the same").isEqualTo(ipSays).startsWith("Error: ");
+            assertThat(acks.get(1).errno()).as("a route that is not there").isEqualTo(3); // ESRCH
+            assertThat(acks.get(2).ok()).isTrue();
+            assertThat(h.ip("-4", "addr", "show", "dev", "lt1").stdout()).contains("inet 100.64.0.9/32");
+            assertThatThrownBy(() -> nl.linkUp("nosuch0", 1280)).isInstanceOf(java.io.IOException.class)
+                    .hasMessageStartingWith("no link nosuch0 failed: ");
+            nl.close();
+        }
+    }
+
+    @Test
     void exitRoutesTakeTheHostsTrafficButNotTheDaemonsAndCloseLeavesNothing() throws Exception {
         try (Lab lab = new Lab()) {
             Host h = lab.host("h");
@@ -65,7 +120,7 @@ class LinuxRouterNetnsTest {
             // The user's own firewall, which must survive us.
             h.nft("table inet mine {\n  chain c {\n    type filter hook input priority 10; policy accept;\n  }\n}\n");
 
-            LinuxRouter r = new LinuxRouter("lt0", 1280, in(h));
+            LinuxRouter r = new LinuxRouter("lt0", 1280, netlinkIn(h), in(h));
             r.set(new RouterConfig(p("100.64.0.1/32"), p("100.64.0.2/32", "0.0.0.0/0"), List.of(), p("0.0.0.0/0", "::/0"), true));
             String rules = h.ip("-4", "rule").stdout();
             assertThat(rules).contains("5210:\tfrom all fwmark 0x80000/0xff0000 lookup main",
@@ -86,11 +141,20 @@ class LinuxRouterNetnsTest {
             assertThat(h.exec("nft", "list", "table", "inet", "lattice").stdout()).doesNotContain("masquerade");
 
             // A restart after kill -9 (no close): the new router cleans up first, so one set of rules, no stale routes.
-            LinuxRouter again = new LinuxRouter("lt0", 1280, in(h));
+            LinuxRouter again = new LinuxRouter("lt0", 1280, netlinkIn(h), in(h));
             String after = h.ip("-4", "rule").stdout();
             assertThat(after.lines().filter(x -> x.startsWith("5270:"))).hasSize(1);
             assertThat(h.ip("-4", "route", "show", "table", "52").stdout()).as("stale table 52 flushed").isBlank();
             assertThat(routeGet(h, "198.51.100.1")).as("the host's default route works meanwhile").contains("via 10.9.0.1 dev eth0");
+
+            // Many routes at once: more requests than one datagram carries; all of them land, and leave again.
+            List<IpPrefix> many = new ArrayList<>(p("100.64.0.2/32"));
+            for (int i = 0; i < 300; i++) many.add(IpPrefix.parse("10.200." + (i / 200) + "." + (i % 200) + "/32"));
+            again.set(new RouterConfig(p("100.64.0.1/32"), many));
+            assertThat(h.ip("-4", "route", "show", "table", "52").stdout().lines()).hasSize(301);
+            assertThat(h.ip("-4", "addr", "show", "dev", "lt0").stdout()).contains("inet 100.64.0.1/32");
+            again.set(new RouterConfig(p("100.64.0.1/32"), p("100.64.0.2/32")));
+            assertThat(h.ip("-4", "route", "show", "table", "52").stdout().lines()).hasSize(1);
 
             again.close();
             r.close();

@@ -4,29 +4,71 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.netlink.NetlinkMessage.Ack;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** The commands the Linux router runs, recorded instead of run: tailscaled's layout, by difference, atomic nft. */
+/**
+ * What the Linux router asks the kernel (netlink requests, shown as the {@code ip} commands they stand for) and the
+ * commands it runs, recorded instead of done: tailscaled's layout, by difference, atomic nft.
+ */
 class LinuxRouterTest {
-    /** A command and its stdin. */
+    /** A command (or a netlink batch, "netlink batch" with its changes' lines as stdin) and its stdin. */
     record Call(String line, String stdin) {}
 
-    static final class Recorder implements LinuxRouter.Commands {
+    static final int ENOENT = 2;
+    static final int ESRCH = 3;
+
+    static final class Recorder implements LinuxRouter.Commands, Netlink {
         final List<Call> calls = new ArrayList<>();
         /** Answers per command line; default: success with no output, and "0" for disable_ipv6. */
         BiFunction<String, String, LinuxRouter.Result> answer = (line, stdin) -> new LinuxRouter.Result(
-                line.startsWith("ip -4 rule del") || line.startsWith("ip -6 rule del") || line.startsWith("nft delete") ? 2 : 0,
-                line.startsWith("cat ") ? "0\n" : "");
+                line.startsWith("nft delete") ? 2 : 0, line.startsWith("cat ") ? "0\n" : "");
+        /** The kernel's answer to one change of a batch; default: done. */
+        Function<String, Ack> kernel = change -> new Ack(0, 0, null);
+        /** Rules the kernel has, by family and pref (so a delete finds them as the kernel would). */
+        final List<String> rules = new ArrayList<>();
 
         @Override
         public LinuxRouter.Result run(List<String> argv, String stdin) {
             String line = String.join(" ", argv);
             calls.add(new Call(line, stdin));
             return answer.apply(line, stdin);
+        }
+
+        @Override
+        public void linkUp(String dev, int mtu) {
+            calls.add(new Call("ip link set dev " + dev + " mtu " + mtu + " up", null));
+        }
+
+        @Override
+        public int rule(boolean add, boolean v6, LinuxRouter.Rule rule) {
+            calls.add(new Call(LinuxRouter.ruleLine(add, v6, rule), null));
+            String key = (v6 ? "-6 " : "-4 ") + rule.pref();
+            if (add) rules.add(key);
+            return add || rules.remove(key) ? 0 : ENOENT;
+        }
+
+        @Override
+        public int flushTable(boolean v6, int table) {
+            calls.add(new Call("ip " + (v6 ? "-6" : "-4") + " route flush table " + table, null));
+            return 0;
+        }
+
+        @Override
+        public List<Ack> apply(List<Change> changes) {
+            calls.add(new Call("netlink batch", changes.stream().map(c -> c + "\n").collect(Collectors.joining())));
+            return changes.stream().map(c -> kernel.apply(c.toString())).toList();
+        }
+
+        @Override
+        public void close() {
+            calls.add(new Call("netlink close", null));
         }
 
         List<String> lines() {
@@ -45,7 +87,7 @@ class LinuxRouterTest {
     @Test
     void startingCleansUpFirstThenInstallsTailscalesRulesAndOurTable() throws IOException {
         Recorder r = new Recorder();
-        new LinuxRouter("lattice0", 1280, r);
+        new LinuxRouter("lattice0", 1280, r, r);
         List<String> l = r.lines();
         // What a killed daemon may have left goes first: rules (by pref and action), table 52, our nft table.
         assertThat(l.subList(0, 11)).containsExactly(
@@ -68,13 +110,13 @@ class LinuxRouterTest {
     }
 
     @Test
-    void aFirstConfigWithTheDefaultSnatRunsOnlyTheIpBatch() throws IOException {
+    void aFirstConfigWithTheDefaultSnatIsOnlyANetlinkBatch() throws IOException {
         Recorder r = new Recorder();
-        LinuxRouter router = new LinuxRouter("lattice0", 1280, r);
+        LinuxRouter router = new LinuxRouter("lattice0", 1280, r, r);
         int calls = r.calls.size();
         // a process less on the path of a first up: the table written at start already has the default's SNAT
         router.set(new RouterConfig(p("100.64.0.1/32"), p("100.64.0.2/32"), List.of(), List.of(), RouterConfig.DEFAULT_SNAT));
-        assertThat(r.calls.subList(calls, r.calls.size())).extracting(Call::line).containsExactly("ip -force -batch -");
+        assertThat(r.calls.subList(calls, r.calls.size())).extracting(Call::line).as("no process").containsExactly("netlink batch");
         router.set(new RouterConfig(p("100.64.0.1/32"), p("100.64.0.2/32"), List.of(), List.of(), !RouterConfig.DEFAULT_SNAT));
         assertThat(r.last("nft -f").stdin()).isEqualTo(LinuxRouter.nftRuleset("lattice0", !RouterConfig.DEFAULT_SNAT));
     }
@@ -93,11 +135,11 @@ class LinuxRouterTest {
     @Test
     void changesAreOneBatchByDifference() throws IOException {
         Recorder r = new Recorder();
-        LinuxRouter router = new LinuxRouter("lattice0", 1280, r);
+        LinuxRouter router = new LinuxRouter("lattice0", 1280, r, r);
         RouterConfig c1 = new RouterConfig(p("100.64.0.1/32", "fd7a:115c:a1e0::1/128"),
                 p("100.64.0.2/32", "fd7a:115c:a1e0::/48", "0.0.0.0/0", "::/0"), p("192.168.1.0/24"), p("10.1.0.0/24"), true);
         router.set(c1);
-        Call b = r.last("ip -force -batch -");
+        Call b = r.last("netlink batch");
         assertThat(b.stdin().lines().toList()).containsExactly(
                 "address replace 100.64.0.1/32 dev lattice0",
                 "address replace fd7a:115c:a1e0::1/128 dev lattice0 nodad",
@@ -113,7 +155,7 @@ class LinuxRouterTest {
 
         router.set(new RouterConfig(p("100.64.0.1/32", "fd7a:115c:a1e0::1/128"), p("100.64.0.2/32", "100.64.0.3/32",
                 "fd7a:115c:a1e0::/48"), List.of(), p("10.1.0.0/24"), false));
-        assertThat(r.last("ip -force -batch -").stdin().lines().toList()).containsExactly(
+        assertThat(r.last("netlink batch").stdin().lines().toList()).containsExactly(
                 "route replace 100.64.0.3/32 dev lattice0 table 52",
                 "route del 0.0.0.0/0 dev lattice0 table 52",
                 "route del ::/0 dev lattice0 table 52",
@@ -126,20 +168,19 @@ class LinuxRouterTest {
     @Test
     void aFailedAddIsReportedAndRetriedAMissingDeleteIsNot() throws IOException {
         Recorder r = new Recorder();
-        LinuxRouter router = new LinuxRouter("lattice0", 1280, r);
+        LinuxRouter router = new LinuxRouter("lattice0", 1280, r, r);
         router.set(new RouterConfig(p("100.64.0.1/32"), p("100.64.0.2/32", "10.9.0.0/16")));
-        r.answer = (line, stdin) -> line.startsWith("ip -force -batch")
-                ? new LinuxRouter.Result(1, "Error: Nexthop has invalid gateway.\nCommand failed -:2\n"
-                        + "RTNETLINK answers: No such process\nCommand failed -:4\n")
-                : new LinuxRouter.Result(0, "");
+        r.kernel = change -> change.startsWith("route replace 100.64.0.5/32") ? new Ack(0, 22, "Nexthop has invalid gateway")
+                : change.startsWith("route del 10.9.0.0/16") ? new Ack(0, ESRCH, null)
+                : new Ack(0, 0, null);
         // The batch: add 100.64.0.4, add 100.64.0.5 (fails), del 100.64.0.2, del 10.9.0.0/16 (already gone: fine).
         assertThatThrownBy(() -> router.set(new RouterConfig(p("100.64.0.1/32"), p("100.64.0.4/32", "100.64.0.5/32"))))
                 .isInstanceOf(IOException.class)
                 .hasMessage("1 of 4 route/address changes failed; first: route replace 100.64.0.5/32 dev lattice0 table 52:"
                         + " Error: Nexthop has invalid gateway.");
-        r.answer = (line, stdin) -> new LinuxRouter.Result(0, "");
+        r.kernel = change -> new Ack(0, 0, null);
         router.set(new RouterConfig(p("100.64.0.1/32"), p("100.64.0.4/32", "100.64.0.5/32")));
-        assertThat(r.last("ip -force -batch -").stdin()).as("only the failed add again")
+        assertThat(r.last("netlink batch").stdin()).as("only the failed add again")
                 .isEqualTo("route replace 100.64.0.5/32 dev lattice0 table 52\n");
     }
 
@@ -148,21 +189,22 @@ class LinuxRouterTest {
         Recorder r = new Recorder();
         var dflt = r.answer;
         r.answer = (line, stdin) -> line.startsWith("cat ") ? new LinuxRouter.Result(1, "No such file") : dflt.apply(line, stdin);
-        LinuxRouter router = new LinuxRouter("lattice0", 1280, r);
+        LinuxRouter router = new LinuxRouter("lattice0", 1280, r, r);
         assertThat(r.lines()).noneMatch(l -> l.startsWith("ip -6 rule add"));
         router.set(new RouterConfig(p("100.64.0.1/32", "fd7a:115c:a1e0::1/128"), p("::/0", "0.0.0.0/0")));
-        assertThat(r.last("ip -force -batch -").stdin()).doesNotContain("fd7a", "::/0").contains("0.0.0.0/0");
+        assertThat(r.last("netlink batch").stdin()).doesNotContain("fd7a", "::/0").contains("0.0.0.0/0");
     }
 
     @Test
     void closingRemovesEverythingItAdded() throws IOException {
         Recorder r = new Recorder();
-        LinuxRouter router = new LinuxRouter("lattice0", 1280, r);
+        LinuxRouter router = new LinuxRouter("lattice0", 1280, r, r);
         router.set(new RouterConfig(p("100.64.0.1/32"), p("0.0.0.0/0"), p("192.168.1.0/24"), List.of(), true));
         int before = r.calls.size();
         router.close();
         List<String> after = r.lines().subList(before, r.calls.size());
         assertThat(after).contains("ip -4 rule del pref 5270 table 52", "ip -4 route flush table 52", "nft delete table inet lattice");
+        assertThat(after.getLast()).isEqualTo("netlink close");
         router.close();
         assertThat(r.calls).as("closing twice does nothing more").hasSize(before + after.size());
     }
