@@ -39,6 +39,11 @@ public final class StateStore {
     private final Path dir;
     private final Path file;
     private AgentState state;
+    /** Bumped by each change in memory; {@link #saved} is the newest on disk. Guarded by {@code this}. */
+    private long version;
+    private long saved;
+    /** Held by whoever writes, so writes go out in order; readers of the state never wait for the disk. */
+    private final Object writing = new Object();
 
     private StateStore(Path dir, AgentState state) {
         this.dir = dir;
@@ -83,16 +88,59 @@ public final class StateStore {
     }
 
     /** Replaces the state with {@code f(state)} and saves it durably before returning it. */
-    public synchronized AgentState update(UnaryOperator<AgentState> f) throws IOException {
-        AgentState next = f.apply(state);
-        if (next.equals(state)) return state;
-        write(next);
-        state = next;
-        return next;
+    public AgentState update(UnaryOperator<AgentState> f) throws IOException {
+        synchronized (writing) {
+            AgentState next;
+            synchronized (this) {
+                next = f.apply(state);
+                if (next.equals(state) && version == saved) return state;
+            }
+            write(next); // the disk first: a failed write leaves the state as it was
+            synchronized (this) {
+                state = next;
+                saved = ++version;
+            }
+            return next;
+        }
     }
 
     public AgentState updatePrefs(UnaryOperator<Prefs> f) throws IOException {
         return update(s -> s.withPrefs(f.apply(s.prefs())));
+    }
+
+    /**
+     * Replaces the prefs in memory only, for a caller with work to overlap with the disk's (an {@code up} logs in
+     * while its prefs are written); {@link #flush} then saves them. Until then a kill leaves the previous prefs on
+     * disk, a whole state as it was.
+     */
+    public Prefs stagePrefs(UnaryOperator<Prefs> f) {
+        synchronized (writing) {
+            synchronized (this) {
+                AgentState next = state.withPrefs(f.apply(state.prefs()));
+                if (!next.equals(state)) {
+                    state = next;
+                    version++;
+                }
+                return state.prefs();
+            }
+        }
+    }
+
+    /** Saves what {@link #stagePrefs} changed, durably; returns at once if the disk has it already. */
+    public void flush() throws IOException {
+        synchronized (writing) {
+            AgentState s;
+            long v;
+            synchronized (this) {
+                if (version == saved) return;
+                s = state;
+                v = version;
+            }
+            write(s);
+            synchronized (this) {
+                saved = v;
+            }
+        }
     }
 
     private void write(AgentState s) throws IOException {

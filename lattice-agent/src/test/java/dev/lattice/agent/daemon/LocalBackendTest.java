@@ -102,6 +102,10 @@ class LocalBackendTest {
         Host a = host("alpha");
         UpResult r = a.backend().up(up(control.url(), control.preAuthKey()));
         assertThat(r.state()).isEqualTo(BackendState.Running);
+        // The prefs were written beside the login, and are on disk by the answer: a kill now keeps them.
+        var onDisk = dev.lattice.agent.state.StateStore.open(dir.resolve("alpha")).prefs();
+        assertThat(onDisk.wantRunning()).isTrue();
+        assertThat(onDisk.controlUrl()).isEqualTo(control.url());
         RouterConfig rc = a.router().current();
         assertThat(rc.localAddrs()).hasSize(2).allMatch(p -> p.bits() == 32 || p.bits() == 128);
         // Alone in the tailnet: MagicDNS's addresses, and no tailnet route (tailscaled routes each peer, not the range).

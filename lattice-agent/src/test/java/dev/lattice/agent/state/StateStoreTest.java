@@ -55,6 +55,33 @@ class StateStoreTest {
     }
 
     @Test
+    void stagedPrefsAreSeenAtOnceAndReachTheDiskAtTheFlush() throws Exception {
+        StateStore s = StateStore.open(dir);
+        s.stagePrefs(p -> p.withHostname("staged").withWantRunning(true));
+        assertThat(s.prefs().hostname()).isEqualTo("staged");
+        assertThat(StateStore.read(s.file()).prefs()).as("the disk: as before, until the flush").isEqualTo(Prefs.defaults());
+        // A change that must be durable at once writes the staged prefs with it.
+        s.update(AgentState::withNewNodeKey);
+        assertThat(StateStore.read(s.file()).prefs().hostname()).isEqualTo("staged");
+        s.stagePrefs(p -> p.withHostname("later"));
+        s.flush();
+        assertThat(StateStore.open(dir).prefs()).isEqualTo(Prefs.defaults().withHostname("later").withWantRunning(true));
+        Files.delete(s.file());
+        s.flush();
+        assertThat(s.file()).as("nothing staged: a flush writes nothing").doesNotExist();
+    }
+
+    @Test
+    void aFlushAfterASaveHasNothingOlderToWrite() throws Exception {
+        StateStore s = StateStore.open(dir);
+        s.stagePrefs(p -> p.withHostname("a"));
+        s.updatePrefs(p -> p.withHostname("b"));
+        s.flush();
+        assertThat(StateStore.read(s.file()).prefs().hostname()).isEqualTo("b");
+        assertThat(s.prefs().hostname()).isEqualTo("b");
+    }
+
+    @Test
     void keysNeverAppearInToStringOrErrors() throws Exception {
         StateStore s = StateStore.open(dir);
         String machineHex = s.state().machineKey().toText();
