@@ -1,5 +1,6 @@
 package dev.lattice.wireguard.device;
 
+import dev.lattice.wireguard.sys.Libc;
 import dev.lattice.crypto.IntrinsicChaChaPoly;
 import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.crypto.key.NodePublicKey;
@@ -80,6 +81,13 @@ public final class Device implements AutoCloseable {
      * {@link #start}.
      */
     volatile int jobRenewal = Pipeline.NEVER;
+    /**
+     * The start-up warm-up's throwaway devices: their threads run at {@link #BACKGROUND_NICE}, so that a command the
+     * user runs meanwhile (a first {@code lattice up}, a JVM starting on two busy cores) gets the CPU first.
+     */
+    volatile boolean background;
+    /** The nice value of background threads: about a tenth of a normal thread's share of a busy CPU. */
+    public static final int BACKGROUND_NICE = 10;
 
     /** What {@link #start} warms up in the background (see {@link WarmUp} and {@link LoopbackWarmUp}). */
     public enum WarmUpLevel {
@@ -231,6 +239,7 @@ public final class Device implements AutoCloseable {
     private void startThread(String name, Runnable body) {
         Thread t = Thread.ofPlatform().name(name + "-" + tun.name()).daemon(true).start(() -> {
             try {
+                if (background) Libc.niceCurrentThread(BACKGROUND_NICE);
                 TransportCipher.get(); // before the packets, as a pipeline worker's (see Pipeline.workLoop)
                 body.run();
             } catch (RuntimeException e) {

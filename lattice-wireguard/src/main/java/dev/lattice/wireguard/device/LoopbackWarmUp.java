@@ -1,5 +1,6 @@
 package dev.lattice.wireguard.device;
 
+import dev.lattice.wireguard.sys.Libc;
 import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.ip.VirtioNetHdr;
@@ -148,6 +149,8 @@ final class LoopbackWarmUp {
                 b.setWarmUp(Device.WarmUpLevel.NONE);
                 a.jobRenewal = RENEW_JOBS_EVERY;
                 b.jobRenewal = RENEW_JOBS_EVERY;
+                a.background = true;
+                b.background = true;
                 a.setListenPort(0);
                 b.setListenPort(0);
                 a.setPrivateKey(ka);
@@ -189,6 +192,7 @@ final class LoopbackWarmUp {
         try {
             LinuxTun[] pair = LinuxTun.socketPair("warm-r", Device.DEFAULT_MTU, true);
             try (Device d = new Device(pair[0], UdpSocket::open, Clock.SYSTEM)) {
+                d.background = true;
                 d.setWarmUp(Device.WarmUpLevel.NONE);
                 d.setListenPort(0);
                 d.setPrivateKey(NodePrivateKey.generate());
@@ -431,8 +435,14 @@ final class LoopbackWarmUp {
 
         /** Starts the kernel side's writer and reader. */
         void start() {
-            writer = Thread.ofPlatform().daemon().name(name + "-kernel-tx").start(this::writeLoop);
-            reader = Thread.ofPlatform().daemon().name(name + "-kernel-rx").start(this::readLoop);
+            writer = Thread.ofPlatform().daemon().name(name + "-kernel-tx").start(() -> {
+                Libc.niceCurrentThread(Device.BACKGROUND_NICE);
+                writeLoop();
+            });
+            reader = Thread.ofPlatform().daemon().name(name + "-kernel-rx").start(() -> {
+                Libc.niceCurrentThread(Device.BACKGROUND_NICE);
+                readLoop();
+            });
         }
 
         /** Lets the writer send {@code superPackets} super-packets (with their acks), as one round. */

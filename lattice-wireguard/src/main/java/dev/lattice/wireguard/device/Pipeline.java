@@ -58,6 +58,7 @@ final class Pipeline<J extends Pipeline.Job> implements AutoCloseable {
 
     /** A renewal interval that a device never reaches in practice (2^31 batches). */
     static final int NEVER = Integer.MAX_VALUE;
+    private final boolean background;
 
     /**
      * As {@link #Pipeline(String, int, int, Supplier)}, with every {@code renewEvery}-th job {@link #take}n {@link
@@ -68,6 +69,12 @@ final class Pipeline<J extends Pipeline.Job> implements AutoCloseable {
      * down in both keeps the check itself a branch that C2 saw both ways.
      */
     Pipeline(String name, int threads, int jobs, Supplier<J> newJob, int renewEvery) {
+        this(name, threads, jobs, newJob, renewEvery, false);
+    }
+
+    /** As {@link #Pipeline(String, int, int, Supplier, int)}; a {@code background} pipeline's workers run niced. */
+    Pipeline(String name, int threads, int jobs, Supplier<J> newJob, int renewEvery, boolean background) {
+        this.background = background;
         if (renewEvery <= 0) throw new IllegalArgumentException("renewEvery must be positive: " + renewEvery);
         this.renewEvery = renewEvery;
         this.untilRenew = renewEvery;
@@ -172,6 +179,7 @@ final class Pipeline<J extends Pipeline.Job> implements AutoCloseable {
     }
 
     private void workLoop() {
+        if (background) Libc.niceCurrentThread(Device.BACKGROUND_NICE);
         // This thread's cipher is made now, not inside its first job: C2 compiles the crypto path with the per-thread
         // lookup's "first time" branch never taken (every earlier thread had its cipher), and a new thread taking it
         // there deoptimised the compiled send and receive code at a first transfer.

@@ -74,7 +74,7 @@ final class Receive {
             int threads = Pipeline.defaultThreads();
             coalescer = tun.vnetHdr() ? new TcpCoalescer() : null;
             pipeline = new Pipeline<>("wg-decrypt-" + tun.name(), threads, 2 * threads + 2, ReceiveJob::new,
-                    device.jobRenewal);
+                    device.jobRenewal, device.background);
         }
         int n;
         try {

@@ -196,7 +196,8 @@ final class Send {
         byte[] buf = new byte[HEADROOM + MAX_PACKET + 64];
         int threads = Pipeline.defaultThreads();
         gsoBatch = new UdpSocket.Batch();
-        pipeline = new Pipeline<>("wg-encrypt-" + tun.name(), threads, 2 * threads + 2, SendJob::new, device.jobRenewal);
+        pipeline = new Pipeline<>("wg-encrypt-" + tun.name(), threads, 2 * threads + 2, SendJob::new, device.jobRenewal,
+                device.background);
         try {
             while (!device.isClosed()) {
                 int n;

@@ -72,6 +72,10 @@ public final class Libc {
     private static final MethodHandle RECVMSG = bind("recvmsg",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
     private static final MethodHandle STRERROR = bind("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    private static final MethodHandle GETTID = bind("gettid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle SETPRIORITY = bind("setpriority",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), CAPTURE_ERRNO);
+    private static final int PRIO_PROCESS = 0;
 
     /** Per-thread errno capture buffer: each packet thread reuses its own, so calls allocate nothing. */
     private static final ThreadLocal<MemorySegment> ERRNO_STATE =
@@ -96,6 +100,19 @@ public final class Libc {
     /** The errno captured by this thread's last call. */
     public static int errno() {
         return (int) ERRNO.get(ERRNO_STATE.get(), 0L);
+    }
+
+    /**
+     * Sets the calling thread's nice value (Linux schedules threads, so {@code setpriority} on its thread id touches no
+     * other thread); false if the kernel refused. Raising it needs no privilege; lowering it back does.
+     */
+    public static boolean niceCurrentThread(int nice) {
+        try {
+            int tid = (int) GETTID.invokeExact();
+            return (int) SETPRIORITY.invokeExact(ERRNO_STATE.get(), PRIO_PROCESS, tid, nice) == 0;
+        } catch (Throwable t) {
+            return false;
+        }
     }
 
     public static String strerror(int errno) {

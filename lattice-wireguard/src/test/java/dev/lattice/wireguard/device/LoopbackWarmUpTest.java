@@ -26,6 +26,46 @@ class LoopbackWarmUpTest {
         assertThat(Thread.activeCount()).as("threads left behind").isLessThanOrEqualTo(before + 1);
     }
 
+    /** Each thread of this JVM whose name (its first 15 characters) matches {@code regex}: its nice value. */
+    static java.util.Map<String, Integer> niceOfThreads(String regex) throws IOException {
+        java.util.Map<String, Integer> out = new java.util.TreeMap<>();
+        try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
+            for (var t : tasks.toList()) {
+                try {
+                    String comm = java.nio.file.Files.readString(t.resolve("comm")).strip();
+                    String stat = java.nio.file.Files.readString(t.resolve("stat"));
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    if (comm.matches(regex)) out.put(comm + "/" + t.getFileName(), Integer.parseInt(f[16])); // field 19
+                } catch (java.nio.file.NoSuchFileException gone) {
+                    // a thread that ended meanwhile
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void theWarmUpsThreadsRunNicedSoThatTheUsersCommandsComeFirst() throws Exception {
+        java.util.Map<String, Integer> seen = new java.util.TreeMap<>();
+        CompilerActivity compilers = new CompilerActivity(() -> 0L, 0, 0.1);
+        LoopbackWarmUp.run(1, LoopbackWarmUp.DEADLINE_NANOS, () -> false, () -> {
+            try {
+                // the warm-up devices' threads are named after their TUNs, warm-a, warm-b, warm-r
+                if (seen.isEmpty()) seen.putAll(niceOfThreads("wg-[a-z-]+-w.*|warm-.*"));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            return false;
+        }, UnaryOperator.identity(), Device.WarmUpLink.DIRECT, compilers);
+        // Readers and pipeline workers of both devices, and the made-up kernel sides' writers and readers.
+        assertThat(seen.keySet()).anyMatch(n -> n.startsWith("wg-tun-reader-w")).anyMatch(n -> n.startsWith("wg-udp-reader-w"))
+                .anyMatch(n -> n.startsWith("wg-decrypt-warm")).anyMatch(n -> n.startsWith("wg-encrypt-warm"))
+                .anyMatch(n -> n.startsWith("warm-a-kernel-t")).anyMatch(n -> n.startsWith("warm-b-kernel-r"));
+        assertThat(seen).as("every warm-up thread, niced").allSatisfy((n, nice) -> assertThat(nice).as(n).isEqualTo(Device.BACKGROUND_NICE));
+        String self = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/thread-self/stat"));
+        assertThat(self.substring(self.lastIndexOf(')') + 2).split(" ")[16]).as("the rest of the JVM is not: this thread").isEqualTo("0");
+    }
+
     @Test
     void theMadeUpTunStopsAfterItsRound() throws Exception {
         try (LoopbackWarmUp.Flow t = new LoopbackWarmUp.Flow("t", 1, 2)) {
