@@ -39,6 +39,7 @@ environment:
 USAGE
 }
 
+[ "${1:-}" = --help ] && { usage; exit 0; }
 CALLS=20 COLD=5 WARM=10 WARMUP=5 IDLE=20 PEERS=100 REVERSE=0 KEEP=0 UPONLY=0 SETTLE=0 JITLOG=0
 while getopts "n:c:t:w:i:N:rkUS:Jh" opt; do
   case $opt in

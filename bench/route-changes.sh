@@ -17,6 +17,7 @@ environment:
 USAGE
 }
 
+[ "${1:-}" = --help ] && { usage; exit 0; }
 ROUTES=1 ROUNDS=100 JVMS=5
 while getopts "n:r:j:h" opt; do
   case $opt in
