@@ -27,11 +27,15 @@ public interface Netlink extends Closeable {
     record Change(Kind kind, boolean add, IpPrefix prefix, String dev, int table) {
         public enum Kind { ADDRESS, ROUTE, THROW }
 
+        /** An IPv6 address is added without duplicate detection: it is ours by assignment, and DAD would only delay it. */
+        public boolean nodad() {
+            return kind == Kind.ADDRESS && add && !prefix.isIPv4();
+        }
+
         @Override
         public String toString() {
             return switch (kind) {
-                // nodad: the address is ours by assignment, duplicate detection would only delay IPv6 by seconds.
-                case ADDRESS -> "address " + (add ? "replace " : "del ") + prefix + " dev " + dev + (add && !prefix.isIPv4() ? " nodad" : "");
+                case ADDRESS -> "address " + (add ? "replace " : "del ") + prefix + " dev " + dev + (nodad() ? " nodad" : "");
                 case ROUTE -> "route " + (add ? "replace " : "del ") + prefix + " dev " + dev + " table " + table;
                 case THROW -> "route " + (add ? "replace " : "del ") + "throw " + prefix + " table " + table;
             };

@@ -93,7 +93,7 @@ public final class NetlinkSocket implements Netlink {
         List<byte[]> reqs = new ArrayList<>(changes.size());
         for (Change c : changes) {
             reqs.add(switch (c.kind()) {
-                case ADDRESS -> Rtnl.address(c.add(), next(), index(c.dev()), c.prefix(), !c.prefix().isIPv4());
+                case ADDRESS -> Rtnl.address(c.add(), next(), index(c.dev()), c.prefix(), c.nodad());
                 case ROUTE -> Rtnl.route(c.add(), next(), c.prefix(), c.table(), index(c.dev()), false);
                 case THROW -> Rtnl.route(c.add(), next(), c.prefix(), c.table(), 0, true);
             });
