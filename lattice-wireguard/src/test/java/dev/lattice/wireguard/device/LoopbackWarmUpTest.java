@@ -72,8 +72,8 @@ class LoopbackWarmUpTest {
             assertThat(t.next()).as("nothing before the flow starts").isNull();
             t.flowing = true;
             t.left = LoopbackWarmUp.ROUND;
-            int supers = 0, small = 0, ipv6 = 0, syns = 0, singles = 0, pushes = 0;
-            for (int i = 0; i < 2 * LoopbackWarmUp.ROUND; i++) {
+            int supers = 0, small = 0, ipv6 = 0, syns = 0, singles = 0, pushes = 0, acks = 0;
+            for (int i = 0; i < 4 * LoopbackWarmUp.ROUND; i++) {
                 byte[] p = t.next();
                 if (p == null) continue;
                 if (p[1] == VirtioNetHdr.GSO_TCPV4) supers++;
@@ -81,11 +81,13 @@ class LoopbackWarmUpTest {
                 if ((p[VirtioNetHdr.SIZE] & 0xf0) == 0x60) ipv6++;
                 if ((p[VirtioNetHdr.SIZE] & 0xf0) == 0x40 && p[VirtioNetHdr.SIZE + 33] == 0x02) syns++;
                 if (p[1] == VirtioNetHdr.GSO_NONE && p.length == VirtioNetHdr.SIZE + 40 + LoopbackWarmUp.Flow.SINGLE_PAYLOAD) singles++;
+                if ((p.length == VirtioNetHdr.SIZE + 40 || p.length == VirtioNetHdr.SIZE + 52) && (p[VirtioNetHdr.SIZE + 33] & 0x12) == 0x10) acks++;
                 if (p[1] == VirtioNetHdr.GSO_NONE && p.length == VirtioNetHdr.SIZE + 52 + LoopbackWarmUp.Flow.SINGLE_PAYLOAD
                         && (p[VirtioNetHdr.SIZE + 33] & 0x08) != 0) pushes++;
             }
             assertThat(supers).isEqualTo(LoopbackWarmUp.ROUND);
             assertThat(small).as("small super-packets: calls per burst for less crypto").isBetween(LoopbackWarmUp.ROUND / 3, LoopbackWarmUp.ROUND * 2 / 3);
+            assertThat(acks).as("pure acks, at least one per super-packet: the small-packet cipher's calls").isGreaterThanOrEqualTo(supers);
             assertThat(ipv6).as("IPv6 packets with nowhere to go, as the kernel sends on a real TUN").isPositive();
             assertThat(syns).as("SYNs: new connections for the packet filter's rules").isPositive();
             assertThat(singles).as("single data packets without PSH").isPositive();
