@@ -8,10 +8,14 @@ import dev.lattice.wire.netlink.Rtnl;
 import dev.lattice.wireguard.sys.Libc;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,7 +82,10 @@ public final class LinuxRouter implements Router {
             new Rule(PREF_BASE + 50, BYPASS_MARK, MARK_MASK, 0, Rtnl.FR_ACT_UNREACHABLE),
             new Rule(PREF_BASE + 70, 0, 0, TABLE, Rtnl.FR_ACT_TO_TBL));
 
-    /** Runs a command ({@code argv[0]} looked up in PATH) with {@code stdin} (or none); never throws for an exit code: nft, sysctl. */
+    /**
+     * Runs a command ({@code argv[0]} looked up in PATH) with {@code stdin} (or none): nft. Never throws for an exit
+     * code; a command the host does not have exits 127, as in a shell.
+     */
     @FunctionalInterface
     public interface Commands {
         Result run(List<String> argv, String stdin) throws IOException;
@@ -99,6 +106,7 @@ public final class LinuxRouter implements Router {
     private final String dev;
     private final Netlink nl;
     private final Commands cmd;
+    private final Sysctls sysctl;
     private boolean v6;
     private boolean nftWorks = true;
     private final Set<IpPrefix> addrs = new LinkedHashSet<>();
@@ -108,14 +116,15 @@ public final class LinuxRouter implements Router {
     private boolean closed;
 
     public LinuxRouter(String dev, int mtu) throws IOException {
-        this(dev, mtu, NetlinkSocket.open(), Commands.local());
+        this(dev, mtu, NetlinkSocket.open(), Commands.local(), Sysctls.PROC_SYS);
     }
 
-    /** A router that owns {@code nl} (closed with it) and runs {@code cmd}'s nft and sysctl. */
-    public LinuxRouter(String dev, int mtu, Netlink nl, Commands cmd) throws IOException {
+    /** A router that owns {@code nl} (closed with it), runs {@code cmd}'s nft and reads and sets {@code sysctl}. */
+    public LinuxRouter(String dev, int mtu, Netlink nl, Commands cmd, Sysctls sysctl) throws IOException {
         this.dev = dev;
         this.nl = nl;
         this.cmd = cmd;
+        this.sysctl = sysctl;
         try {
             start(mtu);
         } catch (IOException | RuntimeException e) {
@@ -125,7 +134,8 @@ public final class LinuxRouter implements Router {
     }
 
     private void start(int mtu) throws IOException {
-        if (cleanUp(nl, cmd)) log.info("removed the rules and nftables table a previous run left");
+        // Our nftables table, if a previous run left it, is replaced by the first write below, in its transaction.
+        if (cleanUpRules(nl)) log.info("removed the policy rules a previous run left");
         nl.linkUp(dev, mtu);
         addRules(false);
         boolean v6ok = ipv6Usable();
@@ -136,18 +146,34 @@ public final class LinuxRouter implements Router {
         v6 = v6ok;
         // As tailscaled: a strict reverse-path filter then checks replies to our marked sockets with the mark the
         // prerouting chain restores, so it finds their way in the main table, not the tunnel's.
-        Result r = cmd.run(List.of("sysctl", "-q", "-w", "net.ipv4.conf.all.src_valid_mark=1"), null);
-        if (!r.ok()) log.warn("sysctl net.ipv4.conf.all.src_valid_mark=1 failed: {}", r.output().strip());
+        try {
+            sysctl.set("net/ipv4/conf/all/src_valid_mark", "1");
+        } catch (IOException e) {
+            log.warn("sysctl net.ipv4.conf.all.src_valid_mark=1 failed: {}", e.getMessage());
+        }
         // With SNAT as the prefs have it by default: the first config then needs no nft run of its own (a process
         // on the path of a first `up`). Until a config comes there is no peer, so nothing from the tunnel to NAT.
         writeNft(RouterConfig.DEFAULT_SNAT);
+        // A table that could not be written must not stay as a previous run left it.
+        if (!nftWorks) deleteNftTable();
     }
 
     /**
      * Removes what a previous run left: our policy rules, table 52 and our nftables table. Safe to call when nothing
-     * is there; never touches anything else. Returns whether there were rules or the table to remove.
+     * is there; never touches anything else.
      */
-    static boolean cleanUp(Netlink nl, Commands cmd) throws IOException {
+    private void cleanUp() throws IOException {
+        cleanUpRules(nl);
+        deleteNftTable();
+    }
+
+    /** Deletes our nftables table; whether there was one. */
+    private boolean deleteNftTable() throws IOException {
+        return cmd.run(List.of("nft", "delete", "table", "inet", NFT_TABLE), null).ok();
+    }
+
+    /** Removes our policy rules and flushes table 52; whether there were rules. */
+    static boolean cleanUpRules(Netlink nl) throws IOException {
         boolean found = false;
         for (boolean ipv6 : new boolean[] {false, true}) {
             for (Rule r : RULES) {
@@ -159,7 +185,7 @@ public final class LinuxRouter implements Router {
             }
             nl.flushTable(ipv6, TABLE);
         }
-        return cmd.run(List.of("nft", "delete", "table", "inet", NFT_TABLE), null).ok() || found;
+        return found;
     }
 
     /** {@code ip -4 rule add pref 5210 fwmark 0x80000/0xff0000 table main}, or its delete (by pref and action only). */
@@ -179,9 +205,12 @@ public final class LinuxRouter implements Router {
     }
 
     /** Whether the kernel has IPv6 on the interface (tailscale's interfaceV6UsableForTun). */
-    private boolean ipv6Usable() throws IOException {
-        Result r = cmd.run(List.of("cat", "/proc/sys/net/ipv6/conf/" + dev + "/disable_ipv6"), null);
-        return r.ok() && r.output().strip().equals("0");
+    private boolean ipv6Usable() {
+        try {
+            return "0".equals(sysctl.get("net/ipv6/conf/" + dev + "/disable_ipv6"));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     @Override
@@ -310,7 +339,7 @@ public final class LinuxRouter implements Router {
         for (IpPrefix a : addrs) ops.add(new Op(change(Kind.ADDRESS, false, a), () -> {}));
         try {
             batch(ops);
-            cleanUp(nl, cmd);
+            cleanUp();
         } catch (IOException e) {
             log.warn("cleaning up routes and rules: {}", e.getMessage());
         } finally {
@@ -330,12 +359,43 @@ public final class LinuxRouter implements Router {
         return Set.copyOf(routes);
     }
 
+    private static final Map<String, String> PROGRAMS = new ConcurrentHashMap<>();
+
+    /**
+     * A program's path, looked up in PATH once: the JDK's process launch otherwise tries each PATH entry with an
+     * execve of its own, every time. Null when PATH has no such program.
+     */
+    static String onPath(String name) {
+        if (name.contains("/")) return name;
+        String found = PROGRAMS.get(name);
+        if (found != null) return found;
+        String path = System.getenv("PATH");
+        for (String d : (path == null || path.isEmpty() ? "/usr/sbin:/usr/bin:/sbin:/bin" : path).split(":")) {
+            Path p = Path.of(d.isEmpty() ? "." : d, name);
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                PROGRAMS.put(name, p.toString());
+                return p.toString();
+            }
+        }
+        return null;
+    }
+
     static String hex(int v) {
         return "0x" + Integer.toHexString(v);
     }
 
     private static Result exec(List<String> argv, String stdin) throws IOException {
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+        String program = onPath(argv.getFirst());
+        if (program == null) return new Result(127, argv.getFirst() + ": command not found");
+        List<String> line = new ArrayList<>(argv);
+        line.set(0, program);
+        Process p;
+        try {
+            p = new ProcessBuilder(line).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            PROGRAMS.remove(argv.getFirst()); // gone since it was found (an uninstall): look again next time
+            return new Result(127, argv.getFirst() + ": " + e.getMessage());
+        }
         try {
             if (stdin != null) {
                 try (var os = p.getOutputStream()) {

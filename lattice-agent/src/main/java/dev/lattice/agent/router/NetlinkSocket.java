@@ -35,7 +35,10 @@ public final class NetlinkSocket implements Netlink {
     static final int CHUNK = 128;
     private static final int TIMEOUT_MS = 10_000;
     private static final int ESRCH = 3;
+    private static final int ENODEV = 19;
     private static final int EAFNOSUPPORT = 97;
+    /** No errno is taken as an empty answer. */
+    private static final int NONE = -1;
 
     private final int fd;
     private final Arena arena = Arena.ofShared();
@@ -65,7 +68,10 @@ public final class NetlinkSocket implements Netlink {
     @Override
     public synchronized void linkUp(String dev, int mtu) throws IOException {
         Ack a = one(Rtnl.setLinkUp(next(), index(dev), mtu));
-        if (!a.ok()) throw failure("ip link set dev " + dev + " mtu " + mtu + " up", a);
+        if (!a.ok()) {
+            forgetIndexesIfGone(List.of(a));
+            throw failure("ip link set dev " + dev + " mtu " + mtu + " up", a);
+        }
     }
 
     @Override
@@ -77,7 +83,8 @@ public final class NetlinkSocket implements Netlink {
     @Override
     public synchronized int flushTable(boolean v6, int table) throws IOException {
         List<byte[]> deletes = new ArrayList<>();
-        for (NetlinkMessage m : dump(Rtnl.dumpRoutes(next(), v6 ? Rtnl.AF_INET6 : Rtnl.AF_INET))) {
+        // A kernel without IPv6 has no IPv6 routes to flush.
+        for (NetlinkMessage m : query(Rtnl.dumpRoutes(next(), v6 ? Rtnl.AF_INET6 : Rtnl.AF_INET), "netlink dump", EAFNOSUPPORT)) {
             if (m.type() == Rtnl.RTM_NEWROUTE && checked(() -> Rtnl.routeTable(m)) == table) deletes.add(Rtnl.deleteRoute(next(), m));
         }
         int n = 0;
@@ -98,23 +105,34 @@ public final class NetlinkSocket implements Netlink {
                 case THROW -> Rtnl.route(c.add(), next(), c.prefix(), c.table(), 0, true);
             });
         }
-        return exchange(reqs);
+        List<Ack> acks = exchange(reqs);
+        forgetIndexesIfGone(acks);
+        return acks;
     }
 
-    /** The link's index, asked once per name (a TUN keeps its index for the router's life). */
+    /**
+     * The link's index, asked once per name: a TUN keeps its index for the router's life, unless it is made again
+     * (by hand, or by another program), which {@link #forgetIndexesIfGone} notices.
+     */
     private int index(String dev) throws IOException {
         Integer known = indexes.get(dev);
         if (known != null) return known;
-        byte[] req = Rtnl.getLink(next(), dev);
-        int s = seqOf(req);
-        send(req, 0, req.length);
-        while (true) {
-            for (NetlinkMessage m : receive()) {
-                if (m.seq() != s) continue;
-                if (m.type() == NetlinkMessage.NLMSG_ERROR) throw failure("no link " + dev, checked(m::ack));
-                int i = checked(() -> Rtnl.linkIndex(m));
-                indexes.put(dev, i);
-                return i;
+        List<NetlinkMessage> link = query(Rtnl.getLink(next(), dev), "no link " + dev, NONE);
+        if (link.isEmpty()) throw new IOException("no link " + dev + " failed: the kernel sent no answer");
+        int i = checked(() -> Rtnl.linkIndex(link.getFirst()));
+        indexes.put(dev, i);
+        return i;
+    }
+
+    /**
+     * Forgets the links' indexes when the kernel had no device for one: a link made again under its name has a new
+     * index, and the router's next attempt (it retries what failed) asks for it.
+     */
+    private void forgetIndexesIfGone(List<Ack> acks) {
+        for (Ack a : acks) {
+            if (a.errno() == ENODEV) {
+                indexes.clear();
+                return;
             }
         }
     }
@@ -151,8 +169,12 @@ public final class NetlinkSocket implements Netlink {
         return out;
     }
 
-    /** A dump's messages, up to its {@code NLMSG_DONE}. */
-    private List<NetlinkMessage> dump(byte[] req) throws IOException {
+    /**
+     * Sends one request the kernel answers with data, and reads the answer: a dump's messages up to its
+     * {@code NLMSG_DONE}, or a single message. A refusal is {@code what}'s failure, except one with errno
+     * {@code emptyOn}, which is an empty answer.
+     */
+    private List<NetlinkMessage> query(byte[] req, String what, int emptyOn) throws IOException {
         int s = seqOf(req);
         send(req, 0, req.length);
         List<NetlinkMessage> out = new ArrayList<>();
@@ -162,10 +184,12 @@ public final class NetlinkSocket implements Netlink {
                 if (m.type() == NetlinkMessage.NLMSG_DONE) return out;
                 if (m.type() == NetlinkMessage.NLMSG_ERROR) {
                     Ack a = checked(m::ack);
-                    if (a.errno() == EAFNOSUPPORT) return List.of(); // a kernel without IPv6 has no IPv6 routes
-                    throw failure("netlink dump", a);
+                    if (a.ok()) return out;
+                    if (a.errno() == emptyOn) return List.of();
+                    throw failure(what, a);
                 }
                 out.add(m);
+                if ((m.flags() & NetlinkMessage.NLM_F_MULTI) == 0) return out;
             }
         }
     }

@@ -1,11 +1,11 @@
 package dev.lattice.agent.system;
 
+import dev.lattice.agent.router.Sysctls;
 import dev.lattice.wire.ip.IpPrefix;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -119,14 +119,7 @@ public interface HostEnv {
 
             @Override
             public String sysctl(String path) throws IOException {
-                if (path.startsWith("/") || List.of(path.split("/")).contains("..")) {
-                    throw new IllegalArgumentException("bad sysctl path " + path);
-                }
-                try {
-                    return Files.readString(Path.of("/proc/sys", path)).strip();
-                } catch (NoSuchFileException e) {
-                    return null;
-                }
+                return Sysctls.PROC_SYS.get(path);
             }
 
             @Override

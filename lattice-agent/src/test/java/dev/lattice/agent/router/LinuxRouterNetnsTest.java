@@ -12,14 +12,17 @@ import dev.lattice.testlab.Support;
 import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.netlink.NetlinkMessage.Ack;
 import dev.lattice.wireguard.sys.Libc;
+import java.io.IOException;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.invoke.MethodHandle;
-import java.util.concurrent.CompletableFuture;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -46,24 +49,56 @@ class LinuxRouterNetnsTest {
             Linker.nativeLinker().defaultLookup().find("setns").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
 
     /**
-     * A netlink socket in {@code h}'s namespace: made on a thread of its own that enters the namespace and ends (a
-     * socket stays in the namespace it was made in; the test's other threads never leave theirs).
+     * What {@code what} returns when run on a thread of its own that enters {@code h}'s namespace and ends: a socket
+     * stays in the namespace it was made in, and /proc/sys/net shows the opening thread's namespace. The test's other
+     * threads never leave theirs.
      */
-    static NetlinkSocket netlinkIn(Host h) throws Exception {
-        CompletableFuture<NetlinkSocket> made = new CompletableFuture<>();
+    static <T> T inNetns(Host h, Callable<T> what) throws IOException {
+        CompletableFuture<T> done = new CompletableFuture<>();
         Thread t = Thread.ofPlatform().name("netns-" + h.netns()).start(() -> {
             try {
                 int ns = Libc.open("/run/netns/" + h.netns(), Libc.O_CLOEXEC);
                 int r = (int) SETNS.invokeExact(ns, CLONE_NEWNET);
                 Libc.close(ns);
                 if (r != 0) throw new IllegalStateException("setns into " + h.netns() + " failed");
-                made.complete(NetlinkSocket.open());
+                done.complete(what.call());
             } catch (Throwable e) {
-                made.completeExceptionally(e);
+                done.completeExceptionally(e);
             }
         });
-        t.join();
-        return made.get();
+        try {
+            t.join();
+            return done.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) throw io;
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+    }
+
+    /** A netlink socket in {@code h}'s namespace. */
+    static NetlinkSocket netlinkIn(Host h) throws IOException {
+        return inNetns(h, NetlinkSocket::open);
+    }
+
+    /** The sysctls of {@code h}'s namespace, read and written by the router's own code ({@link Sysctls#PROC_SYS}). */
+    static Sysctls sysctlsIn(Host h) {
+        return new Sysctls() {
+            @Override
+            public String get(String path) throws IOException {
+                return inNetns(h, () -> Sysctls.PROC_SYS.get(path));
+            }
+
+            @Override
+            public void set(String path, String value) throws IOException {
+                inNetns(h, () -> {
+                    Sysctls.PROC_SYS.set(path, value);
+                    return null;
+                });
+            }
+        };
     }
 
     /** Runs the router's commands in {@code h}'s namespace. */
@@ -102,6 +137,14 @@ class LinuxRouterNetnsTest {
             assertThat(acks.get(1).errno()).as("a route that is not there").isEqualTo(3); // ESRCH
             assertThat(acks.get(2).ok()).isTrue();
             assertThat(h.ip("-4", "addr", "show", "dev", "lt1").stdout()).contains("inet 100.64.0.9/32");
+            // The link made again under its name, with a new index: the first change finds no device, the next one
+            // the new link.
+            h.execChecked("ip", "link", "del", "lt1");
+            h.execChecked("ip", "tuntap", "add", "lt1", "mode", "tun");
+            List<Netlink.Change> again = List.of(new Netlink.Change(Netlink.Change.Kind.ADDRESS, true, IpPrefix.parse("100.64.0.10/32"), "lt1", 52));
+            assertThat(nl.apply(again).getFirst().errno()).as("the old index").isEqualTo(19); // ENODEV
+            assertThat(nl.apply(again).getFirst().ok()).as("the new one, asked again").isTrue();
+            assertThat(h.ip("-4", "addr", "show", "dev", "lt1").stdout()).contains("inet 100.64.0.10/32");
             assertThatThrownBy(() -> nl.linkUp("nosuch0", 1280)).isInstanceOf(java.io.IOException.class)
                     .hasMessageStartingWith("no link nosuch0 failed: ");
             nl.close();
@@ -120,8 +163,12 @@ class LinuxRouterNetnsTest {
             // The user's own firewall, which must survive us.
             h.nft("table inet mine {\n  chain c {\n    type filter hook input priority 10; policy accept;\n  }\n}\n");
 
-            LinuxRouter r = new LinuxRouter("lt0", 1280, netlinkIn(h), in(h));
+            LinuxRouter r = new LinuxRouter("lt0", 1280, netlinkIn(h), in(h), sysctlsIn(h));
             r.set(new RouterConfig(p("100.64.0.1/32"), p("100.64.0.2/32", "0.0.0.0/0"), List.of(), p("0.0.0.0/0", "::/0"), true));
+            assertThat(h.exec("sysctl", "-n", "net.ipv4.conf.all.src_valid_mark").stdout().strip())
+                    .as("set in the namespace's /proc/sys").isEqualTo("1");
+            assertThat(h.ip("-6", "rule").stdout()).as("IPv6 on lt0, read in the namespace's /proc/sys")
+                    .contains("5270:\tfrom all lookup 52");
             String rules = h.ip("-4", "rule").stdout();
             assertThat(rules).contains("5210:\tfrom all fwmark 0x80000/0xff0000 lookup main",
                     "5230:\tfrom all fwmark 0x80000/0xff0000 lookup default", "5250:\tfrom all fwmark 0x80000/0xff0000 unreachable",
@@ -141,7 +188,7 @@ class LinuxRouterNetnsTest {
             assertThat(h.exec("nft", "list", "table", "inet", "lattice").stdout()).doesNotContain("masquerade");
 
             // A restart after kill -9 (no close): the new router cleans up first, so one set of rules, no stale routes.
-            LinuxRouter again = new LinuxRouter("lt0", 1280, netlinkIn(h), in(h));
+            LinuxRouter again = new LinuxRouter("lt0", 1280, netlinkIn(h), in(h), sysctlsIn(h));
             String after = h.ip("-4", "rule").stdout();
             assertThat(after.lines().filter(x -> x.startsWith("5270:"))).hasSize(1);
             assertThat(h.ip("-4", "route", "show", "table", "52").stdout()).as("stale table 52 flushed").isBlank();

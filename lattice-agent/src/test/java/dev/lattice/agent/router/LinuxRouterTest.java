@@ -7,7 +7,9 @@ import dev.lattice.wire.ip.IpPrefix;
 import dev.lattice.wire.netlink.NetlinkMessage.Ack;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -24,11 +26,14 @@ class LinuxRouterTest {
     static final int ENOENT = 2;
     static final int ESRCH = 3;
 
-    static final class Recorder implements LinuxRouter.Commands, Netlink {
+    static final class Recorder implements LinuxRouter.Commands, Netlink, Sysctls {
         final List<Call> calls = new ArrayList<>();
-        /** Answers per command line; default: success with no output, and "0" for disable_ipv6. */
+        /** Answers per command line; default: success with no output (a delete: no such table). */
         BiFunction<String, String, LinuxRouter.Result> answer = (line, stdin) -> new LinuxRouter.Result(
-                line.startsWith("nft delete") ? 2 : 0, line.startsWith("cat ") ? "0\n" : "");
+                line.startsWith("nft delete") ? 2 : 0, "");
+        /** The kernel's sysctls; IPv6 on. */
+        final Map<String, String> sysctls = new HashMap<>(Map.of("net/ipv6/conf/lattice0/disable_ipv6", "0",
+                "net/ipv4/conf/all/src_valid_mark", "0"));
         /** The kernel's answer to one change of a batch; default: done. */
         Function<String, Ack> kernel = change -> new Ack(0, 0, null);
         /** Rules the kernel has, by family and pref (so a delete finds them as the kernel would). */
@@ -39,6 +44,19 @@ class LinuxRouterTest {
             String line = String.join(" ", argv);
             calls.add(new Call(line, stdin));
             return answer.apply(line, stdin);
+        }
+
+        @Override
+        public String get(String path) {
+            calls.add(new Call("sysctl " + path, null));
+            return sysctls.get(path);
+        }
+
+        @Override
+        public void set(String path, String value) throws IOException {
+            calls.add(new Call("sysctl -w " + path + "=" + value, null));
+            if (!sysctls.containsKey(path)) throw new java.nio.file.NoSuchFileException("/proc/sys/" + path);
+            sysctls.put(path, value);
         }
 
         @Override
@@ -87,32 +105,68 @@ class LinuxRouterTest {
     @Test
     void startingCleansUpFirstThenInstallsTailscalesRulesAndOurTable() throws IOException {
         Recorder r = new Recorder();
-        new LinuxRouter("lattice0", 1280, r, r);
+        new LinuxRouter("lattice0", 1280, r, r, r);
         List<String> l = r.lines();
-        // What a killed daemon may have left goes first: rules (by pref and action), table 52, our nft table.
-        assertThat(l.subList(0, 11)).containsExactly(
+        // What a killed daemon may have left goes first: rules (by pref and action), table 52. Its nft table is
+        // replaced by the first write, in one transaction, with no process of its own.
+        assertThat(l.subList(0, 10)).containsExactly(
                 "ip -4 rule del pref 5210 table main", "ip -4 rule del pref 5230 table default",
                 "ip -4 rule del pref 5250 type unreachable", "ip -4 rule del pref 5270 table 52", "ip -4 route flush table 52",
                 "ip -6 rule del pref 5210 table main", "ip -6 rule del pref 5230 table default",
-                "ip -6 rule del pref 5250 type unreachable", "ip -6 rule del pref 5270 table 52", "ip -6 route flush table 52",
-                "nft delete table inet lattice");
+                "ip -6 rule del pref 5250 type unreachable", "ip -6 rule del pref 5270 table 52", "ip -6 route flush table 52");
         assertThat(l).containsSubsequence("ip link set dev lattice0 mtu 1280 up",
                 "ip -4 rule add pref 5210 fwmark 0x80000/0xff0000 table main",
                 "ip -4 rule add pref 5230 fwmark 0x80000/0xff0000 table default",
                 "ip -4 rule add pref 5250 fwmark 0x80000/0xff0000 type unreachable",
                 "ip -4 rule add pref 5270 table 52",
+                "sysctl net/ipv6/conf/lattice0/disable_ipv6",
                 "ip -6 rule add pref 5210 fwmark 0x80000/0xff0000 table main",
                 "ip -6 rule add pref 5270 table 52",
-                "sysctl -q -w net.ipv4.conf.all.src_valid_mark=1",
+                "sysctl -w net/ipv4/conf/all/src_valid_mark=1",
                 "nft -f -");
         assertThat(l).noneMatch(x -> x.contains("route") && x.contains("main") && !x.contains("rule"));
+        assertThat(r.calls).as("one process: the table's write").filteredOn(c -> c.line().startsWith("nft")).hasSize(1);
         assertThat(r.last("nft -f").stdin()).isEqualTo(LinuxRouter.nftRuleset("lattice0", RouterConfig.DEFAULT_SNAT));
+        assertThat(r.sysctls).containsEntry("net/ipv4/conf/all/src_valid_mark", "1");
+    }
+
+    @Test
+    void aTableThatCannotBeWrittenIsNotLeftAsAPreviousRunLeftIt() throws IOException {
+        Recorder r = new Recorder();
+        r.answer = (line, stdin) -> new LinuxRouter.Result(line.startsWith("nft -f") ? 1 : 0,
+                line.startsWith("nft -f") ? "Error: Could not process rule: No such file or directory" : "");
+        new LinuxRouter("lattice0", 1280, r, r, r);
+        assertThat(r.lines()).containsSubsequence("nft -f -", "nft delete table inet lattice");
+    }
+
+    @Test
+    void aSysctlTheKernelLacksIsNoFailureAndIpv6TurnedOffIsLeftAlone() throws IOException {
+        Recorder r = new Recorder();
+        r.sysctls.remove("net/ipv4/conf/all/src_valid_mark");
+        new LinuxRouter("lattice0", 1280, r, r, r);
+        assertThat(r.lines()).contains("sysctl -w net/ipv4/conf/all/src_valid_mark=1", "nft -f -");
+        r = new Recorder();
+        r.sysctls.put("net/ipv6/conf/lattice0/disable_ipv6", "1");
+        new LinuxRouter("lattice0", 1280, r, r, r);
+        assertThat(r.lines()).noneMatch(x -> x.startsWith("ip -6 rule add")).contains("ip -4 rule add pref 5270 table 52");
+    }
+
+    @Test
+    void aProgramIsLookedUpInPathOnceAndAMissingOneExits127() throws IOException {
+        assertThat(LinuxRouter.onPath("sh")).as("found in PATH, as a full path").startsWith("/").endsWith("/sh");
+        assertThat(LinuxRouter.onPath("/bin/true")).isEqualTo("/bin/true");
+        assertThat(LinuxRouter.onPath("lattice-no-such-program")).isNull();
+        LinuxRouter.Result missing = LinuxRouter.Commands.local().run(List.of("lattice-no-such-program", "x"), null);
+        assertThat(missing.exit()).isEqualTo(127);
+        assertThat(missing.output()).contains("lattice-no-such-program");
+        LinuxRouter.Result echo = LinuxRouter.Commands.local().run(List.of("cat"), "through stdin\n");
+        assertThat(echo).isEqualTo(new LinuxRouter.Result(0, "through stdin\n"));
     }
 
     @Test
     void aFirstConfigWithTheDefaultSnatIsOnlyANetlinkBatch() throws IOException {
         Recorder r = new Recorder();
-        LinuxRouter router = new LinuxRouter("lattice0", 1280, r, r);
+        LinuxRouter router = new LinuxRouter("lattice0", 1280, r, r, r);
         int calls = r.calls.size();
         // a process less on the path of a first up: the table written at start already has the default's SNAT
         router.set(new RouterConfig(p("100.64.0.1/32"), p("100.64.0.2/32"), List.of(), List.of(), RouterConfig.DEFAULT_SNAT));
@@ -135,7 +189,7 @@ class LinuxRouterTest {
     @Test
     void changesAreOneBatchByDifference() throws IOException {
         Recorder r = new Recorder();
-        LinuxRouter router = new LinuxRouter("lattice0", 1280, r, r);
+        LinuxRouter router = new LinuxRouter("lattice0", 1280, r, r, r);
         RouterConfig c1 = new RouterConfig(p("100.64.0.1/32", "fd7a:115c:a1e0::1/128"),
                 p("100.64.0.2/32", "fd7a:115c:a1e0::/48", "0.0.0.0/0", "::/0"), p("192.168.1.0/24"), p("10.1.0.0/24"), true);
         router.set(c1);
@@ -168,7 +222,7 @@ class LinuxRouterTest {
     @Test
     void aFailedAddIsReportedAndRetriedAMissingDeleteIsNot() throws IOException {
         Recorder r = new Recorder();
-        LinuxRouter router = new LinuxRouter("lattice0", 1280, r, r);
+        LinuxRouter router = new LinuxRouter("lattice0", 1280, r, r, r);
         router.set(new RouterConfig(p("100.64.0.1/32"), p("100.64.0.2/32", "10.9.0.0/16")));
         r.kernel = change -> change.startsWith("route replace 100.64.0.5/32") ? new Ack(0, 22, "Nexthop has invalid gateway")
                 : change.startsWith("route del 10.9.0.0/16") ? new Ack(0, ESRCH, null)
@@ -187,9 +241,8 @@ class LinuxRouterTest {
     @Test
     void withoutIpv6OnTheInterfaceOnlyIpv4IsTouched() throws IOException {
         Recorder r = new Recorder();
-        var dflt = r.answer;
-        r.answer = (line, stdin) -> line.startsWith("cat ") ? new LinuxRouter.Result(1, "No such file") : dflt.apply(line, stdin);
-        LinuxRouter router = new LinuxRouter("lattice0", 1280, r, r);
+        r.sysctls.remove("net/ipv6/conf/lattice0/disable_ipv6"); // a kernel without IPv6
+        LinuxRouter router = new LinuxRouter("lattice0", 1280, r, r, r);
         assertThat(r.lines()).noneMatch(l -> l.startsWith("ip -6 rule add"));
         router.set(new RouterConfig(p("100.64.0.1/32", "fd7a:115c:a1e0::1/128"), p("::/0", "0.0.0.0/0")));
         assertThat(r.last("netlink batch").stdin()).doesNotContain("fd7a", "::/0").contains("0.0.0.0/0");
@@ -198,7 +251,7 @@ class LinuxRouterTest {
     @Test
     void closingRemovesEverythingItAdded() throws IOException {
         Recorder r = new Recorder();
-        LinuxRouter router = new LinuxRouter("lattice0", 1280, r, r);
+        LinuxRouter router = new LinuxRouter("lattice0", 1280, r, r, r);
         router.set(new RouterConfig(p("100.64.0.1/32"), p("0.0.0.0/0"), p("192.168.1.0/24"), List.of(), true));
         int before = r.calls.size();
         router.close();
