@@ -123,8 +123,9 @@ public final class Latticed implements Callable<Integer> {
 
     /**
      * The training run of latticed's AOT cache (JEP 483/514/515; see bin/latticed): parses a
-     * command line as a start does, then runs {@link Warmup} and {@link ControlWarmup}, so the classes of a start and
-     * of a first {@code up} come from the cache, with their profiles. (Not the data path's loopback warm-up: its
+     * command line as a start does, then runs {@link Warmup}, {@link ControlWarmup} and {@link DerpWarmup}, so the
+     * classes of a start, of a first {@code up} and of the relay connection and netcheck after it come from the cache,
+     * with their profiles. (Not the data path's loopback warm-up: its
      * profiles made the cache 2.3 MB larger, all of it resident in every latticed.)
      */
     static int training() {
@@ -141,6 +142,12 @@ public final class Latticed implements Callable<Integer> {
                 ControlWarmup.run(group, sockets.dialer());
             } catch (Exception e) {
                 org.slf4j.LoggerFactory.getLogger(Latticed.class).debug("training run: no control login: {}", e.toString());
+            }
+            // What follows a first up: the home relay's connection and a netcheck (training only: see DerpWarmup).
+            try {
+                DerpWarmup.run(group, sockets.dialer());
+            } catch (Exception e) {
+                org.slf4j.LoggerFactory.getLogger(Latticed.class).debug("training run: no DERP connection: {}", e.toString());
             } finally {
                 group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).awaitUninterruptibly(2_000);
             }

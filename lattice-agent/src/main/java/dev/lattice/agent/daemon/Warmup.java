@@ -1,5 +1,6 @@
 package dev.lattice.agent.daemon;
 
+import dev.lattice.agent.cli.QuickCli;
 import dev.lattice.agent.dns.MagicDnsConfig;
 import dev.lattice.agent.engine.EngineConfig;
 import dev.lattice.agent.filter.LocalNets;
@@ -12,6 +13,10 @@ import dev.lattice.agent.ipn.UpResult;
 import dev.lattice.agent.localapi.LocalApiJson;
 import dev.lattice.agent.netmap.NetworkMap;
 import dev.lattice.agent.netmap.NetworkMapBuilder;
+import dev.lattice.agent.router.LinuxRouter;
+import dev.lattice.agent.router.Netlink;
+import dev.lattice.agent.router.RouterConfig;
+import dev.lattice.agent.router.Sysctls;
 import dev.lattice.agent.state.Prefs;
 import dev.lattice.crypto.key.DiscoPrivateKey;
 import dev.lattice.crypto.key.MachinePrivateKey;
@@ -20,6 +25,8 @@ import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.wire.disco.Disco;
 import dev.lattice.wire.disco.DiscoMessage;
 import dev.lattice.wire.disco.TxId;
+import dev.lattice.wire.ip.IpPrefix;
+import dev.lattice.wire.netlink.NetlinkMessage.Ack;
 import dev.lattice.wire.tailcfg.CapabilityVersion;
 import dev.lattice.wire.tailcfg.Hostinfo;
 import dev.lattice.wire.tailcfg.MapRequest;
@@ -41,7 +48,8 @@ import java.util.TreeMap;
 /**
  * The code a first {@code lattice up} runs, run once ahead of it on made-up data: the ts2021 handshake, register and
  * map JSON (Jackson builds a (de)serializer per type on first use, reflectively), the netmap, packet filter, DNS and
- * engine config built from a map response, and the local API's own JSON. Run cold, this took about a second of an
+ * engine config built from a map response, the local API's own JSON, a plain {@code up}'s command line and the router's
+ * changes (on a made-up kernel). Run cold, this took about a second of an
  * {@code up} on the development machine; run here, it is done while latticed waits for its first command.
  * Also the training run of an AOT cache for latticed ({@link #ARG}; off by default, see bin/latticed). Touches no
  * file, socket or network.
@@ -60,6 +68,63 @@ public final class Warmup {
         NetworkMap nm = maps();
         localApi(nm);
         disco();
+        cliUp();
+        router();
+    }
+
+    /** A plain {@code lattice up}'s command line, as latticed's CLI route parses it (its duration, route and key flags). */
+    static void cliUp() {
+        if (QuickCli.accept(List.of("up", "--login-server=http://127.0.0.1:8080", "--authkey=tskey-auth-warmup",
+                "--hostname=warmup", "--accept-dns=false", "--advertise-routes=10.0.0.0/24", "--timeout=30s")).isEmpty()) {
+            throw new IllegalStateException("CLI warm-up: a plain up was not taken");
+        }
+    }
+
+    /**
+     * The router's change code (its operations by difference, the netlink changes and their lines) against a made-up
+     * kernel that takes everything: a first {@code up}'s apply ran it cold.
+     */
+    static void router() throws IOException {
+        Netlink kernel = new Netlink() {
+            @Override
+            public void linkUp(String dev, int mtu) {}
+
+            @Override
+            public int rule(boolean add, boolean v6, LinuxRouter.Rule rule) {
+                return add ? 0 : 2; // ENOENT: no rule left by an earlier run
+            }
+
+            @Override
+            public int flushTable(boolean v6, int table) {
+                return 0;
+            }
+
+            @Override
+            public List<Ack> apply(List<Netlink.Change> changes) {
+                changes.forEach(Netlink.Change::toString);
+                return changes.stream().map(c -> new Ack(0, 0, null)).toList();
+            }
+
+            @Override
+            public void close() {}
+        };
+        Sysctls sysctls = new Sysctls() {
+            @Override
+            public String get(String path) {
+                return "0";
+            }
+
+            @Override
+            public void set(String path, String value) {}
+        };
+        LinuxRouter r = new LinuxRouter("warmup0", 1280, kernel, (argv, stdin) -> new LinuxRouter.Result(0, ""), sysctls);
+        try {
+            List<IpPrefix> self = List.of(IpPrefix.parse("100.64.0.1/32"), IpPrefix.parse("fd7a:115c:a1e0::1/128"));
+            r.set(new RouterConfig(self, List.of(IpPrefix.parse("100.64.0.2/32"), IpPrefix.parse("fd7a:115c:a1e0::2/128"))));
+            r.set(new RouterConfig(self, List.of(IpPrefix.parse("100.64.0.3/32"), IpPrefix.parse("fd7a:115c:a1e0::3/128"))));
+        } finally {
+            r.close();
+        }
     }
 
     /**
