@@ -232,18 +232,25 @@ up_pair() {
   cli "$b" up --login-server="$url" --authkey="$key" --hostname="$b" --accept-dns=false >"$WORK/$b-up.out" 2>&1 ||
     { log "$b: up failed: $(tail -2 "$WORK/$b-up.out")"; return 1; }
   tb=$(since "$t0")
+  # Where up -> direct goes after B's up: each local API call's end, from B's up (the daemons' work right after an up
+  # slows them)
+  local steps="up B $tb"
   ip_b=$(tailnet_ip4 "$b")
+  steps="$steps, B's address $(since "$t0")"
   IPB[$k]=$ip_b
   IPA[$k]=$(tailnet_ip4 "$a")
+  steps="$steps, A's address $(since "$t0")"
   deadline=$(( $(date +%s) + 60 ))
   while [ "$(date +%s)" -lt "$deadline" ]; do
     out=$(localapi "$a" POST "ping?ip=$ip_b&type=disco" 2>/dev/null | tr -d '\n')
     via=$(grep -oE '"Endpoint": *"[0-9.]+:[0-9]+"' <<<"$out" | grep -oE '[0-9.]+:[0-9]+')
+    steps="$steps, ping $(since "$t0")${via:+ direct}"
     [ -n "$via" ] && break
     sleep 0.1
   done
   R[$k,direct]=$( [ -n "$via" ] && since "$t0" || echo none)
   R[$k,up]=$(awk -v a="$ta" -v b="$tb" 'BEGIN { printf "%.3f", (a + b) / 2 }')
+  log "$k: after B's up began (s): $steps"
   log "$k: up A ${ta}s, up B ${tb}s; A sees B ($ip_b) direct at ${via:-?} ${R[$k,direct]}s after B's up began"
 }
 
