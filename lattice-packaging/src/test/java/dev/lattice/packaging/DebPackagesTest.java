@@ -33,7 +33,7 @@ class DebPackagesTest {
             # package      | Depends (after the version is filled in)        | conffiles                | files (space-separated; -> a symlink's target)
             lattice-runtime | libc6 (>= 2.17)                                |                          | ./usr/lib/lattice/runtime/bin/java ./usr/lib/lattice/runtime/lib/server/classes.jsa ./usr/lib/lattice/lattice.jar ./usr/lib/lattice/lattice-cli.jar ./usr/lib/lattice/bin/lattice-launch ./usr/lib/lattice/bin/lattice-control ./usr/lib/lattice/bin/latticed
             lattice-control | lattice-runtime (= V), passwd                  | /etc/lattice/config.yaml | ./usr/bin/lattice-control->../lib/lattice/bin/lattice-control ./usr/lib/systemd/system/lattice-control.service ./etc/lattice/config.yaml
-            latticed        | lattice-runtime (= V), procps                  | /etc/default/latticed    | ./usr/sbin/latticed->../lib/lattice/bin/latticed ./usr/bin/lattice->../lib/lattice/bin/lattice ./usr/bin/lattice-wg->../lib/lattice/bin/lattice-wg ./usr/lib/systemd/system/latticed.service
+            latticed        | lattice-runtime (= V)                          | /etc/default/latticed    | ./usr/sbin/latticed->../lib/lattice/bin/latticed ./usr/bin/lattice->../lib/lattice/bin/lattice ./usr/bin/lattice-wg->../lib/lattice/bin/lattice-wg ./usr/lib/systemd/system/latticed.service
             lattice-derper  | lattice-runtime (= V), passwd                  | /etc/default/lattice-derper | ./usr/bin/lattice-derper->../lib/lattice/bin/lattice-derper ./usr/lib/systemd/system/lattice-derper.service
             """)
     void controlFieldsContentsAndConffiles(String pkg, String depends, String conffiles, String files) {
