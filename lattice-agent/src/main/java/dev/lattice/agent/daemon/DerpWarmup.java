@@ -2,23 +2,17 @@ package dev.lattice.agent.daemon;
 
 import dev.lattice.agent.ipn.NetcheckReport;
 import dev.lattice.agent.netcheck.Netcheck;
+import dev.lattice.agent.training.RelayLoader;
 import dev.lattice.crypto.key.NodePrivateKey;
 import dev.lattice.crypto.key.NodePublicKey;
 import dev.lattice.derp.client.DerpClient;
 import dev.lattice.derp.client.DerpClientListener;
 import dev.lattice.derp.client.DerpClientOptions;
-import dev.lattice.derp.server.DerpServer;
-import dev.lattice.derp.standalone.StandaloneDerper;
-import dev.lattice.derp.stun.StunServer;
 import dev.lattice.wire.tailcfg.DERPMap;
 import dev.lattice.wire.tailcfg.DERPNode;
 import dev.lattice.wire.tailcfg.DERPRegion;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -32,8 +26,9 @@ import java.util.function.Consumer;
  * (its HTTP upgrade, the client handshake, a relayed packet and a ping) and a netcheck (STUN), against a made-up relay
  * and STUN server on the loopback interface. Without it their classes and lambdas were loaded, linked and spun (~100
  * classes, a C2 compile of the JDK's MethodType.makeImpl) right as the user's next commands came, on a 2-core machine
- * where a {@code status} right after {@code up} then took 40-70 ms instead of ~17. Not run at an ordinary start: the
- * relay's server side would stay loaded in every latticed.
+ * where a {@code status} right after {@code up} then took 40-100 ms instead of ~17. Not run at an ordinary start, and the
+ * relay comes from a class loader of its own ({@link RelayLoader}): its server side would otherwise stay loaded in
+ * every latticed.
  */
 final class DerpWarmup {
     static final Duration TIMEOUT = Duration.ofSeconds(10);
@@ -45,16 +40,10 @@ final class DerpWarmup {
      * a netcheck against it; the report.
      */
     static NetcheckReport run(EventLoopGroup group, Consumer<Bootstrap> dialer) throws Exception {
-        InetAddress lo = InetAddress.getLoopbackAddress();
-        // The relay on a loop of its own: the daemon's epoll loop cannot take its NIO server channel.
-        EventLoopGroup serverGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        DerpServer server = new DerpServer(NodePrivateKey.generate());
-        StandaloneDerper relay = null;
         DerpClient a = null;
         DerpClient b = null;
-        try (StunServer stun = StunServer.start(new InetSocketAddress(lo, 0))) {
-            relay = StandaloneDerper.start(server, new InetSocketAddress(lo, 0), null, serverGroup);
-            URI url = URI.create("http://127.0.0.1:" + relay.boundAddress().getPort() + "/derp");
+        try (RelayLoader.Relay relay = RelayLoader.start(DerpWarmup.class.getClassLoader())) {
+            URI url = URI.create("http://127.0.0.1:" + relay.derpPort() + "/derp");
             DerpClientOptions options = DerpClientOptions.defaults().withDialer(dialer);
             NodePrivateKey keyB = NodePrivateKey.generate();
             CompletableFuture<byte[]> relayed = new CompletableFuture<>();
@@ -76,16 +65,13 @@ final class DerpWarmup {
             a.ping(TIMEOUT).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
 
             DERPNode node = DERPNode.builder().name("900a").regionId(900).hostName("127.0.0.1").ipv4("127.0.0.1").ipv6("none")
-                    .stunPort(stun.boundAddress().getPort()).derpPort(relay.boundAddress().getPort()).build();
+                    .stunPort(relay.stunPort()).derpPort(relay.derpPort()).build();
             DERPMap map = new DERPMap(null, Map.of(900, new DERPRegion(900, "warmup", "Warm-up", null, null, null, null,
                     List.of(node))), null);
             return Netcheck.standalone(map, Duration.ofSeconds(2), true);
         } finally {
             if (a != null) a.close();
             if (b != null) b.close();
-            if (relay != null) relay.close(); // and its server
-            else server.close();
-            serverGroup.shutdownGracefully(0, 0, TimeUnit.SECONDS).awaitUninterruptibly(2_000);
         }
     }
 }
