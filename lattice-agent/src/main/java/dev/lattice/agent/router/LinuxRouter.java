@@ -135,7 +135,7 @@ public final class LinuxRouter implements Router {
 
     private void start(int mtu) throws IOException {
         // Our nftables table, if a previous run left it, is replaced by the first write below, in its transaction.
-        if (cleanUpRules(nl)) log.info("removed the policy rules a previous run left");
+        if (cleanUpRules()) log.info("removed the policy rules a previous run left");
         nl.linkUp(dev, mtu);
         addRules(false);
         boolean v6ok = ipv6Usable();
@@ -163,17 +163,17 @@ public final class LinuxRouter implements Router {
      * is there; never touches anything else.
      */
     private void cleanUp() throws IOException {
-        cleanUpRules(nl);
+        cleanUpRules();
         deleteNftTable();
     }
 
-    /** Deletes our nftables table; whether there was one. */
-    private boolean deleteNftTable() throws IOException {
-        return cmd.run(List.of("nft", "delete", "table", "inet", NFT_TABLE), null).ok();
+    /** Deletes our nftables table, if there is one. */
+    private void deleteNftTable() throws IOException {
+        cmd.run(List.of("nft", "delete", "table", "inet", NFT_TABLE), null);
     }
 
     /** Removes our policy rules and flushes table 52; whether there were rules. */
-    static boolean cleanUpRules(Netlink nl) throws IOException {
+    private boolean cleanUpRules() throws IOException {
         boolean found = false;
         for (boolean ipv6 : new boolean[] {false, true}) {
             for (Rule r : RULES) {
